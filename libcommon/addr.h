@@ -1,0 +1,36 @@
+/*
+ * addr.h - mail addresses: the one parser for "local@domain".
+ */
+#ifndef POSTERN_ADDR_H
+#define POSTERN_ADDR_H
+
+#include <stddef.h>
+
+#define ADDR_LOCAL_MAX	64	/* RFC 5321 4.5.3.1.1 */
+#define ADDR_DOMAIN_MAX	255	/* RFC 5321 4.5.3.1.2 */
+#define ADDR_MAX	(ADDR_LOCAL_MAX + 1 + ADDR_DOMAIN_MAX)
+
+struct mailaddr {
+	char	local[ADDR_LOCAL_MAX + 1];
+	char	domain[ADDR_DOMAIN_MAX + 1];
+};
+
+/*
+ * Parses "local@domain" (no angle brackets): local is a dot-atom or a
+ * quoted string, domain a host name or an address literal. The domain is
+ * lowercased. 8-bit bytes are accepted in both parts only when utf8 is set
+ * (SMTPUTF8). Returns 0 or -1.
+ */
+int	addr_parse(const char *s, struct mailaddr *out, int utf8);
+/* "local@domain" into out. */
+int	addr_format(const struct mailaddr *, char *out, size_t outsz);
+/* Lowercase copy of an address, for map keys. */
+void	addr_lower(char *s);
+/*
+ * True if local and domain may be used as path components in the mail
+ * store: [a-z0-9] and ".-_+" only, no leading dot, no "..".
+ */
+int	addr_is_store_safe(const char *component);
+int	addr_valid_domain(const char *domain);
+
+#endif

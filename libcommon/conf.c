@@ -1,0 +1,555 @@
+/*
+ * conf.c - the postern.conf parser.
+ *
+ * Runs in master, every daemon (before it drops privileges) and the CLI.
+ * The file is trusted (root-owned) but may be wrong: every key is known
+ * and typed, an unknown or repeated key is an error, and each error names
+ * file and line, so "postern check" can point at it. The built-in defaults
+ * alone run the demo domain on localhost.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "conf.h"
+
+#ifndef POSTERN_LIBEXECDIR
+#define POSTERN_LIBEXECDIR "/usr/local/libexec/postern"
+#endif
+
+enum conf_type {
+	CT_STR,
+	CT_PATH,
+	CT_LONG,
+	CT_SIZE,
+	CT_DURATION,
+	CT_BOOL,
+	CT_LIST,
+};
+
+struct conf_key {
+	const char	*name;
+	enum conf_type	 type;
+	size_t		 off;
+	const char	*def;
+	long		 min;	/* for CT_LONG */
+	long		 max;
+};
+
+#define K(n, t, d) { #n, t, offsetof(struct conf, n), d, 0, 0 }
+#define KL(n, d, lo, hi) { #n, CT_LONG, offsetof(struct conf, n), d, lo, hi }
+
+static const struct conf_key conf_keys[] = {
+	K(myhostname, CT_STR, "localhost"),
+	K(local_domains, CT_LIST, "localhost"),
+	K(mynetworks, CT_LIST, "127.0.0.0/8, ::1/128"),
+	K(spool_directory, CT_PATH, "/var/spool/postern"),
+	K(map_directory, CT_PATH, "/var/lib/postern/maps"),
+	K(mail_store, CT_PATH, "/var/lib/postern/mail"),
+	K(aliases_file, CT_PATH, "/etc/postern/aliases"),
+	K(daemon_directory, CT_PATH, POSTERN_LIBEXECDIR),
+	K(pid_file, CT_PATH, "/run/postern.pid"),
+	K(smtpd_user, CT_STR, "postern-smtpd"),
+	K(queue_user, CT_STR, "postern-queue"),
+	K(resolver_user, CT_STR, "postern-resolver"),
+	K(mail_user, CT_STR, "postern-mail"),
+	K(smtpd_chroot, CT_BOOL, "yes"),
+	K(smtp_listen, CT_LIST, "127.0.0.1:2525, [::1]:2525"),
+	K(message_size_limit, CT_SIZE, "50M"),
+	KL(smtpd_recipient_limit, "1000", 1, 100000),
+	KL(smtpd_max_sessions, "200", 1, 100000),
+	KL(smtpd_error_limit, "20", 1, 10000),
+	K(smtpd_timeout, CT_DURATION, "5m"),
+	K(smtpd_data_timeout, CT_DURATION, "10m"),
+	K(smtpd_vrfy, CT_BOOL, "no"),
+	K(smtpd_banner, CT_STR, "ESMTP Postern"),
+	K(queue_retry_min, CT_DURATION, "5m"),
+	K(queue_retry_max, CT_DURATION, "1h"),
+	K(queue_lifetime, CT_DURATION, "5d"),
+	KL(local_delivery_concurrency, "4", 1, 256),
+	K(delivery_timeout, CT_DURATION, "10m"),
+	K(group_commit, CT_BOOL, "yes"),
+	K(allow_alias_commands, CT_BOOL, "no"),
+	K(restart_backoff_max, CT_DURATION, "30s"),
+};
+#define NKEYS (sizeof(conf_keys) / sizeof(conf_keys[0]))
+
+int
+conf_parse_bool(const char *s, int *out)
+{
+	if (!strcasecmp(s, "yes") || !strcasecmp(s, "true") ||
+	    !strcmp(s, "1") || !strcasecmp(s, "on"))
+		*out = 1;
+	else if (!strcasecmp(s, "no") || !strcasecmp(s, "false") ||
+	    !strcmp(s, "0") || !strcasecmp(s, "off"))
+		*out = 0;
+	else
+		return -1;
+	return 0;
+}
+
+static int
+parse_scaled(const char *s, const char *units, const uint64_t *mult,
+    uint64_t *out)
+{
+	char		*end;
+	unsigned long long v;
+	const char	*u;
+
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0)
+		return -1;
+	if (*end == '\0') {
+		*out = v * mult[0];
+		return v > UINT64_MAX / mult[0] ? -1 : 0;
+	}
+	if (end[1] != '\0' || (u = strchr(units, *end)) == NULL)
+		return -1;
+	if (v > UINT64_MAX / mult[u - units + 1])
+		return -1;
+	*out = v * mult[u - units + 1];
+	return 0;
+}
+
+int
+conf_parse_size(const char *s, uint64_t *out)
+{
+	static const uint64_t mult[] = { 1, 1024, 1024, 1024ULL * 1024,
+	    1024ULL * 1024, 1024ULL * 1024 * 1024, 1024ULL * 1024 * 1024 };
+
+	return parse_scaled(s, "kKmMgG", mult, out);
+}
+
+int
+conf_parse_duration(const char *s, time_t *out)
+{
+	static const uint64_t mult[] = { 1, 1, 60, 3600, 86400, 604800 };
+	uint64_t v;
+
+	if (parse_scaled(s, "smhdw", mult, &v) == -1 || v > INT32_MAX)
+		return -1;
+	*out = (time_t)v;
+	return 0;
+}
+
+static void
+list_free(struct conf_list *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+static int
+list_parse(struct conf_list *l, const char *s)
+{
+	const char	*p = s, *e;
+	char		**nv;
+
+	list_free(l);
+	while (*p != '\0') {
+		while (*p == ' ' || *p == '\t' || *p == ',')
+			p++;
+		if (*p == '\0')
+			break;
+		e = p;
+		while (*e != '\0' && *e != ' ' && *e != '\t' && *e != ',')
+			e++;
+		if ((nv = reallocarray(l->v, l->n + 1, sizeof(char *))) == NULL)
+			return -1;
+		l->v = nv;
+		if ((l->v[l->n] = strndup(p, (size_t)(e - p))) == NULL)
+			return -1;
+		l->n++;
+		p = e;
+	}
+	return 0;
+}
+
+static int
+conf_set(struct conf *c, const struct conf_key *k, const char *val,
+    char *why, size_t whylen)
+{
+	void	*field = (char *)c + k->off;
+	char	*end;
+	long	 lv;
+
+	switch (k->type) {
+	case CT_PATH:
+		if (val[0] != '/') {
+			snprintf(why, whylen, "%s must be an absolute path",
+			    k->name);
+			return -1;
+		}
+		/* FALLTHROUGH */
+	case CT_STR:
+		if (strlcpy(field, val, CONF_STR_MAX) >= CONF_STR_MAX) {
+			snprintf(why, whylen, "%s is longer than %d bytes",
+			    k->name, CONF_STR_MAX - 1);
+			return -1;
+		}
+		return 0;
+	case CT_LONG:
+		errno = 0;
+		lv = strtol(val, &end, 10);
+		if (errno || end == val || *end != '\0' || lv < k->min ||
+		    lv > k->max) {
+			snprintf(why, whylen, "%s must be a number from %ld "
+			    "to %ld", k->name, k->min, k->max);
+			return -1;
+		}
+		*(long *)field = lv;
+		return 0;
+	case CT_SIZE:
+		if (conf_parse_size(val, field) == -1) {
+			snprintf(why, whylen, "%s must be a size such as "
+			    "10485760, 512k or 50M", k->name);
+			return -1;
+		}
+		return 0;
+	case CT_DURATION:
+		if (conf_parse_duration(val, field) == -1) {
+			snprintf(why, whylen, "%s must be a duration such as "
+			    "30s, 5m, 1h or 5d", k->name);
+			return -1;
+		}
+		return 0;
+	case CT_BOOL:
+		if (conf_parse_bool(val, field) == -1) {
+			snprintf(why, whylen, "%s must be yes or no", k->name);
+			return -1;
+		}
+		return 0;
+	case CT_LIST:
+		if (list_parse(field, val) == -1) {
+			snprintf(why, whylen, "out of memory");
+			return -1;
+		}
+		return 0;
+	}
+	return -1;
+}
+
+static const struct conf_key *
+conf_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < NKEYS; i++)
+		if (strcmp(conf_keys[i].name, name) == 0)
+			return &conf_keys[i];
+	return NULL;
+}
+
+static void
+conf_defaults(struct conf *c)
+{
+	char	 why[256];
+	size_t	 i;
+
+	memset(c, 0, sizeof(*c));
+	for (i = 0; i < NKEYS; i++)
+		if (conf_set(c, &conf_keys[i], conf_keys[i].def, why,
+		    sizeof(why)) == -1)
+			abort();	/* a built-in default is broken */
+}
+
+static char *
+trim(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' ||
+	    e[-1] == '\n'))
+		*--e = '\0';
+	return s;
+}
+
+/*
+ * A logical line is one "key = value" line plus any following lines that
+ * begin with white space (Postfix's continuation rule).
+ */
+static int
+conf_apply(struct conf *c, const char *name, int lineno, char *line,
+    unsigned char *seen, char *err, size_t errlen)
+{
+	const struct conf_key	*k;
+	char			*eq, *key, *val, why[256];
+	size_t			 i;
+
+	if ((eq = strchr(line, '=')) == NULL) {
+		snprintf(err, errlen, "%s:%d: expected \"key = value\"",
+		    name, lineno);
+		return -1;
+	}
+	*eq = '\0';
+	key = trim(line);
+	val = trim(eq + 1);
+	for (i = 0; key[i] != '\0'; i++)
+		if (!islower((unsigned char)key[i]) && key[i] != '_' &&
+		    !isdigit((unsigned char)key[i]))
+			break;
+	if (key[0] == '\0' || key[i] != '\0') {
+		snprintf(err, errlen, "%s:%d: malformed key name \"%.64s\"",
+		    name, lineno, key);
+		return -1;
+	}
+	if ((k = conf_find(key)) == NULL) {
+		snprintf(err, errlen, "%s:%d: unknown key \"%.64s\"", name,
+		    lineno, key);
+		return -1;
+	}
+	if (seen[k - conf_keys]) {
+		snprintf(err, errlen, "%s:%d: \"%s\" is set more than once",
+		    name, lineno, key);
+		return -1;
+	}
+	seen[k - conf_keys] = 1;
+	if (conf_set(c, k, val, why, sizeof(why)) == -1) {
+		snprintf(err, errlen, "%s:%d: %s", name, lineno, why);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+conf_validate(struct conf *c, const char *name, char *err, size_t errlen)
+{
+	if (c->local_domains.n == 0) {
+		snprintf(err, errlen, "%s: local_domains is empty", name);
+		return -1;
+	}
+	if (c->queue_retry_min == 0 || c->queue_retry_max < c->queue_retry_min) {
+		snprintf(err, errlen, "%s: queue_retry_max must be at least "
+		    "queue_retry_min, which must be above zero", name);
+		return -1;
+	}
+	if (c->message_size_limit < 1024) {
+		snprintf(err, errlen, "%s: message_size_limit is below 1k",
+		    name);
+		return -1;
+	}
+	return 0;
+}
+
+int
+conf_load_string(struct conf *c, const char *name, const char *text,
+    char *err, size_t errlen)
+{
+	unsigned char	 seen[NKEYS];
+	char		*logical = NULL, *nl;
+	size_t		 llen = 0;
+	const char	*p = text;
+	int		 lineno = 0, startline = 0, rc = 0;
+
+	conf_defaults(c);
+	memset(seen, 0, sizeof(seen));
+	strlcpy(c->path, name, sizeof(c->path));
+
+	for (;;) {
+		const char	*eol;
+		size_t		 len;
+		int		 cont, blank;
+		char		*line;
+
+		if (*p == '\0')
+			eol = NULL;
+		else
+			eol = p;
+		if (eol != NULL) {
+			const char *e = strchr(p, '\n');
+			len = e ? (size_t)(e - p) : strlen(p);
+			lineno++;
+			if ((line = strndup(p, len)) == NULL)
+				goto nomem;
+			p += len + (e ? 1 : 0);
+			if (memchr(line, '\0', len) != NULL || strlen(line) != len) {
+				free(line);
+				snprintf(err, errlen, "%s:%d: NUL byte", name,
+				    lineno);
+				rc = -1;
+				break;
+			}
+			cont = (line[0] == ' ' || line[0] == '\t');
+			blank = (trim(line)[0] == '\0' || trim(line)[0] == '#');
+		} else {
+			line = NULL;
+			cont = blank = 0;
+		}
+
+		if (line != NULL && blank) {
+			free(line);
+			continue;
+		}
+		if (line != NULL && cont) {
+			if (logical == NULL) {
+				free(line);
+				snprintf(err, errlen, "%s:%d: continuation "
+				    "line without a key before it", name,
+				    lineno);
+				rc = -1;
+				break;
+			}
+			char *t = trim(line);
+			size_t tl = strlen(t);
+			if ((nl = realloc(logical, llen + tl + 2)) == NULL) {
+				free(line);
+				goto nomem;
+			}
+			logical = nl;
+			logical[llen++] = ' ';
+			memcpy(logical + llen, t, tl + 1);
+			llen += tl;
+			free(line);
+			continue;
+		}
+		if (logical != NULL) {
+			rc = conf_apply(c, name, startline, logical, seen, err,
+			    errlen);
+			free(logical);
+			logical = NULL;
+			if (rc == -1) {
+				free(line);
+				break;
+			}
+		}
+		if (line == NULL)
+			break;
+		logical = line;
+		llen = strlen(line);
+		startline = lineno;
+	}
+	free(logical);
+	if (rc == 0)
+		rc = conf_validate(c, name, err, errlen);
+	if (rc == -1)
+		conf_free(c);
+	return rc;
+nomem:
+	free(logical);
+	conf_free(c);
+	snprintf(err, errlen, "%s: out of memory", name);
+	return -1;
+}
+
+int
+conf_load(struct conf *c, const char *path, char *err, size_t errlen)
+{
+	FILE	*fp;
+	char	*text;
+	long	 sz;
+	size_t	 got;
+	int	 rc;
+
+	if (path == NULL)
+		return conf_load_string(c, "(built-in defaults)", "", err,
+		    errlen);
+	if ((fp = fopen(path, "r")) == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fseek(fp, 0, SEEK_END) == -1 || (sz = ftell(fp)) < 0 ||
+	    fseek(fp, 0, SEEK_SET) == -1) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		fclose(fp);
+		return -1;
+	}
+	if (sz > 1024 * 1024) {
+		snprintf(err, errlen, "%s: larger than 1 MiB", path);
+		fclose(fp);
+		return -1;
+	}
+	if ((text = malloc((size_t)sz + 1)) == NULL) {
+		fclose(fp);
+		snprintf(err, errlen, "%s: out of memory", path);
+		return -1;
+	}
+	got = fread(text, 1, (size_t)sz, fp);
+	fclose(fp);
+	text[got] = '\0';
+	if (strlen(text) != got) {
+		free(text);
+		snprintf(err, errlen, "%s: contains a NUL byte", path);
+		return -1;
+	}
+	rc = conf_load_string(c, path, text, err, errlen);
+	free(text);
+	return rc;
+}
+
+void
+conf_free(struct conf *c)
+{
+	size_t i;
+
+	for (i = 0; i < NKEYS; i++)
+		if (conf_keys[i].type == CT_LIST)
+			list_free((struct conf_list *)((char *)c +
+			    conf_keys[i].off));
+}
+
+int
+conf_is_local_domain(const struct conf *c, const char *domain)
+{
+	size_t i;
+
+	for (i = 0; i < c->local_domains.n; i++)
+		if (strcasecmp(c->local_domains.v[i], domain) == 0)
+			return 1;
+	return 0;
+}
+
+void
+conf_dump(const struct conf *c, FILE *fp)
+{
+	const void	*field;
+	size_t		 i, j;
+
+	for (i = 0; i < NKEYS; i++) {
+		const struct conf_key *k = &conf_keys[i];
+
+		field = (const char *)c + k->off;
+		fprintf(fp, "%s = ", k->name);
+		switch (k->type) {
+		case CT_STR:
+		case CT_PATH:
+			fprintf(fp, "%s", (const char *)field);
+			break;
+		case CT_LONG:
+			fprintf(fp, "%ld", *(const long *)field);
+			break;
+		case CT_SIZE:
+			fprintf(fp, "%llu",
+			    (unsigned long long)*(const uint64_t *)field);
+			break;
+		case CT_DURATION:
+			fprintf(fp, "%llds", (long long)*(const time_t *)field);
+			break;
+		case CT_BOOL:
+			fprintf(fp, "%s", *(const int *)field ? "yes" : "no");
+			break;
+		case CT_LIST: {
+			const struct conf_list *l = field;
+			for (j = 0; j < l->n; j++)
+				fprintf(fp, "%s%s", j ? ", " : "", l->v[j]);
+			break;
+		}
+		}
+		fputc('\n', fp);
+	}
+}

@@ -1,0 +1,87 @@
+/*
+ * conf.h - postern.conf: "key = value" lines, every key typed and known.
+ */
+#ifndef POSTERN_CONF_H
+#define POSTERN_CONF_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <time.h>
+
+#define CONF_PATH_MAX	256
+#define CONF_STR_MAX	256
+
+struct conf_list {
+	size_t	  n;
+	char	**v;
+};
+
+struct conf {
+	char	 path[CONF_PATH_MAX];	/* file it came from, "" = built-in */
+
+	/* identity and policy */
+	char	 myhostname[CONF_STR_MAX];
+	struct conf_list local_domains;
+	struct conf_list mynetworks;
+
+	/* where things live */
+	char	 spool_directory[CONF_PATH_MAX];
+	char	 map_directory[CONF_PATH_MAX];
+	char	 mail_store[CONF_PATH_MAX];
+	char	 aliases_file[CONF_PATH_MAX];
+	char	 daemon_directory[CONF_PATH_MAX];
+	char	 pid_file[CONF_PATH_MAX];
+
+	/* who runs what (ignored when started by a non-root user) */
+	char	 smtpd_user[CONF_STR_MAX];
+	char	 queue_user[CONF_STR_MAX];
+	char	 resolver_user[CONF_STR_MAX];
+	char	 mail_user[CONF_STR_MAX];
+	int	 smtpd_chroot;
+
+	/* smtpd */
+	struct conf_list smtp_listen;
+	uint64_t message_size_limit;
+	long	 smtpd_recipient_limit;
+	long	 smtpd_max_sessions;
+	long	 smtpd_error_limit;
+	time_t	 smtpd_timeout;
+	time_t	 smtpd_data_timeout;
+	int	 smtpd_vrfy;
+	char	 smtpd_banner[CONF_STR_MAX];
+
+	/* queue */
+	time_t	 queue_retry_min;
+	time_t	 queue_retry_max;
+	time_t	 queue_lifetime;
+	long	 local_delivery_concurrency;
+	time_t	 delivery_timeout;
+	int	 group_commit;
+
+	/* resolver */
+	int	 allow_alias_commands;
+
+	/* master */
+	time_t	 restart_backoff_max;
+};
+
+/*
+ * Loads defaults, then the file (path NULL: defaults only). On error
+ * fills err with "file:line: what" and returns -1.
+ */
+int	conf_load(struct conf *, const char *path, char *err, size_t errlen);
+/* The same for text in memory; name is used in messages. */
+int	conf_load_string(struct conf *, const char *name, const char *text,
+	    char *err, size_t errlen);
+void	conf_free(struct conf *);
+int	conf_is_local_domain(const struct conf *, const char *domain);
+/* Prints every key with its current value, as "key = value" lines. */
+void	conf_dump(const struct conf *, FILE *);
+
+/* Value parsers, exposed for tests and for the CLI. */
+int	conf_parse_size(const char *, uint64_t *);
+int	conf_parse_duration(const char *, time_t *);
+int	conf_parse_bool(const char *, int *);
+
+#endif

@@ -1,0 +1,228 @@
+/*
+ * evloop.c - epoll event loop with timers.
+ *
+ * Runs inside queued and resolverd. Timers are kept in a list sorted by
+ * deadline: these daemons hold at most a few thousand timers, and the
+ * common operations (arm the nearest, fire the first) are cheap on a
+ * sorted list. Signals are expected to arrive through a signalfd or a
+ * self-pipe registered as an ordinary descriptor.
+ */
+#include <sys/epoll.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "evloop.h"
+#include "log.h"
+
+struct ev_io {
+	int	 fd;
+	int	 events;
+	ev_io_cb cb;
+	void	*arg;
+};
+
+struct ev_timer {
+	uint64_t	 when;
+	ev_timer_cb	 cb;
+	void		*arg;
+	struct ev_timer	*next;
+};
+
+struct evloop {
+	int		 epfd;
+	struct ev_io	**ios;		/* indexed by fd */
+	size_t		 nios;
+	struct ev_timer	*timers;
+	void		(*idle_cb)(void *);
+	void		*idle_arg;
+	int		 stop;
+};
+
+uint64_t
+evloop_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+struct evloop *
+evloop_new(void)
+{
+	struct evloop *l;
+
+	if ((l = calloc(1, sizeof(*l))) == NULL)
+		return NULL;
+	if ((l->epfd = epoll_create1(EPOLL_CLOEXEC)) == -1) {
+		free(l);
+		return NULL;
+	}
+	return l;
+}
+
+void
+evloop_free(struct evloop *l)
+{
+	struct ev_timer *t, *n;
+	size_t i;
+
+	for (t = l->timers; t != NULL; t = n) {
+		n = t->next;
+		free(t);
+	}
+	for (i = 0; i < l->nios; i++)
+		free(l->ios[i]);
+	free(l->ios);
+	close(l->epfd);
+	free(l);
+}
+
+int
+evloop_io(struct evloop *l, int fd, int events, ev_io_cb cb, void *arg)
+{
+	struct epoll_event	 ee;
+	struct ev_io		*io;
+	int			 op;
+
+	if (events == 0) {
+		evloop_io_del(l, fd);
+		return 0;
+	}
+	if ((size_t)fd >= l->nios) {
+		size_t n = (size_t)fd + 64;
+		struct ev_io **nv = reallocarray(l->ios, n, sizeof(*nv));
+		if (nv == NULL)
+			return -1;
+		memset(nv + l->nios, 0, (n - l->nios) * sizeof(*nv));
+		l->ios = nv;
+		l->nios = n;
+	}
+	io = l->ios[fd];
+	op = io ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+	if (io == NULL && (io = calloc(1, sizeof(*io))) == NULL)
+		return -1;
+	memset(&ee, 0, sizeof(ee));
+	ee.events = ((events & EV_READ) ? EPOLLIN : 0) |
+	    ((events & EV_WRITE) ? EPOLLOUT : 0);
+	ee.data.fd = fd;
+	if (op == EPOLL_CTL_ADD || io->events != events) {
+		if (epoll_ctl(l->epfd, op, fd, &ee) == -1) {
+			if (op == EPOLL_CTL_ADD)
+				free(io);
+			return -1;
+		}
+	}
+	io->fd = fd;
+	io->events = events;
+	io->cb = cb;
+	io->arg = arg;
+	l->ios[fd] = io;
+	return 0;
+}
+
+void
+evloop_io_del(struct evloop *l, int fd)
+{
+	if (fd < 0 || (size_t)fd >= l->nios || l->ios[fd] == NULL)
+		return;
+	(void)epoll_ctl(l->epfd, EPOLL_CTL_DEL, fd, NULL);
+	free(l->ios[fd]);
+	l->ios[fd] = NULL;
+}
+
+struct ev_timer *
+evloop_timer(struct evloop *l, uint64_t ms, ev_timer_cb cb, void *arg)
+{
+	struct ev_timer *t, **pp;
+
+	if ((t = calloc(1, sizeof(*t))) == NULL)
+		return NULL;
+	t->when = evloop_now_ms() + ms;
+	t->cb = cb;
+	t->arg = arg;
+	for (pp = &l->timers; *pp != NULL && (*pp)->when <= t->when;
+	    pp = &(*pp)->next)
+		;
+	t->next = *pp;
+	*pp = t;
+	return t;
+}
+
+void
+evloop_timer_cancel(struct evloop *l, struct ev_timer *t)
+{
+	struct ev_timer **pp;
+
+	if (t == NULL)
+		return;
+	for (pp = &l->timers; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == t) {
+			*pp = t->next;
+			free(t);
+			return;
+		}
+}
+
+void
+evloop_on_idle(struct evloop *l, void (*cb)(void *), void *arg)
+{
+	l->idle_cb = cb;
+	l->idle_arg = arg;
+}
+
+void
+evloop_stop(struct evloop *l)
+{
+	l->stop = 1;
+}
+
+int
+evloop_run(struct evloop *l)
+{
+	struct epoll_event evs[64];
+
+	while (!l->stop) {
+		int		timeout = -1, n, i;
+		uint64_t	now;
+
+		if (l->timers != NULL) {
+			now = evloop_now_ms();
+			timeout = l->timers->when > now ?
+			    (int)(l->timers->when - now) : 0;
+		}
+		n = epoll_wait(l->epfd, evs, 64, timeout);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		for (i = 0; i < n; i++) {
+			int fd = evs[i].data.fd, ev = 0;
+			struct ev_io *io;
+
+			/* An earlier callback in this batch may have closed it. */
+			if ((size_t)fd >= l->nios || (io = l->ios[fd]) == NULL)
+				continue;
+			if (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+				ev |= EV_READ;
+			if (evs[i].events & (EPOLLOUT | EPOLLHUP | EPOLLERR))
+				ev |= EV_WRITE;
+			io->cb(fd, ev & (io->events | EV_READ), io->arg);
+		}
+		now = evloop_now_ms();
+		while (l->timers != NULL && l->timers->when <= now) {
+			struct ev_timer *t = l->timers;
+			l->timers = t->next;
+			t->cb(t->arg);
+			free(t);
+		}
+		if (l->idle_cb != NULL)
+			l->idle_cb(l->idle_arg);
+	}
+	return 0;
+}

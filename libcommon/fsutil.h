@@ -1,0 +1,27 @@
+/*
+ * fsutil.h - file system steps whose order carries durability.
+ */
+#ifndef POSTERN_FSUTIL_H
+#define POSTERN_FSUTIL_H
+
+#include <sys/types.h>
+#include <stddef.h>
+
+/* write(2) until done; -1 on error (EINTR retried). */
+int	fs_write_all(int fd, const void *, size_t);
+/* fsync a directory so that renames and creations in it are durable. */
+int	fs_fsync_dir(const char *path);
+int	fs_fsync_dirat(int dirfd);
+/*
+ * Atomic replace: write path.tmp.PID, fsync it, rename over path, fsync
+ * the directory. Readers see the old file or the new one, never a part.
+ */
+int	fs_atomic_write(const char *path, const void *, size_t, mode_t);
+/* mkdir -p with a mode for the directories it creates. */
+int	fs_mkdirs(const char *path, mode_t);
+/* Reads a whole small file (at most max bytes) into a new NUL-ended buffer. */
+int	fs_read_file(const char *path, size_t max, char **out, size_t *len);
+/* Joins dir and name, failing on truncation. */
+int	fs_path(char *out, size_t outsz, const char *dir, const char *name);
+
+#endif

@@ -1,0 +1,32 @@
+/*
+ * log.h - one line per event, to syslog or (foreground) to stderr.
+ */
+#ifndef POSTERN_LOG_H
+#define POSTERN_LOG_H
+
+#include <stdarg.h>
+#include <stdnoreturn.h>
+
+enum log_dest {
+	LOG_DEST_SYSLOG,
+	LOG_DEST_STDERR,
+};
+
+void	log_init(const char *ident, enum log_dest dest);
+void	log_set_ident(const char *ident);
+const char *log_ident(void);
+enum log_dest log_dest(void);
+void	log_debug_enable(int on);
+
+void	log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void	log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void	log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* log_warn appends ": strerror(errno)". */
+void	log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void	log_errx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Only for broken internal invariants or start-up failures: logs and exits 1. */
+noreturn void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+noreturn void fatalx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

@@ -1,0 +1,88 @@
+/*
+ * priv.c - privilege drop.
+ *
+ * Runs in each daemon right after start-up, as root (or as the invoking
+ * user in development mode, where it only changes directory). The order
+ * matters: chroot needs root, groups must go before the gid, the gid
+ * before the uid; at the end we prove we cannot get root back.
+ */
+#include <sys/types.h>
+
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "priv.h"
+
+int
+priv_is_root(void)
+{
+	return geteuid() == 0;
+}
+
+int
+priv_lookup(const char *name, struct priv_user *out)
+{
+	struct passwd *pw;
+
+	if (!priv_is_root()) {
+		out->uid = geteuid();
+		out->gid = getegid();
+		pw = getpwuid(out->uid);
+		strlcpy(out->name, pw ? pw->pw_name : "self",
+		    sizeof(out->name));
+		return 0;
+	}
+	errno = 0;
+	if ((pw = getpwnam(name)) == NULL) {
+		if (errno == 0)
+			errno = ENOENT;
+		return -1;
+	}
+	if (pw->pw_uid == 0) {
+		errno = EPERM;	/* a daemon user must not be root */
+		return -1;
+	}
+	out->uid = pw->pw_uid;
+	out->gid = pw->pw_gid;
+	strlcpy(out->name, pw->pw_name, sizeof(out->name));
+	return 0;
+}
+
+void
+priv_drop(const struct priv_user *u, const char *chroot_dir)
+{
+	uid_t	r, e, s;
+	gid_t	rg, eg, sg;
+
+	if (!priv_is_root()) {
+		if (chroot_dir != NULL && chdir(chroot_dir) == -1)
+			fatal("chdir %s", chroot_dir);
+		return;
+	}
+	if (chroot_dir != NULL) {
+		if (chroot(chroot_dir) == -1)
+			fatal("chroot %s", chroot_dir);
+		if (chdir("/") == -1)
+			fatal("chdir / in chroot");
+	}
+	if (setgroups(1, &u->gid) == -1)
+		fatal("setgroups");
+	if (setresgid(u->gid, u->gid, u->gid) == -1)
+		fatal("setresgid %u", (unsigned)u->gid);
+	if (setresuid(u->uid, u->uid, u->uid) == -1)
+		fatal("setresuid %u", (unsigned)u->uid);
+
+	if (getresuid(&r, &e, &s) == -1 || r != u->uid || e != u->uid ||
+	    s != u->uid)
+		fatalx("privilege drop: uid did not stick");
+	if (getresgid(&rg, &eg, &sg) == -1 || rg != u->gid || eg != u->gid ||
+	    sg != u->gid)
+		fatalx("privilege drop: gid did not stick");
+	if (setuid(0) != -1 || seteuid(0) != -1)
+		fatalx("privilege drop: root could be regained");
+}

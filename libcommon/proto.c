@@ -1,0 +1,324 @@
+/*
+ * proto.c - encoders and decoders for every internal message.
+ *
+ * Runs in every daemon. Decoders are the trust boundary between a less
+ * privileged sender and its receiver: each field is bounds-checked by the
+ * ipc reader, and a payload with bytes left over is rejected.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "proto.h"
+
+static int
+str_fits(const char *s, size_t max)
+{
+	return strlen(s) < max;
+}
+
+int
+proto_enc_q_err(struct ipc_msg *m, uint32_t status, const char *text)
+{
+	if (!str_fits(text, PROTO_TEXT_MAX))
+		return -1;
+	return (ipc_put_u32(m, status) == -1 || ipc_put_str(m, text) == -1) ?
+	    -1 : 0;
+}
+
+int
+proto_dec_q_err(const struct ipc_msg *m, struct q_err *e)
+{
+	struct ipc_reader r;
+
+	ipc_reader_init(&r, m);
+	ipc_get_u32(&r, &e->status);
+	ipc_get_str(&r, e->text, sizeof(e->text));
+	return ipc_reader_end(&r);
+}
+
+int
+proto_enc_q_file(struct ipc_msg *m, const char *qid, int fd)
+{
+	m->fd = fd;
+	return ipc_put_str(m, qid);
+}
+
+int
+proto_dec_q_file(const struct ipc_msg *m, char qid[QID_LEN + 1])
+{
+	struct ipc_reader r;
+
+	ipc_reader_init(&r, m);
+	ipc_get_str(&r, qid, QID_LEN + 1);
+	if (ipc_reader_end(&r) == -1 || !qid_valid(qid) || m->fd == -1)
+		return -1;
+	return 0;
+}
+
+int
+proto_enc_q_commit(struct ipc_msg *m, const struct q_commit *c)
+{
+	uint32_t i;
+
+	if (ipc_put_u64(m, c->size) == -1 || ipc_put_str(m, c->sender) == -1 ||
+	    ipc_put_str(m, c->client) == -1 || ipc_put_str(m, c->helo) == -1 ||
+	    ipc_put_u32(m, c->nrcpt) == -1)
+		return -1;
+	for (i = 0; i < c->nrcpt; i++)
+		if (ipc_put_str(m, c->rcpt[i]) == -1)
+			return -1;
+	return 0;
+}
+
+void
+proto_q_commit_free(struct q_commit *c)
+{
+	uint32_t i;
+
+	if (c->rcpt != NULL)
+		for (i = 0; i < c->nrcpt; i++)
+			free(c->rcpt[i]);
+	free(c->rcpt);
+	c->rcpt = NULL;
+	c->nrcpt = 0;
+}
+
+int
+proto_dec_q_commit(const struct ipc_msg *m, struct q_commit *c,
+    uint32_t max_rcpt)
+{
+	struct ipc_reader	r;
+	uint32_t		i, n;
+
+	memset(c, 0, sizeof(*c));
+	ipc_reader_init(&r, m);
+	ipc_get_u64(&r, &c->size);
+	ipc_get_str(&r, c->sender, sizeof(c->sender));
+	ipc_get_str(&r, c->client, sizeof(c->client));
+	ipc_get_str(&r, c->helo, sizeof(c->helo));
+	if (ipc_get_u32(&r, &n) == -1 || n == 0 || n > max_rcpt)
+		return -1;
+	if ((c->rcpt = calloc(n, sizeof(char *))) == NULL)
+		return -1;
+	c->nrcpt = n;
+	for (i = 0; i < n; i++)
+		if (ipc_get_strdup(&r, &c->rcpt[i], ADDR_MAX) == -1)
+			break;
+	if (ipc_reader_end(&r) == -1) {
+		proto_q_commit_free(c);
+		return -1;
+	}
+	return 0;
+}
+
+int
+proto_enc_q_ok(struct ipc_msg *m, const char *qid)
+{
+	return ipc_put_str(m, qid);
+}
+
+int
+proto_dec_q_ok(const struct ipc_msg *m, char qid[QID_LEN + 1])
+{
+	struct ipc_reader r;
+
+	ipc_reader_init(&r, m);
+	ipc_get_str(&r, qid, QID_LEN + 1);
+	return ipc_reader_end(&r);
+}
+
+int
+proto_enc_q_ctl_entry(struct ipc_msg *m, const char *envtext, uint64_t size)
+{
+	return (ipc_put_u64(m, size) == -1 || ipc_put_str(m, envtext) == -1) ?
+	    -1 : 0;
+}
+
+int
+proto_dec_q_ctl_entry(const struct ipc_msg *m, char **envtext, uint64_t *size)
+{
+	struct ipc_reader r;
+
+	*envtext = NULL;
+	ipc_reader_init(&r, m);
+	ipc_get_u64(&r, size);
+	ipc_get_strdup(&r, envtext, IPC_MAX_PAYLOAD);
+	if (ipc_reader_end(&r) == -1) {
+		free(*envtext);
+		*envtext = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+int
+proto_enc_q_ctl_delete(struct ipc_msg *m, const char *qid)
+{
+	return ipc_put_str(m, qid);
+}
+
+int
+proto_dec_q_ctl_delete(const struct ipc_msg *m, char qid[QID_LEN + 1])
+{
+	if (proto_dec_q_ok(m, qid) == -1 || !qid_valid(qid))
+		return -1;
+	return 0;
+}
+
+int
+proto_enc_r_check(struct ipc_msg *m, const char *addr)
+{
+	return ipc_put_str(m, addr);
+}
+
+int
+proto_dec_r_check(const struct ipc_msg *m, char *addr, size_t sz)
+{
+	struct ipc_reader r;
+
+	ipc_reader_init(&r, m);
+	ipc_get_str(&r, addr, sz);
+	return ipc_reader_end(&r);
+}
+
+int
+proto_enc_r_check_reply(struct ipc_msg *m, uint32_t verdict, const char *text)
+{
+	return proto_enc_q_err(m, verdict, text);
+}
+
+int
+proto_dec_r_check_reply(const struct ipc_msg *m, uint32_t *verdict,
+    char *text, size_t sz)
+{
+	struct ipc_reader r;
+
+	ipc_reader_init(&r, m);
+	ipc_get_u32(&r, verdict);
+	ipc_get_str(&r, text, sz);
+	if (ipc_reader_end(&r) == -1 || *verdict > R_TEMPFAIL)
+		return -1;
+	return 0;
+}
+
+int
+proto_enc_r_expand(struct ipc_msg *m, const char *addr)
+{
+	return ipc_put_str(m, addr);
+}
+
+int
+proto_dec_r_expand(const struct ipc_msg *m, char *addr, size_t sz)
+{
+	return proto_dec_r_check(m, addr, sz);
+}
+
+int
+proto_enc_r_expansion(struct ipc_msg *m, const struct r_expansion *x)
+{
+	uint32_t i;
+
+	if (proto_enc_q_err(m, x->status, x->text) == -1 ||
+	    ipc_put_u32(m, x->n) == -1)
+		return -1;
+	for (i = 0; i < x->n; i++)
+		if (ipc_put_u32(m, x->t[i].kind) == -1 ||
+		    ipc_put_str(m, x->t[i].addr) == -1)
+			return -1;
+	return 0;
+}
+
+void
+proto_r_expansion_free(struct r_expansion *x)
+{
+	free(x->t);
+	x->t = NULL;
+	x->n = 0;
+}
+
+int
+proto_dec_r_expansion(const struct ipc_msg *m, struct r_expansion *x)
+{
+	struct ipc_reader	r;
+	uint32_t		i;
+
+	memset(x, 0, sizeof(*x));
+	ipc_reader_init(&r, m);
+	ipc_get_u32(&r, &x->status);
+	ipc_get_str(&r, x->text, sizeof(x->text));
+	if (ipc_get_u32(&r, &x->n) == -1 || x->n > R_EXPAND_MAX ||
+	    x->status > ST_PERM)
+		return -1;
+	if (x->n > 0 && (x->t = calloc(x->n, sizeof(*x->t))) == NULL)
+		return -1;
+	for (i = 0; i < x->n; i++) {
+		ipc_get_u32(&r, &x->t[i].kind);
+		ipc_get_str(&r, x->t[i].addr, sizeof(x->t[i].addr));
+		if (x->t[i].kind > R_KIND_REMOTE)
+			r.failed = 1;
+	}
+	if (ipc_reader_end(&r) == -1) {
+		proto_r_expansion_free(x);
+		return -1;
+	}
+	return 0;
+}
+
+int
+proto_enc_d_hello(struct ipc_msg *m, uint32_t transport)
+{
+	return ipc_put_u32(m, transport);
+}
+
+int
+proto_dec_d_hello(const struct ipc_msg *m, uint32_t *transport)
+{
+	struct ipc_reader r;
+
+	ipc_reader_init(&r, m);
+	ipc_get_u32(&r, transport);
+	return ipc_reader_end(&r);
+}
+
+int
+proto_enc_d_job(struct ipc_msg *m, const struct d_job *j, int fd)
+{
+	m->fd = fd;
+	if (ipc_put_str(m, j->qid) == -1 || ipc_put_str(m, j->sender) == -1 ||
+	    ipc_put_str(m, j->rcpt) == -1 || ipc_put_str(m, j->orcpt) == -1)
+		return -1;
+	return 0;
+}
+
+int
+proto_dec_d_job(const struct ipc_msg *m, struct d_job *j)
+{
+	struct ipc_reader r;
+
+	ipc_reader_init(&r, m);
+	ipc_get_str(&r, j->qid, sizeof(j->qid));
+	ipc_get_str(&r, j->sender, sizeof(j->sender));
+	ipc_get_str(&r, j->rcpt, sizeof(j->rcpt));
+	ipc_get_str(&r, j->orcpt, sizeof(j->orcpt));
+	if (ipc_reader_end(&r) == -1 || m->fd == -1 || !qid_valid(j->qid))
+		return -1;
+	return 0;
+}
+
+int
+proto_enc_d_result(struct ipc_msg *m, const struct d_result *d)
+{
+	return proto_enc_q_err(m, d->status, d->text);
+}
+
+int
+proto_dec_d_result(const struct ipc_msg *m, struct d_result *d)
+{
+	struct q_err e;
+
+	if (proto_dec_q_err(m, &e) == -1 || e.status > ST_PERM)
+		return -1;
+	d->status = e.status;
+	memcpy(d->text, e.text, sizeof(d->text));
+	return 0;
+}

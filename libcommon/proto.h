@@ -1,0 +1,156 @@
+/*
+ * proto.h - the messages that cross Postern's internal sockets, and the
+ * one encoder and decoder for each. Every daemon speaks through these:
+ * no daemon lays out a payload of its own.
+ *
+ * Sockets (all created by master, which keeps the listening ends so that a
+ * restarted daemon finds its clients' connections waiting in the backlog):
+ *   <spool>/smtpd/queue.sock      smtpd -> queued     (submission)
+ *   <spool>/smtpd/resolver.sock   smtpd -> resolverd  (recipient checks)
+ *   <spool>/public/inject.sock    sendmail -> queued  (submission, any user)
+ *   <spool>/private/deliver.sock  deliverd -> queued  (jobs and results)
+ *   <spool>/private/resolver.sock queued -> resolverd (alias expansion)
+ *   <spool>/private/control.sock  postern -> queued   (queue list/flush/delete)
+ */
+#ifndef POSTERN_PROTO_H
+#define POSTERN_PROTO_H
+
+#include <stdint.h>
+
+#include "addr.h"
+#include "ipc.h"
+#include "qid.h"
+
+#define PROTO_TEXT_MAX	512	/* reply and reason texts */
+#define PROTO_TIMEOUT_MS 30000	/* internal request deadline */
+
+enum proto_type {
+	/* submission (smtpd, sendmail -> queued) */
+	Q_BEGIN = 1,	/* -> Q_FILE (with the fd of an empty spool file) | Q_ERR */
+	Q_FILE,
+	Q_COMMIT,	/* -> Q_OK | Q_ERR */
+	Q_ABORT,	/* no reply */
+	Q_OK,
+	Q_ERR,
+	/* control (postern -> queued) */
+	Q_CTL_LIST = 20, /* -> Q_CTL_ENTRY*, Q_OK */
+	Q_CTL_ENTRY,
+	Q_CTL_FLUSH,	/* -> Q_OK */
+	Q_CTL_DELETE,	/* -> Q_OK | Q_ERR */
+	/* resolver */
+	R_CHECK = 40,	/* -> R_CHECK_REPLY */
+	R_CHECK_REPLY,
+	R_EXPAND,	/* -> R_EXPAND_REPLY */
+	R_EXPAND_REPLY,
+	/* delivery agents */
+	D_HELLO = 60,	/* agent -> queued: which transport it serves */
+	D_JOB,		/* queued -> agent, with the message fd */
+	D_RESULT,	/* agent -> queued */
+};
+
+/* Q_ERR / D_RESULT status, and R_EXPAND_REPLY status. */
+enum proto_status {
+	ST_OK = 0,
+	ST_TEMP = 1,
+	ST_PERM = 2,
+};
+
+struct q_err {
+	uint32_t	status;			/* ST_TEMP or ST_PERM */
+	char		text[PROTO_TEXT_MAX];	/* "4.3.0 queue file write error" */
+};
+
+struct q_commit {
+	uint64_t	 size;		/* bytes the client wrote to the file */
+	char		 sender[ADDR_MAX + 1];
+	char		 client[128];
+	char		 helo[256];
+	uint32_t	 nrcpt;
+	char		**rcpt;
+};
+
+enum r_verdict {
+	R_LOCAL_OK = 0,		/* a user or alias of a local domain */
+	R_LOCAL_UNKNOWN,	/* local domain, no such user */
+	R_NOT_LOCAL,		/* not one of ours: relay decision is smtpd's */
+	R_TEMPFAIL,		/* maps unreadable: try later */
+};
+
+enum r_kind {
+	R_KIND_MAILBOX = 0,	/* user@domain in the mail store */
+	R_KIND_REMOTE,		/* hand to the remote transport */
+};
+
+struct r_target {
+	uint32_t	kind;
+	char		addr[ADDR_MAX + 1];
+};
+
+#define R_EXPAND_MAX	1000	/* targets one recipient may expand to */
+
+struct r_expansion {
+	uint32_t	 status;	/* ST_OK, ST_TEMP, ST_PERM */
+	char		 text[PROTO_TEXT_MAX];
+	uint32_t	 n;
+	struct r_target	*t;
+};
+
+struct d_job {
+	char	qid[QID_LEN + 1];
+	char	sender[ADDR_MAX + 1];
+	char	rcpt[ADDR_MAX + 1];	/* mailbox: user@domain */
+	char	orcpt[ADDR_MAX + 1];
+};
+
+struct d_result {
+	uint32_t	status;		/* ST_OK, ST_TEMP, ST_PERM */
+	char		text[PROTO_TEXT_MAX];	/* "2.0.0 delivered to maildir" */
+};
+
+#define D_TRANSPORT_LOCAL	1
+
+/* Each encoder fills an initialised message; each decoder checks every byte. */
+int	proto_enc_q_err(struct ipc_msg *, uint32_t status, const char *text);
+int	proto_dec_q_err(const struct ipc_msg *, struct q_err *);
+int	proto_enc_q_file(struct ipc_msg *, const char *qid, int fd);
+int	proto_dec_q_file(const struct ipc_msg *, char qid[QID_LEN + 1]);
+int	proto_enc_q_commit(struct ipc_msg *, const struct q_commit *);
+/* Allocates c->rcpt; free with proto_q_commit_free. */
+int	proto_dec_q_commit(const struct ipc_msg *, struct q_commit *,
+	    uint32_t max_rcpt);
+void	proto_q_commit_free(struct q_commit *);
+int	proto_enc_q_ok(struct ipc_msg *, const char *qid);
+int	proto_dec_q_ok(const struct ipc_msg *, char qid[QID_LEN + 1]);
+
+/*
+ * Q_CTL_ENTRY: one queued message as its envelope record (envelope.h text)
+ * and the size of its message file. Q_CTL_DELETE carries a queue id.
+ */
+int	proto_enc_q_ctl_entry(struct ipc_msg *, const char *envtext,
+	    uint64_t size);
+/* Allocates *envtext. */
+int	proto_dec_q_ctl_entry(const struct ipc_msg *, char **envtext,
+	    uint64_t *size);
+int	proto_enc_q_ctl_delete(struct ipc_msg *, const char *qid);
+int	proto_dec_q_ctl_delete(const struct ipc_msg *, char qid[QID_LEN + 1]);
+
+int	proto_enc_r_check(struct ipc_msg *, const char *addr);
+int	proto_dec_r_check(const struct ipc_msg *, char *addr, size_t);
+int	proto_enc_r_check_reply(struct ipc_msg *, uint32_t verdict,
+	    const char *text);
+int	proto_dec_r_check_reply(const struct ipc_msg *, uint32_t *verdict,
+	    char *text, size_t);
+int	proto_enc_r_expand(struct ipc_msg *, const char *addr);
+int	proto_dec_r_expand(const struct ipc_msg *, char *addr, size_t);
+int	proto_enc_r_expansion(struct ipc_msg *, const struct r_expansion *);
+int	proto_dec_r_expansion(const struct ipc_msg *, struct r_expansion *);
+void	proto_r_expansion_free(struct r_expansion *);
+
+int	proto_enc_d_hello(struct ipc_msg *, uint32_t transport);
+int	proto_dec_d_hello(const struct ipc_msg *, uint32_t *transport);
+int	proto_enc_d_job(struct ipc_msg *, const struct d_job *, int fd);
+int	proto_dec_d_job(const struct ipc_msg *, struct d_job *);
+int	proto_enc_d_result(struct ipc_msg *, const struct d_result *);
+int	proto_dec_d_result(const struct ipc_msg *, struct d_result *);
+
+#endif

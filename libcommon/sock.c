@@ -1,0 +1,191 @@
+/*
+ * sock.c - socket set-up shared by master (which alone binds listeners)
+ * and the daemons (which connect to each other over Unix sockets).
+ */
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sock.h"
+
+int
+sock_set_nonblock(int fd, int on)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl == -1)
+		return -1;
+	fl = on ? (fl | O_NONBLOCK) : (fl & ~O_NONBLOCK);
+	return fcntl(fd, F_SETFL, fl);
+}
+
+int
+sock_set_cloexec(int fd, int on)
+{
+	int fl = fcntl(fd, F_GETFD);
+
+	if (fl == -1)
+		return -1;
+	fl = on ? (fl | FD_CLOEXEC) : (fl & ~FD_CLOEXEC);
+	return fcntl(fd, F_SETFD, fl);
+}
+
+static int
+unix_addr(struct sockaddr_un *sun, const char *path)
+{
+	memset(sun, 0, sizeof(*sun));
+	sun->sun_family = AF_UNIX;
+	if (strlcpy(sun->sun_path, path, sizeof(sun->sun_path)) >=
+	    sizeof(sun->sun_path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
+}
+
+int
+sock_unix_listen(const char *path, mode_t mode, int backlog)
+{
+	struct sockaddr_un	sun;
+	int			fd, saved;
+	mode_t			old;
+
+	if (unix_addr(&sun, path) == -1)
+		return -1;
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return -1;
+	(void)unlink(path);
+	old = umask(0777 & ~mode);
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		saved = errno;
+		umask(old);
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	umask(old);
+	if (chmod(path, mode) == -1 || listen(fd, backlog) == -1) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	return fd;
+}
+
+int
+sock_unix_connect(const char *path)
+{
+	struct sockaddr_un	sun;
+	int			fd, saved;
+
+	if (unix_addr(&sun, path) == -1)
+		return -1;
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	return fd;
+}
+
+int
+sock_split_hostport(const char *spec, char *host, size_t hostsz, char *port,
+    size_t portsz)
+{
+	const char *colon;
+
+	if (spec[0] == '[') {
+		const char *rb = strchr(spec, ']');
+		if (rb == NULL || rb[1] != ':')
+			return -1;
+		if ((size_t)(rb - spec - 1) >= hostsz)
+			return -1;
+		memcpy(host, spec + 1, (size_t)(rb - spec - 1));
+		host[rb - spec - 1] = '\0';
+		colon = rb + 1;
+	} else {
+		if ((colon = strrchr(spec, ':')) == NULL)
+			return -1;
+		if ((size_t)(colon - spec) >= hostsz)
+			return -1;
+		memcpy(host, spec, (size_t)(colon - spec));
+		host[colon - spec] = '\0';
+		if (strcmp(host, "*") == 0)
+			host[0] = '\0';
+	}
+	if (colon[1] == '\0' || strlcpy(port, colon + 1, portsz) >= portsz)
+		return -1;
+	return 0;
+}
+
+int
+sock_tcp_listen(const char *spec, int backlog, char *err, size_t errlen)
+{
+	struct addrinfo	 hints, *res;
+	char		 host[256], port[32];
+	int		 fd, on = 1, rc;
+
+	if (sock_split_hostport(spec, host, sizeof(host), port,
+	    sizeof(port)) == -1) {
+		snprintf(err, errlen, "%s: expected host:port or [v6]:port",
+		    spec);
+		return -1;
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	/* Listener addresses are literals: no DNS at start-up. */
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV;
+	if ((rc = getaddrinfo(host[0] ? host : NULL, port, &hints, &res)) != 0) {
+		snprintf(err, errlen, "%s: %s", spec, gai_strerror(rc));
+		return -1;
+	}
+	fd = socket(res->ai_family, res->ai_socktype | SOCK_CLOEXEC,
+	    res->ai_protocol);
+	if (fd == -1) {
+		snprintf(err, errlen, "%s: socket: %s", spec, strerror(errno));
+		freeaddrinfo(res);
+		return -1;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+	if (res->ai_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on));
+	if (bind(fd, res->ai_addr, res->ai_addrlen) == -1 ||
+	    listen(fd, backlog) == -1) {
+		snprintf(err, errlen, "%s: %s", spec, strerror(errno));
+		close(fd);
+		freeaddrinfo(res);
+		return -1;
+	}
+	freeaddrinfo(res);
+	return fd;
+}
+
+void
+sock_ntop(const struct sockaddr *sa, char *host, size_t hostsz, int *port)
+{
+	const void *a = NULL;
+
+	*port = 0;
+	if (sa->sa_family == AF_INET) {
+		a = &((const struct sockaddr_in *)sa)->sin_addr;
+		*port = ntohs(((const struct sockaddr_in *)sa)->sin_port);
+	} else if (sa->sa_family == AF_INET6) {
+		a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+		*port = ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
+	}
+	if (a == NULL || inet_ntop(sa->sa_family, a, host, (socklen_t)hostsz) == NULL)
+		strlcpy(host, "unknown", hostsz);
+}

@@ -1,0 +1,29 @@
+/*
+ * sock.h - socket helpers: Unix sockets for the daemons, TCP listeners
+ * for master.
+ */
+#ifndef POSTERN_SOCK_H
+#define POSTERN_SOCK_H
+
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <stddef.h>
+
+/* Binds a Unix stream socket (removing a stale one) with the given mode. */
+int	sock_unix_listen(const char *path, mode_t mode, int backlog);
+/* Connects to a Unix stream socket; path may be relative (chroot). */
+int	sock_unix_connect(const char *path);
+/*
+ * Binds and listens on "host:port", "[v6]:port" or "*:port"; -1 with a
+ * reason in err.
+ */
+int	sock_tcp_listen(const char *spec, int backlog, char *err, size_t errlen);
+/* Splits "host:port" / "[v6]:port"; host "" means any. */
+int	sock_split_hostport(const char *spec, char *host, size_t hostsz,
+	    char *port, size_t portsz);
+/* Text form of an address, and its port. */
+void	sock_ntop(const struct sockaddr *, char *host, size_t hostsz, int *port);
+int	sock_set_nonblock(int fd, int on);
+int	sock_set_cloexec(int fd, int on);
+
+#endif
