@@ -95,6 +95,10 @@ addr_parse(const char *s, struct mailaddr *out, int utf8)
 	}
 	if (!addr_valid_domain(at + 1))
 		return -1;
+	/* addr_valid_domain lets 8-bit labels through; only SMTPUTF8 may. */
+	for (p = at + 1; !utf8 && *p != '\0'; p++)
+		if ((unsigned char)*p >= 0x80)
+			return -1;
 	memcpy(out->local, s, llen);
 	out->local[llen] = '\0';
 	strlcpy(out->domain, at + 1, sizeof(out->domain));

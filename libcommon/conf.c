@@ -21,6 +21,9 @@
 #ifndef POSTERN_LIBEXECDIR
 #define POSTERN_LIBEXECDIR "/usr/local/libexec/postern"
 #endif
+#ifndef POSTERN_SYSCONFDIR
+#define POSTERN_SYSCONFDIR "/etc/postern"
+#endif
 
 enum conf_type {
 	CT_STR,
@@ -51,7 +54,7 @@ static const struct conf_key conf_keys[] = {
 	K(spool_directory, CT_PATH, "/var/spool/postern"),
 	K(map_directory, CT_PATH, "/var/lib/postern/maps"),
 	K(mail_store, CT_PATH, "/var/lib/postern/mail"),
-	K(aliases_file, CT_PATH, "/etc/postern/aliases"),
+	K(aliases_file, CT_PATH, POSTERN_SYSCONFDIR "/aliases"),
 	K(daemon_directory, CT_PATH, POSTERN_LIBEXECDIR),
 	K(pid_file, CT_PATH, "/run/postern.pid"),
 	K(smtpd_user, CT_STR, "postern-smtpd"),
@@ -483,8 +486,15 @@ conf_load(struct conf *c, const char *path, char *err, size_t errlen)
 	fclose(fp);
 	text[got] = '\0';
 	if (strlen(text) != got) {
+		/* Name the line that holds the first NUL. */
+		const char *q;
+		int nulline = 1;
+
+		for (q = text; *q != '\0'; q++)
+			if (*q == '\n')
+				nulline++;
 		free(text);
-		snprintf(err, errlen, "%s: contains a NUL byte", path);
+		snprintf(err, errlen, "%s:%d: NUL byte", path, nulline);
 		return -1;
 	}
 	rc = conf_load_string(c, path, text, err, errlen);

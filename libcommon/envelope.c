@@ -161,6 +161,14 @@ env_write(const struct envelope *e, struct buf *b)
 	return buf_puts(b, "end\n");
 }
 
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	return (c | 0x20) - 'a' + 10;
+}
+
 /* Unescapes s[0..len) into a new string; -1 on a malformed escape. */
 static char *
 unescape(const char *s, size_t len)
@@ -183,7 +191,9 @@ unescape(const char *s, size_t len)
 			    !isxdigit((unsigned char)s[i + 2]) ||
 			    !isxdigit((unsigned char)s[i + 3]))
 				goto bad;
-			sscanf(s + i + 2, "%2x", &v);
+			/* Not sscanf: it would look for a NUL past len. */
+			v = (unsigned)hexval(s[i + 2]) << 4 |
+			    (unsigned)hexval(s[i + 3]);
 			if (v == 0)
 				goto bad;	/* no NUL inside values */
 			*o++ = (char)v;
@@ -205,7 +215,8 @@ parse_i64(const char *s, size_t len, int64_t *out, int64_t min, int64_t max)
 	char	 tmp[32], *end;
 	long long v;
 
-	if (len == 0 || len >= sizeof(tmp))
+	/* A NUL would end the copy early and hide the bytes after it. */
+	if (len == 0 || len >= sizeof(tmp) || memchr(s, '\0', len) != NULL)
 		return -1;
 	memcpy(tmp, s, len);
 	tmp[len] = '\0';
@@ -236,7 +247,8 @@ parse_rcpt(struct envelope *e, const char *v, size_t vlen)
 			break;
 		p = t + 1;
 	}
-	if (n != 7 || memchr(f[6], '\t', fl[6]) != NULL)
+	/* The reason is the last field: a tab after it is an eighth field. */
+	if (n != 7 || memchr(f[6], '\t', (size_t)(end - f[6])) != NULL)
 		return -1;
 	if ((addr = unescape(f[0], fl[0])) == NULL)
 		return -1;

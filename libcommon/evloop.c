@@ -10,6 +10,7 @@
 #include <sys/epoll.h>
 
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -192,8 +193,13 @@ evloop_run(struct evloop *l)
 
 		if (l->timers != NULL) {
 			now = evloop_now_ms();
-			timeout = l->timers->when > now ?
-			    (int)(l->timers->when - now) : 0;
+			/* Past INT_MAX the cast would go negative: wait forever. */
+			if (l->timers->when <= now)
+				timeout = 0;
+			else if (l->timers->when - now > INT_MAX)
+				timeout = INT_MAX;
+			else
+				timeout = (int)(l->timers->when - now);
 		}
 		n = epoll_wait(l->epfd, evs, 64, timeout);
 		if (n == -1) {

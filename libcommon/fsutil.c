@@ -123,8 +123,17 @@ fs_mkdirs(const char *path, mode_t mode)
 			return -1;
 		p[i] = '/';
 	}
-	if (mkdir(p, mode) == -1 && errno != EEXIST)
-		return -1;
+	if (mkdir(p, mode) == -1) {
+		struct stat st;
+
+		/* EEXIST is success only if what exists is a directory. */
+		if (errno != EEXIST || stat(p, &st) == -1)
+			return -1;
+		if (!S_ISDIR(st.st_mode)) {
+			errno = ENOTDIR;
+			return -1;
+		}
+	}
 	return 0;
 }
 

@@ -323,7 +323,9 @@ ipc_conn_read(struct ipc_conn *c)
 			memcpy(fds, CMSG_DATA(cmsg), nfd * sizeof(int));
 			for (i = 0; i < nfd; i++) {
 				if (c->nrfds == IPC_MAX_PENDING_FDS) {
-					close(fds[i]);
+					/* Close the rest too, or they leak. */
+					for (; i < nfd; i++)
+						close(fds[i]);
 					errno = EPROTO;
 					return -1;
 				}

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "fsutil.h"
+#include "log.h"
 #include "map.h"
 
 struct map {
@@ -34,6 +35,13 @@ struct map_builder {
 	char	 path[PATH_MAX];
 	char	 tmp[PATH_MAX];
 };
+
+/* Berkeley DB would print straight to stderr; route it to our log. */
+static void
+map_db_error(const DB_ENV *env, const char *prefix, const char *msg)
+{
+	log_warnx("berkeley db: %s", msg);
+}
 
 struct map *
 map_open(const char *path)
@@ -56,6 +64,7 @@ map_open(const char *path)
 		errno = rc > 0 ? rc : EIO;
 		return NULL;
 	}
+	m->db->set_errcall(m->db, map_db_error);
 	if ((rc = m->db->open(m->db, NULL, path, NULL, DB_UNKNOWN,
 	    DB_RDONLY, 0)) != 0) {
 		m->db->close(m->db, 0);
@@ -103,11 +112,13 @@ map_get(struct map *m, const char *key, char *val, size_t valsz)
 	rc = m->db->get(m->db, NULL, &k, &v, 0);
 	if (rc == DB_NOTFOUND)
 		return 0;
-	if (rc != 0 || v.size >= valsz || memchr(v.data, '\0', v.size)) {
+	if (rc != 0 || v.size >= valsz ||
+	    (v.size > 0 && memchr(v.data, '\0', v.size) != NULL)) {
 		errno = rc > 0 ? rc : EIO;
 		return -1;
 	}
-	memcpy(val, v.data, v.size);
+	if (v.size > 0)
+		memcpy(val, v.data, v.size);
 	val[v.size] = '\0';
 	return 1;
 }
@@ -128,9 +139,11 @@ map_foreach(struct map *m, int (*cb)(const char *, const char *, void *),
 	while ((rc = cur->get(cur, &k, &v, DB_NEXT)) == 0) {
 		if (k.size >= sizeof(kb) || v.size >= sizeof(vb))
 			continue;
-		memcpy(kb, k.data, k.size);
+		if (k.size > 0)
+			memcpy(kb, k.data, k.size);
 		kb[k.size] = '\0';
-		memcpy(vb, v.data, v.size);
+		if (v.size > 0)
+			memcpy(vb, v.data, v.size);
 		vb[v.size] = '\0';
 		if ((r = cb(kb, vb, arg)) != 0)
 			break;
@@ -162,6 +175,7 @@ map_build_begin(const char *path)
 		errno = rc > 0 ? rc : EIO;
 		return NULL;
 	}
+	b->db->set_errcall(b->db, map_db_error);
 	if ((rc = b->db->open(b->db, NULL, b->tmp, NULL, DB_HASH,
 	    DB_CREATE | DB_EXCL, 0644)) != 0) {
 		b->db->close(b->db, 0);

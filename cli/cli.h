@@ -1,0 +1,65 @@
+/*
+ * cli.h - the postern command and the helpers it shares with sendmail.
+ */
+#ifndef POSTERN_CLI_H
+#define POSTERN_CLI_H
+
+#include <sys/types.h>
+#include <stddef.h>
+#include <sysexits.h>
+
+#include "conf.h"
+
+#ifndef POSTERN_SYSCONFDIR
+#define POSTERN_SYSCONFDIR "/etc/postern"
+#endif
+#define POSTERN_SYSCONFDIR_TEXT	POSTERN_SYSCONFDIR "/postern.conf"
+
+struct cli {
+	const char	*prog;		/* "postern", for messages */
+	const char	*confpath;	/* NULL: built-in defaults */
+	struct conf	 conf;
+};
+
+/*
+ * Which config file to use: explicit (-c / -C) if given, else
+ * $POSTERN_CONFIG, else the installed postern.conf if it exists, else
+ * NULL for the built-in defaults.
+ */
+const char *cli_config_path(const char *explicit);
+/*
+ * Connects to dir/name without putting the whole path in sun_path
+ * (108 bytes): chdir into dir, connect to the relative name, chdir back.
+ * -1 with errno on failure.
+ */
+int	cli_connect(const char *dir, const char *name);
+/* Copies s with control bytes replaced by '?': queue texts are foreign. */
+void	cli_sanitize(char *out, size_t outsz, const char *s);
+/* Reads a pid file; 0 and *pid, or -1 (errno ENOENT: none, EINVAL: junk). */
+int	cli_read_pid(const char *path, pid_t *pid);
+
+/* The postern commands; each returns the process exit status. */
+int	cli_cmd_check(struct cli *, int argc, char **argv);
+int	cli_cmd_start(struct cli *, int argc, char **argv);
+int	cli_cmd_stop(struct cli *, int argc, char **argv);
+int	cli_cmd_reload(struct cli *, int argc, char **argv);
+int	cli_cmd_status(struct cli *, int argc, char **argv);
+int	cli_cmd_queue(struct cli *, int argc, char **argv);
+int	cli_cmd_user(struct cli *, int argc, char **argv);
+int	cli_cmd_alias(struct cli *, int argc, char **argv);
+int	cli_cmd_setup(struct cli *, int argc, char **argv);
+int	cli_cmd_demo(struct cli *, int argc, char **argv);
+
+/* Shared by user and setup: creates path components below a directory. */
+int	cli_mkdirs_below(const char *base, const char *const *comps,
+	    size_t ncomps, mode_t mode, uid_t uid, gid_t gid, int chown_new,
+	    int *created);
+/* Runs aliases_compile and reports the result; the exit status. */
+int	cli_build_aliases(struct cli *);
+/* Prints to stderr as "postern: ..." */
+void	cli_err(struct cli *, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+void	cli_warn(struct cli *, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+
+#endif

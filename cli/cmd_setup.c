@@ -1,0 +1,216 @@
+/*
+ * cmd_setup.c - postern setup: prepares a host for the configured suite.
+ * Creates the missing system users, the map directory and the mail
+ * store, and builds the aliases map. Safe to run again: each step checks
+ * first and says what it did. master creates the spool itself at start.
+ *
+ * Runs as root (as another user it does only the directory steps). The
+ * user names come from the trusted config, yet they are checked before
+ * they reach useradd, which is run with execve and an argument vector
+ * and a fixed environment: no shell ever sees them.
+ */
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "fsutil.h"
+#include "priv.h"
+
+static const char *const setup_useradd_paths[] = {
+	"/usr/sbin/useradd", "/sbin/useradd", NULL,
+};
+
+/* The portable user name set (useradd's own default rule). */
+static int
+setup_name_ok(const char *n)
+{
+	size_t i;
+
+	if (n[0] == '\0' || strlen(n) > 32 ||
+	    !(islower((unsigned char)n[0]) || n[0] == '_'))
+		return 0;
+	for (i = 1; n[i] != '\0'; i++)
+		if (!islower((unsigned char)n[i]) &&
+		    !isdigit((unsigned char)n[i]) && n[i] != '_' && n[i] != '-')
+			return 0;
+	return 1;
+}
+
+static int
+setup_useradd(struct cli *c, const char *name)
+{
+	char		*const envp[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin",
+			    NULL };
+	const char	*prog = NULL;
+	char		*av[10];
+	pid_t		 pid;
+	int		 i, status;
+
+	for (i = 0; setup_useradd_paths[i] != NULL; i++)
+		if (access(setup_useradd_paths[i], X_OK) == 0) {
+			prog = setup_useradd_paths[i];
+			break;
+		}
+	if (prog == NULL) {
+		cli_err(c, "useradd not found: create the user \"%s\" by "
+		    "hand", name);
+		return -1;
+	}
+	i = 0;
+	av[i++] = (char *)prog;
+	av[i++] = "--system";
+	av[i++] = "--no-create-home";
+	av[i++] = "--home-dir";
+	av[i++] = "/nonexistent";
+	av[i++] = "--shell";
+	av[i++] = "/usr/sbin/nologin";
+	av[i++] = (char *)name;
+	av[i] = NULL;
+	fflush(NULL);
+	if ((pid = fork()) == -1) {
+		cli_err(c, "fork: %s", strerror(errno));
+		return -1;
+	}
+	if (pid == 0) {
+		execve(prog, av, envp);
+		fprintf(stderr, "postern: cannot execute %s: %s\n", prog,
+		    strerror(errno));
+		_exit(127);
+	}
+	while (waitpid(pid, &status, 0) == -1)
+		if (errno != EINTR) {
+			cli_err(c, "waitpid: %s", strerror(errno));
+			return -1;
+		}
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		cli_err(c, "useradd %s failed (%s %d)", name,
+		    WIFEXITED(status) ? "exit status" : "signal",
+		    WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+		return -1;
+	}
+	printf("postern: created system user %s\n", name);
+	return 0;
+}
+
+static int
+setup_users(struct cli *c)
+{
+	const char	*names[] = { c->conf.smtpd_user, c->conf.queue_user,
+			    c->conf.resolver_user, c->conf.mail_user };
+	struct passwd	*pw;
+	size_t		 i, j;
+	int		 rc = 0;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		for (j = 0; j < i; j++)
+			if (strcmp(names[i], names[j]) == 0)
+				break;
+		if (j < i)
+			continue;	/* one user for several roles */
+		if ((pw = getpwnam(names[i])) != NULL) {
+			if (pw->pw_uid == 0) {
+				cli_err(c, "user %s has uid 0: a daemon user "
+				    "must not be root", names[i]);
+				rc = -1;
+			}
+			continue;
+		}
+		if (!setup_name_ok(names[i])) {
+			cli_err(c, "\"%s\" is not a user name useradd should "
+			    "be given: fix the config", names[i]);
+			rc = -1;
+			continue;
+		}
+		if (setup_useradd(c, names[i]) == -1)
+			rc = -1;
+	}
+	return rc;
+}
+
+static int
+setup_dirs(struct cli *c, int root)
+{
+	struct passwd	*pw = NULL;
+	struct stat	 st;
+
+	if (access(c->conf.map_directory, F_OK) == -1) {
+		if (fs_mkdirs(c->conf.map_directory, 0755) == -1) {
+			cli_err(c, "cannot create %s: %s",
+			    c->conf.map_directory, strerror(errno));
+			return -1;
+		}
+		printf("postern: created map_directory %s\n",
+		    c->conf.map_directory);
+	}
+	if (root && (pw = getpwnam(c->conf.mail_user)) == NULL) {
+		cli_err(c, "mail_user %s does not exist", c->conf.mail_user);
+		return -1;
+	}
+	if (lstat(c->conf.mail_store, &st) == -1) {
+		if (fs_mkdirs(c->conf.mail_store, 0750) == -1) {
+			cli_err(c, "cannot create %s: %s", c->conf.mail_store,
+			    strerror(errno));
+			return -1;
+		}
+		printf("postern: created mail_store %s\n", c->conf.mail_store);
+		if (lstat(c->conf.mail_store, &st) == -1) {
+			cli_err(c, "%s: %s", c->conf.mail_store,
+			    strerror(errno));
+			return -1;
+		}
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		cli_err(c, "mail_store %s is not a directory",
+		    c->conf.mail_store);
+		return -1;
+	}
+	/* deliverd runs as mail_user and must own the top of the store. */
+	if (root && (st.st_uid != pw->pw_uid || st.st_gid != pw->pw_gid)) {
+		if (chown(c->conf.mail_store, pw->pw_uid, pw->pw_gid) == -1) {
+			cli_err(c, "cannot give %s to %s: %s",
+			    c->conf.mail_store, c->conf.mail_user,
+			    strerror(errno));
+			return -1;
+		}
+		printf("postern: mail_store %s now belongs to %s\n",
+		    c->conf.mail_store, c->conf.mail_user);
+	}
+	return 0;
+}
+
+int
+cli_cmd_setup(struct cli *c, int argc, char **argv)
+{
+	int root = priv_is_root(), rc = 0;
+
+	if (argc != 1) {
+		cli_err(c, "usage: postern setup");
+		return EX_USAGE;
+	}
+	if (root) {
+		if (setup_users(c) == -1)
+			rc = 1;
+	} else
+		printf("postern: not root: no system users are created; the "
+		    "suite will run as the invoking user\n");
+	if (rc == 0 && setup_dirs(c, root) == -1)
+		rc = 1;
+	if (rc == 0) {
+		if (access(c->conf.aliases_file, R_OK) == 0)
+			rc = cli_build_aliases(c);
+		else
+			printf("postern: no readable aliases_file %s: aliases "
+			    "map not built\n", c->conf.aliases_file);
+	}
+	if (rc == 0)
+		printf("postern: setup complete (see \"postern check\")\n");
+	return rc;
+}

@@ -1,0 +1,175 @@
+/*
+ * postern.c - the postern admin command: picks the config, then hands
+ * the command line to one cmd_*.c module.
+ *
+ * Runs as the administrator who typed it, usually root; nothing here is
+ * setuid and nothing reads input from the network. The config file is
+ * trusted (root-owned); what comes back from queued over the control
+ * socket is printed only after it is sanitised. Also answers to the
+ * names "newaliases" and "mailq" when installed under them.
+ */
+#include <sys/stat.h>
+
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+struct cli_command {
+	const char	*name;
+	int		 (*run)(struct cli *, int, char **);
+	int		 needs_conf;
+};
+
+static const struct cli_command cli_commands[] = {
+	{ "check",	cli_cmd_check,	0 },	/* loads and reports itself */
+	{ "start",	cli_cmd_start,	1 },
+	{ "stop",	cli_cmd_stop,	1 },
+	{ "reload",	cli_cmd_reload,	1 },
+	{ "status",	cli_cmd_status,	1 },
+	{ "queue",	cli_cmd_queue,	1 },
+	{ "user",	cli_cmd_user,	1 },
+	{ "alias",	cli_cmd_alias,	1 },
+	{ "newaliases",	cli_cmd_alias,	1 },
+	{ "setup",	cli_cmd_setup,	1 },
+	{ "demo",	cli_cmd_demo,	1 },
+};
+
+static void
+usage(FILE *fp)
+{
+	fprintf(fp,
+	    "usage: postern [-c config] command [argument ...]\n"
+	    "\n"
+	    "  check                 check the configuration and installation\n"
+	    "  start [-f]            start the mail system (-f: foreground)\n"
+	    "  stop                  stop it and wait until it is gone\n"
+	    "  reload                make it re-read the configuration\n"
+	    "  status                tell whether it is running\n"
+	    "  queue list            list the queued messages\n"
+	    "  queue flush           retry every deferred message now\n"
+	    "  queue delete ID       remove one message from the queue\n"
+	    "  user add ADDRESS      add a mailbox user (user@domain)\n"
+	    "  user del ADDRESS      remove a user (the Maildir is kept)\n"
+	    "  user list             list the users\n"
+	    "  alias                 rebuild the aliases map from aliases_file\n"
+	    "  setup                 create the system users and directories\n"
+	    "  demo                  show how to send and read a first mail\n"
+	    "  help                  show this text\n"
+	    "\n"
+	    "The config is -c, else $POSTERN_CONFIG, else %s\n"
+	    "if it exists, else the built-in defaults.\n",
+	    POSTERN_SYSCONFDIR_TEXT);
+}
+
+static void
+cli_vmsg(struct cli *c, const char *level, const char *fmt, va_list ap)
+{
+	fflush(stdout);
+	fprintf(stderr, "%s: %s", c->prog, level);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
+void
+cli_err(struct cli *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	cli_vmsg(c, "", fmt, ap);
+	va_end(ap);
+}
+
+void
+cli_warn(struct cli *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	cli_vmsg(c, "warning: ", fmt, ap);
+	va_end(ap);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct cli			 c;
+	const struct cli_command	*cmd = NULL;
+	const char			*base, *explicit = NULL;
+	char				 err[512];
+	char				*alias_argv[] = { "alias", NULL };
+	char				*mailq_argv[] = { "queue", "list", NULL };
+	size_t				 i;
+	int				 ch, rc;
+
+	memset(&c, 0, sizeof(c));
+	c.prog = "postern";
+	/* Maps and Maildirs we create must not inherit a careless umask. */
+	umask(022);
+
+	base = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
+	if (strcmp(base, "newaliases") == 0 || strcmp(base, "mailq") == 0) {
+		c.prog = base;
+		if (argc > 1) {
+			fprintf(stderr, "usage: %s\n", base);
+			return EX_USAGE;
+		}
+		if (strcmp(base, "newaliases") == 0) {
+			argc = 1;
+			argv = alias_argv;
+		} else {
+			argc = 2;
+			argv = mailq_argv;
+		}
+	} else {
+		while ((ch = getopt(argc, argv, "+c:h")) != -1) {
+			switch (ch) {
+			case 'c':
+				explicit = optarg;
+				break;
+			case 'h':
+				usage(stdout);
+				return 0;
+			default:
+				usage(stderr);
+				return EX_USAGE;
+			}
+		}
+		argc -= optind;
+		argv += optind;
+		if (argc < 1) {
+			usage(stderr);
+			return EX_USAGE;
+		}
+		if (strcmp(argv[0], "help") == 0 ||
+		    strcmp(argv[0], "--help") == 0) {
+			usage(stdout);
+			return 0;
+		}
+	}
+
+	for (i = 0; i < sizeof(cli_commands) / sizeof(cli_commands[0]); i++)
+		if (strcmp(argv[0], cli_commands[i].name) == 0)
+			cmd = &cli_commands[i];
+	if (cmd == NULL) {
+		cli_err(&c, "unknown command \"%s\" (try \"postern help\")",
+		    argv[0]);
+		return EX_USAGE;
+	}
+
+	c.confpath = cli_config_path(explicit);
+	if (cmd->needs_conf &&
+	    conf_load(&c.conf, c.confpath, err, sizeof(err)) == -1) {
+		cli_err(&c, "%s", err);
+		return EX_CONFIG;
+	}
+	rc = cmd->run(&c, argc, argv);
+	if (cmd->needs_conf)
+		conf_free(&c.conf);
+	return rc;
+}

@@ -1,0 +1,20 @@
+/*
+ * deliverd.h - deliverd's private interfaces: the local transport.
+ */
+#ifndef POSTERN_DELIVERD_H
+#define POSTERN_DELIVERD_H
+
+#include <stddef.h>
+
+#include "proto.h"
+
+/*
+ * Delivers the message in fd (LF line endings, read from offset 0) to
+ * the Maildir of j->rcpt under store, with Return-Path and Delivered-To
+ * prepended. Always fills res: ST_OK, ST_TEMP (retry: nothing was
+ * delivered) or ST_PERM. On success where holds the new file's path.
+ */
+void	local_deliver(const char *store, const struct d_job *j, int fd,
+	    struct d_result *res, char *where, size_t wheresz);
+
+#endif

@@ -1,0 +1,140 @@
+/*
+ * local.c - the local transport: one message into one user's Maildir.
+ *
+ * Runs in deliverd as mail_user, the owner of the whole mail store. The
+ * job comes from queued (more privileged, trusted to frame correctly),
+ * but the recipient began as a string from the network: it becomes two
+ * path components only after lowercasing and addr_is_store_safe (no '/',
+ * no leading dot, no ".."), so no address can name a path outside
+ * <store>/<domain>/<user>/. The store directory itself must already
+ * exist: creating it would hide an unmounted file system by filling the
+ * disk underneath it.
+ */
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "addr.h"
+#include "buf.h"
+#include "deliverd.h"
+#include "fsutil.h"
+#include "log.h"
+#include "maildir.h"
+
+static void
+local_status(struct d_result *res, uint32_t status, const char *text)
+{
+	res->status = status;
+	strlcpy(res->text, text, sizeof(res->text));
+}
+
+/* A failure of ours (disk, permissions): the queue keeps it and retries. */
+static void
+local_errno(struct d_result *res, int err)
+{
+	res->status = ST_TEMP;
+	if (err == ENOSPC || err == EDQUOT)
+		strlcpy(res->text, "4.2.2 mailbox full or disk full",
+		    sizeof(res->text));
+	else
+		snprintf(res->text, sizeof(res->text), "4.3.0 %s",
+		    strerror(err));
+}
+
+/*
+ * mkdir one level; a directory we create must be durable in its parent
+ * before mail is delivered below it.
+ */
+static int
+local_mkdir(const char *dir, const char *parent)
+{
+	if (mkdir(dir, 0700) == -1)
+		return errno == EEXIST ? 0 : -1;
+	return fs_fsync_dir(parent);
+}
+
+static int
+local_has_ctl(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return 1;
+	return 0;
+}
+
+void
+local_deliver(const char *store, const struct d_job *j, int fd,
+    struct d_result *res, char *where, size_t wheresz)
+{
+	char		 rcpt[ADDR_MAX + 1], *at, *user, *domain;
+	char		 ddir[PATH_MAX], udir[PATH_MAX], md[PATH_MAX];
+	char		 name[MAILDIR_NAME_MAX];
+	struct stat	 st;
+	struct buf	 hdr;
+	int		 saved;
+
+	where[0] = '\0';
+	if (strlcpy(rcpt, j->rcpt, sizeof(rcpt)) >= sizeof(rcpt) ||
+	    (at = strrchr(rcpt, '@')) == NULL) {
+		local_status(res, ST_PERM, "5.1.3 bad mailbox name");
+		return;
+	}
+	*at = '\0';
+	user = rcpt;
+	domain = at + 1;
+	addr_lower(user);
+	addr_lower(domain);
+	if (!addr_is_store_safe(user) || !addr_is_store_safe(domain)) {
+		local_status(res, ST_PERM, "5.1.3 bad mailbox name");
+		return;
+	}
+	/* The sender becomes a header line: it must not be able to add one. */
+	if (local_has_ctl(j->sender)) {
+		local_status(res, ST_PERM, "5.1.7 bad sender address");
+		return;
+	}
+	if (fs_path(ddir, sizeof(ddir), store, domain) == -1 ||
+	    fs_path(udir, sizeof(udir), ddir, user) == -1 ||
+	    fs_path(md, sizeof(md), udir, "Maildir") == -1) {
+		local_status(res, ST_PERM, "5.1.3 bad mailbox name");
+		return;
+	}
+
+	errno = 0;
+	if (stat(store, &st) == -1 || !S_ISDIR(st.st_mode)) {
+		saved = errno != 0 ? errno : ENOTDIR;
+		log_warnx("mail_store %s is missing or not a directory", store);
+		local_errno(res, saved);
+		return;
+	}
+	if (local_mkdir(ddir, store) == -1 || local_mkdir(udir, ddir) == -1 ||
+	    maildir_create(md) == -1) {
+		saved = errno;
+		log_warn("create %s", md);
+		local_errno(res, saved);
+		return;
+	}
+
+	buf_init(&hdr, 2 * ADDR_MAX + 64);
+	if (buf_printf(&hdr, "Return-Path: <%s>\nDelivered-To: %s@%s\n",
+	    j->sender, user, domain) == -1) {
+		buf_free(&hdr);
+		local_errno(res, ENOMEM);
+		return;
+	}
+	if (maildir_deliver(md, hdr.data, hdr.len, fd, name, sizeof(name)) ==
+	    -1) {
+		saved = errno;
+		buf_free(&hdr);
+		log_warn("%s: deliver into %s", j->qid, md);
+		local_errno(res, saved);
+		return;
+	}
+	buf_free(&hdr);
+	snprintf(where, wheresz, "%s/new/%s", md, name);
+	local_status(res, ST_OK, "2.0.0 delivered to maildir");
+}

@@ -1,0 +1,277 @@
+/*
+ * main.c - deliverd, the local delivery agent: a synchronous worker that
+ * takes one job at a time from queued and writes it into a Maildir.
+ *
+ * Started by master (several copies) as root; it reads postern.conf and
+ * drops to mail_user, the owner of the mail store, before it talks to
+ * anyone. It connects to queued's private/deliver.sock (queued is the
+ * more privileged side of that socket and is trusted to frame jobs, but a
+ * frame that does not decode still closes the connection) and serves jobs
+ * until SIGTERM. A job is never abandoned halfway: SIGTERM is only looked
+ * at between jobs, and a broken connection just means reconnecting, since
+ * queued retries any job whose result it did not receive.
+ */
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "deliverd.h"
+#include "fsutil.h"
+#include "ipc.h"
+#include "log.h"
+#include "maildir.h"
+#include "priv.h"
+#include "proto.h"
+#include "sock.h"
+
+#define DL_RECONNECT_MS	200
+/* A job frame holds four short strings. */
+#define DL_FRAME_MAX	(16 * 1024)
+
+static struct conf	 dl_conf;
+static const char	*dl_conf_path;
+static int		 dl_sigfd = -1;
+static int		 dl_terminate;
+
+static noreturn void
+usage(void)
+{
+	fprintf(stderr, "usage: deliverd [-c config] [-f]\n");
+	exit(2);
+}
+
+static void
+dl_reload(void)
+{
+	struct conf	nc;
+	char		err[512];
+
+	if (conf_load(&nc, dl_conf_path, err, sizeof(err)) == -1) {
+		log_warnx("reload: %s; keeping the running configuration", err);
+		return;
+	}
+	conf_free(&dl_conf);
+	dl_conf = nc;
+	log_info("configuration reloaded");
+}
+
+/* Takes what the signalfd holds; sets dl_terminate on SIGTERM/SIGINT. */
+static void
+dl_signals(void)
+{
+	struct signalfd_siginfo si;
+
+	while (read(dl_sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
+			dl_terminate = 1;
+		else if (si.ssi_signo == SIGHUP)
+			dl_reload();
+	}
+}
+
+/*
+ * Waits for fd to be readable (fd -1: just wait timeout_ms) or a
+ * signal. 1 when fd is readable, 0 otherwise (timeout or signal).
+ */
+static int
+dl_wait(int fd, int timeout_ms)
+{
+	struct pollfd	pfd[2];
+	int		n;
+
+	pfd[0].fd = dl_sigfd;
+	pfd[0].events = POLLIN;
+	pfd[1].fd = fd;
+	pfd[1].events = POLLIN;
+	n = poll(pfd, fd == -1 ? 1 : 2, timeout_ms);
+	if (n == -1) {
+		if (errno != EINTR)
+			fatal("poll");
+		return 0;
+	}
+	if (pfd[0].revents != 0)
+		dl_signals();
+	return fd != -1 && pfd[1].revents != 0;
+}
+
+/* Connects to queued, retrying until it answers or we are told to stop. */
+static int
+dl_connect(void)
+{
+	char	private[PATH_MAX];
+	int	fd, complained = 0;
+
+	while (!dl_terminate) {
+		if (fs_path(private, sizeof(private),
+		    dl_conf.spool_directory, "private") == -1)
+			fatalx("spool_directory too long");
+		/* A relative name: sun_path holds only 108 bytes. */
+		if (chdir(private) == 0 &&
+		    (fd = sock_unix_connect("deliver.sock")) != -1) {
+			if (complained)
+				log_info("connected to %s/deliver.sock",
+				    private);
+			return fd;
+		}
+		if (!complained)
+			log_warn("connect %s/deliver.sock (retrying every "
+			    "%d ms)", private, DL_RECONNECT_MS);
+		complained = 1;
+		(void)dl_wait(-1, DL_RECONNECT_MS);
+	}
+	return -1;
+}
+
+static double
+dl_elapsed(const struct timespec *start)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - start->tv_sec) +
+	    (double)(now.tv_nsec - start->tv_nsec) / 1e9;
+}
+
+static void
+dl_job(const struct d_job *j, int fd, struct d_result *res)
+{
+	struct timespec	 start;
+	char		 where[PATH_MAX + MAILDIR_NAME_MAX];
+	char		 orig[ADDR_MAX + 16];
+	const char	*word;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	local_deliver(dl_conf.mail_store, j, fd, res, where, sizeof(where));
+	orig[0] = '\0';
+	if (j->orcpt[0] != '\0' && strcmp(j->orcpt, j->rcpt) != 0)
+		snprintf(orig, sizeof(orig), ", orig_to=<%s>", j->orcpt);
+	if (res->status == ST_OK) {
+		log_info("%s: to=<%s>%s, relay=local, delay=%.2f, status=sent "
+		    "(delivered to maildir %s)", j->qid, j->rcpt, orig,
+		    dl_elapsed(&start), where);
+		return;
+	}
+	word = res->status == ST_TEMP ? "deferred" : "bounced";
+	log_info("%s: to=<%s>%s, relay=local, delay=%.2f, status=%s (%s)",
+	    j->qid, j->rcpt, orig, dl_elapsed(&start), word, res->text);
+}
+
+/* Serves one connection; returns when it breaks or we must stop. */
+static void
+dl_serve(int fd)
+{
+	struct ipc_conn	 c;
+	struct ipc_msg	 m, r;
+	struct d_job	 j;
+	struct d_result	 res;
+
+	ipc_conn_init(&c, fd, DL_FRAME_MAX);
+	ipc_msg_init(&m, D_HELLO, 0);
+	if (proto_enc_d_hello(&m, D_TRANSPORT_LOCAL) == -1 ||
+	    ipc_send_wait(&c, &m, PROTO_TIMEOUT_MS) == -1) {
+		log_warn("send D_HELLO");
+		ipc_msg_free(&m);
+		ipc_conn_close(&c);
+		return;
+	}
+	ipc_msg_free(&m);
+
+	while (!dl_terminate) {
+		/* Idle: a signal may end us here, and only here. */
+		if (c.in.len < IPC_HDR_LEN && !c.eof && !dl_wait(c.fd, -1))
+			continue;
+		if (ipc_recv_wait(&c, &m, PROTO_TIMEOUT_MS) == -1) {
+			if (errno == EPIPE)
+				log_warnx("queued closed the connection");
+			else
+				log_warn("receive from queued");
+			break;
+		}
+		memset(&j, 0, sizeof(j));
+		if (m.type != D_JOB || proto_dec_d_job(&m, &j) == -1) {
+			log_warnx("malformed frame (type %u) from queued; "
+			    "reconnecting", m.type);
+			ipc_msg_free(&m);
+			break;
+		}
+		memset(&res, 0, sizeof(res));
+		dl_job(&j, m.fd, &res);
+		ipc_msg_init(&r, D_RESULT, m.id);
+		ipc_msg_free(&m);	/* closes the message descriptor */
+		if (proto_enc_d_result(&r, &res) == -1 ||
+		    ipc_send_wait(&c, &r, PROTO_TIMEOUT_MS) == -1) {
+			/* queued treats a lost result as a retry: no loss. */
+			log_warn("%s: send result to queued", j.qid);
+			ipc_msg_free(&r);
+			break;
+		}
+		ipc_msg_free(&r);
+	}
+	ipc_conn_close(&c);
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct priv_user	u;
+	sigset_t		mask;
+	char			err[512];
+	int			ch, foreground = 0, fd;
+
+	while ((ch = getopt(argc, argv, "c:f")) != -1) {
+		switch (ch) {
+		case 'c':
+			dl_conf_path = optarg;
+			break;
+		case 'f':
+			foreground = 1;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	log_init("deliverd", foreground ? LOG_DEST_STDERR : LOG_DEST_SYSLOG);
+	if (conf_load(&dl_conf, dl_conf_path, err, sizeof(err)) == -1)
+		fatalx("%s", err);
+	if (priv_lookup(dl_conf.mail_user, &u) == -1)
+		fatal("user %s", dl_conf.mail_user);
+	priv_drop(&u, NULL);
+	/* Mail is private: only mail_user (and imapd as mail_user) reads it. */
+	umask(077);
+
+	/* Signals are read between jobs, never in the middle of one. */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL) == -1)
+		fatal("sigprocmask");
+	if ((dl_sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)) == -1)
+		fatal("signalfd");
+	signal(SIGPIPE, SIG_IGN);
+
+	log_info("started as %s, mail store %s", u.name, dl_conf.mail_store);
+	while (!dl_terminate) {
+		if ((fd = dl_connect()) == -1)
+			break;
+		dl_serve(fd);
+		if (!dl_terminate)
+			(void)dl_wait(-1, DL_RECONNECT_MS);
+	}
+	log_info("terminating");
+	conf_free(&dl_conf);
+	return 0;
+}

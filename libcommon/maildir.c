@@ -1,0 +1,438 @@
+/*
+ * maildir.c - Maildir delivery, unique names and info flags.
+ *
+ * Runs in deliverd (local transport) as the mail-store uid, and later in
+ * imapd and pop3d after login as the same uid. It trusts the directory
+ * it is given (deliverd built it from store-safe components) and the
+ * source descriptor (queued's spool file), and nothing else: a name read
+ * from a Maildir may have been made by any Maildir tool.
+ *
+ * The order of a delivery is what makes it safe: the file is complete and
+ * fsynced in tmp/ before it appears in new/ (readers never see a partial
+ * message), and new/ is fsynced before we report success (a message that
+ * queued was told is delivered survives a power cut). link() rather than
+ * rename() so that a name collision fails instead of replacing someone's
+ * mail.
+ */
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fsutil.h"
+#include "maildir.h"
+
+#define MAILDIR_COPY_BUF	65536
+
+static const char *const maildir_subdirs[] = { "tmp", "new", "cur" };
+
+/* mkdirat that reports whether it created the directory. */
+static int
+mkdir_created(int dirfd, const char *name, int *created)
+{
+	if (mkdirat(dirfd, name, 0700) == 0) {
+		*created = 1;
+		return 0;
+	}
+	if (errno != EEXIST)
+		return -1;
+	return 0;
+}
+
+int
+maildir_create(const char *path)
+{
+	char	 parent[PATH_MAX], *slash;
+	int	 fd, saved, created = 0, subcreated = 0;
+	size_t	 i;
+
+	if (strlcpy(parent, path, sizeof(parent)) >= sizeof(parent)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if ((slash = strrchr(parent, '/')) == NULL)
+		strlcpy(parent, ".", sizeof(parent));
+	else if (slash == parent)
+		parent[1] = '\0';
+	else
+		*slash = '\0';
+
+	if (mkdir(path, 0700) == 0)
+		created = 1;
+	else if (errno != EEXIST)
+		return -1;
+	/* The new entry in the parent must be durable before mail lands. */
+	if (created && fs_fsync_dir(parent) == -1)
+		return -1;
+	if ((fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return -1;
+	for (i = 0; i < sizeof(maildir_subdirs) / sizeof(maildir_subdirs[0]);
+	    i++)
+		if (mkdir_created(fd, maildir_subdirs[i], &subcreated) == -1)
+			goto fail;
+	if (subcreated && fsync(fd) == -1)
+		goto fail;
+	close(fd);
+	return 0;
+fail:
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return -1;
+}
+
+void
+maildir_host_encode(const char *host, char *out, size_t outsz)
+{
+	size_t	o = 0, lim = outsz;
+	const char *p;
+
+	if (outsz == 0)
+		return;
+	if (lim > MAILDIR_HOST_MAX + 1)
+		lim = MAILDIR_HOST_MAX + 1;
+	for (p = host; *p != '\0'; p++) {
+		const char *rep = NULL;
+		size_t	    n = 1;
+
+		if (*p == '/')
+			rep = "\\057";
+		else if (*p == ':')
+			rep = "\\072";
+		if (rep != NULL)
+			n = 4;
+		/* Never cut an escape in half: a reader would misparse it. */
+		if (o + n >= lim)
+			break;
+		if (rep != NULL)
+			memcpy(out + o, rep, n);
+		else
+			out[o] = *p;
+		o += n;
+	}
+	out[o] = '\0';
+}
+
+int
+maildir_name_base(char *out, size_t outsz, long long sec, long usec,
+    long pid, unsigned long counter, const char *host)
+{
+	int n;
+
+	n = snprintf(out, outsz, "%lld.M%ldP%ldQ%lu.%s", sec, usec, pid,
+	    counter, host);
+	if (n < 0 || (size_t)n >= outsz) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
+}
+
+/* The host part of every name this process makes, encoded once. */
+static const char *
+maildir_host(void)
+{
+	static char	encoded[MAILDIR_HOST_MAX + 1];
+	char		raw[256];
+
+	if (encoded[0] == '\0') {
+		if (gethostname(raw, sizeof(raw)) == -1 || raw[0] == '\0')
+			strlcpy(raw, "localhost", sizeof(raw));
+		raw[sizeof(raw) - 1] = '\0';
+		maildir_host_encode(raw, encoded, sizeof(encoded));
+	}
+	return encoded;
+}
+
+/*
+ * Copies hdr and then srcfd from offset 0 into dst; *size gets the bytes
+ * written. pread keeps the shared descriptor's offset untouched.
+ */
+static int
+maildir_copy(int dst, const void *hdr, size_t hdrlen, int srcfd,
+    uint64_t *size)
+{
+	char	*b;
+	off_t	 off = 0;
+	ssize_t	 n;
+	int	 saved;
+
+	*size = 0;
+	if (hdrlen > 0 && fs_write_all(dst, hdr, hdrlen) == -1)
+		return -1;
+	*size = hdrlen;
+	if ((b = malloc(MAILDIR_COPY_BUF)) == NULL)
+		return -1;
+	for (;;) {
+		n = pread(srcfd, b, MAILDIR_COPY_BUF, off);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			goto fail;
+		}
+		if (n == 0)
+			break;
+		if (fs_write_all(dst, b, (size_t)n) == -1)
+			goto fail;
+		off += n;
+		*size += (uint64_t)n;
+	}
+	free(b);
+	return 0;
+fail:
+	saved = errno;
+	free(b);
+	errno = saved;
+	return -1;
+}
+
+int
+maildir_deliver(const char *path, const void *hdr, size_t hdrlen, int srcfd,
+    char *name, size_t namesz)
+{
+	static unsigned long counter;
+	char		 base[MAILDIR_NAME_MAX], final[MAILDIR_NAME_MAX];
+	struct timespec	 ts;
+	uint64_t	 size;
+	int		 mdfd = -1, tmpfd = -1, newfd = -1, fd = -1;
+	int		 saved, made = 0, linked = 0, attempt;
+
+	if ((mdfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return -1;
+	if ((tmpfd = openat(mdfd, "tmp", O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) == -1 || (newfd = openat(mdfd, "new", O_RDONLY |
+	    O_DIRECTORY | O_CLOEXEC)) == -1)
+		goto fail;
+
+	/*
+	 * Time, pid and a per-process counter make the name unique on this
+	 * host; the host name makes it unique on shared storage. A clash
+	 * (clock stepped back and a pid reused) is retried with a new name.
+	 */
+	for (attempt = 0;; attempt++) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		if (maildir_name_base(base, sizeof(base), (long long)ts.tv_sec,
+		    ts.tv_nsec / 1000, (long)getpid(), ++counter,
+		    maildir_host()) == -1)
+			goto fail;
+		fd = openat(tmpfd, base, O_WRONLY | O_CREAT | O_EXCL |
+		    O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd != -1) {
+			made = 1;
+			break;
+		}
+		/* Someone else's file: never ours to remove. */
+		if (errno != EEXIST || attempt == 3)
+			goto fail;
+	}
+	if (maildir_copy(fd, hdr, hdrlen, srcfd, &size) == -1 ||
+	    fsync(fd) == -1)
+		goto fail;
+	/* close reports late write errors on NFS: it is part of the write. */
+	if (close(fd) == -1) {
+		fd = -1;
+		goto fail;
+	}
+	fd = -1;
+	if (snprintf(final, sizeof(final), "%s,S=%" PRIu64, base, size) >=
+	    (int)sizeof(final)) {
+		errno = ENAMETOOLONG;
+		goto fail;
+	}
+	if (linkat(tmpfd, base, newfd, final, 0) == 0) {
+		linked = 1;
+		(void)unlinkat(tmpfd, base, 0);
+	} else if (errno == EPERM || errno == ENOSYS || errno == EOPNOTSUPP) {
+		/* File systems without hard links: rename is all we have. */
+		if (renameat(tmpfd, base, newfd, final) == -1)
+			goto fail;
+		linked = 1;
+	} else
+		goto fail;
+	if (fsync(newfd) == -1)
+		goto fail;
+	if (strlcpy(name, final, namesz) >= namesz) {
+		errno = ENAMETOOLONG;
+		goto fail;
+	}
+	close(newfd);
+	close(tmpfd);
+	close(mdfd);
+	return 0;
+fail:
+	saved = errno;
+	if (fd != -1)
+		close(fd);
+	if (made)
+		(void)unlinkat(tmpfd, base, 0);
+	/*
+	 * A message in new/ that we report as failed would be delivered
+	 * again on the retry: take it back.
+	 */
+	if (linked) {
+		(void)unlinkat(newfd, final, 0);
+		(void)fsync(newfd);
+	}
+	if (newfd != -1)
+		close(newfd);
+	if (tmpfd != -1)
+		close(tmpfd);
+	close(mdfd);
+	errno = saved;
+	return -1;
+}
+
+int
+maildir_name_size(const char *name, uint64_t *size)
+{
+	const char	*p, *end;
+	uint64_t	 v = 0;
+
+	/* Fields sit between the base and the info suffix, after commas. */
+	end = strchr(name, ':');
+	if (end == NULL)
+		end = name + strlen(name);
+	for (p = name; (p = strstr(p, ",S=")) != NULL && p < end; p += 3) {
+		const char *d = p + 3;
+
+		if (d >= end || *d < '0' || *d > '9')
+			continue;
+		for (v = 0; d < end && *d >= '0' && *d <= '9'; d++) {
+			if (v > (UINT64_MAX - 9) / 10)
+				return -1;
+			v = v * 10 + (uint64_t)(*d - '0');
+		}
+		if (d != end && *d != ',')
+			continue;
+		*size = v;
+		return 0;
+	}
+	return -1;
+}
+
+static int
+maildir_is_flag(char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+}
+
+int
+maildir_flags_normalize(char *flags)
+{
+	unsigned char	seen[128];
+	size_t		i, o = 0;
+	int		c;
+
+	memset(seen, 0, sizeof(seen));
+	for (i = 0; flags[i] != '\0'; i++) {
+		if (!maildir_is_flag(flags[i])) {
+			errno = EINVAL;
+			return -1;
+		}
+		seen[(unsigned char)flags[i]] = 1;
+	}
+	/* ASCII order: capitals (standard flags) before keyword letters. */
+	for (c = 'A'; c <= 'z'; c++)
+		if (seen[c])
+			flags[o++] = (char)c;
+	flags[o] = '\0';
+	return 0;
+}
+
+int
+maildir_flags_has(const char *flags, char flag)
+{
+	return maildir_is_flag(flag) && strchr(flags, flag) != NULL;
+}
+
+int
+maildir_flags_set(char *flags, size_t flagssz, char flag, int on)
+{
+	size_t	len = strlen(flags);
+	char	*p;
+
+	if (!maildir_is_flag(flag)) {
+		errno = EINVAL;
+		return -1;
+	}
+	if ((p = strchr(flags, flag)) != NULL) {
+		if (!on)
+			memmove(p, p + 1, strlen(p + 1) + 1);
+		return 0;
+	}
+	if (!on)
+		return 0;
+	if (len + 2 > flagssz) {
+		errno = ENOSPC;
+		return -1;
+	}
+	flags[len] = flag;
+	flags[len + 1] = '\0';
+	return maildir_flags_normalize(flags);
+}
+
+int
+maildir_info_parse(const char *name, size_t *baselen, char *flags,
+    size_t flagssz)
+{
+	const char	*info;
+	size_t		 n;
+
+	if ((info = strrchr(name, ':')) == NULL) {
+		*baselen = strlen(name);
+		if (flagssz > 0)
+			flags[0] = '\0';
+		return 0;
+	}
+	if (info[1] != '2' || info[2] != ',') {
+		errno = EINVAL;
+		return -1;
+	}
+	n = strlen(info + 3);
+	if (n >= flagssz) {
+		errno = EINVAL;
+		return -1;
+	}
+	memcpy(flags, info + 3, n + 1);
+	if (maildir_flags_normalize(flags) == -1)
+		return -1;
+	*baselen = (size_t)(info - name);
+	return 0;
+}
+
+int
+maildir_info_build(char *out, size_t outsz, const char *name,
+    const char *flags)
+{
+	char	 f[MAILDIR_FLAGS_MAX];
+	const char *info;
+	size_t	 baselen;
+	int	 n;
+
+	if (strlcpy(f, flags, sizeof(f)) >= sizeof(f) ||
+	    maildir_flags_normalize(f) == -1) {
+		errno = EINVAL;
+		return -1;
+	}
+	/* Any old info goes, whatever it was: the new flags replace it. */
+	info = strrchr(name, ':');
+	baselen = info != NULL ? (size_t)(info - name) : strlen(name);
+	if (baselen > INT_MAX) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	n = snprintf(out, outsz, "%.*s:2,%s", (int)baselen, name, f);
+	if (n < 0 || (size_t)n >= outsz) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
+}

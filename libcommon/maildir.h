@@ -1,0 +1,77 @@
+/*
+ * maildir.h - Maildir delivery and file names, shared by deliverd (writes
+ * new mail) and the mailbox daemons (read names, change flags).
+ *
+ * File names follow Dovecot, so a store can move between the two:
+ *   <sec>.M<usec>P<pid>Q<n>.<host>,S=<size>[:2,<flags>]
+ * where <size> is the file's size on disk and <flags> are sorted.
+ */
+#ifndef POSTERN_MAILDIR_H
+#define POSTERN_MAILDIR_H
+
+#include <sys/types.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define MAILDIR_NAME_MAX	256	/* a file name, with info suffix */
+#define MAILDIR_HOST_MAX	64	/* encoded host part, after truncation */
+#define MAILDIR_FLAGS_MAX	(26 + 26 + 1)	/* A-Z, a-z, NUL */
+
+/*
+ * Creates path (the Maildir itself) and its tmp, new and cur, mode 0700,
+ * leaving existing ones alone. The parent must exist. Whatever it creates
+ * is made durable (the parent and path fsynced), so a delivery into a
+ * fresh Maildir cannot lose its directory in a crash. 0 or -1 (errno).
+ */
+int	maildir_create(const char *path);
+
+/*
+ * Writes "host" for use in a file name: '/' becomes "\057" and ':'
+ * "\072" (Dovecot's escapes), truncated at MAILDIR_HOST_MAX bytes.
+ */
+void	maildir_host_encode(const char *host, char *out, size_t outsz);
+
+/* "<sec>.M<usec>P<pid>Q<n>.<host>" with host already encoded. */
+int	maildir_name_base(char *out, size_t outsz, long long sec, long usec,
+	    long pid, unsigned long counter, const char *host);
+
+/*
+ * Delivers hdr (hdrlen bytes, may be 0) followed by the whole of srcfd,
+ * read with pread from offset 0 (the descriptor's offset is left alone, so
+ * one descriptor serves many deliveries). Writes tmp/<base>, fsyncs it,
+ * links it into new/<base>,S=<size>, fsyncs new/, and only then returns
+ * 0 with the new file's name in name. On any failure nothing is left
+ * behind and -1 is returned with errno from the step that failed.
+ */
+int	maildir_deliver(const char *path, const void *hdr, size_t hdrlen,
+	    int srcfd, char *name, size_t namesz);
+
+/*
+ * The ",S=<size>" field of a name; 0 and *size, or -1 when it has none.
+ */
+int	maildir_name_size(const char *name, uint64_t *size);
+
+/*
+ * Splits a name at its info suffix: *baselen is the length before ":2,",
+ * flags receives the flags (sorted, without duplicates). A name without
+ * info has baselen strlen(name) and no flags. -1 (EINVAL) when the info
+ * is not ":2," followed by flag letters (A-Z, a-z), or flags is too small.
+ */
+int	maildir_info_parse(const char *name, size_t *baselen, char *flags,
+	    size_t flagssz);
+
+/*
+ * Builds "<base>:2,<flags>" from a name (its old info, if any, dropped)
+ * and a flag set in any order; flags are sorted and deduplicated.
+ */
+int	maildir_info_build(char *out, size_t outsz, const char *name,
+	    const char *flags);
+
+/* Sorts and deduplicates a flag string in place; -1 on a non-flag byte. */
+int	maildir_flags_normalize(char *flags);
+/* 1 if flag is set in flags. */
+int	maildir_flags_has(const char *flags, char flag);
+/* Adds or removes one flag, keeping the string sorted; -1 if not a flag. */
+int	maildir_flags_set(char *flags, size_t flagssz, char flag, int on);
+
+#endif

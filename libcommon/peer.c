@@ -1,0 +1,168 @@
+/*
+ * peer.c - evloop-driven framed connections for the internal services
+ * (queued, resolverd).
+ *
+ * The peer at the other end may be less privileged and hostile: a
+ * malformed stream (oversize frame, bad flags, missing fd) closes the
+ * connection, and nothing here grows without the ipc ceilings.
+ */
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "peer.h"
+#include "sock.h"
+
+static void peer_io(int fd, int events, void *arg);
+
+static void
+peer_free(struct peer *p)
+{
+	evloop_io_del(p->loop, p->c.fd);
+	ipc_conn_close(&p->c);
+	free(p);
+}
+
+void
+peer_close(struct peer *p)
+{
+	if (p->dead)
+		return;
+	p->dead = 1;
+	if (p->on_close != NULL)
+		p->on_close(p);
+	if (!p->in_callback)
+		peer_free(p);
+}
+
+struct peer *
+peer_new(struct evloop *loop, int fd, size_t maxlen, peer_msg_cb on_msg,
+    peer_close_cb on_close, void *ctx)
+{
+	struct peer *p;
+
+	if ((p = calloc(1, sizeof(*p))) == NULL) {
+		close(fd);
+		return NULL;
+	}
+	sock_set_nonblock(fd, 1);
+	ipc_conn_init(&p->c, fd, maxlen);
+	p->loop = loop;
+	p->on_msg = on_msg;
+	p->on_close = on_close;
+	p->ctx = ctx;
+	if (evloop_io(loop, fd, EV_READ, peer_io, p) == -1) {
+		ipc_conn_close(&p->c);
+		free(p);
+		return NULL;
+	}
+	return p;
+}
+
+static void
+peer_want_write(struct peer *p, int on)
+{
+	(void)evloop_io(p->loop, p->c.fd, EV_READ | (on ? EV_WRITE : 0),
+	    peer_io, p);
+}
+
+int
+peer_send(struct peer *p, struct ipc_msg *m)
+{
+	int r;
+
+	if (p->dead)
+		return -1;
+	if (ipc_conn_queue(&p->c, m) == -1) {
+		peer_close(p);
+		return -1;
+	}
+	if ((r = ipc_conn_flush(&p->c)) == -1) {
+		peer_close(p);
+		return -1;
+	}
+	if (r == 1)
+		peer_want_write(p, 1);
+	return 0;
+}
+
+static void
+peer_io(int fd, int events, void *arg)
+{
+	struct peer	*p = arg;
+	struct ipc_msg	 m;
+	int		 r;
+
+	p->in_callback = 1;
+	if (events & EV_WRITE) {
+		r = ipc_conn_flush(&p->c);
+		if (r == -1)
+			peer_close(p);
+		else if (r == 0)
+			peer_want_write(p, 0);
+	}
+	if (!p->dead && (events & EV_READ)) {
+		if (ipc_conn_read(&p->c) == -1)
+			peer_close(p);
+		while (!p->dead && (r = ipc_conn_next(&p->c, &m)) != 0) {
+			if (r == -1) {
+				log_warnx("malformed frame from a peer; "
+				    "closing it");
+				peer_close(p);
+				break;
+			}
+			p->on_msg(p, &m);
+		}
+		if (!p->dead && p->c.eof)
+			peer_close(p);
+	}
+	p->in_callback = 0;
+	if (p->dead)
+		peer_free(p);
+}
+
+struct peer_listener {
+	int		 fd;
+	peer_accept_cb	 cb;
+	void		*arg;
+};
+
+static void
+peer_listener_io(int fd, int events, void *arg)
+{
+	struct peer_listener	*l = arg;
+	int			 c, n;
+
+	/* Bounded, so one busy listener cannot starve the loop. */
+	for (n = 0; n < 64; n++) {
+		c = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC);
+		if (c == -1) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK &&
+			    errno != EINTR && errno != ECONNABORTED)
+				log_warn("accept");
+			return;
+		}
+		l->cb(c, l->arg);
+	}
+}
+
+int
+peer_listen(struct evloop *loop, int lfd, peer_accept_cb cb, void *arg)
+{
+	struct peer_listener *l;
+
+	if ((l = calloc(1, sizeof(*l))) == NULL)
+		return -1;
+	l->fd = lfd;
+	l->cb = cb;
+	l->arg = arg;
+	sock_set_nonblock(lfd, 1);
+	if (evloop_io(loop, lfd, EV_READ, peer_listener_io, l) == -1) {
+		free(l);
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,236 @@
+/*
+ * main.c - master: the supervisor of the Postern suite.
+ *
+ * Runs as root (or as the invoking user for development and tests). It
+ * reads the configuration, creates the spool, binds every listening
+ * socket, then starts each daemon under its own user and restarts any
+ * that dies. It speaks no protocol and parses nothing from the network.
+ * SIGHUP reloads, SIGTERM/SIGINT stop the suite.
+ */
+#include <sys/file.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "master.h"
+
+#define STOP_GRACE_MS	10000
+
+struct master *M;
+static int pidfd = -1;
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: master [-c config] [-f] [-d]\n");
+	exit(64);
+}
+
+/* Takes the pid file's lock: a second master must not start. */
+static void
+master_pidfile_lock(const char *path)
+{
+	char	buf[32];
+	ssize_t	n;
+
+	if ((pidfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) == -1)
+		fatal("pid file %s", path);
+	if (flock(pidfd, LOCK_EX | LOCK_NB) == -1) {
+		n = pread(pidfd, buf, sizeof(buf) - 1, 0);
+		buf[n > 0 ? n : 0] = '\0';
+		buf[strcspn(buf, "\n")] = '\0';
+		fatalx("postern is already running (pid %s, pid file %s)",
+		    buf[0] ? buf : "?", path);
+	}
+}
+
+static void
+master_pidfile_write(void)
+{
+	char buf[32];
+	int n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+
+	if (ftruncate(pidfd, 0) == -1 || pwrite(pidfd, buf, (size_t)n, 0) != n)
+		log_warn("write pid file");
+}
+
+static void stop_timeout(void *);
+
+static void
+begin_stop(struct master *m)
+{
+	if (m->stopping)
+		return;
+	m->stopping = 1;
+	log_info("stopping: terminating %d processes", services_running(m));
+	services_signal_all(m, SIGTERM);
+	if (services_running(m) == 0)
+		evloop_stop(m->loop);
+	else
+		(void)evloop_timer(m->loop, STOP_GRACE_MS, stop_timeout, m);
+}
+
+static void
+stop_timeout(void *arg)
+{
+	struct master *m = arg;
+
+	log_warnx("%d processes ignored SIGTERM; killing them",
+	    services_running(m));
+	services_kill_all(m);
+}
+
+static void
+reload(struct master *m)
+{
+	struct conf	nc;
+	char		err[512];
+
+	if (conf_load(&nc, m->confpath, err, sizeof(err)) == -1) {
+		log_errx("reload refused, still running the old configuration: "
+		    "%s", err);
+		return;
+	}
+	if (strcmp(nc.spool_directory, m->conf.spool_directory) != 0 ||
+	    nc.smtp_listen.n != m->conf.smtp_listen.n ||
+	    nc.local_delivery_concurrency != m->conf.local_delivery_concurrency)
+		log_warnx("reload: changes to spool_directory, smtp_listen or "
+		    "local_delivery_concurrency take effect at the next start");
+	conf_free(&m->conf);
+	m->conf = nc;
+	services_reload(m);
+	log_info("reloaded configuration");
+}
+
+static void
+on_signal(int fd, int events, void *arg)
+{
+	struct master		*m = arg;
+	struct signalfd_siginfo	 si;
+	pid_t			 pid;
+	int			 status;
+
+	while (read(fd, &si, sizeof(si)) == sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGCHLD:
+			while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+				services_reaped(m, pid, status);
+			if (m->stopping && services_running(m) == 0)
+				evloop_stop(m->loop);
+			break;
+		case SIGHUP:
+			if (!m->stopping)
+				reload(m);
+			break;
+		default:
+			begin_stop(m);
+		}
+	}
+}
+
+static void
+daemonize(void)
+{
+	int fd;
+
+	switch (fork()) {
+	case -1:
+		fatal("fork");
+	case 0:
+		break;
+	default:
+		_exit(0);
+	}
+	if (setsid() == -1)
+		fatal("setsid");
+	if ((fd = open("/dev/null", O_RDWR)) != -1) {
+		dup2(fd, STDIN_FILENO);
+		dup2(fd, STDOUT_FILENO);
+		dup2(fd, STDERR_FILENO);
+		if (fd > 2)
+			close(fd);
+	}
+}
+
+int
+main(int argc, char *argv[])
+{
+	static struct master	 m;
+	sigset_t		 mask;
+	char			 err[1024];
+	int			 ch, sfd, debug = 0;
+
+	M = &m;
+	while ((ch = getopt(argc, argv, "c:fd")) != -1) {
+		switch (ch) {
+		case 'c':
+			m.confpath = optarg;
+			break;
+		case 'f':
+			m.foreground = 1;
+			break;
+		case 'd':
+			debug = 1;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	/* Until we detach, problems go to the terminal that started us. */
+	log_init("master", LOG_DEST_STDERR);
+	log_debug_enable(debug);
+	umask(022);
+	if (conf_load(&m.conf, m.confpath, err, sizeof(err)) == -1)
+		fatalx("%s", err);
+	if (!priv_is_root())
+		log_info("not started as root: every daemon runs as uid %ld, "
+		    "without chroot (development mode)", (long)geteuid());
+	master_pidfile_lock(m.conf.pid_file);
+	if (setup_users(&m, err, sizeof(err)) == -1 ||
+	    setup_spool(&m, err, sizeof(err)) == -1 ||
+	    setup_sockets(&m, err, sizeof(err)) == -1)
+		fatalx("cannot start: %s", err);
+
+	if (!m.foreground) {
+		daemonize();
+		log_init("master", LOG_DEST_SYSLOG);
+	}
+	master_pidfile_write();
+	/* Sessions orphaned by an smtpd restart are reaped here. */
+	(void)prctl(PR_SET_CHILD_SUBREAPER, 1);
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if ((m.loop = evloop_new()) == NULL)
+		fatal("evloop");
+	if ((sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)) == -1 ||
+	    evloop_io(m.loop, sfd, EV_READ, on_signal, &m) == -1)
+		fatal("signalfd");
+
+	services_init(&m);
+	services_start_all(&m);
+	log_info("started (pid %ld, config %s)", (long)getpid(),
+	    m.confpath ? m.confpath : "built-in defaults");
+	if (evloop_run(m.loop) == -1)
+		fatal("event loop");
+	(void)unlink(m.conf.pid_file);
+	log_info("stopped");
+	return 0;
+}

@@ -1,0 +1,65 @@
+/*
+ * master.h - the supervisor's private interfaces: spool and socket set-up
+ * (setup.c) and the services it runs (service.c).
+ */
+#ifndef POSTERN_MASTER_H
+#define POSTERN_MASTER_H
+
+#include <sys/types.h>
+#include <time.h>
+
+#include "conf.h"
+#include "evloop.h"
+#include "priv.h"
+
+#define MASTER_MAX_FDS	32
+
+/* A socket handed to a daemon as "-s name:fd". */
+struct svc_fd {
+	const char	*name;
+	int		 fd;
+};
+
+struct service {
+	const char	*name;		/* program in daemon_directory */
+	int		 instance;
+	struct svc_fd	 fds[MASTER_MAX_FDS];
+	size_t		 nfds;
+	pid_t		 pid;
+	uint64_t	 started_ms;
+	uint64_t	 backoff_ms;
+	struct ev_timer	*restart;
+	int		 retired;	/* do not restart (reload shrank the pool) */
+};
+
+struct master {
+	struct conf	 conf;
+	const char	*confpath;
+	int		 foreground;
+	struct evloop	*loop;
+	struct priv_user smtpd_u, queue_u, resolver_u, mail_u;
+	/* listening sockets, kept open for the suite's life */
+	int		 smtp_fds[16];
+	size_t		 nsmtp;
+	int		 submit_fd, inject_fd, deliver_fd, control_fd;
+	int		 check_fd, expand_fd;
+	struct service	*svcs;
+	size_t		 nsvcs;
+	int		 stopping;
+};
+
+/* setup.c */
+int	setup_users(struct master *, char *err, size_t errlen);
+int	setup_spool(struct master *, char *err, size_t errlen);
+int	setup_sockets(struct master *, char *err, size_t errlen);
+
+/* service.c */
+void	services_init(struct master *);
+void	services_start_all(struct master *);
+void	services_reaped(struct master *, pid_t, int status);
+void	services_signal_all(struct master *, int sig);
+void	services_reload(struct master *);
+int	services_running(struct master *);
+void	services_kill_all(struct master *);
+
+#endif

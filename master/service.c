@@ -1,0 +1,235 @@
+/*
+ * service.c - starting, watching and restarting the daemons.
+ *
+ * Runs in master (root). Each daemon is exec'ed from daemon_directory with
+ * its listening sockets as inherited descriptors; master keeps its own
+ * copies, so a restarted daemon finds the connections that arrived while
+ * it was down waiting in the backlog. A daemon that keeps dying is
+ * restarted with a doubling delay, capped by restart_backoff_max; one that
+ * ran for a while starts again from the shortest delay.
+ */
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fsutil.h"
+#include "log.h"
+#include "master.h"
+#include "sock.h"
+
+#define BACKOFF_MIN_MS	100
+#define STABLE_MS	10000
+
+static void
+svc_add_fd(struct service *s, const char *name, int fd)
+{
+	if (s->nfds == MASTER_MAX_FDS)
+		fatalx("too many sockets for %s", s->name);
+	s->fds[s->nfds].name = name;
+	s->fds[s->nfds].fd = fd;
+	s->nfds++;
+}
+
+static struct service *
+svc_new(struct master *m, const char *name, int instance)
+{
+	struct service *s;
+
+	if ((s = reallocarray(m->svcs, m->nsvcs + 1, sizeof(*s))) == NULL)
+		fatal("reallocarray");
+	m->svcs = s;
+	s = &m->svcs[m->nsvcs++];
+	memset(s, 0, sizeof(*s));
+	s->name = name;
+	s->instance = instance;
+	s->backoff_ms = BACKOFF_MIN_MS;
+	return s;
+}
+
+void
+services_init(struct master *m)
+{
+	struct service	*s;
+	size_t		 i;
+	long		 n;
+
+	s = svc_new(m, "resolverd", 0);
+	svc_add_fd(s, "check", m->check_fd);
+	svc_add_fd(s, "expand", m->expand_fd);
+	s = svc_new(m, "queued", 0);
+	svc_add_fd(s, "submit", m->submit_fd);
+	svc_add_fd(s, "inject", m->inject_fd);
+	svc_add_fd(s, "deliver", m->deliver_fd);
+	svc_add_fd(s, "control", m->control_fd);
+	for (n = 0; n < m->conf.local_delivery_concurrency; n++)
+		(void)svc_new(m, "deliverd", (int)n);
+	s = svc_new(m, "smtpd", 0);
+	for (i = 0; i < m->nsmtp; i++)
+		svc_add_fd(s, "smtp", m->smtp_fds[i]);
+}
+
+static void
+svc_start(struct master *m, struct service *s)
+{
+	char		 path[4096], fdspec[MASTER_MAX_FDS][64];
+	char		*argv[8 + 2 * MASTER_MAX_FDS];
+	size_t		 i, a = 0;
+	sigset_t	 all;
+	pid_t		 pid;
+
+	if (fs_path(path, sizeof(path), m->conf.daemon_directory,
+	    s->name) == -1)
+		fatalx("daemon_directory too long");
+	argv[a++] = (char *)s->name;
+	if (m->confpath != NULL) {
+		argv[a++] = "-c";
+		argv[a++] = (char *)m->confpath;
+	}
+	if (m->foreground)
+		argv[a++] = "-f";
+	for (i = 0; i < s->nfds; i++) {
+		snprintf(fdspec[i], sizeof(fdspec[i]), "%s:%d", s->fds[i].name,
+		    s->fds[i].fd);
+		argv[a++] = "-s";
+		argv[a++] = fdspec[i];
+	}
+	argv[a] = NULL;
+
+	switch (pid = fork()) {
+	case -1:
+		log_warn("fork for %s", s->name);
+		s->pid = 0;
+		return;
+	case 0:
+		sigemptyset(&all);
+		sigprocmask(SIG_SETMASK, &all, NULL);
+		signal(SIGPIPE, SIG_DFL);
+		for (i = 0; i < s->nfds; i++)
+			if (sock_set_cloexec(s->fds[i].fd, 0) == -1)
+				_exit(127);
+		execv(path, argv);
+		log_warn("exec %s", path);
+		_exit(127);
+	}
+	s->pid = pid;
+	s->started_ms = evloop_now_ms();
+	log_debug("started %s (pid %ld)", s->name, (long)pid);
+}
+
+void
+services_start_all(struct master *m)
+{
+	size_t i;
+
+	for (i = 0; i < m->nsvcs; i++)
+		svc_start(m, &m->svcs[i]);
+}
+
+static void
+restart_fired(void *arg)
+{
+	struct service	*s = arg;
+	extern struct master *M;
+
+	s->restart = NULL;
+	if (!M->stopping)
+		svc_start(M, s);
+}
+
+void
+services_reaped(struct master *m, pid_t pid, int status)
+{
+	struct service	*s = NULL;
+	char		 how[64];
+	uint64_t	 ran;
+	size_t		 i;
+
+	for (i = 0; i < m->nsvcs; i++)
+		if (m->svcs[i].pid == pid)
+			s = &m->svcs[i];
+	if (s == NULL)
+		return;		/* an orphaned session we adopted */
+	s->pid = 0;
+	if (WIFSIGNALED(status))
+		snprintf(how, sizeof(how), "killed by signal %d",
+		    WTERMSIG(status));
+	else
+		snprintf(how, sizeof(how), "exited with status %d",
+		    WEXITSTATUS(status));
+	if (m->stopping || s->retired) {
+		log_debug("%s (pid %ld) %s", s->name, (long)pid, how);
+		return;
+	}
+	ran = evloop_now_ms() - s->started_ms;
+	if (ran >= STABLE_MS)
+		s->backoff_ms = BACKOFF_MIN_MS;
+	log_warnx("%s (pid %ld) %s; restarting in %llu ms", s->name,
+	    (long)pid, how, (unsigned long long)s->backoff_ms);
+	s->restart = evloop_timer(m->loop, s->backoff_ms, restart_fired, s);
+	s->backoff_ms *= 2;
+	if (s->backoff_ms > (uint64_t)m->conf.restart_backoff_max * 1000)
+		s->backoff_ms = (uint64_t)m->conf.restart_backoff_max * 1000;
+	if (s->backoff_ms < BACKOFF_MIN_MS)
+		s->backoff_ms = BACKOFF_MIN_MS;
+}
+
+void
+services_signal_all(struct master *m, int sig)
+{
+	size_t i;
+
+	for (i = 0; i < m->nsvcs; i++) {
+		if (m->svcs[i].restart != NULL) {
+			evloop_timer_cancel(m->loop, m->svcs[i].restart);
+			m->svcs[i].restart = NULL;
+		}
+		if (m->svcs[i].pid > 0)
+			kill(m->svcs[i].pid, sig);
+	}
+}
+
+/*
+ * smtpd is chrooted and cannot read the new configuration: it is replaced
+ * (its running sessions finish under the old settings). The others reread
+ * postern.conf on SIGHUP.
+ */
+void
+services_reload(struct master *m)
+{
+	size_t i;
+
+	for (i = 0; i < m->nsvcs; i++) {
+		struct service *s = &m->svcs[i];
+
+		if (s->pid <= 0)
+			continue;
+		if (strcmp(s->name, "smtpd") == 0) {
+			s->backoff_ms = 0;
+			kill(s->pid, SIGTERM);
+		} else
+			kill(s->pid, SIGHUP);
+	}
+}
+
+int
+services_running(struct master *m)
+{
+	size_t i;
+	int n = 0;
+
+	for (i = 0; i < m->nsvcs; i++)
+		n += m->svcs[i].pid > 0;
+	return n;
+}
+
+void
+services_kill_all(struct master *m)
+{
+	services_signal_all(m, SIGKILL);
+}

@@ -1,0 +1,194 @@
+/*
+ * setup.c - master's preparation of the spool and of every listening
+ * socket, before any daemon starts.
+ *
+ * Runs in master, as root (or as the invoking user in development mode).
+ * It alone creates sockets, so it alone decides who may connect to what:
+ * the permissions below are the access-control list of the whole suite.
+ * Everything that can fail fails here, before anything starts: the suite
+ * never half-starts.
+ */
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fsutil.h"
+#include "log.h"
+#include "master.h"
+#include "sock.h"
+
+static int
+lookup(const char *key, const char *name, struct priv_user *u, char *err,
+    size_t errlen)
+{
+	if (priv_lookup(name, u) == 0)
+		return 0;
+	if (errno == EPERM)
+		snprintf(err, errlen, "%s = %s: a daemon user must not be "
+		    "root", key, name);
+	else
+		snprintf(err, errlen, "%s = %s: no such user (run \"postern "
+		    "setup\" to create the suite's users)", key, name);
+	return -1;
+}
+
+int
+setup_users(struct master *m, char *err, size_t errlen)
+{
+	if (lookup("smtpd_user", m->conf.smtpd_user, &m->smtpd_u, err,
+	    errlen) == -1 ||
+	    lookup("queue_user", m->conf.queue_user, &m->queue_u, err,
+	    errlen) == -1 ||
+	    lookup("resolver_user", m->conf.resolver_user, &m->resolver_u,
+	    err, errlen) == -1 ||
+	    lookup("mail_user", m->conf.mail_user, &m->mail_u, err,
+	    errlen) == -1)
+		return -1;
+	return 0;
+}
+
+static int
+mkdir_owned(const char *base, const char *sub, uid_t uid, gid_t gid,
+    mode_t mode, char *err, size_t errlen)
+{
+	char		 path[4096];
+	struct stat	 st;
+
+	if (fs_path(path, sizeof(path), base, sub) == -1) {
+		snprintf(err, errlen, "%s/%s: path too long", base, sub);
+		return -1;
+	}
+	if (mkdir(path, mode) == -1 && errno != EEXIST) {
+		snprintf(err, errlen, "mkdir %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (lstat(path, &st) == -1 || !S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "%s: not a directory", path);
+		return -1;
+	}
+	if (priv_is_root() && (st.st_uid != uid || st.st_gid != gid) &&
+	    chown(path, uid, gid) == -1) {
+		snprintf(err, errlen, "chown %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if ((st.st_mode & 07777) != mode && chmod(path, mode) == -1) {
+		snprintf(err, errlen, "chmod %s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int
+setup_spool(struct master *m, char *err, size_t errlen)
+{
+	const char	*sp = m->conf.spool_directory;
+	uid_t		 root = priv_is_root() ? 0 : geteuid();
+	gid_t		 rootg = priv_is_root() ? 0 : getegid();
+
+	if (fs_mkdirs(sp, 0755) == -1) {
+		snprintf(err, errlen, "mkdir %s: %s", sp, strerror(errno));
+		return -1;
+	}
+	if (chmod(sp, 0755) == -1) {
+		snprintf(err, errlen, "chmod %s: %s", sp, strerror(errno));
+		return -1;
+	}
+	/* smtpd's chroot: only root and the smtpd group may enter. */
+	if (mkdir_owned(sp, "smtpd", root, m->smtpd_u.gid, 0750, err,
+	    errlen) == -1 ||
+	    mkdir_owned(sp, "public", root, rootg, 0755, err, errlen) == -1 ||
+	    mkdir_owned(sp, "private", root, rootg, 0711, err, errlen) == -1 ||
+	    mkdir_owned(sp, "incoming", m->queue_u.uid, m->queue_u.gid, 0700,
+	    err, errlen) == -1 ||
+	    mkdir_owned(sp, "queue", m->queue_u.uid, m->queue_u.gid, 0700,
+	    err, errlen) == -1 ||
+	    mkdir_owned(sp, "corrupt", m->queue_u.uid, m->queue_u.gid, 0700,
+	    err, errlen) == -1)
+		return -1;
+	/* queued runs with the spool as its cwd and must be able to enter it. */
+	return 0;
+}
+
+/*
+ * Binds dir/name. The bind happens with dir as the working directory, so a
+ * long spool path does not run into sun_path's 108 bytes.
+ */
+static int
+unix_listener(const char *dir, const char *name, uid_t uid, gid_t gid,
+    mode_t mode, char *err, size_t errlen)
+{
+	int fd, cwd;
+
+	if ((cwd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 ||
+	    chdir(dir) == -1) {
+		snprintf(err, errlen, "chdir %s: %s", dir, strerror(errno));
+		if (cwd != -1)
+			close(cwd);
+		return -1;
+	}
+	fd = sock_unix_listen(name, mode, 1024);
+	if (fd == -1)
+		snprintf(err, errlen, "bind %s/%s: %s", dir, name,
+		    strerror(errno));
+	else if (priv_is_root() && chown(name, uid, gid) == -1) {
+		snprintf(err, errlen, "chown %s/%s: %s", dir, name,
+		    strerror(errno));
+		close(fd);
+		fd = -1;
+	}
+	if (fchdir(cwd) == -1)
+		fatal("fchdir");
+	close(cwd);
+	return fd;
+}
+
+int
+setup_sockets(struct master *m, char *err, size_t errlen)
+{
+	const struct conf_list	*l = &m->conf.smtp_listen;
+	char			 smtpd[4096], public[4096], private[4096];
+	const char		*sp = m->conf.spool_directory;
+	size_t			 i;
+
+	if (l->n > sizeof(m->smtp_fds) / sizeof(m->smtp_fds[0])) {
+		snprintf(err, errlen, "smtp_listen: at most %zu addresses",
+		    sizeof(m->smtp_fds) / sizeof(m->smtp_fds[0]));
+		return -1;
+	}
+	for (i = 0; i < l->n; i++) {
+		char why[512];
+
+		if ((m->smtp_fds[i] = sock_tcp_listen(l->v[i], 1024, why,
+		    sizeof(why))) == -1) {
+			snprintf(err, errlen, "smtp_listen: %s", why);
+			return -1;
+		}
+		m->nsmtp++;
+	}
+	if (fs_path(smtpd, sizeof(smtpd), sp, "smtpd") == -1 ||
+	    fs_path(public, sizeof(public), sp, "public") == -1 ||
+	    fs_path(private, sizeof(private), sp, "private") == -1) {
+		snprintf(err, errlen, "%s: path too long", sp);
+		return -1;
+	}
+	/* The smtpd/ directory (0750, smtpd's group) is the fence for these. */
+	if ((m->submit_fd = unix_listener(smtpd, "queue.sock", 0, 0, 0666, err,
+	    errlen)) == -1 ||
+	    (m->check_fd = unix_listener(smtpd, "resolver.sock", 0, 0, 0666,
+	    err, errlen)) == -1 ||
+	    (m->inject_fd = unix_listener(public, "inject.sock", 0, 0, 0666,
+	    err, errlen)) == -1 ||
+	    (m->deliver_fd = unix_listener(private, "deliver.sock",
+	    m->mail_u.uid, m->mail_u.gid, 0600, err, errlen)) == -1 ||
+	    (m->expand_fd = unix_listener(private, "resolver.sock",
+	    m->queue_u.uid, m->queue_u.gid, 0600, err, errlen)) == -1 ||
+	    (m->control_fd = unix_listener(private, "control.sock", 0, 0, 0600,
+	    err, errlen)) == -1)
+		return -1;
+	return 0;
+}

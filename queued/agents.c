@@ -1,0 +1,328 @@
+/*
+ * agents.c - queued's side of resolverd (alias expansion) and of the
+ * delivery agents (deliverd workers).
+ *
+ * Runs in queued. Workers connect to private/deliver.sock and announce
+ * their transport; each gets one job at a time. A worker that vanishes or
+ * overruns delivery_timeout turns its job into a temporary failure that is
+ * retried soon, on our account rather than the recipient's. Everything a
+ * worker sends is decoded by proto.c; a malformed frame drops the worker.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "peer.h"
+#include "queued.h"
+#include "sock.h"
+
+struct delivery {
+	TAILQ_ENTRY(delivery)	 entry;
+	struct rcpt_job		*job;
+	size_t			 target;
+};
+TAILQ_HEAD(delivery_list, delivery);
+
+struct agent {
+	TAILQ_ENTRY(agent)	 entry;
+	struct peer		*peer;
+	int			 ready;		/* said hello */
+	struct delivery		*busy;		/* current job */
+	uint32_t		 jobid;
+	struct ev_timer		*timer;
+};
+TAILQ_HEAD(agent_list, agent);
+
+struct expansion {
+	TAILQ_ENTRY(expansion)	 entry;
+	uint32_t		 id;
+	struct rcpt_job		*job;
+};
+TAILQ_HEAD(expansion_list, expansion);
+
+static struct agent_list	 agents = TAILQ_HEAD_INITIALIZER(agents);
+static struct delivery_list	 waiting = TAILQ_HEAD_INITIALIZER(waiting);
+static struct expansion_list	 expanding = TAILQ_HEAD_INITIALIZER(expanding);
+static struct peer		*resolver;
+static uint32_t			 next_id = 1;
+
+static void dispatch(void);
+
+/* ---- resolverd ---- */
+
+static void
+expansion_fail_all(const char *why)
+{
+	struct expansion	*e;
+	struct r_expansion	 x;
+
+	memset(&x, 0, sizeof(x));
+	x.status = ST_TEMP;
+	strlcpy(x.text, why, sizeof(x.text));
+	while ((e = TAILQ_FIRST(&expanding)) != NULL) {
+		TAILQ_REMOVE(&expanding, e, entry);
+		e->job->internal = 1;
+		sched_expanded(e->job, &x);
+		free(e);
+	}
+}
+
+static void
+resolver_closed(struct peer *p)
+{
+	resolver = NULL;
+	log_warnx("connection to resolverd lost");
+	expansion_fail_all("4.3.0 resolver unavailable");
+}
+
+static void
+resolver_msg(struct peer *p, struct ipc_msg *m)
+{
+	struct expansion	*e;
+	struct r_expansion	 x;
+
+	TAILQ_FOREACH(e, &expanding, entry)
+		if (e->id == m->id)
+			break;
+	if (m->type != R_EXPAND_REPLY || e == NULL ||
+	    proto_dec_r_expansion(m, &x) == -1) {
+		log_warnx("bad reply from resolverd; reconnecting");
+		ipc_msg_free(m);
+		peer_close(p);
+		return;
+	}
+	ipc_msg_free(m);
+	TAILQ_REMOVE(&expanding, e, entry);
+	sched_expanded(e->job, &x);
+	proto_r_expansion_free(&x);
+	free(e);
+}
+
+static int
+resolver_connect(void)
+{
+	int fd;
+
+	if (resolver != NULL)
+		return 0;
+	if ((fd = sock_unix_connect("private/resolver.sock")) == -1) {
+		log_warn("connect to resolverd");
+		return -1;
+	}
+	resolver = peer_new(Q->loop, fd, IPC_MAX_PAYLOAD, resolver_msg,
+	    resolver_closed, NULL);
+	return resolver ? 0 : -1;
+}
+
+void
+agents_expand(struct rcpt_job *job)
+{
+	struct expansion	*e;
+	struct ipc_msg		 m;
+	struct r_expansion	 x;
+
+	job->started_ms = evloop_now_ms();
+	if (resolver_connect() == -1 || (e = calloc(1, sizeof(*e))) == NULL) {
+		memset(&x, 0, sizeof(x));
+		x.status = ST_TEMP;
+		strlcpy(x.text, "4.3.0 resolver unavailable", sizeof(x.text));
+		job->internal = 1;
+		sched_expanded(job, &x);
+		return;
+	}
+	e->id = next_id++;
+	e->job = job;
+	TAILQ_INSERT_TAIL(&expanding, e, entry);
+	ipc_msg_init(&m, R_EXPAND, e->id);
+	if (proto_enc_r_expand(&m, job->addr) == -1) {
+		ipc_msg_free(&m);
+		TAILQ_REMOVE(&expanding, e, entry);
+		free(e);
+		memset(&x, 0, sizeof(x));
+		x.status = ST_PERM;
+		strlcpy(x.text, "5.1.3 unusable recipient address",
+		    sizeof(x.text));
+		sched_expanded(job, &x);
+		return;
+	}
+	/* On failure the close callback fails every pending expansion. */
+	(void)peer_send(resolver, &m);
+	ipc_msg_free(&m);
+}
+
+/* ---- delivery agents ---- */
+
+static void
+agent_finish(struct agent *a, uint32_t status, const char *text, int internal)
+{
+	struct delivery *d = a->busy;
+
+	a->busy = NULL;
+	if (a->timer != NULL) {
+		evloop_timer_cancel(Q->loop, a->timer);
+		a->timer = NULL;
+	}
+	if (d == NULL)
+		return;
+	d->job->targets[d->target].internal = internal;
+	sched_delivered(d->job, d->target, status, text);
+	free(d);
+}
+
+static void
+agent_closed(struct peer *p)
+{
+	struct agent *a = p->ctx;
+
+	if (a->busy != NULL) {
+		log_warnx("%s: delivery agent went away during delivery to "
+		    "<%s>; will retry", a->busy->job->msg->env.id,
+		    a->busy->job->targets[a->busy->target].addr);
+		agent_finish(a, ST_TEMP, "4.3.0 delivery agent died", 1);
+	}
+	TAILQ_REMOVE(&agents, a, entry);
+	free(a);
+	dispatch();
+}
+
+static void
+agent_timeout(void *arg)
+{
+	struct agent *a = arg;
+
+	a->timer = NULL;
+	log_warnx("delivery agent exceeded delivery_timeout; dropping it");
+	peer_close(a->peer);
+}
+
+static void
+agent_msg(struct peer *p, struct ipc_msg *m)
+{
+	struct agent	*a = p->ctx;
+	struct d_result	 res;
+	uint32_t	 transport;
+
+	if (!a->ready) {
+		if (m->type != D_HELLO || proto_dec_d_hello(m, &transport) ==
+		    -1 || transport != D_TRANSPORT_LOCAL) {
+			log_warnx("delivery agent sent a bad hello");
+			ipc_msg_free(m);
+			peer_close(p);
+			return;
+		}
+		ipc_msg_free(m);
+		a->ready = 1;
+		dispatch();
+		return;
+	}
+	if (m->type != D_RESULT || a->busy == NULL || m->id != a->jobid ||
+	    proto_dec_d_result(m, &res) == -1) {
+		log_warnx("delivery agent sent an unexpected frame");
+		ipc_msg_free(m);
+		peer_close(p);
+		return;
+	}
+	ipc_msg_free(m);
+	agent_finish(a, res.status, res.text, 0);
+	dispatch();
+}
+
+static void
+agent_accept(int fd, void *arg)
+{
+	struct agent *a;
+
+	if ((a = calloc(1, sizeof(*a))) == NULL) {
+		close(fd);
+		return;
+	}
+	if ((a->peer = peer_new(Q->loop, fd, 4096, agent_msg, agent_closed,
+	    a)) == NULL) {
+		free(a);
+		return;
+	}
+	TAILQ_INSERT_TAIL(&agents, a, entry);
+}
+
+static void
+dispatch(void)
+{
+	struct agent	*a;
+	struct delivery	*d;
+
+	TAILQ_FOREACH(a, &agents, entry) {
+		struct ipc_msg	 m;
+		struct d_job	 j;
+		struct qmsg	*msg;
+		int		 fd;
+
+		if (!a->ready || a->busy != NULL)
+			continue;
+		if ((d = TAILQ_FIRST(&waiting)) == NULL)
+			return;
+		TAILQ_REMOVE(&waiting, d, entry);
+		msg = d->job->msg;
+		memset(&j, 0, sizeof(j));
+		strlcpy(j.qid, msg->env.id, sizeof(j.qid));
+		strlcpy(j.sender, msg->env.sender, sizeof(j.sender));
+		strlcpy(j.rcpt, d->job->targets[d->target].addr,
+		    sizeof(j.rcpt));
+		strlcpy(j.orcpt, d->job->addr, sizeof(j.orcpt));
+		if ((fd = dup(msg->msgfd)) == -1) {
+			log_warn("%s: dup", msg->env.id);
+			sched_delivered(d->job, d->target, ST_TEMP,
+			    "4.3.0 out of descriptors");
+			free(d);
+			continue;
+		}
+		a->busy = d;
+		a->jobid = next_id++;
+		ipc_msg_init(&m, D_JOB, a->jobid);
+		if (proto_enc_d_job(&m, &j, fd) == -1) {
+			ipc_msg_free(&m);
+			agent_finish(a, ST_PERM, "5.1.3 unusable address", 0);
+			continue;
+		}
+		a->timer = evloop_timer(Q->loop,
+		    (uint64_t)Q->conf.delivery_timeout * 1000, agent_timeout, a);
+		if (peer_send(a->peer, &m) == -1) {
+			ipc_msg_free(&m);
+			return;	/* agent_closed re-dispatches */
+		}
+		ipc_msg_free(&m);
+	}
+}
+
+void
+agents_deliver(struct rcpt_job *job, size_t i)
+{
+	struct delivery *d;
+
+	if ((d = calloc(1, sizeof(*d))) == NULL) {
+		sched_delivered(job, i, ST_TEMP, "4.3.0 out of memory");
+		return;
+	}
+	d->job = job;
+	d->target = i;
+	TAILQ_INSERT_TAIL(&waiting, d, entry);
+	dispatch();
+}
+
+void
+agents_init(int deliver_listen_fd)
+{
+	listener_register(deliver_listen_fd, agent_accept, NULL);
+}
+
+void
+agents_shutdown(void)
+{
+	struct agent *a;
+
+	while ((a = TAILQ_FIRST(&agents)) != NULL)
+		peer_close(a->peer);
+	if (resolver != NULL)
+		peer_close(resolver);
+}

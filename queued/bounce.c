@@ -1,0 +1,229 @@
+/*
+ * bounce.c - delivery status notifications (RFC 3464) for recipients that
+ * failed permanently or expired.
+ *
+ * Runs in queued. The failure texts may come from remote servers: every
+ * control byte is flattened before it goes into the report, so a reason
+ * can neither break the MIME structure nor the header block. A bounce is
+ * queued with the null sender and never bounces itself.
+ */
+#include <sys/types.h>
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "fsutil.h"
+#include "log.h"
+#include "queued.h"
+
+#define BOUNCE_HEADERS_MAX	(64 * 1024)
+
+static void
+rfc5322_date(time_t t, char *out, size_t outsz)
+{
+	struct tm tm;
+
+	localtime_r(&t, &tm);
+	strftime(out, outsz, "%a, %d %b %Y %H:%M:%S %z", &tm);
+}
+
+/* Appends s with control bytes turned into spaces. */
+static int
+put_flat(struct buf *b, const char *s)
+{
+	for (; *s != '\0'; s++) {
+		char c = (unsigned char)*s < 0x20 || *s == 0x7f ? ' ' : *s;
+		if (buf_append(b, &c, 1) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/* "5.1.1 user unknown" -> "5.1.1"; anything else -> the default. */
+static void
+status_code(const char *text, const char *def, char *out, size_t outsz)
+{
+	size_t n = 0;
+
+	while (text != NULL && (isdigit((unsigned char)text[n]) ||
+	    text[n] == '.'))
+		n++;
+	if (text != NULL && n >= 5 && n < outsz && (text[0] == '4' ||
+	    text[0] == '5') && text[1] == '.') {
+		memcpy(out, text, n);
+		out[n] = '\0';
+	} else
+		strlcpy(out, def, outsz);
+}
+
+/* Copies the original's header block (up to its first empty line). */
+static int
+put_original_headers(struct buf *b, const char *qid)
+{
+	char	*head, *end;
+	ssize_t	 n;
+	size_t	 len;
+	int	 fd;
+
+	if ((fd = spool_open_message(qid)) == -1)
+		return buf_puts(b, "(original message unavailable)\n");
+	if ((head = malloc(BOUNCE_HEADERS_MAX + 1)) == NULL) {
+		close(fd);
+		return -1;
+	}
+	n = pread(fd, head, BOUNCE_HEADERS_MAX, 0);
+	close(fd);
+	len = n > 0 ? (size_t)n : 0;
+	head[len] = '\0';
+	if (len > 0 && head[0] == '\n')
+		len = 0;
+	else if ((end = memmem(head, len, "\n\n", 2)) != NULL)
+		len = (size_t)(end - head) + 1;
+	if (buf_append(b, head, len) == -1) {
+		free(head);
+		return -1;
+	}
+	free(head);
+	/* A header block cut short by the limit still ends its last line. */
+	if (len > 0 && b->data[b->len - 1] != '\n')
+		return buf_puts(b, "\n");
+	return 0;
+}
+
+static int
+build(struct qmsg *m, const char *bqid, struct buf *b)
+{
+	const struct envelope	*e = &m->env;
+	const char		*host = Q->conf.myhostname;
+	char			 date[64], arrival[64], code[16];
+	size_t			 i;
+
+	rfc5322_date(time(NULL), date, sizeof(date));
+	rfc5322_date((time_t)e->created, arrival, sizeof(arrival));
+	if (buf_printf(b, "Date: %s\n"
+	    "From: Mail Delivery System <MAILER-DAEMON@%s>\n"
+	    "To: <%s>\n"
+	    "Subject: Undelivered Mail Returned to Sender\n"
+	    "Auto-Submitted: auto-replied\n"
+	    "Message-ID: <%s.bounce@%s>\n"
+	    "MIME-Version: 1.0\n"
+	    "Content-Type: multipart/report; report-type=delivery-status;\n"
+	    "\tboundary=\"%s/%s\"\n"
+	    "\n"
+	    "This is a MIME-encapsulated message.\n"
+	    "\n"
+	    "--%s/%s\n"
+	    "Content-Description: Notification\n"
+	    "Content-Type: text/plain; charset=us-ascii\n"
+	    "\n"
+	    "This is the mail system at host %s.\n"
+	    "\n"
+	    "Your message could not be delivered to one or more recipients.\n"
+	    "The reasons are given below.\n"
+	    "\n", date, host, e->sender, bqid, host, bqid, host, bqid, host,
+	    host) == -1)
+		return -1;
+	for (i = 0; i < e->nrcpt; i++) {
+		const struct env_rcpt *r = &e->rcpt[i];
+
+		if (r->state != RCPT_FAILED)
+			continue;
+		if (buf_printf(b, "<%s>: ", r->orcpt) == -1 ||
+		    put_flat(b, r->reason ? r->reason : "unknown error") == -1 ||
+		    buf_puts(b, "\n") == -1)
+			return -1;
+	}
+	if (buf_printf(b, "\n--%s/%s\n"
+	    "Content-Description: Delivery report\n"
+	    "Content-Type: message/delivery-status\n"
+	    "\n"
+	    "Reporting-MTA: dns; %s\n"
+	    "X-Postern-Queue-ID: %s\n"
+	    "Arrival-Date: %s\n", bqid, host, host, e->id, arrival) == -1)
+		return -1;
+	for (i = 0; i < e->nrcpt; i++) {
+		const struct env_rcpt *r = &e->rcpt[i];
+
+		if (r->state != RCPT_FAILED)
+			continue;
+		status_code(r->reason, "5.0.0", code, sizeof(code));
+		if (buf_printf(b, "\nFinal-Recipient: rfc822; %s\n", r->addr) == -1 ||
+		    (strcmp(r->orcpt, r->addr) != 0 && buf_printf(b,
+		    "Original-Recipient: rfc822; %s\n", r->orcpt) == -1) ||
+		    buf_printf(b, "Action: failed\nStatus: %s\n"
+		    "Diagnostic-Code: X-Postern; ", code) == -1 ||
+		    put_flat(b, r->reason ? r->reason : "unknown error") == -1 ||
+		    buf_puts(b, "\n") == -1)
+			return -1;
+	}
+	if (buf_printf(b, "\n--%s/%s\n"
+	    "Content-Description: Undelivered Message Headers\n"
+	    "Content-Type: text/rfc822-headers\n"
+	    "\n", bqid, host) == -1 ||
+	    put_original_headers(b, e->id) == -1 ||
+	    buf_printf(b, "--%s/%s--\n", bqid, host) == -1)
+		return -1;
+	return 0;
+}
+
+int
+bounce_failed(struct qmsg *m)
+{
+	struct envelope	 env;
+	struct qmsg	*bm;
+	struct buf	 b;
+	char		 bqid[QID_LEN + 1], why[PROTO_TEXT_MAX];
+	size_t		 i, nfailed = 0;
+	int		 fd;
+
+	for (i = 0; i < m->env.nrcpt; i++)
+		nfailed += m->env.rcpt[i].state == RCPT_FAILED;
+	if (nfailed == 0)
+		return 0;
+	if (m->env.sender[0] == '\0' || m->env.is_bounce) {
+		log_info("%s: undeliverable message with null sender "
+		    "discarded", m->env.id);
+		return 0;
+	}
+	if ((fd = spool_create(bqid)) == -1)
+		return -1;
+	buf_init(&b, 0);
+	env_init(&env);
+	strlcpy(env.id, bqid, sizeof(env.id));
+	env.created = time(NULL);
+	env.is_bounce = 1;
+	if (build(m, bqid, &b) == -1 || fs_write_all(fd, b.data, b.len) == -1 ||
+	    (env.sender = strdup("")) == NULL ||
+	    (env.origin = strdup("local")) == NULL ||
+	    (env.client = strdup("queued")) == NULL ||
+	    (env.helo = strdup("")) == NULL ||
+	    env_add_rcpt(&env, m->env.sender, NULL, 0) == -1) {
+		log_warn("%s: cannot write bounce", m->env.id);
+		close(fd);
+		spool_discard(bqid);
+		goto fail;
+	}
+	if (spool_commit_prepare(fd, &env, b.len, why, sizeof(why)) == -1 ||
+	    spool_commit_sync() == -1) {
+		close(fd);
+		log_warnx("%s: cannot queue bounce: %s", m->env.id, why);
+		goto fail;
+	}
+	close(fd);
+	log_info("%s: sender non-delivery notification: %s", m->env.id, bqid);
+	log_info("%s: from=<>, size=%zu, nrcpt=1 (queue active)", bqid, b.len);
+	buf_free(&b);
+	if ((bm = sched_new_msg(&env, b.len)) == NULL)
+		return 0;	/* on disk; the next start picks it up */
+	sched_add(bm);
+	return 0;
+fail:
+	buf_free(&b);
+	env_free(&env);
+	return -1;
+}

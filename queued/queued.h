@@ -1,0 +1,134 @@
+/*
+ * queued.h - queued's private interfaces: the spool (spool.c), the
+ * in-memory schedule (sched.c), submission clients (submit.c), delivery
+ * agents and the resolver client (agents.c), bounces (bounce.c) and the
+ * control socket (control.c).
+ */
+#ifndef POSTERN_QUEUED_H
+#define POSTERN_QUEUED_H
+
+#include <sys/queue.h>
+#include <sys/types.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "buf.h"
+#include "conf.h"
+#include "envelope.h"
+#include "evloop.h"
+#include "ipc.h"
+#include "peer.h"
+#include "proto.h"
+
+/* A message in the queue, with its envelope held in memory. */
+struct qmsg {
+	TAILQ_ENTRY(qmsg)	 entry;
+	struct envelope		 env;
+	uint64_t		 size;
+	int			 inflight;	/* expansions + jobs outstanding */
+	int			 dirty;		/* env differs from disk */
+	int			 deleted;	/* remove when inflight drops to 0 */
+	struct ev_timer		*timer;
+	time_t			 timer_at;
+	int			 msgfd;		/* open while inflight > 0 */
+};
+
+TAILQ_HEAD(qmsg_list, qmsg);
+
+struct queued {
+	struct conf		 conf;
+	const char		*confpath;
+	struct evloop		*loop;
+	struct qmsg_list	 msgs;
+	size_t			 nmsgs;
+	int			 spoolfd;	/* the spool directory */
+	int			 queuefd;	/* spool/queue */
+	int			 incomingfd;	/* spool/incoming */
+	int			 stopping;
+};
+
+extern struct queued *Q;
+
+/* spool.c: every file operation on the spool. */
+int	spool_open(struct queued *);
+/* Removes incoming/ leftovers and interrupted commits; loads the rest. */
+int	spool_scan(struct queued *);
+/* Creates incoming/ID for a new message; returns an O_RDWR fd. */
+int	spool_create(char qid[QID_LEN + 1]);
+void	spool_discard(const char *qid);
+/*
+ * Makes a received message durable except for the directory fsync:
+ * checks its size, fsyncs it, writes and fsyncs the envelope, renames both
+ * into queue/. Returns 0, or -1 with a reason in why.
+ */
+int	spool_commit_prepare(int fd, struct envelope *, uint64_t size,
+	    char *why, size_t whylen);
+/* The shared directory fsync that makes a batch of renames durable. */
+int	spool_commit_sync(void);
+int	spool_write_env(const struct envelope *);
+void	spool_remove(const char *qid);
+int	spool_open_message(const char *qid);
+
+/* sched.c: the schedule. */
+void	sched_add(struct qmsg *);
+struct qmsg *sched_new_msg(struct envelope *, uint64_t size);
+struct qmsg *sched_find(const char *qid);
+void	sched_run(struct qmsg *);
+void	sched_flush_all(void);
+int	sched_delete(const char *qid);
+/* Results from expansion and delivery, with the recipient they belong to. */
+struct rcpt_job;
+void	sched_expanded(struct rcpt_job *, const struct r_expansion *);
+void	sched_delivered(struct rcpt_job *, size_t target, uint32_t status,
+	    const char *text);
+void	sched_shutdown(void);
+
+/*
+ * One delivery attempt of one envelope recipient: its expansion and the
+ * per-target results, gathered until all are in.
+ */
+struct rcpt_target {
+	char		 addr[ADDR_MAX + 1];
+	uint32_t	 kind;
+	int		 done;
+	int		 internal;	/* our failure (agent died), not the rcpt's */
+	uint32_t	 status;
+	char		 text[PROTO_TEXT_MAX];
+};
+
+struct rcpt_job {
+	struct qmsg		*msg;
+	char			*addr;		/* the recipient being tried */
+	size_t			 ntargets;
+	size_t			 pending;
+	int			 internal;	/* expansion failed on our side */
+	struct rcpt_target	*targets;
+	uint64_t		 started_ms;
+};
+
+/* agents.c: resolverd and the delivery agents. */
+void	agents_init(int deliver_listen_fd);
+/* Asks resolverd to expand; answers through sched_expanded. */
+void	agents_expand(struct rcpt_job *);
+/* Queues a delivery of job->targets[i]; answers through sched_delivered. */
+void	agents_deliver(struct rcpt_job *, size_t i);
+void	agents_shutdown(void);
+
+/* submit.c: smtpd and sendmail clients. */
+void	submit_init(int submit_fd, int inject_fd);
+/* Replies to every commit made durable by the last spool_commit_sync. */
+void	submit_commit_batch(void);
+
+/* bounce.c */
+/* Queues one DSN for the failed recipients of msg (not for <> senders). */
+int	bounce_failed(struct qmsg *);
+
+/* control.c */
+void	control_init(int control_fd);
+
+/* Accepts on a listening socket into cb (peer_listen on our loop). */
+#define listener_register(fd, cb, arg) \
+	do { if (peer_listen(Q->loop, (fd), (cb), (arg)) == -1) \
+		fatal("listen"); } while (0)
+
+#endif

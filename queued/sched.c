@@ -1,0 +1,501 @@
+/*
+ * sched.c - queued's schedule: which recipient is due, what happened to
+ * each delivery attempt, when to try again, when a message is finished.
+ *
+ * Runs in queued (queue user). Work on a message proceeds in rounds: a
+ * round starts every due recipient at once (expansion, then one job per
+ * mailbox) and ends when every answer is in; only then is the envelope
+ * rewritten, so the recipient array never changes under a job that
+ * refers to it by index. Memory holds nothing the spool does not: after a
+ * crash, the scan rebuilds the same schedule.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "queued.h"
+
+struct queued *Q;
+
+/* Per-message round bookkeeping, kept beside the message. */
+struct round {
+	struct rcpt_job	**jobs;
+	size_t		  njobs;
+	size_t		 *rcpt_index;
+};
+
+static struct round *rounds_for(struct qmsg *);
+
+struct qmsg_round {
+	struct qmsg	*msg;
+	struct round	 r;
+	struct qmsg_round *next;
+};
+
+static struct qmsg_round *active_rounds;
+
+static struct round *
+rounds_for(struct qmsg *m)
+{
+	struct qmsg_round *qr;
+
+	for (qr = active_rounds; qr != NULL; qr = qr->next)
+		if (qr->msg == m)
+			return &qr->r;
+	if ((qr = calloc(1, sizeof(*qr))) == NULL)
+		return NULL;
+	qr->msg = m;
+	qr->next = active_rounds;
+	active_rounds = qr;
+	return &qr->r;
+}
+
+static void
+round_forget(struct qmsg *m)
+{
+	struct qmsg_round **pp, *qr;
+	size_t i;
+
+	for (pp = &active_rounds; (qr = *pp) != NULL; pp = &qr->next)
+		if (qr->msg == m) {
+			*pp = qr->next;
+			for (i = 0; i < qr->r.njobs; i++) {
+				free(qr->r.jobs[i]->addr);
+				free(qr->r.jobs[i]->targets);
+				free(qr->r.jobs[i]);
+			}
+			free(qr->r.jobs);
+			free(qr->r.rcpt_index);
+			free(qr);
+			return;
+		}
+}
+
+struct qmsg *
+sched_new_msg(struct envelope *env, uint64_t size)
+{
+	struct qmsg *m;
+
+	if ((m = calloc(1, sizeof(*m))) == NULL) {
+		log_warn("%s: out of memory", env->id);
+		return NULL;
+	}
+	m->env = *env;		/* takes ownership of the strings */
+	env_init(env);
+	m->size = size;
+	m->msgfd = -1;
+	return m;
+}
+
+void
+sched_add(struct qmsg *m)
+{
+	TAILQ_INSERT_TAIL(&Q->msgs, m, entry);
+	Q->nmsgs++;
+	sched_run(m);
+}
+
+struct qmsg *
+sched_find(const char *qid)
+{
+	struct qmsg *m;
+
+	TAILQ_FOREACH(m, &Q->msgs, entry)
+		if (strcmp(m->env.id, qid) == 0)
+			return m;
+	return NULL;
+}
+
+static void
+msg_free(struct qmsg *m)
+{
+	if (m->timer != NULL)
+		evloop_timer_cancel(Q->loop, m->timer);
+	if (m->msgfd != -1)
+		close(m->msgfd);
+	TAILQ_REMOVE(&Q->msgs, m, entry);
+	Q->nmsgs--;
+	env_free(&m->env);
+	free(m);
+}
+
+static void
+timer_fired(void *arg)
+{
+	struct qmsg *m = arg;
+
+	m->timer = NULL;
+	sched_run(m);
+}
+
+static void
+arm_timer(struct qmsg *m)
+{
+	time_t	 next = 0, now = time(NULL);
+	size_t	 i;
+
+	for (i = 0; i < m->env.nrcpt; i++) {
+		struct env_rcpt *r = &m->env.rcpt[i];
+		if (r->state == RCPT_DEFERRED &&
+		    (next == 0 || r->next_try < next))
+			next = r->next_try;
+	}
+	if (next == 0)
+		return;
+	if (m->timer != NULL) {
+		if (m->timer_at == next)
+			return;
+		evloop_timer_cancel(Q->loop, m->timer);
+	}
+	m->timer_at = next;
+	m->timer = evloop_timer(Q->loop,
+	    next > now ? (uint64_t)(next - now) * 1000 : 0, timer_fired, m);
+}
+
+static time_t
+backoff(uint32_t tries)
+{
+	time_t d = Q->conf.queue_retry_min;
+
+	while (tries > 1 && d < Q->conf.queue_retry_max) {
+		d *= 2;
+		tries--;
+	}
+	return d > Q->conf.queue_retry_max ? Q->conf.queue_retry_max : d;
+}
+
+static void
+log_status(struct qmsg *m, const char *addr, const char *orcpt,
+    const char *status, const char *text)
+{
+	if (orcpt != NULL && strcmp(orcpt, addr) != 0)
+		log_info("%s: to=<%s>, orig_to=<%s>, status=%s (%s)",
+		    m->env.id, addr, orcpt, status, text);
+	else
+		log_info("%s: to=<%s>, status=%s (%s)", m->env.id, addr,
+		    status, text);
+}
+
+/* Applies one outcome to recipient r. */
+static void
+rcpt_apply(struct qmsg *m, struct env_rcpt *r, uint32_t status,
+    const char *text, int internal)
+{
+	time_t now = time(NULL);
+
+	m->dirty = 1;
+	switch (status) {
+	case ST_OK:
+		r->state = RCPT_DONE;
+		env_set_reason(r, NULL);
+		return;
+	case ST_PERM:
+		r->state = RCPT_FAILED;
+		env_set_reason(r, text);
+		return;
+	default:
+		r->tries++;
+		env_set_reason(r, text);
+		if (now - m->env.created >= Q->conf.queue_lifetime) {
+			char why[PROTO_TEXT_MAX + 64];
+
+			snprintf(why, sizeof(why), "4.4.7 message expired in "
+			    "queue; last error: %s", text);
+			r->state = RCPT_FAILED;
+			env_set_reason(r, why);
+			log_status(m, r->addr, r->orcpt, "expired", why);
+			return;
+		}
+		r->state = RCPT_DEFERRED;
+		/* A crashed agent is our fault, not the recipient's: retry soon. */
+		r->next_try = now + ((internal && r->tries <= 3) ? 1 :
+		    backoff(r->tries));
+	}
+}
+
+static void
+round_finish(struct qmsg *m)
+{
+	struct round	*rd = rounds_for(m);
+	size_t		 i, j, nrcpt_before;
+
+	if (m->msgfd != -1) {
+		close(m->msgfd);
+		m->msgfd = -1;
+	}
+	nrcpt_before = m->env.nrcpt;
+	for (i = 0; rd != NULL && i < rd->njobs; i++) {
+		struct rcpt_job	*job = rd->jobs[i];
+		size_t		 ri = rd->rcpt_index[i], nok = 0, ntemp = 0,
+				 nperm = 0;
+		char		*orcpt;
+
+		if (ri >= nrcpt_before)
+			continue;
+		for (j = 0; j < job->ntargets; j++) {
+			uint32_t st = job->targets[j].status;
+			nok += st == ST_OK;
+			ntemp += st == ST_TEMP;
+			nperm += st == ST_PERM;
+		}
+		if (job->ntargets == 1) {
+			rcpt_apply(m, &m->env.rcpt[ri], job->targets[0].status,
+			    job->targets[0].text, job->targets[0].internal);
+			continue;
+		}
+		if (ntemp == 0 && nperm == 0) {
+			rcpt_apply(m, &m->env.rcpt[ri], ST_OK, NULL, 0);
+			continue;
+		}
+		if (nok == 0 && nperm == 0) {
+			rcpt_apply(m, &m->env.rcpt[ri], ST_TEMP,
+			    job->targets[0].text, 0);
+			continue;
+		}
+		/*
+		 * Some targets got it: the rest become recipients of their
+		 * own, already expanded, so a retry cannot deliver twice.
+		 */
+		if ((orcpt = strdup(m->env.rcpt[ri].orcpt)) == NULL)
+			continue;	/* retried whole later */
+		m->env.rcpt[ri].state = RCPT_DONE;
+		for (j = 0; j < job->ntargets; j++) {
+			struct rcpt_target *t = &job->targets[j];
+			struct env_rcpt *nr;
+
+			if (t->status == ST_OK)
+				continue;
+			if (env_add_rcpt(&m->env, t->addr, orcpt, 1) == -1) {
+				log_warn("%s: out of memory", m->env.id);
+				m->env.rcpt[ri].state = RCPT_DEFERRED;
+				continue;
+			}
+			nr = &m->env.rcpt[m->env.nrcpt - 1];
+			rcpt_apply(m, nr, t->status, t->text, 0);
+		}
+		free(orcpt);
+		m->dirty = 1;
+	}
+	round_forget(m);
+
+	if (m->deleted) {
+		spool_remove(m->env.id);
+		log_info("%s: removed (deleted by the administrator)",
+		    m->env.id);
+		msg_free(m);
+		return;
+	}
+	if (env_all_final(&m->env)) {
+		if (bounce_failed(m) == -1) {
+			/* Keep the message until its bounce can be queued. */
+			if (m->dirty && spool_write_env(&m->env) == 0)
+				m->dirty = 0;
+			if (m->timer == NULL)
+				m->timer = evloop_timer(Q->loop, 60 * 1000,
+				    timer_fired, m);
+			return;
+		}
+		spool_remove(m->env.id);
+		log_info("%s: removed", m->env.id);
+		msg_free(m);
+		return;
+	}
+	if (m->dirty && spool_write_env(&m->env) == 0)
+		m->dirty = 0;
+	arm_timer(m);
+}
+
+static void
+job_done(struct rcpt_job *job)
+{
+	struct qmsg *m = job->msg;
+
+	if (--m->inflight == 0)
+		round_finish(m);
+}
+
+void
+sched_delivered(struct rcpt_job *job, size_t i, uint32_t status,
+    const char *text)
+{
+	struct rcpt_target *t = &job->targets[i];
+
+	if (t->done)
+		return;
+	t->done = 1;
+	t->status = status;
+	strlcpy(t->text, text, sizeof(t->text));
+	if (--job->pending == 0)
+		job_done(job);
+}
+
+void
+sched_expanded(struct rcpt_job *job, const struct r_expansion *x)
+{
+	struct qmsg	*m = job->msg;
+	size_t		 i;
+
+	if (x->status != ST_OK || x->n == 0) {
+		const char *text = x->text[0] ? x->text :
+		    "4.3.0 empty alias expansion";
+
+		if ((job->targets = calloc(1, sizeof(*job->targets))) == NULL)
+			fatal("calloc");
+		job->ntargets = 1;
+		job->pending = 1;
+		strlcpy(job->targets[0].addr, job->addr,
+		    sizeof(job->targets[0].addr));
+		job->targets[0].internal = job->internal;
+		log_status(m, job->addr, NULL, x->status == ST_PERM ?
+		    "bounced" : "deferred", text);
+		sched_delivered(job, 0, x->status == ST_OK ? ST_PERM :
+		    x->status, text);
+		return;
+	}
+	if ((job->targets = calloc(x->n, sizeof(*job->targets))) == NULL)
+		fatal("calloc");
+	job->ntargets = x->n;
+	job->pending = x->n;
+	for (i = 0; i < x->n; i++) {
+		strlcpy(job->targets[i].addr, x->t[i].addr,
+		    sizeof(job->targets[i].addr));
+		job->targets[i].kind = x->t[i].kind;
+	}
+	for (i = 0; i < x->n; i++) {
+		if (job->targets[i].kind == R_KIND_REMOTE) {
+			const char *why = "4.4.0 remote delivery is not "
+			    "available yet";
+			log_status(m, job->targets[i].addr, job->addr,
+			    "deferred", why);
+			sched_delivered(job, i, ST_TEMP, why);
+			continue;
+		}
+		if (m->msgfd == -1) {
+			sched_delivered(job, i, ST_TEMP,
+			    "4.3.0 queue file unreadable");
+			continue;
+		}
+		agents_deliver(job, i);
+	}
+}
+
+void
+sched_run(struct qmsg *m)
+{
+	struct round	*rd;
+	time_t		 now = time(NULL);
+	size_t		 i, due = 0;
+
+	if (m->inflight > 0 || m->deleted || Q->stopping)
+		return;
+	for (i = 0; i < m->env.nrcpt; i++) {
+		struct env_rcpt *r = &m->env.rcpt[i];
+		if (r->state == RCPT_PENDING ||
+		    (r->state == RCPT_DEFERRED && r->next_try <= now))
+			due++;
+	}
+	if (due == 0) {
+		if (env_all_final(&m->env)) {
+			/* Loaded from disk already finished (crash before removal). */
+			round_finish(m);
+		} else
+			arm_timer(m);
+		return;
+	}
+	if ((rd = rounds_for(m)) == NULL ||
+	    (rd->jobs = calloc(due, sizeof(*rd->jobs))) == NULL ||
+	    (rd->rcpt_index = calloc(due, sizeof(size_t))) == NULL) {
+		log_warn("%s: out of memory; retrying later", m->env.id);
+		round_forget(m);
+		return;
+	}
+	if ((m->msgfd = spool_open_message(m->env.id)) == -1)
+		log_warnx("%s: message file missing", m->env.id);
+	/* One extra reference held while starting: answers may come at once. */
+	m->inflight = (int)due + 1;
+	for (i = 0; i < m->env.nrcpt; i++) {
+		struct env_rcpt	*r = &m->env.rcpt[i];
+		struct rcpt_job	*job;
+
+		if (!(r->state == RCPT_PENDING ||
+		    (r->state == RCPT_DEFERRED && r->next_try <= now)))
+			continue;
+		if ((job = calloc(1, sizeof(*job))) == NULL ||
+		    (job->addr = strdup(r->addr)) == NULL)
+			fatal("calloc");
+		job->msg = m;
+		rd->jobs[rd->njobs] = job;
+		rd->rcpt_index[rd->njobs] = i;
+		rd->njobs++;
+	}
+	/* Start them only now: an answer may complete the round at once. */
+	for (i = 0; i < rd->njobs; i++) {
+		struct rcpt_job *job = rd->jobs[i];
+		struct env_rcpt *r = &m->env.rcpt[rd->rcpt_index[i]];
+
+		if (r->final) {
+			struct r_expansion x;
+			struct r_target t;
+
+			memset(&x, 0, sizeof(x));
+			memset(&t, 0, sizeof(t));
+			const char *at = strrchr(r->addr, '@');
+
+			strlcpy(t.addr, r->addr, sizeof(t.addr));
+			t.kind = (at != NULL && conf_is_local_domain(&Q->conf,
+			    at + 1)) ? R_KIND_MAILBOX : R_KIND_REMOTE;
+			x.status = ST_OK;
+			x.n = 1;
+			x.t = &t;
+			sched_expanded(job, &x);
+		} else
+			agents_expand(job);
+	}
+	if (--m->inflight == 0)
+		round_finish(m);
+}
+
+void
+sched_flush_all(void)
+{
+	struct qmsg	*m, *next;
+	size_t		 i;
+
+	for (m = TAILQ_FIRST(&Q->msgs); m != NULL; m = next) {
+		next = TAILQ_NEXT(m, entry);
+		for (i = 0; i < m->env.nrcpt; i++)
+			if (m->env.rcpt[i].state == RCPT_DEFERRED)
+				m->env.rcpt[i].next_try = 0;
+		sched_run(m);
+	}
+}
+
+int
+sched_delete(const char *qid)
+{
+	struct qmsg *m = sched_find(qid);
+
+	if (m == NULL)
+		return -1;
+	m->deleted = 1;
+	if (m->inflight == 0) {
+		spool_remove(m->env.id);
+		log_info("%s: removed (deleted by the administrator)", qid);
+		msg_free(m);
+	}
+	return 0;
+}
+
+void
+sched_shutdown(void)
+{
+	while (!TAILQ_EMPTY(&Q->msgs)) {
+		struct qmsg *m = TAILQ_FIRST(&Q->msgs);
+		round_forget(m);
+		msg_free(m);
+	}
+}

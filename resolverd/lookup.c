@@ -1,0 +1,189 @@
+/*
+ * lookup.c - resolverd's answers from the users and aliases maps.
+ *
+ * Runs in resolverd as resolver_user, with the maps open read-only. The
+ * addresses it is asked about come from smtpd (that is, from the
+ * network) and from queued: each is parsed by addr_parse before it
+ * becomes a key. The maps are built by the CLI and renamed into place;
+ * we look at their files at most once a second and reopen a rebuilt one.
+ * A missing map is an empty one (a fresh install has no users yet); a map
+ * that exists but cannot be opened makes lookups fail temporarily, so
+ * that mail is retried rather than bounced.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "addr.h"
+#include "evloop.h"
+#include "fsutil.h"
+#include "log.h"
+#include "map.h"
+#include "resolverd.h"
+
+static void
+rmap_close(struct rmap *rm)
+{
+	map_close(rm->m);
+	rm->m = NULL;
+}
+
+static void
+rmap_refresh(struct rmap *rm, uint64_t now, int force)
+{
+	struct map *nm;
+
+	/*
+	 * One stat(2) per lookup: cheap beside the IPC round trip, and a user
+	 * added a moment ago is known at once.
+	 */
+	rm->checked_ms = now ? now : 1;
+	if (rm->m != NULL && !map_changed(rm->m))
+		return;
+	if ((nm = map_open(rm->path)) == NULL) {
+		if (errno == ENOENT) {
+			if (rm->m != NULL)
+				log_info("%s is gone: treating it as empty",
+				    rm->path);
+			rmap_close(rm);
+			rm->broken = 0;
+			return;
+		}
+		/* A rebuilt map we cannot read: the old one still answers. */
+		if (rm->m == NULL) {
+			if (!rm->broken)
+				log_warn("open %s", rm->path);
+			rm->broken = 1;
+		} else
+			log_warn("reopen %s (still using the old one)",
+			    rm->path);
+		return;
+	}
+	if (rm->m != NULL)
+		log_info("%s changed: reopened", rm->path);
+	rmap_close(rm);
+	rm->m = nm;
+	rm->broken = 0;
+}
+
+static int
+rmap_get(struct rmap *rm, const char *key, char *val, size_t valsz)
+{
+	int r;
+
+	if (rm->m == NULL)
+		return rm->broken ? -1 : 0;
+	if ((r = map_get(rm->m, key, val, valsz)) == -1)
+		log_warn("%s: lookup of %s", rm->path, key);
+	return r;
+}
+
+int
+resolver_init(struct resolver *r, const struct conf *c)
+{
+	memset(r, 0, sizeof(*r));
+	r->conf = c;
+	if (fs_path(r->users.path, sizeof(r->users.path), c->map_directory,
+	    "users.db") == -1 || fs_path(r->aliases.path,
+	    sizeof(r->aliases.path), c->map_directory, "aliases.db") == -1)
+		return -1;
+	return 0;
+}
+
+void
+resolver_close(struct resolver *r)
+{
+	rmap_close(&r->users);
+	rmap_close(&r->aliases);
+}
+
+void
+resolver_refresh(struct resolver *r, int force)
+{
+	uint64_t now = evloop_now_ms();
+
+	rmap_refresh(&r->users, now, force);
+	rmap_refresh(&r->aliases, now, force);
+}
+
+static int
+res_alias(const char *key, char *val, size_t valsz, void *arg)
+{
+	struct resolver *r = arg;
+
+	return rmap_get(&r->aliases, key, val, valsz);
+}
+
+static int
+res_user(const char *addr, void *arg)
+{
+	struct resolver	*r = arg;
+	char		 val[MAP_VALUE_MAX];
+
+	return rmap_get(&r->users, addr, val, sizeof(val));
+}
+
+static int
+res_is_local(const char *domain, void *arg)
+{
+	struct resolver *r = arg;
+
+	return conf_is_local_domain(r->conf, domain);
+}
+
+uint32_t
+resolver_check(struct resolver *r, const char *addr, char *text,
+    size_t textsz)
+{
+	struct mailaddr	a;
+	char		key[ADDR_MAX + 1], val[MAP_VALUE_MAX];
+	int		rc;
+
+	text[0] = '\0';
+	/* RFC 5321 4.5.1: "RCPT TO:<Postmaster>" needs no domain. */
+	if (strcasecmp(addr, "postmaster") == 0)
+		return R_LOCAL_OK;
+	if (addr_parse(addr, &a, 1) == -1) {
+		snprintf(text, textsz, "5.1.3 bad recipient address syntax");
+		return R_LOCAL_UNKNOWN;
+	}
+	if (!conf_is_local_domain(r->conf, a.domain))
+		return R_NOT_LOCAL;
+	addr_lower(a.local);
+	if (strcmp(a.local, "postmaster") == 0)
+		return R_LOCAL_OK;
+	if (addr_format(&a, key, sizeof(key)) == -1) {
+		snprintf(text, textsz, "5.1.3 bad recipient address syntax");
+		return R_LOCAL_UNKNOWN;
+	}
+	resolver_refresh(r, 0);
+	if ((rc = rmap_get(&r->users, key, val, sizeof(val))) == 0 &&
+	    (rc = rmap_get(&r->aliases, key, val, sizeof(val))) == 0)
+		rc = rmap_get(&r->aliases, a.local, val, sizeof(val));
+	if (rc == -1) {
+		snprintf(text, textsz, "4.3.0 lookup failure");
+		return R_TEMPFAIL;
+	}
+	if (rc == 1)
+		return R_LOCAL_OK;
+	snprintf(text, textsz, "5.1.1 <%s>: user unknown", key);
+	return R_LOCAL_UNKNOWN;
+}
+
+void
+resolver_expand(struct resolver *r, const char *addr, struct r_expansion *out)
+{
+	struct expand_ops ops;
+
+	resolver_refresh(r, 0);
+	memset(&ops, 0, sizeof(ops));
+	ops.alias = res_alias;
+	ops.user = res_user;
+	ops.is_local = res_is_local;
+	ops.arg = r;
+	ops.default_domain = r->conf->local_domains.n > 0 ?
+	    r->conf->local_domains.v[0] : NULL;
+	ops.allow_commands = r->conf->allow_alias_commands;
+	expand_address(&ops, addr, out);
+}

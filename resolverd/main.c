@@ -1,0 +1,353 @@
+/*
+ * main.c - resolverd: answers "is this address ours?" (R_CHECK, from
+ * smtpd and queued) and "where does it go?" (R_EXPAND, from queued only).
+ *
+ * Started by master as root, it reads postern.conf and drops to
+ * resolver_user at once; from then on it holds nothing but the listening
+ * sockets master handed down and the maps, read-only. Its clients are not
+ * trusted: smtpd's session processes face the network, so a malformed
+ * frame closes that client, and the expand socket (private/, reachable
+ * only by queued) is the only one that answers R_EXPAND, which reveals
+ * alias targets. One thread, one epoll loop: every answer is a few map
+ * lookups, never worth a thread.
+ */
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "evloop.h"
+#include "ipc.h"
+#include "log.h"
+#include "peer.h"
+#include "priv.h"
+#include "proto.h"
+#include "resolverd.h"
+#include "sock.h"
+
+#define RD_CLIENTS_MAX	1024
+/* A client that asks without reading its answers is cut off here. */
+#define RD_OUT_MAX	(1024 * 1024)
+/* Requests carry one address; anything larger is not a request. */
+#define RD_FRAME_MAX	4096
+
+enum rd_kind {
+	RD_CHECK,
+	RD_EXPAND,
+};
+
+struct rd_listener {
+	int		fd;
+	enum rd_kind	kind;
+	int		paused;
+};
+
+static struct conf		 rd_conf;
+static const char		*rd_conf_path;
+static struct resolver		 rd_res;
+static struct evloop		*rd_loop;
+static struct rd_listener	 rd_listeners[2];
+static size_t			 rd_nlisteners;
+static size_t			 rd_nclients;
+
+static void	rd_accept(int fd, int events, void *arg);
+
+static noreturn void
+usage(void)
+{
+	fprintf(stderr, "usage: resolverd [-c config] [-f] -s check:fd "
+	    "-s expand:fd\n");
+	exit(2);
+}
+
+static void
+rd_listen_all(int on)
+{
+	size_t i;
+
+	for (i = 0; i < rd_nlisteners; i++) {
+		if (on && rd_listeners[i].paused) {
+			if (evloop_io(rd_loop, rd_listeners[i].fd, EV_READ,
+			    rd_accept, &rd_listeners[i]) == -1)
+				fatal("evloop_io");
+			rd_listeners[i].paused = 0;
+		} else if (!on && !rd_listeners[i].paused) {
+			evloop_io_del(rd_loop, rd_listeners[i].fd);
+			rd_listeners[i].paused = 1;
+		}
+	}
+}
+
+static void
+rd_resume(void *arg)
+{
+	rd_listen_all(1);
+}
+
+static void
+rd_client_closed(struct peer *p)
+{
+	if (rd_nclients-- == RD_CLIENTS_MAX)
+		rd_listen_all(1);
+}
+
+static void
+rd_reply(struct peer *p, struct ipc_msg *reply)
+{
+	if (peer_send(p, reply) == -1)
+		log_warn("reply to a client");
+	ipc_msg_free(reply);
+}
+
+static void
+rd_client_msg(struct peer *p, struct ipc_msg *m)
+{
+	const struct rd_listener *l = p->ctx;
+	struct ipc_msg		 reply;
+	struct r_expansion	 x;
+	char			 addr[1024], text[PROTO_TEXT_MAX];
+	uint32_t		 verdict;
+
+	if (p->c.out.len > RD_OUT_MAX) {
+		log_warnx("a client does not read its answers; closing it");
+		goto drop;
+	}
+	switch (m->type) {
+	case R_CHECK:
+		if (proto_dec_r_check(m, addr, sizeof(addr)) == -1)
+			goto malformed;
+		verdict = resolver_check(&rd_res, addr, text, sizeof(text));
+		log_debug("check %s: verdict %u %s", addr, verdict, text);
+		ipc_msg_init(&reply, R_CHECK_REPLY, m->id);
+		if (proto_enc_r_check_reply(&reply, verdict, text) == -1) {
+			ipc_msg_free(&reply);
+			log_warn("encode R_CHECK_REPLY");
+			goto drop;
+		}
+		rd_reply(p, &reply);
+		break;
+	case R_EXPAND:
+		/* Alias targets are private: only queued's socket may ask. */
+		if (l->kind != RD_EXPAND)
+			goto malformed;
+		if (proto_dec_r_expand(m, addr, sizeof(addr)) == -1)
+			goto malformed;
+		resolver_expand(&rd_res, addr, &x);
+		log_debug("expand %s: status %u, %u targets, %s", addr,
+		    x.status, x.n, x.text);
+		ipc_msg_init(&reply, R_EXPAND_REPLY, m->id);
+		if (proto_enc_r_expansion(&reply, &x) == -1) {
+			ipc_msg_free(&reply);
+			proto_r_expansion_free(&x);
+			log_warn("encode R_EXPAND_REPLY");
+			goto drop;
+		}
+		proto_r_expansion_free(&x);
+		rd_reply(p, &reply);
+		break;
+	default:
+		goto malformed;
+	}
+	ipc_msg_free(m);
+	return;
+malformed:
+	log_warnx("malformed or unexpected frame (type %u) on the %s socket; "
+	    "closing the client", m->type, l->kind == RD_CHECK ? "check" :
+	    "expand");
+drop:
+	ipc_msg_free(m);
+	peer_close(p);
+}
+
+static void
+rd_accept(int fd, int events, void *arg)
+{
+	struct rd_listener	*l = arg;
+	int			 c;
+
+	while (rd_nclients < RD_CLIENTS_MAX) {
+		c = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (c == -1) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return;
+			/*
+			 * Out of descriptors: the listener would stay readable
+			 * and spin the loop, so stop listening for a second.
+			 */
+			log_warn("accept");
+			rd_listen_all(0);
+			if (evloop_timer(rd_loop, 1000, rd_resume, NULL) == NULL)
+				fatal("evloop_timer");
+			return;
+		}
+		if (peer_new(rd_loop, c, RD_FRAME_MAX, rd_client_msg,
+		    rd_client_closed, l) == NULL) {
+			log_warn("new client");
+			continue;
+		}
+		rd_nclients++;
+	}
+	/* At the limit: the backlog holds the rest until a client leaves. */
+	log_warnx("%d clients: not accepting more for now", RD_CLIENTS_MAX);
+	rd_listen_all(0);
+}
+
+static void
+rd_reload(void)
+{
+	struct conf	nc;
+	char		err[512];
+
+	if (conf_load(&nc, rd_conf_path, err, sizeof(err)) == -1) {
+		log_warnx("reload: %s; keeping the running configuration", err);
+		return;
+	}
+	resolver_close(&rd_res);
+	conf_free(&rd_conf);
+	rd_conf = nc;
+	if (resolver_init(&rd_res, &rd_conf) == -1)
+		fatalx("map_directory %s: path too long",
+		    rd_conf.map_directory);
+	resolver_refresh(&rd_res, 1);
+	log_info("configuration reloaded");
+}
+
+static void
+rd_signal(int fd, int events, void *arg)
+{
+	struct signalfd_siginfo	si;
+	ssize_t			n;
+
+	while ((n = read(fd, &si, sizeof(si))) == (ssize_t)sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGTERM:
+		case SIGINT:
+			log_info("terminating on signal %u", si.ssi_signo);
+			evloop_stop(rd_loop);
+			break;
+		case SIGHUP:
+			rd_reload();
+			break;
+		}
+	}
+	if (n == -1 && errno != EAGAIN && errno != EINTR)
+		fatal("read signalfd");
+}
+
+static void
+rd_add_listener(const char *spec)
+{
+	struct rd_listener	*l;
+	const char		*colon;
+	char			*end;
+	long			 fd;
+	int			 acc;
+	socklen_t		 len = sizeof(acc);
+
+	if ((colon = strchr(spec, ':')) == NULL)
+		usage();
+	if (rd_nlisteners == sizeof(rd_listeners) / sizeof(rd_listeners[0]))
+		fatalx("too many -s options");
+	l = &rd_listeners[rd_nlisteners];
+	if ((size_t)(colon - spec) == 5 && strncmp(spec, "check", 5) == 0)
+		l->kind = RD_CHECK;
+	else if ((size_t)(colon - spec) == 6 && strncmp(spec, "expand", 6) == 0)
+		l->kind = RD_EXPAND;
+	else
+		fatalx("unknown socket name in -s %s", spec);
+	errno = 0;
+	fd = strtol(colon + 1, &end, 10);
+	if (errno != 0 || *end != '\0' || end == colon + 1 || fd < 0 ||
+	    fd > 65535)
+		fatalx("bad descriptor in -s %s", spec);
+	/* A descriptor that is not a listening socket is master's bug. */
+	if (getsockopt((int)fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &len) == -1 ||
+	    !acc)
+		fatalx("-s %s: descriptor is not a listening socket", spec);
+	if (sock_set_nonblock((int)fd, 1) == -1 ||
+	    sock_set_cloexec((int)fd, 1) == -1)
+		fatal("-s %s", spec);
+	l->fd = (int)fd;
+	l->paused = 1;
+	rd_nlisteners++;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct priv_user	u;
+	sigset_t		mask;
+	char			err[512];
+	int			ch, foreground = 0, sigfd;
+	size_t			i;
+	char			**specs;
+	size_t			nspecs = 0;
+
+	if ((specs = calloc((size_t)argc, sizeof(*specs))) == NULL)
+		return 1;
+	while ((ch = getopt(argc, argv, "c:fs:")) != -1) {
+		switch (ch) {
+		case 'c':
+			rd_conf_path = optarg;
+			break;
+		case 'f':
+			foreground = 1;
+			break;
+		case 's':
+			specs[nspecs++] = optarg;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc || nspecs == 0)
+		usage();
+	log_init("resolverd", foreground ? LOG_DEST_STDERR : LOG_DEST_SYSLOG);
+	for (i = 0; i < nspecs; i++)
+		rd_add_listener(specs[i]);
+	free(specs);
+
+	if (conf_load(&rd_conf, rd_conf_path, err, sizeof(err)) == -1)
+		fatalx("%s", err);
+	if (priv_lookup(rd_conf.resolver_user, &u) == -1)
+		fatal("user %s", rd_conf.resolver_user);
+	priv_drop(&u, NULL);
+
+	/* Signals arrive as loop events, never in the middle of a lookup. */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL) == -1)
+		fatal("sigprocmask");
+	if ((sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)) == -1)
+		fatal("signalfd");
+	signal(SIGPIPE, SIG_IGN);
+
+	if (resolver_init(&rd_res, &rd_conf) == -1)
+		fatalx("map_directory %s: path too long",
+		    rd_conf.map_directory);
+	resolver_refresh(&rd_res, 1);
+
+	if ((rd_loop = evloop_new()) == NULL)
+		fatal("evloop_new");
+	if (evloop_io(rd_loop, sigfd, EV_READ, rd_signal, NULL) == -1)
+		fatal("evloop_io");
+	rd_listen_all(1);
+	log_info("started as %s, maps in %s", u.name, rd_conf.map_directory);
+	if (evloop_run(rd_loop) == -1)
+		fatal("evloop_run");
+	resolver_close(&rd_res);
+	conf_free(&rd_conf);
+	return 0;
+}

@@ -1,0 +1,111 @@
+/*
+ * smtp_data.c - the DATA byte state machine: end-of-data detection, dot
+ * unstuffing, line end conversion and the per-line and NUL checks.
+ *
+ * Runs in the smtpd session child, unprivileged. Its input is the
+ * client's message text, hostile by assumption. It is a pure function
+ * of its state and the bytes fed, byte by byte, so chunk boundaries
+ * cannot change its answer (tests/unit/test_smtp_data.c proves it at
+ * every split).
+ *
+ * Only <CRLF>.<CRLF> ends the message, where the first CRLF may be the
+ * 354 reply's. A bare LF ends a line for storage (the spool keeps LF
+ * line ends) but is not a line start that "." may follow: "\n.\n",
+ * "\n.\r\n", "\r.\r" and "\r\n.\n" are message text. A server that is
+ * more lenient than the MTA it relays to lets a client smuggle a second
+ * message past it (CVE-2023-51764, "SMTP smuggling").
+ */
+#include <string.h>
+
+#include "smtpd.h"
+
+void
+smtp_data_init(struct smtp_data *d)
+{
+	memset(d, 0, sizeof(*d));
+	d->state = SMTP_DATA_BOL;
+}
+
+int
+smtp_data_done(const struct smtp_data *d)
+{
+	return d->state == SMTP_DATA_END;
+}
+
+size_t
+smtp_data_feed(struct smtp_data *d, const unsigned char *in, size_t len,
+    unsigned char *out, size_t *outlen)
+{
+	size_t	i, o = 0;
+
+	for (i = 0; i < len && d->state != SMTP_DATA_END; i++) {
+		unsigned char c = in[i];
+
+		d->received++;
+		if (++d->linelen > SMTP_TEXT_LINE_MAX)
+			d->long_line = 1;
+		if (c == '\0')
+			d->nul = 1;
+
+		switch (d->state) {
+		case SMTP_DATA_DOT_CR:
+			if (c == '\n') {
+				d->state = SMTP_DATA_END;
+				/* The final ".\r\n" is not part of the message. */
+				d->received -= 3;
+				continue;
+			}
+			/* The dot was stuffing; the CR is a bare CR so far. */
+			out[o++] = '\r';
+			d->state = SMTP_DATA_MID;
+			if (c == '\r') {
+				d->state = SMTP_DATA_CR;
+				continue;
+			}
+			break;
+		case SMTP_DATA_DOT:
+			if (c == '\r') {
+				d->state = SMTP_DATA_DOT_CR;
+				continue;
+			}
+			/* A stuffed line: its first dot goes, c is read as text. */
+			d->state = SMTP_DATA_MID;
+			break;
+		case SMTP_DATA_CR:
+			if (c == '\n') {
+				out[o++] = '\n';
+				d->state = SMTP_DATA_BOL;
+				d->linelen = 0;
+				continue;
+			}
+			out[o++] = '\r';	/* bare CR: stored as it came */
+			d->state = SMTP_DATA_MID;
+			if (c == '\r') {
+				d->state = SMTP_DATA_CR;
+				continue;
+			}
+			break;
+		case SMTP_DATA_BOL:
+			if (c == '.') {
+				d->state = SMTP_DATA_DOT;
+				continue;
+			}
+			d->state = SMTP_DATA_MID;
+			break;
+		case SMTP_DATA_MID:
+		case SMTP_DATA_END:
+			break;
+		}
+
+		/* SMTP_DATA_MID: ordinary text. */
+		if (c == '\r') {
+			d->state = SMTP_DATA_CR;
+			continue;
+		}
+		out[o++] = c;
+		if (c == '\n')
+			d->linelen = 0;	/* a line end, but not a line start */
+	}
+	*outlen = o;
+	return i;
+}

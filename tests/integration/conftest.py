@@ -1,0 +1,240 @@
+"""Test harness: runs the real Postern suite from the build tree.
+
+Each test that asks for `suite` gets a fresh instance in its own temporary
+directory (spool, maps, mail store, config), started with `master -f`, and
+stopped by PID at the end. Nothing here sleeps to synchronise: every wait is
+a condition polled until a deadline.
+"""
+import os
+import pathlib
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+
+def pytest_addoption(parser):
+    parser.addoption("--build-dir", action="store", default=None,
+                     help="CMake build directory holding libexec/ and bin/")
+
+
+def wait_until(cond, timeout=20.0, interval=0.02, what="condition"):
+    """Polls cond() until it returns a truthy value or the deadline passes."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = cond()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Suite:
+    def __init__(self, build_dir, root, extra_conf=""):
+        self.build = pathlib.Path(build_dir)
+        self.root = pathlib.Path(root)
+        self.port = free_port()
+        self.conf = self.root / "postern.conf"
+        self.spool = self.root / "spool"
+        self.maps = self.root / "maps"
+        self.store = self.root / "mail"
+        self.aliases = self.root / "aliases"
+        self.logfile = self.root / "suite.log"
+        self.pidfile = self.root / "master.pid"
+        self.proc = None
+        self.write_conf(extra_conf)
+        self.aliases.write_text("postmaster: root\nroot: admin\n"
+                                "MAILER-DAEMON: postmaster\n")
+
+    # -- configuration and commands ------------------------------------
+    def write_conf(self, extra=""):
+        keys = {
+            "myhostname": "mx.test",
+            "local_domains": "example.test, localhost",
+            "mynetworks": "127.0.0.0/8",
+            "spool_directory": self.spool,
+            "map_directory": self.maps,
+            "mail_store": self.store,
+            "aliases_file": self.aliases,
+            "daemon_directory": self.build / "libexec",
+            "pid_file": self.pidfile,
+            "smtp_listen": f"127.0.0.1:{self.port}",
+            "local_delivery_concurrency": 4,
+            "queue_retry_min": "2s",
+            "queue_retry_max": "10s",
+            "restart_backoff_max": "1s",
+        }
+        # A test's own settings replace the harness's.
+        for line in extra.splitlines():
+            if "=" in line:
+                k, v = line.split("=", 1)
+                keys[k.strip()] = v.strip()
+        self.conf.write_text("# written by the test harness\n" + "".join(
+            f"{k} = {v}\n" for k, v in keys.items()))
+
+    def postern(self, *args, check=True, input=None):
+        """Runs the admin command against this instance."""
+        r = subprocess.run([str(self.build / "bin" / "postern"), "-c",
+                            str(self.conf), *args], capture_output=True,
+                           text=True, input=input, timeout=60)
+        if check and r.returncode != 0:
+            raise AssertionError(f"postern {' '.join(args)} failed "
+                                 f"({r.returncode}): {r.stdout}{r.stderr}")
+        return r
+
+    def sendmail(self, *args, input=b"", check=True):
+        env = dict(os.environ, POSTERN_CONFIG=str(self.conf))
+        r = subprocess.run([str(self.build / "bin" / "sendmail"), *args],
+                           input=input, capture_output=True, env=env,
+                           timeout=60)
+        if check and r.returncode != 0:
+            raise AssertionError(f"sendmail failed ({r.returncode}): "
+                                 f"{r.stderr.decode(errors='replace')}")
+        return r
+
+    # -- lifecycle ------------------------------------------------------
+    def start(self):
+        self.log = open(self.logfile, "ab")
+        self.proc = subprocess.Popen(
+            [str(self.build / "libexec" / "master"), "-c", str(self.conf), "-f"],
+            stdout=self.log, stderr=subprocess.STDOUT)
+        wait_until(self.smtp_ready, 20, what="SMTP listener to greet")
+        wait_until(lambda: self.pids_of("deliverd"), 20, what="deliverd")
+
+    def smtp_ready(self):
+        if self.proc.poll() is not None:
+            raise AssertionError("master exited early:\n" + self.log_text())
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), 1) as s:
+                s.settimeout(2)
+                return s.recv(512).startswith(b"220")
+        except OSError:
+            return False
+
+    def pids_of(self, name):
+        """PIDs of this instance's processes running the given daemon."""
+        pids = []
+        for d in pathlib.Path("/proc").iterdir():
+            if not d.name.isdigit():
+                continue
+            try:
+                argv = (d / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if str(self.conf).encode() in argv and \
+                    os.path.basename(argv[0]).decode(errors="replace") == name:
+                pids.append(int(d.name))
+        return pids
+
+    def all_pids(self):
+        out = []
+        for n in ("master", "smtpd", "queued", "resolverd", "deliverd"):
+            out += self.pids_of(n)
+        return out
+
+    def stop(self):
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        # Anything left (a session process, a wedged daemon) dies by PID.
+        for pid in self.all_pids():
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self.proc = None
+        self.log.close()
+
+    def log_text(self):
+        try:
+            return self.logfile.read_text(errors="replace")
+        except OSError:
+            return ""
+
+    # -- mailboxes ------------------------------------------------------
+    def maildir(self, addr):
+        user, domain = addr.lower().rsplit("@", 1)
+        return self.store / domain / user / "Maildir"
+
+    def messages(self, addr):
+        new = self.maildir(addr) / "new"
+        if not new.is_dir():
+            return []
+        return sorted(p for p in new.iterdir() if p.is_file())
+
+    def wait_messages(self, addr, count, timeout=30):
+        """Waits until addr's Maildir/new holds at least count messages."""
+        def enough():
+            msgs = self.messages(addr)
+            return msgs if len(msgs) >= count else None
+        try:
+            return wait_until(enough, timeout, what=f"{count} messages for {addr}")
+        except AssertionError:
+            raise AssertionError(f"{addr} has {len(self.messages(addr))} of "
+                                 f"{count} messages\n--- log ---\n"
+                                 + self.log_text()[-4000:])
+
+    def queue_files(self):
+        q = self.spool / "queue"
+        return sorted(p.name for p in q.iterdir()) if q.is_dir() else []
+
+    def wait_queue_empty(self, timeout=30):
+        wait_until(lambda: not self.queue_files(), timeout,
+                   what="the queue to drain")
+
+
+@pytest.fixture
+def build_dir(request):
+    d = request.config.getoption("--build-dir") or os.environ.get("POSTERN_BUILD")
+    if not d:
+        pytest.fail("pass --build-dir=BUILD (ctest does) or set POSTERN_BUILD")
+    return pathlib.Path(d).resolve()
+
+
+@pytest.fixture
+def suite_factory(build_dir):
+    """Makes (unstarted) suites; each is stopped and removed afterwards."""
+    made = []
+
+    def make(extra_conf=""):
+        root = tempfile.mkdtemp(prefix="postern-test-")
+        # The daemons drop to unprivileged users and must reach it.
+        os.chmod(root, 0o755)
+        s = Suite(build_dir, root, extra_conf)
+        made.append(s)
+        s.postern("setup")
+        return s
+
+    yield make
+    for s in made:
+        s.stop()
+        if os.environ.get("POSTERN_KEEP_TMP") != "1":
+            shutil.rmtree(s.root, ignore_errors=True)
+
+
+@pytest.fixture
+def suite(suite_factory):
+    """A running suite with users alice@, bob@ and admin@example.test."""
+    s = suite_factory()
+    for u in ("alice@example.test", "bob@example.test", "admin@example.test"):
+        s.postern("user", "add", u)
+    s.postern("alias")
+    s.start()
+    return s

@@ -1,0 +1,773 @@
+/*
+ * test_proto.c - libcommon/proto: the one encoder and decoder for every
+ * internal message. Each pair must round trip; each decoder is the trust
+ * boundary with a less privileged sender, so every truncation of a valid
+ * payload, every extra byte, every out-of-range count, kind, status or
+ * verdict, and every missing descriptor must be refused.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "proto.h"
+
+#define QID "0123456789ABCDEF"
+
+static int
+devnull(void)
+{
+	int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+	assert_true(fd != -1);
+	return fd;
+}
+
+/* dst = src's first len payload bytes (and a copy of its fd), then extra. */
+static void
+msg_variant(const struct ipc_msg *src, size_t len, const char *extra,
+    size_t extralen, struct ipc_msg *dst)
+{
+	ipc_msg_init(dst, src->type, src->id);
+	if (src->fd != -1)
+		assert_true((dst->fd = dup(src->fd)) != -1);
+	assert_int_equal(buf_append(&dst->body, src->body.data, len), 0);
+	assert_int_equal(buf_append(&dst->body, extra, extralen), 0);
+}
+
+/* Decoder wrappers: 0 or -1, with any allocation freed. */
+typedef int (*decode_fn)(const struct ipc_msg *);
+
+static int
+dec_q_err(const struct ipc_msg *m)
+{
+	struct q_err e;
+
+	return proto_dec_q_err(m, &e);
+}
+
+static int
+dec_q_file(const struct ipc_msg *m)
+{
+	char qid[QID_LEN + 1];
+
+	return proto_dec_q_file(m, qid);
+}
+
+static int
+dec_q_commit(const struct ipc_msg *m)
+{
+	struct q_commit c;
+
+	if (proto_dec_q_commit(m, &c, 100) == -1)
+		return -1;
+	proto_q_commit_free(&c);
+	return 0;
+}
+
+static int
+dec_q_ok(const struct ipc_msg *m)
+{
+	char qid[QID_LEN + 1];
+
+	return proto_dec_q_ok(m, qid);
+}
+
+static int
+dec_q_ctl_entry(const struct ipc_msg *m)
+{
+	char		*t;
+	uint64_t	 sz;
+
+	if (proto_dec_q_ctl_entry(m, &t, &sz) == -1) {
+		assert_null(t);
+		return -1;
+	}
+	free(t);
+	return 0;
+}
+
+static int
+dec_q_ctl_delete(const struct ipc_msg *m)
+{
+	char qid[QID_LEN + 1];
+
+	return proto_dec_q_ctl_delete(m, qid);
+}
+
+static int
+dec_r_check(const struct ipc_msg *m)
+{
+	char a[ADDR_MAX + 1];
+
+	return proto_dec_r_check(m, a, sizeof(a));
+}
+
+static int
+dec_r_check_reply(const struct ipc_msg *m)
+{
+	uint32_t	v;
+	char		t[PROTO_TEXT_MAX];
+
+	return proto_dec_r_check_reply(m, &v, t, sizeof(t));
+}
+
+static int
+dec_r_expand(const struct ipc_msg *m)
+{
+	char a[ADDR_MAX + 1];
+
+	return proto_dec_r_expand(m, a, sizeof(a));
+}
+
+static int
+dec_r_expansion(const struct ipc_msg *m)
+{
+	struct r_expansion x;
+
+	if (proto_dec_r_expansion(m, &x) == -1) {
+		assert_null(x.t);
+		return -1;
+	}
+	proto_r_expansion_free(&x);
+	return 0;
+}
+
+static int
+dec_d_hello(const struct ipc_msg *m)
+{
+	uint32_t t;
+
+	return proto_dec_d_hello(m, &t);
+}
+
+static int
+dec_d_job(const struct ipc_msg *m)
+{
+	struct d_job j;
+
+	return proto_dec_d_job(m, &j);
+}
+
+static int
+dec_d_result(const struct ipc_msg *m)
+{
+	struct d_result d;
+
+	return proto_dec_d_result(m, &d);
+}
+
+/*
+ * The message decodes whole; every shorter prefix fails; one byte more
+ * (of several kinds) fails.
+ */
+static void
+assert_strict(const struct ipc_msg *m, decode_fn dec, const char *name)
+{
+	struct ipc_msg	v;
+	size_t		len;
+
+	if (dec(m) != 0)
+		fail_msg("%s: the valid message does not decode", name);
+	for (len = 0; len < m->body.len; len++) {
+		msg_variant(m, len, NULL, 0, &v);
+		if (dec(&v) != -1)
+			fail_msg("%s: truncated to %zu of %zu bytes decodes",
+			    name, len, m->body.len);
+		ipc_msg_free(&v);
+	}
+	msg_variant(m, m->body.len, "\0", 1, &v);
+	if (dec(&v) != -1)
+		fail_msg("%s: an extra NUL byte decodes", name);
+	ipc_msg_free(&v);
+	msg_variant(m, m->body.len, "\0\0\0\0", 4, &v);
+	if (dec(&v) != -1)
+		fail_msg("%s: an extra u32 decodes", name);
+	ipc_msg_free(&v);
+}
+
+static void
+commit_sample(struct q_commit *c, char **rcpt, uint32_t n)
+{
+	memset(c, 0, sizeof(*c));
+	c->size = 123456789012ULL;
+	strlcpy(c->sender, "alice@example.org", sizeof(c->sender));
+	strlcpy(c->client, "192.0.2.1", sizeof(c->client));
+	strlcpy(c->helo, "mx.example.org", sizeof(c->helo));
+	c->nrcpt = n;
+	c->rcpt = rcpt;
+}
+
+static void
+test_q_err_round_trips_and_is_strict(void **state)
+{
+	struct ipc_msg	m;
+	struct q_err	e;
+
+	ipc_msg_init(&m, Q_ERR, 3);
+	assert_int_equal(proto_enc_q_err(&m, ST_PERM, "5.3.4 too big"), 0);
+	assert_int_equal(proto_dec_q_err(&m, &e), 0);
+	assert_int_equal(e.status, ST_PERM);
+	assert_string_equal(e.text, "5.3.4 too big");
+	assert_strict(&m, dec_q_err, "q_err");
+	ipc_msg_free(&m);
+}
+
+static void
+test_text_encoders_refuse_text_that_the_decoder_could_not_hold(void **state)
+{
+	struct ipc_msg		m;
+	struct d_result		d;
+	struct r_expansion	x = { 0 };
+	char			t[PROTO_TEXT_MAX + 1];
+
+	memset(t, 't', PROTO_TEXT_MAX);
+	t[PROTO_TEXT_MAX] = '\0';
+	ipc_msg_init(&m, Q_ERR, 0);
+	assert_int_equal(proto_enc_q_err(&m, ST_TEMP, t), -1);
+	assert_int_equal(proto_enc_r_check_reply(&m, R_LOCAL_OK, t), -1);
+	d.status = ST_OK;
+	memcpy(d.text, t, PROTO_TEXT_MAX - 1);
+	d.text[PROTO_TEXT_MAX - 1] = '\0';
+	ipc_msg_free(&m);
+	/* the longest text that fits round trips */
+	ipc_msg_init(&m, D_RESULT, 0);
+	assert_int_equal(proto_enc_d_result(&m, &d), 0);
+	{
+		struct d_result back;
+		assert_int_equal(proto_dec_d_result(&m, &back), 0);
+		assert_int_equal(strlen(back.text), PROTO_TEXT_MAX - 1);
+	}
+	ipc_msg_free(&m);
+	ipc_msg_init(&m, R_EXPAND_REPLY, 0);
+	memcpy(x.text, t, PROTO_TEXT_MAX - 1);
+	x.text[PROTO_TEXT_MAX - 1] = '\0';
+	assert_int_equal(proto_enc_r_expansion(&m, &x), 0);
+	ipc_msg_free(&m);
+}
+
+static void
+test_q_err_text_longer_than_the_buffer_is_refused(void **state)
+{
+	struct ipc_msg	m;
+	struct q_err	e;
+	char		t[PROTO_TEXT_MAX + 1];
+
+	memset(t, 'x', PROTO_TEXT_MAX);
+	t[PROTO_TEXT_MAX] = '\0';
+	ipc_msg_init(&m, Q_ERR, 0);
+	assert_int_equal(ipc_put_u32(&m, ST_TEMP), 0);
+	assert_int_equal(ipc_put_str(&m, t), 0);
+	assert_int_equal(proto_dec_q_err(&m, &e), -1);
+	ipc_msg_free(&m);
+}
+
+static void
+test_q_file_round_trips_and_needs_fd_and_valid_qid(void **state)
+{
+	struct ipc_msg	m;
+	char		qid[QID_LEN + 1];
+
+	ipc_msg_init(&m, Q_FILE, 1);
+	assert_int_equal(proto_enc_q_file(&m, QID, devnull()), 0);
+	assert_true(m.fd != -1);
+	assert_int_equal(proto_dec_q_file(&m, qid), 0);
+	assert_string_equal(qid, QID);
+	assert_strict(&m, dec_q_file, "q_file");
+	/* the same payload without its descriptor */
+	close(m.fd);
+	m.fd = -1;
+	assert_int_equal(proto_dec_q_file(&m, qid), -1);
+	ipc_msg_free(&m);
+
+	ipc_msg_init(&m, Q_FILE, 1);
+	assert_int_equal(proto_enc_q_file(&m, "0123456789abcdef", devnull()), 0);
+	assert_int_equal(proto_dec_q_file(&m, qid), -1);
+	ipc_msg_free(&m);
+	ipc_msg_init(&m, Q_FILE, 1);
+	assert_int_equal(proto_enc_q_file(&m, "../../x", devnull()), 0);
+	assert_int_equal(proto_dec_q_file(&m, qid), -1);
+	ipc_msg_free(&m);
+}
+
+static void
+test_q_commit_round_trips_and_is_strict(void **state)
+{
+	char		*rcpt[] = { "bob@example.net", "\"c d\"@example.com",
+	    "e@[192.0.2.9]" };
+	struct q_commit	c, back;
+	struct ipc_msg	m;
+	uint32_t	i;
+
+	commit_sample(&c, rcpt, 3);
+	ipc_msg_init(&m, Q_COMMIT, 5);
+	assert_int_equal(proto_enc_q_commit(&m, &c), 0);
+	assert_int_equal(proto_dec_q_commit(&m, &back, 3), 0);
+	assert_true(back.size == c.size);
+	assert_string_equal(back.sender, c.sender);
+	assert_string_equal(back.client, c.client);
+	assert_string_equal(back.helo, c.helo);
+	assert_int_equal(back.nrcpt, 3);
+	for (i = 0; i < 3; i++)
+		assert_string_equal(back.rcpt[i], rcpt[i]);
+	proto_q_commit_free(&back);
+	assert_null(back.rcpt);
+	assert_strict(&m, dec_q_commit, "q_commit");
+	ipc_msg_free(&m);
+}
+
+static void
+test_q_commit_with_null_sender_round_trips(void **state)
+{
+	char		*rcpt[] = { "postmaster@example.org" };
+	struct q_commit	c, back;
+	struct ipc_msg	m;
+
+	commit_sample(&c, rcpt, 1);
+	c.sender[0] = '\0';
+	ipc_msg_init(&m, Q_COMMIT, 5);
+	assert_int_equal(proto_enc_q_commit(&m, &c), 0);
+	assert_int_equal(proto_dec_q_commit(&m, &back, 1), 0);
+	assert_string_equal(back.sender, "");
+	proto_q_commit_free(&back);
+	ipc_msg_free(&m);
+}
+
+static void
+test_q_commit_without_recipients_is_refused(void **state)
+{
+	struct q_commit	c, back;
+	struct ipc_msg	m;
+
+	commit_sample(&c, NULL, 0);
+	ipc_msg_init(&m, Q_COMMIT, 5);
+	assert_int_equal(proto_enc_q_commit(&m, &c), 0);
+	assert_int_equal(proto_dec_q_commit(&m, &back, 100), -1);
+	assert_null(back.rcpt);
+	ipc_msg_free(&m);
+}
+
+static void
+test_q_commit_above_max_rcpt_is_refused_and_at_max_accepted(void **state)
+{
+	char		*rcpt[] = { "a@x", "b@x", "c@x", "d@x" };
+	struct q_commit	c, back;
+	struct ipc_msg	m;
+
+	commit_sample(&c, rcpt, 4);
+	ipc_msg_init(&m, Q_COMMIT, 5);
+	assert_int_equal(proto_enc_q_commit(&m, &c), 0);
+	assert_int_equal(proto_dec_q_commit(&m, &back, 3), -1);
+	assert_null(back.rcpt);
+	assert_int_equal(proto_dec_q_commit(&m, &back, 4), 0);
+	assert_int_equal(back.nrcpt, 4);
+	proto_q_commit_free(&back);
+	ipc_msg_free(&m);
+}
+
+static void
+test_q_commit_count_without_the_recipients_behind_it_is_refused(void **state)
+{
+	struct q_commit	back;
+	struct ipc_msg	m;
+
+	ipc_msg_init(&m, Q_COMMIT, 5);
+	assert_int_equal(ipc_put_u64(&m, 10), 0);
+	assert_int_equal(ipc_put_str(&m, "a@x"), 0);
+	assert_int_equal(ipc_put_str(&m, "c"), 0);
+	assert_int_equal(ipc_put_str(&m, "h"), 0);
+	assert_int_equal(ipc_put_u32(&m, 100000), 0);
+	assert_int_equal(proto_dec_q_commit(&m, &back, 100000), -1);
+	assert_null(back.rcpt);
+	ipc_msg_free(&m);
+}
+
+static void
+test_q_commit_fields_longer_than_their_limits_are_refused(void **state)
+{
+	char		 longaddr[ADDR_MAX + 2], longhelo[300];
+	char		*rcpt[] = { longaddr };
+	struct q_commit	 back;
+	struct ipc_msg	 m;
+
+	memset(longaddr, 'a', sizeof(longaddr) - 1);
+	longaddr[sizeof(longaddr) - 1] = '\0';		/* ADDR_MAX + 1 bytes */
+	memset(longhelo, 'h', sizeof(longhelo) - 1);
+	longhelo[sizeof(longhelo) - 1] = '\0';
+
+	/* a recipient one byte over ADDR_MAX */
+	ipc_msg_init(&m, Q_COMMIT, 5);
+	assert_int_equal(ipc_put_u64(&m, 10), 0);
+	assert_int_equal(ipc_put_str(&m, "a@x"), 0);
+	assert_int_equal(ipc_put_str(&m, "c"), 0);
+	assert_int_equal(ipc_put_str(&m, "h"), 0);
+	assert_int_equal(ipc_put_u32(&m, 1), 0);
+	assert_int_equal(ipc_put_str(&m, rcpt[0]), 0);
+	assert_int_equal(proto_dec_q_commit(&m, &back, 10), -1);
+	assert_null(back.rcpt);
+	ipc_msg_free(&m);
+
+	/* a HELO name longer than its buffer */
+	ipc_msg_init(&m, Q_COMMIT, 5);
+	assert_int_equal(ipc_put_u64(&m, 10), 0);
+	assert_int_equal(ipc_put_str(&m, "a@x"), 0);
+	assert_int_equal(ipc_put_str(&m, "c"), 0);
+	assert_int_equal(ipc_put_str(&m, longhelo), 0);
+	assert_int_equal(ipc_put_u32(&m, 1), 0);
+	assert_int_equal(ipc_put_str(&m, "b@x"), 0);
+	assert_int_equal(proto_dec_q_commit(&m, &back, 10), -1);
+	ipc_msg_free(&m);
+}
+
+static void
+test_q_ok_and_q_ctl_delete_round_trip(void **state)
+{
+	struct ipc_msg	m;
+	char		qid[QID_LEN + 1];
+
+	ipc_msg_init(&m, Q_OK, 1);
+	assert_int_equal(proto_enc_q_ok(&m, QID), 0);
+	assert_int_equal(proto_dec_q_ok(&m, qid), 0);
+	assert_string_equal(qid, QID);
+	assert_strict(&m, dec_q_ok, "q_ok");
+	ipc_msg_free(&m);
+
+	ipc_msg_init(&m, Q_CTL_DELETE, 1);
+	assert_int_equal(proto_enc_q_ctl_delete(&m, QID), 0);
+	assert_int_equal(proto_dec_q_ctl_delete(&m, qid), 0);
+	assert_string_equal(qid, QID);
+	assert_strict(&m, dec_q_ctl_delete, "q_ctl_delete");
+	ipc_msg_free(&m);
+}
+
+static void
+test_q_ctl_delete_refuses_an_invalid_qid(void **state)
+{
+	static const char *bad[] = { "", "0123456789abcdef", "../queue/x",
+	    "0123456789ABCDE" };
+	struct ipc_msg	m;
+	char		qid[QID_LEN + 1];
+	size_t		i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ipc_msg_init(&m, Q_CTL_DELETE, 1);
+		assert_int_equal(proto_enc_q_ctl_delete(&m, bad[i]), 0);
+		assert_int_equal(proto_dec_q_ctl_delete(&m, qid), -1);
+		ipc_msg_free(&m);
+	}
+	ipc_msg_init(&m, Q_CTL_DELETE, 1);
+	assert_int_equal(proto_enc_q_ctl_delete(&m, QID "0"), 0);
+	assert_int_equal(proto_dec_q_ctl_delete(&m, qid), -1);
+	ipc_msg_free(&m);
+}
+
+static void
+test_q_ctl_entry_round_trips_and_is_strict(void **state)
+{
+	static const char env[] = "version 1\nid " QID "\nend\n";
+	struct ipc_msg	 m;
+	char		*t = NULL;
+	uint64_t	 sz = 0;
+
+	ipc_msg_init(&m, Q_CTL_ENTRY, 1);
+	assert_int_equal(proto_enc_q_ctl_entry(&m, env, 4096), 0);
+	assert_int_equal(proto_dec_q_ctl_entry(&m, &t, &sz), 0);
+	assert_string_equal(t, env);
+	assert_int_equal(sz, 4096);
+	free(t);
+	assert_strict(&m, dec_q_ctl_entry, "q_ctl_entry");
+	ipc_msg_free(&m);
+}
+
+static void
+test_r_check_and_r_expand_round_trip(void **state)
+{
+	struct ipc_msg	m;
+	char		a[ADDR_MAX + 1], small[4];
+
+	ipc_msg_init(&m, R_CHECK, 1);
+	assert_int_equal(proto_enc_r_check(&m, "user@example.org"), 0);
+	assert_int_equal(proto_dec_r_check(&m, a, sizeof(a)), 0);
+	assert_string_equal(a, "user@example.org");
+	assert_int_equal(proto_dec_r_check(&m, small, sizeof(small)), -1);
+	assert_strict(&m, dec_r_check, "r_check");
+	ipc_msg_free(&m);
+
+	ipc_msg_init(&m, R_EXPAND, 1);
+	assert_int_equal(proto_enc_r_expand(&m, "list@example.org"), 0);
+	assert_int_equal(proto_dec_r_expand(&m, a, sizeof(a)), 0);
+	assert_string_equal(a, "list@example.org");
+	assert_strict(&m, dec_r_expand, "r_expand");
+	ipc_msg_free(&m);
+}
+
+static void
+test_r_check_reply_round_trips_and_refuses_unknown_verdict(void **state)
+{
+	struct ipc_msg	m;
+	uint32_t	v;
+	char		t[PROTO_TEXT_MAX];
+
+	ipc_msg_init(&m, R_CHECK_REPLY, 1);
+	assert_int_equal(proto_enc_r_check_reply(&m, R_TEMPFAIL,
+	    "4.3.0 maps unreadable"), 0);
+	assert_int_equal(proto_dec_r_check_reply(&m, &v, t, sizeof(t)), 0);
+	assert_int_equal(v, R_TEMPFAIL);
+	assert_string_equal(t, "4.3.0 maps unreadable");
+	assert_strict(&m, dec_r_check_reply, "r_check_reply");
+	ipc_msg_free(&m);
+
+	ipc_msg_init(&m, R_CHECK_REPLY, 1);
+	assert_int_equal(proto_enc_r_check_reply(&m, R_TEMPFAIL + 1, ""), 0);
+	assert_int_equal(proto_dec_r_check_reply(&m, &v, t, sizeof(t)), -1);
+	ipc_msg_free(&m);
+}
+
+static void
+test_r_expansion_round_trips_and_is_strict(void **state)
+{
+	struct r_target		t[3];
+	struct r_expansion	x, back;
+	struct ipc_msg		m;
+
+	memset(t, 0, sizeof(t));
+	t[0].kind = R_KIND_MAILBOX;
+	strlcpy(t[0].addr, "alice@example.org", sizeof(t[0].addr));
+	t[1].kind = R_KIND_REMOTE;
+	strlcpy(t[1].addr, "bob@elsewhere.example", sizeof(t[1].addr));
+	t[2].kind = R_KIND_MAILBOX;
+	strlcpy(t[2].addr, "carol@example.org", sizeof(t[2].addr));
+	memset(&x, 0, sizeof(x));
+	x.status = ST_OK;
+	strlcpy(x.text, "expanded", sizeof(x.text));
+	x.n = 3;
+	x.t = t;
+	ipc_msg_init(&m, R_EXPAND_REPLY, 2);
+	assert_int_equal(proto_enc_r_expansion(&m, &x), 0);
+	assert_int_equal(proto_dec_r_expansion(&m, &back), 0);
+	assert_int_equal(back.status, ST_OK);
+	assert_string_equal(back.text, "expanded");
+	assert_int_equal(back.n, 3);
+	assert_int_equal(back.t[1].kind, R_KIND_REMOTE);
+	assert_string_equal(back.t[1].addr, "bob@elsewhere.example");
+	assert_string_equal(back.t[2].addr, "carol@example.org");
+	proto_r_expansion_free(&back);
+	assert_null(back.t);
+	assert_strict(&m, dec_r_expansion, "r_expansion");
+	ipc_msg_free(&m);
+
+	/* a failed expansion carries no targets */
+	x.status = ST_PERM;
+	x.n = 0;
+	ipc_msg_init(&m, R_EXPAND_REPLY, 2);
+	assert_int_equal(proto_enc_r_expansion(&m, &x), 0);
+	assert_int_equal(proto_dec_r_expansion(&m, &back), 0);
+	assert_int_equal(back.n, 0);
+	assert_null(back.t);
+	ipc_msg_free(&m);
+}
+
+static void
+test_r_expansion_refuses_unknown_kind(void **state)
+{
+	struct r_target		t[2];
+	struct r_expansion	x, back;
+	struct ipc_msg		m;
+	uint32_t		bad[] = { R_KIND_REMOTE + 1, UINT32_MAX };
+	size_t			i;
+
+	for (i = 0; i < 2; i++) {
+		memset(t, 0, sizeof(t));
+		strlcpy(t[0].addr, "a@x", sizeof(t[0].addr));
+		strlcpy(t[1].addr, "b@x", sizeof(t[1].addr));
+		t[1].kind = bad[i];
+		memset(&x, 0, sizeof(x));
+		x.n = 2;
+		x.t = t;
+		ipc_msg_init(&m, R_EXPAND_REPLY, 2);
+		assert_int_equal(proto_enc_r_expansion(&m, &x), 0);
+		assert_int_equal(proto_dec_r_expansion(&m, &back), -1);
+		assert_null(back.t);
+		ipc_msg_free(&m);
+	}
+}
+
+static void
+test_r_expansion_refuses_unknown_status(void **state)
+{
+	struct r_expansion	x, back;
+	struct ipc_msg		m;
+
+	memset(&x, 0, sizeof(x));
+	x.status = ST_PERM + 1;
+	ipc_msg_init(&m, R_EXPAND_REPLY, 2);
+	assert_int_equal(proto_enc_r_expansion(&m, &x), 0);
+	assert_int_equal(proto_dec_r_expansion(&m, &back), -1);
+	ipc_msg_free(&m);
+}
+
+static void
+test_r_expansion_takes_r_expand_max_targets_not_one_more(void **state)
+{
+	struct r_target		*t;
+	struct r_expansion	 x, back;
+	struct ipc_msg		 m;
+	uint32_t		 i;
+
+	assert_non_null(t = calloc(R_EXPAND_MAX + 1, sizeof(*t)));
+	for (i = 0; i <= R_EXPAND_MAX; i++)
+		snprintf(t[i].addr, sizeof(t[i].addr), "u%u@example.org", i);
+	memset(&x, 0, sizeof(x));
+	x.t = t;
+	x.n = R_EXPAND_MAX;
+	ipc_msg_init(&m, R_EXPAND_REPLY, 2);
+	assert_int_equal(proto_enc_r_expansion(&m, &x), 0);
+	assert_int_equal(proto_dec_r_expansion(&m, &back), 0);
+	assert_int_equal(back.n, R_EXPAND_MAX);
+	assert_string_equal(back.t[R_EXPAND_MAX - 1].addr, "u999@example.org");
+	proto_r_expansion_free(&back);
+	ipc_msg_free(&m);
+
+	x.n = R_EXPAND_MAX + 1;
+	ipc_msg_init(&m, R_EXPAND_REPLY, 2);
+	assert_int_equal(proto_enc_r_expansion(&m, &x), 0);
+	assert_int_equal(proto_dec_r_expansion(&m, &back), -1);
+	assert_null(back.t);
+	ipc_msg_free(&m);
+
+	/* a count far above the limit, with nothing behind it */
+	ipc_msg_init(&m, R_EXPAND_REPLY, 2);
+	assert_int_equal(ipc_put_u32(&m, ST_OK), 0);
+	assert_int_equal(ipc_put_str(&m, ""), 0);
+	assert_int_equal(ipc_put_u32(&m, UINT32_MAX), 0);
+	assert_int_equal(proto_dec_r_expansion(&m, &back), -1);
+	assert_null(back.t);
+	ipc_msg_free(&m);
+	free(t);
+}
+
+static void
+test_d_hello_round_trips_and_is_strict(void **state)
+{
+	struct ipc_msg	m;
+	uint32_t	tr;
+
+	ipc_msg_init(&m, D_HELLO, 0);
+	assert_int_equal(proto_enc_d_hello(&m, D_TRANSPORT_LOCAL), 0);
+	assert_int_equal(proto_dec_d_hello(&m, &tr), 0);
+	assert_int_equal(tr, D_TRANSPORT_LOCAL);
+	assert_strict(&m, dec_d_hello, "d_hello");
+	ipc_msg_free(&m);
+}
+
+static void
+test_d_job_round_trips_and_needs_fd_and_valid_qid(void **state)
+{
+	struct d_job	j, back;
+	struct ipc_msg	m;
+
+	memset(&j, 0, sizeof(j));
+	strlcpy(j.qid, QID, sizeof(j.qid));
+	strlcpy(j.sender, "", sizeof(j.sender));
+	strlcpy(j.rcpt, "bob@example.org", sizeof(j.rcpt));
+	strlcpy(j.orcpt, "Bob@Example.ORG", sizeof(j.orcpt));
+	ipc_msg_init(&m, D_JOB, 8);
+	assert_int_equal(proto_enc_d_job(&m, &j, devnull()), 0);
+	assert_int_equal(proto_dec_d_job(&m, &back), 0);
+	assert_string_equal(back.qid, QID);
+	assert_string_equal(back.sender, "");
+	assert_string_equal(back.rcpt, "bob@example.org");
+	assert_string_equal(back.orcpt, "Bob@Example.ORG");
+	assert_strict(&m, dec_d_job, "d_job");
+	close(m.fd);
+	m.fd = -1;
+	assert_int_equal(proto_dec_d_job(&m, &back), -1);
+	ipc_msg_free(&m);
+
+	strlcpy(j.qid, "not-a-queue-id", sizeof(j.qid));
+	ipc_msg_init(&m, D_JOB, 8);
+	assert_int_equal(proto_enc_d_job(&m, &j, devnull()), 0);
+	assert_int_equal(proto_dec_d_job(&m, &back), -1);
+	ipc_msg_free(&m);
+}
+
+static void
+test_d_result_round_trips_and_refuses_unknown_status(void **state)
+{
+	struct d_result	d, back;
+	struct ipc_msg	m;
+
+	d.status = ST_TEMP;
+	strlcpy(d.text, "4.2.2 mailbox full", sizeof(d.text));
+	ipc_msg_init(&m, D_RESULT, 8);
+	assert_int_equal(proto_enc_d_result(&m, &d), 0);
+	assert_int_equal(proto_dec_d_result(&m, &back), 0);
+	assert_int_equal(back.status, ST_TEMP);
+	assert_string_equal(back.text, "4.2.2 mailbox full");
+	assert_strict(&m, dec_d_result, "d_result");
+	ipc_msg_free(&m);
+
+	d.status = ST_PERM + 1;
+	ipc_msg_init(&m, D_RESULT, 8);
+	assert_int_equal(proto_enc_d_result(&m, &d), 0);
+	assert_int_equal(proto_dec_d_result(&m, &back), -1);
+	ipc_msg_free(&m);
+}
+
+static void
+test_decoders_refuse_an_empty_payload(void **state)
+{
+	static const decode_fn decs[] = { dec_q_err, dec_q_file, dec_q_commit,
+	    dec_q_ok, dec_q_ctl_entry, dec_q_ctl_delete, dec_r_check,
+	    dec_r_check_reply, dec_r_expand, dec_r_expansion, dec_d_hello,
+	    dec_d_job, dec_d_result };
+	struct ipc_msg	m;
+	size_t		i;
+
+	ipc_msg_init(&m, 0, 0);
+	m.fd = devnull();
+	for (i = 0; i < sizeof(decs) / sizeof(decs[0]); i++)
+		if (decs[i](&m) != -1)
+			fail_msg("decoder %zu accepts an empty payload", i);
+	ipc_msg_free(&m);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_q_err_round_trips_and_is_strict),
+		cmocka_unit_test(test_text_encoders_refuse_text_that_the_decoder_could_not_hold),
+		cmocka_unit_test(test_q_err_text_longer_than_the_buffer_is_refused),
+		cmocka_unit_test(test_q_file_round_trips_and_needs_fd_and_valid_qid),
+		cmocka_unit_test(test_q_commit_round_trips_and_is_strict),
+		cmocka_unit_test(test_q_commit_with_null_sender_round_trips),
+		cmocka_unit_test(test_q_commit_without_recipients_is_refused),
+		cmocka_unit_test(test_q_commit_above_max_rcpt_is_refused_and_at_max_accepted),
+		cmocka_unit_test(test_q_commit_count_without_the_recipients_behind_it_is_refused),
+		cmocka_unit_test(test_q_commit_fields_longer_than_their_limits_are_refused),
+		cmocka_unit_test(test_q_ok_and_q_ctl_delete_round_trip),
+		cmocka_unit_test(test_q_ctl_delete_refuses_an_invalid_qid),
+		cmocka_unit_test(test_q_ctl_entry_round_trips_and_is_strict),
+		cmocka_unit_test(test_r_check_and_r_expand_round_trip),
+		cmocka_unit_test(test_r_check_reply_round_trips_and_refuses_unknown_verdict),
+		cmocka_unit_test(test_r_expansion_round_trips_and_is_strict),
+		cmocka_unit_test(test_r_expansion_refuses_unknown_kind),
+		cmocka_unit_test(test_r_expansion_refuses_unknown_status),
+		cmocka_unit_test(test_r_expansion_takes_r_expand_max_targets_not_one_more),
+		cmocka_unit_test(test_d_hello_round_trips_and_is_strict),
+		cmocka_unit_test(test_d_job_round_trips_and_needs_fd_and_valid_qid),
+		cmocka_unit_test(test_d_result_round_trips_and_refuses_unknown_status),
+		cmocka_unit_test(test_decoders_refuse_an_empty_payload),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
