@@ -40,27 +40,7 @@ cli_config_path(const char *explicit)
 int
 cli_connect(const char *dir, const char *name)
 {
-	int	 here, fd, saved;
-
-	/* Without the old cwd (unreadable) there is nothing to go back to. */
-	here = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (chdir(dir) == -1) {
-		saved = errno;
-		if (here != -1)
-			close(here);
-		errno = saved;
-		return -1;
-	}
-	fd = sock_unix_connect(name);
-	saved = errno;
-	if (here != -1) {
-		if (fchdir(here) == -1)
-			(void)chdir("/");
-		close(here);
-	} else
-		(void)chdir("/");
-	errno = saved;
-	return fd;
+	return sock_unix_connect_in(dir, name);
 }
 
 void

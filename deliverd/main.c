@@ -116,9 +116,7 @@ dl_connect(void)
 		if (fs_path(private, sizeof(private),
 		    dl_conf.spool_directory, "private") == -1)
 			fatalx("spool_directory too long");
-		/* A relative name: sun_path holds only 108 bytes. */
-		if (chdir(private) == 0 &&
-		    (fd = sock_unix_connect("deliver.sock")) != -1) {
+		if ((fd = sock_unix_connect_in(private, "deliver.sock")) != -1) {
 			if (complained)
 				log_info("connected to %s/deliver.sock",
 				    private);

@@ -101,6 +101,48 @@ sock_unix_connect(const char *path)
 	return fd;
 }
 
+/* Runs listen or connect for dir/name from inside dir. */
+static int
+unix_in(const char *dir, const char *name, int listening, mode_t mode,
+    int backlog)
+{
+	int here, fd, saved;
+
+	if ((here = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return -1;
+	if (chdir(dir) == -1) {
+		saved = errno;
+		close(here);
+		errno = saved;
+		return -1;
+	}
+	fd = listening ? sock_unix_listen(name, mode, backlog) :
+	    sock_unix_connect(name);
+	saved = errno;
+	if (fchdir(here) == -1) {
+		saved = errno;
+		if (fd != -1)
+			close(fd);
+		fd = -1;
+	}
+	close(here);
+	errno = saved;
+	return fd;
+}
+
+int
+sock_unix_listen_in(const char *dir, const char *name, mode_t mode,
+    int backlog)
+{
+	return unix_in(dir, name, 1, mode, backlog);
+}
+
+int
+sock_unix_connect_in(const char *dir, const char *name)
+{
+	return unix_in(dir, name, 0, 0, 0);
+}
+
 int
 sock_split_hostport(const char *spec, char *host, size_t hostsz, char *port,
     size_t portsz)

@@ -14,6 +14,14 @@ int	sock_unix_listen(const char *path, mode_t mode, int backlog);
 /* Connects to a Unix stream socket; path may be relative (chroot). */
 int	sock_unix_connect(const char *path);
 /*
+ * The same for name inside dir: the call runs with dir as the working
+ * directory, so a long dir does not run into sun_path's 108 bytes. The
+ * caller's working directory is restored (or the call fails).
+ */
+int	sock_unix_listen_in(const char *dir, const char *name, mode_t mode,
+	    int backlog);
+int	sock_unix_connect_in(const char *dir, const char *name);
+/*
  * Binds and listens on "host:port", "[v6]:port" or "*:port"; -1 with a
  * reason in err.
  */

@@ -114,36 +114,25 @@ setup_spool(struct master *m, char *err, size_t errlen)
 	return 0;
 }
 
-/*
- * Binds dir/name. The bind happens with dir as the working directory, so a
- * long spool path does not run into sun_path's 108 bytes.
- */
 static int
 unix_listener(const char *dir, const char *name, uid_t uid, gid_t gid,
     mode_t mode, char *err, size_t errlen)
 {
-	int fd, cwd;
+	char	path[4096];
+	int	fd;
 
-	if ((cwd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 ||
-	    chdir(dir) == -1) {
-		snprintf(err, errlen, "chdir %s: %s", dir, strerror(errno));
-		if (cwd != -1)
-			close(cwd);
-		return -1;
-	}
-	fd = sock_unix_listen(name, mode, 1024);
-	if (fd == -1)
+	if ((fd = sock_unix_listen_in(dir, name, mode, 1024)) == -1) {
 		snprintf(err, errlen, "bind %s/%s: %s", dir, name,
 		    strerror(errno));
-	else if (priv_is_root() && chown(name, uid, gid) == -1) {
+		return -1;
+	}
+	if (priv_is_root() && (fs_path(path, sizeof(path), dir, name) == -1 ||
+	    chown(path, uid, gid) == -1)) {
 		snprintf(err, errlen, "chown %s/%s: %s", dir, name,
 		    strerror(errno));
 		close(fd);
-		fd = -1;
+		return -1;
 	}
-	if (fchdir(cwd) == -1)
-		fatal("fchdir");
-	close(cwd);
 	return fd;
 }
 
