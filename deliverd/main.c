@@ -29,6 +29,7 @@
 #include "deliverd.h"
 #include "fsutil.h"
 #include "ipc.h"
+#include "daemon.h"
 #include "log.h"
 #include "maildir.h"
 #include "priv.h"
@@ -43,13 +44,6 @@ static struct conf	 dl_conf;
 static const char	*dl_conf_path;
 static int		 dl_sigfd = -1;
 static int		 dl_terminate;
-
-static noreturn void
-usage(void)
-{
-	fprintf(stderr, "usage: deliverd [-c config] [-f]\n");
-	exit(2);
-}
 
 static void
 dl_reload(void)
@@ -222,44 +216,20 @@ dl_serve(int fd)
 int
 main(int argc, char *argv[])
 {
+	static const char *const names[] = { NULL };
+	struct daemon_args	args;
 	struct priv_user	u;
-	sigset_t		mask;
-	char			err[512];
-	int			ch, foreground = 0, fd;
+	int			fd;
 
-	while ((ch = getopt(argc, argv, "c:f")) != -1) {
-		switch (ch) {
-		case 'c':
-			dl_conf_path = optarg;
-			break;
-		case 'f':
-			foreground = 1;
-			break;
-		default:
-			usage();
-		}
-	}
-	if (optind != argc)
-		usage();
-	log_init("deliverd", foreground ? LOG_DEST_STDERR : LOG_DEST_SYSLOG);
-	if (conf_load(&dl_conf, dl_conf_path, err, sizeof(err)) == -1)
-		fatalx("%s", err);
+	daemon_init("deliverd", names, argc, argv, &args, &dl_conf);
+	dl_conf_path = args.confpath;
 	if (priv_lookup(dl_conf.mail_user, &u) == -1)
 		fatal("user %s", dl_conf.mail_user);
 	priv_drop(&u, NULL);
 	/* Mail is private: only mail_user (and imapd as mail_user) reads it. */
 	umask(077);
-
 	/* Signals are read between jobs, never in the middle of one. */
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGHUP);
-	if (sigprocmask(SIG_BLOCK, &mask, NULL) == -1)
-		fatal("sigprocmask");
-	if ((dl_sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)) == -1)
-		fatal("signalfd");
-	signal(SIGPIPE, SIG_IGN);
+	dl_sigfd = daemon_signalfd(0);
 
 	log_info("started as %s, mail store %s", u.name, dl_conf.mail_store);
 	while (!dl_terminate) {

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "daemon.h"
 #include "log.h"
 #include "master.h"
 
@@ -166,7 +167,6 @@ int
 main(int argc, char *argv[])
 {
 	static struct master	 m;
-	sigset_t		 mask;
 	char			 err[1024];
 	int			 ch, sfd, debug = 0;
 
@@ -211,18 +211,11 @@ main(int argc, char *argv[])
 	/* Sessions orphaned by an smtpd restart are reaped here. */
 	(void)prctl(PR_SET_CHILD_SUBREAPER, 1);
 
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGCHLD);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGHUP);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	sfd = daemon_signalfd(SIGCHLD);
 	if ((m.loop = evloop_new()) == NULL)
 		fatal("evloop");
-	if ((sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)) == -1 ||
-	    evloop_io(m.loop, sfd, EV_READ, on_signal, &m) == -1)
-		fatal("signalfd");
+	if (evloop_io(m.loop, sfd, EV_READ, on_signal, &m) == -1)
+		fatal("evloop_io");
 
 	services_init(&m);
 	services_start_all(&m);

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "daemon.h"
 #include "log.h"
 #include "priv.h"
 #include "queued.h"
@@ -50,59 +51,24 @@ on_signal(int fd, int events, void *arg)
 	}
 }
 
-static void
-usage(void)
-{
-	fprintf(stderr, "usage: queued [-c config] [-f] -s name:fd ...\n");
-	exit(64);
-}
-
 int
 main(int argc, char *argv[])
 {
-	struct priv_user	 u;
-	sigset_t		 mask;
-	char			 err[512];
-	int			 ch, fg = 0, sfd;
-	int			 submit = -1, inject = -1, deliver = -1,
-				 control = -1;
+	static const char *const names[] = { "submit", "inject", "deliver",
+	    "control", NULL };
 	static struct queued	 q;
+	struct daemon_args	 args;
+	struct priv_user	 u;
+	int			 sfd, submit, inject, deliver, control;
 
 	Q = &q;
 	TAILQ_INIT(&q.msgs);
-	while ((ch = getopt(argc, argv, "c:fs:")) != -1) {
-		switch (ch) {
-		case 'c':
-			q.confpath = optarg;
-			break;
-		case 'f':
-			fg = 1;
-			break;
-		case 's': {
-			char *colon = strchr(optarg, ':');
-			int fd;
-
-			if (colon == NULL)
-				usage();
-			*colon = '\0';
-			fd = atoi(colon + 1);
-			if (strcmp(optarg, "submit") == 0)
-				submit = fd;
-			else if (strcmp(optarg, "inject") == 0)
-				inject = fd;
-			else if (strcmp(optarg, "deliver") == 0)
-				deliver = fd;
-			else if (strcmp(optarg, "control") == 0)
-				control = fd;
-			break;
-		}
-		default:
-			usage();
-		}
-	}
-	log_init("queued", fg ? LOG_DEST_STDERR : LOG_DEST_SYSLOG);
-	if (conf_load(&q.conf, q.confpath, err, sizeof(err)) == -1)
-		fatalx("%s", err);
+	daemon_init("queued", names, argc, argv, &args, &q.conf);
+	q.confpath = args.confpath;
+	submit = daemon_socket(&args, "submit");
+	inject = daemon_socket(&args, "inject");
+	deliver = daemon_socket(&args, "deliver");
+	control = daemon_socket(&args, "control");
 	if (submit == -1 || deliver == -1)
 		fatalx("master must pass the submit and deliver sockets");
 	if (priv_lookup(q.conf.queue_user, &u) == -1)
@@ -113,15 +79,9 @@ main(int argc, char *argv[])
 
 	if ((q.loop = evloop_new()) == NULL)
 		fatal("evloop");
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGHUP);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	if ((sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)) == -1 ||
-	    evloop_io(q.loop, sfd, EV_READ, on_signal, NULL) == -1)
-		fatal("signalfd");
+	sfd = daemon_signalfd(0);
+	if (evloop_io(q.loop, sfd, EV_READ, on_signal, NULL) == -1)
+		fatal("evloop_io");
 	evloop_on_idle(q.loop, on_idle, NULL);
 
 	submit_init(submit, inject);

@@ -200,6 +200,9 @@ handle_commit(struct client *c, struct ipc_msg *m)
 	*batch_tail = pc;
 	batch_tail = &pc->next;
 	ipc_msg_free(m);
+	/* Without group commit every message pays its own directory fsync. */
+	if (!Q->conf.group_commit)
+		submit_commit_batch();
 	return;
 nomem:
 	client_reply_err(c, m->id, ST_TEMP, "4.3.0 out of memory");

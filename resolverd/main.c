@@ -26,6 +26,7 @@
 #include "conf.h"
 #include "evloop.h"
 #include "ipc.h"
+#include "daemon.h"
 #include "log.h"
 #include "peer.h"
 #include "priv.h"
@@ -59,14 +60,6 @@ static size_t			 rd_nlisteners;
 static size_t			 rd_nclients;
 
 static void	rd_accept(int fd, int events, void *arg);
-
-static noreturn void
-usage(void)
-{
-	fprintf(stderr, "usage: resolverd [-c config] [-f] -s check:fd "
-	    "-s expand:fd\n");
-	exit(2);
-}
 
 static void
 rd_listen_all(int on)
@@ -245,94 +238,37 @@ rd_signal(int fd, int events, void *arg)
 }
 
 static void
-rd_add_listener(const char *spec)
+rd_add_listener(enum rd_kind kind, int fd)
 {
-	struct rd_listener	*l;
-	const char		*colon;
-	char			*end;
-	long			 fd;
-	int			 acc;
-	socklen_t		 len = sizeof(acc);
+	struct rd_listener *l;
 
-	if ((colon = strchr(spec, ':')) == NULL)
-		usage();
-	if (rd_nlisteners == sizeof(rd_listeners) / sizeof(rd_listeners[0]))
-		fatalx("too many -s options");
-	l = &rd_listeners[rd_nlisteners];
-	if ((size_t)(colon - spec) == 5 && strncmp(spec, "check", 5) == 0)
-		l->kind = RD_CHECK;
-	else if ((size_t)(colon - spec) == 6 && strncmp(spec, "expand", 6) == 0)
-		l->kind = RD_EXPAND;
-	else
-		fatalx("unknown socket name in -s %s", spec);
-	errno = 0;
-	fd = strtol(colon + 1, &end, 10);
-	if (errno != 0 || *end != '\0' || end == colon + 1 || fd < 0 ||
-	    fd > 65535)
-		fatalx("bad descriptor in -s %s", spec);
-	/* A descriptor that is not a listening socket is master's bug. */
-	if (getsockopt((int)fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &len) == -1 ||
-	    !acc)
-		fatalx("-s %s: descriptor is not a listening socket", spec);
-	if (sock_set_nonblock((int)fd, 1) == -1 ||
-	    sock_set_cloexec((int)fd, 1) == -1)
-		fatal("-s %s", spec);
-	l->fd = (int)fd;
+	if (fd == -1)
+		return;
+	l = &rd_listeners[rd_nlisteners++];
+	l->kind = kind;
+	l->fd = fd;
 	l->paused = 1;
-	rd_nlisteners++;
 }
 
 int
 main(int argc, char *argv[])
 {
+	static const char *const names[] = { "check", "expand", NULL };
+	struct daemon_args	args;
 	struct priv_user	u;
-	sigset_t		mask;
-	char			err[512];
-	int			ch, foreground = 0, sigfd;
-	size_t			i;
-	char			**specs;
-	size_t			nspecs = 0;
+	int			sigfd;
 
-	if ((specs = calloc((size_t)argc, sizeof(*specs))) == NULL)
-		return 1;
-	while ((ch = getopt(argc, argv, "c:fs:")) != -1) {
-		switch (ch) {
-		case 'c':
-			rd_conf_path = optarg;
-			break;
-		case 'f':
-			foreground = 1;
-			break;
-		case 's':
-			specs[nspecs++] = optarg;
-			break;
-		default:
-			usage();
-		}
-	}
-	if (optind != argc || nspecs == 0)
-		usage();
-	log_init("resolverd", foreground ? LOG_DEST_STDERR : LOG_DEST_SYSLOG);
-	for (i = 0; i < nspecs; i++)
-		rd_add_listener(specs[i]);
-	free(specs);
-
-	if (conf_load(&rd_conf, rd_conf_path, err, sizeof(err)) == -1)
-		fatalx("%s", err);
+	daemon_init("resolverd", names, argc, argv, &args, &rd_conf);
+	rd_conf_path = args.confpath;
+	rd_add_listener(RD_CHECK, daemon_socket(&args, "check"));
+	rd_add_listener(RD_EXPAND, daemon_socket(&args, "expand"));
+	if (rd_nlisteners == 0)
+		fatalx("master passed no socket (-s check:FD, -s expand:FD)");
 	if (priv_lookup(rd_conf.resolver_user, &u) == -1)
 		fatal("user %s", rd_conf.resolver_user);
 	priv_drop(&u, NULL);
-
 	/* Signals arrive as loop events, never in the middle of a lookup. */
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGHUP);
-	if (sigprocmask(SIG_BLOCK, &mask, NULL) == -1)
-		fatal("sigprocmask");
-	if ((sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)) == -1)
-		fatal("signalfd");
-	signal(SIGPIPE, SIG_IGN);
+	sigfd = daemon_signalfd(0);
 
 	if (resolver_init(&rd_res, &rd_conf) == -1)
 		fatalx("map_directory %s: path too long",

@@ -26,112 +26,30 @@
 #include "cidr.h"
 #include "conf.h"
 #include "fsutil.h"
+#include "daemon.h"
 #include "log.h"
 #include "priv.h"
 #include "smtpd.h"
 
 #define SMTPD_MAX_LISTENERS	64
 
-static noreturn void
-usage(void)
-{
-	fprintf(stderr, "usage: smtpd [-c config] [-f] -s smtp:fd "
-	    "[-s smtp:fd ...]\n");
-	exit(2);
-}
-
-/* "name:fd"; -1 on bad syntax. */
-static int
-parse_sock_arg(const char *arg, char *name, size_t namesz, int *fd)
-{
-	const char	*colon = strrchr(arg, ':');
-	char		*end;
-	long		 v;
-	size_t		 n;
-
-	if (colon == NULL || colon == arg)
-		return -1;
-	n = (size_t)(colon - arg);
-	if (n >= namesz)
-		return -1;
-	memcpy(name, arg, n);
-	name[n] = '\0';
-	errno = 0;
-	v = strtol(colon + 1, &end, 10);
-	if (errno != 0 || end == colon + 1 || *end != '\0' || v < 0 ||
-	    v > INT_MAX)
-		return -1;
-	*fd = (int)v;
-	return 0;
-}
-
-static void
-check_listener(int fd)
-{
-	int		on = 0;
-	socklen_t	len = sizeof(on);
-
-	if (fcntl(fd, F_GETFD) == -1)
-		fatal("smtp listener fd %d", fd);
-	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &on, &len) == -1)
-		fatal("smtp listener fd %d", fd);
-	if (!on)
-		fatalx("smtp listener fd %d is not listening", fd);
-}
-
 int
 main(int argc, char *argv[])
 {
+	static const char *const names[] = { "smtp", NULL };
 	static struct conf	 conf;
+	struct daemon_args	 args;
 	struct smtp_env		 env;
 	struct cidr		*nets = NULL;
 	struct priv_user	 u;
 	int			 fds[SMTPD_MAX_LISTENERS];
-	size_t			 nfds = 0, i;
-	const char		*confpath = NULL;
-	char			 err[512], name[32], dir[CONF_PATH_MAX];
-	int			 ch, fg = 0, fd, was_root;
+	size_t			 nfds, i;
+	char			 dir[CONF_PATH_MAX];
+	int			 was_root;
 
-	while ((ch = getopt(argc, argv, "c:fs:")) != -1) {
-		switch (ch) {
-		case 'c':
-			confpath = optarg;
-			break;
-		case 'f':
-			fg = 1;
-			break;
-		case 's':
-			break;	/* after the log is set up */
-		default:
-			usage();
-		}
-	}
-	if (optind != argc)
-		usage();
-	log_init("smtpd", fg ? LOG_DEST_STDERR : LOG_DEST_SYSLOG);
-
-	optind = 1;
-	while ((ch = getopt(argc, argv, "c:fs:")) != -1) {
-		if (ch != 's')
-			continue;
-		if (parse_sock_arg(optarg, name, sizeof(name), &fd) == -1)
-			fatalx("bad -s argument: %s", optarg);
-		if (strcmp(name, "smtp") != 0) {
-			log_warnx("ignoring socket %s: smtpd knows only \"smtp\"",
-			    optarg);
-			continue;
-		}
-		if (nfds == SMTPD_MAX_LISTENERS)
-			fatalx("more than %d smtp listeners",
-			    SMTPD_MAX_LISTENERS);
-		check_listener(fd);
-		fds[nfds++] = fd;
-	}
-	if (nfds == 0)
+	daemon_init("smtpd", names, argc, argv, &args, &conf);
+	if ((nfds = daemon_sockets(&args, "smtp", fds, SMTPD_MAX_LISTENERS)) == 0)
 		fatalx("no smtp listening socket given (-s smtp:FD)");
-
-	if (conf_load(&conf, confpath, err, sizeof(err)) == -1)
-		fatalx("%s", err);
 	if (conf.mynetworks.n > 0 &&
 	    (nets = calloc(conf.mynetworks.n, sizeof(*nets))) == NULL)
 		fatal("calloc");

@@ -223,10 +223,21 @@ def suite_factory(build_dir):
         return s
 
     yield make
+    reports = []
     for s in made:
         s.stop()
-        if os.environ.get("POSTERN_KEEP_TMP") != "1":
+        log = s.log_text()
+        # Under POSTERN_SANITIZE a daemon that trips a check aborts and is
+        # restarted by master: the test may pass, the log tells.
+        for marker in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
+                       "runtime error:"):
+            if marker in log:
+                i = log.index(marker)
+                reports.append(log[max(0, i - 200):i + 3000])
+        if os.environ.get("POSTERN_KEEP_TMP") != "1" and not reports:
             shutil.rmtree(s.root, ignore_errors=True)
+    if reports:
+        pytest.fail("sanitizer report in the suite's log:\n" + reports[0])
 
 
 @pytest.fixture

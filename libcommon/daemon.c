@@ -1,0 +1,147 @@
+/*
+ * daemon.c - common start-up of the daemons master runs.
+ *
+ * Runs in every daemon, before it drops privileges. Its input is master's
+ * command line, so a malformed one is master's bug and fatal.
+ */
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "log.h"
+#include "sock.h"
+
+static void
+daemon_usage(const char *ident)
+{
+	fprintf(stderr, "usage: %s [-c config] [-f] [-s name:fd ...]\n",
+	    ident);
+	exit(64);
+}
+
+static int
+name_allowed(const char *const *names, const char *name)
+{
+	for (; names != NULL && *names != NULL; names++)
+		if (strcmp(*names, name) == 0)
+			return 1;
+	return 0;
+}
+
+static void
+add_socket(struct daemon_args *a, const char *const *names, const char *spec)
+{
+	struct daemon_socket	*s;
+	const char		*colon = strchr(spec, ':');
+	char			*end;
+	long			 fd;
+	int			 on = 0;
+	socklen_t		 len = sizeof(on);
+
+	if (colon == NULL || (size_t)(colon - spec) >= sizeof(s->name))
+		fatalx("bad -s argument \"%s\"", spec);
+	if (a->nsocks == DAEMON_MAX_SOCKETS)
+		fatalx("more than %d -s arguments", DAEMON_MAX_SOCKETS);
+	s = &a->socks[a->nsocks];
+	memcpy(s->name, spec, (size_t)(colon - spec));
+	s->name[colon - spec] = '\0';
+	if (!name_allowed(names, s->name))
+		fatalx("unknown socket name in -s %s", spec);
+	errno = 0;
+	fd = strtol(colon + 1, &end, 10);
+	if (errno != 0 || end == colon + 1 || *end != '\0' || fd < 0 ||
+	    fd > INT_MAX)
+		fatalx("bad descriptor in -s %s", spec);
+	if (getsockopt((int)fd, SOL_SOCKET, SO_ACCEPTCONN, &on, &len) == -1 ||
+	    !on)
+		fatalx("-s %s: not a listening socket", spec);
+	if (sock_set_nonblock((int)fd, 1) == -1 ||
+	    sock_set_cloexec((int)fd, 1) == -1)
+		fatal("-s %s", spec);
+	s->fd = (int)fd;
+	a->nsocks++;
+}
+
+void
+daemon_init(const char *ident, const char *const *names, int argc,
+    char **argv, struct daemon_args *a, struct conf *conf)
+{
+	const char	*specs[DAEMON_MAX_SOCKETS];
+	char		 err[1024];
+	size_t		 nspecs = 0, i;
+	int		 ch;
+
+	memset(a, 0, sizeof(*a));
+	while ((ch = getopt(argc, argv, "c:fs:")) != -1) {
+		switch (ch) {
+		case 'c':
+			a->confpath = optarg;
+			break;
+		case 'f':
+			a->foreground = 1;
+			break;
+		case 's':
+			if (nspecs == DAEMON_MAX_SOCKETS)
+				daemon_usage(ident);
+			specs[nspecs++] = optarg;	/* once logging is up */
+			break;
+		default:
+			daemon_usage(ident);
+		}
+	}
+	if (optind != argc)
+		daemon_usage(ident);
+	log_init(ident, a->foreground ? LOG_DEST_STDERR : LOG_DEST_SYSLOG);
+	for (i = 0; i < nspecs; i++)
+		add_socket(a, names, specs[i]);
+	if (conf_load(conf, a->confpath, err, sizeof(err)) == -1)
+		fatalx("%s", err);
+}
+
+size_t
+daemon_sockets(const struct daemon_args *a, const char *name, int *fds,
+    size_t max)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < a->nsocks && n < max; i++)
+		if (strcmp(a->socks[i].name, name) == 0)
+			fds[n++] = a->socks[i].fd;
+	return n;
+}
+
+int
+daemon_socket(const struct daemon_args *a, const char *name)
+{
+	int fd;
+
+	return daemon_sockets(a, name, &fd, 1) == 1 ? fd : -1;
+}
+
+int
+daemon_signalfd(int extra)
+{
+	sigset_t	mask;
+	int		fd;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	if (extra != 0)
+		sigaddset(&mask, extra);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL) == -1)
+		fatal("sigprocmask");
+	if ((fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)) == -1)
+		fatal("signalfd");
+	signal(SIGPIPE, SIG_IGN);
+	return fd;
+}

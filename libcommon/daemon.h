@@ -1,0 +1,48 @@
+/*
+ * daemon.h - what every daemon does first: read the command line master
+ * gives it, set up logging, load postern.conf, take its listening sockets
+ * and its signals.
+ */
+#ifndef POSTERN_DAEMON_H
+#define POSTERN_DAEMON_H
+
+#include <stddef.h>
+
+#include "conf.h"
+
+#define DAEMON_MAX_SOCKETS	32
+
+struct daemon_socket {
+	char	name[32];
+	int	fd;
+};
+
+struct daemon_args {
+	const char		*confpath;	/* NULL: built-in defaults */
+	int			 foreground;	/* log to stderr */
+	struct daemon_socket	 socks[DAEMON_MAX_SOCKETS];
+	size_t			 nsocks;
+};
+
+/*
+ * Parses "[-c config] [-f] [-s name:fd ...]", starts logging as ident and
+ * loads the configuration into conf. Every -s name must be in names (a
+ * NULL-terminated list) and its descriptor a listening socket (made
+ * non-blocking and close-on-exec). Misuse exits 64; anything else wrong
+ * is fatal: a daemon must not start half-configured.
+ */
+void	daemon_init(const char *ident, const char *const *names, int argc,
+	    char **argv, struct daemon_args *, struct conf *);
+/* The descriptors passed under name, in order; returns how many. */
+size_t	daemon_sockets(const struct daemon_args *, const char *name, int *fds,
+	    size_t max);
+/* The first descriptor passed under name, or -1. */
+int	daemon_socket(const struct daemon_args *, const char *name);
+/*
+ * Blocks SIGTERM, SIGINT, SIGHUP (and extra, if not 0) and returns a
+ * non-blocking signalfd for them; SIGPIPE is ignored: a vanished peer is
+ * an error return, not a death.
+ */
+int	daemon_signalfd(int extra);
+
+#endif
