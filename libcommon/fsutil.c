@@ -70,22 +70,34 @@ fs_path(char *out, size_t outsz, const char *dir, const char *name)
 }
 
 int
-fs_atomic_write(const char *path, const void *p, size_t n, mode_t mode)
+fs_dirname(const char *path, char *out, size_t outsz)
 {
-	char	 tmp[PATH_MAX], dir[PATH_MAX], *slash;
-	int	 fd, saved;
+	char *slash;
 
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >=
-	    (int)sizeof(tmp) || strlcpy(dir, path, sizeof(dir)) >= sizeof(dir)) {
+	if (strlcpy(out, path, outsz) >= outsz) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	if ((slash = strrchr(dir, '/')) == NULL)
-		strlcpy(dir, ".", sizeof(dir));
-	else if (slash == dir)
-		dir[1] = '\0';
+	if ((slash = strrchr(out, '/')) == NULL)
+		strlcpy(out, ".", outsz);
+	else if (slash == out)
+		out[1] = '\0';
 	else
 		*slash = '\0';
+	return 0;
+}
+
+int
+fs_atomic_write(const char *path, const void *p, size_t n, mode_t mode)
+{
+	char	 tmp[PATH_MAX], dir[PATH_MAX];
+	int	 fd, saved;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >=
+	    (int)sizeof(tmp) || fs_dirname(path, dir, sizeof(dir)) == -1) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
 
 	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)) == -1)
 		return -1;

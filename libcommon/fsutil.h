@@ -21,6 +21,8 @@ int	fs_atomic_write(const char *path, const void *, size_t, mode_t);
 int	fs_mkdirs(const char *path, mode_t);
 /* Reads a whole small file (at most max bytes) into a new NUL-ended buffer. */
 int	fs_read_file(const char *path, size_t max, char **out, size_t *len);
+/* The directory part of path ("." if none, "/" for the root). */
+int	fs_dirname(const char *path, char *out, size_t outsz);
 /* Joins dir and name, failing on truncation. */
 int	fs_path(char *out, size_t outsz, const char *dir, const char *name);
 

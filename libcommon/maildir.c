@@ -50,20 +50,12 @@ mkdir_created(int dirfd, const char *name, int *created)
 int
 maildir_create(const char *path)
 {
-	char	 parent[PATH_MAX], *slash;
+	char	 parent[PATH_MAX];
 	int	 fd, saved, created = 0, subcreated = 0;
 	size_t	 i;
 
-	if (strlcpy(parent, path, sizeof(parent)) >= sizeof(parent)) {
-		errno = ENAMETOOLONG;
+	if (fs_dirname(path, parent, sizeof(parent)) == -1)
 		return -1;
-	}
-	if ((slash = strrchr(parent, '/')) == NULL)
-		strlcpy(parent, ".", sizeof(parent));
-	else if (slash == parent)
-		parent[1] = '\0';
-	else
-		*slash = '\0';
 
 	if (mkdir(path, 0700) == 0)
 		created = 1;

@@ -212,7 +212,7 @@ map_build_put(struct map_builder *b, const char *key, const char *val)
 int
 map_build_commit(struct map_builder *b)
 {
-	char	 dir[PATH_MAX], *slash;
+	char	 dir[PATH_MAX];
 	int	 fd, rc, saved;
 
 	rc = b->db->close(b->db, 0);	/* close flushes the pages */
@@ -229,12 +229,8 @@ map_build_commit(struct map_builder *b)
 	close(fd);
 	if (rename(b->tmp, b->path) == -1)
 		goto fail;
-	strlcpy(dir, b->path, sizeof(dir));
-	if ((slash = strrchr(dir, '/')) != NULL && slash != dir)
-		*slash = '\0';
-	else
-		strlcpy(dir, slash ? "/" : ".", sizeof(dir));
-	rc = fs_fsync_dir(dir);
+	rc = fs_dirname(b->path, dir, sizeof(dir)) == -1 ? -1 :
+	    fs_fsync_dir(dir);
 	free(b);
 	return rc;
 fail:

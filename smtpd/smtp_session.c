@@ -165,6 +165,27 @@ cmd_helo(struct smtp_session *s, const char *arg, int esmtp)
 	smtp_io_printf(&s->io, "250 SMTPUTF8\r\n");
 }
 
+/* Replies for a MAIL/RCPT parse failure; 1 if there was one. */
+static int
+reply_parse_error(struct smtp_session *s, enum smtp_perr rc,
+    const struct smtp_path *p, const char *syntax_reply)
+{
+	switch (rc) {
+	case SMTP_PERR_OK:
+		return 0;
+	case SMTP_PERR_SYNTAX:
+		smtp_reply(s, "%s", syntax_reply);
+		break;
+	case SMTP_PERR_PARAM:
+		smtp_reply(s, "555 5.5.4 Unsupported option: %s", p->param);
+		break;
+	case SMTP_PERR_PARAM_SYNTAX:
+		smtp_reply(s, "501 5.5.4 Bad %s parameter syntax", p->param);
+		break;
+	}
+	return 1;
+}
+
 static void
 cmd_mail(struct smtp_session *s, const char *arg)
 {
@@ -178,19 +199,9 @@ cmd_mail(struct smtp_session *s, const char *arg)
 		smtp_reply(s, "503 5.5.1 Error: nested MAIL command");
 		return;
 	}
-	switch (smtp_parse_mail(arg, &p)) {
-	case SMTP_PERR_OK:
-		break;
-	case SMTP_PERR_SYNTAX:
-		smtp_reply(s, "501 5.1.7 Bad sender address syntax");
+	if (reply_parse_error(s, smtp_parse_mail(arg, &p), &p,
+	    "501 5.1.7 Bad sender address syntax"))
 		return;
-	case SMTP_PERR_PARAM:
-		smtp_reply(s, "555 5.5.4 Unsupported option: %s", p.param);
-		return;
-	case SMTP_PERR_PARAM_SYNTAX:
-		smtp_reply(s, "501 5.5.4 Bad %s parameter syntax", p.param);
-		return;
-	}
 	if (p.has_size && p.size > s->conf->message_size_limit) {
 		smtp_reply(s, "552 5.3.4 Message size exceeds fixed limit");
 		return;
@@ -301,19 +312,9 @@ cmd_rcpt(struct smtp_session *s, const char *arg)
 		smtp_reply(s, "503 5.5.1 Error: need MAIL command");
 		return;
 	}
-	switch (smtp_parse_rcpt(arg, s->smtputf8, &p)) {
-	case SMTP_PERR_OK:
-		break;
-	case SMTP_PERR_SYNTAX:
-		smtp_reply(s, "501 5.1.3 Bad recipient address syntax");
+	if (reply_parse_error(s, smtp_parse_rcpt(arg, s->smtputf8, &p), &p,
+	    "501 5.1.3 Bad recipient address syntax"))
 		return;
-	case SMTP_PERR_PARAM:
-		smtp_reply(s, "555 5.5.4 Unsupported option: %s", p.param);
-		return;
-	case SMTP_PERR_PARAM_SYNTAX:
-		smtp_reply(s, "501 5.5.4 Bad %s parameter syntax", p.param);
-		return;
-	}
 	s->rcpt_tried = 1;
 	/*
 	 * The limit is checked before anything is kept; so is the size of
