@@ -56,7 +56,7 @@ sm_err(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-/* The envelope sender: -f, else the invoking user at myhostname. */
+/* The envelope sender: -f, else the invoking user at the default domain. */
 static int
 sm_sender(struct sm_job *j)
 {
@@ -85,7 +85,7 @@ sm_sender(struct sm_job *j)
 		j->sender[0] = '\0';	/* the null sender: never bounced */
 		return 0;
 	}
-	if (sm_addr_complete(f, j->conf.myhostname, j->sender,
+	if (sm_addr_complete(f, conf_default_domain(&j->conf), j->sender,
 	    sizeof(j->sender)) == -1 || addr_parse(j->sender, &a, 0) == -1) {
 		sm_err("bad sender address syntax: %s", f);
 		return EX_NOUSER;
@@ -102,7 +102,7 @@ sm_add_list(struct sm_job *j, struct mailhdr_addrs *list)
 	size_t		i;
 
 	for (i = 0; i < list->n; i++) {
-		if (sm_addr_complete(list->v[i], j->conf.myhostname, full,
+		if (sm_addr_complete(list->v[i], conf_default_domain(&j->conf), full,
 		    sizeof(full)) == -1 || full[0] == '\0' ||
 		    addr_parse(full, &a, 0) == -1) {
 			sm_err("bad recipient address syntax: %s", list->v[i]);

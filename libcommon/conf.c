@@ -524,6 +524,14 @@ conf_is_local_domain(const struct conf *c, const char *domain)
 	return 0;
 }
 
+const char *
+conf_default_domain(const struct conf *c)
+{
+	if (conf_is_local_domain(c, c->myhostname) || c->local_domains.n == 0)
+		return c->myhostname;
+	return c->local_domains.v[0];
+}
+
 void
 conf_dump(const struct conf *c, FILE *fp)
 {

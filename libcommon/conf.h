@@ -76,6 +76,12 @@ int	conf_load_string(struct conf *, const char *name, const char *text,
 	    char *err, size_t errlen);
 void	conf_free(struct conf *);
 int	conf_is_local_domain(const struct conf *, const char *domain);
+/*
+ * The domain that completes a bare local name (sendmail's "root", SMTP's
+ * "<postmaster>"): myhostname when it is a local domain, else the first
+ * local domain, so such mail stays local.
+ */
+const char *conf_default_domain(const struct conf *);
 /* Prints every key with its current value, as "key = value" lines. */
 void	conf_dump(const struct conf *, FILE *);
 

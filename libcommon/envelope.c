@@ -87,12 +87,14 @@ env_set_reason(struct env_rcpt *r, const char *why)
 	return 0;
 }
 
-static const char *state_names[] = { "pending", "deferred", "done", "failed" };
+static const char *state_names[] = { "pending", "deferred", "done", "failed",
+    "bounced" };
+#define NSTATES (sizeof(state_names) / sizeof(state_names[0]))
 
 const char *
 env_state_name(enum rcpt_state s)
 {
-	return (unsigned)s < 4 ? state_names[s] : "?";
+	return (unsigned)s < NSTATES ? state_names[s] : "?";
 }
 
 int
@@ -264,11 +266,11 @@ parse_rcpt(struct envelope *e, const char *v, size_t vlen)
 	free(addr);
 	free(orcpt);
 	r = &e->rcpt[e->nrcpt - 1];
-	for (i = 0; i < 4; i++)
+	for (i = 0; i < NSTATES; i++)
 		if (fl[2] == strlen(state_names[i]) &&
 		    memcmp(f[2], state_names[i], fl[2]) == 0)
 			break;
-	if (i == 4)
+	if (i == NSTATES)
 		return -1;
 	r->state = (enum rcpt_state)i;
 	if (parse_i64(f[3], fl[3], &x, 0, UINT32_MAX) == -1)

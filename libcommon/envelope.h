@@ -18,7 +18,8 @@ enum rcpt_state {
 	RCPT_PENDING,	/* not tried yet, or due */
 	RCPT_DEFERRED,	/* temporary failure; retry at next_try */
 	RCPT_DONE,	/* delivered */
-	RCPT_FAILED,	/* permanent failure; bounce owed or sent */
+	RCPT_FAILED,	/* permanent failure; the sender is owed a bounce */
+	RCPT_BOUNCED,	/* failed, and the bounce is queued (or not owed) */
 };
 
 struct env_rcpt {

@@ -26,16 +26,22 @@ peer_free(struct peer *p)
 	free(p);
 }
 
+/*
+ * Inside the peer's own callback the close is only marked: on_close (which
+ * usually frees the peer's context) runs when the callback has returned,
+ * so no handler ever finds its context freed under it.
+ */
 void
 peer_close(struct peer *p)
 {
 	if (p->dead)
 		return;
 	p->dead = 1;
+	if (p->in_callback)
+		return;
 	if (p->on_close != NULL)
 		p->on_close(p);
-	if (!p->in_callback)
-		peer_free(p);
+	peer_free(p);
 }
 
 struct peer *
@@ -120,15 +126,30 @@ peer_io(int fd, int events, void *arg)
 			peer_close(p);
 	}
 	p->in_callback = 0;
-	if (p->dead)
+	if (p->dead) {
+		if (p->on_close != NULL)
+			p->on_close(p);
 		peer_free(p);
+	}
 }
 
 struct peer_listener {
 	int		 fd;
+	struct evloop	*loop;
 	peer_accept_cb	 cb;
 	void		*arg;
 };
+
+static void peer_listener_io(int, int, void *);
+
+static void
+peer_listener_resume(void *arg)
+{
+	struct peer_listener *l = arg;
+
+	if (evloop_io(l->loop, l->fd, EV_READ, peer_listener_io, l) == -1)
+		log_warn("resume listening");
+}
 
 static void
 peer_listener_io(int fd, int events, void *arg)
@@ -140,7 +161,19 @@ peer_listener_io(int fd, int events, void *arg)
 	for (n = 0; n < 64; n++) {
 		c = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC);
 		if (c == -1) {
-			if (errno != EAGAIN && errno != EWOULDBLOCK &&
+			if (errno == EMFILE || errno == ENFILE ||
+			    errno == ENOBUFS || errno == ENOMEM) {
+				/*
+				 * The listener stays readable: without a pause
+				 * the loop would spin. The backlog holds the
+				 * connections meanwhile.
+				 */
+				log_warn("accept (pausing this listener for 1s)");
+				evloop_io_del(l->loop, l->fd);
+				if (evloop_timer(l->loop, 1000,
+				    peer_listener_resume, l) == NULL)
+					log_warn("evloop_timer");
+			} else if (errno != EAGAIN && errno != EWOULDBLOCK &&
 			    errno != EINTR && errno != ECONNABORTED)
 				log_warn("accept");
 			return;
@@ -157,6 +190,7 @@ peer_listen(struct evloop *loop, int lfd, peer_accept_cb cb, void *arg)
 	if ((l = calloc(1, sizeof(*l))) == NULL)
 		return -1;
 	l->fd = lfd;
+	l->loop = loop;
 	l->cb = cb;
 	l->arg = arg;
 	sock_set_nonblock(lfd, 1);

@@ -30,7 +30,10 @@ struct peer	*peer_new(struct evloop *, int fd, size_t maxlen, peer_msg_cb,
 		    peer_close_cb, void *ctx);
 /* Queues a frame (takes msg->fd); on failure the peer is closed. */
 int		 peer_send(struct peer *, struct ipc_msg *);
-/* Closes now: on_close runs, then the peer is freed (deferred if inside a callback). */
+/*
+ * Closes the peer: on_close runs and the peer is freed, at once, or when
+ * the peer's own callback returns if called from inside it.
+ */
 void		 peer_close(struct peer *);
 
 /* Accepts connections on a listening socket and hands each fd to cb. */

@@ -39,12 +39,22 @@ struct expansion {
 	TAILQ_ENTRY(expansion)	 entry;
 	uint32_t		 id;
 	struct rcpt_job		*job;
+	struct ev_timer		*timer;
 };
 TAILQ_HEAD(expansion_list, expansion);
 
 static struct agent_list	 agents = TAILQ_HEAD_INITIALIZER(agents);
 static struct delivery_list	 waiting = TAILQ_HEAD_INITIALIZER(waiting);
 static struct expansion_list	 expanding = TAILQ_HEAD_INITIALIZER(expanding);
+static struct expansion_list	 exp_waiting = TAILQ_HEAD_INITIALIZER(exp_waiting);
+static size_t			 nexpanding;
+static int			 dispatching, dispatch_again;
+
+/*
+ * Expansions in flight at once: resolverd answers in order, and a bounded
+ * window keeps its replies to us (and ours to it) bounded too.
+ */
+#define EXPAND_WINDOW	64
 static struct peer		*resolver;
 static uint32_t			 next_id = 1;
 
@@ -52,20 +62,38 @@ static void dispatch(void);
 
 /* ---- resolverd ---- */
 
+static void expansion_send_waiting(void);
+
+static void
+expansion_fail(struct expansion *e, uint32_t status, const char *why,
+    int internal)
+{
+	struct r_expansion x;
+
+	memset(&x, 0, sizeof(x));
+	x.status = status;
+	strlcpy(x.text, why, sizeof(x.text));
+	if (e->timer != NULL)
+		evloop_timer_cancel(Q->loop, e->timer);
+	e->job->internal = internal;
+	sched_expanded(e->job, &x);
+	free(e);
+}
+
+/* Fails every expansion sent on the connection that just went away. */
 static void
 expansion_fail_all(const char *why)
 {
+	struct expansion_list	 gone;
 	struct expansion	*e;
-	struct r_expansion	 x;
 
-	memset(&x, 0, sizeof(x));
-	x.status = ST_TEMP;
-	strlcpy(x.text, why, sizeof(x.text));
-	while ((e = TAILQ_FIRST(&expanding)) != NULL) {
-		TAILQ_REMOVE(&expanding, e, entry);
-		e->job->internal = 1;
-		sched_expanded(e->job, &x);
-		free(e);
+	/* Detached first: failing one may start new ones. */
+	TAILQ_INIT(&gone);
+	TAILQ_CONCAT(&gone, &expanding, entry);
+	nexpanding = 0;
+	while ((e = TAILQ_FIRST(&gone)) != NULL) {
+		TAILQ_REMOVE(&gone, e, entry);
+		expansion_fail(e, ST_TEMP, why, 1);
 	}
 }
 
@@ -75,6 +103,19 @@ resolver_closed(struct peer *p)
 	resolver = NULL;
 	log_warnx("connection to resolverd lost");
 	expansion_fail_all("4.3.0 resolver unavailable");
+	expansion_send_waiting();
+}
+
+static void
+expansion_timeout(void *arg)
+{
+	struct expansion *e = arg;
+
+	e->timer = NULL;
+	log_warnx("resolverd did not answer within %d ms; reconnecting",
+	    PROTO_TIMEOUT_MS);
+	if (resolver != NULL)
+		peer_close(resolver);
 }
 
 static void
@@ -95,9 +136,13 @@ resolver_msg(struct peer *p, struct ipc_msg *m)
 	}
 	ipc_msg_free(m);
 	TAILQ_REMOVE(&expanding, e, entry);
+	nexpanding--;
+	if (e->timer != NULL)
+		evloop_timer_cancel(Q->loop, e->timer);
 	sched_expanded(e->job, &x);
 	proto_r_expansion_free(&x);
 	free(e);
+	expansion_send_waiting();
 }
 
 static int
@@ -116,40 +161,50 @@ resolver_connect(void)
 	return resolver ? 0 : -1;
 }
 
-void
-agents_expand(struct rcpt_job *job)
+/* Sends waiting expansions while the window has room. */
+static void
+expansion_send_waiting(void)
 {
 	struct expansion	*e;
 	struct ipc_msg		 m;
-	struct r_expansion	 x;
+
+	while (nexpanding < EXPAND_WINDOW &&
+	    (e = TAILQ_FIRST(&exp_waiting)) != NULL) {
+		TAILQ_REMOVE(&exp_waiting, e, entry);
+		if (resolver_connect() == -1) {
+			expansion_fail(e, ST_TEMP, "4.3.0 resolver unavailable",
+			    1);
+			continue;
+		}
+		ipc_msg_init(&m, R_EXPAND, e->id);
+		if (proto_enc_r_expand(&m, e->job->addr) == -1) {
+			ipc_msg_free(&m);
+			expansion_fail(e, ST_PERM,
+			    "5.1.3 unusable recipient address", 0);
+			continue;
+		}
+		TAILQ_INSERT_TAIL(&expanding, e, entry);
+		nexpanding++;
+		e->timer = evloop_timer(Q->loop, PROTO_TIMEOUT_MS,
+		    expansion_timeout, e);
+		/* On failure the close callback fails every expansion sent. */
+		(void)peer_send(resolver, &m);
+		ipc_msg_free(&m);
+	}
+}
+
+void
+agents_expand(struct rcpt_job *job)
+{
+	struct expansion *e;
 
 	job->started_ms = evloop_now_ms();
-	if (resolver_connect() == -1 || (e = calloc(1, sizeof(*e))) == NULL) {
-		memset(&x, 0, sizeof(x));
-		x.status = ST_TEMP;
-		strlcpy(x.text, "4.3.0 resolver unavailable", sizeof(x.text));
-		job->internal = 1;
-		sched_expanded(job, &x);
-		return;
-	}
+	if ((e = calloc(1, sizeof(*e))) == NULL)
+		fatal("out of memory");
 	e->id = next_id++;
 	e->job = job;
-	TAILQ_INSERT_TAIL(&expanding, e, entry);
-	ipc_msg_init(&m, R_EXPAND, e->id);
-	if (proto_enc_r_expand(&m, job->addr) == -1) {
-		ipc_msg_free(&m);
-		TAILQ_REMOVE(&expanding, e, entry);
-		free(e);
-		memset(&x, 0, sizeof(x));
-		x.status = ST_PERM;
-		strlcpy(x.text, "5.1.3 unusable recipient address",
-		    sizeof(x.text));
-		sched_expanded(job, &x);
-		return;
-	}
-	/* On failure the close callback fails every pending expansion. */
-	(void)peer_send(resolver, &m);
-	ipc_msg_free(&m);
+	TAILQ_INSERT_TAIL(&exp_waiting, e, entry);
+	expansion_send_waiting();
 }
 
 /* ---- delivery agents ---- */
@@ -246,13 +301,35 @@ agent_accept(int fd, void *arg)
 	TAILQ_INSERT_TAIL(&agents, a, entry);
 }
 
+static void dispatch_once(void);
+
+/*
+ * Finishing a job can start new ones (a bounce, the next round) and reach
+ * dispatch again from inside it: the inner call only asks for another pass.
+ */
 static void
 dispatch(void)
 {
-	struct agent	*a;
+	if (dispatching) {
+		dispatch_again = 1;
+		return;
+	}
+	dispatching = 1;
+	do {
+		dispatch_again = 0;
+		dispatch_once();
+	} while (dispatch_again);
+	dispatching = 0;
+}
+
+static void
+dispatch_once(void)
+{
+	struct agent	*a, *next;
 	struct delivery	*d;
 
-	TAILQ_FOREACH(a, &agents, entry) {
+	for (a = TAILQ_FIRST(&agents); a != NULL; a = next) {
+		next = TAILQ_NEXT(a, entry);
 		struct ipc_msg	 m;
 		struct d_job	 j;
 		struct qmsg	*msg;
@@ -270,10 +347,10 @@ dispatch(void)
 		strlcpy(j.rcpt, d->job->targets[d->target].addr,
 		    sizeof(j.rcpt));
 		strlcpy(j.orcpt, d->job->addr, sizeof(j.orcpt));
-		if ((fd = dup(msg->msgfd)) == -1) {
-			log_warn("%s: dup", msg->env.id);
+		/* Opened only now: a backlog of jobs holds no descriptors. */
+		if ((fd = spool_open_message(msg->env.id)) == -1) {
 			sched_delivered(d->job, d->target, ST_TEMP,
-			    "4.3.0 out of descriptors");
+			    "4.3.0 queue file unreadable");
 			free(d);
 			continue;
 		}

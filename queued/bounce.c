@@ -171,6 +171,19 @@ build(struct qmsg *m, const char *bqid, struct buf *b)
 	return 0;
 }
 
+/* The failures just reported are not reported again. */
+static void
+mark_bounced(struct qmsg *m)
+{
+	size_t i;
+
+	for (i = 0; i < m->env.nrcpt; i++)
+		if (m->env.rcpt[i].state == RCPT_FAILED) {
+			m->env.rcpt[i].state = RCPT_BOUNCED;
+			m->dirty = 1;
+		}
+}
+
 int
 bounce_failed(struct qmsg *m)
 {
@@ -186,8 +199,9 @@ bounce_failed(struct qmsg *m)
 	if (nfailed == 0)
 		return 0;
 	if (m->env.sender[0] == '\0' || m->env.is_bounce) {
-		log_info("%s: undeliverable message with null sender "
-		    "discarded", m->env.id);
+		log_info("%s: undeliverable message with null sender: no "
+		    "notification", m->env.id);
+		mark_bounced(m);
 		return 0;
 	}
 	if ((fd = spool_create(bqid)) == -1)
@@ -215,6 +229,7 @@ bounce_failed(struct qmsg *m)
 		goto fail;
 	}
 	close(fd);
+	mark_bounced(m);
 	log_info("%s: sender non-delivery notification: %s", m->env.id, bqid);
 	log_info("%s: from=<>, size=%zu, nrcpt=1 (queue active)", bqid, b.len);
 	buf_free(&b);

@@ -30,7 +30,6 @@ struct qmsg {
 	int			 deleted;	/* remove when inflight drops to 0 */
 	struct ev_timer		*timer;
 	time_t			 timer_at;
-	int			 msgfd;		/* open while inflight > 0 */
 };
 
 TAILQ_HEAD(qmsg_list, qmsg);
@@ -72,6 +71,8 @@ int	spool_open_message(const char *qid);
 /* sched.c: the schedule. */
 void	sched_add(struct qmsg *);
 struct qmsg *sched_new_msg(struct envelope *, uint64_t size);
+/* Frees a message that was never added. */
+void	sched_free_msg(struct qmsg *);
 struct qmsg *sched_find(const char *qid);
 void	sched_run(struct qmsg *);
 void	sched_flush_all(void);

@@ -87,8 +87,14 @@ sched_new_msg(struct envelope *env, uint64_t size)
 	m->env = *env;		/* takes ownership of the strings */
 	env_init(env);
 	m->size = size;
-	m->msgfd = -1;
 	return m;
+}
+
+void
+sched_free_msg(struct qmsg *m)
+{
+	env_free(&m->env);
+	free(m);
 }
 
 void
@@ -115,8 +121,6 @@ msg_free(struct qmsg *m)
 {
 	if (m->timer != NULL)
 		evloop_timer_cancel(Q->loop, m->timer);
-	if (m->msgfd != -1)
-		close(m->msgfd);
 	TAILQ_REMOVE(&Q->msgs, m, entry);
 	Q->nmsgs--;
 	env_free(&m->env);
@@ -223,10 +227,6 @@ round_finish(struct qmsg *m)
 	struct round	*rd = rounds_for(m);
 	size_t		 i, j, nrcpt_before;
 
-	if (m->msgfd != -1) {
-		close(m->msgfd);
-		m->msgfd = -1;
-	}
 	nrcpt_before = m->env.nrcpt;
 	for (i = 0; rd != NULL && i < rd->njobs; i++) {
 		struct rcpt_job	*job = rd->jobs[i];
@@ -289,6 +289,10 @@ round_finish(struct qmsg *m)
 		msg_free(m);
 		return;
 	}
+	/*
+	 * Failures are reported at the end of the round they happen in, not
+	 * when the slowest other recipient is done.
+	 */
 	if (env_all_final(&m->env)) {
 		if (bounce_failed(m) == -1) {
 			/* Keep the message until its bounce can be queued. */
@@ -304,6 +308,8 @@ round_finish(struct qmsg *m)
 		msg_free(m);
 		return;
 	}
+	if (bounce_failed(m) == -1)
+		log_warnx("%s: bounce postponed to the next round", m->env.id);
 	if (m->dirty && spool_write_env(&m->env) == 0)
 		m->dirty = 0;
 	arm_timer(m);
@@ -374,11 +380,6 @@ sched_expanded(struct rcpt_job *job, const struct r_expansion *x)
 			sched_delivered(job, i, ST_TEMP, why);
 			continue;
 		}
-		if (m->msgfd == -1) {
-			sched_delivered(job, i, ST_TEMP,
-			    "4.3.0 queue file unreadable");
-			continue;
-		}
 		agents_deliver(job, i);
 	}
 }
@@ -413,8 +414,6 @@ sched_run(struct qmsg *m)
 		round_forget(m);
 		return;
 	}
-	if ((m->msgfd = spool_open_message(m->env.id)) == -1)
-		log_warnx("%s: message file missing", m->env.id);
 	/* One extra reference held while starting: answers may come at once. */
 	m->inflight = (int)due + 1;
 	for (i = 0; i < m->env.nrcpt; i++) {

@@ -118,9 +118,19 @@ spool_commit_prepare(int fd, struct envelope *env, uint64_t size, char *why,
 	}
 	close(efd);
 	efd = -1;
-	if (renameat(Q->incomingfd, env->id, Q->queuefd, env->id) == -1 ||
-	    renameat(Q->incomingfd, envname, Q->queuefd, envname) == -1) {
+	/*
+	 * NOREPLACE: an id can repeat after the clock stepped back and queued
+	 * restarted; a plain rename would silently replace a queued message.
+	 */
+	if (renameat2(Q->incomingfd, env->id, Q->queuefd, env->id,
+	    RENAME_NOREPLACE) == -1) {
 		log_warn("%s: rename into queue", env->id);
+		snprintf(why, whylen, "4.3.0 queue file write error");
+		goto fail;
+	}
+	if (renameat2(Q->incomingfd, envname, Q->queuefd, envname,
+	    RENAME_NOREPLACE) == -1) {
+		log_warn("%s: rename envelope into queue", env->id);
 		(void)unlinkat(Q->queuefd, env->id, 0);
 		snprintf(why, whylen, "4.3.0 queue file write error");
 		goto fail;

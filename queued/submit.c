@@ -8,10 +8,19 @@
  * checked, its addresses are parsed again here, and for local injection
  * the identity comes from SO_PEERCRED, never from the client's words.
  *
+ * smtpd writes straight into the spool file it is handed (its data fsyncs
+ * then run in parallel, one per session process); smtpd is already
+ * trusted with the bytes of the messages it receives. A local user is not:
+ * sendmail gets a memory file (memfd) instead, and at commit queued copies
+ * it into the spool file that only queued can write, so nothing a local
+ * user holds can change a message after it was acknowledged.
+ *
  * Group commit: commits prepared during one loop turn are made durable by
  * one fsync of queue/ in the idle callback, and only then answered.
  */
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +30,7 @@
 #include <unistd.h>
 
 #include "addr.h"
+#include "fsutil.h"
 #include "log.h"
 #include "peer.h"
 #include "queued.h"
@@ -37,7 +47,8 @@ struct client {
 	uid_t			 uid;
 	enum client_state	 state;
 	char			 qid[QID_LEN + 1];
-	int			 fd;
+	int			 fd;		/* the spool file */
+	int			 memfd;		/* local clients write here */
 };
 
 struct pending_commit {
@@ -68,8 +79,11 @@ client_reset(struct client *c)
 		close(c->fd);
 		spool_discard(c->qid);
 	}
-	c->fd = -1;
-	c->state = CL_IDLE;
+	if (c->memfd != -1)
+		close(c->memfd);
+	c->fd = c->memfd = -1;
+	if (c->state != CL_COMMITTING)
+		c->state = CL_IDLE;
 }
 
 static void
@@ -101,13 +115,16 @@ handle_begin(struct client *c, struct ipc_msg *m)
 		    "4.3.0 queue file write error");
 		return;
 	}
-	if ((fd = dup(c->fd)) == -1) {
-		close(c->fd);
-		spool_discard(c->qid);
+	c->state = CL_RECEIVING;
+	if (c->local)
+		c->memfd = memfd_create("postern-inject", MFD_CLOEXEC);
+	if ((c->local && c->memfd == -1) ||
+	    (fd = dup(c->local ? c->memfd : c->fd)) == -1) {
+		log_warn("%s: no descriptor for the client", c->qid);
+		client_reset(c);
 		client_reply_err(c, m->id, ST_TEMP, "4.3.0 out of resources");
 		return;
 	}
-	c->state = CL_RECEIVING;
 	ipc_msg_init(&r, Q_FILE, m->id);
 	if (proto_enc_q_file(&r, c->qid, fd) == -1) {
 		ipc_msg_free(&r);
@@ -118,7 +135,7 @@ handle_begin(struct client *c, struct ipc_msg *m)
 	ipc_msg_free(&r);
 }
 
-/* Bare "postmaster" (RFC 5321 4.1.1.3) means the postmaster of our first domain. */
+/* Bare "postmaster" (RFC 5321 4.1.1.3) is ours: completed as smtpd does. */
 static int
 qualify(const char *in, char *out, size_t outsz)
 {
@@ -126,10 +143,41 @@ qualify(const char *in, char *out, size_t outsz)
 
 	if (strcasecmp(in, "postmaster") == 0)
 		return snprintf(out, outsz, "postmaster@%s",
-		    Q->conf.local_domains.v[0]) < (int)outsz ? 0 : -1;
+		    conf_default_domain(&Q->conf)) < (int)outsz ? 0 : -1;
 	if (addr_parse(in, &a, 1) == -1)
 		return -1;
 	return strlcpy(out, in, outsz) < outsz ? 0 : -1;
+}
+
+/* Copies a local client's memory file into its spool file. */
+static int
+copy_local(struct client *c, uint64_t size, char *why, size_t whylen)
+{
+	struct stat	st;
+	char		chunk[65536];
+	uint64_t	off = 0;
+	ssize_t		n;
+
+	if (fstat(c->memfd, &st) == -1 || (uint64_t)st.st_size != size) {
+		snprintf(why, whylen, "4.3.0 queue file size mismatch");
+		return -1;
+	}
+	if (size > Q->conf.message_size_limit) {
+		snprintf(why, whylen, "5.3.4 message file too big");
+		return -1;
+	}
+	while (off < size) {
+		n = pread(c->memfd, chunk, sizeof(chunk), (off_t)off);
+		if (n <= 0 || fs_write_all(c->fd, chunk, (size_t)n) == -1) {
+			log_warn("%s: copy local submission", c->qid);
+			snprintf(why, whylen, "4.3.0 queue file write error");
+			return -1;
+		}
+		off += (uint64_t)n;
+	}
+	close(c->memfd);
+	c->memfd = -1;
+	return 0;
 }
 
 static void
@@ -144,9 +192,10 @@ handle_commit(struct client *c, struct ipc_msg *m)
 	char			 client[160];
 	uint32_t		 i;
 
-	if (c->state != CL_RECEIVING ||
+	if (c->state != CL_RECEIVING || m->fd != -1 ||
 	    proto_dec_q_commit(m, &qc, (uint32_t)Q->conf.smtpd_recipient_limit) == -1) {
 		log_warnx("submission client: bad or misplaced Q_COMMIT");
+		ipc_msg_free(m);
 		peer_close(c->peer);
 		return;
 	}
@@ -177,11 +226,12 @@ handle_commit(struct client *c, struct ipc_msg *m)
 		if (env_add_rcpt(&env, addr, NULL, 0) == -1)
 			goto nomem;
 	}
-	if (spool_commit_prepare(c->fd, &env, qc.size, why, sizeof(why)) == -1) {
-		close(c->fd);
-		c->fd = -1;
-		c->state = CL_IDLE;
-		client_reply_err(c, m->id, ST_TEMP, why);
+	if ((c->local && copy_local(c, qc.size, why, sizeof(why)) == -1) ||
+	    spool_commit_prepare(c->fd, &env, qc.size, why, sizeof(why)) == -1) {
+		/* spool_commit_prepare removed the files; copy_local did not. */
+		client_reset(c);
+		client_reply_err(c, m->id, why[0] == '5' ? ST_PERM : ST_TEMP,
+		    why);
 		env_free(&env);
 		proto_q_commit_free(&qc);
 		ipc_msg_free(m);
@@ -216,39 +266,46 @@ reject:
 void
 submit_commit_batch(void)
 {
-	struct pending_commit	*pc, *next;
+	struct pending_commit	*list, *pc, *next;
 	int			 ok;
 
 	if (batch == NULL)
 		return;
+	/* Detached first: a reply that fails closes a client, which walks batch. */
+	list = batch;
+	batch = NULL;
+	batch_tail = &batch;
 	ok = spool_commit_sync() == 0;
-	for (pc = batch; pc != NULL; pc = next) {
+	for (pc = list; pc != NULL; pc = next) {
 		struct qmsg	*msg = pc->msg;
-		uint32_t	 id = pc->reqid;
+		struct client	*c = pc->client;
 
 		next = pc->next;
-		if (pc->client != NULL) {
+		if (c != NULL) {
 			struct ipc_msg r;
 
-			pc->client->state = CL_IDLE;
+			c->state = CL_IDLE;
 			if (ok) {
-				ipc_msg_init(&r, Q_OK, id);
+				ipc_msg_init(&r, Q_OK, pc->reqid);
 				proto_enc_q_ok(&r, msg->env.id);
-				(void)peer_send(pc->client->peer, &r);
+				(void)peer_send(c->peer, &r);
 				ipc_msg_free(&r);
 			} else
-				client_reply_err(pc->client, id, ST_TEMP,
+				client_reply_err(c, pc->reqid, ST_TEMP,
 				    "4.3.0 queue file write error");
+		}
+		free(pc);
+		if (!ok) {
+			/* The client was told no: it must not arrive twice. */
+			spool_remove(msg->env.id);
+			sched_free_msg(msg);
+			continue;
 		}
 		log_info("%s: from=<%s>, size=%llu, nrcpt=%zu (queue active)",
 		    msg->env.id, msg->env.sender,
 		    (unsigned long long)msg->size, msg->env.nrcpt);
-		/* Even after a failed fsync the files may well be there. */
 		sched_add(msg);
-		free(pc);
 	}
-	batch = NULL;
-	batch_tail = &batch;
 }
 
 static void
@@ -256,6 +313,13 @@ client_msg(struct peer *p, struct ipc_msg *m)
 {
 	struct client *c = p->ctx;
 
+	if (c->state == CL_COMMITTING) {
+		/* Nothing may be said before the commit is answered. */
+		log_warnx("submission client spoke during its commit; closing");
+		ipc_msg_free(m);
+		peer_close(p);
+		return;
+	}
 	switch (m->type) {
 	case Q_BEGIN:
 		handle_begin(c, m);
@@ -286,7 +350,7 @@ accept_client(int fd, void *arg)
 		return;
 	}
 	c->local = arg != NULL;
-	c->fd = -1;
+	c->fd = c->memfd = -1;
 	if (c->local) {
 		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1) {
 			log_warn("SO_PEERCRED");

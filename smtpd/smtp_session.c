@@ -272,13 +272,6 @@ in_mynetworks(const struct smtp_session *s)
 }
 
 /* The domain that bare <postmaster> means: ours (RFC 5321 4.5.1). */
-static const char *
-postmaster_domain(const struct conf *c)
-{
-	if (conf_is_local_domain(c, c->myhostname) || c->local_domains.n == 0)
-		return c->myhostname;
-	return c->local_domains.v[0];
-}
 
 /* 0 added (or already there), -1 out of memory. */
 static int
@@ -328,7 +321,7 @@ cmd_rcpt(struct smtp_session *s, const char *arg)
 	}
 	if (p.postmaster) {
 		if (snprintf(addr, sizeof(addr), "postmaster@%s",
-		    postmaster_domain(c)) >= (int)sizeof(addr)) {
+		    conf_default_domain(c)) >= (int)sizeof(addr)) {
 			smtp_reply(s, "451 4.3.0 Error: internal error");
 			return;
 		}
