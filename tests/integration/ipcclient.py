@@ -1,0 +1,59 @@
+"""A minimal client for Postern's internal framing (libcommon/ipc.h), so
+tests can speak to queued's sockets the way a hostile local user could."""
+import array
+import socket
+import struct
+
+Q_BEGIN, Q_FILE, Q_COMMIT, Q_ABORT, Q_OK, Q_ERR = 1, 2, 3, 4, 5, 6
+
+
+def frame(ftype, body=b"", rid=0, with_fd=False):
+    return struct.pack("=IIII", ftype, len(body), rid, 1 if with_fd else 0) + body
+
+
+def string(x):
+    x = x.encode() if isinstance(x, str) else x
+    return struct.pack("=I", len(x)) + x
+
+
+def commit_body(size, sender, rcpts, client="[127.0.0.1]", helo="test"):
+    b = (struct.pack("=Q", size) + string(sender) + string(client) +
+         string(helo) + struct.pack("=I", len(rcpts)))
+    for r in rcpts:
+        b += string(r)
+    return b
+
+
+def send(sock, ftype, body=b"", rid=0, fd=None):
+    data = frame(ftype, body, rid, fd is not None)
+    if fd is None:
+        sock.sendall(data)
+    else:
+        sock.sendmsg([data], [(socket.SOL_SOCKET, socket.SCM_RIGHTS,
+                               array.array("i", [fd]))])
+
+
+def recv(sock, timeout=10):
+    """One frame: (type, id, body, [fds]), or None when the peer closed."""
+    sock.settimeout(timeout)
+    fds = array.array("i")
+    head, anc, _, _ = sock.recvmsg(16, socket.CMSG_LEN(4 * 4))
+    for level, kind, data in anc:
+        if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+            fds.frombytes(data[:len(data) - len(data) % 4])
+    if len(head) < 16:
+        return None
+    ftype, length, rid, _ = struct.unpack("=IIII", head)
+    body = b""
+    while len(body) < length:
+        chunk = sock.recv(length - len(body))
+        if not chunk:
+            return None
+        body += chunk
+    return ftype, rid, body, list(fds)
+
+
+def connect(path):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(str(path))
+    return s
