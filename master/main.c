@@ -74,7 +74,8 @@ begin_stop(struct master *m)
 		return;
 	m->stopping = 1;
 	log_info("stopping: terminating %d processes", services_running(m));
-	services_signal_all(m, SIGTERM);
+	if (services_stop_phase(m, 1) == 0)
+		(void)services_stop_phase(m, 2);
 	if (services_running(m) == 0)
 		evloop_stop(m->loop);
 	else
@@ -126,6 +127,8 @@ on_signal(int fd, int events, void *arg)
 		case SIGCHLD:
 			while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
 				services_reaped(m, pid, status);
+			if (m->stopping && services_running_phase(m, 1) == 0)
+				(void)services_stop_phase(m, 2);
 			if (m->stopping && services_running(m) == 0)
 				evloop_stop(m->loop);
 			break;

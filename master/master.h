@@ -30,6 +30,8 @@ struct service {
 	uint64_t	 backoff_ms;
 	struct ev_timer	*restart;
 	int		 retired;	/* do not restart (reload shrank the pool) */
+	int		 reloading;	/* stopped on purpose by a reload */
+	int		 stop_phase;	/* 1: stopped first (takes mail in), 2: after */
 };
 
 struct master {
@@ -58,6 +60,9 @@ void	services_init(struct master *);
 void	services_start_all(struct master *);
 void	services_reaped(struct master *, pid_t, int status);
 void	services_signal_all(struct master *, int sig);
+/* SIGTERM to the services of one stop phase; returns how many run. */
+int	services_stop_phase(struct master *, int phase);
+int	services_running_phase(struct master *, int phase);
 void	services_reload(struct master *);
 int	services_running(struct master *);
 void	services_kill_all(struct master *);

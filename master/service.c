@@ -49,6 +49,12 @@ svc_new(struct master *m, const char *name, int instance)
 	s->name = name;
 	s->instance = instance;
 	s->backoff_ms = BACKOFF_MIN_MS;
+	/*
+	 * smtpd and queued stop first, so nothing is still asking resolverd
+	 * or handing jobs to deliverd when those go.
+	 */
+	s->stop_phase = (strcmp(name, "smtpd") == 0 ||
+	    strcmp(name, "queued") == 0) ? 1 : 2;
 	return s;
 }
 
@@ -166,6 +172,13 @@ services_reaped(struct master *m, pid_t pid, int status)
 		log_debug("%s (pid %ld) %s", s->name, (long)pid, how);
 		return;
 	}
+	if (s->reloading) {
+		s->reloading = 0;
+		log_info("%s (pid %ld) replaced for the new configuration",
+		    s->name, (long)pid);
+		svc_start(m, s);
+		return;
+	}
 	ran = evloop_now_ms() - s->started_ms;
 	if (ran >= STABLE_MS)
 		s->backoff_ms = BACKOFF_MIN_MS;
@@ -210,11 +223,42 @@ services_reload(struct master *m)
 		if (s->pid <= 0)
 			continue;
 		if (strcmp(s->name, "smtpd") == 0) {
-			s->backoff_ms = 0;
+			s->reloading = 1;
 			kill(s->pid, SIGTERM);
 		} else
 			kill(s->pid, SIGHUP);
 	}
+}
+
+int
+services_running_phase(struct master *m, int phase)
+{
+	size_t i;
+	int n = 0;
+
+	for (i = 0; i < m->nsvcs; i++)
+		n += m->svcs[i].pid > 0 && m->svcs[i].stop_phase == phase;
+	return n;
+}
+
+int
+services_stop_phase(struct master *m, int phase)
+{
+	size_t i;
+
+	for (i = 0; i < m->nsvcs; i++) {
+		struct service *s = &m->svcs[i];
+
+		if (s->stop_phase != phase)
+			continue;
+		if (s->restart != NULL) {
+			evloop_timer_cancel(m->loop, s->restart);
+			s->restart = NULL;
+		}
+		if (s->pid > 0)
+			kill(s->pid, SIGTERM);
+	}
+	return services_running_phase(m, phase);
 }
 
 int

@@ -93,6 +93,7 @@ struct rcpt_target {
 	uint32_t	 kind;
 	int		 done;
 	int		 internal;	/* our failure (agent died), not the rcpt's */
+	int		 dispatched;	/* handed to an agent in this round */
 	uint32_t	 status;
 	char		 text[PROTO_TEXT_MAX];
 };

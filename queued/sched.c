@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -339,6 +340,20 @@ sched_delivered(struct rcpt_job *job, size_t i, uint32_t status,
 		job_done(job);
 }
 
+static int
+dispatched_in_round(struct qmsg *m, const char *addr)
+{
+	struct round	*rd = rounds_for(m);
+	size_t		 i, j;
+
+	for (i = 0; rd != NULL && i < rd->njobs; i++)
+		for (j = 0; j < rd->jobs[i]->ntargets; j++)
+			if (rd->jobs[i]->targets[j].dispatched &&
+			    strcasecmp(rd->jobs[i]->targets[j].addr, addr) == 0)
+				return 1;
+	return 0;
+}
+
 void
 sched_expanded(struct rcpt_job *job, const struct r_expansion *x)
 {
@@ -372,6 +387,12 @@ sched_expanded(struct rcpt_job *job, const struct r_expansion *x)
 		job->targets[i].kind = x->t[i].kind;
 	}
 	for (i = 0; i < x->n; i++) {
+		if (dispatched_in_round(m, job->targets[i].addr)) {
+			/* Two recipients of one message, one mailbox: one copy. */
+			sched_delivered(job, i, ST_OK,
+			    "2.0.0 duplicate suppressed");
+			continue;
+		}
 		if (job->targets[i].kind == R_KIND_REMOTE) {
 			const char *why = "4.4.0 remote delivery is not "
 			    "available yet";
@@ -380,6 +401,7 @@ sched_expanded(struct rcpt_job *job, const struct r_expansion *x)
 			sched_delivered(job, i, ST_TEMP, why);
 			continue;
 		}
+		job->targets[i].dispatched = 1;
 		agents_deliver(job, i);
 	}
 }

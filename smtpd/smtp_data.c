@@ -56,6 +56,7 @@ smtp_data_feed(struct smtp_data *d, const unsigned char *in, size_t len,
 				continue;
 			}
 			/* The dot was stuffing; the CR is a bare CR so far. */
+			d->received--;	/* RFC 1870: stuffing is not counted */
 			out[o++] = '\r';
 			d->state = SMTP_DATA_MID;
 			if (c == '\r') {
@@ -69,6 +70,7 @@ smtp_data_feed(struct smtp_data *d, const unsigned char *in, size_t len,
 				continue;
 			}
 			/* A stuffed line: its first dot goes, c is read as text. */
+			d->received--;
 			d->state = SMTP_DATA_MID;
 			break;
 		case SMTP_DATA_CR:

@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -281,7 +282,8 @@ rcpt_add(struct smtp_session *s, const char *addr)
 	uint32_t  i;
 
 	for (i = 0; i < s->nrcpt; i++)
-		if (strcmp(s->rcpt[i], addr) == 0)
+		/* The store folds case: ALICE@ and alice@ are one mailbox. */
+		if (strcasecmp(s->rcpt[i], addr) == 0)
 			return 0;	/* one copy is enough for delivery */
 	if ((nv = reallocarray(s->rcpt, s->nrcpt + 1, sizeof(*nv))) == NULL)
 		return -1;

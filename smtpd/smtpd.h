@@ -99,7 +99,7 @@ enum smtp_data_state {
 
 struct smtp_data {
 	enum smtp_data_state state;
-	uint64_t	received;	/* message octets on the wire */
+	uint64_t	received;	/* message size as RFC 1870 counts it */
 	size_t		linelen;	/* octets of the current line so far */
 	int		long_line;	/* some line passed SMTP_TEXT_LINE_MAX */
 	int		nul;		/* a NUL byte was seen */

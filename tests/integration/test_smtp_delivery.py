@@ -259,3 +259,17 @@ def test_commands_in_the_wrong_order_get_503(suite):
     assert finals[5] in (b"503 ", b"554 ")   # DATA without recipients
     assert finals[6] == b"221 "
     assert suite.queue_files() == []
+
+
+def test_recipients_that_meet_in_one_mailbox_get_one_copy(suite):
+    suite.aliases.write_text(suite.aliases.read_text() +
+                             "al: alice\nteam: alice, bob\n")
+    suite.postern("alias")
+    with smtplib.SMTP("127.0.0.1", suite.port, timeout=30) as c:
+        c.sendmail("x@remote.test", ["alice@example.test", "al@example.test",
+                                     "team@example.test"],
+                   b"Subject: overlap\r\n\r\nonce\r\n")
+    suite.wait_messages("bob@example.test", 1)
+    suite.wait_queue_empty()
+    assert len(suite.messages("alice@example.test")) == 1
+    assert len(suite.messages("bob@example.test")) == 1

@@ -228,15 +228,22 @@ test_end_split_at_every_offset(void **state)
 }
 
 static void
-test_size_counts_wire_octets(void **state)
+test_size_counts_rfc1870_octets(void **state)
 {
 	struct run r;
 
 	run_feed(&r, S("ab\r\n..c\r\n.\r\n"), 0);
 	assert_true(r.done);
-	/* "ab\r\n..c\r\n" on the wire, the final ".\r\n" not counted. */
-	assert_int_equal(r.d.received, 9);
+	/*
+	 * RFC 1870: the message is "ab\r\n.c\r\n"; neither the stuffing dot
+	 * nor the final ".\r\n" counts.
+	 */
+	assert_int_equal(r.d.received, 8);
 	run_feed(&r, S("ab\r\n..c\r\n.\r\n"), 1);
+	assert_int_equal(r.d.received, 8);
+	/* A stuffed dot before a bare CR: "ab\r\n\r.x\r\n". */
+	run_feed(&r, S("ab\r\n.\r.x\r\n.\r\n"), 0);
+	assert_true(r.done);
 	assert_int_equal(r.d.received, 9);
 	run_feed(&r, S("ab\r\n"), 0);
 	assert_false(r.done);
@@ -375,7 +382,7 @@ main(void)
 		cmocka_unit_test(test_dot_cr_cr_keeps_bare_cr),
 		cmocka_unit_test(test_dot_cr_text_keeps_bare_cr),
 		cmocka_unit_test(test_end_split_at_every_offset),
-		cmocka_unit_test(test_size_counts_wire_octets),
+		cmocka_unit_test(test_size_counts_rfc1870_octets),
 		cmocka_unit_test(test_line_of_1000_octets_is_fine),
 		cmocka_unit_test(test_line_of_1001_octets_is_long),
 		cmocka_unit_test(test_long_line_split_by_bare_cr_is_long),
