@@ -102,28 +102,29 @@ peer_io(int fd, int events, void *arg)
 	struct ipc_msg	 m;
 	int		 r;
 
+	/* Closes below only mark the peer: it is closed once, at the end. */
 	p->in_callback = 1;
 	if (events & EV_WRITE) {
 		r = ipc_conn_flush(&p->c);
 		if (r == -1)
-			peer_close(p);
+			p->dead = 1;
 		else if (r == 0)
 			peer_want_write(p, 0);
 	}
 	if (!p->dead && (events & EV_READ)) {
 		if (ipc_conn_read(&p->c) == -1)
-			peer_close(p);
+			p->dead = 1;
 		while (!p->dead && (r = ipc_conn_next(&p->c, &m)) != 0) {
 			if (r == -1) {
 				log_warnx("malformed frame from a peer; "
 				    "closing it");
-				peer_close(p);
+				p->dead = 1;
 				break;
 			}
 			p->on_msg(p, &m);
 		}
 		if (!p->dead && p->c.eof)
-			peer_close(p);
+			p->dead = 1;
 	}
 	p->in_callback = 0;
 	if (p->dead) {
