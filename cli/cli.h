@@ -56,6 +56,14 @@ int	cli_mkdirs_below(const char *base, const char *const *comps,
 	    int *created);
 /* Runs aliases_compile and reports the result; the exit status. */
 int	cli_build_aliases(struct cli *);
+/*
+ * Reads a new password into out (room for PASSWD_LEN_MAX + 1): one line
+ * from standard input, or asked twice on the terminal with echo off.
+ * Refuses an empty or overlong one. 0, or -1 after telling the user why.
+ * The caller wipes out (explicit_bzero) when done with it.
+ */
+int	cli_password_read(struct cli *, int from_stdin, char *out,
+	    size_t outsz);
 /* Prints to stderr as "postern: ..." */
 void	cli_err(struct cli *, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));

@@ -83,9 +83,9 @@ static void
 check_users(struct check *k, const struct conf *cf)
 {
 	const char	*roles[] = { "smtpd_user", "queue_user",
-			    "resolver_user", "mail_user" };
+			    "resolver_user", "mail_user", "login_user" };
 	const char	*names[] = { cf->smtpd_user, cf->queue_user,
-			    cf->resolver_user, cf->mail_user };
+			    cf->resolver_user, cf->mail_user, cf->login_user };
 	struct passwd	*pw;
 	size_t		 i;
 
@@ -93,7 +93,7 @@ check_users(struct check *k, const struct conf *cf)
 		/* Not root: the suite will run as us, so users do not matter. */
 		return;
 	}
-	for (i = 0; i < 4; i++) {
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		if ((pw = getpwnam(names[i])) == NULL)
 			check_error(k, "%s: no user \"%s\" (run \"postern "
 			    "setup\")", roles[i], names[i]);

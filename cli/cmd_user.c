@@ -1,6 +1,7 @@
 /*
- * cmd_user.c - postern user add | del | list: the users map
- * (<map_directory>/users.db) and each user's Maildir.
+ * cmd_user.c - postern user add | passwd | del | list: the users map
+ * (<map_directory>/users.db: "user@domain" -> password hash, empty for a
+ * user who cannot log in) and each user's Maildir.
  *
  * Runs as root (or the development user). The argument is an address
  * typed by the administrator, but it becomes a path below the mail
@@ -9,7 +10,12 @@
  * renamed into place (map_build_*): resolverd never reads half a map.
  * A lock file serialises concurrent "postern user" runs, which would
  * otherwise each rebuild from the same old map and lose one another's
- * change.
+ * change. The map holds password hashes, so it is never world-readable:
+ * 0640 root:<resolver_user's group> (resolverd alone reads it), or 0600
+ * when the suite runs under one development uid. A password is read
+ * before the lock is taken (a prompt must not hold up other runs),
+ * hashed at once, and wiped; only its hash reaches the map, and "user
+ * list" never prints hashes.
  */
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -27,6 +33,7 @@
 #include "cli.h"
 #include "fsutil.h"
 #include "map.h"
+#include "passwd.h"
 #include "priv.h"
 
 struct user_copy {
@@ -91,23 +98,39 @@ user_lock(struct cli *c, const char *mappath)
 }
 
 /*
- * Rebuilds the map from the old one, without skip and with add (either
- * may be NULL). *skipped says whether skip was there.
+ * Rebuilds the map from the old one, without skip and with add -> val
+ * (skip and add may be NULL, or the same key to replace its value).
+ * *skipped says whether skip was there.
  */
 static int
 user_rebuild(struct cli *c, const char *path, const char *skip,
-    const char *add, int *skipped)
+    const char *add, const char *val, int *skipped)
 {
 	struct user_copy	 uc;
 	struct map		*old;
+	struct passwd		*pw;
+	uid_t			 uid = (uid_t)-1;
+	gid_t			 gid = (gid_t)-1;
+	mode_t			 mode = 0600;
 
 	memset(&uc, 0, sizeof(uc));
 	uc.skip = skip;
+	/* Readable by resolverd's group, nobody else. */
+	if (priv_is_root()) {
+		if ((pw = getpwnam(c->conf.resolver_user)) == NULL) {
+			cli_err(c, "resolver_user \"%s\" does not exist (run "
+			    "\"postern setup\")", c->conf.resolver_user);
+			return -1;
+		}
+		uid = 0;
+		gid = pw->pw_gid;
+		mode = 0640;
+	}
 	if ((old = map_open(path)) == NULL && errno != ENOENT) {
 		cli_err(c, "cannot open %s: %s", path, strerror(errno));
 		return -1;
 	}
-	if ((uc.b = map_build_begin(path)) == NULL) {
+	if ((uc.b = map_build_begin_mode(path, mode, uid, gid)) == NULL) {
 		cli_err(c, "cannot create a new %s: %s", path, strerror(errno));
 		map_close(old);
 		return -1;
@@ -116,8 +139,7 @@ user_rebuild(struct cli *c, const char *path, const char *skip,
 		cli_err(c, "cannot copy %s: %s", path, strerror(errno));
 		goto fail;
 	}
-	/* The value is the password hash, empty until AUTH exists. */
-	if (add != NULL && map_build_put(uc.b, add, "") == -1) {
+	if (add != NULL && map_build_put(uc.b, add, val) == -1) {
 		cli_err(c, "cannot write %s: %s", path, strerror(errno));
 		goto fail;
 	}
@@ -213,25 +235,80 @@ user_make_maildir(struct cli *c, const struct mailaddr *a)
 	return 0;
 }
 
+/* 1 if key is in the map at path, 0 if not, -1 if it cannot be read. */
 static int
-user_add(struct cli *c, const char *arg)
+user_exists(struct cli *c, const char *path, const char *key)
+{
+	struct map	*m;
+	char		 val[MAP_VALUE_MAX];
+	int		 rc;
+
+	if ((m = map_open(path)) == NULL) {
+		if (errno == ENOENT)
+			return 0;
+		cli_err(c, "cannot open %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if ((rc = map_get(m, key, val, sizeof(val))) == -1)
+		cli_err(c, "cannot read %s: %s", path, strerror(errno));
+	explicit_bzero(val, sizeof(val));
+	map_close(m);
+	return rc;
+}
+
+/*
+ * Reads and hashes a new password (how: PW_NONE, PW_TTY, PW_STDIN) into
+ * hash; "" for none. The password itself never leaves this function.
+ */
+enum user_pw {
+	PW_NONE,
+	PW_TTY,
+	PW_STDIN,
+};
+
+static int
+user_new_hash(struct cli *c, enum user_pw how, char *hash, size_t hashsz)
+{
+	char	pw[PASSWD_LEN_MAX + 1];
+	int	rc = 0;
+
+	hash[0] = '\0';
+	if (how == PW_NONE)
+		return 0;
+	if (cli_password_read(c, how == PW_STDIN, pw, sizeof(pw)) == -1)
+		rc = -1;
+	else if (passwd_hash(pw, hash, hashsz) == -1) {
+		cli_err(c, "cannot hash the password: %s", strerror(errno));
+		rc = -1;
+	}
+	explicit_bzero(pw, sizeof(pw));
+	return rc;
+}
+
+static int
+user_add(struct cli *c, const char *arg, enum user_pw how)
 {
 	struct mailaddr	 a;
-	struct map	*m;
-	char		 key[ADDR_MAX + 1], path[PATH_MAX], val[MAP_VALUE_MAX];
-	int		 found = 0;
+	char		 key[ADDR_MAX + 1], path[PATH_MAX];
+	char		 hash[PASSWD_HASH_MAX];
+	int		 rc;
 
 	if (user_parse(c, arg, &a, key, sizeof(key)) == -1)
 		return EX_DATAERR;
-	if (user_map_path(c, path, sizeof(path)) == -1 ||
+	if (user_map_path(c, path, sizeof(path)) == -1)
+		return 1;
+	/* Before the prompt, and again under the lock (see user_passwd). */
+	if ((rc = user_exists(c, path, key)) != 0) {
+		if (rc == 1)
+			cli_err(c, "user %s already exists", key);
+		return 1;
+	}
+	if (user_new_hash(c, how, hash, sizeof(hash)) == -1 ||
 	    user_lock(c, path) == -1)
 		return 1;
-	if ((m = map_open(path)) != NULL) {
-		found = map_get(m, key, val, sizeof(val));
-		map_close(m);
-	}
-	if (found == 1) {
-		cli_err(c, "user %s already exists", key);
+	if ((rc = user_exists(c, path, key)) != 0) {
+		if (rc == 1)
+			cli_err(c, "user %s already exists", key);
 		return 1;
 	}
 	if (!conf_is_local_domain(&c->conf, a.domain))
@@ -240,9 +317,45 @@ user_add(struct cli *c, const char *arg)
 	/* Maildir first: a user in the map always has somewhere to go. */
 	if (user_make_maildir(c, &a) == -1)
 		return 1;
-	if (user_rebuild(c, path, NULL, key, NULL) == -1)
+	/* An empty hash: the user receives mail but cannot log in. */
+	if (user_rebuild(c, path, NULL, key, hash, NULL) == -1)
 		return 1;
-	printf("postern: added user %s\n", key);
+	printf("postern: added user %s%s\n", key, hash[0] != '\0' ?
+	    " with a password" : " (no password: cannot log in until "
+	    "\"postern user passwd\")");
+	return 0;
+}
+
+static int
+user_passwd(struct cli *c, const char *arg, enum user_pw how)
+{
+	struct mailaddr	 a;
+	char		 key[ADDR_MAX + 1], path[PATH_MAX];
+	char		 hash[PASSWD_HASH_MAX];
+	int		 rc;
+
+	if (user_parse(c, arg, &a, key, sizeof(key)) == -1)
+		return EX_DATAERR;
+	if (user_map_path(c, path, sizeof(path)) == -1)
+		return 1;
+	/* Asked before the prompt too, so nobody types a password in vain. */
+	if ((rc = user_exists(c, path, key)) != 1) {
+		if (rc == 0)
+			cli_err(c, "no such user: %s", key);
+		return 1;
+	}
+	if (user_new_hash(c, how, hash, sizeof(hash)) == -1 ||
+	    user_lock(c, path) == -1)
+		return 1;
+	/* Again under the lock: the user may have gone while we prompted. */
+	if ((rc = user_exists(c, path, key)) != 1) {
+		if (rc == 0)
+			cli_err(c, "no such user: %s", key);
+		return 1;
+	}
+	if (user_rebuild(c, path, key, key, hash, NULL) == -1)
+		return 1;
+	printf("postern: password of %s set\n", key);
 	return 0;
 }
 
@@ -262,7 +375,7 @@ user_del(struct cli *c, const char *arg)
 		cli_err(c, "no such user: %s (there is no %s)", key, path);
 		return 1;
 	}
-	if (user_rebuild(c, path, key, NULL, &skipped) == -1)
+	if (user_rebuild(c, path, key, NULL, NULL, &skipped) == -1)
 		return 1;
 	if (!skipped) {
 		cli_err(c, "no such user: %s", key);
@@ -329,16 +442,51 @@ user_list(struct cli *c)
 	return rc;
 }
 
+/*
+ * The options of add and passwd: a password source, before or after the
+ * address. 0, or -1 for a usage error.
+ */
+static int
+user_args(int argc, char **argv, int passwd, const char **addr,
+    enum user_pw *how)
+{
+	int i;
+
+	*addr = NULL;
+	*how = passwd ? PW_TTY : PW_NONE;
+	for (i = 2; i < argc; i++) {
+		if (!passwd && strcmp(argv[i], "-p") == 0 && *how == PW_NONE)
+			*how = PW_TTY;
+		else if (strcmp(argv[i], passwd ? "--stdin" :
+		    "--password-stdin") == 0 && *how != PW_STDIN &&
+		    (passwd || *how == PW_NONE))
+			*how = PW_STDIN;
+		else if (argv[i][0] != '-' && *addr == NULL)
+			*addr = argv[i];
+		else
+			return -1;
+	}
+	return *addr == NULL ? -1 : 0;
+}
+
 int
 cli_cmd_user(struct cli *c, int argc, char **argv)
 {
-	if (argc == 3 && strcmp(argv[1], "add") == 0)
-		return user_add(c, argv[2]);
+	const char	*addr;
+	enum user_pw	 how;
+
+	if (argc >= 3 && strcmp(argv[1], "add") == 0 &&
+	    user_args(argc, argv, 0, &addr, &how) == 0)
+		return user_add(c, addr, how);
+	if (argc >= 3 && strcmp(argv[1], "passwd") == 0 &&
+	    user_args(argc, argv, 1, &addr, &how) == 0)
+		return user_passwd(c, addr, how);
 	if (argc == 3 && (strcmp(argv[1], "del") == 0 ||
 	    strcmp(argv[1], "delete") == 0))
 		return user_del(c, argv[2]);
 	if (argc == 2 && strcmp(argv[1], "list") == 0)
 		return user_list(c);
-	cli_err(c, "usage: postern user add ADDRESS | del ADDRESS | list");
+	cli_err(c, "usage: postern user add ADDRESS [-p | --password-stdin] | "
+	    "passwd ADDRESS [--stdin] | del ADDRESS | list");
 	return EX_USAGE;
 }

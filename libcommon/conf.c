@@ -78,6 +78,13 @@ static const struct conf_key conf_keys[] = {
 	K(delivery_timeout, CT_DURATION, "10m"),
 	K(group_commit, CT_BOOL, "yes"),
 	K(allow_alias_commands, CT_BOOL, "no"),
+	K(pop3_listen, CT_LIST, "127.0.0.1:1100, [::1]:1100"),
+	K(login_user, CT_STR, "postern-login"),
+	K(pop3_timeout, CT_DURATION, "10m"),
+	KL(pop3_max_sessions, "500", 1, 100000),
+	K(auth_failure_delay, CT_DURATION, "2s"),
+	KL(auth_failure_limit, "10", 1, 1000000),
+	K(auth_failure_window, CT_DURATION, "10m"),
 	K(restart_backoff_max, CT_DURATION, "30s"),
 };
 #define NKEYS (sizeof(conf_keys) / sizeof(conf_keys[0]))

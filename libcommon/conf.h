@@ -62,6 +62,17 @@ struct conf {
 	/* resolver */
 	int	 allow_alias_commands;
 
+	/* pop3d */
+	struct conf_list pop3_listen;
+	char	 login_user[CONF_STR_MAX];	/* pre-login POP3/IMAP processes */
+	time_t	 pop3_timeout;
+	long	 pop3_max_sessions;
+
+	/* authentication (resolverd checks, pop3d/imapd enforce the pace) */
+	time_t	 auth_failure_delay;
+	long	 auth_failure_limit;	/* failures per client address ... */
+	time_t	 auth_failure_window;	/* ... within this window */
+
 	/* master */
 	time_t	 restart_backoff_max;
 };

@@ -144,22 +144,56 @@ maildir_host(void)
 	return encoded;
 }
 
+void
+maildir_vsize_init(struct maildir_vsize *v)
+{
+	memset(v, 0, sizeof(*v));
+}
+
+void
+maildir_vsize_feed(struct maildir_vsize *v, const void *p, size_t n)
+{
+	const unsigned char	*b = p;
+	size_t			 i;
+
+	if (n == 0)
+		return;
+	for (i = 0; i < n; i++)
+		if (b[i] == '\n' && !(i > 0 ? b[i - 1] == '\r' : v->last == '\r'))
+			v->size++;	/* a bare LF becomes CRLF */
+	v->size += n;
+	v->last = b[n - 1];
+	v->any = 1;
+}
+
+uint64_t
+maildir_vsize_end(const struct maildir_vsize *v)
+{
+	/* A last line without LF is sent with a CRLF added. */
+	return v->size + (v->any && v->last != '\n' ? 2 : 0);
+}
+
 /*
  * Copies hdr and then srcfd from offset 0 into dst; *size gets the bytes
- * written. pread keeps the shared descriptor's offset untouched.
+ * written, *vsize their size with CRLF line ends. pread keeps the shared
+ * descriptor's offset untouched.
  */
 static int
 maildir_copy(int dst, const void *hdr, size_t hdrlen, int srcfd,
-    uint64_t *size)
+    uint64_t *size, uint64_t *vsize)
 {
+	struct maildir_vsize v;
+
 	char	*b;
 	off_t	 off = 0;
 	ssize_t	 n;
 	int	 saved;
 
 	*size = 0;
+	maildir_vsize_init(&v);
 	if (hdrlen > 0 && fs_write_all(dst, hdr, hdrlen) == -1)
 		return -1;
+	maildir_vsize_feed(&v, hdr, hdrlen);
 	*size = hdrlen;
 	if ((b = malloc(MAILDIR_COPY_BUF)) == NULL)
 		return -1;
@@ -174,10 +208,12 @@ maildir_copy(int dst, const void *hdr, size_t hdrlen, int srcfd,
 			break;
 		if (fs_write_all(dst, b, (size_t)n) == -1)
 			goto fail;
+		maildir_vsize_feed(&v, b, (size_t)n);
 		off += n;
 		*size += (uint64_t)n;
 	}
 	free(b);
+	*vsize = maildir_vsize_end(&v);
 	return 0;
 fail:
 	saved = errno;
@@ -193,7 +229,7 @@ maildir_deliver(const char *path, const void *hdr, size_t hdrlen, int srcfd,
 	static unsigned long counter;
 	char		 base[MAILDIR_NAME_MAX], final[MAILDIR_NAME_MAX];
 	struct timespec	 ts;
-	uint64_t	 size;
+	uint64_t	 size, vsize;
 	int		 mdfd = -1, tmpfd = -1, newfd = -1, fd = -1;
 	int		 saved, made = 0, linked = 0, attempt;
 
@@ -225,7 +261,7 @@ maildir_deliver(const char *path, const void *hdr, size_t hdrlen, int srcfd,
 		if (errno != EEXIST || attempt == 3)
 			goto fail;
 	}
-	if (maildir_copy(fd, hdr, hdrlen, srcfd, &size) == -1 ||
+	if (maildir_copy(fd, hdr, hdrlen, srcfd, &size, &vsize) == -1 ||
 	    fsync(fd) == -1)
 		goto fail;
 	/* close reports late write errors on NFS: it is part of the write. */
@@ -234,8 +270,8 @@ maildir_deliver(const char *path, const void *hdr, size_t hdrlen, int srcfd,
 		goto fail;
 	}
 	fd = -1;
-	if (snprintf(final, sizeof(final), "%s,S=%" PRIu64, base, size) >=
-	    (int)sizeof(final)) {
+	if (snprintf(final, sizeof(final), "%s,S=%" PRIu64 ",W=%" PRIu64, base,
+	    size, vsize) >= (int)sizeof(final)) {
 		errno = ENAMETOOLONG;
 		goto fail;
 	}
@@ -282,17 +318,19 @@ fail:
 	return -1;
 }
 
-int
-maildir_name_size(const char *name, uint64_t *size)
+/* The numeric field ",<key>=<n>" between the base and the info suffix. */
+static int
+maildir_name_field(const char *name, char key, uint64_t *out)
 {
 	const char	*p, *end;
 	uint64_t	 v = 0;
+	char		 pat[4] = { ',', key, '=', '\0' };
 
 	/* Fields sit between the base and the info suffix, after commas. */
 	end = strchr(name, ':');
 	if (end == NULL)
 		end = name + strlen(name);
-	for (p = name; (p = strstr(p, ",S=")) != NULL && p < end; p += 3) {
+	for (p = name; (p = strstr(p, pat)) != NULL && p < end; p += 3) {
 		const char *d = p + 3;
 
 		if (d >= end || *d < '0' || *d > '9')
@@ -304,10 +342,22 @@ maildir_name_size(const char *name, uint64_t *size)
 		}
 		if (d != end && *d != ',')
 			continue;
-		*size = v;
+		*out = v;
 		return 0;
 	}
 	return -1;
+}
+
+int
+maildir_name_size(const char *name, uint64_t *size)
+{
+	return maildir_name_field(name, 'S', size);
+}
+
+int
+maildir_name_vsize(const char *name, uint64_t *vsize)
+{
+	return maildir_name_field(name, 'W', vsize);
 }
 
 static int

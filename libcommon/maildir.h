@@ -3,8 +3,9 @@
  * new mail) and the mailbox daemons (read names, change flags).
  *
  * File names follow Dovecot, so a store can move between the two:
- *   <sec>.M<usec>P<pid>Q<n>.<host>,S=<size>[:2,<flags>]
- * where <size> is the file's size on disk and <flags> are sorted.
+ *   <sec>.M<usec>P<pid>Q<n>.<host>,S=<size>,W=<vsize>[:2,<flags>]
+ * where <size> is the file's size on disk, <vsize> its size as POP3 and
+ * IMAP clients receive it (maildir_vsize_*), and <flags> are sorted.
  */
 #ifndef POSTERN_MAILDIR_H
 #define POSTERN_MAILDIR_H
@@ -39,7 +40,8 @@ int	maildir_name_base(char *out, size_t outsz, long long sec, long usec,
  * Delivers hdr (hdrlen bytes, may be 0) followed by the whole of srcfd,
  * read with pread from offset 0 (the descriptor's offset is left alone, so
  * one descriptor serves many deliveries). Writes tmp/<base>, fsyncs it,
- * links it into new/<base>,S=<size>, fsyncs new/, and only then returns
+ * links it into new/<base>,S=<size>,W=<vsize>, fsyncs new/, and only then
+ * returns
  * 0 with the new file's name in name. On any failure nothing is left
  * behind and -1 is returned with errno from the step that failed.
  */
@@ -50,6 +52,24 @@ int	maildir_deliver(const char *path, const void *hdr, size_t hdrlen,
  * The ",S=<size>" field of a name; 0 and *size, or -1 when it has none.
  */
 int	maildir_name_size(const char *name, uint64_t *size);
+/* The ",W=<vsize>" field (Dovecot's "virtual size"), the same way. */
+int	maildir_name_vsize(const char *name, uint64_t *vsize);
+
+/*
+ * The virtual size of a message: its octets with every bare LF counted
+ * as CRLF (a CRLF stays two octets), plus 2 when it does not end in LF
+ * (the CRLF a POP3 server adds to the last line). Feed the bytes in any
+ * chunks.
+ */
+struct maildir_vsize {
+	uint64_t	size;
+	unsigned char	last;
+	int		any;
+};
+
+void	maildir_vsize_init(struct maildir_vsize *);
+void	maildir_vsize_feed(struct maildir_vsize *, const void *, size_t);
+uint64_t maildir_vsize_end(const struct maildir_vsize *);
 
 /*
  * Splits a name at its info suffix: *baselen is the length before ":2,",

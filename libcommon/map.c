@@ -157,8 +157,14 @@ map_foreach(struct map *m, int (*cb)(const char *, const char *, void *),
 struct map_builder *
 map_build_begin(const char *path)
 {
+	return map_build_begin_mode(path, 0644, (uid_t)-1, (gid_t)-1);
+}
+
+struct map_builder *
+map_build_begin_mode(const char *path, mode_t mode, uid_t uid, gid_t gid)
+{
 	struct map_builder	*b;
-	int			 rc;
+	int			 rc, fd, saved;
 
 	if ((b = calloc(1, sizeof(*b))) == NULL)
 		return NULL;
@@ -176,11 +182,33 @@ map_build_begin(const char *path)
 		return NULL;
 	}
 	b->db->set_errcall(b->db, map_db_error);
+	/*
+	 * Created for its creator alone, and given its owner and its mode
+	 * only then: a reader that opened it while it was wider than meant
+	 * (the creator's group, say) would keep that descriptor and see
+	 * every password hash written afterwards.
+	 */
 	if ((rc = b->db->open(b->db, NULL, b->tmp, NULL, DB_HASH,
-	    DB_CREATE | DB_EXCL, 0644)) != 0) {
+	    DB_CREATE | DB_EXCL, mode & 0600)) != 0) {
 		b->db->close(b->db, 0);
 		free(b);
 		errno = rc > 0 ? rc : EIO;
+		return NULL;
+	}
+	if ((rc = b->db->fd(b->db, &fd)) != 0) {
+		map_build_abort(b);
+		errno = rc > 0 ? rc : EIO;
+		return NULL;
+	}
+	/*
+	 * Exactly mode, after the owner (chown may clear bits): a root
+	 * umask of 077 must not hide aliases.db from resolverd.
+	 */
+	if (((uid != (uid_t)-1 || gid != (gid_t)-1) &&
+	    fchown(fd, uid, gid) == -1) || fchmod(fd, mode) == -1) {
+		saved = errno;
+		map_build_abort(b);
+		errno = saved;
 		return NULL;
 	}
 	return b;

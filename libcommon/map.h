@@ -5,6 +5,8 @@
 #ifndef POSTERN_MAP_H
 #define POSTERN_MAP_H
 
+#include <sys/types.h>
+
 #include <stddef.h>
 
 #define MAP_VALUE_MAX	4096
@@ -23,8 +25,16 @@ int		 map_foreach(struct map *,
 /* 1 when the file on disk is no longer the one we opened (rebuilt). */
 int		 map_changed(struct map *);
 
-/* Builds path.tmp, then map_build_commit renames it over path. */
+/*
+ * Builds path.tmp, then map_build_commit renames it over path. The new
+ * file gets exactly mode (the umask does not apply) and, with
+ * map_build_begin_mode, the owner uid:gid ((uid_t)-1 / (gid_t)-1 keep
+ * the creator's) before anything is written to it. map_build_begin
+ * makes 0644 files of the creator's, for maps anyone may read (aliases).
+ */
 struct map_builder *map_build_begin(const char *path);
+struct map_builder *map_build_begin_mode(const char *path, mode_t mode,
+		    uid_t uid, gid_t gid);
 /* Later puts of the same key replace earlier ones. */
 int		 map_build_put(struct map_builder *, const char *key,
 		    const char *val);

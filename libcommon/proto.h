@@ -11,6 +11,8 @@
  *   <spool>/private/deliver.sock  deliverd -> queued  (jobs and results)
  *   <spool>/private/resolver.sock queued -> resolverd (alias expansion)
  *   <spool>/private/control.sock  postern -> queued   (queue list/flush/delete)
+ *   <spool>/private/auth.sock     pop3d, imapd (root parents) -> resolverd
+ *                                 (password checks)
  */
 #ifndef POSTERN_PROTO_H
 #define POSTERN_PROTO_H
@@ -42,6 +44,8 @@ enum proto_type {
 	R_CHECK_REPLY,
 	R_EXPAND,	/* -> R_EXPAND_REPLY */
 	R_EXPAND_REPLY,
+	R_AUTH,		/* -> R_AUTH_REPLY; only on private/auth.sock */
+	R_AUTH_REPLY,
 	/* delivery agents */
 	D_HELLO = 60,	/* agent -> queued: which transport it serves */
 	D_JOB,		/* queued -> agent, with the message fd */
@@ -95,6 +99,24 @@ struct r_expansion {
 	struct r_target	*t;
 };
 
+enum r_auth_verdict {
+	R_AUTH_OK = 0,		/* user exists and the password matches */
+	R_AUTH_FAIL,		/* no such user, no password set, or mismatch */
+	R_AUTH_TEMPFAIL,	/* maps unreadable: try later */
+};
+
+#define R_AUTH_SECRET_MAX	1024
+
+struct r_auth {
+	char	user[ADDR_MAX + 1];		/* as the client typed it */
+	char	password[R_AUTH_SECRET_MAX + 1];
+};
+
+struct r_auth_reply {
+	uint32_t verdict;
+	char	 user[ADDR_MAX + 1];	/* canonical "user@domain" on R_AUTH_OK */
+};
+
 struct d_job {
 	char	qid[QID_LEN + 1];
 	char	sender[ADDR_MAX + 1];
@@ -145,6 +167,11 @@ int	proto_dec_r_expand(const struct ipc_msg *, char *addr, size_t);
 int	proto_enc_r_expansion(struct ipc_msg *, const struct r_expansion *);
 int	proto_dec_r_expansion(const struct ipc_msg *, struct r_expansion *);
 void	proto_r_expansion_free(struct r_expansion *);
+
+int	proto_enc_r_auth(struct ipc_msg *, const struct r_auth *);
+int	proto_dec_r_auth(const struct ipc_msg *, struct r_auth *);
+int	proto_enc_r_auth_reply(struct ipc_msg *, const struct r_auth_reply *);
+int	proto_dec_r_auth_reply(const struct ipc_msg *, struct r_auth_reply *);
 
 int	proto_enc_d_hello(struct ipc_msg *, uint32_t transport);
 int	proto_dec_d_hello(const struct ipc_msg *, uint32_t *transport);

@@ -39,12 +39,14 @@ struct master {
 	const char	*confpath;
 	int		 foreground;
 	struct evloop	*loop;
-	struct priv_user smtpd_u, queue_u, resolver_u, mail_u;
+	struct priv_user smtpd_u, queue_u, resolver_u, mail_u, login_u;
 	/* listening sockets, kept open for the suite's life */
 	int		 smtp_fds[16];
 	size_t		 nsmtp;
+	int		 pop3_fds[16];
+	size_t		 npop3;
 	int		 submit_fd, inject_fd, deliver_fd, control_fd;
-	int		 check_fd, expand_fd;
+	int		 check_fd, expand_fd, auth_fd;
 	struct service	*svcs;
 	size_t		 nsvcs;
 	int		 stopping;

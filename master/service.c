@@ -54,7 +54,7 @@ svc_new(struct master *m, const char *name, int instance)
 	 * or handing jobs to deliverd when those go.
 	 */
 	s->stop_phase = (strcmp(name, "smtpd") == 0 ||
-	    strcmp(name, "queued") == 0) ? 1 : 2;
+	    strcmp(name, "queued") == 0 || strcmp(name, "pop3d") == 0) ? 1 : 2;
 	return s;
 }
 
@@ -68,6 +68,7 @@ services_init(struct master *m)
 	s = svc_new(m, "resolverd", 0);
 	svc_add_fd(s, "check", m->check_fd);
 	svc_add_fd(s, "expand", m->expand_fd);
+	svc_add_fd(s, "auth", m->auth_fd);
 	s = svc_new(m, "queued", 0);
 	svc_add_fd(s, "submit", m->submit_fd);
 	svc_add_fd(s, "inject", m->inject_fd);
@@ -78,6 +79,11 @@ services_init(struct master *m)
 	s = svc_new(m, "smtpd", 0);
 	for (i = 0; i < m->nsmtp; i++)
 		svc_add_fd(s, "smtp", m->smtp_fds[i]);
+	if (m->npop3 > 0) {
+		s = svc_new(m, "pop3d", 0);
+		for (i = 0; i < m->npop3; i++)
+			svc_add_fd(s, "pop3", m->pop3_fds[i]);
+	}
 }
 
 static void

@@ -47,6 +47,8 @@ setup_users(struct master *m, char *err, size_t errlen)
 	    lookup("resolver_user", m->conf.resolver_user, &m->resolver_u,
 	    err, errlen) == -1 ||
 	    lookup("mail_user", m->conf.mail_user, &m->mail_u, err,
+	    errlen) == -1 ||
+	    lookup("login_user", m->conf.login_user, &m->login_u, err,
 	    errlen) == -1)
 		return -1;
 	return 0;
@@ -136,29 +138,41 @@ unix_listener(const char *dir, const char *name, uid_t uid, gid_t gid,
 	return fd;
 }
 
-int
-setup_sockets(struct master *m, char *err, size_t errlen)
+/* Binds every address of one *_listen key; fds has room for 16. */
+static int
+tcp_listeners(const char *key, const struct conf_list *l, int *fds,
+    size_t *n, char *err, size_t errlen)
 {
-	const struct conf_list	*l = &m->conf.smtp_listen;
-	char			 smtpd[4096], public[4096], private[4096];
-	const char		*sp = m->conf.spool_directory;
-	size_t			 i;
+	size_t i;
 
-	if (l->n > sizeof(m->smtp_fds) / sizeof(m->smtp_fds[0])) {
-		snprintf(err, errlen, "smtp_listen: at most %zu addresses",
-		    sizeof(m->smtp_fds) / sizeof(m->smtp_fds[0]));
+	if (l->n > 16) {
+		snprintf(err, errlen, "%s: at most 16 addresses", key);
 		return -1;
 	}
 	for (i = 0; i < l->n; i++) {
 		char why[512];
 
-		if ((m->smtp_fds[i] = sock_tcp_listen(l->v[i], 1024, why,
+		if ((fds[i] = sock_tcp_listen(l->v[i], 1024, why,
 		    sizeof(why))) == -1) {
-			snprintf(err, errlen, "smtp_listen: %s", why);
+			snprintf(err, errlen, "%s: %s", key, why);
 			return -1;
 		}
-		m->nsmtp++;
+		(*n)++;
 	}
+	return 0;
+}
+
+int
+setup_sockets(struct master *m, char *err, size_t errlen)
+{
+	char			 smtpd[4096], public[4096], private[4096];
+	const char		*sp = m->conf.spool_directory;
+
+	if (tcp_listeners("smtp_listen", &m->conf.smtp_listen, m->smtp_fds,
+	    &m->nsmtp, err, errlen) == -1 ||
+	    tcp_listeners("pop3_listen", &m->conf.pop3_listen, m->pop3_fds,
+	    &m->npop3, err, errlen) == -1)
+		return -1;
 	if (fs_path(smtpd, sizeof(smtpd), sp, "smtpd") == -1 ||
 	    fs_path(public, sizeof(public), sp, "public") == -1 ||
 	    fs_path(private, sizeof(private), sp, "private") == -1) {
@@ -177,6 +191,8 @@ setup_sockets(struct master *m, char *err, size_t errlen)
 	    (m->expand_fd = unix_listener(private, "resolver.sock",
 	    m->queue_u.uid, m->queue_u.gid, 0600, err, errlen)) == -1 ||
 	    (m->control_fd = unix_listener(private, "control.sock", 0, 0, 0600,
+	    err, errlen)) == -1 ||
+	    (m->auth_fd = unix_listener(private, "auth.sock", 0, 0, 0600,
 	    err, errlen)) == -1)
 		return -1;
 	return 0;

@@ -9,6 +9,10 @@
  * A missing map is an empty one (a fresh install has no users yet); a map
  * that exists but cannot be opened makes lookups fail temporarily, so
  * that mail is retried rather than bounced.
+ *
+ * users.db maps "user@domain" to the user's password hash; resolverd is
+ * the only process that reads it (the file is 0640 root:<resolver group>)
+ * and it answers password checks with yes or no, never with the hash.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -20,6 +24,7 @@
 #include "fsutil.h"
 #include "log.h"
 #include "map.h"
+#include "passwd.h"
 #include "resolverd.h"
 
 static void
@@ -186,4 +191,62 @@ resolver_expand(struct resolver *r, const char *addr, struct r_expansion *out)
 	    r->conf->local_domains.v[0] : NULL;
 	ops.allow_commands = r->conf->allow_alias_commands;
 	expand_address(&ops, addr, out);
+}
+
+/*
+ * The user's key: "user@domain" lowercased, with the default domain for a
+ * bare name. -1 for anything that cannot be a user in users.db (bad
+ * syntax, a domain that is not ours, a name that could not be a mailbox
+ * path), so it is not even looked up.
+ */
+static int
+res_auth_key(struct resolver *r, const char *user, char *key, size_t keysz)
+{
+	struct mailaddr	 a;
+	char		 full[ADDR_MAX + 1];
+	const char	*s = user;
+
+	if (strchr(user, '@') == NULL) {
+		if (snprintf(full, sizeof(full), "%s@%s", user,
+		    conf_default_domain(r->conf)) >= (int)sizeof(full))
+			return -1;
+		s = full;
+	}
+	if (addr_parse(s, &a, 0) == -1)
+		return -1;
+	addr_lower(a.local);
+	if (!conf_is_local_domain(r->conf, a.domain) ||
+	    !addr_is_store_safe(a.local) || !addr_is_store_safe(a.domain))
+		return -1;
+	return addr_format(&a, key, keysz);
+}
+
+uint32_t
+resolver_auth(struct resolver *r, const char *user, const char *password,
+    char *canon, size_t canonsz)
+{
+	char		key[ADDR_MAX + 1], hash[MAP_VALUE_MAX];
+	uint32_t	verdict = R_AUTH_FAIL;
+	int		rc = 0;
+
+	canon[0] = '\0';
+	hash[0] = '\0';
+	if (res_auth_key(r, user, key, sizeof(key)) == 0) {
+		resolver_refresh(r, 0);
+		rc = rmap_get(&r->users, key, hash, sizeof(hash));
+	}
+	if (rc == -1)
+		return R_AUTH_TEMPFAIL;
+	/*
+	 * An unknown user (rc 0) leaves hash empty: passwd_verify then
+	 * spends the same time on a dummy hash and says no, so that the time
+	 * of the answer does not tell who exists.
+	 */
+	if (passwd_verify(password, hash) == 1 && rc == 1 &&
+	    strlcpy(canon, key, canonsz) < canonsz)
+		verdict = R_AUTH_OK;
+	else
+		canon[0] = '\0';
+	explicit_bzero(hash, sizeof(hash));
+	return verdict;
 }

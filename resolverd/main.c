@@ -1,6 +1,7 @@
 /*
  * main.c - resolverd: answers "is this address ours?" (R_CHECK, from
- * smtpd and queued) and "where does it go?" (R_EXPAND, from queued only).
+ * smtpd and queued), "where does it go?" (R_EXPAND, from queued only)
+ * and "is this password right?" (R_AUTH, from pop3d and imapd only).
  *
  * Started by master as root, it reads postern.conf and drops to
  * resolver_user at once; from then on it holds nothing but the listening
@@ -8,8 +9,13 @@
  * trusted: smtpd's session processes face the network, so a malformed
  * frame closes that client, and the expand socket (private/, reachable
  * only by queued) is the only one that answers R_EXPAND, which reveals
- * alias targets. One thread, one epoll loop: every answer is a few map
- * lookups, never worth a thread.
+ * alias targets. Likewise only the auth socket (private/, root's alone:
+ * the login daemons' parents) answers R_AUTH, and it answers nothing else.
+ * One thread, one epoll loop: every answer is a few map lookups, never
+ * worth a thread -- except R_AUTH, which costs one deliberately slow
+ * password hash (yescrypt: tens of milliseconds) during which every other
+ * client waits. That is accepted for now; when logins are many, R_AUTH
+ * moves to a few auth worker processes and this loop only hands it on.
  */
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -43,6 +49,7 @@
 enum rd_kind {
 	RD_CHECK,
 	RD_EXPAND,
+	RD_AUTH,	/* password checks: private/auth.sock, root clients only */
 };
 
 struct rd_listener {
@@ -55,7 +62,7 @@ static struct conf		 rd_conf;
 static const char		*rd_conf_path;
 static struct resolver		 rd_res;
 static struct evloop		*rd_loop;
-static struct rd_listener	 rd_listeners[2];
+static struct rd_listener	 rd_listeners[3];
 static size_t			 rd_nlisteners;
 static size_t			 rd_nclients;
 
@@ -100,6 +107,62 @@ rd_reply(struct peer *p, struct ipc_msg *reply)
 	ipc_msg_free(reply);
 }
 
+static const char *
+rd_kind_name(enum rd_kind kind)
+{
+	switch (kind) {
+	case RD_CHECK:
+		return "check";
+	case RD_EXPAND:
+		return "expand";
+	case RD_AUTH:
+		return "auth";
+	}
+	return "?";
+}
+
+/*
+ * R_AUTH. The password is in the frame, in the decoded request and in
+ * what is left of the connection's input buffer: all three are wiped
+ * before we return, whatever the outcome.
+ */
+static int
+rd_auth(struct peer *p, struct ipc_msg *m)
+{
+	static const char *const results[] = { "ok", "fail", "tempfail" };
+	struct r_auth		 a;
+	struct r_auth_reply	 ar;
+	struct ipc_msg		 reply;
+	int			 rc = -1;
+
+	memset(&ar, 0, sizeof(ar));
+	if (proto_dec_r_auth(m, &a) == -1)
+		goto done;
+	ar.verdict = resolver_auth(&rd_res, a.user, a.password, ar.user,
+	    sizeof(ar.user));
+	/* Never the password; the user name is escaped by log_info. */
+	log_info("auth: user=<%s> result=%s", a.user,
+	    ar.verdict < sizeof(results) / sizeof(results[0]) ?
+	    results[ar.verdict] : "?");
+	ipc_msg_init(&reply, R_AUTH_REPLY, m->id);
+	if (proto_enc_r_auth_reply(&reply, &ar) == -1) {
+		ipc_msg_free(&reply);
+		log_warn("encode R_AUTH_REPLY");
+		goto done;
+	}
+	rd_reply(p, &reply);
+	rc = 0;
+done:
+	explicit_bzero(&a, sizeof(a));
+	if (m->body.data != NULL)
+		explicit_bzero(m->body.data, m->body.cap);
+	/* The frame's bytes may linger past the end of the input buffer. */
+	if (p->c.in.data != NULL && p->c.in.cap > p->c.in.len)
+		explicit_bzero(p->c.in.data + p->c.in.len,
+		    p->c.in.cap - p->c.in.len);
+	return rc;
+}
+
 static void
 rd_client_msg(struct peer *p, struct ipc_msg *m)
 {
@@ -115,6 +178,9 @@ rd_client_msg(struct peer *p, struct ipc_msg *m)
 	}
 	switch (m->type) {
 	case R_CHECK:
+		/* The auth socket is for passwords only. */
+		if (l->kind == RD_AUTH)
+			goto malformed;
 		if (proto_dec_r_check(m, addr, sizeof(addr)) == -1)
 			goto malformed;
 		verdict = resolver_check(&rd_res, addr, text, sizeof(text));
@@ -146,6 +212,16 @@ rd_client_msg(struct peer *p, struct ipc_msg *m)
 		proto_r_expansion_free(&x);
 		rd_reply(p, &reply);
 		break;
+	case R_AUTH:
+		/*
+		 * Only root's login daemons reach the auth socket; anyone
+		 * else asking is probing for passwords.
+		 */
+		if (l->kind != RD_AUTH)
+			goto malformed;
+		if (rd_auth(p, m) == -1)
+			goto malformed;
+		break;
 	default:
 		goto malformed;
 	}
@@ -153,9 +229,11 @@ rd_client_msg(struct peer *p, struct ipc_msg *m)
 	return;
 malformed:
 	log_warnx("malformed or unexpected frame (type %u) on the %s socket; "
-	    "closing the client", m->type, l->kind == RD_CHECK ? "check" :
-	    "expand");
+	    "closing the client", m->type, rd_kind_name(l->kind));
 drop:
+	/* Whatever it was, it may have carried a password. */
+	if (m->body.data != NULL)
+		explicit_bzero(m->body.data, m->body.cap);
 	ipc_msg_free(m);
 	peer_close(p);
 }
@@ -253,7 +331,7 @@ rd_add_listener(enum rd_kind kind, int fd)
 int
 main(int argc, char *argv[])
 {
-	static const char *const names[] = { "check", "expand", NULL };
+	static const char *const names[] = { "check", "expand", "auth", NULL };
 	struct daemon_args	args;
 	struct priv_user	u;
 	int			sigfd;
@@ -262,8 +340,10 @@ main(int argc, char *argv[])
 	rd_conf_path = args.confpath;
 	rd_add_listener(RD_CHECK, daemon_socket(&args, "check"));
 	rd_add_listener(RD_EXPAND, daemon_socket(&args, "expand"));
+	rd_add_listener(RD_AUTH, daemon_socket(&args, "auth"));
 	if (rd_nlisteners == 0)
-		fatalx("master passed no socket (-s check:FD, -s expand:FD)");
+		fatalx("master passed no socket (-s check:FD, -s expand:FD, "
+		    "-s auth:FD)");
 	if (priv_lookup(rd_conf.resolver_user, &u) == -1)
 		fatal("user %s", rd_conf.resolver_user);
 	priv_drop(&u, NULL);

@@ -64,5 +64,14 @@ uint32_t resolver_check(struct resolver *, const char *addr, char *text,
 /* R_EXPAND. */
 void	resolver_expand(struct resolver *, const char *addr,
 	    struct r_expansion *out);
+/*
+ * R_AUTH: an r_auth_verdict; on R_AUTH_OK, canon is the user's key in
+ * users.db ("user@domain", lowercase), else "". user is as the client
+ * typed it: "user@domain" in any case, or a bare "user" in the default
+ * domain. Costs one password hash computation whatever the answer,
+ * except for R_AUTH_TEMPFAIL.
+ */
+uint32_t resolver_auth(struct resolver *, const char *user,
+	    const char *password, char *canon, size_t canonsz);
 
 #endif

@@ -45,6 +45,7 @@ class Suite:
         self.build = pathlib.Path(build_dir)
         self.root = pathlib.Path(root)
         self.port = free_port()
+        self.pop3_port = free_port()
         self.conf = self.root / "postern.conf"
         self.spool = self.root / "spool"
         self.maps = self.root / "maps"
@@ -70,6 +71,7 @@ class Suite:
             "daemon_directory": self.build / "libexec",
             "pid_file": self.pidfile,
             "smtp_listen": f"127.0.0.1:{self.port}",
+            "pop3_listen": f"127.0.0.1:{self.pop3_port}",
             "local_delivery_concurrency": 4,
             "queue_retry_min": "2s",
             "queue_retry_max": "10s",
@@ -139,7 +141,8 @@ class Suite:
 
     def all_pids(self):
         out = []
-        for n in ("master", "smtpd", "queued", "resolverd", "deliverd"):
+        for n in ("master", "smtpd", "queued", "resolverd", "deliverd",
+                  "pop3d"):
             out += self.pids_of(n)
         return out
 

@@ -150,6 +150,58 @@ test_size_field_is_read_from_names(void **state)
 }
 
 static void
+test_vsize_field_is_read_from_names(void **state)
+{
+	uint64_t v = 0;
+
+	assert_int_equal(maildir_name_vsize("1.M2P3Q4.h,S=99,W=120:2,S", &v),
+	    0);
+	assert_int_equal(v, 120);
+	assert_int_equal(maildir_name_vsize("1.M2P3Q4.h,S=99", &v), -1);
+	/* A field after the info suffix is flag text, not a size. */
+	assert_int_equal(maildir_name_vsize("1.M2P3Q4.h:2,W=5", &v), -1);
+}
+
+static uint64_t
+vsize_of(const char *text, size_t chunk)
+{
+	struct maildir_vsize	v;
+	size_t			len = strlen(text), i, n;
+
+	maildir_vsize_init(&v);
+	for (i = 0; i < len; i += n) {
+		n = len - i < chunk ? len - i : chunk;
+		maildir_vsize_feed(&v, text + i, n);
+	}
+	return maildir_vsize_end(&v);
+}
+
+static void
+test_vsize_counts_crlf_line_ends_in_any_chunks(void **state)
+{
+	static const struct {
+		const char	*text;
+		uint64_t	 vsize;
+	} cases[] = {
+		{ "", 0 },
+		{ "a\n", 3 },
+		{ "a\r\n", 3 },		/* CRLF stays two octets */
+		{ "a\nb\r\nc\n", 9 },
+		{ "abc", 5 },			/* a CRLF is added to the last line */
+		{ "a\nb", 6 },
+		{ "\n\n\n", 6 },
+		{ "a\r", 4 },			/* bare CR, then the added CRLF */
+		{ "a\r\r\n", 4 },
+	};
+	size_t i, chunk;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		for (chunk = 1; chunk <= 8; chunk++)
+			assert_int_equal(vsize_of(cases[i].text, chunk),
+			    cases[i].vsize);
+}
+
+static void
 test_flags_are_sorted_and_deduplicated(void **state)
 {
 	char f[MAILDIR_FLAGS_MAX] = "SRFaS";
@@ -271,6 +323,18 @@ test_deliver_writes_header_and_body_with_size(void **state)
 	assert_non_null(strstr(name, sz));
 	assert_int_equal(maildir_name_size(name, &s), 0);
 	assert_int_equal(s, (uint64_t)st.st_size);
+	/* ",W=" is the size with CRLF line ends: one more octet per LF. */
+	{
+		size_t	 i, lf = 0;
+		uint64_t w;
+
+		for (i = 0; expect[i] != '\0'; i++)
+			lf += expect[i] == '\n';
+		assert_int_equal(maildir_name_vsize(name, &w), 0);
+		assert_int_equal(w, (uint64_t)len + lf);
+		assert_non_null(strstr(name, ",W="));
+		assert_true(strstr(name, ",S=") < strstr(name, ",W="));
+	}
 	assert_null(strchr(name, '/'));
 	assert_null(strchr(name, ':'));
 
@@ -419,6 +483,8 @@ main(void)
 		cmocka_unit_test(test_host_truncation_never_splits_an_escape),
 		cmocka_unit_test(test_name_base_has_dovecot_shape),
 		cmocka_unit_test(test_size_field_is_read_from_names),
+		cmocka_unit_test(test_vsize_field_is_read_from_names),
+		cmocka_unit_test(test_vsize_counts_crlf_line_ends_in_any_chunks),
 		cmocka_unit_test(test_flags_are_sorted_and_deduplicated),
 		cmocka_unit_test(test_flags_set_and_clear_keep_order),
 		cmocka_unit_test(test_info_parse_splits_base_and_flags),

@@ -329,6 +329,39 @@ test_open_of_absent_or_non_db_file_fails(void **state)
 	assert_null(map_open(tpath("text.db")));
 }
 
+static mode_t
+file_mode(const char *path)
+{
+	struct stat st;
+
+	assert_int_equal(stat(path, &st), 0);
+	return st.st_mode & 07777;
+}
+
+static void
+test_built_map_has_exactly_the_mode_asked_for(void **state)
+{
+	struct map_builder	*b;
+	mode_t			 old = umask(077);
+
+	/* A careless umask must not hide aliases.db from resolverd... */
+	assert_non_null(b = map_build_begin(tpath("public.db")));
+	assert_int_equal(map_build_commit(b), 0);
+	assert_int_equal(file_mode(tpath("public.db")), 0644);
+	umask(022);
+	/* ... nor widen users.db, which holds password hashes. */
+	assert_non_null(b = map_build_begin_mode(tpath("secret.db"), 0640,
+	    (uid_t)-1, (gid_t)-1));
+	assert_int_equal(map_build_put(b, "k", "$y$hash"), 0);
+	assert_int_equal(map_build_commit(b), 0);
+	assert_int_equal(file_mode(tpath("secret.db")), 0640);
+	assert_non_null(b = map_build_begin_mode(tpath("secret.db"), 0600,
+	    getuid(), getgid()));
+	assert_int_equal(map_build_commit(b), 0);
+	assert_int_equal(file_mode(tpath("secret.db")), 0600);
+	umask(old);
+}
+
 static void
 test_build_in_missing_directory_fails(void **state)
 {
@@ -349,6 +382,7 @@ main(void)
 		cmocka_unit_test(test_map_changed_after_rebuild_and_old_reader_keeps_old_map),
 		cmocka_unit_test(test_map_changed_when_file_removed),
 		cmocka_unit_test(test_abort_leaves_no_file),
+		cmocka_unit_test(test_built_map_has_exactly_the_mode_asked_for),
 		cmocka_unit_test(test_abort_of_rebuild_keeps_old_map),
 		cmocka_unit_test(test_commit_leaves_only_the_map),
 		cmocka_unit_test(test_open_of_absent_or_non_db_file_fails),

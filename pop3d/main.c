@@ -1,0 +1,86 @@
+/*
+ * main.c - pop3d start-up: arguments, configuration, the empty
+ * directory that login children are chrooted in, then the parent loop.
+ *
+ *	pop3d [-c CONFIG] [-f] -s pop3:FD [-s pop3:FD ...]
+ *
+ * Started by master as root, and stays root: the parent must chroot and
+ * setuid the processes it forks for each client (see pop3_parent.c; the
+ * parent itself never reads from a client). Trusts master for the
+ * listening descriptors and the config path; checks that each
+ * descriptor really is a listening socket.
+ */
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "daemon.h"
+#include "fsutil.h"
+#include "log.h"
+#include "pop3d.h"
+#include "priv.h"
+
+#define POP3D_MAX_LISTENERS	DAEMON_MAX_SOCKETS
+
+/*
+ * <spool>/empty: root-owned, 0755, and empty, so a login child chrooted
+ * there finds nothing to read and nowhere to write.
+ */
+static void
+make_empty_dir(const char *dir)
+{
+	struct stat	 st;
+	DIR		*d;
+	struct dirent	*e;
+
+	if (mkdir(dir, 0755) == -1 && errno != EEXIST)
+		fatal("mkdir %s", dir);
+	if (lstat(dir, &st) == -1 || !S_ISDIR(st.st_mode))
+		fatalx("%s is not a directory", dir);
+	if (priv_is_root() && (st.st_uid != 0 || st.st_gid != 0) &&
+	    chown(dir, 0, 0) == -1)
+		fatal("chown %s", dir);
+	if ((st.st_mode & 07777) != 0755 && chmod(dir, 0755) == -1)
+		fatal("chmod %s", dir);
+	if ((d = opendir(dir)) == NULL)
+		fatal("opendir %s", dir);
+	while ((e = readdir(d)) != NULL)
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+			fatalx("%s must be empty (found \"%s\")", dir,
+			    e->d_name);
+	closedir(d);
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const char *const names[] = { "pop3", NULL };
+	static struct conf	 conf;
+	static struct pop3_env	 env;
+	struct daemon_args	 args;
+	int			 fds[POP3D_MAX_LISTENERS];
+	size_t			 nfds;
+
+	daemon_init("pop3d", names, argc, argv, &args, &conf);
+	if ((nfds = daemon_sockets(&args, "pop3", fds, POP3D_MAX_LISTENERS)) ==
+	    0)
+		fatalx("no pop3 listening socket given (-s pop3:FD)");
+	if (fs_path(env.empty_dir, sizeof(env.empty_dir),
+	    conf.spool_directory, "empty") == -1 ||
+	    fs_path(env.private_dir, sizeof(env.private_dir),
+	    conf.spool_directory, "private") == -1)
+		fatalx("spool_directory too long");
+	make_empty_dir(env.empty_dir);
+	/* Loaded now: the chroots have no /etc/localtime. */
+	tzset();
+	if (!priv_is_root())
+		log_info("not started as root: sessions run as this user, "
+		    "without chroot");
+	return pop3_parent_run(&env, &conf, args.confpath, fds, nfds);
+}

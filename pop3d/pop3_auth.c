@@ -1,0 +1,207 @@
+/*
+ * pop3_auth.c - pop3d's client of resolverd's credential checks
+ * (R_AUTH over <spool>/private/auth.sock).
+ *
+ * Runs in pop3d's root parent, inside its event loop: one connection,
+ * opened when first needed and again after a loss, carries every
+ * request, each with its own id and a PROTO_TIMEOUT_MS deadline. A
+ * request that times out drops the connection (resolverd is wedged or
+ * gone; the next request reconnects), and every request still pending
+ * then fails as R_AUTH_TEMPFAIL: a dead resolverd costs a clear
+ * temporary error, never a hang. resolverd is trusted to answer
+ * honestly, its frames are still decoded field by field.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "evloop.h"
+#include "log.h"
+#include "peer.h"
+#include "pop3d.h"
+#include "sock.h"
+
+struct pop3_authreq {
+	struct pop3_auth	*a;
+	uint32_t		 id;
+	pop3_auth_cb		 cb;
+	void			*arg;
+	struct ev_timer		*timer;
+	struct pop3_authreq	*next;
+};
+
+struct pop3_auth {
+	struct evloop		*loop;
+	char			 dir[CONF_PATH_MAX];
+	struct peer		*peer;
+	uint32_t		 nextid;
+	struct pop3_authreq	*reqs;
+};
+
+static void
+req_unlink(struct pop3_auth *a, struct pop3_authreq *r)
+{
+	struct pop3_authreq **pp;
+
+	for (pp = &a->reqs; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == r) {
+			*pp = r->next;
+			break;
+		}
+	if (r->timer != NULL)
+		evloop_timer_cancel(a->loop, r->timer);
+	free(r);
+}
+
+/* Completes r: unlinked before the callback, which may start another. */
+static void
+req_done(struct pop3_authreq *r, uint32_t verdict, const char *user)
+{
+	pop3_auth_cb	 cb = r->cb;
+	void		*arg = r->arg;
+
+	req_unlink(r->a, r);
+	cb(arg, verdict, user);
+}
+
+static void
+auth_on_close(struct peer *p)
+{
+	struct pop3_auth *a = p->ctx;
+
+	a->peer = NULL;
+	while (a->reqs != NULL)
+		req_done(a->reqs, R_AUTH_TEMPFAIL, "");
+}
+
+static void
+auth_on_msg(struct peer *p, struct ipc_msg *m)
+{
+	struct pop3_auth	*a = p->ctx;
+	struct pop3_authreq	*r;
+	struct r_auth_reply	 rep;
+
+	for (r = a->reqs; r != NULL && r->id != m->id; r = r->next)
+		;
+	if (m->type != R_AUTH_REPLY || proto_dec_r_auth_reply(m, &rep) == -1) {
+		log_warnx("auth.sock: malformed reply (type %u); reconnecting",
+		    m->type);
+		ipc_msg_free(m);
+		peer_close(p);
+		return;
+	}
+	ipc_msg_free(m);
+	if (r == NULL)
+		return;		/* it timed out or its client went away */
+	if (rep.verdict == R_AUTH_OK && rep.user[0] == '\0')
+		rep.verdict = R_AUTH_TEMPFAIL;
+	req_done(r, rep.verdict, rep.user);
+}
+
+static void
+req_timeout(void *arg)
+{
+	struct pop3_authreq	*r = arg;
+	struct pop3_auth	*a = r->a;
+
+	r->timer = NULL;
+	log_warnx("auth.sock: no answer in %d s; reconnecting",
+	    PROTO_TIMEOUT_MS / 1000);
+	req_done(r, R_AUTH_TEMPFAIL, "");
+	/* Whatever resolverd still owes on this connection is lost too. */
+	if (a->peer != NULL)
+		peer_close(a->peer);
+}
+
+struct pop3_auth *
+pop3_auth_new(struct evloop *loop, const char *private_dir)
+{
+	struct pop3_auth *a;
+
+	if ((a = calloc(1, sizeof(*a))) == NULL)
+		return NULL;
+	a->loop = loop;
+	strlcpy(a->dir, private_dir, sizeof(a->dir));
+	return a;
+}
+
+void
+pop3_auth_free(struct pop3_auth *a)
+{
+	if (a == NULL)
+		return;
+	if (a->peer != NULL)
+		peer_close(a->peer);
+	while (a->reqs != NULL)
+		req_unlink(a, a->reqs);
+	free(a);
+}
+
+static int
+auth_connect(struct pop3_auth *a)
+{
+	int fd;
+
+	if (a->peer != NULL)
+		return 0;
+	if ((fd = sock_unix_connect_in(a->dir, "auth.sock")) == -1) {
+		log_warn("connect %s/auth.sock", a->dir);
+		return -1;
+	}
+	a->peer = peer_new(a->loop, fd, 64 * 1024, auth_on_msg,
+	    auth_on_close, a);
+	return a->peer != NULL ? 0 : -1;
+}
+
+struct pop3_authreq *
+pop3_auth_start(struct pop3_auth *a, const char *user, const char *pass,
+    pop3_auth_cb cb, void *arg)
+{
+	struct pop3_authreq	*r;
+	struct r_auth		*ra;
+	struct ipc_msg		 m;
+	int			 rc;
+
+	if (auth_connect(a) == -1)
+		return NULL;
+	if ((r = calloc(1, sizeof(*r))) == NULL ||
+	    (ra = calloc(1, sizeof(*ra))) == NULL) {
+		free(r);
+		return NULL;
+	}
+	if (++a->nextid == 0)
+		a->nextid = 1;
+	r->a = a;
+	r->id = a->nextid;
+	r->cb = cb;
+	r->arg = arg;
+	strlcpy(ra->user, user, sizeof(ra->user));
+	strlcpy(ra->password, pass, sizeof(ra->password));
+	ipc_msg_init(&m, R_AUTH, r->id);
+	rc = proto_enc_r_auth(&m, ra);
+	explicit_bzero(ra, sizeof(*ra));
+	free(ra);
+	/* Sent before r is linked: a failed send closes the peer, and its
+	 * close must not fail r as well as our NULL does. */
+	if (rc == 0)
+		rc = peer_send(a->peer, &m);
+	if (m.body.data != NULL)
+		explicit_bzero(m.body.data, m.body.len);
+	ipc_msg_free(&m);
+	if (rc == -1) {
+		free(r);
+		return NULL;
+	}
+	r->timer = evloop_timer(a->loop, PROTO_TIMEOUT_MS, req_timeout, r);
+	r->next = a->reqs;
+	a->reqs = r;
+	return r;
+}
+
+void
+pop3_auth_cancel(struct pop3_auth *a, struct pop3_authreq *r)
+{
+	if (r != NULL)
+		req_unlink(a, r);
+}

@@ -1,0 +1,315 @@
+/*
+ * pop3_login.c - the AUTHORIZATION state of one POP3 session: greeting,
+ * CAPA, USER/PASS, AUTH PLAIN (RFC 5034), QUIT.
+ *
+ * Runs in a login child forked by the parent for this one client: as
+ * login_user, chrooted in an empty directory, holding only the client
+ * socket and a socketpair to the parent. It never sees a mailbox and
+ * cannot check a password: it hands the credentials to the parent
+ * (P_LOGIN) with the client's unprocessed input, and either hears P_FAIL
+ * or is killed while the parent starts the mail process, which answers
+ * the PASS/AUTH itself. The client is trusted for nothing; the parent is
+ * trusted to answer.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "pop3d.h"
+
+/* The parent answers within its resolverd deadline plus the delay. */
+#define POP3_LOGIN_WAIT_MS	(5 * 60 * 1000)
+
+struct pop3_lsess {
+	const struct pop3_env	*env;
+	struct pop3_io		 io;
+	struct ipc_conn		 parent;
+	const char		*ip;
+	char			 user[ADDR_MAX + 1];
+	int			 have_user;
+	int			 failures;
+	int			 errors;
+};
+
+static void __attribute__((__noreturn__))
+login_exit(struct pop3_lsess *s)
+{
+	(void)pop3_io_flush(&s->io);
+	pop3_io_free(&s->io);
+	ipc_conn_close(&s->parent);
+	explicit_bzero(s, sizeof(*s));
+	_exit(0);
+}
+
+static void __attribute__((format(printf, 2, 3)))
+login_err(struct pop3_lsess *s, const char *fmt, ...)
+{
+	char	text[POP3_LINE_MAX];
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	pop3_io_printf(&s->io, "-ERR %s\r\n", text);
+	if (++s->errors >= POP3_ERRORS_MAX) {
+		pop3_io_printf(&s->io, "-ERR too many errors; closing\r\n");
+		login_exit(s);
+	}
+}
+
+void
+pop3_capa(struct pop3_io *io, int authorization)
+{
+	pop3_io_printf(io, "+OK capability list follows\r\n");
+	pop3_io_printf(io, "TOP\r\n");
+	if (authorization)
+		pop3_io_printf(io, "USER\r\n");
+	pop3_io_printf(io, "UIDL\r\n");
+	pop3_io_printf(io, "RESP-CODES\r\n");
+	pop3_io_printf(io, "PIPELINING\r\n");
+	pop3_io_printf(io, "AUTH-RESP-CODE\r\n");
+	if (authorization)
+		pop3_io_printf(io, "SASL PLAIN\r\n");
+	pop3_io_printf(io, "IMPLEMENTATION Postern\r\n");
+	pop3_io_printf(io, ".\r\n");
+}
+
+/*
+ * Asks the parent. Returns only on failure (the parent kills us on
+ * success); the reply to the client is ours then.
+ */
+static void
+login_try(struct pop3_lsess *s, uint32_t mech, const char *user, char *pass)
+{
+	struct pop3_login	l;
+	struct ipc_msg		m;
+	uint32_t		why;
+
+	/* Replies to earlier pipelined commands go out before the mail
+	 * process writes its first: the client must see them in order. */
+	if (pop3_io_flush(&s->io) == -1)
+		login_exit(s);
+	memset(&l, 0, sizeof(l));
+	l.mech = mech;
+	if (strlcpy(l.user, user, sizeof(l.user)) >= sizeof(l.user) ||
+	    strlcpy(l.pass, pass, sizeof(l.pass)) >= sizeof(l.pass)) {
+		explicit_bzero(&l, sizeof(l));
+		explicit_bzero(pass, strlen(pass));
+		login_err(s, "[AUTH] authentication failed");
+		return;
+	}
+	explicit_bzero(pass, strlen(pass));
+	l.left = (unsigned char *)pop3_io_pending(&s->io);
+	l.leftlen = pop3_io_buffered(&s->io);
+	ipc_msg_init(&m, P_LOGIN, 0);
+	if (pop3_enc_login(&m, &l) == -1 ||
+	    ipc_send_wait(&s->parent, &m, POP3_LOGIN_WAIT_MS) == -1) {
+		explicit_bzero(&l.pass, sizeof(l.pass));
+		explicit_bzero(m.body.data, m.body.len);
+		ipc_msg_free(&m);
+		pop3_io_printf(&s->io, "-ERR [SYS/TEMP] server shutting down\r\n");
+		login_exit(s);
+	}
+	explicit_bzero(&l.pass, sizeof(l.pass));
+	explicit_bzero(m.body.data, m.body.len);
+	ipc_msg_free(&m);
+
+	if (ipc_recv_wait(&s->parent, &m, POP3_LOGIN_WAIT_MS) == -1 ||
+	    m.type != P_FAIL || pop3_dec_fail(&m, &why) == -1) {
+		ipc_msg_free(&m);
+		pop3_io_printf(&s->io, "-ERR [SYS/TEMP] server shutting down\r\n");
+		login_exit(s);
+	}
+	ipc_msg_free(&m);
+	s->have_user = 0;
+	switch (why) {
+	case POP3_FAIL_TEMP:
+		pop3_io_printf(&s->io, "-ERR [SYS/TEMP] authentication "
+		    "service unavailable; try later\r\n");
+		return;
+	case POP3_FAIL_LIMIT:
+		pop3_io_printf(&s->io, "-ERR [AUTH] too many failed logins; "
+		    "try later\r\n");
+		login_exit(s);
+	default:
+		break;
+	}
+	if (++s->failures >= POP3_LOGIN_TRIES) {
+		pop3_io_printf(&s->io, "-ERR [AUTH] authentication failed; "
+		    "closing\r\n");
+		login_exit(s);
+	}
+	pop3_io_printf(&s->io, "-ERR [AUTH] authentication failed\r\n");
+}
+
+static void
+cmd_user(struct pop3_lsess *s, const char *arg)
+{
+	if (arg[0] == '\0') {
+		login_err(s, "USER needs a user name");
+		return;
+	}
+	if (strlcpy(s->user, arg, sizeof(s->user)) >= sizeof(s->user)) {
+		s->have_user = 0;
+		login_err(s, "user name too long");
+		return;
+	}
+	s->have_user = 1;
+	pop3_io_printf(&s->io, "+OK send PASS\r\n");
+}
+
+static void
+cmd_pass(struct pop3_lsess *s, char *arg)
+{
+	if (!s->have_user) {
+		login_err(s, "send USER first");
+		return;
+	}
+	login_try(s, POP3_MECH_USER, s->user, arg);
+}
+
+/* The PLAIN response: base64, "*" cancels (RFC 5034 4). */
+static void
+auth_plain(struct pop3_lsess *s, const char *resp)
+{
+	unsigned char	dec[POP3_LINE_MAX];
+	char		user[ADDR_MAX + 1], pass[R_AUTH_SECRET_MAX + 1];
+	size_t		declen;
+
+	if (strcmp(resp, "*") == 0) {
+		login_err(s, "authentication cancelled");
+		return;
+	}
+	if (pop3_base64_decode(resp, dec, sizeof(dec), &declen) == -1) {
+		login_err(s, "bad base64 in AUTH response");
+		return;
+	}
+	if (pop3_sasl_plain(dec, declen, user, sizeof(user), pass,
+	    sizeof(pass)) == -1) {
+		explicit_bzero(dec, sizeof(dec));
+		login_err(s, "[AUTH] bad PLAIN response");
+		return;
+	}
+	explicit_bzero(dec, sizeof(dec));
+	login_try(s, POP3_MECH_PLAIN, user, pass);
+	explicit_bzero(pass, sizeof(pass));
+}
+
+static void
+cmd_auth(struct pop3_lsess *s, const char *arg)
+{
+	char			 words[POP3_LINE_MAX], line[POP3_LINE_MAX];
+	const char		*v[2];
+	size_t			 len;
+	int			 n;
+	enum pop3_io_status	 st;
+
+	if (arg[0] == '\0') {
+		/* Pre-RFC 5034 clients ask for the list this way. */
+		pop3_io_printf(&s->io, "+OK\r\nPLAIN\r\n.\r\n");
+		return;
+	}
+	if ((n = pop3_cmd_words(arg, words, sizeof(words), v, 2)) < 1) {
+		login_err(s, "AUTH needs a mechanism");
+		return;
+	}
+	if (strcasecmp(v[0], "PLAIN") != 0) {
+		explicit_bzero(words, sizeof(words));
+		login_err(s, "unsupported authentication mechanism");
+		return;
+	}
+	if (n == 2) {
+		auth_plain(s, v[1]);
+		explicit_bzero(words, sizeof(words));
+		return;
+	}
+	pop3_io_printf(&s->io, "+ \r\n");
+	st = pop3_io_getline(&s->io, line, &len);
+	if (st == POP3_IO_TOOLONG) {
+		login_err(s, "line too long");
+		return;
+	}
+	if (st != POP3_IO_OK)
+		login_exit(s);
+	if (memchr(line, '\0', len) != NULL)
+		login_err(s, "bad base64 in AUTH response");
+	else
+		auth_plain(s, line);
+	explicit_bzero(line, sizeof(line));
+}
+
+void
+pop3_login_run(const struct pop3_env *env, int client, int parent,
+    const char *ip)
+{
+	static struct pop3_lsess s;
+	char			 line[POP3_LINE_MAX];
+	size_t			 len;
+	struct pop3_cmd		 c;
+	enum pop3_io_status	 st;
+
+	memset(&s, 0, sizeof(s));
+	s.env = env;
+	s.ip = ip;
+	pop3_io_init(&s.io, client, env->conf->pop3_timeout);
+	ipc_conn_init(&s.parent, parent, 4096);
+	pop3_io_printf(&s.io, "+OK Postern POP3 ready\r\n");
+	for (;;) {
+		st = pop3_io_getline(&s.io, line, &len);
+		if (st == POP3_IO_TIMEOUT) {
+			pop3_io_printf(&s.io, "-ERR autologout; idle for too "
+			    "long\r\n");
+			login_exit(&s);
+		}
+		if (st == POP3_IO_EOF || st == POP3_IO_ERROR)
+			login_exit(&s);
+		if (st == POP3_IO_TOOLONG) {
+			login_err(&s, "line too long");
+			continue;
+		}
+		pop3_cmd_parse(line, len, &c);
+		switch (c.verb) {
+		case POP3_CMD_USER:
+			cmd_user(&s, c.arg);
+			break;
+		case POP3_CMD_PASS:
+			cmd_pass(&s, line + (c.arg - line));
+			break;
+		case POP3_CMD_AUTH:
+			cmd_auth(&s, c.arg);
+			break;
+		case POP3_CMD_CAPA:
+			pop3_capa(&s.io, 1);
+			break;
+		case POP3_CMD_QUIT:
+			pop3_io_printf(&s.io, "+OK Postern POP3 signing off\r\n");
+			login_exit(&s);
+		case POP3_CMD_APOP:
+			login_err(&s, "APOP not supported; use USER/PASS or "
+			    "AUTH PLAIN");
+			break;
+		case POP3_CMD_STLS:
+			login_err(&s, "STLS not available");
+			break;
+		case POP3_CMD_STAT: case POP3_CMD_LIST: case POP3_CMD_UIDL:
+		case POP3_CMD_RETR: case POP3_CMD_TOP: case POP3_CMD_DELE:
+		case POP3_CMD_RSET: case POP3_CMD_NOOP: case POP3_CMD_LAST:
+			login_err(&s, "%s not allowed in this state; log in "
+			    "first", c.name);
+			break;
+		case POP3_CMD_NUL:
+			login_err(&s, "NUL byte in command");
+			break;
+		case POP3_CMD_EMPTY:
+		case POP3_CMD_UNKNOWN:
+			login_err(&s, "unknown command");
+			break;
+		}
+		explicit_bzero(line, sizeof(line));
+	}
+}

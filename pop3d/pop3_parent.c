@@ -1,0 +1,481 @@
+/*
+ * pop3_parent.c - pop3d's parent: accepts POP3 clients, forks a login
+ * child for each, checks the credentials the child hands over with
+ * resolverd, paces failures per client address, and on success replaces
+ * the login child with a mail process confined to the user's Maildir.
+ *
+ * Runs as root (it must chroot and setuid its children, and only root
+ * may use private/auth.sock) and therefore never parses a byte from the
+ * network: its only inputs are accept(2), frames from its login children
+ * (less privileged and possibly under a client's control: decoded field
+ * by field, a malformed or untimely frame kills that child), and
+ * resolverd's answers. The only thing it writes to a client is the fixed
+ * refusal when pop3_max_sessions are busy. It is a single-threaded event
+ * loop: failure delays are timers, never sleeps, and a slow resolverd
+ * costs one deadline.
+ *
+ * Each child is forked from this process, so before it does anything
+ * else it closes every descriptor but its own (other clients, the
+ * listeners, auth.sock); passwords pass through here only in buffers
+ * that are wiped after use.
+ */
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "evloop.h"
+#include "log.h"
+#include "peer.h"
+#include "pop3d.h"
+#include "sock.h"
+
+struct pop3_conn {
+	int			 fd;		/* the client; our copy */
+	struct peer		*peer;		/* socketpair to the login child */
+	pid_t			 pid;		/* the login child */
+	char			 ip[64];
+	char			 user[ADDR_MAX + 1];	/* as typed, for logs */
+	struct pop3_authreq	*req;
+	struct ev_timer		*delay;
+	uint32_t		 fail;		/* sent when delay fires */
+	unsigned char		*left;		/* client input for the mail process */
+	size_t			 leftlen;
+	struct pop3_conn	*prev, *next;
+};
+
+static struct {
+	struct pop3_env		*env;
+	struct conf		 conf;
+	const char		*confpath;
+	struct evloop		*loop;
+	struct pop3_auth	*auth;
+	struct pop3_pace	*pace;
+	struct pop3_conn	*conns;
+	const int		*lfds;
+	size_t			 nlfds;
+	size_t			 nchildren;
+	int			 sigfd;
+} pp;
+
+static void
+conn_close(struct pop3_conn *c)
+{
+	if (c->req != NULL)
+		pop3_auth_cancel(pp.auth, c->req);
+	if (c->delay != NULL)
+		evloop_timer_cancel(pp.loop, c->delay);
+	if (c->left != NULL) {
+		explicit_bzero(c->left, c->leftlen);
+		free(c->left);
+	}
+	if (c->fd != -1)
+		close(c->fd);
+	if (c->peer != NULL) {
+		/* Its close callback may run later: it must not find c. */
+		c->peer->ctx = NULL;
+		peer_close(c->peer);
+	}
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		pp.conns = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	free(c);
+}
+
+/* The login child broke the protocol: it may be a client's puppet. */
+static void
+conn_kill(struct pop3_conn *c, const char *why)
+{
+	log_warnx("login process %ld for [%s]: %s; killing it", (long)c->pid,
+	    c->ip, why);
+	if (c->pid > 0)
+		(void)kill(c->pid, SIGKILL);
+	conn_close(c);
+}
+
+/*
+ * In a fresh child: every descriptor but keep[] closed, signals back to
+ * their defaults, syslog reopened (its socket was closed with the rest,
+ * and a chroot has no /dev/log).
+ */
+static void
+child_setup(const int *keep, size_t nkeep)
+{
+	sigset_t	all;
+	char		ident[32];
+	unsigned int	lo = 3;
+	size_t		i, j;
+	int		k[4];
+
+	sigemptyset(&all);
+	(void)sigprocmask(SIG_SETMASK, &all, NULL);
+	for (i = 0; i < nkeep; i++)
+		k[i] = keep[i];
+	for (i = 1; i < nkeep; i++)	/* a few entries: insertion sort */
+		for (j = i; j > 0 && k[j - 1] > k[j]; j--) {
+			int t = k[j];
+			k[j] = k[j - 1];
+			k[j - 1] = t;
+		}
+	for (i = 0; i < nkeep; i++) {
+		if ((unsigned int)k[i] > lo)
+			(void)close_range(lo, (unsigned int)k[i] - 1, 0);
+		lo = (unsigned int)k[i] + 1;
+	}
+	(void)close_range(lo, ~0U, 0);
+	if (log_dest() == LOG_DEST_SYSLOG) {
+		strlcpy(ident, log_ident(), sizeof(ident));
+		closelog();
+		log_init(ident, LOG_DEST_SYSLOG);
+	}
+}
+
+static void
+send_fail(struct pop3_conn *c, uint32_t why)
+{
+	struct ipc_msg m;
+
+	ipc_msg_init(&m, P_FAIL, 0);
+	if (pop3_enc_fail(&m, why) == 0 && c->peer != NULL)
+		(void)peer_send(c->peer, &m);	/* a failure closes c */
+	ipc_msg_free(&m);
+}
+
+static void
+delay_done(void *arg)
+{
+	struct pop3_conn *c = arg;
+
+	c->delay = NULL;
+	send_fail(c, c->fail);
+}
+
+/* Every refusal waits auth_failure_delay: guessing costs time. */
+static void
+fail_later(struct pop3_conn *c, uint32_t why)
+{
+	uint64_t ms = (uint64_t)pp.conf.auth_failure_delay * 1000;
+
+	if (c->left != NULL) {
+		explicit_bzero(c->left, c->leftlen);
+		free(c->left);
+		c->left = NULL;
+	}
+	c->fail = why;
+	if (ms == 0 || (c->delay = evloop_timer(pp.loop, ms, delay_done,
+	    c)) == NULL)
+		send_fail(c, why);
+}
+
+static void
+start_mail(struct pop3_conn *c, const char *user)
+{
+	pid_t	pid;
+
+	/* The login child is blocked waiting for us and has flushed its
+	 * replies: nothing it could still say would be in order. */
+	(void)kill(c->pid, SIGKILL);
+	if ((pid = fork()) == -1) {
+		static const char msg[] = "-ERR [SYS/TEMP] cannot start a "
+		    "session; try later\r\n";
+
+		log_warn("fork");
+		(void)!send(c->fd, msg, sizeof(msg) - 1,
+		    MSG_DONTWAIT | MSG_NOSIGNAL);
+		conn_close(c);
+		return;
+	}
+	if (pid == 0) {
+		child_setup(&c->fd, 1);
+		pop3_mail_run(pp.env, c->fd, user, c->ip, c->left,
+		    c->left != NULL ? c->leftlen : 0);
+	}
+	pp.nchildren++;
+	conn_close(c);
+}
+
+static void
+auth_done(void *arg, uint32_t verdict, const char *user)
+{
+	struct pop3_conn *c = arg;
+
+	c->req = NULL;
+	switch (verdict) {
+	case R_AUTH_OK:
+		start_mail(c, user);
+		return;
+	case R_AUTH_FAIL:
+		log_info("auth failed: user=<%s>, client=[%s]", c->user, c->ip);
+		pop3_pace_fail(pp.pace, c->ip, (time_t)(evloop_now_ms() / 1000),
+		    pp.conf.auth_failure_window);
+		fail_later(c, POP3_FAIL_AUTH);
+		return;
+	default:
+		log_warnx("auth unavailable: user=<%s>, client=[%s]: resolverd "
+		    "did not answer", c->user, c->ip);
+		send_fail(c, POP3_FAIL_TEMP);
+		return;
+	}
+}
+
+static void
+login_msg(struct peer *p, struct ipc_msg *m)
+{
+	struct pop3_conn	*c = p->ctx;
+	struct pop3_login	 l;
+	size_t			 i;
+
+	if (c == NULL) {
+		ipc_msg_free(m);
+		return;
+	}
+	if (m->type != P_LOGIN || c->req != NULL || c->delay != NULL ||
+	    pop3_dec_login(m, &l) == -1) {
+		if (m->body.data != NULL)
+			explicit_bzero(m->body.data, m->body.len);
+		ipc_msg_free(m);
+		conn_kill(c, "unexpected or malformed frame");
+		return;
+	}
+	explicit_bzero(m->body.data, m->body.len);
+	ipc_msg_free(m);
+
+	/* What the client typed reaches the log only as printable text. */
+	for (i = 0; l.user[i] != '\0' && i + 1 < sizeof(c->user); i++)
+		c->user[i] = ((unsigned char)l.user[i] < 0x20 ||
+		    (unsigned char)l.user[i] > 0x7e) ? '?' : l.user[i];
+	c->user[i] = '\0';
+	c->left = l.left;
+	c->leftlen = l.leftlen;
+	l.left = NULL;
+
+	if (pop3_pace_blocked(pp.pace, c->ip, (time_t)(evloop_now_ms() / 1000),
+	    pp.conf.auth_failure_limit, pp.conf.auth_failure_window)) {
+		log_info("auth refused: user=<%s>, client=[%s]: too many "
+		    "failed logins", c->user, c->ip);
+		pop3_login_clear(&l);
+		fail_later(c, POP3_FAIL_LIMIT);
+		return;
+	}
+	c->req = pop3_auth_start(pp.auth, l.user, l.pass, auth_done, c);
+	pop3_login_clear(&l);
+	if (c->req == NULL) {
+		log_warnx("auth unavailable: user=<%s>, client=[%s]", c->user,
+		    c->ip);
+		send_fail(c, POP3_FAIL_TEMP);
+	}
+}
+
+static void
+login_closed(struct peer *p)
+{
+	struct pop3_conn *c = p->ctx;
+
+	if (c == NULL)
+		return;
+	c->peer = NULL;
+	conn_close(c);
+}
+
+static void
+refuse_busy(int fd)
+{
+	static const char msg[] = "-ERR [SYS/TEMP] too many connections\r\n";
+
+	/* Best effort and non-blocking: a full socket buffer just loses it. */
+	(void)!send(fd, msg, sizeof(msg) - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+	close(fd);
+}
+
+static void
+on_accept(int fd, void *arg)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 sslen = sizeof(ss);
+	struct pop3_conn	*c;
+	int			 sp[2], port, keep[2];
+	pid_t			 pid;
+	char			 ip[64] = "unknown";
+
+	if (getpeername(fd, (struct sockaddr *)&ss, &sslen) == 0)
+		sock_ntop((struct sockaddr *)&ss, ip, sizeof(ip), &port);
+	if (pp.nchildren >= (size_t)pp.conf.pop3_max_sessions) {
+		log_warnx("too many sessions (%ld): refusing [%s]",
+		    pp.conf.pop3_max_sessions, ip);
+		refuse_busy(fd);
+		return;
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		refuse_busy(fd);
+		return;
+	}
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == -1) {
+		log_warn("socketpair");
+		free(c);
+		refuse_busy(fd);
+		return;
+	}
+	if ((pid = fork()) == -1) {
+		log_warn("fork");
+		close(sp[0]);
+		close(sp[1]);
+		free(c);
+		refuse_busy(fd);
+		return;
+	}
+	if (pid == 0) {
+		keep[0] = fd;
+		keep[1] = sp[1];
+		child_setup(keep, 2);
+		/* Before a byte from the client: no mailbox, no root. */
+		priv_drop(&pp.env->login_u, pp.env->empty_dir);
+		pop3_login_run(pp.env, fd, sp[1], ip);
+	}
+	close(sp[1]);
+	pp.nchildren++;
+	c->fd = fd;
+	c->pid = pid;
+	strlcpy(c->ip, ip, sizeof(c->ip));
+	c->next = pp.conns;
+	if (pp.conns != NULL)
+		pp.conns->prev = c;
+	pp.conns = c;
+	/* P_LOGIN carries at most a line's worth of strings and the buffer. */
+	if ((c->peer = peer_new(pp.loop, sp[0], 2 * POP3_IO_INBUF +
+	    R_AUTH_SECRET_MAX + 1024, login_msg, login_closed, c)) == NULL) {
+		conn_kill(c, "cannot watch its socket");
+		return;
+	}
+}
+
+static void
+reap(void)
+{
+	pid_t	pid;
+	int	status;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (pp.nchildren > 0)
+			pp.nchildren--;
+		/* SIGKILL is ours: a login child replaced by a mail process. */
+		if (WIFSIGNALED(status) && WTERMSIG(status) != SIGKILL)
+			log_warnx("session process %ld killed by signal %d",
+			    (long)pid, WTERMSIG(status));
+	}
+}
+
+static int
+load_users(struct pop3_env *env, const struct conf *cf)
+{
+	if (priv_lookup(cf->login_user, &env->login_u) == -1) {
+		log_warn("login_user %s", cf->login_user);
+		return -1;
+	}
+	if (priv_lookup(cf->mail_user, &env->mail_u) == -1) {
+		log_warn("mail_user %s", cf->mail_user);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+reload(void)
+{
+	static struct conf	nc;
+	struct pop3_env		ne = *pp.env;
+	char			err[1024];
+
+	memset(&nc, 0, sizeof(nc));
+	if (conf_load(&nc, pp.confpath, err, sizeof(err)) == -1) {
+		log_warnx("reload: %s; keeping the old configuration", err);
+		conf_free(&nc);
+		return;
+	}
+	if (load_users(&ne, &nc) == -1) {
+		log_warnx("reload: keeping the old configuration");
+		conf_free(&nc);
+		return;
+	}
+	conf_free(&pp.conf);
+	pp.conf = nc;
+	pp.env->login_u = ne.login_u;
+	pp.env->mail_u = ne.mail_u;
+	log_info("configuration reloaded");
+}
+
+static void
+on_signal(int fd, int events, void *arg)
+{
+	struct signalfd_siginfo	si;
+
+	while (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGCHLD:
+			reap();
+			break;
+		case SIGHUP:
+			reload();
+			break;
+		case SIGTERM:
+		case SIGINT:
+			/*
+			 * Running sessions finish on their own; the loop
+			 * stops before it accepts again, and master keeps
+			 * the listeners for our successor.
+			 */
+			log_info("terminating on signal; %zu session "
+			    "process(es) still running", pp.nchildren);
+			evloop_stop(pp.loop);
+			break;
+		}
+	}
+}
+
+int
+pop3_parent_run(struct pop3_env *env, struct conf *conf,
+    const char *confpath, const int *fds, size_t nfds)
+{
+	size_t	i;
+
+	pp.env = env;
+	pp.confpath = confpath;
+	/* The parent owns the configuration from now on (SIGHUP swaps it). */
+	pp.conf = *conf;
+	memset(conf, 0, sizeof(*conf));
+	env->conf = &pp.conf;
+	if (load_users(env, &pp.conf) == -1)
+		fatalx("cannot look up the pop3d users");
+	pp.lfds = fds;
+	pp.nlfds = nfds;
+	if ((pp.loop = evloop_new()) == NULL ||
+	    (pp.auth = pop3_auth_new(pp.loop, env->private_dir)) == NULL ||
+	    (pp.pace = pop3_pace_new()) == NULL)
+		fatal("start-up");
+	pp.sigfd = daemon_signalfd(SIGCHLD);
+	if (evloop_io(pp.loop, pp.sigfd, EV_READ, on_signal, NULL) == -1)
+		fatal("evloop_io");
+	for (i = 0; i < nfds; i++)
+		if (peer_listen(pp.loop, fds[i], on_accept, NULL) == -1)
+			fatal("listen");
+	log_info("ready: %zu listener(s), at most %ld sessions", nfds,
+	    pp.conf.pop3_max_sessions);
+	if (evloop_run(pp.loop) == -1)
+		fatal("evloop_run");
+	while (pp.conns != NULL)
+		conn_close(pp.conns);
+	pop3_auth_free(pp.auth);
+	pop3_pace_free(pp.pace);
+	return 0;
+}

@@ -1,0 +1,300 @@
+/*
+ * pop3d.h - pop3d's private interfaces: the command parser, the
+ * LF -> CRLF and dot-stuffing filter, the client I/O layer, the login
+ * and mail sessions, the mailbox, and the parent's pieces (resolverd
+ * client, failure pacing, the frames between parent and login child).
+ *
+ * Only pop3d's own files and its unit tests include this header.
+ */
+#ifndef POSTERN_POP3D_H
+#define POSTERN_POP3D_H
+
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "addr.h"
+#include "buf.h"
+#include "conf.h"
+#include "ipc.h"
+#include "priv.h"
+#include "proto.h"
+
+/*
+ * RFC 2449 allows 255 octets for a command with its arguments; we take
+ * up to 512 with the CRLF, as smtpd does, so that long user names and
+ * AUTH PLAIN responses fit, and discard anything longer.
+ */
+#define POP3_LINE_MAX		512
+/* Failed logins one connection may try before it is closed. */
+#define POP3_LOGIN_TRIES	3
+/* Bad commands (unknown, wrong state, bad arguments) before we close. */
+#define POP3_ERRORS_MAX		20
+/* RFC 1939 message numbers are positive; we bound the mailbox too. */
+#define POP3_MESSAGES_MAX	1000000
+/* A UIDL is 1 to 70 characters in 0x21..0x7E (RFC 1939 7). */
+#define POP3_UIDL_MAX		70
+
+/*
+ * Commands (pop3_cmd.c).
+ */
+enum pop3_verb {
+	POP3_CMD_UNKNOWN = 0,
+	POP3_CMD_EMPTY,		/* an empty line */
+	POP3_CMD_NUL,		/* the line held a NUL byte */
+	POP3_CMD_USER,
+	POP3_CMD_PASS,
+	POP3_CMD_APOP,
+	POP3_CMD_AUTH,
+	POP3_CMD_CAPA,
+	POP3_CMD_STLS,
+	POP3_CMD_QUIT,
+	POP3_CMD_STAT,
+	POP3_CMD_LIST,
+	POP3_CMD_UIDL,
+	POP3_CMD_RETR,
+	POP3_CMD_TOP,
+	POP3_CMD_DELE,
+	POP3_CMD_RSET,
+	POP3_CMD_NOOP,
+	POP3_CMD_LAST,
+};
+
+struct pop3_cmd {
+	enum pop3_verb	 verb;
+	const char	*name;	/* canonical upper-case keyword, "" if unknown */
+	const char	*arg;	/* into the line: after "VERB ", "" if none */
+};
+
+/*
+ * Splits a command line (without its line end; len bytes, NUL-terminated
+ * at line[len]) into keyword and argument. Keywords are case-insensitive
+ * and end at a single space or the end of the line.
+ */
+void	pop3_cmd_parse(const char *line, size_t len, struct pop3_cmd *);
+/*
+ * Splits arg at single spaces into at most max words (pointers into
+ * words, a copy of arg of wsz bytes). Returns the count, or -1 when arg
+ * has more than max words, an empty word or does not fit.
+ */
+int	pop3_cmd_words(const char *arg, char *words, size_t wsz,
+	    const char **v, int max);
+/* A message number: 1..POP3_MESSAGES_MAX, decimal digits only. */
+int	pop3_parse_msgnum(const char *, uint32_t *);
+/* A TOP line count: 0..UINT32_MAX, decimal digits only. */
+int	pop3_parse_count(const char *, uint32_t *);
+/* Strict RFC 4648 base64; "=" alone is empty. -1 on bad input or no room. */
+int	pop3_base64_decode(const char *in, unsigned char *out, size_t outsz,
+	    size_t *outlen);
+/*
+ * SASL PLAIN (RFC 4616) from its decoded bytes: "authzid NUL authcid NUL
+ * passwd". An authzid other than empty or authcid is refused (-1): we do
+ * not act for other users.
+ */
+int	pop3_sasl_plain(const unsigned char *in, size_t len, char *user,
+	    size_t usersz, char *pass, size_t passsz);
+
+/*
+ * LF -> CRLF and dot-stuffing (pop3_stuff.c), one byte at a time so that
+ * chunk boundaries never matter. A CRLF stays CRLF, a bare LF becomes
+ * CRLF, a line starting with '.' gets another '.', and a last line
+ * without LF gets a CRLF (pop3_stuff_end). With a TOP limit, output
+ * stops after the header, the blank line and that many body lines.
+ */
+struct pop3_stuff {
+	int		bol;		/* at the start of a line */
+	int		cr;		/* the last byte was a CR */
+	int		nonblank;	/* the line so far has a non-CR byte */
+	int		in_body;	/* the blank line after the header passed */
+	int		limited;	/* TOP: stop after lines body lines */
+	uint32_t	lines;
+	uint32_t	body_lines;
+	int		done;		/* the TOP limit was reached */
+	int		any;		/* at least one byte was seen */
+};
+
+/* Output of one feed is at most twice its input plus this. */
+#define POP3_STUFF_SLACK	2
+
+void	pop3_stuff_init(struct pop3_stuff *);
+void	pop3_stuff_init_top(struct pop3_stuff *, uint32_t lines);
+/*
+ * Consumes up to len bytes of in (less when the TOP limit is reached),
+ * writing the converted bytes to out, which holds 2 * len +
+ * POP3_STUFF_SLACK; *outlen is how many. Returns the bytes consumed.
+ */
+size_t	pop3_stuff_feed(struct pop3_stuff *, const unsigned char *in,
+	    size_t len, unsigned char *out, size_t *outlen);
+/* The CRLF a last line without LF needs (0 or 2 bytes into out[2]). */
+size_t	pop3_stuff_end(struct pop3_stuff *, unsigned char *out);
+
+/*
+ * Client I/O (pop3_io.c): buffered, with a deadline on every wait. The
+ * transport is behind function pointers so that STLS can replace it.
+ */
+#define POP3_IO_INBUF	8192
+
+struct pop3_io {
+	int		 fd;
+	ssize_t		(*read)(struct pop3_io *, void *, size_t);
+	ssize_t		(*write)(struct pop3_io *, const void *, size_t);
+	void		*ctx;
+	unsigned char	 in[POP3_IO_INBUF];
+	size_t		 inpos;
+	size_t		 inlen;
+	struct buf	 out;
+	time_t		 timeout;	/* for each read and each flush */
+	int		 broken;	/* a write failed: drop the session */
+};
+
+enum pop3_io_status {
+	POP3_IO_OK = 0,
+	POP3_IO_TOOLONG,	/* line over POP3_LINE_MAX: the rest was dropped */
+	POP3_IO_EOF,
+	POP3_IO_TIMEOUT,
+	POP3_IO_ERROR,
+};
+
+void	pop3_io_init(struct pop3_io *, int fd, time_t timeout);
+void	pop3_io_free(struct pop3_io *);
+size_t	pop3_io_buffered(const struct pop3_io *);
+const unsigned char *pop3_io_pending(const struct pop3_io *);
+/* Puts bytes read by an earlier process in front of the input. */
+int	pop3_io_preload(struct pop3_io *, const void *, size_t);
+/* One line without its CRLF (or bare LF); line holds POP3_LINE_MAX. */
+enum pop3_io_status pop3_io_getline(struct pop3_io *, char *line,
+	    size_t *len);
+int	pop3_io_printf(struct pop3_io *, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
+/* Raw bytes (message text); flushes as the buffer fills. */
+int	pop3_io_write(struct pop3_io *, const void *, size_t);
+int	pop3_io_flush(struct pop3_io *);
+
+/*
+ * Parent <-> login child frames (pop3_msg.c), over a socketpair.
+ */
+enum pop3_msg_type {
+	P_LOGIN = 200,	/* child -> parent: credentials; -> P_FAIL or death */
+	P_FAIL,		/* parent -> child: not logged in */
+};
+
+enum pop3_mech {
+	POP3_MECH_USER = 0,	/* USER/PASS */
+	POP3_MECH_PLAIN,	/* AUTH PLAIN */
+};
+
+enum pop3_fail {
+	POP3_FAIL_AUTH = 0,	/* wrong credentials */
+	POP3_FAIL_LIMIT,	/* too many failures from this address */
+	POP3_FAIL_TEMP,		/* resolverd unavailable */
+};
+
+struct pop3_login {
+	uint32_t	 mech;
+	char		 user[ADDR_MAX + 1];
+	char		 pass[R_AUTH_SECRET_MAX + 1];
+	unsigned char	*left;		/* client bytes after the command */
+	size_t		 leftlen;
+};
+
+int	pop3_enc_login(struct ipc_msg *, const struct pop3_login *);
+/* Allocates l->left; pop3_login_clear wipes and frees. */
+int	pop3_dec_login(const struct ipc_msg *, struct pop3_login *);
+void	pop3_login_clear(struct pop3_login *);
+int	pop3_enc_fail(struct ipc_msg *, uint32_t why);
+int	pop3_dec_fail(const struct ipc_msg *, uint32_t *why);
+
+/*
+ * Sessions. pop3_login_run runs in the login child (already confined);
+ * pop3_mail_run in the mail process, which it confines itself. Neither
+ * returns.
+ */
+struct pop3_env {
+	const struct conf	*conf;
+	struct priv_user	 login_u;
+	struct priv_user	 mail_u;
+	char			 empty_dir[CONF_PATH_MAX];
+	char			 private_dir[CONF_PATH_MAX];
+};
+
+void	pop3_login_run(const struct pop3_env *, int client, int parent,
+	    const char *ip) __attribute__((__noreturn__));
+void	pop3_mail_run(const struct pop3_env *, int client, const char *user,
+	    const char *ip, const unsigned char *left, size_t leftlen)
+	    __attribute__((__noreturn__));
+
+/* CAPA lines for a state (pop3_login.c). */
+void	pop3_capa(struct pop3_io *, int authorization);
+
+/*
+ * The mailbox (pop3_mailbox.c): a snapshot of cur/ taken at login.
+ */
+struct pop3_msg {
+	char		*name;		/* file name in Maildir/cur */
+	size_t		 baselen;	/* its unique part */
+	uint64_t	 vsize;		/* octets the client receives */
+	int		 deleted;
+	char		 uidl[POP3_UIDL_MAX + 1];
+};
+
+struct pop3_mailbox {
+	struct pop3_msg	*m;
+	size_t		 n;
+	uint64_t	 total;
+	int		 lockfd;
+};
+
+/* 0 locked, 1 busy (another POP3 session), -1 error. */
+int	pop3_mailbox_lock(struct pop3_mailbox *);
+/* Moves new/ into cur/, lists cur/. 0 or -1. */
+int	pop3_mailbox_load(struct pop3_mailbox *);
+/*
+ * Opens message i (0-based) for reading, following a rename by another
+ * session (flag change). -1 with errno ENOENT when it is gone.
+ */
+int	pop3_mailbox_open(struct pop3_mailbox *, size_t i);
+/* Unlinks the deleted messages; returns how many went. */
+size_t	pop3_mailbox_expunge(struct pop3_mailbox *, size_t *failed);
+void	pop3_mailbox_free(struct pop3_mailbox *);
+/* The UIDL of a unique name (base bytes). */
+void	pop3_uidl(const char *base, size_t len, char out[POP3_UIDL_MAX + 1]);
+/* Orders Maildir names by delivery time ("<sec>.M<usec>..."), then name. */
+int	pop3_name_cmp(const char *, const char *);
+
+/*
+ * The parent (pop3_parent.c, pop3_auth.c).
+ */
+struct evloop;
+struct pop3_auth;
+struct pop3_authreq;
+
+/* verdict is an r_auth_verdict; user the canonical address on R_AUTH_OK. */
+typedef void (*pop3_auth_cb)(void *arg, uint32_t verdict, const char *user);
+
+struct pop3_auth *pop3_auth_new(struct evloop *, const char *private_dir);
+void	pop3_auth_free(struct pop3_auth *);
+/* NULL when resolverd cannot be reached: treat as R_AUTH_TEMPFAIL. */
+struct pop3_authreq *pop3_auth_start(struct pop3_auth *, const char *user,
+	    const char *pass, pop3_auth_cb, void *arg);
+/* The callback will not run. */
+void	pop3_auth_cancel(struct pop3_auth *, struct pop3_authreq *);
+
+/* Failed logins per client address (pop3_pace.c). */
+struct pop3_pace;
+
+struct pop3_pace *pop3_pace_new(void);
+void	pop3_pace_free(struct pop3_pace *);
+/* 1 if ip has had limit failures within window seconds of now. */
+int	pop3_pace_blocked(struct pop3_pace *, const char *ip, time_t now,
+	    long limit, time_t window);
+void	pop3_pace_fail(struct pop3_pace *, const char *ip, time_t now,
+	    time_t window);
+
+/* Takes over conf (loaded by daemon_init); returns on SIGTERM. */
+int	pop3_parent_run(struct pop3_env *, struct conf *conf,
+	    const char *confpath, const int *fds, size_t nfds);
+
+#endif

@@ -1,0 +1,194 @@
+"""Password checks: "postern user passwd" stores a hash in users.db, and
+resolverd alone reads it and answers R_AUTH on private/auth.sock with yes
+or no. pop3d and imapd will ask exactly this; here the test asks
+directly, as root, the way they do."""
+import os
+import stat
+
+from conftest import wait_until
+from ipcclient import (R_AUTH, R_AUTH_FAIL, R_AUTH_OK, R_AUTH_REPLY,
+                       R_AUTH_TEMPFAIL, R_CHECK, R_CHECK_REPLY, auth_body,
+                       auth_reply, connect, recv, send, string)
+
+PASSWORD = "correct horse battery"
+
+
+def auth_sock(suite):
+    return connect(suite.spool / "private" / "auth.sock")
+
+
+def ask(suite, user, password, rid=7, sock=None):
+    s = sock or auth_sock(suite)
+    try:
+        send(s, R_AUTH, auth_body(user, password), rid)
+        reply = recv(s, timeout=20)
+        assert reply is not None, "resolverd closed the auth socket"
+        ftype, got_id, body, _ = reply
+        assert ftype == R_AUTH_REPLY and got_id == rid
+        return auth_reply(body)
+    finally:
+        if sock is None:
+            s.close()
+
+
+def set_password(suite, user, password):
+    return suite.postern("user", "passwd", user, "--stdin",
+                         input=password + "\n")
+
+
+def test_right_password_is_accepted_with_the_canonical_name(suite):
+    set_password(suite, "alice@example.test", PASSWORD)
+    assert ask(suite, "alice@example.test", PASSWORD) == \
+        (R_AUTH_OK, "alice@example.test")
+    assert "auth: user=<alice@example.test> result=ok" in suite.log_text()
+
+
+def test_wrong_password_unknown_user_and_no_password_fail_alike(suite):
+    set_password(suite, "alice@example.test", PASSWORD)
+    for user, pw in (("alice@example.test", PASSWORD + "x"),
+                     ("alice@example.test", ""),
+                     ("nobody@example.test", PASSWORD),
+                     ("bob@example.test", ""),          # has no password
+                     ("bob@example.test", PASSWORD),
+                     ("alice@elsewhere.test", PASSWORD),  # not our domain
+                     ("@example.test", PASSWORD),
+                     ("", PASSWORD)):
+        assert ask(suite, user, pw) == (R_AUTH_FAIL, ""), (user, pw)
+    log = suite.log_text()
+    assert "auth: user=<nobody@example.test> result=fail" in log
+    assert PASSWORD not in log
+
+
+def test_bare_name_means_the_default_domain(suite):
+    set_password(suite, "alice@example.test", PASSWORD)
+    # myhostname mx.test is not local: the first local domain is default.
+    assert ask(suite, "alice", PASSWORD) == (R_AUTH_OK, "alice@example.test")
+    assert ask(suite, "alice", "wrong") == (R_AUTH_FAIL, "")
+
+
+def test_user_name_is_case_insensitive(suite):
+    set_password(suite, "alice@example.test", PASSWORD)
+    assert ask(suite, "ALICE@Example.TEST", PASSWORD) == \
+        (R_AUTH_OK, "alice@example.test")
+    assert ask(suite, "Alice", PASSWORD) == (R_AUTH_OK, "alice@example.test")
+    # The password is not.
+    assert ask(suite, "alice@example.test", PASSWORD.upper()) == \
+        (R_AUTH_FAIL, "")
+
+
+def test_changed_password_takes_effect_at_once(suite):
+    set_password(suite, "alice@example.test", "first one")
+    assert ask(suite, "alice@example.test", "first one")[0] == R_AUTH_OK
+    set_password(suite, "alice@example.test", "second one")
+    assert ask(suite, "alice@example.test", "first one")[0] == R_AUTH_FAIL
+    assert ask(suite, "alice@example.test", "second one")[0] == R_AUTH_OK
+
+
+def test_several_requests_on_one_connection(suite):
+    set_password(suite, "alice@example.test", PASSWORD)
+    s = auth_sock(suite)
+    try:
+        assert ask(suite, "alice", "no", 1, s)[0] == R_AUTH_FAIL
+        assert ask(suite, "alice", PASSWORD, 2, s)[0] == R_AUTH_OK
+    finally:
+        s.close()
+
+
+def test_auth_on_the_check_socket_is_refused(suite):
+    """smtpd's socket faces the network: it must never check passwords."""
+    set_password(suite, "alice@example.test", PASSWORD)
+    s = connect(suite.spool / "smtpd" / "resolver.sock")
+    try:
+        send(s, R_AUTH, auth_body("alice@example.test", PASSWORD), 1)
+        assert recv(s, timeout=10) is None
+    finally:
+        s.close()
+    wait_until(lambda: "on the check socket" in suite.log_text(), 10,
+               what="the refusal in the log")
+
+
+def test_check_on_the_auth_socket_is_refused(suite):
+    s = auth_sock(suite)
+    try:
+        send(s, R_CHECK, string("alice@example.test"), 1)
+        assert recv(s, timeout=10) is None
+    finally:
+        s.close()
+    # resolverd still answers everyone else.
+    set_password(suite, "alice@example.test", PASSWORD)
+    assert ask(suite, "alice", PASSWORD)[0] == R_AUTH_OK
+    c = connect(suite.spool / "smtpd" / "resolver.sock")
+    try:
+        send(c, R_CHECK, string("alice@example.test"), 2)
+        assert recv(c, timeout=10)[0] == R_CHECK_REPLY
+    finally:
+        c.close()
+
+
+def test_malformed_auth_frame_closes_the_client(suite):
+    s = auth_sock(suite)
+    try:
+        send(s, R_AUTH, string("alice@example.test"), 1)  # no password
+        assert recv(s, timeout=10) is None
+    finally:
+        s.close()
+
+
+def test_unreadable_users_map_is_a_temporary_failure(suite_factory):
+    # A map resolverd never managed to open (a rebuilt one it cannot read
+    # leaves the old one answering): the client must try again later, not
+    # tell the user the password is wrong.
+    s = suite_factory()
+    s.postern("user", "add", "alice@example.test", "--password-stdin",
+              input=PASSWORD + "\n")
+    (s.maps / "users.db").write_bytes(b"not a berkeley db file" * 100)
+    s.start()
+    assert ask(s, "alice", PASSWORD) == (R_AUTH_TEMPFAIL, "")
+    assert "auth: user=<alice> result=tempfail" in s.log_text()
+
+
+def test_users_map_is_not_world_readable(suite):
+    set_password(suite, "alice@example.test", PASSWORD)
+    st = (suite.maps / "users.db").stat()
+    assert st.st_mode & stat.S_IRWXO == 0
+    if os.geteuid() == 0:
+        import grp
+        import pwd
+        resolver = pwd.getpwnam("postern-resolver")
+        assert stat.S_IMODE(st.st_mode) == 0o640
+        assert st.st_uid == 0 and st.st_gid == resolver.pw_gid
+        assert grp.getgrgid(st.st_gid)
+    # user del rebuilds it the same way.
+    suite.postern("user", "del", "bob@example.test")
+    assert (suite.maps / "users.db").stat().st_mode & stat.S_IRWXO == 0
+
+
+def test_user_list_shows_no_hash(suite):
+    set_password(suite, "alice@example.test", PASSWORD)
+    out = suite.postern("user", "list").stdout
+    assert out.split() == ["admin@example.test", "alice@example.test",
+                           "bob@example.test"]
+    assert "$" not in out
+
+
+def test_passwd_refuses_empty_password_and_unknown_user(suite):
+    r = suite.postern("user", "passwd", "alice@example.test", "--stdin",
+                      input="\n", check=False)
+    assert r.returncode != 0 and "empty" in r.stderr
+    r = suite.postern("user", "passwd", "nobody@example.test", "--stdin",
+                      input="pw\n", check=False)
+    assert r.returncode != 0 and "no such user" in r.stderr
+    # Nothing came into existence.
+    assert "nobody@example.test" not in suite.postern("user", "list").stdout
+
+
+def test_user_add_with_password_from_stdin(suite):
+    suite.postern("user", "add", "carol@example.test", "--password-stdin",
+                  input="carol's pw\n")
+    assert ask(suite, "carol", "carol's pw") == \
+        (R_AUTH_OK, "carol@example.test")
+    # Only the newline is stripped: spaces belong to the password.
+    suite.postern("user", "passwd", "carol@example.test", "--stdin",
+                  input=" spaced \n")
+    assert ask(suite, "carol", " spaced ")[0] == R_AUTH_OK
+    assert ask(suite, "carol", "spaced")[0] == R_AUTH_FAIL

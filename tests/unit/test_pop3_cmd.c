@@ -1,0 +1,273 @@
+/*
+ * test_pop3_cmd.c - pop3d's command parser: keywords, arguments,
+ * message numbers, base64 and the SASL PLAIN response, and the frames
+ * between the parent and a login child, with hostile inputs.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "pop3d.h"
+
+static void
+parse(const char *line, struct pop3_cmd *c)
+{
+	pop3_cmd_parse(line, strlen(line), c);
+}
+
+static void
+test_keywords_are_case_insensitive_and_split_at_one_space(void **state)
+{
+	struct pop3_cmd c;
+
+	parse("user alice@example.test", &c);
+	assert_int_equal(c.verb, POP3_CMD_USER);
+	assert_string_equal(c.name, "USER");
+	assert_string_equal(c.arg, "alice@example.test");
+	parse("STAT", &c);
+	assert_int_equal(c.verb, POP3_CMD_STAT);
+	assert_string_equal(c.arg, "");
+	parse("Top 1 10", &c);
+	assert_int_equal(c.verb, POP3_CMD_TOP);
+	assert_string_equal(c.arg, "1 10");
+	/* PASS keeps everything after the first space, spaces included. */
+	parse("PASS  secret with spaces ", &c);
+	assert_int_equal(c.verb, POP3_CMD_PASS);
+	assert_string_equal(c.arg, " secret with spaces ");
+	parse("LIST ", &c);
+	assert_int_equal(c.verb, POP3_CMD_LIST);
+	assert_string_equal(c.arg, "");
+}
+
+static void
+test_unknown_empty_and_nul_lines(void **state)
+{
+	struct pop3_cmd	c;
+	const char	nul[] = "STAT\0x";
+
+	parse("", &c);
+	assert_int_equal(c.verb, POP3_CMD_EMPTY);
+	parse("STATX", &c);
+	assert_int_equal(c.verb, POP3_CMD_UNKNOWN);
+	parse("STA", &c);
+	assert_int_equal(c.verb, POP3_CMD_UNKNOWN);
+	parse("ST", &c);
+	assert_int_equal(c.verb, POP3_CMD_UNKNOWN);
+	parse(" STAT", &c);
+	assert_int_equal(c.verb, POP3_CMD_UNKNOWN);
+	parse("STAT\t1", &c);
+	assert_int_equal(c.verb, POP3_CMD_UNKNOWN);
+	parse("XTND XMIT", &c);
+	assert_int_equal(c.verb, POP3_CMD_UNKNOWN);
+	pop3_cmd_parse(nul, sizeof(nul) - 1, &c);
+	assert_int_equal(c.verb, POP3_CMD_NUL);
+}
+
+static void
+test_words_refuse_empty_and_extra_arguments(void **state)
+{
+	char		 w[64];
+	const char	*v[2];
+
+	assert_int_equal(pop3_cmd_words("", w, sizeof(w), v, 2), 0);
+	assert_int_equal(pop3_cmd_words("1 10", w, sizeof(w), v, 2), 2);
+	assert_string_equal(v[0], "1");
+	assert_string_equal(v[1], "10");
+	assert_int_equal(pop3_cmd_words("1 10 x", w, sizeof(w), v, 2), -1);
+	assert_int_equal(pop3_cmd_words("1  10", w, sizeof(w), v, 2), -1);
+	assert_int_equal(pop3_cmd_words("1 ", w, sizeof(w), v, 2), -1);
+	assert_int_equal(pop3_cmd_words(" 1", w, sizeof(w), v, 2), -1);
+	assert_int_equal(pop3_cmd_words("1 2", w, 3, v, 2), -1);
+}
+
+static void
+test_message_numbers_are_strict(void **state)
+{
+	uint32_t n;
+
+	assert_int_equal(pop3_parse_msgnum("1", &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(pop3_parse_msgnum("0001", &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(pop3_parse_msgnum("1000000", &n), 0);
+	assert_int_equal(pop3_parse_msgnum("1000001", &n), -1);
+	assert_int_equal(pop3_parse_msgnum("0", &n), -1);
+	assert_int_equal(pop3_parse_msgnum("", &n), -1);
+	assert_int_equal(pop3_parse_msgnum("-1", &n), -1);
+	assert_int_equal(pop3_parse_msgnum("+1", &n), -1);
+	assert_int_equal(pop3_parse_msgnum("1x", &n), -1);
+	assert_int_equal(pop3_parse_msgnum("4294967297", &n), -1);
+	assert_int_equal(pop3_parse_msgnum("99999999999999999999", &n), -1);
+	assert_int_equal(pop3_parse_count("0", &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(pop3_parse_count("4294967295", &n), 0);
+	assert_int_equal(n, UINT32_MAX);
+	assert_int_equal(pop3_parse_count("4294967296", &n), -1);
+}
+
+static void
+test_base64_is_strict(void **state)
+{
+	unsigned char	out[64];
+	size_t		len;
+
+	assert_int_equal(pop3_base64_decode("aGVsbG8=", out, sizeof(out),
+	    &len), 0);
+	assert_int_equal(len, 5);
+	assert_memory_equal(out, "hello", 5);
+	assert_int_equal(pop3_base64_decode("=", out, sizeof(out), &len), 0);
+	assert_int_equal(len, 0);
+	assert_int_equal(pop3_base64_decode("aGk", out, sizeof(out), &len),
+	    -1);
+	assert_int_equal(pop3_base64_decode("a=Vs", out, sizeof(out), &len),
+	    -1);
+	assert_int_equal(pop3_base64_decode("aGVsbG8=aGVs", out, sizeof(out),
+	    &len), -1);
+	assert_int_equal(pop3_base64_decode("aGVs bG8=", out, sizeof(out),
+	    &len), -1);
+	/* Non-zero bits under the padding: not the canonical encoding. */
+	assert_int_equal(pop3_base64_decode("aGVsbG9=", out, sizeof(out),
+	    &len), -1);
+	assert_int_equal(pop3_base64_decode("aGVsbG8=", out, 4, &len), -1);
+	assert_int_equal(pop3_base64_decode("", out, sizeof(out), &len), -1);
+}
+
+static void
+test_sasl_plain_fields(void **state)
+{
+	char user[ADDR_MAX + 1], pass[64];
+
+	assert_int_equal(pop3_sasl_plain((const unsigned char *)
+	    "\0alice@example.test\0s3cret", 26, user, sizeof(user), pass,
+	    sizeof(pass)), 0);
+	assert_string_equal(user, "alice@example.test");
+	assert_string_equal(pass, "s3cret");
+	/* authzid equal to authcid is the same user. */
+	assert_int_equal(pop3_sasl_plain((const unsigned char *)
+	    "a@b\0a@b\0pw", 10, user, sizeof(user), pass, sizeof(pass)), 0);
+	/* Acting for somebody else is refused. */
+	assert_int_equal(pop3_sasl_plain((const unsigned char *)
+	    "root@b\0a@b\0pw", 13, user, sizeof(user), pass, sizeof(pass)),
+	    -1);
+	assert_int_equal(pop3_sasl_plain((const unsigned char *)
+	    "\0a@b", 4, user, sizeof(user), pass, sizeof(pass)), -1);
+	assert_int_equal(pop3_sasl_plain((const unsigned char *)
+	    "\0\0pw", 4, user, sizeof(user), pass, sizeof(pass)), -1);
+	assert_int_equal(pop3_sasl_plain((const unsigned char *)
+	    "\0a@b\0p\0w", 8, user, sizeof(user), pass, 2), -1);
+	assert_int_equal(pop3_sasl_plain((const unsigned char *)"", 0, user,
+	    sizeof(user), pass, sizeof(pass)), -1);
+}
+
+static void
+test_login_frame_round_trip_and_hostile_frames(void **state)
+{
+	struct pop3_login	l, got;
+	struct ipc_msg		m;
+	unsigned char		left[] = "STAT\r\n\0LIST\r\n";
+	uint32_t		why;
+
+	memset(&l, 0, sizeof(l));
+	l.mech = POP3_MECH_PLAIN;
+	strlcpy(l.user, "alice@example.test", sizeof(l.user));
+	strlcpy(l.pass, "pw", sizeof(l.pass));
+	l.left = left;
+	l.leftlen = sizeof(left) - 1;
+	ipc_msg_init(&m, P_LOGIN, 0);
+	assert_int_equal(pop3_enc_login(&m, &l), 0);
+	assert_int_equal(pop3_dec_login(&m, &got), 0);
+	assert_int_equal(got.mech, POP3_MECH_PLAIN);
+	assert_string_equal(got.user, "alice@example.test");
+	assert_string_equal(got.pass, "pw");
+	assert_int_equal(got.leftlen, sizeof(left) - 1);
+	assert_memory_equal(got.left, left, sizeof(left) - 1);
+	pop3_login_clear(&got);
+
+	/* A byte more or less is a malformed frame. */
+	assert_int_equal(ipc_put_u32(&m, 0), 0);
+	assert_int_equal(pop3_dec_login(&m, &got), -1);
+	m.body.len -= 5;
+	assert_int_equal(pop3_dec_login(&m, &got), -1);
+	ipc_msg_free(&m);
+
+	/* A client-input length past the end or past the ceiling. */
+	ipc_msg_init(&m, P_LOGIN, 0);
+	ipc_put_u32(&m, 0);
+	ipc_put_str(&m, "a@b");
+	ipc_put_str(&m, "pw");
+	ipc_put_u32(&m, 0x7fffffff);
+	assert_int_equal(pop3_dec_login(&m, &got), -1);
+	ipc_msg_free(&m);
+	ipc_msg_init(&m, P_LOGIN, 0);
+	ipc_put_u32(&m, 9);	/* no such mechanism */
+	ipc_put_str(&m, "a@b");
+	ipc_put_str(&m, "pw");
+	ipc_put_u32(&m, 0);
+	assert_int_equal(pop3_dec_login(&m, &got), -1);
+	ipc_msg_free(&m);
+
+	ipc_msg_init(&m, P_FAIL, 0);
+	assert_int_equal(pop3_enc_fail(&m, POP3_FAIL_LIMIT), 0);
+	assert_int_equal(pop3_dec_fail(&m, &why), 0);
+	assert_int_equal(why, POP3_FAIL_LIMIT);
+	ipc_msg_free(&m);
+	ipc_msg_init(&m, P_FAIL, 0);
+	ipc_put_u32(&m, 77);
+	assert_int_equal(pop3_dec_fail(&m, &why), -1);
+	ipc_msg_free(&m);
+}
+
+static void
+test_uidl_is_the_unique_part_or_a_digest(void **state)
+{
+	char	u[POP3_UIDL_MAX + 1], v[POP3_UIDL_MAX + 1];
+	char	longname[200];
+
+	pop3_uidl("1700000000.M1P2Q3.mx", 20, u);
+	assert_string_equal(u, "1700000000.M1P2Q3.mx");
+	memset(longname, 'a', sizeof(longname));
+	pop3_uidl(longname, 71, u);
+	assert_true(strncmp(u, "sha256-", 7) == 0);
+	assert_true(strlen(u) <= POP3_UIDL_MAX);
+	pop3_uidl(longname, 71, v);
+	assert_string_equal(u, v);	/* stable */
+	pop3_uidl("a b", 3, v);		/* a space is not allowed */
+	assert_true(strncmp(v, "sha256-", 7) == 0);
+	assert_string_not_equal(u, v);
+	pop3_uidl("\x80x", 2, v);
+	assert_true(strncmp(v, "sha256-", 7) == 0);
+}
+
+static void
+test_names_sort_by_delivery_time(void **state)
+{
+	assert_true(pop3_name_cmp("9.M1P1Q1.h", "10.M1P1Q1.h") < 0);
+	assert_true(pop3_name_cmp("10.M2P1Q1.h", "10.M10P1Q1.h") < 0);
+	assert_true(pop3_name_cmp("10.M10P1Q1.h", "10.M10P1Q2.h") < 0);
+	assert_true(pop3_name_cmp("x", "x") == 0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(
+		    test_keywords_are_case_insensitive_and_split_at_one_space),
+		cmocka_unit_test(test_unknown_empty_and_nul_lines),
+		cmocka_unit_test(test_words_refuse_empty_and_extra_arguments),
+		cmocka_unit_test(test_message_numbers_are_strict),
+		cmocka_unit_test(test_base64_is_strict),
+		cmocka_unit_test(test_sasl_plain_fields),
+		cmocka_unit_test(test_login_frame_round_trip_and_hostile_frames),
+		cmocka_unit_test(test_uidl_is_the_unique_part_or_a_digest),
+		cmocka_unit_test(test_names_sort_by_delivery_time),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
