@@ -84,6 +84,7 @@ main(int argc, char *argv[])
 		fatal("evloop_io");
 	evloop_on_idle(q.loop, on_idle, NULL);
 
+	syncer_init(QUEUED_SYNC_THREADS);
 	submit_init(submit, inject);
 	agents_init(deliver);
 	control_init(control);

@@ -56,10 +56,15 @@ int	spool_scan(struct queued *);
 int	spool_create(char qid[QID_LEN + 1]);
 void	spool_discard(const char *qid);
 /*
- * Makes a received message durable except for the directory fsync:
- * checks its size, fsyncs it, writes and fsyncs the envelope, renames both
- * into queue/. Returns 0, or -1 with a reason in why.
+ * A commit in three steps: begin checks the message's size and writes its
+ * envelope (returned open in envfd); the caller then fsyncs message and
+ * envelope; finish renames both into queue/. On failure each step removes
+ * the incoming files and returns -1 with a reason in why.
  */
+int	spool_commit_begin(int fd, struct envelope *, uint64_t size,
+	    int *envfd, char *why, size_t whylen);
+int	spool_commit_finish(const char *qid, char *why, size_t whylen);
+/* All three at once, fsyncs inline (bounces; group_commit = no). */
 int	spool_commit_prepare(int fd, struct envelope *, uint64_t size,
 	    char *why, size_t whylen);
 /* The shared directory fsync that makes a batch of renames durable. */
@@ -115,6 +120,15 @@ void	agents_expand(struct rcpt_job *);
 /* Queues a delivery of job->targets[i]; answers through sched_delivered. */
 void	agents_deliver(struct rcpt_job *, size_t i);
 void	agents_shutdown(void);
+
+/*
+ * syncer.c: fsync on helper threads; callbacks run in the loop. Enough
+ * threads for the commits of a busy moment to be in flight together.
+ */
+#define QUEUED_SYNC_THREADS	8
+typedef void (*sync_done_cb)(void *arg, int err);
+void	syncer_init(int nthreads);
+void	syncer_fsync(int fd, sync_done_cb, void *arg);
 
 /* submit.c: smtpd and sendmail clients. */
 void	submit_init(int submit_fd, int inject_fd);

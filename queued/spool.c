@@ -8,8 +8,9 @@
  * client claims: the commit checks it against the file.
  *
  * Order of operations, and why:
- *   commit:  fsync message, write+fsync envelope, rename message, rename
- *            envelope, fsync queue/ (shared by a batch), then reply.
+ *   commit:  write the envelope, fsync message and envelope (on syncer
+ *            threads, concurrently with other commits), rename message,
+ *            rename envelope, fsync queue/ (shared by a batch), then reply.
  *            The envelope is renamed last, so a message without one is an
  *            interrupted commit that nobody was told about.
  *   remove:  envelope first, then message, for the same reason.
@@ -84,8 +85,8 @@ spool_discard(const char *qid)
 }
 
 int
-spool_commit_prepare(int fd, struct envelope *env, uint64_t size, char *why,
-    size_t whylen)
+spool_commit_begin(int fd, struct envelope *env, uint64_t size, int *envfd,
+    char *why, size_t whylen)
 {
 	struct stat	 st;
 	struct buf	 b;
@@ -94,12 +95,7 @@ spool_commit_prepare(int fd, struct envelope *env, uint64_t size, char *why,
 
 	if (fstat(fd, &st) == -1 || (uint64_t)st.st_size != size) {
 		snprintf(why, whylen, "4.3.0 queue file size mismatch");
-		return -1;
-	}
-	/* The client fsynced already; we do not rely on it (cheap if clean). */
-	if (fsync(fd) == -1) {
-		log_warn("%s: fsync", env->id);
-		snprintf(why, whylen, "4.3.0 queue file write error");
+		spool_discard(env->id);
 		return -1;
 	}
 	buf_init(&b, ENV_MAX_SIZE);
@@ -110,32 +106,13 @@ spool_commit_prepare(int fd, struct envelope *env, uint64_t size, char *why,
 	}
 	efd = openat(Q->incomingfd, envname, O_WRONLY | O_CREAT | O_EXCL |
 	    O_CLOEXEC, 0600);
-	if (efd == -1 || fs_write_all(efd, b.data, b.len) == -1 ||
-	    fsync(efd) == -1) {
+	if (efd == -1 || fs_write_all(efd, b.data, b.len) == -1) {
 		log_warn("%s: write envelope", env->id);
 		snprintf(why, whylen, "4.3.0 queue file write error");
 		goto fail;
 	}
-	close(efd);
-	efd = -1;
-	/*
-	 * NOREPLACE: an id can repeat after the clock stepped back and queued
-	 * restarted; a plain rename would silently replace a queued message.
-	 */
-	if (renameat2(Q->incomingfd, env->id, Q->queuefd, env->id,
-	    RENAME_NOREPLACE) == -1) {
-		log_warn("%s: rename into queue", env->id);
-		snprintf(why, whylen, "4.3.0 queue file write error");
-		goto fail;
-	}
-	if (renameat2(Q->incomingfd, envname, Q->queuefd, envname,
-	    RENAME_NOREPLACE) == -1) {
-		log_warn("%s: rename envelope into queue", env->id);
-		(void)unlinkat(Q->queuefd, env->id, 0);
-		snprintf(why, whylen, "4.3.0 queue file write error");
-		goto fail;
-	}
 	buf_free(&b);
+	*envfd = efd;
 	return 0;
 fail:
 	if (efd != -1)
@@ -143,6 +120,55 @@ fail:
 	buf_free(&b);
 	spool_discard(env->id);
 	return -1;
+}
+
+int
+spool_commit_finish(const char *qid, char *why, size_t whylen)
+{
+	char envname[QID_LEN + 8];
+
+	snprintf(envname, sizeof(envname), "%s.env", qid);
+	/*
+	 * NOREPLACE: an id can repeat after the clock stepped back and queued
+	 * restarted; a plain rename would silently replace a queued message.
+	 * The envelope goes last: a message without one was never committed.
+	 */
+	if (renameat2(Q->incomingfd, qid, Q->queuefd, qid,
+	    RENAME_NOREPLACE) == -1) {
+		log_warn("%s: rename into queue", qid);
+		goto fail;
+	}
+	if (renameat2(Q->incomingfd, envname, Q->queuefd, envname,
+	    RENAME_NOREPLACE) == -1) {
+		log_warn("%s: rename envelope into queue", qid);
+		(void)unlinkat(Q->queuefd, qid, 0);
+		goto fail;
+	}
+	return 0;
+fail:
+	snprintf(why, whylen, "4.3.0 queue file write error");
+	spool_discard(qid);
+	return -1;
+}
+
+int
+spool_commit_prepare(int fd, struct envelope *env, uint64_t size, char *why,
+    size_t whylen)
+{
+	int efd, rc;
+
+	if (spool_commit_begin(fd, env, size, &efd, why, whylen) == -1)
+		return -1;
+	rc = fsync(fd) == -1 || fsync(efd) == -1 ? -1 : 0;
+	if (rc == -1) {
+		log_warn("%s: fsync", env->id);
+		snprintf(why, whylen, "4.3.0 queue file write error");
+		spool_discard(env->id);
+	}
+	close(efd);
+	if (rc == -1)
+		return -1;
+	return spool_commit_finish(env->id, why, whylen);
 }
 
 int

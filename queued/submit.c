@@ -22,6 +22,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,14 +52,27 @@ struct client {
 	int			 memfd;		/* local clients write here */
 };
 
+/*
+ * A commit on its way: fsyncs of message and envelope in flight (SYNCING),
+ * renamed and waiting for the directory fsync (READY), or inside the
+ * batch whose directory fsync is in flight (DIRSYNC).
+ */
 struct pending_commit {
+	TAILQ_ENTRY(pending_commit) entry;	/* in commits */
+	TAILQ_ENTRY(pending_commit) stage;	/* in ready or dirsync */
 	struct client		*client;	/* NULL once it went away */
 	struct qmsg		*msg;
 	uint32_t		 reqid;		/* to answer with */
-	struct pending_commit	*next;
+	int			 msgfd, envfd;
+	int			 waiting;	/* fsyncs not yet done */
+	int			 err;
 };
+TAILQ_HEAD(commit_list, pending_commit);
 
-static struct pending_commit *batch, **batch_tail = &batch;
+static struct commit_list commits = TAILQ_HEAD_INITIALIZER(commits);
+static struct commit_list ready = TAILQ_HEAD_INITIALIZER(ready);
+static struct commit_list dirsync = TAILQ_HEAD_INITIALIZER(dirsync);
+static int dirsync_running;
 
 static void
 client_reply_err(struct client *c, uint32_t id, uint32_t status,
@@ -92,7 +106,7 @@ client_closed(struct peer *p)
 	struct client		*c = p->ctx;
 	struct pending_commit	*pc;
 
-	for (pc = batch; pc != NULL; pc = pc->next)
+	TAILQ_FOREACH(pc, &commits, entry)
 		if (pc->client == c)
 			pc->client = NULL;
 	client_reset(c);
@@ -180,6 +194,134 @@ copy_local(struct client *c, uint64_t size, char *why, size_t whylen)
 	return 0;
 }
 
+/* Answers one commit and hands a durable message to the schedule. */
+static void
+commit_answer(struct client *c, uint32_t reqid, struct qmsg *msg, int ok)
+{
+	struct ipc_msg r;
+
+	if (c != NULL) {
+		c->state = CL_IDLE;
+		if (ok) {
+			ipc_msg_init(&r, Q_OK, reqid);
+			proto_enc_q_ok(&r, msg->env.id);
+			(void)peer_send(c->peer, &r);
+			ipc_msg_free(&r);
+		} else
+			client_reply_err(c, reqid, ST_TEMP,
+			    "4.3.0 queue file write error");
+	}
+	if (!ok) {
+		sched_free_msg(msg);
+		return;
+	}
+	log_info("%s: from=<%s>, size=%llu, nrcpt=%zu (queue active)",
+	    msg->env.id, msg->env.sender, (unsigned long long)msg->size,
+	    msg->env.nrcpt);
+	sched_add(msg);
+}
+
+static void dirsync_kick(void);
+
+static void
+commit_done(struct pending_commit *pc, int ok)
+{
+	struct client	*c = pc->client;
+	struct qmsg	*msg = pc->msg;
+	uint32_t	 reqid = pc->reqid;
+
+	TAILQ_REMOVE(&commits, pc, entry);
+	free(pc);
+	commit_answer(c, reqid, msg, ok);
+}
+
+static void
+dirsync_done(void *arg, int err)
+{
+	struct commit_list	 batch;
+	struct pending_commit	*pc;
+
+	if (err != 0) {
+		errno = err;
+		log_warn("fsync queue directory");
+	}
+	/* Detached first: answers can start new commits. */
+	TAILQ_INIT(&batch);
+	TAILQ_CONCAT(&batch, &dirsync, stage);
+	dirsync_running = 0;
+	while ((pc = TAILQ_FIRST(&batch)) != NULL) {
+		TAILQ_REMOVE(&batch, pc, stage);
+		/* The client was told no: it must not arrive twice. */
+		if (err != 0)
+			spool_remove(pc->msg->env.id);
+		commit_done(pc, err == 0);
+	}
+	dirsync_kick();
+}
+
+/*
+ * One directory fsync at a time; commits that become ready meanwhile
+ * wait and share the next one.
+ */
+static void
+dirsync_kick(void)
+{
+	if (dirsync_running || TAILQ_EMPTY(&ready))
+		return;
+	TAILQ_CONCAT(&dirsync, &ready, stage);
+	dirsync_running = 1;
+	syncer_fsync(Q->queuefd, dirsync_done, NULL);
+}
+
+static void
+commit_synced(void *arg, int err)
+{
+	struct pending_commit	*pc = arg;
+	char			 why[PROTO_TEXT_MAX];
+
+	if (err != 0 && pc->err == 0)
+		pc->err = err;
+	if (--pc->waiting > 0)
+		return;
+	close(pc->msgfd);
+	close(pc->envfd);
+	if (pc->err != 0) {
+		errno = pc->err;
+		log_warn("%s: fsync", pc->msg->env.id);
+		spool_discard(pc->msg->env.id);
+		commit_done(pc, 0);
+		return;
+	}
+	if (spool_commit_finish(pc->msg->env.id, why, sizeof(why)) == -1) {
+		commit_done(pc, 0);
+		return;
+	}
+	TAILQ_INSERT_TAIL(&ready, pc, stage);
+	dirsync_kick();
+}
+
+/* group_commit = no: every step inline, one message at a time. */
+static void
+commit_alone(struct client *c, uint32_t reqid, struct envelope *env,
+    uint64_t size)
+{
+	struct qmsg	*msg;
+	char		 why[PROTO_TEXT_MAX];
+	int		 ok;
+
+	ok = spool_commit_prepare(c->fd, env, size, why, sizeof(why)) == 0;
+	close(c->fd);
+	c->fd = -1;
+	c->state = CL_IDLE;
+	if (ok && spool_commit_sync() == -1) {
+		spool_remove(env->id);
+		ok = 0;
+	}
+	if ((msg = sched_new_msg(env, size)) == NULL)
+		fatal("out of memory during a commit");
+	commit_answer(c, reqid, msg, ok);
+}
+
 static void
 handle_commit(struct client *c, struct ipc_msg *m)
 {
@@ -226,33 +368,48 @@ handle_commit(struct client *c, struct ipc_msg *m)
 		if (env_add_rcpt(&env, addr, NULL, 0) == -1)
 			goto nomem;
 	}
-	if ((c->local && copy_local(c, qc.size, why, sizeof(why)) == -1) ||
-	    spool_commit_prepare(c->fd, &env, qc.size, why, sizeof(why)) == -1) {
-		/* spool_commit_prepare removed the files; copy_local did not. */
+	if (c->local && copy_local(c, qc.size, why, sizeof(why)) == -1) {
 		client_reset(c);
-		client_reply_err(c, m->id, why[0] == '5' ? ST_PERM : ST_TEMP,
-		    why);
-		env_free(&env);
+		goto refuse;
+	}
+	if (!Q->conf.group_commit) {
+		commit_alone(c, m->id, &env, qc.size);
 		proto_q_commit_free(&qc);
 		ipc_msg_free(m);
 		return;
 	}
-	close(c->fd);
-	c->fd = -1;
+	if ((pc = calloc(1, sizeof(*pc))) == NULL)
+		goto nomem;
+	if (spool_commit_begin(c->fd, &env, qc.size, &pc->envfd, why,
+	    sizeof(why)) == -1) {
+		/* spool_commit_begin removed the incoming files. */
+		free(pc);
+		close(c->fd);
+		c->fd = -1;
+		c->state = CL_IDLE;
+		client_reset(c);
+		goto refuse;
+	}
+	if ((msg = sched_new_msg(&env, qc.size)) == NULL)
+		fatal("out of memory during a commit");
 	proto_q_commit_free(&qc);
-	if ((msg = sched_new_msg(&env, qc.size)) == NULL ||
-	    (pc = calloc(1, sizeof(*pc))) == NULL)
-		fatal("out of memory after a commit");
 	pc->client = c;
 	pc->msg = msg;
-	c->state = CL_COMMITTING;
 	pc->reqid = m->id;
-	*batch_tail = pc;
-	batch_tail = &pc->next;
+	pc->msgfd = c->fd;	/* the commit owns the spool file now */
+	c->fd = -1;
+	c->state = CL_COMMITTING;
+	TAILQ_INSERT_TAIL(&commits, pc, entry);
 	ipc_msg_free(m);
-	/* Without group commit every message pays its own directory fsync. */
-	if (!Q->conf.group_commit)
-		submit_commit_batch();
+	pc->waiting = 2;
+	syncer_fsync(pc->msgfd, commit_synced, pc);
+	syncer_fsync(pc->envfd, commit_synced, pc);
+	return;
+refuse:
+	client_reply_err(c, m->id, why[0] == '5' ? ST_PERM : ST_TEMP, why);
+	env_free(&env);
+	proto_q_commit_free(&qc);
+	ipc_msg_free(m);
 	return;
 nomem:
 	client_reply_err(c, m->id, ST_TEMP, "4.3.0 out of memory");
@@ -266,46 +423,7 @@ reject:
 void
 submit_commit_batch(void)
 {
-	struct pending_commit	*list, *pc, *next;
-	int			 ok;
-
-	if (batch == NULL)
-		return;
-	/* Detached first: a reply that fails closes a client, which walks batch. */
-	list = batch;
-	batch = NULL;
-	batch_tail = &batch;
-	ok = spool_commit_sync() == 0;
-	for (pc = list; pc != NULL; pc = next) {
-		struct qmsg	*msg = pc->msg;
-		struct client	*c = pc->client;
-
-		next = pc->next;
-		if (c != NULL) {
-			struct ipc_msg r;
-
-			c->state = CL_IDLE;
-			if (ok) {
-				ipc_msg_init(&r, Q_OK, pc->reqid);
-				proto_enc_q_ok(&r, msg->env.id);
-				(void)peer_send(c->peer, &r);
-				ipc_msg_free(&r);
-			} else
-				client_reply_err(c, pc->reqid, ST_TEMP,
-				    "4.3.0 queue file write error");
-		}
-		free(pc);
-		if (!ok) {
-			/* The client was told no: it must not arrive twice. */
-			spool_remove(msg->env.id);
-			sched_free_msg(msg);
-			continue;
-		}
-		log_info("%s: from=<%s>, size=%llu, nrcpt=%zu (queue active)",
-		    msg->env.id, msg->env.sender,
-		    (unsigned long long)msg->size, msg->env.nrcpt);
-		sched_add(msg);
-	}
+	dirsync_kick();
 }
 
 static void

@@ -273,3 +273,33 @@ def test_recipients_that_meet_in_one_mailbox_get_one_copy(suite):
     suite.wait_queue_empty()
     assert len(suite.messages("alice@example.test")) == 1
     assert len(suite.messages("bob@example.test")) == 1
+
+
+@pytest.mark.parametrize("group_commit", ["yes", "no"])
+def test_both_commit_modes_deliver_every_message(suite_factory, group_commit):
+    s = suite_factory(f"group_commit = {group_commit}\n")
+    s.postern("user", "add", "alice@example.test")
+    s.start()
+    errors = []
+
+    def worker(n):
+        try:
+            with smtplib.SMTP("127.0.0.1", s.port, timeout=60) as c:
+                for i in range(5):
+                    c.sendmail("a@remote.test", ["alice@example.test"],
+                               f"X-Seq: {n}-{i}\r\n\r\nbody\r\n")
+        except Exception as e:
+            errors.append(repr(e))
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert errors == []
+    s.wait_messages("alice@example.test", 30)
+    s.wait_queue_empty()
+    seqs = sorted(re.search(rb"X-Seq: (\S+)", p.read_bytes()).group(1)
+                  for p in s.messages("alice@example.test"))
+    assert seqs == sorted(f"{n}-{i}".encode() for n in range(6)
+                          for i in range(5))
