@@ -57,5 +57,12 @@ cli_cmd_demo(struct cli *c, int argc, char **argv)
 	    "See what is queued with \"postern queue list\"; the log is in "
 	    "syslog (facility mail).\n",
 	    key, c->conf.mail_store, domain, c->conf.mail_store, domain);
+	if (c->conf.pop3_listen.n > 0)
+		printf("\nOr over POP3 (pop3_listen = %s), once the user has a "
+		    "password:\n\n"
+		    "    postern user passwd %s\n"
+		    "    curl pop3://%s/1 -u %s:PASSWORD\n",
+		    c->conf.pop3_listen.v[0], key, c->conf.pop3_listen.v[0],
+		    key);
 	return running && have_user ? 0 : 1;
 }
