@@ -6,7 +6,7 @@
  * Runs in the login child (unprivileged, chrooted in an empty directory)
  * and in the mail process (the mail-store uid, confined to one user's
  * directory). Its input is the network: lines are already bounded by
- * pop3_io, and nothing here allocates.
+ * netio, and nothing here allocates.
  */
 #include <ctype.h>
 #include <errno.h>

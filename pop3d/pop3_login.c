@@ -27,7 +27,7 @@
 
 struct pop3_lsess {
 	const struct pop3_env	*env;
-	struct pop3_io		 io;
+	struct netio		 io;
 	struct ipc_conn		 parent;
 	const char		*ip;
 	char			 user[ADDR_MAX + 1];
@@ -39,8 +39,8 @@ struct pop3_lsess {
 static void __attribute__((__noreturn__))
 login_exit(struct pop3_lsess *s)
 {
-	(void)pop3_io_flush(&s->io);
-	pop3_io_free(&s->io);
+	(void)netio_flush(&s->io);
+	netio_free(&s->io);
 	ipc_conn_close(&s->parent);
 	explicit_bzero(s, sizeof(*s));
 	_exit(0);
@@ -55,28 +55,28 @@ login_err(struct pop3_lsess *s, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
-	pop3_io_printf(&s->io, "-ERR %s\r\n", text);
+	netio_printf(&s->io, "-ERR %s\r\n", text);
 	if (++s->errors >= POP3_ERRORS_MAX) {
-		pop3_io_printf(&s->io, "-ERR too many errors; closing\r\n");
+		netio_printf(&s->io, "-ERR too many errors; closing\r\n");
 		login_exit(s);
 	}
 }
 
 void
-pop3_capa(struct pop3_io *io, int authorization)
+pop3_capa(struct netio *io, int authorization)
 {
-	pop3_io_printf(io, "+OK capability list follows\r\n");
-	pop3_io_printf(io, "TOP\r\n");
+	netio_printf(io, "+OK capability list follows\r\n");
+	netio_printf(io, "TOP\r\n");
 	if (authorization)
-		pop3_io_printf(io, "USER\r\n");
-	pop3_io_printf(io, "UIDL\r\n");
-	pop3_io_printf(io, "RESP-CODES\r\n");
-	pop3_io_printf(io, "PIPELINING\r\n");
-	pop3_io_printf(io, "AUTH-RESP-CODE\r\n");
+		netio_printf(io, "USER\r\n");
+	netio_printf(io, "UIDL\r\n");
+	netio_printf(io, "RESP-CODES\r\n");
+	netio_printf(io, "PIPELINING\r\n");
+	netio_printf(io, "AUTH-RESP-CODE\r\n");
 	if (authorization)
-		pop3_io_printf(io, "SASL PLAIN\r\n");
-	pop3_io_printf(io, "IMPLEMENTATION Postern\r\n");
-	pop3_io_printf(io, ".\r\n");
+		netio_printf(io, "SASL PLAIN\r\n");
+	netio_printf(io, "IMPLEMENTATION Postern\r\n");
+	netio_printf(io, ".\r\n");
 }
 
 /*
@@ -92,7 +92,7 @@ login_try(struct pop3_lsess *s, uint32_t mech, const char *user, char *pass)
 
 	/* Replies to earlier pipelined commands go out before the mail
 	 * process writes its first: the client must see them in order. */
-	if (pop3_io_flush(&s->io) == -1)
+	if (netio_flush(&s->io) == -1)
 		login_exit(s);
 	memset(&l, 0, sizeof(l));
 	l.mech = mech;
@@ -104,15 +104,15 @@ login_try(struct pop3_lsess *s, uint32_t mech, const char *user, char *pass)
 		return;
 	}
 	explicit_bzero(pass, strlen(pass));
-	l.left = (unsigned char *)pop3_io_pending(&s->io);
-	l.leftlen = pop3_io_buffered(&s->io);
+	l.left = (unsigned char *)netio_pending(&s->io);
+	l.leftlen = netio_buffered(&s->io);
 	ipc_msg_init(&m, P_LOGIN, 0);
 	if (pop3_enc_login(&m, &l) == -1 ||
 	    ipc_send_wait(&s->parent, &m, POP3_LOGIN_WAIT_MS) == -1) {
 		explicit_bzero(&l.pass, sizeof(l.pass));
 		explicit_bzero(m.body.data, m.body.len);
 		ipc_msg_free(&m);
-		pop3_io_printf(&s->io, "-ERR [SYS/TEMP] server shutting down\r\n");
+		netio_printf(&s->io, "-ERR [SYS/TEMP] server shutting down\r\n");
 		login_exit(s);
 	}
 	explicit_bzero(&l.pass, sizeof(l.pass));
@@ -122,29 +122,29 @@ login_try(struct pop3_lsess *s, uint32_t mech, const char *user, char *pass)
 	if (ipc_recv_wait(&s->parent, &m, POP3_LOGIN_WAIT_MS) == -1 ||
 	    m.type != P_FAIL || pop3_dec_fail(&m, &why) == -1) {
 		ipc_msg_free(&m);
-		pop3_io_printf(&s->io, "-ERR [SYS/TEMP] server shutting down\r\n");
+		netio_printf(&s->io, "-ERR [SYS/TEMP] server shutting down\r\n");
 		login_exit(s);
 	}
 	ipc_msg_free(&m);
 	s->have_user = 0;
 	switch (why) {
 	case POP3_FAIL_TEMP:
-		pop3_io_printf(&s->io, "-ERR [SYS/TEMP] authentication "
+		netio_printf(&s->io, "-ERR [SYS/TEMP] authentication "
 		    "service unavailable; try later\r\n");
 		return;
 	case POP3_FAIL_LIMIT:
-		pop3_io_printf(&s->io, "-ERR [AUTH] too many failed logins; "
+		netio_printf(&s->io, "-ERR [AUTH] too many failed logins; "
 		    "try later\r\n");
 		login_exit(s);
 	default:
 		break;
 	}
 	if (++s->failures >= POP3_LOGIN_TRIES) {
-		pop3_io_printf(&s->io, "-ERR [AUTH] authentication failed; "
+		netio_printf(&s->io, "-ERR [AUTH] authentication failed; "
 		    "closing\r\n");
 		login_exit(s);
 	}
-	pop3_io_printf(&s->io, "-ERR [AUTH] authentication failed\r\n");
+	netio_printf(&s->io, "-ERR [AUTH] authentication failed\r\n");
 }
 
 static void
@@ -160,7 +160,7 @@ cmd_user(struct pop3_lsess *s, const char *arg)
 		return;
 	}
 	s->have_user = 1;
-	pop3_io_printf(&s->io, "+OK send PASS\r\n");
+	netio_printf(&s->io, "+OK send PASS\r\n");
 }
 
 static void
@@ -207,11 +207,11 @@ cmd_auth(struct pop3_lsess *s, const char *arg)
 	const char		*v[2];
 	size_t			 len;
 	int			 n;
-	enum pop3_io_status	 st;
+	enum netio_status	 st;
 
 	if (arg[0] == '\0') {
 		/* Pre-RFC 5034 clients ask for the list this way. */
-		pop3_io_printf(&s->io, "+OK\r\nPLAIN\r\n.\r\n");
+		netio_printf(&s->io, "+OK\r\nPLAIN\r\n.\r\n");
 		return;
 	}
 	if ((n = pop3_cmd_words(arg, words, sizeof(words), v, 2)) < 1) {
@@ -228,13 +228,14 @@ cmd_auth(struct pop3_lsess *s, const char *arg)
 		explicit_bzero(words, sizeof(words));
 		return;
 	}
-	pop3_io_printf(&s->io, "+ \r\n");
-	st = pop3_io_getline(&s->io, line, &len);
-	if (st == POP3_IO_TOOLONG) {
+	netio_printf(&s->io, "+ \r\n");
+	st = netio_getline(&s->io, line, POP3_LINE_MAX, &len,
+	    s->io.timeout);
+	if (st == NETIO_TOOLONG) {
 		login_err(s, "line too long");
 		return;
 	}
-	if (st != POP3_IO_OK)
+	if (st != NETIO_OK)
 		login_exit(s);
 	if (memchr(line, '\0', len) != NULL)
 		login_err(s, "bad base64 in AUTH response");
@@ -251,24 +252,25 @@ pop3_login_run(const struct pop3_env *env, int client, int parent,
 	char			 line[POP3_LINE_MAX];
 	size_t			 len;
 	struct pop3_cmd		 c;
-	enum pop3_io_status	 st;
+	enum netio_status	 st;
 
 	memset(&s, 0, sizeof(s));
 	s.env = env;
 	s.ip = ip;
-	pop3_io_init(&s.io, client, env->conf->pop3_timeout);
+	netio_init(&s.io, client, env->conf->pop3_timeout);
 	ipc_conn_init(&s.parent, parent, 4096);
-	pop3_io_printf(&s.io, "+OK Postern POP3 ready\r\n");
+	netio_printf(&s.io, "+OK Postern POP3 ready\r\n");
 	for (;;) {
-		st = pop3_io_getline(&s.io, line, &len);
-		if (st == POP3_IO_TIMEOUT) {
-			pop3_io_printf(&s.io, "-ERR autologout; idle for too "
+		st = netio_getline(&s.io, line, POP3_LINE_MAX, &len,
+		    s.io.timeout);
+		if (st == NETIO_TIMEOUT) {
+			netio_printf(&s.io, "-ERR autologout; idle for too "
 			    "long\r\n");
 			login_exit(&s);
 		}
-		if (st == POP3_IO_EOF || st == POP3_IO_ERROR)
+		if (st == NETIO_EOF || st == NETIO_ERROR)
 			login_exit(&s);
-		if (st == POP3_IO_TOOLONG) {
+		if (st == NETIO_TOOLONG) {
 			login_err(&s, "line too long");
 			continue;
 		}
@@ -287,7 +289,7 @@ pop3_login_run(const struct pop3_env *env, int client, int parent,
 			pop3_capa(&s.io, 1);
 			break;
 		case POP3_CMD_QUIT:
-			pop3_io_printf(&s.io, "+OK Postern POP3 signing off\r\n");
+			netio_printf(&s.io, "+OK Postern POP3 signing off\r\n");
 			login_exit(&s);
 		case POP3_CMD_APOP:
 			login_err(&s, "APOP not supported; use USER/PASS or "

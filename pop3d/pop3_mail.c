@@ -37,7 +37,7 @@
 
 struct pop3_msess {
 	const struct pop3_env	*env;
-	struct pop3_io		 io;
+	struct netio		 io;
 	struct pop3_mailbox	 mb;
 	const char		*user;
 	const char		*ip;
@@ -48,11 +48,11 @@ struct pop3_msess {
 static void __attribute__((__noreturn__))
 mail_exit(struct pop3_msess *s, const char *why, size_t deleted)
 {
-	(void)pop3_io_flush(&s->io);
+	(void)netio_flush(&s->io);
 	log_info("logout: user=<%s>, client=[%s], retr=%lu, dele=%lu, "
 	    "deleted=%zu, reason=%s", s->user, s->ip, s->nretr, s->ndele,
 	    deleted, why);
-	pop3_io_free(&s->io);
+	netio_free(&s->io);
 	pop3_mailbox_free(&s->mb);
 	_exit(0);
 }
@@ -66,9 +66,9 @@ mail_err(struct pop3_msess *s, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
-	pop3_io_printf(&s->io, "-ERR %s\r\n", text);
+	netio_printf(&s->io, "-ERR %s\r\n", text);
 	if (++s->errors >= POP3_ERRORS_MAX) {
-		pop3_io_printf(&s->io, "-ERR too many errors; closing\r\n");
+		netio_printf(&s->io, "-ERR too many errors; closing\r\n");
 		mail_exit(s, "errors", 0);
 	}
 }
@@ -173,7 +173,7 @@ cmd_stat(struct pop3_msess *s, const char *arg)
 		return;
 	}
 	mb_counts(&s->mb, &n, &size);
-	pop3_io_printf(&s->io, "+OK %zu %llu\r\n", n,
+	netio_printf(&s->io, "+OK %zu %llu\r\n", n,
 	    (unsigned long long)size);
 }
 
@@ -196,30 +196,30 @@ cmd_list(struct pop3_msess *s, const char *arg, int uidl)
 		if (msg_arg(s, v[0], &i) == -1)
 			return;
 		if (uidl)
-			pop3_io_printf(&s->io, "+OK %zu %s\r\n", i + 1,
+			netio_printf(&s->io, "+OK %zu %s\r\n", i + 1,
 			    s->mb.m[i].uidl);
 		else
-			pop3_io_printf(&s->io, "+OK %zu %llu\r\n", i + 1,
+			netio_printf(&s->io, "+OK %zu %llu\r\n", i + 1,
 			    (unsigned long long)s->mb.m[i].vsize);
 		return;
 	}
 	mb_counts(&s->mb, &n, &size);
 	if (uidl)
-		pop3_io_printf(&s->io, "+OK unique-id listing follows\r\n");
+		netio_printf(&s->io, "+OK unique-id listing follows\r\n");
 	else
-		pop3_io_printf(&s->io, "+OK %zu messages (%llu octets)\r\n", n,
+		netio_printf(&s->io, "+OK %zu messages (%llu octets)\r\n", n,
 		    (unsigned long long)size);
 	for (i = 0; i < s->mb.n; i++) {
 		if (s->mb.m[i].deleted)
 			continue;
 		if (uidl)
-			pop3_io_printf(&s->io, "%zu %s\r\n", i + 1,
+			netio_printf(&s->io, "%zu %s\r\n", i + 1,
 			    s->mb.m[i].uidl);
 		else
-			pop3_io_printf(&s->io, "%zu %llu\r\n", i + 1,
+			netio_printf(&s->io, "%zu %llu\r\n", i + 1,
 			    (unsigned long long)s->mb.m[i].vsize);
 	}
-	pop3_io_printf(&s->io, ".\r\n");
+	netio_printf(&s->io, ".\r\n");
 }
 
 /* RETR (top == 0) or TOP (lines + 1 == top). */
@@ -255,9 +255,9 @@ send_msg(struct pop3_msess *s, size_t i, int top, uint32_t lines)
 	else
 		pop3_stuff_init(&st);
 	if (top)
-		pop3_io_printf(&s->io, "+OK top of message follows\r\n");
+		netio_printf(&s->io, "+OK top of message follows\r\n");
 	else
-		pop3_io_printf(&s->io, "+OK %llu octets\r\n",
+		netio_printf(&s->io, "+OK %llu octets\r\n",
 		    (unsigned long long)s->mb.m[i].vsize);
 	while (!st.done) {
 		n = read(fd, in, POP3_FILE_BUF);
@@ -278,15 +278,15 @@ send_msg(struct pop3_msess *s, size_t i, int top, uint32_t lines)
 		for (pos = 0; pos < len && !st.done; pos += used) {
 			used = pop3_stuff_feed(&st, in + pos, len - pos, out,
 			    &olen);
-			if (pop3_io_write(&s->io, out, olen) == -1)
+			if (netio_write(&s->io, out, olen) == -1)
 				break;
 		}
 		if (s->io.broken)
 			break;
 	}
 	olen = pop3_stuff_end(&st, out);
-	pop3_io_write(&s->io, out, olen);
-	pop3_io_write(&s->io, ".\r\n", 3);
+	netio_write(&s->io, out, olen);
+	netio_write(&s->io, ".\r\n", 3);
 	free(in);
 	free(out);
 	close(fd);
@@ -344,7 +344,7 @@ cmd_dele(struct pop3_msess *s, const char *arg)
 		return;
 	s->mb.m[i].deleted = 1;
 	s->ndele++;
-	pop3_io_printf(&s->io, "+OK message %zu deleted\r\n", i + 1);
+	netio_printf(&s->io, "+OK message %zu deleted\r\n", i + 1);
 }
 
 static void
@@ -360,7 +360,7 @@ cmd_rset(struct pop3_msess *s, const char *arg)
 	for (i = 0; i < s->mb.n; i++)
 		s->mb.m[i].deleted = 0;
 	mb_counts(&s->mb, &n, &size);
-	pop3_io_printf(&s->io, "+OK maildrop has %zu messages (%llu "
+	netio_printf(&s->io, "+OK maildrop has %zu messages (%llu "
 	    "octets)\r\n", n, (unsigned long long)size);
 }
 
@@ -372,10 +372,10 @@ cmd_quit(struct pop3_msess *s)
 	/* The UPDATE state (RFC 1939 6): only a QUIT deletes. */
 	deleted = pop3_mailbox_expunge(&s->mb, &failed);
 	if (failed > 0)
-		pop3_io_printf(&s->io, "-ERR [SYS/TEMP] %zu deleted message(s) "
+		netio_printf(&s->io, "-ERR [SYS/TEMP] %zu deleted message(s) "
 		    "could not be removed\r\n", failed);
 	else
-		pop3_io_printf(&s->io, "+OK Postern POP3 signing off (%zu "
+		netio_printf(&s->io, "+OK Postern POP3 signing off (%zu "
 		    "messages deleted)\r\n", deleted);
 	mail_exit(s, "QUIT", deleted);
 }
@@ -386,22 +386,23 @@ mail_loop(struct pop3_msess *s)
 	char			line[POP3_LINE_MAX];
 	size_t			len;
 	struct pop3_cmd		c;
-	enum pop3_io_status	st;
+	enum netio_status	st;
 
 	for (;;) {
 		if (s->io.broken)
 			mail_exit(s, "write error", 0);
-		st = pop3_io_getline(&s->io, line, &len);
-		if (st == POP3_IO_TIMEOUT) {
-			pop3_io_printf(&s->io, "-ERR autologout; idle for too "
+		st = netio_getline(&s->io, line, POP3_LINE_MAX, &len,
+		    s->io.timeout);
+		if (st == NETIO_TIMEOUT) {
+			netio_printf(&s->io, "-ERR autologout; idle for too "
 			    "long\r\n");
 			mail_exit(s, "timeout", 0);
 		}
-		if (st == POP3_IO_EOF)
+		if (st == NETIO_EOF)
 			mail_exit(s, "disconnected", 0);
-		if (st == POP3_IO_ERROR)
+		if (st == NETIO_ERROR)
 			mail_exit(s, "connection error", 0);
-		if (st == POP3_IO_TOOLONG) {
+		if (st == NETIO_TOOLONG) {
 			mail_err(s, "line too long");
 			continue;
 		}
@@ -432,7 +433,7 @@ mail_loop(struct pop3_msess *s)
 			if (c.arg[0] != '\0')
 				mail_err(s, "bad arguments: usage: NOOP");
 			else
-				pop3_io_printf(&s->io, "+OK\r\n");
+				netio_printf(&s->io, "+OK\r\n");
 			break;
 		case POP3_CMD_CAPA:
 			pop3_capa(&s->io, 0);
@@ -473,33 +474,33 @@ pop3_mail_run(const struct pop3_env *env, int client, const char *user,
 	s.user = user;
 	s.ip = ip;
 	s.mb.lockfd = -1;
-	pop3_io_init(&s.io, client, env->conf->pop3_timeout);
+	netio_init(&s.io, client, env->conf->pop3_timeout);
 	if (mail_prepare(env, user, udir, sizeof(udir)) == -1) {
-		pop3_io_printf(&s.io, "-ERR [SYS/TEMP] mailbox unavailable; "
+		netio_printf(&s.io, "-ERR [SYS/TEMP] mailbox unavailable; "
 		    "try later\r\n");
 		mail_exit(&s, "no mailbox", 0);
 	}
 	/* From here on: the user's directory only, as mail_user, for good. */
 	priv_drop(&env->mail_u, udir);
-	if (pop3_io_preload(&s.io, left, leftlen) == -1)
+	if (netio_preload(&s.io, left, leftlen) == -1)
 		mail_exit(&s, "internal error", 0);
 
 	if ((r = pop3_mailbox_lock(&s.mb)) == 1) {
 		log_info("login refused: user=<%s>, client=[%s]: mailbox in "
 		    "use", user, ip);
-		pop3_io_printf(&s.io, "-ERR [IN-USE] mailbox locked by another "
+		netio_printf(&s.io, "-ERR [IN-USE] mailbox locked by another "
 		    "POP3 session\r\n");
 		mail_exit(&s, "in use", 0);
 	}
 	if (r == -1 || pop3_mailbox_load(&s.mb) == -1) {
-		pop3_io_printf(&s.io, "-ERR [SYS/TEMP] mailbox unavailable; "
+		netio_printf(&s.io, "-ERR [SYS/TEMP] mailbox unavailable; "
 		    "try later\r\n");
 		mail_exit(&s, "mailbox error", 0);
 	}
 	mb_counts(&s.mb, &n, &size);
 	log_info("login: user=<%s>, client=[%s], messages=%zu, size=%llu",
 	    user, ip, n, (unsigned long long)size);
-	pop3_io_printf(&s.io, "+OK maildrop locked and ready: %zu messages "
+	netio_printf(&s.io, "+OK maildrop locked and ready: %zu messages "
 	    "(%llu octets)\r\n", n, (unsigned long long)size);
 	mail_loop(&s);
 }

@@ -18,7 +18,7 @@
 static int
 put_bytes(struct ipc_msg *m, const unsigned char *p, size_t n)
 {
-	if (n > POP3_IO_INBUF || ipc_put_u32(m, (uint32_t)n) == -1)
+	if (n > NETIO_INBUF || ipc_put_u32(m, (uint32_t)n) == -1)
 		return -1;
 	return buf_append(&m->body, p, n);
 }
@@ -32,7 +32,7 @@ get_bytes(struct ipc_reader *r, unsigned char **out, size_t *outlen)
 	*outlen = 0;
 	if (ipc_get_u32(r, &n) == -1)
 		return -1;
-	if (n > POP3_IO_INBUF || n > r->left) {
+	if (n > NETIO_INBUF || n > r->left) {
 		r->failed = 1;
 		return -1;
 	}

@@ -353,7 +353,7 @@ on_accept(int fd, void *arg)
 		pp.conns->prev = c;
 	pp.conns = c;
 	/* P_LOGIN carries at most a line's worth of strings and the buffer. */
-	if ((c->peer = peer_new(pp.loop, sp[0], 2 * POP3_IO_INBUF +
+	if ((c->peer = peer_new(pp.loop, sp[0], 2 * NETIO_INBUF +
 	    R_AUTH_SECRET_MAX + 1024, login_msg, login_closed, c)) == NULL) {
 		conn_kill(c, "cannot watch its socket");
 		return;

@@ -19,6 +19,7 @@
 #include "addr.h"
 #include "buf.h"
 #include "conf.h"
+#include "netio.h"
 #include "ipc.h"
 #include "priv.h"
 #include "proto.h"
@@ -131,47 +132,8 @@ size_t	pop3_stuff_feed(struct pop3_stuff *, const unsigned char *in,
 /* The CRLF a last line without LF needs (0 or 2 bytes into out[2]). */
 size_t	pop3_stuff_end(struct pop3_stuff *, unsigned char *out);
 
-/*
- * Client I/O (pop3_io.c): buffered, with a deadline on every wait. The
- * transport is behind function pointers so that STLS can replace it.
- */
-#define POP3_IO_INBUF	8192
+/* The client connection is libcommon's netio. */
 
-struct pop3_io {
-	int		 fd;
-	ssize_t		(*read)(struct pop3_io *, void *, size_t);
-	ssize_t		(*write)(struct pop3_io *, const void *, size_t);
-	void		*ctx;
-	unsigned char	 in[POP3_IO_INBUF];
-	size_t		 inpos;
-	size_t		 inlen;
-	struct buf	 out;
-	time_t		 timeout;	/* for each read and each flush */
-	int		 broken;	/* a write failed: drop the session */
-};
-
-enum pop3_io_status {
-	POP3_IO_OK = 0,
-	POP3_IO_TOOLONG,	/* line over POP3_LINE_MAX: the rest was dropped */
-	POP3_IO_EOF,
-	POP3_IO_TIMEOUT,
-	POP3_IO_ERROR,
-};
-
-void	pop3_io_init(struct pop3_io *, int fd, time_t timeout);
-void	pop3_io_free(struct pop3_io *);
-size_t	pop3_io_buffered(const struct pop3_io *);
-const unsigned char *pop3_io_pending(const struct pop3_io *);
-/* Puts bytes read by an earlier process in front of the input. */
-int	pop3_io_preload(struct pop3_io *, const void *, size_t);
-/* One line without its CRLF (or bare LF); line holds POP3_LINE_MAX. */
-enum pop3_io_status pop3_io_getline(struct pop3_io *, char *line,
-	    size_t *len);
-int	pop3_io_printf(struct pop3_io *, const char *, ...)
-	    __attribute__((format(printf, 2, 3)));
-/* Raw bytes (message text); flushes as the buffer fills. */
-int	pop3_io_write(struct pop3_io *, const void *, size_t);
-int	pop3_io_flush(struct pop3_io *);
 
 /*
  * Parent <-> login child frames (pop3_msg.c), over a socketpair.
@@ -227,7 +189,7 @@ void	pop3_mail_run(const struct pop3_env *, int client, const char *user,
 	    __attribute__((__noreturn__));
 
 /* CAPA lines for a state (pop3_login.c). */
-void	pop3_capa(struct pop3_io *, int authorization);
+void	pop3_capa(struct netio *, int authorization);
 
 /*
  * The mailbox (pop3_mailbox.c): a snapshot of cur/ taken at login.

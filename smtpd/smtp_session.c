@@ -39,7 +39,7 @@
 struct smtp_session {
 	const struct smtp_env	*env;
 	const struct conf	*conf;
-	struct smtp_io		 io;
+	struct netio		 io;
 	struct sockaddr_storage	 peer;
 	char			 ip[INET6_ADDRSTRLEN];
 	char			 client[INET6_ADDRSTRLEN + 2];	/* "[ip]" */
@@ -94,7 +94,7 @@ smtp_reply(struct smtp_session *s, const char *fmt, ...)
 	va_end(ap);
 	if (reply_is_error(text))
 		s->errors++;
-	smtp_io_printf(&s->io, "%s\r\n", text);
+	netio_printf(&s->io, "%s\r\n", text);
 }
 
 static const char *
@@ -157,13 +157,13 @@ cmd_helo(struct smtp_session *s, const char *arg, int esmtp)
 		smtp_reply(s, "250 %s", c->myhostname);
 		return;
 	}
-	smtp_io_printf(&s->io, "250-%s\r\n", c->myhostname);
-	smtp_io_printf(&s->io, "250-PIPELINING\r\n");
-	smtp_io_printf(&s->io, "250-SIZE %llu\r\n",
+	netio_printf(&s->io, "250-%s\r\n", c->myhostname);
+	netio_printf(&s->io, "250-PIPELINING\r\n");
+	netio_printf(&s->io, "250-SIZE %llu\r\n",
 	    (unsigned long long)c->message_size_limit);
-	smtp_io_printf(&s->io, "250-8BITMIME\r\n");
-	smtp_io_printf(&s->io, "250-ENHANCEDSTATUSCODES\r\n");
-	smtp_io_printf(&s->io, "250 SMTPUTF8\r\n");
+	netio_printf(&s->io, "250-8BITMIME\r\n");
+	netio_printf(&s->io, "250-ENHANCEDSTATUSCODES\r\n");
+	netio_printf(&s->io, "250 SMTPUTF8\r\n");
 }
 
 /* Replies for a MAIL/RCPT parse failure; 1 if there was one. */
@@ -579,10 +579,10 @@ cmd_data(struct smtp_session *s, const char *arg)
 	const struct conf	*c = s->conf;
 	struct smtp_spool	*sp;
 	struct smtp_data	 d;
-	unsigned char		 out[SMTP_IO_INBUF + SMTP_DATA_SLACK];
+	unsigned char		 out[NETIO_INBUF + SMTP_DATA_SLACK];
 	size_t			 n, olen;
 	int			 toobig = 0, rc = 0;
-	enum smtp_io_status	 st = SMTP_IO_OK;
+	enum netio_status	 st = NETIO_OK;
 
 	if (!s->mail) {
 		smtp_reply(s, "503 5.5.1 Error: need MAIL command");
@@ -614,12 +614,12 @@ cmd_data(struct smtp_session *s, const char *arg)
 
 	smtp_data_init(&d);
 	while (!smtp_data_done(&d)) {
-		if (smtp_io_buffered(&s->io) == 0 &&
-		    (st = smtp_io_fill(&s->io, c->smtpd_data_timeout)) !=
-		    SMTP_IO_OK)
+		if (netio_buffered(&s->io) == 0 &&
+		    (st = netio_fill(&s->io, c->smtpd_data_timeout)) !=
+		    NETIO_OK)
 			break;
 		n = smtp_data_feed(&d, s->io.in + s->io.inpos,
-		    smtp_io_buffered(&s->io), out, &olen);
+		    netio_buffered(&s->io), out, &olen);
 		s->io.inpos += n;
 		/* Past the limit we read on to the end, but keep nothing. */
 		if (d.received > c->message_size_limit)
@@ -630,7 +630,7 @@ cmd_data(struct smtp_session *s, const char *arg)
 
 	if (!smtp_data_done(&d)) {
 		queue_abort(s, sp);
-		if (st == SMTP_IO_TIMEOUT) {
+		if (st == NETIO_TIMEOUT) {
 			log_info("timeout after DATA (%llu bytes) from %s",
 			    (unsigned long long)d.received, s->client);
 			smtp_reply(s, "421 4.4.2 %s Error: timeout exceeded",
@@ -699,7 +699,7 @@ session_init(struct smtp_session *s, const struct smtp_env *env, int fd,
 	if (strncmp(s->ip, "::ffff:", 7) == 0 && strchr(s->ip + 7, ':') == NULL)
 		memmove(s->ip, s->ip + 7, strlen(s->ip + 7) + 1);
 	snprintf(s->client, sizeof(s->client), "[%s]", s->ip);
-	smtp_io_init(&s->io, fd, s->conf->smtpd_timeout);
+	netio_init(&s->io, fd, s->conf->smtpd_timeout);
 	smtp_backend_init(&s->queue, "queue.sock");
 	smtp_backend_init(&s->resolver, "resolver.sock");
 	s->last_cmd = "CONNECT";
@@ -732,7 +732,7 @@ smtp_session_run(const struct smtp_env *env, int fd,
 	char			line[SMTP_LINE_MAX];
 	size_t			len;
 	struct smtp_cmd		cmd;
-	enum smtp_io_status	st;
+	enum netio_status	st;
 	int			done = 0;
 
 	session_init(&s, env, fd, peer, peerlen);
@@ -747,20 +747,21 @@ smtp_session_run(const struct smtp_env *env, int fd,
 			    c->myhostname);
 			break;
 		}
-		st = smtp_io_getline(&s.io, line, &len, c->smtpd_timeout);
-		if (st == SMTP_IO_TIMEOUT) {
+		st = netio_getline(&s.io, line, SMTP_LINE_MAX, &len,
+		    c->smtpd_timeout);
+		if (st == NETIO_TIMEOUT) {
 			log_info("timeout after %s from %s", s.last_cmd,
 			    s.client);
 			smtp_reply(&s, "421 4.4.2 %s Error: timeout exceeded",
 			    c->myhostname);
 			break;
 		}
-		if (st == SMTP_IO_EOF || st == SMTP_IO_ERROR) {
+		if (st == NETIO_EOF || st == NETIO_ERROR) {
 			log_info("lost connection after %s from %s",
 			    s.last_cmd, s.client);
 			break;
 		}
-		if (st == SMTP_IO_TOOLONG) {
+		if (st == NETIO_TOOLONG) {
 			smtp_reply(&s, "500 5.5.2 Error: line too long");
 			continue;
 		}
@@ -810,11 +811,11 @@ smtp_session_run(const struct smtp_env *env, int fd,
 			break;
 		}
 	}
-	(void)smtp_io_flush(&s.io);
+	(void)netio_flush(&s.io);
 	log_info("disconnect from %s", s.client);
 	txn_reset(&s);
 	smtp_backend_close(&s.queue);
 	smtp_backend_close(&s.resolver);
-	smtp_io_free(&s.io);
+	netio_free(&s.io);
 	close(fd);
 }

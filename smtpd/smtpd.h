@@ -18,6 +18,7 @@
 #include "buf.h"
 #include "cidr.h"
 #include "conf.h"
+#include "netio.h"
 #include "ipc.h"
 #include "qid.h"
 
@@ -119,54 +120,8 @@ size_t	smtp_data_feed(struct smtp_data *, const unsigned char *in, size_t len,
 	    unsigned char *out, size_t *outlen);
 int	smtp_data_done(const struct smtp_data *);
 
-/*
- * Client I/O (smtp_io.c): buffered, with a deadline on every wait. The
- * transport is behind two function pointers so that TLS can replace it.
- */
-#define SMTP_IO_INBUF	16384
+/* The client connection is libcommon's netio. */
 
-struct smtp_io {
-	int		 fd;
-	ssize_t		(*read)(struct smtp_io *, void *, size_t);
-	ssize_t		(*write)(struct smtp_io *, const void *, size_t);
-	/* Bytes the transport holds already decoded (TLS); NULL: none. */
-	size_t		(*pending)(struct smtp_io *);
-	void		*ctx;
-	unsigned char	 in[SMTP_IO_INBUF];
-	size_t		 inpos;
-	size_t		 inlen;
-	struct buf	 out;
-	time_t		 write_timeout;
-	int		 broken;	/* a write failed: drop the session */
-};
-
-enum smtp_io_status {
-	SMTP_IO_OK = 0,
-	SMTP_IO_TOOLONG,	/* line over SMTP_LINE_MAX: the rest was dropped */
-	SMTP_IO_EOF,
-	SMTP_IO_TIMEOUT,
-	SMTP_IO_ERROR,
-};
-
-void	smtp_io_init(struct smtp_io *, int fd, time_t write_timeout);
-void	smtp_io_free(struct smtp_io *);
-/* Unread bytes already in our buffer. */
-size_t	smtp_io_buffered(const struct smtp_io *);
-/*
- * Reads more input into the buffer, flushing replies first: the client
- * may be waiting for them. Waits at most timeout seconds.
- */
-enum smtp_io_status smtp_io_fill(struct smtp_io *, time_t timeout);
-/*
- * One command line without its CRLF (or bare LF), NUL-terminated in
- * line (SMTP_LINE_MAX bytes); *len counts the bytes, NULs included.
- */
-enum smtp_io_status smtp_io_getline(struct smtp_io *, char *line, size_t *len,
-	    time_t timeout);
-int	smtp_io_printf(struct smtp_io *, const char *, ...)
-	    __attribute__((format(printf, 2, 3)));
-/* Writes all buffered replies; 0 or -1 (and io->broken). */
-int	smtp_io_flush(struct smtp_io *);
 
 /*
  * The session (smtp_session.c), run in the child that owns one client.

@@ -1,15 +1,11 @@
 /*
- * pop3_io.c - the client connection of one POP3 session: buffered input,
- * the one POP3 command line reader, buffered replies and message text.
+ * netio.c - client connections of the protocol daemons.
  *
- * Runs in the login child and in the mail process, never with root.
- * The peer is the network: every wait has a deadline (pop3_timeout), a
- * line is bounded before it is kept, and replies are flushed only when
- * the client has nothing more buffered for us (RFC 2449 PIPELINING) or
- * before we block on it.
- *
- * The transport is two function pointers, so that STLS can put a TLS
- * layer under the same reader.
+ * Runs in smtpd sessions, pop3d login and mail processes (and imapd's),
+ * never as root. The peer is the network: every wait has a deadline, a
+ * line is bounded before it is kept, and output is only flushed when the
+ * client has nothing more buffered for us (pipelining, RFC 2920 and 2449)
+ * or before we block on it.
  */
 #include <sys/socket.h>
 
@@ -21,59 +17,58 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "pop3d.h"
+#include "netio.h"
 
 /* Message text is pushed out in blocks of about this size. */
-#define POP3_IO_OUTBLOCK	(64 * 1024)
+#define NETIO_OUTBLOCK	(64 * 1024)
 /* The ceiling only stops a runaway writer: we flush long before. */
-#define POP3_IO_OUTMAX		(1024 * 1024)
+#define NETIO_OUTMAX	(1024 * 1024)
 
 static ssize_t
-plain_read(struct pop3_io *io, void *p, size_t n)
+plain_read(struct netio *io, void *p, size_t n)
 {
 	return recv(io->fd, p, n, MSG_DONTWAIT);
 }
 
 static ssize_t
-plain_write(struct pop3_io *io, const void *p, size_t n)
+plain_write(struct netio *io, const void *p, size_t n)
 {
 	/* MSG_NOSIGNAL: a vanished client is an error return, not SIGPIPE. */
 	return send(io->fd, p, n, MSG_DONTWAIT | MSG_NOSIGNAL);
 }
 
 void
-pop3_io_init(struct pop3_io *io, int fd, time_t timeout)
+netio_init(struct netio *io, int fd, time_t timeout)
 {
 	memset(io, 0, sizeof(*io));
 	io->fd = fd;
 	io->read = plain_read;
 	io->write = plain_write;
 	io->timeout = timeout;
-	buf_init(&io->out, POP3_IO_OUTMAX);
+	buf_init(&io->out, NETIO_OUTMAX);
 }
 
 void
-pop3_io_free(struct pop3_io *io)
+netio_free(struct netio *io)
 {
 	buf_free(&io->out);
-	/* The buffer may have held a password. */
 	explicit_bzero(io->in, sizeof(io->in));
 }
 
 size_t
-pop3_io_buffered(const struct pop3_io *io)
+netio_buffered(const struct netio *io)
 {
 	return io->inlen - io->inpos;
 }
 
 const unsigned char *
-pop3_io_pending(const struct pop3_io *io)
+netio_pending(const struct netio *io)
 {
 	return io->in + io->inpos;
 }
 
 int
-pop3_io_preload(struct pop3_io *io, const void *p, size_t n)
+netio_preload(struct netio *io, const void *p, size_t n)
 {
 	if (n > sizeof(io->in) - io->inlen)
 		return -1;
@@ -105,7 +100,7 @@ deadline_in(struct timespec *d, time_t seconds)
 
 /* 0 ready, -1 error, -2 deadline passed. */
 static int
-io_wait(struct pop3_io *io, short events, const struct timespec *deadline)
+io_wait(struct netio *io, short events, const struct timespec *deadline)
 {
 	struct pollfd	pfd;
 	int		r;
@@ -123,7 +118,7 @@ io_wait(struct pop3_io *io, short events, const struct timespec *deadline)
 }
 
 int
-pop3_io_flush(struct pop3_io *io)
+netio_flush(struct netio *io)
 {
 	struct timespec	deadline;
 	ssize_t		n;
@@ -154,11 +149,11 @@ pop3_io_flush(struct pop3_io *io)
 }
 
 int
-pop3_io_write(struct pop3_io *io, const void *p, size_t n)
+netio_write(struct netio *io, const void *p, size_t n)
 {
 	if (io->broken)
 		return -1;
-	if (io->out.len + n > POP3_IO_OUTBLOCK && pop3_io_flush(io) == -1)
+	if (io->out.len + n > NETIO_OUTBLOCK && netio_flush(io) == -1)
 		return -1;
 	if (buf_append(&io->out, p, n) == -1) {
 		io->broken = 1;
@@ -168,10 +163,10 @@ pop3_io_write(struct pop3_io *io, const void *p, size_t n)
 }
 
 int
-pop3_io_printf(struct pop3_io *io, const char *fmt, ...)
+netio_printf(struct netio *io, const char *fmt, ...)
 {
 	va_list	ap;
-	char	line[POP3_LINE_MAX + 64];
+	char	line[1024];
 	int	n;
 
 	va_start(ap, fmt);
@@ -181,65 +176,74 @@ pop3_io_printf(struct pop3_io *io, const char *fmt, ...)
 		return -1;
 	if ((size_t)n >= sizeof(line))
 		n = (int)sizeof(line) - 1;	/* a reply line is ours: cut it */
-	return pop3_io_write(io, line, (size_t)n);
+	return netio_write(io, line, (size_t)n);
 }
 
-/* Reads more input, flushing replies first: the client may wait for them. */
-static enum pop3_io_status
-pop3_io_fill(struct pop3_io *io, const struct timespec *deadline)
+static enum netio_status
+fill_until(struct netio *io, const struct timespec *deadline)
 {
 	ssize_t	n;
 	int	r;
 
-	if (io->out.len > 0 && pop3_io_flush(io) == -1)
-		return POP3_IO_ERROR;
+	if (io->out.len > 0 && netio_flush(io) == -1)
+		return NETIO_ERROR;
 	if (io->inpos > 0) {
 		memmove(io->in, io->in + io->inpos, io->inlen - io->inpos);
 		io->inlen -= io->inpos;
 		io->inpos = 0;
 	}
 	if (io->inlen == sizeof(io->in))
-		return POP3_IO_OK;
+		return NETIO_OK;
 	for (;;) {
 		n = io->read(io, io->in + io->inlen, sizeof(io->in) - io->inlen);
 		if (n > 0) {
 			io->inlen += (size_t)n;
-			return POP3_IO_OK;
+			return NETIO_OK;
 		}
 		if (n == 0)
-			return POP3_IO_EOF;
+			return NETIO_EOF;
 		if (errno == EINTR)
 			continue;
 		if (errno != EAGAIN && errno != EWOULDBLOCK)
-			return POP3_IO_ERROR;
+			return NETIO_ERROR;
 		if ((r = io_wait(io, POLLIN, deadline)) == -2)
-			return POP3_IO_TIMEOUT;
+			return NETIO_TIMEOUT;
 		if (r == -1)
-			return POP3_IO_ERROR;
+			return NETIO_ERROR;
 	}
 }
 
-enum pop3_io_status
-pop3_io_getline(struct pop3_io *io, char *line, size_t *len)
+enum netio_status
+netio_fill(struct netio *io, time_t timeout)
+{
+	struct timespec deadline;
+
+	deadline_in(&deadline, timeout);
+	return fill_until(io, &deadline);
+}
+
+enum netio_status
+netio_getline(struct netio *io, char *line, size_t linemax, size_t *len,
+    time_t timeout)
 {
 	struct timespec	 deadline;
 	size_t		 n = 0, avail, take;
 	unsigned char	*start, *lf;
 	int		 toolong = 0;
-	enum pop3_io_status st;
+	enum netio_status st;
 
 	/* One deadline for the whole line: dribbling bytes does not extend it. */
-	deadline_in(&deadline, io->timeout);
+	deadline_in(&deadline, timeout);
 	for (;;) {
 		start = io->in + io->inpos;
 		avail = io->inlen - io->inpos;
 		lf = memchr(start, '\n', avail);
 		take = lf != NULL ? (size_t)(lf - start) : avail;
-		/* Keep at most POP3_LINE_MAX - 2 bytes: the limit counts CRLF. */
+		/* Keep at most linemax - 1 bytes (a CR among them is dropped). */
 		if (!toolong) {
-			if (n + take > POP3_LINE_MAX - 1) {
+			if (n + take > linemax - 1)
 				toolong = 1;
-			} else {
+			else {
 				memcpy(line + n, start, take);
 				n += take;
 			}
@@ -249,19 +253,21 @@ pop3_io_getline(struct pop3_io *io, char *line, size_t *len)
 			io->inpos++;	/* the LF */
 			if (!toolong && n > 0 && line[n - 1] == '\r')
 				n--;
-			if (!toolong && n > POP3_LINE_MAX - 2)
+			/* The limit counts the CRLF. */
+			if (!toolong && n > linemax - 2)
 				toolong = 1;
 			if (toolong) {
-				explicit_bzero(line, POP3_LINE_MAX);
-				return POP3_IO_TOOLONG;
+				/* What we kept of it may be a password. */
+				explicit_bzero(line, linemax);
+				return NETIO_TOOLONG;
 			}
 			line[n] = '\0';
 			*len = n;
-			return POP3_IO_OK;
+			return NETIO_OK;
 		}
 		if (ms_left(&deadline) == 0)
-			return POP3_IO_TIMEOUT;
-		if ((st = pop3_io_fill(io, &deadline)) != POP3_IO_OK)
+			return NETIO_TIMEOUT;
+		if ((st = fill_until(io, &deadline)) != NETIO_OK)
 			return st;
 	}
 }

@@ -1,0 +1,71 @@
+/*
+ * netio.h - the client connection of a protocol session (SMTP, POP3,
+ * IMAP): buffered input with deadlines, the line reader, buffered output.
+ */
+#ifndef POSTERN_NETIO_H
+#define POSTERN_NETIO_H
+
+#include <sys/types.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "buf.h"
+
+#define NETIO_INBUF	16384
+
+struct netio {
+	int		 fd;
+	/*
+	 * The transport: plain sockets by default; STARTTLS/STLS put a TLS
+	 * layer here without the readers above noticing.
+	 */
+	ssize_t		(*read)(struct netio *, void *, size_t);
+	ssize_t		(*write)(struct netio *, const void *, size_t);
+	/* Bytes the transport holds already decoded (TLS); NULL: none. */
+	size_t		(*pending)(struct netio *);
+	void		*ctx;
+	unsigned char	 in[NETIO_INBUF];
+	size_t		 inpos;
+	size_t		 inlen;
+	struct buf	 out;
+	time_t		 timeout;	/* for each flush */
+	int		 broken;	/* a write failed: drop the session */
+};
+
+enum netio_status {
+	NETIO_OK = 0,
+	NETIO_TOOLONG,	/* line over the limit: the rest of it was dropped */
+	NETIO_EOF,
+	NETIO_TIMEOUT,
+	NETIO_ERROR,
+};
+
+void	netio_init(struct netio *, int fd, time_t timeout);
+/* Frees the output and wipes the input buffer (it may have held a password). */
+void	netio_free(struct netio *);
+/* Unread bytes already in our buffer, and where they start. */
+size_t	netio_buffered(const struct netio *);
+const unsigned char *netio_pending(const struct netio *);
+/* Puts bytes read by an earlier process in front of the input. */
+int	netio_preload(struct netio *, const void *, size_t);
+/*
+ * Reads more input into the buffer, flushing output first: the client may
+ * be waiting for it. Waits at most timeout seconds.
+ */
+enum netio_status netio_fill(struct netio *, time_t timeout);
+/*
+ * One line without its CRLF (or bare LF), NUL-terminated in line, which
+ * holds linemax bytes; the limit counts the CRLF, as RFC 5321 and 1939 do.
+ * *len counts the bytes, NULs included. One deadline for the whole line.
+ */
+enum netio_status netio_getline(struct netio *, char *line, size_t linemax,
+	    size_t *len, time_t timeout);
+/* One reply line (cut at 1 KiB: replies are ours). */
+int	netio_printf(struct netio *, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
+/* Raw bytes (message text); flushes as the buffer fills. */
+int	netio_write(struct netio *, const void *, size_t);
+/* Writes everything buffered; 0, or -1 (and io->broken). */
+int	netio_flush(struct netio *);
+
+#endif
