@@ -1,6 +1,11 @@
 /*
  * buf.c - growable buffers with a ceiling, so no input can make a
  * process allocate without bound.
+ *
+ * Buffers carry passwords (login frames, AUTH lines) as well as mail, and
+ * a protocol daemon forks its next session from memory that handled the
+ * last one: no byte is left behind when a buffer grows, shrinks or is
+ * freed.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -21,6 +26,8 @@ buf_init(struct buf *b, size_t max)
 void
 buf_free(struct buf *b)
 {
+	if (b->data != NULL)
+		explicit_bzero(b->data, b->cap);
 	free(b->data);
 	b->data = NULL;
 	b->len = b->cap = 0;
@@ -29,6 +36,8 @@ buf_free(struct buf *b)
 void
 buf_reset(struct buf *b)
 {
+	if (b->len > 0)
+		explicit_bzero(b->data, b->len);
 	b->len = 0;
 }
 
@@ -52,8 +61,14 @@ buf_reserve(struct buf *b, size_t extra)
 	ncap = b->cap ? b->cap : 256;
 	while (ncap < need + 1)
 		ncap *= 2;
-	if ((n = realloc(b->data, ncap)) == NULL)
+	/* Not realloc: it may leave the old bytes behind in freed memory. */
+	if ((n = malloc(ncap)) == NULL)
 		return -1;
+	if (b->data != NULL) {
+		memcpy(n, b->data, b->len);
+		explicit_bzero(b->data, b->cap);
+		free(b->data);
+	}
 	b->data = n;
 	b->cap = ncap;
 	return 0;
@@ -102,6 +117,7 @@ buf_consume(struct buf *b, size_t n)
 		return;
 	}
 	memmove(b->data, b->data + n, b->len - n);
+	explicit_bzero(b->data + b->len - n, n);
 	b->len -= n;
 }
 

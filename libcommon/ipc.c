@@ -341,9 +341,11 @@ ipc_conn_read(struct ipc_conn *c)
 			return 0;
 		}
 		if (buf_append(&c->in, tmp, (size_t)n) == -1) {
+			explicit_bzero(tmp, (size_t)n);
 			errno = EPROTO;
 			return -1;
 		}
+		explicit_bzero(tmp, (size_t)n);
 		/* One read per call: the event loop calls again while readable. */
 		return 0;
 	}

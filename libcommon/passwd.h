@@ -15,7 +15,8 @@
  * protocol's R_AUTH_SECRET_MAX: a longer one can never be stored, so it
  * can never match either.
  */
-#define PASSWD_LEN_MAX	511
+/* What USER/PASS and AUTH PLAIN can carry in one 512-octet line. */
+#define PASSWD_LEN_MAX	256
 
 /*
  * Hashes password into out: yescrypt ("$y$", libcrypt's default cost,

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <strings.h>
 #include <unistd.h>
 
@@ -253,6 +254,8 @@ pop3_login_run(const struct pop3_env *env, int client, int parent,
 	size_t			 len;
 	struct pop3_cmd		 c;
 	enum netio_status	 st;
+	time_t			 started;
+	int			 ncmds;
 
 	memset(&s, 0, sizeof(s));
 	s.env = env;
@@ -260,7 +263,19 @@ pop3_login_run(const struct pop3_env *env, int client, int parent,
 	netio_init(&s.io, client, env->conf->pop3_timeout);
 	ipc_conn_init(&s.parent, parent, 4096);
 	netio_printf(&s.io, "+OK Postern POP3 ready\r\n");
-	for (;;) {
+	started = time(NULL);
+	for (ncmds = 0;; ncmds++) {
+		/*
+		 * A budget for the whole login, not only per line: a client
+		 * that says CAPA every few seconds must not hold a session
+		 * slot for ever without logging in.
+		 */
+		if (ncmds >= POP3_LOGIN_COMMANDS_MAX ||
+		    time(NULL) - started >= POP3_LOGIN_SECONDS_MAX) {
+			netio_printf(&s.io, "-ERR [SYS/TEMP] too long without "
+			    "logging in\r\n");
+			login_exit(&s);
+		}
 		st = netio_getline(&s.io, line, POP3_LINE_MAX, &len,
 		    s.io.timeout);
 		if (st == NETIO_TIMEOUT) {

@@ -223,8 +223,8 @@ add_msg(struct pop3_mailbox *mb, size_t *cap, const char *name)
 	memset(m, 0, sizeof(*m));
 	if (maildir_name_vsize(name, &m->vsize) == -1) {
 		snprintf(path, sizeof(path), "Maildir/cur/%s", name);
-		if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) ==
-		    -1)
+		if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+		    O_CLOEXEC)) == -1)
 			return errno == ENOENT || errno == ELOOP ? 0 : -1;
 		if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
 		    file_vsize(fd, &m->vsize) == -1) {
@@ -308,8 +308,22 @@ pop3_mailbox_open(struct pop3_mailbox *mb, size_t i)
 
 	for (tries = 0; tries < 3; tries++) {
 		snprintf(path, sizeof(path), "Maildir/cur/%s", m->name);
-		fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-		if (fd != -1 || errno != ENOENT)
+		/*
+		 * O_NONBLOCK and the type check: a FIFO or device someone
+		 * left in cur/ must not hang the session in open or read.
+		 */
+		fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+		if (fd != -1) {
+			struct stat st;
+
+			if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+				close(fd);
+				errno = EINVAL;
+				return -1;
+			}
+			return fd;
+		}
+		if (errno != ENOENT)
 			return fd;
 		if (refind(m) == -1)
 			return -1;

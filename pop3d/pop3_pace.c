@@ -5,9 +5,14 @@
  *
  * Runs in pop3d's root parent. Its keys are addresses from accept(2),
  * not from the client's bytes. The table is bounded: when it is full
- * the entry whose window started longest ago makes room, so a flood of
- * addresses costs memory we fixed at start, never more.
+ * the idle entry whose window started longest ago makes room, so a flood
+ * of addresses costs memory we fixed at start, never more; an address
+ * being checked is never evicted, and with every slot busy new attempts
+ * are refused.
  */
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,9 +21,10 @@
 #define POP3_PACE_SLOTS	4096
 
 struct pop3_pace_ent {
-	char	ip[64];
+	char	key[64];
 	time_t	start;		/* first failure of the current window */
-	long	count;
+	long	count;		/* failures in the window */
+	long	inflight;	/* attempts being checked right now */
 };
 
 struct pop3_pace {
@@ -37,55 +43,111 @@ pop3_pace_free(struct pop3_pace *p)
 	free(p);
 }
 
+/*
+ * The key: an IPv4 address, or an IPv6 /64 (one site's hosts get a
+ * whole /64; counting each address alone would let a guesser spread
+ * over it).
+ */
+static void
+pace_key(const char *ip, char *key, size_t keysz)
+{
+	struct in6_addr a;
+
+	if (strchr(ip, ':') != NULL && inet_pton(AF_INET6, ip, &a) == 1 &&
+	    !IN6_IS_ADDR_V4MAPPED(&a)) {
+		memset(a.s6_addr + 8, 0, 8);
+		if (inet_ntop(AF_INET6, &a, key, (socklen_t)keysz) != NULL)
+			return;
+	}
+	strlcpy(key, ip, keysz);
+}
+
+static int
+ent_used(const struct pop3_pace_ent *e)
+{
+	return e->count > 0 || e->inflight > 0;
+}
+
 static struct pop3_pace_ent *
-pace_find(struct pop3_pace *p, const char *ip, time_t now, time_t window)
+pace_find(struct pop3_pace *p, const char *key, time_t now, time_t window)
 {
 	size_t i;
 
 	for (i = 0; i < POP3_PACE_SLOTS; i++) {
 		struct pop3_pace_ent *e = &p->e[i];
 
-		if (e->count == 0 || strcmp(e->ip, ip) != 0)
+		if (!ent_used(e) || strcmp(e->key, key) != 0)
 			continue;
-		if (now - e->start >= window) {
+		if (e->count > 0 && now - e->start >= window)
 			e->count = 0;	/* the window passed: forgiven */
-			return NULL;
-		}
-		return e;
+		return ent_used(e) ? e : NULL;
 	}
 	return NULL;
 }
 
-int
-pop3_pace_blocked(struct pop3_pace *p, const char *ip, time_t now,
-    long limit, time_t window)
-{
-	struct pop3_pace_ent *e = pace_find(p, ip, now, window);
-
-	return e != NULL && e->count >= limit;
-}
-
-void
-pop3_pace_fail(struct pop3_pace *p, const char *ip, time_t now,
-    time_t window)
+/* A slot for key: a free or expired one, else the oldest idle one. */
+static struct pop3_pace_ent *
+pace_slot(struct pop3_pace *p, const char *key, time_t now, time_t window)
 {
 	struct pop3_pace_ent	*e, *victim = NULL;
 	size_t			 i;
 
-	if ((e = pace_find(p, ip, now, window)) != NULL) {
-		e->count++;
-		return;
-	}
 	for (i = 0; i < POP3_PACE_SLOTS; i++) {
 		e = &p->e[i];
-		if (e->count == 0 || now - e->start >= window) {
+		if (!ent_used(e) ||
+		    (e->inflight == 0 && now - e->start >= window)) {
 			victim = e;
 			break;
 		}
-		if (victim == NULL || e->start < victim->start)
+		/* Never evict an address that is blocked or being checked. */
+		if (e->inflight == 0 && (victim == NULL ||
+		    e->start < victim->start))
 			victim = e;
 	}
-	strlcpy(victim->ip, ip, sizeof(victim->ip));
+	if (victim == NULL)
+		return NULL;
+	memset(victim, 0, sizeof(*victim));
+	strlcpy(victim->key, key, sizeof(victim->key));
 	victim->start = now;
-	victim->count = 1;
+	return victim;
+}
+
+int
+pop3_pace_begin(struct pop3_pace *p, const char *ip, time_t now, long limit,
+    time_t window)
+{
+	struct pop3_pace_ent	*e;
+	char			 key[64];
+
+	pace_key(ip, key, sizeof(key));
+	if ((e = pace_find(p, key, now, window)) == NULL &&
+	    (e = pace_slot(p, key, now, window)) == NULL)
+		return -1;	/* every slot busy: refuse rather than forget */
+	/*
+	 * Attempts in flight count against the limit: guesses sent in
+	 * parallel must not all be checked before the first one fails.
+	 */
+	if (e->count + e->inflight >= limit)
+		return -1;
+	e->inflight++;
+	return 0;
+}
+
+void
+pop3_pace_end(struct pop3_pace *p, const char *ip, time_t now, time_t window,
+    int failed)
+{
+	struct pop3_pace_ent	*e;
+	char			 key[64];
+
+	pace_key(ip, key, sizeof(key));
+	if ((e = pace_find(p, key, now, window)) == NULL)
+		return;
+	if (e->inflight > 0)
+		e->inflight--;
+	if (failed) {
+		if (e->count == 0)
+			e->start = now;
+		e->count++;
+	}
 }

@@ -48,6 +48,7 @@ struct pop3_conn {
 	struct pop3_authreq	*req;
 	struct ev_timer		*delay;
 	uint32_t		 fail;		/* sent when delay fires */
+	int			 pacing;	/* an attempt counted in flight */
 	unsigned char		*left;		/* client input for the mail process */
 	size_t			 leftlen;
 	struct pop3_conn	*prev, *next;
@@ -67,9 +68,27 @@ static struct {
 	int			 sigfd;
 } pp;
 
+static time_t
+now_s(void)
+{
+	return (time_t)(evloop_now_ms() / 1000);
+}
+
+/* The attempt in flight is over (failed or not). */
+static void
+pace_end(struct pop3_conn *c, int failed)
+{
+	if (!c->pacing)
+		return;
+	c->pacing = 0;
+	pop3_pace_end(pp.pace, c->ip, now_s(), pp.conf.auth_failure_window,
+	    failed);
+}
+
 static void
 conn_close(struct pop3_conn *c)
 {
+	pace_end(c, 0);
 	if (c->req != NULL)
 		pop3_auth_cancel(pp.auth, c->req);
 	if (c->delay != NULL)
@@ -186,7 +205,8 @@ start_mail(struct pop3_conn *c, const char *user)
 
 	/* The login child is blocked waiting for us and has flushed its
 	 * replies: nothing it could still say would be in order. */
-	(void)kill(c->pid, SIGKILL);
+	if (c->pid > 0)
+		(void)kill(c->pid, SIGKILL);
 	if ((pid = fork()) == -1) {
 		static const char msg[] = "-ERR [SYS/TEMP] cannot start a "
 		    "session; try later\r\n";
@@ -214,15 +234,16 @@ auth_done(void *arg, uint32_t verdict, const char *user)
 	c->req = NULL;
 	switch (verdict) {
 	case R_AUTH_OK:
+		pace_end(c, 0);
 		start_mail(c, user);
 		return;
 	case R_AUTH_FAIL:
 		log_info("auth failed: user=<%s>, client=[%s]", c->user, c->ip);
-		pop3_pace_fail(pp.pace, c->ip, (time_t)(evloop_now_ms() / 1000),
-		    pp.conf.auth_failure_window);
+		pace_end(c, 1);
 		fail_later(c, POP3_FAIL_AUTH);
 		return;
 	default:
+		pace_end(c, 0);
 		log_warnx("auth unavailable: user=<%s>, client=[%s]: resolverd "
 		    "did not answer", c->user, c->ip);
 		send_fail(c, POP3_FAIL_TEMP);
@@ -261,17 +282,19 @@ login_msg(struct peer *p, struct ipc_msg *m)
 	c->leftlen = l.leftlen;
 	l.left = NULL;
 
-	if (pop3_pace_blocked(pp.pace, c->ip, (time_t)(evloop_now_ms() / 1000),
-	    pp.conf.auth_failure_limit, pp.conf.auth_failure_window)) {
+	if (pop3_pace_begin(pp.pace, c->ip, now_s(),
+	    pp.conf.auth_failure_limit, pp.conf.auth_failure_window) == -1) {
 		log_info("auth refused: user=<%s>, client=[%s]: too many "
 		    "failed logins", c->user, c->ip);
 		pop3_login_clear(&l);
 		fail_later(c, POP3_FAIL_LIMIT);
 		return;
 	}
+	c->pacing = 1;
 	c->req = pop3_auth_start(pp.auth, l.user, l.pass, auth_done, c);
 	pop3_login_clear(&l);
 	if (c->req == NULL) {
+		pace_end(c, 0);
 		log_warnx("auth unavailable: user=<%s>, client=[%s]", c->user,
 		    c->ip);
 		send_fail(c, POP3_FAIL_TEMP);
@@ -367,8 +390,14 @@ reap(void)
 	int	status;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		struct pop3_conn *c;
+
 		if (pp.nchildren > 0)
 			pp.nchildren--;
+		/* A reaped pid may be reused: never signal it again. */
+		for (c = pp.conns; c != NULL; c = c->next)
+			if (c->pid == pid)
+				c->pid = -1;
 		/* SIGKILL is ours: a login child replaced by a mail process. */
 		if (WIFSIGNALED(status) && WTERMSIG(status) != SIGKILL)
 			log_warnx("session process %ld killed by signal %d",

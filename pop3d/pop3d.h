@@ -134,6 +134,10 @@ size_t	pop3_stuff_end(struct pop3_stuff *, unsigned char *out);
 
 /* The client connection is libcommon's netio. */
 
+/* What one connection may spend before it has logged in. */
+#define POP3_LOGIN_COMMANDS_MAX	30
+#define POP3_LOGIN_SECONDS_MAX	120
+
 
 /*
  * Parent <-> login child frames (pop3_msg.c), over a socketpair.
@@ -249,11 +253,15 @@ struct pop3_pace;
 
 struct pop3_pace *pop3_pace_new(void);
 void	pop3_pace_free(struct pop3_pace *);
-/* 1 if ip has had limit failures within window seconds of now. */
-int	pop3_pace_blocked(struct pop3_pace *, const char *ip, time_t now,
+/*
+ * Before asking resolverd: -1 if ip (its /64 for IPv6) has had limit
+ * failures within window, counting attempts still being checked; else
+ * the attempt is counted as in flight until pop3_pace_end.
+ */
+int	pop3_pace_begin(struct pop3_pace *, const char *ip, time_t now,
 	    long limit, time_t window);
-void	pop3_pace_fail(struct pop3_pace *, const char *ip, time_t now,
-	    time_t window);
+void	pop3_pace_end(struct pop3_pace *, const char *ip, time_t now,
+	    time_t window, int failed);
 
 /* Takes over conf (loaded by daemon_init); returns on SIGTERM. */
 int	pop3_parent_run(struct pop3_env *, struct conf *conf,

@@ -955,3 +955,51 @@ def test_resolverd_restart_is_a_temporary_failure_not_a_wrong_password(
     # (which would cost the client a failure and the delay).
     assert all(r.startswith((b"+OK", b"-ERR [SYS/TEMP]")) for r in seen), seen
     assert psuite.pids_of("resolverd") != [old]
+
+
+def test_parallel_guesses_cannot_outrun_the_failure_limit(suite_factory):
+    s = suite_factory("auth_failure_delay = 1s\nauth_failure_limit = 2\n"
+                      "auth_failure_window = 10m")
+    s.postern("user", "add", ALICE)
+    s.start()
+    ready(s)
+    socks = []
+    for i in range(12):
+        c = socket.create_connection(("127.0.0.1", s.pop3_port), 10)
+        c.settimeout(20)
+        assert c.recv(512).startswith(b"+OK")
+        socks.append(c)
+    # Every guess goes out before any answer can come back.
+    for i, c in enumerate(socks):
+        c.sendall(f"USER {ALICE}\r\nPASS guess{i}\r\n".encode())
+    replies = []
+    for c in socks:
+        data = b""
+        while data.count(b"\r\n") < 2:
+            chunk = c.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+        replies.append(data.split(b"\r\n")[1])
+        c.close()
+    assert all(r.startswith(b"-ERR [AUTH]") for r in replies), replies
+    # Only as many guesses as the limit reached the password check.
+    assert s.log_text().count("auth failed: user=") <= 2
+    assert s.log_text().count("result=fail") <= 2
+
+
+def test_a_client_that_never_logs_in_is_cut_off(psuite):
+    c = socket.create_connection(("127.0.0.1", psuite.pop3_port), 10)
+    c.settimeout(20)
+    assert c.recv(512).startswith(b"+OK")
+    # CAPA is no error, so only the login budget can end this.
+    c.sendall(b"CAPA\r\n" * 40)
+    data = b""
+    while True:
+        chunk = c.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    c.close()
+    assert data.endswith(b"-ERR [SYS/TEMP] too long without logging in\r\n")
+    assert data.count(b"+OK") == 30
