@@ -113,7 +113,7 @@ void
 buf_consume(struct buf *b, size_t n)
 {
 	if (n >= b->len) {
-		b->len = 0;
+		buf_reset(b);
 		return;
 	}
 	memmove(b->data, b->data + n, b->len - n);

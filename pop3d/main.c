@@ -15,6 +15,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -57,6 +58,57 @@ make_empty_dir(const char *dir)
 	closedir(d);
 }
 
+/*
+ * "-l CLIENT:PARENT:IP" makes this process a login process: the root
+ * parent forks and execs it for each connection (see exec_login).
+ * Removes the two words from argv so daemon_init sees the usual line.
+ */
+static char *
+take_login_arg(int *argc, char *argv[])
+{
+	char	*spec = NULL;
+	int	 i, j;
+
+	for (i = 1; i < *argc; i++) {
+		if (strcmp(argv[i], "-l") != 0 || i + 1 >= *argc)
+			continue;
+		spec = argv[i + 1];
+		for (j = i; j + 2 <= *argc; j++)
+			argv[j] = argv[j + 2];
+		*argc -= 2;
+		break;
+	}
+	return spec;
+}
+
+static void __attribute__((__noreturn__))
+login_main(struct pop3_env *env, const struct conf *conf, char *spec)
+{
+	char	*p1, *p2, *end;
+	long	 client, parent;
+
+	if ((p1 = strchr(spec, ':')) == NULL ||
+	    (p2 = strchr(p1 + 1, ':')) == NULL)
+		fatalx("bad -l argument");
+	*p1 = *p2 = '\0';
+	client = strtol(spec, &end, 10);
+	if (*end != '\0' || client < 3)
+		fatalx("bad -l argument");
+	parent = strtol(p1 + 1, &end, 10);
+	if (*end != '\0' || parent < 3)
+		fatalx("bad -l argument");
+	env->conf = conf;
+	if (fs_path(env->empty_dir, sizeof(env->empty_dir),
+	    conf->spool_directory, "empty") == -1)
+		fatalx("spool_directory too long");
+	if (priv_lookup(conf->login_user, &env->login_u) == -1)
+		fatal("login_user %s", conf->login_user);
+	tzset();
+	/* Before a byte from the client: no mailbox, no root. */
+	priv_drop(&env->login_u, env->empty_dir);
+	pop3_login_run(env, (int)client, (int)parent, p2 + 1);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -66,8 +118,12 @@ main(int argc, char *argv[])
 	struct daemon_args	 args;
 	int			 fds[POP3D_MAX_LISTENERS];
 	size_t			 nfds;
+	char			*login_spec;
 
+	login_spec = take_login_arg(&argc, argv);
 	daemon_init("pop3d", names, argc, argv, &args, &conf);
+	if (login_spec != NULL)
+		login_main(&env, &conf, login_spec);
 	if ((nfds = daemon_sockets(&args, "pop3", fds, POP3D_MAX_LISTENERS)) ==
 	    0)
 		fatalx("no pop3 listening socket given (-s pop3:FD)");

@@ -161,6 +161,37 @@ child_setup(const int *keep, size_t nkeep)
 	}
 }
 
+/*
+ * The login process starts from a fresh image (exec), not from a copy of
+ * this one: the parent has handled other users' passwords, and the
+ * process most exposed to the network must not inherit its memory.
+ */
+static void __attribute__((__noreturn__))
+exec_login(int client, int parent, const char *ip)
+{
+	char	 spec[128];
+	char	*argv[8];
+	int	 a = 0;
+
+	if (sock_set_cloexec(client, 0) == -1 ||
+	    sock_set_cloexec(parent, 0) == -1)
+		_exit(1);
+	snprintf(spec, sizeof(spec), "%d:%d:%s", client, parent, ip);
+	argv[a++] = "pop3d";
+	if (pp.confpath != NULL) {
+		argv[a++] = "-c";
+		argv[a++] = (char *)pp.confpath;
+	}
+	if (log_dest() == LOG_DEST_STDERR)
+		argv[a++] = "-f";
+	argv[a++] = "-l";
+	argv[a++] = spec;
+	argv[a] = NULL;
+	execv("/proc/self/exe", argv);
+	log_warn("exec pop3d login process");
+	_exit(1);
+}
+
 static void
 send_fail(struct pop3_conn *c, uint32_t why)
 {
@@ -362,9 +393,7 @@ on_accept(int fd, void *arg)
 		keep[0] = fd;
 		keep[1] = sp[1];
 		child_setup(keep, 2);
-		/* Before a byte from the client: no mailbox, no root. */
-		priv_drop(&pp.env->login_u, pp.env->empty_dir);
-		pop3_login_run(pp.env, fd, sp[1], ip);
+		exec_login(fd, sp[1], ip);
 	}
 	close(sp[1]);
 	pp.nchildren++;

@@ -1003,3 +1003,43 @@ def test_a_client_that_never_logs_in_is_cut_off(psuite):
     c.close()
     assert data.endswith(b"-ERR [SYS/TEMP] too long without logging in\r\n")
     assert data.count(b"+OK") == 30
+
+
+def memory_count(pid, needle):
+    """How often needle occurs in the readable memory of pid (root only)."""
+    hits = 0
+    with open(f"/proc/{pid}/maps") as maps:
+        regions = [l.split()[:2] for l in maps]
+    for span, perms in regions:
+        if "r" not in perms:
+            continue
+        a, b = (int(x, 16) for x in span.split("-"))
+        try:
+            with open(f"/proc/{pid}/mem", "rb") as mem:
+                mem.seek(a)
+                hits += mem.read(b - a).count(needle)
+        except OSError:
+            pass        # [vvar] and friends
+    return hits
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="reads other processes' memory")
+def test_no_pop3d_process_keeps_a_password_after_login(psuite):
+    secret = "Unique-Secret-7413"
+    set_password(psuite, ALICE, secret)
+    p = poplib.POP3("127.0.0.1", psuite.pop3_port, timeout=30)
+    p.user(ALICE)
+    p.pass_(secret)
+    p.stat()
+    before = set(psuite.pids_of("pop3d"))
+    # The next client's login process: the most exposed process there is.
+    c = socket.create_connection(("127.0.0.1", psuite.pop3_port), 10)
+    assert c.recv(100).startswith(b"+OK")
+    wait_until(lambda: set(psuite.pids_of("pop3d")) - before, 10,
+               what="the new login process")
+    pids = psuite.pids_of("pop3d")
+    assert len(pids) >= 3       # parent, alice's session, the new login
+    counts = {pid: memory_count(pid, secret.encode()) for pid in pids}
+    p.quit()
+    c.close()
+    assert set(counts.values()) == {0}, counts
