@@ -1014,10 +1014,18 @@ def memory_count(pid, needle):
         if "r" not in perms:
             continue
         a, b = (int(x, 16) for x in span.split("-"))
+        if b - a > 1 << 30:
+            continue    # sanitizer shadow and reservations, not data
         try:
             with open(f"/proc/{pid}/mem", "rb") as mem:
                 mem.seek(a)
-                hits += mem.read(b - a).count(needle)
+                while a < b:
+                    n = min(b - a, 1 << 24)
+                    # Overlap chunks so a match across a boundary counts.
+                    chunk = mem.read(n + len(needle) - 1 if a + n < b else n)
+                    hits += chunk.count(needle)
+                    a += n
+                    mem.seek(a)
         except OSError:
             pass        # [vvar] and friends
     return hits
