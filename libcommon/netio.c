@@ -70,6 +70,8 @@ netio_pending(const struct netio *io)
 int
 netio_preload(struct netio *io, const void *p, size_t n)
 {
+	if (n == 0)
+		return 0;
 	if (n > sizeof(io->in) - io->inlen)
 		return -1;
 	memcpy(io->in + io->inlen, p, n);

@@ -59,18 +59,19 @@ make_empty_dir(const char *dir)
 }
 
 /*
- * "-l CLIENT:PARENT:IP" makes this process a login process: the root
- * parent forks and execs it for each connection (see exec_login).
- * Removes the two words from argv so daemon_init sees the usual line.
+ * "-l CLIENT:PARENT:IP" makes this process a login process and
+ * "-m CLIENT:LEFTFD:USER:IP" a mail process: the root parent forks and
+ * execs them (see exec_login, exec_mail). Removes the two words from argv
+ * so daemon_init sees the usual command line.
  */
 static char *
-take_login_arg(int *argc, char *argv[])
+take_mode_arg(int *argc, char *argv[], const char *flag)
 {
 	char	*spec = NULL;
 	int	 i, j;
 
 	for (i = 1; i < *argc; i++) {
-		if (strcmp(argv[i], "-l") != 0 || i + 1 >= *argc)
+		if (strcmp(argv[i], flag) != 0 || i + 1 >= *argc)
 			continue;
 		spec = argv[i + 1];
 		for (j = i; j + 2 <= *argc; j++)
@@ -109,6 +110,48 @@ login_main(struct pop3_env *env, const struct conf *conf, char *spec)
 	pop3_login_run(env, (int)client, (int)parent, p2 + 1);
 }
 
+static int
+spec_fd(const char *s)
+{
+	char	*end;
+	long	 v = strtol(s, &end, 10);
+
+	if (end == s || *end != '\0' || v < 3 || v > 65535)
+		fatalx("bad -m argument");
+	return (int)v;
+}
+
+static void __attribute__((__noreturn__))
+mail_main(struct pop3_env *env, const struct conf *conf, char *spec)
+{
+	static unsigned char	 left[NETIO_INBUF];
+	char			*f[4], *p = spec;
+	size_t			 leftlen = 0;
+	ssize_t			 n;
+	int			 i, client, leftfd;
+
+	/* CLIENT:LEFTFD:USER:IP (the IP last: IPv6 has colons). */
+	for (i = 0; i < 3; i++) {
+		f[i] = p;
+		if ((p = strchr(p, ':')) == NULL)
+			fatalx("bad -m argument");
+		*p++ = '\0';
+	}
+	f[3] = p;
+	client = spec_fd(f[0]);
+	leftfd = spec_fd(f[1]);
+	while (leftlen < sizeof(left) &&
+	    (n = read(leftfd, left + leftlen, sizeof(left) - leftlen)) > 0)
+		leftlen += (size_t)n;
+	close(leftfd);
+	env->conf = conf;
+	if (priv_lookup(conf->mail_user, &env->mail_u) == -1)
+		fatal("mail_user %s", conf->mail_user);
+	tzset();
+	pop3_mail_run(env, client, f[2], f[3], leftlen > 0 ? left : NULL,
+	    leftlen);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -118,12 +161,15 @@ main(int argc, char *argv[])
 	struct daemon_args	 args;
 	int			 fds[POP3D_MAX_LISTENERS];
 	size_t			 nfds;
-	char			*login_spec;
+	char			*login_spec, *mail_spec;
 
-	login_spec = take_login_arg(&argc, argv);
+	login_spec = take_mode_arg(&argc, argv, "-l");
+	mail_spec = take_mode_arg(&argc, argv, "-m");
 	daemon_init("pop3d", names, argc, argv, &args, &conf);
 	if (login_spec != NULL)
 		login_main(&env, &conf, login_spec);
+	if (mail_spec != NULL)
+		mail_main(&env, &conf, mail_spec);
 	if ((nfds = daemon_sockets(&args, "pop3", fds, POP3D_MAX_LISTENERS)) ==
 	    0)
 		fatalx("no pop3 listening socket given (-s pop3:FD)");

@@ -192,6 +192,45 @@ exec_login(int client, int parent, const char *ip)
 	_exit(1);
 }
 
+/*
+ * The mail process, likewise, starts from a fresh image. The client bytes
+ * that followed the login (pipelined commands) reach it through a pipe.
+ */
+static void __attribute__((__noreturn__))
+exec_mail(struct pop3_conn *c, const char *user)
+{
+	char	 spec[ADDR_MAX + 128];
+	char	*argv[8];
+	int	 p[2], keep[2], a = 0;
+
+	if (pipe(p) == -1)
+		_exit(1);
+	/* At most NETIO_INBUF bytes: far below a pipe's capacity. */
+	if (c->left != NULL && c->leftlen > 0 &&
+	    write(p[1], c->left, c->leftlen) != (ssize_t)c->leftlen)
+		_exit(1);
+	close(p[1]);
+	keep[0] = c->fd;
+	keep[1] = p[0];
+	child_setup(keep, 2);
+	if (sock_set_cloexec(c->fd, 0) == -1)
+		_exit(1);
+	snprintf(spec, sizeof(spec), "%d:%d:%s:%s", c->fd, p[0], user, c->ip);
+	argv[a++] = "pop3d";
+	if (pp.confpath != NULL) {
+		argv[a++] = "-c";
+		argv[a++] = (char *)pp.confpath;
+	}
+	if (log_dest() == LOG_DEST_STDERR)
+		argv[a++] = "-f";
+	argv[a++] = "-m";
+	argv[a++] = spec;
+	argv[a] = NULL;
+	execv("/proc/self/exe", argv);
+	log_warn("exec pop3d mail process");
+	_exit(1);
+}
+
 static void
 send_fail(struct pop3_conn *c, uint32_t why)
 {
@@ -248,11 +287,8 @@ start_mail(struct pop3_conn *c, const char *user)
 		conn_close(c);
 		return;
 	}
-	if (pid == 0) {
-		child_setup(&c->fd, 1);
-		pop3_mail_run(pp.env, c->fd, user, c->ip, c->left,
-		    c->left != NULL ? c->leftlen : 0);
-	}
+	if (pid == 0)
+		exec_mail(c, user);
 	pp.nchildren++;
 	conn_close(c);
 }
