@@ -8,8 +8,8 @@
  * checked, its addresses are parsed again here, and for local injection
  * the identity comes from SO_PEERCRED, never from the client's words.
  *
- * smtpd writes straight into the spool file it is handed (its data fsyncs
- * then run in parallel, one per session process); smtpd is already
+ * smtpd writes straight into the spool file it is handed (queued fsyncs
+ * it, with the envelope, at commit); smtpd is already
  * trusted with the bytes of the messages it receives. A local user is not:
  * sendmail gets a memory file (memfd) instead, and at commit queued copies
  * it into the spool file that only queued can write, so nothing a local

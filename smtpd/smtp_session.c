@@ -661,14 +661,10 @@ cmd_data(struct smtp_session *s, const char *arg)
 	} else {
 		spool_flush(sp);
 		/*
-		 * fsync here, in this session's own process, so concurrent
-		 * sessions make their data durable in parallel; queued's
-		 * own fsync at commit then finds the file clean.
+		 * No fsync here: queued fsyncs the message and its envelope
+		 * together on its sync threads, so they share one journal
+		 * commit; an fsync of our own would be one more, in series.
 		 */
-		if (!sp->failed && fsync(sp->fd) == -1) {
-			log_warn("%s: fsync queue file", sp->qid);
-			sp->failed = 1;
-		}
 		if (sp->failed) {
 			queue_abort(s, sp);
 			smtp_reply(s, "451 4.3.0 Error: queue file write error");
