@@ -285,32 +285,40 @@ user_new_hash(struct cli *c, enum user_pw how, char *hash, size_t hashsz)
 	return rc;
 }
 
+/*
+ * 0 when key's existence is as wanted (1 exists, 0 absent), else says
+ * why not. Asked before the password prompt, so nobody types one in vain,
+ * and again under the lock: the map may have changed while we prompted.
+ */
+static int
+user_expect(struct cli *c, const char *path, const char *key, int want)
+{
+	int rc = user_exists(c, path, key);
+
+	if (rc == want)
+		return 0;
+	if (rc == 1)
+		cli_err(c, "user %s already exists", key);
+	else if (rc == 0)
+		cli_err(c, "no such user: %s", key);
+	return -1;
+}
+
 static int
 user_add(struct cli *c, const char *arg, enum user_pw how)
 {
 	struct mailaddr	 a;
 	char		 key[ADDR_MAX + 1], path[PATH_MAX];
 	char		 hash[PASSWD_HASH_MAX];
-	int		 rc;
 
 	if (user_parse(c, arg, &a, key, sizeof(key)) == -1)
 		return EX_DATAERR;
 	if (user_map_path(c, path, sizeof(path)) == -1)
 		return 1;
-	/* Before the prompt, and again under the lock (see user_passwd). */
-	if ((rc = user_exists(c, path, key)) != 0) {
-		if (rc == 1)
-			cli_err(c, "user %s already exists", key);
+	if (user_expect(c, path, key, 0) == -1 ||
+	    user_new_hash(c, how, hash, sizeof(hash)) == -1 ||
+	    user_lock(c, path) == -1 || user_expect(c, path, key, 0) == -1)
 		return 1;
-	}
-	if (user_new_hash(c, how, hash, sizeof(hash)) == -1 ||
-	    user_lock(c, path) == -1)
-		return 1;
-	if ((rc = user_exists(c, path, key)) != 0) {
-		if (rc == 1)
-			cli_err(c, "user %s already exists", key);
-		return 1;
-	}
 	if (!conf_is_local_domain(&c->conf, a.domain))
 		cli_warn(c, "%s is not in local_domains: mail for %s will "
 		    "not be accepted until it is", a.domain, key);
@@ -332,27 +340,15 @@ user_passwd(struct cli *c, const char *arg, enum user_pw how)
 	struct mailaddr	 a;
 	char		 key[ADDR_MAX + 1], path[PATH_MAX];
 	char		 hash[PASSWD_HASH_MAX];
-	int		 rc;
 
 	if (user_parse(c, arg, &a, key, sizeof(key)) == -1)
 		return EX_DATAERR;
 	if (user_map_path(c, path, sizeof(path)) == -1)
 		return 1;
-	/* Asked before the prompt too, so nobody types a password in vain. */
-	if ((rc = user_exists(c, path, key)) != 1) {
-		if (rc == 0)
-			cli_err(c, "no such user: %s", key);
+	if (user_expect(c, path, key, 1) == -1 ||
+	    user_new_hash(c, how, hash, sizeof(hash)) == -1 ||
+	    user_lock(c, path) == -1 || user_expect(c, path, key, 1) == -1)
 		return 1;
-	}
-	if (user_new_hash(c, how, hash, sizeof(hash)) == -1 ||
-	    user_lock(c, path) == -1)
-		return 1;
-	/* Again under the lock: the user may have gone while we prompted. */
-	if ((rc = user_exists(c, path, key)) != 1) {
-		if (rc == 0)
-			cli_err(c, "no such user: %s", key);
-		return 1;
-	}
 	if (user_rebuild(c, path, key, key, hash, NULL) == -1)
 		return 1;
 	printf("postern: password of %s set\n", key);

@@ -162,21 +162,17 @@ child_setup(const int *keep, size_t nkeep)
 }
 
 /*
- * The login process starts from a fresh image (exec), not from a copy of
+ * Session processes start from a fresh image (exec), not from a copy of
  * this one: the parent has handled other users' passwords, and the
- * process most exposed to the network must not inherit its memory.
+ * processes exposed to the network must not inherit its memory.
+ * "-l SPEC" makes a login process, "-m SPEC" a mail process.
  */
 static void __attribute__((__noreturn__))
-exec_login(int client, int parent, const char *ip)
+exec_self(const char *flag, const char *spec)
 {
-	char	 spec[128];
 	char	*argv[8];
 	int	 a = 0;
 
-	if (sock_set_cloexec(client, 0) == -1 ||
-	    sock_set_cloexec(parent, 0) == -1)
-		_exit(1);
-	snprintf(spec, sizeof(spec), "%d:%d:%s", client, parent, ip);
 	argv[a++] = "pop3d";
 	if (pp.confpath != NULL) {
 		argv[a++] = "-c";
@@ -184,12 +180,24 @@ exec_login(int client, int parent, const char *ip)
 	}
 	if (log_dest() == LOG_DEST_STDERR)
 		argv[a++] = "-f";
-	argv[a++] = "-l";
-	argv[a++] = spec;
+	argv[a++] = (char *)flag;
+	argv[a++] = (char *)spec;
 	argv[a] = NULL;
 	execv("/proc/self/exe", argv);
-	log_warn("exec pop3d login process");
+	log_warn("exec pop3d %s", flag);
 	_exit(1);
+}
+
+static void __attribute__((__noreturn__))
+exec_login(int client, int parent, const char *ip)
+{
+	char spec[128];
+
+	if (sock_set_cloexec(client, 0) == -1 ||
+	    sock_set_cloexec(parent, 0) == -1)
+		_exit(1);
+	snprintf(spec, sizeof(spec), "%d:%d:%s", client, parent, ip);
+	exec_self("-l", spec);
 }
 
 /*
@@ -199,9 +207,8 @@ exec_login(int client, int parent, const char *ip)
 static void __attribute__((__noreturn__))
 exec_mail(struct pop3_conn *c, const char *user)
 {
-	char	 spec[ADDR_MAX + 128];
-	char	*argv[8];
-	int	 p[2], keep[2], a = 0;
+	char	spec[ADDR_MAX + 128];
+	int	p[2], keep[2];
 
 	if (pipe(p) == -1)
 		_exit(1);
@@ -216,19 +223,7 @@ exec_mail(struct pop3_conn *c, const char *user)
 	if (sock_set_cloexec(c->fd, 0) == -1)
 		_exit(1);
 	snprintf(spec, sizeof(spec), "%d:%d:%s:%s", c->fd, p[0], user, c->ip);
-	argv[a++] = "pop3d";
-	if (pp.confpath != NULL) {
-		argv[a++] = "-c";
-		argv[a++] = (char *)pp.confpath;
-	}
-	if (log_dest() == LOG_DEST_STDERR)
-		argv[a++] = "-f";
-	argv[a++] = "-m";
-	argv[a++] = spec;
-	argv[a] = NULL;
-	execv("/proc/self/exe", argv);
-	log_warn("exec pop3d mail process");
-	_exit(1);
+	exec_self("-m", spec);
 }
 
 static void
