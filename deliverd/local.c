@@ -66,6 +66,34 @@ local_has_ctl(const char *s)
 	return 0;
 }
 
+/*
+ * Creates what is missing of <store>/<domain>/<user>/Maildir; 0, or -1
+ * with res filled in.
+ */
+static int
+local_create(const char *store, const char *ddir, const char *udir,
+    const char *md, struct d_result *res)
+{
+	struct stat	st;
+	int		saved;
+
+	errno = 0;
+	if (stat(store, &st) == -1 || !S_ISDIR(st.st_mode)) {
+		saved = errno != 0 ? errno : ENOTDIR;
+		log_warnx("mail_store %s is missing or not a directory", store);
+		local_errno(res, saved);
+		return -1;
+	}
+	if (local_mkdir(ddir, store) == -1 || local_mkdir(udir, ddir) == -1 ||
+	    maildir_create(md) == -1) {
+		saved = errno;
+		log_warn("create %s", md);
+		local_errno(res, saved);
+		return -1;
+	}
+	return 0;
+}
+
 void
 local_deliver(const char *store, const struct d_job *j, int fd,
     struct d_result *res, char *where, size_t wheresz)
@@ -73,9 +101,8 @@ local_deliver(const char *store, const struct d_job *j, int fd,
 	char		 rcpt[ADDR_MAX + 1], *at, *user, *domain;
 	char		 ddir[PATH_MAX], udir[PATH_MAX], md[PATH_MAX];
 	char		 name[MAILDIR_NAME_MAX];
-	struct stat	 st;
 	struct buf	 hdr;
-	int		 saved;
+	int		 saved, rc;
 
 	where[0] = '\0';
 	if (strlcpy(rcpt, j->rcpt, sizeof(rcpt)) >= sizeof(rcpt) ||
@@ -104,21 +131,6 @@ local_deliver(const char *store, const struct d_job *j, int fd,
 		return;
 	}
 
-	errno = 0;
-	if (stat(store, &st) == -1 || !S_ISDIR(st.st_mode)) {
-		saved = errno != 0 ? errno : ENOTDIR;
-		log_warnx("mail_store %s is missing or not a directory", store);
-		local_errno(res, saved);
-		return;
-	}
-	if (local_mkdir(ddir, store) == -1 || local_mkdir(udir, ddir) == -1 ||
-	    maildir_create(md) == -1) {
-		saved = errno;
-		log_warn("create %s", md);
-		local_errno(res, saved);
-		return;
-	}
-
 	buf_init(&hdr, 2 * ADDR_MAX + 64);
 	if (buf_printf(&hdr, "Return-Path: <%s>\nDelivered-To: %s@%s\n",
 	    j->sender, user, domain) == -1) {
@@ -126,8 +138,18 @@ local_deliver(const char *store, const struct d_job *j, int fd,
 		local_errno(res, ENOMEM);
 		return;
 	}
-	if (maildir_deliver(md, hdr.data, hdr.len, fd, name, sizeof(name)) ==
-	    -1) {
+	/* The mailbox usually exists: only a missing part costs the mkdirs. */
+	rc = maildir_deliver(md, hdr.data, hdr.len, fd, (off_t)j->offset,
+	    j->size, name, sizeof(name));
+	if (rc == -1 && errno == ENOENT) {
+		if (local_create(store, ddir, udir, md, res) == -1) {
+			buf_free(&hdr);
+			return;
+		}
+		rc = maildir_deliver(md, hdr.data, hdr.len, fd,
+		    (off_t)j->offset, j->size, name, sizeof(name));
+	}
+	if (rc == -1) {
 		saved = errno;
 		buf_free(&hdr);
 		log_warn("%s: deliver into %s", j->qid, md);

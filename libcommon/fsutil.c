@@ -44,6 +44,47 @@ fs_fsync_dirat(int dirfd)
 }
 
 int
+fs_pwrite_all(int fd, const void *p, size_t n, off_t off)
+{
+	const char *c = p;
+	ssize_t w;
+
+	while (n > 0) {
+		w = pwrite(fd, c, n, off);
+		if (w == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		c += w;
+		n -= (size_t)w;
+		off += w;
+	}
+	return 0;
+}
+
+ssize_t
+fs_pread_full(int fd, void *p, size_t len, off_t off)
+{
+	char	*c = p;
+	size_t	 got = 0;
+	ssize_t	 r;
+
+	while (got < len) {
+		r = pread(fd, c + got, len - got, off + (off_t)got);
+		if (r == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (r == 0)
+			break;
+		got += (size_t)r;
+	}
+	return (ssize_t)got;
+}
+
+int
 fs_fsync_dir(const char *path)
 {
 	int fd, rc, saved;

@@ -9,6 +9,13 @@
 
 /* write(2) until done; -1 on error (EINTR retried). */
 int	fs_write_all(int fd, const void *, size_t);
+/* pwrite(2) until done, at off; the descriptor's offset is untouched. */
+int	fs_pwrite_all(int fd, const void *, size_t, off_t off);
+/*
+ * pread(2) until len bytes or end of file; returns the bytes read (fewer
+ * than len only at end of file) or -1. EINTR is retried.
+ */
+ssize_t	fs_pread_full(int fd, void *, size_t len, off_t off);
 /* fsync a directory so that renames and creations in it are durable. */
 int	fs_fsync_dir(const char *path);
 int	fs_fsync_dirat(int dirfd);

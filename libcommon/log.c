@@ -8,6 +8,7 @@
  * remote peer chose.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,31 @@
 static char log_ident_buf[32] = "postern";
 static enum log_dest log_destination = LOG_DEST_STDERR;
 static int log_debug_on;
+/* getpid(2) is a system call each time: remembered, and forgotten in a child. */
+static pid_t log_pid;
+
+static void
+log_forget_pid(void)
+{
+	log_pid = 0;
+}
+
+static pid_t
+log_getpid(void)
+{
+	static int registered;
+
+	if (log_pid == 0) {
+		/* Registered before the first value can be inherited. */
+		if (!registered &&
+		    pthread_atfork(NULL, NULL, log_forget_pid) == 0)
+			registered = 1;
+		if (!registered)
+			return getpid();
+		log_pid = getpid();
+	}
+	return log_pid;
+}
 
 void
 log_init(const char *ident, enum log_dest dest)
@@ -91,7 +117,7 @@ log_emit(int prio, const char *fmt, va_list ap, int with_errno)
 		else if (prio <= LOG_ERR)
 			lvl = "error: ";
 		len = snprintf(out, sizeof(out), "postern/%s[%ld]: %s%s\n",
-		    log_ident_buf, (long)getpid(), lvl, line);
+		    log_ident_buf, (long)log_getpid(), lvl, line);
 		if (len > (int)sizeof(out) - 1)
 			len = sizeof(out) - 1;
 		(void)!write(STDERR_FILENO, out, (size_t)len);

@@ -174,19 +174,20 @@ maildir_vsize_end(const struct maildir_vsize *v)
 }
 
 /*
- * Copies hdr and then srcfd from offset 0 into dst; *size gets the bytes
- * written, *vsize their size with CRLF line ends. pread keeps the shared
- * descriptor's offset untouched.
+ * Copies hdr and then srclen bytes of srcfd from srcoff into dst; *size
+ * gets the bytes written, *vsize their size with CRLF line ends. pread
+ * keeps the shared descriptor's offset untouched. A source shorter than
+ * srclen is an error (EIO): a message is never delivered cut short.
  */
 static int
 maildir_copy(int dst, const void *hdr, size_t hdrlen, int srcfd,
-    uint64_t *size, uint64_t *vsize)
+    off_t srcoff, uint64_t srclen, uint64_t *size, uint64_t *vsize)
 {
 	struct maildir_vsize v;
 
 	char	*b;
-	off_t	 off = 0;
 	ssize_t	 n;
+	size_t	 want;
 	int	 saved;
 
 	*size = 0;
@@ -197,20 +198,21 @@ maildir_copy(int dst, const void *hdr, size_t hdrlen, int srcfd,
 	*size = hdrlen;
 	if ((b = malloc(MAILDIR_COPY_BUF)) == NULL)
 		return -1;
-	for (;;) {
-		n = pread(srcfd, b, MAILDIR_COPY_BUF, off);
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
+	while (srclen > 0) {
+		want = srclen < MAILDIR_COPY_BUF ? (size_t)srclen :
+		    MAILDIR_COPY_BUF;
+		if ((n = fs_pread_full(srcfd, b, want, srcoff)) == -1)
+			goto fail;
+		if ((size_t)n != want) {
+			errno = EIO;
 			goto fail;
 		}
-		if (n == 0)
-			break;
-		if (fs_write_all(dst, b, (size_t)n) == -1)
+		if (fs_write_all(dst, b, want) == -1)
 			goto fail;
-		maildir_vsize_feed(&v, b, (size_t)n);
-		off += n;
-		*size += (uint64_t)n;
+		maildir_vsize_feed(&v, b, want);
+		srcoff += n;
+		srclen -= want;
+		*size += want;
 	}
 	free(b);
 	*vsize = maildir_vsize_end(&v);
@@ -222,9 +224,31 @@ fail:
 	return -1;
 }
 
+/*
+ * Moves tmp/base to new/final without ever replacing a file: rename with
+ * RENAME_NOREPLACE (one directory operation), else link and unlink (the
+ * Maildir way, for file systems such as NFS without the flag), else a
+ * plain rename (file systems without hard links).
+ */
+static int
+maildir_publish(int tmpfd, const char *base, int newfd, const char *final)
+{
+	if (renameat2(tmpfd, base, newfd, final, RENAME_NOREPLACE) == 0)
+		return 0;
+	if (errno != EINVAL && errno != ENOSYS)
+		return -1;
+	if (linkat(tmpfd, base, newfd, final, 0) == 0) {
+		(void)unlinkat(tmpfd, base, 0);
+		return 0;
+	}
+	if (errno != EPERM && errno != ENOSYS && errno != EOPNOTSUPP)
+		return -1;
+	return renameat(tmpfd, base, newfd, final);
+}
+
 int
 maildir_deliver(const char *path, const void *hdr, size_t hdrlen, int srcfd,
-    char *name, size_t namesz)
+    off_t srcoff, uint64_t srclen, char *name, size_t namesz)
 {
 	static unsigned long counter;
 	char		 base[MAILDIR_NAME_MAX], final[MAILDIR_NAME_MAX];
@@ -261,7 +285,8 @@ maildir_deliver(const char *path, const void *hdr, size_t hdrlen, int srcfd,
 		if (errno != EEXIST || attempt == 3)
 			goto fail;
 	}
-	if (maildir_copy(fd, hdr, hdrlen, srcfd, &size, &vsize) == -1 ||
+	if (maildir_copy(fd, hdr, hdrlen, srcfd, srcoff, srclen, &size,
+	    &vsize) == -1 ||
 	    fsync(fd) == -1)
 		goto fail;
 	/* close reports late write errors on NFS: it is part of the write. */
@@ -275,16 +300,9 @@ maildir_deliver(const char *path, const void *hdr, size_t hdrlen, int srcfd,
 		errno = ENAMETOOLONG;
 		goto fail;
 	}
-	if (linkat(tmpfd, base, newfd, final, 0) == 0) {
-		linked = 1;
-		(void)unlinkat(tmpfd, base, 0);
-	} else if (errno == EPERM || errno == ENOSYS || errno == EOPNOTSUPP) {
-		/* File systems without hard links: rename is all we have. */
-		if (renameat(tmpfd, base, newfd, final) == -1)
-			goto fail;
-		linked = 1;
-	} else
+	if (maildir_publish(tmpfd, base, newfd, final) == -1)
 		goto fail;
+	linked = 1;
 	if (fsync(newfd) == -1)
 		goto fail;
 	if (strlcpy(name, final, namesz) >= namesz) {

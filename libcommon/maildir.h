@@ -37,16 +37,18 @@ int	maildir_name_base(char *out, size_t outsz, long long sec, long usec,
 	    long pid, unsigned long counter, const char *host);
 
 /*
- * Delivers hdr (hdrlen bytes, may be 0) followed by the whole of srcfd,
- * read with pread from offset 0 (the descriptor's offset is left alone, so
- * one descriptor serves many deliveries). Writes tmp/<base>, fsyncs it,
- * links it into new/<base>,S=<size>,W=<vsize>, fsyncs new/, and only then
- * returns
- * 0 with the new file's name in name. On any failure nothing is left
- * behind and -1 is returned with errno from the step that failed.
+ * Delivers hdr (hdrlen bytes, may be 0) followed by srclen bytes of srcfd
+ * from srcoff, read with pread (the descriptor's offset is left alone, so
+ * one descriptor serves many deliveries; a source shorter than srclen is
+ * EIO). Writes tmp/<base>, fsyncs it, moves it to
+ * new/<base>,S=<size>,W=<vsize> without ever replacing a file, fsyncs
+ * new/, and only then returns 0 with the new file's name in name. On any
+ * failure nothing is left behind and -1 is returned with errno from the
+ * step that failed.
  */
 int	maildir_deliver(const char *path, const void *hdr, size_t hdrlen,
-	    int srcfd, char *name, size_t namesz);
+	    int srcfd, off_t srcoff, uint64_t srclen, char *name,
+	    size_t namesz);
 
 /*
  * The ",S=<size>" field of a name; 0 and *size, or -1 when it has none.

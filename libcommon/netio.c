@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -40,7 +41,7 @@ plain_write(struct netio *io, const void *p, size_t n)
 void
 netio_init(struct netio *io, int fd, time_t timeout)
 {
-	memset(io, 0, sizeof(*io));
+	memset(io, 0, offsetof(struct netio, in));
 	io->fd = fd;
 	io->read = plain_read;
 	io->write = plain_write;
@@ -52,7 +53,8 @@ void
 netio_free(struct netio *io)
 {
 	buf_free(&io->out);
-	explicit_bzero(io->in, sizeof(io->in));
+	explicit_bzero(io->in, io->inhigh);
+	io->inpos = io->inlen = io->inhigh = 0;
 }
 
 size_t
@@ -76,6 +78,8 @@ netio_preload(struct netio *io, const void *p, size_t n)
 		return -1;
 	memcpy(io->in + io->inlen, p, n);
 	io->inlen += n;
+	if (io->inlen > io->inhigh)
+		io->inhigh = io->inlen;
 	return 0;
 }
 
@@ -185,10 +189,13 @@ static enum netio_status
 fill_until(struct netio *io, const struct timespec *deadline)
 {
 	ssize_t	n;
-	int	r;
+	int	r, replied = 0;
 
-	if (io->out.len > 0 && netio_flush(io) == -1)
-		return NETIO_ERROR;
+	if (io->out.len > 0) {
+		if (netio_flush(io) == -1)
+			return NETIO_ERROR;
+		replied = 1;
+	}
 	if (io->inpos > 0) {
 		memmove(io->in, io->in + io->inpos, io->inlen - io->inpos);
 		io->inlen -= io->inpos;
@@ -196,10 +203,23 @@ fill_until(struct netio *io, const struct timespec *deadline)
 	}
 	if (io->inlen == sizeof(io->in))
 		return NETIO_OK;
+	/*
+	 * Just after a reply the client has rarely answered yet: wait first
+	 * rather than pay for a read that finds nothing. Bytes a transport
+	 * already holds decoded (TLS) are never waited for.
+	 */
+	if (replied && (io->pending == NULL || io->pending(io) == 0)) {
+		if ((r = io_wait(io, POLLIN, deadline)) == -2)
+			return NETIO_TIMEOUT;
+		if (r == -1)
+			return NETIO_ERROR;
+	}
 	for (;;) {
 		n = io->read(io, io->in + io->inlen, sizeof(io->in) - io->inlen);
 		if (n > 0) {
 			io->inlen += (size_t)n;
+			if (io->inlen > io->inhigh)
+				io->inhigh = io->inlen;
 			return NETIO_OK;
 		}
 		if (n == 0)

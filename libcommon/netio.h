@@ -24,12 +24,17 @@ struct netio {
 	/* Bytes the transport holds already decoded (TLS); NULL: none. */
 	size_t		(*pending)(struct netio *);
 	void		*ctx;
-	unsigned char	 in[NETIO_INBUF];
 	size_t		 inpos;
 	size_t		 inlen;
+	size_t		 inhigh;	/* in[] bytes ever used: what to wipe */
 	struct buf	 out;
 	time_t		 timeout;	/* for each flush */
 	int		 broken;	/* a write failed: drop the session */
+	/*
+	 * Last, and never cleared in advance: a session process touches
+	 * only the pages its input reaches (each first touch is a fault).
+	 */
+	unsigned char	 in[NETIO_INBUF];
 };
 
 enum netio_status {

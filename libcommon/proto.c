@@ -323,7 +323,8 @@ proto_enc_d_job(struct ipc_msg *m, const struct d_job *j, int fd)
 {
 	m->fd = fd;
 	if (ipc_put_str(m, j->qid) == -1 || ipc_put_str(m, j->sender) == -1 ||
-	    ipc_put_str(m, j->rcpt) == -1 || ipc_put_str(m, j->orcpt) == -1)
+	    ipc_put_str(m, j->rcpt) == -1 || ipc_put_str(m, j->orcpt) == -1 ||
+	    ipc_put_u64(m, j->offset) == -1 || ipc_put_u64(m, j->size) == -1)
 		return -1;
 	return 0;
 }
@@ -338,7 +339,10 @@ proto_dec_d_job(const struct ipc_msg *m, struct d_job *j)
 	ipc_get_str(&r, j->sender, sizeof(j->sender));
 	ipc_get_str(&r, j->rcpt, sizeof(j->rcpt));
 	ipc_get_str(&r, j->orcpt, sizeof(j->orcpt));
-	if (ipc_reader_end(&r) == -1 || m->fd == -1 || !qid_valid(j->qid))
+	ipc_get_u64(&r, &j->offset);
+	ipc_get_u64(&r, &j->size);
+	if (ipc_reader_end(&r) == -1 || m->fd == -1 || !qid_valid(j->qid) ||
+	    j->offset > INT64_MAX || j->size > INT64_MAX - j->offset)
 		return -1;
 	return 0;
 }

@@ -118,10 +118,12 @@ struct r_auth_reply {
 };
 
 struct d_job {
-	char	qid[QID_LEN + 1];
-	char	sender[ADDR_MAX + 1];
-	char	rcpt[ADDR_MAX + 1];	/* mailbox: user@domain */
-	char	orcpt[ADDR_MAX + 1];
+	char		qid[QID_LEN + 1];
+	char		sender[ADDR_MAX + 1];
+	char		rcpt[ADDR_MAX + 1];	/* mailbox: user@domain */
+	char		orcpt[ADDR_MAX + 1];
+	uint64_t	offset;		/* the message's bytes in the fd */
+	uint64_t	size;
 };
 
 struct d_result {

@@ -105,8 +105,6 @@ setup_spool(struct master *m, char *err, size_t errlen)
 	    errlen) == -1 ||
 	    mkdir_owned(sp, "public", root, rootg, 0755, err, errlen) == -1 ||
 	    mkdir_owned(sp, "private", root, rootg, 0711, err, errlen) == -1 ||
-	    mkdir_owned(sp, "incoming", m->queue_u.uid, m->queue_u.gid, 0700,
-	    err, errlen) == -1 ||
 	    mkdir_owned(sp, "queue", m->queue_u.uid, m->queue_u.gid, 0700,
 	    err, errlen) == -1 ||
 	    mkdir_owned(sp, "corrupt", m->queue_u.uid, m->queue_u.gid, 0700,

@@ -347,6 +347,8 @@ dispatch_once(void)
 		strlcpy(j.rcpt, d->job->targets[d->target].addr,
 		    sizeof(j.rcpt));
 		strlcpy(j.orcpt, d->job->addr, sizeof(j.orcpt));
+		j.offset = SPOOL_HDR_LEN;
+		j.size = msg->size;
 		/* Opened only now: a backlog of jobs holds no descriptors. */
 		if ((fd = spool_open_message(msg->env.id)) == -1) {
 			sched_delivered(d->job, d->target, ST_TEMP,

@@ -63,7 +63,7 @@ status_code(const char *text, const char *def, char *out, size_t outsz)
 
 /* Copies the original's header block (up to its first empty line). */
 static int
-put_original_headers(struct buf *b, const char *qid)
+put_original_headers(struct buf *b, const char *qid, uint64_t size)
 {
 	char	*head, *end;
 	ssize_t	 n;
@@ -76,7 +76,8 @@ put_original_headers(struct buf *b, const char *qid)
 		close(fd);
 		return -1;
 	}
-	n = pread(fd, head, BOUNCE_HEADERS_MAX, 0);
+	n = fs_pread_full(fd, head, size < BOUNCE_HEADERS_MAX ?
+	    (size_t)size : BOUNCE_HEADERS_MAX, SPOOL_HDR_LEN);
 	close(fd);
 	len = n > 0 ? (size_t)n : 0;
 	head[len] = '\0';
@@ -165,7 +166,7 @@ build(struct qmsg *m, const char *bqid, struct buf *b)
 	    "Content-Description: Undelivered Message Headers\n"
 	    "Content-Type: text/rfc822-headers\n"
 	    "\n", bqid, host) == -1 ||
-	    put_original_headers(b, e->id) == -1 ||
+	    put_original_headers(b, e->id, m->size) == -1 ||
 	    buf_printf(b, "--%s/%s--\n", bqid, host) == -1)
 		return -1;
 	return 0;
@@ -232,8 +233,9 @@ bounce_failed(struct qmsg *m)
 	mark_bounced(m);
 	log_info("%s: sender non-delivery notification: %s", m->env.id, bqid);
 	log_info("%s: from=<>, size=%zu, nrcpt=1 (queue active)", bqid, b.len);
+	bm = sched_new_msg(&env, b.len);
 	buf_free(&b);
-	if ((bm = sched_new_msg(&env, b.len)) == NULL)
+	if (bm == NULL)
 		return 0;	/* on disk; the next start picks it up */
 	sched_add(bm);
 	return 0;

@@ -27,6 +27,7 @@ struct qmsg {
 	uint64_t		 size;
 	int			 inflight;	/* expansions + jobs outstanding */
 	int			 dirty;		/* env differs from disk */
+	int			 envfile;	/* queue/ID.env overrides the embedded one */
 	int			 deleted;	/* remove when inflight drops to 0 */
 	struct ev_timer		*timer;
 	time_t			 timer_at;
@@ -42,35 +43,47 @@ struct queued {
 	size_t			 nmsgs;
 	int			 spoolfd;	/* the spool directory */
 	int			 queuefd;	/* spool/queue */
-	int			 incomingfd;	/* spool/incoming */
 	int			 stopping;
 };
 
 extern struct queued *Q;
 
 /* spool.c: every file operation on the spool. */
+/*
+ * A queue file starts with this many bytes of header; the message follows,
+ * then the envelope it was committed with (see spool.c).
+ */
+#define SPOOL_HDR_LEN	32
+void	spool_header_format(char out[SPOOL_HDR_LEN], uint64_t envoff);
+/* 0 and the envelope's offset (0: not committed), or -1 if malformed. */
+int	spool_header_parse(const char *in, size_t len, uint64_t *envoff);
 int	spool_open(struct queued *);
-/* Removes incoming/ leftovers and interrupted commits; loads the rest. */
+/* Removes interrupted commits; loads the rest. */
 int	spool_scan(struct queued *);
-/* Creates incoming/ID for a new message; returns an O_RDWR fd. */
+/*
+ * Creates queue/ID for a new message, its header marking it uncommitted;
+ * returns an O_RDWR fd whose offset is where the message starts.
+ */
 int	spool_create(char qid[QID_LEN + 1]);
 void	spool_discard(const char *qid);
 /*
- * A commit in three steps: begin checks the message's size and writes its
- * envelope (returned open in envfd); the caller then fsyncs message and
- * envelope; finish renames both into queue/. On failure each step removes
- * the incoming files and returns -1 with a reason in why.
+ * A commit: begin checks the message's size against the file and appends
+ * the envelope, then points the header at it; the caller fsyncs the file
+ * and, for a batch, the directory. On failure it removes the file and
+ * returns -1 with a reason in why.
  */
 int	spool_commit_begin(int fd, struct envelope *, uint64_t size,
-	    int *envfd, char *why, size_t whylen);
-int	spool_commit_finish(const char *qid, char *why, size_t whylen);
-/* All three at once, fsyncs inline (bounces; group_commit = no). */
+	    char *why, size_t whylen);
+/* Begin and the file's fsync at once (bounces; group_commit = no). */
 int	spool_commit_prepare(int fd, struct envelope *, uint64_t size,
 	    char *why, size_t whylen);
-/* The shared directory fsync that makes a batch of renames durable. */
+/* The shared directory fsync that makes a batch of new files durable. */
 int	spool_commit_sync(void);
-int	spool_write_env(const struct envelope *);
-void	spool_remove(const char *qid);
+/* Writes m's envelope to queue/ID.env (replaced atomically). */
+int	spool_write_env(struct qmsg *m);
+/* Removes the message, then its ID.env if it has one. */
+void	spool_remove(const char *qid, int envfile);
+/* The message's bytes are [SPOOL_HDR_LEN, SPOOL_HDR_LEN + size). */
 int	spool_open_message(const char *qid);
 
 /* sched.c: the schedule. */

@@ -284,7 +284,7 @@ round_finish(struct qmsg *m)
 	round_forget(m);
 
 	if (m->deleted) {
-		spool_remove(m->env.id);
+		spool_remove(m->env.id, m->envfile);
 		log_info("%s: removed (deleted by the administrator)",
 		    m->env.id);
 		msg_free(m);
@@ -297,21 +297,21 @@ round_finish(struct qmsg *m)
 	if (env_all_final(&m->env)) {
 		if (bounce_failed(m) == -1) {
 			/* Keep the message until its bounce can be queued. */
-			if (m->dirty && spool_write_env(&m->env) == 0)
+			if (m->dirty && spool_write_env(m) == 0)
 				m->dirty = 0;
 			if (m->timer == NULL)
 				m->timer = evloop_timer(Q->loop, 60 * 1000,
 				    timer_fired, m);
 			return;
 		}
-		spool_remove(m->env.id);
+		spool_remove(m->env.id, m->envfile);
 		log_info("%s: removed", m->env.id);
 		msg_free(m);
 		return;
 	}
 	if (bounce_failed(m) == -1)
 		log_warnx("%s: bounce postponed to the next round", m->env.id);
-	if (m->dirty && spool_write_env(&m->env) == 0)
+	if (m->dirty && spool_write_env(m) == 0)
 		m->dirty = 0;
 	arm_timer(m);
 }
@@ -504,7 +504,7 @@ sched_delete(const char *qid)
 		return -1;
 	m->deleted = 1;
 	if (m->inflight == 0) {
-		spool_remove(m->env.id);
+		spool_remove(m->env.id, m->envfile);
 		log_info("%s: removed (deleted by the administrator)", qid);
 		msg_free(m);
 	}

@@ -4,16 +4,27 @@
  *
  * Runs in queued as the queue user, with the spool directory as its
  * working directory. It trusts the spool (nobody else writes there) but
- * not the bytes a client wrote into an incoming file, nor the size the
- * client claims: the commit checks it against the file.
+ * not the bytes a client wrote into a queue file, nor the size the client
+ * claims: the commit checks it against the file.
+ *
+ * A queue file is queue/ID: a fixed header, the message, then the
+ * envelope it was committed with. The header holds the envelope's offset,
+ * 0 while the message is being received; only queued writes it, at a
+ * place no client writes, so no message text can pass for an envelope.
+ * Later states of the envelope go to queue/ID.env, replaced atomically,
+ * which then overrides the embedded one.
  *
  * Order of operations, and why:
- *   commit:  write the envelope, fsync message and envelope (on syncer
- *            threads, concurrently with other commits), rename message,
- *            rename envelope, fsync queue/ (shared by a batch), then reply.
- *            The envelope is renamed last, so a message without one is an
- *            interrupted commit that nobody was told about.
- *   remove:  envelope first, then message, for the same reason.
+ *   commit:  append the envelope, set the header's offset, fsync the file
+ *            (on syncer threads, concurrently with other commits), fsync
+ *            queue/ (shared by a batch), then reply. One file and one
+ *            journal commit per message: the entry was created in queue/
+ *            at Q_BEGIN, so nothing is renamed.
+ *   start:   a header still at 0, or an offset past the end of the file,
+ *            is an interrupted commit that nobody was told about: removed.
+ *   remove:  message first, then ID.env: a crash in between leaves an
+ *            envelope without a message, which the next start removes;
+ *            the other order could revive the original envelope.
  */
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -21,6 +32,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,10 +43,52 @@
 #include "qid.h"
 #include "queued.h"
 
+#define SPOOL_MAGIC	"PQ1 "
+
+void
+spool_header_format(char out[SPOOL_HDR_LEN], uint64_t envoff)
+{
+	char tmp[SPOOL_HDR_LEN + 1];
+
+	/* "PQ1 " + 16 hex digits + 11 spaces + "\n": always 32 bytes. */
+	snprintf(tmp, sizeof(tmp), SPOOL_MAGIC "%016" PRIx64 "%11s\n", envoff,
+	    "");
+	memcpy(out, tmp, SPOOL_HDR_LEN);
+}
+
+int
+spool_header_parse(const char *in, size_t len, uint64_t *envoff)
+{
+	uint64_t	v = 0;
+	size_t		i;
+
+	if (len < SPOOL_HDR_LEN || memcmp(in, SPOOL_MAGIC, 4) != 0 ||
+	    in[SPOOL_HDR_LEN - 1] != '\n')
+		return -1;
+	for (i = 4; i < 20; i++) {
+		int c = in[i];
+
+		if (c >= '0' && c <= '9')
+			v = v << 4 | (uint64_t)(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			v = v << 4 | (uint64_t)(c - 'a' + 10);
+		else
+			return -1;
+	}
+	for (; i < SPOOL_HDR_LEN - 1; i++)
+		if (in[i] != ' ')
+			return -1;
+	/* Committed offsets start after the header; 0 means receiving. */
+	if (v != 0 && v < SPOOL_HDR_LEN)
+		return -1;
+	*envoff = v;
+	return 0;
+}
+
 int
 spool_open(struct queued *q)
 {
-	const char *dirs[] = { "incoming", "queue", "corrupt" };
+	const char *dirs[] = { "queue", "corrupt" };
 	size_t i;
 
 	if (chdir(q->conf.spool_directory) == -1) {
@@ -47,9 +101,7 @@ spool_open(struct queued *q)
 			    dirs[i]);
 			return -1;
 		}
-	if ((q->queuefd = open("queue", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 ||
-	    (q->incomingfd = open("incoming", O_RDONLY | O_DIRECTORY |
-	    O_CLOEXEC)) == -1) {
+	if ((q->queuefd = open("queue", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
 		log_warn("open spool directories");
 		return -1;
 	}
@@ -59,95 +111,76 @@ spool_open(struct queued *q)
 int
 spool_create(char qid[QID_LEN + 1])
 {
-	int fd, tries;
+	char	hdr[SPOOL_HDR_LEN];
+	int	fd, tries, saved;
 
+	spool_header_format(hdr, 0);
 	for (tries = 0; tries < 10; tries++) {
+		/* EXCL: an id repeated after a clock step never replaces one. */
 		qid_new(qid);
-		fd = openat(Q->incomingfd, qid, O_RDWR | O_CREAT | O_EXCL |
+		fd = openat(Q->queuefd, qid, O_RDWR | O_CREAT | O_EXCL |
 		    O_CLOEXEC, 0600);
 		if (fd != -1)
-			return fd;
-		if (errno != EEXIST)
 			break;
+		if (errno != EEXIST) {
+			log_warn("create queue/%s", qid);
+			return -1;
+		}
 	}
-	log_warn("create incoming/%s", qid);
-	return -1;
+	if (fd == -1) {
+		log_warnx("create queue file: no free queue id");
+		return -1;
+	}
+	/* Clients write from here on: the offset is shared with them. */
+	if (fs_write_all(fd, hdr, sizeof(hdr)) == -1) {
+		saved = errno;
+		close(fd);
+		(void)unlinkat(Q->queuefd, qid, 0);
+		errno = saved;
+		log_warn("write queue/%s", qid);
+		return -1;
+	}
+	return fd;
 }
 
 void
 spool_discard(const char *qid)
 {
-	char envname[QID_LEN + 8];
-
-	snprintf(envname, sizeof(envname), "%s.env", qid);
-	(void)unlinkat(Q->incomingfd, envname, 0);
-	(void)unlinkat(Q->incomingfd, qid, 0);
+	(void)unlinkat(Q->queuefd, qid, 0);
 }
 
 int
-spool_commit_begin(int fd, struct envelope *env, uint64_t size, int *envfd,
-    char *why, size_t whylen)
+spool_commit_begin(int fd, struct envelope *env, uint64_t size, char *why,
+    size_t whylen)
 {
 	struct stat	 st;
 	struct buf	 b;
-	char		 envname[QID_LEN + 8];
-	int		 efd = -1;
+	char		 hdr[SPOOL_HDR_LEN];
+	uint64_t	 envoff = SPOOL_HDR_LEN + size;
 
-	if (fstat(fd, &st) == -1 || (uint64_t)st.st_size != size) {
+	if (fstat(fd, &st) == -1 || (uint64_t)st.st_size != envoff ||
+	    size > UINT64_MAX / 2) {
 		snprintf(why, whylen, "4.3.0 queue file size mismatch");
 		spool_discard(env->id);
 		return -1;
 	}
 	buf_init(&b, ENV_MAX_SIZE);
-	snprintf(envname, sizeof(envname), "%s.env", env->id);
 	if (env_write(env, &b) == -1) {
 		snprintf(why, whylen, "4.3.0 envelope too large");
 		goto fail;
 	}
-	efd = openat(Q->incomingfd, envname, O_WRONLY | O_CREAT | O_EXCL |
-	    O_CLOEXEC, 0600);
-	if (efd == -1 || fs_write_all(efd, b.data, b.len) == -1) {
+	spool_header_format(hdr, envoff);
+	if (fs_pwrite_all(fd, b.data, b.len, (off_t)envoff) == -1 ||
+	    fs_pwrite_all(fd, hdr, sizeof(hdr), 0) == -1) {
 		log_warn("%s: write envelope", env->id);
 		snprintf(why, whylen, "4.3.0 queue file write error");
 		goto fail;
 	}
 	buf_free(&b);
-	*envfd = efd;
 	return 0;
 fail:
-	if (efd != -1)
-		close(efd);
 	buf_free(&b);
 	spool_discard(env->id);
-	return -1;
-}
-
-int
-spool_commit_finish(const char *qid, char *why, size_t whylen)
-{
-	char envname[QID_LEN + 8];
-
-	snprintf(envname, sizeof(envname), "%s.env", qid);
-	/*
-	 * NOREPLACE: an id can repeat after the clock stepped back and queued
-	 * restarted; a plain rename would silently replace a queued message.
-	 * The envelope goes last: a message without one was never committed.
-	 */
-	if (renameat2(Q->incomingfd, qid, Q->queuefd, qid,
-	    RENAME_NOREPLACE) == -1) {
-		log_warn("%s: rename into queue", qid);
-		goto fail;
-	}
-	if (renameat2(Q->incomingfd, envname, Q->queuefd, envname,
-	    RENAME_NOREPLACE) == -1) {
-		log_warn("%s: rename envelope into queue", qid);
-		(void)unlinkat(Q->queuefd, qid, 0);
-		goto fail;
-	}
-	return 0;
-fail:
-	snprintf(why, whylen, "4.3.0 queue file write error");
-	spool_discard(qid);
 	return -1;
 }
 
@@ -155,20 +188,15 @@ int
 spool_commit_prepare(int fd, struct envelope *env, uint64_t size, char *why,
     size_t whylen)
 {
-	int efd, rc;
-
-	if (spool_commit_begin(fd, env, size, &efd, why, whylen) == -1)
+	if (spool_commit_begin(fd, env, size, why, whylen) == -1)
 		return -1;
-	rc = fsync(fd) == -1 || fsync(efd) == -1 ? -1 : 0;
-	if (rc == -1) {
+	if (fsync(fd) == -1) {
 		log_warn("%s: fsync", env->id);
 		snprintf(why, whylen, "4.3.0 queue file write error");
 		spool_discard(env->id);
-	}
-	close(efd);
-	if (rc == -1)
 		return -1;
-	return spool_commit_finish(env->id, why, whylen);
+	}
+	return 0;
 }
 
 int
@@ -182,36 +210,40 @@ spool_commit_sync(void)
 }
 
 int
-spool_write_env(const struct envelope *env)
+spool_write_env(struct qmsg *m)
 {
 	struct buf	b;
 	char		path[64];
 	int		rc;
 
 	buf_init(&b, ENV_MAX_SIZE);
-	if (env_write(env, &b) == -1) {
+	if (env_write(&m->env, &b) == -1) {
 		buf_free(&b);
-		log_warnx("%s: envelope too large to rewrite", env->id);
+		log_warnx("%s: envelope too large to rewrite", m->env.id);
 		return -1;
 	}
-	snprintf(path, sizeof(path), "queue/%s.env", env->id);
+	snprintf(path, sizeof(path), "queue/%s.env", m->env.id);
+	/* Even a failed write may have left the file: remove it with m. */
+	m->envfile = 1;
 	rc = fs_atomic_write(path, b.data, b.len, 0600);
 	if (rc == -1)
-		log_warn("%s: rewrite envelope", env->id);
+		log_warn("%s: rewrite envelope", m->env.id);
 	buf_free(&b);
 	return rc;
 }
 
 void
-spool_remove(const char *qid)
+spool_remove(const char *qid, int envfile)
 {
 	char envname[QID_LEN + 8];
 
+	if (unlinkat(Q->queuefd, qid, 0) == -1 && errno != ENOENT)
+		log_warn("%s: remove message", qid);
+	if (!envfile)
+		return;
 	snprintf(envname, sizeof(envname), "%s.env", qid);
 	if (unlinkat(Q->queuefd, envname, 0) == -1 && errno != ENOENT)
 		log_warn("%s: remove envelope", qid);
-	if (unlinkat(Q->queuefd, qid, 0) == -1 && errno != ENOENT)
-		log_warn("%s: remove message", qid);
 }
 
 int
@@ -235,40 +267,109 @@ spool_quarantine(const char *name, const char *why)
 		log_warn("move queue/%s", name);
 }
 
+/*
+ * The envelope a message was committed with, from its own file: exactly
+ * the bytes from the header's offset to the end.
+ */
 static int
+spool_read_embedded(int fd, uint64_t envoff, uint64_t fsize, char **text,
+    size_t *len)
+{
+	size_t	n;
+	ssize_t	r;
+
+	n = (size_t)(fsize - envoff);
+	if (n > ENV_MAX_SIZE) {
+		errno = EFBIG;
+		return -1;
+	}
+	if ((*text = malloc(n + 1)) == NULL)
+		return -1;
+	if ((r = fs_pread_full(fd, *text, n, (off_t)envoff)) == -1 ||
+	    (size_t)r != n) {
+		free(*text);
+		if (r != -1)
+			errno = EIO;
+		return -1;
+	}
+	(*text)[n] = '\0';
+	*len = n;
+	return 0;
+}
+
+enum load_result { LOAD_OK, LOAD_REMOVED, LOAD_BAD };
+
+static enum load_result
 spool_load(const char *qid)
 {
 	struct envelope	 env;
-	struct stat	 st;
-	char		 envname[QID_LEN + 8], err[256], *text;
-	char		 path[64];
+	struct stat	 st, est;
+	char		 envname[QID_LEN + 8], err[256], *text = NULL;
+	char		 hdr[SPOOL_HDR_LEN], path[64];
+	uint64_t	 envoff;
 	size_t		 len;
+	ssize_t		 r;
 	struct qmsg	*m;
+	int		 fd, has_envfile;
 
+	if ((fd = openat(Q->queuefd, qid, O_RDONLY | O_CLOEXEC)) == -1 ||
+	    fstat(fd, &st) == -1) {
+		log_warn("open queue/%s", qid);
+		if (fd != -1)
+			close(fd);
+		return LOAD_BAD;
+	}
+	r = fs_pread_full(fd, hdr, sizeof(hdr), 0);
+	if (r >= 0 && (size_t)r < sizeof(hdr) &&
+	    memcmp(hdr, SPOOL_MAGIC, (size_t)r < 4 ? (size_t)r : 4) == 0) {
+		/* Created, and the crash came before its header was written. */
+		close(fd);
+		(void)unlinkat(Q->queuefd, qid, 0);
+		return LOAD_REMOVED;
+	}
+	if (r == -1 || spool_header_parse(hdr, (size_t)r, &envoff) == -1) {
+		close(fd);
+		spool_quarantine(qid, "not a queue file (bad header)");
+		return LOAD_BAD;
+	}
+	if (envoff == 0 || envoff >= (uint64_t)st.st_size) {
+		/* Still receiving, or its envelope never reached the disk. */
+		close(fd);
+		(void)unlinkat(Q->queuefd, qid, 0);
+		return LOAD_REMOVED;
+	}
 	snprintf(envname, sizeof(envname), "%s.env", qid);
-	if (fstatat(Q->queuefd, qid, &st, 0) == -1) {
-		spool_quarantine(envname, "envelope without message");
-		return -1;
+	has_envfile = fstatat(Q->queuefd, envname, &est, 0) == 0;
+	if (has_envfile) {
+		snprintf(path, sizeof(path), "queue/%s", envname);
+		if (fs_read_file(path, ENV_MAX_SIZE, &text, &len) == -1) {
+			log_warn("read %s", path);
+			close(fd);
+			return LOAD_BAD;
+		}
+	} else if (spool_read_embedded(fd, envoff, (uint64_t)st.st_size,
+	    &text, &len) == -1) {
+		log_warn("read the envelope of queue/%s", qid);
+		close(fd);
+		return LOAD_BAD;
 	}
-	snprintf(path, sizeof(path), "queue/%s", envname);
-	if (fs_read_file(path, ENV_MAX_SIZE, &text, &len) == -1) {
-		log_warn("read %s", path);
-		return -1;
-	}
+	close(fd);
 	if (env_parse(text, len, &env, err, sizeof(err)) == -1 ||
 	    strcmp(env.id, qid) != 0) {
 		free(text);
-		spool_quarantine(envname, err);
+		if (has_envfile)
+			spool_quarantine(envname, err);
 		spool_quarantine(qid, "its envelope is unreadable");
-		return -1;
+		return LOAD_BAD;
 	}
 	free(text);
-	if ((m = sched_new_msg(&env, (uint64_t)st.st_size)) == NULL) {
+	if ((m = sched_new_msg(&env, envoff - SPOOL_HDR_LEN)) == NULL) {
 		env_free(&env);
-		return -1;
+		return LOAD_BAD;
 	}
+	m->envfile = has_envfile;
 	sched_add(m);
-	return 0;
+	return LOAD_OK;
 }
 
 int
@@ -276,18 +377,8 @@ spool_scan(struct queued *q)
 {
 	DIR		*d;
 	struct dirent	*de;
+	struct stat	 st;
 	size_t		 loaded = 0, removed = 0;
-
-	/* Nothing in incoming/ was ever acknowledged. */
-	if ((d = opendir("incoming")) == NULL)
-		return -1;
-	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.')
-			continue;
-		if (unlinkat(q->incomingfd, de->d_name, 0) == 0)
-			removed++;
-	}
-	closedir(d);
 
 	if ((d = opendir("queue")) == NULL)
 		return -1;
@@ -297,21 +388,26 @@ spool_scan(struct queued *q)
 
 		if (de->d_name[0] == '.')
 			continue;
+		if (nl == QID_LEN && qid_valid(de->d_name)) {
+			switch (spool_load(de->d_name)) {
+			case LOAD_OK:
+				loaded++;
+				break;
+			case LOAD_REMOVED:
+				removed++;
+				break;
+			case LOAD_BAD:
+				break;
+			}
+			continue;
+		}
 		if (nl == QID_LEN + 4 && strcmp(de->d_name + QID_LEN, ".env") == 0) {
 			memcpy(name, de->d_name, QID_LEN);
 			name[QID_LEN] = '\0';
-			if (qid_valid(name) && spool_load(name) == 0)
-				loaded++;
-			continue;
-		}
-		if (nl == QID_LEN && qid_valid(de->d_name)) {
-			struct stat st;
-			char envname[sizeof(de->d_name) + 8];
-
-			snprintf(envname, sizeof(envname), "%s.env", de->d_name);
-			if (fstatat(q->queuefd, envname, &st, 0) == -1 &&
+			/* Left by a removal that a crash cut short. */
+			if (qid_valid(name) &&
+			    fstatat(q->queuefd, name, &st, 0) == -1 &&
 			    errno == ENOENT) {
-				/* An interrupted commit: never acknowledged. */
 				(void)unlinkat(q->queuefd, de->d_name, 0);
 				removed++;
 			}
@@ -324,7 +420,7 @@ spool_scan(struct queued *q)
 		log_warnx("queue/%s: unexpected file left alone", de->d_name);
 	}
 	closedir(d);
-	log_info("queue scanned: %zu messages loaded, %zu unacknowledged "
-	    "files removed", loaded, removed);
+	log_info("queue scanned: %zu messages loaded, %zu files of "
+	    "interrupted commits or removals deleted", loaded, removed);
 	return 0;
 }

@@ -38,7 +38,7 @@
 
 enum client_state {
 	CL_IDLE,
-	CL_RECEIVING,	/* has an incoming file */
+	CL_RECEIVING,	/* has a queue file, not committed */
 	CL_COMMITTING,	/* waiting for the batch fsync */
 };
 
@@ -53,9 +53,9 @@ struct client {
 };
 
 /*
- * A commit on its way: fsyncs of message and envelope in flight (SYNCING),
- * renamed and waiting for the directory fsync (READY), or inside the
- * batch whose directory fsync is in flight (DIRSYNC).
+ * A commit on its way: the file's fsync in flight (SYNCING), waiting for
+ * the directory fsync (READY), or inside the batch whose directory fsync
+ * is in flight (DIRSYNC).
  */
 struct pending_commit {
 	TAILQ_ENTRY(pending_commit) entry;	/* in commits */
@@ -63,9 +63,7 @@ struct pending_commit {
 	struct client		*client;	/* NULL once it went away */
 	struct qmsg		*msg;
 	uint32_t		 reqid;		/* to answer with */
-	int			 msgfd, envfd;
-	int			 waiting;	/* fsyncs not yet done */
-	int			 err;
+	int			 fd;		/* the queue file */
 };
 TAILQ_HEAD(commit_list, pending_commit);
 
@@ -253,7 +251,7 @@ dirsync_done(void *arg, int err)
 		TAILQ_REMOVE(&batch, pc, stage);
 		/* The client was told no: it must not arrive twice. */
 		if (err != 0)
-			spool_remove(pc->msg->env.id);
+			spool_remove(pc->msg->env.id, 0);
 		commit_done(pc, err == 0);
 	}
 	dirsync_kick();
@@ -277,22 +275,12 @@ static void
 commit_synced(void *arg, int err)
 {
 	struct pending_commit	*pc = arg;
-	char			 why[PROTO_TEXT_MAX];
 
-	if (err != 0 && pc->err == 0)
-		pc->err = err;
-	if (--pc->waiting > 0)
-		return;
-	close(pc->msgfd);
-	close(pc->envfd);
-	if (pc->err != 0) {
-		errno = pc->err;
+	close(pc->fd);
+	if (err != 0) {
+		errno = err;
 		log_warn("%s: fsync", pc->msg->env.id);
 		spool_discard(pc->msg->env.id);
-		commit_done(pc, 0);
-		return;
-	}
-	if (spool_commit_finish(pc->msg->env.id, why, sizeof(why)) == -1) {
 		commit_done(pc, 0);
 		return;
 	}
@@ -314,7 +302,7 @@ commit_alone(struct client *c, uint32_t reqid, struct envelope *env,
 	c->fd = -1;
 	c->state = CL_IDLE;
 	if (ok && spool_commit_sync() == -1) {
-		spool_remove(env->id);
+		spool_remove(env->id, 0);
 		ok = 0;
 	}
 	if ((msg = sched_new_msg(env, size)) == NULL)
@@ -380,9 +368,8 @@ handle_commit(struct client *c, struct ipc_msg *m)
 	}
 	if ((pc = calloc(1, sizeof(*pc))) == NULL)
 		goto nomem;
-	if (spool_commit_begin(c->fd, &env, qc.size, &pc->envfd, why,
-	    sizeof(why)) == -1) {
-		/* spool_commit_begin removed the incoming files. */
+	if (spool_commit_begin(c->fd, &env, qc.size, why, sizeof(why)) == -1) {
+		/* spool_commit_begin removed the queue file. */
 		free(pc);
 		close(c->fd);
 		c->fd = -1;
@@ -396,14 +383,12 @@ handle_commit(struct client *c, struct ipc_msg *m)
 	pc->client = c;
 	pc->msg = msg;
 	pc->reqid = m->id;
-	pc->msgfd = c->fd;	/* the commit owns the spool file now */
+	pc->fd = c->fd;	/* the commit owns the queue file now */
 	c->fd = -1;
 	c->state = CL_COMMITTING;
 	TAILQ_INSERT_TAIL(&commits, pc, entry);
 	ipc_msg_free(m);
-	pc->waiting = 2;
-	syncer_fsync(pc->msgfd, commit_synced, pc);
-	syncer_fsync(pc->envfd, commit_synced, pc);
+	syncer_fsync(pc->fd, commit_synced, pc);
 	return;
 refuse:
 	client_reply_err(c, m->id, why[0] == '5' ? ST_PERM : ST_TEMP, why);

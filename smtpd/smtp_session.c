@@ -20,6 +20,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,7 +40,6 @@
 struct smtp_session {
 	const struct smtp_env	*env;
 	const struct conf	*conf;
-	struct netio		 io;
 	struct sockaddr_storage	 peer;
 	char			 ip[INET6_ADDRSTRLEN];
 	char			 client[INET6_ADDRSTRLEN + 2];	/* "[ip]" */
@@ -61,6 +61,9 @@ struct smtp_session {
 
 	struct smtp_backend	 queue;
 	struct smtp_backend	 resolver;
+
+	/* Last: netio_init leaves its input buffer untouched (see netio.h). */
+	struct netio		 io;
 };
 
 /* The spool file being written during DATA. */
@@ -599,11 +602,16 @@ cmd_data(struct smtp_session *s, const char *arg)
 		smtp_reply(s, "501 5.5.4 Syntax: DATA");
 		return 0;
 	}
-	if ((sp = calloc(1, sizeof(*sp))) == NULL) {
+	/* Not calloc: only the part of buf that the message fills is touched. */
+	if ((sp = malloc(sizeof(*sp))) == NULL) {
 		smtp_reply(s, "451 4.3.0 Error: insufficient system storage");
 		return 0;
 	}
 	sp->fd = -1;
+	sp->qid[0] = '\0';
+	sp->fill = 0;
+	sp->written = 0;
+	sp->failed = 0;
 	if (queue_begin(s, sp) == -1) {
 		free(sp);
 		return 0;
@@ -684,7 +692,7 @@ session_init(struct smtp_session *s, const struct smtp_env *env, int fd,
 {
 	int port;
 
-	memset(s, 0, sizeof(*s));
+	memset(s, 0, offsetof(struct smtp_session, io));
 	s->env = env;
 	s->conf = env->conf;
 	if (peerlen > sizeof(s->peer))

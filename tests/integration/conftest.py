@@ -198,6 +198,32 @@ class Suite:
         q = self.spool / "queue"
         return sorted(p.name for p in q.iterdir()) if q.is_dir() else []
 
+    def queue_entries(self):
+        """{queue id: envelope offset} of every message file in queue/:
+        the header (32 bytes, "PQ1 " and 16 hex digits) holds the offset
+        of the envelope queued appended at commit, 0 before."""
+        out = {}
+        for name in self.queue_files():
+            if len(name) != 16 or "." in name:
+                continue
+            try:
+                with open(self.spool / "queue" / name, "rb") as f:
+                    head = f.read(32)
+            except FileNotFoundError:
+                continue
+            assert head.startswith(b"PQ1 ") or len(head) < 4, head
+            out[name] = int(head[4:20], 16) if len(head) == 32 else 0
+        return out
+
+    def committed(self):
+        """Queue ids of the messages committed and still queued."""
+        return sorted(q for q, off in self.queue_entries().items() if off)
+
+    def uncommitted(self):
+        """Queue files being received (or abandoned, not yet removed)."""
+        return sorted(q for q, off in self.queue_entries().items()
+                      if not off)
+
     def wait_queue_empty(self, timeout=30):
         wait_until(lambda: not self.queue_files(), timeout,
                    what="the queue to drain")

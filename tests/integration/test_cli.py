@@ -53,7 +53,7 @@ def test_queue_list_and_delete(suite):
     from conftest import wait_until
     wait_until(lambda: "far@away.test" in suite.postern("queue", "list").stdout,
                20, what="the message in the queue listing")
-    qid = [f for f in suite.queue_files() if not f.endswith(".env")][0]
+    qid = suite.committed()[0]
     suite.postern("queue", "delete", qid)
     suite.wait_queue_empty(10)
     assert "empty" in suite.postern("queue", "list").stdout.lower()

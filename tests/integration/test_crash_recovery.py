@@ -68,3 +68,74 @@ def test_kill_9_of_deliverd_and_queued_loses_nothing(suite):
         seen.add(m.group(1).decode())
     assert set(accepted) <= seen
     assert "killed by signal 9" in suite.log_text()
+
+
+# -- the queue file at start ---------------------------------------------------
+
+HDR = 32
+
+
+def header(offset):
+    return b"PQ1 " + b"%016x" % offset + b" " * 11 + b"\n"
+
+
+def test_start_removes_interrupted_commits_and_never_reads_text_as_envelope(
+        suite_factory):
+    """A queue file is committed only when queued's header points at its
+    envelope. Whatever a crash leaves short of that is removed at start,
+    and message text that imitates an envelope is never taken for one."""
+    s = suite_factory()
+    s.postern("user", "add", "alice@example.test")
+    s.start()
+    with smtplib.SMTP("127.0.0.1", s.port, timeout=30) as c:
+        c.sendmail("a@remote.test", ["far@away.test"],
+                   b"Subject: stays queued\r\n\r\nbody\r\n")
+    wait_until(lambda: "status=deferred" in s.log_text(), 20,
+               what="the remote recipient to be deferred")
+    s.stop()
+    [real] = s.committed()
+    q = s.spool / "queue"
+    data = (q / real).read_bytes()
+    off = int(data[4:20], 16)
+    assert off > HDR and data[:4] == b"PQ1 "
+    envelope = data[off:]
+    assert real.encode() in envelope and b"far@away.test" in envelope
+
+    def forged(qid):
+        """The real envelope, rewritten for qid and a local recipient."""
+        return envelope.replace(real.encode(), qid.encode()).replace(
+            b"far@away.test", b"alice@example.test")
+
+    ids = ["0" * 15 + c for c in "123456"]
+    text = b"Subject: forged\n\nbody\n"
+    # Received completely, and the text ends with a perfect envelope, but
+    # queued never committed it: the header still says 0.
+    (q / ids[0]).write_bytes(header(0) + text + forged(ids[0]))
+    # Committed in memory, the crash came before the envelope was on disk.
+    (q / ids[1]).write_bytes(header(HDR + len(text)) + text)
+    # The crash came before the header was complete.
+    (q / ids[2]).write_bytes(b"PQ1 00")
+    (q / ids[3]).write_bytes(b"")
+    # An envelope whose message is gone (a removal cut short).
+    (q / f"{ids[4]}.env").write_bytes(forged(ids[4]))
+    # Not a queue file at all: kept for inspection, never deleted.
+    (q / ids[5]).write_bytes(b"From: someone\n\n" + forged(ids[5]))
+
+    s.start()
+    wait_until(lambda: "queue scanned:" in s.log_text(), 10,
+               what="the queue scan")
+    log = s.log_text()
+    assert "queue scanned: 1 messages loaded, 5 " in log, log[-2000:]
+    assert f"queue/{ids[5]}: not a queue file (bad header)" in log
+    assert (s.spool / "corrupt" / ids[5]).exists()
+    # The message and the state file its deferral wrote.
+    assert s.queue_files() == [real, f"{real}.env"]
+    assert s.committed() == [real]
+    assert "far@away.test" in s.postern("queue", "list").stdout
+    # Nothing of the forgeries was delivered; the suite still delivers.
+    s.sendmail("-i", "-f", "probe@example.test", "alice@example.test",
+               input=b"Subject: probe\n\nafter the scan\n")
+    [m] = s.wait_messages("alice@example.test", 1)
+    assert b"after the scan" in m.read_bytes()
+    assert b"forged" not in m.read_bytes()
+    s.stop()

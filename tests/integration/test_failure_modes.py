@@ -31,7 +31,8 @@ def send(suite, rcpt=RCPT, subject="hello", body="body\r\n", sender=None):
 
 
 def envelopes(suite):
-    return [f for f in suite.queue_files() if f.endswith(".env")]
+    """Queue ids of the committed messages still queued."""
+    return suite.committed()
 
 
 def queue_listing(suite):
@@ -204,7 +205,7 @@ def test_full_spool_gets_4xx_at_end_of_data_and_leaves_nothing(
             assert code in (451, 452), (code, texts)
             assert texts[-1][:2] == b"4.", texts
             wait_until(lambda: incoming(s) == [], 10,
-                       what="incoming/ to be emptied")
+                       what="the uncommitted file to be removed")
             assert s.queue_files() == []
             # The same session goes on with a small message.
             assert_reply(data_txn(c, b"Subject: small\r\nX-Subject: small"
@@ -231,7 +232,7 @@ def test_kill_9_of_the_session_process_mid_data_queues_nothing(suite):
         assert_reply(c.cmd(f"RCPT TO:<{RCPT}>"), 250)
         assert_reply(c.cmd("DATA"), 354)
         c.send(b"Subject: killed\r\n\r\n" + b"half a message\r\n" * 2000)
-        wait_until(lambda: incoming(suite), 10, what="the incoming file")
+        wait_until(lambda: incoming(suite), 10, what="the uncommitted queue file")
         # Only this session (the harness's readiness probe has ended).
         [pid] = wait_until(lambda: len(session_pids(suite)) == 1 and
                            session_pids(suite), 10, what="one session")
@@ -240,7 +241,7 @@ def test_kill_9_of_the_session_process_mid_data_queues_nothing(suite):
     wait_until(lambda: "killed by signal 9" in suite.log_text(), 10,
                what="smtpd to log its session's death")
     wait_until(lambda: incoming(suite) == [], 10,
-               what="incoming/ to be emptied")
+               what="the uncommitted file to be removed")
     assert suite.queue_files() == []
     send_ok_mail(suite)
     suite.wait_queue_empty()
@@ -377,13 +378,13 @@ def test_queued_and_deferred_mail_survive_stop_and_start(suite_factory):
         wait_until(lambda: deferred_reason(s, RCPT), 20,
                    what="the local recipient to be deferred")
         listing = queue_listing(s)
-        ids = sorted(f[:-4] for f in envelopes(s))
+        ids = envelopes(s)
         assert len(ids) == 3
         s.postern("stop")
         s.proc.wait(30)
         wait_until(lambda: not s.all_pids(), 30, what="every process to exit")
         s.stop()
-        assert sorted(f[:-4] for f in envelopes(s)) == ids
+        assert envelopes(s) == ids
         assert s.messages(RCPT) == []
     finally:
         os.chmod(tmp, 0o700)
@@ -397,7 +398,7 @@ def test_queued_and_deferred_mail_survive_stop_and_start(suite_factory):
                what="only the remote message to stay queued")
     assert subjects(s) == ["deferred 1", "deferred 2"]
     assert "far@away.test" in queue_listing(s)
-    [remote] = [i for i in ids if f"{i}.env" in envelopes(s)]
+    [remote] = [i for i in ids if i in envelopes(s)]
     assert remote in listing
     # A flush does not deliver anything a second time.
     s.postern("queue", "flush")

@@ -64,7 +64,8 @@ def test_client_gone_before_a_rejection_does_not_crash_queued(suite):
     finally:
         os.kill(pid, signal.SIGCONT)
     assert_queued_survived(suite, pid)
-    assert os.listdir(suite.spool / "incoming") == []
+    wait_until(lambda: suite.uncommitted() == [], 10,
+               what="the refused queue file to be removed")
 
 
 def test_clients_gone_during_a_group_commit_lose_nothing(suite):
@@ -127,8 +128,8 @@ def test_frames_during_a_commit_close_the_client(suite):
             os.close(f)
     c.close()
     assert Q_FILE not in replies        # no second file was handed out
-    wait_until(lambda: os.listdir(suite.spool / "incoming") == [], 10,
-               what="incoming/ to be empty")
+    wait_until(lambda: suite.uncommitted() == [], 10,
+               what="no uncommitted queue file")
     wait_until(lambda: open_fds(pid) <= before, 10,
                what="queued's descriptors to come back")
     assert_queued_survived(suite, pid)
@@ -152,7 +153,10 @@ def test_local_client_cannot_change_a_message_after_it_is_queued(suite):
         os.write(fd, b"X" * 100000)
         os.close(fd)
         c.close()
-        assert (suite.spool / "queue" / qid).stat().st_size == len(MSG)
+        # The header (32 bytes) points right past MSG at the envelope.
+        assert suite.queue_entries()[qid] == 32 + len(MSG)
+        data = (suite.spool / "queue" / qid).read_bytes()
+        assert data[32:32 + len(MSG)] == MSG and b"XXXX" not in data
     finally:
         for a in agents:
             os.kill(a, signal.SIGCONT)

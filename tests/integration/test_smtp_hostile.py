@@ -92,13 +92,18 @@ def start_txn(c, sender="a@remote.test", rcpts=("alice@example.test",),
 
 
 def incoming(suite):
-    d = suite.spool / "incoming"
-    return sorted(p.name for p in d.iterdir()) if d.is_dir() else []
+    """Queue files being received: the file smtpd writes into."""
+    return suite.uncommitted()
 
 
 def ppid_of(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        return int(f.read().rsplit(")", 1)[1].split()[1])
+    """The parent's pid, or None once the process is gone (a session
+    process can exit between listing and reading)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return int(f.read().rsplit(")", 1)[1].split()[1])
+    except (FileNotFoundError, ProcessLookupError):
+        return None
 
 
 def smtpd_parent(suite):
@@ -109,10 +114,10 @@ def smtpd_parent(suite):
 
 
 def assert_nothing_queued(suite):
-    # smtpd's Q_ABORT has no reply: queued removes the incoming file on
+    # smtpd's Q_ABORT has no reply: queued removes the queue file on
     # its own time, shortly after the client saw the refusal.
     wait_until(lambda: incoming(suite) == [], 10,
-               what="incoming/ to be emptied")
+               what="the uncommitted file to be removed")
     assert suite.queue_files() == []
 
 
@@ -378,7 +383,7 @@ def test_text_line_over_1000_octets_is_refused_after_the_data(suite):
     msgs = suite.messages("alice@example.test")
     assert len(msgs) == 2
     assert not any(b"z" * 999 in m.read_bytes() for m in msgs)
-    wait_until(lambda: incoming(suite) == [], 10, what="incoming/ empty")
+    wait_until(lambda: incoming(suite) == [], 10, what="no uncommitted queue file")
 
 
 def test_nul_byte_in_data_is_refused_and_nothing_queued(suite):
@@ -517,7 +522,7 @@ def test_size_exactly_at_the_limit_is_accepted_one_more_is_552(suite_factory):
     assert body_of(m) == message(limit).replace(b"\r\n", b"\n")
     s.wait_queue_empty()
     assert len(s.messages("alice@example.test")) == 1
-    wait_until(lambda: incoming(s) == [], 10, what="incoming/ empty")
+    wait_until(lambda: incoming(s) == [], 10, what="no uncommitted queue file")
 
 
 def test_size_limit_does_not_count_stuffing_dots(suite_factory):
@@ -625,12 +630,12 @@ def test_client_that_vanishes_mid_data_leaves_nothing(suite):
         assert_reply(c.cmd("DATA"), 354)
         c.send(b"Subject: cut off\r\n\r\n" + b"partial line\r\n" * 5000)
         wait_until(lambda: incoming(suite), 10,
-                   what="the incoming file to exist")
+                   what="the uncommitted queue file to exist")
     # No final dot: the client is gone.
     wait_until(lambda: "lost connection after DATA" in suite.log_text(), 15,
                what="the lost connection to be logged")
     wait_until(lambda: incoming(suite) == [], 15,
-               what="incoming/ to be emptied")
+               what="the uncommitted file to be removed")
     assert suite.queue_files() == []
     send_ok_mail(suite)
     suite.wait_queue_empty()
@@ -723,7 +728,7 @@ def test_slow_data_sender_within_the_data_timeout_succeeds(suite_factory):
         assert c.closed_by_peer(5)
     wait_until(lambda: "timeout after DATA" in s.log_text(), 10,
                what="the DATA timeout to be logged")
-    wait_until(lambda: incoming(s) == [], 10, what="incoming/ to be emptied")
+    wait_until(lambda: incoming(s) == [], 10, what="the uncommitted file to be removed")
     s.wait_queue_empty()
     assert len(s.messages("alice@example.test")) == 1
 

@@ -53,7 +53,15 @@ teardown_dir(void **state)
 	return system(cmd) == 0 ? 0 : -1;
 }
 
-/* A message file as queued hands it over: a descriptor at offset 0. */
+/*
+ * A message file as queued hands it over: a header before the message and
+ * its envelope after it, which must never reach a mailbox.
+ */
+#define MSG_PREFIX	"PQ1 header, not part of the message\n"
+#define MSG_SUFFIX	"envelope, not part of the message\n"
+static off_t	msg_off;
+static uint64_t	msg_len;
+
 static int
 make_message(const char *text)
 {
@@ -63,8 +71,12 @@ make_message(const char *text)
 	snprintf(path, sizeof(path), "%s/msg", scratch);
 	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
 	assert_true(fd != -1);
+	assert_int_equal(fs_write_all(fd, MSG_PREFIX, strlen(MSG_PREFIX)), 0);
 	assert_int_equal(fs_write_all(fd, text, strlen(text)), 0);
+	assert_int_equal(fs_write_all(fd, MSG_SUFFIX, strlen(MSG_SUFFIX)), 0);
 	unlink(path);
+	msg_off = (off_t)strlen(MSG_PREFIX);
+	msg_len = strlen(text);
 	return fd;
 }
 
@@ -307,8 +319,8 @@ test_deliver_writes_header_and_body_with_size(void **state)
 	assert_int_equal(maildir_create(md), 0);
 	fd = make_message(body);
 	off = lseek(fd, 0, SEEK_CUR);
-	assert_int_equal(maildir_deliver(md, hdr, strlen(hdr), fd, name,
-	    sizeof(name)), 0);
+	assert_int_equal(maildir_deliver(md, hdr, strlen(hdr), fd, msg_off,
+	    msg_len, name, sizeof(name)), 0);
 	/* The shared descriptor's offset is left where it was. */
 	assert_int_equal(lseek(fd, 0, SEEK_CUR), off);
 
@@ -345,8 +357,8 @@ test_deliver_writes_header_and_body_with_size(void **state)
 	{
 		char name2[MAILDIR_NAME_MAX];
 
-		assert_int_equal(maildir_deliver(md, NULL, 0, fd, name2,
-		    sizeof(name2)), 0);
+		assert_int_equal(maildir_deliver(md, NULL, 0, fd, msg_off,
+		    msg_len, name2, sizeof(name2)), 0);
 		assert_string_not_equal(name, name2);
 		snprintf(path, sizeof(path), "%s/new/%s", md, name2);
 		got = slurp(path, &len);
@@ -369,7 +381,7 @@ test_deliver_failure_leaves_nothing_and_keeps_errno(void **state)
 	/* A descriptor that cannot be read: the copy fails midway. */
 	fd = open("/dev/null", O_WRONLY);
 	assert_true(fd != -1);
-	assert_int_equal(maildir_deliver(md, "X: y\n", 5, fd, name,
+	assert_int_equal(maildir_deliver(md, "X: y\n", 5, fd, 0, 10, name,
 	    sizeof(name)), -1);
 	assert_int_equal(errno, EBADF);
 	close(fd);
@@ -380,10 +392,22 @@ test_deliver_failure_leaves_nothing_and_keeps_errno(void **state)
 
 	snprintf(md, sizeof(md), "%s/nonexistent", scratch);
 	fd = make_message("x\n");
-	assert_int_equal(maildir_deliver(md, NULL, 0, fd, name, sizeof(name)),
-	    -1);
+	assert_int_equal(maildir_deliver(md, NULL, 0, fd, msg_off, msg_len,
+	    name, sizeof(name)), -1);
 	assert_int_equal(errno, ENOENT);
 	close(fd);
+
+	/* A source shorter than its stated size is never delivered cut short. */
+	snprintf(md, sizeof(md), "%s/Maildir", scratch);
+	fd = make_message("x\n");
+	assert_int_equal(maildir_deliver(md, NULL, 0, fd, msg_off, 4096, name,
+	    sizeof(name)), -1);
+	assert_int_equal(errno, EIO);
+	close(fd);
+	snprintf(path, sizeof(path), "%s/tmp", md);
+	assert_int_equal(count_entries(path), 0);
+	snprintf(path, sizeof(path), "%s/new", md);
+	assert_int_equal(count_entries(path), 0);
 }
 
 static void
@@ -394,6 +418,8 @@ local_job(struct d_job *j, const char *rcpt, const char *sender)
 	strlcpy(j->rcpt, rcpt, sizeof(j->rcpt));
 	strlcpy(j->orcpt, rcpt, sizeof(j->orcpt));
 	strlcpy(j->sender, sender, sizeof(j->sender));
+	j->offset = (uint64_t)msg_off;
+	j->size = msg_len;
 }
 
 static void

@@ -679,6 +679,8 @@ test_d_job_round_trips_and_needs_fd_and_valid_qid(void **state)
 	strlcpy(j.sender, "", sizeof(j.sender));
 	strlcpy(j.rcpt, "bob@example.org", sizeof(j.rcpt));
 	strlcpy(j.orcpt, "Bob@Example.ORG", sizeof(j.orcpt));
+	j.offset = 32;
+	j.size = 4096;
 	ipc_msg_init(&m, D_JOB, 8);
 	assert_int_equal(proto_enc_d_job(&m, &j, devnull()), 0);
 	assert_int_equal(proto_dec_d_job(&m, &back), 0);
@@ -686,6 +688,8 @@ test_d_job_round_trips_and_needs_fd_and_valid_qid(void **state)
 	assert_string_equal(back.sender, "");
 	assert_string_equal(back.rcpt, "bob@example.org");
 	assert_string_equal(back.orcpt, "Bob@Example.ORG");
+	assert_int_equal(back.offset, 32);
+	assert_int_equal(back.size, 4096);
 	assert_strict(&m, dec_d_job, "d_job");
 	close(m.fd);
 	m.fd = -1;
@@ -693,6 +697,15 @@ test_d_job_round_trips_and_needs_fd_and_valid_qid(void **state)
 	ipc_msg_free(&m);
 
 	strlcpy(j.qid, "not-a-queue-id", sizeof(j.qid));
+	ipc_msg_init(&m, D_JOB, 8);
+	assert_int_equal(proto_enc_d_job(&m, &j, devnull()), 0);
+	assert_int_equal(proto_dec_d_job(&m, &back), -1);
+	ipc_msg_free(&m);
+
+	/* A range that overflows a file offset is refused. */
+	strlcpy(j.qid, QID, sizeof(j.qid));
+	j.offset = (uint64_t)INT64_MAX;
+	j.size = 2;
 	ipc_msg_init(&m, D_JOB, 8);
 	assert_int_equal(proto_enc_d_job(&m, &j, devnull()), 0);
 	assert_int_equal(proto_dec_d_job(&m, &back), -1);
