@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "ipc.h"
+#include "sock.h"
 
 struct ipc_hdr {
 	uint32_t	type;
@@ -223,12 +224,6 @@ int
 ipc_conn_flush(struct ipc_conn *c)
 {
 	while (c->out.len > 0) {
-		struct msghdr	 mh;
-		struct iovec	 iov;
-		union {
-			struct cmsghdr	hdr;
-			char		buf[CMSG_SPACE(sizeof(int))];
-		} cm;
 		size_t		 chunk = c->out.len;
 		int		 sendfd = -1;
 		ssize_t		 n;
@@ -242,24 +237,8 @@ ipc_conn_flush(struct ipc_conn *c)
 			} else
 				chunk = c->wfds[0].off;
 		}
-		memset(&mh, 0, sizeof(mh));
-		iov.iov_base = c->out.data;
-		iov.iov_len = chunk;
-		mh.msg_iov = &iov;
-		mh.msg_iovlen = 1;
-		if (sendfd != -1) {
-			struct cmsghdr *cmsg;
-
-			memset(&cm, 0, sizeof(cm));
-			mh.msg_control = cm.buf;
-			mh.msg_controllen = sizeof(cm.buf);
-			cmsg = CMSG_FIRSTHDR(&mh);
-			cmsg->cmsg_level = SOL_SOCKET;
-			cmsg->cmsg_type = SCM_RIGHTS;
-			cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-			memcpy(CMSG_DATA(cmsg), &sendfd, sizeof(int));
-		}
-		n = sendmsg(c->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+		n = sock_send_fd(c->fd, c->out.data, chunk, sendfd,
+		    MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n == -1) {
 			if (errno == EINTR)
 				continue;

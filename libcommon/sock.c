@@ -231,3 +231,83 @@ sock_ntop(const struct sockaddr *sa, char *host, size_t hostsz, int *port)
 	if (a == NULL || inet_ntop(sa->sa_family, a, host, (socklen_t)hostsz) == NULL)
 		strlcpy(host, "unknown", hostsz);
 }
+
+/* One data buffer and room for one descriptor. */
+union sock_fd_cmsg {
+	struct cmsghdr	hdr;
+	char		buf[CMSG_SPACE(sizeof(int))];
+};
+
+static void
+sock_msg_init(struct msghdr *mh, struct iovec *iov, const void *p,
+    size_t len, union sock_fd_cmsg *cm)
+{
+	memset(mh, 0, sizeof(*mh));
+	memset(cm, 0, sizeof(*cm));
+	iov->iov_base = (void *)p;
+	iov->iov_len = len;
+	mh->msg_iov = iov;
+	mh->msg_iovlen = 1;
+	mh->msg_control = cm->buf;
+	mh->msg_controllen = sizeof(cm->buf);
+}
+
+ssize_t
+sock_send_fd(int sock, const void *p, size_t len, int fd, int flags)
+{
+	struct msghdr		 mh;
+	struct iovec		 iov;
+	struct cmsghdr		*cmsg;
+	union sock_fd_cmsg	 cm;
+
+	sock_msg_init(&mh, &iov, p, len, &cm);
+	if (fd == -1) {
+		mh.msg_control = NULL;
+		mh.msg_controllen = 0;
+	} else {
+		cmsg = CMSG_FIRSTHDR(&mh);
+		cmsg->cmsg_level = SOL_SOCKET;
+		cmsg->cmsg_type = SCM_RIGHTS;
+		cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
+	}
+	return sendmsg(sock, &mh, flags);
+}
+
+ssize_t
+sock_recv_fd(int sock, void *p, size_t len, int *fd, int flags)
+{
+	struct msghdr		 mh;
+	struct iovec		 iov;
+	struct cmsghdr		*cmsg;
+	union sock_fd_cmsg	 cm;
+	ssize_t			 n;
+	int			 got;
+
+	*fd = -1;
+	sock_msg_init(&mh, &iov, p, len, &cm);
+	if ((n = recvmsg(sock, &mh, flags | MSG_CMSG_CLOEXEC)) == -1)
+		return -1;
+	for (cmsg = CMSG_FIRSTHDR(&mh); cmsg != NULL;
+	    cmsg = CMSG_NXTHDR(&mh, cmsg)) {
+		if (cmsg->cmsg_level != SOL_SOCKET ||
+		    cmsg->cmsg_type != SCM_RIGHTS)
+			continue;
+		/* Room was made for one: more would have set MSG_CTRUNC. */
+		if (cmsg->cmsg_len < CMSG_LEN(sizeof(int)))
+			continue;
+		memcpy(&got, CMSG_DATA(cmsg), sizeof(int));
+		if (*fd == -1)
+			*fd = got;
+		else
+			close(got);
+	}
+	if (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) {
+		if (*fd != -1)
+			close(*fd);
+		*fd = -1;
+		errno = EPROTO;
+		return -1;
+	}
+	return n;
+}

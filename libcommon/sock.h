@@ -31,6 +31,18 @@ int	sock_split_hostport(const char *spec, char *host, size_t hostsz,
 	    char *port, size_t portsz);
 /* Text form of an address, and its port. */
 void	sock_ntop(const struct sockaddr *, char *host, size_t hostsz, int *port);
+/*
+ * sendmsg(2) of len bytes with fd (unless -1) attached by SCM_RIGHTS, the
+ * one way a descriptor changes hands; returns what sendmsg returns.
+ */
+ssize_t	sock_send_fd(int sock, const void *, size_t len, int fd, int flags);
+/*
+ * recvmsg(2) of at most len bytes and at most one descriptor (close-on-
+ * exec, in *fd, else -1). Returns what recvmsg returns; a message or
+ * control data cut short, or more than one descriptor, is EPROTO (any
+ * descriptor received is closed).
+ */
+ssize_t	sock_recv_fd(int sock, void *, size_t len, int *fd, int flags);
 int	sock_set_nonblock(int fd, int on);
 int	sock_set_cloexec(int fd, int on);
 

@@ -1,16 +1,22 @@
 /*
  * smtp_server.c - smtpd's listener process: accepts clients on the
- * sockets master handed over and forks one child per session.
+ * sockets master handed over and gives each to a session process.
  *
  * Runs unprivileged (after priv_drop) and never parses a byte from the
  * network: the only thing it writes to a client is the fixed 421 when
- * smtpd_max_sessions are busy. Each session lives in its own process,
- * so a bug in one cannot see another's data, and a crash costs one
- * connection. SIGCHLD and SIGTERM reach the poll loop through a
- * self-pipe, so no work happens in signal handlers.
+ * smtpd_max_sessions are busy. Each session runs in a process of its
+ * own, so a crash costs one connection. A session process that finished
+ * may be handed the next connection from the same client address (see
+ * smtp_worker.c); a connection from any other address gets a fresh
+ * process, forked here. What a session process tells us is one byte
+ * ("idle"); anything else retires it. SIGCHLD and SIGTERM reach the poll
+ * loop through a self-pipe, so no work happens in signal handlers.
  */
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+
+#include <netinet/in.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -19,11 +25,32 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
 #include "smtpd.h"
 #include "sock.h"
+
+/*
+ * A session process: busy with a client (counted against
+ * smtpd_max_sessions until it is reaped), idle and waiting for the next
+ * one, or leaving (retired while idle: its control socket is closed).
+ */
+enum child_state { CH_BUSY, CH_IDLE, CH_LEAVING };
+
+struct child {
+	TAILQ_ENTRY(child)	 entry;
+	pid_t			 pid;
+	enum child_state	 state;
+	int			 ctl;		/* our end; -1 once closed */
+	struct sockaddr_storage	 client;	/* its last client's address */
+	time_t			 idle_since;	/* CLOCK_MONOTONIC seconds */
+};
+TAILQ_HEAD(child_list, child);
+
+static struct child_list children = TAILQ_HEAD_INITIALIZER(children);
+static size_t		 nbusy, nidle;
 
 static int		 sig_pipe[2] = { -1, -1 };
 static volatile sig_atomic_t sig_term;
@@ -78,20 +105,210 @@ signals_child(void)
 	close(sig_pipe[1]);
 }
 
-static size_t
+static time_t
+now_sec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+/*
+ * Closes our end: an idle process sees it and exits; a busy one finishes
+ * its session first, and stays counted until it is reaped.
+ */
+static void
+child_retire(struct child *c)
+{
+	if (c->ctl != -1) {
+		close(c->ctl);
+		c->ctl = -1;
+	}
+	if (c->state == CH_IDLE) {
+		c->state = CH_LEAVING;
+		nidle--;
+	}
+}
+
+static void
 reap(void)
 {
-	size_t	n = 0;
-	pid_t	pid;
-	int	status;
+	struct child	*c;
+	pid_t		 pid;
+	int		 status;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		n++;
 		if (WIFSIGNALED(status))
 			log_warnx("session process %ld killed by signal %d",
 			    (long)pid, WTERMSIG(status));
+		TAILQ_FOREACH(c, &children, entry)
+			if (c->pid == pid)
+				break;
+		if (c == NULL)
+			continue;
+		child_retire(c);
+		if (c->state == CH_BUSY)
+			nbusy--;
+		TAILQ_REMOVE(&children, c, entry);
+		free(c);
 	}
-	return n;
+}
+
+/* The same client address (the port does not matter). */
+static int
+same_address(const struct sockaddr_storage *a, const struct sockaddr *b)
+{
+	if (a->ss_family != b->sa_family)
+		return 0;
+	if (b->sa_family == AF_INET)
+		return memcmp(&((const struct sockaddr_in *)a)->sin_addr,
+		    &((const struct sockaddr_in *)b)->sin_addr,
+		    sizeof(struct in_addr)) == 0;
+	if (b->sa_family == AF_INET6)
+		return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+		    &((const struct sockaddr_in6 *)b)->sin6_addr,
+		    sizeof(struct in6_addr)) == 0;
+	return 0;
+}
+
+/* Hands fd to an idle process of the same address; 0, or -1 if none took it. */
+static int
+hand_over(const struct sockaddr *ss, socklen_t sslen, int fd)
+{
+	struct child	*c;
+
+	TAILQ_FOREACH(c, &children, entry) {
+		if (c->state != CH_IDLE || !same_address(&c->client, ss))
+			continue;
+		if (sock_send_fd(c->ctl, ss, sslen, fd,
+		    MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t)sslen) {
+			/* Gone, or not listening: never hand it another. */
+			child_retire(c);
+			continue;
+		}
+		c->state = CH_BUSY;
+		nidle--;
+		nbusy++;
+		/* Most recently used last: the oldest idle ones retire first. */
+		TAILQ_REMOVE(&children, c, entry);
+		TAILQ_INSERT_TAIL(&children, c, entry);
+		return 0;
+	}
+	return -1;
+}
+
+static void
+retire_oldest_idle(void)
+{
+	struct child *c;
+
+	TAILQ_FOREACH(c, &children, entry)
+		if (c->state == CH_IDLE) {
+			child_retire(c);
+			return;
+		}
+}
+
+/* One byte from a session process: idle, or it is retired. */
+static void
+child_says(struct child *c, short revents)
+{
+	char	buf[8];
+	ssize_t	n;
+
+	n = (revents & POLLIN) ? recv(c->ctl, buf, sizeof(buf), MSG_DONTWAIT) :
+	    0;
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n == 1 && buf[0] == SMTP_WORKER_IDLE && c->state == CH_BUSY) {
+		c->state = CH_IDLE;
+		c->idle_since = now_sec();
+		nbusy--;
+		nidle++;
+		return;
+	}
+	if (n > 0)
+		log_warnx("session process %ld said something unexpected; "
+		    "retiring it", (long)c->pid);
+	child_retire(c);
+}
+
+/* Idle processes past smtpd_max_idle retire; returns poll's timeout. */
+static int
+expire_idle(const struct smtp_env *env)
+{
+	struct child	*c, *next;
+	time_t		 now = now_sec(), left, soonest = -1;
+
+	for (c = TAILQ_FIRST(&children); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, entry);
+		if (c->state != CH_IDLE)
+			continue;
+		left = c->idle_since + env->conf->smtpd_max_idle - now;
+		if (left <= 0) {
+			child_retire(c);
+			continue;
+		}
+		if (soonest == -1 || left < soonest)
+			soonest = left;
+	}
+	return soonest == -1 ? -1 : (int)(soonest * 1000);
+}
+
+/*
+ * A fresh session process for fd. With reuse, it gets a control socket
+ * to tell us when it is idle. 0, or -1 if the client was refused.
+ */
+static int
+spawn(const struct smtp_env *env, const int *fds, size_t nfds, int fd,
+    const struct sockaddr *ss, socklen_t sslen)
+{
+	struct child	*c, *o;
+	int		 sv[2] = { -1, -1 };
+	pid_t		 pid;
+	size_t		 j;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		log_warn("calloc");
+		return -1;
+	}
+	if (env->conf->smtpd_max_use > 1 &&
+	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1) {
+		log_warn("socketpair");
+		sv[0] = sv[1] = -1;	/* serves this one connection only */
+	}
+	if ((pid = fork()) == -1) {
+		log_warn("fork");
+		if (sv[0] != -1) {
+			close(sv[0]);
+			close(sv[1]);
+		}
+		free(c);
+		return -1;
+	}
+	if (pid == 0) {
+		signals_child();
+		for (j = 0; j < nfds; j++)
+			close(fds[j]);
+		/* Another session's control socket is not ours to hold. */
+		TAILQ_FOREACH(o, &children, entry)
+			if (o->ctl != -1)
+				close(o->ctl);
+		if (sv[0] != -1)
+			close(sv[0]);
+		smtp_worker_run(env, fd, ss, sslen, sv[1]);
+	}
+	if (sv[1] != -1)
+		close(sv[1]);
+	c->pid = pid;
+	c->state = CH_BUSY;
+	c->ctl = sv[0];
+	memcpy(&c->client, ss, sslen < sizeof(c->client) ? sslen :
+	    sizeof(c->client));
+	TAILQ_INSERT_TAIL(&children, c, entry);
+	nbusy++;
+	return 0;
 }
 
 static void
@@ -111,32 +328,54 @@ refuse_busy(const struct smtp_env *env, int fd)
 int
 smtp_server_run(const struct smtp_env *env, const int *fds, size_t nfds)
 {
-	struct pollfd		*pfd;
+	struct pollfd		*pfd = NULL;
+	struct child		**who = NULL, *c, *next;
 	struct sockaddr_storage	 ss;
 	socklen_t		 sslen;
-	size_t			 i, nsessions = 0, done;
-	long			 max = env->conf->smtpd_max_sessions;
-	pid_t			 pid;
+	size_t			 i, n, cap = 0;
+	size_t			 max = (size_t)env->conf->smtpd_max_sessions;
 	char			 drain[64], host[64];
-	int			 fd, port;
+	int			 fd, port, timeout;
 
 	signals_setup();
-	if ((pfd = calloc(nfds + 1, sizeof(*pfd))) == NULL)
-		fatal("calloc");
-	pfd[0].fd = sig_pipe[0];
-	pfd[0].events = POLLIN;
 	for (i = 0; i < nfds; i++) {
 		/* Several processes may share a listener: never block in accept. */
 		if (sock_set_nonblock(fds[i], 1) == -1)
 			fatal("listener %d", fds[i]);
 		(void)sock_set_cloexec(fds[i], 1);
-		pfd[i + 1].fd = fds[i];
-		pfd[i + 1].events = POLLIN;
 	}
-	log_info("ready: %zu listener(s), at most %ld sessions", nfds, max);
+	log_info("ready: %zu listener(s), at most %zu sessions, %ld "
+	    "connection(s) per session process", nfds, max,
+	    env->conf->smtpd_max_use);
 
 	while (!sig_term) {
-		if (poll(pfd, nfds + 1, -1) == -1) {
+		timeout = expire_idle(env);
+		/* The listeners, the signal pipe, and every control socket. */
+		n = 1 + nfds;
+		TAILQ_FOREACH(c, &children, entry)
+			n += c->ctl != -1;
+		if (n > cap) {
+			cap = n + 64;
+			free(pfd);
+			free(who);
+			if ((pfd = calloc(cap, sizeof(*pfd))) == NULL ||
+			    (who = calloc(cap, sizeof(*who))) == NULL)
+				fatal("calloc");
+		}
+		pfd[0].fd = sig_pipe[0];
+		pfd[0].events = POLLIN;
+		for (i = 0; i < nfds; i++) {
+			pfd[i + 1].fd = fds[i];
+			pfd[i + 1].events = POLLIN;
+		}
+		n = 1 + nfds;
+		TAILQ_FOREACH(c, &children, entry)
+			if (c->ctl != -1) {
+				pfd[n].fd = c->ctl;
+				pfd[n].events = POLLIN;
+				who[n++] = c;
+			}
+		if (poll(pfd, n, timeout) == -1) {
 			if (errno == EINTR)
 				continue;
 			fatal("poll");
@@ -144,8 +383,11 @@ smtp_server_run(const struct smtp_env *env, const int *fds, size_t nfds)
 		if (pfd[0].revents & POLLIN)
 			while (read(sig_pipe[0], drain, sizeof(drain)) > 0)
 				;
-		done = reap();
-		nsessions = done > nsessions ? 0 : nsessions - done;
+		/* Before reaping: a message may come from a process that died. */
+		for (i = 1 + nfds; i < n; i++)
+			if (pfd[i].revents != 0 && who[i]->ctl == pfd[i].fd)
+				child_says(who[i], pfd[i].revents);
+		reap();
 		if (sig_term)
 			break;
 		for (i = 1; i <= nfds; i++) {
@@ -160,38 +402,37 @@ smtp_server_run(const struct smtp_env *env, const int *fds, size_t nfds)
 					log_warn("accept");
 				continue;
 			}
-			if (nsessions >= (size_t)max) {
+			if (nbusy >= max) {
 				sock_ntop((struct sockaddr *)&ss, host,
 				    sizeof(host), &port);
-				log_warnx("too many sessions (%ld): refusing "
+				log_warnx("too many sessions (%zu): refusing "
 				    "[%s]", max, host);
 				refuse_busy(env, fd);
 				continue;
 			}
-			if ((pid = fork()) == -1) {
-				log_warn("fork");
-				refuse_busy(env, fd);
+			if (hand_over((struct sockaddr *)&ss, sslen, fd) == 0) {
+				close(fd);
 				continue;
 			}
-			if (pid == 0) {
-				size_t j;
-
-				signals_child();
-				for (j = 0; j < nfds; j++)
-					close(fds[j]);
-				smtp_session_run(env, fd,
-				    (struct sockaddr *)&ss, sslen);
-				_exit(0);
-			}
-			close(fd);
-			nsessions++;
+			/* Idle processes give way to new clients. */
+			if (nbusy + nidle >= max)
+				retire_oldest_idle();
+			if (spawn(env, fds, nfds, fd, (struct sockaddr *)&ss,
+			    sslen) == -1)
+				refuse_busy(env, fd);
+			else
+				close(fd);
 		}
 	}
-	/* Running sessions finish on their own; we only stop accepting. */
-	log_info("terminating on signal; %zu session(s) still running",
-	    nsessions);
+	/* Running sessions finish on their own; idle ones leave now. */
+	log_info("terminating on signal; %zu session(s) still running", nbusy);
+	for (c = TAILQ_FIRST(&children); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, entry);
+		child_retire(c);
+	}
 	for (i = 0; i < nfds; i++)
 		close(fds[i]);
 	free(pfd);
+	free(who);
 	return 0;
 }

@@ -59,8 +59,7 @@ struct smtp_session {
 	size_t			 rcpt_wire;	/* their share of the Q_COMMIT frame */
 	int			 rcpt_tried;
 
-	struct smtp_backend	 queue;
-	struct smtp_backend	 resolver;
+	struct smtp_backends	*be;		/* outlive the session */
 
 	/* Last: netio_init leaves its input buffer untouched (see netio.h). */
 	struct netio		 io;
@@ -72,6 +71,7 @@ struct smtp_spool {
 	char		qid[QID_LEN + 1];
 	unsigned char	buf[SMTP_FILE_BUF];
 	size_t		fill;
+	size_t		high;		/* buf bytes ever used: what to wipe */
 	uint64_t	written;
 	int		failed;
 };
@@ -113,8 +113,10 @@ txn_reset(struct smtp_session *s)
 {
 	uint32_t i;
 
-	for (i = 0; i < s->nrcpt; i++)
+	for (i = 0; i < s->nrcpt; i++) {
+		explicit_bzero(s->rcpt[i], strlen(s->rcpt[i]));
 		free(s->rcpt[i]);
+	}
 	free(s->rcpt);
 	s->rcpt = NULL;
 	s->nrcpt = 0;
@@ -246,7 +248,7 @@ resolver_check(struct smtp_session *s, const char *addr, uint32_t *verdict)
 		ipc_msg_free(&req);
 		return -1;
 	}
-	if (smtp_backend_call(&s->resolver, &req, &rep) == -1) {
+	if (smtp_backend_call(&s->be->resolver, &req, &rep) == -1) {
 		ipc_msg_free(&req);
 		return -1;
 	}
@@ -257,7 +259,7 @@ resolver_check(struct smtp_session *s, const char *addr, uint32_t *verdict)
 	else {
 		log_warnx("resolver.sock: malformed reply (type %u)",
 		    (unsigned)rep.type);
-		smtp_backend_close(&s->resolver);
+		smtp_backend_close(&s->be->resolver);
 	}
 	ipc_msg_free(&rep);
 	return rc;
@@ -426,7 +428,7 @@ queue_begin(struct smtp_session *s, struct smtp_spool *sp)
 	int		rc = -1;
 
 	ipc_msg_init(&req, Q_BEGIN, 0);
-	if (smtp_backend_call(&s->queue, &req, &rep) == -1) {
+	if (smtp_backend_call(&s->be->queue, &req, &rep) == -1) {
 		ipc_msg_free(&req);
 		smtp_reply(s, "451 4.3.0 Error: queue file write error");
 		return -1;
@@ -441,7 +443,7 @@ queue_begin(struct smtp_session *s, struct smtp_spool *sp)
 	} else {
 		log_warnx("queue.sock: malformed reply to Q_BEGIN (type %u)",
 		    (unsigned)rep.type);
-		smtp_backend_close(&s->queue);
+		smtp_backend_close(&s->be->queue);
 		smtp_reply(s, "451 4.3.0 Error: queue file write error");
 	}
 	ipc_msg_free(&rep);
@@ -458,11 +460,11 @@ queue_abort(struct smtp_session *s, struct smtp_spool *sp)
 		close(sp->fd);
 		sp->fd = -1;
 	}
-	if (!s->queue.connected)
+	if (!s->be->queue.connected)
 		return;
 	ipc_msg_init(&m, Q_ABORT, 0);
 	/* If even this fails, the closed connection tells queued the same. */
-	(void)smtp_backend_send(&s->queue, &m);
+	(void)smtp_backend_send(&s->be->queue, &m);
 	ipc_msg_free(&m);
 }
 
@@ -496,6 +498,8 @@ spool_put(struct smtp_spool *sp, const void *p, size_t n)
 	}
 	memcpy(sp->buf + sp->fill, p, n);
 	sp->fill += n;
+	if (sp->fill > sp->high)
+		sp->high = sp->fill;
 }
 
 static void
@@ -549,7 +553,7 @@ queue_commit(struct smtp_session *s, struct smtp_spool *sp)
 		smtp_reply(s, "451 4.3.0 Error: queue file write error");
 		return;
 	}
-	if (smtp_backend_call(&s->queue, &req, &rep) == -1) {
+	if (smtp_backend_call(&s->be->queue, &req, &rep) == -1) {
 		ipc_msg_free(&req);
 		smtp_reply(s, "451 4.3.0 Error: queue file write error");
 		return;
@@ -569,7 +573,7 @@ queue_commit(struct smtp_session *s, struct smtp_spool *sp)
 	} else {
 		log_warnx("%s: malformed reply to Q_COMMIT (type %u)", sp->qid,
 		    (unsigned)rep.type);
-		smtp_backend_close(&s->queue);
+		smtp_backend_close(&s->be->queue);
 		smtp_reply(s, "451 4.3.0 Error: queue file write error");
 	}
 	ipc_msg_free(&rep);
@@ -609,7 +613,7 @@ cmd_data(struct smtp_session *s, const char *arg)
 	}
 	sp->fd = -1;
 	sp->qid[0] = '\0';
-	sp->fill = 0;
+	sp->fill = sp->high = 0;
 	sp->written = 0;
 	sp->failed = 0;
 	if (queue_begin(s, sp) == -1) {
@@ -681,14 +685,17 @@ cmd_data(struct smtp_session *s, const char *arg)
 	}
 	if (sp->fd != -1)
 		close(sp->fd);
+	/* The buffer held message text; out[] is wiped with the stack. */
+	explicit_bzero(sp->buf, sp->high);
 	free(sp);
 	txn_reset(s);
 	return rc;
 }
 
 static void
-session_init(struct smtp_session *s, const struct smtp_env *env, int fd,
-    const struct sockaddr *peer, socklen_t peerlen)
+session_init(struct smtp_session *s, const struct smtp_env *env,
+    struct smtp_backends *be, int fd, const struct sockaddr *peer,
+    socklen_t peerlen)
 {
 	int port;
 
@@ -704,8 +711,7 @@ session_init(struct smtp_session *s, const struct smtp_env *env, int fd,
 		memmove(s->ip, s->ip + 7, strlen(s->ip + 7) + 1);
 	snprintf(s->client, sizeof(s->client), "[%s]", s->ip);
 	netio_init(&s->io, fd, s->conf->smtpd_timeout);
-	smtp_backend_init(&s->queue, "queue.sock");
-	smtp_backend_init(&s->resolver, "resolver.sock");
+	s->be = be;
 	s->last_cmd = "CONNECT";
 }
 
@@ -728,8 +734,22 @@ verb_name(enum smtp_verb v)
 }
 
 void
-smtp_session_run(const struct smtp_env *env, int fd,
-    const struct sockaddr *peer, socklen_t peerlen)
+smtp_backends_init(struct smtp_backends *be)
+{
+	smtp_backend_init(&be->queue, "queue.sock");
+	smtp_backend_init(&be->resolver, "resolver.sock");
+}
+
+void
+smtp_backends_close(struct smtp_backends *be)
+{
+	smtp_backend_close(&be->queue);
+	smtp_backend_close(&be->resolver);
+}
+
+int
+smtp_session_run(const struct smtp_env *env, struct smtp_backends *be,
+    int fd, const struct sockaddr *peer, socklen_t peerlen)
 {
 	struct smtp_session	s;
 	const struct conf	*c = env->conf;
@@ -739,7 +759,7 @@ smtp_session_run(const struct smtp_env *env, int fd,
 	enum netio_status	st;
 	int			done = 0;
 
-	session_init(&s, env, fd, peer, peerlen);
+	session_init(&s, env, be, fd, peer, peerlen);
 	log_info("connect from %s", s.client);
 	smtp_reply(&s, "220 %s %s", c->myhostname, c->smtpd_banner);
 
@@ -818,8 +838,14 @@ smtp_session_run(const struct smtp_env *env, int fd,
 	(void)netio_flush(&s.io);
 	log_info("disconnect from %s", s.client);
 	txn_reset(&s);
-	smtp_backend_close(&s.queue);
-	smtp_backend_close(&s.resolver);
 	netio_free(&s.io);
 	close(fd);
+	/*
+	 * Everything of this client is gone from the heap (buffers wipe what
+	 * they free); the caller wipes the stack. Nothing here yet makes a
+	 * process unfit for the next client of the same address: AUTH and
+	 * TLS, when they come, must say so here.
+	 */
+	explicit_bzero(&s, offsetof(struct smtp_session, io));
+	return 1;
 }

@@ -132,10 +132,6 @@ struct smtp_env {
 	size_t		   nmynetworks;
 };
 
-/* Serves one client on fd until QUIT, error or timeout; closes fd. */
-void	smtp_session_run(const struct smtp_env *, int fd,
-	    const struct sockaddr *peer, socklen_t peerlen);
-
 /* The internal services (smtp_backend.c), each connected lazily. */
 struct smtp_backend {
 	struct ipc_conn	 conn;
@@ -143,6 +139,33 @@ struct smtp_backend {
 	uint32_t	 nextid;
 	const char	*path;
 };
+
+/* A session process's connections: they serve every session it runs. */
+struct smtp_backends {
+	struct smtp_backend	queue;
+	struct smtp_backend	resolver;
+};
+
+void	smtp_backends_init(struct smtp_backends *);
+void	smtp_backends_close(struct smtp_backends *);
+/*
+ * Serves one client on fd until QUIT, error or timeout; closes fd. Returns
+ * 1 if the process may serve another client of the same address (once the
+ * caller has wiped its stack), 0 if it must exit.
+ */
+int	smtp_session_run(const struct smtp_env *, struct smtp_backends *,
+	    int fd, const struct sockaddr *peer, socklen_t peerlen);
+/* What a session process sends its listener when it is ready for more. */
+#define SMTP_WORKER_IDLE	'I'
+/*
+ * The life of a session process (smtp_worker.c): serves fd, then, while
+ * smtpd_max_use allows, tells the listener on ctl that it is idle and
+ * serves the next connection it hands over. ctl -1: one session only.
+ * Never returns.
+ */
+void	smtp_worker_run(const struct smtp_env *, int fd,
+	    const struct sockaddr *peer, socklen_t peerlen, int ctl)
+	    __attribute__((__noreturn__));
 
 void	smtp_backend_init(struct smtp_backend *, const char *path);
 void	smtp_backend_close(struct smtp_backend *);

@@ -1,0 +1,173 @@
+"""smtpd's session processes: a process may serve several connections one
+after another (smtpd_max_use), but only from one client address, with
+nothing of the last client left in its memory; it leaves when idle for
+smtpd_max_idle, when its uses are spent, or when killed, and nobody
+notices but the log."""
+import os
+import re
+import signal
+import smtplib
+import socket
+
+import pytest
+
+from conftest import wait_until
+from test_pop3 import memory_count
+from test_smtp_hostile import ppid_of, sessions_running, smtpd_parent
+
+RCPT = "alice@example.test"
+
+
+def session_pids(suite):
+    """The pid of each SMTP session so far, in order, from smtpd's log."""
+    return [int(p) for p in re.findall(r"postern/smtpd\[(\d+)\]: connect from",
+                                       suite.log_text())]
+
+
+def one_mail(suite, source="127.0.0.1", subject="hello", helo="client.test",
+             sender="a@remote.test", rcpts=(RCPT,), body="body\r\n",
+             wait=True):
+    with smtplib.SMTP("127.0.0.1", suite.port, timeout=30,
+                      local_hostname=helo,
+                      source_address=(source, 0)) as c:
+        refused = c.sendmail(sender, list(rcpts),
+                             f"Subject: {subject}\r\nX-Subject: {subject}"
+                             f"\r\n\r\n{body}")
+    if wait:
+        wait_until(lambda: sessions_running(suite) == 0, 10,
+                   what="the session to end")
+    return refused
+
+
+@pytest.fixture
+def rsuite(suite_factory):
+    s = suite_factory("smtpd_max_use = 3\n")
+    s.postern("user", "add", RCPT)
+    s.start()
+    wait_until(lambda: sessions_running(s) == 0, 10,
+               what="the harness's probe session to end")
+    return s
+
+
+def test_one_address_reuses_a_process_until_max_use(rsuite):
+    s = rsuite
+    for i in range(4):
+        one_mail(s, subject=f"m{i}")
+    pids = session_pids(s)
+    # The harness's probe and four mails: three connections per process.
+    assert len(pids) == 5
+    assert pids[0] == pids[1] == pids[2]
+    assert pids[3] == pids[4] != pids[0]
+    s.wait_messages(RCPT, 4)
+    # The spent process left; the other waits for its third connection.
+    parent = smtpd_parent(s)
+    wait_until(lambda: sorted(p for p in s.pids_of("smtpd") if p != parent)
+               == [pids[3]], 10, what="the spent process to exit")
+
+
+def test_another_address_always_gets_a_fresh_process(rsuite):
+    s = rsuite
+    one_mail(s, source="127.0.0.1", subject="from .1")
+    one_mail(s, source="127.0.0.2", subject="from .2")
+    one_mail(s, source="127.0.0.2", subject="from .2 again")
+    one_mail(s, source="127.0.0.1", subject="from .1 again")
+    probe, a1, b1, b2, a2 = session_pids(s)
+    assert a1 == probe == a2        # 127.0.0.1 throughout
+    assert b1 == b2 != a1           # 127.0.0.2 never met 127.0.0.1's
+    s.wait_messages(RCPT, 4)
+
+
+def test_max_use_1_gives_every_connection_a_fresh_process(suite_factory):
+    s = suite_factory("smtpd_max_use = 1\n")
+    s.postern("user", "add", RCPT)
+    s.start()
+    for i in range(3):
+        one_mail(s, subject=f"m{i}")
+    pids = session_pids(s)
+    assert len(pids) == 4 and len(set(pids)) == 4
+    parent = smtpd_parent(s)
+    wait_until(lambda: [p for p in s.pids_of("smtpd") if p != parent] == [],
+               10, what="every session process to exit")
+
+
+def test_idle_process_leaves_after_max_idle(suite_factory):
+    s = suite_factory("smtpd_max_idle = 1s\n")
+    s.postern("user", "add", RCPT)
+    s.start()
+    one_mail(s, subject="before")
+    parent = smtpd_parent(s)
+    idle = session_pids(s)[-1]
+    wait_until(lambda: idle not in s.pids_of("smtpd"), 10,
+               what="the idle process to leave")
+    assert [p for p in s.pids_of("smtpd") if p != parent] == []
+    one_mail(s, subject="after")
+    assert session_pids(s)[-1] != idle
+    s.wait_messages(RCPT, 2)
+
+
+def test_killed_idle_process_costs_nothing(rsuite):
+    s = rsuite
+    one_mail(s, subject="first")
+    idle = session_pids(s)[-1]
+    os.kill(idle, signal.SIGKILL)
+    wait_until(lambda: f"session process {idle} killed by signal 9"
+               in s.log_text(), 10, what="the listener to reap it")
+    one_mail(s, subject="second")
+    assert session_pids(s)[-1] != idle
+    s.wait_messages(RCPT, 2)
+    assert smtpd_parent(s) == ppid_of(session_pids(s)[-1])
+
+
+def test_busy_sessions_are_counted_idle_ones_make_way(suite_factory):
+    """Two busy sessions fill smtpd_max_sessions = 2; idle processes do
+    not count, and a new address takes an idle process's place."""
+    s = suite_factory("smtpd_max_sessions = 2\n")
+    s.postern("user", "add", RCPT)
+    s.start()
+    one_mail(s, source="127.0.0.2", subject="two")
+    one_mail(s, source="127.0.0.3", subject="three")
+    # Two idle processes (.2 and .3), and the probe's (.1): a client from
+    # .4 is served, by a fresh process, while two sessions are open.
+    held = [socket.create_connection(("127.0.0.1", s.port), 10,
+                                     source_address=("127.0.0.5", 0))]
+    assert held[0].recv(100).startswith(b"220")
+    ended = s.log_text().count("]: disconnect from")
+    one_mail(s, source="127.0.0.4", subject="four", wait=False)
+    wait_until(lambda: s.log_text().count("]: disconnect from") > ended, 10,
+               what="the session from 127.0.0.4 to end")
+    held.append(socket.create_connection(("127.0.0.1", s.port), 10,
+                                         source_address=("127.0.0.6", 0)))
+    assert held[1].recv(100).startswith(b"220")
+    with socket.create_connection(("127.0.0.1", s.port), 10,
+                                  source_address=("127.0.0.7", 0)) as third:
+        assert third.recv(100).startswith(b"421 4.7.0")
+    for h in held:
+        h.close()
+    s.wait_messages(RCPT, 3)
+    assert "too many sessions (2)" in s.log_text()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="reads other processes' memory")
+def test_a_reused_process_keeps_nothing_of_its_last_client(rsuite):
+    s = rsuite
+    marks = {
+        "helo": "Helo-Mark-5821.test",
+        "sender": "Sender-Mark-5821@remote.test",
+        "unknown": "Unknown-Mark-5821@example.test",
+        "body": "Body-Mark-5821",
+        "subject": "Subject-Mark-5821",
+    }
+    refused = one_mail(s, helo=marks["helo"], sender=marks["sender"],
+                       rcpts=(RCPT, marks["unknown"]),
+                       subject=marks["subject"],
+                       body=(marks["body"] + "\r\n") * 3000)
+    assert marks["unknown"] in refused
+    [m] = s.wait_messages(RCPT, 1)
+    assert marks["body"].encode() in m.read_bytes()
+    idle = session_pids(s)[-1]
+    assert idle in s.pids_of("smtpd")
+    left = {k: memory_count(idle, v.encode()) for k, v in marks.items()}
+    assert left == {k: 0 for k in marks}, left
+    # And the process still serves its address.
+    one_mail(s, subject="next")
+    assert session_pids(s)[-1] == idle
