@@ -123,12 +123,16 @@ pop3_pace_begin(struct pop3_pace *p, const char *ip, time_t now, long limit,
 	if ((e = pace_find(p, key, now, window)) == NULL &&
 	    (e = pace_slot(p, key, now, window)) == NULL)
 		return -1;	/* every slot busy: refuse rather than forget */
+	if (e->count >= limit)
+		return -1;
 	/*
 	 * Attempts in flight count against the limit: guesses sent in
-	 * parallel must not all be checked before the first one fails.
+	 * parallel must not all be checked before the first one fails. They
+	 * wait their turn rather than fail: a burst of good logins from one
+	 * address (an office behind NAT, a webmail host) is no attack.
 	 */
 	if (e->count + e->inflight >= limit)
-		return -1;
+		return 1;
 	e->inflight++;
 	return 0;
 }

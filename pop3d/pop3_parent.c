@@ -49,6 +49,7 @@ struct pop3_conn {
 	struct ev_timer		*delay;
 	uint32_t		 fail;		/* sent when delay fires */
 	int			 pacing;	/* an attempt counted in flight */
+	struct pop3_login	*waiting;	/* a login waiting its turn */
 	unsigned char		*left;		/* client input for the mail process */
 	size_t			 leftlen;
 	struct pop3_conn	*prev, *next;
@@ -75,6 +76,39 @@ now_s(void)
 }
 
 /* The attempt in flight is over (failed or not). */
+static void auth_try(struct pop3_conn *, struct pop3_login *);
+
+/*
+ * Logins that waited for attempts in flight try again, oldest first;
+ * any address's attempt ending may be the one they waited for (IPv6
+ * counts per /64), and trying is cheap.
+ */
+static void
+wake_waiting(void)
+{
+	static int		 waking, again;
+	struct pop3_conn	*c, *next;
+	struct pop3_login	*l;
+
+	if (waking) {
+		again = 1;
+		return;
+	}
+	waking = 1;
+	do {
+		again = 0;
+		for (c = pp.conns; c != NULL; c = next) {
+			next = c->next;
+			if ((l = c->waiting) == NULL)
+				continue;
+			c->waiting = NULL;
+			auth_try(c, l);
+			free(l);
+		}
+	} while (again);
+	waking = 0;
+}
+
 static void
 pace_end(struct pop3_conn *c, int failed)
 {
@@ -83,11 +117,17 @@ pace_end(struct pop3_conn *c, int failed)
 	c->pacing = 0;
 	pop3_pace_end(pp.pace, c->ip, now_s(), pp.conf.auth_failure_window,
 	    failed);
+	wake_waiting();
 }
 
 static void
 conn_close(struct pop3_conn *c)
 {
+	if (c->waiting != NULL) {
+		pop3_login_clear(c->waiting);
+		free(c->waiting);
+		c->waiting = NULL;
+	}
 	pace_end(c, 0);
 	if (c->req != NULL)
 		pop3_auth_cancel(pp.auth, c->req);
@@ -325,7 +365,7 @@ login_msg(struct peer *p, struct ipc_msg *m)
 		return;
 	}
 	if (m->type != P_LOGIN || c->req != NULL || c->delay != NULL ||
-	    pop3_dec_login(m, &l) == -1) {
+	    c->waiting != NULL || pop3_dec_login(m, &l) == -1) {
 		if (m->body.data != NULL)
 			explicit_bzero(m->body.data, m->body.len);
 		ipc_msg_free(m);
@@ -344,17 +384,37 @@ login_msg(struct peer *p, struct ipc_msg *m)
 	c->leftlen = l.leftlen;
 	l.left = NULL;
 
-	if (pop3_pace_begin(pp.pace, c->ip, now_s(),
-	    pp.conf.auth_failure_limit, pp.conf.auth_failure_window) == -1) {
+	auth_try(c, &l);
+}
+
+/*
+ * Checks l's password, or refuses it, or keeps it in c until attempts in
+ * flight from its address end (wake_waiting). Either way l is wiped.
+ */
+static void
+auth_try(struct pop3_conn *c, struct pop3_login *l)
+{
+	switch (pop3_pace_begin(pp.pace, c->ip, now_s(),
+	    pp.conf.auth_failure_limit, pp.conf.auth_failure_window)) {
+	case -1:
 		log_info("auth refused: user=<%s>, client=[%s]: too many "
 		    "failed logins", c->user, c->ip);
-		pop3_login_clear(&l);
+		pop3_login_clear(l);
 		fail_later(c, POP3_FAIL_LIMIT);
+		return;
+	case 1:
+		if ((c->waiting = malloc(sizeof(*c->waiting))) == NULL) {
+			pop3_login_clear(l);
+			send_fail(c, POP3_FAIL_TEMP);
+			return;
+		}
+		*c->waiting = *l;
+		explicit_bzero(l, sizeof(*l));
 		return;
 	}
 	c->pacing = 1;
-	c->req = pop3_auth_start(pp.auth, l.user, l.pass, auth_done, c);
-	pop3_login_clear(&l);
+	c->req = pop3_auth_start(pp.auth, l->user, l->pass, auth_done, c);
+	pop3_login_clear(l);
 	if (c->req == NULL) {
 		pace_end(c, 0);
 		log_warnx("auth unavailable: user=<%s>, client=[%s]", c->user,

@@ -255,8 +255,10 @@ struct pop3_pace *pop3_pace_new(void);
 void	pop3_pace_free(struct pop3_pace *);
 /*
  * Before asking resolverd: -1 if ip (its /64 for IPv6) has had limit
- * failures within window, counting attempts still being checked; else
- * the attempt is counted as in flight until pop3_pace_end.
+ * failures within window; 1 (wait, and ask again after the next
+ * pop3_pace_end) if the attempts still being checked would make limit
+ * failures if they all failed; else 0, and the attempt is counted as in
+ * flight until pop3_pace_end.
  */
 int	pop3_pace_begin(struct pop3_pace *, const char *ip, time_t now,
 	    long limit, time_t window);

@@ -11,6 +11,7 @@
  * reply drops the connection; the next request reconnects.
  */
 #include <errno.h>
+#include <poll.h>
 #include <string.h>
 
 #include "log.h"
@@ -37,6 +38,27 @@ smtp_backend_close(struct smtp_backend *b)
 		ipc_conn_close(&b->conn);
 	b->connected = 0;
 	b->conn.fd = -1;
+}
+
+/*
+ * A connection kept from an earlier session may have been closed by a
+ * daemon that restarted since: found now (it reads as ready: EOF), it is
+ * dropped and the next call connects afresh, instead of failing a
+ * client's command. Nothing is pending between sessions, so readable
+ * means closed or broken.
+ */
+void
+smtp_backend_check(struct smtp_backend *b)
+{
+	struct pollfd pfd;
+
+	if (!b->connected)
+		return;
+	pfd.fd = b->conn.fd;
+	pfd.events = POLLIN;
+	pfd.revents = 0;
+	if (poll(&pfd, 1, 0) != 0)
+		smtp_backend_close(b);
 }
 
 static int

@@ -712,6 +712,8 @@ session_init(struct smtp_session *s, const struct smtp_env *env,
 	snprintf(s->client, sizeof(s->client), "[%s]", s->ip);
 	netio_init(&s->io, fd, s->conf->smtpd_timeout);
 	s->be = be;
+	smtp_backend_check(&be->queue);
+	smtp_backend_check(&be->resolver);
 	s->last_cmd = "CONNECT";
 }
 

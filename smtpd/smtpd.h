@@ -169,6 +169,8 @@ void	smtp_worker_run(const struct smtp_env *, int fd,
 
 void	smtp_backend_init(struct smtp_backend *, const char *path);
 void	smtp_backend_close(struct smtp_backend *);
+/* Drops a kept connection that the other side has closed meanwhile. */
+void	smtp_backend_check(struct smtp_backend *);
 /*
  * Sends req and waits for the reply with the same id. 0, or -1 with the
  * connection dropped (the next call reconnects).

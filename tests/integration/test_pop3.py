@@ -957,18 +957,34 @@ def test_resolverd_restart_is_a_temporary_failure_not_a_wrong_password(
     assert psuite.pids_of("resolverd") != [old]
 
 
+def greeted_clients(suite, n):
+    """n POP3 connections, each past its greeting."""
+    socks = []
+    for _ in range(n):
+        c = socket.create_connection(("127.0.0.1", suite.pop3_port), 10)
+        c.settimeout(20)
+        assert c.recv(512).startswith(b"+OK")
+        socks.append(c)
+    return socks
+
+
+def read_all(c):
+    """Everything c sends until it closes."""
+    data = b""
+    while True:
+        chunk = c.recv(65536)
+        if not chunk:
+            return data
+        data += chunk
+
+
 def test_parallel_guesses_cannot_outrun_the_failure_limit(suite_factory):
     s = suite_factory("auth_failure_delay = 1s\nauth_failure_limit = 2\n"
                       "auth_failure_window = 10m")
     s.postern("user", "add", ALICE)
     s.start()
     ready(s)
-    socks = []
-    for i in range(12):
-        c = socket.create_connection(("127.0.0.1", s.pop3_port), 10)
-        c.settimeout(20)
-        assert c.recv(512).startswith(b"+OK")
-        socks.append(c)
+    socks = greeted_clients(s, 12)
     # Every guess goes out before any answer can come back.
     for i, c in enumerate(socks):
         c.sendall(f"USER {ALICE}\r\nPASS guess{i}\r\n".encode())
@@ -988,18 +1004,32 @@ def test_parallel_guesses_cannot_outrun_the_failure_limit(suite_factory):
     assert s.log_text().count("result=fail") <= 2
 
 
+def test_a_burst_of_good_logins_from_one_address_all_get_in(suite_factory):
+    """More logins at once than auth_failure_limit, all with the right
+    password, from one address (an office behind NAT): the ones beyond the
+    limit wait their turn instead of being refused."""
+    s = suite_factory("auth_failure_limit = 3\n")
+    users = [f"user{i}@example.test" for i in range(12)]
+    for u in users:
+        s.postern("user", "add", u)
+    s.start()
+    ready(s, users)
+    socks = greeted_clients(s, 12)
+    for u, c in zip(users, socks):
+        c.sendall(f"USER {u}\r\nPASS {PASSWORD}\r\nQUIT\r\n".encode())
+    replies = []
+    for c in socks:
+        replies.append(read_all(c).split(b"\r\n")[1])
+        c.close()
+    assert all(r.startswith(b"+OK") for r in replies), replies
+    assert "too many failed logins" not in s.log_text()
+
+
 def test_a_client_that_never_logs_in_is_cut_off(psuite):
-    c = socket.create_connection(("127.0.0.1", psuite.pop3_port), 10)
-    c.settimeout(20)
-    assert c.recv(512).startswith(b"+OK")
+    [c] = greeted_clients(psuite, 1)
     # CAPA is no error, so only the login budget can end this.
     c.sendall(b"CAPA\r\n" * 40)
-    data = b""
-    while True:
-        chunk = c.recv(65536)
-        if not chunk:
-            break
-        data += chunk
+    data = read_all(c)
     c.close()
     assert data.endswith(b"-ERR [SYS/TEMP] too long without logging in\r\n")
     assert data.count(b"+OK") == 30

@@ -24,6 +24,24 @@ def session_pids(suite):
                                        suite.log_text())]
 
 
+# recvmsg(2), where an idle session process waits for its next client.
+RECVMSG = {"x86_64": "47", "aarch64": "212"}.get(os.uname().machine)
+
+
+def settled(pid):
+    """Whether session process pid is done with its last client: gone, or
+    waiting in recvmsg for the next one (so it has told the listener it
+    is idle, and the next connection from its address is handed to it)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                return True
+        with open(f"/proc/{pid}/syscall") as f:
+            return f.read().split()[0] == RECVMSG
+    except (FileNotFoundError, ProcessLookupError):
+        return True
+
+
 def one_mail(suite, source="127.0.0.1", subject="hello", helo="client.test",
              sender="a@remote.test", rcpts=(RCPT,), body="body\r\n",
              wait=True):
@@ -36,16 +54,23 @@ def one_mail(suite, source="127.0.0.1", subject="hello", helo="client.test",
     if wait:
         wait_until(lambda: sessions_running(suite) == 0, 10,
                    what="the session to end")
+        pid = session_pids(suite)[-1]
+        wait_until(lambda: settled(pid), 10,
+                   what=f"session process {pid} to be idle or gone")
     return refused
 
 
 @pytest.fixture
 def rsuite(suite_factory):
+    if RECVMSG is None:
+        pytest.skip(f"no recvmsg number known for {os.uname().machine}")
     s = suite_factory("smtpd_max_use = 3\n")
     s.postern("user", "add", RCPT)
     s.start()
     wait_until(lambda: sessions_running(s) == 0, 10,
                what="the harness's probe session to end")
+    probe = session_pids(s)[-1]
+    wait_until(lambda: settled(probe), 10, what="the probe's process")
     return s
 
 
@@ -171,3 +196,24 @@ def test_a_reused_process_keeps_nothing_of_its_last_client(rsuite):
     # And the process still serves its address.
     one_mail(s, subject="next")
     assert session_pids(s)[-1] == idle
+
+
+@pytest.mark.parametrize("daemon", ["queued", "resolverd"])
+def test_idle_process_survives_a_restart_of_the_daemons_it_talks_to(
+        rsuite, daemon):
+    """An idle process kept its connections to queued and resolverd; one
+    of them died and came back. The next client of that address must not
+    see a 4xx for it."""
+    s = rsuite
+    one_mail(s, subject="before")
+    idle = session_pids(s)[-1]
+    [old] = s.pids_of(daemon)
+    os.kill(old, signal.SIGKILL)
+    wait_until(lambda: s.pids_of(daemon) and s.pids_of(daemon) != [old],
+               20, what=f"master to restart {daemon}")
+    if daemon == "queued":
+        wait_until(lambda: s.log_text().count("queue scanned:") >= 2, 20,
+                   what="the new queued to be ready")
+    one_mail(s, subject="after")     # smtplib raises on any 4xx
+    assert session_pids(s)[-1] == idle
+    s.wait_messages(RCPT, 2)
