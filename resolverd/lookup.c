@@ -221,32 +221,33 @@ res_auth_key(struct resolver *r, const char *user, char *key, size_t keysz)
 	return addr_format(&a, key, keysz);
 }
 
-uint32_t
-resolver_auth(struct resolver *r, const char *user, const char *password,
-    char *canon, size_t canonsz)
+int
+resolver_auth_lookup(struct resolver *r, const char *user, char *key,
+    size_t keysz, char *hash, size_t hashsz)
 {
-	char		key[ADDR_MAX + 1], hash[MAP_VALUE_MAX];
-	uint32_t	verdict = R_AUTH_FAIL;
-	int		rc = 0;
+	int rc = 0;
 
-	canon[0] = '\0';
+	key[0] = '\0';
 	hash[0] = '\0';
-	if (res_auth_key(r, user, key, sizeof(key)) == 0) {
+	if (res_auth_key(r, user, key, keysz) == 0) {
 		resolver_refresh(r, 0);
-		rc = rmap_get(&r->users, key, hash, sizeof(hash));
+		rc = rmap_get(&r->users, key, hash, hashsz);
 	}
 	if (rc == -1)
-		return R_AUTH_TEMPFAIL;
+		return -1;
+	if (rc == 0)
+		key[0] = hash[0] = '\0';
+	return 0;
+}
+
+uint32_t
+resolver_auth_verdict(const char *key, const char *hash, const char *password)
+{
 	/*
-	 * An unknown user (rc 0) leaves hash empty: passwd_verify then
-	 * spends the same time on a dummy hash and says no, so that the time
-	 * of the answer does not tell who exists.
+	 * An unknown user leaves hash empty: passwd_verify then spends the
+	 * same time on a dummy hash and says no.
 	 */
-	if (passwd_verify(password, hash) == 1 && rc == 1 &&
-	    strlcpy(canon, key, canonsz) < canonsz)
-		verdict = R_AUTH_OK;
-	else
-		canon[0] = '\0';
-	explicit_bzero(hash, sizeof(hash));
-	return verdict;
+	if (passwd_verify(password, hash) == 1 && key[0] != '\0')
+		return R_AUTH_OK;
+	return R_AUTH_FAIL;
 }

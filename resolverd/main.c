@@ -11,12 +11,14 @@
  * only by queued) is the only one that answers R_EXPAND, which reveals
  * alias targets. Likewise only the auth socket (private/, root's alone:
  * the login daemons' parents) answers R_AUTH, and it answers nothing else.
- * One thread, one epoll loop: every answer is a few map lookups, never
- * worth a thread -- except R_AUTH, which costs one deliberately slow
- * password hash (yescrypt: tens of milliseconds) during which every other
- * client waits. That is accepted for now; when logins are many, R_AUTH
- * moves to a few auth worker processes and this loop only hands it on.
+ * One epoll loop: every answer is a few map lookups, never worth a
+ * thread -- except R_AUTH, which costs one deliberately slow password
+ * hash (yescrypt: tens of milliseconds and 16 MiB). The loop looks the
+ * user up and hands the hash to one auth thread (workq), so address
+ * checks never wait behind logins; one thread, because each hash takes
+ * its 16 MiB, and logins queue in order.
  */
+#include <sys/queue.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/types.h>
@@ -34,11 +36,13 @@
 #include "ipc.h"
 #include "daemon.h"
 #include "log.h"
+#include "map.h"
 #include "peer.h"
 #include "priv.h"
 #include "proto.h"
 #include "resolverd.h"
 #include "sock.h"
+#include "workq.h"
 
 #define RD_CLIENTS_MAX	1024
 /* A client that asks without reading its answers is cut off here. */
@@ -58,7 +62,22 @@ struct rd_listener {
 	int		paused;
 };
 
+/* An R_AUTH between the lookup and its answer. */
+struct rd_authjob {
+	TAILQ_ENTRY(rd_authjob)	 entry;
+	struct peer		*peer;		/* NULL once it went away */
+	uint32_t		 id;
+	char			 user[ADDR_MAX + 1];	/* as typed, for the log */
+	char			 key[ADDR_MAX + 1];
+	char			 hash[MAP_VALUE_MAX];
+	char			 password[R_AUTH_SECRET_MAX + 1];
+	uint32_t		 verdict;
+};
+TAILQ_HEAD(rd_authjobs, rd_authjob);
+
 static struct conf		 rd_conf;
+static struct rd_authjobs	 rd_auths = TAILQ_HEAD_INITIALIZER(rd_auths);
+static struct workq		*rd_authq;
 static const char		*rd_conf_path;
 static struct resolver		 rd_res;
 static struct evloop		*rd_loop;
@@ -95,6 +114,11 @@ rd_resume(void *arg)
 static void
 rd_client_closed(struct peer *p)
 {
+	struct rd_authjob *j;
+
+	TAILQ_FOREACH(j, &rd_auths, entry)
+		if (j->peer == p)
+			j->peer = NULL;
 	if (rd_nclients-- == RD_CLIENTS_MAX)
 		rd_listen_all(1);
 }
@@ -121,38 +145,98 @@ rd_kind_name(enum rd_kind kind)
 	return "?";
 }
 
+/* Logs a verdict, and answers it unless the client went away (p NULL). */
+static void
+rd_auth_answer(struct peer *p, uint32_t id, const char *user,
+    uint32_t verdict, const char *key)
+{
+	static const char *const results[] = { "ok", "fail", "tempfail" };
+	struct r_auth_reply	 ar;
+	struct ipc_msg		 reply;
+
+	memset(&ar, 0, sizeof(ar));
+	ar.verdict = verdict;
+	if (verdict == R_AUTH_OK)
+		strlcpy(ar.user, key, sizeof(ar.user));
+	/* Never the password; the user name is escaped by log_info. */
+	log_info("auth: user=<%s> result=%s%s", user,
+	    verdict < sizeof(results) / sizeof(results[0]) ?
+	    results[verdict] : "?", p == NULL ? " (client gone)" : "");
+	if (p == NULL)
+		return;
+	ipc_msg_init(&reply, R_AUTH_REPLY, id);
+	if (proto_enc_r_auth_reply(&reply, &ar) == -1) {
+		ipc_msg_free(&reply);
+		log_warn("encode R_AUTH_REPLY");
+		peer_close(p);
+		return;
+	}
+	rd_reply(p, &reply);
+}
+
+/* On the auth thread: the hash, and nothing of the job outlives it. */
+static void
+rd_auth_work(void *arg)
+{
+	struct rd_authjob *j = arg;
+
+	j->verdict = resolver_auth_verdict(j->key, j->hash, j->password);
+	explicit_bzero(j->password, sizeof(j->password));
+	explicit_bzero(j->hash, sizeof(j->hash));
+}
+
+static void
+rd_auth_done(void *arg)
+{
+	struct rd_authjob *j = arg;
+
+	TAILQ_REMOVE(&rd_auths, j, entry);
+	rd_auth_answer(j->peer, j->id, j->user, j->verdict, j->key);
+	explicit_bzero(j, sizeof(*j));
+	free(j);
+}
+
 /*
  * R_AUTH. The password is in the frame, in the decoded request and in
  * what is left of the connection's input buffer: all three are wiped
- * before we return, whatever the outcome.
+ * before we return, whatever the outcome; the job's copy is wiped on the
+ * auth thread right after the hash.
  */
 static int
 rd_auth(struct peer *p, struct ipc_msg *m)
 {
-	static const char *const results[] = { "ok", "fail", "tempfail" };
 	struct r_auth		 a;
-	struct r_auth_reply	 ar;
-	struct ipc_msg		 reply;
+	struct rd_authjob	*j = NULL;
 	int			 rc = -1;
 
-	memset(&ar, 0, sizeof(ar));
 	if (proto_dec_r_auth(m, &a) == -1)
 		goto done;
-	ar.verdict = resolver_auth(&rd_res, a.user, a.password, ar.user,
-	    sizeof(ar.user));
-	/* Never the password; the user name is escaped by log_info. */
-	log_info("auth: user=<%s> result=%s", a.user,
-	    ar.verdict < sizeof(results) / sizeof(results[0]) ?
-	    results[ar.verdict] : "?");
-	ipc_msg_init(&reply, R_AUTH_REPLY, m->id);
-	if (proto_enc_r_auth_reply(&reply, &ar) == -1) {
-		ipc_msg_free(&reply);
-		log_warn("encode R_AUTH_REPLY");
+	rc = 0;
+	if ((j = calloc(1, sizeof(*j))) == NULL) {
+		rd_auth_answer(p, m->id, a.user, R_AUTH_TEMPFAIL, "");
 		goto done;
 	}
-	rd_reply(p, &reply);
-	rc = 0;
+	j->peer = p;
+	j->id = m->id;
+	strlcpy(j->user, a.user, sizeof(j->user));
+	if (resolver_auth_lookup(&rd_res, a.user, j->key, sizeof(j->key),
+	    j->hash, sizeof(j->hash)) == -1) {
+		rd_auth_answer(p, m->id, a.user, R_AUTH_TEMPFAIL, "");
+		goto done;
+	}
+	strlcpy(j->password, a.password, sizeof(j->password));
+	TAILQ_INSERT_TAIL(&rd_auths, j, entry);
+	if (workq_run(rd_authq, rd_auth_work, rd_auth_done, j) == -1) {
+		TAILQ_REMOVE(&rd_auths, j, entry);
+		rd_auth_answer(p, m->id, a.user, R_AUTH_TEMPFAIL, "");
+		goto done;
+	}
+	j = NULL;	/* the auth thread's now */
 done:
+	if (j != NULL) {
+		explicit_bzero(j, sizeof(*j));
+		free(j);
+	}
 	explicit_bzero(&a, sizeof(a));
 	if (m->body.data != NULL)
 		explicit_bzero(m->body.data, m->body.cap);
@@ -359,6 +443,7 @@ main(int argc, char *argv[])
 		fatal("evloop_new");
 	if (evloop_io(rd_loop, sigfd, EV_READ, rd_signal, NULL) == -1)
 		fatal("evloop_io");
+	rd_authq = workq_new(rd_loop, 1);
 	rd_listen_all(1);
 	log_info("started as %s, maps in %s", u.name, rd_conf.map_directory);
 	if (evloop_run(rd_loop) == -1)

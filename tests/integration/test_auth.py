@@ -4,6 +4,7 @@ or no. pop3d and imapd will ask exactly this; here the test asks
 directly, as root, the way they do."""
 import os
 import stat
+import struct
 
 from conftest import wait_until
 from ipcclient import (R_AUTH, R_AUTH_FAIL, R_AUTH_OK, R_AUTH_REPLY,
@@ -192,3 +193,55 @@ def test_user_add_with_password_from_stdin(suite):
                   input=" spaced \n")
     assert ask(suite, "carol", " spaced ")[0] == R_AUTH_OK
     assert ask(suite, "carol", "spaced")[0] == R_AUTH_FAIL
+
+
+def test_address_checks_are_answered_while_passwords_are_hashed(suite):
+    """A password hash takes tens of milliseconds; it runs on resolverd's
+    auth thread, so smtpd's and queued's lookups do not wait behind it."""
+    set_password(suite, "alice@example.test", PASSWORD)
+    s = auth_sock(suite)
+    c = connect(suite.spool / "smtpd" / "resolver.sock")
+    try:
+        for rid in range(1, 6):
+            send(s, R_AUTH, auth_body("alice@example.test", f"guess {rid}"),
+                 rid)
+        send(c, R_CHECK, string("alice@example.test"), 9)
+        assert recv(c, timeout=10)[:2] == (R_CHECK_REPLY, 9)
+        # Five hashes, one after another, take far longer than that.
+        s.setblocking(False)
+        try:
+            early = s.recv(65536)
+        except BlockingIOError:
+            early = b""
+        assert len(early) < 5 * (16 + 8), "every hash finished first"
+        s.setblocking(True)
+        got = []
+        pending = early
+        while len(got) < 5:
+            while len(pending) < 16:
+                pending += s.recv(65536)
+            ftype, length, rid, _ = struct.unpack("=IIII", pending[:16])
+            while len(pending) < 16 + length:
+                pending += s.recv(65536)
+            assert ftype == R_AUTH_REPLY
+            assert auth_reply(pending[16:16 + length]) == (R_AUTH_FAIL, "")
+            got.append(rid)
+            pending = pending[16 + length:]
+        assert got == [1, 2, 3, 4, 5]       # in the order asked
+    finally:
+        s.close()
+        c.close()
+
+
+def test_a_client_gone_during_its_hash_costs_nothing(suite):
+    set_password(suite, "alice@example.test", PASSWORD)
+    pid = suite.pids_of("resolverd")
+    for _ in range(5):
+        s = auth_sock(suite)
+        send(s, R_AUTH, auth_body("alice@example.test", PASSWORD), 1)
+        s.close()
+    wait_until(lambda: suite.log_text().count(
+        "auth: user=<alice@example.test> result=ok") == 5, 20,
+        what="the five hashes to finish")
+    assert ask(suite, "alice", PASSWORD)[0] == R_AUTH_OK
+    assert suite.pids_of("resolverd") == pid
