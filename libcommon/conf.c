@@ -66,6 +66,7 @@ static const struct conf_key conf_keys[] = {
 	K(message_size_limit, CT_SIZE, "50M"),
 	KL(smtpd_recipient_limit, "1000", 1, 100000),
 	KL(smtpd_max_sessions, "200", 1, 100000),
+	KL(smtpd_client_connection_limit, "50", 0, 100000),
 	KL(smtpd_max_use, "100", 1, 100000),
 	K(smtpd_max_idle, CT_DURATION, "10s"),
 	KL(smtpd_error_limit, "20", 1, 10000),

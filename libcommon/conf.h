@@ -45,6 +45,7 @@ struct conf {
 	uint64_t message_size_limit;
 	long	 smtpd_recipient_limit;
 	long	 smtpd_max_sessions;
+	long	 smtpd_client_connection_limit;	/* per address; 0: none */
 	long	 smtpd_max_use;		/* connections per session process */
 	time_t	 smtpd_max_idle;	/* how long one waits for the next */
 	long	 smtpd_error_limit;

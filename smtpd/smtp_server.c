@@ -311,15 +311,27 @@ spawn(const struct smtp_env *env, const int *fds, size_t nfds, int fd,
 	return 0;
 }
 
-static void
-refuse_busy(const struct smtp_env *env, int fd)
+/* Sessions running for clients at the address of ss. */
+static size_t
+busy_from(const struct sockaddr *ss)
 {
-	char	msg[CONF_STR_MAX + 64];
+	struct child	*c;
+	size_t		 n = 0;
+
+	TAILQ_FOREACH(c, &children, entry)
+		n += c->state == CH_BUSY && same_address(&c->client, ss);
+	return n;
+}
+
+static void
+refuse_busy(const struct smtp_env *env, int fd, const char *from)
+{
+	char	msg[CONF_STR_MAX + 128];
 	int	n;
 
 	/* Best effort and non-blocking: a full socket buffer just loses it. */
 	n = snprintf(msg, sizeof(msg), "421 4.7.0 %s Error: too many "
-	    "connections\r\n", env->conf->myhostname);
+	    "connections%s\r\n", env->conf->myhostname, from);
 	if (n > 0 && (size_t)n < sizeof(msg))
 		(void)!send(fd, msg, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL);
 	close(fd);
@@ -334,6 +346,8 @@ smtp_server_run(const struct smtp_env *env, const int *fds, size_t nfds)
 	socklen_t		 sslen;
 	size_t			 i, n, cap = 0;
 	size_t			 max = (size_t)env->conf->smtpd_max_sessions;
+	size_t			 perip =
+	    (size_t)env->conf->smtpd_client_connection_limit;
 	char			 drain[64], host[64];
 	int			 fd, port, timeout;
 
@@ -407,7 +421,17 @@ smtp_server_run(const struct smtp_env *env, const int *fds, size_t nfds)
 				    sizeof(host), &port);
 				log_warnx("too many sessions (%zu): refusing "
 				    "[%s]", max, host);
-				refuse_busy(env, fd);
+				refuse_busy(env, fd, "");
+				continue;
+			}
+			if (perip > 0 && busy_from((struct sockaddr *)&ss) >=
+			    perip && !smtp_in_mynetworks(env,
+			    (struct sockaddr *)&ss)) {
+				sock_ntop((struct sockaddr *)&ss, host,
+				    sizeof(host), &port);
+				log_warnx("too many sessions from [%s] (%zu): "
+				    "refusing", host, perip);
+				refuse_busy(env, fd, " from your address");
 				continue;
 			}
 			if (hand_over((struct sockaddr *)&ss, sslen, fd) == 0) {
@@ -419,7 +443,7 @@ smtp_server_run(const struct smtp_env *env, const int *fds, size_t nfds)
 				retire_oldest_idle();
 			if (spawn(env, fds, nfds, fd, (struct sockaddr *)&ss,
 			    sslen) == -1)
-				refuse_busy(env, fd);
+				refuse_busy(env, fd, "");
 			else
 				close(fd);
 		}

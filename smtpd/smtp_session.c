@@ -265,16 +265,21 @@ resolver_check(struct smtp_session *s, const char *addr, uint32_t *verdict)
 	return rc;
 }
 
-static int
-in_mynetworks(const struct smtp_session *s)
+int
+smtp_in_mynetworks(const struct smtp_env *env, const struct sockaddr *sa)
 {
 	size_t i;
 
-	for (i = 0; i < s->env->nmynetworks; i++)
-		if (cidr_match(&s->env->mynetworks[i],
-		    (const struct sockaddr *)&s->peer))
+	for (i = 0; i < env->nmynetworks; i++)
+		if (cidr_match(&env->mynetworks[i], sa))
 			return 1;
 	return 0;
+}
+
+static int
+in_mynetworks(const struct smtp_session *s)
+{
+	return smtp_in_mynetworks(s->env, (const struct sockaddr *)&s->peer);
 }
 
 /* The domain that bare <postmaster> means: ours (RFC 5321 4.5.1). */

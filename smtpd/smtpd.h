@@ -132,6 +132,9 @@ struct smtp_env {
 	size_t		   nmynetworks;
 };
 
+/* Whether an address is in mynetworks (relay allowed, limits waived). */
+int	smtp_in_mynetworks(const struct smtp_env *, const struct sockaddr *);
+
 /* The internal services (smtp_backend.c), each connected lazily. */
 struct smtp_backend {
 	struct ipc_conn	 conn;

@@ -217,3 +217,56 @@ def test_idle_process_survives_a_restart_of_the_daemons_it_talks_to(
     one_mail(s, subject="after")     # smtplib raises on any 4xx
     assert session_pids(s)[-1] == idle
     s.wait_messages(RCPT, 2)
+
+
+def greeting(source, port):
+    c = socket.create_connection(("127.0.0.1", port), 10,
+                                 source_address=(source, 0))
+    c.settimeout(10)
+    data = b""
+    while not data.endswith(b"\r\n"):
+        chunk = c.recv(512)
+        if not chunk:
+            break
+        data += chunk
+    return c, data
+
+
+def test_one_address_cannot_take_every_session(suite_factory):
+    """smtpd_client_connection_limit sessions per client address; clients
+    in mynetworks are exempt, other addresses unaffected."""
+    s = suite_factory("smtpd_client_connection_limit = 3\n"
+                      "mynetworks = 127.0.0.9/32\n")
+    s.start()
+    held = []
+    try:
+        for _ in range(3):
+            c, g = greeting("127.0.0.1", s.port)
+            assert g.startswith(b"220"), g
+            held.append(c)
+        c, g = greeting("127.0.0.1", s.port)
+        c.close()
+        assert g.startswith(b"421 4.7.0 ") and b"from your address" in g, g
+        assert "too many sessions from [127.0.0.1] (3)" in s.log_text()
+        c, g = greeting("127.0.0.2", s.port)
+        held.append(c)
+        assert g.startswith(b"220"), g
+        for _ in range(4):
+            c, g = greeting("127.0.0.9", s.port)
+            held.append(c)
+            assert g.startswith(b"220"), g
+        # One session from 127.0.0.1 ends: the address may come back.
+        ended = s.log_text().count("]: disconnect from [127.0.0.1]")
+        held.pop(0).close()
+        wait_until(lambda: s.log_text().count(
+            "]: disconnect from [127.0.0.1]") > ended, 10,
+            what="that session to end")
+        pid = int(re.findall(r"postern/smtpd\[(\d+)\]: disconnect from "
+                             r"\[127\.0\.0\.1\]", s.log_text())[-1])
+        wait_until(lambda: settled(pid), 10, what="its process to be idle")
+        c, g = greeting("127.0.0.1", s.port)
+        held.append(c)
+        assert g.startswith(b"220"), g
+    finally:
+        for c in held:
+            c.close()
