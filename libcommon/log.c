@@ -17,6 +17,9 @@
 
 #include "log.h"
 
+/* Room for glibc's "<pri>timestamp ident[pid]: " in its 1 KiB buffer. */
+#define LOG_SYSLOG_MAX	900
+
 static char log_ident_buf[32] = "postern";
 static enum log_dest log_destination = LOG_DEST_STDERR;
 static int log_debug_on;
@@ -106,6 +109,14 @@ log_emit(int prio, const char *fmt, va_list ap, int with_errno)
 	line[o] = '\0';
 
 	if (log_destination == LOG_DEST_SYSLOG) {
+		/*
+		 * glibc formats a syslog line in a 1 KiB stack buffer and
+		 * mallocs (and frees unwiped) a longer one: a reused session
+		 * process must leave no client's text in freed memory, so
+		 * lines stay under that, cut short where they would not.
+		 */
+		if (o > LOG_SYSLOG_MAX)
+			memcpy(line + LOG_SYSLOG_MAX - 3, "...", 4);
 		syslog(prio, "%s", line);
 	} else {
 		char	 out[2300];

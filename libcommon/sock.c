@@ -282,6 +282,7 @@ sock_recv_fd(int sock, void *p, size_t len, int *fd, int flags)
 	struct cmsghdr		*cmsg;
 	union sock_fd_cmsg	 cm;
 	ssize_t			 n;
+	size_t			 nfds, i;
 	int			 got;
 
 	*fd = -1;
@@ -293,14 +294,16 @@ sock_recv_fd(int sock, void *p, size_t len, int *fd, int flags)
 		if (cmsg->cmsg_level != SOL_SOCKET ||
 		    cmsg->cmsg_type != SCM_RIGHTS)
 			continue;
-		/* Room was made for one: more would have set MSG_CTRUNC. */
-		if (cmsg->cmsg_len < CMSG_LEN(sizeof(int)))
-			continue;
-		memcpy(&got, CMSG_DATA(cmsg), sizeof(int));
-		if (*fd == -1)
-			*fd = got;
-		else
-			close(got);
+		/* The first is ours; any other that fit in is closed. */
+		nfds = (cmsg->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (i = 0; i < nfds; i++) {
+			memcpy(&got, CMSG_DATA(cmsg) + i * sizeof(int),
+			    sizeof(int));
+			if (*fd == -1)
+				*fd = got;
+			else
+				close(got);
+		}
 	}
 	if (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) {
 		if (*fd != -1)

@@ -19,6 +19,7 @@
  * listeners, auth.sock); passwords pass through here only in buffers
  * that are wiped after use.
  */
+#include <sys/queue.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -50,10 +51,16 @@ struct pop3_conn {
 	uint32_t		 fail;		/* sent when delay fires */
 	int			 pacing;	/* an attempt counted in flight */
 	struct pop3_login	*waiting;	/* a login waiting its turn */
+	TAILQ_ENTRY(pop3_conn)	 wait_entry;	/* in waitq while waiting */
+	unsigned		 wait_round;
 	unsigned char		*left;		/* client input for the mail process */
 	size_t			 leftlen;
 	struct pop3_conn	*prev, *next;
 };
+
+/* Logins waiting for attempts in flight, oldest first. */
+static TAILQ_HEAD(, pop3_conn) waitq = TAILQ_HEAD_INITIALIZER(waitq);
+static unsigned wait_round;
 
 static struct {
 	struct pop3_env		*env;
@@ -87,8 +94,9 @@ static void
 wake_waiting(void)
 {
 	static int		 waking, again;
-	struct pop3_conn	*c, *next;
+	struct pop3_conn	*c;
 	struct pop3_login	*l;
+	unsigned		 round;
 
 	if (waking) {
 		again = 1;
@@ -97,10 +105,20 @@ wake_waiting(void)
 	waking = 1;
 	do {
 		again = 0;
-		for (c = pp.conns; c != NULL; c = next) {
-			next = c->next;
-			if ((l = c->waiting) == NULL)
-				continue;
+		round = ++wait_round;
+		/*
+		 * Each waiter once per round, oldest first (one that must wait
+		 * again goes to the back, marked with this round). The queue
+		 * is read afresh after every try: a try can close connections.
+		 */
+		for (;;) {
+			TAILQ_FOREACH(c, &waitq, wait_entry)
+				if (c->wait_round != round)
+					break;
+			if (c == NULL)
+				break;
+			TAILQ_REMOVE(&waitq, c, wait_entry);
+			l = c->waiting;
 			c->waiting = NULL;
 			auth_try(c, l);
 			free(l);
@@ -124,6 +142,7 @@ static void
 conn_close(struct pop3_conn *c)
 {
 	if (c->waiting != NULL) {
+		TAILQ_REMOVE(&waitq, c, wait_entry);
 		pop3_login_clear(c->waiting);
 		free(c->waiting);
 		c->waiting = NULL;
@@ -410,6 +429,8 @@ auth_try(struct pop3_conn *c, struct pop3_login *l)
 		}
 		*c->waiting = *l;
 		explicit_bzero(l, sizeof(*l));
+		c->wait_round = wait_round;
+		TAILQ_INSERT_TAIL(&waitq, c, wait_entry);
 		return;
 	}
 	c->pacing = 1;

@@ -225,8 +225,10 @@ bounce_failed(struct qmsg *m)
 	}
 	if (spool_commit_prepare(fd, &env, b.len, why, sizeof(why)) == -1 ||
 	    spool_commit_sync() == -1) {
+		/* Tried again later: this copy must not come back too. */
+		spool_uncommit(bqid);
 		close(fd);
-		log_warnx("%s: cannot queue bounce: %s", m->env.id, why);
+		log_warnx("%s: cannot queue bounce", m->env.id);
 		goto fail;
 	}
 	close(fd);

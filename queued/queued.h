@@ -67,6 +67,11 @@ int	spool_scan(struct queued *);
 int	spool_create(char qid[QID_LEN + 1]);
 void	spool_discard(const char *qid);
 /*
+ * Takes back a commit whose client is told 4xx: the header goes back to
+ * 0 (fsynced) before the file is removed, so no crash can revive it.
+ */
+void	spool_uncommit(const char *qid);
+/*
  * A commit: begin checks the message's size against the file and appends
  * the envelope, then points the header at it; the caller fsyncs the file
  * and, for a batch, the directory. On failure it removes the file and

@@ -149,6 +149,27 @@ spool_discard(const char *qid)
 	(void)unlinkat(Q->queuefd, qid, 0);
 }
 
+void
+spool_uncommit(const char *qid)
+{
+	char	hdr[SPOOL_HDR_LEN];
+	int	fd;
+
+	/*
+	 * The header may already point at the envelope, and an unlink that
+	 * no fsync made durable can be undone by a crash: a message whose
+	 * client was told 4xx would then be delivered after all.
+	 */
+	spool_header_format(hdr, 0);
+	if ((fd = openat(Q->queuefd, qid, O_WRONLY | O_CLOEXEC)) != -1) {
+		if (fs_pwrite_all(fd, hdr, sizeof(hdr), 0) == -1 ||
+		    fsync(fd) == -1)
+			log_warn("%s: mark uncommitted", qid);
+		close(fd);
+	}
+	spool_discard(qid);
+}
+
 int
 spool_commit_begin(int fd, struct envelope *env, uint64_t size, char *why,
     size_t whylen)
@@ -193,7 +214,7 @@ spool_commit_prepare(int fd, struct envelope *env, uint64_t size, char *why,
 	if (fsync(fd) == -1) {
 		log_warn("%s: fsync", env->id);
 		snprintf(why, whylen, "4.3.0 queue file write error");
-		spool_discard(env->id);
+		spool_uncommit(env->id);
 		return -1;
 	}
 	return 0;
@@ -330,6 +351,10 @@ spool_load(const char *qid)
 	if (r == -1 || spool_header_parse(hdr, (size_t)r, &envoff) == -1) {
 		close(fd);
 		spool_quarantine(qid, "not a queue file (bad header)");
+		/* Its state file goes along: never deleted as an orphan. */
+		snprintf(envname, sizeof(envname), "%s.env", qid);
+		if (fstatat(Q->queuefd, envname, &est, 0) == 0)
+			spool_quarantine(envname, "its message has a bad header");
 		return LOAD_BAD;
 	}
 	if (envoff == 0 || envoff >= (uint64_t)st.st_size) {
@@ -407,10 +432,9 @@ spool_scan(struct queued *q)
 			/* Left by a removal that a crash cut short. */
 			if (qid_valid(name) &&
 			    fstatat(q->queuefd, name, &st, 0) == -1 &&
-			    errno == ENOENT) {
-				(void)unlinkat(q->queuefd, de->d_name, 0);
+			    errno == ENOENT &&
+			    unlinkat(q->queuefd, de->d_name, 0) == 0)
 				removed++;
-			}
 			continue;
 		}
 		if (strstr(de->d_name, ".tmp.") != NULL) {

@@ -251,7 +251,7 @@ dirsync_done(void *arg, int err)
 		TAILQ_REMOVE(&batch, pc, stage);
 		/* The client was told no: it must not arrive twice. */
 		if (err != 0)
-			spool_remove(pc->msg->env.id, 0);
+			spool_uncommit(pc->msg->env.id);
 		commit_done(pc, err == 0);
 	}
 	dirsync_kick();
@@ -280,7 +280,7 @@ commit_synced(void *arg, int err)
 	if (err != 0) {
 		errno = err;
 		log_warn("%s: fsync", pc->msg->env.id);
-		spool_discard(pc->msg->env.id);
+		spool_uncommit(pc->msg->env.id);
 		commit_done(pc, 0);
 		return;
 	}
@@ -302,7 +302,7 @@ commit_alone(struct client *c, uint32_t reqid, struct envelope *env,
 	c->fd = -1;
 	c->state = CL_IDLE;
 	if (ok && spool_commit_sync() == -1) {
-		spool_remove(env->id, 0);
+		spool_uncommit(env->id);
 		ok = 0;
 	}
 	if ((msg = sched_new_msg(env, size)) == NULL)

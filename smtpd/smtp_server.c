@@ -166,9 +166,12 @@ same_address(const struct sockaddr_storage *a, const struct sockaddr *b)
 		    &((const struct sockaddr_in *)b)->sin_addr,
 		    sizeof(struct in_addr)) == 0;
 	if (b->sa_family == AF_INET6)
+		/* A link-local address names a host only with its link. */
 		return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
 		    &((const struct sockaddr_in6 *)b)->sin6_addr,
-		    sizeof(struct in6_addr)) == 0;
+		    sizeof(struct in6_addr)) == 0 &&
+		    ((const struct sockaddr_in6 *)a)->sin6_scope_id ==
+		    ((const struct sockaddr_in6 *)b)->sin6_scope_id;
 	return 0;
 }
 
@@ -253,7 +256,10 @@ expire_idle(const struct smtp_env *env)
 		if (soonest == -1 || left < soonest)
 			soonest = left;
 	}
-	return soonest == -1 ? -1 : (int)(soonest * 1000);
+	if (soonest == -1)
+		return -1;
+	/* A very long smtpd_max_idle: wake now and then, never overflow. */
+	return soonest > 3600 ? 3600 * 1000 : (int)(soonest * 1000);
 }
 
 /*

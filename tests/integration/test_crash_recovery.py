@@ -118,8 +118,10 @@ def test_start_removes_interrupted_commits_and_never_reads_text_as_envelope(
     (q / ids[3]).write_bytes(b"")
     # An envelope whose message is gone (a removal cut short).
     (q / f"{ids[4]}.env").write_bytes(forged(ids[4]))
-    # Not a queue file at all: kept for inspection, never deleted.
+    # Not a queue file at all (say, an older format): kept for
+    # inspection with its state file, never deleted.
     (q / ids[5]).write_bytes(b"From: someone\n\n" + forged(ids[5]))
+    (q / f"{ids[5]}.env").write_bytes(forged(ids[5]))
 
     s.start()
     # The log holds the first start's scan too: wait for the second.
@@ -129,6 +131,7 @@ def test_start_removes_interrupted_commits_and_never_reads_text_as_envelope(
     assert "queue scanned: 1 messages loaded, 5 " in log, log[-2000:]
     assert f"queue/{ids[5]}: not a queue file (bad header)" in log
     assert (s.spool / "corrupt" / ids[5]).exists()
+    assert (s.spool / "corrupt" / f"{ids[5]}.env").exists()
     # The message and the state file its deferral wrote.
     assert s.queue_files() == [real, f"{real}.env"]
     assert s.committed() == [real]
