@@ -53,10 +53,25 @@ extern struct queued *Q;
  * A queue file starts with this many bytes of header; the message follows,
  * then the envelope it was committed with (see spool.c).
  */
-#define SPOOL_HDR_LEN	32
-void	spool_header_format(char out[SPOOL_HDR_LEN], uint64_t envoff);
-/* 0 and the envelope's offset (0: not committed), or -1 if malformed. */
-int	spool_header_parse(const char *in, size_t len, uint64_t *envoff);
+#define SPOOL_HDR_LEN	96
+#define SPOOL_MAC_LEN	32	/* HMAC-SHA256 */
+#define SPOOL_KEY_LEN	32
+/* mac NULL: all zero, as before the commit. */
+void	spool_header_format(char out[SPOOL_HDR_LEN], uint64_t envoff,
+	    const unsigned char mac[SPOOL_MAC_LEN]);
+/*
+ * 0 with the envelope's offset (0: not committed) and the MAC, or -1 if
+ * malformed.
+ */
+int	spool_header_parse(const char *in, size_t len, uint64_t *envoff,
+	    unsigned char mac[SPOOL_MAC_LEN]);
+/*
+ * The MAC that vouches for a committed envelope: HMAC-SHA256 under the
+ * queue key of the queue id, the envelope's offset and its bytes. 0 or -1.
+ */
+int	spool_mac(const unsigned char key[SPOOL_KEY_LEN], const char *qid,
+	    uint64_t envoff, const void *env, size_t envlen,
+	    unsigned char mac[SPOOL_MAC_LEN]);
 int	spool_open(struct queued *);
 /* Removes interrupted commits; loads the rest. */
 int	spool_scan(struct queued *);

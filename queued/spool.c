@@ -9,10 +9,12 @@
  *
  * A queue file is queue/ID: a fixed header, the message, then the
  * envelope it was committed with. The header holds the envelope's offset,
- * 0 while the message is being received; only queued writes it, at a
- * place no client writes, so no message text can pass for an envelope.
- * Later states of the envelope go to queue/ID.env, replaced atomically,
- * which then overrides the embedded one.
+ * 0 while the message is being received, and a MAC of the envelope under
+ * a key only queued holds (queue/.key): neither message text nor smtpd,
+ * which holds a writable descriptor of the file, can make an envelope
+ * that the scan at start takes. Later states of the envelope go to
+ * queue/ID.env, replaced atomically, which then overrides the embedded
+ * one.
  *
  * Order of operations, and why:
  *   commit:  append the envelope, set the header's offset, fsync the file
@@ -21,7 +23,8 @@
  *            journal commit per message: the entry was created in queue/
  *            at Q_BEGIN, so nothing is renamed.
  *   start:   a header still at 0, or an offset past the end of the file,
- *            is an interrupted commit that nobody was told about: removed.
+ *            is an interrupted commit that nobody was told about: removed;
+ *            a MAC that does not match moves the file to corrupt/.
  *   remove:  message first, then ID.env: a crash in between leaves an
  *            envelope without a message, which the next start removes;
  *            the other order could revive the original envelope.
@@ -38,50 +41,142 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/params.h>
+
 #include "fsutil.h"
 #include "log.h"
 #include "qid.h"
 #include "queued.h"
 
 #define SPOOL_MAGIC	"PQ1 "
+#define SPOOL_KEY_FILE	"queue/.key"
+
+/* The key of the headers' MACs: queued's alone (queue/ is 0700). */
+static unsigned char spool_key[SPOOL_KEY_LEN];
 
 void
-spool_header_format(char out[SPOOL_HDR_LEN], uint64_t envoff)
+spool_header_format(char out[SPOOL_HDR_LEN], uint64_t envoff,
+    const unsigned char mac[SPOOL_MAC_LEN])
 {
-	char tmp[SPOOL_HDR_LEN + 1];
+	char	tmp[SPOOL_HDR_LEN + 1];
+	size_t	i, o;
 
-	/* "PQ1 " + 16 hex digits + 11 spaces + "\n": always 32 bytes. */
-	snprintf(tmp, sizeof(tmp), SPOOL_MAGIC "%016" PRIx64 "%11s\n", envoff,
-	    "");
+	/*
+	 * "PQ1 " + 16 hex digits (offset) + " " + 64 hex digits (MAC, all
+	 * zero before the commit) + 10 spaces + "\n": always 96 bytes.
+	 */
+	o = (size_t)snprintf(tmp, sizeof(tmp), SPOOL_MAGIC "%016" PRIx64 " ",
+	    envoff);
+	for (i = 0; i < SPOOL_MAC_LEN; i++)
+		o += (size_t)snprintf(tmp + o, sizeof(tmp) - o, "%02x",
+		    mac != NULL ? mac[i] : 0);
+	snprintf(tmp + o, sizeof(tmp) - o, "%10s\n", "");
 	memcpy(out, tmp, SPOOL_HDR_LEN);
 }
 
+static int
+hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
 int
-spool_header_parse(const char *in, size_t len, uint64_t *envoff)
+spool_header_parse(const char *in, size_t len, uint64_t *envoff,
+    unsigned char mac[SPOOL_MAC_LEN])
 {
 	uint64_t	v = 0;
 	size_t		i;
+	int		hi, lo;
 
 	if (len < SPOOL_HDR_LEN || memcmp(in, SPOOL_MAGIC, 4) != 0 ||
-	    in[SPOOL_HDR_LEN - 1] != '\n')
+	    in[20] != ' ' || in[SPOOL_HDR_LEN - 1] != '\n')
 		return -1;
 	for (i = 4; i < 20; i++) {
-		int c = in[i];
-
-		if (c >= '0' && c <= '9')
-			v = v << 4 | (uint64_t)(c - '0');
-		else if (c >= 'a' && c <= 'f')
-			v = v << 4 | (uint64_t)(c - 'a' + 10);
-		else
+		if ((hi = hexval(in[i])) == -1)
 			return -1;
+		v = v << 4 | (uint64_t)hi;
 	}
-	for (; i < SPOOL_HDR_LEN - 1; i++)
+	for (i = 0; i < SPOOL_MAC_LEN; i++) {
+		if ((hi = hexval(in[21 + 2 * i])) == -1 ||
+		    (lo = hexval(in[22 + 2 * i])) == -1)
+			return -1;
+		mac[i] = (unsigned char)(hi << 4 | lo);
+	}
+	for (i = 21 + 2 * SPOOL_MAC_LEN; i < SPOOL_HDR_LEN - 1; i++)
 		if (in[i] != ' ')
 			return -1;
 	/* Committed offsets start after the header; 0 means receiving. */
 	if (v != 0 && v < SPOOL_HDR_LEN)
 		return -1;
 	*envoff = v;
+	return 0;
+}
+
+int
+spool_mac(const unsigned char key[SPOOL_KEY_LEN], const char *qid,
+    uint64_t envoff, const void *env, size_t envlen,
+    unsigned char mac[SPOOL_MAC_LEN])
+{
+	static EVP_MAC	*hmac;
+	EVP_MAC_CTX	*h;
+	OSSL_PARAM	 params[2];
+	unsigned char	 off[8];
+	size_t		 n = 0;
+	int		 i, ok;
+
+	if (hmac == NULL && (hmac = EVP_MAC_fetch(NULL, "HMAC", NULL)) == NULL)
+		return -1;
+	for (i = 0; i < 8; i++)
+		off[i] = (unsigned char)(envoff >> (56 - 8 * i));
+	params[0] = OSSL_PARAM_construct_utf8_string("digest", "SHA256", 0);
+	params[1] = OSSL_PARAM_construct_end();
+	if ((h = EVP_MAC_CTX_new(hmac)) == NULL)
+		return -1;
+	ok = EVP_MAC_init(h, key, SPOOL_KEY_LEN, params) == 1 &&
+	    EVP_MAC_update(h, (const unsigned char *)qid, strlen(qid)) == 1 &&
+	    EVP_MAC_update(h, off, sizeof(off)) == 1 &&
+	    EVP_MAC_update(h, env, envlen) == 1 &&
+	    EVP_MAC_final(h, mac, &n, SPOOL_MAC_LEN) == 1 &&
+	    n == SPOOL_MAC_LEN;
+	EVP_MAC_CTX_free(h);
+	return ok ? 0 : -1;
+}
+
+/* Reads the key, or makes one for an empty queue. */
+static int
+spool_key_load(void)
+{
+	ssize_t	n;
+	int	fd;
+
+	if ((fd = open(SPOOL_KEY_FILE, O_RDONLY | O_CLOEXEC)) != -1) {
+		n = fs_pread_full(fd, spool_key, sizeof(spool_key), 0);
+		close(fd);
+		if (n == (ssize_t)sizeof(spool_key))
+			return 0;
+		log_warnx("%s/%s is not a queue key", Q->conf.spool_directory,
+		    SPOOL_KEY_FILE);
+		return -1;
+	}
+	if (errno != ENOENT) {
+		log_warn("open %s", SPOOL_KEY_FILE);
+		return -1;
+	}
+	if (getentropy(spool_key, sizeof(spool_key)) == -1 ||
+	    fs_atomic_write(SPOOL_KEY_FILE, spool_key, sizeof(spool_key),
+	    0600) == -1) {
+		log_warn("create %s", SPOOL_KEY_FILE);
+		return -1;
+	}
+	log_info("created a new queue key (%s/%s)", Q->conf.spool_directory,
+	    SPOOL_KEY_FILE);
 	return 0;
 }
 
@@ -105,7 +200,7 @@ spool_open(struct queued *q)
 		log_warn("open spool directories");
 		return -1;
 	}
-	return 0;
+	return spool_key_load();
 }
 
 int
@@ -114,7 +209,7 @@ spool_create(char qid[QID_LEN + 1])
 	char	hdr[SPOOL_HDR_LEN];
 	int	fd, tries, saved;
 
-	spool_header_format(hdr, 0);
+	spool_header_format(hdr, 0, NULL);
 	for (tries = 0; tries < 10; tries++) {
 		/* EXCL: an id repeated after a clock step never replaces one. */
 		qid_new(qid);
@@ -160,7 +255,7 @@ spool_uncommit(const char *qid)
 	 * no fsync made durable can be undone by a crash: a message whose
 	 * client was told 4xx would then be delivered after all.
 	 */
-	spool_header_format(hdr, 0);
+	spool_header_format(hdr, 0, NULL);
 	if ((fd = openat(Q->queuefd, qid, O_WRONLY | O_CLOEXEC)) != -1) {
 		if (fs_pwrite_all(fd, hdr, sizeof(hdr), 0) == -1 ||
 		    fsync(fd) == -1)
@@ -177,6 +272,7 @@ spool_commit_begin(int fd, struct envelope *env, uint64_t size, char *why,
 	struct stat	 st;
 	struct buf	 b;
 	char		 hdr[SPOOL_HDR_LEN];
+	unsigned char	 mac[SPOOL_MAC_LEN];
 	uint64_t	 envoff = SPOOL_HDR_LEN + size;
 
 	if (fstat(fd, &st) == -1 || (uint64_t)st.st_size != envoff ||
@@ -190,7 +286,12 @@ spool_commit_begin(int fd, struct envelope *env, uint64_t size, char *why,
 		snprintf(why, whylen, "4.3.0 envelope too large");
 		goto fail;
 	}
-	spool_header_format(hdr, envoff);
+	if (spool_mac(spool_key, env->id, envoff, b.data, b.len, mac) == -1) {
+		log_warnx("%s: cannot compute the header's MAC", env->id);
+		snprintf(why, whylen, "4.3.0 queue file write error");
+		goto fail;
+	}
+	spool_header_format(hdr, envoff, mac);
 	if (fs_pwrite_all(fd, b.data, b.len, (off_t)envoff) == -1 ||
 	    fs_pwrite_all(fd, hdr, sizeof(hdr), 0) == -1) {
 		log_warn("%s: write envelope", env->id);
@@ -327,6 +428,7 @@ spool_load(const char *qid)
 	struct stat	 st, est;
 	char		 envname[QID_LEN + 8], err[256], *text = NULL;
 	char		 hdr[SPOOL_HDR_LEN], path[64];
+	unsigned char	 mac[SPOOL_MAC_LEN], want[SPOOL_MAC_LEN];
 	uint64_t	 envoff;
 	size_t		 len;
 	ssize_t		 r;
@@ -348,7 +450,8 @@ spool_load(const char *qid)
 		(void)unlinkat(Q->queuefd, qid, 0);
 		return LOAD_REMOVED;
 	}
-	if (r == -1 || spool_header_parse(hdr, (size_t)r, &envoff) == -1) {
+	if (r == -1 ||
+	    spool_header_parse(hdr, (size_t)r, &envoff, mac) == -1) {
 		close(fd);
 		spool_quarantine(qid, "not a queue file (bad header)");
 		/* Its state file goes along: never deleted as an orphan. */
@@ -365,20 +468,36 @@ spool_load(const char *qid)
 	}
 	snprintf(envname, sizeof(envname), "%s.env", qid);
 	has_envfile = fstatat(Q->queuefd, envname, &est, 0) == 0;
-	if (has_envfile) {
-		snprintf(path, sizeof(path), "queue/%s", envname);
-		if (fs_read_file(path, ENV_MAX_SIZE, &text, &len) == -1) {
-			log_warn("read %s", path);
-			close(fd);
-			return LOAD_BAD;
-		}
-	} else if (spool_read_embedded(fd, envoff, (uint64_t)st.st_size,
-	    &text, &len) == -1) {
+	if (spool_read_embedded(fd, envoff, (uint64_t)st.st_size, &text,
+	    &len) == -1) {
 		log_warn("read the envelope of queue/%s", qid);
 		close(fd);
 		return LOAD_BAD;
 	}
 	close(fd);
+	/*
+	 * Only queued holds the key: a header and envelope that anybody else
+	 * wrote (a client holding the file, or a crash that kept half of a
+	 * commit) do not match, and the message is kept aside, not queued.
+	 */
+	if (spool_mac(spool_key, qid, envoff, text, len, want) == -1 ||
+	    CRYPTO_memcmp(mac, want, sizeof(mac)) != 0) {
+		free(text);
+		spool_quarantine(qid, "its header's MAC does not match its "
+		    "envelope (not committed by this queue, or damaged)");
+		if (has_envfile)
+			spool_quarantine(envname, "its message's MAC does "
+			    "not match");
+		return LOAD_BAD;
+	}
+	if (has_envfile) {
+		free(text);
+		snprintf(path, sizeof(path), "queue/%s", envname);
+		if (fs_read_file(path, ENV_MAX_SIZE, &text, &len) == -1) {
+			log_warn("read %s", path);
+			return LOAD_BAD;
+		}
+	}
 	if (env_parse(text, len, &env, err, sizeof(err)) == -1 ||
 	    strcmp(env.id, qid) != 0) {
 		free(text);

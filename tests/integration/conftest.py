@@ -7,6 +7,7 @@ a condition polled until a deadline.
 """
 import os
 import pathlib
+import random
 import shutil
 import signal
 import socket
@@ -35,9 +36,26 @@ def wait_until(cond, timeout=20.0, interval=0.02, what="condition"):
 
 
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port to listen on, below the ephemeral range: a port the kernel
+    hands out by bind(0) may meanwhile become the local end of one of the
+    tests' own client connections, and the suite then cannot bind it."""
+    with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+        low = int(f.read().split()[0])
+    for _ in range(1000):
+        port = random.randrange(10000, max(low, 10001))
+        if port in _ports_given:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _ports_given.add(port)
+        return port
+    raise AssertionError("no free port below the ephemeral range")
+
+
+_ports_given = set()
 
 
 class Suite:
@@ -195,24 +213,26 @@ class Suite:
                                  + self.log_text()[-4000:])
 
     def queue_files(self):
+        """Message and state files in queue/ (not the key, queue/.key)."""
         q = self.spool / "queue"
-        return sorted(p.name for p in q.iterdir()) if q.is_dir() else []
+        return sorted(p.name for p in q.iterdir()
+                      if not p.name.startswith(".")) if q.is_dir() else []
 
     def queue_entries(self):
         """{queue id: envelope offset} of every message file in queue/:
-        the header (32 bytes, "PQ1 " and 16 hex digits) holds the offset
-        of the envelope queued appended at commit, 0 before."""
+        the header (96 bytes: "PQ1 ", 16 hex digits, the MAC) holds the
+        offset of the envelope queued appended at commit, 0 before."""
         out = {}
         for name in self.queue_files():
             if len(name) != 16 or "." in name:
                 continue
             try:
                 with open(self.spool / "queue" / name, "rb") as f:
-                    head = f.read(32)
+                    head = f.read(96)
             except FileNotFoundError:
                 continue
             assert head.startswith(b"PQ1 ") or len(head) < 4, head
-            out[name] = int(head[4:20], 16) if len(head) == 32 else 0
+            out[name] = int(head[4:20], 16) if len(head) == 96 else 0
         return out
 
     def committed(self):

@@ -72,11 +72,12 @@ def test_kill_9_of_deliverd_and_queued_loses_nothing(suite):
 
 # -- the queue file at start ---------------------------------------------------
 
-HDR = 32
+HDR = 96
 
 
-def header(offset):
-    return b"PQ1 " + b"%016x" % offset + b" " * 11 + b"\n"
+def header(offset, mac=b"0" * 64):
+    """A queue file's header: magic, envelope offset, MAC (hex)."""
+    return b"PQ1 " + b"%016x" % offset + b" " + mac + b" " * 10 + b"\n"
 
 
 def test_start_removes_interrupted_commits_and_never_reads_text_as_envelope(
@@ -106,7 +107,7 @@ def test_start_removes_interrupted_commits_and_never_reads_text_as_envelope(
         return envelope.replace(real.encode(), qid.encode()).replace(
             b"far@away.test", b"alice@example.test")
 
-    ids = ["0" * 15 + c for c in "123456"]
+    ids = ["0" * 15 + c for c in "1234567"]
     text = b"Subject: forged\n\nbody\n"
     # Received completely, and the text ends with a perfect envelope, but
     # queued never committed it: the header still says 0.
@@ -122,6 +123,10 @@ def test_start_removes_interrupted_commits_and_never_reads_text_as_envelope(
     # inspection with its state file, never deleted.
     (q / ids[5]).write_bytes(b"From: someone\n\n" + forged(ids[5]))
     (q / f"{ids[5]}.env").write_bytes(forged(ids[5]))
+    # What a client holding the file descriptor could write: a complete
+    # commit, header and envelope, but without the queue's key.
+    body = text + forged(ids[6])
+    (q / ids[6]).write_bytes(header(HDR + len(text), data[21:85]) + body)
 
     s.start()
     # The log holds the first start's scan too: wait for the second.
@@ -132,6 +137,8 @@ def test_start_removes_interrupted_commits_and_never_reads_text_as_envelope(
     assert f"queue/{ids[5]}: not a queue file (bad header)" in log
     assert (s.spool / "corrupt" / ids[5]).exists()
     assert (s.spool / "corrupt" / f"{ids[5]}.env").exists()
+    assert f"queue/{ids[6]}: its header's MAC does not match" in log
+    assert (s.spool / "corrupt" / ids[6]).exists()
     # The message and the state file its deferral wrote.
     assert s.queue_files() == [real, f"{real}.env"]
     assert s.committed() == [real]

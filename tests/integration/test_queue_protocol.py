@@ -153,10 +153,10 @@ def test_local_client_cannot_change_a_message_after_it_is_queued(suite):
         os.write(fd, b"X" * 100000)
         os.close(fd)
         c.close()
-        # The header (32 bytes) points right past MSG at the envelope.
-        assert suite.queue_entries()[qid] == 32 + len(MSG)
+        # The header (96 bytes) points right past MSG at the envelope.
+        assert suite.queue_entries()[qid] == 96 + len(MSG)
         data = (suite.spool / "queue" / qid).read_bytes()
-        assert data[32:32 + len(MSG)] == MSG and b"XXXX" not in data
+        assert data[96:96 + len(MSG)] == MSG and b"XXXX" not in data
     finally:
         for a in agents:
             os.kill(a, signal.SIGCONT)
