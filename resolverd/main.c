@@ -66,6 +66,9 @@ struct rd_listener {
 struct rd_authjob {
 	TAILQ_ENTRY(rd_authjob)	 entry;
 	struct peer		*peer;		/* NULL once it went away */
+	/* Set by the loop when the client left: the hash is skipped. */
+	_Atomic int		 gone;
+	int			 skipped;	/* gone before the hash began */
 	uint32_t		 id;
 	char			 user[ADDR_MAX + 1];	/* as typed, for the log */
 	char			 key[ADDR_MAX + 1];
@@ -117,8 +120,10 @@ rd_client_closed(struct peer *p)
 	struct rd_authjob *j;
 
 	TAILQ_FOREACH(j, &rd_auths, entry)
-		if (j->peer == p)
+		if (j->peer == p) {
 			j->peer = NULL;
+			j->gone = 1;
+		}
 	if (rd_nclients-- == RD_CLIENTS_MAX)
 		rd_listen_all(1);
 }
@@ -145,7 +150,7 @@ rd_kind_name(enum rd_kind kind)
 	return "?";
 }
 
-/* Logs a verdict, and answers it unless the client went away (p NULL). */
+/* Logs a verdict and answers it. */
 static void
 rd_auth_answer(struct peer *p, uint32_t id, const char *user,
     uint32_t verdict, const char *key)
@@ -159,11 +164,9 @@ rd_auth_answer(struct peer *p, uint32_t id, const char *user,
 	if (verdict == R_AUTH_OK)
 		strlcpy(ar.user, key, sizeof(ar.user));
 	/* Never the password; the user name is escaped by log_info. */
-	log_info("auth: user=<%s> result=%s%s", user,
+	log_info("auth: user=<%s> result=%s", user,
 	    verdict < sizeof(results) / sizeof(results[0]) ?
-	    results[verdict] : "?", p == NULL ? " (client gone)" : "");
-	if (p == NULL)
-		return;
+	    results[verdict] : "?");
 	ipc_msg_init(&reply, R_AUTH_REPLY, id);
 	if (proto_enc_r_auth_reply(&reply, &ar) == -1) {
 		ipc_msg_free(&reply);
@@ -180,7 +183,12 @@ rd_auth_work(void *arg)
 {
 	struct rd_authjob *j = arg;
 
-	j->verdict = resolver_auth_verdict(j->key, j->hash, j->password);
+	/* Nobody would hear the answer: a backlog of those delays others. */
+	if ((j->skipped = j->gone))
+		j->verdict = R_AUTH_TEMPFAIL;
+	else
+		j->verdict = resolver_auth_verdict(j->key, j->hash,
+		    j->password);
 	explicit_bzero(j->password, sizeof(j->password));
 	explicit_bzero(j->hash, sizeof(j->hash));
 }
@@ -191,7 +199,11 @@ rd_auth_done(void *arg)
 	struct rd_authjob *j = arg;
 
 	TAILQ_REMOVE(&rd_auths, j, entry);
-	rd_auth_answer(j->peer, j->id, j->user, j->verdict, j->key);
+	if (j->peer != NULL)
+		rd_auth_answer(j->peer, j->id, j->user, j->verdict, j->key);
+	else
+		log_info("auth: user=<%s> client gone, %s", j->user,
+		    j->skipped ? "not checked" : "not answered");
 	explicit_bzero(j, sizeof(*j));
 	free(j);
 }
