@@ -304,21 +304,36 @@ user_expect(struct cli *c, const char *path, const char *key, int want)
 	return -1;
 }
 
+/*
+ * What add and passwd share: the address, the map, the new hash, and the
+ * lock; whether the user exists (want) is checked before the password
+ * prompt and again under the lock. 0, or the exit status.
+ */
+static int
+user_prepare(struct cli *c, const char *arg, int want, enum user_pw how,
+    struct mailaddr *a, char key[ADDR_MAX + 1], char path[PATH_MAX],
+    char hash[PASSWD_HASH_MAX])
+{
+	if (user_parse(c, arg, a, key, ADDR_MAX + 1) == -1)
+		return EX_DATAERR;
+	if (user_map_path(c, path, PATH_MAX) == -1 ||
+	    user_expect(c, path, key, want) == -1 ||
+	    user_new_hash(c, how, hash, PASSWD_HASH_MAX) == -1 ||
+	    user_lock(c, path) == -1 || user_expect(c, path, key, want) == -1)
+		return 1;
+	return 0;
+}
+
 static int
 user_add(struct cli *c, const char *arg, enum user_pw how)
 {
 	struct mailaddr	 a;
 	char		 key[ADDR_MAX + 1], path[PATH_MAX];
 	char		 hash[PASSWD_HASH_MAX];
+	int		 rc;
 
-	if (user_parse(c, arg, &a, key, sizeof(key)) == -1)
-		return EX_DATAERR;
-	if (user_map_path(c, path, sizeof(path)) == -1)
-		return 1;
-	if (user_expect(c, path, key, 0) == -1 ||
-	    user_new_hash(c, how, hash, sizeof(hash)) == -1 ||
-	    user_lock(c, path) == -1 || user_expect(c, path, key, 0) == -1)
-		return 1;
+	if ((rc = user_prepare(c, arg, 0, how, &a, key, path, hash)) != 0)
+		return rc;
 	if (!conf_is_local_domain(&c->conf, a.domain))
 		cli_warn(c, "%s is not in local_domains: mail for %s will "
 		    "not be accepted until it is", a.domain, key);
@@ -340,15 +355,10 @@ user_passwd(struct cli *c, const char *arg, enum user_pw how)
 	struct mailaddr	 a;
 	char		 key[ADDR_MAX + 1], path[PATH_MAX];
 	char		 hash[PASSWD_HASH_MAX];
+	int		 rc;
 
-	if (user_parse(c, arg, &a, key, sizeof(key)) == -1)
-		return EX_DATAERR;
-	if (user_map_path(c, path, sizeof(path)) == -1)
-		return 1;
-	if (user_expect(c, path, key, 1) == -1 ||
-	    user_new_hash(c, how, hash, sizeof(hash)) == -1 ||
-	    user_lock(c, path) == -1 || user_expect(c, path, key, 1) == -1)
-		return 1;
+	if ((rc = user_prepare(c, arg, 1, how, &a, key, path, hash)) != 0)
+		return rc;
 	if (user_rebuild(c, path, key, key, hash, NULL) == -1)
 		return 1;
 	printf("postern: password of %s set\n", key);
