@@ -2,7 +2,9 @@
  * daemon.c - common start-up of the daemons master runs.
  *
  * Runs in every daemon, before it drops privileges. Its input is master's
- * command line, so a malformed one is master's bug and fatal.
+ * command line, so a malformed one is master's bug and fatal. It sets
+ * NO_NEW_PRIVS and RLIMIT_CORE 0 first (proc_harden): every process but
+ * master runs with them, and every exec'd session inherits them.
  */
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -17,6 +19,7 @@
 
 #include "daemon.h"
 #include "log.h"
+#include "proc.h"
 #include "sock.h"
 
 static void
@@ -100,10 +103,52 @@ daemon_init(const char *ident, const char *const *names, int argc,
 	if (optind != argc)
 		daemon_usage(ident);
 	log_init(ident, a->foreground ? LOG_DEST_STDERR : LOG_DEST_SYSLOG);
+	/* Before anything else: no exec below here can gain privileges. */
+	proc_harden(0);
 	for (i = 0; i < nspecs; i++)
 		add_socket(a, names, specs[i]);
 	if (conf_load(conf, a->confpath, err, sizeof(err)) == -1)
 		fatalx("%s", err);
+}
+
+char *
+daemon_take_arg(int *argc, char *argv[], const char *flag)
+{
+	char	*spec = NULL;
+	int	 i, j;
+
+	for (i = 1; i < *argc; i++) {
+		if (strcmp(argv[i], flag) != 0 || i + 1 >= *argc)
+			continue;
+		spec = argv[i + 1];
+		for (j = i; j + 2 <= *argc; j++)
+			argv[j] = argv[j + 2];
+		*argc -= 2;
+		break;
+	}
+	return spec;
+}
+
+void
+daemon_exec_self(const char *ident, const char *confpath, const char *flag,
+    const char *spec)
+{
+	char	*argv[8];
+	int	 a = 0;
+
+	argv[a++] = (char *)ident;
+	if (confpath != NULL) {
+		argv[a++] = "-c";
+		argv[a++] = (char *)confpath;
+	}
+	if (log_dest() == LOG_DEST_STDERR)
+		argv[a++] = "-f";
+	argv[a++] = (char *)flag;
+	argv[a++] = (char *)spec;
+	argv[a] = NULL;
+	/* The running image, even if the file was replaced since. */
+	execv("/proc/self/exe", argv);
+	log_warn("exec %s %s", ident, flag);
 }
 
 size_t

@@ -39,6 +39,21 @@ size_t	daemon_sockets(const struct daemon_args *, const char *name, int *fds,
 /* The first descriptor passed under name, or -1. */
 int	daemon_socket(const struct daemon_args *, const char *name);
 /*
+ * Session processes are the daemon's own binary started afresh with
+ * "FLAG SPEC" on its command line (pop3d -l/-m, smtpd -S): a fresh
+ * address-space layout and stack canary for every one, nothing of the
+ * parent's memory. daemon_take_arg removes "FLAG SPEC" from argv before
+ * daemon_init sees it and returns SPEC, or NULL when FLAG is absent.
+ */
+char	*daemon_take_arg(int *argc, char *argv[], const char *flag);
+/*
+ * In a child prepared with proc_exec_prepare: execs this binary as a
+ * session process (with -c confpath, and -f when logging to stderr).
+ * Returns only on failure, which it logs.
+ */
+void	daemon_exec_self(const char *ident, const char *confpath,
+	    const char *flag, const char *spec);
+/*
  * Blocks SIGTERM, SIGINT, SIGHUP (and extra, if not 0) and returns a
  * non-blocking signalfd for them; SIGPIPE is ignored: a vanished peer is
  * an error return, not a death.

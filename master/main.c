@@ -24,6 +24,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "master.h"
+#include "proc.h"
 
 #define STOP_GRACE_MS	10000
 
@@ -174,6 +175,13 @@ main(int argc, char *argv[])
 	int			 ch, sfd, debug = 0;
 
 	M = &m;
+	/*
+	 * Nothing of the invoker's reaches a daemon: not its descriptors
+	 * (a shell's pipe, a terminal's extra fds), not its environment,
+	 * not its working directory.
+	 */
+	proc_close_except(NULL, 0);
+	proc_env_reset();
 	while ((ch = getopt(argc, argv, "c:fd")) != -1) {
 		switch (ch) {
 		case 'c':
@@ -191,6 +199,18 @@ main(int argc, char *argv[])
 	}
 	if (optind != argc)
 		usage();
+	if (m.confpath != NULL) {
+		/* A relative path would stop working after the chdir. */
+		if ((m.confpath = realpath(m.confpath, NULL)) == NULL) {
+			fprintf(stderr, "master: %s: %s\n", argv[optind - 1],
+			    strerror(errno));
+			exit(78);
+		}
+	}
+	if (chdir("/") == -1) {
+		fprintf(stderr, "master: chdir /: %s\n", strerror(errno));
+		exit(71);
+	}
 	/* Until we detach, problems go to the terminal that started us. */
 	log_init("master", LOG_DEST_STDERR);
 	log_debug_enable(debug);

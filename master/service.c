@@ -21,6 +21,7 @@
 #include "fsutil.h"
 #include "log.h"
 #include "master.h"
+#include "proc.h"
 #include "sock.h"
 
 #define BACKOFF_MIN_MS	100
@@ -91,8 +92,8 @@ svc_start(struct master *m, struct service *s)
 {
 	char		 path[4096], fdspec[MASTER_MAX_FDS][64];
 	char		*argv[8 + 2 * MASTER_MAX_FDS];
+	int		 keep[MASTER_MAX_FDS];
 	size_t		 i, a = 0;
-	sigset_t	 all;
 	pid_t		 pid;
 
 	if (fs_path(path, sizeof(path), m->conf.daemon_directory,
@@ -119,12 +120,10 @@ svc_start(struct master *m, struct service *s)
 		s->pid = 0;
 		return;
 	case 0:
-		sigemptyset(&all);
-		sigprocmask(SIG_SETMASK, &all, NULL);
-		signal(SIGPIPE, SIG_DFL);
 		for (i = 0; i < s->nfds; i++)
-			if (sock_set_cloexec(s->fds[i].fd, 0) == -1)
-				_exit(127);
+			keep[i] = s->fds[i].fd;
+		if (proc_exec_prepare(keep, s->nfds) == -1)
+			_exit(127);
 		execv(path, argv);
 		log_warn("exec %s", path);
 		_exit(127);

@@ -26,6 +26,7 @@
 #include "log.h"
 #include "pop3d.h"
 #include "priv.h"
+#include "proc.h"
 
 #define POP3D_MAX_LISTENERS	DAEMON_MAX_SOCKETS
 
@@ -61,27 +62,8 @@ make_empty_dir(const char *dir)
 /*
  * "-l CLIENT:PARENT:IP" makes this process a login process and
  * "-m CLIENT:LEFTFD:USER:IP" a mail process: the root parent forks and
- * execs them (see exec_login, exec_mail). Removes the two words from argv
- * so daemon_init sees the usual command line.
+ * execs them (see exec_login, exec_mail).
  */
-static char *
-take_mode_arg(int *argc, char *argv[], const char *flag)
-{
-	char	*spec = NULL;
-	int	 i, j;
-
-	for (i = 1; i < *argc; i++) {
-		if (strcmp(argv[i], flag) != 0 || i + 1 >= *argc)
-			continue;
-		spec = argv[i + 1];
-		for (j = i; j + 2 <= *argc; j++)
-			argv[j] = argv[j + 2];
-		*argc -= 2;
-		break;
-	}
-	return spec;
-}
-
 static void __attribute__((__noreturn__))
 login_main(struct pop3_env *env, const struct conf *conf, char *spec)
 {
@@ -107,6 +89,7 @@ login_main(struct pop3_env *env, const struct conf *conf, char *spec)
 	tzset();
 	/* Before a byte from the client: no mailbox, no root. */
 	priv_drop(&env->login_u, env->empty_dir);
+	proc_harden(PROC_NOFORK);
 	pop3_login_run(env, (int)client, (int)parent, p2 + 1);
 }
 
@@ -163,8 +146,8 @@ main(int argc, char *argv[])
 	size_t			 nfds;
 	char			*login_spec, *mail_spec;
 
-	login_spec = take_mode_arg(&argc, argv, "-l");
-	mail_spec = take_mode_arg(&argc, argv, "-m");
+	login_spec = daemon_take_arg(&argc, argv, "-l");
+	mail_spec = daemon_take_arg(&argc, argv, "-m");
 	daemon_init("pop3d", names, argc, argv, &args, &conf);
 	if (login_spec != NULL)
 		login_main(&env, &conf, login_spec);

@@ -32,6 +32,7 @@
 #include "log.h"
 #include "maildir.h"
 #include "pop3d.h"
+#include "proc.h"
 
 #define POP3_FILE_BUF	65536
 
@@ -482,6 +483,7 @@ pop3_mail_run(const struct pop3_env *env, int client, const char *user,
 	}
 	/* From here on: the user's directory only, as mail_user, for good. */
 	priv_drop(&env->mail_u, udir);
+	proc_harden(PROC_NOFORK);
 	if (netio_preload(&s.io, left, leftlen) == -1)
 		mail_exit(&s, "internal error", 0);
 

@@ -38,6 +38,7 @@
 #include "log.h"
 #include "peer.h"
 #include "pop3d.h"
+#include "proc.h"
 #include "sock.h"
 
 struct pop3_conn {
@@ -193,26 +194,10 @@ child_setup(const int *keep, size_t nkeep)
 {
 	sigset_t	all;
 	char		ident[32];
-	unsigned int	lo = 3;
-	size_t		i, j;
-	int		k[4];
 
 	sigemptyset(&all);
 	(void)sigprocmask(SIG_SETMASK, &all, NULL);
-	for (i = 0; i < nkeep; i++)
-		k[i] = keep[i];
-	for (i = 1; i < nkeep; i++)	/* a few entries: insertion sort */
-		for (j = i; j > 0 && k[j - 1] > k[j]; j--) {
-			int t = k[j];
-			k[j] = k[j - 1];
-			k[j - 1] = t;
-		}
-	for (i = 0; i < nkeep; i++) {
-		if ((unsigned int)k[i] > lo)
-			(void)close_range(lo, (unsigned int)k[i] - 1, 0);
-		lo = (unsigned int)k[i] + 1;
-	}
-	(void)close_range(lo, ~0U, 0);
+	proc_close_except(keep, nkeep);
 	if (log_dest() == LOG_DEST_SYSLOG) {
 		strlcpy(ident, log_ident(), sizeof(ident));
 		closelog();
@@ -229,21 +214,7 @@ child_setup(const int *keep, size_t nkeep)
 static void __attribute__((__noreturn__))
 exec_self(const char *flag, const char *spec)
 {
-	char	*argv[8];
-	int	 a = 0;
-
-	argv[a++] = "pop3d";
-	if (pp.confpath != NULL) {
-		argv[a++] = "-c";
-		argv[a++] = (char *)pp.confpath;
-	}
-	if (log_dest() == LOG_DEST_STDERR)
-		argv[a++] = "-f";
-	argv[a++] = (char *)flag;
-	argv[a++] = (char *)spec;
-	argv[a] = NULL;
-	execv("/proc/self/exe", argv);
-	log_warn("exec pop3d %s", flag);
+	daemon_exec_self("pop3d", pp.confpath, flag, spec);
 	_exit(1);
 }
 

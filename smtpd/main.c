@@ -1,22 +1,28 @@
 /*
- * main.c - smtpd start-up: arguments, configuration, privilege drop,
- * then the listener loop.
+ * main.c - smtpd start-up: the listener, or (with -S) one session
+ * process.
  *
- *	smtpd [-c CONFIG] [-f] -s smtp:FD [-s smtp:FD ...]
+ *	smtpd [-c CONFIG] [-f] -s smtp:FD [-s smtp:FD ...]	the listener
+ *	smtpd [-c CONFIG] [-f] -S CLIENT:CTL			a session
  *
- * Started by master, as root in production. Everything that needs root
- * or the full file system (the config, the user database, the time zone,
- * the syslog socket) is done here, before priv_drop; after it we are the
- * smtpd user, chrooted (smtpd_chroot) or at least chdir'ed into
- * <spool>/smtpd, where queue.sock and resolver.sock are found by their
- * relative names. Trusts master for the listening descriptors and the
- * config path; checks that each descriptor really is a listening socket.
+ * Started by master as root. The listener stays root and unchrooted, as
+ * pop3d's parent does, because it starts every session process afresh:
+ * fork, then exec of this binary with -S, so each session has its own
+ * address-space layout and stack canary and a crash bug cannot be
+ * retried against a known layout. The listener never reads a byte from
+ * a client (smtp_server.c). A session process loads postern.conf and
+ * the time zone, then drops for good to smtpd_user, chrooted
+ * (smtpd_chroot) or at least chdir'ed into <spool>/smtpd, where
+ * queue.sock and resolver.sock are found by their relative names, before
+ * it reads from its client. Trusts master for the listening descriptors
+ * and the config path, and the listener for the session's descriptors.
  */
 #include <sys/socket.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,9 +35,61 @@
 #include "daemon.h"
 #include "log.h"
 #include "priv.h"
+#include "proc.h"
 #include "smtpd.h"
 
 #define SMTPD_MAX_LISTENERS	64
+
+static int
+spec_fd(const char *s, const char **end, int allow_none)
+{
+	char	*e;
+	long	 v;
+
+	errno = 0;
+	v = strtol(s, &e, 10);
+	if (e == s || errno != 0 ||
+	    !((v >= 3 && v <= INT_MAX) || (allow_none && v == -1)))
+		fatalx("bad -S argument");
+	*end = e;
+	return (int)v;
+}
+
+/* "-S CLIENT:CTL": one session process (CTL -1: no reuse). */
+static void __attribute__((__noreturn__))
+session_main(struct smtp_env *env, const char *spec, const char *dir)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 sslen = sizeof(ss);
+	struct priv_user	 u;
+	const char		*p;
+	int			 client, ctl;
+
+	client = spec_fd(spec, &p, 0);
+	if (*p != ':')
+		fatalx("bad -S argument");
+	ctl = spec_fd(p + 1, &p, 1);
+	if (*p != '\0')
+		fatalx("bad -S argument");
+	if (getpeername(client, (struct sockaddr *)&ss, &sslen) == -1) {
+		/* Gone before we started: nothing to serve. */
+		log_debug("getpeername: %s", strerror(errno));
+		_exit(0);
+	}
+	/* A vanished client is an error return, never a death. */
+	signal(SIGPIPE, SIG_IGN);
+	if (priv_lookup(env->conf->smtpd_user, &u) == -1)
+		fatal("smtpd_user %s", env->conf->smtpd_user);
+	if (priv_is_root() && !env->conf->smtpd_chroot) {
+		/* priv_drop only changes directory when it chroots. */
+		if (chdir(dir) == -1)
+			fatal("chdir %s", dir);
+		priv_drop(&u, NULL);
+	} else
+		priv_drop(&u, dir);
+	proc_harden(PROC_NOFORK);
+	smtp_worker_run(env, client, (struct sockaddr *)&ss, sslen, ctl);
+}
 
 int
 main(int argc, char *argv[])
@@ -45,11 +103,10 @@ main(int argc, char *argv[])
 	int			 fds[SMTPD_MAX_LISTENERS];
 	size_t			 nfds, i;
 	char			 dir[CONF_PATH_MAX];
-	int			 was_root;
+	char			*session;
 
+	session = daemon_take_arg(&argc, argv, "-S");
 	daemon_init("smtpd", names, argc, argv, &args, &conf);
-	if ((nfds = daemon_sockets(&args, "smtp", fds, SMTPD_MAX_LISTENERS)) == 0)
-		fatalx("no smtp listening socket given (-s smtp:FD)");
 	if (conf.mynetworks.n > 0 &&
 	    (nets = calloc(conf.mynetworks.n, sizeof(*nets))) == NULL)
 		fatal("calloc");
@@ -59,28 +116,25 @@ main(int argc, char *argv[])
 			    conf.mynetworks.v[i]);
 	if (fs_path(dir, sizeof(dir), conf.spool_directory, "smtpd") == -1)
 		fatalx("spool_directory too long");
-
 	/* Loaded now: the chroot has no /etc/localtime. */
 	tzset();
-	if (priv_lookup(conf.smtpd_user, &u) == -1)
-		fatal("smtpd_user %s", conf.smtpd_user);
-	was_root = priv_is_root();
-	if (was_root && !conf.smtpd_chroot) {
-		/* priv_drop only changes directory when it chroots. */
-		if (chdir(dir) == -1)
-			fatal("chdir %s", dir);
-		priv_drop(&u, NULL);
-	} else
-		priv_drop(&u, dir);
-	if (!was_root)
-		log_info("not started as root: running as %s in %s, no chroot",
-		    u.name, dir);
-	else
-		log_info("running as %s %s %s", u.name,
-		    conf.smtpd_chroot ? "chrooted in" : "in", dir);
-
 	env.conf = &conf;
+	env.confpath = args.confpath;
 	env.mynetworks = nets;
 	env.nmynetworks = conf.mynetworks.n;
+	if (session != NULL)
+		session_main(&env, session, dir);
+
+	if ((nfds = daemon_sockets(&args, "smtp", fds, SMTPD_MAX_LISTENERS)) == 0)
+		fatalx("no smtp listening socket given (-s smtp:FD)");
+	/* Found now rather than by every session. */
+	if (priv_lookup(conf.smtpd_user, &u) == -1)
+		fatal("smtpd_user %s", conf.smtpd_user);
+	if (!priv_is_root())
+		log_info("not started as root: sessions run as %s in %s, no "
+		    "chroot", u.name, dir);
+	else
+		log_info("sessions run as %s, %s %s", u.name,
+		    conf.smtpd_chroot ? "chrooted in" : "in", dir);
 	return smtp_server_run(&env, fds, nfds);
 }

@@ -2,13 +2,15 @@
  * smtp_server.c - smtpd's listener process: accepts clients on the
  * sockets master handed over and gives each to a session process.
  *
- * Runs unprivileged (after priv_drop) and never parses a byte from the
+ * Runs as root, unchrooted (it must start session processes that chroot
+ * and drop privileges themselves), and never reads a byte from the
  * network: the only thing it writes to a client is the fixed 421 when
  * smtpd_max_sessions are busy. Each session runs in a process of its
  * own, so a crash costs one connection. A session process that finished
  * may be handed the next connection from the same client address (see
  * smtp_worker.c); a connection from any other address gets a fresh
- * process, forked here. What a session process tells us is one byte
+ * process: forked here and at once exec'ed as "smtpd -S", so it shares
+ * neither memory nor address-space layout with this one or any other. What a session process tells us is one byte
  * ("idle"); anything else retires it. SIGCHLD and SIGTERM reach the poll
  * loop through a self-pipe, so no work happens in signal handlers.
  */
@@ -28,7 +30,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "daemon.h"
 #include "log.h"
+#include "proc.h"
 #include "smtpd.h"
 #include "sock.h"
 
@@ -87,22 +91,6 @@ signals_setup(void)
 	if (sigaction(SIGPIPE, &sa, NULL) == -1 ||
 	    sigaction(SIGHUP, &sa, NULL) == -1)
 		fatal("sigaction");
-}
-
-/* The child serves its client with default signal handling. */
-static void
-signals_child(void)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sigemptyset(&sa.sa_mask);
-	sa.sa_handler = SIG_DFL;
-	(void)sigaction(SIGCHLD, &sa, NULL);
-	(void)sigaction(SIGTERM, &sa, NULL);
-	(void)sigaction(SIGINT, &sa, NULL);
-	close(sig_pipe[0]);
-	close(sig_pipe[1]);
 }
 
 static time_t
@@ -267,13 +255,13 @@ expire_idle(const struct smtp_env *env)
  * to tell us when it is idle. 0, or -1 if the client was refused.
  */
 static int
-spawn(const struct smtp_env *env, const int *fds, size_t nfds, int fd,
-    const struct sockaddr *ss, socklen_t sslen)
+spawn(const struct smtp_env *env, int fd, const struct sockaddr *ss,
+    socklen_t sslen)
 {
-	struct child	*c, *o;
-	int		 sv[2] = { -1, -1 };
+	struct child	*c;
+	int		 sv[2] = { -1, -1 }, keep[2];
+	char		 spec[32];
 	pid_t		 pid;
-	size_t		 j;
 
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
 		log_warn("calloc");
@@ -294,16 +282,14 @@ spawn(const struct smtp_env *env, const int *fds, size_t nfds, int fd,
 		return -1;
 	}
 	if (pid == 0) {
-		signals_child();
-		for (j = 0; j < nfds; j++)
-			close(fds[j]);
-		/* Another session's control socket is not ours to hold. */
-		TAILQ_FOREACH(o, &children, entry)
-			if (o->ctl != -1)
-				close(o->ctl);
-		if (sv[0] != -1)
-			close(sv[0]);
-		smtp_worker_run(env, fd, ss, sslen, sv[1]);
+		/* Only the client and its control socket survive the exec. */
+		keep[0] = fd;
+		keep[1] = sv[1];
+		if (proc_exec_prepare(keep, sv[1] != -1 ? 2 : 1) == -1)
+			_exit(1);
+		snprintf(spec, sizeof(spec), "%d:%d", fd, sv[1]);
+		daemon_exec_self("smtpd", env->confpath, "-S", spec);
+		_exit(1);
 	}
 	if (sv[1] != -1)
 		close(sv[1]);
@@ -447,8 +433,8 @@ smtp_server_run(const struct smtp_env *env, const int *fds, size_t nfds)
 			/* Idle processes give way to new clients. */
 			if (nbusy + nidle >= max)
 				retire_oldest_idle();
-			if (spawn(env, fds, nfds, fd, (struct sockaddr *)&ss,
-			    sslen) == -1)
+			if (spawn(env, fd, (struct sockaddr *)&ss, sslen) ==
+			    -1)
 				refuse_busy(env, fd, "");
 			else
 				close(fd);

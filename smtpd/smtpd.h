@@ -128,6 +128,7 @@ int	smtp_data_done(const struct smtp_data *);
  */
 struct smtp_env {
 	const struct conf *conf;
+	const char	  *confpath;	/* for the session processes; NULL: defaults */
 	const struct cidr *mynetworks;
 	size_t		   nmynetworks;
 };
