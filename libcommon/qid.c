@@ -1,7 +1,16 @@
 /*
  * qid.c - queue id generation, in queued only (one generator per host
- * keeps ids unique without locking). The counter covers many ids within
- * one microsecond; on wrap we wait for the clock to move.
+ * keeps ids unique without locking).
+ *
+ * The generator is a logical clock: an id is the later of the wall
+ * clock and the last id's time, plus a counter for ids within one
+ * microsecond. When the counter runs out, or the wall clock stepped
+ * back, the logical time moves ahead of the wall clock by a microsecond
+ * instead of waiting for it: queued never stalls (a one-hour step back
+ * once froze it for an hour), ids stay strictly increasing within a
+ * run, and the wall clock catches up on its own. Ids that repeat across
+ * a restart after a step back are refused by queue file creation
+ * (O_EXCL), never overwrite a message.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -10,29 +19,34 @@
 
 #include "qid.h"
 
+#define QID_COUNTER_MAX	0xFFF		/* three hex digits */
+#define QID_TIME_MASK	0xFFFFFFFFFFFFFULL	/* thirteen hex digits */
+
+void
+qid_next(struct qid_gen *g, uint64_t now_us, char out[QID_LEN + 1])
+{
+	if (now_us > g->last_us) {
+		g->last_us = now_us;
+		g->counter = 0;
+	} else if (g->counter < QID_COUNTER_MAX)
+		g->counter++;
+	else {
+		g->last_us++;
+		g->counter = 0;
+	}
+	snprintf(out, QID_LEN + 1, "%013llX%03X",
+	    (unsigned long long)(g->last_us & QID_TIME_MASK), g->counter);
+}
+
 void
 qid_new(char out[QID_LEN + 1])
 {
-	static uint64_t	 last_us;
-	static unsigned	 counter;
-	struct timespec	 ts;
-	uint64_t	 us;
+	static struct qid_gen	g;
+	struct timespec		ts;
 
-	for (;;) {
-		clock_gettime(CLOCK_REALTIME, &ts);
-		us = (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-		if (us < last_us)
-			us = last_us;	/* the clock stepped back */
-		if (us != last_us) {
-			last_us = us;
-			counter = 0;
-			break;
-		}
-		if (++counter < 0x1000)
-			break;
-	}
-	snprintf(out, QID_LEN + 1, "%013llX%03X",
-	    (unsigned long long)(us & 0xFFFFFFFFFFFFFULL), counter);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	qid_next(&g, (uint64_t)ts.tv_sec * 1000000 +
+	    (uint64_t)ts.tv_nsec / 1000, out);
 }
 
 int

@@ -4,9 +4,24 @@
 #ifndef POSTERN_QID_H
 #define POSTERN_QID_H
 
+#include <stdint.h>
+
 #define QID_LEN 16
 
-/* Microseconds since the epoch (13 digits) and a 3-digit counter. */
+/* The generator's state: the last id's logical time and counter. */
+struct qid_gen {
+	uint64_t	last_us;
+	unsigned	counter;
+};
+
+/*
+ * The next id after g's last, at wall-clock time now_us (microseconds
+ * since the epoch): 13 digits of logical time and a 3-digit counter.
+ * Never waits: a clock that stepped back or a full counter moves the
+ * logical time ahead instead. Pure, for tests with a stepped clock.
+ */
+void	qid_next(struct qid_gen *g, uint64_t now_us, char out[QID_LEN + 1]);
+/* qid_next on the process's one generator and the real clock. */
 void	qid_new(char out[QID_LEN + 1]);
 int	qid_valid(const char *);
 

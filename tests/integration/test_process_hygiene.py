@@ -1,0 +1,187 @@
+"""Process hygiene: what every process of the suite inherits from whoever
+started it (no descriptors, an environment from an allowlist), what it can
+never regain (NO_NEW_PRIVS, no core dumps, no forks in session
+processes), and that every smtpd session process is a fresh image with
+its own address-space layout."""
+import os
+import socket
+import subprocess
+
+import pytest
+
+from conftest import wait_until
+from test_pop3 import ALICE, Raw, proc_status, ready
+from test_smtp_hostile import ppid_of, smtpd_parent
+
+ALLOWED_ENV = {"PATH", "LANG", "TZ", "ASAN_OPTIONS", "UBSAN_OPTIONS",
+               "LSAN_OPTIONS"}
+
+
+def start_with_baggage(suite, extra_fd):
+    """Starts master the way a careless shell would: an extra inherited
+    descriptor, a stray environment variable and an odd working
+    directory."""
+    suite.log = open(suite.logfile, "ab")
+    env = dict(os.environ, POSTERN_TEST_LEAK="secret-from-the-shell",
+               LD_PRELOAD="", IFS="x")
+    suite.proc = subprocess.Popen(
+        [str(suite.build / "libexec" / "master"), "-c", str(suite.conf),
+         "-f"], stdout=suite.log, stderr=subprocess.STDOUT, env=env,
+        pass_fds=(extra_fd,), cwd=str(suite.root))
+    wait_until(suite.smtp_ready, 20, what="SMTP listener to greet")
+    wait_until(lambda: suite.pids_of("deliverd"), 20, what="deliverd")
+
+
+def fd_targets(pid):
+    out = {}
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            out[int(fd)] = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except FileNotFoundError:
+            pass
+    return out
+
+
+def environ(pid):
+    with open(f"/proc/{pid}/environ", "rb") as f:
+        raw = f.read()
+    return dict(kv.decode(errors="replace").split("=", 1)
+                for kv in raw.split(b"\0") if b"=" in kv)
+
+
+def limits(pid):
+    """{name: soft limit} from /proc/PID/limits."""
+    out = {}
+    with open(f"/proc/{pid}/limits") as f:
+        next(f)
+        for line in f:
+            name = line[:26].strip()
+            out[name] = line[26:].split()[0]
+    return out
+
+
+def smtp_sessions(suite):
+    listener = smtpd_parent(suite)
+    return [p for p in suite.pids_of("smtpd") if ppid_of(p) == listener]
+
+
+def open_smtp(suite, source):
+    s = socket.create_connection(("127.0.0.1", suite.port), 10,
+                                 source_address=(source, 0))
+    s.settimeout(10)
+    assert s.recv(512).startswith(b"220")
+    return s
+
+
+@pytest.fixture
+def busy_suite(suite_factory):
+    """A suite started with baggage, with an SMTP session, a POP3 login
+    process and a POP3 mail process alive."""
+    s = suite_factory()
+    s.postern("user", "add", ALICE)
+    r, w = os.pipe()
+    try:
+        start_with_baggage(s, w)
+    finally:
+        os.close(w)
+    ready(s)
+    s.pipe_inode = os.fstat(r).st_ino
+    conns = [open_smtp(s, "127.0.0.2")]
+    pre = Raw(s)                    # a login process, waiting for USER
+    post = Raw(s)
+    post.login()                    # a mail process
+    wait_until(lambda: smtp_sessions(s), 10, what="an SMTP session process")
+    s.held = (conns, pre, post, r)
+    yield s
+    for c in conns:
+        c.close()
+    pre.close()
+    post.close()
+    os.close(r)
+
+
+def test_no_process_inherits_the_invokers_descriptors_or_environment(
+        busy_suite):
+    s = busy_suite
+    pids = s.all_pids()
+    # master, 4 daemons, deliverd x4, an smtpd session, pop3d's two.
+    assert len(pids) >= 10, pids
+    pipe = f"pipe:[{s.pipe_inode}]"
+    master = s.proc.pid
+    for pid in pids:
+        fds = fd_targets(pid)
+        assert pipe not in fds.values(), (pid, fds)
+        if pid == master:
+            # /proc/PID/environ shows the block master was started with;
+            # what it passes on is what counts.
+            continue
+        env = environ(pid)
+        assert "POSTERN_TEST_LEAK" not in env, (pid, env)
+        assert set(env) <= ALLOWED_ENV, (pid, sorted(env))
+        assert env.get("LANG") == "C" and "PATH" in env, (pid, env)
+    assert os.readlink(f"/proc/{master}/cwd") == "/"
+    # master's own descriptors: stdio, its pid file, signalfd, epoll and
+    # the listening sockets it keeps -- nothing it was not given.
+    for fd, target in fd_targets(master).items():
+        assert not target.startswith("pipe:") or fd <= 2, (fd, target)
+
+
+def test_no_new_privs_and_no_core_dumps_below_master(busy_suite):
+    s = busy_suite
+    master = s.proc.pid
+    assert proc_status(master)["NoNewPrivs"] == ["0"]
+    for pid in s.all_pids():
+        if pid == master:
+            continue
+        assert proc_status(pid)["NoNewPrivs"] == ["1"], pid
+        assert limits(pid)["Max core file size"] == "0", pid
+
+
+def test_session_processes_cannot_fork(busy_suite):
+    s = busy_suite
+    sessions = smtp_sessions(s)
+    pop3_parent = [p for p in s.pids_of("pop3d")
+                   if ppid_of(p) == s.proc.pid]
+    assert len(pop3_parent) == 1
+    pop3_sessions = [p for p in s.pids_of("pop3d")
+                     if ppid_of(p) == pop3_parent[0]]
+    assert len(pop3_sessions) == 2, pop3_sessions
+    for pid in sessions + pop3_sessions:
+        assert limits(pid)["Max processes"] == "0", pid
+        assert int(proc_status(pid)["Uid"][0]) != 0, pid
+
+
+def layout(pid):
+    """Where the stack and the executable's first mapping begin."""
+    stack = exe = None
+    target = os.readlink(f"/proc/{pid}/exe")
+    with open(f"/proc/{pid}/maps") as f:
+        for line in f:
+            start = line.split("-", 1)[0]
+            if line.rstrip().endswith("[stack]"):
+                stack = start
+            elif exe is None and line.rstrip().endswith(target):
+                exe = start
+    return stack, exe
+
+
+def test_each_smtp_session_process_has_its_own_layout(busy_suite):
+    with open("/proc/sys/kernel/randomize_va_space") as f:
+        if f.read().strip() == "0":
+            pytest.skip("ASLR is off on this machine")
+    s = busy_suite
+    more = [open_smtp(s, "127.0.0.3"), open_smtp(s, "127.0.0.4")]
+    try:
+        wait_until(lambda: len(smtp_sessions(s)) >= 3, 10,
+                   what="three session processes")
+        pids = smtp_sessions(s)
+        layouts = [layout(p) for p in pids]
+        stacks = {l[0] for l in layouts}
+        exes = {l[1] for l in layouts}
+        assert None not in stacks and None not in exes, layouts
+        # fork without exec would give every one the listener's layout.
+        assert len(stacks) == len(pids) and len(exes) == len(pids), layouts
+        assert layout(smtpd_parent(s)) not in layouts
+    finally:
+        for c in more:
+            c.close()
