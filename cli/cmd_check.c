@@ -21,6 +21,7 @@
 #include "addr.h"
 #include "cidr.h"
 #include "cli.h"
+#include "daemon.h"
 #include "fsutil.h"
 #include "map.h"
 #include "priv.h"
@@ -126,6 +127,12 @@ check_values(struct check *k, const struct conf *cf)
 		if (cidr_parse(cf->mynetworks.v[i], &cidr) == -1)
 			check_error(k, "mynetworks: \"%s\" is not an address "
 			    "or network", cf->mynetworks.v[i]);
+	if (daemon_fds_needed(cf) > daemon_fds_limit())
+		check_error(k, "smtpd_max_sessions %ld and pop3_max_sessions "
+		    "%ld need %lu descriptors in one daemon; the hard "
+		    "RLIMIT_NOFILE here is %lu: lower them or raise the limit",
+		    cf->smtpd_max_sessions, cf->pop3_max_sessions,
+		    daemon_fds_needed(cf), daemon_fds_limit());
 	if (cf->smtp_listen.n == 0)
 		check_warn(k, "smtp_listen is empty: no SMTP service");
 	for (i = 0; i < cf->smtp_listen.n; i++)

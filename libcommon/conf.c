@@ -81,6 +81,7 @@ static const struct conf_key conf_keys[] = {
 	K(delivery_timeout, CT_DURATION, "10m"),
 	K(group_commit, CT_BOOL, "yes"),
 	K(allow_alias_commands, CT_BOOL, "no"),
+	K(resolver_idle_timeout, CT_DURATION, "60s"),
 	K(pop3_listen, CT_LIST, "127.0.0.1:1100, [::1]:1100"),
 	K(login_user, CT_STR, "postern-login"),
 	K(pop3_timeout, CT_DURATION, "10m"),

@@ -64,6 +64,7 @@ struct conf {
 
 	/* resolver */
 	int	 allow_alias_commands;
+	time_t	 resolver_idle_timeout;	/* smtpd's connections, when idle */
 
 	/* pop3d */
 	struct conf_list pop3_listen;

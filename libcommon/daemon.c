@@ -6,6 +6,7 @@
  * NO_NEW_PRIVS and RLIMIT_CORE 0 first (proc_harden): every process but
  * master runs with them, and every exec'd session inherits them.
  */
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 
@@ -73,6 +74,48 @@ add_socket(struct daemon_args *a, const char *const *names, const char *spec)
 	a->nsocks++;
 }
 
+/* Descriptors for the logs, maps, loops and the odd file at any time. */
+#define DAEMON_FDS_RESERVE	64
+
+unsigned long
+daemon_fds_needed(const struct conf *cf)
+{
+	unsigned long smtpd, resolverd, pop3d;
+
+	/* A control socket per session process, busy or idle. */
+	smtpd = 2 * (unsigned long)cf->smtpd_max_sessions;
+	resolverd = (unsigned long)cf->smtpd_max_sessions +
+	    DAEMON_RESOLVER_CHECK_SPARE + 2 * DAEMON_RESOLVER_PRIV_CLIENTS;
+	/* The client and the login process's socket per connection. */
+	pop3d = 2 * (unsigned long)cf->pop3_max_sessions;
+	if (resolverd > smtpd)
+		smtpd = resolverd;
+	if (pop3d > smtpd)
+		smtpd = pop3d;
+	return smtpd + DAEMON_FDS_RESERVE;
+}
+
+unsigned long
+daemon_fds_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		return 1024;
+	return rl.rlim_max == RLIM_INFINITY ? ~0UL : (unsigned long)rl.rlim_max;
+}
+
+static void
+raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
 void
 daemon_init(const char *ident, const char *const *names, int argc,
     char **argv, struct daemon_args *a, struct conf *conf)
@@ -105,6 +148,7 @@ daemon_init(const char *ident, const char *const *names, int argc,
 	log_init(ident, a->foreground ? LOG_DEST_STDERR : LOG_DEST_SYSLOG);
 	/* Before anything else: no exec below here can gain privileges. */
 	proc_harden(0);
+	raise_fd_limit();
 	for (i = 0; i < nspecs; i++)
 		add_socket(a, names, specs[i]);
 	if (conf_load(conf, a->confpath, err, sizeof(err)) == -1)

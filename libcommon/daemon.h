@@ -12,6 +12,14 @@
 
 #define DAEMON_MAX_SOCKETS	32
 
+/*
+ * resolverd's client budgets: the check socket (smtpd's sessions) gets
+ * smtpd_max_sessions plus this spare; the privileged sockets (expand,
+ * auth) get this many each, never shared with the check socket.
+ */
+#define DAEMON_RESOLVER_CHECK_SPARE	64
+#define DAEMON_RESOLVER_PRIV_CLIENTS	64
+
 struct daemon_socket {
 	char	name[32];
 	int	fd;
@@ -38,6 +46,15 @@ size_t	daemon_sockets(const struct daemon_args *, const char *name, int *fds,
 	    size_t max);
 /* The first descriptor passed under name, or -1. */
 int	daemon_socket(const struct daemon_args *, const char *name);
+/*
+ * The descriptors the busiest daemon needs with these settings (smtpd's
+ * listener, resolverd or pop3d's parent, whichever is largest), and the
+ * limit every daemon gets: daemon_init raises its soft RLIMIT_NOFILE to
+ * the hard one. postern check refuses settings whose need exceeds it.
+ */
+unsigned long	daemon_fds_needed(const struct conf *);
+unsigned long	daemon_fds_limit(void);
+
 /*
  * Session processes are the daemon's own binary started afresh with
  * "FLAG SPEC" on its command line (pop3d -l/-m, smtpd -S): a fresh

@@ -44,7 +44,19 @@
 #include "sock.h"
 #include "workq.h"
 
-#define RD_CLIENTS_MAX	1024
+/*
+ * Each listener kind has its own budget of clients, so the many
+ * unprivileged smtpd sessions on the check socket can never lock out
+ * queued (expand) or the login daemons (auth): those are a few
+ * long-lived connections from trusted processes, and their budget is
+ * theirs alone. The check socket gets smtpd_max_sessions plus spare
+ * (the sessions of a replaced smtpd finish beside the new one's), and
+ * its clients are closed when idle for resolver_idle_timeout; smtpd
+ * reconnects on its next request.
+ */
+#define RD_PRIVILEGED_CLIENTS	DAEMON_RESOLVER_PRIV_CLIENTS
+#define RD_CHECK_SPARE		DAEMON_RESOLVER_CHECK_SPARE
+#define RD_SWEEP_MS		1000
 /* A client that asks without reading its answers is cut off here. */
 #define RD_OUT_MAX	(1024 * 1024)
 /* Requests carry one address; anything larger is not a request. */
@@ -56,10 +68,24 @@ enum rd_kind {
 	RD_AUTH,	/* password checks: private/auth.sock, root clients only */
 };
 
+struct rd_client;
+TAILQ_HEAD(rd_clients, rd_client);
+
 struct rd_listener {
-	int		fd;
-	enum rd_kind	kind;
-	int		paused;
+	int			fd;
+	enum rd_kind		kind;
+	int			paused;
+	size_t			nclients;
+	size_t			max;
+	/* Least recently active first: the idle sweep stops early. */
+	struct rd_clients	clients;
+};
+
+struct rd_client {
+	TAILQ_ENTRY(rd_client)	 entry;
+	struct rd_listener	*l;
+	struct peer		*peer;
+	uint64_t		 last_ms;	/* last request */
 };
 
 /* An R_AUTH between the lookup and its answer. */
@@ -86,26 +112,31 @@ static struct resolver		 rd_res;
 static struct evloop		*rd_loop;
 static struct rd_listener	 rd_listeners[3];
 static size_t			 rd_nlisteners;
-static size_t			 rd_nclients;
 
 static void	rd_accept(int fd, int events, void *arg);
 
+static void
+rd_listen(struct rd_listener *l, int on)
+{
+	if (on && l->paused) {
+		if (evloop_io(rd_loop, l->fd, EV_READ, rd_accept, l) == -1)
+			fatal("evloop_io");
+		l->paused = 0;
+	} else if (!on && !l->paused) {
+		evloop_io_del(rd_loop, l->fd);
+		l->paused = 1;
+	}
+}
+
+/* Every listener on (those below their budget) or off. */
 static void
 rd_listen_all(int on)
 {
 	size_t i;
 
-	for (i = 0; i < rd_nlisteners; i++) {
-		if (on && rd_listeners[i].paused) {
-			if (evloop_io(rd_loop, rd_listeners[i].fd, EV_READ,
-			    rd_accept, &rd_listeners[i]) == -1)
-				fatal("evloop_io");
-			rd_listeners[i].paused = 0;
-		} else if (!on && !rd_listeners[i].paused) {
-			evloop_io_del(rd_loop, rd_listeners[i].fd);
-			rd_listeners[i].paused = 1;
-		}
-	}
+	for (i = 0; i < rd_nlisteners; i++)
+		rd_listen(&rd_listeners[i], on &&
+		    rd_listeners[i].nclients < rd_listeners[i].max);
 }
 
 static void
@@ -117,15 +148,56 @@ rd_resume(void *arg)
 static void
 rd_client_closed(struct peer *p)
 {
-	struct rd_authjob *j;
+	struct rd_client	*cl = p->ctx;
+	struct rd_listener	*l = cl->l;
+	struct rd_authjob	*j;
 
 	TAILQ_FOREACH(j, &rd_auths, entry)
 		if (j->peer == p) {
 			j->peer = NULL;
 			j->gone = 1;
 		}
-	if (rd_nclients-- == RD_CLIENTS_MAX)
-		rd_listen_all(1);
+	TAILQ_REMOVE(&l->clients, cl, entry);
+	free(cl);
+	if (l->nclients-- == l->max)
+		rd_listen(l, 1);
+}
+
+static size_t
+rd_budget(enum rd_kind kind)
+{
+	if (kind == RD_CHECK)
+		return (size_t)rd_conf.smtpd_max_sessions + RD_CHECK_SPARE;
+	return RD_PRIVILEGED_CLIENTS;
+}
+
+/* smtpd's connections that sat idle too long are closed. */
+static void
+rd_sweep(void *arg)
+{
+	struct rd_listener	*l;
+	struct rd_client	*cl, *next;
+	uint64_t		 now = evloop_now_ms();
+	uint64_t		 idle = (uint64_t)rd_conf.resolver_idle_timeout *
+	    1000;
+	size_t			 i, n = 0;
+
+	for (i = 0; i < rd_nlisteners; i++) {
+		l = &rd_listeners[i];
+		if (l->kind != RD_CHECK)
+			continue;
+		for (cl = TAILQ_FIRST(&l->clients); cl != NULL; cl = next) {
+			next = TAILQ_NEXT(cl, entry);
+			if (now - cl->last_ms < idle)
+				break;
+			peer_close(cl->peer);	/* frees cl */
+			n++;
+		}
+	}
+	if (n > 0)
+		log_info("closed %zu idle client(s) on the check socket", n);
+	if (evloop_timer(rd_loop, RD_SWEEP_MS, rd_sweep, NULL) == NULL)
+		fatal("evloop_timer");
 }
 
 static void
@@ -262,12 +334,16 @@ done:
 static void
 rd_client_msg(struct peer *p, struct ipc_msg *m)
 {
-	const struct rd_listener *l = p->ctx;
+	struct rd_client	*cl = p->ctx;
+	const struct rd_listener *l = cl->l;
 	struct ipc_msg		 reply;
 	struct r_expansion	 x;
 	char			 addr[1024], text[PROTO_TEXT_MAX];
 	uint32_t		 verdict;
 
+	cl->last_ms = evloop_now_ms();
+	TAILQ_REMOVE(&cl->l->clients, cl, entry);
+	TAILQ_INSERT_TAIL(&cl->l->clients, cl, entry);
 	if (p->c.out.len > RD_OUT_MAX) {
 		log_warnx("a client does not read its answers; closing it");
 		goto drop;
@@ -338,9 +414,10 @@ static void
 rd_accept(int fd, int events, void *arg)
 {
 	struct rd_listener	*l = arg;
+	struct rd_client	*cl;
 	int			 c;
 
-	while (rd_nclients < RD_CLIENTS_MAX) {
+	while (l->nclients < l->max) {
 		c = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (c == -1) {
 			if (errno == EINTR || errno == ECONNABORTED)
@@ -357,16 +434,39 @@ rd_accept(int fd, int events, void *arg)
 				fatal("evloop_timer");
 			return;
 		}
-		if (peer_new(rd_loop, c, RD_FRAME_MAX, rd_client_msg,
-		    rd_client_closed, l) == NULL) {
+		if ((cl = calloc(1, sizeof(*cl))) == NULL) {
 			log_warn("new client");
+			close(c);
 			continue;
 		}
-		rd_nclients++;
+		cl->l = l;
+		cl->last_ms = evloop_now_ms();
+		if ((cl->peer = peer_new(rd_loop, c, RD_FRAME_MAX,
+		    rd_client_msg, rd_client_closed, cl)) == NULL) {
+			log_warn("new client");
+			free(cl);
+			continue;
+		}
+		TAILQ_INSERT_TAIL(&l->clients, cl, entry);
+		l->nclients++;
 	}
 	/* At the limit: the backlog holds the rest until a client leaves. */
-	log_warnx("%d clients: not accepting more for now", RD_CLIENTS_MAX);
-	rd_listen_all(0);
+	log_warnx("%zu clients on the %s socket: not accepting more there "
+	    "for now", l->max, rd_kind_name(l->kind));
+	rd_listen(l, 0);
+}
+
+static void
+rd_set_budgets(void)
+{
+	size_t i;
+
+	for (i = 0; i < rd_nlisteners; i++) {
+		rd_listeners[i].max = rd_budget(rd_listeners[i].kind);
+		if (rd_loop != NULL)
+			rd_listen(&rd_listeners[i],
+			    rd_listeners[i].nclients < rd_listeners[i].max);
+	}
 }
 
 static void
@@ -386,6 +486,7 @@ rd_reload(void)
 		fatalx("map_directory %s: path too long",
 		    rd_conf.map_directory);
 	resolver_refresh(&rd_res, 1);
+	rd_set_budgets();
 	log_info("configuration reloaded");
 }
 
@@ -422,6 +523,7 @@ rd_add_listener(enum rd_kind kind, int fd)
 	l->kind = kind;
 	l->fd = fd;
 	l->paused = 1;
+	TAILQ_INIT(&l->clients);
 }
 
 int
@@ -456,7 +558,9 @@ main(int argc, char *argv[])
 	if (evloop_io(rd_loop, sigfd, EV_READ, rd_signal, NULL) == -1)
 		fatal("evloop_io");
 	rd_authq = workq_new(rd_loop, 1);
-	rd_listen_all(1);
+	rd_set_budgets();
+	if (evloop_timer(rd_loop, RD_SWEEP_MS, rd_sweep, NULL) == NULL)
+		fatal("evloop_timer");
 	log_info("started as %s, maps in %s", u.name, rd_conf.map_directory);
 	if (evloop_run(rd_loop) == -1)
 		fatal("evloop_run");

@@ -41,11 +41,12 @@ smtp_backend_close(struct smtp_backend *b)
 }
 
 /*
- * A connection kept from an earlier session may have been closed by a
- * daemon that restarted since: found now (it reads as ready: EOF), it is
- * dropped and the next call connects afresh, instead of failing a
- * client's command. Nothing is pending between sessions, so readable
- * means closed or broken.
+ * A connection kept from an earlier request may have been closed since
+ * by a daemon that restarted, or by resolverd because it sat idle
+ * (resolver_idle_timeout): found before each request (it reads as
+ * ready: EOF), it is dropped and the request connects afresh, instead of
+ * failing a client's command. Nothing is pending between requests (one
+ * at a time, each answered), so readable means closed or broken.
  */
 void
 smtp_backend_check(struct smtp_backend *b)
@@ -80,6 +81,7 @@ backend_connect(struct smtp_backend *b)
 int
 smtp_backend_send(struct smtp_backend *b, struct ipc_msg *m)
 {
+	smtp_backend_check(b);
 	if (backend_connect(b) == -1)
 		return -1;
 	m->id = b->nextid++;
