@@ -9,7 +9,8 @@
 #include "proto.h"
 
 /*
- * Delivers the message in fd (LF line endings, read from offset 0) to
+ * Delivers the message in fd (LF line endings; exactly the bytes
+ * [j->offset, j->offset + j->size), a shorter file is ST_TEMP) to
  * the Maildir of j->rcpt under store, with Return-Path and Delivered-To
  * prepended. Always fills res: ST_OK, ST_TEMP (retry: nothing was
  * delivered) or ST_PERM. On success where holds the new file's path.

@@ -1,11 +1,15 @@
 /*
  * evloop.c - epoll event loop with timers.
  *
- * Runs inside queued and resolverd. Timers are kept in a list sorted by
- * deadline: these daemons hold at most a few thousand timers, and the
- * common operations (arm the nearest, fire the first) are cheap on a
- * sorted list. Signals are expected to arrive through a signalfd or a
- * self-pipe registered as an ordinary descriptor.
+ * Runs inside queued, resolverd and master. Timers live in a binary
+ * min-heap ordered by (deadline, creation): adding, cancelling and
+ * firing one are O(log n) and finding the nearest is O(1), so a queue
+ * with a timer per deferred message (hundreds of thousands) costs no
+ * more per operation than a handful; timers with the same deadline fire
+ * in the order they were made. The heap's only bound is memory: one
+ * pointer per timer in the heap array plus the timer itself. Signals are
+ * expected to arrive through a signalfd or a self-pipe registered as an
+ * ordinary descriptor.
  */
 #include <sys/epoll.h>
 
@@ -28,16 +32,20 @@ struct ev_io {
 
 struct ev_timer {
 	uint64_t	 when;
+	uint64_t	 seq;		/* creation order, for equal deadlines */
+	size_t		 idx;		/* position in the heap */
 	ev_timer_cb	 cb;
 	void		*arg;
-	struct ev_timer	*next;
 };
 
 struct evloop {
 	int		 epfd;
 	struct ev_io	**ios;		/* indexed by fd */
 	size_t		 nios;
-	struct ev_timer	*timers;
+	struct ev_timer	**heap;		/* heap[0] is the nearest */
+	size_t		 ntimers;
+	size_t		 heapcap;
+	uint64_t	 seq;
 	void		(*idle_cb)(void *);
 	void		*idle_arg;
 	int		 stop;
@@ -69,13 +77,11 @@ evloop_new(void)
 void
 evloop_free(struct evloop *l)
 {
-	struct ev_timer *t, *n;
 	size_t i;
 
-	for (t = l->timers; t != NULL; t = n) {
-		n = t->next;
-		free(t);
-	}
+	for (i = 0; i < l->ntimers; i++)
+		free(l->heap[i]);
+	free(l->heap);
 	for (i = 0; i < l->nios; i++)
 		free(l->ios[i]);
 	free(l->ios);
@@ -136,37 +142,96 @@ evloop_io_del(struct evloop *l, int fd)
 	l->ios[fd] = NULL;
 }
 
+static int
+timer_before(const struct ev_timer *a, const struct ev_timer *b)
+{
+	return a->when < b->when || (a->when == b->when && a->seq < b->seq);
+}
+
+static void
+heap_set(struct evloop *l, size_t i, struct ev_timer *t)
+{
+	l->heap[i] = t;
+	t->idx = i;
+}
+
+static void
+heap_up(struct evloop *l, size_t i)
+{
+	struct ev_timer *t = l->heap[i];
+
+	while (i > 0 && timer_before(t, l->heap[(i - 1) / 2])) {
+		heap_set(l, i, l->heap[(i - 1) / 2]);
+		i = (i - 1) / 2;
+	}
+	heap_set(l, i, t);
+}
+
+static void
+heap_down(struct evloop *l, size_t i)
+{
+	struct ev_timer	*t = l->heap[i];
+	size_t		 c;
+
+	while ((c = 2 * i + 1) < l->ntimers) {
+		if (c + 1 < l->ntimers && timer_before(l->heap[c + 1],
+		    l->heap[c]))
+			c++;
+		if (!timer_before(l->heap[c], t))
+			break;
+		heap_set(l, i, l->heap[c]);
+		i = c;
+	}
+	heap_set(l, i, t);
+}
+
+/* Takes t out of the heap (it is not freed). */
+static void
+heap_remove(struct evloop *l, struct ev_timer *t)
+{
+	size_t		 i = t->idx;
+	struct ev_timer	*last = l->heap[--l->ntimers];
+
+	if (i == l->ntimers)
+		return;
+	heap_set(l, i, last);
+	if (i > 0 && timer_before(last, l->heap[(i - 1) / 2]))
+		heap_up(l, i);
+	else
+		heap_down(l, i);
+}
+
 struct ev_timer *
 evloop_timer(struct evloop *l, uint64_t ms, ev_timer_cb cb, void *arg)
 {
-	struct ev_timer *t, **pp;
+	struct ev_timer *t, **nh;
+	size_t n;
 
+	if (l->ntimers == l->heapcap) {
+		n = l->heapcap ? l->heapcap * 2 : 64;
+		if ((nh = reallocarray(l->heap, n, sizeof(*nh))) == NULL)
+			return NULL;
+		l->heap = nh;
+		l->heapcap = n;
+	}
 	if ((t = calloc(1, sizeof(*t))) == NULL)
 		return NULL;
 	t->when = evloop_now_ms() + ms;
+	t->seq = l->seq++;
 	t->cb = cb;
 	t->arg = arg;
-	for (pp = &l->timers; *pp != NULL && (*pp)->when <= t->when;
-	    pp = &(*pp)->next)
-		;
-	t->next = *pp;
-	*pp = t;
+	heap_set(l, l->ntimers++, t);
+	heap_up(l, t->idx);
 	return t;
 }
 
 void
 evloop_timer_cancel(struct evloop *l, struct ev_timer *t)
 {
-	struct ev_timer **pp;
-
 	if (t == NULL)
 		return;
-	for (pp = &l->timers; *pp != NULL; pp = &(*pp)->next)
-		if (*pp == t) {
-			*pp = t->next;
-			free(t);
-			return;
-		}
+	heap_remove(l, t);
+	free(t);
 }
 
 void
@@ -191,15 +256,17 @@ evloop_run(struct evloop *l)
 		int		timeout = -1, n, i;
 		uint64_t	now;
 
-		if (l->timers != NULL) {
+		if (l->ntimers > 0) {
+			uint64_t when = l->heap[0]->when;
+
 			now = evloop_now_ms();
 			/* Past INT_MAX the cast would go negative: wait forever. */
-			if (l->timers->when <= now)
+			if (when <= now)
 				timeout = 0;
-			else if (l->timers->when - now > INT_MAX)
+			else if (when - now > INT_MAX)
 				timeout = INT_MAX;
 			else
-				timeout = (int)(l->timers->when - now);
+				timeout = (int)(when - now);
 		}
 		n = epoll_wait(l->epfd, evs, 64, timeout);
 		if (n == -1) {
@@ -221,9 +288,10 @@ evloop_run(struct evloop *l)
 			io->cb(fd, ev & (io->events | EV_READ), io->arg);
 		}
 		now = evloop_now_ms();
-		while (l->timers != NULL && l->timers->when <= now) {
-			struct ev_timer *t = l->timers;
-			l->timers = t->next;
+		while (l->ntimers > 0 && l->heap[0]->when <= now) {
+			struct ev_timer *t = l->heap[0];
+
+			heap_remove(l, t);
 			t->cb(t->arg);
 			free(t);
 		}

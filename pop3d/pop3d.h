@@ -1,7 +1,7 @@
 /*
  * pop3d.h - pop3d's private interfaces: the command parser, the
- * LF -> CRLF and dot-stuffing filter, the client I/O layer, the login
- * and mail sessions, the mailbox, and the parent's pieces (resolverd
+ * LF -> CRLF and dot-stuffing filter, the login and mail sessions
+ * (client I/O is libcommon/netio), the mailbox, and the parent's pieces (resolverd
  * client, failure pacing, the frames between parent and login child).
  *
  * Only pop3d's own files and its unit tests include this header.

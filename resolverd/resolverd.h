@@ -55,7 +55,7 @@ struct resolver {
 /* Points the maps at conf's map_directory; nothing is opened yet. */
 int	resolver_init(struct resolver *, const struct conf *);
 void	resolver_close(struct resolver *);
-/* Looks at the map files again (at most once a second unless forced). */
+/* Reopens a map whose file changed since (one stat per map per call). */
 void	resolver_refresh(struct resolver *, int force);
 
 /* R_CHECK: an r_verdict, and a text for the caller's reply. */

@@ -3,9 +3,10 @@
  * recipient checks through resolverd, and DATA into a spool file that
  * queued hands us.
  *
- * Runs in a child forked for this one client, unprivileged and (when
+ * Runs in a session process exec'd for this client (or reused for the
+ * next client from the same address), unprivileged and (when
  * configured) chrooted in <spool>/smtpd. The client is trusted for
- * nothing: every line is bounded by smtp_io, parsed by smtp_cmd, and
+ * nothing: every line is bounded by netio, parsed by smtp_cmd, and
  * every limit (line, errors, recipients, message size) is checked
  * before anything is kept. queued and resolverd are trusted to answer
  * honestly but not to be up: their absence is a 4xx, never a 250.
@@ -48,6 +49,12 @@ struct smtp_session {
 	int			 esmtp;
 	long			 errors;
 	const char		*last_cmd;
+	/*
+	 * Set by whatever gives this session one client's secrets (STARTTLS,
+	 * AUTH): the process then ends with the session instead of serving
+	 * the next client from the same address (smtp_worker.c).
+	 */
+	int			 holds_secrets;
 
 	/* The transaction: from MAIL to the end of DATA, RSET or EHLO. */
 	int			 mail;
@@ -764,7 +771,7 @@ smtp_session_run(const struct smtp_env *env, struct smtp_backends *be,
 	size_t			len;
 	struct smtp_cmd		cmd;
 	enum netio_status	st;
-	int			done = 0;
+	int			done = 0, reusable;
 
 	session_init(&s, env, be, fd, peer, peerlen);
 	log_info("connect from %s", s.client);
@@ -849,10 +856,10 @@ smtp_session_run(const struct smtp_env *env, struct smtp_backends *be,
 	close(fd);
 	/*
 	 * Everything of this client is gone from the heap (buffers wipe what
-	 * they free); the caller wipes the stack. Nothing here yet makes a
-	 * process unfit for the next client of the same address: AUTH and
-	 * TLS, when they come, must say so here.
+	 * they free); the caller wipes the stack. A session that held one
+	 * client's secrets is not reused at all.
 	 */
+	reusable = !s.holds_secrets;
 	explicit_bzero(&s, offsetof(struct smtp_session, io));
-	return 1;
+	return reusable;
 }

@@ -1,6 +1,7 @@
 /*
  * smtpd.h - smtpd's private interfaces: the command parser, the DATA
- * state machine, the client I/O layer, the session and the listener.
+ * state machine, the session, its backends, the session process and the
+ * listener (client I/O is libcommon/netio).
  *
  * Only smtpd's own files and its unit tests include this header.
  */

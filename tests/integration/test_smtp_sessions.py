@@ -160,6 +160,10 @@ def test_busy_sessions_are_counted_idle_ones_make_way(suite_factory):
     one_mail(s, source="127.0.0.4", subject="four", wait=False)
     wait_until(lambda: s.log_text().count("]: disconnect from") > ended, 10,
                what="the session from 127.0.0.4 to end")
+    # Busy until its process tells the listener it is idle, just after
+    # the log line.
+    four = session_pids(s)[-1]
+    wait_until(lambda: settled(four), 10, what=f"session process {four}")
     held.append(socket.create_connection(("127.0.0.1", s.port), 10,
                                          source_address=("127.0.0.6", 0)))
     assert held[1].recv(100).startswith(b"220")

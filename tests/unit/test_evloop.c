@@ -10,7 +10,9 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -374,6 +376,107 @@ test_registering_a_bad_descriptor_fails(void **state)
 	evloop_free(l);
 }
 
+/* Many timers: each records its deadline slot and creation number. */
+#define MANY	20000
+
+struct many {
+	struct evloop	*l;
+	int		 fired[MANY];
+	int		 order[MANY];
+	int		 slot[MANY];
+	int64_t		 due[MANY];	/* -1: not known to the millisecond */
+	int		 n;
+	int		 expect;
+};
+
+struct many_tick {
+	struct many	*m;
+	int		 id;
+};
+
+static void
+on_many(void *arg)
+{
+	struct many_tick *t = arg;
+
+	t->m->fired[t->id]++;
+	t->m->order[t->m->n++] = t->id;
+	if (t->m->n == t->m->expect)
+		evloop_stop(t->m->l);
+}
+
+static void
+test_many_timers_fire_in_order_and_cancelled_ones_never(void **state)
+{
+	static struct many	 m;
+	static struct many_tick	 t[MANY];
+	static struct ev_timer	*h[MANY];
+	int			 i, a, b, checked = 0;
+	uint64_t		 before;
+
+	memset(&m, 0, sizeof(m));
+	assert_non_null(m.l = evloop_new());
+	srandom(7);
+	for (i = 0; i < MANY; i++) {
+		t[i].m = &m;
+		t[i].id = i;
+		m.slot[i] = (int)(random() % 40);
+		before = evloop_now_ms();
+		assert_non_null(h[i] = evloop_timer(m.l, (uint64_t)m.slot[i],
+		    on_many, &t[i]));
+		m.due[i] = evloop_now_ms() == before ?
+		    (int64_t)(before + (uint64_t)m.slot[i]) : -1;
+	}
+	/* Cancel every third one: from the middle of the heap, too. */
+	for (i = 0; i < MANY; i += 3) {
+		evloop_timer_cancel(m.l, h[i]);
+		h[i] = NULL;
+	}
+	m.expect = MANY - (MANY + 2) / 3;
+	assert_int_equal(evloop_run(m.l), 0);
+	assert_int_equal(m.n, m.expect);
+	for (i = 0; i < MANY; i++)
+		assert_int_equal(m.fired[i], i % 3 == 0 ? 0 : 1);
+	/* In deadline order; equal deadlines in creation order. */
+	for (i = 1; i < m.n; i++) {
+		a = m.order[i - 1];
+		b = m.order[i];
+		if (m.due[a] == -1 || m.due[b] == -1)
+			continue;
+		assert_true(m.due[a] <= m.due[b]);
+		if (m.due[a] == m.due[b])
+			assert_true(a < b);
+		checked++;
+	}
+	assert_true(checked > m.n / 2);
+	evloop_free(m.l);
+}
+
+static void
+test_two_hundred_thousand_timers_arm_and_cancel_quickly(void **state)
+{
+	struct evloop		*l;
+	static struct ev_timer	*h[200000];
+	struct timespec		 t0, t1;
+	double			 secs;
+	int			 i;
+
+	assert_non_null(l = evloop_new());
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	srandom(11);
+	for (i = 0; i < 200000; i++)
+		assert_non_null(h[i] = evloop_timer(l,
+		    3600000 + (uint64_t)(random() % 3600000), on_many, NULL));
+	for (i = 0; i < 200000; i += 2)
+		evloop_timer_cancel(l, h[i]);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	secs = (double)(t1.tv_sec - t0.tv_sec) +
+	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	/* A sorted list took minutes here; the heap takes milliseconds. */
+	assert_true(secs < 5.0);
+	evloop_free(l);
+}
+
 int
 main(void)
 {
@@ -382,6 +485,8 @@ main(void)
 		cmocka_unit_test(test_cancelled_timer_never_fires),
 		cmocka_unit_test(test_timer_cancelled_earlier_in_its_turn_never_fires),
 		cmocka_unit_test(test_timer_armed_from_a_timer_callback_fires),
+		cmocka_unit_test(test_many_timers_fire_in_order_and_cancelled_ones_never),
+		cmocka_unit_test(test_two_hundred_thousand_timers_arm_and_cancel_quickly),
 		cmocka_unit_test(test_io_callbacks_carry_data_through_a_pipe),
 		cmocka_unit_test(test_hangup_is_reported_as_readable),
 		cmocka_unit_test(test_removed_descriptor_gets_no_callback),
