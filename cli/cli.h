@@ -50,10 +50,6 @@ int	cli_cmd_alias(struct cli *, int argc, char **argv);
 int	cli_cmd_setup(struct cli *, int argc, char **argv);
 int	cli_cmd_demo(struct cli *, int argc, char **argv);
 
-/* Shared by user and setup: creates path components below a directory. */
-int	cli_mkdirs_below(const char *base, const char *const *comps,
-	    size_t ncomps, mode_t mode, uid_t uid, gid_t gid, int chown_new,
-	    int *created);
 /* Runs aliases_compile and reports the result; the exit status. */
 int	cli_build_aliases(struct cli *);
 /*

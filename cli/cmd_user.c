@@ -32,6 +32,7 @@
 #include "addr.h"
 #include "cli.h"
 #include "fsutil.h"
+#include "maildir.h"
 #include "map.h"
 #include "passwd.h"
 #include "priv.h"
@@ -184,11 +185,9 @@ user_parse(struct cli *c, const char *arg, struct mailaddr *a, char *key,
 static int
 user_make_maildir(struct cli *c, const struct mailaddr *a)
 {
-	const char	*path3[] = { a->domain, a->local, "Maildir" };
-	const char	*sub[] = { "tmp", "new", "cur" };
 	struct passwd	*pw = NULL;
 	char		 maildir[PATH_MAX];
-	int		 root = priv_is_root(), created = 0, n, i;
+	int		 root = priv_is_root(), created = 0, n;
 	uid_t		 uid = 0;
 	gid_t		 gid = 0;
 
@@ -216,18 +215,11 @@ user_make_maildir(struct cli *c, const struct mailaddr *a)
 		cli_err(c, "the Maildir path is too long");
 		return -1;
 	}
-	if (cli_mkdirs_below(c->conf.mail_store, path3, 3, 0700, uid, gid,
-	    root, &created) == -1) {
+	if (maildir_create_user(c->conf.mail_store, a->domain, a->local, uid,
+	    gid, root, &created) == -1) {
 		cli_err(c, "cannot create %s: %s", maildir, strerror(errno));
 		return -1;
 	}
-	for (i = 0; i < 3; i++)
-		if (cli_mkdirs_below(maildir, &sub[i], 1, 0700, uid, gid,
-		    root, &created) == -1) {
-			cli_err(c, "cannot create %s/%s: %s", maildir, sub[i],
-			    strerror(errno));
-			return -1;
-		}
 	if (created > 0)
 		printf("postern: created %s\n", maildir);
 	else

@@ -45,18 +45,6 @@ local_errno(struct d_result *res, int err)
 		    strerror(err));
 }
 
-/*
- * mkdir one level; a directory we create must be durable in its parent
- * before mail is delivered below it.
- */
-static int
-local_mkdir(const char *dir, const char *parent)
-{
-	if (mkdir(dir, 0700) == -1)
-		return errno == EEXIST ? 0 : -1;
-	return fs_fsync_dir(parent);
-}
-
 static int
 local_has_ctl(const char *s)
 {
@@ -71,23 +59,18 @@ local_has_ctl(const char *s)
  * with res filled in.
  */
 static int
-local_create(const char *store, const char *ddir, const char *udir,
+local_create(const char *store, const char *domain, const char *user,
     const char *md, struct d_result *res)
 {
-	struct stat	st;
-	int		saved;
+	int saved;
 
-	errno = 0;
-	if (stat(store, &st) == -1 || !S_ISDIR(st.st_mode)) {
-		saved = errno != 0 ? errno : ENOTDIR;
-		log_warnx("mail_store %s is missing or not a directory", store);
-		local_errno(res, saved);
-		return -1;
-	}
-	if (local_mkdir(ddir, store) == -1 || local_mkdir(udir, ddir) == -1 ||
-	    maildir_create(md) == -1) {
+	if (maildir_create_user(store, domain, user, 0, 0, 0, NULL) == -1) {
 		saved = errno;
-		log_warn("create %s", md);
+		if (saved == ENOENT || saved == ENOTDIR)
+			log_warnx("mail_store %s is missing or not a directory",
+			    store);
+		else
+			log_warn("create %s", md);
 		local_errno(res, saved);
 		return -1;
 	}
@@ -142,7 +125,7 @@ local_deliver(const char *store, const struct d_job *j, int fd,
 	rc = maildir_deliver(md, hdr.data, hdr.len, fd, (off_t)j->offset,
 	    j->size, name, sizeof(name));
 	if (rc == -1 && errno == ENOENT) {
-		if (local_create(store, ddir, udir, md, res) == -1) {
+		if (local_create(store, domain, user, md, res) == -1) {
 			buf_free(&hdr);
 			return;
 		}

@@ -234,3 +234,37 @@ fail:
 	errno = saved;
 	return -1;
 }
+
+int
+fs_dir_ensure(int dirfd, const char *name, mode_t mode, uid_t uid, gid_t gid,
+    int flags, int *made)
+{
+	struct stat	st;
+	int		fd, new = 0, saved;
+
+	if (mkdirat(dirfd, name, mode) == 0)
+		new = 1;
+	else if (errno != EEXIST)
+		return -1;
+	if ((fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1)
+		return -1;
+	if (fstat(fd, &st) == -1)
+		goto fail;
+	if (((flags & FS_DIR_ENFORCE) || (new && (flags & FS_DIR_CHOWN_NEW)))
+	    && (st.st_uid != uid || st.st_gid != gid) &&
+	    fchown(fd, uid, gid) == -1)
+		goto fail;
+	/* mkdir's mode went through the umask; an existing one may differ. */
+	if (((flags & FS_DIR_ENFORCE) || new) && (st.st_mode & 07777) != mode &&
+	    fchmod(fd, mode) == -1)
+		goto fail;
+	if (made != NULL)
+		*made = new;
+	return fd;
+fail:
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return -1;
+}

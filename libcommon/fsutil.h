@@ -24,6 +24,22 @@ int	fs_fsync_dirat(int dirfd);
  * the directory. Readers see the old file or the new one, never a part.
  */
 int	fs_atomic_write(const char *path, const void *, size_t, mode_t);
+enum fs_dir_flags {
+	FS_DIR_CHOWN_NEW = 1,	/* a directory made here goes to uid:gid */
+	FS_DIR_ENFORCE = 2,	/* owner and mode set, whoever made it */
+};
+
+/*
+ * Opens the directory name below dirfd, creating it with mode if it is
+ * missing, and never through a symlink: a planted one, or a file in its
+ * place, fails with ENOTDIR. Ownership and mode are changed
+ * through the descriptor (fchown, fchmod), never by path, so nothing
+ * swapped in between the checks is touched. Returns the directory's
+ * descriptor (close-on-exec) or -1 with errno; *made (if not NULL) is
+ * set when it was created here.
+ */
+int	fs_dir_ensure(int dirfd, const char *name, mode_t mode, uid_t uid,
+	    gid_t gid, int flags, int *made);
 /* mkdir -p with a mode for the directories it creates. */
 int	fs_mkdirs(const char *path, mode_t);
 /* Reads a whole small file (at most max bytes) into a new NUL-ended buffer. */

@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "addr.h"
 #include "fsutil.h"
 #include "maildir.h"
 
@@ -34,45 +35,65 @@
 
 static const char *const maildir_subdirs[] = { "tmp", "new", "cur" };
 
-/* mkdirat that reports whether it created the directory. */
+/*
+ * Opens (creating if missing) name below dfd and closes dfd; a created
+ * directory is fsynced into its parent first. The new descriptor, or -1.
+ */
 static int
-mkdir_created(int dirfd, const char *name, int *created)
+maildir_step(int dfd, const char *name, uid_t uid, gid_t gid, int flags,
+    int *created)
 {
-	if (mkdirat(dirfd, name, 0700) == 0) {
-		*created = 1;
-		return 0;
+	int	fd, made = 0, saved;
+
+	fd = fs_dir_ensure(dfd, name, 0700, uid, gid, flags, &made);
+	if (fd != -1 && made) {
+		(*created)++;
+		if (fsync(dfd) == -1) {
+			saved = errno;
+			close(fd);
+			fd = -1;
+			errno = saved;
+		}
 	}
-	if (errno != EEXIST)
-		return -1;
-	return 0;
+	saved = errno;
+	close(dfd);
+	errno = saved;
+	return fd;
 }
 
 int
-maildir_create(const char *path)
+maildir_create_user(const char *store, const char *domain, const char *local,
+    uid_t uid, gid_t gid, int chown_new, int *created)
 {
-	char	 parent[PATH_MAX];
-	int	 fd, saved, created = 0, subcreated = 0;
-	size_t	 i;
+	const char	*path[] = { domain, local, "Maildir" };
+	int		 fd, sub, flags = chown_new ? FS_DIR_CHOWN_NEW : 0;
+	int		 made = 0, before, saved;
+	size_t		 i;
 
-	if (fs_dirname(path, parent, sizeof(parent)) == -1)
+	if (!addr_is_store_safe(domain) || !addr_is_store_safe(local)) {
+		errno = EINVAL;
 		return -1;
-
-	if (mkdir(path, 0700) == 0)
-		created = 1;
-	else if (errno != EEXIST)
+	}
+	if ((fd = open(store, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
 		return -1;
-	/* The new entry in the parent must be durable before mail lands. */
-	if (created && fs_fsync_dir(parent) == -1)
-		return -1;
-	if ((fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
-		return -1;
+	for (i = 0; i < sizeof(path) / sizeof(path[0]); i++)
+		if ((fd = maildir_step(fd, path[i], uid, gid, flags,
+		    &made)) == -1)
+			return -1;
+	before = made;
 	for (i = 0; i < sizeof(maildir_subdirs) / sizeof(maildir_subdirs[0]);
-	    i++)
-		if (mkdir_created(fd, maildir_subdirs[i], &subcreated) == -1)
+	    i++) {
+		if ((sub = fs_dir_ensure(fd, maildir_subdirs[i], 0700, uid,
+		    gid, flags, &saved)) == -1)
 			goto fail;
-	if (subcreated && fsync(fd) == -1)
+		made += saved;
+		close(sub);
+	}
+	if (made > before && fsync(fd) == -1)
 		goto fail;
 	close(fd);
+	if (created != NULL)
+		*created += made;
 	return 0;
 fail:
 	saved = errno;

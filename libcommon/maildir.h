@@ -19,12 +19,21 @@
 #define MAILDIR_FLAGS_MAX	(26 + 26 + 1)	/* A-Z, a-z, NUL */
 
 /*
- * Creates path (the Maildir itself) and its tmp, new and cur, mode 0700,
- * leaving existing ones alone. The parent must exist. Whatever it creates
- * is made durable (the parent and path fsynced), so a delivery into a
- * fresh Maildir cannot lose its directory in a crash. 0 or -1 (errno).
+ * The one way a user's mailbox comes to exist (deliverd, pop3d, the
+ * CLI): creates what is missing of <store>/<domain>/<local>/Maildir and
+ * its tmp, new and cur, mode 0700, below the existing directory store.
+ * Each level is opened relative to the one above with O_NOFOLLOW, so a
+ * symlink planted anywhere in the path fails (ENOTDIR) instead of leading
+ * elsewhere; domain and local must be store-safe (EINVAL otherwise).
+ * With chown_new (the CLI, as root), what it creates goes to uid:gid;
+ * the daemons run as the mail-store user already. Whatever it creates
+ * is made durable in its parent (fsync) before it returns, so a delivery
+ * into a fresh Maildir cannot lose its directory in a crash. *created
+ * (if not NULL) counts the directories made. 0, or -1 with errno.
  */
-int	maildir_create(const char *path);
+int	maildir_create_user(const char *store, const char *domain,
+	    const char *local, uid_t uid, gid_t gid, int chown_new,
+	    int *created);
 
 /*
  * Writes "host" for use in a file name: '/' becomes "\057" and ':'

@@ -54,34 +54,23 @@ setup_users(struct master *m, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * base/sub as a directory owned by uid:gid with mode, whoever made it
+ * and whatever it was: the spool may be writable by a daemon user that
+ * planted a symlink there, so nothing is followed or changed by path.
+ */
 static int
-mkdir_owned(const char *base, const char *sub, uid_t uid, gid_t gid,
-    mode_t mode, char *err, size_t errlen)
+mkdir_owned(int basefd, const char *base, const char *sub, uid_t uid,
+    gid_t gid, mode_t mode, char *err, size_t errlen)
 {
-	char		 path[4096];
-	struct stat	 st;
+	int fd;
 
-	if (fs_path(path, sizeof(path), base, sub) == -1) {
-		snprintf(err, errlen, "%s/%s: path too long", base, sub);
+	if ((fd = fs_dir_ensure(basefd, sub, mode, uid, gid, FS_DIR_ENFORCE,
+	    NULL)) == -1) {
+		snprintf(err, errlen, "%s/%s: %s", base, sub, strerror(errno));
 		return -1;
 	}
-	if (mkdir(path, mode) == -1 && errno != EEXIST) {
-		snprintf(err, errlen, "mkdir %s: %s", path, strerror(errno));
-		return -1;
-	}
-	if (lstat(path, &st) == -1 || !S_ISDIR(st.st_mode)) {
-		snprintf(err, errlen, "%s: not a directory", path);
-		return -1;
-	}
-	if (priv_is_root() && (st.st_uid != uid || st.st_gid != gid) &&
-	    chown(path, uid, gid) == -1) {
-		snprintf(err, errlen, "chown %s: %s", path, strerror(errno));
-		return -1;
-	}
-	if ((st.st_mode & 07777) != mode && chmod(path, mode) == -1) {
-		snprintf(err, errlen, "chmod %s: %s", path, strerror(errno));
-		return -1;
-	}
+	close(fd);
 	return 0;
 }
 
@@ -91,27 +80,32 @@ setup_spool(struct master *m, char *err, size_t errlen)
 	const char	*sp = m->conf.spool_directory;
 	uid_t		 root = priv_is_root() ? 0 : geteuid();
 	gid_t		 rootg = priv_is_root() ? 0 : getegid();
+	int		 fd, rc;
 
 	if (fs_mkdirs(sp, 0755) == -1) {
 		snprintf(err, errlen, "mkdir %s: %s", sp, strerror(errno));
 		return -1;
 	}
-	if (chmod(sp, 0755) == -1) {
-		snprintf(err, errlen, "chmod %s: %s", sp, strerror(errno));
+	if ((fd = open(sp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1 || fchmod(fd, 0755) == -1) {
+		snprintf(err, errlen, "%s: %s", sp, strerror(errno));
+		if (fd != -1)
+			close(fd);
 		return -1;
 	}
 	/* smtpd's chroot: only root and the smtpd group may enter. */
-	if (mkdir_owned(sp, "smtpd", root, m->smtpd_u.gid, 0750, err,
+	rc = mkdir_owned(fd, sp, "smtpd", root, m->smtpd_u.gid, 0750, err,
 	    errlen) == -1 ||
-	    mkdir_owned(sp, "public", root, rootg, 0755, err, errlen) == -1 ||
-	    mkdir_owned(sp, "private", root, rootg, 0711, err, errlen) == -1 ||
-	    mkdir_owned(sp, "queue", m->queue_u.uid, m->queue_u.gid, 0700,
+	    mkdir_owned(fd, sp, "public", root, rootg, 0755, err, errlen) ==
+	    -1 ||
+	    mkdir_owned(fd, sp, "private", root, rootg, 0711, err, errlen) ==
+	    -1 ||
+	    mkdir_owned(fd, sp, "queue", m->queue_u.uid, m->queue_u.gid, 0700,
 	    err, errlen) == -1 ||
-	    mkdir_owned(sp, "corrupt", m->queue_u.uid, m->queue_u.gid, 0700,
-	    err, errlen) == -1)
-		return -1;
-	/* queued runs with the spool as its cwd and must be able to enter it. */
-	return 0;
+	    mkdir_owned(fd, sp, "corrupt", m->queue_u.uid, m->queue_u.gid,
+	    0700, err, errlen) == -1 ? -1 : 0;
+	close(fd);
+	return rc;
 }
 
 static int
@@ -126,8 +120,9 @@ unix_listener(const char *dir, const char *name, uid_t uid, gid_t gid,
 		    strerror(errno));
 		return -1;
 	}
+	/* lchown: whatever is at the path now, no link is followed. */
 	if (priv_is_root() && (fs_path(path, sizeof(path), dir, name) == -1 ||
-	    chown(path, uid, gid) == -1)) {
+	    lchown(path, uid, gid) == -1)) {
 		snprintf(err, errlen, "chown %s/%s: %s", dir, name,
 		    strerror(errno));
 		close(fd);

@@ -74,15 +74,6 @@ mail_err(struct pop3_msess *s, const char *fmt, ...)
 	}
 }
 
-/* One directory level, made durable in its parent. */
-static int
-mail_mkdir(const char *dir, const char *parent)
-{
-	if (mkdir(dir, 0700) == -1)
-		return errno == EEXIST ? 0 : -1;
-	return fs_fsync_dir(parent);
-}
-
 /*
  * The user's directory, created (as mail_user when we are root, so the
  * store stays hers) if this is the first contact. -1 with a reply sent.
@@ -120,8 +111,7 @@ mail_prepare(const struct pop3_env *env, const char *user, char *udir,
 	if (root && (setgroups(1, &env->mail_u.gid) == -1 ||
 	    setegid(env->mail_u.gid) == -1 || seteuid(env->mail_u.uid) == -1))
 		fatal("become mail_user to create %s", md);
-	if (mail_mkdir(ddir, store) == -1 || mail_mkdir(udir, ddir) == -1 ||
-	    maildir_create(md) == -1) {
+	if (maildir_create_user(store, domain, local, 0, 0, 0, NULL) == -1) {
 		log_warn("create %s", md);
 		rc = -1;
 	}

@@ -281,25 +281,69 @@ test_info_build_replaces_old_flags(void **state)
 }
 
 static void
-test_create_makes_three_private_directories(void **state)
+test_create_makes_every_level_private_and_durable(void **state)
 {
 	char		md[PATH_MAX], sub[PATH_MAX];
 	struct stat	st;
-	const char	*names[] = { "", "/tmp", "/new", "/cur" };
+	const char	*names[] = { "/d.test", "/d.test/u", "/d.test/u/Maildir",
+	    "/d.test/u/Maildir/tmp", "/d.test/u/Maildir/new",
+	    "/d.test/u/Maildir/cur" };
 	size_t		i;
+	int		created = 0;
 
-	snprintf(md, sizeof(md), "%s/Maildir", scratch);
-	assert_int_equal(maildir_create(md), 0);
-	assert_int_equal(maildir_create(md), 0);	/* idempotent */
-	for (i = 0; i < 4; i++) {
-		snprintf(sub, sizeof(sub), "%s%s", md, names[i]);
-		assert_int_equal(stat(sub, &st), 0);
+	assert_int_equal(maildir_create_user(scratch, "d.test", "u", 0, 0, 0,
+	    &created), 0);
+	assert_int_equal(created, 6);
+	created = 0;
+	assert_int_equal(maildir_create_user(scratch, "d.test", "u", 0, 0, 0,
+	    &created), 0);		/* idempotent */
+	assert_int_equal(created, 0);
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		snprintf(sub, sizeof(sub), "%s%s", scratch, names[i]);
+		assert_int_equal(lstat(sub, &st), 0);
 		assert_true(S_ISDIR(st.st_mode));
 		assert_int_equal(st.st_mode & 07777, 0700);
 	}
-	snprintf(md, sizeof(md), "%s/missing/Maildir", scratch);
-	assert_int_equal(maildir_create(md), -1);
+	snprintf(md, sizeof(md), "%s/missing", scratch);
+	assert_int_equal(maildir_create_user(md, "d.test", "u", 0, 0, 0,
+	    NULL), -1);
 	assert_int_equal(errno, ENOENT);
+}
+
+static void
+test_create_never_follows_a_planted_symlink(void **state)
+{
+	char	link[PATH_MAX], target[PATH_MAX], probe[PATH_MAX + 16];
+
+	/* A user directory that is a symlink to somewhere else. */
+	snprintf(target, sizeof(target), "%s/elsewhere", scratch);
+	assert_int_equal(mkdir(target, 0700), 0);
+	snprintf(link, sizeof(link), "%s/d.test", scratch);
+	assert_int_equal(mkdir(link, 0700), 0);
+	snprintf(link, sizeof(link), "%s/d.test/victim", scratch);
+	assert_int_equal(symlink(target, link), 0);
+	assert_int_equal(maildir_create_user(scratch, "d.test", "victim", 0,
+	    0, 0, NULL), -1);
+	/* O_NOFOLLOW | O_DIRECTORY on a symlink: ENOTDIR (or ELOOP). */
+	assert_true(errno == ENOTDIR || errno == ELOOP);
+	snprintf(probe, sizeof(probe), "%s/Maildir", target);
+	assert_int_equal(access(probe, F_OK), -1);
+	/* Names that would leave the store are refused outright. */
+	assert_int_equal(maildir_create_user(scratch, "..", "u", 0, 0, 0,
+	    NULL), -1);
+	assert_int_equal(errno, EINVAL);
+	assert_int_equal(maildir_create_user(scratch, "d.test", "a/b", 0, 0,
+	    0, NULL), -1);
+	assert_int_equal(errno, EINVAL);
+}
+
+/* The Maildir of u@d.test below scratch, created. */
+static void
+make_maildir(char *md, size_t mdsz)
+{
+	assert_int_equal(maildir_create_user(scratch, "d.test", "u", 0, 0, 0,
+	    NULL), 0);
+	snprintf(md, mdsz, "%s/d.test/u/Maildir", scratch);
 }
 
 static void
@@ -315,8 +359,7 @@ test_deliver_writes_header_and_body_with_size(void **state)
 	off_t		 off;
 	int		 fd;
 
-	snprintf(md, sizeof(md), "%s/Maildir", scratch);
-	assert_int_equal(maildir_create(md), 0);
+	make_maildir(md, sizeof(md));
 	fd = make_message(body);
 	off = lseek(fd, 0, SEEK_CUR);
 	assert_int_equal(maildir_deliver(md, hdr, strlen(hdr), fd, msg_off,
@@ -376,8 +419,7 @@ test_deliver_failure_leaves_nothing_and_keeps_errno(void **state)
 	char	md[2048], name[MAILDIR_NAME_MAX], path[PATH_MAX];
 	int	fd;
 
-	snprintf(md, sizeof(md), "%s/Maildir", scratch);
-	assert_int_equal(maildir_create(md), 0);
+	make_maildir(md, sizeof(md));
 	/* A descriptor that cannot be read: the copy fails midway. */
 	fd = open("/dev/null", O_WRONLY);
 	assert_true(fd != -1);
@@ -398,7 +440,7 @@ test_deliver_failure_leaves_nothing_and_keeps_errno(void **state)
 	close(fd);
 
 	/* A source shorter than its stated size is never delivered cut short. */
-	snprintf(md, sizeof(md), "%s/Maildir", scratch);
+	snprintf(md, sizeof(md), "%s/d.test/u/Maildir", scratch);
 	fd = make_message("x\n");
 	assert_int_equal(maildir_deliver(md, NULL, 0, fd, msg_off, 4096, name,
 	    sizeof(name)), -1);
@@ -516,7 +558,10 @@ main(void)
 		cmocka_unit_test(test_info_parse_splits_base_and_flags),
 		cmocka_unit_test(test_info_build_replaces_old_flags),
 		cmocka_unit_test_setup_teardown(
-		    test_create_makes_three_private_directories, setup_dir,
+		    test_create_makes_every_level_private_and_durable,
+		    setup_dir, teardown_dir),
+		cmocka_unit_test_setup_teardown(
+		    test_create_never_follows_a_planted_symlink, setup_dir,
 		    teardown_dir),
 		cmocka_unit_test_setup_teardown(
 		    test_deliver_writes_header_and_body_with_size, setup_dir,
