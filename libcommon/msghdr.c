@@ -20,7 +20,7 @@
 #define MSGHDR_CHUNK	16384
 
 void
-msghdr_init(struct msghdr *m, const char *p, size_t len, int whole)
+msghdr_init(struct msghdr_iter *m, const char *p, size_t len, int whole)
 {
 	m->p = p;
 	m->len = len;
@@ -34,7 +34,7 @@ msghdr_init(struct msghdr *m, const char *p, size_t len, int whole)
  * line starts at *next. -1 if the line is cut by the end of a prefix.
  */
 static int
-msghdr_line(const struct msghdr *m, size_t pos, size_t *cend, size_t *next)
+msghdr_line(const struct msghdr_iter *m, size_t pos, size_t *cend, size_t *next)
 {
 	const char	*nl;
 	size_t		 e;
@@ -74,7 +74,7 @@ msghdr_wsp(char c)
 }
 
 int
-msghdr_next(struct msghdr *m, struct msghdr_field *f)
+msghdr_next(struct msghdr_iter *m, struct msghdr_field *f)
 {
 	size_t	pos = m->pos, cend, next, i, j;
 

@@ -30,7 +30,7 @@ struct msghdr_field {
 };
 
 /* An iterator over the header fields at the start of bytes in memory. */
-struct msghdr {
+struct msghdr_iter {
 	const char	*p;
 	size_t		 len;
 	size_t		 pos;
@@ -43,14 +43,14 @@ struct msghdr {
  * field; otherwise they are a prefix, and a field cut at their end is
  * not returned.
  */
-void	msghdr_init(struct msghdr *, const char *p, size_t len, int whole);
+void	msghdr_init(struct msghdr_iter *, const char *p, size_t len, int whole);
 /*
  * 1 with the next field in f; 0 at the end of the header section: an
  * empty line, a line that is neither a field nor a continuation (the
  * body began without its blank line), or the end of the bytes. Lines
  * may end in LF or CRLF.
  */
-int	msghdr_next(struct msghdr *, struct msghdr_field *f);
+int	msghdr_next(struct msghdr_iter *, struct msghdr_field *f);
 /* Whether f is named name (case-insensitive). */
 int	msghdr_is(const struct msghdr_field *f, const char *name);
 /*
