@@ -231,8 +231,8 @@ copy_local(struct client *c, uint64_t size, uint64_t *added, char *why,
  * read back from the page cache. 0, or -1 with a reason in why.
  */
 static int
-hops_check(struct client *c, const char *sender, uint64_t size, char *why,
-    size_t whylen)
+hops_check(struct client *c, const char *client, const char *sender,
+    uint64_t size, char *why, size_t whylen)
 {
 	struct buf		 b;
 	struct msghdr_iter		 m;
@@ -257,7 +257,7 @@ hops_check(struct client *c, const char *sender, uint64_t size, char *why,
 		return 0;
 	log_info("%s: reject: too many hops (%ld Received header fields, "
 	    "hopcount_limit = %ld) from %s; from=<%s>", c->qid, hops,
-	    Q->conf.hopcount_limit, c->local ? "local" : "smtpd", sender);
+	    Q->conf.hopcount_limit, client, sender);
 	snprintf(why, whylen, "5.4.6 too many hops");
 	return -1;
 }
@@ -443,7 +443,7 @@ handle_commit(struct client *c, struct ipc_msg *m)
 		goto refuse;
 	}
 	size = qc.size + added;
-	if (hops_check(c, qc.sender, size, why, sizeof(why)) == -1) {
+	if (hops_check(c, client, qc.sender, size, why, sizeof(why)) == -1) {
 		client_reset(c);
 		goto refuse;
 	}

@@ -139,7 +139,8 @@ def test_smtp_hop_count_counts_smtpds_own_received(suite):
     assert len(trace_lines(m.read_bytes())) == 49
     log = suite.log_text()
     assert "reject: too many hops (50 Received header fields, " \
-        "hopcount_limit = 50) from smtpd; from=<alice@example.test>" in log
+        "hopcount_limit = 50) from [127.0.0.1]; from=<alice@example.test>" \
+        in log
     # The refusals left no message behind, and the sender got no bounce.
     suite.wait_queue_empty()
     assert suite.messages("alice@example.test") == []
@@ -152,7 +153,8 @@ def test_hop_count_applies_to_local_submissions(suite):
     assert r.returncode == EX_UNAVAILABLE
     assert r.stderr == (b"sendmail: the queue refused the message at "
                         b"commit: 5.4.6 too many hops\n")
-    assert "from local; from=<root@example.test>" in suite.log_text()
+    assert "hopcount_limit = 50) from local uid 0; " \
+        "from=<root@example.test>" in suite.log_text()
     assert suite.queue_files() == []
 
 
