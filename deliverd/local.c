@@ -113,7 +113,7 @@ local_loop(int fd, const struct d_job *j, const char *mbox,
     struct d_result *res)
 {
 	struct buf		 b;
-	struct msghdr_iter		 m;
+	struct msghdr_iter	 m;
 	struct msghdr_field	 f;
 	const char		*v;
 	size_t			 vlen;

@@ -34,7 +34,8 @@ msghdr_init(struct msghdr_iter *m, const char *p, size_t len, int whole)
  * line starts at *next. -1 if the line is cut by the end of a prefix.
  */
 static int
-msghdr_line(const struct msghdr_iter *m, size_t pos, size_t *cend, size_t *next)
+msghdr_line(const struct msghdr_iter *m, size_t pos, size_t *cend,
+    size_t *next)
 {
 	const char	*nl;
 	size_t		 e;

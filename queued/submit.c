@@ -235,7 +235,7 @@ hops_check(struct client *c, const char *client, const char *sender,
     uint64_t size, char *why, size_t whylen)
 {
 	struct buf		 b;
-	struct msghdr_iter		 m;
+	struct msghdr_iter	 m;
 	struct msghdr_field	 f;
 	long			 hops = 0;
 	int			 whole;

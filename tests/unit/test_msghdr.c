@@ -21,7 +21,7 @@
 static size_t
 fields(const char *msg, size_t len, int whole, char *out, size_t outsz)
 {
-	struct msghdr_iter		m;
+	struct msghdr_iter	m;
 	struct msghdr_field	f;
 	size_t			n = 0, o = 0;
 
@@ -62,7 +62,7 @@ test_name_match_is_case_insensitive_and_exact(void **state)
 {
 	const char		*msg = "DELIVERED-TO: a@b\nDelivered-To-X: c\n"
 				    "Delivered-To : d@e\n\n";
-	struct msghdr_iter		 m;
+	struct msghdr_iter	 m;
 	struct msghdr_field	 f;
 	int			 hits = 0;
 
@@ -104,7 +104,7 @@ static void
 test_long_values_are_cut_and_marked(void **state)
 {
 	char			msg[3 * MSGHDR_VALUE_MAX];
-	struct msghdr_iter		m;
+	struct msghdr_iter	m;
 	struct msghdr_field	f;
 
 	memcpy(msg, "X: ", 3);
