@@ -206,7 +206,10 @@ sm_queue_error(const struct ipc_msg *m, const char *when)
 	}
 	cli_sanitize(text, sizeof(text), e.text);
 	sm_err("the queue refused the message %s: %s", when, text);
-	return e.status == ST_TEMP ? EX_TEMPFAIL : EX_UNAVAILABLE;
+	if (e.status == ST_TEMP)
+		return EX_TEMPFAIL;
+	/* 5.7.x: this user, or this sender, is not allowed (postern.conf). */
+	return strncmp(e.text, "5.7.", 4) == 0 ? EX_NOPERM : EX_UNAVAILABLE;
 }
 
 static int

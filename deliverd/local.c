@@ -9,6 +9,10 @@
  * <store>/<domain>/<user>/. The store directory itself must already
  * exist: creating it would hide an unmounted file system by filling the
  * disk underneath it.
+ *
+ * A message that already carries the Delivered-To this delivery would
+ * add is refused for good (5.4.6, a loop): the check reads only the
+ * header section, bounded (libcommon/msghdr).
  */
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -17,6 +21,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "addr.h"
 #include "buf.h"
@@ -24,6 +29,7 @@
 #include "fsutil.h"
 #include "log.h"
 #include "maildir.h"
+#include "msghdr.h"
 
 static void
 local_status(struct d_result *res, uint32_t status, const char *text)
@@ -77,13 +83,62 @@ local_create(const char *store, const char *domain, const char *user,
 	return 0;
 }
 
+/*
+ * A message that already carries the Delivered-To this delivery would
+ * write has been here before: it is looping (an alias or a forward that
+ * leads back), and delivering it again would only feed the loop. Refused
+ * for good, as Postfix's local(8) and qmail-local do, so the loop ends in
+ * one bounce. Only the header section is read, at most MSGHDR_SCAN_MAX
+ * bytes of it. 0 (no loop), or -1 with res filled in.
+ */
+static int
+local_loop(int fd, const struct d_job *j, const char *mbox,
+    struct d_result *res)
+{
+	struct buf		 b;
+	struct msghdr_iter	 m;
+	struct msghdr_field	 f;
+	const char		*v;
+	size_t			 vlen;
+	int			 whole, saved, loop = 0;
+
+	buf_init(&b, MSGHDR_SCAN_MAX);
+	if (msghdr_read(fd, j->offset, j->size, MSGHDR_SCAN_MAX, &b,
+	    &whole) == -1) {
+		saved = errno;
+		log_warn("%s: read the message's header", j->qid);
+		buf_free(&b);
+		local_errno(res, saved);
+		return -1;
+	}
+	msghdr_init(&m, b.data, b.len, whole);
+	while (!loop && msghdr_next(&m, &f) == 1) {
+		if (!msghdr_is(&f, "Delivered-To") || f.truncated)
+			continue;
+		v = f.value;
+		vlen = f.valuelen;
+		if (vlen >= 2 && v[0] == '<' && v[vlen - 1] == '>') {
+			v++;
+			vlen -= 2;
+		}
+		loop = vlen == strlen(mbox) && strncasecmp(v, mbox, vlen) == 0;
+	}
+	buf_free(&b);
+	if (!loop)
+		return 0;
+	res->status = ST_PERM;
+	snprintf(res->text, sizeof(res->text),
+	    "5.4.6 mail forwarding loop for %s", mbox);
+	return -1;
+}
+
 void
 local_deliver(const char *store, const struct d_job *j, int fd,
     struct d_result *res, char *where, size_t wheresz)
 {
 	char		 rcpt[ADDR_MAX + 1], *at, *user, *domain;
 	char		 ddir[PATH_MAX], udir[PATH_MAX], md[PATH_MAX];
-	char		 name[MAILDIR_NAME_MAX];
+	char		 name[MAILDIR_NAME_MAX], mbox[ADDR_MAX + 1];
 	struct buf	 hdr;
 	int		 saved, rc;
 
@@ -113,10 +168,19 @@ local_deliver(const char *store, const struct d_job *j, int fd,
 		local_status(res, ST_PERM, "5.1.3 bad mailbox name");
 		return;
 	}
+	/* Exactly what Delivered-To says below: the loop check compares it. */
+	if (strlcpy(mbox, user, sizeof(mbox)) >= sizeof(mbox) ||
+	    strlcat(mbox, "@", sizeof(mbox)) >= sizeof(mbox) ||
+	    strlcat(mbox, domain, sizeof(mbox)) >= sizeof(mbox)) {
+		local_status(res, ST_PERM, "5.1.3 bad mailbox name");
+		return;
+	}
+	if (local_loop(fd, j, mbox, res) == -1)
+		return;
 
 	buf_init(&hdr, 2 * ADDR_MAX + 64);
-	if (buf_printf(&hdr, "Return-Path: <%s>\nDelivered-To: %s@%s\n",
-	    j->sender, user, domain) == -1) {
+	if (buf_printf(&hdr, "Return-Path: <%s>\nDelivered-To: %s\n",
+	    j->sender, mbox) == -1) {
 		buf_free(&hdr);
 		local_errno(res, ENOMEM);
 		return;

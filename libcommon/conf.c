@@ -80,6 +80,9 @@ static const struct conf_key conf_keys[] = {
 	KL(local_delivery_concurrency, "4", 1, 256),
 	K(delivery_timeout, CT_DURATION, "10m"),
 	K(group_commit, CT_BOOL, "yes"),
+	KL(hopcount_limit, "50", 1, 100000),
+	K(authorized_submit_users, CT_LIST, "anyone"),
+	K(local_sender_policy, CT_STR, "any"),
 	K(allow_alias_commands, CT_BOOL, "no"),
 	K(resolver_idle_timeout, CT_DURATION, "60s"),
 	K(pop3_listen, CT_LIST, "127.0.0.1:1100, [::1]:1100"),
@@ -351,6 +354,12 @@ conf_validate(struct conf *c, const char *name, char *err, size_t errlen)
 	if (c->queue_retry_min == 0 || c->queue_retry_max < c->queue_retry_min) {
 		snprintf(err, errlen, "%s: queue_retry_max must be at least "
 		    "queue_retry_min, which must be above zero", name);
+		return -1;
+	}
+	if (strcmp(c->local_sender_policy, "any") != 0 &&
+	    strcmp(c->local_sender_policy, "own") != 0) {
+		snprintf(err, errlen, "%s: local_sender_policy must be any "
+		    "or own", name);
 		return -1;
 	}
 	if (c->message_size_limit < 1024) {

@@ -61,6 +61,9 @@ struct conf {
 	long	 local_delivery_concurrency;
 	time_t	 delivery_timeout;
 	int	 group_commit;
+	long	 hopcount_limit;	/* Received fields that refuse a message */
+	struct conf_list authorized_submit_users;	/* local submitters */
+	char	 local_sender_policy[CONF_STR_MAX];	/* "any" or "own" */
 
 	/* resolver */
 	int	 allow_alias_commands;

@@ -1,6 +1,7 @@
 /*
  * queued.h - queued's private interfaces: the spool (spool.c), the
- * in-memory schedule (sched.c), submission clients (submit.c), delivery
+ * in-memory schedule (sched.c), submission clients (submit.c) and the
+ * local submission policy (inject.c), delivery
  * agents and the resolver client (agents.c), bounces (bounce.c) and the
  * control socket (control.c).
  */
@@ -167,6 +168,18 @@ void	syncer_fsync(int fd, sync_done_cb, void *arg);
 void	submit_init(int submit_fd, int inject_fd);
 /* Replies to every commit made durable by the last spool_commit_sync. */
 void	submit_commit_batch(void);
+
+/* inject.c: local submissions (sendmail on public/inject.sock). */
+/* The login name of uid, or "unknown" (as Postfix says) if it has none. */
+void	inject_user_name(uid_t uid, char *out, size_t outsz);
+/* authorized_submit_users; root and queued's own uid always may. */
+int	inject_authorized(const struct conf *, uid_t uid, const char *user);
+/* local_sender_policy; root and queued's own uid may use any sender. */
+int	inject_sender_ok(const struct conf *, uid_t uid, const char *user,
+	    const char *sender);
+/* The Received line queued puts on top of a local submission. */
+int	inject_received(const struct conf *, uid_t uid, const char *qid,
+	    time_t now, struct buf *out);
 
 /* bounce.c */
 /* Queues one DSN for the failed recipients of msg (not for <> senders). */

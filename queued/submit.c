@@ -13,7 +13,13 @@
  * trusted with the bytes of the messages it receives. A local user is not:
  * sendmail gets a memory file (memfd) instead, and at commit queued copies
  * it into the spool file that only queued can write, so nothing a local
- * user holds can change a message after it was acknowledged.
+ * user holds can change a message after it was acknowledged. The copy
+ * starts with queued's own Received line, built from SO_PEERCRED (who
+ * may submit, and with which sender, is inject.c's).
+ *
+ * Every commit, from either socket, counts the Received fields of the
+ * message it is about to queue (hopcount_limit): the one place a looping
+ * message is stopped before it is queued.
  *
  * Group commit: commits prepared during one loop turn are made durable by
  * one fsync of queue/ in the idle callback, and only then answered.
@@ -33,6 +39,7 @@
 #include "addr.h"
 #include "fsutil.h"
 #include "log.h"
+#include "msghdr.h"
 #include "peer.h"
 #include "queued.h"
 
@@ -45,7 +52,8 @@ enum client_state {
 struct client {
 	struct peer		*peer;
 	int			 local;		/* came in on inject.sock */
-	uid_t			 uid;
+	uid_t			 uid;		/* SO_PEERCRED at connect */
+	char			 user[64];	/* its login name, or "unknown" */
 	enum client_state	 state;
 	char			 qid[QID_LEN + 1];
 	int			 fd;		/* the spool file */
@@ -122,6 +130,13 @@ handle_begin(struct client *c, struct ipc_msg *m)
 		peer_close(c->peer);
 		return;
 	}
+	if (c->local && !inject_authorized(&Q->conf, c->uid, c->user)) {
+		log_info("reject: local submission from uid=%lu (%s): not in "
+		    "authorized_submit_users", (unsigned long)c->uid, c->user);
+		client_reply_err(c, m->id, ST_PERM, "5.7.1 user is not "
+		    "allowed to submit mail (authorized_submit_users)");
+		return;
+	}
 	if ((c->fd = spool_create(c->qid)) == -1) {
 		client_reply_err(c, m->id, ST_TEMP,
 		    "4.3.0 queue file write error");
@@ -161,11 +176,17 @@ qualify(const char *in, char *out, size_t outsz)
 	return strlcpy(out, in, outsz) < outsz ? 0 : -1;
 }
 
-/* Copies a local client's memory file into its spool file. */
+/*
+ * Copies a local client's memory file into its spool file, under the
+ * Received line that says who submitted it (added: its length). Our own
+ * line does not count against message_size_limit, as smtpd's does not.
+ */
 static int
-copy_local(struct client *c, uint64_t size, char *why, size_t whylen)
+copy_local(struct client *c, uint64_t size, uint64_t *added, char *why,
+    size_t whylen)
 {
 	struct stat	st;
+	struct buf	trace;
 	char		chunk[65536];
 	uint64_t	off = 0;
 	ssize_t		n;
@@ -178,6 +199,16 @@ copy_local(struct client *c, uint64_t size, char *why, size_t whylen)
 		snprintf(why, whylen, "5.3.4 message file too big");
 		return -1;
 	}
+	buf_init(&trace, 1024);
+	if (inject_received(&Q->conf, c->uid, c->qid, time(NULL),
+	    &trace) == -1 || fs_write_all(c->fd, trace.data, trace.len) == -1) {
+		log_warn("%s: write the Received line", c->qid);
+		snprintf(why, whylen, "4.3.0 queue file write error");
+		buf_free(&trace);
+		return -1;
+	}
+	*added = trace.len;
+	buf_free(&trace);
 	while (off < size) {
 		n = pread(c->memfd, chunk, sizeof(chunk), (off_t)off);
 		if (n <= 0 || fs_write_all(c->fd, chunk, (size_t)n) == -1) {
@@ -190,6 +221,45 @@ copy_local(struct client *c, uint64_t size, char *why, size_t whylen)
 	close(c->memfd);
 	c->memfd = -1;
 	return 0;
+}
+
+/*
+ * The hop count, with Postfix's cleanup semantics: every Received field
+ * of the message's header section counts, the one smtpd (or queued, for
+ * a local submission) added included, and the message is refused when
+ * the count reaches hopcount_limit. The file was just written: it is
+ * read back from the page cache. 0, or -1 with a reason in why.
+ */
+static int
+hops_check(struct client *c, const char *client, const char *sender,
+    uint64_t size, char *why, size_t whylen)
+{
+	struct buf		 b;
+	struct msghdr_iter	 m;
+	struct msghdr_field	 f;
+	long			 hops = 0;
+	int			 whole;
+
+	buf_init(&b, MSGHDR_SCAN_MAX);
+	if (msghdr_read(c->fd, SPOOL_HDR_LEN, size, MSGHDR_SCAN_MAX, &b,
+	    &whole) == -1) {
+		log_warn("%s: read the message's header", c->qid);
+		buf_free(&b);
+		snprintf(why, whylen, "4.3.0 queue file read error");
+		return -1;
+	}
+	msghdr_init(&m, b.data, b.len, whole);
+	while (hops < Q->conf.hopcount_limit && msghdr_next(&m, &f) == 1)
+		if (msghdr_is(&f, "Received"))
+			hops++;
+	buf_free(&b);
+	if (hops < Q->conf.hopcount_limit)
+		return 0;
+	log_info("%s: reject: too many hops (%ld Received header fields, "
+	    "hopcount_limit = %ld) from %s; from=<%s>", c->qid, hops,
+	    Q->conf.hopcount_limit, client, sender);
+	snprintf(why, whylen, "5.4.6 too many hops");
+	return -1;
 }
 
 /* Answers one commit and hands a durable message to the schedule. */
@@ -320,6 +390,7 @@ handle_commit(struct client *c, struct ipc_msg *m)
 	struct pending_commit	*pc;
 	char			 why[PROTO_TEXT_MAX], addr[ADDR_MAX + 1];
 	char			 client[160];
+	uint64_t		 size, added = 0;
 	uint32_t		 i;
 
 	if (c->state != CL_RECEIVING || m->fd != -1 ||
@@ -356,19 +427,39 @@ handle_commit(struct client *c, struct ipc_msg *m)
 		if (env_add_rcpt(&env, addr, NULL, 0) == -1)
 			goto nomem;
 	}
-	if (c->local && copy_local(c, qc.size, why, sizeof(why)) == -1) {
+	if (c->local && !inject_sender_ok(&Q->conf, c->uid, c->user,
+	    qc.sender)) {
+		log_info("%s: reject: uid=%lu (%s) may not use the sender "
+		    "<%s> (local_sender_policy = %s)", c->qid,
+		    (unsigned long)c->uid, c->user, qc.sender,
+		    Q->conf.local_sender_policy);
+		client_reply_err(c, m->id, ST_PERM, "5.7.1 sender address "
+		    "not owned by the user (local_sender_policy)");
+		goto reject;
+	}
+	if (c->local && copy_local(c, qc.size, &added, why,
+	    sizeof(why)) == -1) {
 		client_reset(c);
 		goto refuse;
 	}
+	size = qc.size + added;
+	if (hops_check(c, client, qc.sender, size, why, sizeof(why)) == -1) {
+		client_reset(c);
+		goto refuse;
+	}
+	/* Postfix pickup's line: who handed in a local submission. */
+	if (c->local)
+		log_info("%s: uid=%lu, user=%s, from=<%s>", c->qid,
+		    (unsigned long)c->uid, c->user, qc.sender);
 	if (!Q->conf.group_commit) {
-		commit_alone(c, m->id, &env, qc.size);
+		commit_alone(c, m->id, &env, size);
 		proto_q_commit_free(&qc);
 		ipc_msg_free(m);
 		return;
 	}
 	if ((pc = calloc(1, sizeof(*pc))) == NULL)
 		goto nomem;
-	if (spool_commit_begin(c->fd, &env, qc.size, why, sizeof(why)) == -1) {
+	if (spool_commit_begin(c->fd, &env, size, why, sizeof(why)) == -1) {
 		/* spool_commit_begin removed the queue file. */
 		free(pc);
 		close(c->fd);
@@ -377,7 +468,7 @@ handle_commit(struct client *c, struct ipc_msg *m)
 		client_reset(c);
 		goto refuse;
 	}
-	if ((msg = sched_new_msg(&env, qc.size)) == NULL)
+	if ((msg = sched_new_msg(&env, size)) == NULL)
 		fatal("out of memory during a commit");
 	proto_q_commit_free(&qc);
 	pc->client = c;
@@ -462,6 +553,7 @@ accept_client(int fd, void *arg)
 			return;
 		}
 		c->uid = cred.uid;
+		inject_user_name(c->uid, c->user, sizeof(c->user));
 	}
 	if ((c->peer = peer_new(Q->loop, fd, 1024 * 1024 / 4, client_msg,
 	    client_closed, c)) == NULL)

@@ -153,10 +153,16 @@ def test_local_client_cannot_change_a_message_after_it_is_queued(suite):
         os.write(fd, b"X" * 100000)
         os.close(fd)
         c.close()
-        # The header (96 bytes) points right past MSG at the envelope.
-        assert suite.queue_entries()[qid] == 96 + len(MSG)
+        # After the header (96 bytes): queued's own Received line (the
+        # socket's uid), then MSG exactly; the header points right past
+        # them at the envelope.
         data = (suite.spool / "queue" / qid).read_bytes()
-        assert data[96:96 + len(MSG)] == MSG and b"XXXX" not in data
+        trace = (f"Received: by mx.test (Postern, from userid "
+                 f"{os.getuid()})\n\tid {qid}; ").encode()
+        assert data[96:96 + len(trace)] == trace
+        start = data.index(b"\n", 96 + len(trace)) + 1
+        assert suite.queue_entries()[qid] == start + len(MSG)
+        assert data[start:start + len(MSG)] == MSG and b"XXXX" not in data
     finally:
         for a in agents:
             os.kill(a, signal.SIGCONT)
