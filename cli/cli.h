@@ -33,8 +33,6 @@ const char *cli_config_path(const char *explicit);
  * -1 with errno on failure.
  */
 int	cli_connect(const char *dir, const char *name);
-/* Copies s with control bytes replaced by '?': queue texts are foreign. */
-void	cli_sanitize(char *out, size_t outsz, const char *s);
 /* Reads a pid file; 0 and *pid, or -1 (errno ENOENT: none, EINVAL: junk). */
 int	cli_read_pid(const char *path, pid_t *pid);
 

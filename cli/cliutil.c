@@ -43,19 +43,6 @@ cli_connect(const char *dir, const char *name)
 	return sock_unix_connect_in(dir, name);
 }
 
-void
-cli_sanitize(char *out, size_t outsz, const char *s)
-{
-	size_t i;
-
-	if (outsz == 0)
-		return;
-	for (i = 0; s[i] != '\0' && i + 1 < outsz; i++)
-		out[i] = ((unsigned char)s[i] < 0x20 ||
-		    (unsigned char)s[i] == 0x7f) ? '?' : s[i];
-	out[i] = '\0';
-}
-
 int
 cli_read_pid(const char *path, pid_t *pid)
 {

@@ -22,6 +22,7 @@
 #include "fsutil.h"
 #include "ipc.h"
 #include "proto.h"
+#include "text.h"
 
 static int
 queue_connect(struct cli *c, struct ipc_conn *conn)
@@ -93,7 +94,7 @@ queue_report_error(struct cli *c, const struct ipc_msg *m)
 		cli_err(c, "malformed error reply from the queue");
 		return 1;
 	}
-	cli_sanitize(text, sizeof(text), e.text);
+	(void)text_sanitize(text, sizeof(text), e.text, '?', 0);
 	cli_err(c, "%s", text);
 	return 1;
 }
@@ -116,13 +117,14 @@ queue_print_entry(const struct envelope *e, uint64_t size)
 	size_t	 i;
 
 	queue_fmt_time(e->created, when, sizeof(when));
-	cli_sanitize(a, sizeof(a), e->sender != NULL ? e->sender : "");
+	(void)text_sanitize(a, sizeof(a), e->sender != NULL ? e->sender : "",
+	    '?', 0);
 	printf("%-16s %10llu  %s  <%s>%s\n", e->id, (unsigned long long)size,
 	    when, a, e->is_bounce ? " (bounce)" : "");
 	for (i = 0; i < e->nrcpt; i++) {
 		const struct env_rcpt *r = &e->rcpt[i];
 
-		cli_sanitize(a, sizeof(a), r->addr);
+		(void)text_sanitize(a, sizeof(a), r->addr, '?', 0);
 		printf("    <%s>  %s", a, env_state_name(r->state));
 		if (r->tries > 0)
 			printf(", %u %s", r->tries,
@@ -133,11 +135,11 @@ queue_print_entry(const struct envelope *e, uint64_t size)
 		}
 		putchar('\n');
 		if (r->orcpt != NULL && strcmp(r->orcpt, r->addr) != 0) {
-			cli_sanitize(a, sizeof(a), r->orcpt);
+			(void)text_sanitize(a, sizeof(a), r->orcpt, '?', 0);
 			printf("        (for <%s>)\n", a);
 		}
 		if (r->reason != NULL && r->reason[0] != '\0') {
-			cli_sanitize(why, sizeof(why), r->reason);
+			(void)text_sanitize(why, sizeof(why), r->reason, '?', 0);
 			printf("        %s\n", why);
 		}
 	}

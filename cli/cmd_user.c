@@ -36,6 +36,7 @@
 #include "map.h"
 #include "passwd.h"
 #include "priv.h"
+#include "text.h"
 
 struct user_copy {
 	struct map_builder	*b;
@@ -429,7 +430,7 @@ user_list(struct cli *c)
 	} else {
 		qsort(k.v, k.n, sizeof(char *), user_cmp);
 		for (i = 0; i < k.n; i++) {
-			cli_sanitize(safe, sizeof(safe), k.v[i]);
+			(void)text_sanitize(safe, sizeof(safe), k.v[i], '?', 0);
 			printf("%s\n", safe);
 		}
 	}

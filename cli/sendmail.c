@@ -29,6 +29,7 @@
 #include "mailhdr.h"
 #include "proto.h"
 #include "sendmail.h"
+#include "text.h"
 
 struct sm_job {
 	struct conf		 conf;
@@ -204,7 +205,7 @@ sm_queue_error(const struct ipc_msg *m, const char *when)
 		sm_err("unexpected reply from the queue %s", when);
 		return EX_SOFTWARE;
 	}
-	cli_sanitize(text, sizeof(text), e.text);
+	(void)text_sanitize(text, sizeof(text), e.text, '?', 0);
 	sm_err("the queue refused the message %s: %s", when, text);
 	if (e.status == ST_TEMP)
 		return EX_TEMPFAIL;

@@ -39,6 +39,7 @@
 #include "peer.h"
 #include "pop3d.h"
 #include "proc.h"
+#include "text.h"
 #include "sock.h"
 
 struct pop3_conn {
@@ -348,7 +349,6 @@ login_msg(struct peer *p, struct ipc_msg *m)
 {
 	struct pop3_conn	*c = p->ctx;
 	struct pop3_login	 l;
-	size_t			 i;
 
 	if (c == NULL) {
 		ipc_msg_free(m);
@@ -366,10 +366,7 @@ login_msg(struct peer *p, struct ipc_msg *m)
 	ipc_msg_free(m);
 
 	/* What the client typed reaches the log only as printable text. */
-	for (i = 0; l.user[i] != '\0' && i + 1 < sizeof(c->user); i++)
-		c->user[i] = ((unsigned char)l.user[i] < 0x20 ||
-		    (unsigned char)l.user[i] > 0x7e) ? '?' : l.user[i];
-	c->user[i] = '\0';
+	(void)text_sanitize(c->user, sizeof(c->user), l.user, '?', TEXT_ASCII);
 	c->left = l.left;
 	c->leftlen = l.leftlen;
 	l.left = NULL;

@@ -19,6 +19,7 @@
 #include "buf.h"
 #include "fsutil.h"
 #include "log.h"
+#include "text.h"
 #include "queued.h"
 
 #define BOUNCE_HEADERS_MAX	(64 * 1024)
@@ -36,12 +37,7 @@ rfc5322_date(time_t t, char *out, size_t outsz)
 static int
 put_flat(struct buf *b, const char *s)
 {
-	for (; *s != '\0'; s++) {
-		char c = (unsigned char)*s < 0x20 || *s == 0x7f ? ' ' : *s;
-		if (buf_append(b, &c, 1) == -1)
-			return -1;
-	}
-	return 0;
+	return text_sanitize_buf(b, s, ' ', 0);
 }
 
 /* "5.1.1 user unknown" -> "5.1.1"; anything else -> the default. */

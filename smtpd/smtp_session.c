@@ -34,6 +34,7 @@
 #include "proto.h"
 #include "smtpd.h"
 #include "sock.h"
+#include "text.h"
 
 /* Spool file writes are gathered into blocks of this size. */
 #define SMTP_FILE_BUF	(64 * 1024)
@@ -139,13 +140,8 @@ txn_reset(struct smtp_session *s)
 static void
 copy_printable(char *dst, size_t dstsz, const char *src)
 {
-	size_t i;
+	size_t i = text_sanitize(dst, dstsz, src, '?', 0);
 
-	for (i = 0; src[i] != '\0' && i + 1 < dstsz; i++) {
-		unsigned char c = (unsigned char)src[i];
-		dst[i] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
-	}
-	dst[i] = '\0';
 	/* Trailing blanks are the client's padding, not the name. */
 	while (i > 0 && dst[i - 1] == ' ')
 		dst[--i] = '\0';

@@ -1,0 +1,44 @@
+/*
+ * text.c - the one place that turns untrusted text into printable text.
+ *
+ * Runs in every process that writes a client's, a peer's or a user's
+ * words where a control byte would change the meaning: a CR or LF would
+ * start a new log line, header or reply, a NUL would cut a string short.
+ * Trusts nothing about src but that it is NUL-terminated.
+ */
+#include "buf.h"
+#include "text.h"
+
+static char
+text_byte(unsigned char c, char repl, int flags)
+{
+	if (c < 0x20 || c == 0x7f || ((flags & TEXT_ASCII) && c > 0x7e))
+		return repl;
+	return (char)c;
+}
+
+size_t
+text_sanitize(char *dst, size_t dstsz, const char *src, char repl, int flags)
+{
+	size_t i;
+
+	if (dstsz == 0)
+		return 0;
+	for (i = 0; src[i] != '\0' && i + 1 < dstsz; i++)
+		dst[i] = text_byte((unsigned char)src[i], repl, flags);
+	dst[i] = '\0';
+	return i;
+}
+
+int
+text_sanitize_buf(struct buf *b, const char *src, char repl, int flags)
+{
+	char c;
+
+	for (; *src != '\0'; src++) {
+		c = text_byte((unsigned char)*src, repl, flags);
+		if (buf_append(b, &c, 1) == -1)
+			return -1;
+	}
+	return 0;
+}
