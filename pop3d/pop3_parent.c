@@ -127,6 +127,8 @@ wake_waiting(void)
 	waking = 0;
 }
 
+static time_t pace_full_logged = -60;
+
 static void
 pace_end(struct pop3_conn *c, int failed)
 {
@@ -420,6 +422,18 @@ auth_try(struct pop3_conn *c, struct pop3_login *l)
 		    "failed logins", c->user, c->ip);
 		pop3_login_clear(l);
 		fail_later(c, POP3_FAIL_LIMIT);
+		return;
+	case -2:
+		/* Failing closed is the point; one line a minute says so. */
+		if (now_s() - pace_full_logged >= 60) {
+			pace_full_logged = now_s();
+			log_warnx("auth refused: user=<%s>, client=[%s]: the "
+			    "failed-login table is full of blocked addresses; "
+			    "refusing logins from new addresses", c->user,
+			    c->ip);
+		}
+		pop3_login_clear(l);
+		send_fail(c, POP3_FAIL_TEMP);
 		return;
 	case 1:
 		if ((c->waiting = malloc(sizeof(*c->waiting))) == NULL) {
