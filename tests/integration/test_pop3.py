@@ -915,6 +915,45 @@ def test_too_many_errors_close_the_session(psuite):
     r.close()
 
 
+def test_requests_for_deleted_or_absent_messages_are_no_errors(psuite):
+    """Only commands the server cannot make sense of count towards the
+    error limit: a client asking again and again for a message it deleted
+    (or one that never was) keeps its session."""
+    deliver(psuite, ALICE, [body(1), body(2)])
+    p = login(psuite)
+    p.dele(1)
+    for _ in range(30):
+        with pytest.raises(poplib.error_proto, match="deleted"):
+            p.retr(1)
+    for _ in range(5):
+        with pytest.raises(poplib.error_proto, match="no such message"):
+            p.retr(99)
+        with pytest.raises(poplib.error_proto, match="no such message"):
+            p.list(0)
+    assert p.retr(2)[0].startswith(b"+OK")
+    assert p.stat()[0] == 1
+    p.quit()
+
+
+def test_unknown_commands_end_the_session_through_poplib(psuite):
+    p = login(psuite)
+    for i in range(25):
+        try:
+            p._shortcmd("XBOGUS")
+        except poplib.error_proto as e:
+            if b"too many errors" in e.args[0]:
+                break
+            assert b"unknown command" in e.args[0], e
+        except (EOFError, OSError):
+            break
+    # The 20th unknown command is answered and ends the session: the
+    # 21st finds the closing line (or the closed connection).
+    assert i == 20, i
+    with pytest.raises((poplib.error_proto, EOFError, OSError)):
+        p.noop()
+    p.close()
+
+
 def test_pipelined_failed_login_then_auth_plain_continuation(psuite):
     deliver(psuite, ALICE, [body(1)])
     plain = base64.b64encode(f"\0{ALICE}\0{PASSWORD}".encode()).decode()
