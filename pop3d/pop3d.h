@@ -134,9 +134,9 @@ size_t	pop3_stuff_end(struct pop3_stuff *, unsigned char *out);
 
 /* The client connection is libcommon's netio. */
 
-/* What one connection may spend before it has logged in. */
+/* Commands one connection may send before it has logged in (its time
+ * is pop3_login_timeout). */
 #define POP3_LOGIN_COMMANDS_MAX	30
-#define POP3_LOGIN_SECONDS_MAX	120
 
 
 /*

@@ -8,6 +8,7 @@ import os
 import poplib
 import pwd
 import re
+import select
 import shutil
 import smtplib
 import socket
@@ -1120,3 +1121,101 @@ def test_no_pop3d_process_keeps_a_password_after_login(psuite):
     p.quit()
     c.close()
     assert set(counts.values()) == {0}, counts
+
+
+# ------------------------------------------------------ abuse hardening ---
+
+def login_suite(suite_factory, extra):
+    s = suite_factory(extra)
+    s.postern("user", "add", ALICE)
+    s.start()
+    ready(s)
+    # The readiness probe's session counts until pop3d has reaped it.
+    wait_until(lambda: pop3d_children(s) == [], 20,
+               what="the probe's session to end")
+    return s
+
+
+def connect_one_login(s):
+    """A greeted connection and the pid of its login process."""
+    before = set(pop3d_children(s))
+    [c] = greeted_clients(s, 1)
+    [pid] = wait_until(lambda: set(pop3d_children(s)) - before, 10,
+                       what="the login process")
+    return c, int(pid)
+
+
+def gone(pid):
+    return not os.path.exists(f"/proc/{pid}")
+
+
+def test_a_silent_client_is_cut_off_at_the_login_deadline(suite_factory):
+    s = login_suite(suite_factory, "pop3_login_timeout = 3s")
+    c, pid = connect_one_login(s)
+    t0 = time.monotonic()
+    data = read_all(c)          # the socket's own timeout is 20 s
+    took = time.monotonic() - t0
+    c.close()
+    assert data == b"-ERR [SYS/TEMP] too long without logging in\r\n", data
+    # pop3_timeout (10m) would have been the only limit before.
+    assert 1.5 <= took < 10, took
+    wait_until(lambda: gone(pid), 10, what="the login process to go")
+    assert "not logged in within 3s" in s.log_text()
+
+
+def test_a_trickling_client_is_cut_off_at_the_login_deadline(suite_factory):
+    s = login_suite(suite_factory, "pop3_login_timeout = 3s")
+    c, pid = connect_one_login(s)
+    t0 = time.monotonic()
+    data = b""
+    # One byte every 0.2 s of a line that never ends: each read makes
+    # progress, so only the whole-login deadline can stop it.
+    while time.monotonic() - t0 < 20:
+        try:
+            c.sendall(b"X")
+        except OSError:
+            break
+        r, _, _ = select.select([c], [], [], 0.2)
+        if r:
+            try:
+                chunk = c.recv(4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            data += chunk
+    took = time.monotonic() - t0
+    c.close()
+    assert data.startswith(b"-ERR [SYS/TEMP] too long without logging in"), \
+        data
+    assert 1.5 <= took < 10, took
+    wait_until(lambda: gone(pid), 10, what="the login process to go")
+
+
+def test_the_login_deadline_counts_from_the_greeting(suite_factory):
+    """A client that keeps talking (CAPA) is cut off at the same deadline,
+    and one that logs in in time keeps its session past it."""
+    s = login_suite(suite_factory, "pop3_login_timeout = 3s")
+    early = Raw(s)
+    early.login()
+    c, pid = connect_one_login(s)
+    t0 = time.monotonic()
+    data = b""
+    while time.monotonic() - t0 < 20:
+        try:
+            c.sendall(b"CAPA\r\n")
+        except OSError:
+            break
+        r, _, _ = select.select([c], [], [], 0.5)
+        if r:
+            chunk = c.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    c.close()
+    assert data.endswith(b"-ERR [SYS/TEMP] too long without logging in\r\n")
+    wait_until(lambda: gone(pid), 10, what="the login process to go")
+    # Well past the login deadline, the logged-in session still works.
+    assert early.cmd("NOOP").startswith(b"+OK")
+    early.cmd("QUIT")
+    early.close()
