@@ -35,16 +35,16 @@ struct pop3_lsess {
 	int			 have_user;
 	int			 failures;
 	int			 errors;
-	time_t			 deadline;	/* monotonic: log in by then */
+	int64_t			 deadline;	/* monotonic ms: log in by then */
 };
 
-static time_t
-login_now(void)
+static int64_t
+login_now_ms(void)
 {
 	struct timespec ts;
 
 	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void __attribute__((__noreturn__))
@@ -168,15 +168,18 @@ static enum netio_status
 login_getline(struct pop3_lsess *s, char *line, size_t *len)
 {
 	enum netio_status	st;
-	time_t			left = s->deadline - login_now();
-	time_t			idle = s->env->conf->pop3_timeout;
+	int64_t			left_ms = s->deadline - login_now_ms();
+	time_t			left, idle = s->env->conf->pop3_timeout;
 
-	if (left <= 0)
+	if (left_ms <= 0)
 		goto late;
+	/* netio counts whole seconds: round up (at most 1 s late). */
+	left = (time_t)((left_ms + 999) / 1000);
 	s->io.timeout = idle < left ? idle : left;
 	st = netio_getline(&s->io, line, POP3_LINE_MAX, len, s->io.timeout);
 	if (st == NETIO_TIMEOUT) {
-		if (s->deadline - login_now() <= 0)
+		/* Which limit we waited for, not the clock: poll rounds. */
+		if (left <= idle)
 			goto late;
 		netio_printf(&s->io, "-ERR autologout; idle for too long\r\n");
 		login_exit(s);
@@ -307,7 +310,7 @@ pop3_login_run(const struct pop3_env *env, int client, int parent,
 	 */
 	limit = env->conf->pop3_login_timeout > 0 ?
 	    env->conf->pop3_login_timeout : 1;
-	s.deadline = login_now() + limit;
+	s.deadline = login_now_ms() + (int64_t)limit * 1000;
 	for (ncmds = 0;; ncmds++) {
 		if (ncmds >= POP3_LOGIN_COMMANDS_MAX) {
 			netio_printf(&s.io, "-ERR [SYS/TEMP] too long without "
