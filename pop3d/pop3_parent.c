@@ -362,7 +362,7 @@ start_mail(struct pop3_conn *c, const char *user)
 		static const char msg[] = "-ERR [SYS/TEMP] cannot start a "
 		    "session; try later\r\n";
 
-		log_warn(mp == NULL ? "calloc" : "fork");
+		log_warn("%s", mp == NULL ? "calloc" : "fork");
 		free(mp);
 		(void)!send(c->fd, msg, sizeof(msg) - 1,
 		    MSG_DONTWAIT | MSG_NOSIGNAL);
