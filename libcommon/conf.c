@@ -89,6 +89,8 @@ static const struct conf_key conf_keys[] = {
 	K(login_user, CT_STR, "postern-login"),
 	K(pop3_timeout, CT_DURATION, "10m"),
 	KL(pop3_max_sessions, "500", 1, 100000),
+	K(pop3_login_timeout, CT_DURATION, "2m"),
+	KL(pop3_client_connection_limit, "50", 0, 100000),
 	K(auth_failure_delay, CT_DURATION, "2s"),
 	KL(auth_failure_limit, "10", 1, 1000000),
 	K(auth_failure_window, CT_DURATION, "10m"),

@@ -74,6 +74,8 @@ struct conf {
 	char	 login_user[CONF_STR_MAX];	/* pre-login POP3/IMAP processes */
 	time_t	 pop3_timeout;
 	long	 pop3_max_sessions;
+	time_t	 pop3_login_timeout;	/* the whole AUTHORIZATION state */
+	long	 pop3_client_connection_limit;	/* per address; 0: none */
 
 	/* authentication (resolverd checks, pop3d/imapd enforce the pace) */
 	time_t	 auth_failure_delay;

@@ -35,7 +35,17 @@ struct pop3_lsess {
 	int			 have_user;
 	int			 failures;
 	int			 errors;
+	int64_t			 deadline;	/* monotonic ms: log in by then */
 };
+
+static int64_t
+login_now_ms(void)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static void __attribute__((__noreturn__))
 login_exit(struct pop3_lsess *s)
@@ -148,6 +158,42 @@ login_try(struct pop3_lsess *s, uint32_t mech, const char *user, char *pass)
 	netio_printf(&s->io, "-ERR [AUTH] authentication failed\r\n");
 }
 
+/*
+ * The next line from the client, or the end of the session. Every read
+ * (and the flush before it) waits at most until the login deadline: a
+ * client that says nothing, or trickles a byte at a time, must not hold
+ * a login process longer than one that keeps sending commands.
+ */
+static enum netio_status
+login_getline(struct pop3_lsess *s, char *line, size_t *len)
+{
+	enum netio_status	st;
+	int64_t			left_ms = s->deadline - login_now_ms();
+	time_t			left, idle = s->env->conf->pop3_timeout;
+
+	if (left_ms <= 0)
+		goto late;
+	/* netio counts whole seconds: round up (at most 1 s late). */
+	left = (time_t)((left_ms + 999) / 1000);
+	s->io.timeout = idle < left ? idle : left;
+	st = netio_getline(&s->io, line, POP3_LINE_MAX, len, s->io.timeout);
+	if (st == NETIO_TIMEOUT) {
+		/* Which limit we waited for, not the clock: poll rounds. */
+		if (left <= idle)
+			goto late;
+		netio_printf(&s->io, "-ERR autologout; idle for too long\r\n");
+		login_exit(s);
+	}
+	if (st == NETIO_EOF || st == NETIO_ERROR)
+		login_exit(s);
+	return st;
+late:
+	log_info("login: client=[%s]: not logged in within %lds; closing",
+	    s->ip, (long)s->env->conf->pop3_login_timeout);
+	netio_printf(&s->io, "-ERR [SYS/TEMP] too long without logging in\r\n");
+	login_exit(s);
+}
+
 static void
 cmd_user(struct pop3_lsess *s, const char *arg)
 {
@@ -208,7 +254,6 @@ cmd_auth(struct pop3_lsess *s, const char *arg)
 	const char		*v[2];
 	size_t			 len;
 	int			 n;
-	enum netio_status	 st;
 
 	if (arg[0] == '\0') {
 		/* Pre-RFC 5034 clients ask for the list this way. */
@@ -230,14 +275,10 @@ cmd_auth(struct pop3_lsess *s, const char *arg)
 		return;
 	}
 	netio_printf(&s->io, "+ \r\n");
-	st = netio_getline(&s->io, line, POP3_LINE_MAX, &len,
-	    s->io.timeout);
-	if (st == NETIO_TOOLONG) {
+	if (login_getline(s, line, &len) == NETIO_TOOLONG) {
 		login_err(s, "line too long");
 		return;
 	}
-	if (st != NETIO_OK)
-		login_exit(s);
 	if (memchr(line, '\0', len) != NULL)
 		login_err(s, "bad base64 in AUTH response");
 	else
@@ -253,8 +294,7 @@ pop3_login_run(const struct pop3_env *env, int client, int parent,
 	char			 line[POP3_LINE_MAX];
 	size_t			 len;
 	struct pop3_cmd		 c;
-	enum netio_status	 st;
-	time_t			 started;
+	time_t			 limit;
 	int			 ncmds;
 
 	memset(&s, 0, sizeof(s));
@@ -263,29 +303,21 @@ pop3_login_run(const struct pop3_env *env, int client, int parent,
 	netio_init(&s.io, client, env->conf->pop3_timeout);
 	ipc_conn_init(&s.parent, parent, 4096);
 	netio_printf(&s.io, "+OK Postern POP3 ready\r\n");
-	started = time(NULL);
+	/*
+	 * A budget for the whole login, not only per line: a client that
+	 * says CAPA every few seconds, or nothing at all, must not hold a
+	 * login process for ever.
+	 */
+	limit = env->conf->pop3_login_timeout > 0 ?
+	    env->conf->pop3_login_timeout : 1;
+	s.deadline = login_now_ms() + (int64_t)limit * 1000;
 	for (ncmds = 0;; ncmds++) {
-		/*
-		 * A budget for the whole login, not only per line: a client
-		 * that says CAPA every few seconds must not hold a session
-		 * slot for ever without logging in.
-		 */
-		if (ncmds >= POP3_LOGIN_COMMANDS_MAX ||
-		    time(NULL) - started >= POP3_LOGIN_SECONDS_MAX) {
+		if (ncmds >= POP3_LOGIN_COMMANDS_MAX) {
 			netio_printf(&s.io, "-ERR [SYS/TEMP] too long without "
 			    "logging in\r\n");
 			login_exit(&s);
 		}
-		st = netio_getline(&s.io, line, POP3_LINE_MAX, &len,
-		    s.io.timeout);
-		if (st == NETIO_TIMEOUT) {
-			netio_printf(&s.io, "-ERR autologout; idle for too "
-			    "long\r\n");
-			login_exit(&s);
-		}
-		if (st == NETIO_EOF || st == NETIO_ERROR)
-			login_exit(&s);
-		if (st == NETIO_TOOLONG) {
+		if (login_getline(&s, line, &len) == NETIO_TOOLONG) {
 			login_err(&s, "line too long");
 			continue;
 		}

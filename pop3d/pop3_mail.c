@@ -58,20 +58,47 @@ mail_exit(struct pop3_msess *s, const char *why, size_t deleted)
 	_exit(0);
 }
 
-static void __attribute__((format(printf, 2, 3)))
-mail_err(struct pop3_msess *s, const char *fmt, ...)
+static void __attribute__((format(printf, 3, 0)))
+mail_verr(struct pop3_msess *s, int bad, const char *fmt, va_list ap)
 {
 	char	text[POP3_LINE_MAX];
-	va_list	ap;
 
-	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
-	va_end(ap);
 	netio_printf(&s->io, "-ERR %s\r\n", text);
-	if (++s->errors >= POP3_ERRORS_MAX) {
+	if (bad && ++s->errors >= POP3_ERRORS_MAX) {
 		netio_printf(&s->io, "-ERR too many errors; closing\r\n");
 		mail_exit(s, "errors", 0);
 	}
+}
+
+/*
+ * A command we could not make sense of (unknown, malformed, wrong
+ * state): these count towards POP3_ERRORS_MAX, as in Dovecot, since a
+ * client sending them is confused or probing.
+ */
+static void __attribute__((format(printf, 2, 3)))
+mail_err(struct pop3_msess *s, const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	mail_verr(s, 1, fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * A well-formed request we cannot grant (a deleted or absent message, a
+ * file that went away, a temporary failure): an ordinary client asks
+ * these, so they never end the session.
+ */
+static void __attribute__((format(printf, 2, 3)))
+mail_no(struct pop3_msess *s, const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	mail_verr(s, 0, fmt, ap);
+	va_end(ap);
 }
 
 /*
@@ -127,12 +154,16 @@ msg_arg(struct pop3_msess *s, const char *arg, size_t *i)
 {
 	uint32_t n;
 
+	if (arg[0] == '\0' || strspn(arg, "0123456789") != strlen(arg)) {
+		mail_err(s, "bad arguments: not a message number");
+		return -1;
+	}
 	if (pop3_parse_msgnum(arg, &n) == -1 || n > s->mb.n) {
-		mail_err(s, "no such message");
+		mail_no(s, "no such message");
 		return -1;
 	}
 	if (s->mb.m[n - 1].deleted) {
-		mail_err(s, "message %u is deleted", n);
+		mail_no(s, "message %u is deleted", n);
 		return -1;
 	}
 	*i = n - 1;
@@ -225,12 +256,12 @@ send_msg(struct pop3_msess *s, size_t i, int top, uint32_t lines)
 
 	if ((fd = pop3_mailbox_open(&s->mb, i)) == -1) {
 		if (errno == ENOENT)
-			mail_err(s, "message %zu is no longer in the mailbox",
+			mail_no(s, "message %zu is no longer in the mailbox",
 			    i + 1);
 		else {
 			log_warn("open message %zu (%s)", i + 1,
 			    s->mb.m[i].name);
-			mail_err(s, "[SYS/TEMP] cannot read message %zu", i + 1);
+			mail_no(s, "[SYS/TEMP] cannot read message %zu", i + 1);
 		}
 		return;
 	}
@@ -238,7 +269,7 @@ send_msg(struct pop3_msess *s, size_t i, int top, uint32_t lines)
 	    (out = malloc(2 * POP3_FILE_BUF + POP3_STUFF_SLACK)) == NULL) {
 		free(in);
 		close(fd);
-		mail_err(s, "[SYS/TEMP] out of memory");
+		mail_no(s, "[SYS/TEMP] out of memory");
 		return;
 	}
 	if (top)

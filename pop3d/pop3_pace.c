@@ -4,11 +4,16 @@
  * hash per guess.
  *
  * Runs in pop3d's root parent. Its keys are addresses from accept(2),
- * not from the client's bytes. The table is bounded: when it is full
- * the idle entry whose window started longest ago makes room, so a flood
- * of addresses costs memory we fixed at start, never more; an address
- * being checked is never evicted, and with every slot busy new attempts
- * are refused.
+ * not from the client's bytes. The table is bounded, so a flood of
+ * addresses costs memory we fixed at start, never more. When it is full
+ * a new address takes the slot of one whose window has passed, else of
+ * the idle one whose window started longest ago among those still under
+ * the limit. An address that is blocked (limit failures inside its
+ * window) or being checked is never evicted: otherwise failing once from
+ * each of POP3_PACE_SLOTS other addresses (a single IPv6 /52 holds that
+ * many /64s) would unblock a guesser. When every slot holds such an
+ * address, logins from new addresses are refused as a temporary failure
+ * (fail closed) until a window passes or a check ends.
  */
 #include <netinet/in.h>
 #include <arpa/inet.h>
@@ -17,8 +22,6 @@
 #include <string.h>
 
 #include "pop3d.h"
-
-#define POP3_PACE_SLOTS	4096
 
 struct pop3_pace_ent {
 	char	key[64];
@@ -85,9 +88,13 @@ pace_find(struct pop3_pace *p, const char *key, time_t now, time_t window)
 	return NULL;
 }
 
-/* A slot for key: a free or expired one, else the oldest idle one. */
+/*
+ * A slot for key: a free or expired one, else the oldest idle one that
+ * is not blocked; NULL when there is none.
+ */
 static struct pop3_pace_ent *
-pace_slot(struct pop3_pace *p, const char *key, time_t now, time_t window)
+pace_slot(struct pop3_pace *p, const char *key, time_t now, long limit,
+    time_t window)
 {
 	struct pop3_pace_ent	*e, *victim = NULL;
 	size_t			 i;
@@ -100,8 +107,8 @@ pace_slot(struct pop3_pace *p, const char *key, time_t now, time_t window)
 			break;
 		}
 		/* Never evict an address that is blocked or being checked. */
-		if (e->inflight == 0 && (victim == NULL ||
-		    e->start < victim->start))
+		if (e->inflight == 0 && e->count < limit &&
+		    (victim == NULL || e->start < victim->start))
 			victim = e;
 	}
 	if (victim == NULL)
@@ -121,8 +128,8 @@ pop3_pace_begin(struct pop3_pace *p, const char *ip, time_t now, long limit,
 
 	pace_key(ip, key, sizeof(key));
 	if ((e = pace_find(p, key, now, window)) == NULL &&
-	    (e = pace_slot(p, key, now, window)) == NULL)
-		return -1;	/* every slot busy: refuse rather than forget */
+	    (e = pace_slot(p, key, now, limit, window)) == NULL)
+		return -2;	/* every slot busy: refuse rather than forget */
 	if (e->count >= limit)
 		return -1;
 	/*

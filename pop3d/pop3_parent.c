@@ -9,10 +9,20 @@
  * network: its only inputs are accept(2), frames from its login children
  * (less privileged and possibly under a client's control: decoded field
  * by field, a malformed or untimely frame kills that child), and
- * resolverd's answers. The only thing it writes to a client is the fixed
- * refusal when pop3_max_sessions are busy. It is a single-threaded event
- * loop: failure delays are timers, never sleeps, and a slow resolverd
- * costs one deadline.
+ * resolverd's answers. The only things it writes to a client are fixed
+ * lines: the refusal when one address holds
+ * pop3_client_connection_limit sessions or every session has logged in,
+ * and the notice to the connection it closes to make room. It is a
+ * single-threaded event loop: failure delays are timers, never sleeps,
+ * and a slow resolverd costs one deadline.
+ *
+ * Sessions are counted here, not by processes alive: a connection not
+ * yet logged in is a pop3_conn (from accept until its login child goes),
+ * a logged-in one a pop3_mailproc (from fork until reaped). When
+ * pop3_max_sessions are taken, the oldest connection not logged in is
+ * closed to make room (Dovecot's model: a crowd of idle connections must
+ * not lock out a user who has a password), and only when every session
+ * has logged in is the newcomer refused.
  *
  * Each child is forked from this process, so before it does anything
  * else it closes every descriptor but its own (other clients, the
@@ -33,6 +43,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cidr.h"
 #include "daemon.h"
 #include "evloop.h"
 #include "log.h"
@@ -60,6 +71,16 @@ struct pop3_conn {
 	struct pop3_conn	*prev, *next;
 };
 
+/* A logged-in session: its mail process, until reaped. */
+struct pop3_mailproc {
+	pid_t			 pid;
+	char			 ip[64];
+	LIST_ENTRY(pop3_mailproc) entry;
+};
+
+static LIST_HEAD(, pop3_mailproc) mailprocs =
+    LIST_HEAD_INITIALIZER(mailprocs);
+
 /* Logins waiting for attempts in flight, oldest first. */
 static TAILQ_HEAD(, pop3_conn) waitq = TAILQ_HEAD_INITIALIZER(waitq);
 static unsigned wait_round;
@@ -71,7 +92,9 @@ static struct {
 	struct evloop		*loop;
 	struct pop3_auth	*auth;
 	struct pop3_pace	*pace;
-	struct pop3_conn	*conns;
+	struct pop3_conn	*conns;		/* newest first */
+	size_t			 nconns;	/* not logged in */
+	size_t			 nmail;		/* logged in */
 	const int		*lfds;
 	size_t			 nlfds;
 	size_t			 nchildren;
@@ -129,6 +152,8 @@ wake_waiting(void)
 	waking = 0;
 }
 
+static time_t pace_full_logged = -60;
+
 static void
 pace_end(struct pop3_conn *c, int failed)
 {
@@ -171,6 +196,7 @@ conn_close(struct pop3_conn *c)
 		pp.conns = c->next;
 	if (c->next != NULL)
 		c->next->prev = c->prev;
+	pp.nconns--;
 	free(c);
 }
 
@@ -297,17 +323,19 @@ fail_later(struct pop3_conn *c, uint32_t why)
 static void
 start_mail(struct pop3_conn *c, const char *user)
 {
-	pid_t	pid;
+	struct pop3_mailproc	*mp;
+	pid_t			 pid;
 
 	/* The login child is blocked waiting for us and has flushed its
 	 * replies: nothing it could still say would be in order. */
 	if (c->pid > 0)
 		(void)kill(c->pid, SIGKILL);
-	if ((pid = fork()) == -1) {
+	if ((mp = calloc(1, sizeof(*mp))) == NULL || (pid = fork()) == -1) {
 		static const char msg[] = "-ERR [SYS/TEMP] cannot start a "
 		    "session; try later\r\n";
 
-		log_warn("fork");
+		log_warn("%s", mp == NULL ? "calloc" : "fork");
+		free(mp);
 		(void)!send(c->fd, msg, sizeof(msg) - 1,
 		    MSG_DONTWAIT | MSG_NOSIGNAL);
 		conn_close(c);
@@ -316,6 +344,10 @@ start_mail(struct pop3_conn *c, const char *user)
 	if (pid == 0)
 		exec_mail(c, user);
 	pp.nchildren++;
+	mp->pid = pid;
+	strlcpy(mp->ip, c->ip, sizeof(mp->ip));
+	LIST_INSERT_HEAD(&mailprocs, mp, entry);
+	pp.nmail++;
 	conn_close(c);
 }
 
@@ -389,6 +421,18 @@ auth_try(struct pop3_conn *c, struct pop3_login *l)
 		pop3_login_clear(l);
 		fail_later(c, POP3_FAIL_LIMIT);
 		return;
+	case -2:
+		/* Failing closed is the point; one line a minute says so. */
+		if (now_s() - pace_full_logged >= 60) {
+			pace_full_logged = now_s();
+			log_warnx("auth refused: user=<%s>, client=[%s]: the "
+			    "failed-login table is full of blocked addresses; "
+			    "refusing logins from new addresses", c->user,
+			    c->ip);
+		}
+		pop3_login_clear(l);
+		send_fail(c, POP3_FAIL_TEMP);
+		return;
 	case 1:
 		if ((c->waiting = malloc(sizeof(*c->waiting))) == NULL) {
 			pop3_login_clear(l);
@@ -424,13 +468,76 @@ login_closed(struct peer *p)
 }
 
 static void
-refuse_busy(int fd)
+refuse_busy(int fd, const char *msg)
 {
-	static const char msg[] = "-ERR [SYS/TEMP] too many connections\r\n";
-
 	/* Best effort and non-blocking: a full socket buffer just loses it. */
-	(void)!send(fd, msg, sizeof(msg) - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+	(void)!send(fd, msg, strlen(msg), MSG_DONTWAIT | MSG_NOSIGNAL);
 	close(fd);
+}
+
+static const char busy_msg[] = "-ERR [SYS/TEMP] too many connections\r\n";
+
+/* Sessions, logged in or not, from ip. */
+static size_t
+sessions_from(const char *ip)
+{
+	struct pop3_conn	*c;
+	struct pop3_mailproc	*mp;
+	size_t			 n = 0;
+
+	for (c = pp.conns; c != NULL; c = c->next)
+		n += strcmp(c->ip, ip) == 0;
+	LIST_FOREACH(mp, &mailprocs, entry)
+		n += strcmp(mp->ip, ip) == 0;
+	return n;
+}
+
+/*
+ * mynetworks is parsed afresh each time: it is asked only of an address
+ * already over its limit, and a reload (SIGHUP) needs nothing more.
+ */
+static int
+in_mynetworks(const struct sockaddr *sa)
+{
+	struct cidr	net;
+	size_t		i;
+
+	for (i = 0; i < pp.conf.mynetworks.n; i++)
+		if (cidr_parse(pp.conf.mynetworks.v[i], &net) == 0 &&
+		    cidr_match(&net, sa))
+			return 1;
+	return 0;
+}
+
+/*
+ * Every session is taken: closes the oldest connection not logged in
+ * (preferring one whose login is not being checked), to make room for
+ * a new client. 0, or -1 when every session has logged in.
+ */
+static int
+drop_oldest_login(const char *newcomer)
+{
+	static const char msg[] = "-ERR [SYS/TEMP] server full; closing the "
+	    "oldest connection that has not logged in\r\n";
+	struct pop3_conn	*c, *idle = NULL, *any = NULL;
+
+	/* Newest first: the last match is the oldest. */
+	for (c = pp.conns; c != NULL; c = c->next) {
+		any = c;
+		if (c->req == NULL && c->waiting == NULL && c->delay == NULL)
+			idle = c;
+	}
+	if ((c = idle != NULL ? idle : any) == NULL)
+		return -1;
+	log_info("too many sessions (%ld): closing [%s], the oldest not "
+	    "logged in, to make room for [%s]", pp.conf.pop3_max_sessions,
+	    c->ip, newcomer);
+	/* Dead before we write: its own output must not follow ours. */
+	if (c->pid > 0)
+		(void)kill(c->pid, SIGKILL);
+	(void)!send(c->fd, msg, sizeof(msg) - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+	conn_close(c);
+	return 0;
 }
 
 static void
@@ -443,22 +550,41 @@ on_accept(int fd, void *arg)
 	pid_t			 pid;
 	char			 ip[64] = "unknown";
 
-	if (getpeername(fd, (struct sockaddr *)&ss, &sslen) == 0)
-		sock_ntop((struct sockaddr *)&ss, ip, sizeof(ip), &port);
-	if (pp.nchildren >= (size_t)pp.conf.pop3_max_sessions) {
-		log_warnx("too many sessions (%ld): refusing [%s]",
-		    pp.conf.pop3_max_sessions, ip);
-		refuse_busy(fd);
+	if (getpeername(fd, (struct sockaddr *)&ss, &sslen) == -1) {
+		/* Gone already (a reset): nothing to count it by. */
+		close(fd);
+		return;
+	}
+	sock_ntop((struct sockaddr *)&ss, ip, sizeof(ip), &port);
+	/*
+	 * One address may not take every session. mynetworks is exempt, as
+	 * for smtpd: a webmail host or an office behind NAT is one address
+	 * for many users, and it is ours.
+	 */
+	if (pp.conf.pop3_client_connection_limit > 0 &&
+	    sessions_from(ip) >= (size_t)pp.conf.pop3_client_connection_limit &&
+	    !in_mynetworks((struct sockaddr *)&ss)) {
+		log_warnx("too many sessions from [%s] (%ld): refusing", ip,
+		    pp.conf.pop3_client_connection_limit);
+		refuse_busy(fd, "-ERR [SYS/TEMP] too many connections from "
+		    "your address\r\n");
+		return;
+	}
+	if (pp.nconns + pp.nmail >= (size_t)pp.conf.pop3_max_sessions &&
+	    drop_oldest_login(ip) == -1) {
+		log_warnx("too many sessions (%ld), all logged in: refusing "
+		    "[%s]", pp.conf.pop3_max_sessions, ip);
+		refuse_busy(fd, busy_msg);
 		return;
 	}
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
-		refuse_busy(fd);
+		refuse_busy(fd, busy_msg);
 		return;
 	}
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == -1) {
 		log_warn("socketpair");
 		free(c);
-		refuse_busy(fd);
+		refuse_busy(fd, busy_msg);
 		return;
 	}
 	if ((pid = fork()) == -1) {
@@ -466,7 +592,7 @@ on_accept(int fd, void *arg)
 		close(sp[0]);
 		close(sp[1]);
 		free(c);
-		refuse_busy(fd);
+		refuse_busy(fd, busy_msg);
 		return;
 	}
 	if (pid == 0) {
@@ -484,6 +610,7 @@ on_accept(int fd, void *arg)
 	if (pp.conns != NULL)
 		pp.conns->prev = c;
 	pp.conns = c;
+	pp.nconns++;
 	/* P_LOGIN carries at most a line's worth of strings and the buffer. */
 	if ((c->peer = peer_new(pp.loop, sp[0], 2 * NETIO_INBUF +
 	    R_AUTH_SECRET_MAX + 1024, login_msg, login_closed, c)) == NULL) {
@@ -499,10 +626,18 @@ reap(void)
 	int	status;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		struct pop3_conn *c;
+		struct pop3_conn	*c;
+		struct pop3_mailproc	*mp;
 
 		if (pp.nchildren > 0)
 			pp.nchildren--;
+		LIST_FOREACH(mp, &mailprocs, entry)
+			if (mp->pid == pid) {
+				LIST_REMOVE(mp, entry);
+				free(mp);
+				pp.nmail--;
+				break;
+			}
 		/* A reaped pid may be reused: never signal it again. */
 		for (c = pp.conns; c != NULL; c = c->next)
 			if (c->pid == pid)
@@ -613,6 +748,12 @@ pop3_parent_run(struct pop3_env *env, struct conf *conf,
 		fatal("evloop_run");
 	while (pp.conns != NULL)
 		conn_close(pp.conns);
+	while (!LIST_EMPTY(&mailprocs)) {
+		struct pop3_mailproc *mp = LIST_FIRST(&mailprocs);
+
+		LIST_REMOVE(mp, entry);
+		free(mp);
+	}
 	pop3_auth_free(pp.auth);
 	pop3_pace_free(pp.pace);
 	return 0;

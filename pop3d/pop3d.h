@@ -134,9 +134,9 @@ size_t	pop3_stuff_end(struct pop3_stuff *, unsigned char *out);
 
 /* The client connection is libcommon's netio. */
 
-/* What one connection may spend before it has logged in. */
+/* Commands one connection may send before it has logged in (its time
+ * is pop3_login_timeout). */
 #define POP3_LOGIN_COMMANDS_MAX	30
-#define POP3_LOGIN_SECONDS_MAX	120
 
 
 /*
@@ -251,14 +251,20 @@ void	pop3_auth_cancel(struct pop3_auth *, struct pop3_authreq *);
 /* Failed logins per client address (pop3_pace.c). */
 struct pop3_pace;
 
+/* Client addresses (IPv6: /64s) the table remembers at once. */
+#define POP3_PACE_SLOTS	4096
+
 struct pop3_pace *pop3_pace_new(void);
 void	pop3_pace_free(struct pop3_pace *);
 /*
  * Before asking resolverd: -1 if ip (its /64 for IPv6) has had limit
- * failures within window; 1 (wait, and ask again after the next
- * pop3_pace_end) if the attempts still being checked would make limit
- * failures if they all failed; else 0, and the attempt is counted as in
- * flight until pop3_pace_end.
+ * failures within window; -2 if ip is new and the table is full of
+ * addresses that are blocked or being checked (refuse, as a temporary
+ * failure: a blocked address is never forgotten to make room); 1 (wait,
+ * and ask again after the next pop3_pace_end) if the attempts still
+ * being checked would make limit failures if they all failed; else 0,
+ * and the attempt is counted as in flight until pop3_pace_end. The
+ * caller's clock (now) is the only one: tests pass their own.
  */
 int	pop3_pace_begin(struct pop3_pace *, const char *ip, time_t now,
 	    long limit, time_t window);

@@ -8,6 +8,7 @@ import os
 import poplib
 import pwd
 import re
+import select
 import shutil
 import smtplib
 import socket
@@ -863,24 +864,30 @@ def test_first_login_creates_the_maildir_and_names_are_canonical(psuite):
     assert "login: user=<alice@example.test>" in psuite.log_text()
 
 
-def test_session_limit(suite_factory):
+def test_session_limit_refuses_only_when_every_session_has_logged_in(
+        suite_factory):
     s = suite_factory("pop3_max_sessions = 2")
     s.postern("user", "add", ALICE)
+    s.postern("user", "add", BOB)
     s.start()
-    ready(s)
-    # The readiness probe's session counts until pop3d has reaped it.
+    ready(s, (ALICE, BOB))
+    # The readiness probe's session counts until pop3d has seen it go.
     wait_until(lambda: pop3d_children(s) == [], 20,
                what="the probe's session to end")
     a, b = Raw(s), Raw(s)
+    a.login()
+    b.login(BOB)
     c = socket.create_connection(("127.0.0.1", s.pop3_port), 10)
     c.settimeout(10)
     f = c.makefile("rb")
-    assert f.readline().startswith(b"-ERR [SYS/TEMP]")
+    assert f.readline() == b"-ERR [SYS/TEMP] too many connections\r\n"
     assert f.read() == b""
     f.close()
     c.close()
-    # A logged-in session still counts; a finished one frees its slot.
-    a.login()
+    # Logged-in sessions are never dropped for a newcomer.
+    assert a.cmd("NOOP").startswith(b"+OK")
+    assert b.cmd("NOOP").startswith(b"+OK")
+    # A finished one frees its slot.
     a.cmd("QUIT")
     a.close()
     wait_until(lambda: _greets_ok(s), 10, what="a free session slot")
@@ -913,6 +920,45 @@ def test_too_many_errors_close_the_session(psuite):
     assert out.count(b"-ERR") == 21, out  # 20 errors, then the closing line
     assert out.endswith(b"-ERR too many errors; closing\r\n")
     r.close()
+
+
+def test_requests_for_deleted_or_absent_messages_are_no_errors(psuite):
+    """Only commands the server cannot make sense of count towards the
+    error limit: a client asking again and again for a message it deleted
+    (or one that never was) keeps its session."""
+    deliver(psuite, ALICE, [body(1), body(2)])
+    p = login(psuite)
+    p.dele(1)
+    for _ in range(30):
+        with pytest.raises(poplib.error_proto, match="deleted"):
+            p.retr(1)
+    for _ in range(5):
+        with pytest.raises(poplib.error_proto, match="no such message"):
+            p.retr(99)
+        with pytest.raises(poplib.error_proto, match="no such message"):
+            p.list(0)
+    assert p.retr(2)[0].startswith(b"+OK")
+    assert p.stat()[0] == 1
+    p.quit()
+
+
+def test_unknown_commands_end_the_session_through_poplib(psuite):
+    p = login(psuite)
+    for i in range(25):
+        try:
+            p._shortcmd("XBOGUS")
+        except poplib.error_proto as e:
+            if b"too many errors" in e.args[0]:
+                break
+            assert b"unknown command" in e.args[0], e
+        except (EOFError, OSError):
+            break
+    # The 20th unknown command is answered and ends the session: the
+    # 21st finds the closing line (or the closed connection).
+    assert i == 20, i
+    with pytest.raises((poplib.error_proto, EOFError, OSError)):
+        p.noop()
+    p.close()
 
 
 def test_pipelined_failed_login_then_auth_plain_continuation(psuite):
@@ -1081,3 +1127,169 @@ def test_no_pop3d_process_keeps_a_password_after_login(psuite):
     p.quit()
     c.close()
     assert set(counts.values()) == {0}, counts
+
+
+# ------------------------------------------------------ abuse hardening ---
+
+def login_suite(suite_factory, extra):
+    s = suite_factory(extra)
+    s.postern("user", "add", ALICE)
+    s.start()
+    ready(s)
+    # The readiness probe's session counts until pop3d has reaped it.
+    wait_until(lambda: pop3d_children(s) == [], 20,
+               what="the probe's session to end")
+    return s
+
+
+def connect_one_login(s):
+    """A greeted connection and the pid of its login process."""
+    before = set(pop3d_children(s))
+    [c] = greeted_clients(s, 1)
+    [pid] = wait_until(lambda: set(pop3d_children(s)) - before, 10,
+                       what="the login process")
+    return c, int(pid)
+
+
+def gone(pid):
+    return not os.path.exists(f"/proc/{pid}")
+
+
+def test_a_silent_client_is_cut_off_at_the_login_deadline(suite_factory):
+    s = login_suite(suite_factory, "pop3_login_timeout = 3s")
+    c, pid = connect_one_login(s)
+    t0 = time.monotonic()
+    data = read_all(c)          # the socket's own timeout is 20 s
+    took = time.monotonic() - t0
+    c.close()
+    assert data == b"-ERR [SYS/TEMP] too long without logging in\r\n", data
+    # pop3_timeout (10m) would have been the only limit before.
+    assert 1.5 <= took < 10, took
+    wait_until(lambda: gone(pid), 10, what="the login process to go")
+    assert "not logged in within 3s" in s.log_text()
+
+
+def test_a_trickling_client_is_cut_off_at_the_login_deadline(suite_factory):
+    s = login_suite(suite_factory, "pop3_login_timeout = 3s")
+    c, pid = connect_one_login(s)
+    t0 = time.monotonic()
+    data = b""
+    # One byte every 0.2 s of a line that never ends: each read makes
+    # progress, so only the whole-login deadline can stop it.
+    while time.monotonic() - t0 < 20:
+        try:
+            c.sendall(b"X")
+        except OSError:
+            break
+        r, _, _ = select.select([c], [], [], 0.2)
+        if r:
+            try:
+                chunk = c.recv(4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            data += chunk
+    took = time.monotonic() - t0
+    c.close()
+    assert data.startswith(b"-ERR [SYS/TEMP] too long without logging in"), \
+        data
+    assert 1.5 <= took < 10, took
+    wait_until(lambda: gone(pid), 10, what="the login process to go")
+
+
+def test_the_login_deadline_counts_from_the_greeting(suite_factory):
+    """A client that keeps talking (CAPA) is cut off at the same deadline,
+    and one that logs in in time keeps its session past it."""
+    s = login_suite(suite_factory, "pop3_login_timeout = 3s")
+    early = Raw(s)
+    early.login()
+    c, pid = connect_one_login(s)
+    f = c.makefile("rb")
+    t0 = time.monotonic()
+    ncapa = 0
+    # One CAPA every 0.4 s, each answer read in full before the next:
+    # far fewer than the 30 commands a login may take.
+    while time.monotonic() - t0 < 20:
+        c.sendall(b"CAPA\r\n")
+        first = f.readline()
+        if not first.startswith(b"+OK"):
+            break
+        ncapa += 1
+        while f.readline() not in (b".\r\n", b""):
+            pass
+        time.sleep(0.4)         # the client's pace, not a synchronisation
+    took = time.monotonic() - t0
+    f.close()
+    c.close()
+    assert first == b"-ERR [SYS/TEMP] too long without logging in\r\n", \
+        first
+    assert 3 <= ncapa < 15, ncapa
+    assert 1.5 <= took < 10, took
+    wait_until(lambda: gone(pid), 10, what="the login process to go")
+    # Well past the login deadline, the logged-in session still works.
+    assert early.cmd("NOOP").startswith(b"+OK")
+    early.cmd("QUIT")
+    early.close()
+
+
+def test_when_full_the_oldest_connection_not_logged_in_makes_room(
+        suite_factory):
+    s = login_suite(suite_factory, "pop3_max_sessions = 3")
+    a, apid = connect_one_login(s)
+    b, bpid = connect_one_login(s)
+    c, cpid = connect_one_login(s)
+    # A fourth client is greeted and logs in: the oldest idle one goes.
+    d = Raw(s)
+    d.login()
+    assert read_all(a) == (b"-ERR [SYS/TEMP] server full; closing the "
+                           b"oldest connection that has not logged in\r\n")
+    a.close()
+    wait_until(lambda: gone(apid), 10, what="the oldest login process")
+    assert not gone(bpid) and not gone(cpid)
+    for x in (b, c):
+        x.sendall(b"NOOP\r\n")
+        assert x.recv(512).startswith(b"-ERR NOOP not allowed")
+    assert d.cmd("STAT").startswith(b"+OK")
+    # Full again (b, c, d): the next newcomer displaces b, not d.
+    e = Raw(s)
+    assert read_all(b).startswith(b"-ERR [SYS/TEMP] server full")
+    assert d.cmd("NOOP").startswith(b"+OK")
+    assert e.cmd("CAPA").startswith(b"+OK")
+    assert "closing [127.0.0.1], the oldest not logged in" in s.log_text()
+    for x in (b, c, e, d):
+        x.close()
+
+
+def test_per_address_connection_limit(suite_factory):
+    # Loopback is taken out of mynetworks, which would be exempt.
+    s = login_suite(suite_factory, "pop3_client_connection_limit = 2\n"
+                    "mynetworks = 192.0.2.0/24")
+    a = Raw(s)
+    a.login()                   # logged-in sessions count too
+    b, bpid = connect_one_login(s)
+    c = socket.create_connection(("127.0.0.1", s.pop3_port), 10)
+    c.settimeout(10)
+    assert read_all(c) == (b"-ERR [SYS/TEMP] too many connections from "
+                           b"your address\r\n")
+    c.close()
+    assert "too many sessions from [127.0.0.1] (2): refusing" in \
+        s.log_text()
+    # Another address is not affected.
+    other = Raw(s, source=("127.0.0.2", 0))
+    assert other.cmd("CAPA").startswith(b"+OK")
+    other.close()
+    # When one of its sessions ends, the address may connect again.
+    b.close()
+    wait_until(lambda: gone(bpid), 10, what="b's login process")
+    wait_until(lambda: _greets_ok(s), 10, what="a slot for the address")
+    a.cmd("QUIT")
+    a.close()
+
+
+def test_per_address_limit_exempts_mynetworks(suite_factory):
+    s = login_suite(suite_factory, "pop3_client_connection_limit = 1\n"
+                    "mynetworks = 127.0.0.0/8")
+    socks = greeted_clients(s, 4)
+    for c in socks:
+        c.close()
