@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "deadline.h"
 #include "evloop.h"
 #include "log.h"
 
@@ -54,10 +55,7 @@ struct evloop {
 uint64_t
 evloop_now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return deadline_now_ms();
 }
 
 struct evloop *

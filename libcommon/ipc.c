@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "deadline.h"
 #include "ipc.h"
 #include "sock.h"
 
@@ -361,31 +362,7 @@ ipc_conn_next(struct ipc_conn *c, struct ipc_msg *m)
 }
 
 static int
-remaining_ms(const struct timespec *deadline)
-{
-	struct timespec now;
-	long ms;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	ms = (deadline->tv_sec - now.tv_sec) * 1000 +
-	    (deadline->tv_nsec - now.tv_nsec) / 1000000;
-	return ms < 0 ? 0 : (int)ms;
-}
-
-static void
-deadline_set(struct timespec *d, int timeout_ms)
-{
-	clock_gettime(CLOCK_MONOTONIC, d);
-	d->tv_sec += timeout_ms / 1000;
-	d->tv_nsec += (long)(timeout_ms % 1000) * 1000000;
-	if (d->tv_nsec >= 1000000000) {
-		d->tv_sec++;
-		d->tv_nsec -= 1000000000;
-	}
-}
-
-static int
-wait_fd(int fd, short ev, const struct timespec *deadline, int timeout_ms)
+wait_fd(int fd, short ev, uint64_t deadline, int timeout_ms)
 {
 	struct pollfd	pfd;
 	int		r;
@@ -393,7 +370,7 @@ wait_fd(int fd, short ev, const struct timespec *deadline, int timeout_ms)
 	pfd.fd = fd;
 	pfd.events = ev;
 	for (;;) {
-		r = poll(&pfd, 1, timeout_ms < 0 ? -1 : remaining_ms(deadline));
+		r = poll(&pfd, 1, timeout_ms < 0 ? -1 : deadline_left_ms(deadline));
 		if (r == -1 && errno == EINTR)
 			continue;
 		if (r == 0) {
@@ -407,15 +384,15 @@ wait_fd(int fd, short ev, const struct timespec *deadline, int timeout_ms)
 int
 ipc_send_wait(struct ipc_conn *c, struct ipc_msg *m, int timeout_ms)
 {
-	struct timespec	deadline;
+	uint64_t	deadline = 0;
 	int		r;
 
 	if (timeout_ms >= 0)
-		deadline_set(&deadline, timeout_ms);
+		deadline = deadline_in_ms((uint64_t)timeout_ms);
 	if (ipc_conn_queue(c, m) == -1)
 		return -1;
 	while ((r = ipc_conn_flush(c)) == 1)
-		if (wait_fd(c->fd, POLLOUT, &deadline, timeout_ms) == -1)
+		if (wait_fd(c->fd, POLLOUT, deadline, timeout_ms) == -1)
 			return -1;
 	if (r == -1 && (errno == ECONNRESET || errno == ENOTCONN))
 		errno = EPIPE;
@@ -425,11 +402,11 @@ ipc_send_wait(struct ipc_conn *c, struct ipc_msg *m, int timeout_ms)
 int
 ipc_recv_wait(struct ipc_conn *c, struct ipc_msg *m, int timeout_ms)
 {
-	struct timespec	deadline;
+	uint64_t	deadline = 0;
 	int		r;
 
 	if (timeout_ms >= 0)
-		deadline_set(&deadline, timeout_ms);
+		deadline = deadline_in_ms((uint64_t)timeout_ms);
 	for (;;) {
 		r = ipc_conn_next(c, m);
 		if (r == 1)
@@ -442,7 +419,7 @@ ipc_recv_wait(struct ipc_conn *c, struct ipc_msg *m, int timeout_ms)
 			errno = EPIPE;
 			return -1;
 		}
-		if (wait_fd(c->fd, POLLIN, &deadline, timeout_ms) == -1)
+		if (wait_fd(c->fd, POLLIN, deadline, timeout_ms) == -1)
 			return -1;
 		if (ipc_conn_read(c) == -1) {
 			if (errno == ECONNRESET)

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "deadline.h"
 #include "netio.h"
 
 /* Message text is pushed out in blocks of about this size. */
@@ -83,30 +84,9 @@ netio_preload(struct netio *io, const void *p, size_t n)
 	return 0;
 }
 
-static int
-ms_left(const struct timespec *deadline)
-{
-	struct timespec	now;
-	long long	ms;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	ms = (long long)(deadline->tv_sec - now.tv_sec) * 1000 +
-	    (deadline->tv_nsec - now.tv_nsec) / 1000000;
-	if (ms < 0)
-		return 0;
-	return ms > 86400000 ? 86400000 : (int)ms;
-}
-
-static void
-deadline_in(struct timespec *d, time_t seconds)
-{
-	clock_gettime(CLOCK_MONOTONIC, d);
-	d->tv_sec += seconds;
-}
-
 /* 0 ready, -1 error, -2 deadline passed. */
 static int
-io_wait(struct netio *io, short events, const struct timespec *deadline)
+io_wait(struct netio *io, short events, uint64_t deadline)
 {
 	struct pollfd	pfd;
 	int		r;
@@ -114,7 +94,7 @@ io_wait(struct netio *io, short events, const struct timespec *deadline)
 	pfd.fd = io->fd;
 	pfd.events = events;
 	for (;;) {
-		r = poll(&pfd, 1, ms_left(deadline));
+		r = poll(&pfd, 1, deadline_left_ms(deadline));
 		if (r == -1 && errno == EINTR)
 			continue;
 		if (r == -1)
@@ -126,13 +106,13 @@ io_wait(struct netio *io, short events, const struct timespec *deadline)
 int
 netio_flush(struct netio *io)
 {
-	struct timespec	deadline;
+	uint64_t	deadline;
 	ssize_t		n;
 	int		r;
 
 	if (io->broken)
 		return -1;
-	deadline_in(&deadline, io->timeout);
+	deadline = deadline_in_ms((uint64_t)io->timeout * 1000);
 	while (io->out.len > 0) {
 		n = io->write(io, io->out.data, io->out.len);
 		if (n > 0) {
@@ -142,7 +122,7 @@ netio_flush(struct netio *io)
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			if ((r = io_wait(io, POLLOUT, &deadline)) == 0)
+			if ((r = io_wait(io, POLLOUT, deadline)) == 0)
 				continue;
 			if (r == -2)
 				errno = ETIMEDOUT;
@@ -186,7 +166,7 @@ netio_printf(struct netio *io, const char *fmt, ...)
 }
 
 static enum netio_status
-fill_until(struct netio *io, const struct timespec *deadline)
+fill_until(struct netio *io, uint64_t deadline)
 {
 	ssize_t	n;
 	int	r, replied = 0;
@@ -238,24 +218,21 @@ fill_until(struct netio *io, const struct timespec *deadline)
 enum netio_status
 netio_fill(struct netio *io, time_t timeout)
 {
-	struct timespec deadline;
-
-	deadline_in(&deadline, timeout);
-	return fill_until(io, &deadline);
+	return fill_until(io, deadline_in_ms((uint64_t)timeout * 1000));
 }
 
 enum netio_status
 netio_getline(struct netio *io, char *line, size_t linemax, size_t *len,
     time_t timeout)
 {
-	struct timespec	 deadline;
+	uint64_t	 deadline;
 	size_t		 n = 0, avail, take;
 	unsigned char	*start, *lf;
 	int		 toolong = 0;
 	enum netio_status st;
 
 	/* One deadline for the whole line: dribbling bytes does not extend it. */
-	deadline_in(&deadline, timeout);
+	deadline = deadline_in_ms((uint64_t)timeout * 1000);
 	for (;;) {
 		start = io->in + io->inpos;
 		avail = io->inlen - io->inpos;
@@ -287,9 +264,9 @@ netio_getline(struct netio *io, char *line, size_t linemax, size_t *len,
 			*len = n;
 			return NETIO_OK;
 		}
-		if (ms_left(&deadline) == 0)
+		if (deadline_left_ms(deadline) == 0)
 			return NETIO_TIMEOUT;
-		if ((st = fill_until(io, &deadline)) != NETIO_OK)
+		if ((st = fill_until(io, deadline)) != NETIO_OK)
 			return st;
 	}
 }

@@ -20,6 +20,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "deadline.h"
 #include "log.h"
 #include "pop3d.h"
 
@@ -37,15 +38,6 @@ struct pop3_lsess {
 	int			 errors;
 	int64_t			 deadline;	/* monotonic ms: log in by then */
 };
-
-static int64_t
-login_now_ms(void)
-{
-	struct timespec ts;
-
-	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void __attribute__((__noreturn__))
 login_exit(struct pop3_lsess *s)
@@ -168,7 +160,7 @@ static enum netio_status
 login_getline(struct pop3_lsess *s, char *line, size_t *len)
 {
 	enum netio_status	st;
-	int64_t			left_ms = s->deadline - login_now_ms();
+	int64_t			left_ms = s->deadline - (int64_t)deadline_now_ms();
 	time_t			left, idle = s->env->conf->pop3_timeout;
 
 	if (left_ms <= 0)
@@ -310,7 +302,7 @@ pop3_login_run(const struct pop3_env *env, int client, int parent,
 	 */
 	limit = env->conf->pop3_login_timeout > 0 ?
 	    env->conf->pop3_login_timeout : 1;
-	s.deadline = login_now_ms() + (int64_t)limit * 1000;
+	s.deadline = (int64_t)deadline_now_ms() + (int64_t)limit * 1000;
 	for (ncmds = 0;; ncmds++) {
 		if (ncmds >= POP3_LOGIN_COMMANDS_MAX) {
 			netio_printf(&s.io, "-ERR [SYS/TEMP] too long without "
