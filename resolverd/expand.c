@@ -34,7 +34,7 @@ struct xslot {
 };
 
 /* A string set with open addressing; small, and freed after one query. */
-struct xset {
+struct expand_set {
 	struct xslot	*v;
 	size_t		 cap;	/* a power of two */
 	size_t		 n;
@@ -44,7 +44,7 @@ struct xctx {
 	const struct expand_ops	*ops;
 	struct r_expansion	*out;
 	size_t			 cap;
-	struct xset		 seen;
+	struct expand_set		 seen;
 	size_t			 nodes;
 	int			 stop;		/* a failure that ends it all */
 	int			 tempfail;
@@ -67,7 +67,7 @@ struct xtarget_arg {
 static void	expand_visit(struct xctx *, const char *addr, int depth);
 
 static uint64_t
-xset_hash(const char *s)
+expand_set_hash(const char *s)
 {
 	uint64_t h = 1469598103934665603ULL;
 
@@ -79,9 +79,9 @@ xset_hash(const char *s)
 }
 
 static struct xslot *
-xset_slot(struct xslot *v, size_t cap, const char *key)
+expand_set_slot(struct xslot *v, size_t cap, const char *key)
 {
-	size_t i = (size_t)xset_hash(key) & (cap - 1);
+	size_t i = (size_t)expand_set_hash(key) & (cap - 1);
 
 	while (v[i].key != NULL && strcmp(v[i].key, key) != 0)
 		i = (i + 1) & (cap - 1);
@@ -89,18 +89,18 @@ xset_slot(struct xslot *v, size_t cap, const char *key)
 }
 
 static int
-xset_get(const struct xset *s, const char *key)
+expand_set_get(const struct expand_set *s, const char *key)
 {
 	struct xslot *sl;
 
 	if (s->cap == 0)
 		return 0;
-	sl = xset_slot(s->v, s->cap, key);
+	sl = expand_set_slot(s->v, s->cap, key);
 	return sl->key != NULL ? sl->state : 0;
 }
 
 static int
-xset_put(struct xset *s, const char *key, int state)
+expand_set_put(struct expand_set *s, const char *key, int state)
 {
 	struct xslot	*sl, *nv;
 	size_t		 i, ncap;
@@ -111,12 +111,13 @@ xset_put(struct xset *s, const char *key, int state)
 			return -1;
 		for (i = 0; i < s->cap; i++)
 			if (s->v[i].key != NULL)
-				*xset_slot(nv, ncap, s->v[i].key) = s->v[i];
+				*expand_set_slot(nv, ncap, s->v[i].key) =
+				    s->v[i];
 		free(s->v);
 		s->v = nv;
 		s->cap = ncap;
 	}
-	sl = xset_slot(s->v, s->cap, key);
+	sl = expand_set_slot(s->v, s->cap, key);
 	if (sl->key == NULL) {
 		if ((sl->key = strdup(key)) == NULL)
 			return -1;
@@ -127,7 +128,7 @@ xset_put(struct xset *s, const char *key, int state)
 }
 
 static void
-xset_free(struct xset *s)
+expand_set_free(struct expand_set *s)
 {
 	size_t i;
 
@@ -153,7 +154,7 @@ expand_emit(struct xctx *x, uint32_t kind, const char *addr)
 
 	snprintf(key, sizeof(key), "%c:%s", kind == R_KIND_MAILBOX ? 'M' : 'R',
 	    addr);
-	if (xset_get(&x->seen, key) == XS_EMITTED)
+	if (expand_set_get(&x->seen, key) == XS_EMITTED)
 		return;
 	if (x->out->n == R_EXPAND_MAX) {
 		x->toomany = 1;
@@ -172,7 +173,7 @@ expand_emit(struct xctx *x, uint32_t kind, const char *addr)
 		x->out->t = nt;
 		x->cap = ncap;
 	}
-	if (xset_put(&x->seen, key, XS_EMITTED) == -1) {
+	if (expand_set_put(&x->seen, key, XS_EMITTED) == -1) {
 		expand_fail_temp(x);
 		return;
 	}
@@ -275,7 +276,7 @@ expand_visit(struct xctx *x, const char *addr, int depth)
 		x->deep = 1;
 		return;
 	}
-	state = xset_get(&x->seen, addr);
+	state = expand_set_get(&x->seen, addr);
 	if (state == XS_ACTIVE) {
 		x->loop = 1;
 		return;
@@ -287,7 +288,7 @@ expand_visit(struct xctx *x, const char *addr, int depth)
 		x->stop = 1;
 		return;
 	}
-	if (xset_put(&x->seen, addr, XS_ACTIVE) == -1) {
+	if (expand_set_put(&x->seen, addr, XS_ACTIVE) == -1) {
 		expand_fail_temp(x);
 		return;
 	}
@@ -326,7 +327,7 @@ expand_visit(struct xctx *x, const char *addr, int depth)
 		else if (x->unknown[0] == '\0')
 			strlcpy(x->unknown, addr, sizeof(x->unknown));
 	}
-	if (!x->stop && xset_put(&x->seen, addr, XS_DONE) == -1)
+	if (!x->stop && expand_set_put(&x->seen, addr, XS_DONE) == -1)
 		expand_fail_temp(x);
 }
 
@@ -375,7 +376,7 @@ expand_address(const struct expand_ops *ops, const char *addr,
 		addr_lower(full);
 		expand_visit(&x, full, 0);
 	}
-	xset_free(&x.seen);
+	expand_set_free(&x.seen);
 
 	if (x.tempfail)
 		expand_result(out, ST_TEMP, "4.3.0 lookup failure");

@@ -28,14 +28,14 @@
 #include "resolverd.h"
 
 static void
-rmap_close(struct rmap *rm)
+resolver_map_close(struct resolver_map *rm)
 {
 	map_close(rm->m);
 	rm->m = NULL;
 }
 
 static void
-rmap_refresh(struct rmap *rm, uint64_t now, int force)
+resolver_map_refresh(struct resolver_map *rm, uint64_t now, int force)
 {
 	struct map *nm;
 
@@ -51,7 +51,7 @@ rmap_refresh(struct rmap *rm, uint64_t now, int force)
 			if (rm->m != NULL)
 				log_info("%s is gone: treating it as empty",
 				    rm->path);
-			rmap_close(rm);
+			resolver_map_close(rm);
 			rm->broken = 0;
 			return;
 		}
@@ -67,13 +67,14 @@ rmap_refresh(struct rmap *rm, uint64_t now, int force)
 	}
 	if (rm->m != NULL)
 		log_info("%s changed: reopened", rm->path);
-	rmap_close(rm);
+	resolver_map_close(rm);
 	rm->m = nm;
 	rm->broken = 0;
 }
 
 static int
-rmap_get(struct rmap *rm, const char *key, char *val, size_t valsz)
+resolver_map_get(struct resolver_map *rm, const char *key, char *val,
+    size_t valsz)
 {
 	int r;
 
@@ -99,8 +100,8 @@ resolver_init(struct resolver *r, const struct conf *c)
 void
 resolver_close(struct resolver *r)
 {
-	rmap_close(&r->users);
-	rmap_close(&r->aliases);
+	resolver_map_close(&r->users);
+	resolver_map_close(&r->aliases);
 }
 
 void
@@ -108,29 +109,29 @@ resolver_refresh(struct resolver *r, int force)
 {
 	uint64_t now = evloop_now_ms();
 
-	rmap_refresh(&r->users, now, force);
-	rmap_refresh(&r->aliases, now, force);
+	resolver_map_refresh(&r->users, now, force);
+	resolver_map_refresh(&r->aliases, now, force);
 }
 
 static int
-res_alias(const char *key, char *val, size_t valsz, void *arg)
+resolver_alias(const char *key, char *val, size_t valsz, void *arg)
 {
 	struct resolver *r = arg;
 
-	return rmap_get(&r->aliases, key, val, valsz);
+	return resolver_map_get(&r->aliases, key, val, valsz);
 }
 
 static int
-res_user(const char *addr, void *arg)
+resolver_user(const char *addr, void *arg)
 {
 	struct resolver	*r = arg;
 	char		 val[MAP_VALUE_MAX];
 
-	return rmap_get(&r->users, addr, val, sizeof(val));
+	return resolver_map_get(&r->users, addr, val, sizeof(val));
 }
 
 static int
-res_is_local(const char *domain, void *arg)
+resolver_is_local(const char *domain, void *arg)
 {
 	struct resolver *r = arg;
 
@@ -163,9 +164,9 @@ resolver_check(struct resolver *r, const char *addr, char *text,
 		return R_LOCAL_UNKNOWN;
 	}
 	resolver_refresh(r, 0);
-	if ((rc = rmap_get(&r->users, key, val, sizeof(val))) == 0 &&
-	    (rc = rmap_get(&r->aliases, key, val, sizeof(val))) == 0)
-		rc = rmap_get(&r->aliases, a.local, val, sizeof(val));
+	if ((rc = resolver_map_get(&r->users, key, val, sizeof(val))) == 0 &&
+	    (rc = resolver_map_get(&r->aliases, key, val, sizeof(val))) == 0)
+		rc = resolver_map_get(&r->aliases, a.local, val, sizeof(val));
 	if (rc == -1) {
 		snprintf(text, textsz, "4.3.0 lookup failure");
 		return R_TEMPFAIL;
@@ -183,9 +184,9 @@ resolver_expand(struct resolver *r, const char *addr, struct r_expansion *out)
 
 	resolver_refresh(r, 0);
 	memset(&ops, 0, sizeof(ops));
-	ops.alias = res_alias;
-	ops.user = res_user;
-	ops.is_local = res_is_local;
+	ops.alias = resolver_alias;
+	ops.user = resolver_user;
+	ops.is_local = resolver_is_local;
 	ops.arg = r;
 	ops.default_domain = r->conf->local_domains.n > 0 ?
 	    r->conf->local_domains.v[0] : NULL;
@@ -200,7 +201,7 @@ resolver_expand(struct resolver *r, const char *addr, struct r_expansion *out)
  * path), so it is not even looked up.
  */
 static int
-res_auth_key(struct resolver *r, const char *user, char *key, size_t keysz)
+resolver_auth_key(struct resolver *r, const char *user, char *key, size_t keysz)
 {
 	struct mailaddr	 a;
 	char		 full[ADDR_MAX + 1];
@@ -229,9 +230,9 @@ resolver_auth_lookup(struct resolver *r, const char *user, char *key,
 
 	key[0] = '\0';
 	hash[0] = '\0';
-	if (res_auth_key(r, user, key, keysz) == 0) {
+	if (resolver_auth_key(r, user, key, keysz) == 0) {
 		resolver_refresh(r, 0);
-		rc = rmap_get(&r->users, key, hash, hashsz);
+		rc = resolver_map_get(&r->users, key, hash, hashsz);
 	}
 	if (rc == -1)
 		return -1;

@@ -39,7 +39,7 @@ void	expand_address(const struct expand_ops *, const char *addr,
 	    struct r_expansion *out);
 
 /* A map that may be missing (empty) and is reopened when rebuilt. */
-struct rmap {
+struct resolver_map {
 	char		 path[PATH_MAX];
 	struct map	*m;
 	uint64_t	 checked_ms;	/* last look at the file, monotonic */
@@ -48,8 +48,8 @@ struct rmap {
 
 struct resolver {
 	const struct conf *conf;
-	struct rmap	 users;
-	struct rmap	 aliases;
+	struct resolver_map	 users;
+	struct resolver_map	 aliases;
 };
 
 /* Points the maps at conf's map_directory; nothing is opened yet. */
