@@ -248,7 +248,6 @@ sm_write(struct sm_job *j, int fd, const char *qid, uint64_t *size)
 	memset(&st, 0, sizeof(st));
 	st.myhostname = j->conf.myhostname;
 	st.qid = qid;
-	st.uid = (unsigned long)getuid();
 	st.now = time(NULL);
 	st.sender = j->sender;
 	st.fullname = j->fullname;

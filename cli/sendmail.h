@@ -79,16 +79,15 @@ int	sm_header_recipients(struct mailhdr *, struct mailhdr_addrs *out,
 struct sm_stamp {
 	const char	*myhostname;
 	const char	*qid;
-	unsigned long	 uid;
 	time_t		 now;
 	const char	*sender;	/* "" for the null sender */
 	const char	*fullname;	/* NULL or "": none */
 };
 
 /*
- * The header section to queue, ending with its blank line: our Received
- * first, the message's own fields (Bcc and Resent-Bcc removed), then
- * Date, Message-ID and From where the message has none.
+ * The header section to queue, ending with its blank line: the message's
+ * own fields (Bcc and Resent-Bcc removed), then Date, Message-ID and From
+ * where the message has none. The trace line is queued's to write.
  */
 int	sm_header_build(struct mailhdr *, const char *msg,
 	    const struct sm_stamp *, struct buf *out);

@@ -198,9 +198,11 @@ sm_header_build(struct mailhdr *h, const char *msg,
 	if (strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z", &lt) == 0 ||
 	    strftime(stamp, sizeof(stamp), "%Y%m%d%H%M%S", &gt) == 0)
 		return -1;
-	if (buf_printf(out, "Received: by %s (Postern sendmail) uid %lu\n"
-	    "\tid %s; %s\n", s->myhostname, s->uid, s->qid, date) == -1)
-		return -1;
+	/*
+	 * No Received line of our own: queued writes one from the socket's
+	 * credentials, which the caller cannot forge; one from here would
+	 * only cost the message a hop.
+	 */
 	/* Bcc is the one header whose whole point is not to be delivered. */
 	mailhdr_delete(h, "Bcc");
 	mailhdr_delete(h, "Resent-Bcc");

@@ -1,4 +1,5 @@
 """The sendmail-compatible injector: what cron and PHP's mail() use."""
+import os
 import subprocess
 
 
@@ -14,7 +15,9 @@ def test_sendmail_delivers_to_a_local_user(suite):
     # Headers the injector adds for local submissions.
     assert b"\nDate: " in data or data.startswith(b"Date: ")
     assert b"Message-ID: <" in data
-    assert b"(Postern sendmail)" in data
+    # One trace line, queued's, with the submitter's uid from the socket.
+    assert data.count(b"Received:") == 1
+    assert f"(Postern, from userid {os.getuid()})".encode() in data
 
 
 def test_sendmail_t_takes_recipients_from_headers_and_drops_bcc(suite):

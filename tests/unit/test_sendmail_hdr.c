@@ -310,9 +310,7 @@ test_recipients_from_headers_and_bcc_removed(void **state)
 	struct sm_stamp		 st;
 	struct buf		 out;
 	char			 err[128];
-	const char		*s, *recv = "Received: by host.example "
-				    "(Postern sendmail) uid 1000\n"
-				    "\tid 0123456789ABCDEF; ";
+	const char		*s;
 
 	(void)state;
 	assert_int_equal(mailhdr_parse(m, strlen(m), &h, err, sizeof(err)), 0);
@@ -326,7 +324,6 @@ test_recipients_from_headers_and_bcc_removed(void **state)
 	memset(&st, 0, sizeof(st));
 	st.myhostname = "host.example";
 	st.qid = "0123456789ABCDEF";
-	st.uid = 1000;
 	st.now = 1700000000;
 	st.sender = "me@x";
 	buf_init(&out, 0);
@@ -334,7 +331,9 @@ test_recipients_from_headers_and_bcc_removed(void **state)
 	s = msg_buf_str(&out);
 	assert_null(strstr(s, "Bcc"));
 	assert_null(strstr(s, "secret"));
-	assert_true(strncmp(s, recv, strlen(recv)) == 0);
+	/* The trace is queued's to write, from the socket's credentials. */
+	assert_null(strstr(s, "Received:"));
+	assert_true(strncmp(s, "From: me@x\n", 11) == 0);
 	assert_non_null(strstr(s, "\nDate: "));
 	assert_non_null(strstr(s, "\nMessage-ID: <20231114221320."
 	    "0123456789ABCDEF@host.example>\n"));
@@ -403,7 +402,8 @@ test_missing_headers_are_added(void **state)
 	buf_init(&out, 0);
 	assert_int_equal(sm_header_build(&h, m, &st, &out), 0);
 	s = msg_buf_str(&out);
-	assert_non_null(strstr(s, "\nSubject: cron\nDate: "));
+	/* The message's own headers come first: no trace line above them. */
+	assert_true(strncmp(s, "Subject: cron\nDate: ", 20) == 0);
 	assert_non_null(strstr(s, "\nFrom: \"Cron \\\"Daemon\\\"\" "
 	    "<cron@h.example>\n\n"));
 	buf_free(&out);
