@@ -188,6 +188,16 @@ reply_parse_error(struct smtp_session *s, enum smtp_perr rc,
 	case SMTP_PERR_PARAM_SYNTAX:
 		smtp_reply(s, "501 5.5.4 Bad %s parameter syntax", p->param);
 		break;
+	case SMTP_PERR_UTF8:
+		/*
+		 * Postfix's words and code (5.5.2: syntax). 553 5.6.7 is RFC
+		 * 6531's answer for an address a server will not take, not
+		 * for bytes that are no address at all.
+		 */
+		smtp_reply(s, "501 5.5.2 Error: bad UTF-8 syntax");
+		log_info("reject: bad UTF-8 in %s from %s", s->last_cmd,
+		    s->client);
+		break;
 	}
 	return 1;
 }

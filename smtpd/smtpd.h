@@ -78,6 +78,7 @@ enum smtp_perr {
 	SMTP_PERR_SYNTAX,	/* bad path or address: 501 5.1.7 / 5.1.3 */
 	SMTP_PERR_PARAM,	/* a parameter we do not know: 555 5.5.4 */
 	SMTP_PERR_PARAM_SYNTAX,	/* a known one with a bad value: 501 5.5.4 */
+	SMTP_PERR_UTF8,		/* SMTPUTF8 path not UTF-8: 501 5.5.2 */
 };
 
 /* arg is what follows "MAIL": "FROM:<path> [params]". */
