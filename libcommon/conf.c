@@ -64,6 +64,7 @@ static const struct conf_key conf_keys[] = {
 	K(smtpd_chroot, CT_BOOL, "yes"),
 	K(smtp_listen, CT_LIST, "127.0.0.1:2525, [::1]:2525"),
 	K(message_size_limit, CT_SIZE, "50M"),
+	K(smtpd_max_line_length, CT_SIZE, "0"),
 	KL(smtpd_recipient_limit, "1000", 1, 100000),
 	KL(smtpd_max_sessions, "200", 1, 100000),
 	KL(smtpd_client_connection_limit, "50", 0, 100000),

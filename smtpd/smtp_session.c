@@ -640,6 +640,7 @@ cmd_data(struct smtp_session *s, const char *arg)
 	smtp_reply(s, "354 End data with <CR><LF>.<CR><LF>");
 
 	smtp_data_init(&d);
+	d.line_max = c->smtpd_max_line_length;
 	while (!smtp_data_done(&d)) {
 		if (netio_buffered(&s->io) == 0 &&
 		    (st = netio_fill(&s->io, c->smtpd_data_timeout)) !=
@@ -679,11 +680,12 @@ cmd_data(struct smtp_session *s, const char *arg)
 			    sp->qid, s->client);
 			smtp_reply(s, "554 5.6.0 Error: NUL byte in message");
 		} else {
-			log_info("%s: reject: message line longer than %d "
-			    "octets from %s", sp->qid, SMTP_TEXT_LINE_MAX,
-			    s->client);
+			log_info("%s: reject: message line longer than %llu "
+			    "octets from %s", sp->qid,
+			    (unsigned long long)d.line_max, s->client);
 			smtp_reply(s, "554 5.6.0 Error: message line longer "
-			    "than %d octets", SMTP_TEXT_LINE_MAX);
+			    "than %llu octets",
+			    (unsigned long long)d.line_max);
 		}
 	} else {
 		spool_flush(sp);
