@@ -74,6 +74,7 @@ static const struct conf_key conf_keys[] = {
 	K(smtpd_timeout, CT_DURATION, "5m"),
 	K(smtpd_data_timeout, CT_DURATION, "10m"),
 	K(smtpd_vrfy, CT_BOOL, "no"),
+	K(smtpd_helo_required, CT_BOOL, "no"),
 	K(smtpd_banner, CT_STR, "ESMTP Postern"),
 	K(queue_retry_min, CT_DURATION, "5m"),
 	K(queue_retry_max, CT_DURATION, "1h"),

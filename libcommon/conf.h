@@ -53,6 +53,7 @@ struct conf {
 	time_t	 smtpd_timeout;
 	time_t	 smtpd_data_timeout;
 	int	 smtpd_vrfy;
+	int	 smtpd_helo_required;	/* MAIL before HELO/EHLO: 503 */
 	char	 smtpd_banner[CONF_STR_MAX];
 
 	/* queue */

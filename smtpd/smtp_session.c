@@ -207,7 +207,11 @@ cmd_mail(struct smtp_session *s, const char *arg)
 {
 	struct smtp_path p;
 
-	if (!s->helo_seen) {
+	/*
+	 * Postfix's default (smtpd_helo_required = no) takes MAIL without
+	 * a greeting: monitoring probes and simple scripts send none.
+	 */
+	if (!s->helo_seen && s->conf->smtpd_helo_required) {
 		smtp_reply(s, "503 5.5.1 Error: send HELO/EHLO first");
 		return;
 	}
@@ -533,10 +537,11 @@ spool_received(struct smtp_session *s, struct smtp_spool *sp)
 		snprintf(forpart, sizeof(forpart), "\n\tfor <%s>", s->rcpt[0]);
 	else
 		forpart[0] = '\0';
+	/* No HELO (smtpd_helo_required = no): the address, as Postfix does. */
 	n = snprintf(hdr, sizeof(hdr), "Received: from %s ([%s])\n"
 	    "\tby %s (Postern) with %s id %s%s; %s\n",
-	    s->helo, s->ip, s->conf->myhostname, smtp_proto(s), sp->qid,
-	    forpart, date);
+	    s->helo_seen ? s->helo : s->client, s->ip, s->conf->myhostname,
+	    smtp_proto(s), sp->qid, forpart, date);
 	if (n < 0 || (size_t)n >= sizeof(hdr)) {
 		sp->failed = 1;
 		return;

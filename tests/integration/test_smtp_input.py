@@ -192,6 +192,39 @@ def test_configured_line_limit_refuses_after_the_data_and_keeps_nothing(
         s.log_text()
 
 
+# -- MAIL before HELO/EHLO -----------------------------------------------------
+
+def test_mail_without_helo_is_accepted_by_default(suite):
+    """Postfix's smtpd_helo_required = no: monitoring probes and simple
+    scripts go straight to MAIL."""
+    with Client(suite.port) as c:
+        assert_reply(c.cmd("MAIL FROM:<probe@remote.test>"), 250, "2.1.0")
+        assert_reply(c.cmd("RCPT TO:<alice@example.test>"), 250, "2.1.5")
+        assert_reply(c.cmd("DATA"), 354)
+        c.send(b"Subject: no helo\r\n\r\nprobe\r\n.\r\n")
+        assert_reply(c.reply(), 250, "2.0.0")
+        assert_reply(c.cmd("QUIT"), 221)
+    [m] = suite.wait_messages("alice@example.test", 1)
+    data = m.read_bytes()
+    # The client's address stands where its HELO name would be.
+    assert b"Received: from [127.0.0.1] ([127.0.0.1])\n" in data
+    assert b"with SMTP id" in data
+    assert body_of(m) == b"Subject: no helo\n\nprobe\n"
+
+
+def test_helo_required_refuses_mail_before_helo(suite_factory):
+    s = suite_factory("smtpd_helo_required = yes\n")
+    s.postern("user", "add", "alice@example.test")
+    s.start()
+    with Client(s.port) as c:
+        assert_reply(c.cmd("MAIL FROM:<probe@remote.test>"), 503, "5.5.1")
+        assert_reply(c.cmd("RCPT TO:<alice@example.test>"), 503, "5.5.1")
+        assert_reply(c.cmd("HELO client.test"), 250)
+        assert_reply(c.cmd("MAIL FROM:<probe@remote.test>"), 250, "2.1.0")
+        assert_reply(c.cmd("QUIT"), 221)
+    assert s.queue_files() == []
+
+
 # -- bare CR: never stored, never served --------------------------------------
 
 PASSWORD = "bare cr secret 7"
