@@ -40,9 +40,9 @@ int	sm_args_parse(int argc, char **argv, struct sm_opts *, char *err,
 void	sm_args_free(struct sm_opts *);
 
 /*
- * Reads a message in pieces: CRLF becomes LF, a leading "From " line is
- * dropped, a line with a single "." ends the message unless ignore_dots,
- * and the text is capped at limit bytes.
+ * Reads a message in pieces: CRLF becomes LF, any other CR a space, a
+ * leading "From " line is dropped, a line with a single "." ends the
+ * message unless ignore_dots, and the text is capped at limit bytes.
  */
 struct sm_input {
 	struct buf	msg;

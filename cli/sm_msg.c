@@ -4,7 +4,9 @@
  *
  * Runs in sendmail, as the invoking user, unprivileged. The message text
  * is the caller's and untrusted: it is capped at message_size_limit while
- * it is read, never after. The header fields added here follow what
+ * it is read, never after. Line ends become LF and a bare CR (one not
+ * right before the LF) a space, the rule smtpd's DATA follows
+ * (smtpd/smtp_data.c says why). The header fields added here follow what
  * Postfix's cleanup adds to a local submission, so that mail from cron
  * and web applications is well formed when it leaves the host.
  */
@@ -41,10 +43,13 @@ sm_input_line(struct sm_input *in, int had_lf)
 {
 	struct buf	*l = &in->line;
 	int		 first = in->first;
+	char		*cr;
 
 	in->first = 0;
 	if (had_lf && l->len > 0 && l->data[l->len - 1] == '\r')
 		l->len--;
+	while (l->len > 0 && (cr = memchr(l->data, '\r', l->len)) != NULL)
+		*cr = ' ';
 	if (!in->ignore_dots && l->len == 1 && l->data[0] == '.') {
 		in->done = 1;
 		buf_reset(l);

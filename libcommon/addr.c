@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "addr.h"
+#include "utf8.h"
 
 static int
 is_atext(unsigned char c, int utf8)
@@ -63,6 +64,13 @@ addr_parse(const char *s, struct mailaddr *out, int utf8)
 	size_t		 llen;
 
 	if ((at = strrchr(s, '@')) == NULL || at == s)
+		return -1;
+	/*
+	 * 8-bit bytes are allowed only as UTF-8, and only well-formed: an
+	 * overlong or cut-short sequence means something else to each
+	 * decoder that later reads the address (a log, a map key, a path).
+	 */
+	if (utf8 && !utf8_valid(s, strlen(s)))
 		return -1;
 	llen = (size_t)(at - s);
 	if (llen > ADDR_LOCAL_MAX)

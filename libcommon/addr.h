@@ -19,7 +19,8 @@ struct mailaddr {
  * Parses "local@domain" (no angle brackets): local is a dot-atom or a
  * quoted string, domain a host name or an address literal. The domain is
  * lowercased. 8-bit bytes are accepted in both parts only when utf8 is set
- * (SMTPUTF8). Returns 0 or -1.
+ * (SMTPUTF8), and then only as well-formed UTF-8 (utf8_valid). Returns 0
+ * or -1.
  */
 int	addr_parse(const char *s, struct mailaddr *out, int utf8);
 /* "local@domain" into out. */

@@ -43,6 +43,7 @@ struct conf {
 	/* smtpd */
 	struct conf_list smtp_listen;
 	uint64_t message_size_limit;
+	uint64_t smtpd_max_line_length;	/* with its CRLF; 0: no limit */
 	long	 smtpd_recipient_limit;
 	long	 smtpd_max_sessions;
 	long	 smtpd_client_connection_limit;	/* per address; 0: none */
@@ -52,6 +53,7 @@ struct conf {
 	time_t	 smtpd_timeout;
 	time_t	 smtpd_data_timeout;
 	int	 smtpd_vrfy;
+	int	 smtpd_helo_required;	/* MAIL before HELO/EHLO: 503 */
 	char	 smtpd_banner[CONF_STR_MAX];
 
 	/* queue */

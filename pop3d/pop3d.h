@@ -101,13 +101,14 @@ int	pop3_sasl_plain(const unsigned char *in, size_t len, char *user,
 /*
  * LF -> CRLF and dot-stuffing (pop3_stuff.c), one byte at a time so that
  * chunk boundaries never matter. A CRLF stays CRLF, a bare LF becomes
- * CRLF, a line starting with '.' gets another '.', and a last line
- * without LF gets a CRLF (pop3_stuff_end). With a TOP limit, output
- * stops after the header, the blank line and that many body lines.
+ * CRLF, a bare CR becomes a space, a line starting with '.' gets another
+ * '.', and a last line without LF gets a CRLF (pop3_stuff_end). With a
+ * TOP limit, output stops after the header, the blank line and that
+ * many body lines.
  */
 struct pop3_stuff {
 	int		bol;		/* at the start of a line */
-	int		cr;		/* the last byte was a CR */
+	int		cr;		/* a CR was read, not yet written */
 	int		nonblank;	/* the line so far has a non-CR byte */
 	int		in_body;	/* the blank line after the header passed */
 	int		limited;	/* TOP: stop after lines body lines */
@@ -129,7 +130,11 @@ void	pop3_stuff_init_top(struct pop3_stuff *, uint32_t lines);
  */
 size_t	pop3_stuff_feed(struct pop3_stuff *, const unsigned char *in,
 	    size_t len, unsigned char *out, size_t *outlen);
-/* The CRLF a last line without LF needs (0 or 2 bytes into out[2]). */
+/*
+ * What a message's end needs: the space for a last bare CR and the CRLF
+ * a last line without LF needs (0 to 3 bytes into out[POP3_STUFF_END]).
+ */
+#define POP3_STUFF_END	3
 size_t	pop3_stuff_end(struct pop3_stuff *, unsigned char *out);
 
 /* The client connection is libcommon's netio. */

@@ -6,7 +6,11 @@
  * Every byte here comes from the network and is trusted for nothing:
  * the line reader has already bounded the line to SMTP_LINE_MAX, and
  * each path is copied only after its length is checked. The address
- * itself is judged by the one address parser, addr_parse().
+ * itself is judged by the one address parser, addr_parse(). 8-bit bytes
+ * in a path need SMTPUTF8 on the MAIL command (without it they are a
+ * syntax error, as before SMTPUTF8 existed), and with it they must be
+ * well-formed UTF-8 (utf8_valid): an overlong "@" or a cut-short
+ * sequence would read differently to each later decoder.
  *
  * Pure functions, no I/O: tests/unit/test_smtp_cmd.c drives them.
  */
@@ -17,6 +21,7 @@
 
 #include "addr.h"
 #include "smtpd.h"
+#include "utf8.h"
 
 static const struct {
 	const char	*name;
@@ -286,6 +291,8 @@ path_parse(const char *arg, const char *prefix, int is_mail, int utf8,
 		return pe;
 	if (is_mail)
 		utf8 = out->smtputf8;
+	if (utf8 && !utf8_valid(raw, strlen(raw)))
+		return SMTP_PERR_UTF8;
 	if (path_address(raw, is_mail, !is_mail, utf8, out) == -1)
 		return SMTP_PERR_SYNTAX;
 	return SMTP_PERR_OK;

@@ -1,12 +1,14 @@
 /*
  * smtp_data.c - the DATA byte state machine: end-of-data detection, dot
- * unstuffing, line end conversion and the per-line and NUL checks.
+ * unstuffing, line end conversion, bare CR replacement and the per-line
+ * and NUL checks.
  *
  * Runs in the smtpd session child, unprivileged. Its input is the
  * client's message text, hostile by assumption. It is a pure function
  * of its state and the bytes fed, byte by byte, so chunk boundaries
  * cannot change its answer (tests/unit/test_smtp_data.c proves it at
- * every split).
+ * every split). It keeps no line: a line of any length streams through
+ * in the caller's buffer, so line_max is a policy, not a memory bound.
  *
  * Only <CRLF>.<CRLF> ends the message, where the first CRLF may be the
  * 354 reply's. A bare LF ends a line for storage (the spool keeps LF
@@ -14,6 +16,15 @@
  * "\n.\r\n", "\r.\r" and "\r\n.\n" are message text. A server that is
  * more lenient than the MTA it relays to lets a client smuggle a second
  * message past it (CVE-2023-51764, "SMTP smuggling").
+ *
+ * A bare CR (a CR not followed by LF) is stored as a space, as
+ * sendmail 8.18 does when told to keep such mail ("u2"). RFC 5322 2.3
+ * forbids it in a message, and kept raw it is a line end to some
+ * readers and not to others: "x\r.\r\n" is a lone dot to a lenient
+ * POP3 or SMTP client further on. As a line end instead, the common
+ * real case, "\r\r\n" from a mailer that converted line ends twice,
+ * would put an empty line into the header and end it early; refused,
+ * that same mail would be lost. A space keeps the text and its size.
  */
 #include <string.h>
 
@@ -42,7 +53,7 @@ smtp_data_feed(struct smtp_data *d, const unsigned char *in, size_t len,
 		unsigned char c = in[i];
 
 		d->received++;
-		if (++d->linelen > SMTP_TEXT_LINE_MAX)
+		if (++d->linelen > d->line_max && d->line_max != 0)
 			d->long_line = 1;
 		if (c == '\0')
 			d->nul = 1;
@@ -55,9 +66,9 @@ smtp_data_feed(struct smtp_data *d, const unsigned char *in, size_t len,
 				d->received -= 3;
 				continue;
 			}
-			/* The dot was stuffing; the CR is a bare CR so far. */
+			/* The dot was stuffing; the CR was a bare CR. */
 			d->received--;	/* RFC 1870: stuffing is not counted */
-			out[o++] = '\r';
+			out[o++] = ' ';
 			d->state = SMTP_DATA_MID;
 			if (c == '\r') {
 				d->state = SMTP_DATA_CR;
@@ -80,7 +91,7 @@ smtp_data_feed(struct smtp_data *d, const unsigned char *in, size_t len,
 				d->linelen = 0;
 				continue;
 			}
-			out[o++] = '\r';	/* bare CR: stored as it came */
+			out[o++] = ' ';		/* a bare CR: see the top */
 			d->state = SMTP_DATA_MID;
 			if (c == '\r') {
 				d->state = SMTP_DATA_CR;

@@ -191,6 +191,16 @@ reply_parse_error(struct smtp_session *s, enum smtp_perr rc,
 	case SMTP_PERR_PARAM_SYNTAX:
 		smtp_reply(s, "501 5.5.4 Bad %s parameter syntax", p->param);
 		break;
+	case SMTP_PERR_UTF8:
+		/*
+		 * Postfix's words and code (5.5.2: syntax). 553 5.6.7 is RFC
+		 * 6531's answer for an address a server will not take, not
+		 * for bytes that are no address at all.
+		 */
+		smtp_reply(s, "501 5.5.2 Error: bad UTF-8 syntax");
+		log_info("reject: bad UTF-8 in %s from %s", s->last_cmd,
+		    s->client);
+		break;
 	}
 	return 1;
 }
@@ -200,7 +210,11 @@ cmd_mail(struct smtp_session *s, const char *arg)
 {
 	struct smtp_path p;
 
-	if (!s->helo_seen) {
+	/*
+	 * Postfix's default (smtpd_helo_required = no) takes MAIL without
+	 * a greeting: monitoring probes and simple scripts send none.
+	 */
+	if (!s->helo_seen && s->conf->smtpd_helo_required) {
 		smtp_reply(s, "503 5.5.1 Error: send HELO/EHLO first");
 		return;
 	}
@@ -526,10 +540,11 @@ spool_received(struct smtp_session *s, struct smtp_spool *sp)
 		snprintf(forpart, sizeof(forpart), "\n\tfor <%s>", s->rcpt[0]);
 	else
 		forpart[0] = '\0';
+	/* No HELO (smtpd_helo_required = no): the address, as Postfix does. */
 	n = snprintf(hdr, sizeof(hdr), "Received: from %s ([%s])\n"
 	    "\tby %s (Postern) with %s id %s%s; %s\n",
-	    s->helo, s->ip, s->conf->myhostname, smtp_proto(s), sp->qid,
-	    forpart, date);
+	    s->helo_seen ? s->helo : s->client, s->ip, s->conf->myhostname,
+	    smtp_proto(s), sp->qid, forpart, date);
 	if (n < 0 || (size_t)n >= sizeof(hdr)) {
 		sp->failed = 1;
 		return;
@@ -633,6 +648,7 @@ cmd_data(struct smtp_session *s, const char *arg)
 	smtp_reply(s, "354 End data with <CR><LF>.<CR><LF>");
 
 	smtp_data_init(&d);
+	d.line_max = c->smtpd_max_line_length;
 	while (!smtp_data_done(&d)) {
 		if (netio_buffered(&s->io) == 0 &&
 		    (st = netio_fill(&s->io, c->smtpd_data_timeout)) !=
@@ -672,11 +688,12 @@ cmd_data(struct smtp_session *s, const char *arg)
 			    sp->qid, s->client);
 			smtp_reply(s, "554 5.6.0 Error: NUL byte in message");
 		} else {
-			log_info("%s: reject: message line longer than %d "
-			    "octets from %s", sp->qid, SMTP_TEXT_LINE_MAX,
-			    s->client);
+			log_info("%s: reject: message line longer than %llu "
+			    "octets from %s", sp->qid,
+			    (unsigned long long)d.line_max, s->client);
 			smtp_reply(s, "554 5.6.0 Error: message line longer "
-			    "than %d octets", SMTP_TEXT_LINE_MAX);
+			    "than %llu octets",
+			    (unsigned long long)d.line_max);
 		}
 	} else {
 		spool_flush(sp);

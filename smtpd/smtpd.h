@@ -25,7 +25,10 @@
 
 /* RFC 5321 4.5.3.1.4: 512 octets including the CRLF. */
 #define SMTP_LINE_MAX		512
-/* RFC 5321 4.5.3.1.6: 1000 octets including the CRLF. */
+/*
+ * RFC 5321 4.5.3.1.6: 1000 octets including the CRLF. Only what a sender
+ * must not exceed: smtpd takes longer lines (smtpd_max_line_length).
+ */
 #define SMTP_TEXT_LINE_MAX	1000
 
 /*
@@ -79,6 +82,7 @@ enum smtp_perr {
 	SMTP_PERR_SYNTAX,	/* bad path or address: 501 5.1.7 / 5.1.3 */
 	SMTP_PERR_PARAM,	/* a parameter we do not know: 555 5.5.4 */
 	SMTP_PERR_PARAM_SYNTAX,	/* a known one with a bad value: 501 5.5.4 */
+	SMTP_PERR_UTF8,		/* SMTPUTF8 path not UTF-8: 501 5.5.2 */
 };
 
 /* arg is what follows "MAIL": "FROM:<path> [params]". */
@@ -87,8 +91,9 @@ enum smtp_perr smtp_parse_mail(const char *arg, struct smtp_path *);
 enum smtp_perr smtp_parse_rcpt(const char *arg, int utf8, struct smtp_path *);
 
 /*
- * DATA (smtp_data.c): finds the end of the message and undoes dot
- * stuffing, one byte at a time so that chunk boundaries never matter.
+ * DATA (smtp_data.c): finds the end of the message, undoes dot stuffing
+ * and stores a bare CR as a space, one byte at a time so that chunk
+ * boundaries never matter.
  */
 enum smtp_data_state {
 	SMTP_DATA_BOL = 0,	/* after CRLF (or the 354): a proper line start */
@@ -102,8 +107,10 @@ enum smtp_data_state {
 struct smtp_data {
 	enum smtp_data_state state;
 	uint64_t	received;	/* message size as RFC 1870 counts it */
-	size_t		linelen;	/* octets of the current line so far */
-	int		long_line;	/* some line passed SMTP_TEXT_LINE_MAX */
+	uint64_t	line_max;	/* octets a line may have with its CRLF;
+					   0 (smtp_data_init's): no limit */
+	uint64_t	linelen;	/* octets of the current line so far */
+	int		long_line;	/* some line passed line_max */
 	int		nul;		/* a NUL byte was seen */
 };
 
@@ -114,8 +121,8 @@ void	smtp_data_init(struct smtp_data *);
 /*
  * Consumes up to len bytes of in, stopping right after the end of data
  * (the bytes after it are the next commands). Writes the bytes to store
- * (LF line ends, unstuffed) to out, which holds len + SMTP_DATA_SLACK;
- * *outlen is how many. Returns the bytes consumed.
+ * (LF line ends, unstuffed, a bare CR as a space) to out, which holds
+ * len + SMTP_DATA_SLACK; *outlen is how many. Returns the bytes consumed.
  */
 size_t	smtp_data_feed(struct smtp_data *, const unsigned char *in, size_t len,
 	    unsigned char *out, size_t *outlen);

@@ -786,7 +786,8 @@ def test_foreign_files_sizes_and_uidls(psuite):
     assert re.fullmatch(r"sha256-[0-9a-f]{48}", uids[5]), uids[5]
     want = [b"Subject: lf\r\n\r\nbare LF\r\n..dot\r\n",
             b"Subject: crlf\r\n\r\nCRLF\r\n..\r\n",
-            b"Subject: cr\r\n\r\nbare\rCR\r\nno end\r\n",
+            # A bare CR goes out as a space (pop3_stuff.c says why).
+            b"Subject: cr\r\n\r\nbare CR\r\nno end\r\n",
             b"",
             b"Subject: x\r\n\r\nx\r\n",
             b"Subject: y\r\n\r\ny\r\n"]

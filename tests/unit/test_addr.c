@@ -252,6 +252,22 @@ test_eight_bit_domain_needs_utf8(void **state)
 }
 
 static void
+test_eight_bit_must_be_well_formed_utf8(void **state)
+{
+	/* 0xFF 0xFE, overlong '@', a surrogate, cut short, past U+10FFFF. */
+	assert_rejected("\xff\xfe@example.com", 1);
+	assert_rejected("a\xc0\x80" "b@example.com", 1);
+	assert_rejected("\"a\xc1\x80\"@example.com", 1);
+	assert_rejected("\xed\xa0\x80@example.com", 1);
+	assert_rejected("j\xc3@example.com", 1);
+	assert_rejected("user@b\xc3" ".example", 1);
+	assert_rejected("\xf4\x90\x80\x80@example.com", 1);
+	assert_rejected("user@\xf5\x80\x80\x80.example", 1);
+	assert_parses("\xf4\x8f\xbf\xbf@example.com", 1,
+	    "\xf4\x8f\xbf\xbf", "example.com");
+}
+
+static void
 test_format_joins_parts_and_reports_truncation(void **state)
 {
 	struct mailaddr	a;
@@ -337,6 +353,7 @@ main(void)
 		cmocka_unit_test(test_forbidden_characters_are_rejected),
 		cmocka_unit_test(test_eight_bit_local_part_needs_utf8),
 		cmocka_unit_test(test_eight_bit_domain_needs_utf8),
+		cmocka_unit_test(test_eight_bit_must_be_well_formed_utf8),
 		cmocka_unit_test(test_format_joins_parts_and_reports_truncation),
 		cmocka_unit_test(test_lower_lowercases_whole_address),
 		cmocka_unit_test(test_store_safe_accepts_plain_lowercase_components),

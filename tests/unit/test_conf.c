@@ -89,6 +89,9 @@ test_null_path_loads_builtin_defaults(void **state)
 	assert_string_equal(c.smtp_listen.v[1], "[::1]:2525");
 	assert_string_equal(c.spool_directory, "/var/spool/postern");
 	assert_int_equal(c.message_size_limit, 50ULL * 1024 * 1024);
+	/* As Postfix: lines of any length, MAIL before HELO. */
+	assert_int_equal(c.smtpd_max_line_length, 0);
+	assert_int_equal(c.smtpd_helo_required, 0);
 	assert_int_equal(c.smtpd_recipient_limit, 1000);
 	assert_int_equal(c.smtpd_timeout, 300);
 	assert_int_equal(c.queue_lifetime, 5 * 86400);
@@ -115,6 +118,8 @@ test_file_with_comments_blank_lines_and_continuations_loads(void **state)
 	    "# a comment between keys\n"
 	    "mynetworks = 10.0.0.0/8 192.0.2.0/24\r\n"
 	    "message_size_limit = 10M\n"
+	    "smtpd_max_line_length = 64k\n"
+	    "smtpd_helo_required = yes\n"
 	    "smtpd_recipient_limit=50\n"
 	    "smtpd_timeout = 2m\n"
 	    "queue_lifetime = 1w\n"
@@ -138,6 +143,8 @@ test_file_with_comments_blank_lines_and_continuations_loads(void **state)
 	assert_int_equal(c.mynetworks.n, 2);
 	assert_string_equal(c.mynetworks.v[1], "192.0.2.0/24");
 	assert_int_equal(c.message_size_limit, 10ULL * 1024 * 1024);
+	assert_int_equal(c.smtpd_max_line_length, 64 * 1024);
+	assert_int_equal(c.smtpd_helo_required, 1);
 	assert_int_equal(c.smtpd_recipient_limit, 50);
 	assert_int_equal(c.smtpd_timeout, 120);
 	assert_int_equal(c.queue_lifetime, 7 * 86400);

@@ -1,7 +1,8 @@
 /*
- * test_pop3_stuff.c - pop3d's LF -> CRLF and dot-stuffing filter and
- * TOP's line counting, fed in every possible chunking; the sizes LIST
- * reports (maildir_vsize) must match what the filter sends.
+ * test_pop3_stuff.c - pop3d's LF -> CRLF and dot-stuffing filter (a
+ * bare CR goes out as a space) and TOP's line counting, fed in every
+ * possible chunking; the sizes LIST reports (maildir_vsize) must match
+ * what the filter sends.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -81,7 +82,7 @@ test_lf_becomes_crlf_and_crlf_stays(void **state)
 	expect("a\r\nb\r\n", 0, 0, "a\r\nb\r\n");
 	expect("a\r\nb\nc\r\n", 0, 0, "a\r\nb\r\nc\r\n");
 	expect("\n\n", 0, 0, "\r\n\r\n");
-	expect("bare\rcr\n", 0, 0, "bare\rcr\r\n");
+	expect("bare\rcr\n", 0, 0, "bare cr\r\n");
 	expect("", 0, 0, "");
 }
 
@@ -93,7 +94,7 @@ test_dot_lines_are_stuffed(void **state)
 	expect("..x\n", 0, 0, "...x\r\n");
 	expect("a.b\n.c\r\n", 0, 0, "a.b\r\n..c\r\n");
 	/* Only a line start counts: not after a bare CR. */
-	expect("a\r.b\n", 0, 0, "a\r.b\r\n");
+	expect("a\r.b\n", 0, 0, "a .b\r\n");
 	expect(".", 0, 0, "..\r\n");
 }
 
@@ -101,7 +102,60 @@ static void
 test_last_line_without_lf_gets_crlf(void **state)
 {
 	expect("a\nno end", 0, 0, "a\r\nno end\r\n");
-	expect("a\r", 0, 0, "a\r\r\n");
+	expect("a\r", 0, 0, "a \r\n");
+	expect("a\n\r", 0, 0, "a\r\n \r\n");
+}
+
+/*
+ * No bare CR leaves the server, wherever it is in the file: a client
+ * that takes CR for a line end must see the same lines as one that
+ * does not, and never a lone dot that is not the terminator.
+ */
+static void
+test_bare_cr_goes_out_as_a_space(void **state)
+{
+	expect("x\r.\r\n", 0, 0, "x .\r\n");
+	expect("x\r.\rMAIL FROM:<e@vil>\r\n", 0, 0,
+	    "x . MAIL FROM:<e@vil>\r\n");
+	expect("\r.\n", 0, 0, " .\r\n");
+	expect("a\n\r\r\n.\r\r\n", 0, 0, "a\r\n \r\n.. \r\n");
+	expect("S: x\r\r\nT: y\r\n\r\nb\r\n", 0, 0,
+	    "S: x \r\nT: y\r\n\r\nb\r\n");
+	/* "\r\r\n" ends no header: the space line is not the blank one. */
+	expect("S: x\n\r\r\nT: y\n\nb1\nb2\n", 1, 1,
+	    "S: x\r\n \r\nT: y\r\n\r\nb1\r\n");
+}
+
+/* Every text over CR, LF, '.' and 'a': CR only in CRLF, sizes exact. */
+static void
+test_random_texts_send_no_bare_cr(void **state)
+{
+	static const char alphabet[] = { '\r', '\n', '.', 'a' };
+	char		 text[24];
+	unsigned	 seed = 4242;
+	size_t		 len, i, j, dots;
+	int		 iter;
+	char		*got;
+
+	for (iter = 0; iter < 20000; iter++) {
+		len = (seed >> 16) % sizeof(text);
+		for (i = 0; i < len; i++) {
+			seed = seed * 1103515245 + 12345;
+			text[i] = alphabet[(seed >> 16) % sizeof(alphabet)];
+		}
+		text[len] = '\0';
+		got = stuff(text, len, 1 + iter % 5, 0, 0);
+		for (dots = 0, j = 0; got[j] != '\0'; j++) {
+			if (got[j] == '\r')
+				assert_int_equal(got[j + 1], '\n');
+			if (got[j] == '\n')
+				assert_true(j > 0 && got[j - 1] == '\r');
+			if (got[j] == '.' && (j == 0 || got[j - 1] == '\n'))
+				dots++;
+		}
+		assert_int_equal(strlen(got) - dots, vsize(text));
+		free(got);
+	}
 }
 
 static void
@@ -132,7 +186,8 @@ test_sizes_match_what_is_sent(void **state)
 {
 	static const char *texts[] = {
 		"", "a", "a\n", "a\r\n", "a\nb", "a\r", "\n\n\r\n", ".x\n",
-		"Subject: x\n\nbody\r\nmore\nend",
+		"Subject: x\n\nbody\r\nmore\nend", "\r", "\r\r\n", "x\r.\r\n",
+		"a\r\rb\r",
 	};
 	size_t	i, dots, j;
 	char	*got;
@@ -191,6 +246,8 @@ main(void)
 		    test_pace_refuses_after_failures_and_makes_parallel_attempts_wait),
 		cmocka_unit_test(test_dot_lines_are_stuffed),
 		cmocka_unit_test(test_last_line_without_lf_gets_crlf),
+		cmocka_unit_test(test_bare_cr_goes_out_as_a_space),
+		cmocka_unit_test(test_random_texts_send_no_bare_cr),
 		cmocka_unit_test(test_top_counts_body_lines),
 		cmocka_unit_test(test_sizes_match_what_is_sent),
 	};

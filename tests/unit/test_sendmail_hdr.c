@@ -457,6 +457,28 @@ test_input_crlf_and_dot(void **state)
 	sm_input_free(&in);
 }
 
+/* A CR that is not part of the line end becomes a space, as in smtpd. */
+static void
+test_input_bare_cr_is_a_space(void **state)
+{
+	static const char want[] = "S: x \n .\n . MAIL\n..\n. \nend \n";
+	struct sm_input	in;
+	size_t		chunk;
+
+	(void)state;
+	for (chunk = 1; chunk < 8; chunk++) {
+		sm_input_init(&in, 1024, 0);
+		/* "\r\r\n", "\r.\r\n", "\r.\r" mid-line, ".\r\r\n", last. */
+		feed_all(&in, "S: x\r\r\n\r.\r\n\r.\rMAIL\r\n..\n.\r\r\n"
+		    "end\r", chunk);
+		assert_false(in.done);
+		assert_int_equal(in.msg.len, sizeof(want) - 1);
+		assert_memory_equal(in.msg.data, want, sizeof(want) - 1);
+		assert_null(memchr(in.msg.data, '\r', in.msg.len));
+		sm_input_free(&in);
+	}
+}
+
 static void
 test_input_size_limit(void **state)
 {
@@ -547,6 +569,7 @@ main(void)
 		cmocka_unit_test(test_bad_header_address_names_the_field),
 		cmocka_unit_test(test_missing_headers_are_added),
 		cmocka_unit_test(test_input_crlf_and_dot),
+		cmocka_unit_test(test_input_bare_cr_is_a_space),
 		cmocka_unit_test(test_input_size_limit),
 		cmocka_unit_test(test_args),
 		cmocka_unit_test(test_addr_complete),

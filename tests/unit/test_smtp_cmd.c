@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
@@ -276,6 +277,55 @@ test_mail_utf8_needs_smtputf8(void **state)
 	assert_string_equal(p.addr, "j\xc3\xb6rg@b.example");
 }
 
+/* RFC 6531 paths must be UTF-8: each kind of malformed sequence. */
+static const char *const bad_utf8[] = {
+	"\xff\xfe",			/* bytes that never occur */
+	"\xc0\xaf",			/* overlong '/' */
+	"\xe0\x80\xc0",		/* overlong, and a bad continuation */
+	"\xc1\x80",			/* overlong '@' */
+	"\xed\xa0\x80",		/* surrogate U+D800 */
+	"\xc3",				/* cut short */
+	"\xf0\x9f\x93",		/* cut short */
+	"\xf4\x90\x80\x80",		/* above U+10FFFF */
+	"\xf8\x88\x80\x80\x80",	/* five bytes */
+};
+
+static void
+test_mail_and_rcpt_refuse_malformed_utf8(void **state)
+{
+	struct smtp_path p;
+	char		 line[256];
+	size_t		 i;
+
+	for (i = 0; i < sizeof(bad_utf8) / sizeof(bad_utf8[0]); i++) {
+		/* In the local part, the domain, a quoted local part. */
+		snprintf(line, sizeof(line), "FROM:<j%srg@b.example> SMTPUTF8",
+		    bad_utf8[i]);
+		assert_int_equal(smtp_parse_mail(line, &p), SMTP_PERR_UTF8);
+		snprintf(line, sizeof(line), "FROM:<jo@b%s.example> SMTPUTF8",
+		    bad_utf8[i]);
+		assert_int_equal(smtp_parse_mail(line, &p), SMTP_PERR_UTF8);
+		snprintf(line, sizeof(line), "TO:<\"%s\"@y.example>",
+		    bad_utf8[i]);
+		assert_int_equal(smtp_parse_rcpt(line, 1, &p), SMTP_PERR_UTF8);
+		snprintf(line, sizeof(line), "TO:<@r%s.example:x@y.example>",
+		    bad_utf8[i]);
+		assert_int_equal(smtp_parse_rcpt(line, 1, &p), SMTP_PERR_UTF8);
+		/* Without SMTPUTF8 any 8-bit byte is bad syntax, as before. */
+		snprintf(line, sizeof(line), "FROM:<j%srg@b.example>",
+		    bad_utf8[i]);
+		assert_int_equal(smtp_parse_mail(line, &p), SMTP_PERR_SYNTAX);
+		snprintf(line, sizeof(line), "TO:<j%srg@y.example>",
+		    bad_utf8[i]);
+		assert_int_equal(smtp_parse_rcpt(line, 0, &p), SMTP_PERR_SYNTAX);
+	}
+	/* The good neighbours of those sequences still pass. */
+	assert_int_equal(smtp_parse_mail("FROM:<\xf4\x8f\xbf\xbf@b.example> "
+	    "SMTPUTF8", &p), SMTP_PERR_OK);
+	assert_int_equal(smtp_parse_rcpt("TO:<\xed\x9f\xbf@y.example>", 1,
+	    &p), SMTP_PERR_OK);
+}
+
 static void
 test_rcpt_plain_and_space(void **state)
 {
@@ -409,6 +459,7 @@ main(void)
 		cmocka_unit_test(test_mail_quoted_local_part),
 		cmocka_unit_test(test_mail_overlong_address),
 		cmocka_unit_test(test_mail_utf8_needs_smtputf8),
+		cmocka_unit_test(test_mail_and_rcpt_refuse_malformed_utf8),
 		cmocka_unit_test(test_rcpt_plain_and_space),
 		cmocka_unit_test(test_rcpt_null_path_refused),
 		cmocka_unit_test(test_rcpt_postmaster),

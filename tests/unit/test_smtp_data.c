@@ -1,7 +1,8 @@
 /*
  * test_smtp_data.c - the DATA state machine: end of data, dot
- * unstuffing, line ends, and the SMTP smuggling payloads that must
- * never end a message, fed whole and split at every offset.
+ * unstuffing, line ends, bare CRs (stored as spaces), the line limit,
+ * and the SMTP smuggling payloads that must never end a message, fed
+ * whole and split at every offset.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,15 +22,20 @@ struct run {
 	struct smtp_data d;
 };
 
-/* Feeds in as chunks of at most chunk bytes (0: all at once). */
+/*
+ * Feeds in as chunks of at most chunk bytes (0: all at once), with
+ * lines limited to line_max octets (0: no limit).
+ */
 static void
-run_feed(struct run *r, const char *in, size_t len, size_t chunk)
+run_feed_max(struct run *r, const char *in, size_t len, size_t chunk,
+    uint64_t line_max)
 {
 	unsigned char	tmp[8192 + SMTP_DATA_SLACK];
 	size_t		off = 0, n, c, olen;
 
 	memset(r, 0, sizeof(*r));
 	smtp_data_init(&r->d);
+	r->d.line_max = line_max;
 	if (chunk == 0)
 		chunk = len ? len : 1;
 	while (off < len && !smtp_data_done(&r->d)) {
@@ -47,6 +53,12 @@ run_feed(struct run *r, const char *in, size_t len, size_t chunk)
 	}
 	r->consumed = off;
 	r->done = smtp_data_done(&r->d);
+}
+
+static void
+run_feed(struct run *r, const char *in, size_t len, size_t chunk)
+{
+	run_feed_max(r, in, len, chunk, 0);
 }
 
 /* Same result whether fed whole, byte by byte, or split at any point. */
@@ -154,7 +166,7 @@ test_smuggling_cr_dot_cr_never_ends(void **state)
 {
 	const char in[] = "a\r.\rDATA\r\n";
 
-	check_all_splits(S(in), 0, S("a\r.\rDATA\n"), sizeof(in) - 1);
+	check_all_splits(S(in), 0, S("a . DATA\n"), sizeof(in) - 1);
 }
 
 static void
@@ -171,7 +183,8 @@ test_smuggling_cr_dot_crlf_never_ends(void **state)
 {
 	const char in[] = "a\r.\r\nb\r\n";
 
-	check_all_splits(S(in), 0, S("a\r.\nb\n"), sizeof(in) - 1);
+	/* Stored as " .": no line of the stored copy is a lone dot. */
+	check_all_splits(S(in), 0, S("a .\nb\n"), sizeof(in) - 1);
 }
 
 static void
@@ -184,28 +197,41 @@ test_smuggled_end_then_real_end(void **state)
 }
 
 static void
-test_bare_cr_and_lf_are_stored(void **state)
+test_bare_cr_is_a_space_and_bare_lf_a_line_end(void **state)
 {
+	/* "z\r\r\n": a mailer that converted line ends twice. */
 	const char in[] = "x\ry\nz\r\r\nw\r\n.\r\n";
 
-	check_all_splits(S(in), 1, S("x\ry\nz\r\nw\n"), sizeof(in) - 1);
+	check_all_splits(S(in), 1, S("x y\nz \nw\n"), sizeof(in) - 1);
 }
 
 static void
-test_dot_cr_cr_keeps_bare_cr(void **state)
+test_bare_cr_in_every_position_is_a_space(void **state)
+{
+	/* First byte, runs, before a dot, after a stuffed dot, last. */
+	const char in[] = "\rH: v\r\r\r\n\r\n\r.\r\r\n..\r\rb\r\n.\r\n";
+
+	check_all_splits(S(in), 1, S(" H: v  \n\n . \n.  b\n"),
+	    sizeof(in) - 1);
+	/* A bare CR left at the end of what was sent so far waits. */
+	check_all_splits(S("ab\r"), 0, S("ab"), 3);
+}
+
+static void
+test_dot_cr_cr_is_stuffing_then_a_space(void **state)
 {
 	/* "\r\n.\r\r\n": stuffing dot, a bare CR, then a line end. */
 	const char in[] = "a\r\n.\r\r\n.\r\n";
 
-	check_all_splits(S(in), 1, S("a\n\r\n"), sizeof(in) - 1);
+	check_all_splits(S(in), 1, S("a\n \n"), sizeof(in) - 1);
 }
 
 static void
-test_dot_cr_text_keeps_bare_cr(void **state)
+test_dot_cr_text_is_stuffing_then_a_space(void **state)
 {
 	const char in[] = "\r\n.\rX\r\n.\r\n";
 
-	check_all_splits(S(in), 1, S("\n\rX\n"), sizeof(in) - 1);
+	check_all_splits(S(in), 1, S("\n X\n"), sizeof(in) - 1);
 }
 
 static void
@@ -245,33 +271,37 @@ test_size_counts_rfc1870_octets(void **state)
 	run_feed(&r, S("ab\r\n.\r.x\r\n.\r\n"), 0);
 	assert_true(r.done);
 	assert_int_equal(r.d.received, 9);
+	/* The space that replaces a bare CR is one octet, as the CR was. */
+	assert_int_equal(r.outlen, 7);
+	assert_memory_equal(r.out, "ab\n .x\n", 7);
 	run_feed(&r, S("ab\r\n"), 0);
 	assert_false(r.done);
 	assert_int_equal(r.d.received, 4);
 }
 
 static void
-test_line_of_1000_octets_is_fine(void **state)
+test_line_at_the_limit_is_fine(void **state)
 {
 	static char	in[1100];
 	struct run	r;
 
+	/* The limit counts the CRLF: 998 + 2 = 1000. */
 	memset(in, 'x', 998);
 	memcpy(in + 998, "\r\n.\r\n", 5);
-	run_feed(&r, in, 1003, 0);
+	run_feed_max(&r, in, 1003, 0, 1000);
 	assert_true(r.done);
 	assert_false(r.d.long_line);
 }
 
 static void
-test_line_of_1001_octets_is_long(void **state)
+test_line_one_over_the_limit_is_long(void **state)
 {
 	static char	in[1100];
 	struct run	r;
 
 	memset(in, 'x', 999);
 	memcpy(in + 999, "\r\n.\r\n", 5);
-	run_feed(&r, in, 1004, 7);
+	run_feed_max(&r, in, 1004, 7, 1000);
 	assert_true(r.done);
 	assert_true(r.d.long_line);
 }
@@ -286,7 +316,7 @@ test_long_line_split_by_bare_cr_is_long(void **state)
 	memset(in, 'x', 2000);
 	in[700] = '\r';
 	memcpy(in + 2000, "\r\n.\r\n", 5);
-	run_feed(&r, in, 2005, 0);
+	run_feed_max(&r, in, 2005, 0, 1000);
 	assert_true(r.done);
 	assert_true(r.d.long_line);
 }
@@ -301,9 +331,47 @@ test_short_lines_with_bare_lf_are_fine(void **state)
 	in[700] = '\n';
 	in[1400] = '\n';
 	memcpy(in + 2000, "\r\n.\r\n", 5);
-	run_feed(&r, in, 2005, 0);
+	run_feed_max(&r, in, 2005, 0, 1000);
 	assert_true(r.done);
 	assert_false(r.d.long_line);
+}
+
+/*
+ * Without a limit (the default) a line of any length streams through
+ * byte-exact in pieces no larger than what was fed: nothing is held.
+ */
+static void
+test_no_limit_streams_a_long_line_exactly(void **state)
+{
+	const size_t	 n = 3 * 1000 * 1000;
+	char		*in = malloc(n + 5);
+	unsigned char	 out[4096 + SMTP_DATA_SLACK];
+	struct smtp_data d;
+	size_t		 i, off = 0, used, olen, stored = 0;
+
+	assert_non_null(in);
+	for (i = 0; i < n; i++)
+		in[i] = (char)('a' + i % 26);
+	memcpy(in + n, "\r\n.\r\n", 5);
+	smtp_data_init(&d);
+	assert_int_equal(d.line_max, 0);
+	while (!smtp_data_done(&d)) {
+		size_t c = n + 5 - off < 4096 ? n + 5 - off : 4096;
+
+		used = smtp_data_feed(&d, (unsigned char *)in + off, c, out,
+		    &olen);
+		assert_true(olen <= c + SMTP_DATA_SLACK);
+		/* What comes out is the line itself, in order. */
+		for (i = 0; i < olen; i++, stored++)
+			assert_int_equal(out[i], stored < n ?
+			    (unsigned char)('a' + stored % 26) : '\n');
+		off += used;
+	}
+	assert_int_equal(stored, n + 1);
+	assert_int_equal(off, n + 5);
+	assert_false(d.long_line);
+	assert_int_equal(d.received, n + 2);
+	free(in);
 }
 
 static void
@@ -360,6 +428,8 @@ test_random_texts_end_only_at_crlf_dot_crlf(void **state)
 		assert_int_equal(bytes.consumed, whole.consumed);
 		assert_int_equal(bytes.outlen, whole.outlen);
 		assert_memory_equal(bytes.out, whole.out, whole.outlen);
+		/* No CR is ever stored: a line end is LF, a bare CR a space. */
+		assert_null(memchr(whole.out, '\r', whole.outlen));
 	}
 }
 
@@ -378,13 +448,15 @@ main(void)
 		cmocka_unit_test(test_smuggling_crlf_dot_lf_never_ends),
 		cmocka_unit_test(test_smuggling_cr_dot_crlf_never_ends),
 		cmocka_unit_test(test_smuggled_end_then_real_end),
-		cmocka_unit_test(test_bare_cr_and_lf_are_stored),
-		cmocka_unit_test(test_dot_cr_cr_keeps_bare_cr),
-		cmocka_unit_test(test_dot_cr_text_keeps_bare_cr),
+		cmocka_unit_test(test_bare_cr_is_a_space_and_bare_lf_a_line_end),
+		cmocka_unit_test(test_bare_cr_in_every_position_is_a_space),
+		cmocka_unit_test(test_dot_cr_cr_is_stuffing_then_a_space),
+		cmocka_unit_test(test_dot_cr_text_is_stuffing_then_a_space),
 		cmocka_unit_test(test_end_split_at_every_offset),
 		cmocka_unit_test(test_size_counts_rfc1870_octets),
-		cmocka_unit_test(test_line_of_1000_octets_is_fine),
-		cmocka_unit_test(test_line_of_1001_octets_is_long),
+		cmocka_unit_test(test_line_at_the_limit_is_fine),
+		cmocka_unit_test(test_line_one_over_the_limit_is_long),
+		cmocka_unit_test(test_no_limit_streams_a_long_line_exactly),
 		cmocka_unit_test(test_long_line_split_by_bare_cr_is_long),
 		cmocka_unit_test(test_short_lines_with_bare_lf_are_fine),
 		cmocka_unit_test(test_nul_is_flagged),
