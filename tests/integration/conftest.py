@@ -8,6 +8,7 @@ a condition polled until a deadline.
 import os
 import pathlib
 import random
+import re
 import shutil
 import signal
 import socket
@@ -125,12 +126,31 @@ class Suite:
 
     # -- lifecycle ------------------------------------------------------
     def start(self):
+        self.start_mark = len(self.log_text())
         self.log = open(self.logfile, "ab")
         self.proc = subprocess.Popen(
             [str(self.build / "libexec" / "master"), "-c", str(self.conf), "-f"],
             stdout=self.log, stderr=subprocess.STDOUT)
         wait_until(self.smtp_ready, 20, what="SMTP listener to greet")
-        wait_until(lambda: self.pids_of("deliverd"), 20, what="deliverd")
+        wait_until(self.daemons_ready, 20, what="every daemon to start")
+
+    def daemons_ready(self):
+        """Whether every daemon of this start has loaded the config and
+        said so: a test that rewrites postern.conf must not race a daemon
+        still reading it."""
+        log = self.log_text()[getattr(self, "start_mark", 0):]
+        return (re.search(r"postern/queued\[\d+\]: started", log) and
+                re.search(r"postern/resolverd\[\d+\]: started", log) and
+                re.search(r"postern/smtpd\[\d+\]: ready", log) and
+                len(re.findall(r"postern/deliverd\[\d+\]: started", log))
+                >= int(self.conf_value("local_delivery_concurrency", "4")))
+
+    def conf_value(self, key, default):
+        for line in self.conf.read_text().splitlines():
+            k, _, v = line.partition("=")
+            if k.strip() == key:
+                return v.strip()
+        return default
 
     def smtp_ready(self):
         if self.proc.poll() is not None:

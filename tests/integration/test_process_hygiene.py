@@ -21,6 +21,7 @@ def start_with_baggage(suite, extra_fd):
     """Starts master the way a careless shell would: an extra inherited
     descriptor, a stray environment variable and an odd working
     directory."""
+    suite.start_mark = len(suite.log_text())
     suite.log = open(suite.logfile, "ab")
     env = dict(os.environ, POSTERN_TEST_LEAK="secret-from-the-shell",
                LD_PRELOAD="", IFS="x")
@@ -29,7 +30,7 @@ def start_with_baggage(suite, extra_fd):
          "-f"], stdout=suite.log, stderr=subprocess.STDOUT, env=env,
         pass_fds=(extra_fd,), cwd=str(suite.root))
     wait_until(suite.smtp_ready, 20, what="SMTP listener to greet")
-    wait_until(lambda: suite.pids_of("deliverd"), 20, what="deliverd")
+    wait_until(suite.daemons_ready, 20, what="every daemon to start")
 
 
 def fd_targets(pid):
