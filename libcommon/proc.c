@@ -74,7 +74,9 @@ proc_close_except(const int *keep, size_t n)
 
 	if (n > PROC_KEEP_MAX)
 		fatalx("proc_close_except: %zu descriptors to keep", n);
-	memcpy(k, keep, n * sizeof(*k));
+	/* keep may be NULL with n 0: no memcpy from NULL (UBSan). */
+	for (i = 0; i < n; i++)
+		k[i] = keep[i];
 	qsort(k, n, sizeof(*k), int_cmp);
 	for (i = 0; i < n; i++) {
 		if (k[i] < 3)

@@ -11,61 +11,13 @@ import socket
 import pytest
 
 from conftest import wait_until
-
-
-class Client:
-    """A plain socket that speaks SMTP by hand: nothing is fixed up."""
-
-    def __init__(self, port, timeout=30):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout)
-        self.sock.settimeout(timeout)
-        self.buf = b""
-        self.greeting = self.reply()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.sock.close()
-
-    def send(self, data):
-        self.sock.sendall(data)
-
-    def _line(self):
-        while b"\n" not in self.buf:
-            b = self.sock.recv(65536)
-            if not b:
-                raise EOFError(f"connection closed; unparsed: {self.buf!r}")
-            self.buf += b
-        line, self.buf = self.buf.split(b"\n", 1)
-        return line.rstrip(b"\r")
-
-    def reply(self):
-        """One whole (possibly multi-line) reply: (code, [texts])."""
-        texts = []
-        while True:
-            line = self._line()
-            assert len(line) >= 3 and line[:3].isdigit(), line
-            texts.append(line[4:])
-            if line[3:4] != b"-":
-                return int(line[:3]), texts
-
-    def cmd(self, line):
-        line = line if isinstance(line, bytes) else line.encode()
-        self.send(line + b"\r\n")
-        return self.reply()
+from test_smtp_hostile import Client, assert_nothing_queued
 
 
 def assert_reply(reply, code, enhanced=None):
     assert reply[0] == code, reply
     if enhanced is not None:
         assert reply[1][-1].startswith(enhanced.encode() + b" "), reply
-
-
-def assert_nothing_queued(suite):
-    wait_until(lambda: suite.uncommitted() == [], 10,
-               what="the uncommitted file to be removed")
-    assert suite.queue_files() == []
 
 
 def body_of(path):
