@@ -194,6 +194,12 @@ pop3_sasl_plain(const unsigned char *in, size_t len, char *user,
 		return -1;
 	if (azlen != 0 && (azlen != aclen || memcmp(in, z1 + 1, aclen) != 0))
 		return -1;
+	/*
+	 * RFC 4616: passwd holds no NUL. A third NUL is a malformed
+	 * message, and pass as a C string would silently drop its tail.
+	 */
+	if (memchr(z2 + 1, '\0', pwlen) != NULL)
+		return -1;
 	memcpy(user, z1 + 1, aclen);
 	user[aclen] = '\0';
 	memcpy(pass, z2 + 1, pwlen);

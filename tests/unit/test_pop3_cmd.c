@@ -165,6 +165,19 @@ test_sasl_plain_fields(void **state)
 	    sizeof(user), pass, sizeof(pass)), -1);
 }
 
+/* Found by tests/fuzz/fuzz_pop3_cmd: "\0user\0pass\0junk" logged in as pass. */
+static void
+test_sasl_plain_refuses_a_nul_in_the_password(void **state)
+{
+	char user[ADDR_MAX + 1], pass[64];
+
+	assert_int_equal(pop3_sasl_plain((const unsigned char *)
+	    "\0a@b\0p\0w", 8, user, sizeof(user), pass, sizeof(pass)), -1);
+	assert_int_equal(pop3_sasl_plain((const unsigned char *)
+	    "a@b\0a@b\0pw\0", 11, user, sizeof(user), pass, sizeof(pass)),
+	    -1);
+}
+
 static void
 test_login_frame_round_trip_and_hostile_frames(void **state)
 {
@@ -264,6 +277,7 @@ main(void)
 		cmocka_unit_test(test_message_numbers_are_strict),
 		cmocka_unit_test(test_base64_is_strict),
 		cmocka_unit_test(test_sasl_plain_fields),
+		cmocka_unit_test(test_sasl_plain_refuses_a_nul_in_the_password),
 		cmocka_unit_test(test_login_frame_round_trip_and_hostile_frames),
 		cmocka_unit_test(test_uidl_is_the_unique_part_or_a_digest),
 		cmocka_unit_test(test_names_sort_by_delivery_time),

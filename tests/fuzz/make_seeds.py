@@ -1,0 +1,193 @@
+#!/usr/bin/env python3
+"""make_seeds.py - writes the small seed corpus of every fuzz target into
+tests/fuzz/corpus/<target>/ (one file per seed, named by its purpose).
+
+The seeds are valid inputs the fuzzer mutates from; they are committed, and
+this script only documents and regenerates them. Frames use the host byte
+order of the ipc layer (little-endian on every machine we build on).
+"""
+import base64
+import os
+import struct
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def put(target, name, data):
+    d = os.path.join(HERE, "corpus", target)
+    os.makedirs(d, exist_ok=True)
+    if isinstance(data, str):
+        data = data.encode()
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(data)
+
+
+def u32(v):
+    return struct.pack("<I", v)
+
+
+def u64(v):
+    return struct.pack("<Q", v)
+
+
+def s(v):
+    if isinstance(v, str):
+        v = v.encode()
+    return u32(len(v)) + v
+
+
+ENV = ("version 1\nid 0123456789ABCDEF\ncreated 1700000000\n"
+       "sender alice@example.org\norigin smtp\nclient 192.0.2.1\n"
+       "helo mx.example.org\nbounce 0\n"
+       "rcpt bob@example.net\tBob@Example.NET\tdeferred\t3\t1700003600\t0\t"
+       "4.2.2 mailbox full\\x0d\\x0a\n"
+       "rcpt carol@example.net\tcarol@example.net\tpending\t0\t0\t1\t\n"
+       "end\n")
+
+
+def smtp_cmd():
+    put("smtp_cmd", "session",
+        "EHLO client.example.org\r\nMAIL FROM:<alice@example.org> SIZE=1000 "
+        "BODY=8BITMIME\r\nRCPT TO:<bob@example.net>\r\nRCPT TO:<Postmaster>\r\n"
+        "DATA\r\nRSET\r\nNOOP\r\nVRFY bob@example.net\r\nQUIT\r\n")
+    put("smtp_cmd", "utf8",
+        "MAIL FROM:<j\u00f6rg@b\u00fccher.example> SMTPUTF8\r\n"
+        "RCPT TO:<\u00e9l\u00e8ve@\u00e9cole.example>\r\n")
+    put("smtp_cmd", "quoted_route_literal",
+        'MAIL FROM:<"a b>c\\"d"@[192.0.2.1]>\r\n'
+        "RCPT TO:<@relay.example,@two.example:user@[IPv6:2001:db8::1]>\r\n"
+        "MAIL FROM:<>\r\nHELO x\r\nVRFY <postmaster>\r\n")
+    put("smtp_cmd", "bad", "MAIL FROM:<a@b>junk\r\nRCPT TO:<a..b@c>\r\n"
+        "MAIL FROM:<a@b> SIZE=99999999999999999999999 FOO=1\r\n"
+        "mail from: <x@y.example> body=7bit\r\nRCPT TO:<a@b> X=1\r\n"
+        "DA\x00TA\r\n")
+
+
+def smtp_data():
+    put("smtp_data", "simple", b"\x05Subject: x\r\n\r\nhello\r\n.\r\nQUIT\r\n")
+    put("smtp_data", "stuffed",
+        b"\x33..leading dot\r\n.\r\n..\r\nx\r\n.\r\n")
+    put("smtp_data", "smuggle",
+        b"\x07a\n.\nb\r\n.\nc\n.\r\nd\r.\r\ne\r\n.\rf\r\n.\r\n")
+    put("smtp_data", "empty", b"\x01.\r\n")
+    put("smtp_data", "nul_long", b"\x09" + b"a\x00" + b"x" * 1200 +
+        b"\r\n.\r\n")
+
+
+def envelope():
+    put("envelope", "two_rcpt", ENV)
+    put("envelope", "bounce",
+        ENV.replace("sender alice@example.org", "sender ")
+        .replace("bounce 0", "bounce 1"))
+
+
+def proto():
+    # Decoder numbers: enum fuzz_dec in fuzz_proto.c.
+    qid = "0123456789ABCDEF"
+    frames = {
+        0: ("q_err", u32(1) + s("4.3.0 queue file write error")),
+        1: ("q_file", s(qid)),
+        2: ("q_commit", u64(1234) + s("alice@example.org") +
+            s("[192.0.2.1]") + s("mx.example.org") + u32(2) +
+            s("bob@example.net") + s("carol@example.net")),
+        3: ("q_ok", s(qid)),
+        4: ("q_ctl_entry", u64(99) + s(ENV)),
+        5: ("q_ctl_delete", s(qid)),
+        6: ("r_check", s("bob@example.net")),
+        7: ("r_check_reply", u32(1) + s("5.1.1 no such user")),
+        8: ("r_expand", s("postmaster@example.org")),
+        9: ("r_expansion", u32(0) + s("") + u32(2) + u32(0) +
+            s("bob@example.org") + u32(1) + s("x@remote.example")),
+        10: ("r_auth", s("bob@example.org") + s("secret")),
+        11: ("r_auth_reply", u32(0) + s("bob@example.org")),
+        12: ("d_hello", u32(1)),
+        13: ("d_job", s(qid) + s("alice@example.org") + s("bob@example.org")
+             + s("Bob@Example.org") + u64(96) + u64(1000)),
+        14: ("d_result", u32(0) + s("2.0.0 delivered to maildir")),
+        15: ("p_login", u32(1) + s("bob@example.org") + s("secret") +
+             u32(6) + b"STAT\r\n"),
+        16: ("p_fail", u32(2)),
+    }
+    for n, (name, payload) in frames.items():
+        put("proto", "%02d_%s" % (n, name), bytes([n, 1]) + payload)
+    # 17: a stream of two frames: type, length, id, flags.
+    f1 = s("bob@example.net")
+    f2 = u32(1)
+    stream = (u32(40) + u32(len(f1)) + u32(7) + u32(0) + f1 +
+              u32(60) + u32(len(f2)) + u32(8) + u32(0) + f2)
+    put("proto", "17_ipc_stream", bytes([17]) + stream)
+
+
+def pop3_cmd():
+    plain = base64.b64encode(b"\0bob@example.org\0secret").decode()
+    put("pop3_cmd", "login_user",
+        "CAPA\r\nUSER bob@example.org\r\nPASS secret word\r\nSTAT\r\n"
+        "LIST\r\nLIST 1\r\nUIDL 2\r\nRETR 1\r\nTOP 1 10\r\nDELE 1\r\n"
+        "RSET\r\nNOOP\r\nQUIT\r\n")
+    put("pop3_cmd", "auth_plain",
+        "AUTH\r\nAUTH PLAIN %s\r\nauth plain\r\n%s\r\nAUTH PLAIN\r\n*\r\n"
+        "AUTH PLAIN =\r\n" % (plain, base64.b64encode(
+            b"bob@example.org\0bob@example.org\0pw").decode()))
+    put("pop3_cmd", "bad", "TOP 1\r\nLIST  1\r\nRETR 0\r\nRETR 4294967296\r\n"
+        "DELE 0001\r\nAUTH PLAIN AB=C\r\nAUTH PLAIN QUJD\r\nX\x00Y\r\n\r\n")
+
+
+def pop3_stuff():
+    put("pop3_stuff", "lf_message",
+        b"\x09Subject: hi\n\nline one\n.dot line\n.\nlast line")
+    put("pop3_stuff", "crlf_message",
+        b"\x0eSubject: hi\r\nTo: x\r\n\r\nbody\r\n..two\r\n\r\n")
+    put("pop3_stuff", "bare_cr", b"\x02a\rb\r\r\n.\r.\n\r")
+
+
+def mailhdr():
+    put("mailhdr", "plain",
+        b"\x01From: Alice <alice@example.org>\nTo: bob, \"Carol, C\" "
+        b"<carol@example.net> (comment)\nCc: team: d@example.net, "
+        b"e@example.net;\nBcc: secret@example.net\nSubject: folded\n "
+        b"continued\n\nbody\n.\nmore\n")
+    put("mailhdr", "resent_crlf",
+        b"\x06From sender Mon Jan  1 00:00:00 2024\r\nResent-To: "
+        b"<@relay.example:x@example.org>\r\nResent-Cc: [weird]@host\r\n"
+        b"Message-ID: <1@x>\r\nDate: now\r\n\r\nbody\r\n")
+    put("mailhdr", "no_blank", b"\x02X-A: 1\nnot a header line\nbody")
+    put("mailhdr", "comments",
+        b"\x01To: ((nested) comment) a@b.example, \"q\\\"uote\"@c.example,"
+        b" <d@e.example> trailing words\n")
+
+
+def conf():
+    with open(os.path.join(HERE, "..", "..", "etc", "postern.conf"),
+              "rb") as f:
+        put("conf", "shipped", f.read())
+    put("conf", "settings",
+        "myhostname = mx.example.org\nlocal_domains = example.org,\n"
+        "  example.net localhost\nmynetworks = 127.0.0.0/8 [::1]/128\n"
+        "message_size_limit = 50M\nsmtpd_timeout = 5m\nsmtpd_vrfy = yes\n"
+        "smtpd_banner = $myhostname ESMTP\nspool_directory = /var/spool/x\n"
+        "smtpd_recipient_limit = 100\nqueue_retry_min = 1m\n"
+        "queue_retry_max = 1h\n# comment\n\n")
+    put("conf", "bad", "local_domains =\nfoo = 1\n  cont\nsmtpd_vrfy = maybe\n")
+
+
+def spool_header():
+    env = ENV.encode()
+    msg = b"Subject: x\n\nbody\n"
+    off = 96 + len(msg)
+    hdr = ("PQ1 %016x %s%10s\n" % (off, "ab" * 32, "")).encode()
+    assert len(hdr) == 96
+    put("spool_header", "committed", hdr + msg + env)
+    hdr0 = ("PQ1 %016x %s%10s\n" % (0, "00" * 32, "")).encode()
+    put("spool_header", "receiving", hdr0 + msg)
+
+
+def main():
+    for f in (smtp_cmd, smtp_data, envelope, proto, pop3_cmd, pop3_stuff,
+              mailhdr, conf, spool_header):
+        f()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
