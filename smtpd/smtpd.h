@@ -26,12 +26,6 @@
 /* RFC 5321 4.5.3.1.4: 512 octets including the CRLF. */
 #define SMTP_LINE_MAX		512
 /*
- * RFC 5321 4.5.3.1.6: 1000 octets including the CRLF. Only what a sender
- * must not exceed: smtpd takes longer lines (smtpd_max_line_length).
- */
-#define SMTP_TEXT_LINE_MAX	1000
-
-/*
  * Commands (smtp_cmd.c).
  */
 enum smtp_verb {

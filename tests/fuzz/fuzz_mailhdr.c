@@ -119,7 +119,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&st, 0, sizeof(st));
 	st.myhostname = "mx.example.org";
 	st.qid = "0123456789ABCDEF";
-	st.uid = 1000;
 	st.now = 1700000000;	/* a fixed time: runs must repeat */
 	st.sender = (data[-1] & 2) ? "" : "user@example.org";
 	st.fullname = (data[-1] & 4) ? "A \"Quoted\" \\ Name" : NULL;

@@ -29,12 +29,13 @@ struct data_run {
 /* Feeds in[0..len) in chunks whose sizes come from seed; 0: one piece. */
 static void
 data_run(struct data_run *r, const unsigned char *in, size_t len,
-    unsigned seed)
+    unsigned seed, uint64_t line_max)
 {
 	unsigned char	*tmp;
 	size_t		 off = 0, chunk, n, olen;
 
 	smtp_data_init(&r->d);
+	r->d.line_max = line_max;
 	r->outlen = 0;
 	r->consumed = 0;
 	FUZZ_CHECK((tmp = malloc(len + SMTP_DATA_SLACK)) != NULL);
@@ -96,15 +97,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t		 len, end, i, seg, body, stuffed, o;
 	unsigned char	*ref;
 	int		 long_line = 0;
+	uint64_t	 line_max;
 
 	if (size == 0)
 		return 0;
 	in = data + 1;
 	len = size - 1;
+	/* smtpd_max_line_length: none (the default), or 16 to 1024. */
+	line_max = (data[0] & 0x40) ? 0 : 16 + (uint64_t)(data[0] & 0x3f) * 16;
 	FUZZ_CHECK((whole.out = malloc(len + SMTP_DATA_SLACK)) != NULL);
 	FUZZ_CHECK((cut.out = malloc(len + SMTP_DATA_SLACK)) != NULL);
-	data_run(&whole, in, len, 0);
-	data_run(&cut, in, len, data[0] | 1u);
+	data_run(&whole, in, len, 0, line_max);
+	data_run(&cut, in, len, data[0] | 1u, line_max);
 
 	FUZZ_CHECK(whole.consumed == cut.consumed);
 	FUZZ_CHECK(smtp_data_done(&whole.d) == smtp_data_done(&cut.d));
@@ -120,7 +124,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(whole.d.nul ==
 	    (memchr(in, '\0', whole.consumed) != NULL));
 	for (i = 0, seg = 0; i < whole.consumed; i++) {
-		if (++seg > SMTP_TEXT_LINE_MAX)
+		if (++seg > line_max && line_max != 0)
 			long_line = 1;
 		if (in[i] == '\n')
 			seg = 0;
