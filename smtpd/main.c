@@ -104,6 +104,7 @@ main(int argc, char *argv[])
 	size_t			 nfds, i;
 	char			 dir[CONF_PATH_MAX];
 	char			*session;
+	int			 rc;
 
 	session = daemon_take_arg(&argc, argv, "-S");
 	daemon_init("smtpd", names, argc, argv, &args, &conf);
@@ -136,5 +137,7 @@ main(int argc, char *argv[])
 	else
 		log_info("sessions run as %s, %s %s", u.name,
 		    conf.smtpd_chroot ? "chrooted in" : "in", dir);
-	return smtp_server_run(&env, fds, nfds);
+	rc = smtp_server_run(&env, fds, nfds);
+	free(nets);
+	return rc;
 }
