@@ -45,7 +45,7 @@ main(int argc, char *argv[])
 	int			 fds[SMTPD_MAX_LISTENERS];
 	size_t			 nfds, i;
 	char			 dir[CONF_PATH_MAX];
-	int			 was_root;
+	int			 was_root, rc;
 
 	daemon_init("smtpd", names, argc, argv, &args, &conf);
 	if ((nfds = daemon_sockets(&args, "smtp", fds, SMTPD_MAX_LISTENERS)) == 0)
@@ -82,5 +82,7 @@ main(int argc, char *argv[])
 	env.conf = &conf;
 	env.mynetworks = nets;
 	env.nmynetworks = conf.mynetworks.n;
-	return smtp_server_run(&env, fds, nfds);
+	rc = smtp_server_run(&env, fds, nfds);
+	free(nets);
+	return rc;
 }
