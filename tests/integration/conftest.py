@@ -124,6 +124,10 @@ class Suite:
         r = subprocess.run([str(self.build / "bin" / "postern"), "-c",
                             str(self.conf), *args], capture_output=True,
                            text=True, input=input, timeout=60)
+        # Also where a test expects a failure: a sanitizer report is not one.
+        if SANITIZER_REPORT.search(r.stderr):
+            raise AssertionError(f"sanitizer report from postern "
+                                 f"{' '.join(args)}:\n{r.stderr}")
         if check and r.returncode != 0:
             raise AssertionError(f"postern {' '.join(args)} failed "
                                  f"({r.returncode}): {r.stdout}{r.stderr}")
@@ -134,6 +138,9 @@ class Suite:
         r = subprocess.run([str(self.build / "bin" / "sendmail"), *args],
                            input=input, capture_output=True, env=env,
                            timeout=60)
+        if SANITIZER_REPORT.search(r.stderr.decode(errors="replace")):
+            raise AssertionError("sanitizer report from sendmail:\n"
+                                 + r.stderr.decode(errors="replace"))
         if check and r.returncode != 0:
             raise AssertionError(f"sendmail failed ({r.returncode}): "
                                  f"{r.stderr.decode(errors='replace')}")
