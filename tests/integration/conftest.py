@@ -88,6 +88,7 @@ class Suite:
         self.logfile = self.root / "suite.log"
         self.pidfile = self.root / "master.pid"
         self.proc = None
+        self.sanitizer = sanitizer_build(self.build)
         self.write_conf(extra_conf)
         self.aliases.write_text("postmaster: root\nroot: admin\n"
                                 "MAILER-DAEMON: postmaster\n")
@@ -148,7 +149,7 @@ class Suite:
 
     # -- lifecycle ------------------------------------------------------
     def start(self):
-        if sanitizer_build(self.build):
+        if self.sanitizer:
             # LeakSanitizer's exit check needs /proc; in a sanitizer build
             # priv_drop binds it onto <chroot>/proc when that exists (see
             # libcommon/priv.c). Only smtpd's chroot gets one: pop3d's
