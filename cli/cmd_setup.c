@@ -8,12 +8,26 @@
  * user names come from the trusted config, yet they are checked before
  * they reach useradd, which is run with execve and an argument vector
  * and a fixed environment: no shell ever sees them.
+ *
+ * Several setups may run at once (parallel test runs, a package script
+ * and an admin). useradd alone does not make that safe: it checks the
+ * name before it locks /etc/passwd, so two at once both "succeed" and the
+ * second rewrites the first one's entry with another uid. The user step
+ * therefore runs under an exclusive lock on SETUP_LOCK (root's alone),
+ * and a user that appeared anyway (an admin's useradd, an older setup) is
+ * success, found again by name; a group of the user's name that already
+ * exists becomes the user's group instead of failing useradd. The
+ * directories and the aliases map need no lock (mkdir's EEXIST, a
+ * per-process temporary map renamed into place).
  */
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +37,9 @@
 #include "cli.h"
 #include "fsutil.h"
 #include "priv.h"
+
+/* System-wide, as the users are: not under any configured directory. */
+#define SETUP_LOCK	"/run/postern-setup.lock"
 
 static const char *const setup_useradd_paths[] = {
 	"/usr/sbin/useradd", "/sbin/useradd", NULL,
@@ -44,13 +61,18 @@ setup_name_ok(const char *n)
 	return 1;
 }
 
+/*
+ * Runs useradd for name, with the existing group of that name as its
+ * group if with_group. Returns useradd's exit status (0 on success), or
+ * -1 if it could not be run (already reported).
+ */
 static int
-setup_useradd(struct cli *c, const char *name)
+setup_useradd(struct cli *c, const char *name, int with_group)
 {
 	char		*const envp[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin",
 			    NULL };
 	const char	*prog = NULL;
-	char		*av[10];
+	char		*av[12];
 	pid_t		 pid;
 	int		 i, status;
 
@@ -72,6 +94,10 @@ setup_useradd(struct cli *c, const char *name)
 	av[i++] = "/nonexistent";
 	av[i++] = "--shell";
 	av[i++] = "/usr/sbin/nologin";
+	if (with_group) {
+		av[i++] = "--gid";
+		av[i++] = (char *)name;
+	}
 	av[i++] = (char *)name;
 	av[i] = NULL;
 	fflush(NULL);
@@ -90,14 +116,84 @@ setup_useradd(struct cli *c, const char *name)
 			cli_err(c, "waitpid: %s", strerror(errno));
 			return -1;
 		}
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		cli_err(c, "useradd %s failed (%s %d)", name,
-		    WIFEXITED(status) ? "exit status" : "signal",
-		    WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	cli_err(c, "useradd %s killed by signal %d", name, WTERMSIG(status));
+	return -1;
+}
+
+/*
+ * Makes sure the system user name exists. useradd failing because a
+ * concurrent setup made the user (exit 9, or a lock it waited for too
+ * long) is no failure: what counts is that the user is there afterwards.
+ */
+static int
+setup_user(struct cli *c, const char *name)
+{
+	struct passwd	*pw;
+	int		 with_group, st, tries;
+
+	for (tries = 0; tries < 2; tries++) {
+		with_group = getgrnam(name) != NULL;
+		if ((st = setup_useradd(c, name, with_group)) == 0) {
+			printf("postern: created system user %s\n", name);
+			return 0;
+		}
+		if (st == -1)
+			return -1;
+		if ((pw = getpwnam(name)) != NULL) {
+			if (pw->pw_uid == 0) {
+				cli_err(c, "user %s has uid 0: a daemon user "
+				    "must not be root", name);
+				return -1;
+			}
+			printf("postern: system user %s was created "
+			    "meanwhile (by another setup)\n", name);
+			return 0;
+		}
+		/* Once more only if the group appeared meanwhile. */
+		if (with_group || getgrnam(name) == NULL)
+			break;
+	}
+	cli_err(c, "useradd %s failed (exit status %d)", name, st);
+	return -1;
+}
+
+/*
+ * Takes SETUP_LOCK, waiting for another setup that holds it. Returns the
+ * descriptor (closing it lets go), or -1 if there is no lock to take
+ * (no /run): then the users are made unlocked, as before.
+ */
+static int
+setup_lock(struct cli *c)
+{
+	struct stat	st;
+	int		fd;
+
+	if ((fd = open(SETUP_LOCK, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
+	    0600)) == -1) {
+		fprintf(stderr, "postern: cannot open %s (%s): users are "
+		    "created without the lock\n", SETUP_LOCK, strerror(errno));
 		return -1;
 	}
-	printf("postern: created system user %s\n", name);
-	return 0;
+	/* Root's own file, or another user could hold us off with it. */
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) || st.st_uid != 0) {
+		fprintf(stderr, "postern: %s is not root's regular file: "
+		    "users are created without the lock\n", SETUP_LOCK);
+		close(fd);
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+		return fd;
+	printf("postern: waiting for another postern setup to finish\n");
+	fflush(stdout);
+	while (flock(fd, LOCK_EX) == -1)
+		if (errno != EINTR) {
+			cli_err(c, "flock %s: %s", SETUP_LOCK, strerror(errno));
+			close(fd);
+			return -1;
+		}
+	return fd;
 }
 
 static int
@@ -130,7 +226,7 @@ setup_users(struct cli *c)
 			rc = -1;
 			continue;
 		}
-		if (setup_useradd(c, names[i]) == -1)
+		if (setup_user(c, names[i]) == -1)
 			rc = -1;
 	}
 	return rc;
@@ -197,8 +293,12 @@ cli_cmd_setup(struct cli *c, int argc, char **argv)
 		return EX_USAGE;
 	}
 	if (root) {
+		int lock = setup_lock(c);
+
 		if (setup_users(c) == -1)
 			rc = 1;
+		if (lock != -1)
+			close(lock);
 	} else
 		printf("postern: not root: no system users are created; the "
 		    "suite will run as the invoking user\n");

@@ -5,7 +5,6 @@ processes), and that every smtpd session process is a fresh image with
 its own address-space layout."""
 import os
 import socket
-import subprocess
 
 import pytest
 
@@ -21,16 +20,9 @@ def start_with_baggage(suite, extra_fd):
     """Starts master the way a careless shell would: an extra inherited
     descriptor, a stray environment variable and an odd working
     directory."""
-    suite.start_mark = len(suite.log_text())
-    suite.log = open(suite.logfile, "ab")
     env = dict(os.environ, POSTERN_TEST_LEAK="secret-from-the-shell",
                LD_PRELOAD="", IFS="x")
-    suite.proc = subprocess.Popen(
-        [str(suite.build / "libexec" / "master"), "-c", str(suite.conf),
-         "-f"], stdout=suite.log, stderr=subprocess.STDOUT, env=env,
-        pass_fds=(extra_fd,), cwd=str(suite.root))
-    wait_until(suite.smtp_ready, 20, what="SMTP listener to greet")
-    wait_until(suite.daemons_ready, 20, what="every daemon to start")
+    suite.start(env=env, pass_fds=(extra_fd,), cwd=str(suite.root))
 
 
 def fd_targets(pid):
