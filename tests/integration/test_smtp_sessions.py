@@ -122,9 +122,11 @@ def test_idle_process_leaves_after_max_idle(suite_factory):
     one_mail(s, subject="before")
     parent = smtpd_parent(s)
     idle = session_pids(s)[-1]
-    wait_until(lambda: idle not in s.pids_of("smtpd"), 10,
-               what="the idle process to leave")
-    assert [p for p in s.pids_of("smtpd") if p != parent] == []
+    # Every idle process leaves (the harness's probe may have had one of
+    # its own), each within smtpd_max_idle; the listener stays.
+    wait_until(lambda: [p for p in s.pids_of("smtpd") if p != parent] == [],
+               10, what="the idle processes to leave")
+    assert smtpd_parent(s) == parent
     one_mail(s, subject="after")
     assert session_pids(s)[-1] != idle
     s.wait_messages(RCPT, 2)
@@ -213,8 +215,11 @@ def test_idle_process_survives_a_restart_of_the_daemons_it_talks_to(
     idle = session_pids(s)[-1]
     [old] = s.pids_of(daemon)
     os.kill(old, signal.SIGKILL)
-    wait_until(lambda: s.pids_of(daemon) and s.pids_of(daemon) != [old],
-               20, what=f"master to restart {daemon}")
+    def restarted():
+        # One look: between two, the old one could die and read as new.
+        now = s.pids_of(daemon)
+        return now and now != [old]
+    wait_until(restarted, 20, what=f"master to restart {daemon}")
     if daemon == "queued":
         wait_until(lambda: s.log_text().count("queue scanned:") >= 2, 20,
                    what="the new queued to be ready")
