@@ -45,7 +45,8 @@ static void
 check_path(const struct smtp_path *p, enum smtp_perr pe, int utf8)
 {
 	FUZZ_CHECK(pe == SMTP_PERR_OK || pe == SMTP_PERR_SYNTAX ||
-	    pe == SMTP_PERR_PARAM || pe == SMTP_PERR_PARAM_SYNTAX);
+	    pe == SMTP_PERR_PARAM || pe == SMTP_PERR_PARAM_SYNTAX ||
+	    pe == SMTP_PERR_UTF8);
 	FUZZ_CHECK(memchr(p->addr, '\0', sizeof(p->addr)) != NULL);
 	FUZZ_CHECK(memchr(p->param, '\0', sizeof(p->param)) != NULL);
 	if (pe != SMTP_PERR_OK)
