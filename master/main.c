@@ -143,19 +143,34 @@ on_signal(int fd, int events, void *arg)
 	}
 }
 
-static void
+/*
+ * Detaches, but the command that started us returns only once the suite
+ * is up (pid file written, every daemon started) or master gave up: the
+ * parent waits for one byte on a pipe and exits 0 on it, 1 on EOF. So
+ * `postern start && postern demo` never finds a suite half started.
+ */
+static int
 daemonize(void)
 {
-	int fd;
+	int	fd, ready[2];
+	ssize_t	n;
+	char	c;
 
+	if (pipe2(ready, O_CLOEXEC) == -1)
+		fatal("pipe2");
 	switch (fork()) {
 	case -1:
 		fatal("fork");
 	case 0:
 		break;
 	default:
-		_exit(0);
+		close(ready[1]);
+		do
+			n = read(ready[0], &c, 1);
+		while (n == -1 && errno == EINTR);
+		_exit(n == 1 && c == 'R' ? 0 : 1);
 	}
+	close(ready[0]);
 	if (setsid() == -1)
 		fatal("setsid");
 	if ((fd = open("/dev/null", O_RDWR)) != -1) {
@@ -165,6 +180,19 @@ daemonize(void)
 		if (fd > 2)
 			close(fd);
 	}
+	return ready[1];
+}
+
+/* Tells the command that started us that the suite is up. */
+static void
+daemonize_done(int fd)
+{
+	char c = 'R';
+
+	if (fd == -1)
+		return;
+	(void)!write(fd, &c, 1);
+	close(fd);
 }
 
 int
@@ -172,7 +200,7 @@ main(int argc, char *argv[])
 {
 	static struct master	 m;
 	char			 err[1024];
-	int			 ch, sfd, debug = 0;
+	int			 ch, sfd, debug = 0, ready = -1;
 
 	M = &m;
 	/*
@@ -227,7 +255,7 @@ main(int argc, char *argv[])
 		fatalx("cannot start: %s", err);
 
 	if (!m.foreground) {
-		daemonize();
+		ready = daemonize();
 		log_init("master", LOG_DEST_SYSLOG);
 	}
 	master_pidfile_write();
@@ -244,6 +272,7 @@ main(int argc, char *argv[])
 	services_start_all(&m);
 	log_info("started (pid %ld, config %s)", (long)getpid(),
 	    m.confpath ? m.confpath : "built-in defaults");
+	daemonize_done(ready);
 	if (evloop_run(m.loop) == -1)
 		fatal("event loop");
 	(void)unlink(m.conf.pid_file);

@@ -69,3 +69,32 @@ def test_status_and_stop(suite):
     wait_until(lambda: not suite.all_pids(), 30, what="every process to exit")
     r = suite.postern("status", check=False)
     assert r.returncode != 0
+
+
+def test_detached_start_returns_once_the_suite_is_up(suite_factory):
+    """`postern start && postern demo` (README command 1): the command
+    that detaches master returns only when the pid file is written and
+    every daemon started, so the next command finds the suite running."""
+    from conftest import wait_until
+    s = suite_factory()
+    try:
+        s.postern("start")
+        r = s.postern("status", check=False)
+        assert r.returncode == 0 and "running" in r.stdout, r
+        assert int(s.pidfile.read_text().split()[0]) in s.pids_of("master")
+    finally:
+        s.postern("stop", check=False)
+        wait_until(lambda: not s.all_pids(), 30, what="every process to exit")
+
+
+def test_detached_start_of_a_broken_suite_fails(suite_factory):
+    import socket
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        s = suite_factory(f"smtp_listen = 127.0.0.1:{port}\n")
+        r = s.postern("start", check=False)
+        assert r.returncode != 0
+        assert "smtp_listen" in r.stderr
+        assert not s.all_pids()
