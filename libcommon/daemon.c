@@ -6,6 +6,7 @@
  * NO_NEW_PRIVS and RLIMIT_CORE 0 first (proc_harden): every process but
  * master runs with them, and every exec'd session inherits them.
  */
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -146,6 +147,12 @@ daemon_init(const char *ident, const char *const *names, int argc,
 	if (optind != argc)
 		daemon_usage(ident);
 	log_init(ident, a->foreground ? LOG_DEST_STDERR : LOG_DEST_SYSLOG);
+	/*
+	 * Session processes are exec'd through /proc/self/exe, which would
+	 * name them "exe" in ps, top and pkill: name every daemon for what
+	 * it is.
+	 */
+	(void)prctl(PR_SET_NAME, ident, 0, 0, 0);
 	/* Before anything else: no exec below here can gain privileges. */
 	proc_harden(0);
 	raise_fd_limit();

@@ -141,6 +141,9 @@ def test_session_processes_cannot_fork(busy_suite):
     assert len(pop3_sessions) == 2, pop3_sessions
     for pid in sessions + pop3_sessions:
         assert limits(pid)["Max processes"] == "0", pid
+        # Named for what they are, not "exe" (/proc/self/exe was exec'd).
+        with open(f"/proc/{pid}/comm") as f:
+            assert f.read().strip() in ("smtpd", "pop3d"), pid
         assert int(proc_status(pid)["Uid"][0]) != 0, pid
 
 
