@@ -11,25 +11,13 @@ import socket
 import pytest
 
 from conftest import wait_until
-from test_smtp_hostile import Client, assert_nothing_queued
+from test_smtp_hostile import Client, assert_nothing_queued, body_of
 
 
 def assert_reply(reply, code, enhanced=None):
     assert reply[0] == code, reply
     if enhanced is not None:
         assert reply[1][-1].startswith(enhanced.encode() + b" "), reply
-
-
-def body_of(path):
-    """The stored message after the trace headers Postern adds."""
-    data = path.read_bytes()
-    head, sep, rest = data.partition(b"\nReceived: ")
-    assert sep, data[:300]
-    lines = rest.split(b"\n")
-    i = 1
-    while i < len(lines) and lines[i][:1] in (b" ", b"\t"):
-        i += 1
-    return b"\n".join(lines[i:])
 
 
 # -- malformed UTF-8 in SMTPUTF8 addresses ------------------------------------
