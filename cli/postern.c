@@ -71,35 +71,6 @@ usage(FILE *fp)
 	    POSTERN_SYSCONFDIR_TEXT);
 }
 
-static void
-cli_vmsg(struct cli *c, const char *level, const char *fmt, va_list ap)
-{
-	fflush(stdout);
-	fprintf(stderr, "%s: %s", c->prog, level);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-}
-
-void
-cli_err(struct cli *c, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	cli_vmsg(c, "", fmt, ap);
-	va_end(ap);
-}
-
-void
-cli_warn(struct cli *c, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	cli_vmsg(c, "warning: ", fmt, ap);
-	va_end(ap);
-}
-
 int
 main(int argc, char **argv)
 {

@@ -102,7 +102,7 @@ int	sched_delete(const char *qid);
  * The administrator's operations on one message (postern queue ...);
  * each is durable (the envelope is rewritten) before it returns.
  * hold: no round starts and nothing expires while held; release:
- * rounds resume, the lifetime still counting from arrival; requeue:
+ * tried at once, the lifetime still counting from arrival; requeue:
  * every recipient not final becomes pending with no tries, the lifetime
  * counts from now, and a hold ends; flush: deferred recipients due now.
  */

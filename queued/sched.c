@@ -571,7 +571,8 @@ sched_release(struct qmsg *m)
 		return;
 	m->env.held = 0;
 	sched_persist(m, "released from hold");
-	sched_run(m);
+	/* Its retries were due while it was held: it is tried at once. */
+	sched_flush(m);
 }
 
 void
