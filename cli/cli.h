@@ -48,6 +48,8 @@ int	cli_cmd_user(struct cli *, int argc, char **argv);
 int	cli_cmd_alias(struct cli *, int argc, char **argv);
 int	cli_cmd_setup(struct cli *, int argc, char **argv);
 int	cli_cmd_demo(struct cli *, int argc, char **argv);
+int	cli_cmd_auth(struct cli *, int argc, char **argv);
+int	cli_cmd_who(struct cli *, int argc, char **argv);
 
 /*
  * The queue listing (queue_list.c, in cli_core so sendmail's -bp and
@@ -124,6 +126,9 @@ int	cli_build_aliases(struct cli *);
  * The caller wipes out (explicit_bzero) when done with it.
  */
 int	cli_password_read(struct cli *, int from_stdin, char *out,
+	    size_t outsz);
+/* A password to check (auth test): asked once; otherwise the same. */
+int	cli_password_ask(struct cli *, int from_stdin, char *out,
 	    size_t outsz);
 /* Prints to stderr as "postern: ..." */
 void	cli_err(struct cli *, const char *fmt, ...)
