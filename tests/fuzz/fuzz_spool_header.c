@@ -1,6 +1,6 @@
 /*
- * fuzz_spool_header.c - fuzz target: queued's queue file header
- * (queued/spool.c, qfile_header_parse) and what the start-up scan does
+ * fuzz_spool_header.c - fuzz target: the queue file header
+ * (libcommon/qfile.c, qfile_header_parse) and what the start-up scan does
  * with a file whose header parses: the MAC over the embedded envelope,
  * and the envelope itself.
  *
