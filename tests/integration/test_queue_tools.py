@@ -8,6 +8,7 @@ deferred too, and becomes deliverable when its mode comes back.
 import json
 import os
 import random
+import re
 import smtplib
 
 from conftest import wait_until
@@ -268,3 +269,54 @@ def test_queue_list_and_show_with_the_suite_stopped(suite):
     r = suite.postern("queue", "delete", qid, check=False)
     assert r.returncode != 0 and "is postern running?" in r.stderr
     assert qid in suite.committed()
+
+
+def postern_as(suite, uid, *args):
+    """The postern command run with another uid (the suite runs as root)."""
+    import subprocess
+
+    def drop():
+        os.setgroups([])
+        os.setgid(uid)
+        os.setuid(uid)
+    return subprocess.run([str(suite.build / "bin" / "postern"), "-c",
+                           str(suite.conf), *args], capture_output=True,
+                          text=True, timeout=60, preexec_fn=drop)
+
+
+def test_other_users_list_only_when_in_queue_list_users(suite):
+    """A user who may not open control.sock (root's) asks on inject.sock,
+    where queued answers only queue_list_users (Postfix's
+    authorized_mailq_users); changing the queue stays root's."""
+    send(suite, ["far@away.test"], subject="via inject")
+    [qid] = wait_deferred(suite, 1)
+    if os.geteuid() != 0:
+        # A development suite: every process is this uid, which queued
+        # counts as the mail system's; only the path can be shown.
+        ctl = suite.spool / "private" / "control.sock"
+        os.chmod(ctl, 0)
+        try:
+            r = suite.postern("queue", "list")
+            assert qid in r.stdout and "not running" not in r.stderr
+            r = suite.postern("queue", "hold", qid, check=False)
+            assert r.returncode != 0 and "run as root" in r.stderr
+        finally:
+            os.chmod(ctl, 0o600)
+        return
+    nobody = 65534
+    r = postern_as(suite, nobody, "queue", "list")
+    assert r.returncode == 77, r.stderr
+    assert "5.7.1" in r.stderr and qid not in r.stdout
+    assert "not in queue_list_users" in suite.log_text()
+    mark = len(suite.log_text())
+    suite.write_conf("queue_list_users = 65534\n")
+    suite.postern("reload")
+    wait_until(lambda: re.search(r"postern/queued\[\d+\]: configuration "
+                                 r"reloaded", suite.log_text()[mark:]), 10,
+               what="queued to reload")
+    r = postern_as(suite, nobody, "queue", "list", "--json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["queue_id"] == qid
+    r = postern_as(suite, nobody, "queue", "hold", qid)
+    assert r.returncode != 0 and "run as root" in r.stderr
+    assert listing(suite)[qid]["queue_name"] == "deferred"
