@@ -786,6 +786,17 @@ user_rename(struct cli *c, const char *oldarg, const char *newarg)
 	}
 	ofd = openat(sfd, o.domain, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 	    O_CLOEXEC);
+	/* Even with nothing to move: NEW must not inherit someone's mail. */
+	if ((nfd = openat(sfd, n.domain, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) != -1) {
+		if (faccessat(nfd, n.local, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
+			cli_err(c, "%s/%s/%s exists (remove or move it first)",
+			    c->conf.mail_store, n.domain, n.local);
+			goto fail;
+		}
+		close(nfd);
+		nfd = -1;
+	}
 	if (ofd != -1 && faccessat(ofd, o.local, F_OK, AT_SYMLINK_NOFOLLOW) ==
 	    0) {
 		if ((nfd = fs_dir_ensure(sfd, n.domain, 0750, uid, gid,
