@@ -10,6 +10,7 @@
 
 #include "conf.h"
 #include "envelope.h"
+#include "qfile.h"
 
 #ifndef POSTERN_SYSCONFDIR
 #define POSTERN_SYSCONFDIR "/etc/postern"
@@ -79,6 +80,12 @@ struct cli_qlist {
  */
 int	cli_queue_fetch(struct cli *, struct cli_qlist *l, int offline_ok);
 void	cli_qlist_free(struct cli_qlist *);
+/*
+ * Reads queued's MAC key from the queue directory into key: 1, or 0
+ * when it cannot (not root; then queue files are read unchecked). The
+ * caller wipes key.
+ */
+int	cli_queue_key(int qdirfd, unsigned char key[QFILE_KEY_LEN]);
 /* Connects to queued's control socket (root's); an exit status or 0. */
 struct ipc_conn;
 int	cli_queue_connect(struct cli *, struct ipc_conn *, int quiet);

@@ -8,7 +8,8 @@
  * who runs a development suite. Operations go to queued over
  * private/control.sock (queued alone writes the spool, so they need it
  * running); "show" reads the queue file itself, read-only, through
- * qfile_load, so it works with the suite stopped. Ids come from the
+ * qfile_load (with the MAC checked when the key is readable, so it shows
+ * only what queued would load), so it works with the suite stopped. Ids come from the
  * command line or standard input, possibly from a pipe of anything:
  * each passes cli_qid_parse (16 hex digits, nothing else) before it is
  * used, a line longer than a few ids is refused, and the ids stream to
@@ -388,10 +389,12 @@ queue_show(struct cli *c, const char *arg)
 	struct buf	 b;
 	char		 qid[QID_LEN + 1], qdir[PATH_MAX], why[512];
 	char		 chunk[65536];
+	unsigned char	 key[QFILE_KEY_LEN];
 	uint64_t	 size, off = 0;
 	ssize_t		 n;
 	size_t		 i;
-	int		 dfd, fd, has_envfile, tty = isatty(STDOUT_FILENO);
+	int		 dfd, fd, has_envfile, has_key, rc;
+	int		 tty = isatty(STDOUT_FILENO);
 
 	if (cli_qid_parse(arg, qid) == -1) {
 		(void)text_sanitize(why, sizeof(why), arg, '?', 0);
@@ -407,8 +410,11 @@ queue_show(struct cli *c, const char *arg)
 		    errno == EACCES ? " (run as root)" : "");
 		return errno == EACCES ? EX_NOPERM : EX_OSERR;
 	}
-	switch (qfile_load(dfd, qid, NULL, &e, &size, &has_envfile, why,
-	    sizeof(why))) {
+	has_key = cli_queue_key(dfd, key);
+	rc = qfile_load(dfd, qid, has_key ? key : NULL, &e, &size,
+	    &has_envfile, why, sizeof(why));
+	explicit_bzero(key, sizeof(key));
+	switch (rc) {
 	case QFILE_OK:
 		break;
 	case QFILE_GONE:

@@ -161,6 +161,24 @@ queue_fetch_online(struct cli *c, struct ipc_conn *conn, struct cli_qlist *l)
 	return 0;
 }
 
+int
+cli_queue_key(int qdirfd, unsigned char key[QFILE_KEY_LEN])
+{
+	ssize_t	n;
+	int	fd;
+
+	if ((fd = openat(qdirfd, QFILE_KEY_NAME, O_RDONLY | O_CLOEXEC |
+	    O_NOFOLLOW)) == -1)
+		return 0;
+	n = fs_pread_full(fd, key, QFILE_KEY_LEN, 0);
+	close(fd);
+	if (n != QFILE_KEY_LEN) {
+		explicit_bzero(key, QFILE_KEY_LEN);
+		return 0;
+	}
+	return 1;
+}
+
 /*
  * The spool, read as queued would load it, changing nothing: files
  * being received are skipped, damaged ones reported (queued moves them
@@ -175,8 +193,7 @@ queue_fetch_spool(struct cli *c, struct cli_qlist *l)
 	struct dirent	*de;
 	DIR		*d;
 	uint64_t	 size;
-	ssize_t		 n;
-	int		 dfd, kfd, has_key = 0, has_envfile;
+	int		 dfd, has_key, has_envfile;
 
 	if (fs_path(qdir, sizeof(qdir), c->conf.spool_directory, "queue") ==
 	    -1) {
@@ -191,12 +208,7 @@ queue_fetch_spool(struct cli *c, struct cli_qlist *l)
 		return errno == EACCES ? EX_NOPERM : EX_OSERR;
 	}
 	/* With the key, only what queued itself would load is listed. */
-	if ((kfd = openat(dfd, QFILE_KEY_NAME, O_RDONLY | O_CLOEXEC |
-	    O_NOFOLLOW)) != -1) {
-		n = fs_pread_full(kfd, key, sizeof(key), 0);
-		has_key = n == (ssize_t)sizeof(key);
-		close(kfd);
-	}
+	has_key = cli_queue_key(dfd, key);
 	if ((d = fdopendir(dfd)) == NULL) {
 		cli_err(c, "cannot read %s: %s", qdir, strerror(errno));
 		close(dfd);

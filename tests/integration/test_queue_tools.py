@@ -320,3 +320,32 @@ def test_other_users_list_only_when_in_queue_list_users(suite):
     r = postern_as(suite, nobody, "queue", "hold", qid)
     assert r.returncode != 0 and "run as root" in r.stderr
     assert listing(suite)[qid]["queue_name"] == "deferred"
+
+
+def test_the_spool_reader_refuses_what_queued_would_not_load(suite):
+    """With the suite stopped, the command reads the spool as queued loads
+    it: a queue file whose committed envelope was changed behind queued's
+    back (its MAC no longer matches) is reported, not listed or shown."""
+    send(suite, ["far@away.test"], subject="forged")
+    send(suite, ["other@away.test"], subject="fine")
+    q = wait_deferred(suite, 2)
+    [forged] = [i for i, e in q.items()
+                if e["recipients"][0]["address"] == "far@away.test"]
+    [fine] = [i for i in q if i != forged]
+    suite.postern("stop")
+    suite.proc.wait(30)
+    wait_until(lambda: not suite.all_pids(), 30, what="every process to exit")
+    path = suite.spool / "queue" / forged
+    data = bytearray(path.read_bytes())
+    envoff = int(data[4:20], 16)
+    at = data.index(b"far@away.test", envoff)
+    data[at:at + 3] = b"bad"
+    path.write_bytes(bytes(data))
+    r = suite.postern("queue", "list")
+    assert f"{forged}: its header's MAC does not match" in r.stderr
+    assert forged not in r.stdout and fine in r.stdout
+    r = suite.postern("queue", "show", forged, check=False)
+    assert r.returncode == 1 and "MAC does not match" in r.stderr
+    assert "bad@away.test" not in r.stdout
+    # The reader changed nothing: queued decides at its start.
+    assert forged in suite.queue_files()
