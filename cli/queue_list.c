@@ -273,7 +273,8 @@ cli_queue_fetch(struct cli *c, struct cli_qlist *l, int offline_ok)
 		cli_qlist_free(l);
 		return rc;
 	}
-	qsort(l->v, l->n, sizeof(l->v[0]), qentry_cmp);
+	if (l->n > 1)
+		qsort(l->v, l->n, sizeof(l->v[0]), qentry_cmp);
 	return 0;
 }
 

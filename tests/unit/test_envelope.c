@@ -562,6 +562,7 @@ test_hold_and_requeue_times_round_trip_and_are_optional(void **state)
 	assert_int_equal(e.requeued, 0);
 	buf_init(&b, ENV_MAX_SIZE);
 	assert_int_equal(env_write(&e, &b), 0);
+	assert_int_equal(buf_cstr(&b), 0);
 	assert_null(strstr(b.data, "held"));
 	assert_null(strstr(b.data, "requeued"));
 	/* Set: written, and read back. */
