@@ -2,9 +2,9 @@
  * expand.c - alias expansion: one recipient into the mailboxes and
  * remote addresses it stands for.
  *
- * Runs in resolverd (unprivileged). It sees the world only through the
- * lookup callbacks in struct expand_ops, so it is tested without map
- * files. The aliases map is the administrator's, but a recipient address
+ * Runs in resolverd (unprivileged) and in the CLI ("postern address",
+ * "postern check"): both see the world only through the lookup callbacks
+ * in struct expand_ops, so it is tested without map files. The aliases map is the administrator's, but a recipient address
  * is the sender's choice: every expansion is bounded in depth (nesting),
  * in the addresses it may visit (work) and in the targets it may return
  * (R_EXPAND_MAX), and a loop ends the branch it is found in instead of
@@ -20,7 +20,7 @@
 #include "aliases.h"
 #include "log.h"
 #include "map.h"
-#include "resolverd.h"
+#include "expand.h"
 
 enum xstate {
 	XS_ACTIVE = 1,	/* being expanded: meeting it again is a loop */
