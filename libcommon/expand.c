@@ -4,13 +4,32 @@
  *
  * Runs in resolverd (unprivileged) and in the CLI ("postern address",
  * "postern check"): both see the world only through the lookup callbacks
- * in struct expand_ops, so it is tested without map files. The aliases map is the administrator's, but a recipient address
- * is the sender's choice: every expansion is bounded in depth (nesting),
- * in the addresses it may visit (work) and in the targets it may return
+ * in struct expand_ops, so it is tested without map files. The aliases
+ * map is the administrator's, but a recipient address is the sender's
+ * choice: every expansion is bounded in depth (nesting), in the
+ * addresses it may visit (work) and in the targets it may return
  * (R_EXPAND_MAX), and a loop ends the branch it is found in instead of
  * the whole expansion.
+ *
+ * Where local@domain goes, the first that matches (Postfix's
+ * virtual_alias_maps order, with the users map as exact matches):
+ *   1. the alias "local@domain";
+ *   2. the alias "local" (a bare name: that name in every local domain);
+ *   3. the user "local@domain" (a mailbox);
+ *   4. with recipient_delimiter and local = base+detail: 1 to 3 for
+ *      base (the detail is kept with the mailbox it reaches, for later
+ *      folder delivery; an alias of base drops it);
+ *   5. the alias "@domain": a catch-all, or with an "@other" target a
+ *      domain alias (local@domain becomes local@other, whole);
+ *   6. nothing: unknown.
+ * A user comes before the catch-all (unlike Postfix, where a catch-all
+ * swallows mailboxes without an identity alias): a catch-all only takes
+ * what would otherwise bounce. A bare target is a user of the default
+ * domain (conf_default_domain), as in /etc/aliases, whatever domain the
+ * mail was for: "root: admin" means one admin for every domain.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,9 +37,9 @@
 
 #include "addr.h"
 #include "aliases.h"
+#include "expand.h"
 #include "log.h"
 #include "map.h"
-#include "expand.h"
 
 enum xstate {
 	XS_ACTIVE = 1,	/* being expanded: meeting it again is a loop */
@@ -60,11 +79,14 @@ struct xctx {
 struct xtarget_arg {
 	struct xctx	*x;
 	const char	*self;		/* the alias's own address */
-	const char	*domain;	/* for bare targets */
+	const char	*local;		/* the local part "@domain" keeps */
+	const char	*domain;	/* for bare targets, if no default */
 	int		 depth;
 };
 
 static void	expand_visit(struct xctx *, const char *addr, int depth);
+static void	expand_note(struct xctx *, int depth, const char *fmt, ...)
+		    __attribute__((format(printf, 3, 4)));
 
 static uint64_t
 expand_set_hash(const char *s)
@@ -145,9 +167,48 @@ expand_fail_temp(struct xctx *x)
 	x->stop = 1;
 }
 
+/*
+ * A step of the expansion: to the trace when someone asked for one
+ * ("postern address"), else, for what the administrator must fix, to
+ * the log.
+ */
+static void
+expand_note(struct xctx *x, int depth, const char *fmt, ...)
+{
+	char	line[1024];
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (x->ops->trace != NULL)
+		x->ops->trace(depth, line, x->ops->trace_arg);
+	else
+		log_warnx("%s", line);
+}
+
+/* Only to the trace: the normal steps, which the log need not hear of. */
+static void	expand_step(struct xctx *, int depth, const char *fmt, ...)
+		    __attribute__((format(printf, 3, 4)));
+
+static void
+expand_step(struct xctx *x, int depth, const char *fmt, ...)
+{
+	char	line[1024];
+	va_list	ap;
+
+	if (x->ops->trace == NULL)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	x->ops->trace(depth, line, x->ops->trace_arg);
+}
+
 /* Adds a target once; "M:" and "R:" keep the two kinds apart. */
 static void
-expand_emit(struct xctx *x, uint32_t kind, const char *addr)
+expand_emit(struct xctx *x, uint32_t kind, const char *addr,
+    const char *detail)
 {
 	struct r_target	*nt;
 	char		 key[ADDR_MAX + 3];
@@ -181,6 +242,43 @@ expand_emit(struct xctx *x, uint32_t kind, const char *addr)
 	memset(nt, 0, sizeof(*nt));
 	nt->kind = kind;
 	strlcpy(nt->addr, addr, sizeof(nt->addr));
+	if (detail != NULL)
+		strlcpy(nt->detail, detail, sizeof(nt->detail));
+}
+
+static void
+expand_unknown(struct xctx *x, const char *addr, int depth)
+{
+	expand_step(x, depth, "%s: unknown (no alias, user or catch-all)",
+	    addr);
+	if (strncmp(addr, "postmaster@", 11) == 0)
+		x->postmaster = 1;
+	else if (x->unknown[0] == '\0')
+		strlcpy(x->unknown, addr, sizeof(x->unknown));
+}
+
+/*
+ * The user addr, if there is one: 1 (a mailbox, with its detail), 0, or
+ * -1 (the expansion has failed).
+ */
+static int
+expand_user(struct xctx *x, const char *addr, const char *detail, int depth)
+{
+	int r;
+
+	if ((r = x->ops->user(addr, x->ops->arg)) == -1) {
+		expand_fail_temp(x);
+		return -1;
+	}
+	if (r == 1) {
+		if (detail != NULL)
+			expand_step(x, depth, "%s: mailbox (detail \"%s\")",
+			    addr, detail);
+		else
+			expand_step(x, depth, "%s: mailbox", addr);
+		expand_emit(x, R_KIND_MAILBOX, addr, detail);
+	}
+	return r;
 }
 
 /*
@@ -189,18 +287,10 @@ expand_emit(struct xctx *x, uint32_t kind, const char *addr)
  * mail would pile up in a Maildir that nobody can log in to.
  */
 static void
-expand_self(struct xctx *x, const char *addr)
+expand_self(struct xctx *x, const char *addr, int depth)
 {
-	int r;
-
-	if ((r = x->ops->user(addr, x->ops->arg)) == -1)
-		expand_fail_temp(x);
-	else if (r == 1)
-		expand_emit(x, R_KIND_MAILBOX, addr);
-	else if (strncmp(addr, "postmaster@", 11) == 0)
-		x->postmaster = 1;
-	else if (x->unknown[0] == '\0')
-		strlcpy(x->unknown, addr, sizeof(x->unknown));
+	if (expand_user(x, addr, NULL, depth) == 0)
+		expand_unknown(x, addr, depth);
 }
 
 static int
@@ -210,6 +300,7 @@ expand_target(const char *target, void *arg)
 	struct xctx		*x = ta->x;
 	struct mailaddr		 a;
 	char			 t[ADDR_MAX + 1];
+	const char		*dom;
 	int			 n;
 
 	if (x->stop)
@@ -217,40 +308,51 @@ expand_target(const char *target, void *arg)
 	if (target[0] == '|') {
 		/* aliases_compile only stores commands when they are allowed. */
 		if (x->ops->allow_commands) {
+			expand_step(x, ta->depth + 1, "%s: command (not "
+			    "supported yet)", target);
 			x->command = 1;
 			x->stop = 1;
 			return -1;
 		}
-		log_warnx("alias %s: command target ignored "
-		    "(allow_alias_commands = no)", ta->self);
+		expand_note(x, ta->depth + 1, "alias %s: command target "
+		    "ignored (allow_alias_commands = no)", ta->self);
 		x->skipped = 1;
 		return 0;
 	}
 	if (target[0] == '/' || strncasecmp(target, ":include:", 9) == 0) {
-		log_warnx("alias %s: file or include target ignored", ta->self);
+		expand_note(x, ta->depth + 1, "alias %s: file or include "
+		    "target ignored", ta->self);
 		x->skipped = 1;
 		return 0;
 	}
-	if (strchr(target, '@') == NULL)
-		n = snprintf(t, sizeof(t), "%s@%s", target, ta->domain);
+	dom = x->ops->default_domain != NULL ? x->ops->default_domain :
+	    ta->domain;
+	if (target[0] == '@') {
+		/* A domain alias: the same local part in the other domain. */
+		n = snprintf(t, sizeof(t), "%s%s", ta->local, target);
+		if (n > 0 && (size_t)n < sizeof(t))
+			expand_step(x, ta->depth + 1, "domain alias: %s", t);
+	} else if (strchr(target, '@') == NULL)
+		n = snprintf(t, sizeof(t), "%s@%s", target, dom);
 	else
 		n = snprintf(t, sizeof(t), "%s", target);
 	if (n < 0 || (size_t)n >= sizeof(t) || addr_parse(t, &a, 1) == -1 ||
 	    addr_format(&a, t, sizeof(t)) == -1) {
-		log_warnx("alias %s: bad target \"%s\" ignored", ta->self,
-		    target);
+		expand_note(x, ta->depth + 1, "alias %s: bad target \"%s\" "
+		    "ignored", ta->self, target);
 		x->skipped = 1;
 		return 0;
 	}
 	switch (x->ops->is_local(a.domain, x->ops->arg)) {
 	case 0:
 		/* Not ours: the local part's case is the other side's business. */
-		expand_emit(x, R_KIND_REMOTE, t);
+		expand_step(x, ta->depth + 1, "%s: remote", t);
+		expand_emit(x, R_KIND_REMOTE, t, NULL);
 		break;
 	case 1:
 		addr_lower(t);
 		if (strcmp(t, ta->self) == 0)
-			expand_self(x, t);
+			expand_self(x, t, ta->depth + 1);
 		else
 			expand_visit(x, t, ta->depth + 1);
 		break;
@@ -261,23 +363,78 @@ expand_target(const char *target, void *arg)
 	return x->stop ? -1 : 0;
 }
 
+/*
+ * The alias key, if there is one, expanded as self's: 1, 0 (none), or
+ * -1 (the expansion has failed).
+ */
+static int
+expand_alias(struct xctx *x, const char *key, const char *self,
+    const char *local, const char *domain, int depth)
+{
+	struct xtarget_arg	 ta;
+	char			 val[MAP_VALUE_MAX];
+	int			 r;
+
+	if ((r = x->ops->alias(key, val, sizeof(val), x->ops->arg)) == -1) {
+		expand_fail_temp(x);
+		return -1;
+	}
+	if (r == 0)
+		return 0;
+	expand_step(x, depth, "%s: %s %s -> %s", self,
+	    key[0] == '@' ? "catch-all" : "alias", key, val);
+	ta.x = x;
+	ta.self = self;
+	ta.local = local;
+	ta.domain = domain;
+	ta.depth = depth;
+	if (aliases_split(val, expand_target, &ta) == 0)
+		x->skipped = 1;
+	return x->stop ? -1 : 1;
+}
+
+/*
+ * Splits local at the first recipient_delimiter character into base and
+ * detail; 0 when there is none (or nothing before or after it).
+ */
+static int
+expand_split(const struct expand_ops *ops, const char *local, char *base,
+    size_t basesz, const char **detail)
+{
+	size_t n;
+
+	if (ops->delimiter == NULL || ops->delimiter[0] == '\0')
+		return 0;
+	n = strcspn(local, ops->delimiter);
+	if (n == 0 || local[n] == '\0' || local[n + 1] == '\0' || n >= basesz)
+		return 0;
+	memcpy(base, local, n);
+	base[n] = '\0';
+	*detail = local + n + 1;
+	return 1;
+}
+
 /* addr: lowercase "local@domain" of a local domain. */
 static void
 expand_visit(struct xctx *x, const char *addr, int depth)
 {
-	struct xtarget_arg	 ta;
-	char			 local[ADDR_MAX + 1], val[MAP_VALUE_MAX];
-	char			*at;
-	int			 r, state;
+	char		 local[ADDR_MAX + 1], base[ADDR_MAX + 1];
+	char		 baddr[ADDR_MAX + 1], key[ADDR_MAX + 2];
+	const char	*domain, *detail;
+	char		*at;
+	int		 r, state;
 
 	if (x->stop)
 		return;
 	if (depth > EXPAND_DEPTH_MAX) {
+		expand_step(x, depth, "%s: nested too deep; branch dropped",
+		    addr);
 		x->deep = 1;
 		return;
 	}
 	state = expand_set_get(&x->seen, addr);
 	if (state == XS_ACTIVE) {
+		expand_step(x, depth, "%s: alias loop; branch dropped", addr);
 		x->loop = 1;
 		return;
 	}
@@ -298,34 +455,28 @@ expand_visit(struct xctx *x, const char *addr, int depth)
 		return;
 	}
 	*at = '\0';
+	domain = at + 1;
 
 	/* The full address wins over the bare local part (every domain's). */
-	r = x->ops->alias(addr, val, sizeof(val), x->ops->arg);
-	if (r == 0)
-		r = x->ops->alias(local, val, sizeof(val), x->ops->arg);
-	if (r == -1) {
-		expand_fail_temp(x);
-		return;
+	if ((r = expand_alias(x, addr, addr, local, domain, depth)) == 0 &&
+	    (r = expand_alias(x, local, addr, local, domain, depth)) == 0 &&
+	    (r = expand_user(x, addr, NULL, depth)) == 0 &&
+	    expand_split(x->ops, local, base, sizeof(base), &detail) &&
+	    snprintf(baddr, sizeof(baddr), "%s@%s", base, domain) <
+	    (int)sizeof(baddr)) {
+		expand_step(x, depth, "%s: plus address: %s, detail \"%s\"",
+		    addr, baddr, detail);
+		if ((r = expand_alias(x, baddr, baddr, base, domain,
+		    depth)) == 0 &&
+		    (r = expand_alias(x, base, baddr, base, domain,
+		    depth)) == 0)
+			r = expand_user(x, baddr, detail, depth);
 	}
-	if (r == 1) {
-		ta.x = x;
-		ta.self = addr;
-		ta.domain = at + 1;
-		ta.depth = depth;
-		if (aliases_split(val, expand_target, &ta) == 0)
-			x->skipped = 1;
-	} else {
-		r = x->ops->user(addr, x->ops->arg);
-		if (r == -1) {
-			expand_fail_temp(x);
-			return;
-		}
-		if (r == 1)
-			expand_emit(x, R_KIND_MAILBOX, addr);
-		else if (strcmp(local, "postmaster") == 0)
-			x->postmaster = 1;
-		else if (x->unknown[0] == '\0')
-			strlcpy(x->unknown, addr, sizeof(x->unknown));
+	if (r == 0) {
+		if (snprintf(key, sizeof(key), "@%s", domain) >=
+		    (int)sizeof(key) || (r = expand_alias(x, key, addr, local,
+		    domain, depth)) == 0)
+			expand_unknown(x, addr, depth);
 	}
 	if (!x->stop && expand_set_put(&x->seen, addr, XS_DONE) == -1)
 		expand_fail_temp(x);
@@ -341,12 +492,26 @@ expand_result(struct r_expansion *out, uint32_t status, const char *text)
 }
 
 void
+expand_ops_conf(struct expand_ops *ops, const struct conf *c)
+{
+	ops->default_domain = conf_default_domain(c);
+	ops->delimiter = c->recipient_delimiter;
+	ops->allow_commands = c->allow_alias_commands;
+}
+
+void
+expand_unknown_text(const char *addr, char *text, size_t textsz)
+{
+	snprintf(text, textsz, "5.1.1 <%s>: user unknown", addr);
+}
+
+void
 expand_address(const struct expand_ops *ops, const char *addr,
     struct r_expansion *out)
 {
 	struct xctx	x;
 	struct mailaddr	a;
-	char		full[ADDR_MAX + 1];
+	char		full[ADDR_MAX + 1], text[PROTO_TEXT_MAX];
 	int		local;
 
 	memset(out, 0, sizeof(*out));
@@ -370,9 +535,10 @@ expand_address(const struct expand_ops *ops, const char *addr,
 		expand_result(out, ST_TEMP, "4.3.0 lookup failure");
 		return;
 	}
-	if (!local)
-		expand_emit(&x, R_KIND_REMOTE, full);
-	else {
+	if (!local) {
+		expand_step(&x, 0, "%s: remote (not a local domain)", full);
+		expand_emit(&x, R_KIND_REMOTE, full, NULL);
+	} else {
 		addr_lower(full);
 		expand_visit(&x, full, 0);
 	}
@@ -389,22 +555,23 @@ expand_address(const struct expand_ops *ops, const char *addr,
 	else if (out->n > 0) {
 		/* Part of it is deliverable: deliver that, tell the admin. */
 		if (x.loop)
-			log_warnx("%s: alias loop; the looping branch is "
-			    "dropped", full);
+			expand_note(&x, 0, "%s: alias loop; the looping "
+			    "branch is dropped", full);
 		if (x.deep)
-			log_warnx("%s: aliases nested deeper than %d; the "
-			    "deepest branch is dropped", full,
+			expand_note(&x, 0, "%s: aliases nested deeper than "
+			    "%d; the deepest branch is dropped", full,
 			    EXPAND_DEPTH_MAX);
 		if (x.unknown[0] != '\0')
-			log_warnx("%s: alias target %s is unknown; dropped",
-			    full, x.unknown);
+			expand_note(&x, 0, "%s: alias target %s is unknown; "
+			    "dropped", full, x.unknown);
 		if (x.postmaster)
-			log_errx("%s: alias target postmaster has no mailbox: "
-			    "add an alias", full);
+			expand_note(&x, 0, "%s: alias target postmaster has "
+			    "no mailbox: add an alias", full);
 		expand_result(out, ST_OK, "2.1.5 ok");
 	} else if (x.postmaster) {
-		log_errx("%s: postmaster has no mailbox: add an alias "
-		    "(RFC 5321 4.5.1 requires one)", full);
+		if (ops->trace == NULL)
+			log_errx("%s: postmaster has no mailbox: add an alias "
+			    "(RFC 5321 4.5.1 requires one)", full);
 		expand_result(out, ST_PERM, "5.1.1 postmaster has no mailbox: "
 		    "add an alias");
 	} else if (x.loop)
@@ -412,14 +579,19 @@ expand_address(const struct expand_ops *ops, const char *addr,
 	else if (x.deep)
 		expand_result(out, ST_PERM, "5.4.6 aliases nested too deep");
 	else {
-		char text[PROTO_TEXT_MAX];
-
-		if (x.unknown[0] != '\0')
-			snprintf(text, sizeof(text), "5.1.1 <%s>: user unknown",
-			    x.unknown);
-		else
+		/*
+		 * The sender learns that the address is dead, not which
+		 * alias target is: that is the administrator's to know.
+		 */
+		if (strcmp(x.unknown, full) == 0)
+			expand_unknown_text(full, text, sizeof(text));
+		else {
+			if (x.unknown[0] != '\0')
+				expand_note(&x, 0, "%s: alias target %s is "
+				    "unknown", full, x.unknown);
 			snprintf(text, sizeof(text), "5.1.1 <%s>: alias has "
 			    "no deliverable target", full);
+		}
 		expand_result(out, ST_PERM, text);
 	}
 }

@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 
+#include "conf.h"
 #include "proto.h"
 
 #define EXPAND_DEPTH_MAX	10	/* alias nesting levels */
@@ -18,17 +19,38 @@
 /*
  * What expansion needs to know about the world. Each lookup returns 1
  * found, 0 absent, -1 error (the whole expansion then fails temporarily).
- * Keys are lowercase: "user@domain" or, for alias, a bare local part.
+ * Keys are lowercase: "user@domain", or for alias also a bare local part
+ * or "@domain" (a catch-all or domain alias).
  */
 struct expand_ops {
 	int	(*alias)(const char *key, char *val, size_t valsz, void *arg);
 	int	(*user)(const char *addr, void *arg);
 	int	(*is_local)(const char *domain, void *arg);
 	void	*arg;
-	/* A domain for a bare "postmaster" (RFC 5321 4.5.1). */
+	/*
+	 * The domain of a bare target ("root: admin") and of a bare
+	 * "postmaster" (RFC 5321 4.5.1): conf_default_domain. NULL: a
+	 * bare target takes the domain of the alias it is in.
+	 */
 	const char *default_domain;
+	/* recipient_delimiter: any of these splits user+detail; ""/NULL none. */
+	const char *delimiter;
 	int	 allow_commands;
+	/*
+	 * NULL, or called with each step (an alias used, a plus address, a
+	 * mailbox, an unknown address), indented by depth: "postern
+	 * address". With a trace, what would be logged goes there instead.
+	 */
+	void	(*trace)(int depth, const char *line, void *arg);
+	void	*trace_arg;
 };
+
+/*
+ * Fills ops's settings from the configuration (default_domain,
+ * delimiter, allow_commands; they point into conf): resolverd and the
+ * CLI both take them from here, so they expand alike.
+ */
+void	expand_ops_conf(struct expand_ops *, const struct conf *);
 
 /*
  * Expands one recipient into mailbox and remote targets (out->t is
@@ -37,5 +59,11 @@ struct expand_ops {
  */
 void	expand_address(const struct expand_ops *, const char *addr,
 	    struct r_expansion *out);
+/*
+ * The failure text for an address that is itself unknown (no alias,
+ * user or catch-all), as expand_address words it: resolverd tells it
+ * from an alias that leads nowhere.
+ */
+void	expand_unknown_text(const char *addr, char *text, size_t textsz);
 
 #endif
