@@ -29,6 +29,7 @@
 #include "mailhdr.h"
 #include "proto.h"
 #include "sendmail.h"
+#include "verify.h"
 #include "text.h"
 
 struct sm_job {
@@ -380,6 +381,7 @@ sm_mode_refuse(enum sm_mode mode)
 		    "(\"postern queue flush\" forces a retry)");
 		return 0;
 	case SM_MODE_DELIVER:
+	case SM_MODE_VERIFY:
 		break;
 	}
 	return -1;
@@ -409,6 +411,11 @@ main(int argc, char **argv)
 		sm_err("%s", err);
 		rc = EX_CONFIG;
 		goto done_args;
+	}
+	/* -bv reads no message: it prints where the recipients go. */
+	if (j.opts.mode == SM_MODE_VERIFY) {
+		rc = sm_verify(&j.conf, j.opts.rcpt, j.opts.nrcpt);
+		goto done_conf;
 	}
 	if ((rc = sm_sender(&j)) != 0)
 		goto done_conf;

@@ -17,6 +17,7 @@ enum sm_mode {
 	SM_MODE_MAILQ,		/* -bp: refused, points at postern queue list */
 	SM_MODE_NEWALIASES,	/* -bi: refused, points at postern alias */
 	SM_MODE_QUEUE_RUN,	/* -q: refused, points at postern queue flush */
+	SM_MODE_VERIFY,		/* -bv: where each recipient goes (verify.c) */
 };
 
 struct sm_opts {

@@ -28,6 +28,8 @@ sm_mode_set(struct sm_opts *o, const char *m, char *err, size_t errlen)
 		o->mode = SM_MODE_MAILQ;
 	else if (strcmp(m, "i") == 0)
 		o->mode = SM_MODE_NEWALIASES;
+	else if (strcmp(m, "v") == 0)
+		o->mode = SM_MODE_VERIFY;
 	else {
 		snprintf(err, errlen, "unsupported mode -b%s", m);
 		return -1;
