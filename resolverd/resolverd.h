@@ -33,7 +33,11 @@ void	resolver_close(struct resolver *);
 /* Reopens a map whose file changed since (one stat per map per call). */
 void	resolver_refresh(struct resolver *, int force);
 
-/* R_CHECK: an r_verdict, and a text for the caller's reply. */
+/*
+ * R_CHECK: an r_verdict, and a text for the caller's reply ("" for a
+ * plain unknown user). The address is expanded in full, as for
+ * delivery: an alias that leads nowhere is R_LOCAL_UNKNOWN.
+ */
 uint32_t resolver_check(struct resolver *, const char *addr, char *text,
 	    size_t textsz);
 /* R_EXPAND. */
