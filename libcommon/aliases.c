@@ -485,7 +485,8 @@ aliases_compile(const char *srcpath, const char *dbpath, int allow_commands,
 	 * A name given twice is almost always a slip; the first one wins,
 	 * as in sendmail and Postfix, and the later one is reported.
 	 */
-	qsort(set.v, set.n, sizeof(*set.v), alias_entry_cmp);
+	if (set.n > 1)		/* qsort(NULL, 0, ...) is undefined */
+		qsort(set.v, set.n, sizeof(*set.v), alias_entry_cmp);
 	if ((b = map_build_begin(dbpath)) == NULL) {
 		alias_report(&rep, 1, "%s: %s", dbpath, strerror(errno));
 		alias_set_free(&set);
