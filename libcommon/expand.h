@@ -4,6 +4,23 @@
  * callbacks, so resolverd (for delivery and for the RCPT check) and the
  * CLI ("postern address", "postern check", "sendmail -bv") run the same
  * code over the same maps.
+ *
+ * Where local@domain goes, the first that matches (Postfix's
+ * virtual_alias_maps order, with the users map as exact matches):
+ *   1. the alias "local@domain";
+ *   2. the alias "local" (a bare name: that name in every local domain);
+ *   3. the user "local@domain" (a mailbox);
+ *   4. with recipient_delimiter and local = base+detail: 1 to 3 for
+ *      base (the detail is kept with the mailbox it reaches, for later
+ *      folder delivery; an alias of base drops it);
+ *   5. the alias "@domain": a catch-all, or with an "@other" target a
+ *      domain alias (local@domain becomes local@other, whole);
+ *   6. nothing: unknown.
+ * A user comes before the catch-all (unlike Postfix, where a catch-all
+ * swallows mailboxes without an identity alias): a catch-all only takes
+ * what would otherwise bounce. A bare target is a user of the default
+ * domain (conf_default_domain), as in /etc/aliases, whatever domain the
+ * mail was for: "root: admin" means one admin for every domain.
  */
 #ifndef POSTERN_EXPAND_H
 #define POSTERN_EXPAND_H
