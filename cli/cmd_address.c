@@ -102,6 +102,17 @@ check_alias_cb(const char *key, const char *val, void *arg)
 	struct r_expansion	 x;
 	char			 addr[ADDR_MAX + 2];
 
+	/*
+	 * An alias in a domain that is not ours is never consulted: smtpd
+	 * refuses (or relays) its mail before any alias is looked at.
+	 */
+	if (strchr(key, '@') != NULL &&
+	    !conf_is_local_domain(&ca->c->conf, strrchr(key, '@') + 1)) {
+		cli_warn(ca->c, "alias %s is never used: %s is not in "
+		    "local_domains", key, strrchr(key, '@') + 1);
+		(*ca->warnings)++;
+		return 0;
+	}
 	/* A catch-all takes what nothing else takes: no address of its own. */
 	if (key[0] == '@')
 		return 0;

@@ -5,9 +5,11 @@ reported, a user with an apostrophe (added, delivered to, logged in over
 POP3), and "postern address" / "sendmail -bv" telling where mail goes.
 Mail goes in through real clients (smtplib, poplib); every wait polls a
 condition with a deadline."""
+import os
 import pathlib
 import poplib
 import smtplib
+import subprocess
 
 import pytest
 
@@ -135,6 +137,18 @@ def test_check_warns_when_postmaster_of_a_domain_bounces(suite_factory):
                 f"<postmaster@{d}>: alias has no deliverable target"
                 in r.stderr), r.stderr
     assert "alias root leads nowhere" in r.stderr
+
+
+def test_check_warns_about_aliases_of_domains_that_are_not_local(suite):
+    suite.aliases.write_text(suite.aliases.read_text() +
+                             "@alias.test: @example.test\n"
+                             "sales@elsewhere.test: bob\n")
+    suite.postern("alias")
+    r = suite.postern("check", check=False)
+    assert ("warning: alias @alias.test is never used: alias.test is not "
+            "in local_domains") in r.stderr, r.stderr
+    assert ("warning: alias sales@elsewhere.test is never used: "
+            "elsewhere.test is not in local_domains") in r.stderr
 
 
 def test_rcpt_refuses_an_alias_that_leads_nowhere(suite):
@@ -275,3 +289,16 @@ def test_sendmail_bv_verifies_in_sendmail_style(hosting):
                                  "deliverable target\n")
     # Nothing was queued: -bv reads no message and submits nothing.
     assert s.queue_files() == []
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to run as nobody")
+def test_sendmail_bv_as_an_ordinary_user_is_told_why_not(suite):
+    """users.db holds password hashes: an ordinary user cannot read it,
+    so -bv says so (77) instead of guessing from the aliases alone."""
+    env = dict(os.environ, POSTERN_CONFIG=str(suite.conf))
+    r = subprocess.run([str(suite.build / "bin" / "sendmail"), "-bv",
+                        "alice@example.test"], capture_output=True,
+                       env=env, user="nobody", timeout=60)
+    assert r.returncode == 77, r
+    assert b"users.db: Permission denied" in r.stderr
+    assert r.stdout == b""
