@@ -534,10 +534,11 @@ expand_address(const struct expand_ops *ops, const char *addr,
 	else if (x.command)
 		expand_result(out, ST_PERM, "5.7.1 delivery to commands is "
 		    "not supported yet");
-	else if (x.toomany)
-		expand_result(out, ST_PERM, "5.3.0 alias expands to too many "
-		    "recipients");
-	else if (out->n > 0) {
+	else if (x.toomany) {
+		snprintf(text, sizeof(text), "5.3.0 <%s>: alias expands to too "
+		    "many recipients", full);
+		expand_result(out, ST_PERM, text);
+	} else if (out->n > 0) {
 		/* Part of it is deliverable: deliver that, tell the admin. */
 		if (x.loop)
 			expand_note(&x, 0, "%s: alias loop; the looping "
@@ -559,11 +560,14 @@ expand_address(const struct expand_ops *ops, const char *addr,
 			    "(RFC 5321 4.5.1 requires one)", full);
 		expand_result(out, ST_PERM, "5.1.1 postmaster has no mailbox: "
 		    "add an alias");
-	} else if (x.loop)
-		expand_result(out, ST_PERM, "5.4.6 alias loop");
-	else if (x.deep)
-		expand_result(out, ST_PERM, "5.4.6 aliases nested too deep");
-	else {
+	} else if (x.loop) {
+		snprintf(text, sizeof(text), "5.4.6 <%s>: alias loop", full);
+		expand_result(out, ST_PERM, text);
+	} else if (x.deep) {
+		snprintf(text, sizeof(text), "5.4.6 <%s>: aliases nested too "
+		    "deep", full);
+		expand_result(out, ST_PERM, text);
+	} else {
 		/*
 		 * The sender learns that the address is dead, not which
 		 * alias target is: that is the administrator's to know.

@@ -165,7 +165,8 @@ def test_rcpt_refuses_an_alias_that_leads_nowhere(suite):
                                 b"has no deliverable target")
         # The refusal does not name what is behind the alias.
         assert b"ghost" not in text
-        assert c.rcpt("loop1@example.test") == (550, b"5.4.6 alias loop")
+        assert c.rcpt("loop1@example.test") == (
+            550, b"5.4.6 <loop1@example.test>: alias loop")
         # A plain unknown user keeps the usual wording.
         code, text = c.rcpt("ghost@example.test")
         assert code == 550 and b"User unknown in local recipient table" \

@@ -539,7 +539,7 @@ test_expand_loop_alone_fails_and_beside_others_is_dropped(void **state)
 	struct r_expansion x;
 
 	expand(&f, "a@example.test", &x);
-	assert_fails(&x, ST_PERM, "5.4.6 alias loop");
+	assert_fails(&x, ST_PERM, "5.4.6 <a@example.test>: alias loop");
 	expand(&f, "d@example.test", &x);
 	assert_targets(&x, "R:bob@remote.test");
 	proto_r_expansion_free(&x);
@@ -589,7 +589,8 @@ test_expand_depth_is_limited(void **state)
 	aliases[n] = NULL;
 	/* From l1: eleven aliases in a row, one too many. */
 	expand(&f, "l1@example.test", &x);
-	assert_fails(&x, ST_PERM, "5.4.6 aliases nested too deep");
+	assert_fails(&x, ST_PERM, "5.4.6 <l1@example.test>: aliases nested "
+	    "too deep");
 	/* From l2: exactly EXPAND_DEPTH_MAX aliases, then the mailbox. */
 	expand(&f, "l2@example.test", &x);
 	assert_targets(&x, "M:deep@example.test");
@@ -663,8 +664,8 @@ test_expand_too_many_targets(void **state)
 	}
 	aliases[n] = NULL;
 	expand(&f, "all@example.test", &x);
-	assert_fails(&x, ST_PERM, "5.3.0 alias expands to too many "
-	    "recipients");
+	assert_fails(&x, ST_PERM, "5.3.0 <all@example.test>: alias expands "
+	    "to too many recipients");
 	/* One list alone is fine. */
 	expand(&f, "list3@example.test", &x);
 	assert_int_equal(x.status, ST_OK);
@@ -827,7 +828,7 @@ test_expand_catch_all_and_domain_alias_precedence(void **state)
 	proto_r_expansion_free(&x);
 	/* Two domains aliased onto each other loop, and fail. */
 	expand(&f, "a@loop.test", &x);
-	assert_fails(&x, ST_PERM, "5.4.6 alias loop");
+	assert_fails(&x, ST_PERM, "5.4.6 <a@loop.test>: alias loop");
 }
 
 /* The trace of an expansion, one line per step, indented by depth. */
