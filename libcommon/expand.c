@@ -179,7 +179,7 @@ static void	expand_step(struct xctx *, int depth, const char *fmt, ...)
 static void
 expand_step(struct xctx *x, int depth, const char *fmt, ...)
 {
-	char	line[1024];
+	char	line[MAP_VALUE_MAX + 1024];	/* a whole alias value */
 	va_list	ap;
 
 	if (x->ops->trace == NULL)
