@@ -6,7 +6,7 @@
  * is the caller's and untrusted: it is capped at message_size_limit while
  * it is read, never after. Line ends become LF and a bare CR (one not
  * right before the LF) a space, the rule smtpd's DATA follows
- * (smtpd/smtp_data.c says why). The header fields added here follow what
+ * (libcommon/smtp_data.c says why). The header fields added here follow what
  * Postfix's cleanup adds to a local submission, so that mail from cron
  * and web applications is well formed when it leaves the host.
  */
