@@ -11,10 +11,12 @@
  * and web applications is well formed when it leaves the host.
  */
 #include <errno.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "sendmail.h"
 
@@ -238,4 +240,23 @@ sm_header_build(struct mailhdr *h, const char *msg,
 		}
 	}
 	return buf_puts(out, "\n");
+}
+
+void
+sm_fullname(const char *opt, char *out, size_t outsz)
+{
+	struct passwd	*pw;
+	char		*comma;
+
+	if (opt != NULL) {
+		strlcpy(out, opt, outsz);
+		return;
+	}
+	out[0] = '\0';
+	/* The GECOS full name is the first comma-separated field. */
+	if ((pw = getpwuid(getuid())) != NULL && pw->pw_gecos != NULL) {
+		strlcpy(out, pw->pw_gecos, outsz);
+		if ((comma = strchr(out, ',')) != NULL)
+			*comma = '\0';
+	}
 }

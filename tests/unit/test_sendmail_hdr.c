@@ -502,7 +502,7 @@ test_args(void **state)
 	char		*av1[] = { "sendmail", "-ti", "-f", "<me@x>", "-FCron",
 			    "-oem", "-B8BITMIME", "-v", "a", "-oi", "--", "-b",
 			    NULL };
-	char		*av2[] = { "sendmail", "-x", NULL };
+	char		*av2[] = { "sendmail", "-j", NULL };
 	char		*av3[] = { "sendmail", "-f", NULL };
 	char		*av4[] = { "sendmail", "-bs", NULL };
 	struct sm_opts	 o;
@@ -519,7 +519,7 @@ test_args(void **state)
 	assert_string_equal(o.rcpt[1], "-b");
 	sm_args_free(&o);
 	assert_int_equal(sm_args_parse(2, av2, &o, err, sizeof(err)), -1);
-	assert_non_null(strstr(err, "-x"));
+	assert_non_null(strstr(err, "-j"));
 	assert_int_equal(sm_args_parse(2, av3, &o, err, sizeof(err)), -1);
 	assert_int_equal(sm_args_parse(2, av4, &o, err, sizeof(err)), 0);
 	assert_int_equal(o.mode, SM_MODE_SMTP);
