@@ -57,6 +57,8 @@ int	cli_cmd_user(struct cli *, int argc, char **argv);
 int	cli_cmd_alias(struct cli *, int argc, char **argv);
 int	cli_cmd_setup(struct cli *, int argc, char **argv);
 int	cli_cmd_demo(struct cli *, int argc, char **argv);
+/* postern setup --sendmail-link [--force] [--root DIR] (setup_link.c). */
+int	cli_setup_sendmail_link(struct cli *, int argc, char **argv);
 
 /* Runs aliases_compile and reports the result; the exit status. */
 int	cli_build_aliases(struct cli *);
