@@ -330,3 +330,14 @@ def test_bs_usage_errors(suite, args, why):
     r = suite.sendmail(*args, check=False)
     assert r.returncode == EX_USAGE
     assert why in r.stderr.decode()
+
+
+def test_bs_without_the_suite_running_refuses_at_data(suite_factory):
+    s = suite_factory()     # set up, never started: no inject.sock
+    script = (b"HELO x\r\nMAIL FROM:<a@example.test>\r\n"
+              b"RCPT TO:<bob@example.test>\r\nDATA\r\nQUIT\r\n")
+    replies, err, rc = bs_session(s, script)
+    assert rc == 0, err
+    assert codes(replies) == [220, 250, 250, 250, 451, 221]
+    assert replies[4][1].startswith("4.3.0 Error: cannot reach the queue")
+    assert "(is postern running?)" in replies[4][1]
