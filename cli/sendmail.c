@@ -28,7 +28,6 @@
 
 #include "addr.h"
 #include "cli.h"
-#include "fsutil.h"
 #include "mailhdr.h"
 #include "sendmail.h"
 
@@ -190,7 +189,7 @@ sm_read(struct sm_job *j)
 
 /* Says what went wrong with the submission; the exit status for it. */
 static int
-sm_queue_exit(const struct sm_queue *q)
+sm_submit_exit(const struct sm_queue *q)
 {
 	if (q->refused)
 		sm_err("the queue refused the message %s: %s", q->when,
@@ -234,7 +233,7 @@ sm_submit(struct sm_job *j)
 	    sm_queue_write(&q, &j->conf, &j->hdr, j->text, j->in.msg.len, &st,
 	    &size) == -1 ||
 	    sm_queue_commit(&q, j->sender, &j->rcpt, size) == -1)
-		rc = sm_queue_exit(&q);
+		rc = sm_submit_exit(&q);
 	sm_queue_end(&q);
 	return rc;
 }
