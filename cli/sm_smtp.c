@@ -45,7 +45,6 @@
 #include "sendmail.h"
 #include "smtp_cmd.h"
 #include "smtp_data.h"
-#include "text.h"
 
 struct sm_smtp {
 	const struct conf	*conf;
