@@ -179,29 +179,15 @@ static int
 reply_parse_error(struct smtp_session *s, enum smtp_perr rc,
     const struct smtp_path *p, const char *syntax_reply)
 {
-	switch (rc) {
-	case SMTP_PERR_OK:
+	char text[SMTP_LINE_MAX];
+
+	if (rc == SMTP_PERR_OK)
 		return 0;
-	case SMTP_PERR_SYNTAX:
-		smtp_reply(s, "%s", syntax_reply);
-		break;
-	case SMTP_PERR_PARAM:
-		smtp_reply(s, "555 5.5.4 Unsupported option: %s", p->param);
-		break;
-	case SMTP_PERR_PARAM_SYNTAX:
-		smtp_reply(s, "501 5.5.4 Bad %s parameter syntax", p->param);
-		break;
-	case SMTP_PERR_UTF8:
-		/*
-		 * Postfix's words and code (5.5.2: syntax). 553 5.6.7 is RFC
-		 * 6531's answer for an address a server will not take, not
-		 * for bytes that are no address at all.
-		 */
-		smtp_reply(s, "501 5.5.2 Error: bad UTF-8 syntax");
+	smtp_perr_reply(rc, p, syntax_reply, text, sizeof(text));
+	smtp_reply(s, "%s", text);
+	if (rc == SMTP_PERR_UTF8)
 		log_info("reject: bad UTF-8 in %s from %s", s->last_cmd,
 		    s->client);
-		break;
-	}
 	return 1;
 }
 
