@@ -50,7 +50,7 @@ struct expand_ops {
 	 * bare target takes the domain of the alias it is in.
 	 */
 	const char *default_domain;
-	/* recipient_delimiter: any of these splits user+detail; ""/NULL none. */
+	/* recipient_delimiter: any of these splits user+detail; "": none. */
 	const char *delimiter;
 	int	 allow_commands;
 	/*

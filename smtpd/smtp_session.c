@@ -358,9 +358,9 @@ cmd_rcpt(struct smtp_session *s, const char *arg)
 			if (why[0] == '5' && why[1] == '.')
 				rcpt_reject(s, addr, "550 %s", why);
 			else
-				rcpt_reject(s, addr, "550 5.1.1 <%s>: Recipient "
-				    "address rejected: User unknown in local "
-				    "recipient table", addr);
+				rcpt_reject(s, addr, "550 5.1.1 <%s>: "
+				    "Recipient address rejected: User unknown "
+				    "in local recipient table", addr);
 			return;
 		case R_NOT_LOCAL:
 			if (in_mynetworks(s))
