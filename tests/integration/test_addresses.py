@@ -74,6 +74,31 @@ def test_plus_addressing_off_with_an_empty_delimiter(suite_factory):
     assert e.value.recipients["alice+news@example.test"][0] == 550
 
 
+def test_plus_address_edges_at_rcpt(suite):
+    """Odd plus addresses get a plain answer, never a crash or a wrong
+    mailbox: nothing before or after the delimiter is no plus address, a
+    quoted local part is not split into a user, and the longest local
+    part RFC 5321 allows still reaches its user."""
+    longest = "alice+" + "x" * 58 + "@example.test"     # 64 before the @
+    with smtplib.SMTP("127.0.0.1", suite.port, timeout=30) as c:
+        c.ehlo("client.test")
+        assert c.mail("s@remote.test")[0] == 250
+        for rcpt in ("+@example.test", "alice+@example.test",
+                     "+alice@example.test", '"alice+x"@example.test',
+                     "ghost+alice@example.test"):
+            code, text = c.rcpt(rcpt)
+            assert code == 550 and b"User unknown" in text, (rcpt, text)
+        assert c.rcpt(longest)[0] == 250
+        assert c.rcpt("alice+" + "x" * 59 + "@example.test")[0] == 501
+        assert c.rcpt("alice++@example.test")[0] == 250
+        c.rset()
+    send(suite, [longest, "alice++@example.test"], b"edges")
+    suite.wait_messages("alice@example.test", 1)
+    suite.wait_queue_empty()
+    # Two addresses, one mailbox: one copy.
+    assert subjects(suite, "alice@example.test") == [b"edges"]
+
+
 def test_catch_all_takes_only_what_would_bounce(hosting):
     s = hosting
     send(s, ["nobody@example.test", "alice@example.test",
