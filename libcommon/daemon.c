@@ -65,9 +65,15 @@ add_socket(struct daemon_args *a, const char *const *names, const char *spec)
 	if (errno != 0 || end == colon + 1 || *end != '\0' || fd < 0 ||
 	    fd > INT_MAX)
 		fatalx("bad descriptor in -s %s", spec);
-	if (getsockopt((int)fd, SOL_SOCKET, SO_ACCEPTCONN, &on, &len) == -1 ||
-	    !on)
-		fatalx("-s %s: not a listening socket", spec);
+	/* A listening socket, or the log process's bound datagram socket. */
+	if (getsockopt((int)fd, SOL_SOCKET, SO_ACCEPTCONN, &on, &len) == -1)
+		fatalx("-s %s: not a socket", spec);
+	if (!on) {
+		len = sizeof(on);
+		if (getsockopt((int)fd, SOL_SOCKET, SO_TYPE, &on, &len) == -1 ||
+		    on != SOCK_DGRAM)
+			fatalx("-s %s: not a listening socket", spec);
+	}
 	if (sock_set_nonblock((int)fd, 1) == -1 ||
 	    sock_set_cloexec((int)fd, 1) == -1)
 		fatal("-s %s", spec);
@@ -160,6 +166,22 @@ daemon_init(const char *ident, const char *const *names, int argc,
 		add_socket(a, names, specs[i]);
 	if (conf_load(conf, a->confpath, err, sizeof(err)) == -1)
 		fatalx("%s", err);
+	daemon_log_setup(conf);
+}
+
+void
+daemon_log_setup(const struct conf *conf)
+{
+	char path[4096];
+
+	if (conf->maillog_file[0] == '\0') {
+		log_configure(conf->syslog_name, NULL);
+		return;
+	}
+	if (snprintf(path, sizeof(path), "%s/%s/%s", conf->spool_directory,
+	    LOG_SOCKET_DIR, LOG_SOCKET_NAME) >= (int)sizeof(path))
+		path[0] = '\0';
+	log_configure(conf->syslog_name, path);
 }
 
 char *

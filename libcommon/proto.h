@@ -124,6 +124,9 @@ struct d_job {
 	char		orcpt[ADDR_MAX + 1];
 	uint64_t	offset;		/* the message's bytes in the fd */
 	uint64_t	size;
+	/* For the log line's delays: wall-clock microseconds. */
+	uint64_t	arrival_us;	/* the queue file was made */
+	uint64_t	active_us;	/* queued began this delivery round */
 };
 
 struct d_result {

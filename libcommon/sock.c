@@ -52,8 +52,9 @@ unix_addr(struct sockaddr_un *sun, const char *path)
 	return 0;
 }
 
-int
-sock_unix_listen(const char *path, mode_t mode, int backlog)
+/* Binds (and, for a stream socket, listens on) path. */
+static int
+unix_bind(const char *path, int type, mode_t mode, int backlog)
 {
 	struct sockaddr_un	sun;
 	int			fd, saved;
@@ -61,7 +62,7 @@ sock_unix_listen(const char *path, mode_t mode, int backlog)
 
 	if (unix_addr(&sun, path) == -1)
 		return -1;
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+	if ((fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0)) == -1)
 		return -1;
 	(void)unlink(path);
 	old = umask(0777 & ~mode);
@@ -73,7 +74,33 @@ sock_unix_listen(const char *path, mode_t mode, int backlog)
 		return -1;
 	}
 	umask(old);
-	if (chmod(path, mode) == -1 || listen(fd, backlog) == -1) {
+	if (chmod(path, mode) == -1 ||
+	    (type == SOCK_STREAM && listen(fd, backlog) == -1)) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	return fd;
+}
+
+int
+sock_unix_listen(const char *path, mode_t mode, int backlog)
+{
+	return unix_bind(path, SOCK_STREAM, mode, backlog);
+}
+
+static int
+unix_connect(const char *path, int type)
+{
+	struct sockaddr_un	sun;
+	int			fd, saved;
+
+	if (unix_addr(&sun, path) == -1)
+		return -1;
+	if ((fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0)) == -1)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
 		saved = errno;
 		close(fd);
 		errno = saved;
@@ -85,23 +112,16 @@ sock_unix_listen(const char *path, mode_t mode, int backlog)
 int
 sock_unix_connect(const char *path)
 {
-	struct sockaddr_un	sun;
-	int			fd, saved;
-
-	if (unix_addr(&sun, path) == -1)
-		return -1;
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
-		return -1;
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
-		saved = errno;
-		close(fd);
-		errno = saved;
-		return -1;
-	}
-	return fd;
+	return unix_connect(path, SOCK_STREAM);
 }
 
-/* Runs listen or connect for dir/name from inside dir. */
+int
+sock_unix_dgram_connect(const char *path)
+{
+	return unix_connect(path, SOCK_DGRAM | SOCK_NONBLOCK);
+}
+
+/* Runs bind or connect for dir/name from inside dir. */
 static int
 unix_in(const char *dir, const char *name, int listening, mode_t mode,
     int backlog)
@@ -116,8 +136,11 @@ unix_in(const char *dir, const char *name, int listening, mode_t mode,
 		errno = saved;
 		return -1;
 	}
-	fd = listening ? sock_unix_listen(name, mode, backlog) :
-	    sock_unix_connect(name);
+	if (listening == 2)
+		fd = unix_bind(name, SOCK_DGRAM, mode, 0);
+	else
+		fd = listening ? sock_unix_listen(name, mode, backlog) :
+		    sock_unix_connect(name);
 	saved = errno;
 	if (fchdir(here) == -1) {
 		saved = errno;
@@ -141,6 +164,12 @@ int
 sock_unix_connect_in(const char *dir, const char *name)
 {
 	return unix_in(dir, name, 0, 0, 0);
+}
+
+int
+sock_unix_dgram_bind_in(const char *dir, const char *name, mode_t mode)
+{
+	return unix_in(dir, name, 2, mode, 0);
 }
 
 int
