@@ -185,6 +185,12 @@ dl_serve(int fd)
 				log_warn("receive from queued");
 			break;
 		}
+		/* queued is stopping: wait for it (or our SIGTERM) quietly. */
+		if (m.type == D_BYE && m.body.len == 0 && m.fd == -1) {
+			log_debug("queued is stopping");
+			ipc_msg_free(&m);
+			break;
+		}
 		memset(&j, 0, sizeof(j));
 		if (m.type != D_JOB || proto_dec_d_job(&m, &j) == -1) {
 			log_warnx("malformed frame (type %u) from queued; "

@@ -65,15 +65,9 @@ add_socket(struct daemon_args *a, const char *const *names, const char *spec)
 	if (errno != 0 || end == colon + 1 || *end != '\0' || fd < 0 ||
 	    fd > INT_MAX)
 		fatalx("bad descriptor in -s %s", spec);
-	/* A listening socket, or the log process's bound datagram socket. */
-	if (getsockopt((int)fd, SOL_SOCKET, SO_ACCEPTCONN, &on, &len) == -1)
-		fatalx("-s %s: not a socket", spec);
-	if (!on) {
-		len = sizeof(on);
-		if (getsockopt((int)fd, SOL_SOCKET, SO_TYPE, &on, &len) == -1 ||
-		    on != SOCK_DGRAM)
-			fatalx("-s %s: not a listening socket", spec);
-	}
+	if (getsockopt((int)fd, SOL_SOCKET, SO_ACCEPTCONN, &on, &len) == -1 ||
+	    !on)
+		fatalx("-s %s: not a listening socket", spec);
 	if (sock_set_nonblock((int)fd, 1) == -1 ||
 	    sock_set_cloexec((int)fd, 1) == -1)
 		fatal("-s %s", spec);

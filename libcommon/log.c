@@ -11,16 +11,21 @@
  * Lines are tagged "<syslog_name>/<process>[pid]" (Postfix's
  * "postfix/smtpd[pid]"), so log readers (pflogsumm, fail2ban, grep) tell
  * the suite's processes apart from another MTA's. With maillog_file set,
- * each line goes as one datagram to the log process over a socket that
- * was connected before any chroot; the socket never blocks: a line that
- * does not fit (the log process is slow or down) is counted and the count
- * logged with the next line that does, so a slow disk costs lines, never
- * a stalled or dead daemon. In the foreground (-f) lines also go to
- * stderr, with the timestamp and host a log file has.
+ * each line goes as one record (SOCK_SEQPACKET: kept whole, and buffered
+ * by the socket's send buffer, not by a datagram queue of ten) to the log
+ * process over a connection made before any chroot. Sending never
+ * blocks: a line that does not fit (the log process is slow or down) is
+ * counted and the count logged with the next line that does, so a slow
+ * disk costs lines, never a stalled or dead daemon. A connection the log
+ * process closed (it restarted) is made again, at most once a second,
+ * where the path is still reachable (not from inside a chroot). In the
+ * foreground (-f) lines also go to stderr, with the timestamp and host a
+ * log file has.
  */
 #include <sys/socket.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -42,6 +47,8 @@ static char log_tag_buf[LOG_TAG_MAX] = "postern/postern";
 static enum log_dest log_destination = LOG_DEST_STDERR;
 static int log_debug_on;
 static int log_sock = -1;
+static char log_sock_path[4096];
+static time_t log_sock_retry;
 static atomic_uint log_dropped;
 /* getpid(2) is a system call each time: remembered, and forgotten in a child. */
 static pid_t log_pid;
@@ -97,9 +104,11 @@ log_configure(const char *syslog_name, const char *socket_path)
 		close(log_sock);
 		log_sock = -1;
 	}
+	log_sock_path[0] = '\0';
 	if (socket_path == NULL)
 		return;
-	if ((fd = sock_unix_dgram_connect(socket_path)) == -1) {
+	strlcpy(log_sock_path, socket_path, sizeof(log_sock_path));
+	if ((fd = sock_unix_seqpacket_connect(socket_path)) == -1) {
 		log_warn("maillog_file: cannot reach the log process at %s; "
 		    "logging to %s", socket_path,
 		    log_destination == LOG_DEST_SYSLOG ? "syslog" : "stderr");
@@ -201,20 +210,47 @@ log_level_word(int prio)
 	return "";
 }
 
-/* One datagram; 0 if the log process took it. Never blocks. */
+/* The log process went away (restarted): connect again, once a second. */
+static void
+log_reconnect(void)
+{
+	time_t	now = time(NULL);
+	int	fd;
+
+	if (log_sock_path[0] == '\0' || now == log_sock_retry)
+		return;
+	log_sock_retry = now;
+	if ((fd = sock_unix_seqpacket_connect(log_sock_path)) == -1)
+		return;
+	/* The same number: a forked child shares nothing it must track. */
+	if (dup3(fd, log_sock, O_CLOEXEC) == -1) {
+		close(fd);
+		return;
+	}
+	close(fd);
+}
+
+/* One record; 0 if the log process's socket took it. Never blocks. */
 static int
 log_send(int prio, const char *tag, const char *lvl, const char *line)
 {
-	char	 dg[LOG_DGRAM_MAX];
-	int	 len;
+	char	 rec[LOG_RECORD_MAX];
+	int	 len, tries;
 
-	len = snprintf(dg, sizeof(dg), "<%d>%s: %s%s", prio, tag, lvl, line);
+	len = snprintf(rec, sizeof(rec), "<%d>%s: %s%s", prio, tag, lvl, line);
 	if (len < 0)
 		return -1;
-	if (len > (int)sizeof(dg) - 1)
-		len = sizeof(dg) - 1;
-	return send(log_sock, dg, (size_t)len, MSG_DONTWAIT | MSG_NOSIGNAL) ==
-	    len ? 0 : -1;
+	if (len > (int)sizeof(rec) - 1)
+		len = sizeof(rec) - 1;
+	for (tries = 0; tries < 2; tries++) {
+		if (send(log_sock, rec, (size_t)len, MSG_DONTWAIT |
+		    MSG_NOSIGNAL) == len)
+			return 0;
+		if (errno != EPIPE && errno != ECONNRESET && errno != ENOTCONN)
+			return -1;
+		log_reconnect();
+	}
+	return -1;
 }
 
 static void

@@ -12,11 +12,11 @@
 #include <stdnoreturn.h>
 #include <time.h>
 
-/* Where master binds the log process's datagram socket, under the spool. */
+/* Where master binds the log process's seqpacket socket, under the spool. */
 #define LOG_SOCKET_DIR	"public"
 #define LOG_SOCKET_NAME	"log.sock"
-/* A datagram: "<P>" (syslog priority digit), the tag, ": ", the text. */
-#define LOG_DGRAM_MAX	2400
+/* A record: "<P>" (syslog priority digit), the tag, ": ", the text. */
+#define LOG_RECORD_MAX	2400
 #define LOG_TAG_MAX	64
 /* "2026-12-02T09:43:08.123456+00:00" */
 #define LOG_TIME_MAX	40

@@ -50,6 +50,7 @@ enum proto_type {
 	D_HELLO = 60,	/* agent -> queued: which transport it serves */
 	D_JOB,		/* queued -> agent, with the message fd */
 	D_RESULT,	/* agent -> queued */
+	D_BYE,		/* queued -> idle agent, no payload: queued is stopping */
 };
 
 /* Q_ERR / D_RESULT status, and R_EXPAND_REPLY status. */

@@ -52,7 +52,7 @@ unix_addr(struct sockaddr_un *sun, const char *path)
 	return 0;
 }
 
-/* Binds (and, for a stream socket, listens on) path. */
+/* Binds path and listens on it (a stream or seqpacket socket). */
 static int
 unix_bind(const char *path, int type, mode_t mode, int backlog)
 {
@@ -74,8 +74,7 @@ unix_bind(const char *path, int type, mode_t mode, int backlog)
 		return -1;
 	}
 	umask(old);
-	if (chmod(path, mode) == -1 ||
-	    (type == SOCK_STREAM && listen(fd, backlog) == -1)) {
+	if (chmod(path, mode) == -1 || listen(fd, backlog) == -1) {
 		saved = errno;
 		close(fd);
 		errno = saved;
@@ -116,9 +115,9 @@ sock_unix_connect(const char *path)
 }
 
 int
-sock_unix_dgram_connect(const char *path)
+sock_unix_seqpacket_connect(const char *path)
 {
-	return unix_connect(path, SOCK_DGRAM | SOCK_NONBLOCK);
+	return unix_connect(path, SOCK_SEQPACKET | SOCK_NONBLOCK);
 }
 
 /* Runs bind or connect for dir/name from inside dir. */
@@ -137,7 +136,7 @@ unix_in(const char *dir, const char *name, int listening, mode_t mode,
 		return -1;
 	}
 	if (listening == 2)
-		fd = unix_bind(name, SOCK_DGRAM, mode, 0);
+		fd = unix_bind(name, SOCK_SEQPACKET, mode, backlog);
 	else
 		fd = listening ? sock_unix_listen(name, mode, backlog) :
 		    sock_unix_connect(name);
@@ -167,9 +166,10 @@ sock_unix_connect_in(const char *dir, const char *name)
 }
 
 int
-sock_unix_dgram_bind_in(const char *dir, const char *name, mode_t mode)
+sock_unix_seqpacket_listen_in(const char *dir, const char *name, mode_t mode,
+    int backlog)
 {
-	return unix_in(dir, name, 2, mode, 0);
+	return unix_in(dir, name, 2, mode, backlog);
 }
 
 int

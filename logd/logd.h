@@ -1,5 +1,5 @@
 /*
- * logd.h - the log process's private interfaces: turning one datagram
+ * logd.h - the log process's private interfaces: turning one record
  * into one line of maillog_file (logd_line.c).
  */
 #ifndef POSTERN_LOGD_H
@@ -14,10 +14,10 @@
 
 /* A timestamp, a host, a tag with its pid, ": ", the text, "\n". */
 #define LOGD_LINE_MAX	(LOG_TIME_MAX + 256 + LOG_TAG_MAX + 24 + \
-			    4 * LOG_DGRAM_MAX + 2)
+			    4 * LOG_RECORD_MAX + 2)
 
 /*
- * Formats the datagram dg[0..len) ("<P>TAG: TEXT", as log.c sends it)
+ * Formats the record dg[0..len) ("<P>TAG: TEXT", as log.c sends it)
  * sent by process pid at time ts into out:
  *   "2026-12-02T09:43:08.123456+00:00 HOST TAG[PID]: TEXT\n"
  * The pid is the kernel's (SCM_CREDENTIALS), never the sender's word.

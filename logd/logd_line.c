@@ -1,11 +1,11 @@
 /*
- * logd_line.c - one datagram from a Postern process into one line of the
+ * logd_line.c - one record from a Postern process into one line of the
  * mail log file, in the shape syslog daemons write (an RFC 3339
  * timestamp, the host, "tag[pid]: text"), which pflogsumm and the other
  * Postfix log readers parse.
  *
  * Runs in logd (the log process, unprivileged). Trusts nothing in the
- * datagram: the log socket is public (any local user may log, as with
+ * record: the log socket is public (any local user may log, as with
  * /dev/log), so the pid comes from the kernel, the tag must look like a
  * tag, and control bytes are escaped.
  */

@@ -16,6 +16,7 @@
  * (`postern reload`, `postern log reopen`), after logrotate moved it.
  * SIGTERM: it writes what is waiting and exits.
  */
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
@@ -31,6 +32,7 @@
 
 #include "conf.h"
 #include "daemon.h"
+#include "evloop.h"
 #include "log.h"
 #include "logd.h"
 #include "priv.h"
@@ -87,22 +89,40 @@ logd_write(const char *buf, size_t len)
 	}
 }
 
-/* Reads what is waiting (at most a batch's worth of rounds); 0 when idle. */
+/* The pid of a record's sender: the kernel's word, else the connecter's. */
+static pid_t
+logd_sender(struct msghdr *mh, pid_t fallback)
+{
+	struct cmsghdr	*cm;
+	struct ucred	 uc;
+
+	for (cm = CMSG_FIRSTHDR(mh); cm != NULL; cm = CMSG_NXTHDR(mh, cm))
+		if (cm->cmsg_level == SOL_SOCKET &&
+		    cm->cmsg_type == SCM_CREDENTIALS &&
+		    cm->cmsg_len >= CMSG_LEN(sizeof(uc))) {
+			memcpy(&uc, CMSG_DATA(cm), sizeof(uc));
+			return uc.pid;
+		}
+	return fallback;
+}
+
+/*
+ * Reads every record waiting on one connection and writes them in one
+ * go; -1 when the sender has gone (or broke the connection).
+ */
 static int
-logd_drain(int sock)
+logd_drain(int fd, pid_t peer)
 {
 	static char	 batch[LOGD_BATCH];
-	char		 dg[LOG_DGRAM_MAX], line[LOGD_LINE_MAX];
+	char		 rec[LOG_RECORD_MAX], line[LOGD_LINE_MAX];
 	char		 cbuf[CMSG_SPACE(sizeof(struct ucred))];
 	size_t		 used = 0, n;
-	int		 got = 0;
+	int		 rc = 0;
 
 	for (;;) {
-		struct iovec	 iov = { dg, sizeof(dg) };
+		struct iovec	 iov = { rec, sizeof(rec) };
 		struct msghdr	 mh;
-		struct cmsghdr	*cm;
 		struct timespec	 now;
-		pid_t		 pid = 0;
 		ssize_t		 len;
 
 		memset(&mh, 0, sizeof(mh));
@@ -110,26 +130,19 @@ logd_drain(int sock)
 		mh.msg_iovlen = 1;
 		mh.msg_control = cbuf;
 		mh.msg_controllen = sizeof(cbuf);
-		len = recvmsg(sock, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-		if (len == -1) {
-			if (errno == EINTR)
-				continue;
+		len = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+		if (len == -1 && errno == EINTR)
+			continue;
+		if (len == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		if (len <= 0) {
+			rc = -1;
 			break;
 		}
-		got = 1;
-		for (cm = CMSG_FIRSTHDR(&mh); cm != NULL;
-		    cm = CMSG_NXTHDR(&mh, cm)) {
-			if (cm->cmsg_level == SOL_SOCKET &&
-			    cm->cmsg_type == SCM_CREDENTIALS) {
-				struct ucred uc;
-
-				memcpy(&uc, CMSG_DATA(cm), sizeof(uc));
-				pid = uc.pid;
-			}
-		}
 		clock_gettime(CLOCK_REALTIME, &now);
-		n = logd_format(line, sizeof(line), dg, (size_t)len, pid, &now,
-		    logd_host, logd_conf.syslog_name);
+		n = logd_format(line, sizeof(line), rec, (size_t)len,
+		    logd_sender(&mh, peer), &now, logd_host,
+		    logd_conf.syslog_name);
 		if (used + n > sizeof(batch)) {
 			logd_write(batch, used);
 			used = 0;
@@ -144,7 +157,61 @@ logd_drain(int sock)
 		    logd_conf.maillog_file);
 		logd_lost = 0;
 	}
-	return got;
+	return rc;
+}
+
+/* One connected process; a list of at most one per process that logs. */
+struct logd_client {
+	TAILQ_ENTRY(logd_client) entry;
+	int	fd;
+	pid_t	pid;
+};
+
+static TAILQ_HEAD(, logd_client) logd_clients =
+    TAILQ_HEAD_INITIALIZER(logd_clients);
+static struct evloop	*logd_loop;
+
+static void
+logd_client_io(int fd, int events, void *arg)
+{
+	struct logd_client *c = arg;
+
+	if (logd_drain(fd, c->pid) == -1) {
+		evloop_io_del(logd_loop, fd);
+		close(fd);
+		TAILQ_REMOVE(&logd_clients, c, entry);
+		free(c);
+	}
+}
+
+static void
+logd_accept(int lfd, int events, void *arg)
+{
+	struct logd_client	*c;
+	struct ucred		 uc;
+	socklen_t		 len;
+	int			 fd, on = 1;
+
+	while ((fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK |
+	    SOCK_CLOEXEC)) != -1) {
+		len = sizeof(uc);
+		if ((c = calloc(1, sizeof(*c))) == NULL) {
+			close(fd);
+			continue;
+		}
+		c->fd = fd;
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) == 0)
+			c->pid = uc.pid;
+		(void)setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &on, sizeof(on));
+		if (evloop_io(logd_loop, fd, EV_READ, logd_client_io, c) == -1) {
+			close(fd);
+			free(c);
+			continue;
+		}
+		TAILQ_INSERT_TAIL(&logd_clients, c, entry);
+		/* Records may be waiting already. */
+		logd_client_io(fd, EV_READ, c);
+	}
 }
 
 static void
@@ -168,20 +235,33 @@ logd_reload(void)
 		log_info("reopened %s", logd_conf.maillog_file);
 }
 
+static void
+logd_signal(int fd, int events, void *arg)
+{
+	struct signalfd_siginfo si;
+
+	while (read(fd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGHUP)
+			logd_reload();
+		else {
+			evloop_stop(logd_loop);
+		}
+	}
+}
+
 int
 main(int argc, char *argv[])
 {
 	static const char *const names[] = { "log", NULL };
 	struct daemon_args	 args;
 	struct priv_user	 u;
-	struct pollfd		 pfd[2];
-	int			 sock, sigfd, on = 1, stop = 0;
+	int			 sock, sigfd, on = 1;
 
 	daemon_init("logd", names, argc, argv, &args, &logd_conf);
 	logd_conf_path = args.confpath;
 	if ((sock = daemon_socket(&args, "log")) == -1)
 		fatalx("no log socket (-s log:FD)");
-	/* The sender's pid from the kernel, not from what it wrote. */
+	/* Accepted connections inherit it: each record's pid is the kernel's. */
 	if (setsockopt(sock, SOL_SOCKET, SO_PASSCRED, &on, sizeof(on)) == -1)
 		fatal("SO_PASSCRED");
 	if (logd_conf.maillog_file[0] == '\0')
@@ -197,32 +277,26 @@ main(int argc, char *argv[])
 	if (logd_open() == -1)
 		fatalx("cannot open maillog_file %s", logd_conf.maillog_file);
 	sigfd = daemon_signalfd(0);
+	if ((logd_loop = evloop_new()) == NULL ||
+	    evloop_io(logd_loop, sock, EV_READ, logd_accept, NULL) == -1 ||
+	    evloop_io(logd_loop, sigfd, EV_READ, logd_signal, NULL) == -1)
+		fatal("event loop");
 	log_info("started: writing %s", logd_conf.maillog_file);
-
-	pfd[0].fd = sock;
-	pfd[0].events = POLLIN;
-	pfd[1].fd = sigfd;
-	pfd[1].events = POLLIN;
-	while (!stop) {
-		struct signalfd_siginfo si;
-
-		if (poll(pfd, 2, -1) == -1) {
-			if (errno == EINTR)
-				continue;
-			fatal("poll");
-		}
-		if (pfd[0].revents & POLLIN)
-			(void)logd_drain(sock);
-		while (read(sigfd, &si, sizeof(si)) == sizeof(si)) {
-			if (si.ssi_signo == SIGHUP)
-				logd_reload();
-			else
-				stop = 1;
-		}
-	}
-	/* Whatever the other processes said before they stopped. */
+	if (evloop_run(logd_loop) == -1)
+		fatal("event loop");
+	/*
+	 * Master stops logd last: what the others said is waiting. Its own
+	 * last line goes straight to the file, its connection is read first.
+	 */
 	log_info("stopping");
-	while (logd_drain(sock))
-		;
+	logd_accept(sock, EV_READ, NULL);
+	while (!TAILQ_EMPTY(&logd_clients)) {
+		struct logd_client *c = TAILQ_FIRST(&logd_clients);
+
+		(void)logd_drain(c->fd, c->pid);
+		TAILQ_REMOVE(&logd_clients, c, entry);
+		close(c->fd);
+		free(c);
+	}
 	return 0;
 }

@@ -78,9 +78,15 @@ stop_next_phase(struct master *m)
 {
 	int phase;
 
-	for (phase = 1; phase <= 3; phase++)
+	for (phase = 1; phase <= 2; phase++)
 		if (services_stop_phase(m, phase) > 0)
 			return;
+	/* Master's last line, while the log process still writes it. */
+	if (services_running_phase(m, 3) > 0 && !m->said_stopped) {
+		m->said_stopped = 1;
+		log_info("stopped");
+	}
+	(void)services_stop_phase(m, 3);
 }
 
 static void
@@ -339,6 +345,7 @@ main(int argc, char *argv[])
 	if (evloop_run(m.loop) == -1)
 		fatal("event loop");
 	(void)unlink(m.conf.pid_file);
-	log_info("stopped");
+	if (!m.said_stopped)
+		log_info("stopped");
 	return 0;
 }

@@ -52,6 +52,7 @@ struct master {
 	struct service	*svcs;
 	size_t		 nsvcs;
 	int		 stopping;
+	int		 said_stopped;	/* "stopped" logged before logd went */
 };
 
 /* setup.c */

@@ -196,8 +196,8 @@ setup_sockets(struct master *m, char *err, size_t errlen)
 	 */
 	m->log_fd = -1;
 	if (m->conf.maillog_file[0] != '\0' &&
-	    (m->log_fd = sock_unix_dgram_bind_in(public, LOG_SOCKET_NAME,
-	    0666)) == -1) {
+	    (m->log_fd = sock_unix_seqpacket_listen_in(public, LOG_SOCKET_NAME,
+	    0666, 4096)) == -1) {
 		snprintf(err, errlen, "bind %s/%s: %s", public,
 		    LOG_SOCKET_NAME, strerror(errno));
 		return -1;

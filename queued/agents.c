@@ -97,11 +97,15 @@ expansion_fail_all(const char *why)
 	}
 }
 
+static int agents_stopping;
+
 static void
 resolver_closed(struct peer *p)
 {
 	resolver = NULL;
-	log_warnx("connection to resolverd lost");
+	/* Our own close at a stop loses nothing: it is no news. */
+	if (!agents_stopping)
+		log_warnx("connection to resolverd lost");
 	expansion_fail_all("4.3.0 resolver unavailable");
 	expansion_send_waiting();
 }
@@ -414,10 +418,23 @@ agents_init(int deliver_listen_fd)
 void
 agents_shutdown(void)
 {
-	struct agent *a;
+	struct agent	*a;
+	struct ipc_msg	 m;
 
-	while ((a = TAILQ_FIRST(&agents)) != NULL)
+	agents_stopping = 1;
+	/*
+	 * An idle agent is told, so it knows the close is a stop and not a
+	 * crash; one in the middle of a job learns it when its result
+	 * cannot be sent (the job is retried at the next start).
+	 */
+	while ((a = TAILQ_FIRST(&agents)) != NULL) {
+		if (a->ready && a->busy == NULL) {
+			ipc_msg_init(&m, D_BYE, 0);
+			(void)peer_send(a->peer, &m);
+			ipc_msg_free(&m);
+		}
 		peer_close(a->peer);
+	}
 	if (resolver != NULL)
 		peer_close(resolver);
 }
