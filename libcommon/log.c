@@ -292,10 +292,9 @@ log_emit_as(const char *ident, int prio, const char *fmt, va_list ap,
 		if (lost > 0) {
 			snprintf(note, sizeof(note), "%u log lines lost: the "
 			    "log process was busy or down", lost);
+			/* Still no room: the count waits for the next line. */
 			if (log_send(LOG_WARNING, log_tag_buf, "warning: ",
-			    note) == -1)
-				lost++;
-			else
+			    note) == 0)
 				lost = 0;
 		}
 		if (log_send(prio, tag, lvl, line) == -1)
