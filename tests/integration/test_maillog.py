@@ -285,3 +285,14 @@ def test_no_syslog_and_no_maillog_file_warns_at_start(suite_factory):
         assert "no syslog daemon" not in r.stderr, r.stderr
     finally:
         s.postern("stop", check=False)
+
+
+def test_sendmail_logs_its_failures_as_postern_sendmail(suite_factory):
+    s = maillog_suite(suite_factory)
+    r = s.sendmail("-t", input=b"Subject: nobody\n\nx\n", check=False)
+    assert r.returncode == 65
+    # The caller reads the error on stderr, in the command's own words...
+    err = r.stderr.decode()
+    assert err.startswith("sendmail: ") and "postern/" not in err, err
+    # ...and the administrator in the mail log, under sendmail's tag.
+    wait_log(s, r"postern/sendmail\[\d+\]: error: \S", "sendmail's line")
