@@ -13,6 +13,10 @@
  *   <spool>/private/control.sock  postern -> queued   (queue list/flush/delete)
  *   <spool>/private/auth.sock     pop3d, imapd (root parents) -> resolverd
  *                                 (password checks)
+ *   <spool>/public/log.sock       every process -> logd (maillog_file only;
+ *                                 SOCK_SEQPACKET, one record per log line,
+ *                                 "<P>TAG: TEXT" as log.c sends it, not
+ *                                 the framing below)
  */
 #ifndef POSTERN_PROTO_H
 #define POSTERN_PROTO_H
