@@ -182,9 +182,16 @@ def spool_header():
     put("spool_header", "receiving", hdr0 + msg)
 
 
+def logd_line():
+    put("logd_line", "record",
+        "<6>postern/smtpd: connect from unknown[192.0.2.1]")
+    put("logd_line", "forged", "<6>postern/smtpd[1]: a\nfake line\x7f")
+    put("logd_line", "no-tag", "no record at all")
+
+
 def main():
     for f in (smtp_cmd, smtp_data, envelope, proto, pop3_cmd, pop3_stuff,
-              mailhdr, conf, spool_header):
+              mailhdr, conf, spool_header, logd_line):
         f()
     return 0
 
