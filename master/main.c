@@ -191,6 +191,22 @@ on_signal(int fd, int events, void *arg)
 	}
 }
 
+/* daemon_signalfd's set, with SIGCHLD and SIGUSR1 (log reopen). */
+static int
+master_signalfd(void)
+{
+	sigset_t	mask;
+	int		fd = daemon_signalfd(SIGCHLD);
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGUSR1);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL) == -1 ||
+	    sigprocmask(SIG_BLOCK, NULL, &mask) == -1 ||
+	    signalfd(fd, &mask, 0) == -1)
+		fatal("signalfd");
+	return fd;
+}
+
 /*
  * Detaches, but the command that started us returns only once the suite
  * is up (pid file written, every daemon started) or master gave up: the
@@ -317,21 +333,7 @@ main(int argc, char *argv[])
 	/* Sessions orphaned by an smtpd restart are reaped here. */
 	(void)prctl(PR_SET_CHILD_SUBREAPER, 1);
 
-	sfd = daemon_signalfd(SIGCHLD);
-	{
-		sigset_t mask;
-
-		/* SIGUSR1 joins the signalfd's set: log reopen. */
-		sigemptyset(&mask);
-		sigaddset(&mask, SIGUSR1);
-		(void)sigprocmask(SIG_BLOCK, &mask, NULL);
-		sigaddset(&mask, SIGTERM);
-		sigaddset(&mask, SIGINT);
-		sigaddset(&mask, SIGHUP);
-		sigaddset(&mask, SIGCHLD);
-		if (signalfd(sfd, &mask, 0) == -1)
-			fatal("signalfd");
-	}
+	sfd = master_signalfd();
 	if ((m.loop = evloop_new()) == NULL)
 		fatal("evloop");
 	if (evloop_io(m.loop, sfd, EV_READ, on_signal, &m) == -1)
