@@ -30,6 +30,7 @@ static const struct cli_command cli_commands[] = {
 	{ "start",	cli_cmd_start,	1 },
 	{ "stop",	cli_cmd_stop,	1 },
 	{ "reload",	cli_cmd_reload,	1 },
+	{ "log",	cli_cmd_log,	1 },
 	{ "status",	cli_cmd_status,	1 },
 	{ "queue",	cli_cmd_queue,	1 },
 	{ "user",	cli_cmd_user,	1 },
@@ -39,6 +40,7 @@ static const struct cli_command cli_commands[] = {
 	{ "demo",	cli_cmd_demo,	1 },
 	{ "auth",	cli_cmd_auth,	1 },
 	{ "who",	cli_cmd_who,	1 },
+	{ "address",	cli_cmd_address, 1 },
 };
 
 static void
@@ -51,6 +53,7 @@ usage(FILE *fp)
 	    "  start [-f]            start the mail system (-f: foreground)\n"
 	    "  stop                  stop it and wait until it is gone\n"
 	    "  reload                make it re-read the configuration\n"
+	    "  log reopen            reopen maillog_file (after logrotate)\n"
 	    "  status                tell whether it is running\n"
 	    "  queue list [--json]   list the queued messages\n"
 	    "  queue show ID         print a message and its envelope\n"
@@ -76,7 +79,11 @@ usage(FILE *fp)
 	    "                        check a login as POP3 would\n"
 	    "  who                   list the sessions logged in now\n"
 	    "  alias                 rebuild the aliases map from aliases_file\n"
+	    "  address ADDRESS ...   show where mail to an address goes\n"
 	    "  setup                 create the system users and directories\n"
+	    "  setup --sendmail-link [--force] [--root DIR]\n"
+	    "                        make /usr/sbin/sendmail, mailq and\n"
+	    "                        newaliases Postern's\n"
 	    "  demo                  show how to send and read a first mail\n"
 	    "  help                  show this text\n"
 	    "\n"

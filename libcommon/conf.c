@@ -87,6 +87,7 @@ static const struct conf_key conf_keys[] = {
 	K(queue_list_users, CT_LIST, ""),
 	K(local_sender_policy, CT_STR, "any"),
 	K(allow_alias_commands, CT_BOOL, "no"),
+	K(recipient_delimiter, CT_STR, "+"),
 	K(resolver_idle_timeout, CT_DURATION, "60s"),
 	K(pop3_listen, CT_LIST, "127.0.0.1:1100, [::1]:1100"),
 	K(login_user, CT_STR, "postern-login"),
@@ -98,6 +99,8 @@ static const struct conf_key conf_keys[] = {
 	KL(auth_failure_limit, "10", 1, 1000000),
 	K(auth_failure_window, CT_DURATION, "10m"),
 	K(restart_backoff_max, CT_DURATION, "30s"),
+	K(syslog_name, CT_STR, "postern"),
+	K(maillog_file, CT_PATH, ""),
 };
 #define NKEYS (sizeof(conf_keys) / sizeof(conf_keys[0]))
 
@@ -210,7 +213,8 @@ conf_set(struct conf *c, const struct conf_key *k, const char *val,
 
 	switch (k->type) {
 	case CT_PATH:
-		if (val[0] != '/') {
+		/* A path whose default is empty may be unset again. */
+		if (val[0] != '/' && !(val[0] == '\0' && k->def[0] == '\0')) {
 			snprintf(why, whylen, "%s must be an absolute path",
 			    k->name);
 			return -1;
@@ -361,10 +365,26 @@ conf_validate(struct conf *c, const char *name, char *err, size_t errlen)
 		    "queue_retry_min, which must be above zero", name);
 		return -1;
 	}
+	/* The tag is "<syslog_name>/<process>[pid]": log readers split it. */
+	if (c->syslog_name[0] == '\0' || strlen(c->syslog_name) > 24 ||
+	    strspn(c->syslog_name, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") !=
+	    strlen(c->syslog_name)) {
+		snprintf(err, errlen, "%s: syslog_name must be 1 to 24 "
+		    "letters, digits, '.', '_' or '-'", name);
+		return -1;
+	}
 	if (strcmp(c->local_sender_policy, "any") != 0 &&
 	    strcmp(c->local_sender_policy, "own") != 0) {
 		snprintf(err, errlen, "%s: local_sender_policy must be any "
 		    "or own", name);
+		return -1;
+	}
+	/* A delimiter must not split where a mailbox name could not. */
+	if (strspn(c->recipient_delimiter, "+-_=") !=
+	    strlen(c->recipient_delimiter)) {
+		snprintf(err, errlen, "%s: recipient_delimiter may hold only "
+		    "the characters + - _ = (or be empty)", name);
 		return -1;
 	}
 	if (c->message_size_limit < 1024) {

@@ -70,6 +70,7 @@ struct conf {
 
 	/* resolver */
 	int	 allow_alias_commands;
+	char	 recipient_delimiter[CONF_STR_MAX];	/* "" : none */
 	time_t	 resolver_idle_timeout;	/* smtpd's connections, when idle */
 
 	/* pop3d */
@@ -87,6 +88,10 @@ struct conf {
 
 	/* master */
 	time_t	 restart_backoff_max;
+
+	/* logging */
+	char	 syslog_name[CONF_STR_MAX];	/* the tag's "postern" */
+	char	 maillog_file[CONF_PATH_MAX];	/* "": syslog */
 };
 
 /*

@@ -345,7 +345,8 @@ proto_enc_r_expansion(struct ipc_msg *m, const struct r_expansion *x)
 		return -1;
 	for (i = 0; i < x->n; i++)
 		if (ipc_put_u32(m, x->t[i].kind) == -1 ||
-		    ipc_put_str(m, x->t[i].addr) == -1)
+		    ipc_put_str(m, x->t[i].addr) == -1 ||
+		    ipc_put_str(m, x->t[i].detail) == -1)
 			return -1;
 	return 0;
 }
@@ -376,6 +377,7 @@ proto_dec_r_expansion(const struct ipc_msg *m, struct r_expansion *x)
 	for (i = 0; i < x->n; i++) {
 		ipc_get_u32(&r, &x->t[i].kind);
 		ipc_get_str(&r, x->t[i].addr, sizeof(x->t[i].addr));
+		ipc_get_str(&r, x->t[i].detail, sizeof(x->t[i].detail));
 		if (x->t[i].kind > R_KIND_REMOTE)
 			r.failed = 1;
 	}
@@ -446,7 +448,9 @@ proto_enc_d_job(struct ipc_msg *m, const struct d_job *j, int fd)
 	m->fd = fd;
 	if (ipc_put_str(m, j->qid) == -1 || ipc_put_str(m, j->sender) == -1 ||
 	    ipc_put_str(m, j->rcpt) == -1 || ipc_put_str(m, j->orcpt) == -1 ||
-	    ipc_put_u64(m, j->offset) == -1 || ipc_put_u64(m, j->size) == -1)
+	    ipc_put_u64(m, j->offset) == -1 || ipc_put_u64(m, j->size) == -1 ||
+	    ipc_put_u64(m, j->arrival_us) == -1 ||
+	    ipc_put_u64(m, j->active_us) == -1)
 		return -1;
 	return 0;
 }
@@ -463,8 +467,11 @@ proto_dec_d_job(const struct ipc_msg *m, struct d_job *j)
 	ipc_get_str(&r, j->orcpt, sizeof(j->orcpt));
 	ipc_get_u64(&r, &j->offset);
 	ipc_get_u64(&r, &j->size);
+	ipc_get_u64(&r, &j->arrival_us);
+	ipc_get_u64(&r, &j->active_us);
 	if (ipc_reader_end(&r) == -1 || m->fd == -1 || !qid_valid(j->qid) ||
-	    j->offset > INT64_MAX || j->size > INT64_MAX - j->offset)
+	    j->offset > INT64_MAX || j->size > INT64_MAX - j->offset ||
+	    j->arrival_us > INT64_MAX || j->active_us > INT64_MAX)
 		return -1;
 	return 0;
 }

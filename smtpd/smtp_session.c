@@ -45,6 +45,8 @@ struct smtp_session {
 	struct sockaddr_storage	 peer;
 	char			 ip[INET6_ADDRSTRLEN];
 	char			 client[INET6_ADDRSTRLEN + 2];	/* "[ip]" */
+	/* "name[ip]" in log lines; "unknown": no reverse DNS yet (Postfix). */
+	char			 logname[INET6_ADDRSTRLEN + 16];
 	char			 helo[256];
 	int			 helo_seen;
 	int			 esmtp;
@@ -179,29 +181,15 @@ static int
 reply_parse_error(struct smtp_session *s, enum smtp_perr rc,
     const struct smtp_path *p, const char *syntax_reply)
 {
-	switch (rc) {
-	case SMTP_PERR_OK:
+	char text[SMTP_LINE_MAX];
+
+	if (rc == SMTP_PERR_OK)
 		return 0;
-	case SMTP_PERR_SYNTAX:
-		smtp_reply(s, "%s", syntax_reply);
-		break;
-	case SMTP_PERR_PARAM:
-		smtp_reply(s, "555 5.5.4 Unsupported option: %s", p->param);
-		break;
-	case SMTP_PERR_PARAM_SYNTAX:
-		smtp_reply(s, "501 5.5.4 Bad %s parameter syntax", p->param);
-		break;
-	case SMTP_PERR_UTF8:
-		/*
-		 * Postfix's words and code (5.5.2: syntax). 553 5.6.7 is RFC
-		 * 6531's answer for an address a server will not take, not
-		 * for bytes that are no address at all.
-		 */
-		smtp_reply(s, "501 5.5.2 Error: bad UTF-8 syntax");
+	smtp_perr_reply(rc, p, syntax_reply, text, sizeof(text));
+	smtp_reply(s, "%s", text);
+	if (rc == SMTP_PERR_UTF8)
 		log_info("reject: bad UTF-8 in %s from %s", s->last_cmd,
-		    s->client);
-		break;
-	}
+		    s->logname);
 	return 1;
 }
 
@@ -248,16 +236,19 @@ rcpt_reject(struct smtp_session *s, const char *rcpt, const char *fmt, ...)
 	va_end(ap);
 	smtp_reply(s, "%s", text);
 	log_info("NOQUEUE: reject: RCPT from %s: %s; from=<%s> to=<%s> "
-	    "proto=%s helo=<%s>", s->client, text, s->sender, rcpt,
+	    "proto=%s helo=<%s>", s->logname, text, s->sender, rcpt,
 	    smtp_proto(s), s->helo);
 }
 
-/* Asks resolverd; -1 when it cannot answer (down, slow, garbled). */
+/*
+ * Asks resolverd; -1 when it cannot answer (down, slow, garbled). text
+ * (PROTO_TEXT_MAX) gets resolverd's reason, "" for a plain unknown user.
+ */
 static int
-resolver_check(struct smtp_session *s, const char *addr, uint32_t *verdict)
+resolver_check(struct smtp_session *s, const char *addr, uint32_t *verdict,
+    char *text)
 {
 	struct ipc_msg	req, rep;
-	char		text[PROTO_TEXT_MAX];
 	int		rc = -1;
 
 	ipc_msg_init(&req, R_CHECK, 0);
@@ -271,7 +262,7 @@ resolver_check(struct smtp_session *s, const char *addr, uint32_t *verdict)
 	}
 	ipc_msg_free(&req);
 	if (rep.type == R_CHECK_REPLY &&
-	    proto_dec_r_check_reply(&rep, verdict, text, sizeof(text)) == 0)
+	    proto_dec_r_check_reply(&rep, verdict, text, PROTO_TEXT_MAX) == 0)
 		rc = 0;
 	else {
 		log_warnx("resolver.sock: malformed reply (type %u)",
@@ -327,7 +318,7 @@ cmd_rcpt(struct smtp_session *s, const char *arg)
 {
 	const struct conf	*c = s->conf;
 	struct smtp_path	 p;
-	char			 addr[ADDR_MAX + 1];
+	char			 addr[ADDR_MAX + 1], why[PROTO_TEXT_MAX];
 	uint32_t		 verdict;
 
 	if (!s->mail) {
@@ -356,7 +347,7 @@ cmd_rcpt(struct smtp_session *s, const char *arg)
 		}
 	} else {
 		strlcpy(addr, p.addr, sizeof(addr));
-		if (resolver_check(s, addr, &verdict) == -1) {
+		if (resolver_check(s, addr, &verdict, why) == -1) {
 			rcpt_reject(s, addr, "451 4.3.0 <%s>: Temporary lookup "
 			    "failure", addr);
 			return;
@@ -365,9 +356,13 @@ cmd_rcpt(struct smtp_session *s, const char *arg)
 		case R_LOCAL_OK:
 			break;
 		case R_LOCAL_UNKNOWN:
-			rcpt_reject(s, addr, "550 5.1.1 <%s>: Recipient address "
-			    "rejected: User unknown in local recipient table",
-			    addr);
+			/* An alias that leads nowhere says so (resolverd). */
+			if (why[0] == '5' && why[1] == '.')
+				rcpt_reject(s, addr, "550 %s", why);
+			else
+				rcpt_reject(s, addr, "550 5.1.1 <%s>: "
+				    "Recipient address rejected: User unknown "
+				    "in local recipient table", addr);
 			return;
 		case R_NOT_LOCAL:
 			if (in_mynetworks(s))
@@ -392,7 +387,7 @@ static void
 cmd_vrfy(struct smtp_session *s, const char *arg)
 {
 	struct smtp_path p;
-	char		 path[SMTP_LINE_MAX + 8];
+	char		 path[SMTP_LINE_MAX + 8], why[PROTO_TEXT_MAX];
 	uint32_t	 verdict;
 
 	if (arg[0] == '\0') {
@@ -410,7 +405,7 @@ cmd_vrfy(struct smtp_session *s, const char *arg)
 		smtp_reply(s, "501 5.1.3 Bad recipient address syntax");
 		return;
 	}
-	if (resolver_check(s, p.addr, &verdict) == -1 ||
+	if (resolver_check(s, p.addr, &verdict, why) == -1 ||
 	    verdict == R_TEMPFAIL)
 		smtp_reply(s, "451 4.3.0 <%s>: Temporary lookup failure",
 		    p.addr);
@@ -643,7 +638,7 @@ cmd_data(struct smtp_session *s, const char *arg)
 		free(sp);
 		return 0;
 	}
-	log_info("%s: client=%s", sp->qid, s->client);
+	log_info("%s: client=%s", sp->qid, s->logname);
 	spool_received(s, sp);
 	smtp_reply(s, "354 End data with <CR><LF>.<CR><LF>");
 
@@ -668,29 +663,29 @@ cmd_data(struct smtp_session *s, const char *arg)
 		queue_abort(s, sp);
 		if (st == NETIO_TIMEOUT) {
 			log_info("timeout after DATA (%llu bytes) from %s",
-			    (unsigned long long)d.received, s->client);
+			    (unsigned long long)d.received, s->logname);
 			smtp_reply(s, "421 4.4.2 %s Error: timeout exceeded",
 			    c->myhostname);
 		} else
 			log_info("lost connection after DATA (%llu bytes) "
 			    "from %s", (unsigned long long)d.received,
-			    s->client);
+			    s->logname);
 		rc = -1;
 	} else if (toobig || d.long_line || d.nul) {
 		queue_abort(s, sp);
 		if (toobig) {
 			log_info("%s: reject: message of %llu+ bytes from %s "
 			    "exceeds message_size_limit", sp->qid,
-			    (unsigned long long)d.received, s->client);
+			    (unsigned long long)d.received, s->logname);
 			smtp_reply(s, "552 5.3.4 Error: message file too big");
 		} else if (d.nul) {
 			log_info("%s: reject: NUL byte in message from %s",
-			    sp->qid, s->client);
+			    sp->qid, s->logname);
 			smtp_reply(s, "554 5.6.0 Error: NUL byte in message");
 		} else {
 			log_info("%s: reject: message line longer than %llu "
 			    "octets from %s", sp->qid,
-			    (unsigned long long)d.line_max, s->client);
+			    (unsigned long long)d.line_max, s->logname);
 			smtp_reply(s, "554 5.6.0 Error: message line longer "
 			    "than %llu octets",
 			    (unsigned long long)d.line_max);
@@ -735,6 +730,7 @@ session_init(struct smtp_session *s, const struct smtp_env *env,
 	if (strncmp(s->ip, "::ffff:", 7) == 0 && strchr(s->ip + 7, ':') == NULL)
 		memmove(s->ip, s->ip + 7, strlen(s->ip + 7) + 1);
 	snprintf(s->client, sizeof(s->client), "[%s]", s->ip);
+	snprintf(s->logname, sizeof(s->logname), "unknown[%s]", s->ip);
 	netio_init(&s->io, fd, s->conf->smtpd_timeout);
 	s->be = be;
 	smtp_backend_check(&be->queue);
@@ -787,13 +783,13 @@ smtp_session_run(const struct smtp_env *env, struct smtp_backends *be,
 	int			done = 0, reusable;
 
 	session_init(&s, env, be, fd, peer, peerlen);
-	log_info("connect from %s", s.client);
+	log_info("connect from %s", s.logname);
 	smtp_reply(&s, "220 %s %s", c->myhostname, c->smtpd_banner);
 
 	while (!done && !s.io.broken) {
 		if (s.errors >= c->smtpd_error_limit) {
 			log_info("too many errors after %s from %s", s.last_cmd,
-			    s.client);
+			    s.logname);
 			smtp_reply(&s, "421 4.7.0 %s Error: too many errors",
 			    c->myhostname);
 			break;
@@ -802,14 +798,14 @@ smtp_session_run(const struct smtp_env *env, struct smtp_backends *be,
 		    c->smtpd_timeout);
 		if (st == NETIO_TIMEOUT) {
 			log_info("timeout after %s from %s", s.last_cmd,
-			    s.client);
+			    s.logname);
 			smtp_reply(&s, "421 4.4.2 %s Error: timeout exceeded",
 			    c->myhostname);
 			break;
 		}
 		if (st == NETIO_EOF || st == NETIO_ERROR) {
 			log_info("lost connection after %s from %s",
-			    s.last_cmd, s.client);
+			    s.last_cmd, s.logname);
 			break;
 		}
 		if (st == NETIO_TOOLONG) {
@@ -863,7 +859,7 @@ smtp_session_run(const struct smtp_env *env, struct smtp_backends *be,
 		}
 	}
 	(void)netio_flush(&s.io);
-	log_info("disconnect from %s", s.client);
+	log_info("disconnect from %s", s.logname);
 	txn_reset(&s);
 	netio_free(&s.io);
 	close(fd);

@@ -665,6 +665,7 @@ test_r_expansion_round_trips_and_is_strict(void **state)
 	strlcpy(t[1].addr, "bob@elsewhere.example", sizeof(t[1].addr));
 	t[2].kind = R_KIND_MAILBOX;
 	strlcpy(t[2].addr, "carol@example.org", sizeof(t[2].addr));
+	strlcpy(t[2].detail, "lists", sizeof(t[2].detail));
 	memset(&x, 0, sizeof(x));
 	x.status = ST_OK;
 	strlcpy(x.text, "expanded", sizeof(x.text));
@@ -679,6 +680,9 @@ test_r_expansion_round_trips_and_is_strict(void **state)
 	assert_int_equal(back.t[1].kind, R_KIND_REMOTE);
 	assert_string_equal(back.t[1].addr, "bob@elsewhere.example");
 	assert_string_equal(back.t[2].addr, "carol@example.org");
+	/* The plus-address detail travels with its mailbox. */
+	assert_string_equal(back.t[2].detail, "lists");
+	assert_string_equal(back.t[0].detail, "");
 	proto_r_expansion_free(&back);
 	assert_null(back.t);
 	assert_strict(&m, dec_r_expansion, "r_expansion");
@@ -801,9 +805,14 @@ test_d_job_round_trips_and_needs_fd_and_valid_qid(void **state)
 	strlcpy(j.orcpt, "Bob@Example.ORG", sizeof(j.orcpt));
 	j.offset = 32;
 	j.size = 4096;
+	j.arrival_us = 1796205528123456ULL;
+	j.active_us = 1796205528193456ULL;
 	ipc_msg_init(&m, D_JOB, 8);
 	assert_int_equal(proto_enc_d_job(&m, &j, devnull()), 0);
 	assert_int_equal(proto_dec_d_job(&m, &back), 0);
+	/* The log line's delays start from these. */
+	assert_true(back.arrival_us == j.arrival_us);
+	assert_true(back.active_us == j.active_us);
 	assert_string_equal(back.qid, QID);
 	assert_string_equal(back.sender, "");
 	assert_string_equal(back.rcpt, "bob@example.org");
