@@ -48,6 +48,11 @@ int	cli_cmd_alias(struct cli *, int argc, char **argv);
 int	cli_cmd_setup(struct cli *, int argc, char **argv);
 int	cli_cmd_demo(struct cli *, int argc, char **argv);
 
+/*
+ * Runs every check of postern check (libcommon/confcheck) on cf, printing
+ * errors and warnings; -1 when there was an error.
+ */
+int	cli_check_conf(struct cli *, const struct conf *cf);
 /* Runs aliases_compile and reports the result; the exit status. */
 int	cli_build_aliases(struct cli *);
 /*

@@ -22,15 +22,21 @@
 struct cli_command {
 	const char	*name;
 	int		 (*run)(struct cli *, int, char **);
-	int		 needs_conf;
+	int		 needs_conf;	/* CONF_LENIENT: works on a broken file */
 };
+
+/*
+ * status and stop must work while postern.conf is broken (a daemon may be
+ * crash-looping because of it): they take what parses and say the rest.
+ */
+#define CONF_LENIENT	2
 
 static const struct cli_command cli_commands[] = {
 	{ "check",	cli_cmd_check,	0 },	/* loads and reports itself */
 	{ "start",	cli_cmd_start,	1 },
-	{ "stop",	cli_cmd_stop,	1 },
+	{ "stop",	cli_cmd_stop,	CONF_LENIENT },
 	{ "reload",	cli_cmd_reload,	1 },
-	{ "status",	cli_cmd_status,	1 },
+	{ "status",	cli_cmd_status,	CONF_LENIENT },
 	{ "queue",	cli_cmd_queue,	1 },
 	{ "user",	cli_cmd_user,	1 },
 	{ "alias",	cli_cmd_alias,	1 },
@@ -168,7 +174,16 @@ main(int argc, char **argv)
 	}
 
 	c.confpath = cli_config_path(explicit);
-	if (cmd->needs_conf &&
+	if (cmd->needs_conf == CONF_LENIENT) {
+		if ((rc = conf_load_lenient(&c.conf, c.confpath, err,
+		    sizeof(err))) == -1) {
+			cli_err(&c, "%s", err);
+			return EX_CONFIG;
+		}
+		if (rc == 1)
+			cli_warn(&c, "%s (the rest of the file is used; see "
+			    "postern check)", err);
+	} else if (cmd->needs_conf &&
 	    conf_load(&c.conf, c.confpath, err, sizeof(err)) == -1) {
 		cli_err(&c, "%s", err);
 		return EX_CONFIG;

@@ -7,6 +7,8 @@
  * characters in messages are escaped: log lines often carry text that a
  * remote peer chose.
  */
+#include <sys/socket.h>
+
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -23,6 +25,7 @@
 static char log_ident_buf[32] = "postern";
 static enum log_dest log_destination = LOG_DEST_STDERR;
 static int log_debug_on;
+static int log_err_fd = -1;
 /* getpid(2) is a system call each time: remembered, and forgotten in a child. */
 static pid_t log_pid;
 
@@ -77,6 +80,12 @@ log_dest(void)
 }
 
 void
+log_set_errfd(int fd)
+{
+	log_err_fd = fd;
+}
+
+void
 log_debug_enable(int on)
 {
 	log_debug_on = on;
@@ -107,6 +116,10 @@ log_emit(int prio, const char *fmt, va_list ap, int with_errno)
 			line[o++] = (char)c;
 	}
 	line[o] = '\0';
+
+	/* A master that is slow or gone must not hold a daemon up. */
+	if (log_err_fd != -1 && prio <= LOG_ERR)
+		(void)send(log_err_fd, line, o, MSG_DONTWAIT | MSG_NOSIGNAL);
 
 	if (log_destination == LOG_DEST_SYSLOG) {
 		/*

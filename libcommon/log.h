@@ -17,6 +17,12 @@ void	log_set_ident(const char *ident);
 const char *log_ident(void);
 enum log_dest log_dest(void);
 void	log_debug_enable(int on);
+/*
+ * Also sends every error line (log_errx, fatal, fatalx) as one datagram
+ * to fd, never blocking: master hands each daemon such a socket (-e) and
+ * shows the last line in "postern status". -1: none.
+ */
+void	log_set_errfd(int fd);
 
 void	log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
