@@ -38,6 +38,7 @@ int	cli_read_pid(const char *path, pid_t *pid);
 
 /* The postern commands; each returns the process exit status. */
 int	cli_cmd_check(struct cli *, int argc, char **argv);
+int	cli_cmd_config(struct cli *, int argc, char **argv);
 int	cli_cmd_start(struct cli *, int argc, char **argv);
 int	cli_cmd_stop(struct cli *, int argc, char **argv);
 int	cli_cmd_reload(struct cli *, int argc, char **argv);

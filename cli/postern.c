@@ -33,6 +33,7 @@ struct cli_command {
 
 static const struct cli_command cli_commands[] = {
 	{ "check",	cli_cmd_check,	0 },	/* loads and reports itself */
+	{ "config",	cli_cmd_config,	1 },
 	{ "start",	cli_cmd_start,	1 },
 	{ "stop",	cli_cmd_stop,	CONF_LENIENT },
 	{ "reload",	cli_cmd_reload,	1 },
@@ -52,6 +53,11 @@ usage(FILE *fp)
 	    "usage: postern [-c config] command [argument ...]\n"
 	    "\n"
 	    "  check                 check the configuration and installation\n"
+	    "  config [-n | -d] [KEY ...]\n"
+	    "                        print the configuration (-n: what differs\n"
+	    "                        from the defaults, -d: the defaults)\n"
+	    "  config -e KEY=VALUE ...\n"
+	    "                        change postern.conf, checked first\n"
 	    "  start [-f]            start the mail system (-f: foreground)\n"
 	    "  stop                  stop it and wait until it is gone\n"
 	    "  reload                make it re-read the configuration\n"
@@ -71,6 +77,7 @@ usage(FILE *fp)
 	    "  setup                 create the system users and directories\n"
 	    "  demo                  show how to send and read a first mail\n"
 	    "  help                  show this text\n"
+	    "  --version             show the version\n"
 	    "\n"
 	    "The config is -c, else $POSTERN_CONFIG, else %s\n"
 	    "if it exists, else the built-in defaults.\n",
@@ -138,6 +145,16 @@ main(int argc, char **argv)
 			argv = mailq_argv;
 		}
 	} else {
+		/* getopt takes "--version" for "-" "-v": look first. */
+		for (i = 1; i < (size_t)argc && argv[i][0] == '-'; i++)
+			if (strcmp(argv[i], "--version") == 0) {
+				printf("postern %s\n", POSTERN_VERSION);
+				return 0;
+			} else if (strcmp(argv[i], "--help") == 0) {
+				usage(stdout);
+				return 0;
+			} else if (strcmp(argv[i], "-c") == 0)
+				i++;
 		while ((ch = getopt(argc, argv, "+c:h")) != -1) {
 			switch (ch) {
 			case 'c':
@@ -160,6 +177,10 @@ main(int argc, char **argv)
 		if (strcmp(argv[0], "help") == 0 ||
 		    strcmp(argv[0], "--help") == 0) {
 			usage(stdout);
+			return 0;
+		}
+		if (strcmp(argv[0], "version") == 0) {
+			printf("postern %s\n", POSTERN_VERSION);
 			return 0;
 		}
 	}
