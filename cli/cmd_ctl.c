@@ -9,7 +9,7 @@
  * runs: a master that exited but was not yet reaped by its parent (a
  * zombie) still answers kill(pid, 0), but its lock is gone. What each
  * daemon is doing, and the outcome of a reload, come from the status
- * file master keeps in <spool>/private/status (master/status.c).
+ * file master keeps beside its pid file (master/status.c).
  *
  * Exit codes follow the LSB init script actions, so init scripts and
  * monitoring can use the command as is: start of a running suite and
@@ -119,8 +119,7 @@ status_open(struct cli *c)
 {
 	char path[PATH_MAX];
 
-	if (fs_path(path, sizeof(path), c->conf.spool_directory,
-	    "private/status") == -1)
+	if (conf_status_path(&c->conf, path, sizeof(path)) == -1)
 		return NULL;
 	return fopen(path, "re");
 }

@@ -758,3 +758,16 @@ conf_value(const struct conf *c, const char *key)
 	}
 	return out;
 }
+
+int
+conf_status_path(const struct conf *c, char *buf, size_t len)
+{
+	size_t n = strlen(c->pid_file);
+
+	if (n > 4 && strcmp(c->pid_file + n - 4, ".pid") == 0)
+		n -= 4;
+	if (snprintf(buf, len, "%.*s.status", (int)n, c->pid_file) >=
+	    (int)len)
+		return -1;
+	return 0;
+}

@@ -118,6 +118,12 @@ const char *conf_default_domain(const struct conf *);
 void	conf_dump(const struct conf *, FILE *);
 
 /*
+ * master's status file (master/status.c), beside pid_file: its name with
+ * ".pid" replaced by ".status" (or ".status" appended). -1 if too long.
+ */
+int	conf_status_path(const struct conf *, char *buf, size_t len);
+
+/*
  * The key table, for postern config and the checks: conf_key_name(i) is
  * the i-th key (NULL past the last), conf_key_known says whether a name
  * is a key, conf_key_line the line of c->path that set it (0: it has

@@ -222,6 +222,7 @@ daemonize(const char *started)
 			if (M->plain)
 				printf("postern: started (pid %ld): %s\n",
 				    (long)pid, started);
+			fflush(stdout);
 			_exit(0);
 		}
 		master_say("master (pid %ld) exited before the suite was up; "
@@ -378,6 +379,8 @@ main(int argc, char *argv[])
 	daemonize_done(ready);
 	if (evloop_run(m.loop) == -1)
 		fatal("event loop");
+	if (conf_status_path(&m.conf, err, sizeof(err)) == 0)
+		(void)unlink(err);
 	(void)unlink(m.conf.pid_file);
 	log_info("stopped");
 	return 0;

@@ -88,7 +88,7 @@ int	setup_fd_in(int fd, const int *fds, size_t n);
 /* reload.c: SIGHUP. */
 void	master_reload(struct master *);
 
-/* status.c: <spool>/private/status, read by "postern status" and "reload". */
+/* status.c: beside pid_file, read by "postern status" and "reload". */
 void	status_write(struct master *);
 
 /* service.c */

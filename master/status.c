@@ -1,13 +1,14 @@
 /*
  * status.c - the suite's state as master sees it, for "postern status"
- * and "postern reload": <spool_directory>/private/status.
+ * and "postern reload": beside pid_file (conf_status_path), which is
+ * where the command finds master itself, and which a reload never moves.
  *
  * Runs in master (root, or the developer's uid). The file is rewritten
  * whole and renamed into place (fs_atomic_write) whenever a daemon
  * starts, dies or settles, and after every reload, so a reader never
- * sees half of it. Mode 0644 in the 0711 private directory: root reads
- * it by name; it holds no secret, only daemon names, pids, counts and
- * the daemons' own error lines (already printable: svc_clean).
+ * sees half of it. Mode 0644, as the pid file: it holds no secret, only
+ * daemon names, pids, counts and the daemons' own error lines (already
+ * printable: svc_clean). master removes it when it stops.
  *
  * Format, one record a line, fields separated by tabs:
  *   postern-status	1
@@ -32,15 +33,13 @@
 void
 status_write(struct master *m)
 {
-	char		 path[PATH_MAX], dir[PATH_MAX];
+	char		 path[PATH_MAX];
 	char		*text = NULL;
 	size_t		 len = 0, i;
 	FILE		*fp;
 	static int	 warned;
 
-	if (fs_path(dir, sizeof(dir), m->conf.spool_directory,
-	    "private") == -1 || fs_path(path, sizeof(path), dir,
-	    "status") == -1)
+	if (conf_status_path(&m->conf, path, sizeof(path)) == -1)
 		return;
 	if ((fp = open_memstream(&text, &len)) == NULL)
 		return;
