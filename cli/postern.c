@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "log.h"
 
 struct cli_command {
 	const char	*name;
@@ -127,12 +128,15 @@ main(int argc, char **argv)
 
 	memset(&c, 0, sizeof(c));
 	c.prog = "postern";
+	/* What libcommon logs (alias warnings, map errors) reads as ours. */
+	log_init("postern", LOG_DEST_TERMINAL);
 	/* Maps and Maildirs we create must not inherit a careless umask. */
 	umask(022);
 
 	base = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
 	if (strcmp(base, "newaliases") == 0 || strcmp(base, "mailq") == 0) {
 		c.prog = base;
+		log_set_ident(base);
 		if (argc > 1) {
 			fprintf(stderr, "usage: %s\n", base);
 			return EX_USAGE;

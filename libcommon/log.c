@@ -140,8 +140,13 @@ log_emit(int prio, const char *fmt, va_list ap, int with_errno)
 			lvl = "warning: ";
 		else if (prio <= LOG_ERR)
 			lvl = "error: ";
-		len = snprintf(out, sizeof(out), "postern/%s[%ld]: %s%s\n",
-		    log_ident_buf, (long)log_getpid(), lvl, line);
+		if (log_destination == LOG_DEST_TERMINAL)
+			len = snprintf(out, sizeof(out), "%s: %s%s\n",
+			    log_ident_buf, lvl, line);
+		else
+			len = snprintf(out, sizeof(out),
+			    "postern/%s[%ld]: %s%s\n", log_ident_buf,
+			    (long)log_getpid(), lvl, line);
 		if (len > (int)sizeof(out) - 1)
 			len = sizeof(out) - 1;
 		(void)!write(STDERR_FILENO, out, (size_t)len);

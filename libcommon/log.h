@@ -10,6 +10,11 @@
 enum log_dest {
 	LOG_DEST_SYSLOG,
 	LOG_DEST_STDERR,
+	/*
+	 * A command at a terminal (postern): "ident: warning: what" on
+	 * stderr, as the command's own messages, never the daemon format.
+	 */
+	LOG_DEST_TERMINAL,
 };
 
 void	log_init(const char *ident, enum log_dest dest);

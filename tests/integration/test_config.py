@@ -379,3 +379,15 @@ def test_version_is_the_project_version(build_dir):
         r = subprocess.run([str(build_dir / "bin" / "postern"), *argv],
                            capture_output=True, text=True, timeout=30)
         assert (r.returncode, r.stdout) == (0, f"postern {version}\n"), r
+
+
+def test_warnings_from_the_library_read_as_the_commands_own(suite_factory):
+    """postern alias's warnings come from libcommon's logger: on the
+    terminal they are "postern: warning: ...", not the daemon format."""
+    s = suite_factory()
+    s.aliases.write_text(s.aliases.read_text() + "prog: |/bin/true\n")
+    r = s.postern("alias")
+    n = len(s.aliases.read_text().splitlines())
+    assert f"postern: warning: {s.aliases}:{n}: alias prog: delivery to a " \
+        "command" in r.stderr, r.stderr
+    assert not LOG_PREFIX.search(r.stdout + r.stderr), r.stderr
