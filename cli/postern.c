@@ -28,13 +28,14 @@ struct cli_command {
 
 /*
  * status and stop must work while postern.conf is broken (a daemon may be
- * crash-looping because of it): they take what parses and say the rest.
+ * crash-looping because of it), and config -e must be able to mend it:
+ * they take what parses and say the rest.
  */
 #define CONF_LENIENT	2
 
 static const struct cli_command cli_commands[] = {
 	{ "check",	cli_cmd_check,	0 },	/* loads and reports itself */
-	{ "config",	cli_cmd_config,	1 },
+	{ "config",	cli_cmd_config,	CONF_LENIENT },	/* -e mends it */
 	{ "start",	cli_cmd_start,	1 },
 	{ "stop",	cli_cmd_stop,	CONF_LENIENT },
 	{ "reload",	cli_cmd_reload,	1 },

@@ -364,6 +364,15 @@ def test_config_edit_replaces_the_line_keeps_the_rest_and_checks_first(
         assert r.returncode != 0 and why in r.stderr, (bad, r)
         assert s.conf.read_bytes() == before, bad
     assert not [p for p in s.root.iterdir() if ".tmp." in p.name]
+    # A file that start would refuse can be mended with -e itself.
+    s.conf.write_text(s.conf.read_text().replace(
+        "myhostname = mx.test", "myhostname = mx.test # ours"))
+    assert s.postern("check", check=False).returncode != 0
+    r = s.postern("config", "-e", "myhostname=mx2.test")
+    assert "comment" in r.stderr    # what was wrong, said once
+    assert s.postern("check").returncode == 0
+    assert s.postern("config", "myhostname").stdout == \
+        "myhostname = mx2.test\n"
     r = subprocess.run([str(s.build / "bin" / "postern"), "config", "-e",
                         "myhostname=a"], capture_output=True, text=True,
                        env={"PATH": os.environ["PATH"]}, timeout=30)
