@@ -310,7 +310,9 @@ trim(char *s)
 
 /*
  * Where a value holds what can only be a comment: a "#" that begins it
- * or follows white space. A "#" inside a word ("#1", "a#b") is data.
+ * or a word in it (after white space, or after a list's comma, since
+ * conf_dump writes "a, #b" for "a,#b"). A "#" inside a word ("a#b",
+ * "Postern#1") is data.
  */
 static const char *
 conf_inline_comment(const char *val)
@@ -320,7 +322,7 @@ conf_inline_comment(const char *val)
 	if (val[0] == '#')
 		return val;
 	for (p = val + 1; (p = strchr(p, '#')) != NULL; p++)
-		if (p[-1] == ' ' || p[-1] == '\t')
+		if (p[-1] == ' ' || p[-1] == '\t' || p[-1] == ',')
 			return p;
 	return NULL;
 }

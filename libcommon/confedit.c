@@ -36,7 +36,9 @@ confedit_sets(const char *line, size_t len, const char *key)
 
 	if (len < klen || memcmp(line, key, klen) != 0)
 		return 0;
-	for (i = klen; i < len && (line[i] == ' ' || line[i] == '\t'); i++)
+	/* conf.c trims these around a key */
+	for (i = klen; i < len && (line[i] == ' ' || line[i] == '\t' ||
+	    line[i] == '\r'); i++)
 		;
 	return i < len && line[i] == '=';
 }

@@ -508,6 +508,8 @@ test_comment_after_a_value_is_refused_with_its_line(void **state)
 	/* In a continued list the error names the key's line. */
 	assert_error_at("\nmynetworks = 10.0.0.0/8,\n  192.0.2.0/24 # lab\n",
 	    2, "mynetworks");
+	/* After a list's comma, too: a word never begins with "#". */
+	assert_error_at("mynetworks = 10.0.0.0/8,#lab\n", 1, "\"#lab\"");
 	/* A number with a comment was refused before too, now saying why. */
 	assert_error_at("smtpd_recipient_limit = 50 # enough\n", 1,
 	    "comment");
