@@ -321,6 +321,8 @@ conf_inline_comment(const char *val)
 
 	if (val[0] == '#')
 		return val;
+	if (val[0] == '\0')
+		return NULL;
 	for (p = val + 1; (p = strchr(p, '#')) != NULL; p++)
 		if (p[-1] == ' ' || p[-1] == '\t' || p[-1] == ',')
 			return p;
