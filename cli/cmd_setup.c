@@ -286,10 +286,15 @@ setup_dirs(struct cli *c, int root)
 int
 cli_cmd_setup(struct cli *c, int argc, char **argv)
 {
-	int root = priv_is_root(), rc = 0;
+	int root = priv_is_root(), rc = 0, i;
 
+	/* A step of its own, not part of every setup (setup_link.c). */
+	for (i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--sendmail-link") == 0)
+			return cli_setup_sendmail_link(c, argc, argv);
 	if (argc != 1) {
-		cli_err(c, "usage: postern setup");
+		cli_err(c, "usage: postern setup [--sendmail-link [--force] "
+		    "[--root DIR]]");
 		return EX_USAGE;
 	}
 	if (root) {

@@ -31,7 +31,9 @@ struct service {
 	struct ev_timer	*restart;
 	int		 retired;	/* do not start (pop3d without listeners) */
 	int		 reloading;	/* stopped on purpose by a reload */
-	int		 stop_phase;	/* 1: stopped first (takes mail in), 2: after */
+	int		 stop_phase;	/* 1: stopped first (takes mail in), 2: after,
+					   3: logd, once the others said their last */
+	/* 1: stopped first (takes mail in), 2: after */
 	/*
 	 * What "postern status" shows: the daemon's error lines arrive as
 	 * datagrams on errfd[0] (it has errfd[1] as -e); restarts counts
@@ -59,6 +61,7 @@ struct master {
 	size_t		 npop3;
 	int		 submit_fd, inject_fd, deliver_fd, control_fd;
 	int		 check_fd, expand_fd, auth_fd;
+	int		 log_fd;	/* logd's datagram socket, or -1 */
 	struct service	*svcs;
 	size_t		 nsvcs;
 	int		 stopping;
@@ -67,6 +70,7 @@ struct master {
 	unsigned long	 reload_gen;
 	int		 reload_ok;
 	char		 reload_msg[1024];
+	int		 said_stopped;	/* "stopped" logged before logd went */
 };
 
 /* A daemon that ran this long is no longer failing (service.c). */
@@ -76,6 +80,13 @@ struct master {
 int	setup_users(struct master *, char *err, size_t errlen);
 int	setup_spool(struct master *, char *err, size_t errlen);
 int	setup_sockets(struct master *, char *err, size_t errlen);
+/*
+ * maillog_file exists and belongs to logd's user (login_user); run again
+ * before logd reopens it (the file may have been rotated away).
+ */
+int	setup_maillog(struct master *, char *err, size_t errlen);
+/* Whether a syslog daemon listens on /dev/log. */
+int	setup_syslog_reachable(void);
 
 /* Binds one *_listen key, reusing the sockets of addresses in old. */
 int	setup_listeners_reload(const char *key, const struct conf_list *old,
@@ -106,5 +117,7 @@ void	services_set_listeners(struct master *, const char *svc,
 	    const char *sockname, const int *fds, size_t n);
 int	services_running(struct master *);
 void	services_kill_all(struct master *);
+/* SIGHUP to logd (if it runs): reopen maillog_file. */
+void	services_log_reopen(struct master *);
 
 #endif

@@ -10,8 +10,9 @@
  * Keys the running suite is built on (the spool, the daemon users) cannot
  * change under it: a reload that changes them is refused, naming them,
  * since a replaced smtpd would otherwise chroot into a spool nobody set
- * up. pid_file and local_delivery_concurrency take effect at the next
- * start; the reload says so and goes on. The outcome goes to the log and
+ * up. pid_file, local_delivery_concurrency and setting or unsetting
+ * maillog_file take effect at the next start; the reload says so and goes
+ * on. The outcome goes to the log and
  * to the status file, where "postern reload" reads it.
  */
 #include <stdarg.h>
@@ -20,6 +21,7 @@
 #include <unistd.h>
 
 #include "confcheck.h"
+#include "daemon.h"
 #include "log.h"
 #include "master.h"
 
@@ -141,9 +143,15 @@ master_reload(struct master *m)
 	    strcmp(nc.pid_file, m->conf.pid_file) != 0);
 	reload_diff(later, sizeof(later), "local_delivery_concurrency",
 	    nc.local_delivery_concurrency != m->conf.local_delivery_concurrency);
+	/* logd and its socket exist only when started with maillog_file. */
+	reload_diff(later, sizeof(later), "maillog_file (set or unset)",
+	    (nc.maillog_file[0] == '\0') != (m->log_fd == -1));
 	/* What runs keeps them until then, and so does master's view. */
 	strlcpy(nc.pid_file, m->conf.pid_file, sizeof(nc.pid_file));
 	nc.local_delivery_concurrency = m->conf.local_delivery_concurrency;
+	if ((nc.maillog_file[0] == '\0') != (m->log_fd == -1))
+		strlcpy(nc.maillog_file, m->conf.maillog_file,
+		    sizeof(nc.maillog_file));
 
 	services_set_listeners(m, "smtpd", "smtp", smtp, nc.smtp_listen.n);
 	services_set_listeners(m, "pop3d", "pop3", pop3, nc.pop3_listen.n);
@@ -164,6 +172,10 @@ master_reload(struct master *m)
 
 	conf_free(&m->conf);
 	m->conf = nc;
+	/* maillog_file renamed: logd reopens it; syslog_name: a new tag. */
+	if (setup_maillog(m, err, sizeof(err)) == -1)
+		log_warnx("reload: %s", err);
+	daemon_log_setup(&m->conf);
 	services_reload(m, pop3_changed);
 	reload_diff(applied, sizeof(applied), "smtp_listen", smtp_changed);
 	reload_diff(applied, sizeof(applied), "pop3_listen", pop3_changed);
