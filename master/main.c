@@ -297,7 +297,7 @@ daemonize(const char *started)
 	return ready[1];
 }
 
-/* "smtpd on A, B; pop3d on C; queued, resolverd, 4 deliverd". */
+/* "smtpd on A, B; pop3d on C; queued, resolverd, 4 deliverd[, logd]". */
 static void
 master_started_text(const struct master *m, char *out, size_t len)
 {
@@ -321,8 +321,9 @@ master_started_text(const struct master *m, char *out, size_t len)
 		}
 	}
 	i = strlen(out);
-	snprintf(out + i, len - i, "queued, resolverd, %ld deliverd",
-	    m->conf.local_delivery_concurrency);
+	snprintf(out + i, len - i, "queued, resolverd, %ld deliverd%s",
+	    m->conf.local_delivery_concurrency, m->log_fd != -1 ?
+	    ", logd" : "");
 }
 
 /* Tells the command that started us that the suite is up. */
