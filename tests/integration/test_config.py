@@ -280,8 +280,10 @@ def test_a_crash_looping_daemon_shows_in_status_with_its_error(suite):
 
     def failing():
         r = suite.postern("status", check=False)
-        return r if r.returncode == 150 and \
-            "last error" in r.stdout else None
+        # The kill is the first failure; the restart into the broken file
+        # the next (its error line may be in before its exit is reaped).
+        return r if r.returncode == 150 and "last exited with status 1" \
+            in r.stdout and "last error" in r.stdout else None
     r = wait_until(failing, 20, what="status to show queued failing")
     assert re.search(r"^  queued +crash-looping: [1-9]\d* failures? in a "
                      r"row, restarted \d+ times?; last exited with status 1$",
