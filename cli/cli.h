@@ -61,6 +61,13 @@ int	cli_cmd_setup(struct cli *, int argc, char **argv);
 int	cli_cmd_demo(struct cli *, int argc, char **argv);
 /* postern setup --sendmail-link [--force] [--root DIR] (setup_link.c). */
 int	cli_setup_sendmail_link(struct cli *, int argc, char **argv);
+int	cli_cmd_address(struct cli *, int argc, char **argv);
+/*
+ * postern check's address checks (cmd_address.c): postmaster@ and
+ * abuse@ of every local domain, and every alias, expanded as delivery
+ * does; adds to the counts.
+ */
+void	cli_check_addresses(struct cli *, int *errors, int *warnings);
 
 /*
  * Runs every check of postern check (libcommon/confcheck) on cf, printing

@@ -1,7 +1,8 @@
 /*
  * cmd_check.c - postern check: loads the config and runs the checks
- * that start and reload run (libcommon/confcheck), so mistakes show up
- * here rather than as a refused start or a bounced message.
+ * that start and reload run (libcommon/confcheck), then where the
+ * postmaster@ and abuse@ addresses lead (cmd_address.c), so mistakes show
+ * up here rather than as a refused start or a bounced message.
  *
  * Runs as the administrator. Reads the config, the daemon directory, the
  * password database and the maps; changes nothing. An error is something
@@ -47,6 +48,12 @@ cli_cmd_check(struct cli *c, int argc, char **argv)
 		return 1;
 	}
 	confcheck_run(&c->conf, cli_check_report, c, &res);
+	/*
+	 * Where postmaster@ and abuse@ of every local domain lead, by the
+	 * expansion delivery runs (cli/verify.c): warnings, so start and
+	 * reload need not wait for them.
+	 */
+	cli_check_addresses(c, &res.errors, &res.warnings);
 	printf("postern: %s: %d error%s, %d warning%s\n",
 	    c->confpath != NULL ? c->confpath : "(built-in defaults)",
 	    res.errors, res.errors == 1 ? "" : "s", res.warnings,

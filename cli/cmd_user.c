@@ -165,15 +165,19 @@ static int
 user_parse(struct cli *c, const char *arg, struct mailaddr *a, char *key,
     size_t keysz)
 {
+	const char *why;
+
 	if (addr_parse(arg, a, 0) == -1) {
 		cli_err(c, "\"%s\" is not a valid address (user@domain)", arg);
 		return -1;
 	}
 	addr_lower(a->local);
-	if (!addr_is_store_safe(a->local) || !addr_is_store_safe(a->domain)) {
-		cli_err(c, "\"%s\": a mailbox name may use only a-z, 0-9 and "
-		    "\".-_+\", and may not start with a dot or contain \"..\"",
-		    arg);
+	if ((why = addr_store_unsafe_why(a->local)) != NULL ||
+	    (why = addr_store_unsafe_why(a->domain)) != NULL) {
+		/* Both halves become directories below the mail store. */
+		cli_err(c, "\"%s\" cannot be a mailbox: %s. A mailbox name "
+		    "may use a-z, 0-9 and . - _ + = ' (not starting with a "
+		    "dot, no \"..\"); see postern(8)", arg, why);
 		return -1;
 	}
 	if (addr_format(a, key, keysz) == -1) {

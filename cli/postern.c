@@ -47,6 +47,7 @@ static const struct cli_command cli_commands[] = {
 	{ "newaliases",	cli_cmd_alias,	1 },
 	{ "setup",	cli_cmd_setup,	1 },
 	{ "demo",	cli_cmd_demo,	1 },
+	{ "address",	cli_cmd_address, 1 },
 };
 
 static void
@@ -78,6 +79,7 @@ usage(FILE *fp)
 	    "  user del ADDRESS      remove a user (the Maildir is kept)\n"
 	    "  user list             list the users\n"
 	    "  alias                 rebuild the aliases map from aliases_file\n"
+	    "  address ADDRESS ...   show where mail to an address goes\n"
 	    "  setup                 create the system users and directories\n"
 	    "  setup --sendmail-link [--force] [--root DIR]\n"
 	    "                        make /usr/sbin/sendmail, mailq and\n"

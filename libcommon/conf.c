@@ -92,6 +92,7 @@ static const struct conf_key conf_keys[] = {
 	K(authorized_submit_users, CT_LIST, "anyone"),
 	K(local_sender_policy, CT_STR, "any"),
 	K(allow_alias_commands, CT_BOOL, "no"),
+	K(recipient_delimiter, CT_STR, "+"),
 	K(resolver_idle_timeout, CT_DURATION, "60s"),
 	K(pop3_listen, CT_LIST, "127.0.0.1:1100, [::1]:1100"),
 	K(login_user, CT_STR, "postern-login"),
@@ -431,6 +432,13 @@ conf_validate(struct conf *c, const char *name, char *err, size_t errlen)
 		conf_where(c, name, "local_sender_policy", where, sizeof(where));
 		snprintf(err, errlen, "%slocal_sender_policy must be any "
 		    "or own", where);
+		return -1;
+	}
+	/* A delimiter must not split where a mailbox name could not. */
+	if (strspn(c->recipient_delimiter, "+-_=") !=
+	    strlen(c->recipient_delimiter)) {
+		snprintf(err, errlen, "%s: recipient_delimiter may hold only "
+		    "the characters + - _ = (or be empty)", name);
 		return -1;
 	}
 	if (c->message_size_limit < 1024) {

@@ -72,6 +72,7 @@ struct conf {
 
 	/* resolver */
 	int	 allow_alias_commands;
+	char	 recipient_delimiter[CONF_STR_MAX];	/* "" : none */
 	time_t	 resolver_idle_timeout;	/* smtpd's connections, when idle */
 
 	/* pop3d */

@@ -7,7 +7,7 @@
  * the developer who started it. conf_load has already refused what the
  * syntax and the types refuse; here are the checks that need more than
  * one key, a parser of another module (cidr, addresses, listeners) or a
- * look at the host (programs, users, directories, maps). They read and
+ * look at the host (programs, users, directories, the aliases map). They read and
  * never change anything, so master may run them on every reload. The
  * config is trusted; the maps are read through libcommon/map only.
  *
@@ -33,7 +33,6 @@
 #include "confcheck.h"
 #include "daemon.h"
 #include "fsutil.h"
-#include "map.h"
 #include "priv.h"
 #include "sock.h"
 
@@ -211,63 +210,33 @@ cc_values(struct cc *k)
 	cc_listen(k, "pop3_listen", &cf->pop3_listen, NULL);
 }
 
-/* 1 found, 0 not, -1 map missing or unreadable. */
-static int
-cc_map_has(const char *path, const char *key)
-{
-	struct map	*m;
-	char		 val[MAP_VALUE_MAX];
-	int		 r;
-
-	if ((m = map_open(path)) == NULL)
-		return -1;
-	r = map_get(m, key, val, sizeof(val));
-	map_close(m);
-	return r;
-}
-
+/*
+ * The aliases map against its source. Where postmaster@ leads is
+ * checked by "postern check" through the expansion delivery runs
+ * (cli/cmd_address.c): warnings only, which start and reload can do
+ * without.
+ */
 static void
-cc_postmaster(struct cc *k)
+cc_aliases(struct cc *k)
 {
 	const struct conf *cf = k->cf;
-	char		 apath[PATH_MAX], upath[PATH_MAX], key[ADDR_MAX + 1];
+	char		 apath[PATH_MAX];
 	struct stat	 src, db;
-	int		 have_aliases, have_users, found;
-	size_t		 i;
 
 	if (fs_path(apath, sizeof(apath), cf->map_directory,
-	    "aliases.db") == -1 || fs_path(upath, sizeof(upath),
-	    cf->map_directory, "users.db") == -1) {
+	    "aliases.db") == -1) {
 		cc_say(k, CONFCHECK_ERROR, "map_directory", "too long");
 		return;
 	}
-	have_aliases = access(apath, R_OK) == 0;
-	have_users = access(upath, R_OK) == 0;
 	if (stat(cf->aliases_file, &src) == -1)
 		cc_say(k, CONFCHECK_WARNING, "aliases_file", "%s: %s",
 		    cf->aliases_file, strerror(errno));
-	else if (!have_aliases)
+	else if (access(apath, R_OK) == -1)
 		cc_say(k, CONFCHECK_WARNING, NULL, "%s does not exist: run "
 		    "\"postern alias\"", apath);
 	else if (stat(apath, &db) == 0 && src.st_mtime > db.st_mtime)
 		cc_say(k, CONFCHECK_WARNING, NULL, "%s is newer than %s: run "
 		    "\"postern alias\"", cf->aliases_file, apath);
-
-	/* RFC 5321 4.5.1: every domain we accept mail for has a postmaster. */
-	for (i = 0; i < cf->local_domains.n; i++) {
-		snprintf(key, sizeof(key), "postmaster@%s",
-		    cf->local_domains.v[i]);
-		found = 0;
-		if (have_aliases && (cc_map_has(apath, "postmaster") == 1 ||
-		    cc_map_has(apath, key) == 1))
-			found = 1;
-		if (!found && have_users && cc_map_has(upath, key) == 1)
-			found = 1;
-		if (!found)
-			cc_say(k, CONFCHECK_WARNING, NULL, "%s does not "
-			    "resolve: add a postmaster alias or user (RFC 5321 "
-			    "requires it)", key);
-	}
 }
 
 static void
@@ -292,6 +261,6 @@ confcheck_run(const struct conf *cf, confcheck_report_fn *report, void *arg,
 	cc_daemons(&k);
 	cc_users(&k);
 	cc_dirs(&k);
-	cc_postmaster(&k);
+	cc_aliases(&k);
 	return res->errors;
 }

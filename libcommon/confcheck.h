@@ -30,8 +30,9 @@ struct confcheck_result {
 /*
  * Checks the values (host names, networks, listener addresses, limits
  * against RLIMIT_NOFILE), the installation (daemon_directory, the daemon
- * users when run as root, the directories) and the maps (aliases map
- * not older than aliases_file, postmaster@ of every local domain).
+ * users when run as root, the directories) and the aliases map (not
+ * older than aliases_file). Where postmaster@ leads is postern check's
+ * (cli/cmd_address.c).
  * Reads files, changes nothing. Returns the number of errors.
  */
 int	confcheck_run(const struct conf *, confcheck_report_fn *, void *arg,

@@ -223,7 +223,8 @@ proto_enc_r_expansion(struct ipc_msg *m, const struct r_expansion *x)
 		return -1;
 	for (i = 0; i < x->n; i++)
 		if (ipc_put_u32(m, x->t[i].kind) == -1 ||
-		    ipc_put_str(m, x->t[i].addr) == -1)
+		    ipc_put_str(m, x->t[i].addr) == -1 ||
+		    ipc_put_str(m, x->t[i].detail) == -1)
 			return -1;
 	return 0;
 }
@@ -254,6 +255,7 @@ proto_dec_r_expansion(const struct ipc_msg *m, struct r_expansion *x)
 	for (i = 0; i < x->n; i++) {
 		ipc_get_u32(&r, &x->t[i].kind);
 		ipc_get_str(&r, x->t[i].addr, sizeof(x->t[i].addr));
+		ipc_get_str(&r, x->t[i].detail, sizeof(x->t[i].detail));
 		if (x->t[i].kind > R_KIND_REMOTE)
 			r.failed = 1;
 	}

@@ -93,6 +93,12 @@ enum r_kind {
 struct r_target {
 	uint32_t	kind;
 	char		addr[ADDR_MAX + 1];
+	/*
+	 * The recipient_delimiter detail ("tag" of user+tag@) when a
+	 * plus-address reached this mailbox, else "": kept for delivery
+	 * into a folder of that name later; nothing uses it yet.
+	 */
+	char		detail[ADDR_LOCAL_MAX + 1];
 };
 
 #define R_EXPAND_MAX	1000	/* targets one recipient may expand to */

@@ -1,7 +1,8 @@
 /*
- * main.c - resolverd: answers "is this address ours?" (R_CHECK, from
- * smtpd and queued), "where does it go?" (R_EXPAND, from queued only)
- * and "is this password right?" (R_AUTH, from pop3d and imapd only).
+ * main.c - resolverd: answers "is this address ours, and would mail to
+ * it reach someone?" (R_CHECK, from smtpd and queued: the same alias
+ * expansion as delivery's), "where does it go?" (R_EXPAND, from queued
+ * only) and "is this password right?" (R_AUTH, from pop3d and imapd only).
  *
  * Started by master as root, it reads postern.conf and drops to
  * resolver_user at once; from then on it holds nothing but the listening

@@ -98,7 +98,8 @@ def proto():
         7: ("r_check_reply", u32(1) + s("5.1.1 no such user")),
         8: ("r_expand", s("postmaster@example.org")),
         9: ("r_expansion", u32(0) + s("") + u32(2) + u32(0) +
-            s("bob@example.org") + u32(1) + s("x@remote.example")),
+            s("bob@example.org") + s("news") + u32(1) +
+            s("x@remote.example") + s("")),
         10: ("r_auth", s("bob@example.org") + s("secret")),
         11: ("r_auth_reply", u32(0) + s("bob@example.org")),
         12: ("d_hello", u32(1)),
@@ -169,6 +170,18 @@ def conf():
         "smtpd_recipient_limit = 100\nqueue_retry_min = 1m\n"
         "queue_retry_max = 1h\n# comment\n\n")
     put("conf", "bad", "local_domains =\nfoo = 1\n  cont\nsmtpd_vrfy = maybe\n")
+
+
+def aliases():
+    with open(os.path.join(HERE, "..", "..", "etc", "aliases"), "rb") as f:
+        put("aliases", "shipped", f.read())
+    put("aliases", "hosting",
+        "@example.org: u-catch\n@alias.example: @example.org\n"
+        "sales@example.org: bob, u1@example.org\n  \"|/bin/cmd a, b\"\n"
+        "loop: loop2\nloop2: loop\nself: self, u3\n"
+        "remote: x@remote.example\n# comment\n\n")
+    put("aliases", "bad", "no colon\n@bad..d: x\nt: a b@\n  more\n"
+        "u: @example.org\nempty:\n")
 
 
 def spool_header():
@@ -242,7 +255,7 @@ def logd_line():
 def main():
     for f in (smtp_cmd, smtp_data, envelope, proto, pop3_cmd, pop3_stuff,
               mailhdr, conf, spool_header, dns_answer_seeds,
-              logd_line):
+              logd_line, aliases):
         f()
     return 0
 

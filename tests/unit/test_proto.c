@@ -545,6 +545,7 @@ test_r_expansion_round_trips_and_is_strict(void **state)
 	strlcpy(t[1].addr, "bob@elsewhere.example", sizeof(t[1].addr));
 	t[2].kind = R_KIND_MAILBOX;
 	strlcpy(t[2].addr, "carol@example.org", sizeof(t[2].addr));
+	strlcpy(t[2].detail, "lists", sizeof(t[2].detail));
 	memset(&x, 0, sizeof(x));
 	x.status = ST_OK;
 	strlcpy(x.text, "expanded", sizeof(x.text));
@@ -559,6 +560,9 @@ test_r_expansion_round_trips_and_is_strict(void **state)
 	assert_int_equal(back.t[1].kind, R_KIND_REMOTE);
 	assert_string_equal(back.t[1].addr, "bob@elsewhere.example");
 	assert_string_equal(back.t[2].addr, "carol@example.org");
+	/* The plus-address detail travels with its mailbox. */
+	assert_string_equal(back.t[2].detail, "lists");
+	assert_string_equal(back.t[0].detail, "");
 	proto_r_expansion_free(&back);
 	assert_null(back.t);
 	assert_strict(&m, dec_r_expansion, "r_expansion");
