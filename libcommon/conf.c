@@ -90,6 +90,7 @@ static const struct conf_key conf_keys[] = {
 	K(group_commit, CT_BOOL, "yes"),
 	KL(hopcount_limit, "50", 1, 100000),
 	K(authorized_submit_users, CT_LIST, "anyone"),
+	K(queue_list_users, CT_LIST, ""),
 	K(local_sender_policy, CT_STR, "any"),
 	K(allow_alias_commands, CT_BOOL, "no"),
 	K(recipient_delimiter, CT_STR, "+"),

@@ -68,6 +68,7 @@ struct conf {
 	int	 group_commit;
 	long	 hopcount_limit;	/* Received fields that refuse a message */
 	struct conf_list authorized_submit_users;	/* local submitters */
+	struct conf_list queue_list_users;	/* besides root: queue list */
 	char	 local_sender_policy[CONF_STR_MAX];	/* "any" or "own" */
 
 	/* resolver */

@@ -266,14 +266,26 @@ resolver_auth_lookup(struct resolver *r, const char *user, char *key,
 	return 0;
 }
 
+int
+resolver_auth_locked(const char *hash)
+{
+	return hash[0] == PASSWD_LOCKED;
+}
+
 uint32_t
 resolver_auth_verdict(const char *key, const char *hash, const char *password)
 {
 	/*
 	 * An unknown user leaves hash empty: passwd_verify then spends the
-	 * same time on a dummy hash and says no.
+	 * same time on a dummy hash and says no. A locked user (postern user
+	 * lock) costs the same hash and is refused whatever the password:
+	 * the lock is decided here, once for every protocol, not by each
+	 * login daemon.
 	 */
-	if (passwd_verify(password, hash) == 1 && key[0] != '\0')
+	int match = passwd_verify(password,
+	    resolver_auth_locked(hash) ? hash + 1 : hash) == 1;
+
+	if (match && key[0] != '\0' && !resolver_auth_locked(hash))
 		return R_AUTH_OK;
 	return R_AUTH_FAIL;
 }

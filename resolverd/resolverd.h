@@ -57,5 +57,7 @@ int	resolver_auth_lookup(struct resolver *, const char *user, char *key,
 	    size_t keysz, char *hash, size_t hashsz);
 uint32_t resolver_auth_verdict(const char *key, const char *hash,
 	    const char *password);
+/* 1 if the users.db value marks a locked user (PASSWD_LOCKED). */
+int	resolver_auth_locked(const char *hash);
 
 #endif

@@ -118,6 +118,14 @@ def proto():
     stream = (u32(40) + u32(len(f1)) + u32(7) + u32(0) + f1 +
               u32(60) + u32(len(f2)) + u32(8) + u32(0) + f2)
     put("proto", "17_ipc_stream", bytes([17]) + stream)
+    # After the stream: the administrator's queue operations.
+    more = {
+        18: ("q_ctl_op", u32(2) + u32(2) + s(qid) + s("FEDCBA9876543210")),
+        19: ("q_ctl_done", u32(1) + u32(1) + s(qid)),
+        20: ("q_ctl_flush", s("example.net")),
+    }
+    for n, (name, payload) in more.items():
+        put("proto", "%02d_%s" % (n, name), bytes([n, 0]) + payload)
 
 
 def pop3_cmd():
