@@ -50,6 +50,7 @@ int	cli_read_pid(const char *path, pid_t *pid);
 
 /* The postern commands; each returns the process exit status. */
 int	cli_cmd_check(struct cli *, int argc, char **argv);
+int	cli_cmd_config(struct cli *, int argc, char **argv);
 int	cli_cmd_start(struct cli *, int argc, char **argv);
 int	cli_cmd_stop(struct cli *, int argc, char **argv);
 int	cli_cmd_reload(struct cli *, int argc, char **argv);
@@ -144,6 +145,11 @@ int	cli_qsel_match(const struct cli_qsel *, const struct envelope *);
 /* JSON string (quoted) of s, appended to b: 0 or -1. */
 int	cli_json_str(struct buf *b, const char *s);
 
+/*
+ * Runs every check of postern check (libcommon/confcheck) on cf, printing
+ * errors and warnings; -1 when there was an error.
+ */
+int	cli_check_conf(struct cli *, const struct conf *cf);
 /* Runs aliases_compile and reports the result; the exit status. */
 int	cli_build_aliases(struct cli *);
 /*
