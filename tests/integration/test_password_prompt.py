@@ -5,7 +5,9 @@ no terminal to ask on."""
 import os
 import pty
 import select
+import signal
 import subprocess
+import termios
 import time
 
 import pytest
@@ -53,15 +55,31 @@ class Terminal:
                 assert chunk, f"no {text!r} on the terminal: {self.seen!r}"
                 self.seen += chunk
 
+    def echo_off(self):
+        # TCGETS on the master reads the terminal's (the slave's) modes.
+        return not termios.tcgetattr(self.fd)[3] & termios.ECHO
+
     def type(self, line):
+        """Types a line once the prompt has turned echo off: the prompt
+        flushes what was typed before (TCSAFLUSH), as a person types
+        after the prompt, not while it is being written."""
+        wait_until(self.echo_off, 20, what="the prompt to turn echo off")
         os.write(self.fd, line.encode() + b"\n")
 
-    def status(self):
+    def status(self, timeout=30):
         """The exit status, once the terminal's output is read to its end."""
+        deadline = time.monotonic() + timeout
         while True:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([self.fd], [], [], left)[0]:
+                os.kill(self.pid, signal.SIGKILL)
+                os.waitpid(self.pid, 0)
+                os.close(self.fd)
+                raise AssertionError(f"the command did not end: "
+                                     f"{self.seen!r}")
             try:
                 chunk = os.read(self.fd, 4096)
-            except OSError:
+            except OSError:       # EIO: the command is gone
                 break
             if not chunk:
                 break
