@@ -1,13 +1,15 @@
 /*
  * main.c - deliverd, the local delivery agent: a synchronous worker that
- * takes one job at a time from queued and writes it into a Maildir.
+ * takes one job at a time from queued and writes it into a Maildir, or
+ * pipes it into an alias's command.
  *
  * Started by master (several copies) as root; it reads postern.conf and
  * drops to mail_user, the owner of the mail store, before it talks to
  * anyone. It connects to queued's private/deliver.sock (queued is the
  * more privileged side of that socket and is trusted to frame jobs, but a
  * frame that does not decode still closes the connection) and serves jobs
- * until SIGTERM. A job is never abandoned halfway: SIGTERM is only looked
+ * until SIGTERM. Alias commands go to a runner process forked before the
+ * privilege drop (pipe.c). A job is never abandoned halfway: SIGTERM is only looked
  * at between jobs, and a broken connection just means reconnecting, since
  * queued retries any job whose result it did not receive.
  */
@@ -44,6 +46,7 @@ static struct conf	 dl_conf;
 static const char	*dl_conf_path;
 static int		 dl_sigfd = -1;
 static int		 dl_terminate;
+static int		 dl_restart;	/* the command runner failed */
 
 static void
 dl_reload(void)
@@ -135,6 +138,23 @@ dl_elapsed(const struct timespec *start)
 	    (double)(now.tv_nsec - start->tv_nsec) / 1e9;
 }
 
+/* A command: logged for the recipient it ran for, as Postfix does. */
+static void
+dl_command(const struct d_job *j, int fd, struct d_result *res)
+{
+	struct timespec	 start;
+	const char	*word;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	if (pipe_deliver(&dl_conf, j, fd, res) == -1)
+		dl_restart = 1;
+	word = res->status == ST_OK ? "sent" : res->status == ST_TEMP ?
+	    "deferred" : "bounced";
+	log_info("%s: to=<%s>, relay=local, delay=%.2f, status=%s (%s: "
+	    "command: %s)", j->qid, j->orcpt, dl_elapsed(&start), word,
+	    res->text, j->rcpt + 1);
+}
+
 static void
 dl_job(const struct d_job *j, int fd, struct d_result *res)
 {
@@ -143,6 +163,10 @@ dl_job(const struct d_job *j, int fd, struct d_result *res)
 	char		 orig[ADDR_MAX + 16];
 	const char	*word;
 
+	if (j->kind == R_KIND_COMMAND) {
+		dl_command(j, fd, res);
+		return;
+	}
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	local_deliver(dl_conf.mail_store, j, fd, res, where, sizeof(where));
 	orig[0] = '\0';
@@ -209,6 +233,8 @@ dl_serve(int fd)
 			break;
 		}
 		ipc_msg_free(&r);
+		if (dl_restart)
+			break;
 	}
 	ipc_conn_close(&c);
 }
@@ -225,6 +251,8 @@ main(int argc, char *argv[])
 	dl_conf_path = args.confpath;
 	if (priv_lookup(dl_conf.mail_user, &u) == -1)
 		fatal("user %s", dl_conf.mail_user);
+	/* The runner needs root to become default_privs: before the drop. */
+	pipe_start(&dl_conf);
 	priv_drop(&u, NULL);
 	/* Mail is private: only mail_user (and imapd as mail_user) reads it. */
 	umask(077);
@@ -232,14 +260,19 @@ main(int argc, char *argv[])
 	dl_sigfd = daemon_signalfd(0);
 
 	log_info("started as %s, mail store %s", u.name, dl_conf.mail_store);
-	while (!dl_terminate) {
+	while (!dl_terminate && !dl_restart) {
 		if ((fd = dl_connect()) == -1)
 			break;
 		dl_serve(fd);
-		if (!dl_terminate)
+		if (!dl_terminate && !dl_restart)
 			(void)dl_wait(-1, DL_RECONNECT_MS);
 	}
-	log_info("terminating");
 	conf_free(&dl_conf);
+	if (dl_restart) {
+		/* Only a new deliverd, started as root, can make a runner. */
+		log_warnx("exiting to be restarted with a new command runner");
+		return 1;
+	}
+	log_info("terminating");
 	return 0;
 }

@@ -86,6 +86,8 @@ static const struct conf_key conf_keys[] = {
 	K(authorized_submit_users, CT_LIST, "anyone"),
 	K(local_sender_policy, CT_STR, "any"),
 	K(allow_alias_commands, CT_BOOL, "no"),
+	K(default_privs, CT_STR, "nobody"),
+	K(command_time_limit, CT_DURATION, "1000s"),
 	K(resolver_idle_timeout, CT_DURATION, "60s"),
 	K(pop3_listen, CT_LIST, "127.0.0.1:1100, [::1]:1100"),
 	K(login_user, CT_STR, "postern-login"),
@@ -364,6 +366,11 @@ conf_validate(struct conf *c, const char *name, char *err, size_t errlen)
 	    strcmp(c->local_sender_policy, "own") != 0) {
 		snprintf(err, errlen, "%s: local_sender_policy must be any "
 		    "or own", name);
+		return -1;
+	}
+	if (c->command_time_limit == 0) {
+		snprintf(err, errlen, "%s: command_time_limit must be above "
+		    "zero", name);
 		return -1;
 	}
 	if (c->message_size_limit < 1024) {

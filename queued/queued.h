@@ -140,6 +140,10 @@ struct rcpt_target {
 struct rcpt_job {
 	struct qmsg		*msg;
 	char			*addr;		/* the recipient being tried */
+	char			*owner;		/* what a command runs for (the
+						   recipient; for a retried
+						   command, its orcpt), or NULL
+						   for addr */
 	size_t			 ntargets;
 	size_t			 pending;
 	int			 internal;	/* expansion failed on our side */

@@ -48,7 +48,7 @@ struct xctx {
 	size_t			 nodes;
 	int			 stop;		/* a failure that ends it all */
 	int			 tempfail;
-	int			 command;
+	int			 command;	/* a command too long to run */
 	int			 toomany;
 	int			 loop;
 	int			 deep;
@@ -152,8 +152,8 @@ expand_emit(struct xctx *x, uint32_t kind, const char *addr)
 	struct r_target	*nt;
 	char		 key[ADDR_MAX + 3];
 
-	snprintf(key, sizeof(key), "%c:%s", kind == R_KIND_MAILBOX ? 'M' : 'R',
-	    addr);
+	snprintf(key, sizeof(key), "%c:%s", kind == R_KIND_MAILBOX ? 'M' :
+	    kind == R_KIND_COMMAND ? 'C' : 'R', addr);
 	if (expand_set_get(&x->seen, key) == XS_EMITTED)
 		return;
 	if (x->out->n == R_EXPAND_MAX) {
@@ -215,11 +215,24 @@ expand_target(const char *target, void *arg)
 	if (x->stop)
 		return -1;
 	if (target[0] == '|') {
-		/* aliases_compile only stores commands when they are allowed. */
+		/*
+		 * aliases_compile only stores commands when they are allowed;
+		 * the setting is asked again here so that turning it off
+		 * takes effect before the map is rebuilt. The command goes to
+		 * deliverd's pipe agent as it stands ("|" included): it runs
+		 * for the alias being expanded, whose address queued hands
+		 * along as the recipient.
+		 */
 		if (x->ops->allow_commands) {
-			x->command = 1;
-			x->stop = 1;
-			return -1;
+			if (strlen(target) > ADDR_MAX) {
+				log_warnx("alias %s: command longer than %d "
+				    "bytes ignored", ta->self, ADDR_MAX);
+				x->command = 1;
+				x->skipped = 1;
+				return 0;
+			}
+			expand_emit(x, R_KIND_COMMAND, target);
+			return x->stop ? -1 : 0;
 		}
 		log_warnx("alias %s: command target ignored "
 		    "(allow_alias_commands = no)", ta->self);
@@ -380,9 +393,6 @@ expand_address(const struct expand_ops *ops, const char *addr,
 
 	if (x.tempfail)
 		expand_result(out, ST_TEMP, "4.3.0 lookup failure");
-	else if (x.command)
-		expand_result(out, ST_PERM, "5.7.1 delivery to commands is "
-		    "not supported yet");
 	else if (x.toomany)
 		expand_result(out, ST_PERM, "5.3.0 alias expands to too many "
 		    "recipients");
@@ -407,7 +417,10 @@ expand_address(const struct expand_ops *ops, const char *addr,
 		    "(RFC 5321 4.5.1 requires one)", full);
 		expand_result(out, ST_PERM, "5.1.1 postmaster has no mailbox: "
 		    "add an alias");
-	} else if (x.loop)
+	} else if (x.command)
+		expand_result(out, ST_PERM, "5.3.5 alias command is longer "
+		    "than the delivery agent takes");
+	else if (x.loop)
 		expand_result(out, ST_PERM, "5.4.6 alias loop");
 	else if (x.deep)
 		expand_result(out, ST_PERM, "5.4.6 aliases nested too deep");

@@ -335,7 +335,7 @@ expand(struct fake *f, const char *addr, struct r_expansion *x)
 	expand_address(&ops, addr, x);
 }
 
-/* Targets as "M:addr R:addr ..." in result order. */
+/* Targets as "M:addr R:addr C:|cmd ..." in result order. */
 static void
 assert_targets(const struct r_expansion *x, const char *want)
 {
@@ -347,8 +347,8 @@ assert_targets(const struct r_expansion *x, const char *want)
 	for (i = 0; i < x->n; i++) {
 		if (i > 0)
 			strlcat(got, " ", sizeof(got));
-		strlcat(got, x->t[i].kind == R_KIND_MAILBOX ? "M:" : "R:",
-		    sizeof(got));
+		strlcat(got, x->t[i].kind == R_KIND_MAILBOX ? "M:" :
+		    x->t[i].kind == R_KIND_COMMAND ? "C:" : "R:", sizeof(got));
 		strlcat(got, x->t[i].addr, sizeof(got));
 	}
 	assert_string_equal(got, want);
@@ -595,8 +595,8 @@ test_expand_commands_and_unknown_targets(void **state)
 	ops.arg = &f;
 	ops.allow_commands = 1;
 	expand_address(&ops, "prog@example.test", &x);
-	assert_fails(&x, ST_PERM, "5.7.1 delivery to commands is not "
-	    "supported yet");
+	assert_targets(&x, "C:|/usr/bin/thing M:bob@example.test");
+	proto_r_expansion_free(&x);
 
 	/* An unknown target beside a good one is dropped (and logged). */
 	expand(&f, "half@example.test", &x);
