@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "addr.h"
 #include "conf.h"
 #include "deliverd.h"
 #include "fsutil.h"
@@ -144,15 +145,18 @@ dl_command(const struct d_job *j, int fd, struct d_result *res)
 {
 	struct timespec	 start;
 	const char	*word;
+	char		 to[ADDR_MAX + 1];
 
 	clock_gettime(CLOCK_MONOTONIC, &start);
+	strlcpy(to, j->orcpt, sizeof(to));
+	addr_lower(to);
 	if (pipe_deliver(&dl_conf, j, fd, res) == -1)
 		dl_restart = 1;
 	word = res->status == ST_OK ? "sent" : res->status == ST_TEMP ?
 	    "deferred" : "bounced";
-	log_info("%s: to=<%s>, relay=local, delay=%.2f, status=%s (%s: "
-	    "command: %s)", j->qid, j->orcpt, dl_elapsed(&start), word,
-	    res->text, j->rcpt + 1);
+	log_info("%s: to=<%s>, relay=local, delay=%.2f, status=%s (%s%s%s)",
+	    j->qid, to, dl_elapsed(&start), word, res->text,
+	    res->status == ST_OK ? ": " : "; command: ", j->rcpt + 1);
 }
 
 static void
