@@ -48,6 +48,12 @@ int	cli_cmd_alias(struct cli *, int argc, char **argv);
 int	cli_cmd_setup(struct cli *, int argc, char **argv);
 int	cli_cmd_demo(struct cli *, int argc, char **argv);
 
+/* The shipped postern.conf and aliases (setup_files.c, generated). */
+extern const unsigned char *const cli_default_conf;
+extern const size_t cli_default_conf_len;
+extern const unsigned char *const cli_default_aliases;
+extern const size_t cli_default_aliases_len;
+
 /* Runs aliases_compile and reports the result; the exit status. */
 int	cli_build_aliases(struct cli *);
 /*

@@ -74,6 +74,7 @@ begin_stop(struct master *m)
 	if (m->stopping)
 		return;
 	m->stopping = 1;
+	master_notify("STOPPING=1");
 	log_info("stopping: terminating %d processes", services_running(m));
 	if (services_stop_phase(m, 1) == 0)
 		(void)services_stop_phase(m, 2);
@@ -209,6 +210,7 @@ main(int argc, char *argv[])
 	 * not its working directory.
 	 */
 	proc_close_except(NULL, 0);
+	master_notify_init();
 	proc_env_reset();
 	while ((ch = getopt(argc, argv, "c:fd")) != -1) {
 		switch (ch) {
@@ -273,6 +275,7 @@ main(int argc, char *argv[])
 	log_info("started (pid %ld, config %s)", (long)getpid(),
 	    m.confpath ? m.confpath : "built-in defaults");
 	daemonize_done(ready);
+	master_notify("READY=1");
 	if (evloop_run(m.loop) == -1)
 		fatal("event loop");
 	(void)unlink(m.conf.pid_file);
