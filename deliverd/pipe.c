@@ -692,7 +692,7 @@ pipe_start(const struct conf *c)
 {
 	struct priv_user	u;
 	char			home[PATH_MAX], err[256];
-	int			sv[2], keep[1];
+	int			sv[2];
 	pid_t			pid;
 
 	if (!c->allow_alias_commands)
@@ -713,9 +713,13 @@ pipe_start(const struct conf *c)
 		return;
 	}
 	if (pid == 0) {
+		/*
+		 * deliverd holds nothing else yet but the log's socket, which
+		 * must stay: closed, its number could be reused and syslog
+		 * would write into the next pipe. The command itself gets
+		 * only what pipe_child hands it.
+		 */
 		close(sv[0]);
-		keep[0] = sv[1];
-		proc_close_except(keep, 1);
 		(void)prctl(PR_SET_NAME, "deliverd-pipe", 0, 0, 0);
 		signal(SIGPIPE, SIG_IGN);
 		priv_drop(&u, NULL);
@@ -735,11 +739,17 @@ pipe_deliver(const struct conf *c, const struct d_job *j, int fd,
 	char		 rcpt[ADDR_MAX + 1];
 	int		 ms, ok;
 
+	if (!c->allow_alias_commands) {
+		/* Turned off by a reload: what is queued waits, never runs. */
+		pipe_status(res, ST_TEMP, "4.3.5 alias commands are off "
+		    "(allow_alias_commands = no)");
+		return 0;
+	}
 	if (pipe_conn.fd == -1) {
-		pipe_status(res, ST_TEMP, c->allow_alias_commands ?
-		    "4.3.5 alias commands cannot run (see deliverd's log)" :
-		    "4.3.5 alias commands are off (allow_alias_commands = no) "
-		    "or enabled since deliverd started");
+		/* default_privs was refused, or commands were turned on by a
+		 * reload: the runner is made only at start. */
+		pipe_status(res, ST_TEMP, "4.3.5 alias commands cannot run "
+		    "until the suite restarts (see deliverd's log)");
 		return 0;
 	}
 	strlcpy(rcpt, j->orcpt, sizeof(rcpt));

@@ -242,3 +242,28 @@ def test_postern_alias_refuses_commands_when_they_are_off(suite):
     suite.wait_messages("bob@example.test", 1)
     suite.wait_queue_empty()
     assert "to command" not in suite.log_text()
+
+
+@pytest.mark.skipif(not ROOT, reason="default_privs is only used as root")
+@pytest.mark.parametrize("user", ["root", "postern-mail"])
+def test_default_privs_root_or_mail_user_is_refused_and_mail_waits(
+        suite_factory, user):
+    s = suite_factory("allow_alias_commands = yes\n"
+                      f"default_privs = {user}\nqueue_retry_min = 1h\n"
+                      "queue_retry_max = 1h\n")
+    ran, work = script(s, "ran.sh", 'cat > "$W/ran"\n')
+    s.postern("user", "add", "alice@example.test")
+    s.aliases.write_text(s.aliases.read_text() + f"prog: |{ran}\n")
+    s.postern("alias")
+    s.start()
+    why = "is root" if user == "root" else "is mail_user"
+    assert re.search(rf"default_privs {user}\S*:? {why}.*alias commands "
+                     r"will be deferred", s.log_text()), s.log_text()
+    send(s, "prog@example.test")
+    wait_until(lambda: "status=deferred" in s.log_text(), 30,
+               what="the deferral")
+    assert re.search(r"to=<prog@example\.test>.*status=deferred \(4\.3\.5 "
+                     r"alias commands cannot run until the suite restarts",
+                     s.log_text()), s.log_text()
+    assert not (work / "ran").exists()
+    assert len(s.committed()) == 1
