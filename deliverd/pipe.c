@@ -66,6 +66,7 @@
 #define PIPE_ENV_MAX		16
 #define PIPE_ARGBUF		8192
 #define PIPE_CHUNK		65536
+#define PIPE_OBUF		16384
 
 /*
  * The recipient delimiter for $EXTENSION and $USER: Postfix's (and
@@ -280,7 +281,8 @@ pipe_execute(struct pipe_run *r, char **argv, char **envp, const char *dto)
 {
 	/* The output's share of a reply text: the rest says what happened. */
 	char		 out[PIPE_OUTPUT_MAX], text[PROTO_TEXT_MAX / 2];
-	char		 chunk[PIPE_CHUNK], stamp[64];
+	/* Two buffers: output read meanwhile must not clobber unsent input. */
+	char		 chunk[PIPE_CHUNK], obuf[PIPE_OBUF], stamp[64];
 	struct buf	 head;
 	struct pollfd	 pfd[4];
 	struct tm	 tm;
@@ -334,6 +336,7 @@ pipe_execute(struct pipe_run *r, char **argv, char **envp, const char *dto)
 	if (n == (ssize_t)sizeof(err)) {
 		while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
 			;
+		pid = -1;	/* reaped: its number is free for others */
 		snprintf(text, sizeof(text), "4.3.5 cannot run %s: %s",
 		    argv[0], strerror(err));
 		log_warnx("%s: %s", r->j->qid, text + 6);
@@ -398,13 +401,13 @@ pipe_execute(struct pipe_run *r, char **argv, char **envp, const char *dto)
 		}
 		if (ofd != -1 && pfd[ofd].revents != 0) {
 			for (;;) {
-				n = read(op[0], chunk, sizeof(chunk));
+				n = read(op[0], obuf, sizeof(obuf));
 				if (n > 0) {
 					size_t keep = (size_t)n;
 
 					if (keep > sizeof(out) - outlen)
 						keep = sizeof(out) - outlen;
-					memcpy(out + outlen, chunk, keep);
+					memcpy(out + outlen, obuf, keep);
 					outlen += keep;
 					continue;
 				}
@@ -494,13 +497,13 @@ pipe_execute(struct pipe_run *r, char **argv, char **envp, const char *dto)
 			pid = -1;
 			/* Output its children still hold is not waited for. */
 			if (!eof) {
-				while ((n = read(op[0], chunk,
-				    sizeof(chunk))) > 0) {
+				while ((n = read(op[0], obuf,
+				    sizeof(obuf))) > 0) {
 					size_t keep = (size_t)n;
 
 					if (keep > sizeof(out) - outlen)
 						keep = sizeof(out) - outlen;
-					memcpy(out + outlen, chunk, keep);
+					memcpy(out + outlen, obuf, keep);
 					outlen += keep;
 				}
 				eof = 1;
@@ -731,6 +734,15 @@ pipe_start(const struct conf *c)
 	log_info("alias commands run as %s (pid %ld)", u.name, (long)pid);
 }
 
+static int
+pipe_has_ctl(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return 1;
+	return 0;
+}
+
 int
 pipe_deliver(const struct conf *c, const struct d_job *j, int fd,
     struct d_result *res)
@@ -750,6 +762,11 @@ pipe_deliver(const struct conf *c, const struct d_job *j, int fd,
 		 * reload: the runner is made only at start. */
 		pipe_status(res, ST_TEMP, "4.3.5 alias commands cannot run "
 		    "until the suite restarts (see deliverd's log)");
+		return 0;
+	}
+	/* Both become header lines for the command: no line breaks. */
+	if (pipe_has_ctl(j->sender) || pipe_has_ctl(j->orcpt)) {
+		pipe_status(res, ST_PERM, "5.1.7 bad address for a command");
 		return 0;
 	}
 	strlcpy(rcpt, j->orcpt, sizeof(rcpt));

@@ -267,3 +267,23 @@ def test_default_privs_root_or_mail_user_is_refused_and_mail_waits(
                      s.log_text()), s.log_text()
     assert not (work / "ran").exists()
     assert len(s.committed()) == 1
+
+
+def test_a_large_message_reaches_a_command_that_talks_back_intact(
+        suite_factory):
+    """The command echoes what it reads while it is still being fed: its
+    output is read in between writes, and must not disturb them."""
+    s = suite_factory("allow_alias_commands = yes\n")
+    echo, work = script(s, "echo.sh", 'tee "$W/msg.tmp"; mv "$W/msg.tmp" '
+                        '"$W/msg"\n')
+    s.postern("user", "add", "alice@example.test")
+    s.aliases.write_text(s.aliases.read_text() + f"echo: |{echo}\n")
+    s.postern("alias")
+    s.start()
+    body = b"".join(b"line %06d of a long message, to be piped whole\r\n" % i
+                    for i in range(40000))
+    send(s, "echo@example.test", b"Subject: big\r\n\r\n" + body)
+    wait_until(lambda: (work / "msg").exists(), 60, what="the command")
+    got = (work / "msg").read_bytes()
+    assert got.endswith(b"Subject: big\n\n" + body.replace(b"\r\n", b"\n"))
+    s.wait_queue_empty()
