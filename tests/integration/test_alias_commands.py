@@ -5,10 +5,11 @@ delivered, deferred or bounced; command_time_limit kills it and its
 children; its output is cut at a limit. Each command is a script the test
 writes into its own directory."""
 import os
+import pathlib
 import pwd
 import re
+import signal
 import smtplib
-import stat
 
 import pytest
 
@@ -286,4 +287,38 @@ def test_a_large_message_reaches_a_command_that_talks_back_intact(
     wait_until(lambda: (work / "msg").exists(), 60, what="the command")
     got = (work / "msg").read_bytes()
     assert got.endswith(b"Subject: big\n\n" + body.replace(b"\r\n", b"\n"))
+    s.wait_queue_empty()
+
+
+def test_a_command_dies_with_its_deliverd(suite_factory):
+    """A deliverd killed in the middle of a command (kill -9) takes the
+    command and its children with it: nothing runs on unsupervised, and
+    the delivery is retried by the deliverd master starts instead."""
+    s = suite_factory("allow_alias_commands = yes\n")
+    slow, work = script(s, "slow.sh",
+                        'sleep 300 & echo $! > "$W/child"; '
+                        'if [ -e "$W/self" ]; then cat > "$W/msg"; exit 0; fi\n'
+                        'echo $$ > "$W/self.tmp"; mv "$W/self.tmp" "$W/self"; '
+                        'sleep 300\n')
+    s.postern("user", "add", "alice@example.test")
+    s.aliases.write_text(s.aliases.read_text() + f"slow: |{slow}\n")
+    s.postern("alias")
+    s.start()
+    send(s, "slow@example.test")
+    wait_until(lambda: (work / "self").exists(), 30, what="the command")
+    pids = [int((work / "self").read_text()),
+            int((work / "child").read_text())]
+    # The command's runner, then the deliverd it belongs to.
+    with open(f"/proc/{pids[0]}/stat") as f:
+        runner = int(f.read().rsplit(")", 1)[1].split()[1])
+    assert pathlib.Path(f"/proc/{runner}/comm").read_text().strip() == \
+        "deliverd-pipe"
+    with open(f"/proc/{runner}/stat") as f:
+        deliverd = int(f.read().rsplit(")", 1)[1].split()[1])
+    assert deliverd in s.pids_of("deliverd")
+    os.kill(deliverd, signal.SIGKILL)
+    wait_until(lambda: all(_gone(p) for p in pids) and _gone(runner), 20,
+               what="the command, its child and the runner to go")
+    # Retried on another worker (the second run delivers).
+    wait_until(lambda: (work / "msg").exists(), 30, what="the retry")
     s.wait_queue_empty()

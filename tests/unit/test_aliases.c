@@ -573,15 +573,26 @@ test_expand_too_many_targets(void **state)
 static void
 test_expand_commands_and_unknown_targets(void **state)
 {
+	static char longcmd[ADDR_MAX + 8];
 	const char *aliases[] = {
 		"prog", "|/usr/bin/thing, bob",
+		"twice", "prog, |/usr/bin/thing",
+		"long", longcmd,
+		"longbob", NULL,
 		"half", "bob, ghost",
 		"ghosts", "ghost, phantom",
 		NULL };
 	const char *users[] = { "bob@example.test", NULL };
+	static char longbob[ADDR_MAX + 16];
 	struct fake f = { aliases, users, 0, 0 };
 	struct expand_ops ops;
 	struct r_expansion x;
+
+	longcmd[0] = '|';
+	memset(longcmd + 1, 'x', ADDR_MAX);
+	longcmd[ADDR_MAX + 1] = '\0';
+	snprintf(longbob, sizeof(longbob), "%s, bob", longcmd);
+	aliases[7] = longbob;
 
 	/* Without allow_alias_commands a stored command is ignored. */
 	expand(&f, "prog@example.test", &x);
@@ -596,6 +607,17 @@ test_expand_commands_and_unknown_targets(void **state)
 	ops.allow_commands = 1;
 	expand_address(&ops, "prog@example.test", &x);
 	assert_targets(&x, "C:|/usr/bin/thing M:bob@example.test");
+	proto_r_expansion_free(&x);
+	/* Reached twice through aliases: run once. */
+	expand_address(&ops, "twice@example.test", &x);
+	assert_targets(&x, "C:|/usr/bin/thing M:bob@example.test");
+	proto_r_expansion_free(&x);
+	/* Longer than a job can carry: refused, never cut. */
+	expand_address(&ops, "long@example.test", &x);
+	assert_fails(&x, ST_PERM, "5.3.5 alias command is longer than the "
+	    "delivery agent takes");
+	expand_address(&ops, "longbob@example.test", &x);
+	assert_targets(&x, "M:bob@example.test");
 	proto_r_expansion_free(&x);
 
 	/* An unknown target beside a good one is dropped (and logged). */
