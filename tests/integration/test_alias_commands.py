@@ -322,3 +322,42 @@ def test_a_command_dies_with_its_deliverd(suite_factory):
     # Retried on another worker (the second run delivers).
     wait_until(lambda: (work / "msg").exists(), 30, what="the retry")
     s.wait_queue_empty()
+
+
+@pytest.mark.skipif(not os.access("/usr/bin/procmail", os.X_OK),
+                    reason="procmail is not installed")
+def test_procmail_delivers_into_a_maildir_by_the_extension(suite_factory):
+    """Postfix's way to hand mail to procmail, `|/usr/bin/procmail -a
+    "$EXTENSION"` (here with -m and a recipe file, as a filter that needs
+    no home directory): procmail runs set-id bits ignored, as
+    default_privs, and files the message by its $1."""
+    s = suite_factory("allow_alias_commands = yes\n")
+    work = s.root / "work"
+    work.mkdir()
+    os.chmod(work, 0o777)
+    rc = s.root / "procmailrc"
+    rc.write_text(f"MAILDIR={work}\nLOGFILE={work}/log\nTAG=$1\n"
+                  ":0\n* TAG ?? .\n$TAG/\n\n:0\ninbox/\n")
+    os.chmod(rc, 0o644)
+    s.postern("user", "add", "alice@example.test")
+    # Bare name: looked up in PATH=/usr/bin:/bin.
+    s.aliases.write_text(s.aliases.read_text() +
+                         f'pm: |procmail -m {rc} "$EXTENSION"\n'
+                         f'pmtag: |procmail -m {rc} tagged\n')
+    s.postern("alias")
+    s.start()
+    send(s, "pm@example.test")
+    send(s, "pmtag@example.test", b"Subject: tagged\r\n\r\nfor the tag\r\n")
+    s.wait_queue_empty()
+
+    def one(d):
+        new = work / d / "new"
+        got = list(new.iterdir()) if new.is_dir() else []
+        return got[0] if len(got) == 1 else None
+    inbox = wait_until(lambda: one("inbox"), 10, what="procmail's inbox")
+    tagged = wait_until(lambda: one("tagged"), 10, what="the tag's folder")
+    assert b"hello command" in inbox.read_bytes()
+    assert b"Delivered-To: pm@example.test" in inbox.read_bytes()
+    assert b"for the tag" in tagged.read_bytes()
+    if ROOT:
+        assert inbox.stat().st_uid == pwd.getpwnam("nobody").pw_uid
