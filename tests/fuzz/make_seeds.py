@@ -182,9 +182,17 @@ def spool_header():
     put("spool_header", "receiving", hdr0 + msg)
 
 
+def cmdline():
+    put("cmdline", "procmail", b'/usr/bin/procmail -a "$EXTENSION"')
+    put("cmdline", "mailman",
+        b"/usr/lib/mailman/mail/mailman post 'my list' ${RECIPIENT}")
+    put("cmdline", "sender", b"/bin/x -f $SENDER\0-rf ;$(id)`x` \"*\"")
+    put("cmdline", "refused", b"/bin/x a\\ b | y > z $1")
+
+
 def main():
     for f in (smtp_cmd, smtp_data, envelope, proto, pop3_cmd, pop3_stuff,
-              mailhdr, conf, spool_header):
+              mailhdr, conf, spool_header, cmdline):
         f()
     return 0
 
