@@ -103,7 +103,7 @@ def proto():
         11: ("r_auth_reply", u32(0) + s("bob@example.org")),
         12: ("d_hello", u32(1)),
         13: ("d_job", s(qid) + s("alice@example.org") + s("bob@example.org")
-             + s("Bob@Example.org") + u64(96) + u64(1000)),
+             + s("Bob@Example.org") + u64(96) + u64(1000) + u32(0)),
         14: ("d_result", u32(0) + s("2.0.0 delivered to maildir")),
         15: ("p_login", u32(1) + s("bob@example.org") + s("secret") +
              u32(6) + b"STAT\r\n"),
@@ -111,6 +111,10 @@ def proto():
     }
     for n, (name, payload) in frames.items():
         put("proto", "%02d_%s" % (n, name), bytes([n, 1]) + payload)
+    # An alias command for deliverd's pipe transport (R_KIND_COMMAND).
+    put("proto", "13_d_job_command", bytes([13, 1]) + s(qid) +
+        s("alice@example.org") + s('|/usr/bin/procmail -a "$EXTENSION"') +
+        s("list+tag@example.org") + u64(96) + u64(1000) + u32(2))
     # 17: a stream of two frames: type, length, id, flags.
     f1 = s("bob@example.net")
     f2 = u32(1)
