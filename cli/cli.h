@@ -51,6 +51,7 @@ int	cli_cmd_check(struct cli *, int argc, char **argv);
 int	cli_cmd_start(struct cli *, int argc, char **argv);
 int	cli_cmd_stop(struct cli *, int argc, char **argv);
 int	cli_cmd_reload(struct cli *, int argc, char **argv);
+int	cli_cmd_log(struct cli *, int argc, char **argv);
 int	cli_cmd_status(struct cli *, int argc, char **argv);
 int	cli_cmd_queue(struct cli *, int argc, char **argv);
 int	cli_cmd_user(struct cli *, int argc, char **argv);

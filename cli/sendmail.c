@@ -28,6 +28,8 @@
 
 #include "addr.h"
 #include "cli.h"
+#include "daemon.h"
+#include "log.h"
 #include "mailhdr.h"
 #include "sendmail.h"
 
@@ -48,13 +50,15 @@ static void	sm_err(const char *, ...) __attribute__((format(printf, 1, 2)));
 static void
 sm_err(const char *fmt, ...)
 {
+	char	msg[2048];
 	va_list ap;
 
-	fputs("sendmail: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	fprintf(stderr, "sendmail: %s\n", msg);
+	/* The mail log too, as postern/sendmail: a failing cron job says why. */
+	log_errx("%s", msg);
 }
 
 /* The envelope sender: -f, else the invoking user at the default domain. */
@@ -314,6 +318,8 @@ main(int argc, char **argv)
 	int		 rc;
 
 	memset(&j, 0, sizeof(j));
+	/* Our own lines go to the mail log, never to the caller's stderr. */
+	log_init("sendmail", LOG_DEST_SYSLOG);
 	/* A queued that goes away must give us EPIPE, not kill us. */
 	signal(SIGPIPE, SIG_IGN);
 	if (sm_args_parse(argc, argv, &j.opts, err, sizeof(err)) == -1) {
@@ -331,6 +337,7 @@ main(int argc, char **argv)
 		rc = EX_CONFIG;
 		goto done_args;
 	}
+	daemon_log_setup(&j.conf);
 	if (j.opts.mode == SM_MODE_SMTP) {
 		rc = sm_smtp_run(&j.conf, &j.opts);
 		goto done_conf;

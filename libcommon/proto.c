@@ -324,7 +324,9 @@ proto_enc_d_job(struct ipc_msg *m, const struct d_job *j, int fd)
 	m->fd = fd;
 	if (ipc_put_str(m, j->qid) == -1 || ipc_put_str(m, j->sender) == -1 ||
 	    ipc_put_str(m, j->rcpt) == -1 || ipc_put_str(m, j->orcpt) == -1 ||
-	    ipc_put_u64(m, j->offset) == -1 || ipc_put_u64(m, j->size) == -1)
+	    ipc_put_u64(m, j->offset) == -1 || ipc_put_u64(m, j->size) == -1 ||
+	    ipc_put_u64(m, j->arrival_us) == -1 ||
+	    ipc_put_u64(m, j->active_us) == -1)
 		return -1;
 	return 0;
 }
@@ -341,8 +343,11 @@ proto_dec_d_job(const struct ipc_msg *m, struct d_job *j)
 	ipc_get_str(&r, j->orcpt, sizeof(j->orcpt));
 	ipc_get_u64(&r, &j->offset);
 	ipc_get_u64(&r, &j->size);
+	ipc_get_u64(&r, &j->arrival_us);
+	ipc_get_u64(&r, &j->active_us);
 	if (ipc_reader_end(&r) == -1 || m->fd == -1 || !qid_valid(j->qid) ||
-	    j->offset > INT64_MAX || j->size > INT64_MAX - j->offset)
+	    j->offset > INT64_MAX || j->size > INT64_MAX - j->offset ||
+	    j->arrival_us > INT64_MAX || j->active_us > INT64_MAX)
 		return -1;
 	return 0;
 }

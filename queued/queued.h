@@ -140,6 +140,8 @@ struct rcpt_target {
 struct rcpt_job {
 	struct qmsg		*msg;
 	char			*addr;		/* the recipient being tried */
+	char			*orcpt;		/* before aliases: orig_to= */
+	int64_t			 active_us;	/* the round began (log delays) */
 	size_t			 ntargets;
 	size_t			 pending;
 	int			 internal;	/* expansion failed on our side */

@@ -232,9 +232,17 @@ def dns_answer_seeds():
     put("dns_answer", "truncated", dns_answer(1, 5, 0, [], tc=True))
 
 
+def logd_line():
+    put("logd_line", "record",
+        "<6>postern/smtpd: connect from unknown[192.0.2.1]")
+    put("logd_line", "forged", "<6>postern/smtpd[1]: a\nfake line\x7f")
+    put("logd_line", "no-tag", "no record at all")
+
+
 def main():
     for f in (smtp_cmd, smtp_data, envelope, proto, pop3_cmd, pop3_stuff,
-              mailhdr, conf, spool_header, dns_answer_seeds):
+              mailhdr, conf, spool_header, dns_answer_seeds,
+              logd_line):
         f()
     return 0
 
