@@ -14,6 +14,9 @@
 #define POSTERN_SYSCONFDIR "/etc/postern"
 #endif
 #define POSTERN_SYSCONFDIR_TEXT	POSTERN_SYSCONFDIR "/postern.conf"
+#ifndef POSTERN_SBINDIR
+#define POSTERN_SBINDIR "/usr/local/sbin"
+#endif
 
 struct cli {
 	const char	*prog;		/* "postern", for messages */
@@ -33,6 +36,13 @@ const char *cli_config_path(const char *explicit);
  * -1 with errno on failure.
  */
 int	cli_connect(const char *dir, const char *name);
+/*
+ * The path of the program name installed beside this one (postern and
+ * sendmail share a directory, sbindir or the build tree's bin/): the
+ * directory of /proc/self/exe, else POSTERN_SBINDIR. 0, or -1 when it
+ * does not fit.
+ */
+int	cli_sibling_path(const char *name, char *out, size_t outsz);
 /* Reads a pid file; 0 and *pid, or -1 (errno ENOENT: none, EINVAL: junk). */
 int	cli_read_pid(const char *path, pid_t *pid);
 
@@ -41,12 +51,15 @@ int	cli_cmd_check(struct cli *, int argc, char **argv);
 int	cli_cmd_start(struct cli *, int argc, char **argv);
 int	cli_cmd_stop(struct cli *, int argc, char **argv);
 int	cli_cmd_reload(struct cli *, int argc, char **argv);
+int	cli_cmd_log(struct cli *, int argc, char **argv);
 int	cli_cmd_status(struct cli *, int argc, char **argv);
 int	cli_cmd_queue(struct cli *, int argc, char **argv);
 int	cli_cmd_user(struct cli *, int argc, char **argv);
 int	cli_cmd_alias(struct cli *, int argc, char **argv);
 int	cli_cmd_setup(struct cli *, int argc, char **argv);
 int	cli_cmd_demo(struct cli *, int argc, char **argv);
+/* postern setup --sendmail-link [--force] [--root DIR] (setup_link.c). */
+int	cli_setup_sendmail_link(struct cli *, int argc, char **argv);
 
 /* The shipped postern.conf and aliases (setup_files.c, generated). */
 extern const unsigned char *const cli_default_conf;

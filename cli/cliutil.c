@@ -72,3 +72,32 @@ cli_read_pid(const char *path, pid_t *pid)
 	*pid = (pid_t)v;
 	return 0;
 }
+
+int
+cli_sibling_path(const char *name, char *out, size_t outsz)
+{
+	char	self[PATH_MAX];
+	char	*slash;
+	ssize_t	n;
+	int	r;
+
+	/*
+	 * The kernel's name for our own file, links resolved: a sendmail
+	 * reached through /usr/sbin/sendmail -> /usr/local/sbin/sendmail
+	 * finds the postern installed beside it, and a build tree's
+	 * commands find each other.
+	 */
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n > 0) {
+		self[n] = '\0';
+		if ((slash = strrchr(self, '/')) != NULL) {
+			*slash = '\0';
+			r = snprintf(out, outsz, "%s/%s", self, name);
+			if (r > 0 && (size_t)r < outsz && access(out, X_OK) == 0)
+				return 0;
+		}
+	}
+	/* No /proc (a chroot): where the install put it. */
+	r = snprintf(out, outsz, "%s/%s", POSTERN_SBINDIR, name);
+	return (r < 0 || (size_t)r >= outsz) ? -1 : 0;
+}

@@ -164,6 +164,38 @@ cli_cmd_reload(struct cli *c, int argc, char **argv)
 	return 0;
 }
 
+/*
+ * postern log reopen: logrotate's postrotate (Postfix's "postfix
+ * logrotate"). master makes maillog_file again and its log process
+ * reopens it; nothing else is reloaded.
+ */
+int
+cli_cmd_log(struct cli *c, int argc, char **argv)
+{
+	pid_t pid;
+
+	if (argc != 2 || strcmp(argv[1], "reopen") != 0) {
+		cli_err(c, "usage: postern log reopen");
+		return EX_USAGE;
+	}
+	if (c->conf.maillog_file[0] == '\0') {
+		cli_err(c, "maillog_file is not set: the suite logs to syslog, "
+		    "which rotates its own files");
+		return 1;
+	}
+	if (!master_pid(c, &pid, 1))
+		return 1;
+	if (kill(pid, SIGUSR1) == -1) {
+		int saved = errno;
+
+		cli_err(c, "cannot signal master (pid %ld): %s", (long)pid,
+		    strerror(saved));
+		return saved == EPERM ? EX_NOPERM : 1;
+	}
+	printf("postern: %s will be reopened\n", c->conf.maillog_file);
+	return 0;
+}
+
 int
 cli_cmd_status(struct cli *c, int argc, char **argv)
 {

@@ -342,15 +342,17 @@ setup_default_file(struct cli *c, const char *path, const char *what,
  * none, and then loads it. 0, or -1 after saying why.
  */
 static int
-setup_config(struct cli *c)
+setup_config(struct cli *c, int write_default)
 {
 	char err[512];
 
-	if (c->confpath == NULL)
-		c->confpath = POSTERN_SYSCONFDIR_TEXT;
-	if (setup_default_file(c, c->confpath, "configuration",
-	    cli_default_conf, cli_default_conf_len) == -1)
-		return -1;
+	if (write_default) {
+		if (c->confpath == NULL)
+			c->confpath = POSTERN_SYSCONFDIR_TEXT;
+		if (setup_default_file(c, c->confpath, "configuration",
+		    cli_default_conf, cli_default_conf_len) == -1)
+			return -1;
+	}
 	if (conf_load(&c->conf, c->confpath, err, sizeof(err)) == -1) {
 		cli_err(c, "%s", err);
 		return -1;
@@ -361,9 +363,15 @@ setup_config(struct cli *c)
 int
 cli_cmd_setup(struct cli *c, int argc, char **argv)
 {
-	int rc;
+	int rc, i, link = 0;
 
-	if (setup_config(c) == -1)
+	/* --sendmail-link is a step of its own: it writes no config. */
+	for (i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--sendmail-link") == 0)
+			link = 1;
+	if (!link && argc != 1)
+		return setup_run(c, argc, argv);	/* the usage, nothing else */
+	if (setup_config(c, !link) == -1)
 		return EX_CONFIG;
 	rc = setup_run(c, argc, argv);
 	conf_free(&c->conf);
@@ -373,10 +381,15 @@ cli_cmd_setup(struct cli *c, int argc, char **argv)
 static int
 setup_run(struct cli *c, int argc, char **argv)
 {
-	int root = priv_is_root(), rc = 0;
+	int root = priv_is_root(), rc = 0, i;
 
+	/* A step of its own, not part of every setup (setup_link.c). */
+	for (i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--sendmail-link") == 0)
+			return cli_setup_sendmail_link(c, argc, argv);
 	if (argc != 1) {
-		cli_err(c, "usage: postern setup");
+		cli_err(c, "usage: postern setup [--sendmail-link [--force] "
+		    "[--root DIR]]");
 		return EX_USAGE;
 	}
 	if (root) {

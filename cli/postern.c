@@ -30,6 +30,7 @@ static const struct cli_command cli_commands[] = {
 	{ "start",	cli_cmd_start,	1 },
 	{ "stop",	cli_cmd_stop,	1 },
 	{ "reload",	cli_cmd_reload,	1 },
+	{ "log",	cli_cmd_log,	1 },
 	{ "status",	cli_cmd_status,	1 },
 	{ "queue",	cli_cmd_queue,	1 },
 	{ "user",	cli_cmd_user,	1 },
@@ -49,6 +50,7 @@ usage(FILE *fp)
 	    "  start [-f]            start the mail system (-f: foreground)\n"
 	    "  stop                  stop it and wait until it is gone\n"
 	    "  reload                make it re-read the configuration\n"
+	    "  log reopen            reopen maillog_file (after logrotate)\n"
 	    "  status                tell whether it is running\n"
 	    "  queue list            list the queued messages\n"
 	    "  queue flush           retry every deferred message now\n"
@@ -63,6 +65,9 @@ usage(FILE *fp)
 	    "  user list             list the users\n"
 	    "  alias                 rebuild the aliases map from aliases_file\n"
 	    "  setup                 create the system users and directories\n"
+	    "  setup --sendmail-link [--force] [--root DIR]\n"
+	    "                        make /usr/sbin/sendmail, mailq and\n"
+	    "                        newaliases Postern's\n"
 	    "  demo                  show how to send and read a first mail\n"
 	    "  help                  show this text\n"
 	    "\n"

@@ -1,6 +1,10 @@
 /*
  * sendmail.c - the sendmail-compatible injector: reads a message from
- * standard input and hands it to queued over <spool>/public/inject.sock.
+ * standard input and hands it to queued over <spool>/public/inject.sock
+ * (sm_queue.c); with -bs it speaks SMTP on standard input and output
+ * instead (sm_smtp.c). -bp, -bi, -bv and -q run the postern command, as
+ * Postfix's sendmail runs postqueue and postalias; invoked as mailq or
+ * newaliases it is -bp or -bi.
  *
  * Runs as the invoking user (cron, a web application, a shell user); it
  * is not setuid and needs no privilege: the inject socket is open to
@@ -24,12 +28,10 @@
 
 #include "addr.h"
 #include "cli.h"
-#include "fsutil.h"
-#include "ipc.h"
+#include "daemon.h"
+#include "log.h"
 #include "mailhdr.h"
-#include "proto.h"
 #include "sendmail.h"
-#include "text.h"
 
 struct sm_job {
 	struct conf		 conf;
@@ -48,13 +50,15 @@ static void	sm_err(const char *, ...) __attribute__((format(printf, 1, 2)));
 static void
 sm_err(const char *fmt, ...)
 {
+	char	msg[2048];
 	va_list ap;
 
-	fputs("sendmail: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	fprintf(stderr, "sendmail: %s\n", msg);
+	/* The mail log too, as postern/sendmail: a failing cron job says why. */
+	log_errx("%s", msg);
 }
 
 /* The envelope sender: -f, else the invoking user at the default domain. */
@@ -64,18 +68,11 @@ sm_sender(struct sm_job *j)
 	struct passwd	*pw;
 	struct mailaddr	 a;
 	const char	*f = j->opts.sender;
-	char		*comma;
 
-	pw = getpwuid(getuid());
-	if (pw != NULL && pw->pw_gecos != NULL) {
-		/* The GECOS full name is the first comma-separated field. */
-		strlcpy(j->gecos, pw->pw_gecos, sizeof(j->gecos));
-		if ((comma = strchr(j->gecos, ',')) != NULL)
-			*comma = '\0';
-	}
-	j->fullname = j->opts.fullname != NULL ? j->opts.fullname : j->gecos;
+	sm_fullname(j->opts.fullname, j->gecos, sizeof(j->gecos));
+	j->fullname = j->gecos;
 	if (f == NULL) {
-		if (pw == NULL) {
+		if ((pw = getpwuid(getuid())) == NULL) {
 			sm_err("no login name for uid %lu: use -f",
 			    (unsigned long)getuid());
 			return EX_NOUSER;
@@ -194,192 +191,119 @@ sm_read(struct sm_job *j)
 	return 0;
 }
 
-/* Maps a Q_ERR from queued to an exit code, after saying what it was. */
+/* Says what went wrong with the submission; the exit status for it. */
 static int
-sm_queue_error(const struct ipc_msg *m, const char *when)
+sm_submit_exit(const struct sm_queue *q)
 {
-	struct q_err	e;
-	char		text[PROTO_TEXT_MAX];
-
-	if (m->type != Q_ERR || proto_dec_q_err(m, &e) == -1) {
-		sm_err("unexpected reply from the queue %s", when);
-		return EX_SOFTWARE;
-	}
-	(void)text_sanitize(text, sizeof(text), e.text, '?', 0);
-	sm_err("the queue refused the message %s: %s", when, text);
-	if (e.status == ST_TEMP)
+	if (q->refused)
+		sm_err("the queue refused the message %s: %s", q->when,
+		    q->text);
+	else
+		sm_err("%s: message not sent", q->text);
+	switch (q->status) {
+	case SM_Q_OK:
+		return 0;
+	case SM_Q_TEMP:
 		return EX_TEMPFAIL;
-	/* 5.7.x: this user, or this sender, is not allowed (postern.conf). */
-	return strncmp(e.text, "5.7.", 4) == 0 ? EX_NOPERM : EX_UNAVAILABLE;
-}
-
-static int
-sm_recv(struct ipc_conn *conn, struct ipc_msg *m, const char *when)
-{
-	if (ipc_recv_wait(conn, m, PROTO_TIMEOUT_MS) == -1) {
-		sm_err("no answer from the queue %s: %s", when,
-		    errno == EPIPE ? "connection closed" : strerror(errno));
-		return -1;
+	case SM_Q_PERM:
+		return EX_UNAVAILABLE;
+	case SM_Q_NOPERM:
+		return EX_NOPERM;
+	case SM_Q_TOOBIG:
+	case SM_Q_TOOMANY:
+		return EX_DATAERR;
+	case SM_Q_CONFIG:
+		return EX_CONFIG;
+	case SM_Q_SOFTWARE:
+		break;
 	}
-	return 0;
-}
-
-static void
-sm_abort(struct ipc_conn *conn)
-{
-	struct ipc_msg m;
-
-	/* Best effort: queued also drops the file when we disconnect. */
-	ipc_msg_init(&m, Q_ABORT, 0);
-	(void)ipc_send_wait(conn, &m, 1000);
-	ipc_msg_free(&m);
-}
-
-/* Writes header and body into the spool file queued gave us. */
-static int
-sm_write(struct sm_job *j, int fd, const char *qid, uint64_t *size)
-{
-	struct sm_stamp	 st;
-	struct buf	 h;
-	const char	*body = j->text + j->hdr.body_off;
-	size_t		 blen = j->in.msg.len - j->hdr.body_off;
-	int		 rc = 0;
-
-	memset(&st, 0, sizeof(st));
-	st.myhostname = j->conf.myhostname;
-	st.qid = qid;
-	st.now = time(NULL);
-	st.sender = j->sender;
-	st.fullname = j->fullname;
-	buf_init(&h, MAILHDR_SECTION_MAX + 65536);
-	if (sm_header_build(&j->hdr, j->text, &st, &h) == -1) {
-		sm_err("cannot build the message header");
-		buf_free(&h);
-		return EX_SOFTWARE;
-	}
-	if ((uint64_t)h.len + blen > j->conf.message_size_limit) {
-		sm_err("message with its added header is larger than "
-		    "message_size_limit (%llu bytes): not sent",
-		    (unsigned long long)j->conf.message_size_limit);
-		rc = EX_DATAERR;
-	} else if (fs_write_all(fd, h.data, h.len) == -1 ||
-	    (blen > 0 && fs_write_all(fd, body, blen) == -1) ||
-	    fsync(fd) == -1) {
-		sm_err("writing the queue file: %s", strerror(errno));
-		rc = EX_TEMPFAIL;
-	}
-	*size = (uint64_t)h.len + blen;
-	buf_free(&h);
-	return rc;
+	return EX_SOFTWARE;
 }
 
 static int
 sm_submit(struct sm_job *j)
 {
-	struct ipc_conn	 conn;
-	struct ipc_msg	 m;
-	struct q_commit	 qc;
-	char		 dir[PATH_MAX], qid[QID_LEN + 1];
-	int		 fd, rc;
+	struct sm_queue	q;
+	struct sm_stamp	st;
+	uint64_t	size;
+	int		rc = 0;
 
-	if (fs_path(dir, sizeof(dir), j->conf.spool_directory,
-	    "public") == -1) {
-		sm_err("spool_directory is too long");
-		return EX_CONFIG;
-	}
-	if ((fd = cli_connect(dir, "inject.sock")) == -1) {
-		sm_err("cannot reach the queue at %s/inject.sock: %s (is "
-		    "postern running?); message not sent", dir,
-		    strerror(errno));
-		return EX_TEMPFAIL;
-	}
-	ipc_conn_init(&conn, fd, IPC_MAX_PAYLOAD);
-
-	ipc_msg_init(&m, Q_BEGIN, 0);
-	rc = ipc_send_wait(&conn, &m, PROTO_TIMEOUT_MS);
-	ipc_msg_free(&m);
-	if (rc == -1) {
-		sm_err("talking to the queue: %s", strerror(errno));
-		rc = EX_TEMPFAIL;
-		goto out;
-	}
-	if (sm_recv(&conn, &m, "at the start") == -1) {
-		rc = EX_TEMPFAIL;
-		goto out;
-	}
-	if (m.type != Q_FILE || proto_dec_q_file(&m, qid) == -1) {
-		rc = m.type == Q_ERR ? sm_queue_error(&m, "at the start") :
-		    EX_SOFTWARE;
-		if (rc == EX_SOFTWARE)
-			sm_err("malformed reply from the queue");
-		ipc_msg_free(&m);
-		goto out;
-	}
-
-	memset(&qc, 0, sizeof(qc));
-	rc = sm_write(j, m.fd, qid, &qc.size);
-	ipc_msg_free(&m);	/* closes our copy of the spool file */
-	if (rc != 0) {
-		sm_abort(&conn);
-		goto out;
-	}
-
-	strlcpy(qc.sender, j->sender, sizeof(qc.sender));
-	strlcpy(qc.client, "localhost", sizeof(qc.client));
-	qc.helo[0] = '\0';
-	qc.nrcpt = (uint32_t)j->rcpt.n;
-	qc.rcpt = j->rcpt.v;
-	ipc_msg_init(&m, Q_COMMIT, 0);
-	if (proto_enc_q_commit(&m, &qc) == -1) {
-		ipc_msg_free(&m);
-		sm_err("too many recipients for one submission");
-		sm_abort(&conn);
-		rc = EX_DATAERR;
-		goto out;
-	}
-	rc = ipc_send_wait(&conn, &m, PROTO_TIMEOUT_MS);
-	ipc_msg_free(&m);
-	if (rc == -1) {
-		sm_err("talking to the queue: %s", strerror(errno));
-		rc = EX_TEMPFAIL;
-		goto out;
-	}
-	/* Only Q_OK means the message is on disk and ours no longer. */
-	if (sm_recv(&conn, &m, "at commit") == -1) {
-		rc = EX_TEMPFAIL;
-		goto out;
-	}
-	if (m.type == Q_OK)
-		rc = 0;
-	else
-		rc = sm_queue_error(&m, "at commit");
-	ipc_msg_free(&m);
-out:
-	ipc_conn_close(&conn);
+	memset(&st, 0, sizeof(st));
+	st.now = time(NULL);
+	st.sender = j->sender;
+	st.fullname = j->fullname;
+	sm_queue_init(&q);
+	if (sm_queue_begin(&q, &j->conf) == -1 ||
+	    sm_queue_write(&q, &j->conf, &j->hdr, j->text, j->in.msg.len, &st,
+	    &size) == -1 ||
+	    sm_queue_commit(&q, j->sender, &j->rcpt, size) == -1)
+		rc = sm_submit_exit(&q);
+	sm_queue_end(&q);
 	return rc;
 }
 
+/*
+ * -bp, -bi, -bv and -q are the postern command's work: run it, as
+ * Postfix's sendmail runs postqueue and postalias. It runs as the
+ * invoking user, as we do, so this grants nothing. Returns only on
+ * failure.
+ */
 static int
-sm_mode_refuse(enum sm_mode mode)
+sm_run_postern(const struct sm_opts *o, const char *const *args,
+    size_t nargs, int with_rcpt)
 {
-	switch (mode) {
-	case SM_MODE_SMTP:
-		sm_err("-bs (SMTP on standard input) is not supported: "
-		    "connect to the SMTP service instead");
-		return EX_USAGE;
+	char		 path[PATH_MAX];
+	const char	**av;
+	size_t		 n = 0, i;
+
+	if (cli_sibling_path("postern", path, sizeof(path)) == -1) {
+		sm_err("cannot find the postern command");
+		return EX_OSFILE;
+	}
+	if ((av = calloc(nargs + o->nrcpt + 4, sizeof(*av))) == NULL) {
+		sm_err("out of memory");
+		return EX_TEMPFAIL;
+	}
+	av[n++] = "postern";
+	if (o->config != NULL) {
+		av[n++] = "-c";
+		av[n++] = o->config;
+	}
+	for (i = 0; i < nargs; i++)
+		av[n++] = args[i];
+	for (i = 0; with_rcpt && i < o->nrcpt; i++)
+		av[n++] = o->rcpt[i];
+	av[n] = NULL;
+	fflush(NULL);
+	execv(path, (char *const *)av);
+	sm_err("cannot run %s: %s", path, strerror(errno));
+	free(av);
+	return EX_OSFILE;
+}
+
+static int
+sm_mode_run(const struct sm_opts *o)
+{
+	static const char *const mailq[] = { "queue", "list" };
+	static const char *const alias[] = { "alias" };
+	static const char *const verify[] = { "address" };
+	const char	*flush[] = { "queue", "flush", o->flush };
+
+	switch (o->mode) {
 	case SM_MODE_MAILQ:
-		sm_err("-bp is not supported: use \"postern queue list\" "
-		    "(as root)");
-		return EX_USAGE;
+		return sm_run_postern(o, mailq, 2, 0);
 	case SM_MODE_NEWALIASES:
-		sm_err("-bi is not supported: use \"postern alias\" (as root)");
-		return EX_USAGE;
-	case SM_MODE_QUEUE_RUN:
-		/* Harmless to accept: the queue retries on its own. */
-		sm_err("-q ignored: queued retries deferred mail itself "
-		    "(\"postern queue flush\" forces a retry)");
+		return sm_run_postern(o, alias, 1, 0);
+	case SM_MODE_VERIFY:
+		/* The addresses helper's "postern address" prints the route. */
+		return sm_run_postern(o, verify, 1, 1);
+	case SM_MODE_FLUSH:
+		return sm_run_postern(o, flush, o->flush != NULL ? 3 : 2, 0);
+	case SM_MODE_NOTHING:
+		/* -q30m, -bh: queued keeps its own schedule; no host db. */
 		return 0;
 	case SM_MODE_DELIVER:
+	case SM_MODE_SMTP:
 		break;
 	}
 	return -1;
@@ -394,21 +318,29 @@ main(int argc, char **argv)
 	int		 rc;
 
 	memset(&j, 0, sizeof(j));
+	/* Our own lines go to the mail log, never to the caller's stderr. */
+	log_init("sendmail", LOG_DEST_SYSLOG);
 	/* A queued that goes away must give us EPIPE, not kill us. */
 	signal(SIGPIPE, SIG_IGN);
 	if (sm_args_parse(argc, argv, &j.opts, err, sizeof(err)) == -1) {
 		sm_err("%s", err);
 		fprintf(stderr, "usage: sendmail [-t] [-i] [-f sender] "
-		    "[-F name] [-C config] [--] [recipient ...]\n");
+		    "[-F name] [-C config] [option ...] [--] [recipient ...]\n"
+		    "       sendmail -bs | -bp | -bi | -bv address ... | -q\n");
 		return EX_USAGE;
 	}
-	if ((rc = sm_mode_refuse(j.opts.mode)) != -1)
+	if ((rc = sm_mode_run(&j.opts)) != -1)
 		goto done_args;
 	confpath = cli_config_path(j.opts.config);
 	if (conf_load(&j.conf, confpath, err, sizeof(err)) == -1) {
 		sm_err("%s", err);
 		rc = EX_CONFIG;
 		goto done_args;
+	}
+	daemon_log_setup(&j.conf);
+	if (j.opts.mode == SM_MODE_SMTP) {
+		rc = sm_smtp_run(&j.conf, &j.opts);
+		goto done_conf;
 	}
 	if ((rc = sm_sender(&j)) != 0)
 		goto done_conf;

@@ -6,15 +6,17 @@
  * is the caller's and untrusted: it is capped at message_size_limit while
  * it is read, never after. Line ends become LF and a bare CR (one not
  * right before the LF) a space, the rule smtpd's DATA follows
- * (smtpd/smtp_data.c says why). The header fields added here follow what
+ * (libcommon/smtp_data.c says why). The header fields added here follow what
  * Postfix's cleanup adds to a local submission, so that mail from cron
  * and web applications is well formed when it leaves the host.
  */
 #include <errno.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "sendmail.h"
 
@@ -238,4 +240,23 @@ sm_header_build(struct mailhdr *h, const char *msg,
 		}
 	}
 	return buf_puts(out, "\n");
+}
+
+void
+sm_fullname(const char *opt, char *out, size_t outsz)
+{
+	struct passwd	*pw;
+	char		*comma;
+
+	if (opt != NULL) {
+		strlcpy(out, opt, outsz);
+		return;
+	}
+	out[0] = '\0';
+	/* The GECOS full name is the first comma-separated field. */
+	if ((pw = getpwuid(getuid())) != NULL && pw->pw_gecos != NULL) {
+		strlcpy(out, pw->pw_gecos, outsz);
+		if ((comma = strchr(out, ',')) != NULL)
+			*comma = '\0';
+	}
 }

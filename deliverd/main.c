@@ -129,62 +129,68 @@ dl_connect(void)
 	return -1;
 }
 
-static double
-dl_elapsed(const struct timespec *start)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (double)(now.tv_sec - start->tv_sec) +
-	    (double)(now.tv_nsec - start->tv_nsec) / 1e9;
-}
-
-/* A command: logged for the recipient it ran for, as Postfix does. */
+/*
+ * A command: logged for the recipient it ran for (Postfix logs the
+ * alias's address), the command itself in the text.
+ */
 static void
 dl_command(const struct d_job *j, int fd, struct d_result *res)
 {
-	struct timespec	 start;
-	const char	*word;
-	char		 to[ADDR_MAX + 1];
+	struct log_delivery	 ld;
+	char			 to[ADDR_MAX + 1];
+	char			 text[PROTO_TEXT_MAX + ADDR_MAX + 16];
 
-	clock_gettime(CLOCK_MONOTONIC, &start);
+	memset(&ld, 0, sizeof(ld));
+	ld.handoff_us = log_now_us();
 	strlcpy(to, j->orcpt, sizeof(to));
 	addr_lower(to);
 	if (pipe_deliver(&dl_conf, j, fd, res) == -1)
 		dl_restart = 1;
-	word = res->status == ST_OK ? "sent" : res->status == ST_TEMP ?
+	ld.done_us = log_now_us();
+	ld.qid = j->qid;
+	ld.to = to;
+	ld.relay = "local";
+	ld.arrival_us = (int64_t)j->arrival_us;
+	ld.active_us = (int64_t)j->active_us;
+	ld.status = res->status == ST_OK ? "sent" : res->status == ST_TEMP ?
 	    "deferred" : "bounced";
-	log_info("%s: to=<%s>, relay=local, delay=%.2f, status=%s (%s%s%s)",
-	    j->qid, to, dl_elapsed(&start), word, res->text,
+	snprintf(text, sizeof(text), "%s%s%s", res->text,
 	    res->status == ST_OK ? ": " : "; command: ", j->rcpt + 1);
+	ld.text = text;
+	log_delivery(&ld);
 }
 
 static void
 dl_job(const struct d_job *j, int fd, struct d_result *res)
 {
-	struct timespec	 start;
-	char		 where[PATH_MAX + MAILDIR_NAME_MAX];
-	char		 orig[ADDR_MAX + 16];
-	const char	*word;
+	struct log_delivery	 ld;
+	char			 where[PATH_MAX + MAILDIR_NAME_MAX];
+	char			 text[PROTO_TEXT_MAX + sizeof(where)];
 
 	if (j->kind == R_KIND_COMMAND) {
 		dl_command(j, fd, res);
 		return;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &start);
+	memset(&ld, 0, sizeof(ld));
+	ld.handoff_us = log_now_us();
 	local_deliver(dl_conf.mail_store, j, fd, res, where, sizeof(where));
-	orig[0] = '\0';
-	if (j->orcpt[0] != '\0' && strcmp(j->orcpt, j->rcpt) != 0)
-		snprintf(orig, sizeof(orig), ", orig_to=<%s>", j->orcpt);
+	ld.done_us = log_now_us();
+	ld.qid = j->qid;
+	ld.to = j->rcpt;
+	ld.orig_to = j->orcpt;
+	ld.relay = "local";
+	ld.arrival_us = (int64_t)j->arrival_us;
+	ld.active_us = (int64_t)j->active_us;
 	if (res->status == ST_OK) {
-		log_info("%s: to=<%s>%s, relay=local, delay=%.2f, status=sent "
-		    "(delivered to maildir %s)", j->qid, j->rcpt, orig,
-		    dl_elapsed(&start), where);
-		return;
+		snprintf(text, sizeof(text), "2.0.0 delivered to maildir %s",
+		    where);
+		ld.status = "sent";
+	} else {
+		strlcpy(text, res->text, sizeof(text));
+		ld.status = res->status == ST_TEMP ? "deferred" : "bounced";
 	}
-	word = res->status == ST_TEMP ? "deferred" : "bounced";
-	log_info("%s: to=<%s>%s, relay=local, delay=%.2f, status=%s (%s)",
-	    j->qid, j->rcpt, orig, dl_elapsed(&start), word, res->text);
+	ld.text = text;
+	log_delivery(&ld);
 }
 
 /* Serves one connection; returns when it breaks or we must stop. */
@@ -216,6 +222,12 @@ dl_serve(int fd)
 				log_warnx("queued closed the connection");
 			else
 				log_warn("receive from queued");
+			break;
+		}
+		/* queued is stopping: wait for it (or our SIGTERM) quietly. */
+		if (m.type == D_BYE && m.body.len == 0 && m.fd == -1) {
+			log_debug("queued is stopping");
+			ipc_msg_free(&m);
 			break;
 		}
 		memset(&j, 0, sizeof(j));

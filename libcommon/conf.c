@@ -99,6 +99,8 @@ static const struct conf_key conf_keys[] = {
 	KL(auth_failure_limit, "10", 1, 1000000),
 	K(auth_failure_window, CT_DURATION, "10m"),
 	K(restart_backoff_max, CT_DURATION, "30s"),
+	K(syslog_name, CT_STR, "postern"),
+	K(maillog_file, CT_PATH, ""),
 };
 #define NKEYS (sizeof(conf_keys) / sizeof(conf_keys[0]))
 
@@ -211,7 +213,8 @@ conf_set(struct conf *c, const struct conf_key *k, const char *val,
 
 	switch (k->type) {
 	case CT_PATH:
-		if (val[0] != '/') {
+		/* A path whose default is empty may be unset again. */
+		if (val[0] != '/' && !(val[0] == '\0' && k->def[0] == '\0')) {
 			snprintf(why, whylen, "%s must be an absolute path",
 			    k->name);
 			return -1;
@@ -360,6 +363,15 @@ conf_validate(struct conf *c, const char *name, char *err, size_t errlen)
 	if (c->queue_retry_min == 0 || c->queue_retry_max < c->queue_retry_min) {
 		snprintf(err, errlen, "%s: queue_retry_max must be at least "
 		    "queue_retry_min, which must be above zero", name);
+		return -1;
+	}
+	/* The tag is "<syslog_name>/<process>[pid]": log readers split it. */
+	if (c->syslog_name[0] == '\0' || strlen(c->syslog_name) > 24 ||
+	    strspn(c->syslog_name, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") !=
+	    strlen(c->syslog_name)) {
+		snprintf(err, errlen, "%s: syslog_name must be 1 to 24 "
+		    "letters, digits, '.', '_' or '-'", name);
 		return -1;
 	}
 	if (strcmp(c->local_sender_policy, "any") != 0 &&

@@ -88,6 +88,10 @@ struct conf {
 
 	/* master */
 	time_t	 restart_backoff_max;
+
+	/* logging */
+	char	 syslog_name[CONF_STR_MAX];	/* the tag's "postern" */
+	char	 maillog_file[CONF_PATH_MAX];	/* "": syslog */
 };
 
 /*

@@ -160,6 +160,22 @@ daemon_init(const char *ident, const char *const *names, int argc,
 		add_socket(a, names, specs[i]);
 	if (conf_load(conf, a->confpath, err, sizeof(err)) == -1)
 		fatalx("%s", err);
+	daemon_log_setup(conf);
+}
+
+void
+daemon_log_setup(const struct conf *conf)
+{
+	char path[4096];
+
+	if (conf->maillog_file[0] == '\0') {
+		log_configure(conf->syslog_name, NULL);
+		return;
+	}
+	if (snprintf(path, sizeof(path), "%s/%s/%s", conf->spool_directory,
+	    LOG_SOCKET_DIR, LOG_SOCKET_NAME) >= (int)sizeof(path))
+		path[0] = '\0';
+	log_configure(conf->syslog_name, path);
 }
 
 char *

@@ -53,6 +53,12 @@ int	daemon_socket(const struct daemon_args *, const char *name);
  * the hard one. postern check refuses settings whose need exceeds it.
  */
 unsigned long	daemon_fds_needed(const struct conf *);
+/*
+ * The log tag's syslog_name and, with maillog_file set, a connection to
+ * the log process's socket: before any chroot (daemon_init calls it;
+ * master, sendmail and postern call it once they have their config).
+ */
+void	daemon_log_setup(const struct conf *);
 unsigned long	daemon_fds_limit(void);
 
 /*

@@ -68,7 +68,7 @@ int_cmp(const void *a, const void *b)
 void
 proc_close_except(const int *keep, size_t n)
 {
-	int		k[PROC_KEEP_MAX];
+	int		k[PROC_KEEP_MAX + 1];
 	unsigned int	lo = 3;
 	size_t		i;
 
@@ -77,6 +77,12 @@ proc_close_except(const int *keep, size_t n)
 	/* keep may be NULL with n 0: no memcpy from NULL (UBSan). */
 	for (i = 0; i < n; i++)
 		k[i] = keep[i];
+	/*
+	 * The log socket stays, so a child can still log until it execs
+	 * (it is close-on-exec: the new image connects for itself).
+	 */
+	if (log_fd() >= 3)
+		k[n++] = log_fd();
 	qsort(k, n, sizeof(*k), int_cmp);
 	for (i = 0; i < n; i++) {
 		if (k[i] < 3)

@@ -325,6 +325,8 @@ proto_enc_d_job(struct ipc_msg *m, const struct d_job *j, int fd)
 	if (ipc_put_str(m, j->qid) == -1 || ipc_put_str(m, j->sender) == -1 ||
 	    ipc_put_str(m, j->rcpt) == -1 || ipc_put_str(m, j->orcpt) == -1 ||
 	    ipc_put_u64(m, j->offset) == -1 || ipc_put_u64(m, j->size) == -1 ||
+	    ipc_put_u64(m, j->arrival_us) == -1 ||
+	    ipc_put_u64(m, j->active_us) == -1 ||
 	    ipc_put_u32(m, j->kind) == -1)
 		return -1;
 	return 0;
@@ -342,11 +344,14 @@ proto_dec_d_job(const struct ipc_msg *m, struct d_job *j)
 	ipc_get_str(&r, j->orcpt, sizeof(j->orcpt));
 	ipc_get_u64(&r, &j->offset);
 	ipc_get_u64(&r, &j->size);
+	ipc_get_u64(&r, &j->arrival_us);
+	ipc_get_u64(&r, &j->active_us);
 	ipc_get_u32(&r, &j->kind);
 	if (ipc_reader_end(&r) == -1 || m->fd == -1 || !qid_valid(j->qid) ||
 	    (j->kind != R_KIND_MAILBOX && j->kind != R_KIND_COMMAND) ||
 	    (j->kind == R_KIND_COMMAND && j->rcpt[0] != '|') ||
-	    j->offset > INT64_MAX || j->size > INT64_MAX - j->offset)
+	    j->offset > INT64_MAX || j->size > INT64_MAX - j->offset ||
+	    j->arrival_us > INT64_MAX || j->active_us > INT64_MAX)
 		return -1;
 	return 0;
 }

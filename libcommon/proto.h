@@ -13,6 +13,10 @@
  *   <spool>/private/control.sock  postern -> queued   (queue list/flush/delete)
  *   <spool>/private/auth.sock     pop3d, imapd (root parents) -> resolverd
  *                                 (password checks)
+ *   <spool>/public/log.sock       every process -> logd (maillog_file only;
+ *                                 SOCK_SEQPACKET, one record per log line,
+ *                                 "<P>TAG: TEXT" as log.c sends it, not
+ *                                 the framing below)
  */
 #ifndef POSTERN_PROTO_H
 #define POSTERN_PROTO_H
@@ -50,6 +54,7 @@ enum proto_type {
 	D_HELLO = 60,	/* agent -> queued: which transport it serves */
 	D_JOB,		/* queued -> agent, with the message fd */
 	D_RESULT,	/* agent -> queued */
+	D_BYE,		/* queued -> idle agent, no payload: queued is stopping */
 };
 
 /* Q_ERR / D_RESULT status, and R_EXPAND_REPLY status. */
@@ -126,6 +131,9 @@ struct d_job {
 	char		orcpt[ADDR_MAX + 1];	/* the recipient being tried */
 	uint64_t	offset;		/* the message's bytes in the fd */
 	uint64_t	size;
+	/* For the log line's delays: wall-clock microseconds. */
+	uint64_t	arrival_us;	/* the queue file was made */
+	uint64_t	active_us;	/* queued began this delivery round */
 	uint32_t	kind;		/* R_KIND_MAILBOX or R_KIND_COMMAND */
 };
 

@@ -59,3 +59,17 @@ qid_valid(const char *s)
 			return 0;
 	return s[QID_LEN] == '\0';
 }
+
+uint64_t
+qid_time_us(const char *s)
+{
+	uint64_t	t = 0;
+	size_t		i;
+
+	if (!qid_valid(s))
+		return 0;
+	for (i = 0; i < QID_LEN - 3; i++)
+		t = t * 16 + (uint64_t)(s[i] <= '9' ? s[i] - '0' :
+		    s[i] - 'A' + 10);
+	return t;
+}

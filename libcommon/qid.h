@@ -24,5 +24,11 @@ void	qid_next(struct qid_gen *g, uint64_t now_us, char out[QID_LEN + 1]);
 /* qid_next on the process's one generator and the real clock. */
 void	qid_new(char out[QID_LEN + 1]);
 int	qid_valid(const char *);
+/*
+ * The logical time in an id (microseconds since the epoch): when its
+ * queue file was made, the message's arrival as the delivery log lines
+ * count it (Postfix's delay=). 0 for an invalid id.
+ */
+uint64_t qid_time_us(const char *);
 
 #endif

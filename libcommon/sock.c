@@ -52,8 +52,9 @@ unix_addr(struct sockaddr_un *sun, const char *path)
 	return 0;
 }
 
-int
-sock_unix_listen(const char *path, mode_t mode, int backlog)
+/* Binds path and listens on it (a stream or seqpacket socket). */
+static int
+unix_bind(const char *path, int type, mode_t mode, int backlog)
 {
 	struct sockaddr_un	sun;
 	int			fd, saved;
@@ -61,7 +62,7 @@ sock_unix_listen(const char *path, mode_t mode, int backlog)
 
 	if (unix_addr(&sun, path) == -1)
 		return -1;
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+	if ((fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0)) == -1)
 		return -1;
 	(void)unlink(path);
 	old = umask(0777 & ~mode);
@@ -83,14 +84,20 @@ sock_unix_listen(const char *path, mode_t mode, int backlog)
 }
 
 int
-sock_unix_connect(const char *path)
+sock_unix_listen(const char *path, mode_t mode, int backlog)
+{
+	return unix_bind(path, SOCK_STREAM, mode, backlog);
+}
+
+static int
+unix_connect(const char *path, int type)
 {
 	struct sockaddr_un	sun;
 	int			fd, saved;
 
 	if (unix_addr(&sun, path) == -1)
 		return -1;
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+	if ((fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0)) == -1)
 		return -1;
 	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
 		saved = errno;
@@ -101,7 +108,19 @@ sock_unix_connect(const char *path)
 	return fd;
 }
 
-/* Runs listen or connect for dir/name from inside dir. */
+int
+sock_unix_connect(const char *path)
+{
+	return unix_connect(path, SOCK_STREAM);
+}
+
+int
+sock_unix_seqpacket_connect(const char *path)
+{
+	return unix_connect(path, SOCK_SEQPACKET | SOCK_NONBLOCK);
+}
+
+/* Runs bind or connect for dir/name from inside dir. */
 static int
 unix_in(const char *dir, const char *name, int listening, mode_t mode,
     int backlog)
@@ -116,8 +135,11 @@ unix_in(const char *dir, const char *name, int listening, mode_t mode,
 		errno = saved;
 		return -1;
 	}
-	fd = listening ? sock_unix_listen(name, mode, backlog) :
-	    sock_unix_connect(name);
+	if (listening == 2)
+		fd = unix_bind(name, SOCK_SEQPACKET, mode, backlog);
+	else
+		fd = listening ? sock_unix_listen(name, mode, backlog) :
+		    sock_unix_connect(name);
 	saved = errno;
 	if (fchdir(here) == -1) {
 		saved = errno;
@@ -141,6 +163,13 @@ int
 sock_unix_connect_in(const char *dir, const char *name)
 {
 	return unix_in(dir, name, 0, 0, 0);
+}
+
+int
+sock_unix_seqpacket_listen_in(const char *dir, const char *name, mode_t mode,
+    int backlog)
+{
+	return unix_in(dir, name, 2, mode, backlog);
 }
 
 int

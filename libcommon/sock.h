@@ -21,6 +21,11 @@ int	sock_unix_connect(const char *path);
 int	sock_unix_listen_in(const char *dir, const char *name, mode_t mode,
 	    int backlog);
 int	sock_unix_connect_in(const char *dir, const char *name);
+/* A Unix seqpacket listener at dir/name (stale one removed), as above. */
+int	sock_unix_seqpacket_listen_in(const char *dir, const char *name,
+	    mode_t mode, int backlog);
+/* A non-blocking seqpacket socket connected to path. */
+int	sock_unix_seqpacket_connect(const char *path);
 /*
  * Binds and listens on "host:port", "[v6]:port" or "*:port"; -1 with a
  * reason in err.

@@ -5,7 +5,8 @@
  * reads the configuration, creates the spool, binds every listening
  * socket, then starts each daemon under its own user and restarts any
  * that dies. It speaks no protocol and parses nothing from the network.
- * SIGHUP reloads, SIGTERM/SIGINT stop the suite.
+ * SIGHUP reloads, SIGTERM/SIGINT stop the suite, SIGUSR1 has the log
+ * process reopen maillog_file (`postern log reopen`, after logrotate).
  */
 #include <sys/file.h>
 #include <sys/prctl.h>
@@ -68,6 +69,26 @@ master_pidfile_write(void)
 
 static void stop_timeout(void *);
 
+/*
+ * Phase by phase: what takes mail in (1), then what serves it (2), then
+ * the log process (3), so every process's last line is written.
+ */
+static void
+stop_next_phase(struct master *m)
+{
+	int phase;
+
+	for (phase = 1; phase <= 2; phase++)
+		if (services_stop_phase(m, phase) > 0)
+			return;
+	/* Master's last line, while the log process still writes it. */
+	if (services_running_phase(m, 3) > 0 && !m->said_stopped) {
+		m->said_stopped = 1;
+		log_info("stopped");
+	}
+	(void)services_stop_phase(m, 3);
+}
+
 static void
 begin_stop(struct master *m)
 {
@@ -76,8 +97,7 @@ begin_stop(struct master *m)
 	m->stopping = 1;
 	master_notify("STOPPING=1");
 	log_info("stopping: terminating %d processes", services_running(m));
-	if (services_stop_phase(m, 1) == 0)
-		(void)services_stop_phase(m, 2);
+	stop_next_phase(m);
 	if (services_running(m) == 0)
 		evloop_stop(m->loop);
 	else
@@ -110,10 +130,34 @@ reload(struct master *m)
 	    nc.local_delivery_concurrency != m->conf.local_delivery_concurrency)
 		log_warnx("reload: changes to spool_directory, smtp_listen or "
 		    "local_delivery_concurrency take effect at the next start");
+	/* logd and its socket exist only when started with maillog_file. */
+	if ((nc.maillog_file[0] == '\0') != (m->log_fd == -1)) {
+		log_warnx("reload: setting or unsetting maillog_file takes "
+		    "effect at the next start");
+		strlcpy(nc.maillog_file, m->conf.maillog_file,
+		    sizeof(nc.maillog_file));
+	}
 	conf_free(&m->conf);
 	m->conf = nc;
+	if (setup_maillog(m, err, sizeof(err)) == -1)
+		log_warnx("reload: %s", err);
+	daemon_log_setup(&m->conf);
 	services_reload(m);
 	log_info("reloaded configuration");
+}
+
+static void
+log_reopen(struct master *m)
+{
+	char err[512];
+
+	if (m->log_fd == -1) {
+		log_info("log reopen: maillog_file is not set; nothing to do");
+		return;
+	}
+	if (setup_maillog(m, err, sizeof(err)) == -1)
+		log_warnx("log reopen: %s", err);
+	services_log_reopen(m);
 }
 
 static void
@@ -129,8 +173,8 @@ on_signal(int fd, int events, void *arg)
 		case SIGCHLD:
 			while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
 				services_reaped(m, pid, status);
-			if (m->stopping && services_running_phase(m, 1) == 0)
-				(void)services_stop_phase(m, 2);
+			if (m->stopping)
+				stop_next_phase(m);
 			if (m->stopping && services_running(m) == 0)
 				evloop_stop(m->loop);
 			break;
@@ -138,10 +182,30 @@ on_signal(int fd, int events, void *arg)
 			if (!m->stopping)
 				reload(m);
 			break;
+		case SIGUSR1:
+			if (!m->stopping)
+				log_reopen(m);
+			break;
 		default:
 			begin_stop(m);
 		}
 	}
+}
+
+/* daemon_signalfd's set, with SIGCHLD and SIGUSR1 (log reopen). */
+static int
+master_signalfd(void)
+{
+	sigset_t	mask;
+	int		fd = daemon_signalfd(SIGCHLD);
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGUSR1);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL) == -1 ||
+	    sigprocmask(SIG_BLOCK, NULL, &mask) == -1 ||
+	    signalfd(fd, &mask, 0) == -1)
+		fatal("signalfd");
+	return fd;
 }
 
 /*
@@ -253,18 +317,25 @@ main(int argc, char *argv[])
 	master_pidfile_lock(m.conf.pid_file);
 	if (setup_users(&m, err, sizeof(err)) == -1 ||
 	    setup_spool(&m, err, sizeof(err)) == -1 ||
-	    setup_sockets(&m, err, sizeof(err)) == -1)
+	    setup_sockets(&m, err, sizeof(err)) == -1 ||
+	    setup_maillog(&m, err, sizeof(err)) == -1)
 		fatalx("cannot start: %s", err);
+	/* Said on the terminal, the one place it can still be read. */
+	if (!m.foreground && m.log_fd == -1 && !setup_syslog_reachable())
+		log_warnx("no syslog daemon listens on /dev/log and "
+		    "maillog_file is not set: the suite's log goes nowhere "
+		    "(set maillog_file, or start a syslog daemon)");
 
 	if (!m.foreground) {
 		ready = daemonize();
 		log_init("master", LOG_DEST_SYSLOG);
 	}
+	daemon_log_setup(&m.conf);
 	master_pidfile_write();
 	/* Sessions orphaned by an smtpd restart are reaped here. */
 	(void)prctl(PR_SET_CHILD_SUBREAPER, 1);
 
-	sfd = daemon_signalfd(SIGCHLD);
+	sfd = master_signalfd();
 	if ((m.loop = evloop_new()) == NULL)
 		fatal("evloop");
 	if (evloop_io(m.loop, sfd, EV_READ, on_signal, &m) == -1)
@@ -279,6 +350,7 @@ main(int argc, char *argv[])
 	if (evloop_run(m.loop) == -1)
 		fatal("event loop");
 	(void)unlink(m.conf.pid_file);
-	log_info("stopped");
+	if (!m.said_stopped)
+		log_info("stopped");
 	return 0;
 }

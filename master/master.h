@@ -32,7 +32,8 @@ struct service {
 	struct ev_timer	*restart;
 	int		 retired;	/* do not restart (reload shrank the pool) */
 	int		 reloading;	/* stopped on purpose by a reload */
-	int		 stop_phase;	/* 1: stopped first (takes mail in), 2: after */
+	int		 stop_phase;	/* 1: stopped first (takes mail in), 2: after,
+					   3: logd, once the others said their last */
 };
 
 struct master {
@@ -48,15 +49,24 @@ struct master {
 	size_t		 npop3;
 	int		 submit_fd, inject_fd, deliver_fd, control_fd;
 	int		 check_fd, expand_fd, auth_fd;
+	int		 log_fd;	/* logd's datagram socket, or -1 */
 	struct service	*svcs;
 	size_t		 nsvcs;
 	int		 stopping;
+	int		 said_stopped;	/* "stopped" logged before logd went */
 };
 
 /* setup.c */
 int	setup_users(struct master *, char *err, size_t errlen);
 int	setup_spool(struct master *, char *err, size_t errlen);
 int	setup_sockets(struct master *, char *err, size_t errlen);
+/*
+ * maillog_file exists and belongs to logd's user (login_user); run again
+ * before logd reopens it (the file may have been rotated away).
+ */
+int	setup_maillog(struct master *, char *err, size_t errlen);
+/* Whether a syslog daemon listens on /dev/log. */
+int	setup_syslog_reachable(void);
 
 /* service.c */
 void	services_init(struct master *);
@@ -69,6 +79,8 @@ int	services_running_phase(struct master *, int phase);
 void	services_reload(struct master *);
 int	services_running(struct master *);
 void	services_kill_all(struct master *);
+/* SIGHUP to logd (if it runs): reopen maillog_file. */
+void	services_log_reopen(struct master *);
 
 /*
  * notify.c: systemd's readiness protocol. _init reads NOTIFY_SOCKET (call

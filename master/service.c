@@ -56,6 +56,9 @@ svc_new(struct master *m, const char *name, int instance)
 	 */
 	s->stop_phase = (strcmp(name, "smtpd") == 0 ||
 	    strcmp(name, "queued") == 0 || strcmp(name, "pop3d") == 0) ? 1 : 2;
+	/* The log process goes last: it writes what the others said. */
+	if (strcmp(name, "logd") == 0)
+		s->stop_phase = 3;
 	return s;
 }
 
@@ -66,6 +69,11 @@ services_init(struct master *m)
 	size_t		 i;
 	long		 n;
 
+	/* First: the others' first lines wait in its socket until it reads. */
+	if (m->log_fd != -1) {
+		s = svc_new(m, "logd", 0);
+		svc_add_fd(s, "log", m->log_fd);
+	}
 	s = svc_new(m, "resolverd", 0);
 	svc_add_fd(s, "check", m->check_fd);
 	svc_add_fd(s, "expand", m->expand_fd);
@@ -281,4 +289,14 @@ void
 services_kill_all(struct master *m)
 {
 	services_signal_all(m, SIGKILL);
+}
+
+void
+services_log_reopen(struct master *m)
+{
+	size_t i;
+
+	for (i = 0; i < m->nsvcs; i++)
+		if (strcmp(m->svcs[i].name, "logd") == 0 && m->svcs[i].pid > 0)
+			kill(m->svcs[i].pid, SIGHUP);
 }

@@ -8,8 +8,10 @@
  * Everything that can fail fails here, before anything starts: the suite
  * never half-starts.
  */
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/un.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -188,5 +190,62 @@ setup_sockets(struct master *m, char *err, size_t errlen)
 	    (m->auth_fd = unix_listener(private, "auth.sock", 0, 0, 0600,
 	    err, errlen)) == -1)
 		return -1;
+	/*
+	 * logd's socket is public, as /dev/log is: every daemon and the
+	 * commands (sendmail runs as any user) log through it.
+	 */
+	m->log_fd = -1;
+	if (m->conf.maillog_file[0] != '\0' &&
+	    (m->log_fd = sock_unix_seqpacket_listen_in(public, LOG_SOCKET_NAME,
+	    0666, 4096)) == -1) {
+		snprintf(err, errlen, "bind %s/%s: %s", public,
+		    LOG_SOCKET_NAME, strerror(errno));
+		return -1;
+	}
 	return 0;
+}
+
+int
+setup_maillog(struct master *m, char *err, size_t errlen)
+{
+	const char	*path = m->conf.maillog_file;
+	struct stat	 st;
+	int		 fd;
+
+	if (path[0] == '\0' || strcmp(path, "/dev/stdout") == 0 ||
+	    strcmp(path, "/dev/stderr") == 0)
+		return 0;
+	/* No link is followed: a rotated-away name may have been replaced. */
+	if ((fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW |
+	    O_NOCTTY | O_CLOEXEC, 0640)) == -1) {
+		snprintf(err, errlen, "maillog_file %s: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) == -1 || (S_ISREG(st.st_mode) && priv_is_root() &&
+	    (st.st_uid != m->login_u.uid || st.st_gid != m->login_u.gid) &&
+	    fchown(fd, m->login_u.uid, m->login_u.gid) == -1)) {
+		snprintf(err, errlen, "maillog_file %s: %s", path,
+		    strerror(errno));
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+int
+setup_syslog_reachable(void)
+{
+	struct sockaddr_un	sun;
+	int			fd, ok;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	strlcpy(sun.sun_path, "/dev/log", sizeof(sun.sun_path));
+	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
+		return 0;
+	ok = connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0;
+	close(fd);
+	return ok;
 }

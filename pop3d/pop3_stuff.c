@@ -5,7 +5,7 @@
  * after the header and n body lines (TOP).
  *
  * A bare CR (one not followed by LF) goes out as a space, as smtpd
- * stores it (smtpd/smtp_data.c says why). smtpd no longer stores one,
+ * stores it (libcommon/smtp_data.c says why). smtpd no longer stores one,
  * but a file delivered before, or put into the Maildir by another
  * program, may hold one; sent raw, "x\r.\r\n" is a lone dot to a
  * client that takes a CR as a line end, which would end the response

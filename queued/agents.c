@@ -97,11 +97,15 @@ expansion_fail_all(const char *why)
 	}
 }
 
+static int agents_stopping;
+
 static void
 resolver_closed(struct peer *p)
 {
 	resolver = NULL;
-	log_warnx("connection to resolverd lost");
+	/* Our own close at a stop loses nothing: it is no news. */
+	if (!agents_stopping)
+		log_warnx("connection to resolverd lost");
 	expansion_fail_all("4.3.0 resolver unavailable");
 	expansion_send_waiting();
 }
@@ -232,9 +236,23 @@ agent_closed(struct peer *p)
 	struct agent *a = p->ctx;
 
 	if (a->busy != NULL) {
+		struct rcpt_job		*job = a->busy->job;
+		struct log_delivery	 ld;
+
 		log_warnx("%s: delivery agent went away during delivery to "
-		    "<%s>; will retry", a->busy->job->msg->env.id,
-		    a->busy->job->targets[a->busy->target].addr);
+		    "<%s>; will retry", job->msg->env.id,
+		    job->targets[a->busy->target].addr);
+		memset(&ld, 0, sizeof(ld));
+		ld.qid = job->msg->env.id;
+		ld.to = job->targets[a->busy->target].addr;
+		ld.orig_to = job->orcpt;
+		ld.relay = "local";
+		ld.status = "deferred";
+		ld.text = "4.3.0 delivery agent died";
+		ld.arrival_us = (int64_t)qid_time_us(job->msg->env.id);
+		ld.active_us = job->active_us;
+		ld.done_us = log_now_us();
+		log_delivery(&ld);
 		agent_finish(a, ST_TEMP, "4.3.0 delivery agent died", 1);
 	}
 	TAILQ_REMOVE(&agents, a, entry);
@@ -365,8 +383,10 @@ dispatch_once(void)
 		strlcpy(j.sender, msg->env.sender, sizeof(j.sender));
 		strlcpy(j.rcpt, d->job->targets[d->target].addr,
 		    sizeof(j.rcpt));
-		strlcpy(j.orcpt, d->job->owner != NULL ? d->job->owner :
-		    d->job->addr, sizeof(j.orcpt));
+		/* A command, also one retried on its own, runs for it. */
+		strlcpy(j.orcpt, d->job->orcpt, sizeof(j.orcpt));
+		j.arrival_us = qid_time_us(msg->env.id);
+		j.active_us = (uint64_t)d->job->active_us;
 		j.kind = d->job->targets[d->target].kind;
 		j.offset = SPOOL_HDR_LEN;
 		j.size = msg->size;
@@ -419,10 +439,23 @@ agents_init(int deliver_listen_fd)
 void
 agents_shutdown(void)
 {
-	struct agent *a;
+	struct agent	*a;
+	struct ipc_msg	 m;
 
-	while ((a = TAILQ_FIRST(&agents)) != NULL)
+	agents_stopping = 1;
+	/*
+	 * An idle agent is told, so it knows the close is a stop and not a
+	 * crash; one in the middle of a job learns it when its result
+	 * cannot be sent (the job is retried at the next start).
+	 */
+	while ((a = TAILQ_FIRST(&agents)) != NULL) {
+		if (a->ready && a->busy == NULL) {
+			ipc_msg_init(&m, D_BYE, 0);
+			(void)peer_send(a->peer, &m);
+			ipc_msg_free(&m);
+		}
 		peer_close(a->peer);
+	}
 	if (resolver != NULL)
 		peer_close(resolver);
 }

@@ -230,6 +230,8 @@ bounce_failed(struct qmsg *m)
 	close(fd);
 	mark_bounced(m);
 	log_info("%s: sender non-delivery notification: %s", m->env.id, bqid);
+	log_info("%s: message-id=<%s.bounce@%s>", bqid, bqid,
+	    Q->conf.myhostname);
 	log_info("%s: from=<>, size=%zu, nrcpt=1 (queue active)", bqid, b.len);
 	bm = sched_new_msg(&env, b.len);
 	buf_free(&b);

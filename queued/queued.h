@@ -140,10 +140,9 @@ struct rcpt_target {
 struct rcpt_job {
 	struct qmsg		*msg;
 	char			*addr;		/* the recipient being tried */
-	char			*owner;		/* what a command runs for (the
-						   recipient; for a retried
-						   command, its orcpt), or NULL
-						   for addr */
+	char			*orcpt;		/* before aliases: orig_to=, and
+						   what a command runs for */
+	int64_t			 active_us;	/* the round began (log delays) */
 	size_t			 ntargets;
 	size_t			 pending;
 	int			 internal;	/* expansion failed on our side */

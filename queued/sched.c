@@ -66,7 +66,7 @@ round_forget(struct qmsg *m)
 			*pp = qr->next;
 			for (i = 0; i < qr->r.njobs; i++) {
 				free(qr->r.jobs[i]->addr);
-				free(qr->r.jobs[i]->owner);
+				free(qr->r.jobs[i]->orcpt);
 				free(qr->r.jobs[i]->targets);
 				free(qr->r.jobs[i]);
 			}
@@ -174,16 +174,27 @@ backoff(uint32_t tries)
 	return d > Q->conf.queue_retry_max ? Q->conf.queue_retry_max : d;
 }
 
+/*
+ * An outcome decided here, with no delivery agent (expansion failed, no
+ * transport for a remote domain): the same line an agent would log.
+ */
 static void
-log_status(struct qmsg *m, const char *addr, const char *orcpt,
-    const char *status, const char *text)
+log_status(struct rcpt_job *job, const char *addr, const char *status,
+    const char *text)
 {
-	if (orcpt != NULL && strcmp(orcpt, addr) != 0)
-		log_info("%s: to=<%s>, orig_to=<%s>, status=%s (%s)",
-		    m->env.id, addr, orcpt, status, text);
-	else
-		log_info("%s: to=<%s>, status=%s (%s)", m->env.id, addr,
-		    status, text);
+	struct log_delivery d;
+
+	memset(&d, 0, sizeof(d));
+	d.qid = job->msg->env.id;
+	d.to = addr;
+	d.orig_to = job->orcpt;
+	d.relay = "none";
+	d.status = status;
+	d.text = text;
+	d.arrival_us = (int64_t)qid_time_us(job->msg->env.id);
+	d.active_us = job->active_us;
+	d.done_us = log_now_us();
+	log_delivery(&d);
 }
 
 /* Applies one outcome to recipient r. */
@@ -213,7 +224,10 @@ rcpt_apply(struct qmsg *m, struct env_rcpt *r, uint32_t status,
 			    "queue; last error: %s", text);
 			r->state = RCPT_FAILED;
 			env_set_reason(r, why);
-			log_status(m, r->addr, r->orcpt, "expired", why);
+			/* Postfix's qmgr line; the deferral itself is logged. */
+			log_info("%s: to=<%s>, status=expired, %s", m->env.id,
+			    r->addr, m->env.sender[0] != '\0' ?
+			    "returned to sender" : "discarded (null sender)");
 			return;
 		}
 		r->state = RCPT_DEFERRED;
@@ -377,7 +391,7 @@ sched_expanded(struct rcpt_job *job, const struct r_expansion *x)
 		strlcpy(job->targets[0].addr, job->addr,
 		    sizeof(job->targets[0].addr));
 		job->targets[0].internal = job->internal;
-		log_status(m, job->addr, NULL, x->status == ST_PERM ?
+		log_status(job, job->addr, x->status == ST_PERM ?
 		    "bounced" : "deferred", text);
 		sched_delivered(job, 0, x->status == ST_OK ? ST_PERM :
 		    x->status, text);
@@ -403,8 +417,8 @@ sched_expanded(struct rcpt_job *job, const struct r_expansion *x)
 		if (job->targets[i].kind == R_KIND_REMOTE) {
 			const char *why = "4.4.0 remote delivery is not "
 			    "available yet";
-			log_status(m, job->targets[i].addr, job->addr,
-			    "deferred", why);
+			log_status(job, job->targets[i].addr, "deferred",
+			    why);
 			sched_delivered(job, i, ST_TEMP, why);
 			continue;
 		}
@@ -418,6 +432,7 @@ sched_run(struct qmsg *m)
 {
 	struct round	*rd;
 	time_t		 now = time(NULL);
+	int64_t		 active_us = log_now_us();
 	size_t		 i, due = 0;
 
 	if (m->inflight > 0 || m->deleted || Q->stopping)
@@ -453,13 +468,12 @@ sched_run(struct qmsg *m)
 		    (r->state == RCPT_DEFERRED && r->next_try <= now)))
 			continue;
 		if ((job = calloc(1, sizeof(*job))) == NULL ||
-		    (job->addr = strdup(r->addr)) == NULL)
+		    (job->addr = strdup(r->addr)) == NULL ||
+		    (job->orcpt = strdup(r->orcpt != NULL ? r->orcpt :
+		    r->addr)) == NULL)
 			fatal("calloc");
+		job->active_us = active_us;
 		job->msg = m;
-		/* A command retried on its own still runs for its recipient. */
-		if (r->final == ENV_FINAL_COMMAND &&
-		    (job->owner = strdup(r->orcpt)) == NULL)
-			fatal("strdup");
 		rd->jobs[rd->njobs] = job;
 		rd->rcpt_index[rd->njobs] = i;
 		rd->njobs++;

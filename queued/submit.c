@@ -232,7 +232,7 @@ copy_local(struct client *c, uint64_t size, uint64_t *added, char *why,
  */
 static int
 hops_check(struct client *c, const char *client, const char *sender,
-    uint64_t size, char *why, size_t whylen)
+    uint64_t size, char *msgid, size_t msgidlen, char *why, size_t whylen)
 {
 	struct buf		 b;
 	struct msghdr_iter	 m;
@@ -240,6 +240,7 @@ hops_check(struct client *c, const char *client, const char *sender,
 	long			 hops = 0;
 	int			 whole;
 
+	msgid[0] = '\0';
 	buf_init(&b, MSGHDR_SCAN_MAX);
 	if (msghdr_read(c->fd, SPOOL_HDR_LEN, size, MSGHDR_SCAN_MAX, &b,
 	    &whole) == -1) {
@@ -249,9 +250,13 @@ hops_check(struct client *c, const char *client, const char *sender,
 		return -1;
 	}
 	msghdr_init(&m, b.data, b.len, whole);
-	while (hops < Q->conf.hopcount_limit && msghdr_next(&m, &f) == 1)
+	/* The same pass finds the Message-ID for the log (Postfix's cleanup). */
+	while (hops < Q->conf.hopcount_limit && msghdr_next(&m, &f) == 1) {
 		if (msghdr_is(&f, "Received"))
 			hops++;
+		else if (msgid[0] == '\0' && msghdr_is(&f, "Message-ID"))
+			strlcpy(msgid, f.value, msgidlen);
+	}
 	buf_free(&b);
 	if (hops < Q->conf.hopcount_limit)
 		return 0;
@@ -389,6 +394,7 @@ handle_commit(struct client *c, struct ipc_msg *m)
 	struct qmsg		*msg;
 	struct pending_commit	*pc;
 	char			 why[PROTO_TEXT_MAX], addr[ADDR_MAX + 1];
+	char			 msgid[MSGHDR_VALUE_MAX + 1];
 	char			 client[160];
 	uint64_t		 size, added = 0;
 	uint32_t		 i;
@@ -443,14 +449,20 @@ handle_commit(struct client *c, struct ipc_msg *m)
 		goto refuse;
 	}
 	size = qc.size + added;
-	if (hops_check(c, client, qc.sender, size, why, sizeof(why)) == -1) {
+	if (hops_check(c, client, qc.sender, size, msgid, sizeof(msgid), why,
+	    sizeof(why)) == -1) {
 		client_reset(c);
 		goto refuse;
 	}
-	/* Postfix pickup's line: who handed in a local submission. */
+	/*
+	 * Postfix pickup's line, under pickup's name (log readers count
+	 * received mail by it): who handed in a local submission.
+	 */
 	if (c->local)
-		log_info("%s: uid=%lu, user=%s, from=<%s>", c->qid,
-		    (unsigned long)c->uid, c->user, qc.sender);
+		log_info_as("pickup", "%s: uid=%lu from=<%s> user=%s", c->qid,
+		    (unsigned long)c->uid, qc.sender, c->user);
+	/* Postfix's cleanup line: the id admins grep for. */
+	log_info("%s: message-id=%s", c->qid, msgid[0] ? msgid : "<>");
 	if (!Q->conf.group_commit) {
 		commit_alone(c, m->id, &env, size);
 		proto_q_commit_free(&qc);

@@ -45,6 +45,8 @@ struct smtp_session {
 	struct sockaddr_storage	 peer;
 	char			 ip[INET6_ADDRSTRLEN];
 	char			 client[INET6_ADDRSTRLEN + 2];	/* "[ip]" */
+	/* "name[ip]" in log lines; "unknown": no reverse DNS yet (Postfix). */
+	char			 logname[INET6_ADDRSTRLEN + 16];
 	char			 helo[256];
 	int			 helo_seen;
 	int			 esmtp;
@@ -179,29 +181,15 @@ static int
 reply_parse_error(struct smtp_session *s, enum smtp_perr rc,
     const struct smtp_path *p, const char *syntax_reply)
 {
-	switch (rc) {
-	case SMTP_PERR_OK:
+	char text[SMTP_LINE_MAX];
+
+	if (rc == SMTP_PERR_OK)
 		return 0;
-	case SMTP_PERR_SYNTAX:
-		smtp_reply(s, "%s", syntax_reply);
-		break;
-	case SMTP_PERR_PARAM:
-		smtp_reply(s, "555 5.5.4 Unsupported option: %s", p->param);
-		break;
-	case SMTP_PERR_PARAM_SYNTAX:
-		smtp_reply(s, "501 5.5.4 Bad %s parameter syntax", p->param);
-		break;
-	case SMTP_PERR_UTF8:
-		/*
-		 * Postfix's words and code (5.5.2: syntax). 553 5.6.7 is RFC
-		 * 6531's answer for an address a server will not take, not
-		 * for bytes that are no address at all.
-		 */
-		smtp_reply(s, "501 5.5.2 Error: bad UTF-8 syntax");
+	smtp_perr_reply(rc, p, syntax_reply, text, sizeof(text));
+	smtp_reply(s, "%s", text);
+	if (rc == SMTP_PERR_UTF8)
 		log_info("reject: bad UTF-8 in %s from %s", s->last_cmd,
-		    s->client);
-		break;
-	}
+		    s->logname);
 	return 1;
 }
 
@@ -248,7 +236,7 @@ rcpt_reject(struct smtp_session *s, const char *rcpt, const char *fmt, ...)
 	va_end(ap);
 	smtp_reply(s, "%s", text);
 	log_info("NOQUEUE: reject: RCPT from %s: %s; from=<%s> to=<%s> "
-	    "proto=%s helo=<%s>", s->client, text, s->sender, rcpt,
+	    "proto=%s helo=<%s>", s->logname, text, s->sender, rcpt,
 	    smtp_proto(s), s->helo);
 }
 
@@ -643,7 +631,7 @@ cmd_data(struct smtp_session *s, const char *arg)
 		free(sp);
 		return 0;
 	}
-	log_info("%s: client=%s", sp->qid, s->client);
+	log_info("%s: client=%s", sp->qid, s->logname);
 	spool_received(s, sp);
 	smtp_reply(s, "354 End data with <CR><LF>.<CR><LF>");
 
@@ -668,29 +656,29 @@ cmd_data(struct smtp_session *s, const char *arg)
 		queue_abort(s, sp);
 		if (st == NETIO_TIMEOUT) {
 			log_info("timeout after DATA (%llu bytes) from %s",
-			    (unsigned long long)d.received, s->client);
+			    (unsigned long long)d.received, s->logname);
 			smtp_reply(s, "421 4.4.2 %s Error: timeout exceeded",
 			    c->myhostname);
 		} else
 			log_info("lost connection after DATA (%llu bytes) "
 			    "from %s", (unsigned long long)d.received,
-			    s->client);
+			    s->logname);
 		rc = -1;
 	} else if (toobig || d.long_line || d.nul) {
 		queue_abort(s, sp);
 		if (toobig) {
 			log_info("%s: reject: message of %llu+ bytes from %s "
 			    "exceeds message_size_limit", sp->qid,
-			    (unsigned long long)d.received, s->client);
+			    (unsigned long long)d.received, s->logname);
 			smtp_reply(s, "552 5.3.4 Error: message file too big");
 		} else if (d.nul) {
 			log_info("%s: reject: NUL byte in message from %s",
-			    sp->qid, s->client);
+			    sp->qid, s->logname);
 			smtp_reply(s, "554 5.6.0 Error: NUL byte in message");
 		} else {
 			log_info("%s: reject: message line longer than %llu "
 			    "octets from %s", sp->qid,
-			    (unsigned long long)d.line_max, s->client);
+			    (unsigned long long)d.line_max, s->logname);
 			smtp_reply(s, "554 5.6.0 Error: message line longer "
 			    "than %llu octets",
 			    (unsigned long long)d.line_max);
@@ -735,6 +723,7 @@ session_init(struct smtp_session *s, const struct smtp_env *env,
 	if (strncmp(s->ip, "::ffff:", 7) == 0 && strchr(s->ip + 7, ':') == NULL)
 		memmove(s->ip, s->ip + 7, strlen(s->ip + 7) + 1);
 	snprintf(s->client, sizeof(s->client), "[%s]", s->ip);
+	snprintf(s->logname, sizeof(s->logname), "unknown[%s]", s->ip);
 	netio_init(&s->io, fd, s->conf->smtpd_timeout);
 	s->be = be;
 	smtp_backend_check(&be->queue);
@@ -787,13 +776,13 @@ smtp_session_run(const struct smtp_env *env, struct smtp_backends *be,
 	int			done = 0, reusable;
 
 	session_init(&s, env, be, fd, peer, peerlen);
-	log_info("connect from %s", s.client);
+	log_info("connect from %s", s.logname);
 	smtp_reply(&s, "220 %s %s", c->myhostname, c->smtpd_banner);
 
 	while (!done && !s.io.broken) {
 		if (s.errors >= c->smtpd_error_limit) {
 			log_info("too many errors after %s from %s", s.last_cmd,
-			    s.client);
+			    s.logname);
 			smtp_reply(&s, "421 4.7.0 %s Error: too many errors",
 			    c->myhostname);
 			break;
@@ -802,14 +791,14 @@ smtp_session_run(const struct smtp_env *env, struct smtp_backends *be,
 		    c->smtpd_timeout);
 		if (st == NETIO_TIMEOUT) {
 			log_info("timeout after %s from %s", s.last_cmd,
-			    s.client);
+			    s.logname);
 			smtp_reply(&s, "421 4.4.2 %s Error: timeout exceeded",
 			    c->myhostname);
 			break;
 		}
 		if (st == NETIO_EOF || st == NETIO_ERROR) {
 			log_info("lost connection after %s from %s",
-			    s.last_cmd, s.client);
+			    s.last_cmd, s.logname);
 			break;
 		}
 		if (st == NETIO_TOOLONG) {
@@ -863,7 +852,7 @@ smtp_session_run(const struct smtp_env *env, struct smtp_backends *be,
 		}
 	}
 	(void)netio_flush(&s.io);
-	log_info("disconnect from %s", s.client);
+	log_info("disconnect from %s", s.logname);
 	txn_reset(&s);
 	netio_free(&s.io);
 	close(fd);

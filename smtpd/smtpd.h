@@ -1,7 +1,8 @@
 /*
- * smtpd.h - smtpd's private interfaces: the command parser, the DATA
- * state machine, the session, its backends, the session process and the
- * listener (client I/O is libcommon/netio).
+ * smtpd.h - smtpd's private interfaces: the session, its backends, the
+ * session process and the listener (client I/O is libcommon/netio, the
+ * command parser and the DATA state machine libcommon/smtp_cmd and
+ * smtp_data).
  *
  * Only smtpd's own files and its unit tests include this header.
  */
@@ -22,105 +23,13 @@
 #include "netio.h"
 #include "ipc.h"
 #include "qid.h"
-
-/* RFC 5321 4.5.3.1.4: 512 octets including the CRLF. */
-#define SMTP_LINE_MAX		512
-/*
- * Commands (smtp_cmd.c).
- */
-enum smtp_verb {
-	SMTP_CMD_UNKNOWN = 0,
-	SMTP_CMD_HELO,
-	SMTP_CMD_EHLO,
-	SMTP_CMD_MAIL,
-	SMTP_CMD_RCPT,
-	SMTP_CMD_DATA,
-	SMTP_CMD_RSET,
-	SMTP_CMD_NOOP,
-	SMTP_CMD_VRFY,
-	SMTP_CMD_HELP,
-	SMTP_CMD_QUIT,
-	SMTP_CMD_NUL,		/* the line held a NUL byte */
-};
-
-struct smtp_cmd {
-	enum smtp_verb	 verb;
-	const char	*arg;	/* into the line: what follows the verb, "" if none */
-};
+#include "smtp_cmd.h"
+#include "smtp_data.h"
 
 /*
- * Splits a command line (without its line end; len bytes, may hold
- * NULs, which give SMTP_CMD_NUL) into verb and argument. The line must
- * be NUL-terminated at line[len].
+ * The command parser and the DATA state machine are libcommon's
+ * (smtp_cmd.h, smtp_data.h): sendmail -bs reads SMTP with them too.
  */
-void	smtp_cmd_parse(const char *line, size_t len, struct smtp_cmd *);
-
-enum smtp_body {
-	SMTP_BODY_NONE = 0,
-	SMTP_BODY_7BIT,
-	SMTP_BODY_8BITMIME,
-};
-
-struct smtp_path {
-	char		addr[ADDR_MAX + 1];	/* "" for the null sender */
-	int		postmaster;		/* RCPT TO:<postmaster> */
-	int		has_size;
-	uint64_t	size;			/* SIZE=, clamped at UINT64_MAX */
-	enum smtp_body	body;
-	int		smtputf8;
-	char		param[64];		/* the parameter an error names */
-};
-
-enum smtp_perr {
-	SMTP_PERR_OK = 0,
-	SMTP_PERR_SYNTAX,	/* bad path or address: 501 5.1.7 / 5.1.3 */
-	SMTP_PERR_PARAM,	/* a parameter we do not know: 555 5.5.4 */
-	SMTP_PERR_PARAM_SYNTAX,	/* a known one with a bad value: 501 5.5.4 */
-	SMTP_PERR_UTF8,		/* SMTPUTF8 path not UTF-8: 501 5.5.2 */
-};
-
-/* arg is what follows "MAIL": "FROM:<path> [params]". */
-enum smtp_perr smtp_parse_mail(const char *arg, struct smtp_path *);
-/* arg is what follows "RCPT": "TO:<path>"; utf8 from the MAIL command. */
-enum smtp_perr smtp_parse_rcpt(const char *arg, int utf8, struct smtp_path *);
-
-/*
- * DATA (smtp_data.c): finds the end of the message, undoes dot stuffing
- * and stores a bare CR as a space, one byte at a time so that chunk
- * boundaries never matter.
- */
-enum smtp_data_state {
-	SMTP_DATA_BOL = 0,	/* after CRLF (or the 354): a proper line start */
-	SMTP_DATA_MID,		/* inside a line, or after a bare LF */
-	SMTP_DATA_CR,		/* a CR not yet known to end the line */
-	SMTP_DATA_DOT,		/* "." at a proper line start */
-	SMTP_DATA_DOT_CR,	/* ".\r" at a proper line start */
-	SMTP_DATA_END,		/* "\r\n.\r\n" seen */
-};
-
-struct smtp_data {
-	enum smtp_data_state state;
-	uint64_t	received;	/* message size as RFC 1870 counts it */
-	uint64_t	line_max;	/* octets a line may have with its CRLF;
-					   0 (smtp_data_init's): no limit */
-	uint64_t	linelen;	/* octets of the current line so far */
-	int		long_line;	/* some line passed line_max */
-	int		nul;		/* a NUL byte was seen */
-};
-
-/* Output of one feed is at most its input plus this. */
-#define SMTP_DATA_SLACK	2
-
-void	smtp_data_init(struct smtp_data *);
-/*
- * Consumes up to len bytes of in, stopping right after the end of data
- * (the bytes after it are the next commands). Writes the bytes to store
- * (LF line ends, unstuffed, a bare CR as a space) to out, which holds
- * len + SMTP_DATA_SLACK; *outlen is how many. Returns the bytes consumed.
- */
-size_t	smtp_data_feed(struct smtp_data *, const unsigned char *in, size_t len,
-	    unsigned char *out, size_t *outlen);
-int	smtp_data_done(const struct smtp_data *);
 
 /* The client connection is libcommon's netio. */
 

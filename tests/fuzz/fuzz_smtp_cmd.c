@@ -1,6 +1,6 @@
 /*
  * fuzz_smtp_cmd.c - fuzz target: smtpd's command line parser and the
- * MAIL FROM / RCPT TO / VRFY paths (smtpd/smtp_cmd.c), and through them
+ * MAIL FROM / RCPT TO / VRFY paths (libcommon/smtp_cmd.c), and through them
  * the one address parser (libcommon/addr.c).
  *
  * The input is what a client sends: it is cut into lines as smtpd's line
@@ -13,7 +13,7 @@
 
 #include "addr.h"
 #include "fuzz.h"
-#include "smtpd.h"
+#include "smtp_cmd.h"
 
 /* An accepted address formats and parses back to itself. */
 static void

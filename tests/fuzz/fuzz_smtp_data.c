@@ -1,6 +1,6 @@
 /*
  * fuzz_smtp_data.c - fuzz target: smtpd's DATA state machine
- * (smtpd/smtp_data.c): end-of-data detection, dot unstuffing, the
+ * (libcommon/smtp_data.c): end-of-data detection, dot unstuffing, the
  * per-line length and NUL flags.
  *
  * The first input byte seeds how the rest is cut into chunks; the rest
@@ -17,7 +17,7 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "smtpd.h"
+#include "smtp_data.h"
 
 struct data_run {
 	struct smtp_data d;

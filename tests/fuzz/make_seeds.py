@@ -103,7 +103,8 @@ def proto():
         11: ("r_auth_reply", u32(0) + s("bob@example.org")),
         12: ("d_hello", u32(1)),
         13: ("d_job", s(qid) + s("alice@example.org") + s("bob@example.org")
-             + s("Bob@Example.org") + u64(96) + u64(1000) + u32(0)),
+             + s("Bob@Example.org") + u64(96) + u64(1000) +
+             u64(1700000000000000) + u64(1700000000500000) + u32(0)),
         14: ("d_result", u32(0) + s("2.0.0 delivered to maildir")),
         15: ("p_login", u32(1) + s("bob@example.org") + s("secret") +
              u32(6) + b"STAT\r\n"),
@@ -114,7 +115,8 @@ def proto():
     # An alias command for deliverd's pipe transport (R_KIND_COMMAND).
     put("proto", "13_d_job_command", bytes([13, 1]) + s(qid) +
         s("alice@example.org") + s('|/usr/bin/procmail -a "$EXTENSION"') +
-        s("list+tag@example.org") + u64(96) + u64(1000) + u32(2))
+        s("list+tag@example.org") + u64(96) + u64(1000) +
+        u64(1700000000000000) + u64(1700000000500000) + u32(2))
     # 17: a stream of two frames: type, length, id, flags.
     f1 = s("bob@example.net")
     f2 = u32(1)
@@ -186,6 +188,63 @@ def spool_header():
     put("spool_header", "receiving", hdr0 + msg)
 
 
+def dns_name(name):
+    out = b""
+    for label in name.rstrip(".").split("."):
+        if label:
+            out += bytes([len(label)]) + label.encode()
+    return out + b"\0"
+
+
+def dns_rr(name, rtype, ttl, rdata):
+    return dns_name(name) + struct.pack(">HHIH", rtype, 1, ttl,
+                                        len(rdata)) + rdata
+
+
+def dns_answer(qtype, qid, rcode, answers, authority=(), tc=False):
+    """fuzz_dns_answer's input: the type selector (0 A, 1 AAAA, 2 MX),
+    the id (big-endian, as on the wire), then the packet answering
+    example.test."""
+    sel = {1: 0, 28: 1, 15: 2}[qtype]
+    flags = 0x8180 | rcode | (0x0200 if tc else 0)
+    pkt = struct.pack(">HHHHHH", qid, flags, 1, len(answers),
+                      len(authority), 0)
+    pkt += dns_name("example.test") + struct.pack(">HH", qtype, 1)
+    for rr in list(answers) + list(authority):
+        pkt += rr
+    return bytes([sel]) + struct.pack(">H", qid) + pkt
+
+
+def dns_answer_seeds():
+    soa = dns_rr("example.test", 6, 300,
+                 dns_name("ns.example.test") + dns_name("admin.example.test")
+                 + struct.pack(">IIIII", 1, 3600, 600, 86400, 60))
+    mx = [dns_rr("example.test", 15, 300, struct.pack(">H", 10) +
+                 dns_name("mx1.example.test")),
+          dns_rr("example.test", 15, 300, struct.pack(">H", 20) +
+                 dns_name("mx2.example.test"))]
+    put("dns_answer", "mx", dns_answer(15, 0x1234, 0, mx))
+    put("dns_answer", "null_mx", dns_answer(15, 7, 0, [
+        dns_rr("example.test", 15, 300, struct.pack(">H", 0) + b"\0")]))
+    put("dns_answer", "a", dns_answer(1, 9, 0, [
+        dns_rr("example.test", 1, 60, bytes([127, 0, 0, 1]))]))
+    put("dns_answer", "aaaa", dns_answer(28, 9, 0, [
+        dns_rr("example.test", 28, 60, bytes(15) + b"\1")]))
+    put("dns_answer", "cname", dns_answer(1, 3, 0, [
+        dns_rr("example.test", 5, 60, dns_name("target.example.test")),
+        dns_rr("target.example.test", 1, 60, bytes([10, 0, 0, 1]))]))
+    put("dns_answer", "nxdomain", dns_answer(15, 5, 3, [], [soa]))
+    put("dns_answer", "nodata", dns_answer(15, 5, 0, [], [soa]))
+    put("dns_answer", "truncated", dns_answer(1, 5, 0, [], tc=True))
+
+
+def logd_line():
+    put("logd_line", "record",
+        "<6>postern/smtpd: connect from unknown[192.0.2.1]")
+    put("logd_line", "forged", "<6>postern/smtpd[1]: a\nfake line\x7f")
+    put("logd_line", "no-tag", "no record at all")
+
+
 def cmdline():
     put("cmdline", "procmail", b'/usr/bin/procmail -a "$EXTENSION"')
     put("cmdline", "mailman",
@@ -196,7 +255,8 @@ def cmdline():
 
 def main():
     for f in (smtp_cmd, smtp_data, envelope, proto, pop3_cmd, pop3_stuff,
-              mailhdr, conf, spool_header, cmdline):
+              mailhdr, conf, spool_header, dns_answer_seeds,
+              logd_line, cmdline):
         f()
     return 0
 

@@ -170,10 +170,10 @@ class Suite:
         said so: a test that rewrites postern.conf must not race a daemon
         still reading it."""
         log = self.log_text()[getattr(self, "start_mark", 0):]
-        return (re.search(r"postern/queued\[\d+\]: started", log) and
-                re.search(r"postern/resolverd\[\d+\]: started", log) and
-                re.search(r"postern/smtpd\[\d+\]: ready", log) and
-                len(re.findall(r"postern/deliverd\[\d+\]: started", log))
+        return (re.search(r"/queued\[\d+\]: started", log) and
+                re.search(r"/resolverd\[\d+\]: started", log) and
+                re.search(r"/smtpd\[\d+\]: ready", log) and
+                len(re.findall(r"/deliverd\[\d+\]: started", log))
                 >= int(self.conf_value("local_delivery_concurrency", "4")))
 
     def conf_value(self, key, default):

@@ -681,9 +681,14 @@ test_d_job_round_trips_and_needs_fd_and_valid_qid(void **state)
 	strlcpy(j.orcpt, "Bob@Example.ORG", sizeof(j.orcpt));
 	j.offset = 32;
 	j.size = 4096;
+	j.arrival_us = 1796205528123456ULL;
+	j.active_us = 1796205528193456ULL;
 	ipc_msg_init(&m, D_JOB, 8);
 	assert_int_equal(proto_enc_d_job(&m, &j, devnull()), 0);
 	assert_int_equal(proto_dec_d_job(&m, &back), 0);
+	/* The log line's delays start from these. */
+	assert_true(back.arrival_us == j.arrival_us);
+	assert_true(back.active_us == j.active_us);
 	assert_string_equal(back.qid, QID);
 	assert_string_equal(back.sender, "");
 	assert_string_equal(back.rcpt, "bob@example.org");

@@ -502,7 +502,7 @@ test_args(void **state)
 	char		*av1[] = { "sendmail", "-ti", "-f", "<me@x>", "-FCron",
 			    "-oem", "-B8BITMIME", "-v", "a", "-oi", "--", "-b",
 			    NULL };
-	char		*av2[] = { "sendmail", "-x", NULL };
+	char		*av2[] = { "sendmail", "-j", NULL };
 	char		*av3[] = { "sendmail", "-f", NULL };
 	char		*av4[] = { "sendmail", "-bs", NULL };
 	struct sm_opts	 o;
@@ -519,11 +519,88 @@ test_args(void **state)
 	assert_string_equal(o.rcpt[1], "-b");
 	sm_args_free(&o);
 	assert_int_equal(sm_args_parse(2, av2, &o, err, sizeof(err)), -1);
-	assert_non_null(strstr(err, "-x"));
+	assert_non_null(strstr(err, "-j"));
 	assert_int_equal(sm_args_parse(2, av3, &o, err, sizeof(err)), -1);
 	assert_int_equal(sm_args_parse(2, av4, &o, err, sizeof(err)), 0);
 	assert_int_equal(o.mode, SM_MODE_SMTP);
 	sm_args_free(&o);
+}
+
+/* Parses a NULL-ended argv; returns the mode, or -1 with err set. */
+static int
+mode_of(char **av, struct sm_opts *o, char *err, size_t errlen)
+{
+	int argc = 0;
+
+	while (av[argc] != NULL)
+		argc++;
+	if (sm_args_parse(argc, av, o, err, errlen) == -1)
+		return -1;
+	return (int)o->mode;
+}
+
+static void
+test_args_modes_and_postfix_options(void **state)
+{
+	char		*mailq[] = { "/usr/bin/mailq", NULL };
+	char		*newal[] = { "newaliases", "-bp", NULL };
+	char		*r[] = { "sendmail", "-r", "a@b", "-Am", "-G", "-odi",
+			    "-N", "never", "-V", "id", "-X", "/dev/null", "-c",
+			    "x@y", NULL };
+	char		*big_i[] = { "sendmail", "-I", NULL };
+	char		*bv[] = { "sendmail", "-bv", "a@b", NULL };
+	char		*bv0[] = { "sendmail", "-bv", NULL };
+	char		*q[] = { "sendmail", "-q", NULL };
+	char		*qi[] = { "sendmail", "-qIABC", NULL };
+	char		*q30[] = { "sendmail", "-q30m", NULL };
+	char		*qs[] = { "sendmail", "-qSsite", NULL };
+	char		*n[] = { "sendmail", "-n", "a@b", NULL };
+	char		*b[] = { "sendmail", "-BBINARY", "a@b", NULL };
+	char		*bsr[] = { "sendmail", "-bs", "a@b", NULL };
+	char		*bst[] = { "sendmail", "-bs", "-t", NULL };
+	char		*bsi[] = { "sendmail", "-bs", "-i", NULL };
+	char		*bpr[] = { "mailq", "x", NULL };
+	struct sm_opts	 o;
+	char		 err[128];
+
+	(void)state;
+	assert_int_equal(mode_of(mailq, &o, err, sizeof(err)), SM_MODE_MAILQ);
+	sm_args_free(&o);
+	assert_int_equal(mode_of(newal, &o, err, sizeof(err)), SM_MODE_MAILQ);
+	sm_args_free(&o);
+	assert_int_equal(mode_of(r, &o, err, sizeof(err)), SM_MODE_DELIVER);
+	assert_string_equal(o.sender, "a@b");
+	assert_int_equal(o.nrcpt, 1);
+	assert_string_equal(o.rcpt[0], "x@y");
+	sm_args_free(&o);
+	assert_int_equal(mode_of(big_i, &o, err, sizeof(err)),
+	    SM_MODE_NEWALIASES);
+	sm_args_free(&o);
+	assert_int_equal(mode_of(bv, &o, err, sizeof(err)), SM_MODE_VERIFY);
+	sm_args_free(&o);
+	assert_int_equal(mode_of(bv0, &o, err, sizeof(err)), -1);
+	assert_int_equal(mode_of(q, &o, err, sizeof(err)), SM_MODE_FLUSH);
+	assert_null(o.flush);
+	sm_args_free(&o);
+	assert_int_equal(mode_of(qi, &o, err, sizeof(err)), SM_MODE_FLUSH);
+	assert_string_equal(o.flush, "ABC");
+	sm_args_free(&o);
+	assert_int_equal(mode_of(q30, &o, err, sizeof(err)), SM_MODE_NOTHING);
+	sm_args_free(&o);
+	assert_int_equal(mode_of(qs, &o, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "-qS is not implemented"));
+	assert_int_equal(mode_of(n, &o, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "-n"));
+	assert_int_equal(mode_of(b, &o, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "8BITMIME"));
+	assert_int_equal(mode_of(bsr, &o, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "takes no recipient"));
+	assert_int_equal(mode_of(bst, &o, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "-t can be used only"));
+	/* Laravel passes -bs -i: -i means nothing to SMTP, and is taken. */
+	assert_int_equal(mode_of(bsi, &o, err, sizeof(err)), SM_MODE_SMTP);
+	sm_args_free(&o);
+	assert_int_equal(mode_of(bpr, &o, err, sizeof(err)), -1);
 }
 
 static void
@@ -558,6 +635,7 @@ main(void)
 		cmocka_unit_test(test_addresses_with_quoted_names),
 		cmocka_unit_test(test_quoted_local_part_is_kept),
 		cmocka_unit_test(test_groups),
+		cmocka_unit_test(test_args_modes_and_postfix_options),
 		cmocka_unit_test(test_source_route_is_dropped),
 		cmocka_unit_test(test_bare_name_and_duplicates),
 		cmocka_unit_test(test_two_words_without_angle_stay_invalid),

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "smtpd.h"
+#include "smtp_cmd.h"
 
 static enum smtp_verb
 verb_of(const char *line)

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "smtpd.h"
+#include "smtp_data.h"
 
 struct run {
 	unsigned char	out[8192];

@@ -3,8 +3,9 @@
  * unstuffing, line end conversion, bare CR replacement and the per-line
  * and NUL checks.
  *
- * Runs in the smtpd session child, unprivileged. Its input is the
- * client's message text, hostile by assumption. It is a pure function
+ * Runs in the smtpd session child, unprivileged, and in sendmail -bs as
+ * the local user. Its input is the client's message text, hostile by
+ * assumption. It is a pure function
  * of its state and the bytes fed, byte by byte, so chunk boundaries
  * cannot change its answer (tests/unit/test_smtp_data.c proves it at
  * every split). It keeps no line: a line of any length streams through
@@ -28,7 +29,7 @@
  */
 #include <string.h>
 
-#include "smtpd.h"
+#include "smtp_data.h"
 
 void
 smtp_data_init(struct smtp_data *d)

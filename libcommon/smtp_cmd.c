@@ -2,9 +2,10 @@
  * smtp_cmd.c - the SMTP command parser: verbs, MAIL FROM and RCPT TO
  * paths and their ESMTP parameters.
  *
- * Runs in the smtpd session child, unprivileged and (normally) chrooted.
- * Every byte here comes from the network and is trusted for nothing:
- * the line reader has already bounded the line to SMTP_LINE_MAX, and
+ * Runs in the smtpd session child, unprivileged and (normally) chrooted,
+ * and in sendmail -bs, as the local user who runs it. Every byte here
+ * comes from the client and is trusted for nothing: the line reader
+ * (netio) has already bounded the line to SMTP_LINE_MAX, and
  * each path is copied only after its length is checked. The address
  * itself is judged by the one address parser, addr_parse(). 8-bit bytes
  * in a path need SMTPUTF8 on the MAIL command (without it they are a
@@ -16,11 +17,12 @@
  */
 #include <ctype.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
 #include "addr.h"
-#include "smtpd.h"
+#include "smtp_cmd.h"
 #include "utf8.h"
 
 static const struct {
@@ -308,4 +310,32 @@ enum smtp_perr
 smtp_parse_rcpt(const char *arg, int utf8, struct smtp_path *out)
 {
 	return path_parse(arg, "TO:", 0, utf8, out);
+}
+
+void
+smtp_perr_reply(enum smtp_perr rc, const struct smtp_path *p,
+    const char *syntax_reply, char *out, size_t outsz)
+{
+	switch (rc) {
+	case SMTP_PERR_OK:
+	case SMTP_PERR_SYNTAX:
+		snprintf(out, outsz, "%s", syntax_reply);
+		break;
+	case SMTP_PERR_PARAM:
+		snprintf(out, outsz, "555 5.5.4 Unsupported option: %s",
+		    p->param);
+		break;
+	case SMTP_PERR_PARAM_SYNTAX:
+		snprintf(out, outsz, "501 5.5.4 Bad %s parameter syntax",
+		    p->param);
+		break;
+	case SMTP_PERR_UTF8:
+		/*
+		 * Postfix's words and code (5.5.2: syntax). 553 5.6.7 is RFC
+		 * 6531's answer for an address a server will not take, not
+		 * for bytes that are no address at all.
+		 */
+		snprintf(out, outsz, "501 5.5.2 Error: bad UTF-8 syntax");
+		break;
+	}
 }
