@@ -6,6 +6,7 @@
 #define POSTERN_DELIVERD_H
 
 #include <stddef.h>
+#include <time.h>
 
 #include "proto.h"
 
@@ -54,6 +55,14 @@ int	pipe_deliver(const struct conf *, const struct d_job *j, int fd,
  */
 int	pipe_user(const char *name, const char *mail_user, struct priv_user *u,
 	    char *home, size_t homesz, char *err, size_t errlen);
+/*
+ * deliverd -> runner: a D_JOB's payload (proto.c) with the time limit
+ * after it. _dec takes the limit off m's body, then decodes the job.
+ */
+struct ipc_msg;
+int	pipe_enc_job(struct ipc_msg *, const struct d_job *, int fd,
+	    time_t limit);
+int	pipe_dec_job(struct ipc_msg *, struct d_job *, time_t *limit);
 /* A command's output as one printable line for a DSN text. */
 void	pipe_output_text(const char *in, size_t inlen, char *out,
 	    size_t outsz);

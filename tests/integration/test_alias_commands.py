@@ -103,7 +103,8 @@ def test_command_gets_the_message_on_stdin_as_default_privs(suite_factory):
                                                 "postern-mail")).pw_uid
     s.wait_queue_empty()
     assert re.search(r"to=<pipe@example\.test>, relay=local, delay=[\d.]+, "
-                     r"status=sent \(2\.0\.0 delivered to command: "
+                     r"delays=[\d./]+, dsn=2\.0\.0, status=sent "
+                     r"\(delivered to command: "
                      + re.escape(str(save)), s.log_text()), s.log_text()
 
 
@@ -122,7 +123,8 @@ def test_exit_75_defers_and_the_retry_delivers(suite_factory):
     wait_until(lambda: (work / "msg").exists(), 30, what="the retry")
     s.wait_queue_empty()
     log = s.log_text()
-    assert re.search(r"to=<flaky@example\.test>.*status=deferred \(4\.3\.0 "
+    assert re.search(r"to=<flaky@example\.test>.*dsn=4\.3\.0, "
+                     r"status=deferred \("
                      r"command failed temporarily \(exit status 75\): try "
                      r"again later", log), log
     assert re.search(r"to=<flaky@example\.test>.*status=sent", log), log
@@ -176,7 +178,8 @@ def test_a_command_past_the_time_limit_is_killed_with_its_children(
                what="the time limit")
     wait_until(lambda: all(_gone(p) for p in pids), 10,
                what="the command and its child to be killed")
-    assert re.search(r"to=<slow@example\.test>.*status=deferred \(4\.3\.0 "
+    assert re.search(r"to=<slow@example\.test>.*dsn=4\.3\.0, "
+                     r"status=deferred \("
                      r"command exceeded command_time_limit \(2s\) and was "
                      r"killed: still working", s.log_text()), s.log_text()
     # Deferred, not lost: still queued, and nobody bounced.
@@ -219,10 +222,12 @@ def test_shell_syntax_is_refused_never_run_through_a_shell(suite_factory):
     wait_until(lambda: "nonexistent" in s.log_text() and
                "shell syntax" in s.log_text(), 30, what="both deferrals")
     log = s.log_text()
-    assert re.search(r"to=<shelly@example\.test>.*status=deferred \(4\.3\.5 "
+    assert re.search(r"to=<shelly@example\.test>.*dsn=4\.3\.5, "
+                     r"status=deferred \("
                      r"alias command refused: shell syntax is not supported "
                      r"\(no shell runs the command\): \">\"", log), log
-    assert re.search(r"to=<nowhere@example\.test>.*status=deferred \(4\.3\.5 "
+    assert re.search(r"to=<nowhere@example\.test>.*dsn=4\.3\.5, "
+                     r"status=deferred \("
                      r"cannot run /nonexistent/program: No such file", log), \
         log
     assert not (work / "owned").exists()
@@ -263,7 +268,8 @@ def test_default_privs_root_or_mail_user_is_refused_and_mail_waits(
     send(s, "prog@example.test")
     wait_until(lambda: "status=deferred" in s.log_text(), 30,
                what="the deferral")
-    assert re.search(r"to=<prog@example\.test>.*status=deferred \(4\.3\.5 "
+    assert re.search(r"to=<prog@example\.test>.*dsn=4\.3\.5, "
+                     r"status=deferred \("
                      r"alias commands cannot run until the suite restarts",
                      s.log_text()), s.log_text()
     assert not (work / "ran").exists()

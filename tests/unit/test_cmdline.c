@@ -3,7 +3,7 @@
  * forms it accepts mean what sh means, variables stay inside their word,
  * and every piece of shell syntax it cannot honour is refused. Also the
  * pipe transport's pure parts: the output line of a DSN and the user a
- * command runs as.
+ * command runs as, and the frame that hands the runner its job.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,6 +17,7 @@
 
 #include "cmdline.h"
 #include "deliverd.h"
+#include "ipc.h"
 #include "priv.h"
 
 static const struct cmdline_var vars[] = {
@@ -170,6 +171,50 @@ test_commands_never_run_as_root_or_mail_user(void **state)
 	assert_string_equal(u.name, "nobody");
 }
 
+static void
+test_runner_job_frame_carries_the_whole_job_and_its_limit(void **state)
+{
+	struct d_job	j, back;
+	struct ipc_msg	m;
+	time_t		limit;
+
+	memset(&j, 0, sizeof(j));
+	strlcpy(j.qid, "0123456789ABCDEF", sizeof(j.qid));
+	strlcpy(j.sender, "a@example.org", sizeof(j.sender));
+	strlcpy(j.rcpt, "|/usr/bin/procmail", sizeof(j.rcpt));
+	strlcpy(j.orcpt, "list@example.org", sizeof(j.orcpt));
+	j.offset = 96;
+	j.size = 1000;
+	j.arrival_us = 1700000000000000ULL;
+	j.active_us = 1700000000500000ULL;
+	j.kind = R_KIND_COMMAND;
+	ipc_msg_init(&m, 1, 1);
+	assert_int_equal(pipe_enc_job(&m, &j, dup(0), 1000), 0);
+	memset(&back, 0, sizeof(back));
+	assert_int_equal(pipe_dec_job(&m, &back, &limit), 0);
+	assert_int_equal(limit, 1000);
+	assert_memory_equal(&back, &j, sizeof(j));
+	ipc_msg_free(&m);
+
+	/* A mailbox job is never a runner's. */
+	j.kind = R_KIND_MAILBOX;
+	strlcpy(j.rcpt, "bob@example.org", sizeof(j.rcpt));
+	ipc_msg_init(&m, 1, 1);
+	assert_int_equal(pipe_enc_job(&m, &j, dup(0), 1000), 0);
+	assert_int_equal(pipe_dec_job(&m, &back, &limit), -1);
+	ipc_msg_free(&m);
+	/* Nor a frame too short to hold a limit, nor a limit of 0. */
+	ipc_msg_init(&m, 1, 1);
+	assert_int_equal(pipe_dec_job(&m, &back, &limit), -1);
+	ipc_msg_free(&m);
+	j.kind = R_KIND_COMMAND;
+	strlcpy(j.rcpt, "|/bin/x", sizeof(j.rcpt));
+	ipc_msg_init(&m, 1, 1);
+	assert_int_equal(pipe_enc_job(&m, &j, dup(0), 0), 0);
+	assert_int_equal(pipe_dec_job(&m, &back, &limit), -1);
+	ipc_msg_free(&m);
+}
+
 int
 main(void)
 {
@@ -180,6 +225,7 @@ main(void)
 		cmocka_unit_test(test_limits_on_words_and_bytes),
 		cmocka_unit_test(test_output_becomes_one_printable_line),
 		cmocka_unit_test(test_commands_never_run_as_root_or_mail_user),
+		cmocka_unit_test(test_runner_job_frame_carries_the_whole_job_and_its_limit),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
