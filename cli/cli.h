@@ -9,6 +9,8 @@
 #include <sysexits.h>
 
 #include "conf.h"
+#include "envelope.h"
+#include "qfile.h"
 
 #ifndef POSTERN_SYSCONFDIR
 #define POSTERN_SYSCONFDIR "/etc/postern"
@@ -60,6 +62,87 @@ int	cli_cmd_setup(struct cli *, int argc, char **argv);
 int	cli_cmd_demo(struct cli *, int argc, char **argv);
 /* postern setup --sendmail-link [--force] [--root DIR] (setup_link.c). */
 int	cli_setup_sendmail_link(struct cli *, int argc, char **argv);
+int	cli_cmd_address(struct cli *, int argc, char **argv);
+/*
+ * postern check's address checks (cmd_address.c): postmaster@ and
+ * abuse@ of every local domain, and every alias, expanded as delivery
+ * does; adds to the counts.
+ */
+void	cli_check_addresses(struct cli *, int *errors, int *warnings);
+int	cli_cmd_auth(struct cli *, int argc, char **argv);
+int	cli_cmd_who(struct cli *, int argc, char **argv);
+
+/*
+ * The queue listing (queue_list.c, in cli_core so sendmail's -bp and
+ * mailq use it too): what "postern queue list [--json]" prints, from
+ * queued when it runs (control.sock as root, else inject.sock, which
+ * answers queue_list_users), else read from the spool (root only). The
+ * exit status.
+ */
+int	cli_queue_list(struct cli *, int json);
+
+/* One queued message as the listing has it. */
+struct cli_qentry {
+	struct envelope	env;
+	uint64_t	size;
+};
+
+struct cli_qlist {
+	size_t			 n;
+	struct cli_qentry	*v;	/* sorted by queue id: arrival order */
+	int			 offline;	/* read from the spool */
+};
+
+/*
+ * Fetches the listing into l (cli_qlist_free it). offline_ok: read the
+ * spool when queued cannot be reached. 0, or an exit status after
+ * telling the user why.
+ */
+int	cli_queue_fetch(struct cli *, struct cli_qlist *l, int offline_ok);
+void	cli_qlist_free(struct cli_qlist *);
+/*
+ * Reads queued's MAC key from the queue directory into key: 1, or 0
+ * when it cannot (not root; then queue files are read unchecked). The
+ * caller wipes key.
+ */
+int	cli_queue_key(int qdirfd, unsigned char key[QFILE_KEY_LEN]);
+/* Connects to queued's control socket (root's); an exit status or 0. */
+struct ipc_conn;
+int	cli_queue_connect(struct cli *, struct ipc_conn *, int quiet);
+
+/* queue_sel.c: pure logic for choosing queued messages (unit-tested). */
+/*
+ * A queue id as typed: upper or lower case, one trailing mailq marker
+ * ('*' active, '!' held) allowed. 0 and the canonical id, or -1 for
+ * anything else (a path separator, a wrong length, a non-hex digit).
+ */
+int	cli_qid_parse(const char *in, char out[QID_LEN + 1]);
+
+/* A message's queue, as Postfix names its queues. */
+enum cli_qstate {
+	CLI_QS_ACTIVE = 1,	/* recipients pending: being delivered */
+	CLI_QS_DEFERRED = 2,	/* waiting for a retry */
+	CLI_QS_HOLD = 4,	/* on hold */
+};
+enum cli_qstate cli_queue_state(const struct envelope *);
+const char *cli_queue_state_name(enum cli_qstate);
+
+/*
+ * What "queue delete/hold/release/requeue" choose by: states (an OR of
+ * cli_qstate, 0 for any), the sender and a recipient ("<>" or "" for
+ * the null sender; "@domain" for any address there; else one address,
+ * without case). NULL: any.
+ */
+struct cli_qsel {
+	unsigned	 states;
+	const char	*from;
+	const char	*to;
+};
+int	cli_qsel_is_empty(const struct cli_qsel *);
+int	cli_qsel_match(const struct cli_qsel *, const struct envelope *);
+
+/* JSON string (quoted) of s, appended to b: 0 or -1. */
+int	cli_json_str(struct buf *b, const char *s);
 
 /* The shipped postern.conf and aliases (setup_files.c, generated). */
 extern const unsigned char *const cli_default_conf;
@@ -76,6 +159,9 @@ int	cli_build_aliases(struct cli *);
  * The caller wipes out (explicit_bzero) when done with it.
  */
 int	cli_password_read(struct cli *, int from_stdin, char *out,
+	    size_t outsz);
+/* A password to check (auth test): asked once; otherwise the same. */
+int	cli_password_ask(struct cli *, int from_stdin, char *out,
 	    size_t outsz);
 /* Prints to stderr as "postern: ..." */
 void	cli_err(struct cli *, const char *fmt, ...)

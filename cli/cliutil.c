@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -100,4 +101,34 @@ cli_sibling_path(const char *name, char *out, size_t outsz)
 	/* No /proc (a chroot): where the install put it. */
 	r = snprintf(out, outsz, "%s/%s", POSTERN_SBINDIR, name);
 	return (r < 0 || (size_t)r >= outsz) ? -1 : 0;
+}
+
+/* Messages for the user: "prog: text", never the daemons' log format. */
+static void
+cli_vmsg(struct cli *c, const char *level, const char *fmt, va_list ap)
+{
+	fflush(stdout);
+	fprintf(stderr, "%s: %s", c->prog, level);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
+void
+cli_err(struct cli *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	cli_vmsg(c, "", fmt, ap);
+	va_end(ap);
+}
+
+void
+cli_warn(struct cli *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	cli_vmsg(c, "warning: ", fmt, ap);
+	va_end(ap);
 }

@@ -4,9 +4,9 @@
  *
  * Runs as root (or the development user). The aliases file is the
  * administrator's and trusted to be theirs, not to be right: the
- * compiler in libcommon reports each bad line with its number, and the
- * map is replaced whole, so resolverd keeps the old map until the new one
- * is complete.
+ * compiler in libcommon reports every bad line with its number, and the
+ * map is replaced whole and only from a file without errors, so
+ * resolverd keeps the old map until a new one is complete and right.
  */
 #include <errno.h>
 #include <limits.h>
@@ -17,11 +17,29 @@
 #include "cli.h"
 #include "fsutil.h"
 
+struct alias_run {
+	struct cli	*c;
+	int		 errors;
+};
+
+static void
+alias_report(int error, const char *msg, void *arg)
+{
+	struct alias_run *r = arg;
+
+	if (error) {
+		r->errors++;
+		cli_err(r->c, "error: %s", msg);
+	} else
+		cli_warn(r->c, "%s", msg);
+}
+
 int
 cli_build_aliases(struct cli *c)
 {
-	char	path[PATH_MAX], err[512];
-	int	n;
+	struct alias_run	r = { c, 0 };
+	char			path[PATH_MAX];
+	int			n;
 
 	if (fs_path(path, sizeof(path), c->conf.map_directory,
 	    "aliases.db") == -1) {
@@ -33,11 +51,10 @@ cli_build_aliases(struct cli *c)
 		    strerror(errno));
 		return 1;
 	}
-	err[0] = '\0';
 	if ((n = aliases_compile(c->conf.aliases_file, path,
-	    c->conf.allow_alias_commands, err, sizeof(err))) == -1) {
-		cli_err(c, "%s", err[0] != '\0' ? err : "cannot build the "
-		    "aliases map");
+	    c->conf.allow_alias_commands, alias_report, &r)) == -1) {
+		cli_err(c, "%d error%s in %s: the aliases map was not changed",
+		    r.errors, r.errors == 1 ? "" : "s", c->conf.aliases_file);
 		return 1;
 	}
 	printf("%s: %d alias%s from %s written to %s\n", c->prog, n,

@@ -142,37 +142,20 @@ check_values(struct check *k, const struct conf *cf)
 			    cf->smtp_listen.v[i]);
 }
 
-/* 1 found, 0 not, -1 map missing or unreadable. */
-static int
-check_map_has(const char *path, const char *key)
-{
-	struct map	*m;
-	char		 val[MAP_VALUE_MAX];
-	int		 r;
-
-	if ((m = map_open(path)) == NULL)
-		return -1;
-	r = map_get(m, key, val, sizeof(val));
-	map_close(m);
-	return r;
-}
-
+/* The map is older than its source; postmaster@: cli_check_addresses. */
 static void
 check_postmaster(struct check *k, const struct conf *cf)
 {
-	char		 apath[PATH_MAX], upath[PATH_MAX], key[ADDR_MAX + 1];
+	char		 apath[PATH_MAX];
 	struct stat	 src, db;
-	int		 have_aliases, have_users, found;
-	size_t		 i;
+	int		 have_aliases;
 
 	if (fs_path(apath, sizeof(apath), cf->map_directory,
-	    "aliases.db") == -1 || fs_path(upath, sizeof(upath),
-	    cf->map_directory, "users.db") == -1) {
+	    "aliases.db") == -1) {
 		check_error(k, "map_directory is too long");
 		return;
 	}
 	have_aliases = access(apath, R_OK) == 0;
-	have_users = access(upath, R_OK) == 0;
 	if (stat(cf->aliases_file, &src) == -1)
 		check_warn(k, "aliases_file %s: %s", cf->aliases_file,
 		    strerror(errno));
@@ -182,21 +165,6 @@ check_postmaster(struct check *k, const struct conf *cf)
 	else if (stat(apath, &db) == 0 && src.st_mtime > db.st_mtime)
 		check_warn(k, "%s is newer than %s: run \"postern alias\"",
 		    cf->aliases_file, apath);
-
-	/* RFC 5321 4.5.1: every domain we accept mail for has a postmaster. */
-	for (i = 0; i < cf->local_domains.n; i++) {
-		snprintf(key, sizeof(key), "postmaster@%s",
-		    cf->local_domains.v[i]);
-		found = 0;
-		if (have_aliases && (check_map_has(apath, "postmaster") == 1 ||
-		    check_map_has(apath, key) == 1))
-			found = 1;
-		if (!found && have_users && check_map_has(upath, key) == 1)
-			found = 1;
-		if (!found)
-			check_warn(k, "%s does not resolve: add a postmaster "
-			    "alias or user (RFC 5321 requires it)", key);
-	}
 }
 
 static void
@@ -229,6 +197,7 @@ cli_cmd_check(struct cli *c, int argc, char **argv)
 	check_users(&k, &c->conf);
 	check_dirs(&k, &c->conf);
 	check_postmaster(&k, &c->conf);
+	cli_check_addresses(c, &k.errors, &k.warnings);
 	printf("postern: %s: %d error%s, %d warning%s\n",
 	    c->confpath != NULL ? c->confpath : "(built-in defaults)",
 	    k.errors, k.errors == 1 ? "" : "s", k.warnings,

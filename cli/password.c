@@ -1,7 +1,8 @@
 /*
  * password.c - reading a new password for "postern user add -p" and
  * "postern user passwd": twice from the terminal with echo off, or one
- * line from standard input for scripts.
+ * line from standard input for scripts; and reading one to check, once,
+ * for "postern auth test".
  *
  * Runs in the postern command as the administrator. The password is a
  * secret even from the rest of this process: it is read a byte at a time
@@ -154,8 +155,8 @@ cli_password_read(struct cli *c, int from_stdin, char *out, size_t outsz)
 	}
 	if ((tty = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC)) == -1) {
 		cli_err(c, "cannot open the terminal to ask for the password "
-		    "(%s); use --stdin to read it from standard input",
-		    strerror(errno));
+		    "(%s); use --password-stdin to read it from standard "
+		    "input", strerror(errno));
 		return -1;
 	}
 	rc = pw_prompt(tty, "New password: ", out, outsz, &len);
@@ -179,4 +180,26 @@ cli_password_read(struct cli *c, int from_stdin, char *out, size_t outsz)
 		return -1;
 	}
 	return 0;
+}
+
+int
+cli_password_ask(struct cli *c, int from_stdin, char *out, size_t outsz)
+{
+	size_t	len = 0;
+	int	tty, rc;
+
+	out[0] = '\0';
+	if (from_stdin) {
+		rc = pw_read_line(STDIN_FILENO, out, outsz, &len);
+		return pw_check(c, out, len, rc);
+	}
+	if ((tty = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC)) == -1) {
+		cli_err(c, "cannot open the terminal to ask for the password "
+		    "(%s); use --password-stdin to read it from standard "
+		    "input", strerror(errno));
+		return -1;
+	}
+	rc = pw_prompt(tty, "Password: ", out, outsz, &len);
+	close(tty);
+	return pw_check(c, out, len, rc);
 }

@@ -38,6 +38,9 @@ static const struct cli_command cli_commands[] = {
 	{ "newaliases",	cli_cmd_alias,	1 },
 	{ "setup",	cli_cmd_setup,	0 },	/* writes a missing config first */
 	{ "demo",	cli_cmd_demo,	1 },
+	{ "auth",	cli_cmd_auth,	1 },
+	{ "who",	cli_cmd_who,	1 },
+	{ "address",	cli_cmd_address, 1 },
 };
 
 static void
@@ -52,18 +55,31 @@ usage(FILE *fp)
 	    "  reload                make it re-read the configuration\n"
 	    "  log reopen            reopen maillog_file (after logrotate)\n"
 	    "  status                tell whether it is running\n"
-	    "  queue list            list the queued messages\n"
-	    "  queue flush           retry every deferred message now\n"
-	    "  queue delete ID       remove one message from the queue\n"
+	    "  queue list [--json]   list the queued messages\n"
+	    "  queue show ID         print a message and its envelope\n"
+	    "  queue flush [ID ... | DOMAIN]\n"
+	    "                        retry deferred messages now\n"
+	    "  queue delete | hold | release | requeue\n"
+	    "        [--active] [--deferred] [--hold] [--from ADDR] [--to ADDR]\n"
+	    "        [ID ... | ALL | -]\n"
+	    "                        act on messages (-: ids from stdin)\n"
 	    "  user add ADDRESS [-p | --password-stdin]\n"
 	    "                        add a mailbox user (user@domain), with a\n"
 	    "                        password asked on the terminal or read\n"
 	    "                        from stdin, or none (cannot log in)\n"
-	    "  user passwd ADDRESS [--stdin]\n"
+	    "  user passwd ADDRESS [--password-stdin]\n"
 	    "                        set or change a user's password\n"
 	    "  user del ADDRESS      remove a user (the Maildir is kept)\n"
 	    "  user list             list the users\n"
+	    "  user show ADDRESS     password, lock, Maildir size, last login\n"
+	    "  user lock | unlock ADDRESS\n"
+	    "                        refuse or allow the user's logins\n"
+	    "  user rename OLD NEW   rename a user and move the Maildir\n"
+	    "  auth test ADDRESS [--password-stdin]\n"
+	    "                        check a login as POP3 would\n"
+	    "  who                   list the sessions logged in now\n"
 	    "  alias                 rebuild the aliases map from aliases_file\n"
+	    "  address ADDRESS ...   show where mail to an address goes\n"
 	    "  setup                 create the system users and directories\n"
 	    "  setup --sendmail-link [--force] [--root DIR]\n"
 	    "                        make /usr/sbin/sendmail, mailq and\n"
@@ -74,35 +90,6 @@ usage(FILE *fp)
 	    "The config is -c, else $POSTERN_CONFIG, else %s\n"
 	    "if it exists, else the built-in defaults.\n",
 	    POSTERN_SYSCONFDIR_TEXT);
-}
-
-static void
-cli_vmsg(struct cli *c, const char *level, const char *fmt, va_list ap)
-{
-	fflush(stdout);
-	fprintf(stderr, "%s: %s", c->prog, level);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-}
-
-void
-cli_err(struct cli *c, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	cli_vmsg(c, "", fmt, ap);
-	va_end(ap);
-}
-
-void
-cli_warn(struct cli *c, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	cli_vmsg(c, "warning: ", fmt, ap);
-	va_end(ap);
 }
 
 int

@@ -2,9 +2,10 @@
  * sendmail.c - the sendmail-compatible injector: reads a message from
  * standard input and hands it to queued over <spool>/public/inject.sock
  * (sm_queue.c); with -bs it speaks SMTP on standard input and output
- * instead (sm_smtp.c). -bp, -bi, -bv and -q run the postern command, as
+ * instead (sm_smtp.c). -bp, -bi and -q run the postern command, as
  * Postfix's sendmail runs postqueue and postalias; invoked as mailq or
- * newaliases it is -bp or -bi.
+ * newaliases it is -bp or -bi. -bv prints, in sendmail's words, where
+ * each recipient goes (verify.c, the expansion resolverd runs).
  *
  * Runs as the invoking user (cron, a web application, a shell user); it
  * is not setuid and needs no privilege: the inject socket is open to
@@ -32,6 +33,7 @@
 #include "log.h"
 #include "mailhdr.h"
 #include "sendmail.h"
+#include "verify.h"
 
 struct sm_job {
 	struct conf		 conf;
@@ -243,7 +245,7 @@ sm_submit(struct sm_job *j)
 }
 
 /*
- * -bp, -bi, -bv and -q are the postern command's work: run it, as
+ * -bp, -bi and -q are the postern command's work: run it, as
  * Postfix's sendmail runs postqueue and postalias. It runs as the
  * invoking user, as we do, so this grants nothing. Returns only on
  * failure.
@@ -286,7 +288,6 @@ sm_mode_run(const struct sm_opts *o)
 {
 	static const char *const mailq[] = { "queue", "list" };
 	static const char *const alias[] = { "alias" };
-	static const char *const verify[] = { "address" };
 	const char	*flush[] = { "queue", "flush", o->flush };
 
 	switch (o->mode) {
@@ -294,9 +295,6 @@ sm_mode_run(const struct sm_opts *o)
 		return sm_run_postern(o, mailq, 2, 0);
 	case SM_MODE_NEWALIASES:
 		return sm_run_postern(o, alias, 1, 0);
-	case SM_MODE_VERIFY:
-		/* The addresses helper's "postern address" prints the route. */
-		return sm_run_postern(o, verify, 1, 1);
 	case SM_MODE_FLUSH:
 		return sm_run_postern(o, flush, o->flush != NULL ? 3 : 2, 0);
 	case SM_MODE_NOTHING:
@@ -304,6 +302,7 @@ sm_mode_run(const struct sm_opts *o)
 		return 0;
 	case SM_MODE_DELIVER:
 	case SM_MODE_SMTP:
+	case SM_MODE_VERIFY:
 		break;
 	}
 	return -1;
@@ -340,6 +339,14 @@ main(int argc, char **argv)
 	daemon_log_setup(&j.conf);
 	if (j.opts.mode == SM_MODE_SMTP) {
 		rc = sm_smtp_run(&j.conf, &j.opts);
+		goto done_conf;
+	}
+	/*
+	 * -bv reads no message: sendmail's lines for where each recipient
+	 * goes (verify.c: resolverd's expansion over the maps on disk).
+	 */
+	if (j.opts.mode == SM_MODE_VERIFY) {
+		rc = sm_verify(&j.conf, j.opts.rcpt, j.opts.nrcpt);
 		goto done_conf;
 	}
 	if ((rc = sm_sender(&j)) != 0)

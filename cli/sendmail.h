@@ -23,7 +23,7 @@ enum sm_mode {
 	SM_MODE_SMTP,		/* -bs: SMTP on standard input (sm_smtp.c) */
 	SM_MODE_MAILQ,		/* -bp, mailq: runs postern queue list */
 	SM_MODE_NEWALIASES,	/* -bi, -I, newaliases: runs postern alias */
-	SM_MODE_VERIFY,		/* -bv: runs postern address */
+	SM_MODE_VERIFY,		/* -bv: where each goes (verify.c) */
 	SM_MODE_FLUSH,		/* -q, -qI, -qR: runs postern queue flush */
 	SM_MODE_NOTHING,	/* -q<interval>, -bh, -bH: nothing to do */
 };

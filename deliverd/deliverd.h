@@ -56,13 +56,27 @@ int	pipe_deliver(const struct conf *, const struct d_job *j, int fd,
 int	pipe_user(const char *name, const char *mail_user, struct priv_user *u,
 	    char *home, size_t homesz, char *err, size_t errlen);
 /*
- * deliverd -> runner: a D_JOB's payload (proto.c) with the time limit
- * after it. _dec takes the limit off m's body, then decodes the job.
+ * What the runner needs of postern.conf, sent with each job (so that a
+ * reload reaches it): the time limit and recipient_delimiter's
+ * characters (each once) for $EXTENSION and $USER.
+ */
+#define PIPE_DELIMS	"+-_="
+#define PIPE_DELIM_MAX	4
+struct pipe_params {
+	time_t	limit;
+	char	delim[PIPE_DELIM_MAX + 1];
+};
+/* -1 if recipient_delimiter holds a character conf.c should have refused. */
+int	pipe_params_init(struct pipe_params *, const struct conf *);
+/*
+ * deliverd -> runner: a D_JOB's payload (proto.c), then the delimiters
+ * (8 bytes, NUL-padded) and the limit. _dec takes that trailer off m's
+ * body, then decodes the job with proto.c's decoder.
  */
 struct ipc_msg;
 int	pipe_enc_job(struct ipc_msg *, const struct d_job *, int fd,
-	    time_t limit);
-int	pipe_dec_job(struct ipc_msg *, struct d_job *, time_t *limit);
+	    const struct pipe_params *);
+int	pipe_dec_job(struct ipc_msg *, struct d_job *, struct pipe_params *);
 /* A command's output as one printable line for a DSN text. */
 void	pipe_output_text(const char *in, size_t inlen, char *out,
 	    size_t outsz);

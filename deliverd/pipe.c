@@ -68,13 +68,6 @@
 #define PIPE_CHUNK		65536
 #define PIPE_OBUF		16384
 
-/*
- * The recipient delimiter for $EXTENSION and $USER: Postfix's (and
- * Debian's) "+". recipient_delimiter, once postern.conf has it, belongs
- * here.
- */
-#define PIPE_DELIMITER		"+"
-
 static struct ipc_conn	pipe_conn = { .fd = -1 };	/* deliverd's end */
 static pid_t		pipe_pid = -1;
 
@@ -84,7 +77,7 @@ struct pipe_run {
 	const struct d_job	*j;
 	int			 msgfd;
 	const char		*home;
-	time_t			 limit;
+	struct pipe_params	 par;
 	int			 parent;	/* deliverd's end: EOF ends us */
 	struct d_result		*res;
 };
@@ -355,7 +348,7 @@ pipe_execute(struct pipe_run *r, char **argv, char **envp, const char *dto)
 	(void)fcntl(in[1], F_SETFL, O_NONBLOCK);
 	(void)fcntl(op[0], F_SETFL, O_NONBLOCK);
 
-	deadline = pipe_now_ms() + (uint64_t)r->limit * 1000;
+	deadline = pipe_now_ms() + (uint64_t)r->par.limit * 1000;
 	while (!exited || !eof) {
 		int nfds = 0, ifd = -1, ofd = -1, xfd, pi;
 
@@ -365,7 +358,7 @@ pipe_execute(struct pipe_run *r, char **argv, char **envp, const char *dto)
 			pipe_output_text(out, outlen, text, sizeof(text));
 			snprintf(r->res->text, sizeof(r->res->text), "4.3.0 "
 			    "command exceeded command_time_limit (%llds) and "
-			    "was killed%s%s", (long long)r->limit,
+			    "was killed%s%s", (long long)r->par.limit,
 			    text[0] ? ": " : "", text);
 			r->res->status = ST_TEMP;
 			goto out;
@@ -559,7 +552,7 @@ pipe_run_job(struct pipe_run *r)
 	char		 words[PIPE_ARGBUF], err[256];
 	size_t		 offs[PIPE_ENV_MAX + 1];
 
-	pipe_vars_init(&pv, r->j, PIPE_DELIMITER, r->home);
+	pipe_vars_init(&pv, r->j, r->par.delim, r->home);
 	if (cmdline_split(r->j->rcpt + 1, pv.v, pv.n, argv,
 	    CMDLINE_ARGS_MAX + 1, words, sizeof(words), err,
 	    sizeof(err)) == -1) {
@@ -580,33 +573,69 @@ pipe_run_job(struct pipe_run *r)
 	buf_free(&envstore);
 }
 
+/* The trailer after the D_JOB payload: the delimiters, then the limit. */
+#define PIPE_TRAILER_DELIM	8
+
 int
-pipe_enc_job(struct ipc_msg *m, const struct d_job *j, int fd, time_t limit)
+pipe_params_init(struct pipe_params *par, const struct conf *c)
 {
+	const char	*p;
+	size_t		 n = 0;
+
+	memset(par, 0, sizeof(*par));
+	par->limit = c->command_time_limit;
+	/* conf.c allows only these; each is kept once. */
+	for (p = c->recipient_delimiter; *p != '\0'; p++) {
+		if (strchr(PIPE_DELIMS, *p) == NULL)
+			return -1;
+		if (memchr(par->delim, *p, n) == NULL)
+			par->delim[n++] = *p;
+	}
+	return 0;
+}
+
+int
+pipe_enc_job(struct ipc_msg *m, const struct d_job *j, int fd,
+    const struct pipe_params *par)
+{
+	char d[PIPE_TRAILER_DELIM];
+
+	memset(d, 0, sizeof(d));
+	memcpy(d, par->delim, strlen(par->delim));
 	if (proto_enc_d_job(m, j, fd) == -1 ||
-	    ipc_put_u64(m, (uint64_t)limit) == -1)
+	    buf_append(&m->body, d, sizeof(d)) == -1 ||
+	    ipc_put_u64(m, (uint64_t)par->limit) == -1)
 		return -1;
 	return 0;
 }
 
 /*
- * The runner's frame is a D_JOB's payload with the time limit after it:
- * the limit is taken off the end and the rest goes to proto.c's one D_JOB
- * decoder, so the two never disagree about a job's fields.
+ * The runner's frame is a D_JOB's payload with a trailer: the trailer is
+ * taken off the end and the rest goes to proto.c's one D_JOB decoder, so
+ * the two never disagree about a job's fields.
  */
 int
-pipe_dec_job(struct ipc_msg *m, struct d_job *j, time_t *limit)
+pipe_dec_job(struct ipc_msg *m, struct d_job *j, struct pipe_params *par)
 {
-	uint64_t l;
+	char		d[PIPE_TRAILER_DELIM];
+	uint64_t	l;
+	size_t		n;
 
-	if (m->body.len < sizeof(l))
+	if (m->body.len < sizeof(l) + sizeof(d))
 		return -1;
 	m->body.len -= sizeof(l);
 	memcpy(&l, m->body.data + m->body.len, sizeof(l));
+	m->body.len -= sizeof(d);
+	memcpy(d, m->body.data + m->body.len, sizeof(d));
+	memset(par, 0, sizeof(*par));
+	n = strnlen(d, sizeof(d));
+	if (n > PIPE_DELIM_MAX || strspn(d, PIPE_DELIMS) != n)
+		return -1;
+	memcpy(par->delim, d, n);
 	if (proto_dec_d_job(m, j) == -1 || j->kind != R_KIND_COMMAND ||
 	    l == 0 || l > INT_MAX / 1000)
 		return -1;
-	*limit = (time_t)l;
+	par->limit = (time_t)l;
 	return 0;
 }
 
@@ -627,7 +656,7 @@ pipe_runner(int fd, const char *home)
 		memset(&j, 0, sizeof(j));
 		memset(&r, 0, sizeof(r));
 		memset(&res, 0, sizeof(res));
-		if (m.type != PIPE_JOB || pipe_dec_job(&m, &j, &r.limit) == -1) {
+		if (m.type != PIPE_JOB || pipe_dec_job(&m, &j, &r.par) == -1) {
 			log_warnx("command runner: malformed job from "
 			    "deliverd");
 			ipc_msg_free(&m);
@@ -744,9 +773,10 @@ int
 pipe_deliver(const struct conf *c, const struct d_job *j, int fd,
     struct d_result *res)
 {
-	struct ipc_msg	 m;
-	char		 rcpt[ADDR_MAX + 1];
-	int		 ms, ok;
+	struct ipc_msg		 m;
+	struct pipe_params	 par;
+	char			 rcpt[ADDR_MAX + 1];
+	int			 ms, ok;
 
 	if (!c->allow_alias_commands) {
 		/* Turned off by a reload: what is queued waits, never runs. */
@@ -777,7 +807,8 @@ pipe_deliver(const struct conf *c, const struct d_job *j, int fd,
 	    INT_MAX : (int)c->command_time_limit * 1000 +
 	    PIPE_ANSWER_MARGIN_MS;
 	/* The descriptor stays queued's: the runner gets a copy. */
-	ok = pipe_enc_job(&m, j, dup(fd), c->command_time_limit) == 0 &&
+	ok = pipe_params_init(&par, c) == 0 &&
+	    pipe_enc_job(&m, j, dup(fd), &par) == 0 &&
 	    m.fd != -1 && ipc_send_wait(&pipe_conn, &m, PROTO_TIMEOUT_MS) == 0;
 	ipc_msg_free(&m);
 	if (ok) {

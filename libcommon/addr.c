@@ -134,19 +134,56 @@ addr_lower(char *s)
 		*s = (char)tolower((unsigned char)*s);
 }
 
-int
-addr_is_store_safe(const char *c)
+/*
+ * The store-safe set, of what RFC 5322 atext allows in a local part:
+ *  - letters (lowercased first: the store folds case), digits, and
+ *    "-_+." as before; "+" is also the usual recipient_delimiter;
+ *  - "'" (o'brien@) and "=" (SRS, VERP and hosting panels use it): safe
+ *    as path bytes, and Postern never hands a path to a shell;
+ *  - never "/" (a path separator), a leading "." (a hidden directory,
+ *    or "." and ".." themselves) or ".." anywhere;
+ *  - not "!#$%&*?^`{|}~": each means something to a shell (history,
+ *    comments, variables, job control, globs, command substitution,
+ *    braces, pipes, home directories), and administrators do run
+ *    "for u in *; do ... $u" over the store. Such names are refused
+ *    rather than made into directories that one careless script could
+ *    turn into a command or a wildcard over everyone's mail.
+ * 8-bit (UTF-8) names are refused too: the path would depend on the
+ * normalisation form the client happened to send.
+ */
+const char *
+addr_store_unsafe_why(const char *c)
 {
 	const char *p;
 
-	if (c[0] == '\0' || c[0] == '.' || strlen(c) > ADDR_DOMAIN_MAX)
-		return 0;
+	if (c[0] == '\0')
+		return "it is empty";
+	if (strlen(c) > ADDR_DOMAIN_MAX)
+		return "it is too long";
+	if (c[0] == '.')
+		return "it starts with a dot (a hidden directory)";
 	for (p = c; *p != '\0'; p++) {
 		unsigned char ch = (unsigned char)*p;
-		if (!(islower(ch) || isdigit(ch) || strchr(".-_+", ch) != NULL))
-			return 0;
+
 		if (ch == '.' && p[1] == '.')
-			return 0;
+			return "it contains \"..\" (the parent directory)";
+		if (ch == '/')
+			return "it contains \"/\" (a path separator)";
+		if (ch >= 0x80)
+			return "it contains a non-ASCII character";
+		if (isupper(ch))
+			return "it contains an upper-case letter";
+		if (!(islower(ch) || isdigit(ch) ||
+		    strchr(".-_+='", ch) != NULL))
+			return "it contains one of !#$%&*?^`{|}~ or a "
+			    "character outside RFC 5322 atext, which a shell "
+			    "would take for a command, variable or wildcard";
 	}
-	return 1;
+	return NULL;
+}
+
+int
+addr_is_store_safe(const char *c)
+{
+	return addr_store_unsafe_why(c) == NULL;
 }

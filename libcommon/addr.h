@@ -29,9 +29,12 @@ int	addr_format(const struct mailaddr *, char *out, size_t outsz);
 void	addr_lower(char *s);
 /*
  * True if local and domain may be used as path components in the mail
- * store: [a-z0-9] and ".-_+" only, no leading dot, no "..".
+ * store (<store>/<domain>/<local>/Maildir): [a-z0-9] and ".-_+='" only,
+ * no leading dot, no "..". addr_store_unsafe_why says why not (NULL when
+ * it is safe), in words for an administrator.
  */
 int	addr_is_store_safe(const char *component);
+const char *addr_store_unsafe_why(const char *component);
 int	addr_valid_domain(const char *domain);
 
 #endif

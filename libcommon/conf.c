@@ -84,10 +84,12 @@ static const struct conf_key conf_keys[] = {
 	K(group_commit, CT_BOOL, "yes"),
 	KL(hopcount_limit, "50", 1, 100000),
 	K(authorized_submit_users, CT_LIST, "anyone"),
+	K(queue_list_users, CT_LIST, ""),
 	K(local_sender_policy, CT_STR, "any"),
 	K(allow_alias_commands, CT_BOOL, "no"),
 	K(default_privs, CT_STR, "nobody"),
 	K(command_time_limit, CT_DURATION, "1000s"),
+	K(recipient_delimiter, CT_STR, "+"),
 	K(resolver_idle_timeout, CT_DURATION, "60s"),
 	K(pop3_listen, CT_LIST, "127.0.0.1:1100, [::1]:1100"),
 	K(login_user, CT_STR, "postern-login"),
@@ -383,6 +385,13 @@ conf_validate(struct conf *c, const char *name, char *err, size_t errlen)
 	if (c->command_time_limit == 0) {
 		snprintf(err, errlen, "%s: command_time_limit must be above "
 		    "zero", name);
+		return -1;
+	}
+	/* A delimiter must not split where a mailbox name could not. */
+	if (strspn(c->recipient_delimiter, "+-_=") !=
+	    strlen(c->recipient_delimiter)) {
+		snprintf(err, errlen, "%s: recipient_delimiter may hold only "
+		    "the characters + - _ = (or be empty)", name);
 		return -1;
 	}
 	if (c->message_size_limit < 1024) {

@@ -65,12 +65,14 @@ struct conf {
 	int	 group_commit;
 	long	 hopcount_limit;	/* Received fields that refuse a message */
 	struct conf_list authorized_submit_users;	/* local submitters */
+	struct conf_list queue_list_users;	/* besides root: queue list */
 	char	 local_sender_policy[CONF_STR_MAX];	/* "any" or "own" */
 
 	/* resolver */
 	int	 allow_alias_commands;
 	char	 default_privs[CONF_STR_MAX];	/* who alias commands run as */
 	time_t	 command_time_limit;	/* then the command is killed */
+	char	 recipient_delimiter[CONF_STR_MAX];	/* "" : none */
 	time_t	 resolver_idle_timeout;	/* smtpd's connections, when idle */
 
 	/* pop3d */

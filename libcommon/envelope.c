@@ -148,6 +148,11 @@ env_write(const struct envelope *e, struct buf *b)
 	    put_kv(b, "helo", e->helo) == -1 ||
 	    buf_printf(b, "bounce %d\n", e->is_bounce ? 1 : 0) == -1)
 		return -1;
+	if (e->held > 0 && buf_printf(b, "held %" PRId64 "\n", e->held) == -1)
+		return -1;
+	if (e->requeued > 0 &&
+	    buf_printf(b, "requeued %" PRId64 "\n", e->requeued) == -1)
+		return -1;
 	for (i = 0; i < e->nrcpt; i++) {
 		const struct env_rcpt *r = &e->rcpt[i];
 
@@ -291,7 +296,7 @@ env_parse(const char *text, size_t len, struct envelope *e, char *err,
     size_t errlen)
 {
 	static const char *singles[] = { "version", "id", "created", "sender",
-	    "origin", "client", "helo", "bounce" };
+	    "origin", "client", "helo", "bounce", "held", "requeued" };
 	unsigned	 seen = 0;
 	const char	*p = text, *end = text + len;
 	int		 lineno = 0, ended = 0;
@@ -385,6 +390,16 @@ env_parse(const char *text, size_t len, struct envelope *e, char *err,
 				goto fail;
 			}
 			break;
+		case 8:
+		case 9:
+			/* Optional; a 0 is never written, so it is refused. */
+			if (parse_i64(v, vlen, i == 8 ? &e->held : &e->requeued,
+			    1, INT64_MAX) == -1) {
+				snprintf(err, errlen, "line %d: bad time",
+				    lineno);
+				goto fail;
+			}
+			break;
 		case 7: {
 			int64_t b;
 			if (parse_i64(v, vlen, &b, 0, 1) == -1) {
@@ -410,6 +425,7 @@ env_parse(const char *text, size_t len, struct envelope *e, char *err,
 		snprintf(err, errlen, "no end marker (truncated)");
 		goto fail;
 	}
+	/* The first eight keys are required; held and requeued are not. */
 	if ((seen & 0xff) != 0xff) {
 		snprintf(err, errlen, "a required key is missing");
 		goto fail;

@@ -49,6 +49,14 @@ struct envelope {
 	char		*client;	/* client address or "uid N" */
 	char		*helo;
 	int		 is_bounce;	/* a DSN we made: never bounce it */
+	/*
+	 * Optional keys, written only when set (so older records read the
+	 * same): held is when the administrator put the message on hold
+	 * (0: not held), requeued when it was last requeued (0: never);
+	 * the queue lifetime counts from the later of created and requeued.
+	 */
+	int64_t		 held;
+	int64_t		 requeued;
 	size_t		 nrcpt;
 	struct env_rcpt	*rcpt;
 };

@@ -7,6 +7,14 @@
 
 #include <stddef.h>
 
+/*
+ * A users.db value is a hash, "" for a user who cannot log in, and
+ * either of them after this byte for a locked user (postern user lock):
+ * the hash is kept, so unlock restores the same password, and the user
+ * still receives mail (only resolverd's credential check looks at it).
+ */
+#define PASSWD_LOCKED	'!'
+
 /* Room for any hash libcrypt makes (CRYPT_OUTPUT_SIZE), NUL included. */
 #define PASSWD_HASH_MAX	384
 /*

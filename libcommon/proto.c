@@ -166,6 +166,128 @@ proto_dec_q_ctl_delete(const struct ipc_msg *m, char qid[QID_LEN + 1])
 }
 
 int
+proto_enc_q_ctl_flush(struct ipc_msg *m, const char *domain)
+{
+	if (domain == NULL || domain[0] == '\0')
+		return 0;
+	if (!str_fits(domain, Q_CTL_DOMAIN_MAX + 1))
+		return -1;
+	return ipc_put_str(m, domain);
+}
+
+int
+proto_dec_q_ctl_flush(const struct ipc_msg *m, char domain[Q_CTL_DOMAIN_MAX + 1])
+{
+	struct ipc_reader r;
+
+	domain[0] = '\0';
+	if (m->body.len == 0)
+		return 0;
+	ipc_reader_init(&r, m);
+	ipc_get_str(&r, domain, Q_CTL_DOMAIN_MAX + 1);
+	if (ipc_reader_end(&r) == -1 || domain[0] == '\0')
+		return -1;
+	return 0;
+}
+
+void
+proto_q_ctl_ids_free(struct q_ctl_ids *ids)
+{
+	free(ids->id);
+	ids->id = NULL;
+	ids->n = 0;
+}
+
+static int
+put_ids(struct ipc_msg *m, const struct q_ctl_ids *ids)
+{
+	uint32_t i;
+
+	if (ids->n > Q_CTL_OP_MAX || ipc_put_u32(m, ids->n) == -1)
+		return -1;
+	for (i = 0; i < ids->n; i++)
+		if (ipc_put_str(m, ids->id[i]) == -1)
+			return -1;
+	return 0;
+}
+
+/* Every id must be a valid queue id: nothing else reaches a path. */
+static int
+get_ids(struct ipc_reader *r, struct q_ctl_ids *ids)
+{
+	uint32_t i, n;
+
+	ids->n = 0;
+	ids->id = NULL;
+	if (ipc_get_u32(r, &n) == -1 || n > Q_CTL_OP_MAX)
+		return -1;
+	if (n > 0 && (ids->id = calloc(n, sizeof(*ids->id))) == NULL)
+		return -1;
+	ids->n = n;
+	for (i = 0; i < n; i++)
+		if (ipc_get_str(r, ids->id[i], QID_LEN + 1) == -1 ||
+		    !qid_valid(ids->id[i])) {
+			proto_q_ctl_ids_free(ids);
+			return -1;
+		}
+	return 0;
+}
+
+int
+proto_enc_q_ctl_op(struct ipc_msg *m, uint32_t op, const struct q_ctl_ids *ids)
+{
+	if (ipc_put_u32(m, op) == -1)
+		return -1;
+	return put_ids(m, ids);
+}
+
+int
+proto_dec_q_ctl_op(const struct ipc_msg *m, uint32_t *op,
+    struct q_ctl_ids *ids)
+{
+	struct ipc_reader r;
+
+	ids->n = 0;
+	ids->id = NULL;
+	ipc_reader_init(&r, m);
+	if (ipc_get_u32(&r, op) == -1 || *op < Q_OP_DELETE ||
+	    *op > Q_OP_FLUSH || get_ids(&r, ids) == -1)
+		return -1;
+	if (ipc_reader_end(&r) == -1) {
+		proto_q_ctl_ids_free(ids);
+		return -1;
+	}
+	return 0;
+}
+
+int
+proto_enc_q_ctl_done(struct ipc_msg *m, uint32_t ndone,
+    const struct q_ctl_ids *missing)
+{
+	if (ipc_put_u32(m, ndone) == -1)
+		return -1;
+	return put_ids(m, missing);
+}
+
+int
+proto_dec_q_ctl_done(const struct ipc_msg *m, uint32_t *ndone,
+    struct q_ctl_ids *missing)
+{
+	struct ipc_reader r;
+
+	missing->n = 0;
+	missing->id = NULL;
+	ipc_reader_init(&r, m);
+	if (ipc_get_u32(&r, ndone) == -1 || get_ids(&r, missing) == -1)
+		return -1;
+	if (ipc_reader_end(&r) == -1) {
+		proto_q_ctl_ids_free(missing);
+		return -1;
+	}
+	return 0;
+}
+
+int
 proto_enc_r_check(struct ipc_msg *m, const char *addr)
 {
 	return ipc_put_str(m, addr);
@@ -223,7 +345,8 @@ proto_enc_r_expansion(struct ipc_msg *m, const struct r_expansion *x)
 		return -1;
 	for (i = 0; i < x->n; i++)
 		if (ipc_put_u32(m, x->t[i].kind) == -1 ||
-		    ipc_put_str(m, x->t[i].addr) == -1)
+		    ipc_put_str(m, x->t[i].addr) == -1 ||
+		    ipc_put_str(m, x->t[i].detail) == -1)
 			return -1;
 	return 0;
 }
@@ -254,6 +377,7 @@ proto_dec_r_expansion(const struct ipc_msg *m, struct r_expansion *x)
 	for (i = 0; i < x->n; i++) {
 		ipc_get_u32(&r, &x->t[i].kind);
 		ipc_get_str(&r, x->t[i].addr, sizeof(x->t[i].addr));
+		ipc_get_str(&r, x->t[i].detail, sizeof(x->t[i].detail));
 		if (x->t[i].kind > R_KIND_COMMAND)
 			r.failed = 1;
 	}

@@ -10,7 +10,9 @@
  *   <spool>/public/inject.sock    sendmail -> queued  (submission, any user)
  *   <spool>/private/deliver.sock  deliverd -> queued  (jobs and results)
  *   <spool>/private/resolver.sock queued -> resolverd (alias expansion)
- *   <spool>/private/control.sock  postern -> queued   (queue list/flush/delete)
+ *   <spool>/private/control.sock  postern -> queued   (queue list, flush,
+ *                                 delete, hold, release, requeue)
+ *   (public/inject.sock also answers Q_CTL_LIST, to queue_list_users)
  *   <spool>/private/auth.sock     pop3d, imapd (root parents) -> resolverd
  *                                 (password checks)
  *   <spool>/public/log.sock       every process -> logd (maillog_file only;
@@ -41,8 +43,10 @@ enum proto_type {
 	/* control (postern -> queued) */
 	Q_CTL_LIST = 20, /* -> Q_CTL_ENTRY*, Q_OK */
 	Q_CTL_ENTRY,
-	Q_CTL_FLUSH,	/* -> Q_OK */
+	Q_CTL_FLUSH,	/* [domain] -> Q_OK */
 	Q_CTL_DELETE,	/* -> Q_OK | Q_ERR */
+	Q_CTL_OP,	/* op and queue ids -> Q_CTL_DONE */
+	Q_CTL_DONE,
 	/* resolver */
 	R_CHECK = 40,	/* -> R_CHECK_REPLY */
 	R_CHECK_REPLY,
@@ -94,6 +98,12 @@ enum r_kind {
 struct r_target {
 	uint32_t	kind;
 	char		addr[ADDR_MAX + 1];
+	/*
+	 * The recipient_delimiter detail ("tag" of user+tag@) when a
+	 * plus-address reached this mailbox, else "": kept for delivery
+	 * into a folder of that name later; nothing uses it yet.
+	 */
+	char		detail[ADDR_LOCAL_MAX + 1];
 };
 
 #define R_EXPAND_MAX	1000	/* targets one recipient may expand to */
@@ -168,6 +178,45 @@ int	proto_dec_q_ctl_entry(const struct ipc_msg *, char **envtext,
 	    uint64_t *size);
 int	proto_enc_q_ctl_delete(struct ipc_msg *, const char *qid);
 int	proto_dec_q_ctl_delete(const struct ipc_msg *, char qid[QID_LEN + 1]);
+
+/*
+ * Q_CTL_FLUSH: an empty body retries every deferred recipient now; a
+ * domain (lower case) only the deferred recipients in that domain.
+ */
+#define Q_CTL_DOMAIN_MAX	255
+int	proto_enc_q_ctl_flush(struct ipc_msg *, const char *domain);
+int	proto_dec_q_ctl_flush(const struct ipc_msg *,
+	    char domain[Q_CTL_DOMAIN_MAX + 1]);
+
+/*
+ * Q_CTL_OP: one operation on up to Q_CTL_OP_MAX queue ids (the command
+ * sends longer lists in several frames). Q_CTL_DONE answers with how many
+ * were done and the ids that are not in the queue.
+ */
+enum q_ctl_opcode {
+	Q_OP_DELETE = 1,
+	Q_OP_HOLD,
+	Q_OP_RELEASE,
+	Q_OP_REQUEUE,
+	Q_OP_FLUSH,
+};
+#define Q_CTL_OP_MAX	4096
+
+struct q_ctl_ids {
+	uint32_t	  n;
+	char		(*id)[QID_LEN + 1];
+};
+
+int	proto_enc_q_ctl_op(struct ipc_msg *, uint32_t op,
+	    const struct q_ctl_ids *);
+/* Allocates ids->id; free with proto_q_ctl_ids_free. */
+int	proto_dec_q_ctl_op(const struct ipc_msg *, uint32_t *op,
+	    struct q_ctl_ids *);
+int	proto_enc_q_ctl_done(struct ipc_msg *, uint32_t ndone,
+	    const struct q_ctl_ids *missing);
+int	proto_dec_q_ctl_done(const struct ipc_msg *, uint32_t *ndone,
+	    struct q_ctl_ids *missing);
+void	proto_q_ctl_ids_free(struct q_ctl_ids *);
 
 int	proto_enc_r_check(struct ipc_msg *, const char *addr);
 int	proto_dec_r_check(const struct ipc_msg *, char *addr, size_t);

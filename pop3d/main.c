@@ -108,11 +108,18 @@ static void __attribute__((__noreturn__))
 mail_main(struct pop3_env *env, const struct conf *conf, char *spec)
 {
 	static unsigned char	 left[NETIO_INBUF];
-	char			*f[4], *p = spec;
+	static char		 copy[ADDR_MAX + 128];
+	char			*f[4], *p = copy;
 	size_t			 leftlen = 0;
 	ssize_t			 n;
 	int			 i, client, leftfd;
 
+	/*
+	 * Split a copy: the command line stays as the parent wrote it,
+	 * and "postern who" reads the session from it (/proc/PID/cmdline).
+	 */
+	if (strlcpy(copy, spec, sizeof(copy)) >= sizeof(copy))
+		fatalx("bad -m argument");
 	/* CLIENT:LEFTFD:USER:IP (the IP last: IPv6 has colons). */
 	for (i = 0; i < 3; i++) {
 		f[i] = p;

@@ -9,7 +9,8 @@
  * creates the Maildir as mail_user if it is missing, chroots there and
  * drops to mail_user for good (priv_drop) before it reads a byte from
  * the client. From then on it trusts nothing the client sends and only
- * reads and unlinks inside Maildir/.
+ * reads and unlinks inside Maildir/, and writes one file beside it, the
+ * last-login record (libcommon/lastlogin) that "postern user show" reads.
  *
  * Deletions happen only at QUIT: a dropped connection or a timeout
  * leaves the maildrop as it was.
@@ -26,9 +27,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fsutil.h"
+#include "lastlogin.h"
 #include "log.h"
 #include "maildir.h"
 #include "pop3d.h"
@@ -520,6 +523,9 @@ pop3_mail_run(const struct pop3_env *env, int client, const char *user,
 		    "try later\r\n");
 		mail_exit(&s, "mailbox error", 0);
 	}
+	/* For "postern user show"; a failure costs only the record. */
+	if (lastlogin_write("pop3", ip, (int64_t)time(NULL)) == -1)
+		log_warn("login: user=<%s>: record the last login", user);
 	mb_counts(&s.mb, &n, &size);
 	log_info("login: user=<%s>, client=[%s], messages=%zu, size=%llu",
 	    user, ip, n, (unsigned long long)size);

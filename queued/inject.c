@@ -1,8 +1,8 @@
 /*
- * inject.c - what queued decides about a local submission (sendmail on
- * public/inject.sock): who may submit (authorized_submit_users), with
- * which envelope senders (local_sender_policy), and the Received line
- * that records who it was.
+ * inject.c - what queued decides about a local client (sendmail or postern
+ * on public/inject.sock): who may submit (authorized_submit_users), with
+ * which envelope senders (local_sender_policy), the Received line that
+ * records who it was, and who may list the queue (queue_list_users).
  *
  * Runs in queued, as queue_user. The only identity trusted here is the
  * uid the kernel gave with the connection (SO_PEERCRED, taken when the
@@ -53,20 +53,18 @@ inject_is_number(const char *s)
 	return 1;
 }
 
-int
-inject_authorized(const struct conf *c, uid_t uid, const char *user)
+/* The first entry of list that matches decides; none matching refuses. */
+static int
+inject_in_list(const struct conf_list *l, uid_t uid, const char *user)
 {
 	const char	*e;
 	char		 num[32];
 	size_t		 i;
 	int		 neg;
 
-	if (inject_exempt(uid))
-		return 1;
 	snprintf(num, sizeof(num), "%lu", (unsigned long)uid);
-	/* The first entry that matches decides; none matching refuses. */
-	for (i = 0; i < c->authorized_submit_users.n; i++) {
-		e = c->authorized_submit_users.v[i];
+	for (i = 0; i < l->n; i++) {
+		e = l->v[i];
 		if ((neg = e[0] == '!'))
 			e++;
 		if (strcmp(e, "anyone") == 0 ||
@@ -75,6 +73,22 @@ inject_authorized(const struct conf *c, uid_t uid, const char *user)
 			return !neg;
 	}
 	return 0;
+}
+
+int
+inject_authorized(const struct conf *c, uid_t uid, const char *user)
+{
+	if (inject_exempt(uid))
+		return 1;
+	return inject_in_list(&c->authorized_submit_users, uid, user);
+}
+
+int
+inject_may_list(const struct conf *c, uid_t uid, const char *user)
+{
+	if (inject_exempt(uid))
+		return 1;
+	return inject_in_list(&c->queue_list_users, uid, user);
 }
 
 int

@@ -20,6 +20,7 @@
 #include "ipc.h"
 #include "peer.h"
 #include "proto.h"
+#include "qfile.h"
 
 /* A message in the queue, with its envelope held in memory. */
 struct qmsg {
@@ -30,6 +31,7 @@ struct qmsg {
 	int			 dirty;		/* env differs from disk */
 	int			 envfile;	/* queue/ID.env overrides the embedded one */
 	int			 deleted;	/* remove when inflight drops to 0 */
+	int			 requeue;	/* requeue when inflight drops to 0 */
 	struct ev_timer		*timer;
 	time_t			 timer_at;
 };
@@ -50,29 +52,8 @@ struct queued {
 extern struct queued *Q;
 
 /* spool.c: every file operation on the spool. */
-/*
- * A queue file starts with this many bytes of header; the message follows,
- * then the envelope it was committed with (see spool.c).
- */
-#define SPOOL_HDR_LEN	96
-#define SPOOL_MAC_LEN	32	/* HMAC-SHA256 */
-#define SPOOL_KEY_LEN	32
-/* mac NULL: all zero, as before the commit. */
-void	spool_header_format(char out[SPOOL_HDR_LEN], uint64_t envoff,
-	    const unsigned char mac[SPOOL_MAC_LEN]);
-/*
- * 0 with the envelope's offset (0: not committed) and the MAC, or -1 if
- * malformed.
- */
-int	spool_header_parse(const char *in, size_t len, uint64_t *envoff,
-	    unsigned char mac[SPOOL_MAC_LEN]);
-/*
- * The MAC that vouches for a committed envelope: HMAC-SHA256 under the
- * queue key of the queue id, the envelope's offset and its bytes. 0 or -1.
- */
-int	spool_mac(const unsigned char key[SPOOL_KEY_LEN], const char *qid,
-	    uint64_t envoff, const void *env, size_t envlen,
-	    unsigned char mac[SPOOL_MAC_LEN]);
+/* The queue file format (header, MAC, reader) is libcommon/qfile. */
+#define SPOOL_HDR_LEN	QFILE_HDR_LEN
 int	spool_open(struct queued *);
 /* Removes interrupted commits; loads the rest. */
 int	spool_scan(struct queued *);
@@ -114,8 +95,21 @@ struct qmsg *sched_new_msg(struct envelope *, uint64_t size);
 void	sched_free_msg(struct qmsg *);
 struct qmsg *sched_find(const char *qid);
 void	sched_run(struct qmsg *);
-void	sched_flush_all(void);
+/* Every deferred recipient due now; domain non-NULL: only those there. */
+void	sched_flush_all(const char *domain);
 int	sched_delete(const char *qid);
+/*
+ * The administrator's operations on one message (postern queue ...);
+ * each is durable (the envelope is rewritten) before it returns.
+ * hold: no round starts and nothing expires while held; release:
+ * tried at once, the lifetime still counting from arrival; requeue:
+ * every recipient not final becomes pending with no tries, the lifetime
+ * counts from now, and a hold ends; flush: deferred recipients due now.
+ */
+void	sched_hold(struct qmsg *);
+void	sched_release(struct qmsg *);
+void	sched_requeue(struct qmsg *);
+void	sched_flush(struct qmsg *);
 /* Results from expansion and delivery, with the recipient they belong to. */
 struct rcpt_job;
 void	sched_expanded(struct rcpt_job *, const struct r_expansion *);
@@ -188,8 +182,13 @@ int	inject_received(const struct conf *, uid_t uid, const char *qid,
 /* Queues one DSN for the failed recipients of msg (not for <> senders). */
 int	bounce_failed(struct qmsg *);
 
+/* inject.c: queue_list_users; root and queued's own uid always may. */
+int	inject_may_list(const struct conf *, uid_t uid, const char *user);
+
 /* control.c */
 void	control_init(int control_fd);
+/* Answers a Q_CTL_LIST (also asked on inject.sock, by queue_list_users). */
+void	control_list(struct peer *, uint32_t id);
 
 /* Accepts on a listening socket into cb (peer_listen on our loop). */
 #define listener_register(fd, cb, arg) \

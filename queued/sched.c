@@ -144,6 +144,14 @@ arm_timer(struct qmsg *m)
 	time_t	 next = 0, now = time(NULL);
 	size_t	 i;
 
+	if (m->env.held) {
+		/* Nothing is due while held: release arms it again. */
+		if (m->timer != NULL) {
+			evloop_timer_cancel(Q->loop, m->timer);
+			m->timer = NULL;
+		}
+		return;
+	}
 	for (i = 0; i < m->env.nrcpt; i++) {
 		struct env_rcpt *r = &m->env.rcpt[i];
 		if (r->state == RCPT_DEFERRED &&
@@ -217,7 +225,10 @@ rcpt_apply(struct qmsg *m, struct env_rcpt *r, uint32_t status,
 	default:
 		r->tries++;
 		env_set_reason(r, text);
-		if (now - m->env.created >= Q->conf.queue_lifetime) {
+		/* A requeue restarts the lifetime, as Postfix's postsuper -r. */
+		if (now - (m->env.requeued > m->env.created ?
+		    m->env.requeued : m->env.created) >=
+		    Q->conf.queue_lifetime) {
 			char why[PROTO_TEXT_MAX + 64];
 
 			snprintf(why, sizeof(why), "4.4.7 message expired in "
@@ -300,6 +311,11 @@ round_finish(struct qmsg *m)
 	}
 	round_forget(m);
 
+	if (m->requeue && !m->deleted) {
+		m->requeue = 0;
+		sched_requeue(m);	/* writes the envelope and runs it */
+		return;
+	}
 	if (m->deleted) {
 		spool_remove(m->env.id, m->envfile);
 		log_info("%s: removed (deleted by the administrator)",
@@ -435,7 +451,8 @@ sched_run(struct qmsg *m)
 	int64_t		 active_us = log_now_us();
 	size_t		 i, due = 0;
 
-	if (m->inflight > 0 || m->deleted || Q->stopping)
+	/* A held message starts no round: it neither delivers nor expires. */
+	if (m->inflight > 0 || m->deleted || Q->stopping || m->env.held)
 		return;
 	for (i = 0; i < m->env.nrcpt; i++) {
 		struct env_rcpt *r = &m->env.rcpt[i];
@@ -509,19 +526,108 @@ sched_run(struct qmsg *m)
 		round_finish(m);
 }
 
+/* 1 if addr's domain is domain (any case). */
+static int
+rcpt_in_domain(const char *addr, const char *domain)
+{
+	const char *at = strrchr(addr, '@');
+
+	return at != NULL && strcasecmp(at + 1, domain) == 0;
+}
+
 void
-sched_flush_all(void)
+sched_flush_all(const char *domain)
 {
 	struct qmsg	*m, *next;
 	size_t		 i;
 
 	for (m = TAILQ_FIRST(&Q->msgs); m != NULL; m = next) {
 		next = TAILQ_NEXT(m, entry);
+		if (m->env.held)
+			continue;
 		for (i = 0; i < m->env.nrcpt; i++)
-			if (m->env.rcpt[i].state == RCPT_DEFERRED)
+			if (m->env.rcpt[i].state == RCPT_DEFERRED &&
+			    (domain == NULL ||
+			    rcpt_in_domain(m->env.rcpt[i].addr, domain)))
 				m->env.rcpt[i].next_try = 0;
 		sched_run(m);
 	}
+}
+
+void
+sched_flush(struct qmsg *m)
+{
+	size_t i;
+
+	for (i = 0; i < m->env.nrcpt; i++)
+		if (m->env.rcpt[i].state == RCPT_DEFERRED)
+			m->env.rcpt[i].next_try = 0;
+	sched_run(m);
+}
+
+/*
+ * The envelope on disk first: a hold that a restart forgot would let
+ * the message go. A failed write leaves the change in memory only, and
+ * says so; the next state change writes it again.
+ */
+static void
+sched_persist(struct qmsg *m, const char *what)
+{
+	if (spool_write_env(m) == 0) {
+		m->dirty = 0;
+		log_info("%s: %s", m->env.id, what);
+	} else {
+		m->dirty = 1;
+		log_warnx("%s: %s, but only until queued restarts (the "
+		    "envelope could not be rewritten)", m->env.id, what);
+	}
+}
+
+void
+sched_hold(struct qmsg *m)
+{
+	if (m->env.held)
+		return;
+	m->env.held = time(NULL);
+	sched_persist(m, "placed on hold");
+	arm_timer(m);	/* cancels it */
+}
+
+void
+sched_release(struct qmsg *m)
+{
+	if (!m->env.held)
+		return;
+	m->env.held = 0;
+	sched_persist(m, "released from hold");
+	/* Its retries were due while it was held: it is tried at once. */
+	sched_flush(m);
+}
+
+void
+sched_requeue(struct qmsg *m)
+{
+	size_t i;
+
+	if (m->inflight > 0) {
+		/* The round in flight still refers to the recipients. */
+		m->requeue = 1;
+		return;
+	}
+	for (i = 0; i < m->env.nrcpt; i++) {
+		struct env_rcpt *r = &m->env.rcpt[i];
+
+		if (r->state != RCPT_PENDING && r->state != RCPT_DEFERRED)
+			continue;
+		r->state = RCPT_PENDING;
+		r->tries = 0;
+		r->next_try = 0;
+		env_set_reason(r, NULL);
+	}
+	m->env.held = 0;
+	m->env.requeued = time(NULL);
+	sched_persist(m, "requeued");
+	sched_run(m);
 }
 
 int

@@ -41,113 +41,17 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <openssl/core_names.h>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/params.h>
 
 #include "fsutil.h"
+#include "qfile.h"
 #include "log.h"
 #include "qid.h"
 #include "queued.h"
 
-#define SPOOL_MAGIC	"PQ1 "
-#define SPOOL_KEY_FILE	"queue/.key"
+#define SPOOL_KEY_FILE	"queue/" QFILE_KEY_NAME
 
 /* The key of the headers' MACs: queued's alone (queue/ is 0700). */
-static unsigned char spool_key[SPOOL_KEY_LEN];
-
-void
-spool_header_format(char out[SPOOL_HDR_LEN], uint64_t envoff,
-    const unsigned char mac[SPOOL_MAC_LEN])
-{
-	char	tmp[SPOOL_HDR_LEN + 1];
-	size_t	i, o;
-
-	/*
-	 * "PQ1 " + 16 hex digits (offset) + " " + 64 hex digits (MAC, all
-	 * zero before the commit) + 10 spaces + "\n": always 96 bytes.
-	 */
-	o = (size_t)snprintf(tmp, sizeof(tmp), SPOOL_MAGIC "%016" PRIx64 " ",
-	    envoff);
-	for (i = 0; i < SPOOL_MAC_LEN; i++)
-		o += (size_t)snprintf(tmp + o, sizeof(tmp) - o, "%02x",
-		    mac != NULL ? mac[i] : 0);
-	snprintf(tmp + o, sizeof(tmp) - o, "%10s\n", "");
-	memcpy(out, tmp, SPOOL_HDR_LEN);
-}
-
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
-int
-spool_header_parse(const char *in, size_t len, uint64_t *envoff,
-    unsigned char mac[SPOOL_MAC_LEN])
-{
-	uint64_t	v = 0;
-	size_t		i;
-	int		hi, lo;
-
-	if (len < SPOOL_HDR_LEN || memcmp(in, SPOOL_MAGIC, 4) != 0 ||
-	    in[20] != ' ' || in[SPOOL_HDR_LEN - 1] != '\n')
-		return -1;
-	for (i = 4; i < 20; i++) {
-		if ((hi = hexval(in[i])) == -1)
-			return -1;
-		v = v << 4 | (uint64_t)hi;
-	}
-	for (i = 0; i < SPOOL_MAC_LEN; i++) {
-		if ((hi = hexval(in[21 + 2 * i])) == -1 ||
-		    (lo = hexval(in[22 + 2 * i])) == -1)
-			return -1;
-		mac[i] = (unsigned char)(hi << 4 | lo);
-	}
-	for (i = 21 + 2 * SPOOL_MAC_LEN; i < SPOOL_HDR_LEN - 1; i++)
-		if (in[i] != ' ')
-			return -1;
-	/* Committed offsets start after the header; 0 means receiving. */
-	if (v != 0 && v < SPOOL_HDR_LEN)
-		return -1;
-	*envoff = v;
-	return 0;
-}
-
-int
-spool_mac(const unsigned char key[SPOOL_KEY_LEN], const char *qid,
-    uint64_t envoff, const void *env, size_t envlen,
-    unsigned char mac[SPOOL_MAC_LEN])
-{
-	static EVP_MAC	*hmac;
-	EVP_MAC_CTX	*h;
-	OSSL_PARAM	 params[2];
-	unsigned char	 off[8];
-	size_t		 n = 0;
-	int		 i, ok;
-
-	if (hmac == NULL && (hmac = EVP_MAC_fetch(NULL, "HMAC", NULL)) == NULL)
-		return -1;
-	for (i = 0; i < 8; i++)
-		off[i] = (unsigned char)(envoff >> (56 - 8 * i));
-	params[0] = OSSL_PARAM_construct_utf8_string("digest", "SHA256", 0);
-	params[1] = OSSL_PARAM_construct_end();
-	if ((h = EVP_MAC_CTX_new(hmac)) == NULL)
-		return -1;
-	ok = EVP_MAC_init(h, key, SPOOL_KEY_LEN, params) == 1 &&
-	    EVP_MAC_update(h, (const unsigned char *)qid, strlen(qid)) == 1 &&
-	    EVP_MAC_update(h, off, sizeof(off)) == 1 &&
-	    EVP_MAC_update(h, env, envlen) == 1 &&
-	    EVP_MAC_final(h, mac, &n, SPOOL_MAC_LEN) == 1 &&
-	    n == SPOOL_MAC_LEN;
-	EVP_MAC_CTX_free(h);
-	return ok ? 0 : -1;
-}
+static unsigned char spool_key[QFILE_KEY_LEN];
 
 /* Reads the key, or makes one for an empty queue. */
 static int
@@ -206,10 +110,10 @@ spool_open(struct queued *q)
 int
 spool_create(char qid[QID_LEN + 1])
 {
-	char	hdr[SPOOL_HDR_LEN];
+	char	hdr[QFILE_HDR_LEN];
 	int	fd, tries, saved;
 
-	spool_header_format(hdr, 0, NULL);
+	qfile_header_format(hdr, 0, NULL);
 	for (tries = 0; tries < 10; tries++) {
 		/* EXCL: an id repeated after a clock step never replaces one. */
 		qid_new(qid);
@@ -247,7 +151,7 @@ spool_discard(const char *qid)
 void
 spool_uncommit(const char *qid)
 {
-	char	hdr[SPOOL_HDR_LEN];
+	char	hdr[QFILE_HDR_LEN];
 	int	fd;
 
 	/*
@@ -255,7 +159,7 @@ spool_uncommit(const char *qid)
 	 * no fsync made durable can be undone by a crash: a message whose
 	 * client was told 4xx would then be delivered after all.
 	 */
-	spool_header_format(hdr, 0, NULL);
+	qfile_header_format(hdr, 0, NULL);
 	if ((fd = openat(Q->queuefd, qid, O_WRONLY | O_CLOEXEC)) != -1) {
 		if (fs_pwrite_all(fd, hdr, sizeof(hdr), 0) == -1 ||
 		    fsync(fd) == -1)
@@ -271,9 +175,9 @@ spool_commit_begin(int fd, struct envelope *env, uint64_t size, char *why,
 {
 	struct stat	 st;
 	struct buf	 b;
-	char		 hdr[SPOOL_HDR_LEN];
-	unsigned char	 mac[SPOOL_MAC_LEN];
-	uint64_t	 envoff = SPOOL_HDR_LEN + size;
+	char		 hdr[QFILE_HDR_LEN];
+	unsigned char	 mac[QFILE_MAC_LEN];
+	uint64_t	 envoff = QFILE_HDR_LEN + size;
 
 	if (fstat(fd, &st) == -1 || (uint64_t)st.st_size != envoff ||
 	    size > UINT64_MAX / 2) {
@@ -286,12 +190,12 @@ spool_commit_begin(int fd, struct envelope *env, uint64_t size, char *why,
 		snprintf(why, whylen, "4.3.0 envelope too large");
 		goto fail;
 	}
-	if (spool_mac(spool_key, env->id, envoff, b.data, b.len, mac) == -1) {
+	if (qfile_mac(spool_key, env->id, envoff, b.data, b.len, mac) == -1) {
 		log_warnx("%s: cannot compute the header's MAC", env->id);
 		snprintf(why, whylen, "4.3.0 queue file write error");
 		goto fail;
 	}
-	spool_header_format(hdr, envoff, mac);
+	qfile_header_format(hdr, envoff, mac);
 	if (fs_pwrite_all(fd, b.data, b.len, (off_t)envoff) == -1 ||
 	    fs_pwrite_all(fd, hdr, sizeof(hdr), 0) == -1) {
 		log_warn("%s: write envelope", env->id);
@@ -389,125 +293,55 @@ spool_quarantine(const char *name, const char *why)
 		log_warn("move queue/%s", name);
 }
 
-/*
- * The envelope a message was committed with, from its own file: exactly
- * the bytes from the header's offset to the end.
- */
-static int
-spool_read_embedded(int fd, uint64_t envoff, uint64_t fsize, char **text,
-    size_t *len)
-{
-	size_t	n;
-	ssize_t	r;
-
-	n = (size_t)(fsize - envoff);
-	if (n > ENV_MAX_SIZE) {
-		errno = EFBIG;
-		return -1;
-	}
-	if ((*text = malloc(n + 1)) == NULL)
-		return -1;
-	if ((r = fs_pread_full(fd, *text, n, (off_t)envoff)) == -1 ||
-	    (size_t)r != n) {
-		free(*text);
-		if (r != -1)
-			errno = EIO;
-		return -1;
-	}
-	(*text)[n] = '\0';
-	*len = n;
-	return 0;
-}
-
 enum load_result { LOAD_OK, LOAD_REMOVED, LOAD_BAD };
 
+/*
+ * One queue file at start: qfile_load (the one reader of queue files)
+ * reads it; what it found decides whether the file is loaded, removed
+ * (an interrupted commit nobody was told about) or moved aside.
+ */
 static enum load_result
 spool_load(const char *qid)
 {
 	struct envelope	 env;
-	struct stat	 st, est;
-	char		 envname[QID_LEN + 8], err[256], *text = NULL;
-	char		 hdr[SPOOL_HDR_LEN], path[64];
-	unsigned char	 mac[SPOOL_MAC_LEN], want[SPOOL_MAC_LEN];
-	uint64_t	 envoff;
-	size_t		 len;
-	ssize_t		 r;
+	char		 envname[QID_LEN + 8], why[512];
+	uint64_t	 size;
 	struct qmsg	*m;
-	int		 fd, has_envfile;
+	int		 has_envfile;
 
-	if ((fd = openat(Q->queuefd, qid, O_RDONLY | O_CLOEXEC)) == -1 ||
-	    fstat(fd, &st) == -1) {
-		log_warn("open queue/%s", qid);
-		if (fd != -1)
-			close(fd);
-		return LOAD_BAD;
-	}
-	r = fs_pread_full(fd, hdr, sizeof(hdr), 0);
-	if (r >= 0 && (size_t)r < sizeof(hdr) &&
-	    memcmp(hdr, SPOOL_MAGIC, (size_t)r < 4 ? (size_t)r : 4) == 0) {
-		/* Created, and the crash came before its header was written. */
-		close(fd);
+	snprintf(envname, sizeof(envname), "%s.env", qid);
+	switch (qfile_load(Q->queuefd, qid, spool_key, &env, &size,
+	    &has_envfile, why, sizeof(why))) {
+	case QFILE_OK:
+		break;
+	case QFILE_GONE:
+		return LOAD_REMOVED;
+	case QFILE_UNCOMMITTED:
 		(void)unlinkat(Q->queuefd, qid, 0);
 		return LOAD_REMOVED;
-	}
-	if (r == -1 ||
-	    spool_header_parse(hdr, (size_t)r, &envoff, mac) == -1) {
-		close(fd);
-		spool_quarantine(qid, "not a queue file (bad header)");
+	case QFILE_BAD_HEADER:
+		spool_quarantine(qid, why);
 		/* Its state file goes along: never deleted as an orphan. */
-		snprintf(envname, sizeof(envname), "%s.env", qid);
-		if (fstatat(Q->queuefd, envname, &est, 0) == 0)
+		if (has_envfile)
 			spool_quarantine(envname, "its message has a bad header");
 		return LOAD_BAD;
-	}
-	if (envoff == 0 || envoff >= (uint64_t)st.st_size) {
-		/* Still receiving, or its envelope never reached the disk. */
-		close(fd);
-		(void)unlinkat(Q->queuefd, qid, 0);
-		return LOAD_REMOVED;
-	}
-	snprintf(envname, sizeof(envname), "%s.env", qid);
-	has_envfile = fstatat(Q->queuefd, envname, &est, 0) == 0;
-	if (spool_read_embedded(fd, envoff, (uint64_t)st.st_size, &text,
-	    &len) == -1) {
-		log_warn("read the envelope of queue/%s", qid);
-		close(fd);
-		return LOAD_BAD;
-	}
-	close(fd);
-	/*
-	 * Only queued holds the key: a header and envelope that anybody else
-	 * wrote (a client holding the file, or a crash that kept half of a
-	 * commit) do not match, and the message is kept aside, not queued.
-	 */
-	if (spool_mac(spool_key, qid, envoff, text, len, want) == -1 ||
-	    CRYPTO_memcmp(mac, want, sizeof(mac)) != 0) {
-		free(text);
-		spool_quarantine(qid, "its header's MAC does not match its "
-		    "envelope (not committed by this queue, or damaged)");
+	case QFILE_BAD_MAC:
+		spool_quarantine(qid, why);
 		if (has_envfile)
 			spool_quarantine(envname, "its message's MAC does "
 			    "not match");
 		return LOAD_BAD;
-	}
-	if (has_envfile) {
-		free(text);
-		snprintf(path, sizeof(path), "queue/%s", envname);
-		if (fs_read_file(path, ENV_MAX_SIZE, &text, &len) == -1) {
-			log_warn("read %s", path);
-			return LOAD_BAD;
-		}
-	}
-	if (env_parse(text, len, &env, err, sizeof(err)) == -1 ||
-	    strcmp(env.id, qid) != 0) {
-		free(text);
+	case QFILE_BAD_ENVELOPE:
 		if (has_envfile)
-			spool_quarantine(envname, err);
+			spool_quarantine(envname, why);
 		spool_quarantine(qid, "its envelope is unreadable");
 		return LOAD_BAD;
+	case QFILE_ERROR:
+	default:
+		log_warnx("queue/%s: %s", qid, why);
+		return LOAD_BAD;
 	}
-	free(text);
-	if ((m = sched_new_msg(&env, envoff - SPOOL_HDR_LEN)) == NULL) {
+	if ((m = sched_new_msg(&env, size)) == NULL) {
 		env_free(&env);
 		return LOAD_BAD;
 	}

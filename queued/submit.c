@@ -536,6 +536,33 @@ client_msg(struct peer *p, struct ipc_msg *m)
 	case Q_ABORT:
 		client_reset(c);
 		break;
+	case Q_CTL_LIST:
+		/*
+		 * mailq for local users (Postfix's showq): only on
+		 * inject.sock, between messages, to queue_list_users.
+		 */
+		if (!c->local || c->state != CL_IDLE || m->body.len != 0) {
+			log_warnx("submission client sent a listing request "
+			    "out of place; closing");
+			peer_close(p);
+			break;
+		}
+		if (inject_may_list(&Q->conf, c->uid, c->user)) {
+			control_list(p, m->id);
+			break;
+		}
+		log_info("reject: queue listing for uid=%lu (%s): not in "
+		    "queue_list_users", (unsigned long)c->uid, c->user);
+		{
+			struct ipc_msg r;
+
+			ipc_msg_init(&r, Q_ERR, m->id);
+			proto_enc_q_err(&r, ST_PERM, "5.7.1 you may not list "
+			    "the queue (queue_list_users)");
+			(void)peer_send(p, &r);
+			ipc_msg_free(&r);
+		}
+		break;
 	default:
 		log_warnx("submission client sent frame type %u; closing",
 		    m->type);

@@ -138,43 +138,75 @@ resolver_is_local(const char *domain, void *arg)
 	return conf_is_local_domain(r->conf, domain);
 }
 
+static void
+resolver_expand_ops(struct resolver *r, struct expand_ops *ops)
+{
+	memset(ops, 0, sizeof(*ops));
+	ops->alias = resolver_alias;
+	ops->user = resolver_user;
+	ops->is_local = resolver_is_local;
+	ops->arg = r;
+	expand_ops_conf(ops, r->conf);
+}
+
+/*
+ * The RCPT check expands the address in full, as delivery will: an
+ * alias that leads nowhere (unknown targets, a loop, only refused
+ * targets) is refused here with 550 rather than accepted and bounced,
+ * which would send backscatter to a forged sender. The cost is bounded
+ * by the expansion's own limits (EXPAND_NODES_MAX lookups).
+ */
 uint32_t
 resolver_check(struct resolver *r, const char *addr, char *text,
     size_t textsz)
 {
-	struct mailaddr	a;
-	char		key[ADDR_MAX + 1], val[MAP_VALUE_MAX];
-	int		rc;
+	struct expand_ops	ops;
+	struct r_expansion	x;
+	struct mailaddr		a;
+	char			plain[PROTO_TEXT_MAX], key[ADDR_MAX + 1];
+	uint32_t		verdict;
 
 	text[0] = '\0';
 	/* RFC 5321 4.5.1: "RCPT TO:<Postmaster>" needs no domain. */
-	if (strcasecmp(addr, "postmaster") == 0)
-		return R_LOCAL_OK;
-	if (addr_parse(addr, &a, 1) == -1) {
-		snprintf(text, textsz, "5.1.3 bad recipient address syntax");
-		return R_LOCAL_UNKNOWN;
-	}
-	if (!conf_is_local_domain(r->conf, a.domain))
-		return R_NOT_LOCAL;
-	addr_lower(a.local);
-	if (strcmp(a.local, "postmaster") == 0)
-		return R_LOCAL_OK;
-	if (addr_format(&a, key, sizeof(key)) == -1) {
-		snprintf(text, textsz, "5.1.3 bad recipient address syntax");
-		return R_LOCAL_UNKNOWN;
+	if (strcasecmp(addr, "postmaster") != 0) {
+		if (addr_parse(addr, &a, 1) == -1) {
+			snprintf(text, textsz, "5.1.3 bad recipient address "
+			    "syntax");
+			return R_LOCAL_UNKNOWN;
+		}
+		if (!conf_is_local_domain(r->conf, a.domain))
+			return R_NOT_LOCAL;
 	}
 	resolver_refresh(r, 0);
-	if ((rc = resolver_map_get(&r->users, key, val, sizeof(val))) == 0 &&
-	    (rc = resolver_map_get(&r->aliases, key, val, sizeof(val))) == 0)
-		rc = resolver_map_get(&r->aliases, a.local, val, sizeof(val));
-	if (rc == -1) {
-		snprintf(text, textsz, "4.3.0 lookup failure");
-		return R_TEMPFAIL;
+	resolver_expand_ops(r, &ops);
+	expand_address(&ops, addr, &x);
+	switch (x.status) {
+	case ST_OK:
+		verdict = R_LOCAL_OK;
+		break;
+	case ST_TEMP:
+		verdict = R_TEMPFAIL;
+		strlcpy(text, x.text, textsz);
+		break;
+	default:
+		verdict = R_LOCAL_UNKNOWN;
+		/*
+		 * A plain unknown user gets smtpd's usual wording (an empty
+		 * text); anything else says why the address is dead.
+		 */
+		if (strlcpy(key, addr, sizeof(key)) < sizeof(key) &&
+		    addr_parse(key, &a, 1) == 0 &&
+		    addr_format(&a, key, sizeof(key)) == 0) {
+			addr_lower(key);
+			expand_unknown_text(key, plain, sizeof(plain));
+			if (strcmp(plain, x.text) == 0)
+				break;
+		}
+		strlcpy(text, x.text, textsz);
+		break;
 	}
-	if (rc == 1)
-		return R_LOCAL_OK;
-	snprintf(text, textsz, "5.1.1 <%s>: user unknown", key);
-	return R_LOCAL_UNKNOWN;
+	proto_r_expansion_free(&x);
+	return verdict;
 }
 
 void
@@ -183,14 +215,7 @@ resolver_expand(struct resolver *r, const char *addr, struct r_expansion *out)
 	struct expand_ops ops;
 
 	resolver_refresh(r, 0);
-	memset(&ops, 0, sizeof(ops));
-	ops.alias = resolver_alias;
-	ops.user = resolver_user;
-	ops.is_local = resolver_is_local;
-	ops.arg = r;
-	ops.default_domain = r->conf->local_domains.n > 0 ?
-	    r->conf->local_domains.v[0] : NULL;
-	ops.allow_commands = r->conf->allow_alias_commands;
+	resolver_expand_ops(r, &ops);
 	expand_address(&ops, addr, out);
 }
 
@@ -241,14 +266,26 @@ resolver_auth_lookup(struct resolver *r, const char *user, char *key,
 	return 0;
 }
 
+int
+resolver_auth_locked(const char *hash)
+{
+	return hash[0] == PASSWD_LOCKED;
+}
+
 uint32_t
 resolver_auth_verdict(const char *key, const char *hash, const char *password)
 {
 	/*
 	 * An unknown user leaves hash empty: passwd_verify then spends the
-	 * same time on a dummy hash and says no.
+	 * same time on a dummy hash and says no. A locked user (postern user
+	 * lock) costs the same hash and is refused whatever the password:
+	 * the lock is decided here, once for every protocol, not by each
+	 * login daemon.
 	 */
-	if (passwd_verify(password, hash) == 1 && key[0] != '\0')
+	int match = passwd_verify(password,
+	    resolver_auth_locked(hash) ? hash + 1 : hash) == 1;
+
+	if (match && key[0] != '\0' && !resolver_auth_locked(hash))
 		return R_AUTH_OK;
 	return R_AUTH_FAIL;
 }

@@ -1,7 +1,8 @@
 /*
- * main.c - resolverd: answers "is this address ours?" (R_CHECK, from
- * smtpd and queued), "where does it go?" (R_EXPAND, from queued only)
- * and "is this password right?" (R_AUTH, from pop3d and imapd only).
+ * main.c - resolverd: answers "is this address ours, and would mail to
+ * it reach someone?" (R_CHECK, from smtpd and queued: the same alias
+ * expansion as delivery's), "where does it go?" (R_EXPAND, from queued
+ * only) and "is this password right?" (R_AUTH, from pop3d and imapd only).
  *
  * Started by master as root, it reads postern.conf and drops to
  * resolver_user at once; from then on it holds nothing but the listening
@@ -101,6 +102,7 @@ struct rd_authjob {
 	char			 hash[MAP_VALUE_MAX];
 	char			 password[R_AUTH_SECRET_MAX + 1];
 	uint32_t		 verdict;
+	int			 locked;	/* postern user lock */
 };
 TAILQ_HEAD(rd_authjobs, rd_authjob);
 
@@ -271,6 +273,8 @@ rd_auth_done(void *arg)
 	struct rd_authjob *j = arg;
 
 	TAILQ_REMOVE(&rd_auths, j, entry);
+	if (j->locked)
+		log_info("auth: user=<%s> is locked", j->user);
 	if (j->peer != NULL)
 		rd_auth_answer(j->peer, j->id, j->user, j->verdict, j->key);
 	else
@@ -308,6 +312,7 @@ rd_auth(struct peer *p, struct ipc_msg *m)
 		rd_auth_answer(p, m->id, a.user, R_AUTH_TEMPFAIL, "");
 		goto done;
 	}
+	j->locked = resolver_auth_locked(j->hash);
 	strlcpy(j->password, a.password, sizeof(j->password));
 	TAILQ_INSERT_TAIL(&rd_auths, j, entry);
 	if (workq_run(rd_authq, rd_auth_work, rd_auth_done, j) == -1) {

@@ -240,12 +240,15 @@ rcpt_reject(struct smtp_session *s, const char *rcpt, const char *fmt, ...)
 	    smtp_proto(s), s->helo);
 }
 
-/* Asks resolverd; -1 when it cannot answer (down, slow, garbled). */
+/*
+ * Asks resolverd; -1 when it cannot answer (down, slow, garbled). text
+ * (PROTO_TEXT_MAX) gets resolverd's reason, "" for a plain unknown user.
+ */
 static int
-resolver_check(struct smtp_session *s, const char *addr, uint32_t *verdict)
+resolver_check(struct smtp_session *s, const char *addr, uint32_t *verdict,
+    char *text)
 {
 	struct ipc_msg	req, rep;
-	char		text[PROTO_TEXT_MAX];
 	int		rc = -1;
 
 	ipc_msg_init(&req, R_CHECK, 0);
@@ -259,7 +262,7 @@ resolver_check(struct smtp_session *s, const char *addr, uint32_t *verdict)
 	}
 	ipc_msg_free(&req);
 	if (rep.type == R_CHECK_REPLY &&
-	    proto_dec_r_check_reply(&rep, verdict, text, sizeof(text)) == 0)
+	    proto_dec_r_check_reply(&rep, verdict, text, PROTO_TEXT_MAX) == 0)
 		rc = 0;
 	else {
 		log_warnx("resolver.sock: malformed reply (type %u)",
@@ -315,7 +318,7 @@ cmd_rcpt(struct smtp_session *s, const char *arg)
 {
 	const struct conf	*c = s->conf;
 	struct smtp_path	 p;
-	char			 addr[ADDR_MAX + 1];
+	char			 addr[ADDR_MAX + 1], why[PROTO_TEXT_MAX];
 	uint32_t		 verdict;
 
 	if (!s->mail) {
@@ -344,7 +347,7 @@ cmd_rcpt(struct smtp_session *s, const char *arg)
 		}
 	} else {
 		strlcpy(addr, p.addr, sizeof(addr));
-		if (resolver_check(s, addr, &verdict) == -1) {
+		if (resolver_check(s, addr, &verdict, why) == -1) {
 			rcpt_reject(s, addr, "451 4.3.0 <%s>: Temporary lookup "
 			    "failure", addr);
 			return;
@@ -353,9 +356,13 @@ cmd_rcpt(struct smtp_session *s, const char *arg)
 		case R_LOCAL_OK:
 			break;
 		case R_LOCAL_UNKNOWN:
-			rcpt_reject(s, addr, "550 5.1.1 <%s>: Recipient address "
-			    "rejected: User unknown in local recipient table",
-			    addr);
+			/* An alias that leads nowhere says so (resolverd). */
+			if (why[0] == '5' && why[1] == '.')
+				rcpt_reject(s, addr, "550 %s", why);
+			else
+				rcpt_reject(s, addr, "550 5.1.1 <%s>: "
+				    "Recipient address rejected: User unknown "
+				    "in local recipient table", addr);
 			return;
 		case R_NOT_LOCAL:
 			if (in_mynetworks(s))
@@ -380,7 +387,7 @@ static void
 cmd_vrfy(struct smtp_session *s, const char *arg)
 {
 	struct smtp_path p;
-	char		 path[SMTP_LINE_MAX + 8];
+	char		 path[SMTP_LINE_MAX + 8], why[PROTO_TEXT_MAX];
 	uint32_t	 verdict;
 
 	if (arg[0] == '\0') {
@@ -398,7 +405,7 @@ cmd_vrfy(struct smtp_session *s, const char *arg)
 		smtp_reply(s, "501 5.1.3 Bad recipient address syntax");
 		return;
 	}
-	if (resolver_check(s, p.addr, &verdict) == -1 ||
+	if (resolver_check(s, p.addr, &verdict, why) == -1 ||
 	    verdict == R_TEMPFAIL)
 		smtp_reply(s, "451 4.3.0 <%s>: Temporary lookup failure",
 		    p.addr);

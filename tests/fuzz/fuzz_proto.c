@@ -25,7 +25,7 @@ enum fuzz_dec {
 	F_Q_ERR, F_Q_FILE, F_Q_COMMIT, F_Q_OK, F_Q_CTL_ENTRY, F_Q_CTL_DELETE,
 	F_R_CHECK, F_R_CHECK_REPLY, F_R_EXPAND, F_R_EXPANSION, F_R_AUTH,
 	F_R_AUTH_REPLY, F_D_HELLO, F_D_JOB, F_D_RESULT, F_P_LOGIN, F_P_FAIL,
-	F_IPC_STREAM, F_NDEC
+	F_IPC_STREAM, F_Q_CTL_OP, F_Q_CTL_DONE, F_Q_CTL_FLUSH, F_NDEC
 };
 
 static void
@@ -128,6 +128,29 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			FUZZ_CHECK(qid_valid(qid));
 			same_bytes(&in, &out, proto_enc_q_ctl_delete(&out, qid));
 		}
+		break;
+	case F_Q_CTL_OP:
+	case F_Q_CTL_DONE: {
+		struct q_ctl_ids	ids;
+		uint32_t		i;
+
+		rc = which == F_Q_CTL_OP ? proto_dec_q_ctl_op(&in, &u, &ids) :
+		    proto_dec_q_ctl_done(&in, &u, &ids);
+		if (rc == 0) {
+			FUZZ_CHECK(ids.n <= Q_CTL_OP_MAX);
+			for (i = 0; i < ids.n; i++)
+				FUZZ_CHECK(qid_valid(ids.id[i]));
+			same_bytes(&in, &out, which == F_Q_CTL_OP ?
+			    proto_enc_q_ctl_op(&out, u, &ids) :
+			    proto_enc_q_ctl_done(&out, u, &ids));
+		} else
+			FUZZ_CHECK(ids.id == NULL);
+		proto_q_ctl_ids_free(&ids);
+		break;
+	}
+	case F_Q_CTL_FLUSH:
+		if (proto_dec_q_ctl_flush(&in, text) == 0)
+			same_bytes(&in, &out, proto_enc_q_ctl_flush(&out, text));
 		break;
 	case F_R_CHECK:
 		if (proto_dec_r_check(&in, addr, sizeof(addr)) == 0)

@@ -98,7 +98,8 @@ def proto():
         7: ("r_check_reply", u32(1) + s("5.1.1 no such user")),
         8: ("r_expand", s("postmaster@example.org")),
         9: ("r_expansion", u32(0) + s("") + u32(2) + u32(0) +
-            s("bob@example.org") + u32(1) + s("x@remote.example")),
+            s("bob@example.org") + s("news") + u32(1) +
+            s("x@remote.example") + s("")),
         10: ("r_auth", s("bob@example.org") + s("secret")),
         11: ("r_auth_reply", u32(0) + s("bob@example.org")),
         12: ("d_hello", u32(1)),
@@ -123,6 +124,14 @@ def proto():
     stream = (u32(40) + u32(len(f1)) + u32(7) + u32(0) + f1 +
               u32(60) + u32(len(f2)) + u32(8) + u32(0) + f2)
     put("proto", "17_ipc_stream", bytes([17]) + stream)
+    # After the stream: the administrator's queue operations.
+    more = {
+        18: ("q_ctl_op", u32(2) + u32(2) + s(qid) + s("FEDCBA9876543210")),
+        19: ("q_ctl_done", u32(1) + u32(1) + s(qid)),
+        20: ("q_ctl_flush", s("example.net")),
+    }
+    for n, (name, payload) in more.items():
+        put("proto", "%02d_%s" % (n, name), bytes([n, 0]) + payload)
 
 
 def pop3_cmd():
@@ -175,6 +184,18 @@ def conf():
         "smtpd_recipient_limit = 100\nqueue_retry_min = 1m\n"
         "queue_retry_max = 1h\n# comment\n\n")
     put("conf", "bad", "local_domains =\nfoo = 1\n  cont\nsmtpd_vrfy = maybe\n")
+
+
+def aliases():
+    with open(os.path.join(HERE, "..", "..", "etc", "aliases"), "rb") as f:
+        put("aliases", "shipped", f.read())
+    put("aliases", "hosting",
+        "@example.org: u-catch\n@alias.example: @example.org\n"
+        "sales@example.org: bob, u1@example.org\n  \"|/bin/cmd a, b\"\n"
+        "loop: loop2\nloop2: loop\nself: self, u3\n"
+        "remote: x@remote.example\n# comment\n\n")
+    put("aliases", "bad", "no colon\n@bad..d: x\nt: a b@\n  more\n"
+        "u: @example.org\nempty:\n")
 
 
 def spool_header():
@@ -256,7 +277,7 @@ def cmdline():
 def main():
     for f in (smtp_cmd, smtp_data, envelope, proto, pop3_cmd, pop3_stuff,
               mailhdr, conf, spool_header, dns_answer_seeds,
-              logd_line, cmdline):
+              logd_line, aliases, cmdline):
         f()
     return 0
 

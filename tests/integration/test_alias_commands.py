@@ -354,6 +354,9 @@ def test_procmail_delivers_into_a_maildir_by_the_extension(suite_factory):
     s.start()
     send(s, "pm@example.test")
     send(s, "pmtag@example.test", b"Subject: tagged\r\n\r\nfor the tag\r\n")
+    # Plus addressing: the alias pm, with "folder" as $EXTENSION.
+    send(s, "pm+folder@example.test",
+         b"Subject: plus\r\n\r\nby extension\r\n")
     s.wait_queue_empty()
 
     def one(d):
@@ -362,6 +365,9 @@ def test_procmail_delivers_into_a_maildir_by_the_extension(suite_factory):
         return got[0] if len(got) == 1 else None
     inbox = wait_until(lambda: one("inbox"), 10, what="procmail's inbox")
     tagged = wait_until(lambda: one("tagged"), 10, what="the tag's folder")
+    plus = wait_until(lambda: one("folder"), 10, what="the extension's")
+    assert b"by extension" in plus.read_bytes()
+    assert b"Delivered-To: pm+folder@example.test" in plus.read_bytes()
     assert b"hello command" in inbox.read_bytes()
     assert b"Delivered-To: pm@example.test" in inbox.read_bytes()
     assert b"for the tag" in tagged.read_bytes()

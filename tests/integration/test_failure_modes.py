@@ -40,12 +40,12 @@ def queue_listing(suite):
 
 
 def deferred_reason(suite, rcpt):
-    """The reason line under rcpt in `postern queue list`, if deferred."""
-    lines = queue_listing(suite).splitlines()
-    for i, line in enumerate(lines):
-        if f"<{rcpt}>" in line and "deferred" in line:
-            if i + 1 < len(lines) and lines[i + 1].startswith(" " * 8):
-                return lines[i + 1].strip()
+    """rcpt's last reason in `postern queue list --json`, if deferred."""
+    import json
+    for line in suite.postern("queue", "list", "--json").stdout.splitlines():
+        for r in json.loads(line)["recipients"]:
+            if r["address"] == rcpt and r["state"] == "deferred":
+                return r.get("delay_reason")
     return None
 
 

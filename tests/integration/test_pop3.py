@@ -730,8 +730,10 @@ def test_session_processes_are_confined(psuite):
         str(psuite.store / "example.test" / "alice")
     assert os.readlink(f"/proc/{mp}/cwd") == \
         str(psuite.store / "example.test" / "alice")
-    # Bob's mail is outside what the process can name.
-    assert os.listdir(f"/proc/{mp}/root") == ["Maildir"]
+    # Bob's mail is outside what the process can name; beside the Maildir
+    # only alice's last-login record (postern user show).
+    assert sorted(os.listdir(f"/proc/{mp}/root")) == \
+        ["Maildir", "postern-last-login"]
     # Beyond stdin/stdout/stderr (the harness's log), only the client
     # socket and the lock: no listener, no auth socket, no other client.
     fds = sorted(os.readlink(f"/proc/{mp}/fd/{fd}")

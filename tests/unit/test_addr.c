@@ -296,6 +296,10 @@ test_store_safe_accepts_plain_lowercase_components(void **state)
 	assert_true(addr_is_store_safe("a-b_c+d"));
 	assert_true(addr_is_store_safe("example.com"));
 	assert_true(addr_is_store_safe("0"));
+	/* RFC 5322 atext that is harmless as a path and to a shell. */
+	assert_true(addr_is_store_safe("o'brien"));
+	assert_true(addr_is_store_safe("srs0=ab=cd"));
+	assert_null(addr_store_unsafe_why("o'brien"));
 }
 
 static void
@@ -319,6 +323,21 @@ test_store_safe_rejects_traversal_and_unsafe_components(void **state)
 	assert_false(addr_is_store_safe("\"q\""));
 	assert_false(addr_is_store_safe("a\nb"));
 	assert_false(addr_is_store_safe("j\xc3\xb6rg"));
+	/* atext a shell would act on: each is refused, and says why. */
+	{
+		const char *meta = "!#$%&*?^`{|}~";
+		char name[8];
+
+		for (; *meta != '\0'; meta++) {
+			snprintf(name, sizeof(name), "a%cb", *meta);
+			assert_false(addr_is_store_safe(name));
+			assert_non_null(strstr(addr_store_unsafe_why(name),
+			    "shell"));
+		}
+	}
+	assert_non_null(strstr(addr_store_unsafe_why("a/b"), "separator"));
+	assert_non_null(strstr(addr_store_unsafe_why(".x"), "dot"));
+	assert_non_null(strstr(addr_store_unsafe_why("a..b"), ".."));
 }
 
 static void

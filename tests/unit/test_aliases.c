@@ -23,7 +23,7 @@
 #include "map.h"
 #include "resolverd.h"
 
-static char src[1024], db[1024];
+static char src[512], db[512];
 
 static int
 setup_paths(void **state)
@@ -55,13 +55,43 @@ write_src(const char *text)
 	assert_int_equal(fs_atomic_write(src, text, strlen(text), 0644), 0);
 }
 
-/* Compiles text; returns the count, err holds the message on -1. */
+/* What the compiler reported: every error, one a line; the warnings. */
+static char	reported[8192], warned[8192];
+static int	nerrors, nwarnings;
+
+struct first_err {
+	char	*err;
+	size_t	 errlen;
+};
+
+static void
+report(int error, const char *msg, void *arg)
+{
+	struct first_err *fe = arg;
+
+	if (error) {
+		if (nerrors++ == 0 && fe != NULL)
+			strlcpy(fe->err, msg, fe->errlen);
+		strlcat(reported, msg, sizeof(reported));
+		strlcat(reported, "\n", sizeof(reported));
+	} else {
+		nwarnings++;
+		strlcat(warned, msg, sizeof(warned));
+		strlcat(warned, "\n", sizeof(warned));
+	}
+}
+
+/* Compiles text; returns the count, err holds the first error on -1. */
 static int
 compile(const char *text, int allow_commands, char *err, size_t errlen)
 {
+	struct first_err fe = { err, errlen };
+
 	write_src(text);
 	err[0] = '\0';
-	return aliases_compile(src, db, allow_commands, err, errlen);
+	reported[0] = warned[0] = '\0';
+	nerrors = nwarnings = 0;
+	return aliases_compile(src, db, allow_commands, report, &fe);
 }
 
 static void
@@ -167,6 +197,60 @@ test_bad_lines_are_reported_with_their_line(void **state)
 }
 
 static void
+test_every_bad_line_is_reported_and_the_old_map_stays(void **state)
+{
+	char err[512];
+
+	assert_int_equal(compile("good: alice\n", 0, err, sizeof(err)), 1);
+	assert_int_equal(compile(
+	    "good: bob\n"
+	    "no colon here\n"
+	    "bad name: x\n"
+	    "fine: carol\n"
+	    "empty:\n"
+	    "t: a b@\n"
+	    "  continued\n"
+	    "u: @example.test\n", 0, err, sizeof(err)), -1);
+	assert_int_equal(nerrors, 5);
+	assert_error_at(err, 2, "name: target");
+	/* Each with its own line, in file order. */
+	{
+		char want[4096];
+
+		snprintf(want, sizeof(want),
+		    "%s:2: expected \"name: target, ...\"\n"
+		    "%s:3: bad alias name \"bad name\" (a local part, "
+		    "user@domain, or @domain)\n"
+		    "%s:5: alias empty has no targets\n"
+		    "%s:6: alias t: bad target address \"a b@ continued\"\n"
+		    "%s:8: alias u: bad target \"@example.test\": a domain "
+		    "target belongs only to a domain alias (@alias.example: "
+		    "@example.net)\n", src, src, src, src, src);
+		assert_string_equal(reported, want);
+	}
+	/* Nothing was built: the map is the one from before. */
+	assert_value("good", "alice");
+	assert_value("fine", NULL);
+}
+
+static void
+test_catch_all_and_domain_alias_names(void **state)
+{
+	char err[512];
+
+	assert_int_equal(compile(
+	    "@Example.NET: someone@example.net\n"
+	    "@alias.example: @Example.NET\n", 0, err, sizeof(err)), 2);
+	assert_value("@example.net", "someone@example.net");
+	assert_value("@alias.example", "@example.net");
+	assert_int_equal(compile("@bad..domain: x\n@ok.test: @-bad\n", 0,
+	    err, sizeof(err)), -1);
+	assert_int_equal(nerrors, 2);
+	assert_error_at(err, 1, "bad alias name");
+	assert_non_null(strstr(reported, "bad target address \"@-bad\""));
+}
+
+static void
 test_refused_forms_are_skipped(void **state)
 {
 	char err[512];
@@ -221,8 +305,11 @@ test_missing_source_is_an_error(void **state)
 {
 	char err[512];
 
-	assert_int_equal(aliases_compile("/nonexistent/aliases", db, 0, err,
-	    sizeof(err)), -1);
+	struct first_err fe = { err, sizeof(err) };
+
+	nerrors = 0;
+	assert_int_equal(aliases_compile("/nonexistent/aliases", db, 0, report,
+	    &fe), -1);
 	assert_non_null(strstr(err, "/nonexistent/aliases"));
 	assert_int_equal(access(db, F_OK), -1);
 }
@@ -318,7 +405,10 @@ static int
 fake_is_local(const char *domain, void *arg)
 {
 	return strcmp(domain, "example.test") == 0 ||
-	    strcmp(domain, "other.test") == 0;
+	    strcmp(domain, "other.test") == 0 ||
+	    strcmp(domain, "alias.test") == 0 ||
+	    strcmp(domain, "loop.test") == 0 ||
+	    strcmp(domain, "loop2.test") == 0;
 }
 
 static void
@@ -332,6 +422,7 @@ expand(struct fake *f, const char *addr, struct r_expansion *x)
 	ops.is_local = fake_is_local;
 	ops.arg = f;
 	ops.default_domain = "example.test";
+	ops.delimiter = "+";
 	expand_address(&ops, addr, x);
 }
 
@@ -383,44 +474,55 @@ test_expand_user_and_remote(void **state)
 }
 
 static void
-test_expand_full_key_wins_and_bare_targets_keep_the_domain(void **state)
+test_expand_full_key_wins_and_bare_targets_are_the_default_domain(
+    void **state)
 {
 	const char *aliases[] = {
 		"sales@example.test", "bob",
 		"sales", "carol",
 		"info", "dave, eve@remote.test",
 		NULL };
-	const char *users[] = { "bob@example.test", "carol@other.test",
-	    "dave@other.test", NULL };
+	const char *users[] = { "bob@example.test", "carol@example.test",
+	    "dave@example.test", "carol@other.test", NULL };
 	struct fake f = { aliases, users, 0, 0 };
 	struct r_expansion x;
 
 	expand(&f, "sales@example.test", &x);
 	assert_targets(&x, "M:bob@example.test");
 	proto_r_expansion_free(&x);
+	/*
+	 * A bare target is a user of the default domain, whatever domain
+	 * the mail was for: one "root: admin" serves every domain.
+	 */
 	expand(&f, "sales@other.test", &x);
-	assert_targets(&x, "M:carol@other.test");
+	assert_targets(&x, "M:carol@example.test");
 	proto_r_expansion_free(&x);
 	expand(&f, "info@other.test", &x);
-	assert_targets(&x, "M:dave@other.test R:eve@remote.test");
+	assert_targets(&x, "M:dave@example.test R:eve@remote.test");
 	proto_r_expansion_free(&x);
 }
 
 static void
 test_expand_self_reference_is_the_mailbox(void **state)
 {
-	const char *aliases[] = { "alice", "alice, archive", NULL };
+	const char *aliases[] = { "alice", "alice, archive",
+	    "carol@other.test", "carol@other.test, archive", NULL };
 	const char *users[] = { "alice@example.test", "archive@example.test",
-	    NULL };
+	    "carol@other.test", NULL };
 	struct fake f = { aliases, users, 0, 0 };
 	struct r_expansion x;
 
 	expand(&f, "alice@example.test", &x);
 	assert_targets(&x, "M:alice@example.test M:archive@example.test");
 	proto_r_expansion_free(&x);
-	/* The bare alias applies in other.test too, where alice is no user. */
+	/* The bare alias applies in other.test too: its alice is ours. */
 	expand(&f, "alice@other.test", &x);
-	assert_fails(&x, ST_PERM, "5.1.1 <alice@other.test>: user unknown");
+	assert_targets(&x, "M:alice@example.test M:archive@example.test");
+	proto_r_expansion_free(&x);
+	/* A self reference in another domain is written in full. */
+	expand(&f, "carol@other.test", &x);
+	assert_targets(&x, "M:carol@other.test M:archive@example.test");
+	proto_r_expansion_free(&x);
 }
 
 static void
@@ -437,7 +539,7 @@ test_expand_loop_alone_fails_and_beside_others_is_dropped(void **state)
 	struct r_expansion x;
 
 	expand(&f, "a@example.test", &x);
-	assert_fails(&x, ST_PERM, "5.4.6 alias loop");
+	assert_fails(&x, ST_PERM, "5.4.6 <a@example.test>: alias loop");
 	expand(&f, "d@example.test", &x);
 	assert_targets(&x, "R:bob@remote.test");
 	proto_r_expansion_free(&x);
@@ -487,7 +589,8 @@ test_expand_depth_is_limited(void **state)
 	aliases[n] = NULL;
 	/* From l1: eleven aliases in a row, one too many. */
 	expand(&f, "l1@example.test", &x);
-	assert_fails(&x, ST_PERM, "5.4.6 aliases nested too deep");
+	assert_fails(&x, ST_PERM, "5.4.6 <l1@example.test>: aliases nested "
+	    "too deep");
 	/* From l2: exactly EXPAND_DEPTH_MAX aliases, then the mailbox. */
 	expand(&f, "l2@example.test", &x);
 	assert_targets(&x, "M:deep@example.test");
@@ -561,8 +664,8 @@ test_expand_too_many_targets(void **state)
 	}
 	aliases[n] = NULL;
 	expand(&f, "all@example.test", &x);
-	assert_fails(&x, ST_PERM, "5.3.0 alias expands to too many "
-	    "recipients");
+	assert_fails(&x, ST_PERM, "5.3.0 <all@example.test>: alias expands "
+	    "to too many recipients");
 	/* One list alone is fine. */
 	expand(&f, "list3@example.test", &x);
 	assert_int_equal(x.status, ST_OK);
@@ -624,8 +727,181 @@ test_expand_commands_and_unknown_targets(void **state)
 	expand(&f, "half@example.test", &x);
 	assert_targets(&x, "M:bob@example.test");
 	proto_r_expansion_free(&x);
+	/* The sender learns that the alias is dead, not what is behind it. */
 	expand(&f, "ghosts@example.test", &x);
-	assert_fails(&x, ST_PERM, "5.1.1 <ghost@example.test>: user unknown");
+	assert_fails(&x, ST_PERM, "5.1.1 <ghosts@example.test>: alias has no "
+	    "deliverable target");
+}
+
+static void
+test_expand_plus_address_reaches_the_base_user(void **state)
+{
+	const char *aliases[] = { "list", "bob", "sales@example.test",
+	    "carol", NULL };
+	const char *users[] = { "alice@example.test", "bob@example.test",
+	    "carol@example.test", "alice+own@example.test", NULL };
+	struct fake f = { aliases, users, 0, 0 };
+	struct r_expansion x;
+
+	expand(&f, "Alice+News@example.test", &x);
+	assert_targets(&x, "M:alice@example.test");
+	/* The detail stays with the mailbox, for folder delivery later. */
+	assert_string_equal(x.t[0].detail, "news");
+	proto_r_expansion_free(&x);
+	/* An exact match wins: the user alice+own exists itself. */
+	expand(&f, "alice+own@example.test", &x);
+	assert_targets(&x, "M:alice+own@example.test");
+	assert_string_equal(x.t[0].detail, "");
+	proto_r_expansion_free(&x);
+	/* The base may be an alias, bare or full; the detail is dropped. */
+	expand(&f, "list+x@other.test", &x);
+	assert_targets(&x, "M:bob@example.test");
+	assert_string_equal(x.t[0].detail, "");
+	proto_r_expansion_free(&x);
+	expand(&f, "sales+y@example.test", &x);
+	assert_targets(&x, "M:carol@example.test");
+	proto_r_expansion_free(&x);
+	/* Nothing before or after the delimiter: no split. */
+	expand(&f, "alice+@example.test", &x);
+	assert_fails(&x, ST_PERM, "5.1.1 <alice+@example.test>: user unknown");
+	expand(&f, "+alice@example.test", &x);
+	assert_fails(&x, ST_PERM, "5.1.1 <+alice@example.test>: user unknown");
+	/* An unknown base is as unknown as the address. */
+	expand(&f, "ghost+x@example.test", &x);
+	assert_fails(&x, ST_PERM, "5.1.1 <ghost+x@example.test>: user "
+	    "unknown");
+}
+
+static void
+test_expand_delimiter_setting(void **state)
+{
+	const char *users[] = { "alice@example.test", NULL };
+	struct fake f = { NULL, users, 0, 0 };
+	struct expand_ops ops;
+	struct r_expansion x;
+
+	memset(&ops, 0, sizeof(ops));
+	ops.alias = fake_alias;
+	ops.user = fake_user;
+	ops.is_local = fake_is_local;
+	ops.arg = &f;
+	ops.default_domain = "example.test";
+	/* Empty: plus addressing is off. */
+	ops.delimiter = "";
+	expand_address(&ops, "alice+x@example.test", &x);
+	assert_int_equal(x.status, ST_PERM);
+	/* Several characters: any of them splits, at the first one. */
+	ops.delimiter = "-+";
+	expand_address(&ops, "alice-x+y@example.test", &x);
+	assert_targets(&x, "M:alice@example.test");
+	assert_string_equal(x.t[0].detail, "x+y");
+	proto_r_expansion_free(&x);
+}
+
+static void
+test_expand_catch_all_and_domain_alias_precedence(void **state)
+{
+	const char *aliases[] = {
+		"@example.test", "catch",
+		"sales@example.test", "bob",
+		"postmaster", "bob",
+		"@alias.test", "@example.test",
+		"info@alias.test", "carol",
+		"@loop.test", "@loop2.test",
+		"@loop2.test", "@loop.test",
+		NULL };
+	const char *users[] = { "bob@example.test", "carol@example.test",
+	    "catch@example.test", "alice@example.test", NULL };
+	struct fake f = { aliases, users, 0, 0 };
+	struct r_expansion x;
+
+	/* Exact alias, user, plus address: all before the catch-all. */
+	expand(&f, "sales@example.test", &x);
+	assert_targets(&x, "M:bob@example.test");
+	proto_r_expansion_free(&x);
+	expand(&f, "alice@example.test", &x);
+	assert_targets(&x, "M:alice@example.test");
+	proto_r_expansion_free(&x);
+	expand(&f, "alice+tag@example.test", &x);
+	assert_targets(&x, "M:alice@example.test");
+	proto_r_expansion_free(&x);
+	/* Only what would bounce goes to the catch-all. */
+	expand(&f, "anything@example.test", &x);
+	assert_targets(&x, "M:catch@example.test");
+	proto_r_expansion_free(&x);
+	/* A domain alias keeps the local part (whole) in the new domain ... */
+	expand(&f, "alice@alias.test", &x);
+	assert_targets(&x, "M:alice@example.test");
+	proto_r_expansion_free(&x);
+	expand(&f, "alice+t@alias.test", &x);
+	assert_targets(&x, "M:alice@example.test");
+	assert_string_equal(x.t[0].detail, "t");
+	proto_r_expansion_free(&x);
+	/* ... where the catch-all takes the unknown ... */
+	expand(&f, "nobody@alias.test", &x);
+	assert_targets(&x, "M:catch@example.test");
+	proto_r_expansion_free(&x);
+	/* ... after the alias domain's own exact and bare aliases. */
+	expand(&f, "info@alias.test", &x);
+	assert_targets(&x, "M:carol@example.test");
+	proto_r_expansion_free(&x);
+	expand(&f, "postmaster@alias.test", &x);
+	assert_targets(&x, "M:bob@example.test");
+	proto_r_expansion_free(&x);
+	/* Two domains aliased onto each other loop, and fail. */
+	expand(&f, "a@loop.test", &x);
+	assert_fails(&x, ST_PERM, "5.4.6 <a@loop.test>: alias loop");
+}
+
+/* The trace of an expansion, one line per step, indented by depth. */
+static void
+trace(int depth, const char *line, void *arg)
+{
+	char *out = arg;
+	int i;
+
+	for (i = 0; i < depth; i++)
+		strlcat(out, "  ", 4096);
+	strlcat(out, line, 4096);
+	strlcat(out, "\n", 4096);
+}
+
+static void
+test_expand_trace_tells_each_step(void **state)
+{
+	const char *aliases[] = { "@alias.test", "@example.test",
+	    "team@example.test", "alice, ghost, x@remote.test", NULL };
+	const char *users[] = { "alice@example.test", NULL };
+	struct fake f = { aliases, users, 0, 0 };
+	struct expand_ops ops;
+	struct r_expansion x;
+	char out[4096] = "";
+
+	memset(&ops, 0, sizeof(ops));
+	ops.alias = fake_alias;
+	ops.user = fake_user;
+	ops.is_local = fake_is_local;
+	ops.arg = &f;
+	ops.default_domain = "example.test";
+	ops.delimiter = "+";
+	ops.trace = trace;
+	ops.trace_arg = out;
+	expand_address(&ops, "Team+x@alias.test", &x);
+	assert_targets(&x, "M:alice@example.test R:x@remote.test");
+	proto_r_expansion_free(&x);
+	assert_string_equal(out,
+	    "team+x@alias.test: plus address: team@alias.test, detail \"x\"\n"
+	    "team+x@alias.test: catch-all @alias.test -> @example.test\n"
+	    "  domain alias: team+x@example.test\n"
+	    "  team+x@example.test: plus address: team@example.test, "
+	    "detail \"x\"\n"
+	    "  team@example.test: alias team@example.test -> alice, ghost, "
+	    "x@remote.test\n"
+	    "    alice@example.test: mailbox\n"
+	    "    ghost@example.test: unknown (no alias, user or catch-all)\n"
+	    "    x@remote.test: remote\n"
+	    "team+x@alias.test: alias target ghost@example.test is unknown; "
+	    "dropped\n");
 }
 
 static void
@@ -653,6 +929,8 @@ main(void)
 		T(test_comments_blank_lines_and_continuations),
 		T(test_names_and_targets_are_case_folded),
 		T(test_bad_lines_are_reported_with_their_line),
+		T(test_every_bad_line_is_reported_and_the_old_map_stays),
+		T(test_catch_all_and_domain_alias_names),
 		T(test_refused_forms_are_skipped),
 		T(test_commands_are_admitted_only_when_allowed),
 		T(test_duplicate_names_keep_the_first),
@@ -663,7 +941,7 @@ main(void)
 		cmocka_unit_test(test_split_trims_and_honours_quotes),
 		cmocka_unit_test(test_expand_user_and_remote),
 		cmocka_unit_test(
-		    test_expand_full_key_wins_and_bare_targets_keep_the_domain),
+		    test_expand_full_key_wins_and_bare_targets_are_the_default_domain),
 		cmocka_unit_test(test_expand_self_reference_is_the_mailbox),
 		cmocka_unit_test(
 		    test_expand_loop_alone_fails_and_beside_others_is_dropped),
@@ -673,6 +951,11 @@ main(void)
 		cmocka_unit_test(test_expand_map_error_is_temporary),
 		cmocka_unit_test(test_expand_too_many_targets),
 		cmocka_unit_test(test_expand_commands_and_unknown_targets),
+		cmocka_unit_test(test_expand_plus_address_reaches_the_base_user),
+		cmocka_unit_test(test_expand_delimiter_setting),
+		cmocka_unit_test(
+		    test_expand_catch_all_and_domain_alias_precedence),
+		cmocka_unit_test(test_expand_trace_tells_each_step),
 	};
 #undef T
 

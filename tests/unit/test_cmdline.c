@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "cmdline.h"
+#include "conf.h"
 #include "deliverd.h"
 #include "ipc.h"
 #include "priv.h"
@@ -172,11 +173,19 @@ test_commands_never_run_as_root_or_mail_user(void **state)
 }
 
 static void
-test_runner_job_frame_carries_the_whole_job_and_its_limit(void **state)
+test_runner_job_frame_carries_the_whole_job_and_its_settings(void **state)
 {
-	struct d_job	j, back;
-	struct ipc_msg	m;
-	time_t		limit;
+	struct d_job		j, back;
+	struct ipc_msg		m;
+	struct pipe_params	par, got;
+	struct conf		c;
+
+	memset(&c, 0, sizeof(c));
+	c.command_time_limit = 1000;
+	strlcpy(c.recipient_delimiter, "+-+", sizeof(c.recipient_delimiter));
+	assert_int_equal(pipe_params_init(&par, &c), 0);
+	assert_string_equal(par.delim, "+-");
+	assert_int_equal(par.limit, 1000);
 
 	memset(&j, 0, sizeof(j));
 	strlcpy(j.qid, "0123456789ABCDEF", sizeof(j.qid));
@@ -189,10 +198,11 @@ test_runner_job_frame_carries_the_whole_job_and_its_limit(void **state)
 	j.active_us = 1700000000500000ULL;
 	j.kind = R_KIND_COMMAND;
 	ipc_msg_init(&m, 1, 1);
-	assert_int_equal(pipe_enc_job(&m, &j, dup(0), 1000), 0);
+	assert_int_equal(pipe_enc_job(&m, &j, dup(0), &par), 0);
 	memset(&back, 0, sizeof(back));
-	assert_int_equal(pipe_dec_job(&m, &back, &limit), 0);
-	assert_int_equal(limit, 1000);
+	assert_int_equal(pipe_dec_job(&m, &back, &got), 0);
+	assert_int_equal(got.limit, 1000);
+	assert_string_equal(got.delim, "+-");
 	assert_memory_equal(&back, &j, sizeof(j));
 	ipc_msg_free(&m);
 
@@ -200,19 +210,23 @@ test_runner_job_frame_carries_the_whole_job_and_its_limit(void **state)
 	j.kind = R_KIND_MAILBOX;
 	strlcpy(j.rcpt, "bob@example.org", sizeof(j.rcpt));
 	ipc_msg_init(&m, 1, 1);
-	assert_int_equal(pipe_enc_job(&m, &j, dup(0), 1000), 0);
-	assert_int_equal(pipe_dec_job(&m, &back, &limit), -1);
+	assert_int_equal(pipe_enc_job(&m, &j, dup(0), &par), 0);
+	assert_int_equal(pipe_dec_job(&m, &back, &got), -1);
 	ipc_msg_free(&m);
-	/* Nor a frame too short to hold a limit, nor a limit of 0. */
+	/* Nor a frame too short for the trailer, nor a limit of 0. */
 	ipc_msg_init(&m, 1, 1);
-	assert_int_equal(pipe_dec_job(&m, &back, &limit), -1);
+	assert_int_equal(pipe_dec_job(&m, &back, &got), -1);
 	ipc_msg_free(&m);
 	j.kind = R_KIND_COMMAND;
 	strlcpy(j.rcpt, "|/bin/x", sizeof(j.rcpt));
+	par.limit = 0;
 	ipc_msg_init(&m, 1, 1);
-	assert_int_equal(pipe_enc_job(&m, &j, dup(0), 0), 0);
-	assert_int_equal(pipe_dec_job(&m, &back, &limit), -1);
+	assert_int_equal(pipe_enc_job(&m, &j, dup(0), &par), 0);
+	assert_int_equal(pipe_dec_job(&m, &back, &got), -1);
 	ipc_msg_free(&m);
+	/* A delimiter conf.c would have refused. */
+	strlcpy(c.recipient_delimiter, "+/", sizeof(c.recipient_delimiter));
+	assert_int_equal(pipe_params_init(&par, &c), -1);
 }
 
 int
@@ -225,7 +239,7 @@ main(void)
 		cmocka_unit_test(test_limits_on_words_and_bytes),
 		cmocka_unit_test(test_output_becomes_one_printable_line),
 		cmocka_unit_test(test_commands_never_run_as_root_or_mail_user),
-		cmocka_unit_test(test_runner_job_frame_carries_the_whole_job_and_its_limit),
+		cmocka_unit_test(test_runner_job_frame_carries_the_whole_job_and_its_settings),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -321,6 +321,34 @@ test_semantic_checks_reject_empty_domains_and_bad_retry(void **state)
 }
 
 static void
+test_recipient_delimiter_default_empty_and_refused(void **state)
+{
+	struct conf	c;
+	char		err[512];
+
+	assert_int_equal(conf_load_string(&c, "t.conf", "", err,
+	    sizeof(err)), 0);
+	assert_string_equal(c.recipient_delimiter, "+");
+	conf_free(&c);
+	/* Empty: plus addressing off. */
+	assert_int_equal(conf_load_string(&c, "t.conf",
+	    "recipient_delimiter =\n", err, sizeof(err)), 0);
+	assert_string_equal(c.recipient_delimiter, "");
+	conf_free(&c);
+	assert_int_equal(conf_load_string(&c, "t.conf",
+	    "recipient_delimiter = +-_=\n", err, sizeof(err)), 0);
+	conf_free(&c);
+	/* A character a mailbox name could not hold, or "." and "@". */
+	assert_int_equal(conf_load_string(&c, "t.conf",
+	    "recipient_delimiter = .\n", err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "recipient_delimiter"));
+	assert_int_equal(conf_load_string(&c, "t.conf",
+	    "recipient_delimiter = +@\n", err, sizeof(err)), -1);
+	assert_int_equal(conf_load_string(&c, "t.conf",
+	    "recipient_delimiter = %\n", err, sizeof(err)), -1);
+}
+
+static void
 test_size_parser_scales_and_rejects_overflow(void **state)
 {
 	uint64_t v;
@@ -508,6 +536,7 @@ main(void)
 		cmocka_unit_test(test_value_of_255_bytes_loads_and_256_reports_its_line),
 		cmocka_unit_test(test_nul_byte_in_file_reports_its_line),
 		cmocka_unit_test(test_semantic_checks_reject_empty_domains_and_bad_retry),
+		cmocka_unit_test(test_recipient_delimiter_default_empty_and_refused),
 		cmocka_unit_test(test_size_parser_scales_and_rejects_overflow),
 		cmocka_unit_test(test_duration_parser_scales_and_rejects_overflow),
 		cmocka_unit_test(test_bool_parser_accepts_yes_no_spellings_only),

@@ -547,6 +547,48 @@ test_state_names_match_the_file_format(void **state)
 	assert_string_equal(env_state_name((enum rcpt_state)17), "?");
 }
 
+static void
+test_hold_and_requeue_times_round_trip_and_are_optional(void **state)
+{
+	struct envelope	 e, back;
+	struct buf	 b;
+	char		 text[1024], err[256];
+
+	(void)state;
+	/* Absent: 0, and a record without them is written as before. */
+	snprintf(text, sizeof(text), "%s%send\n", good_head, good_rcpt);
+	if (parse_exact(text, strlen(text), &e, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	assert_int_equal(e.held, 0);
+	assert_int_equal(e.requeued, 0);
+	buf_init(&b, ENV_MAX_SIZE);
+	assert_int_equal(env_write(&e, &b), 0);
+	assert_int_equal(buf_cstr(&b), 0);
+	assert_null(strstr(b.data, "held"));
+	assert_null(strstr(b.data, "requeued"));
+	/* Set: written, and read back. */
+	e.held = 1700000100;
+	e.requeued = 1700000200;
+	buf_reset(&b);
+	assert_int_equal(env_write(&e, &b), 0);
+	if (parse_exact(b.data, b.len, &back, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	assert_int_equal(back.held, 1700000100);
+	assert_int_equal(back.requeued, 1700000200);
+	env_free(&back);
+	env_free(&e);
+	buf_free(&b);
+	/* 0 is never written, so it is refused; so is a repeat or junk. */
+	snprintf(text, sizeof(text), "%sheld 0\n%send\n", good_head, good_rcpt);
+	assert_rejected_len(text, strlen(text), "bad time");
+	snprintf(text, sizeof(text), "%sheld 5\nheld 6\nend\n", good_head);
+	assert_rejected_len(text, strlen(text), "repeated");
+	snprintf(text, sizeof(text), "%srequeued -1\nend\n", good_head);
+	assert_rejected_len(text, strlen(text), "bad time");
+	snprintf(text, sizeof(text), "%srequeued 12x\nend\n", good_head);
+	assert_rejected_len(text, strlen(text), "bad time");
+}
+
 int
 main(void)
 {
@@ -570,6 +612,7 @@ main(void)
 		cmocka_unit_test(test_oversize_record_is_rejected_before_parsing),
 		cmocka_unit_test(test_add_del_and_all_final_track_recipients),
 		cmocka_unit_test(test_state_names_match_the_file_format),
+		cmocka_unit_test(test_hold_and_requeue_times_round_trip_and_are_optional),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

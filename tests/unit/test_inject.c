@@ -124,6 +124,29 @@ test_received_line_names_host_uid_and_queue_id(void **state)
 	conf_free(&c);
 }
 
+static void
+test_queue_list_users_default_is_root_and_the_mail_system_only(void **state)
+{
+	struct conf c;
+
+	(void)state;
+	load(&c, "");
+	assert_false(inject_may_list(&c, U1, "alice"));
+	assert_true(inject_may_list(&c, 0, "root"));
+	assert_true(inject_may_list(&c, geteuid(), "postern-queue"));
+	conf_free(&c);
+	load(&c, "queue_list_users = !alice, 4002, bob\n");
+	assert_false(inject_may_list(&c, U1, "alice"));
+	assert_true(inject_may_list(&c, U2, "carol"));
+	assert_true(inject_may_list(&c, U1, "bob"));
+	/* Submitting and listing are separate rights. */
+	assert_true(inject_authorized(&c, U1, "alice"));
+	conf_free(&c);
+	load(&c, "queue_list_users = anyone\n");
+	assert_true(inject_may_list(&c, U1, "alice"));
+	conf_free(&c);
+}
+
 int
 main(void)
 {
@@ -134,6 +157,7 @@ main(void)
 		cmocka_unit_test(test_own_sender_policy_allows_only_login_at_a_local_domain),
 		cmocka_unit_test(test_sender_policy_must_be_any_or_own),
 		cmocka_unit_test(test_received_line_names_host_uid_and_queue_id),
+		cmocka_unit_test(test_queue_list_users_default_is_root_and_the_mail_system_only),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

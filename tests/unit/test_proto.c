@@ -469,6 +469,126 @@ test_q_ctl_delete_refuses_an_invalid_qid(void **state)
 	ipc_msg_free(&m);
 }
 
+static int
+dec_q_ctl_op(const struct ipc_msg *m)
+{
+	struct q_ctl_ids	ids;
+	uint32_t		op;
+	int			rc = proto_dec_q_ctl_op(m, &op, &ids);
+
+	proto_q_ctl_ids_free(&ids);
+	return rc;
+}
+
+static int
+dec_q_ctl_done(const struct ipc_msg *m)
+{
+	struct q_ctl_ids	ids;
+	uint32_t		n;
+	int			rc = proto_dec_q_ctl_done(m, &n, &ids);
+
+	proto_q_ctl_ids_free(&ids);
+	return rc;
+}
+
+static void
+test_q_ctl_op_and_done_round_trip_and_are_strict(void **state)
+{
+	char			 two[2][QID_LEN + 1] = { QID, "FEDCBA9876543210" };
+	struct q_ctl_ids	 in = { 2, two }, out;
+	struct ipc_msg		 m;
+	uint32_t		 op, n;
+
+	(void)state;
+	ipc_msg_init(&m, Q_CTL_OP, 1);
+	assert_int_equal(proto_enc_q_ctl_op(&m, Q_OP_HOLD, &in), 0);
+	assert_int_equal(proto_dec_q_ctl_op(&m, &op, &out), 0);
+	assert_int_equal(op, Q_OP_HOLD);
+	assert_int_equal(out.n, 2);
+	assert_string_equal(out.id[1], "FEDCBA9876543210");
+	proto_q_ctl_ids_free(&out);
+	assert_strict(&m, dec_q_ctl_op, "q_ctl_op");
+	ipc_msg_free(&m);
+
+	ipc_msg_init(&m, Q_CTL_DONE, 1);
+	assert_int_equal(proto_enc_q_ctl_done(&m, 7, &in), 0);
+	assert_int_equal(proto_dec_q_ctl_done(&m, &n, &out), 0);
+	assert_int_equal(n, 7);
+	assert_int_equal(out.n, 2);
+	proto_q_ctl_ids_free(&out);
+	assert_strict(&m, dec_q_ctl_done, "q_ctl_done");
+	ipc_msg_free(&m);
+}
+
+static void
+test_q_ctl_op_refuses_bad_ids_unknown_ops_and_too_many(void **state)
+{
+	char			 bad[1][QID_LEN + 1] = { "../queue/.key" };
+	char			 low[1][QID_LEN + 1] = { "0123456789abcdef" };
+	struct q_ctl_ids	 ids = { 1, bad }, out;
+	struct ipc_msg		 m;
+	uint32_t		 op, i;
+
+	(void)state;
+	ipc_msg_init(&m, Q_CTL_OP, 1);
+	assert_int_equal(proto_enc_q_ctl_op(&m, Q_OP_DELETE, &ids), 0);
+	assert_int_equal(proto_dec_q_ctl_op(&m, &op, &out), -1);
+	ipc_msg_free(&m);
+	ids.id = low;
+	ipc_msg_init(&m, Q_CTL_OP, 1);
+	assert_int_equal(proto_enc_q_ctl_op(&m, Q_OP_DELETE, &ids), 0);
+	assert_int_equal(proto_dec_q_ctl_op(&m, &op, &out), -1);
+	ipc_msg_free(&m);
+	/* Unknown operations. */
+	ids.n = 0;
+	for (op = 0; op < 8; op += 6) {
+		ipc_msg_init(&m, Q_CTL_OP, 1);
+		assert_int_equal(proto_enc_q_ctl_op(&m, op, &ids), 0);
+		assert_int_equal(proto_dec_q_ctl_op(&m, &i, &out), -1);
+		ipc_msg_free(&m);
+	}
+	/* A count above Q_CTL_OP_MAX is refused before anything is allocated. */
+	ipc_msg_init(&m, Q_CTL_OP, 1);
+	assert_int_equal(ipc_put_u32(&m, Q_OP_HOLD), 0);
+	assert_int_equal(ipc_put_u32(&m, Q_CTL_OP_MAX + 1), 0);
+	assert_int_equal(proto_dec_q_ctl_op(&m, &op, &out), -1);
+	ipc_msg_free(&m);
+	ipc_msg_init(&m, Q_CTL_OP, 1);
+	assert_int_equal(ipc_put_u32(&m, Q_OP_HOLD), 0);
+	assert_int_equal(ipc_put_u32(&m, 0xffffffffu), 0);
+	assert_int_equal(proto_dec_q_ctl_op(&m, &op, &out), -1);
+	ipc_msg_free(&m);
+}
+
+static void
+test_q_ctl_flush_carries_an_optional_domain(void **state)
+{
+	struct ipc_msg	m;
+	char		dom[Q_CTL_DOMAIN_MAX + 1];
+	char		big[Q_CTL_DOMAIN_MAX + 2];
+
+	(void)state;
+	ipc_msg_init(&m, Q_CTL_FLUSH, 1);
+	assert_int_equal(proto_enc_q_ctl_flush(&m, NULL), 0);
+	assert_int_equal(proto_dec_q_ctl_flush(&m, dom), 0);
+	assert_string_equal(dom, "");
+	ipc_msg_free(&m);
+	ipc_msg_init(&m, Q_CTL_FLUSH, 1);
+	assert_int_equal(proto_enc_q_ctl_flush(&m, "example.net"), 0);
+	assert_int_equal(proto_dec_q_ctl_flush(&m, dom), 0);
+	assert_string_equal(dom, "example.net");
+	ipc_msg_free(&m);
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	ipc_msg_init(&m, Q_CTL_FLUSH, 1);
+	assert_int_equal(proto_enc_q_ctl_flush(&m, big), -1);
+	ipc_msg_free(&m);
+	ipc_msg_init(&m, Q_CTL_FLUSH, 1);
+	assert_int_equal(ipc_put_str(&m, big), 0);
+	assert_int_equal(proto_dec_q_ctl_flush(&m, dom), -1);
+	ipc_msg_free(&m);
+}
+
 static void
 test_q_ctl_entry_round_trips_and_is_strict(void **state)
 {
@@ -545,6 +665,7 @@ test_r_expansion_round_trips_and_is_strict(void **state)
 	strlcpy(t[1].addr, "bob@elsewhere.example", sizeof(t[1].addr));
 	t[2].kind = R_KIND_MAILBOX;
 	strlcpy(t[2].addr, "carol@example.org", sizeof(t[2].addr));
+	strlcpy(t[2].detail, "lists", sizeof(t[2].detail));
 	memset(&x, 0, sizeof(x));
 	x.status = ST_OK;
 	strlcpy(x.text, "expanded", sizeof(x.text));
@@ -559,6 +680,9 @@ test_r_expansion_round_trips_and_is_strict(void **state)
 	assert_int_equal(back.t[1].kind, R_KIND_REMOTE);
 	assert_string_equal(back.t[1].addr, "bob@elsewhere.example");
 	assert_string_equal(back.t[2].addr, "carol@example.org");
+	/* The plus-address detail travels with its mailbox. */
+	assert_string_equal(back.t[2].detail, "lists");
+	assert_string_equal(back.t[0].detail, "");
 	proto_r_expansion_free(&back);
 	assert_null(back.t);
 	assert_strict(&m, dec_r_expansion, "r_expansion");
@@ -811,6 +935,9 @@ main(void)
 		cmocka_unit_test(test_q_ok_and_q_ctl_delete_round_trip),
 		cmocka_unit_test(test_q_ctl_delete_refuses_an_invalid_qid),
 		cmocka_unit_test(test_q_ctl_entry_round_trips_and_is_strict),
+		cmocka_unit_test(test_q_ctl_op_and_done_round_trip_and_are_strict),
+		cmocka_unit_test(test_q_ctl_op_refuses_bad_ids_unknown_ops_and_too_many),
+		cmocka_unit_test(test_q_ctl_flush_carries_an_optional_domain),
 		cmocka_unit_test(test_r_check_and_r_expand_round_trip),
 		cmocka_unit_test(test_r_check_reply_round_trips_and_refuses_unknown_verdict),
 		cmocka_unit_test(test_r_expansion_round_trips_and_is_strict),
