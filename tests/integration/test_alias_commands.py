@@ -102,6 +102,11 @@ def test_command_gets_the_message_on_stdin_as_default_privs(suite_factory):
         assert uid != pwd.getpwnam(s.conf_value("mail_user",
                                                 "postern-mail")).pw_uid
     s.wait_queue_empty()
+    # Where mail to it goes, as postern address and sendmail -bv say.
+    out = s.postern("address", "pipe@example.test").stdout
+    assert f"command {save} -a $RECIPIENT" in out, out
+    out = s.sendmail("-bv", "pipe@example.test").stdout.decode()
+    assert f'deliverable: mailer prog, user "|{save}' in out, out
     assert re.search(r"to=<pipe@example\.test>, relay=local, delay=[\d.]+, "
                      r"delays=[\d./]+, dsn=2\.0\.0, status=sent "
                      r"\(delivered to command: "

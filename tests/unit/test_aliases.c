@@ -717,8 +717,8 @@ test_expand_commands_and_unknown_targets(void **state)
 	proto_r_expansion_free(&x);
 	/* Longer than a job can carry: refused, never cut. */
 	expand_address(&ops, "long@example.test", &x);
-	assert_fails(&x, ST_PERM, "5.3.5 alias command is longer than the "
-	    "delivery agent takes");
+	assert_fails(&x, ST_PERM, "5.3.5 <long@example.test>: alias command "
+	    "is longer than the delivery agent takes");
 	expand_address(&ops, "longbob@example.test", &x);
 	assert_targets(&x, "M:bob@example.test");
 	proto_r_expansion_free(&x);
