@@ -266,6 +266,13 @@ def logd_line():
     put("logd_line", "no-tag", "no record at all")
 
 
+def smtp_reply():
+    put("smtp_reply", "ehlo", "250-mx.example Hello\n250-PIPELINING\n"
+        "250-SIZE 10240000\n250-8BITMIME\n250 SMTPUTF8\n")
+    put("smtp_reply", "reject", "550 5.1.1 <a@b>: no such user\n")
+    put("smtp_reply", "text", "Subject: x\n\n.\n..\nline\r.\rmore\n")
+
+
 def cmdline():
     put("cmdline", "procmail", b'/usr/bin/procmail -a "$EXTENSION"')
     put("cmdline", "mailman",
@@ -277,7 +284,7 @@ def cmdline():
 def main():
     for f in (smtp_cmd, smtp_data, envelope, proto, pop3_cmd, pop3_stuff,
               mailhdr, conf, spool_header, dns_answer_seeds,
-              logd_line, aliases, cmdline):
+              logd_line, aliases, smtp_reply, cmdline):
         f()
     return 0
 

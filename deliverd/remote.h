@@ -1,0 +1,145 @@
+/*
+ * remote.h - deliverd's SMTP client (the remote transport): reading a
+ * server's replies, and one mail transaction with one server.
+ *
+ * Everything here runs in the remote delivery process, under its own
+ * uid (never the mail store's), and trusts nothing a server sends.
+ */
+#ifndef POSTERN_REMOTE_H
+#define POSTERN_REMOTE_H
+
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#define SMTP_REPLY_LINES_MAX	64	/* lines of one reply kept */
+#define SMTP_REPLY_TEXT_MAX	1024	/* bytes of reply text kept */
+#define SMTP_REPLY_LINE_MAX	2048	/* a longer reply line is an error */
+
+/* smtp_reply.c: pure. */
+struct smtp_reply {
+	int	 code;		/* 200..599; 0 while none */
+	char	 dsn[16];	/* "x.y.z" from the first line, or "" */
+	size_t	 nlines;
+	/* Each line's text after "NNN[ -]", NUL-separated, cut to fit. */
+	char	 text[SMTP_REPLY_TEXT_MAX];
+	size_t	 textlen;
+	size_t	 line_off[SMTP_REPLY_LINES_MAX];
+	int	 done;
+};
+
+enum smtp_reply_feed {
+	SMTP_REPLY_MORE,	/* a continuation line: read the next */
+	SMTP_REPLY_DONE,	/* the last line came */
+	SMTP_REPLY_BAD,		/* not an SMTP reply line */
+};
+
+void	smtp_reply_init(struct smtp_reply *);
+/* One line without its CRLF. */
+enum smtp_reply_feed smtp_reply_feed(struct smtp_reply *, const char *line,
+	    size_t len);
+/* Line i's text (after the code and separator). */
+const char *smtp_reply_line(const struct smtp_reply *, size_t i);
+/*
+ * The reply on one line for logs and DSNs: "550 5.1.1 <a@b>: no such
+ * user", continuation lines joined with spaces, control bytes replaced,
+ * cut to fit.
+ */
+void	smtp_reply_str(const struct smtp_reply *, char *, size_t);
+
+/* What an EHLO reply offers. */
+struct smtp_ext {
+	int	 pipelining;
+	int	 eightbitmime;
+	int	 smtputf8;
+	int	 starttls;
+	int	 dsn;
+	int	 has_size;
+	uint64_t size;		/* 0 with has_size: no fixed limit */
+};
+void	smtp_ext_parse(const struct smtp_reply *, struct smtp_ext *);
+
+/*
+ * The message text as it goes over the wire (RFC 5321 4.5.2 and
+ * 4.5.3.1.6): LF becomes CRLF, a line that starts with "." gets one
+ * more, a lone CR becomes a space (never a line end: no smuggling
+ * payload leaves this host), and a line longer than line_max bytes is
+ * broken with CRLF SPACE as Postfix's smtp_line_length_limit does.
+ * Stateful across chunks: feed the text in any pieces.
+ */
+struct smtp_stuffer {
+	size_t	 col;		/* bytes of the current line so far */
+	size_t	 line_max;	/* 0: no limit */
+	int	 broke;		/* a line was broken */
+};
+void	smtp_stuffer_init(struct smtp_stuffer *, size_t line_max);
+/*
+ * Converts in[0..len) into out, which must hold 4 * len bytes (a byte
+ * becomes at most four: CR LF SPACE and itself); returns the bytes
+ * written, or (size_t)-1 if out is too small (nothing written).
+ */
+size_t	smtp_stuff(struct smtp_stuffer *, const char *in, size_t len,
+	    char *out, size_t outsz);
+/* The end of the text: CRLF if the last line lacked one, then ".CRLF". */
+size_t	smtp_stuff_end(struct smtp_stuffer *, char *out, size_t outsz);
+
+/* smtp_client.c: one mail transaction with one server. */
+#define SMTP_RESULT_TEXT_MAX	600
+
+struct smtp_client_conf {
+	char	 helo_name[256];
+	uint16_t port;			/* 25 */
+	/* RFC 5321 4.5.3.2's minimums, as Postfix's smtp_*_timeout */
+	time_t	 connect_timeout;	/* 30 s */
+	time_t	 helo_timeout;		/* greeting and EHLO: 300 s */
+	time_t	 mail_timeout;		/* 300 s */
+	time_t	 rcpt_timeout;		/* 300 s */
+	time_t	 data_init_timeout;	/* 120 s */
+	time_t	 data_xfer_timeout;	/* each block of text: 180 s */
+	time_t	 data_done_timeout;	/* the reply to ".": 600 s */
+	time_t	 quit_timeout;		/* 300 s */
+	size_t	 line_length_limit;	/* 998, as smtp_line_length_limit */
+};
+void	smtp_client_conf_defaults(struct smtp_client_conf *);
+
+/* One message for one destination. */
+struct smtp_tx {
+	const char	 *sender;	/* "" for a bounce */
+	size_t		  nrcpt;
+	const char *const *rcpt;
+	int		  fd;		/* the text, LF line ends, at offset */
+	uint64_t	  offset;
+	uint64_t	  size;
+	int		  eightbit;	/* BODY=8BITMIME */
+	int		  smtputf8;	/* needs the server's SMTPUTF8 */
+};
+
+struct smtp_rcpt_result {
+	uint32_t status;		/* ST_OK, ST_TEMP, ST_PERM */
+	char	 dsn[16];
+	char	 text[SMTP_RESULT_TEXT_MAX];
+};
+
+enum smtp_attempt {
+	SMTP_ATTEMPT_DONE,	/* every recipient has this server's answer */
+	SMTP_ATTEMPT_NEXT,	/* this server could not be used: reason */
+};
+
+/*
+ * Offers tx to the server at sa (named host, for the texts). DONE:
+ * res[i] holds each recipient's outcome (sent, refused for good, or
+ * refused for now). NEXT: nothing was accepted (no connection, a
+ * greeting or EHLO that refuses, a lost connection or a timeout before
+ * the end of the data); reason says why, in Postfix's words, and
+ * *maybe_sent is set when the connection broke after the final "." (the
+ * message may arrive twice if tried again).
+ */
+enum smtp_attempt smtp_client_try(const struct smtp_client_conf *,
+	    const char *host, const struct sockaddr *sa, socklen_t salen,
+	    const struct smtp_tx *, struct smtp_rcpt_result *res,
+	    char *reason, size_t reasonsz, int *maybe_sent);
+
+#endif

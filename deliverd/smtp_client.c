@@ -1,0 +1,535 @@
+/*
+ * smtp_client.c - one mail transaction with one remote SMTP server
+ * (RFC 5321), for deliverd's remote transport.
+ *
+ * Runs in the remote delivery process: its own uid, no access to any
+ * mailbox, blocking I/O with a deadline on every wait (the timeouts of
+ * RFC 5321 4.5.3.2). Trusts nothing the server sends (replies are read
+ * by smtp_reply.c, bounded). What it sends is built only from the
+ * envelope, which smtpd and queued validated, and the message text,
+ * which goes through the stuffer: CRLF line ends, dot-stuffing, no lone
+ * CR or LF, lines no longer than line_length_limit. EHLO first, HELO
+ * when EHLO is refused; PIPELINING, SIZE, 8BITMIME and SMTPUTF8 when
+ * offered. The texts of failures are Postfix's, which administrators
+ * search for: "host H[A] said: 550 ... (in reply to RCPT TO command)".
+ */
+#include <sys/socket.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "deadline.h"
+#include "netio.h"
+#include "proto.h"
+#include "remote.h"
+
+#define SMTP_CHUNK	8192	/* message text read per step */
+
+struct smtp_conn {
+	const struct smtp_client_conf *conf;
+	const char	*host;
+	char		 peer[320];	/* "host[addr]" */
+	struct netio	*io;
+	struct smtp_ext	 ext;
+	struct smtp_reply reply;
+	char		*reason;
+	size_t		 reasonsz;
+	unsigned char	*accepted;	/* per recipient: RCPT got 2xx */
+};
+
+void
+smtp_client_conf_defaults(struct smtp_client_conf *c)
+{
+	memset(c, 0, sizeof(*c));
+	strlcpy(c->helo_name, "localhost", sizeof(c->helo_name));
+	c->port = 25;
+	c->connect_timeout = 30;
+	c->helo_timeout = 300;
+	c->mail_timeout = 300;
+	c->rcpt_timeout = 300;
+	c->data_init_timeout = 120;
+	c->data_xfer_timeout = 180;
+	c->data_done_timeout = 600;
+	c->quit_timeout = 300;
+	c->line_length_limit = 998;
+}
+
+static void
+why(struct smtp_conn *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(c->reason, c->reasonsz, fmt, ap);
+	va_end(ap);
+}
+
+static void
+peer_name(struct smtp_conn *c, const struct sockaddr *sa)
+{
+	char addr[INET6_ADDRSTRLEN] = "?";
+
+	if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr,
+		    addr, sizeof(addr));
+	else if (sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6,
+		    &((const struct sockaddr_in6 *)sa)->sin6_addr, addr,
+		    sizeof(addr));
+	snprintf(c->peer, sizeof(c->peer), "%s[%s]", c->host, addr);
+}
+
+/* A non-blocking connection, made within connect_timeout; -1 and why. */
+static int
+smtp_connect(struct smtp_conn *c, const struct sockaddr *sa, socklen_t len)
+{
+	struct pollfd pfd;
+	int fd, err = 0, r;
+	socklen_t elen = sizeof(err);
+	uint64_t deadline;
+
+	fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0);
+	if (fd == -1) {
+		why(c, "connect to %s:%u: %s", c->peer, c->conf->port,
+		    strerror(errno));
+		return -1;
+	}
+	if (connect(fd, sa, len) == -1 && errno != EINPROGRESS) {
+		err = errno;
+		goto fail;
+	}
+	deadline = deadline_in_ms((uint64_t)c->conf->connect_timeout * 1000);
+	pfd.fd = fd;
+	pfd.events = POLLOUT;
+	for (;;) {
+		r = poll(&pfd, 1, deadline_left_ms(deadline));
+		if (r == -1 && errno == EINTR)
+			continue;
+		break;
+	}
+	if (r == 0) {
+		err = ETIMEDOUT;
+		goto fail;
+	}
+	if (r == -1 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) == -1)
+		err = errno;
+	if (err != 0)
+		goto fail;
+	return fd;
+fail:
+	why(c, "connect to %s:%u: %s", c->peer, c->conf->port,
+	    err == ETIMEDOUT ? "Connection timed out" : strerror(err));
+	close(fd);
+	return -1;
+}
+
+/*
+ * Reads one whole reply into c->reply within timeout; 0, or -1 with why
+ * ("lost connection with H[A] while receiving the initial server
+ * greeting", "conversation ... timed out", or a malformed reply).
+ */
+static int
+smtp_read_reply(struct smtp_conn *c, time_t timeout, const char *stage)
+{
+	char line[SMTP_REPLY_LINE_MAX + 3];
+	size_t len;
+	enum netio_status st;
+	uint64_t deadline = deadline_in_ms((uint64_t)timeout * 1000);
+
+	smtp_reply_init(&c->reply);
+	for (;;) {
+		time_t left = (time_t)((deadline_left_ms(deadline) + 999) / 1000);
+
+		st = netio_getline(c->io, line, sizeof(line), &len,
+		    left > 0 ? left : 0);
+		if (st == NETIO_TIMEOUT) {
+			why(c, "conversation with %s timed out while %s",
+			    c->peer, stage);
+			return -1;
+		}
+		if (st == NETIO_EOF || st == NETIO_ERROR) {
+			why(c, "lost connection with %s while %s", c->peer,
+			    stage);
+			return -1;
+		}
+		if (st == NETIO_OK && len > 0 && line[len - 1] == '\r')
+			len--;	/* a bare LF ending is taken too */
+		if (st != NETIO_OK ||
+		    smtp_reply_feed(&c->reply, line, len) == SMTP_REPLY_BAD) {
+			why(c, "malformed reply from %s while %s", c->peer,
+			    stage);
+			return -1;
+		}
+		if (c->reply.done)
+			return 0;
+	}
+}
+
+static int
+smtp_send(struct smtp_conn *c, time_t timeout, const char *fmt, ...)
+{
+	va_list ap;
+	char line[1200];
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(line) - 2)
+		return -1;	/* our own command: the envelope is bounded */
+	line[n++] = '\r';
+	line[n++] = '\n';
+	c->io->timeout = timeout;
+	return netio_write(c->io, line, (size_t)n);
+}
+
+/* One recipient's (or every recipient's) outcome from c->reply. */
+static void
+result_from_reply(struct smtp_conn *c, struct smtp_rcpt_result *r,
+    const char *command)
+{
+	char said[SMTP_REPLY_TEXT_MAX];
+	int cls = c->reply.code / 100;
+
+	r->status = cls == 2 ? ST_OK : cls == 5 ? ST_PERM : ST_TEMP;
+	if (c->reply.dsn[0] != '\0')
+		strlcpy(r->dsn, c->reply.dsn, sizeof(r->dsn));
+	else
+		snprintf(r->dsn, sizeof(r->dsn), "%d.0.0",
+		    cls == 2 || cls == 5 ? cls : 4);
+	/* Room for the frame around it: the reply text is what gets cut. */
+	smtp_reply_str(&c->reply, said, sizeof(r->text) - 200);
+	if (r->status == ST_OK)
+		strlcpy(r->text, said, sizeof(r->text));
+	else if (snprintf(r->text, sizeof(r->text), "host %s said: %s (in "
+	    "reply to %s command)", c->peer, said, command) < 0)
+		r->text[0] = '\0';
+}
+
+static void
+result_all(const struct smtp_tx *tx, struct smtp_rcpt_result *res,
+    uint32_t status, const char *dsn, const char *text)
+{
+	size_t i;
+
+	for (i = 0; i < tx->nrcpt; i++) {
+		res[i].status = status;
+		strlcpy(res[i].dsn, dsn, sizeof(res[i].dsn));
+		strlcpy(res[i].text, text, sizeof(res[i].text));
+	}
+}
+
+static int
+smtp_hello(struct smtp_conn *c)
+{
+	if (smtp_read_reply(c, c->conf->helo_timeout,
+	    "receiving the initial server greeting") == -1)
+		return -1;
+	if (c->reply.code / 100 != 2) {
+		char said[SMTP_REPLY_TEXT_MAX];
+
+		/* Postfix's smtp_skip_5xx_greeting: the next exchanger. */
+		smtp_reply_str(&c->reply, said, sizeof(said));
+		why(c, "host %s refused to talk to me: %s", c->peer, said);
+		return -1;
+	}
+	if (smtp_send(c, c->conf->helo_timeout, "EHLO %s",
+	    c->conf->helo_name) == -1 ||
+	    smtp_read_reply(c, c->conf->helo_timeout,
+	    "receiving the EHLO reply") == -1)
+		return -1;
+	if (c->reply.code / 100 == 2) {
+		smtp_ext_parse(&c->reply, &c->ext);
+		return 0;
+	}
+	/* RFC 5321 3.2: a server that does not know EHLO knows HELO. */
+	memset(&c->ext, 0, sizeof(c->ext));
+	if (smtp_send(c, c->conf->helo_timeout, "HELO %s",
+	    c->conf->helo_name) == -1 ||
+	    smtp_read_reply(c, c->conf->helo_timeout,
+	    "receiving the HELO reply") == -1)
+		return -1;
+	if (c->reply.code / 100 != 2) {
+		char said[SMTP_REPLY_TEXT_MAX];
+
+		smtp_reply_str(&c->reply, said, sizeof(said));
+		why(c, "host %s refused to talk to me: %s", c->peer, said);
+		return -1;
+	}
+	return 0;
+}
+
+/* The text, stuffed, then ".": 0, or -1 with why. */
+static int
+smtp_send_text(struct smtp_conn *c, const struct smtp_tx *tx)
+{
+	struct smtp_stuffer st;
+	char in[SMTP_CHUNK], out[4 * SMTP_CHUNK];
+	uint64_t done = 0;
+	size_t n;
+	ssize_t r;
+
+	smtp_stuffer_init(&st, c->conf->line_length_limit);
+	c->io->timeout = c->conf->data_xfer_timeout;
+	while (done < tx->size) {
+		size_t want = tx->size - done < sizeof(in) ?
+		    (size_t)(tx->size - done) : sizeof(in);
+
+		r = pread(tx->fd, in, want, (off_t)(tx->offset + done));
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			why(c, "cannot read the queued message: %s",
+			    r == 0 ? "it is shorter than its envelope says" :
+			    strerror(errno));
+			return -2;
+		}
+		done += (uint64_t)r;
+		n = smtp_stuff(&st, in, (size_t)r, out, sizeof(out));
+		if (netio_write(c->io, out, n) == -1)
+			goto lost;
+	}
+	n = smtp_stuff_end(&st, out, sizeof(out));
+	if (netio_write(c->io, out, n) == -1 || netio_flush(c->io) == -1)
+		goto lost;
+	return 0;
+lost:
+	why(c, "lost connection with %s while sending message body", c->peer);
+	return -1;
+}
+
+/*
+ * MAIL, every RCPT and DATA; with PIPELINING in one write, then the
+ * replies in order (RFC 2920). Returns the number of accepted
+ * recipients, or -1 (connection-level failure: why is set).
+ */
+static int
+smtp_envelope(struct smtp_conn *c, const struct smtp_tx *tx,
+    struct smtp_rcpt_result *res, int *data_ok)
+{
+	char params[64] = "";
+	size_t i, plen = 0;
+	int accepted = 0, pipelined = c->ext.pipelining;
+
+	*data_ok = 0;
+	if (c->ext.has_size)
+		plen += (size_t)snprintf(params + plen, sizeof(params) - plen,
+		    " SIZE=%llu", (unsigned long long)tx->size);
+	if (tx->eightbit && c->ext.eightbitmime)
+		plen += (size_t)snprintf(params + plen, sizeof(params) - plen,
+		    " BODY=8BITMIME");
+	if (tx->smtputf8)
+		snprintf(params + plen, sizeof(params) - plen, " SMTPUTF8");
+	if (smtp_send(c, c->conf->mail_timeout, "MAIL FROM:<%s>%s",
+	    tx->sender != NULL ? tx->sender : "", params) == -1)
+		goto lost;
+	if (!pipelined) {
+		if (smtp_read_reply(c, c->conf->mail_timeout,
+		    "receiving the MAIL FROM reply") == -1)
+			return -1;
+		if (c->reply.code / 100 != 2)
+			goto mail_refused;
+	}
+	for (i = 0; i < tx->nrcpt; i++) {
+		if (smtp_send(c, c->conf->rcpt_timeout, "RCPT TO:<%s>",
+		    tx->rcpt[i]) == -1)
+			goto lost;
+		if (pipelined)
+			continue;
+		if (smtp_read_reply(c, c->conf->rcpt_timeout,
+		    "receiving the RCPT TO reply") == -1)
+			return -1;
+		result_from_reply(c, &res[i], "RCPT TO");
+		if (res[i].status == ST_OK) {
+			c->accepted[i] = 1;
+			accepted++;
+		}
+	}
+	if (!pipelined && accepted == 0)
+		return 0;
+	if (smtp_send(c, c->conf->data_init_timeout, "DATA") == -1)
+		goto lost;
+	if (pipelined) {
+		if (smtp_read_reply(c, c->conf->mail_timeout,
+		    "receiving the MAIL FROM reply") == -1)
+			return -1;
+		if (c->reply.code / 100 != 2)
+			goto mail_refused_pipelined;
+		for (i = 0; i < tx->nrcpt; i++) {
+			if (smtp_read_reply(c, c->conf->rcpt_timeout,
+			    "receiving the RCPT TO reply") == -1)
+				return -1;
+			result_from_reply(c, &res[i], "RCPT TO");
+			if (res[i].status == ST_OK) {
+				c->accepted[i] = 1;
+				accepted++;
+			}
+		}
+	}
+	if (smtp_read_reply(c, c->conf->data_init_timeout,
+	    "receiving the DATA reply") == -1)
+		return -1;
+	if (c->reply.code == 354) {
+		*data_ok = 1;
+		return accepted;
+	}
+	/* DATA refused: every accepted recipient gets that answer. */
+	for (i = 0; i < tx->nrcpt; i++)
+		if (c->accepted[i])
+			result_from_reply(c, &res[i], "DATA");
+	return 0;
+mail_refused_pipelined:
+	/* The RCPT and DATA replies still come; read them off the wire. */
+	{
+		struct smtp_reply mail = c->reply;
+
+		for (i = 0; i <= tx->nrcpt; i++)
+			if (smtp_read_reply(c, c->conf->rcpt_timeout,
+			    "receiving the RCPT TO reply") == -1)
+				break;
+		c->reply = mail;
+	}
+mail_refused:
+	for (i = 0; i < tx->nrcpt; i++)
+		result_from_reply(c, &res[i], "MAIL FROM");
+	return 0;
+lost:
+	why(c, "lost connection with %s while sending the envelope", c->peer);
+	return -1;
+}
+
+static void
+smtp_quit(struct smtp_conn *c)
+{
+	if (smtp_send(c, c->conf->quit_timeout, "QUIT") == 0)
+		(void)smtp_read_reply(c, c->conf->quit_timeout,
+		    "receiving the QUIT reply");
+}
+
+enum smtp_attempt
+smtp_client_try(const struct smtp_client_conf *conf, const char *host,
+    const struct sockaddr *sa, socklen_t salen, const struct smtp_tx *tx,
+    struct smtp_rcpt_result *res, char *reason, size_t reasonsz,
+    int *maybe_sent)
+{
+	struct smtp_conn c;
+	enum smtp_attempt rc = SMTP_ATTEMPT_NEXT;
+	int fd, accepted, data_ok, r;
+	size_t i;
+
+	memset(&c, 0, sizeof(c));
+	c.conf = conf;
+	c.host = host;
+	c.reason = reason;
+	c.reasonsz = reasonsz;
+	*maybe_sent = 0;
+	reason[0] = '\0';
+	memset(res, 0, tx->nrcpt * sizeof(*res));
+	for (i = 0; i < tx->nrcpt; i++)
+		res[i].status = ST_TEMP;
+	peer_name(&c, sa);
+	if ((fd = smtp_connect(&c, sa, salen)) == -1)
+		return SMTP_ATTEMPT_NEXT;
+	if ((c.io = malloc(sizeof(*c.io))) == NULL ||
+	    (c.accepted = calloc(tx->nrcpt + 1, 1)) == NULL) {
+		free(c.io);
+		why(&c, "out of memory");
+		close(fd);
+		return SMTP_ATTEMPT_NEXT;
+	}
+	netio_init(c.io, fd, conf->helo_timeout);
+	if (smtp_hello(&c) == -1)
+		goto out;
+	/* What this server cannot carry is refused for good, here. */
+	if (tx->smtputf8 && !c.ext.smtputf8) {
+		result_all(tx, res, ST_PERM, "5.6.7", "SMTPUTF8 is required, "
+		    "but was not offered by host");
+		smtp_quit(&c);
+		rc = SMTP_ATTEMPT_DONE;
+		goto out;
+	}
+	if (tx->eightbit && !c.ext.eightbitmime) {
+		char t[SMTP_RESULT_TEXT_MAX];
+
+		snprintf(t, sizeof(t), "host %s does not offer 8BITMIME, and "
+		    "the message has 8-bit content", c.peer);
+		result_all(tx, res, ST_PERM, "5.6.3", t);
+		smtp_quit(&c);
+		rc = SMTP_ATTEMPT_DONE;
+		goto out;
+	}
+	if (c.ext.has_size && c.ext.size > 0 && tx->size > c.ext.size) {
+		char t[SMTP_RESULT_TEXT_MAX];
+
+		snprintf(t, sizeof(t), "message size %llu exceeds size limit "
+		    "%llu of server %s", (unsigned long long)tx->size,
+		    (unsigned long long)c.ext.size, c.peer);
+		result_all(tx, res, ST_PERM, "5.3.4", t);
+		smtp_quit(&c);
+		rc = SMTP_ATTEMPT_DONE;
+		goto out;
+	}
+	if ((accepted = smtp_envelope(&c, tx, res, &data_ok)) == -1)
+		goto out;
+	if (!data_ok) {
+		smtp_quit(&c);
+		rc = SMTP_ATTEMPT_DONE;
+		goto out;
+	}
+	if (accepted == 0) {
+		/* 354 with nobody to deliver to (RFC 2920 3.1): end it empty. */
+		if (netio_write(c.io, ".\r\n", 3) == 0 &&
+		    netio_flush(c.io) == 0)
+			(void)smtp_read_reply(&c, conf->data_done_timeout,
+			    "sending end of data");
+		smtp_quit(&c);
+		rc = SMTP_ATTEMPT_DONE;
+		goto out;
+	}
+	if ((r = smtp_send_text(&c, tx)) == -2) {
+		/*
+		 * Our file, not their fault, and no next exchanger will do
+		 * better. Closing without the final "." makes the server
+		 * drop the text.
+		 */
+		for (i = 0; i < tx->nrcpt; i++)
+			if (c.accepted[i]) {
+				res[i].status = ST_TEMP;
+				strlcpy(res[i].dsn, "4.3.0", sizeof(res[i].dsn));
+				strlcpy(res[i].text, reason,
+				    sizeof(res[i].text));
+			}
+		rc = SMTP_ATTEMPT_DONE;
+		goto out;
+	}
+	if (r == -1)
+		goto out;
+	if (smtp_read_reply(&c, conf->data_done_timeout,
+	    "sending end of data") == -1) {
+		*maybe_sent = 1;
+		strlcat(reason, " -- message may be sent more than once",
+		    reasonsz);
+		goto out;
+	}
+	for (i = 0; i < tx->nrcpt; i++)
+		if (c.accepted[i])
+			result_from_reply(&c, &res[i], "end of DATA");
+	smtp_quit(&c);
+	rc = SMTP_ATTEMPT_DONE;
+out:
+	netio_free(c.io);
+	free(c.io);
+	free(c.accepted);
+	close(fd);
+	return rc;
+}
