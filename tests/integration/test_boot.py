@@ -111,6 +111,8 @@ def test_systemd_unit_passes_systemd_analyze_verify(build_dir):
         text = unit.read_text()
         assert f"ExecStart={prefix}/sbin/postern start -f" in text
         assert f"ExecReload={prefix}/sbin/postern reload" in text
+        assert f"Environment=POSTERN_CONFIG={prefix}/etc/postern/" \
+            "postern.conf" in text
         r = subprocess.run(["systemd-analyze", "verify", str(unit)],
                            env=dict(os.environ,
                                     MANPATH=str(prefix / "share" / "man")),
