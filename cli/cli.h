@@ -50,6 +50,7 @@ int	cli_read_pid(const char *path, pid_t *pid);
 
 /* The postern commands; each returns the process exit status. */
 int	cli_cmd_check(struct cli *, int argc, char **argv);
+int	cli_cmd_config(struct cli *, int argc, char **argv);
 int	cli_cmd_start(struct cli *, int argc, char **argv);
 int	cli_cmd_stop(struct cli *, int argc, char **argv);
 int	cli_cmd_reload(struct cli *, int argc, char **argv);
@@ -150,6 +151,11 @@ extern const size_t cli_default_conf_len;
 extern const unsigned char *const cli_default_aliases;
 extern const size_t cli_default_aliases_len;
 
+/*
+ * Runs every check of postern check (libcommon/confcheck) on cf, printing
+ * errors and warnings; -1 when there was an error.
+ */
+int	cli_check_conf(struct cli *, const struct conf *cf);
 /* Runs aliases_compile and reports the result; the exit status. */
 int	cli_build_aliases(struct cli *);
 /*

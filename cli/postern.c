@@ -18,20 +18,29 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "log.h"
 
 struct cli_command {
 	const char	*name;
 	int		 (*run)(struct cli *, int, char **);
-	int		 needs_conf;
+	int		 needs_conf;	/* CONF_LENIENT: works on a broken file */
 };
+
+/*
+ * status and stop must work while postern.conf is broken (a daemon may be
+ * crash-looping because of it), and config -e must be able to mend it:
+ * they take what parses and say the rest.
+ */
+#define CONF_LENIENT	2
 
 static const struct cli_command cli_commands[] = {
 	{ "check",	cli_cmd_check,	0 },	/* loads and reports itself */
+	{ "config",	cli_cmd_config,	CONF_LENIENT },	/* -e mends it */
 	{ "start",	cli_cmd_start,	1 },
-	{ "stop",	cli_cmd_stop,	1 },
+	{ "stop",	cli_cmd_stop,	CONF_LENIENT },
 	{ "reload",	cli_cmd_reload,	1 },
 	{ "log",	cli_cmd_log,	1 },
-	{ "status",	cli_cmd_status,	1 },
+	{ "status",	cli_cmd_status,	CONF_LENIENT },
 	{ "queue",	cli_cmd_queue,	1 },
 	{ "user",	cli_cmd_user,	1 },
 	{ "alias",	cli_cmd_alias,	1 },
@@ -50,6 +59,11 @@ usage(FILE *fp)
 	    "usage: postern [-c config] command [argument ...]\n"
 	    "\n"
 	    "  check                 check the configuration and installation\n"
+	    "  config [-n | -d] [KEY ...]\n"
+	    "                        print the configuration (-n: what differs\n"
+	    "                        from the defaults, -d: the defaults)\n"
+	    "  config -e KEY=VALUE ...\n"
+	    "                        change postern.conf, checked first\n"
 	    "  start [-f]            start the mail system (-f: foreground)\n"
 	    "  stop                  stop it and wait until it is gone\n"
 	    "  reload                make it re-read the configuration\n"
@@ -86,6 +100,7 @@ usage(FILE *fp)
 	    "                        newaliases Postern's\n"
 	    "  demo                  show how to send and read a first mail\n"
 	    "  help                  show this text\n"
+	    "  --version             show the version\n"
 	    "\n"
 	    "The config is -c, else $POSTERN_CONFIG, else %s\n"
 	    "if it exists, else the built-in defaults.\n",
@@ -106,12 +121,15 @@ main(int argc, char **argv)
 
 	memset(&c, 0, sizeof(c));
 	c.prog = "postern";
+	/* What libcommon logs (alias warnings, map errors) reads as ours. */
+	log_init("postern", LOG_DEST_TERMINAL);
 	/* Maps and Maildirs we create must not inherit a careless umask. */
 	umask(022);
 
 	base = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
 	if (strcmp(base, "newaliases") == 0 || strcmp(base, "mailq") == 0) {
 		c.prog = base;
+		log_set_ident(base);
 		if (argc > 1) {
 			fprintf(stderr, "usage: %s\n", base);
 			return EX_USAGE;
@@ -124,6 +142,16 @@ main(int argc, char **argv)
 			argv = mailq_argv;
 		}
 	} else {
+		/* getopt takes "--version" for "-" "-v": look first. */
+		for (i = 1; i < (size_t)argc && argv[i][0] == '-'; i++)
+			if (strcmp(argv[i], "--version") == 0) {
+				printf("postern %s\n", POSTERN_VERSION);
+				return 0;
+			} else if (strcmp(argv[i], "--help") == 0) {
+				usage(stdout);
+				return 0;
+			} else if (strcmp(argv[i], "-c") == 0)
+				i++;
 		while ((ch = getopt(argc, argv, "+c:h")) != -1) {
 			switch (ch) {
 			case 'c':
@@ -148,6 +176,10 @@ main(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		}
+		if (strcmp(argv[0], "version") == 0) {
+			printf("postern %s\n", POSTERN_VERSION);
+			return 0;
+		}
 	}
 
 	for (i = 0; i < sizeof(cli_commands) / sizeof(cli_commands[0]); i++)
@@ -160,7 +192,16 @@ main(int argc, char **argv)
 	}
 
 	c.confpath = cli_config_path(explicit);
-	if (cmd->needs_conf &&
+	if (cmd->needs_conf == CONF_LENIENT) {
+		if ((rc = conf_load_lenient(&c.conf, c.confpath, err,
+		    sizeof(err))) == -1) {
+			cli_err(&c, "%s", err);
+			return EX_CONFIG;
+		}
+		if (rc == 1)
+			cli_warn(&c, "%s (the rest of the file is used; see "
+			    "postern check)", err);
+	} else if (cmd->needs_conf &&
 	    conf_load(&c.conf, c.confpath, err, sizeof(err)) == -1) {
 		cli_err(&c, "%s", err);
 		return EX_CONFIG;

@@ -229,24 +229,43 @@ result_all(const struct smtp_tx *tx, struct smtp_rcpt_result *res,
 	}
 }
 
+/* A greeting or HELO that is not 2xx: -1, with the server's words. */
+static int
+refused_to_talk(struct smtp_conn *c)
+{
+	char said[SMTP_REPLY_TEXT_MAX];
+
+	smtp_reply_str(&c->reply, said, sizeof(said));
+	why(c, "host %s refused to talk to me: %s", c->peer, said);
+	return -1;
+}
+
+/* EHLO or HELO sent and answered: 0, or -1 with why. */
+static int
+smtp_greet(struct smtp_conn *c, const char *verb)
+{
+	char stage[64];
+
+	snprintf(stage, sizeof(stage), "receiving the %s reply", verb);
+	if (smtp_send(c, c->conf->helo_timeout, "%s %s", verb,
+	    c->conf->helo_name) == -1) {
+		why(c, "lost connection with %s while sending %s", c->peer,
+		    verb);
+		return -1;
+	}
+	return smtp_read_reply(c, c->conf->helo_timeout, stage);
+}
+
 static int
 smtp_hello(struct smtp_conn *c)
 {
 	if (smtp_read_reply(c, c->conf->helo_timeout,
 	    "receiving the initial server greeting") == -1)
 		return -1;
-	if (c->reply.code / 100 != 2) {
-		char said[SMTP_REPLY_TEXT_MAX];
-
-		/* Postfix's smtp_skip_5xx_greeting: the next exchanger. */
-		smtp_reply_str(&c->reply, said, sizeof(said));
-		why(c, "host %s refused to talk to me: %s", c->peer, said);
-		return -1;
-	}
-	if (smtp_send(c, c->conf->helo_timeout, "EHLO %s",
-	    c->conf->helo_name) == -1 ||
-	    smtp_read_reply(c, c->conf->helo_timeout,
-	    "receiving the EHLO reply") == -1)
+	/* Postfix's smtp_skip_5xx_greeting: the next exchanger. */
+	if (c->reply.code / 100 != 2)
+		return refused_to_talk(c);
+	if (smtp_greet(c, "EHLO") == -1)
 		return -1;
 	if (c->reply.code / 100 == 2) {
 		smtp_ext_parse(&c->reply, &c->ext);
@@ -254,19 +273,9 @@ smtp_hello(struct smtp_conn *c)
 	}
 	/* RFC 5321 3.2: a server that does not know EHLO knows HELO. */
 	memset(&c->ext, 0, sizeof(c->ext));
-	if (smtp_send(c, c->conf->helo_timeout, "HELO %s",
-	    c->conf->helo_name) == -1 ||
-	    smtp_read_reply(c, c->conf->helo_timeout,
-	    "receiving the HELO reply") == -1)
+	if (smtp_greet(c, "HELO") == -1)
 		return -1;
-	if (c->reply.code / 100 != 2) {
-		char said[SMTP_REPLY_TEXT_MAX];
-
-		smtp_reply_str(&c->reply, said, sizeof(said));
-		why(c, "host %s refused to talk to me: %s", c->peer, said);
-		return -1;
-	}
-	return 0;
+	return c->reply.code / 100 == 2 ? 0 : refused_to_talk(c);
 }
 
 /* The text, stuffed, then ".": 0, or -1 with why. */

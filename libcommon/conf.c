@@ -6,6 +6,12 @@
  * and typed, an unknown or repeated key is an error, and each error names
  * file and line, so "postern check" can point at it. The built-in defaults
  * alone run the demo domain on localhost.
+ *
+ * A comment is a line of its own. A "#" after white space inside a value
+ * ("myhostname = mx.example.org   # our MX") is refused, not stripped:
+ * kept, it went into the SMTP greeting; stripped silently, it would cut
+ * a banner or a list that means the "#". The line is kept per key
+ * (key_line) so that checks made after loading can name it too.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -105,6 +111,7 @@ static const struct conf_key conf_keys[] = {
 	K(maillog_file, CT_PATH, ""),
 };
 #define NKEYS (sizeof(conf_keys) / sizeof(conf_keys[0]))
+_Static_assert(NKEYS <= CONF_KEYS_MAX, "raise CONF_KEYS_MAX in conf.h");
 
 int
 conf_parse_bool(const char *s, int *out)
@@ -309,6 +316,27 @@ trim(char *s)
 }
 
 /*
+ * Where a value holds what can only be a comment: a "#" that begins it
+ * or a word in it (after white space, or after a list's comma, since
+ * conf_dump writes "a, #b" for "a,#b"). A "#" inside a word ("a#b",
+ * "Postern#1") is data.
+ */
+static const char *
+conf_inline_comment(const char *val)
+{
+	const char *p;
+
+	if (val[0] == '#')
+		return val;
+	if (val[0] == '\0')
+		return NULL;
+	for (p = val + 1; (p = strchr(p, '#')) != NULL; p++)
+		if (p[-1] == ' ' || p[-1] == '\t' || p[-1] == ',')
+			return p;
+	return NULL;
+}
+
+/*
  * A logical line is one "key = value" line plus any following lines that
  * begin with white space (Postfix's continuation rule).
  */
@@ -318,6 +346,7 @@ conf_apply(struct conf *c, const char *name, int lineno, char *line,
 {
 	const struct conf_key	*k;
 	char			*eq, *key, *val, why[256];
+	const char		*hash;
 	size_t			 i;
 
 	if ((eq = strchr(line, '=')) == NULL) {
@@ -348,6 +377,13 @@ conf_apply(struct conf *c, const char *name, int lineno, char *line,
 		return -1;
 	}
 	seen[k - conf_keys] = 1;
+	c->key_line[k - conf_keys] = lineno;
+	if ((hash = conf_inline_comment(val)) != NULL) {
+		snprintf(err, errlen, "%s:%d: %s: a comment must be on a line "
+		    "of its own (\"%.40s\" follows the value): move it to the "
+		    "line above", name, lineno, key, hash);
+		return -1;
+	}
 	if (conf_set(c, k, val, why, sizeof(why)) == -1) {
 		snprintf(err, errlen, "%s:%d: %s", name, lineno, why);
 		return -1;
@@ -355,16 +391,34 @@ conf_apply(struct conf *c, const char *name, int lineno, char *line,
 	return 0;
 }
 
+/* "name:line: " for a key set in the file, "name: " for a default. */
+static void
+conf_where(const struct conf *c, const char *name, const char *key,
+    char *out, size_t outlen)
+{
+	int line = conf_key_line(c, key);
+
+	if (line > 0)
+		snprintf(out, outlen, "%s:%d: ", name, line);
+	else
+		snprintf(out, outlen, "%s: ", name);
+}
+
 static int
 conf_validate(struct conf *c, const char *name, char *err, size_t errlen)
 {
+	char where[CONF_PATH_MAX + 32];
+
 	if (c->local_domains.n == 0) {
-		snprintf(err, errlen, "%s: local_domains is empty", name);
+		conf_where(c, name, "local_domains", where, sizeof(where));
+		snprintf(err, errlen, "%slocal_domains is empty", where);
 		return -1;
 	}
 	if (c->queue_retry_min == 0 || c->queue_retry_max < c->queue_retry_min) {
-		snprintf(err, errlen, "%s: queue_retry_max must be at least "
-		    "queue_retry_min, which must be above zero", name);
+		conf_where(c, name, conf_key_line(c, "queue_retry_max") > 0 ?
+		    "queue_retry_max" : "queue_retry_min", where, sizeof(where));
+		snprintf(err, errlen, "%squeue_retry_max must be at least "
+		    "queue_retry_min, which must be above zero", where);
 		return -1;
 	}
 	/* The tag is "<syslog_name>/<process>[pid]": log readers split it. */
@@ -378,8 +432,9 @@ conf_validate(struct conf *c, const char *name, char *err, size_t errlen)
 	}
 	if (strcmp(c->local_sender_policy, "any") != 0 &&
 	    strcmp(c->local_sender_policy, "own") != 0) {
-		snprintf(err, errlen, "%s: local_sender_policy must be any "
-		    "or own", name);
+		conf_where(c, name, "local_sender_policy", where, sizeof(where));
+		snprintf(err, errlen, "%slocal_sender_policy must be any "
+		    "or own", where);
 		return -1;
 	}
 	if (c->command_time_limit == 0) {
@@ -395,22 +450,27 @@ conf_validate(struct conf *c, const char *name, char *err, size_t errlen)
 		return -1;
 	}
 	if (c->message_size_limit < 1024) {
-		snprintf(err, errlen, "%s: message_size_limit is below 1k",
-		    name);
+		conf_where(c, name, "message_size_limit", where, sizeof(where));
+		snprintf(err, errlen, "%smessage_size_limit is below 1k",
+		    where);
 		return -1;
 	}
 	return 0;
 }
 
-int
-conf_load_string(struct conf *c, const char *name, const char *text,
+/*
+ * lenient: a line in error is skipped (the first error is kept in err)
+ * and the rest still applies; returns 1 then instead of -1.
+ */
+static int
+conf_parse(struct conf *c, const char *name, const char *text, int lenient,
     char *err, size_t errlen)
 {
 	unsigned char	 seen[NKEYS];
-	char		*logical = NULL, *nl;
+	char		*logical = NULL, *nl, lerr[512];
 	size_t		 llen = 0;
 	const char	*p = text;
-	int		 lineno = 0, startline = 0, rc = 0;
+	int		 lineno = 0, startline = 0, rc = 0, bad = 0;
 
 	conf_defaults(c);
 	memset(seen, 0, sizeof(seen));
@@ -474,13 +534,20 @@ conf_load_string(struct conf *c, const char *name, const char *text,
 			continue;
 		}
 		if (logical != NULL) {
-			rc = conf_apply(c, name, startline, logical, seen, err,
-			    errlen);
+			rc = conf_apply(c, name, startline, logical, seen,
+			    lerr, sizeof(lerr));
 			free(logical);
 			logical = NULL;
 			if (rc == -1) {
-				free(line);
-				break;
+				if (!bad)
+					strlcpy(err, lerr, errlen);
+				bad = 1;
+				rc = 0;
+				if (!lenient) {
+					rc = -1;
+					free(line);
+					break;
+				}
 			}
 		}
 		if (line == NULL)
@@ -490,11 +557,19 @@ conf_load_string(struct conf *c, const char *name, const char *text,
 		startline = lineno;
 	}
 	free(logical);
-	if (rc == 0)
-		rc = conf_validate(c, name, err, errlen);
-	if (rc == -1)
+	if (rc == 0 && !bad && conf_validate(c, name, err, errlen) == -1) {
+		bad = 1;
+		rc = lenient ? 0 : -1;
+	}
+	if (rc == -1 && lenient) {
+		/* The NUL and continuation errors: keep what came before. */
+		return 1;
+	}
+	if (rc == -1) {
 		conf_free(c);
-	return rc;
+		return -1;
+	}
+	return bad ? 1 : 0;
 nomem:
 	free(logical);
 	conf_free(c);
@@ -503,7 +578,15 @@ nomem:
 }
 
 int
-conf_load(struct conf *c, const char *path, char *err, size_t errlen)
+conf_load_string(struct conf *c, const char *name, const char *text,
+    char *err, size_t errlen)
+{
+	return conf_parse(c, name, text, 0, err, errlen);
+}
+
+static int
+conf_read(struct conf *c, const char *path, int lenient, char *err,
+    size_t errlen)
 {
 	FILE	*fp;
 	char	*text;
@@ -549,9 +632,21 @@ conf_load(struct conf *c, const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "%s:%d: NUL byte", path, nulline);
 		return -1;
 	}
-	rc = conf_load_string(c, path, text, err, errlen);
+	rc = conf_parse(c, path, text, lenient, err, errlen);
 	free(text);
 	return rc;
+}
+
+int
+conf_load(struct conf *c, const char *path, char *err, size_t errlen)
+{
+	return conf_read(c, path, 0, err, errlen);
+}
+
+int
+conf_load_lenient(struct conf *c, const char *path, char *err, size_t errlen)
+{
+	return conf_read(c, path, 1, err, errlen);
 }
 
 void
@@ -584,42 +679,127 @@ conf_default_domain(const struct conf *c)
 	return c->local_domains.v[0];
 }
 
+/* A duration or size in its largest exact unit: 300 -> "5m". */
+static void
+conf_print_scaled(FILE *fp, uint64_t v, const char *units,
+    const uint64_t *mult, size_t nunits)
+{
+	size_t i;
+
+	for (i = nunits; i-- > 0;)
+		if (v != 0 && v % mult[i] == 0) {
+			fprintf(fp, "%llu%c", (unsigned long long)(v / mult[i]),
+			    units[i]);
+			return;
+		}
+	fprintf(fp, "%llu", (unsigned long long)v);
+}
+
+static void
+conf_print_value(const struct conf *c, const struct conf_key *k, FILE *fp)
+{
+	static const uint64_t dmult[] = { 1, 60, 3600, 86400, 604800 };
+	static const uint64_t smult[] = { 1024, 1024ULL * 1024,
+	    1024ULL * 1024 * 1024 };
+	const void	*field = (const char *)c + k->off;
+	size_t		 j;
+
+	switch (k->type) {
+	case CT_STR:
+	case CT_PATH:
+		fputs((const char *)field, fp);
+		break;
+	case CT_LONG:
+		fprintf(fp, "%ld", *(const long *)field);
+		break;
+	case CT_SIZE:
+		conf_print_scaled(fp, *(const uint64_t *)field, "kMG", smult, 3);
+		break;
+	case CT_DURATION:
+		if (*(const time_t *)field == 0)
+			fputs("0s", fp);
+		else
+			conf_print_scaled(fp, (uint64_t)*(const time_t *)field,
+			    "smhdw", dmult, 5);
+		break;
+	case CT_BOOL:
+		fputs(*(const int *)field ? "yes" : "no", fp);
+		break;
+	case CT_LIST: {
+		const struct conf_list *l = field;
+
+		for (j = 0; j < l->n; j++)
+			fprintf(fp, "%s%s", j ? ", " : "", l->v[j]);
+		break;
+	}
+	}
+}
+
 void
 conf_dump(const struct conf *c, FILE *fp)
 {
-	const void	*field;
-	size_t		 i, j;
+	size_t i;
 
 	for (i = 0; i < NKEYS; i++) {
-		const struct conf_key *k = &conf_keys[i];
-
-		field = (const char *)c + k->off;
-		fprintf(fp, "%s = ", k->name);
-		switch (k->type) {
-		case CT_STR:
-		case CT_PATH:
-			fprintf(fp, "%s", (const char *)field);
-			break;
-		case CT_LONG:
-			fprintf(fp, "%ld", *(const long *)field);
-			break;
-		case CT_SIZE:
-			fprintf(fp, "%llu",
-			    (unsigned long long)*(const uint64_t *)field);
-			break;
-		case CT_DURATION:
-			fprintf(fp, "%llds", (long long)*(const time_t *)field);
-			break;
-		case CT_BOOL:
-			fprintf(fp, "%s", *(const int *)field ? "yes" : "no");
-			break;
-		case CT_LIST: {
-			const struct conf_list *l = field;
-			for (j = 0; j < l->n; j++)
-				fprintf(fp, "%s%s", j ? ", " : "", l->v[j]);
-			break;
-		}
-		}
+		fprintf(fp, "%s = ", conf_keys[i].name);
+		conf_print_value(c, &conf_keys[i], fp);
 		fputc('\n', fp);
 	}
+}
+
+const char *
+conf_key_name(size_t i)
+{
+	return i < NKEYS ? conf_keys[i].name : NULL;
+}
+
+int
+conf_key_known(const char *key)
+{
+	return conf_find(key) != NULL;
+}
+
+int
+conf_key_line(const struct conf *c, const char *key)
+{
+	const struct conf_key *k;
+
+	if ((k = conf_find(key)) == NULL)
+		return 0;
+	return c->key_line[k - conf_keys];
+}
+
+char *
+conf_value(const struct conf *c, const char *key)
+{
+	const struct conf_key	*k;
+	FILE			*fp;
+	char			*out = NULL;
+	size_t			 len = 0;
+
+	if ((k = conf_find(key)) == NULL) {
+		errno = ENOENT;
+		return NULL;
+	}
+	if ((fp = open_memstream(&out, &len)) == NULL)
+		return NULL;
+	conf_print_value(c, k, fp);
+	if (fclose(fp) != 0) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
+int
+conf_status_path(const struct conf *c, char *buf, size_t len)
+{
+	size_t n = strlen(c->pid_file);
+
+	if (n > 4 && strcmp(c->pid_file + n - 4, ".pid") == 0)
+		n -= 4;
+	if (snprintf(buf, len, "%.*s.status", (int)n, c->pid_file) >=
+	    (int)len)
+		return -1;
+	return 0;
 }

@@ -11,6 +11,7 @@
 
 #define CONF_PATH_MAX	256
 #define CONF_STR_MAX	256
+#define CONF_KEYS_MAX	128	/* room in key_line; conf.c checks it */
 
 struct conf_list {
 	size_t	  n;
@@ -19,6 +20,8 @@ struct conf_list {
 
 struct conf {
 	char	 path[CONF_PATH_MAX];	/* file it came from, "" = built-in */
+	/* where each key was set (conf_key_line), 0: its default */
+	int	 key_line[CONF_KEYS_MAX];
 
 	/* identity and policy */
 	char	 myhostname[CONF_STR_MAX];
@@ -101,6 +104,13 @@ struct conf {
  * fills err with "file:line: what" and returns -1.
  */
 int	conf_load(struct conf *, const char *path, char *err, size_t errlen);
+/*
+ * For commands that must work while the file is broken (postern status,
+ * stop): a line in error is skipped and the rest applies. 0 clean, 1
+ * loaded with errors (the first in err), -1 the file cannot be read.
+ */
+int	conf_load_lenient(struct conf *, const char *path, char *err,
+	    size_t errlen);
 /* The same for text in memory; name is used in messages. */
 int	conf_load_string(struct conf *, const char *name, const char *text,
 	    char *err, size_t errlen);
@@ -114,6 +124,28 @@ int	conf_is_local_domain(const struct conf *, const char *domain);
 const char *conf_default_domain(const struct conf *);
 /* Prints every key with its current value, as "key = value" lines. */
 void	conf_dump(const struct conf *, FILE *);
+
+/*
+ * master's status file (master/status.c), beside pid_file: its name with
+ * ".pid" replaced by ".status" (or ".status" appended). -1 if too long.
+ */
+int	conf_status_path(const struct conf *, char *buf, size_t len);
+
+/*
+ * The key table, for postern config and the checks: conf_key_name(i) is
+ * the i-th key (NULL past the last), conf_key_known says whether a name
+ * is a key, conf_key_line the line of c->path that set it (0: it has
+ * its default, or no such key).
+ */
+const char *conf_key_name(size_t i);
+int	conf_key_known(const char *key);
+int	conf_key_line(const struct conf *, const char *key);
+/*
+ * key's value spelled as postern.conf takes it back (durations and sizes
+ * in their largest exact unit, lists joined by ", "), in a string the
+ * caller frees; NULL for an unknown key (errno ENOENT) or no memory.
+ */
+char	*conf_value(const struct conf *, const char *key);
 
 /* Value parsers, exposed for tests and for the CLI. */
 int	conf_parse_size(const char *, uint64_t *);

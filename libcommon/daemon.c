@@ -27,8 +27,8 @@
 static void
 daemon_usage(const char *ident)
 {
-	fprintf(stderr, "usage: %s [-c config] [-f] [-s name:fd ...]\n",
-	    ident);
+	fprintf(stderr, "usage: %s [-c config] [-f] [-e fd] [-s name:fd ...]"
+	    "\n", ident);
 	exit(64);
 }
 
@@ -73,6 +73,32 @@ add_socket(struct daemon_args *a, const char *const *names, const char *spec)
 		fatal("-s %s", spec);
 	s->fd = (int)fd;
 	a->nsocks++;
+}
+
+/*
+ * -e FD: master's socket for our error lines (libcommon/log.h). Checked
+ * like the listening sockets: it must be what master makes, a datagram
+ * socket, and no exec'd session may inherit it.
+ */
+static void
+daemon_errfd(const char *spec)
+{
+	char		*end;
+	long		 fd;
+	int		 type = 0;
+	socklen_t	 len = sizeof(type);
+
+	errno = 0;
+	fd = strtol(spec, &end, 10);
+	if (errno != 0 || end == spec || *end != '\0' || fd < 0 ||
+	    fd > INT_MAX)
+		fatalx("bad descriptor in -e %s", spec);
+	if (getsockopt((int)fd, SOL_SOCKET, SO_TYPE, &type, &len) == -1 ||
+	    type != SOCK_DGRAM)
+		fatalx("-e %s: not a datagram socket", spec);
+	if (sock_set_cloexec((int)fd, 1) == -1)
+		fatal("-e %s", spec);
+	log_set_errfd((int)fd);
 }
 
 /* Descriptors for the logs, maps, loops and the odd file at any time. */
@@ -121,14 +147,17 @@ void
 daemon_init(const char *ident, const char *const *names, int argc,
     char **argv, struct daemon_args *a, struct conf *conf)
 {
-	const char	*specs[DAEMON_MAX_SOCKETS];
+	const char	*specs[DAEMON_MAX_SOCKETS], *errspec = NULL;
 	char		 err[1024];
 	size_t		 nspecs = 0, i;
 	int		 ch;
 
 	memset(a, 0, sizeof(*a));
-	while ((ch = getopt(argc, argv, "c:fs:")) != -1) {
+	while ((ch = getopt(argc, argv, "c:fe:s:")) != -1) {
 		switch (ch) {
+		case 'e':
+			errspec = optarg;
+			break;
 		case 'c':
 			a->confpath = optarg;
 			break;
@@ -156,6 +185,8 @@ daemon_init(const char *ident, const char *const *names, int argc,
 	/* Before anything else: no exec below here can gain privileges. */
 	proc_harden(0);
 	raise_fd_limit();
+	if (errspec != NULL)
+		daemon_errfd(errspec);
 	for (i = 0; i < nspecs; i++)
 		add_socket(a, names, specs[i]);
 	if (conf_load(conf, a->confpath, err, sizeof(err)) == -1)

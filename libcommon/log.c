@@ -46,6 +46,7 @@ static char log_name_buf[32] = "postern";
 static char log_tag_buf[LOG_TAG_MAX] = "postern/postern";
 static enum log_dest log_destination = LOG_DEST_STDERR;
 static int log_debug_on;
+static int log_err_fd = -1;
 static int log_sock = -1;
 static char log_sock_path[4096];
 static time_t log_sock_retry;
@@ -146,6 +147,12 @@ int
 log_fd(void)
 {
 	return log_sock;
+}
+
+void
+log_set_errfd(int fd)
+{
+	log_err_fd = fd;
 }
 
 void
@@ -285,6 +292,10 @@ log_emit_as(const char *ident, int prio, const char *fmt, va_list ap,
 	}
 	line[o] = '\0';
 
+	/* A master that is slow or gone must not hold a daemon up. */
+	if (log_err_fd != -1 && prio <= LOG_ERR)
+		(void)send(log_err_fd, line, o, MSG_DONTWAIT | MSG_NOSIGNAL);
+
 	if (log_sock != -1) {
 		unsigned lost = atomic_exchange(&log_dropped, 0);
 		char	 note[128];
@@ -325,6 +336,19 @@ log_emit_as(const char *ident, int prio, const char *fmt, va_list ap,
 		log_format_time(ts, sizeof(ts), &now);
 		len = snprintf(out, sizeof(out), "%s %s %s[%ld]: %s%s\n", ts,
 		    log_host(), tag, (long)log_getpid(), lvl, line);
+		if (len > (int)sizeof(out) - 1) {
+			len = sizeof(out) - 1;
+			out[len - 1] = '\n';
+		}
+		(void)!write(STDERR_FILENO, out, (size_t)len);
+	}
+	if (log_destination == LOG_DEST_TERMINAL) {
+		char	out[2400];
+		int	len;
+
+		/* A command's own words: no tag, pid or time stamp. */
+		len = snprintf(out, sizeof(out), "%s: %s%s\n", log_ident_buf,
+		    lvl, line);
 		if (len > (int)sizeof(out) - 1) {
 			len = sizeof(out) - 1;
 			out[len - 1] = '\n';

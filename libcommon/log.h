@@ -24,6 +24,11 @@
 enum log_dest {
 	LOG_DEST_SYSLOG,
 	LOG_DEST_STDERR,
+	/*
+	 * A command at a terminal (postern): "ident: warning: what" on
+	 * stderr, as the command's own messages, never the daemon format.
+	 */
+	LOG_DEST_TERMINAL,
 };
 
 void	log_init(const char *ident, enum log_dest dest);
@@ -42,6 +47,12 @@ enum log_dest log_dest(void);
 /* The log socket (close-on-exec), or -1: proc_close_except keeps it. */
 int	log_fd(void);
 void	log_debug_enable(int on);
+/*
+ * Also sends every error line (log_errx, fatal, fatalx) as one datagram
+ * to fd, never blocking: master hands each daemon such a socket (-e) and
+ * shows the last line in "postern status". -1: none.
+ */
+void	log_set_errfd(int fd);
 
 void	log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -5,8 +5,16 @@
  * reads the configuration, creates the spool, binds every listening
  * socket, then starts each daemon under its own user and restarts any
  * that dies. It speaks no protocol and parses nothing from the network.
- * SIGHUP reloads, SIGTERM/SIGINT stop the suite, SIGUSR1 has the log
- * process reopen maillog_file (`postern log reopen`, after logrotate).
+ * SIGHUP reloads (reload.c), SIGTERM/SIGINT stop the suite, SIGUSR1 has
+ * the log process reopen maillog_file (`postern log reopen`, after
+ * logrotate).
+ *
+ * Before it starts anything it runs every check "postern check" runs
+ * (libcommon/confcheck): a configuration with an error is refused, each
+ * error named by file and line, and nothing is started. Started by
+ * "postern start" (-t), it reports to that terminal as the command does
+ * ("postern: ...", no log prefixes), logs to syslog from the first line,
+ * and the command returns once the suite is up, saying what it started.
  */
 #include <sys/file.h>
 #include <sys/prctl.h>
@@ -17,11 +25,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "confcheck.h"
 #include "daemon.h"
 #include "log.h"
 #include "master.h"
@@ -35,8 +45,60 @@ static int pidfd = -1;
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: master [-c config] [-f] [-d]\n");
+	fprintf(stderr, "usage: master [-c config] [-f] [-d] [-t]\n");
 	exit(64);
+}
+
+static void	master_say(const char *, ...)
+		    __attribute__((format(printf, 1, 2)));
+static noreturn void master_fail(const char *, ...)
+		    __attribute__((format(printf, 1, 2)));
+
+/* To the terminal of "postern start", in its words; -t only. */
+static void
+master_say(const char *fmt, ...)
+{
+	va_list	ap;
+	char	msg[1200];
+
+	if (!M->plain)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "postern: %s\n", msg);
+}
+
+/*
+ * A start that cannot go on: said once, to the log and (-t) to the
+ * terminal, and nothing is left behind (the pid file is ours only once
+ * it is locked).
+ */
+static void
+master_fail(const char *fmt, ...)
+{
+	va_list	ap;
+	char	msg[1200];
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	master_say("%s", msg);
+	if (pidfd != -1)
+		(void)unlink(M->conf.pid_file);
+	fatalx("%s", msg);
+}
+
+static void
+master_check_report(void *arg, enum confcheck_level level, const char *msg)
+{
+	if (level == CONFCHECK_ERROR) {
+		master_say("error: %s", msg);
+		log_errx("%s", msg);
+	} else {
+		master_say("warning: %s", msg);
+		log_warnx("%s", msg);
+	}
 }
 
 /* Takes the pid file's lock: a second master must not start. */
@@ -45,16 +107,24 @@ master_pidfile_lock(const char *path)
 {
 	char	buf[32];
 	ssize_t	n;
+	int	fd;
 
-	if ((pidfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) == -1)
-		fatal("pid file %s", path);
-	if (flock(pidfd, LOCK_EX | LOCK_NB) == -1) {
-		n = pread(pidfd, buf, sizeof(buf) - 1, 0);
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) == -1)
+		master_fail("pid file %s: %s", path, strerror(errno));
+	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		n = pread(fd, buf, sizeof(buf) - 1, 0);
 		buf[n > 0 ? n : 0] = '\0';
 		buf[strcspn(buf, "\n")] = '\0';
+		if (M->plain) {
+			/* LSB: starting a running service succeeds. */
+			master_say("already running (pid %s)",
+			    buf[0] ? buf : "?");
+			exit(0);
+		}
 		fatalx("postern is already running (pid %s, pid file %s)",
 		    buf[0] ? buf : "?", path);
 	}
+	pidfd = fd;
 }
 
 static void
@@ -115,38 +185,6 @@ stop_timeout(void *arg)
 }
 
 static void
-reload(struct master *m)
-{
-	struct conf	nc;
-	char		err[512];
-
-	if (conf_load(&nc, m->confpath, err, sizeof(err)) == -1) {
-		log_errx("reload refused, still running the old configuration: "
-		    "%s", err);
-		return;
-	}
-	if (strcmp(nc.spool_directory, m->conf.spool_directory) != 0 ||
-	    nc.smtp_listen.n != m->conf.smtp_listen.n ||
-	    nc.local_delivery_concurrency != m->conf.local_delivery_concurrency)
-		log_warnx("reload: changes to spool_directory, smtp_listen or "
-		    "local_delivery_concurrency take effect at the next start");
-	/* logd and its socket exist only when started with maillog_file. */
-	if ((nc.maillog_file[0] == '\0') != (m->log_fd == -1)) {
-		log_warnx("reload: setting or unsetting maillog_file takes "
-		    "effect at the next start");
-		strlcpy(nc.maillog_file, m->conf.maillog_file,
-		    sizeof(nc.maillog_file));
-	}
-	conf_free(&m->conf);
-	m->conf = nc;
-	if (setup_maillog(m, err, sizeof(err)) == -1)
-		log_warnx("reload: %s", err);
-	daemon_log_setup(&m->conf);
-	services_reload(m);
-	log_info("reloaded configuration");
-}
-
-static void
 log_reopen(struct master *m)
 {
 	char err[512];
@@ -180,7 +218,7 @@ on_signal(int fd, int events, void *arg)
 			break;
 		case SIGHUP:
 			if (!m->stopping)
-				reload(m);
+				master_reload(m);
 			break;
 		case SIGUSR1:
 			if (!m->stopping)
@@ -213,17 +251,20 @@ master_signalfd(void)
  * is up (pid file written, every daemon started) or master gave up: the
  * parent waits for one byte on a pipe and exits 0 on it, 1 on EOF. So
  * `postern start && postern demo` never finds a suite half started.
+ * With -t the parent also says what was started (started, composed
+ * before the fork), or that master gave up.
  */
 static int
-daemonize(void)
+daemonize(const char *started)
 {
 	int	fd, ready[2];
 	ssize_t	n;
 	char	c;
+	pid_t	pid;
 
 	if (pipe2(ready, O_CLOEXEC) == -1)
 		fatal("pipe2");
-	switch (fork()) {
+	switch (pid = fork()) {
 	case -1:
 		fatal("fork");
 	case 0:
@@ -233,7 +274,16 @@ daemonize(void)
 		do
 			n = read(ready[0], &c, 1);
 		while (n == -1 && errno == EINTR);
-		_exit(n == 1 && c == 'R' ? 0 : 1);
+		if (n == 1 && c == 'R') {
+			if (M->plain)
+				printf("postern: started (pid %ld): %s\n",
+				    (long)pid, started);
+			fflush(stdout);
+			_exit(0);
+		}
+		master_say("master (pid %ld) exited before the suite was up; "
+		    "its reason is in the mail log", (long)pid);
+		_exit(1);
 	}
 	close(ready[0]);
 	if (setsid() == -1)
@@ -246,6 +296,35 @@ daemonize(void)
 			close(fd);
 	}
 	return ready[1];
+}
+
+/* "smtpd on A, B; pop3d on C; queued, resolverd, 4 deliverd[, logd]". */
+static void
+master_started_text(const struct master *m, char *out, size_t len)
+{
+	size_t i;
+
+	out[0] = '\0';
+	if (m->conf.smtp_listen.n > 0) {
+		strlcat(out, "smtpd on ", len);
+		for (i = 0; i < m->conf.smtp_listen.n; i++) {
+			strlcat(out, m->conf.smtp_listen.v[i], len);
+			strlcat(out, i + 1 < m->conf.smtp_listen.n ? ", " :
+			    "; ", len);
+		}
+	}
+	if (m->conf.pop3_listen.n > 0) {
+		strlcat(out, "pop3d on ", len);
+		for (i = 0; i < m->conf.pop3_listen.n; i++) {
+			strlcat(out, m->conf.pop3_listen.v[i], len);
+			strlcat(out, i + 1 < m->conf.pop3_listen.n ? ", " :
+			    "; ", len);
+		}
+	}
+	i = strlen(out);
+	snprintf(out + i, len - i, "queued, resolverd, %ld deliverd%s",
+	    m->conf.local_delivery_concurrency, m->log_fd != -1 ?
+	    ", logd" : "");
 }
 
 /* Tells the command that started us that the suite is up. */
@@ -264,7 +343,8 @@ int
 main(int argc, char *argv[])
 {
 	static struct master	 m;
-	char			 err[1024];
+	struct confcheck_result	 res;
+	char			 err[1024], started[1024];
 	int			 ch, sfd, debug = 0, ready = -1;
 
 	M = &m;
@@ -276,7 +356,7 @@ main(int argc, char *argv[])
 	proc_close_except(NULL, 0);
 	master_notify_init();
 	proc_env_reset();
-	while ((ch = getopt(argc, argv, "c:fd")) != -1) {
+	while ((ch = getopt(argc, argv, "c:fdt")) != -1) {
 		switch (ch) {
 		case 'c':
 			m.confpath = optarg;
@@ -287,17 +367,22 @@ main(int argc, char *argv[])
 		case 'd':
 			debug = 1;
 			break;
+		case 't':
+			m.plain = 1;
+			break;
 		default:
 			usage();
 		}
 	}
 	if (optind != argc)
 		usage();
+	if (m.foreground)
+		m.plain = 0;	/* the terminal gets the log itself */
 	if (m.confpath != NULL) {
 		/* A relative path would stop working after the chdir. */
 		if ((m.confpath = realpath(m.confpath, NULL)) == NULL) {
-			fprintf(stderr, "master: %s: %s\n", argv[optind - 1],
-			    strerror(errno));
+			fprintf(stderr, "%s: %s: %s\n", m.plain ? "postern" :
+			    "master", argv[optind - 1], strerror(errno));
 			exit(78);
 		}
 	}
@@ -305,12 +390,20 @@ main(int argc, char *argv[])
 		fprintf(stderr, "master: chdir /: %s\n", strerror(errno));
 		exit(71);
 	}
-	/* Until we detach, problems go to the terminal that started us. */
-	log_init("master", LOG_DEST_STDERR);
+	/*
+	 * Until we detach, problems go to the terminal that started us: as
+	 * the log with -f, in the postern command's words with -t.
+	 */
+	log_init("master", m.plain ? LOG_DEST_SYSLOG : LOG_DEST_STDERR);
 	log_debug_enable(debug);
 	umask(022);
-	if (conf_load(&m.conf, m.confpath, err, sizeof(err)) == -1)
+	if (conf_load(&m.conf, m.confpath, err, sizeof(err)) == -1) {
+		master_say("error: %s", err);
 		fatalx("%s", err);
+	}
+	if (confcheck_run(&m.conf, master_check_report, &m, &res) > 0)
+		master_fail("not started: %d error%s in the configuration",
+		    res.errors, res.errors == 1 ? "" : "s");
 	if (!priv_is_root())
 		log_info("not started as root: every daemon runs as uid %ld, "
 		    "without chroot (development mode)", (long)geteuid());
@@ -319,15 +412,20 @@ main(int argc, char *argv[])
 	    setup_spool(&m, err, sizeof(err)) == -1 ||
 	    setup_sockets(&m, err, sizeof(err)) == -1 ||
 	    setup_maillog(&m, err, sizeof(err)) == -1)
-		fatalx("cannot start: %s", err);
+		master_fail("cannot start: %s", err);
 	/* Said on the terminal, the one place it can still be read. */
-	if (!m.foreground && m.log_fd == -1 && !setup_syslog_reachable())
+	if (!m.foreground && m.log_fd == -1 && !setup_syslog_reachable()) {
+		master_say("warning: no syslog daemon listens on /dev/log and "
+		    "maillog_file is not set: the suite's log goes nowhere "
+		    "(set maillog_file, or start a syslog daemon)");
 		log_warnx("no syslog daemon listens on /dev/log and "
 		    "maillog_file is not set: the suite's log goes nowhere "
 		    "(set maillog_file, or start a syslog daemon)");
+	}
 
 	if (!m.foreground) {
-		ready = daemonize();
+		master_started_text(&m, started, sizeof(started));
+		ready = daemonize(started);
 		log_init("master", LOG_DEST_SYSLOG);
 	}
 	daemon_log_setup(&m.conf);
@@ -341,6 +439,8 @@ main(int argc, char *argv[])
 	if (evloop_io(m.loop, sfd, EV_READ, on_signal, &m) == -1)
 		fatal("evloop_io");
 
+	m.reload_ok = 1;
+	strlcpy(m.reload_msg, "none since the start", sizeof(m.reload_msg));
 	services_init(&m);
 	services_start_all(&m);
 	log_info("started (pid %ld, config %s)", (long)getpid(),
@@ -349,6 +449,8 @@ main(int argc, char *argv[])
 	master_notify("READY=1");
 	if (evloop_run(m.loop) == -1)
 		fatal("event loop");
+	if (conf_status_path(&m.conf, err, sizeof(err)) == 0)
+		(void)unlink(err);
 	(void)unlink(m.conf.pid_file);
 	if (!m.said_stopped)
 		log_info("stopped");

@@ -30,10 +30,23 @@ struct service {
 	uint64_t	 started_ms;
 	uint64_t	 backoff_ms;
 	struct ev_timer	*restart;
-	int		 retired;	/* do not restart (reload shrank the pool) */
+	int		 retired;	/* do not start (pop3d without listeners) */
 	int		 reloading;	/* stopped on purpose by a reload */
 	int		 stop_phase;	/* 1: stopped first (takes mail in), 2: after,
 					   3: logd, once the others said their last */
+	/* 1: stopped first (takes mail in), 2: after */
+	/*
+	 * What "postern status" shows: the daemon's error lines arrive as
+	 * datagrams on errfd[0] (it has errfd[1] as -e); restarts counts
+	 * unexpected exits, failures those in a row that came before the
+	 * daemon ran STABLE_MS (reset by the stable timer).
+	 */
+	int		 errfd[2];
+	unsigned long	 restarts;
+	unsigned long	 failures;
+	struct ev_timer	*stable;
+	char		 last_exit[64];
+	char		 last_error[256];
 };
 
 struct master {
@@ -53,8 +66,16 @@ struct master {
 	struct service	*svcs;
 	size_t		 nsvcs;
 	int		 stopping;
+	int		 plain;		/* started by "postern start": tell it plainly */
+	/* the last reload's outcome, for "postern reload" (status.c) */
+	unsigned long	 reload_gen;
+	int		 reload_ok;
+	char		 reload_msg[1024];
 	int		 said_stopped;	/* "stopped" logged before logd went */
 };
+
+/* A daemon that ran this long is no longer failing (service.c). */
+#define MASTER_STABLE_MS	10000
 
 /* setup.c */
 int	setup_users(struct master *, char *err, size_t errlen);
@@ -68,6 +89,20 @@ int	setup_maillog(struct master *, char *err, size_t errlen);
 /* Whether a syslog daemon listens on /dev/log. */
 int	setup_syslog_reachable(void);
 
+/* Binds one *_listen key, reusing the sockets of addresses in old. */
+int	setup_listeners_reload(const char *key, const struct conf_list *old,
+	    const int *oldfds, const struct conf_list *nl, int *newfds,
+	    int *changed, char *err, size_t errlen);
+
+/* Whether fd is one of fds[0..n). */
+int	setup_fd_in(int fd, const int *fds, size_t n);
+
+/* reload.c: SIGHUP. */
+void	master_reload(struct master *);
+
+/* status.c: beside pid_file, read by "postern status" and "reload". */
+void	status_write(struct master *);
+
 /* service.c */
 void	services_init(struct master *);
 void	services_start_all(struct master *);
@@ -76,7 +111,11 @@ void	services_signal_all(struct master *, int sig);
 /* SIGTERM to the services of one stop phase; returns how many run. */
 int	services_stop_phase(struct master *, int phase);
 int	services_running_phase(struct master *, int phase);
-void	services_reload(struct master *);
+/* pop3_changed: pop3d's listeners changed and it is replaced too. */
+void	services_reload(struct master *, int pop3_changed);
+/* Gives smtpd or pop3d (by the name of its sockets) a new socket set. */
+void	services_set_listeners(struct master *, const char *svc,
+	    const char *sockname, const int *fds, size_t n);
 int	services_running(struct master *);
 void	services_kill_all(struct master *);
 /* SIGHUP to logd (if it runs): reopen maillog_file. */

@@ -7,7 +7,14 @@
  * it was down waiting in the backlog. A daemon that keeps dying is
  * restarted with a doubling delay, capped by restart_backoff_max; one that
  * ran for a while starts again from the shortest delay.
+ *
+ * Each daemon also gets, as -e, one end of a datagram socketpair whose
+ * other end master reads: the daemon's error lines (and fatal's last
+ * words) arrive there, one per datagram, so "postern status" can say why
+ * a daemon keeps dying even when its log goes to syslog. The daemon
+ * sends without blocking; master keeps only the last line.
  */
+#include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 
@@ -25,7 +32,6 @@
 #include "sock.h"
 
 #define BACKOFF_MIN_MS	100
-#define STABLE_MS	10000
 
 static void
 svc_add_fd(struct service *s, const char *name, int fd)
@@ -35,6 +41,36 @@ svc_add_fd(struct service *s, const char *name, int fd)
 	s->fds[s->nfds].name = name;
 	s->fds[s->nfds].fd = fd;
 	s->nfds++;
+}
+
+/* Printable, one line, no tabs: it goes into the status file. */
+static void
+svc_clean(char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = ' ';
+}
+
+static void
+svc_errline(int fd, int events, void *arg)
+{
+	struct service	*s = arg;
+	extern struct master *M;
+	char		 buf[1024];
+	ssize_t		 n;
+	int		 got = 0;
+
+	while ((n = recv(fd, buf, sizeof(buf) - 1, MSG_DONTWAIT)) > 0) {
+		while (n > 0 && buf[n - 1] == '\n')
+			n--;
+		buf[n] = '\0';
+		strlcpy(s->last_error, buf, sizeof(s->last_error));
+		svc_clean(s->last_error);
+		got = 1;
+	}
+	if (got)
+		status_write(M);
 }
 
 static struct service *
@@ -59,7 +95,19 @@ svc_new(struct master *m, const char *name, int instance)
 	/* The log process goes last: it writes what the others said. */
 	if (strcmp(name, "logd") == 0)
 		s->stop_phase = 3;
+	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, s->errfd) == -1 ||
+	    sock_set_nonblock(s->errfd[0], 1) == -1 ||
+	    sock_set_nonblock(s->errfd[1], 1) == -1)
+		fatal("socketpair for %s", name);
 	return s;
+}
+
+/* After services_init: the array no longer moves, so s may be an arg. */
+static void
+svc_watch(struct master *m, struct service *s)
+{
+	if (evloop_io(m->loop, s->errfd[0], EV_READ, svc_errline, s) == -1)
+		fatal("evloop_io");
 }
 
 void
@@ -88,19 +136,55 @@ services_init(struct master *m)
 	s = svc_new(m, "smtpd", 0);
 	for (i = 0; i < m->nsmtp; i++)
 		svc_add_fd(s, "smtp", m->smtp_fds[i]);
-	if (m->npop3 > 0) {
-		s = svc_new(m, "pop3d", 0);
-		for (i = 0; i < m->npop3; i++)
-			svc_add_fd(s, "pop3", m->pop3_fds[i]);
+	s->retired = m->nsmtp == 0;
+	/* Always there, so a reload can add pop3_listen to a suite without. */
+	s = svc_new(m, "pop3d", 0);
+	for (i = 0; i < m->npop3; i++)
+		svc_add_fd(s, "pop3", m->pop3_fds[i]);
+	s->retired = m->npop3 == 0;
+	for (i = 0; i < m->nsvcs; i++)
+		svc_watch(m, &m->svcs[i]);
+}
+
+void
+services_set_listeners(struct master *m, const char *svc,
+    const char *sockname, const int *fds, size_t n)
+{
+	struct service	*s;
+	size_t		 i, j;
+
+	for (i = 0; i < m->nsvcs; i++) {
+		s = &m->svcs[i];
+		if (strcmp(s->name, svc) != 0)
+			continue;
+		s->nfds = 0;
+		for (j = 0; j < n; j++)
+			svc_add_fd(s, sockname, fds[j]);
+		s->retired = n == 0;
 	}
+}
+
+/* The daemon outlived MASTER_STABLE_MS: it is no longer failing. */
+static void
+stable_fired(void *arg)
+{
+	struct service	*s = arg;
+	extern struct master *M;
+
+	s->stable = NULL;
+	if (s->pid <= 0)
+		return;
+	s->failures = 0;
+	s->backoff_ms = BACKOFF_MIN_MS;
+	status_write(M);
 }
 
 static void
 svc_start(struct master *m, struct service *s)
 {
-	char		 path[4096], fdspec[MASTER_MAX_FDS][64];
-	char		*argv[8 + 2 * MASTER_MAX_FDS];
-	int		 keep[MASTER_MAX_FDS];
+	char		 path[4096], fdspec[MASTER_MAX_FDS][64], errspec[32];
+	char		*argv[10 + 2 * MASTER_MAX_FDS];
+	int		 keep[MASTER_MAX_FDS + 1];
 	size_t		 i, a = 0;
 	pid_t		 pid;
 
@@ -114,6 +198,9 @@ svc_start(struct master *m, struct service *s)
 	}
 	if (m->foreground)
 		argv[a++] = "-f";
+	snprintf(errspec, sizeof(errspec), "%d", s->errfd[1]);
+	argv[a++] = "-e";
+	argv[a++] = errspec;
 	for (i = 0; i < s->nfds; i++) {
 		snprintf(fdspec[i], sizeof(fdspec[i]), "%s:%d", s->fds[i].name,
 		    s->fds[i].fd);
@@ -130,14 +217,20 @@ svc_start(struct master *m, struct service *s)
 	case 0:
 		for (i = 0; i < s->nfds; i++)
 			keep[i] = s->fds[i].fd;
-		if (proc_exec_prepare(keep, s->nfds) == -1)
+		keep[i] = s->errfd[1];
+		if (proc_exec_prepare(keep, s->nfds + 1) == -1)
 			_exit(127);
 		execv(path, argv);
-		log_warn("exec %s", path);
+		/* The daemon's own error, as far as status is concerned. */
+		log_set_errfd(s->errfd[1]);
+		log_errx("cannot execute %s: %s", path, strerror(errno));
 		_exit(127);
 	}
 	s->pid = pid;
 	s->started_ms = evloop_now_ms();
+	if (s->failures > 0 && s->stable == NULL)
+		s->stable = evloop_timer(m->loop, MASTER_STABLE_MS,
+		    stable_fired, s);
 	log_debug("started %s (pid %ld)", s->name, (long)pid);
 }
 
@@ -147,7 +240,9 @@ services_start_all(struct master *m)
 	size_t i;
 
 	for (i = 0; i < m->nsvcs; i++)
-		svc_start(m, &m->svcs[i]);
+		if (!m->svcs[i].retired)
+			svc_start(m, &m->svcs[i]);
+	status_write(m);
 }
 
 static void
@@ -157,8 +252,10 @@ restart_fired(void *arg)
 	extern struct master *M;
 
 	s->restart = NULL;
-	if (!M->stopping)
+	if (!M->stopping && !s->retired) {
 		svc_start(M, s);
+		status_write(M);
+	}
 }
 
 void
@@ -175,26 +272,48 @@ services_reaped(struct master *m, pid_t pid, int status)
 	if (s == NULL)
 		return;		/* an orphaned session we adopted */
 	s->pid = 0;
+	if (s->stable != NULL) {
+		evloop_timer_cancel(m->loop, s->stable);
+		s->stable = NULL;
+	}
+	/* Its last words may still be queued on errfd: take them first. */
+	svc_errline(s->errfd[0], EV_READ, s);
 	if (WIFSIGNALED(status))
 		snprintf(how, sizeof(how), "killed by signal %d",
 		    WTERMSIG(status));
 	else
 		snprintf(how, sizeof(how), "exited with status %d",
 		    WEXITSTATUS(status));
-	if (m->stopping || s->retired) {
+	if (m->stopping) {
 		log_debug("%s (pid %ld) %s", s->name, (long)pid, how);
 		return;
 	}
 	if (s->reloading) {
 		s->reloading = 0;
+		if (s->retired) {
+			log_info("%s (pid %ld) stopped: it has no listeners "
+			    "in the new configuration", s->name, (long)pid);
+			status_write(m);
+			return;
+		}
 		log_info("%s (pid %ld) replaced for the new configuration",
 		    s->name, (long)pid);
 		svc_start(m, s);
+		status_write(m);
+		return;
+	}
+	if (s->retired) {
+		log_debug("%s (pid %ld) %s", s->name, (long)pid, how);
 		return;
 	}
 	ran = evloop_now_ms() - s->started_ms;
-	if (ran >= STABLE_MS)
+	if (ran >= MASTER_STABLE_MS) {
 		s->backoff_ms = BACKOFF_MIN_MS;
+		s->failures = 0;
+	}
+	s->restarts++;
+	s->failures++;
+	strlcpy(s->last_exit, how, sizeof(s->last_exit));
 	log_warnx("%s (pid %ld) %s; restarting in %llu ms", s->name,
 	    (long)pid, how, (unsigned long long)s->backoff_ms);
 	s->restart = evloop_timer(m->loop, s->backoff_ms, restart_fired, s);
@@ -203,6 +322,7 @@ services_reaped(struct master *m, pid_t pid, int status)
 		s->backoff_ms = (uint64_t)m->conf.restart_backoff_max * 1000;
 	if (s->backoff_ms < BACKOFF_MIN_MS)
 		s->backoff_ms = BACKOFF_MIN_MS;
+	status_write(m);
 }
 
 void
@@ -222,25 +342,36 @@ services_signal_all(struct master *m, int sig)
 
 /*
  * smtpd is chrooted and cannot read the new configuration: it is replaced
- * (its running sessions finish under the old settings). The others reread
- * postern.conf on SIGHUP.
+ * (its running sessions finish under the old settings). So is pop3d when
+ * its listeners changed (its sessions finish too; the new one takes the
+ * new set). The others reread postern.conf on SIGHUP.
  */
 void
-services_reload(struct master *m)
+services_reload(struct master *m, int pop3_changed)
 {
 	size_t i;
 
 	for (i = 0; i < m->nsvcs; i++) {
 		struct service *s = &m->svcs[i];
+		int replace = strcmp(s->name, "smtpd") == 0 ||
+		    (pop3_changed && strcmp(s->name, "pop3d") == 0);
 
-		if (s->pid <= 0)
+		if (s->pid <= 0) {
+			/*
+			 * Waiting for a restart, it starts with the new
+			 * settings; a pop3d that had no listeners starts now.
+			 */
+			if (replace && s->restart == NULL && !s->retired)
+				svc_start(m, s);
 			continue;
-		if (strcmp(s->name, "smtpd") == 0) {
+		}
+		if (replace) {
 			s->reloading = 1;
 			kill(s->pid, SIGTERM);
 		} else
 			kill(s->pid, SIGHUP);
 	}
+	status_write(m);
 }
 
 int

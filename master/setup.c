@@ -205,6 +205,49 @@ setup_sockets(struct master *m, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * The sockets for the addresses of nl: an address also in old keeps its
+ * socket (connections waiting in its backlog are not lost, and nothing
+ * else can take the port meanwhile); a new one is bound now. On failure
+ * the sockets bound here are closed and nothing changes: the reload is
+ * refused. The caller closes the old sockets no longer used.
+ */
+int
+setup_listeners_reload(const char *key, const struct conf_list *old,
+    const int *oldfds, const struct conf_list *nl, int *newfds, int *changed,
+    char *err, size_t errlen)
+{
+	char	why[512];
+	size_t	i, j;
+
+	*changed = old->n != nl->n;
+	if (nl->n > 16) {
+		snprintf(err, errlen, "%s: at most 16 addresses", key);
+		return -1;
+	}
+	for (i = 0; i < nl->n; i++) {
+		for (j = 0; j < old->n; j++)
+			if (strcmp(old->v[j], nl->v[i]) == 0)
+				break;
+		if (j < old->n) {
+			newfds[i] = oldfds[j];
+			if (j != i)
+				*changed = 1;
+			continue;
+		}
+		*changed = 1;
+		if ((newfds[i] = sock_tcp_listen(nl->v[i], 1024, why,
+		    sizeof(why))) == -1) {
+			snprintf(err, errlen, "%s: %s", key, why);
+			while (i-- > 0)
+				if (!setup_fd_in(newfds[i], oldfds, old->n))
+					close(newfds[i]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 int
 setup_maillog(struct master *m, char *err, size_t errlen)
 {
@@ -231,6 +274,17 @@ setup_maillog(struct master *m, char *err, size_t errlen)
 		return -1;
 	}
 	close(fd);
+	return 0;
+}
+
+int
+setup_fd_in(int fd, const int *fds, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (fds[i] == fd)
+			return 1;
 	return 0;
 }
 

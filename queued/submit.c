@@ -410,8 +410,7 @@ handle_commit(struct client *c, struct ipc_msg *m)
 	strlcpy(env.id, c->qid, sizeof(env.id));
 	env.created = time(NULL);
 	if (qc.sender[0] != '\0' && addr_parse(qc.sender, &a, 1) == -1) {
-		client_reply_err(c, m->id, ST_PERM,
-		    "5.1.7 bad sender address syntax");
+		strlcpy(why, "5.1.7 bad sender address syntax", sizeof(why));
 		goto reject;
 	}
 	if (c->local)
@@ -426,8 +425,7 @@ handle_commit(struct client *c, struct ipc_msg *m)
 		goto nomem;
 	for (i = 0; i < qc.nrcpt; i++) {
 		if (qualify(qc.rcpt[i], addr, sizeof(addr)) == -1) {
-			client_reply_err(c, m->id, ST_PERM,
-			    "5.1.3 bad recipient address syntax");
+			strlcpy(why, "5.1.3 bad recipient address syntax", sizeof(why));
 			goto reject;
 		}
 		if (env_add_rcpt(&env, addr, NULL, 0) == -1)
@@ -439,8 +437,8 @@ handle_commit(struct client *c, struct ipc_msg *m)
 		    "<%s> (local_sender_policy = %s)", c->qid,
 		    (unsigned long)c->uid, c->user, qc.sender,
 		    Q->conf.local_sender_policy);
-		client_reply_err(c, m->id, ST_PERM, "5.7.1 sender address "
-		    "not owned by the user (local_sender_policy)");
+		strlcpy(why, "5.7.1 sender address not owned by the user "
+		    "(local_sender_policy)", sizeof(why));
 		goto reject;
 	}
 	if (c->local && copy_local(c, qc.size, &added, why,
@@ -500,11 +498,16 @@ refuse:
 	ipc_msg_free(m);
 	return;
 nomem:
-	client_reply_err(c, m->id, ST_TEMP, "4.3.0 out of memory");
+	strlcpy(why, "4.3.0 out of memory", sizeof(why));
 reject:
+	/*
+	 * The queue file goes before the answer: a client told "refused"
+	 * must find nothing of its message left in the queue.
+	 */
 	env_free(&env);
 	proto_q_commit_free(&qc);
 	client_reset(c);
+	client_reply_err(c, m->id, why[0] == '5' ? ST_PERM : ST_TEMP, why);
 	ipc_msg_free(m);
 }
 

@@ -6,9 +6,10 @@
  *
  * postern.conf is root's file, but the parser runs in every daemon and
  * in sendmail (any user may point -C at a file of their own), so it must
- * not crash or leak on anything. Beyond that: both ways agree, and a
+ * not crash or leak on anything. Beyond that: both ways agree, a
  * configuration that loads dumps (conf_dump) to text that loads back to
- * the same dump.
+ * the same dump, and "postern config -e" (confedit_set) on a text that
+ * loads gives a text that loads, with the new value.
  */
 #include <sys/mman.h>
 
@@ -16,6 +17,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "confedit.h"
 #include "fuzz.h"
 
 /* conf_dump into a malloced string. */
@@ -54,9 +56,24 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	text[size] = '\0';
 	err[0] = '\0';
 	rs = conf_load_string(&c, "fuzz.conf", text, err, sizeof(err));
-	free(text);
 	if (rs == -1)
 		FUZZ_CHECK(err[0] != '\0');
+	else {
+		char *edited;
+
+		FUZZ_CHECK((edited = confedit_set(text, "myhostname",
+		    "edited.example")) != NULL);
+		if (conf_load_string(&c2, "edited", edited, err,
+		    sizeof(err)) == -1) {
+			fprintf(stderr, "edit does not load: %s\n%s", err,
+			    edited);
+			FUZZ_CHECK(!"an edited file loads");
+		}
+		FUZZ_CHECK(strcmp(c2.myhostname, "edited.example") == 0);
+		conf_free(&c2);
+		free(edited);
+	}
+	free(text);
 
 	/* The same bytes as a file; a NUL anywhere is refused there. */
 	FUZZ_CHECK(ftruncate(memfd, 0) == 0);

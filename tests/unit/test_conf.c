@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "conf.h"
+#include "confedit.h"
 
 static char tmpdir[4096];
 
@@ -503,7 +504,9 @@ test_dump_prints_every_key_in_loadable_form(void **state)
 	conf_dump(&c, fp);
 	assert_int_equal(fclose(fp), 0);
 	assert_non_null(strstr(text, "local_domains = a.example, b.example\n"));
-	assert_non_null(strstr(text, "smtpd_timeout = 120s\n"));
+	/* durations and sizes in their largest exact unit */
+	assert_non_null(strstr(text, "smtpd_timeout = 2m\n"));
+	assert_non_null(strstr(text, "message_size_limit = 50M\n"));
 	/* the dump is itself a valid configuration with the same values */
 	if (conf_load_string(&c2, "dump", text, err, sizeof(err)) != 0)
 		fail_msg("%s", err);
@@ -513,6 +516,166 @@ test_dump_prints_every_key_in_loadable_form(void **state)
 	conf_free(&c2);
 	conf_free(&c);
 	free(text);
+}
+
+
+/*
+ * "myhostname = mx.example.org   # our MX" once put "# our MX" into the
+ * SMTP greeting: a "#" after white space in a value is refused, naming
+ * the line and saying what to do.
+ */
+static void
+test_comment_after_a_value_is_refused_with_its_line(void **state)
+{
+	assert_error_at("myhostname = mx.example.org   # our MX\n", 1,
+	    "comment must be on a line of its own");
+	assert_error_at("# ok\nmyhostname = mx.example.org\t#tab\n", 2,
+	    "\"#tab\"");
+	assert_error_at("smtpd_banner = # nothing but a comment\n", 1,
+	    "line above");
+	/* In a continued list the error names the key's line. */
+	assert_error_at("\nmynetworks = 10.0.0.0/8,\n  192.0.2.0/24 # lab\n",
+	    2, "mynetworks");
+	/* After a list's comma, too: a word never begins with "#". */
+	assert_error_at("mynetworks = 10.0.0.0/8,#lab\n", 1, "\"#lab\"");
+	/* A number with a comment was refused before too, now saying why. */
+	assert_error_at("smtpd_recipient_limit = 50 # enough\n", 1,
+	    "comment");
+}
+
+static void
+test_hash_inside_a_word_is_part_of_the_value(void **state)
+{
+	struct conf	c;
+	char		err[256];
+
+	if (conf_load_string(&c, "t.conf", "smtpd_banner = ESMTP Postern#1\n"
+	    "# a comment line\n  # an indented comment line\n", err,
+	    sizeof(err)) != 0)
+		fail_msg("%s", err);
+	assert_string_equal(c.smtpd_banner, "ESMTP Postern#1");
+	conf_free(&c);
+}
+
+static void
+test_key_line_names_where_each_key_was_set(void **state)
+{
+	struct conf	c;
+	char		err[256];
+
+	assert_int_equal(conf_load_string(&c, "t.conf", "# first\n\n"
+	    "mynetworks = 10.0.0.0/8,\n  192.0.2.0/24\nmyhostname = a.example\n",
+	    err, sizeof(err)), 0);
+	assert_int_equal(conf_key_line(&c, "mynetworks"), 3);
+	assert_int_equal(conf_key_line(&c, "myhostname"), 5);
+	assert_int_equal(conf_key_line(&c, "smtp_listen"), 0);
+	assert_int_equal(conf_key_line(&c, "no_such_key"), 0);
+	assert_true(conf_key_known("pop3_listen"));
+	assert_false(conf_key_known("pop3_listen "));
+	assert_string_equal(conf_key_name(0), "myhostname");
+	conf_free(&c);
+}
+
+static void
+test_value_spells_each_type_as_the_file_takes_it(void **state)
+{
+	struct conf	 c;
+	char		 err[256], *v;
+
+	assert_int_equal(conf_load_string(&c, "t.conf",
+	    "queue_lifetime = 172800\nmessage_size_limit = 1025\n"
+	    "smtpd_max_line_length = 2048\nsmtpd_max_idle = 90\n"
+	    "mynetworks = 10.0.0.0/8 ::1/128\n", err, sizeof(err)), 0);
+	assert_non_null(v = conf_value(&c, "queue_lifetime"));
+	assert_string_equal(v, "2d");
+	free(v);
+	assert_non_null(v = conf_value(&c, "message_size_limit"));
+	assert_string_equal(v, "1025");
+	free(v);
+	assert_non_null(v = conf_value(&c, "smtpd_max_line_length"));
+	assert_string_equal(v, "2k");
+	free(v);
+	assert_non_null(v = conf_value(&c, "smtpd_max_idle"));
+	assert_string_equal(v, "90s");
+	free(v);
+	assert_non_null(v = conf_value(&c, "mynetworks"));
+	assert_string_equal(v, "10.0.0.0/8, ::1/128");
+	free(v);
+	assert_non_null(v = conf_value(&c, "smtpd_vrfy"));
+	assert_string_equal(v, "no");
+	free(v);
+	assert_null(conf_value(&c, "nope"));
+	conf_free(&c);
+}
+
+/* postern status and stop read what they can of a broken file. */
+static void
+test_lenient_load_skips_bad_lines_and_keeps_the_rest(void **state)
+{
+	static const char text[] = "pid_file = /tmp/x.pid\nbogus = 1\n"
+	    "spool_directory = relative\nmyhostname = a.example\n";
+	struct conf	c;
+	char		err[256] = "";
+	const char	*path = write_conf(text, sizeof(text) - 1);
+
+	assert_int_equal(conf_load(&c, path, err, sizeof(err)), -1);
+	assert_int_equal(conf_load_lenient(&c, path, err, sizeof(err)), 1);
+	assert_non_null(strstr(err, ":2: unknown key"));
+	assert_string_equal(c.pid_file, "/tmp/x.pid");
+	assert_string_equal(c.myhostname, "a.example");
+	assert_string_equal(c.spool_directory, "/var/spool/postern");
+	conf_free(&c);
+	path = write_conf("myhostname = b.example\n", 23);
+	assert_int_equal(conf_load_lenient(&c, path, err, sizeof(err)), 0);
+	conf_free(&c);
+}
+
+static void
+assert_edit(const char *text, const char *key, const char *value,
+    const char *want)
+{
+	char *out = confedit_set(text, key, value);
+
+	assert_non_null(out);
+	if (strcmp(out, want) != 0)
+		fail_msg("edit of \"%s\" gave \"%s\", want \"%s\"", text, out,
+		    want);
+	free(out);
+}
+
+static void
+test_edit_replaces_the_key_line_and_keeps_the_rest(void **state)
+{
+	/* the line, in place; comments and other keys untouched */
+	assert_edit("# top\nmyhostname = a\n# after\nsmtpd_vrfy = no\n",
+	    "myhostname", "mx.example.org",
+	    "# top\nmyhostname = mx.example.org\n# after\nsmtpd_vrfy = no\n");
+	/* continuation lines go with it; a comment among them stays */
+	assert_edit("mynetworks = 10.0.0.0/8,\n  # lab\n\t192.0.2.0/24\n"
+	    "myhostname = a\n", "mynetworks", "127.0.0.0/8",
+	    "mynetworks = 127.0.0.0/8\n  # lab\nmyhostname = a\n");
+	/* a key that is only a prefix of another is another key */
+	assert_edit("smtpd_timeout = 1m\n", "smtpd_time", "x",
+	    "smtpd_timeout = 1m\nsmtpd_time = x\n");
+	/* a commented-out key is not set: append */
+	assert_edit("#myhostname = old\n", "myhostname", "new",
+	    "#myhostname = old\nmyhostname = new\n");
+	/* no final newline, an empty file, an empty value */
+	assert_edit("smtpd_vrfy = no", "myhostname", "a",
+	    "smtpd_vrfy = no\nmyhostname = a\n");
+	assert_edit("", "myhostname", "a", "myhostname = a\n");
+	assert_edit("pop3_listen=x\n", "pop3_listen", "", "pop3_listen = \n");
+	/* the last line, without its newline */
+	assert_edit("myhostname = a", "myhostname", "b", "myhostname = b\n");
+}
+
+static void
+test_edit_refuses_a_line_break_or_a_bad_key(void **state)
+{
+	assert_null(confedit_set("", "myhostname", "a\nbogus = 1"));
+	assert_null(confedit_set("", "myhostname", "a\rb"));
+	assert_null(confedit_set("", "My_Host", "a"));
+	assert_null(confedit_set("", "", "a"));
 }
 
 int
@@ -543,6 +706,13 @@ main(void)
 		cmocka_unit_test(test_lists_split_on_commas_and_white_space),
 		cmocka_unit_test(test_local_domain_match_is_case_insensitive_and_exact),
 		cmocka_unit_test(test_dump_prints_every_key_in_loadable_form),
+		cmocka_unit_test(test_comment_after_a_value_is_refused_with_its_line),
+		cmocka_unit_test(test_hash_inside_a_word_is_part_of_the_value),
+		cmocka_unit_test(test_key_line_names_where_each_key_was_set),
+		cmocka_unit_test(test_value_spells_each_type_as_the_file_takes_it),
+		cmocka_unit_test(test_lenient_load_skips_bad_lines_and_keeps_the_rest),
+		cmocka_unit_test(test_edit_replaces_the_key_line_and_keeps_the_rest),
+		cmocka_unit_test(test_edit_refuses_a_line_break_or_a_bad_key),
 	};
 
 	return cmocka_run_group_tests(tests, setup_tmpdir, teardown_tmpdir);

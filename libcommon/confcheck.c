@@ -1,0 +1,266 @@
+/*
+ * confcheck.c - the checks a loaded postern.conf must pass before the
+ * suite runs with it, and the installation it needs.
+ *
+ * Runs in the postern command (check, start, reload, config -e), as the
+ * administrator, and in master (at start and on SIGHUP), as root or as
+ * the developer who started it. conf_load has already refused what the
+ * syntax and the types refuse; here are the checks that need more than
+ * one key, a parser of another module (cidr, addresses, listeners) or a
+ * look at the host (programs, users, directories, the aliases map). They read and
+ * never change anything, so master may run them on every reload. The
+ * config is trusted; the maps are read through libcommon/map only.
+ *
+ * An error is something the suite cannot run with: master refuses to
+ * start or to reload. A warning is something it can run with but
+ * probably should not. Every finding names the file and line of the key
+ * it is about, since the administrator will look there first.
+ */
+#include <sys/stat.h>
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <limits.h>
+#include <netdb.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "cidr.h"
+#include "confcheck.h"
+#include "daemon.h"
+#include "fsutil.h"
+#include "priv.h"
+#include "sock.h"
+
+/* master's room for the listening sockets of one *_listen key. */
+#define CONFCHECK_LISTEN_MAX	16
+
+struct cc {
+	const struct conf	*cf;
+	confcheck_report_fn	*report;
+	void			*arg;
+	struct confcheck_result	*res;
+};
+
+static void	cc_say(struct cc *, enum confcheck_level, const char *key,
+		    const char *, ...) __attribute__((format(printf, 4, 5)));
+
+/* key NULL: a finding about no one key (the maps, the host). */
+static void
+cc_say(struct cc *k, enum confcheck_level level, const char *key,
+    const char *fmt, ...)
+{
+	va_list	ap;
+	char	msg[1024], where[CONF_PATH_MAX + 96];
+	int	line;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (key == NULL)
+		where[0] = '\0';
+	else if ((line = conf_key_line(k->cf, key)) > 0)
+		snprintf(where, sizeof(where), "%s:%d: %s: ", k->cf->path, line,
+		    key);
+	else
+		snprintf(where, sizeof(where), "%s: %s (default): ",
+		    k->cf->path, key);
+	if (level == CONFCHECK_ERROR)
+		k->res->errors++;
+	else
+		k->res->warnings++;
+	if (k->report != NULL) {
+		char full[sizeof(msg) + sizeof(where)];
+
+		snprintf(full, sizeof(full), "%s%s", where, msg);
+		k->report(k->arg, level, full);
+	}
+}
+
+static void
+cc_daemons(struct cc *k)
+{
+	static const char *const names[] = { "master", "smtpd", "queued",
+	    "resolverd", "deliverd", "pop3d", NULL };
+	char	path[PATH_MAX];
+	size_t	i;
+
+	for (i = 0; names[i] != NULL; i++) {
+		if (strcmp(names[i], "pop3d") == 0 &&
+		    k->cf->pop3_listen.n == 0)
+			continue;
+		if (fs_path(path, sizeof(path), k->cf->daemon_directory,
+		    names[i]) == -1 || access(path, X_OK) == -1)
+			cc_say(k, CONFCHECK_ERROR, "daemon_directory", "%s is "
+			    "missing or not executable", path);
+	}
+}
+
+static void
+cc_users(struct cc *k)
+{
+	const struct conf *cf = k->cf;
+	const char	*roles[] = { "smtpd_user", "queue_user",
+			    "resolver_user", "mail_user", "login_user" };
+	const char	*names[] = { cf->smtpd_user, cf->queue_user,
+			    cf->resolver_user, cf->mail_user, cf->login_user };
+	struct passwd	*pw;
+	size_t		 i;
+
+	if (!priv_is_root()) {
+		/* Not root: the suite will run as us, so users do not matter. */
+		return;
+	}
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if ((pw = getpwnam(names[i])) == NULL)
+			cc_say(k, CONFCHECK_ERROR, roles[i], "no user \"%s\" "
+			    "(run \"postern setup\")", names[i]);
+		else if (pw->pw_uid == 0)
+			cc_say(k, CONFCHECK_ERROR, roles[i], "\"%s\" is root; "
+			    "a daemon user must not be", names[i]);
+	}
+	if (strcmp(cf->smtpd_user, cf->mail_user) == 0)
+		cc_say(k, CONFCHECK_WARNING, "smtpd_user", "smtpd_user and "
+		    "mail_user are both \"%s\": a compromised smtpd could "
+		    "read every mailbox", cf->smtpd_user);
+}
+
+/*
+ * Each address must be one master can bind: host:port with a literal
+ * address (no DNS at start) and a numeric port; none may appear twice,
+ * in this key or the other, since the second bind would fail.
+ */
+static void
+cc_listen(struct cc *k, const char *key, const struct conf_list *l,
+    const struct conf_list *other)
+{
+	struct addrinfo	 hints, *res;
+	char		 host[256], port[32];
+	size_t		 i, j;
+	int		 rc;
+
+	if (l->n > CONFCHECK_LISTEN_MAX)
+		cc_say(k, CONFCHECK_ERROR, key, "%zu addresses; at most %d",
+		    l->n, CONFCHECK_LISTEN_MAX);
+	for (i = 0; i < l->n; i++) {
+		if (sock_split_hostport(l->v[i], host, sizeof(host), port,
+		    sizeof(port)) == -1) {
+			cc_say(k, CONFCHECK_ERROR, key, "\"%s\" is not "
+			    "host:port or [v6]:port", l->v[i]);
+			continue;
+		}
+		memset(&hints, 0, sizeof(hints));
+		hints.ai_socktype = SOCK_STREAM;
+		hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV;
+		if ((rc = getaddrinfo(host[0] ? host : NULL, port, &hints,
+		    &res)) != 0) {
+			cc_say(k, CONFCHECK_ERROR, key, "\"%s\": %s (an IP "
+			    "address and a port number)", l->v[i],
+			    gai_strerror(rc));
+			continue;
+		}
+		freeaddrinfo(res);
+		for (j = 0; j < i; j++)
+			if (strcmp(l->v[j], l->v[i]) == 0)
+				cc_say(k, CONFCHECK_ERROR, key, "\"%s\" is "
+				    "listed twice", l->v[i]);
+		for (j = 0; other != NULL && j < other->n; j++)
+			if (strcmp(other->v[j], l->v[i]) == 0)
+				cc_say(k, CONFCHECK_ERROR, key, "\"%s\" is "
+				    "also in pop3_listen", l->v[i]);
+	}
+}
+
+static void
+cc_values(struct cc *k)
+{
+	const struct conf *cf = k->cf;
+	struct cidr	cidr;
+	size_t		i;
+
+	if (!addr_valid_domain(cf->myhostname))
+		cc_say(k, CONFCHECK_ERROR, "myhostname", "\"%s\" is not a host "
+		    "name", cf->myhostname);
+	for (i = 0; i < cf->local_domains.n; i++)
+		if (!addr_valid_domain(cf->local_domains.v[i]) ||
+		    !addr_is_store_safe(cf->local_domains.v[i]))
+			cc_say(k, CONFCHECK_ERROR, "local_domains", "\"%s\" is "
+			    "not a lower-case domain name",
+			    cf->local_domains.v[i]);
+	for (i = 0; i < cf->mynetworks.n; i++)
+		if (cidr_parse(cf->mynetworks.v[i], &cidr) == -1)
+			cc_say(k, CONFCHECK_ERROR, "mynetworks", "\"%s\" is not "
+			    "an address or network", cf->mynetworks.v[i]);
+	if (daemon_fds_needed(cf) > daemon_fds_limit())
+		cc_say(k, CONFCHECK_ERROR, conf_key_line(cf,
+		    "pop3_max_sessions") > 0 ? "pop3_max_sessions" :
+		    "smtpd_max_sessions", "smtpd_max_sessions %ld and "
+		    "pop3_max_sessions %ld need %lu descriptors in one daemon; "
+		    "the hard RLIMIT_NOFILE here is %lu: lower them or raise "
+		    "the limit", cf->smtpd_max_sessions, cf->pop3_max_sessions,
+		    daemon_fds_needed(cf), daemon_fds_limit());
+	if (cf->smtp_listen.n == 0)
+		cc_say(k, CONFCHECK_WARNING, "smtp_listen", "empty: no SMTP "
+		    "service");
+	cc_listen(k, "smtp_listen", &cf->smtp_listen, &cf->pop3_listen);
+	cc_listen(k, "pop3_listen", &cf->pop3_listen, NULL);
+}
+
+/*
+ * The aliases map against its source. Where postmaster@ leads is
+ * checked by "postern check" through the expansion delivery runs
+ * (cli/cmd_address.c): warnings only, which start and reload can do
+ * without.
+ */
+static void
+cc_aliases(struct cc *k)
+{
+	const struct conf *cf = k->cf;
+	char		 apath[PATH_MAX];
+	struct stat	 src, db;
+
+	if (fs_path(apath, sizeof(apath), cf->map_directory,
+	    "aliases.db") == -1) {
+		cc_say(k, CONFCHECK_ERROR, "map_directory", "too long");
+		return;
+	}
+	if (stat(cf->aliases_file, &src) == -1)
+		cc_say(k, CONFCHECK_WARNING, "aliases_file", "%s: %s",
+		    cf->aliases_file, strerror(errno));
+	else if (access(apath, R_OK) == -1)
+		cc_say(k, CONFCHECK_WARNING, NULL, "%s does not exist: run "
+		    "\"postern alias\"", apath);
+	else if (stat(apath, &db) == 0 && src.st_mtime > db.st_mtime)
+		cc_say(k, CONFCHECK_WARNING, NULL, "%s is newer than %s: run "
+		    "\"postern alias\"", cf->aliases_file, apath);
+}
+
+static void
+cc_dirs(struct cc *k)
+{
+	if (access(k->cf->mail_store, F_OK) == -1)
+		cc_say(k, CONFCHECK_WARNING, "mail_store", "%s does not exist "
+		    "(run \"postern setup\")", k->cf->mail_store);
+	if (access(k->cf->map_directory, F_OK) == -1)
+		cc_say(k, CONFCHECK_WARNING, "map_directory", "%s does not "
+		    "exist (run \"postern setup\")", k->cf->map_directory);
+}
+
+int
+confcheck_run(const struct conf *cf, confcheck_report_fn *report, void *arg,
+    struct confcheck_result *res)
+{
+	struct cc k = { cf, report, arg, res };
+
+	memset(res, 0, sizeof(*res));
+	cc_values(&k);
+	cc_daemons(&k);
+	cc_users(&k);
+	cc_dirs(&k);
+	cc_aliases(&k);
+	return res->errors;
+}

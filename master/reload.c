@@ -1,0 +1,190 @@
+/*
+ * reload.c - master's SIGHUP: the new configuration is checked like a
+ * start's (libcommon/confcheck), and either applied whole or refused
+ * whole, with the old one left running.
+ *
+ * Runs in master (root). Listener changes (smtp_listen, pop3_listen) are
+ * applied: new addresses are bound before anything else changes, kept
+ * ones keep their sockets (and the connections waiting on them), removed
+ * ones are closed once the daemon that served them has been replaced.
+ * Keys the running suite is built on (the spool, the daemon users) cannot
+ * change under it: a reload that changes them is refused, naming them,
+ * since a replaced smtpd would otherwise chroot into a spool nobody set
+ * up. pid_file, local_delivery_concurrency and setting or unsetting
+ * maillog_file take effect at the next start; the reload says so and goes
+ * on. The outcome goes to the log and
+ * to the status file, where "postern reload" reads it.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "confcheck.h"
+#include "daemon.h"
+#include "log.h"
+#include "master.h"
+
+struct reload_ctx {
+	char	first[512];
+	int	errors;
+};
+
+static void
+reload_report(void *arg, enum confcheck_level level, const char *msg)
+{
+	struct reload_ctx *r = arg;
+
+	if (level == CONFCHECK_WARNING) {
+		log_warnx("reload: %s", msg);
+		return;
+	}
+	log_errx("reload: %s", msg);
+	if (r->errors++ == 0)
+		strlcpy(r->first, msg, sizeof(r->first));
+}
+
+static void	reload_result(struct master *, int ok, const char *fmt, ...)
+		    __attribute__((format(printf, 3, 4)));
+
+static void
+reload_result(struct master *m, int ok, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(m->reload_msg, sizeof(m->reload_msg), fmt, ap);
+	va_end(ap);
+	m->reload_ok = ok;
+	m->reload_gen++;
+	if (ok)
+		log_info("%s", m->reload_msg);
+	else
+		log_errx("%s", m->reload_msg);
+	status_write(m);
+}
+
+/* Appends name to list (", "-separated) when the values differ. */
+static void
+reload_diff(char *list, size_t len, const char *name, int differs)
+{
+	if (!differs)
+		return;
+	if (list[0] != '\0')
+		strlcat(list, ", ", len);
+	strlcat(list, name, len);
+}
+
+void
+master_reload(struct master *m)
+{
+	struct conf		nc;
+	struct reload_ctx	r;
+	struct confcheck_result	res;
+	char			err[1024], fixed[256] = "", later[256] = "";
+	char			applied[64] = "";
+	int			smtp[16], pop3[16], smtp_changed, pop3_changed;
+	size_t			i;
+
+	memset(&r, 0, sizeof(r));
+	if (conf_load(&nc, m->confpath, err, sizeof(err)) == -1) {
+		reload_result(m, 0, "reload refused, still running the old "
+		    "configuration: %s", err);
+		return;
+	}
+	if (confcheck_run(&nc, reload_report, &r, &res) > 0) {
+		reload_result(m, 0, "reload refused, still running the old "
+		    "configuration: %s%s", r.first, r.errors > 1 ?
+		    " (and more: see postern check)" : "");
+		conf_free(&nc);
+		return;
+	}
+	reload_diff(fixed, sizeof(fixed), "spool_directory",
+	    strcmp(nc.spool_directory, m->conf.spool_directory) != 0);
+	reload_diff(fixed, sizeof(fixed), "smtpd_user",
+	    strcmp(nc.smtpd_user, m->conf.smtpd_user) != 0);
+	reload_diff(fixed, sizeof(fixed), "queue_user",
+	    strcmp(nc.queue_user, m->conf.queue_user) != 0);
+	reload_diff(fixed, sizeof(fixed), "resolver_user",
+	    strcmp(nc.resolver_user, m->conf.resolver_user) != 0);
+	reload_diff(fixed, sizeof(fixed), "mail_user",
+	    strcmp(nc.mail_user, m->conf.mail_user) != 0);
+	reload_diff(fixed, sizeof(fixed), "login_user",
+	    strcmp(nc.login_user, m->conf.login_user) != 0);
+	if (fixed[0] != '\0') {
+		reload_result(m, 0, "reload refused, still running the old "
+		    "configuration: %s changed, which needs a restart "
+		    "(postern stop; postern start)", fixed);
+		conf_free(&nc);
+		return;
+	}
+	if (setup_listeners_reload("smtp_listen", &m->conf.smtp_listen,
+	    m->smtp_fds, &nc.smtp_listen, smtp, &smtp_changed, err,
+	    sizeof(err)) == -1) {
+		reload_result(m, 0, "reload refused, still running the old "
+		    "configuration: %s", err);
+		conf_free(&nc);
+		return;
+	}
+	if (setup_listeners_reload("pop3_listen", &m->conf.pop3_listen,
+	    m->pop3_fds, &nc.pop3_listen, pop3, &pop3_changed, err,
+	    sizeof(err)) == -1) {
+		for (i = 0; i < nc.smtp_listen.n; i++)
+			if (!setup_fd_in(smtp[i], m->smtp_fds, m->nsmtp))
+				close(smtp[i]);
+		reload_result(m, 0, "reload refused, still running the old "
+		    "configuration: %s", err);
+		conf_free(&nc);
+		return;
+	}
+
+	/* From here on nothing fails: the new configuration is the one. */
+	reload_diff(later, sizeof(later), "pid_file",
+	    strcmp(nc.pid_file, m->conf.pid_file) != 0);
+	reload_diff(later, sizeof(later), "local_delivery_concurrency",
+	    nc.local_delivery_concurrency != m->conf.local_delivery_concurrency);
+	/* logd and its socket exist only when started with maillog_file. */
+	reload_diff(later, sizeof(later), "maillog_file (set or unset)",
+	    (nc.maillog_file[0] == '\0') != (m->log_fd == -1));
+	/* What runs keeps them until then, and so does master's view. */
+	strlcpy(nc.pid_file, m->conf.pid_file, sizeof(nc.pid_file));
+	nc.local_delivery_concurrency = m->conf.local_delivery_concurrency;
+	if ((nc.maillog_file[0] == '\0') != (m->log_fd == -1))
+		strlcpy(nc.maillog_file, m->conf.maillog_file,
+		    sizeof(nc.maillog_file));
+
+	services_set_listeners(m, "smtpd", "smtp", smtp, nc.smtp_listen.n);
+	services_set_listeners(m, "pop3d", "pop3", pop3, nc.pop3_listen.n);
+	/*
+	 * The old sockets no longer listed: the daemon being replaced holds
+	 * its own copies until it exits, master needs them no more.
+	 */
+	for (i = 0; i < m->nsmtp; i++)
+		if (!setup_fd_in(m->smtp_fds[i], smtp, nc.smtp_listen.n))
+			close(m->smtp_fds[i]);
+	for (i = 0; i < m->npop3; i++)
+		if (!setup_fd_in(m->pop3_fds[i], pop3, nc.pop3_listen.n))
+			close(m->pop3_fds[i]);
+	memcpy(m->smtp_fds, smtp, nc.smtp_listen.n * sizeof(int));
+	m->nsmtp = nc.smtp_listen.n;
+	memcpy(m->pop3_fds, pop3, nc.pop3_listen.n * sizeof(int));
+	m->npop3 = nc.pop3_listen.n;
+
+	conf_free(&m->conf);
+	m->conf = nc;
+	/* maillog_file renamed: logd reopens it; syslog_name: a new tag. */
+	if (setup_maillog(m, err, sizeof(err)) == -1)
+		log_warnx("reload: %s", err);
+	daemon_log_setup(&m->conf);
+	services_reload(m, pop3_changed);
+	reload_diff(applied, sizeof(applied), "smtp_listen", smtp_changed);
+	reload_diff(applied, sizeof(applied), "pop3_listen", pop3_changed);
+	if (later[0] != '\0')
+		log_warnx("reload: %s changed; it takes effect at the next "
+		    "start (postern stop; postern start)", later);
+	reload_result(m, 1, "reloaded configuration%s%s%s%s%s",
+	    applied[0] ? "; new listeners for " : "", applied,
+	    later[0] ? "; " : "", later,
+	    later[0] ? " takes effect at the next start (postern stop; "
+	    "postern start)" : "");
+}
