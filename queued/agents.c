@@ -103,8 +103,8 @@ static void
 resolver_closed(struct peer *p)
 {
 	resolver = NULL;
-	/* Our own close at a stop loses nothing: it is no news. */
-	if (!agents_stopping)
+	/* A close at a stop (ours or resolverd's) is no news. */
+	if (!agents_stopping && !Q->stopping)
 		log_warnx("connection to resolverd lost");
 	expansion_fail_all("4.3.0 resolver unavailable");
 	expansion_send_waiting();
@@ -239,9 +239,18 @@ agent_closed(struct peer *p)
 		struct rcpt_job		*job = a->busy->job;
 		struct log_delivery	 ld;
 
-		log_warnx("%s: delivery agent went away during delivery to "
-		    "<%s>; will retry", job->msg->env.id,
-		    job->targets[a->busy->target].addr);
+		/*
+		 * deliverd finishes a job it began before it obeys a stop, so
+		 * one that leaves during a stop had not begun this one.
+		 */
+		if (Q->stopping)
+			log_info("%s: delivery agent stopped before delivery "
+			    "to <%s>; will retry", job->msg->env.id,
+			    job->targets[a->busy->target].addr);
+		else
+			log_warnx("%s: delivery agent went away during "
+			    "delivery to <%s>; will retry", job->msg->env.id,
+			    job->targets[a->busy->target].addr);
 		memset(&ld, 0, sizeof(ld));
 		ld.qid = job->msg->env.id;
 		ld.to = job->targets[a->busy->target].addr;
@@ -257,6 +266,11 @@ agent_closed(struct peer *p)
 	}
 	TAILQ_REMOVE(&agents, a, entry);
 	free(a);
+	/* A stop whose agents are all gone has nothing left to wait for. */
+	if (Q->stopping && TAILQ_EMPTY(&agents)) {
+		evloop_stop(Q->loop);
+		return;
+	}
 	dispatch();
 }
 

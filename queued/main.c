@@ -27,6 +27,14 @@ on_idle(void *arg)
 }
 
 static void
+drain_timeout(void *arg)
+{
+	log_warnx("stopping with %d delivery round(s) unfinished: they are "
+	    "tried again at the next start", Q->rounds);
+	evloop_stop(Q->loop);
+}
+
+static void
 on_signal(int fd, int events, void *arg)
 {
 	struct signalfd_siginfo si;
@@ -45,9 +53,19 @@ on_signal(int fd, int events, void *arg)
 			log_info("configuration reloaded");
 			continue;
 		}
-		log_info("stopping on signal %u", si.ssi_signo);
-		Q->stopping = 1;
-		evloop_stop(Q->loop);
+		if (Q->stopping)
+			continue;
+		Q->stopping = 1;	/* no new round starts from now on */
+		if (Q->rounds == 0) {
+			log_info("stopping on signal %u", si.ssi_signo);
+			evloop_stop(Q->loop);
+			continue;
+		}
+		log_info("stopping on signal %u once %d delivery round(s) in "
+		    "flight end", si.ssi_signo, Q->rounds);
+		if (evloop_timer(Q->loop, QUEUED_DRAIN_MS, drain_timeout,
+		    NULL) == NULL)
+			evloop_stop(Q->loop);
 	}
 }
 

@@ -47,7 +47,15 @@ struct queued {
 	int			 spoolfd;	/* the spool directory */
 	int			 queuefd;	/* spool/queue */
 	int			 stopping;
+	int			 rounds;	/* messages with a round in flight */
 };
+
+/*
+ * How long a stop waits for the delivery rounds in flight to end (under
+ * master's grace before SIGKILL): a round's results are written when it
+ * ends, so one cut short would deliver again after the restart.
+ */
+#define QUEUED_DRAIN_MS	5000
 
 extern struct queued *Q;
 

@@ -349,13 +349,23 @@ round_finish(struct qmsg *m)
 	arm_timer(m);
 }
 
+/* m's last outstanding job or expansion came back. */
+static void
+round_ended(struct qmsg *m)
+{
+	Q->rounds--;
+	round_finish(m);
+	if (Q->stopping && Q->rounds == 0)
+		evloop_stop(Q->loop);	/* the drain of a stop is over */
+}
+
 static void
 job_done(struct rcpt_job *job)
 {
 	struct qmsg *m = job->msg;
 
 	if (--m->inflight == 0)
-		round_finish(m);
+		round_ended(m);
 }
 
 void
@@ -477,6 +487,7 @@ sched_run(struct qmsg *m)
 	}
 	/* One extra reference held while starting: answers may come at once. */
 	m->inflight = (int)due + 1;
+	Q->rounds++;
 	for (i = 0; i < m->env.nrcpt; i++) {
 		struct env_rcpt	*r = &m->env.rcpt[i];
 		struct rcpt_job	*job;
@@ -523,7 +534,7 @@ sched_run(struct qmsg *m)
 			agents_expand(job);
 	}
 	if (--m->inflight == 0)
-		round_finish(m);
+		round_ended(m);
 }
 
 /* 1 if addr's domain is domain (any case). */
