@@ -10,6 +10,7 @@ import pwd
 import re
 import signal
 import smtplib
+import threading
 
 import pytest
 
@@ -380,3 +381,37 @@ def test_procmail_delivers_into_a_maildir_by_the_extension(suite_factory):
     assert b"for the tag" in tagged.read_bytes()
     if ROOT:
         assert inbox.stat().st_uid == pwd.getpwnam("nobody").pw_uid
+
+
+def test_a_stop_waits_for_a_delivery_in_progress_and_it_is_not_repeated(
+        suite_factory):
+    """queued's stop drain: a command still running when the suite is
+    stopped finishes, its result is written, and nothing of the message
+    is left to be delivered again after the restart."""
+    slow, work = script(s := suite_factory("allow_alias_commands = yes\n"),
+                        "slow.sh",
+                        'echo started >> "$W/runs"\n'
+                        'n=0; while [ ! -e "$W/release" ] && [ $n -lt 300 ]; '
+                        'do sleep 0.05; n=$((n+1)); done\n'
+                        'cat > "$W/msg.$$"\n')
+    s.postern("user", "add", "alice@example.test")
+    s.aliases.write_text(s.aliases.read_text() + f"slow: |{slow}\n")
+    s.postern("alias")
+    s.start()
+    send(s, "slow@example.test")
+    wait_until(lambda: (work / "runs").exists(), 30, what="the command")
+    stopper = threading.Thread(target=s.stop)  # SIGTERM, then waits
+    stopper.start()
+    wait_until(lambda: re.search(r"postern/queued\[\d+\]: stopping on "
+                                 r"signal", s.log_text()), 20,
+               what="queued to be told to stop")
+    (work / "release").touch()
+    stopper.join(30)
+    assert not stopper.is_alive()
+    log = s.log_text()
+    assert re.search(r"to=<slow@example\.test>.*status=sent", log), log
+    assert not re.search(r"\]: (warning|error): ", log[log.find(
+        "stopping on signal"):]), log
+    assert s.queue_files() == []
+    assert (work / "runs").read_text() == "started\n"
+    assert len(list(work.glob("msg.*"))) == 1
