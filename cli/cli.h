@@ -145,6 +145,12 @@ int	cli_qsel_match(const struct cli_qsel *, const struct envelope *);
 /* JSON string (quoted) of s, appended to b: 0 or -1. */
 int	cli_json_str(struct buf *b, const char *s);
 
+/* The shipped postern.conf and aliases (setup_files.c, generated). */
+extern const unsigned char *const cli_default_conf;
+extern const size_t cli_default_conf_len;
+extern const unsigned char *const cli_default_aliases;
+extern const size_t cli_default_aliases_len;
+
 /*
  * Runs every check of postern check (libcommon/confcheck) on cf, printing
  * errors and warnings; -1 when there was an error.

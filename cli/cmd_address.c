@@ -50,6 +50,11 @@ address_show(struct cli *c, struct verify *v, const char *addr)
 			printf("  remote %s\n", x.t[i].addr);
 			continue;
 		}
+		if (x.t[i].kind == R_KIND_COMMAND) {
+			printf("  command %s (run as %s)\n", x.t[i].addr + 1,
+			    c->conf.default_privs);
+			continue;
+		}
 		if (verify_maildir(&c->conf, x.t[i].addr, md, sizeof(md)) == -1)
 			strlcpy(md, "(not a valid mailbox path)", sizeof(md));
 		printf("  mailbox %s: %s", x.t[i].addr, md);

@@ -1,6 +1,8 @@
 /*
- * cmd_setup.c - postern setup: prepares a host for the configured suite.
- * Creates the missing system users, the map directory and the mail
+ * cmd_setup.c - postern setup: prepares a host for the configured suite,
+ * as a package's postinst would. Writes the shipped postern.conf and
+ * aliases where they are missing (never over a file that is there),
+ * creates the missing system users, the map directory and the mail
  * store, and builds the aliases map. Safe to run again: each step checks
  * first and says what it did. master creates the spool itself at start.
  *
@@ -28,6 +30,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +40,8 @@
 #include "cli.h"
 #include "fsutil.h"
 #include "priv.h"
+
+static int	setup_run(struct cli *, int, char **);
 
 /* System-wide, as the users are: not under any configured directory. */
 #define SETUP_LOCK	"/run/postern-setup.lock"
@@ -283,8 +288,98 @@ setup_dirs(struct cli *c, int root)
 	return 0;
 }
 
+/*
+ * Writes a shipped file where none is (never over one, edited or not:
+ * O_EXCL, so a file that appears meanwhile wins too), with its directory.
+ * 0 (written or already there), or -1 after saying why.
+ */
+static int
+setup_default_file(struct cli *c, const char *path, const char *what,
+    const unsigned char *bytes, size_t len)
+{
+	char	dir[PATH_MAX], *slash;
+	int	fd;
+
+	if (access(path, F_OK) == 0)
+		return 0;
+	if (errno != ENOENT) {
+		cli_err(c, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (strlcpy(dir, path, sizeof(dir)) >= sizeof(dir)) {
+		cli_err(c, "%s: path too long", path);
+		return -1;
+	}
+	if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
+		*slash = '\0';
+		if (fs_mkdirs(dir, 0755) == -1) {
+			cli_err(c, "cannot create %s: %s", dir,
+			    strerror(errno));
+			return -1;
+		}
+	}
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, 0644)) == -1) {
+		if (errno == EEXIST)
+			return 0;
+		cli_err(c, "cannot create %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (write(fd, bytes, len) != (ssize_t)len || fsync(fd) == -1) {
+		cli_err(c, "cannot write %s: %s", path, strerror(errno));
+		close(fd);
+		(void)unlink(path);
+		return -1;
+	}
+	close(fd);
+	printf("postern: wrote the default %s to %s\n", what, path);
+	return 0;
+}
+
+/*
+ * A package's postinst ships a config: so does setup, where postern
+ * looks for one (-c, $POSTERN_CONFIG, else the default path) and finds
+ * none, and then loads it. 0, or -1 after saying why.
+ */
+static int
+setup_config(struct cli *c, int write_default)
+{
+	char err[512];
+
+	if (write_default) {
+		if (c->confpath == NULL)
+			c->confpath = POSTERN_SYSCONFDIR_TEXT;
+		if (setup_default_file(c, c->confpath, "configuration",
+		    cli_default_conf, cli_default_conf_len) == -1)
+			return -1;
+	}
+	if (conf_load(&c->conf, c->confpath, err, sizeof(err)) == -1) {
+		cli_err(c, "%s", err);
+		return -1;
+	}
+	return 0;
+}
+
 int
 cli_cmd_setup(struct cli *c, int argc, char **argv)
+{
+	int rc, i, link = 0;
+
+	/* --sendmail-link is a step of its own: it writes no config. */
+	for (i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--sendmail-link") == 0)
+			link = 1;
+	if (!link && argc != 1)
+		return setup_run(c, argc, argv);	/* the usage, nothing else */
+	if (setup_config(c, !link) == -1)
+		return EX_CONFIG;
+	rc = setup_run(c, argc, argv);
+	conf_free(&c->conf);
+	return rc;
+}
+
+static int
+setup_run(struct cli *c, int argc, char **argv)
 {
 	int root = priv_is_root(), rc = 0, i;
 
@@ -308,6 +403,9 @@ cli_cmd_setup(struct cli *c, int argc, char **argv)
 		printf("postern: not root: no system users are created; the "
 		    "suite will run as the invoking user\n");
 	if (rc == 0 && setup_dirs(c, root) == -1)
+		rc = 1;
+	if (rc == 0 && setup_default_file(c, c->conf.aliases_file,
+	    "aliases file", cli_default_aliases, cli_default_aliases_len) == -1)
 		rc = 1;
 	if (rc == 0) {
 		if (access(c->conf.aliases_file, R_OK) == 0)

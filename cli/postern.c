@@ -45,7 +45,7 @@ static const struct cli_command cli_commands[] = {
 	{ "user",	cli_cmd_user,	1 },
 	{ "alias",	cli_cmd_alias,	1 },
 	{ "newaliases",	cli_cmd_alias,	1 },
-	{ "setup",	cli_cmd_setup,	1 },
+	{ "setup",	cli_cmd_setup,	0 },	/* writes a missing config first */
 	{ "demo",	cli_cmd_demo,	1 },
 	{ "auth",	cli_cmd_auth,	1 },
 	{ "who",	cli_cmd_who,	1 },

@@ -179,6 +179,9 @@ sm_verify(const struct conf *c, char **addrs, size_t n)
 			if (x.t[j].kind == R_KIND_MAILBOX)
 				printf("%s... deliverable: mailer local, user "
 				    "%s\n", addrs[i], x.t[j].addr);
+			else if (x.t[j].kind == R_KIND_COMMAND)
+				printf("%s... deliverable: mailer prog, user "
+				    "\"%s\"\n", addrs[i], x.t[j].addr);
 			else {
 				at = strrchr(x.t[j].addr, '@');
 				printf("%s... deliverable: mailer esmtp, host "

@@ -91,7 +91,7 @@ local_create(const char *store, const char *domain, const char *user,
  * one bounce. Only the header section is read, at most MSGHDR_SCAN_MAX
  * bytes of it. 0 (no loop), or -1 with res filled in.
  */
-static int
+int
 local_loop(int fd, const struct d_job *j, const char *mbox,
     struct d_result *res)
 {

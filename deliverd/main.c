@@ -1,13 +1,15 @@
 /*
  * main.c - deliverd, the local delivery agent: a synchronous worker that
- * takes one job at a time from queued and writes it into a Maildir.
+ * takes one job at a time from queued and writes it into a Maildir, or
+ * pipes it into an alias's command.
  *
  * Started by master (several copies) as root; it reads postern.conf and
  * drops to mail_user, the owner of the mail store, before it talks to
  * anyone. It connects to queued's private/deliver.sock (queued is the
  * more privileged side of that socket and is trusted to frame jobs, but a
  * frame that does not decode still closes the connection) and serves jobs
- * until SIGTERM. A job is never abandoned halfway: SIGTERM is only looked
+ * until SIGTERM. Alias commands go to a runner process forked before the
+ * privilege drop (pipe.c). A job is never abandoned halfway: SIGTERM is only looked
  * at between jobs, and a broken connection just means reconnecting, since
  * queued retries any job whose result it did not receive.
  */
@@ -25,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "addr.h"
 #include "conf.h"
 #include "deliverd.h"
 #include "fsutil.h"
@@ -44,6 +47,7 @@ static struct conf	 dl_conf;
 static const char	*dl_conf_path;
 static int		 dl_sigfd = -1;
 static int		 dl_terminate;
+static int		 dl_restart;	/* the command runner failed */
 
 static void
 dl_reload(void)
@@ -125,6 +129,37 @@ dl_connect(void)
 	return -1;
 }
 
+/*
+ * A command: logged for the recipient it ran for (Postfix logs the
+ * alias's address), the command itself in the text.
+ */
+static void
+dl_command(const struct d_job *j, int fd, struct d_result *res)
+{
+	struct log_delivery	 ld;
+	char			 to[ADDR_MAX + 1];
+	char			 text[PROTO_TEXT_MAX + ADDR_MAX + 16];
+
+	memset(&ld, 0, sizeof(ld));
+	ld.handoff_us = log_now_us();
+	strlcpy(to, j->orcpt, sizeof(to));
+	addr_lower(to);
+	if (pipe_deliver(&dl_conf, j, fd, res) == -1)
+		dl_restart = 1;
+	ld.done_us = log_now_us();
+	ld.qid = j->qid;
+	ld.to = to;
+	ld.relay = "local";
+	ld.arrival_us = (int64_t)j->arrival_us;
+	ld.active_us = (int64_t)j->active_us;
+	ld.status = res->status == ST_OK ? "sent" : res->status == ST_TEMP ?
+	    "deferred" : "bounced";
+	snprintf(text, sizeof(text), "%s%s%s", res->text,
+	    res->status == ST_OK ? ": " : "; command: ", j->rcpt + 1);
+	ld.text = text;
+	log_delivery(&ld);
+}
+
 static void
 dl_job(const struct d_job *j, int fd, struct d_result *res)
 {
@@ -132,6 +167,10 @@ dl_job(const struct d_job *j, int fd, struct d_result *res)
 	char			 where[PATH_MAX + MAILDIR_NAME_MAX];
 	char			 text[PROTO_TEXT_MAX + sizeof(where)];
 
+	if (j->kind == R_KIND_COMMAND) {
+		dl_command(j, fd, res);
+		return;
+	}
 	memset(&ld, 0, sizeof(ld));
 	ld.handoff_us = log_now_us();
 	local_deliver(dl_conf.mail_store, j, fd, res, where, sizeof(where));
@@ -210,6 +249,8 @@ dl_serve(int fd)
 			break;
 		}
 		ipc_msg_free(&r);
+		if (dl_restart)
+			break;
 	}
 	ipc_conn_close(&c);
 }
@@ -226,6 +267,8 @@ main(int argc, char *argv[])
 	dl_conf_path = args.confpath;
 	if (priv_lookup(dl_conf.mail_user, &u) == -1)
 		fatal("user %s", dl_conf.mail_user);
+	/* The runner needs root to become default_privs: before the drop. */
+	pipe_start(&dl_conf);
 	priv_drop(&u, NULL);
 	/* Mail is private: only mail_user (and imapd as mail_user) reads it. */
 	umask(077);
@@ -233,14 +276,19 @@ main(int argc, char *argv[])
 	dl_sigfd = daemon_signalfd(0);
 
 	log_info("started as %s, mail store %s", u.name, dl_conf.mail_store);
-	while (!dl_terminate) {
+	while (!dl_terminate && !dl_restart) {
 		if ((fd = dl_connect()) == -1)
 			break;
 		dl_serve(fd);
-		if (!dl_terminate)
+		if (!dl_terminate && !dl_restart)
 			(void)dl_wait(-1, DL_RECONNECT_MS);
 	}
-	log_info("terminating");
 	conf_free(&dl_conf);
+	if (dl_restart) {
+		/* Only a new deliverd, started as root, can make a runner. */
+		log_warnx("exiting to be restarted with a new command runner");
+		return 1;
+	}
+	log_info("terminating");
 	return 0;
 }

@@ -317,6 +317,18 @@ lost:
 	return -1;
 }
 
+/* Recipient i's RCPT reply: its result, and whether it was accepted. */
+static int
+rcpt_reply(struct smtp_conn *c, struct smtp_rcpt_result *res, size_t i)
+{
+	if (smtp_read_reply(c, c->conf->rcpt_timeout,
+	    "receiving the RCPT TO reply") == -1)
+		return -1;
+	result_from_reply(c, &res[i], "RCPT TO");
+	c->accepted[i] = res[i].status == ST_OK;
+	return 0;
+}
+
 /*
  * MAIL, every RCPT and DATA; with PIPELINING in one write, then the
  * replies in order (RFC 2920). Returns the number of accepted
@@ -355,14 +367,9 @@ smtp_envelope(struct smtp_conn *c, const struct smtp_tx *tx,
 			goto lost;
 		if (pipelined)
 			continue;
-		if (smtp_read_reply(c, c->conf->rcpt_timeout,
-		    "receiving the RCPT TO reply") == -1)
+		if (rcpt_reply(c, res, i) == -1)
 			return -1;
-		result_from_reply(c, &res[i], "RCPT TO");
-		if (res[i].status == ST_OK) {
-			c->accepted[i] = 1;
-			accepted++;
-		}
+		accepted += c->accepted[i];
 	}
 	if (!pipelined && accepted == 0)
 		return 0;
@@ -375,14 +382,9 @@ smtp_envelope(struct smtp_conn *c, const struct smtp_tx *tx,
 		if (c->reply.code / 100 != 2)
 			goto mail_refused_pipelined;
 		for (i = 0; i < tx->nrcpt; i++) {
-			if (smtp_read_reply(c, c->conf->rcpt_timeout,
-			    "receiving the RCPT TO reply") == -1)
+			if (rcpt_reply(c, res, i) == -1)
 				return -1;
-			result_from_reply(c, &res[i], "RCPT TO");
-			if (res[i].status == ST_OK) {
-				c->accepted[i] = 1;
-				accepted++;
-			}
+			accepted += c->accepted[i];
 		}
 	}
 	if (smtp_read_reply(c, c->conf->data_init_timeout,

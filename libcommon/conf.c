@@ -93,6 +93,8 @@ static const struct conf_key conf_keys[] = {
 	K(queue_list_users, CT_LIST, ""),
 	K(local_sender_policy, CT_STR, "any"),
 	K(allow_alias_commands, CT_BOOL, "no"),
+	K(default_privs, CT_STR, "nobody"),
+	K(command_time_limit, CT_DURATION, "1000s"),
 	K(recipient_delimiter, CT_STR, "+"),
 	K(resolver_idle_timeout, CT_DURATION, "60s"),
 	K(pop3_listen, CT_LIST, "127.0.0.1:1100, [::1]:1100"),
@@ -433,6 +435,11 @@ conf_validate(struct conf *c, const char *name, char *err, size_t errlen)
 		conf_where(c, name, "local_sender_policy", where, sizeof(where));
 		snprintf(err, errlen, "%slocal_sender_policy must be any "
 		    "or own", where);
+		return -1;
+	}
+	if (c->command_time_limit == 0) {
+		snprintf(err, errlen, "%s: command_time_limit must be above "
+		    "zero", name);
 		return -1;
 	}
 	/* A delimiter must not split where a mailbox name could not. */

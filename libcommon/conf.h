@@ -73,6 +73,8 @@ struct conf {
 
 	/* resolver */
 	int	 allow_alias_commands;
+	char	 default_privs[CONF_STR_MAX];	/* who alias commands run as */
+	time_t	 command_time_limit;	/* then the command is killed */
 	char	 recipient_delimiter[CONF_STR_MAX];	/* "" : none */
 	time_t	 resolver_idle_timeout;	/* smtpd's connections, when idle */
 

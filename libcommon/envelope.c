@@ -283,7 +283,7 @@ parse_rcpt(struct envelope *e, const char *v, size_t vlen)
 	r->tries = (uint32_t)x;
 	if (parse_i64(f[4], fl[4], &r->next_try, 0, INT64_MAX) == -1)
 		return -1;
-	if (parse_i64(f[5], fl[5], &x, 0, 1) == -1)
+	if (parse_i64(f[5], fl[5], &x, 0, ENV_FINAL_COMMAND) == -1)
 		return -1;
 	r->final = (int)x;
 	if (fl[6] > 0 && (r->reason = unescape(f[6], fl[6])) == NULL)

@@ -28,9 +28,18 @@ struct env_rcpt {
 	enum rcpt_state	 state;
 	uint32_t	 tries;
 	int64_t		 next_try;	/* unix time */
-	int		 final;		/* already alias-expanded */
+	int		 final;		/* already alias-expanded (ENV_FINAL_*) */
 	char		*reason;	/* last failure text, or NULL */
 };
+
+/*
+ * A final recipient is delivered as it stands: an address, or (written
+ * when an alias's command must be retried on its own) a "|command"
+ * run for orcpt. The kind is kept here, never guessed from the text: "|"
+ * may begin a local part.
+ */
+#define ENV_FINAL_ADDRESS	1
+#define ENV_FINAL_COMMAND	2
 
 struct envelope {
 	char		 id[QID_LEN + 1];

@@ -1,6 +1,6 @@
 /*
- * expand.c - alias expansion: one recipient into the mailboxes and
- * remote addresses it stands for.
+ * expand.c - alias expansion: one recipient into the mailboxes, remote
+ * addresses and (with allow_alias_commands) "|commands" it stands for.
  *
  * Runs in resolverd (unprivileged) and in the CLI ("postern address",
  * "postern check"): both see the world only through the lookup callbacks
@@ -52,7 +52,7 @@ struct xctx {
 	size_t			 nodes;
 	int			 stop;		/* a failure that ends it all */
 	int			 tempfail;
-	int			 command;
+	int			 command;	/* a command too long to run */
 	int			 toomany;
 	int			 loop;
 	int			 deep;
@@ -190,7 +190,7 @@ expand_step(struct xctx *x, int depth, const char *fmt, ...)
 	x->ops->trace(depth, line, x->ops->trace_arg);
 }
 
-/* Adds a target once; "M:" and "R:" keep the two kinds apart. */
+/* Adds a target once; "M:", "R:" and "C:" keep the kinds apart. */
 static void
 expand_emit(struct xctx *x, uint32_t kind, const char *addr,
     const char *detail)
@@ -198,8 +198,8 @@ expand_emit(struct xctx *x, uint32_t kind, const char *addr,
 	struct r_target	*nt;
 	char		 key[ADDR_MAX + 3];
 
-	snprintf(key, sizeof(key), "%c:%s", kind == R_KIND_MAILBOX ? 'M' : 'R',
-	    addr);
+	snprintf(key, sizeof(key), "%c:%s", kind == R_KIND_MAILBOX ? 'M' :
+	    kind == R_KIND_COMMAND ? 'C' : 'R', addr);
 	if (expand_set_get(&x->seen, key) == XS_EMITTED)
 		return;
 	if (x->out->n == R_EXPAND_MAX) {
@@ -291,13 +291,25 @@ expand_target(const char *target, void *arg)
 	if (x->stop)
 		return -1;
 	if (target[0] == '|') {
-		/* aliases_compile only stores commands when they are allowed. */
+		/*
+		 * aliases_compile only stores commands when they are allowed;
+		 * the setting is asked again here so that turning it off
+		 * takes effect before the map is rebuilt. The command goes to
+		 * deliverd's pipe transport as it stands ("|" included), run
+		 * for the envelope recipient being expanded.
+		 */
 		if (x->ops->allow_commands) {
-			expand_step(x, ta->depth + 1, "%s: command (not "
-			    "supported yet)", target);
-			x->command = 1;
-			x->stop = 1;
-			return -1;
+			if (strlen(target) > ADDR_MAX) {
+				expand_note(x, ta->depth + 1, "alias %s: "
+				    "command longer than %d bytes ignored",
+				    ta->self, ADDR_MAX);
+				x->command = 1;
+				x->skipped = 1;
+				return 0;
+			}
+			expand_step(x, ta->depth + 1, "%s: command", target);
+			expand_emit(x, R_KIND_COMMAND, target, NULL);
+			return x->stop ? -1 : 0;
 		}
 		expand_note(x, ta->depth + 1, "alias %s: command target "
 		    "ignored (allow_alias_commands = no)", ta->self);
@@ -531,9 +543,6 @@ expand_address(const struct expand_ops *ops, const char *addr,
 
 	if (x.tempfail)
 		expand_result(out, ST_TEMP, "4.3.0 lookup failure");
-	else if (x.command)
-		expand_result(out, ST_PERM, "5.7.1 delivery to commands is "
-		    "not supported yet");
 	else if (x.toomany) {
 		snprintf(text, sizeof(text), "5.3.0 <%s>: alias expands to too "
 		    "many recipients", full);
@@ -560,6 +569,10 @@ expand_address(const struct expand_ops *ops, const char *addr,
 			    "(RFC 5321 4.5.1 requires one)", full);
 		expand_result(out, ST_PERM, "5.1.1 postmaster has no mailbox: "
 		    "add an alias");
+	} else if (x.command) {
+		snprintf(text, sizeof(text), "5.3.5 <%s>: alias command is "
+		    "longer than the delivery agent takes", full);
+		expand_result(out, ST_PERM, text);
 	} else if (x.loop) {
 		snprintf(text, sizeof(text), "5.4.6 <%s>: alias loop", full);
 		expand_result(out, ST_PERM, text);

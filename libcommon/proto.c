@@ -378,7 +378,7 @@ proto_dec_r_expansion(const struct ipc_msg *m, struct r_expansion *x)
 		ipc_get_u32(&r, &x->t[i].kind);
 		ipc_get_str(&r, x->t[i].addr, sizeof(x->t[i].addr));
 		ipc_get_str(&r, x->t[i].detail, sizeof(x->t[i].detail));
-		if (x->t[i].kind > R_KIND_REMOTE)
+		if (x->t[i].kind > R_KIND_COMMAND)
 			r.failed = 1;
 	}
 	if (ipc_reader_end(&r) == -1) {
@@ -450,7 +450,8 @@ proto_enc_d_job(struct ipc_msg *m, const struct d_job *j, int fd)
 	    ipc_put_str(m, j->rcpt) == -1 || ipc_put_str(m, j->orcpt) == -1 ||
 	    ipc_put_u64(m, j->offset) == -1 || ipc_put_u64(m, j->size) == -1 ||
 	    ipc_put_u64(m, j->arrival_us) == -1 ||
-	    ipc_put_u64(m, j->active_us) == -1)
+	    ipc_put_u64(m, j->active_us) == -1 ||
+	    ipc_put_u32(m, j->kind) == -1)
 		return -1;
 	return 0;
 }
@@ -469,7 +470,10 @@ proto_dec_d_job(const struct ipc_msg *m, struct d_job *j)
 	ipc_get_u64(&r, &j->size);
 	ipc_get_u64(&r, &j->arrival_us);
 	ipc_get_u64(&r, &j->active_us);
+	ipc_get_u32(&r, &j->kind);
 	if (ipc_reader_end(&r) == -1 || m->fd == -1 || !qid_valid(j->qid) ||
+	    (j->kind != R_KIND_MAILBOX && j->kind != R_KIND_COMMAND) ||
+	    (j->kind == R_KIND_COMMAND && j->rcpt[0] != '|') ||
 	    j->offset > INT64_MAX || j->size > INT64_MAX - j->offset ||
 	    j->arrival_us > INT64_MAX || j->active_us > INT64_MAX)
 		return -1;

@@ -92,6 +92,7 @@ enum r_verdict {
 enum r_kind {
 	R_KIND_MAILBOX = 0,	/* user@domain in the mail store */
 	R_KIND_REMOTE,		/* hand to the remote transport */
+	R_KIND_COMMAND,		/* "|command" of an alias: deliverd's pipe */
 };
 
 struct r_target {
@@ -135,13 +136,15 @@ struct r_auth_reply {
 struct d_job {
 	char		qid[QID_LEN + 1];
 	char		sender[ADDR_MAX + 1];
-	char		rcpt[ADDR_MAX + 1];	/* mailbox: user@domain */
-	char		orcpt[ADDR_MAX + 1];
+	char		rcpt[ADDR_MAX + 1];	/* mailbox: user@domain;
+						   command: "|command" */
+	char		orcpt[ADDR_MAX + 1];	/* the recipient being tried */
 	uint64_t	offset;		/* the message's bytes in the fd */
 	uint64_t	size;
 	/* For the log line's delays: wall-clock microseconds. */
 	uint64_t	arrival_us;	/* the queue file was made */
 	uint64_t	active_us;	/* queued began this delivery round */
+	uint32_t	kind;		/* R_KIND_MAILBOX or R_KIND_COMMAND */
 };
 
 struct d_result {

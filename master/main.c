@@ -165,6 +165,7 @@ begin_stop(struct master *m)
 	if (m->stopping)
 		return;
 	m->stopping = 1;
+	master_notify("STOPPING=1");
 	log_info("stopping: terminating %d processes", services_running(m));
 	stop_next_phase(m);
 	if (services_running(m) == 0)
@@ -353,6 +354,7 @@ main(int argc, char *argv[])
 	 * not its working directory.
 	 */
 	proc_close_except(NULL, 0);
+	master_notify_init();
 	proc_env_reset();
 	while ((ch = getopt(argc, argv, "c:fdt")) != -1) {
 		switch (ch) {
@@ -444,6 +446,7 @@ main(int argc, char *argv[])
 	log_info("started (pid %ld, config %s)", (long)getpid(),
 	    m.confpath ? m.confpath : "built-in defaults");
 	daemonize_done(ready);
+	master_notify("READY=1");
 	if (evloop_run(m.loop) == -1)
 		fatal("event loop");
 	if (conf_status_path(&m.conf, err, sizeof(err)) == 0)

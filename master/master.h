@@ -1,6 +1,7 @@
 /*
  * master.h - the supervisor's private interfaces: spool and socket set-up
- * (setup.c) and the services it runs (service.c).
+ * (setup.c), the services it runs (service.c), systemd's notifications
+ * (notify.c).
  */
 #ifndef POSTERN_MASTER_H
 #define POSTERN_MASTER_H
@@ -119,5 +120,13 @@ int	services_running(struct master *);
 void	services_kill_all(struct master *);
 /* SIGHUP to logd (if it runs): reopen maillog_file. */
 void	services_log_reopen(struct master *);
+
+/*
+ * notify.c: systemd's readiness protocol. _init reads NOTIFY_SOCKET (call
+ * it before the environment is reset); master_notify sends one state
+ * ("READY=1", "STOPPING=1"), a no-op without NOTIFY_SOCKET.
+ */
+void	master_notify_init(void);
+void	master_notify(const char *state);
 
 #endif

@@ -336,6 +336,25 @@ agent_accept(int fd, void *arg)
 static void dispatch_once(void);
 
 /*
+ * A command may take command_time_limit, after which deliverd kills it
+ * and still owes us an answer: its job is given that much and a margin,
+ * or a slow but legitimate command would cost the agent.
+ */
+#define AGENT_COMMAND_MARGIN_S	30
+
+static uint64_t
+agent_deadline_ms(uint32_t kind)
+{
+	uint64_t s = (uint64_t)Q->conf.delivery_timeout;
+
+	if (kind == R_KIND_COMMAND &&
+	    (uint64_t)Q->conf.command_time_limit + AGENT_COMMAND_MARGIN_S > s)
+		s = (uint64_t)Q->conf.command_time_limit +
+		    AGENT_COMMAND_MARGIN_S;
+	return s * 1000;
+}
+
+/*
  * Finishing a job can start new ones (a bounce, the next round) and reach
  * dispatch again from inside it: the inner call only asks for another pass.
  */
@@ -378,9 +397,11 @@ dispatch_once(void)
 		strlcpy(j.sender, msg->env.sender, sizeof(j.sender));
 		strlcpy(j.rcpt, d->job->targets[d->target].addr,
 		    sizeof(j.rcpt));
+		/* A command, also one retried on its own, runs for it. */
 		strlcpy(j.orcpt, d->job->orcpt, sizeof(j.orcpt));
 		j.arrival_us = qid_time_us(msg->env.id);
 		j.active_us = (uint64_t)d->job->active_us;
+		j.kind = d->job->targets[d->target].kind;
 		j.offset = SPOOL_HDR_LEN;
 		j.size = msg->size;
 		/* Opened only now: a backlog of jobs holds no descriptors. */
@@ -398,8 +419,8 @@ dispatch_once(void)
 			agent_finish(a, ST_PERM, "5.1.3 unusable address", 0);
 			continue;
 		}
-		a->timer = evloop_timer(Q->loop,
-		    (uint64_t)Q->conf.delivery_timeout * 1000, agent_timeout, a);
+		a->timer = evloop_timer(Q->loop, agent_deadline_ms(j.kind),
+		    agent_timeout, a);
 		if (peer_send(a->peer, &m) == -1) {
 			ipc_msg_free(&m);
 			return;	/* agent_closed re-dispatches */

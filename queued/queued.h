@@ -142,7 +142,8 @@ struct rcpt_target {
 struct rcpt_job {
 	struct qmsg		*msg;
 	char			*addr;		/* the recipient being tried */
-	char			*orcpt;		/* before aliases: orig_to= */
+	char			*orcpt;		/* before aliases: orig_to=, and
+						   what a command runs for */
 	int64_t			 active_us;	/* the round began (log delays) */
 	size_t			 ntargets;
 	size_t			 pending;

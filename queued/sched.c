@@ -296,7 +296,9 @@ round_finish(struct qmsg *m)
 
 			if (t->status == ST_OK)
 				continue;
-			if (env_add_rcpt(&m->env, t->addr, orcpt, 1) == -1) {
+			if (env_add_rcpt(&m->env, t->addr, orcpt,
+			    t->kind == R_KIND_COMMAND ? ENV_FINAL_COMMAND :
+			    ENV_FINAL_ADDRESS) == -1) {
 				log_warn("%s: out of memory", m->env.id);
 				m->env.rcpt[ri].state = RCPT_DEFERRED;
 				continue;
@@ -382,7 +384,7 @@ sched_delivered(struct rcpt_job *job, size_t i, uint32_t status,
 }
 
 static int
-dispatched_in_round(struct qmsg *m, const char *addr)
+dispatched_in_round(struct qmsg *m, uint32_t kind, const char *addr)
 {
 	struct round	*rd = rounds_for(m);
 	size_t		 i, j;
@@ -390,7 +392,10 @@ dispatched_in_round(struct qmsg *m, const char *addr)
 	for (i = 0; rd != NULL && i < rd->njobs; i++)
 		for (j = 0; j < rd->jobs[i]->ntargets; j++)
 			if (rd->jobs[i]->targets[j].dispatched &&
-			    strcasecmp(rd->jobs[i]->targets[j].addr, addr) == 0)
+			    rd->jobs[i]->targets[j].kind == kind &&
+			    (kind == R_KIND_COMMAND ?
+			    strcmp(rd->jobs[i]->targets[j].addr, addr) :
+			    strcasecmp(rd->jobs[i]->targets[j].addr, addr)) == 0)
 				return 1;
 	return 0;
 }
@@ -428,7 +433,8 @@ sched_expanded(struct rcpt_job *job, const struct r_expansion *x)
 		job->targets[i].kind = x->t[i].kind;
 	}
 	for (i = 0; i < x->n; i++) {
-		if (dispatched_in_round(m, job->targets[i].addr)) {
+		if (dispatched_in_round(m, job->targets[i].kind,
+		    job->targets[i].addr)) {
 			/* Two recipients of one message, one mailbox: one copy. */
 			sched_delivered(job, i, ST_OK,
 			    "2.0.0 duplicate suppressed");
@@ -514,8 +520,12 @@ sched_run(struct qmsg *m)
 			const char *at = strrchr(r->addr, '@');
 
 			strlcpy(t.addr, r->addr, sizeof(t.addr));
-			t.kind = (at != NULL && conf_is_local_domain(&Q->conf,
-			    at + 1)) ? R_KIND_MAILBOX : R_KIND_REMOTE;
+			if (r->final == ENV_FINAL_COMMAND)
+				t.kind = R_KIND_COMMAND;
+			else
+				t.kind = (at != NULL && conf_is_local_domain(
+				    &Q->conf, at + 1)) ? R_KIND_MAILBOX :
+				    R_KIND_REMOTE;
 			x.status = ST_OK;
 			x.n = 1;
 			x.t = &t;

@@ -206,6 +206,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			FUZZ_CHECK(qid_valid(j.qid) && in.fd != -1);
 			FUZZ_CHECK(j.offset <= INT64_MAX &&
 			    j.size <= INT64_MAX - j.offset);
+			/* Only a "|command" is ever a command job. */
+			FUZZ_CHECK(j.kind == R_KIND_MAILBOX ||
+			    (j.kind == R_KIND_COMMAND && j.rcpt[0] == '|'));
 			same_bytes(&in, &out, proto_enc_d_job(&out, &j, -1));
 		}
 		break;

@@ -104,7 +104,8 @@ def proto():
         11: ("r_auth_reply", u32(0) + s("bob@example.org")),
         12: ("d_hello", u32(1)),
         13: ("d_job", s(qid) + s("alice@example.org") + s("bob@example.org")
-             + s("Bob@Example.org") + u64(96) + u64(1000)),
+             + s("Bob@Example.org") + u64(96) + u64(1000) +
+             u64(1700000000000000) + u64(1700000000500000) + u32(0)),
         14: ("d_result", u32(0) + s("2.0.0 delivered to maildir")),
         15: ("p_login", u32(1) + s("bob@example.org") + s("secret") +
              u32(6) + b"STAT\r\n"),
@@ -112,6 +113,11 @@ def proto():
     }
     for n, (name, payload) in frames.items():
         put("proto", "%02d_%s" % (n, name), bytes([n, 1]) + payload)
+    # An alias command for deliverd's pipe transport (R_KIND_COMMAND).
+    put("proto", "13_d_job_command", bytes([13, 1]) + s(qid) +
+        s("alice@example.org") + s('|/usr/bin/procmail -a "$EXTENSION"') +
+        s("list+tag@example.org") + u64(96) + u64(1000) +
+        u64(1700000000000000) + u64(1700000000500000) + u32(2))
     # 17: a stream of two frames: type, length, id, flags.
     f1 = s("bob@example.net")
     f2 = u32(1)
@@ -267,10 +273,18 @@ def smtp_reply():
     put("smtp_reply", "text", "Subject: x\n\n.\n..\nline\r.\rmore\n")
 
 
+def cmdline():
+    put("cmdline", "procmail", b'/usr/bin/procmail -a "$EXTENSION"')
+    put("cmdline", "mailman",
+        b"/usr/lib/mailman/mail/mailman post 'my list' ${RECIPIENT}")
+    put("cmdline", "sender", b"/bin/x -f $SENDER\0-rf ;$(id)`x` \"*\"")
+    put("cmdline", "refused", b"/bin/x a\\ b | y > z $1")
+
+
 def main():
     for f in (smtp_cmd, smtp_data, envelope, proto, pop3_cmd, pop3_stuff,
               mailhdr, conf, spool_header, dns_answer_seeds,
-              logd_line, aliases, smtp_reply):
+              logd_line, aliases, smtp_reply, cmdline):
         f()
     return 0
 

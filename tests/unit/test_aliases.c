@@ -426,7 +426,7 @@ expand(struct fake *f, const char *addr, struct r_expansion *x)
 	expand_address(&ops, addr, x);
 }
 
-/* Targets as "M:addr R:addr ..." in result order. */
+/* Targets as "M:addr R:addr C:|cmd ..." in result order. */
 static void
 assert_targets(const struct r_expansion *x, const char *want)
 {
@@ -438,8 +438,8 @@ assert_targets(const struct r_expansion *x, const char *want)
 	for (i = 0; i < x->n; i++) {
 		if (i > 0)
 			strlcat(got, " ", sizeof(got));
-		strlcat(got, x->t[i].kind == R_KIND_MAILBOX ? "M:" : "R:",
-		    sizeof(got));
+		strlcat(got, x->t[i].kind == R_KIND_MAILBOX ? "M:" :
+		    x->t[i].kind == R_KIND_COMMAND ? "C:" : "R:", sizeof(got));
 		strlcat(got, x->t[i].addr, sizeof(got));
 	}
 	assert_string_equal(got, want);
@@ -676,15 +676,26 @@ test_expand_too_many_targets(void **state)
 static void
 test_expand_commands_and_unknown_targets(void **state)
 {
+	static char longcmd[ADDR_MAX + 8];
 	const char *aliases[] = {
 		"prog", "|/usr/bin/thing, bob",
+		"twice", "prog, |/usr/bin/thing",
+		"long", longcmd,
+		"longbob", NULL,
 		"half", "bob, ghost",
 		"ghosts", "ghost, phantom",
 		NULL };
 	const char *users[] = { "bob@example.test", NULL };
+	static char longbob[ADDR_MAX + 16];
 	struct fake f = { aliases, users, 0, 0 };
 	struct expand_ops ops;
 	struct r_expansion x;
+
+	longcmd[0] = '|';
+	memset(longcmd + 1, 'x', ADDR_MAX);
+	longcmd[ADDR_MAX + 1] = '\0';
+	snprintf(longbob, sizeof(longbob), "%s, bob", longcmd);
+	aliases[7] = longbob;
 
 	/* Without allow_alias_commands a stored command is ignored. */
 	expand(&f, "prog@example.test", &x);
@@ -698,8 +709,19 @@ test_expand_commands_and_unknown_targets(void **state)
 	ops.arg = &f;
 	ops.allow_commands = 1;
 	expand_address(&ops, "prog@example.test", &x);
-	assert_fails(&x, ST_PERM, "5.7.1 delivery to commands is not "
-	    "supported yet");
+	assert_targets(&x, "C:|/usr/bin/thing M:bob@example.test");
+	proto_r_expansion_free(&x);
+	/* Reached twice through aliases: run once. */
+	expand_address(&ops, "twice@example.test", &x);
+	assert_targets(&x, "C:|/usr/bin/thing M:bob@example.test");
+	proto_r_expansion_free(&x);
+	/* Longer than a job can carry: refused, never cut. */
+	expand_address(&ops, "long@example.test", &x);
+	assert_fails(&x, ST_PERM, "5.3.5 <long@example.test>: alias command "
+	    "is longer than the delivery agent takes");
+	expand_address(&ops, "longbob@example.test", &x);
+	assert_targets(&x, "M:bob@example.test");
+	proto_r_expansion_free(&x);
 
 	/* An unknown target beside a good one is dropped (and logged). */
 	expand(&f, "half@example.test", &x);

@@ -125,7 +125,8 @@ build_full(struct envelope *e)
 	assert_int_equal(env_add_rcpt(e, "pend@example.org", NULL, 0), 0);
 	assert_int_equal(env_add_rcpt(e, "def@example.org", "Orig\\@x", 1), 0);
 	assert_int_equal(env_add_rcpt(e, "done@example.org", "d\te", 0), 0);
-	assert_int_equal(env_add_rcpt(e, "fail@example.org", NULL, 1), 0);
+	assert_int_equal(env_add_rcpt(e, "fail@example.org", NULL,
+	    ENV_FINAL_COMMAND), 0);
 	for (i = 0; i < e->nrcpt; i++) {
 		e->rcpt[i].state = (enum rcpt_state)i;
 		e->rcpt[i].tries = (uint32_t)(i == 3 ? UINT32_MAX : i * 7);
@@ -433,7 +434,7 @@ test_malformed_recipient_lines_are_rejected(void **state)
 		"rcpt a@x\tb\tpending\t\t0\t0\t\n",
 		"rcpt a@x\tb\tpending\t0\t-5\t0\t\n",
 		"rcpt a@x\tb\tpending\t0\t9223372036854775808\t0\t\n",
-		"rcpt a@x\tb\tpending\t0\t0\t2\t\n",
+		"rcpt a@x\tb\tpending\t0\t0\t3\t\n",
 		"rcpt a@x\tb\tpending\t0\t0\tyes\t\n",
 		"rcpt a@x\tb\tpending\t0\t0\t0\tr\x01\n",
 		"rcpt \n",

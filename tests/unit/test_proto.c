@@ -705,7 +705,7 @@ test_r_expansion_refuses_unknown_kind(void **state)
 	struct r_target		t[2];
 	struct r_expansion	x, back;
 	struct ipc_msg		m;
-	uint32_t		bad[] = { R_KIND_REMOTE + 1, UINT32_MAX };
+	uint32_t		bad[] = { R_KIND_COMMAND + 1, UINT32_MAX };
 	size_t			i;
 
 	for (i = 0; i < 2; i++) {
@@ -842,6 +842,42 @@ test_d_job_round_trips_and_needs_fd_and_valid_qid(void **state)
 }
 
 static void
+test_d_job_kind_is_a_mailbox_or_a_piped_command(void **state)
+{
+	struct d_job	j, back;
+	struct ipc_msg	m;
+	uint32_t	bad[] = { R_KIND_REMOTE, R_KIND_COMMAND + 1 };
+	size_t		i;
+
+	memset(&j, 0, sizeof(j));
+	strlcpy(j.qid, QID, sizeof(j.qid));
+	strlcpy(j.rcpt, "|/usr/bin/procmail -a $EXTENSION", sizeof(j.rcpt));
+	strlcpy(j.orcpt, "list@example.org", sizeof(j.orcpt));
+	j.kind = R_KIND_COMMAND;
+	ipc_msg_init(&m, D_JOB, 8);
+	assert_int_equal(proto_enc_d_job(&m, &j, devnull()), 0);
+	assert_int_equal(proto_dec_d_job(&m, &back), 0);
+	assert_int_equal(back.kind, R_KIND_COMMAND);
+	assert_string_equal(back.rcpt, "|/usr/bin/procmail -a $EXTENSION");
+	ipc_msg_free(&m);
+
+	/* A command job must name a command: a mailbox is never run. */
+	strlcpy(j.rcpt, "bob@example.org", sizeof(j.rcpt));
+	ipc_msg_init(&m, D_JOB, 8);
+	assert_int_equal(proto_enc_d_job(&m, &j, devnull()), 0);
+	assert_int_equal(proto_dec_d_job(&m, &back), -1);
+	ipc_msg_free(&m);
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		j.kind = bad[i];
+		ipc_msg_init(&m, D_JOB, 8);
+		assert_int_equal(proto_enc_d_job(&m, &j, devnull()), 0);
+		assert_int_equal(proto_dec_d_job(&m, &back), -1);
+		ipc_msg_free(&m);
+	}
+}
+
+static void
 test_d_result_round_trips_and_refuses_unknown_status(void **state)
 {
 	struct d_result	d, back;
@@ -910,6 +946,7 @@ main(void)
 		cmocka_unit_test(test_r_expansion_takes_r_expand_max_targets_not_one_more),
 		cmocka_unit_test(test_d_hello_round_trips_and_is_strict),
 		cmocka_unit_test(test_d_job_round_trips_and_needs_fd_and_valid_qid),
+		cmocka_unit_test(test_d_job_kind_is_a_mailbox_or_a_piped_command),
 		cmocka_unit_test(test_d_result_round_trips_and_refuses_unknown_status),
 		cmocka_unit_test(test_decoders_refuse_an_empty_payload),
 	};
