@@ -851,22 +851,19 @@ user_rename(struct cli *c, const char *oldarg, const char *newarg)
 		(void)map_foreach(am, user_alias_cb, &scan);
 		map_close(am);
 	}
-	if (sfd != -1)
-		close(sfd);
-	if (ofd != -1)
-		close(ofd);
-	if (nfd != -1)
-		close(nfd);
-	return 0;
+	rc = 0;
+	goto out;
 fail:
 	explicit_bzero(val, sizeof(val));
+	rc = 1;
+out:
 	if (sfd != -1)
 		close(sfd);
 	if (ofd != -1)
 		close(ofd);
 	if (nfd != -1)
 		close(nfd);
-	return 1;
+	return rc;
 }
 
 /*

@@ -141,29 +141,50 @@ pw_prompt(int tty, const char *prompt, char *out, size_t outsz, size_t *len)
 	return rc;
 }
 
-int
-cli_password_read(struct cli *c, int from_stdin, char *out, size_t outsz)
+/*
+ * The first (or only) password: one line of standard input, or asked
+ * on the terminal with prompt. 0, with *tty still open for a second
+ * question (-1: it came from standard input); -1, said and closed.
+ */
+static int
+pw_read_first(struct cli *c, int from_stdin, const char *prompt, char *out,
+    size_t outsz, size_t *len, int *tty)
 {
-	char	again[PASSWD_LEN_MAX + 1];
-	size_t	len = 0, len2 = 0;
-	int	tty, rc, same;
+	int rc;
 
 	out[0] = '\0';
+	*len = 0;
+	*tty = -1;
 	if (from_stdin) {
-		rc = pw_read_line(STDIN_FILENO, out, outsz, &len);
-		return pw_check(c, out, len, rc);
+		rc = pw_read_line(STDIN_FILENO, out, outsz, len);
+		return pw_check(c, out, *len, rc);
 	}
-	if ((tty = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC)) == -1) {
+	if ((*tty = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC)) == -1) {
 		cli_err(c, "cannot open the terminal to ask for the password "
 		    "(%s); use --password-stdin to read it from standard "
 		    "input", strerror(errno));
 		return -1;
 	}
-	rc = pw_prompt(tty, "New password: ", out, outsz, &len);
-	if (pw_check(c, out, len, rc) == -1) {
-		close(tty);
+	rc = pw_prompt(*tty, prompt, out, outsz, len);
+	if (pw_check(c, out, *len, rc) == -1) {
+		close(*tty);
+		*tty = -1;
 		return -1;
 	}
+	return 0;
+}
+
+int
+cli_password_read(struct cli *c, int from_stdin, char *out, size_t outsz)
+{
+	char	again[PASSWD_LEN_MAX + 1];
+	size_t	len, len2 = 0;
+	int	tty, rc, same;
+
+	rc = pw_read_first(c, from_stdin, "New password: ", out, outsz, &len,
+	    &tty);
+	if (rc == -1 || tty == -1)
+		return rc;
 	rc = pw_prompt(tty, "Retype new password: ", again, sizeof(again),
 	    &len2);
 	close(tty);
@@ -185,21 +206,12 @@ cli_password_read(struct cli *c, int from_stdin, char *out, size_t outsz)
 int
 cli_password_ask(struct cli *c, int from_stdin, char *out, size_t outsz)
 {
-	size_t	len = 0;
+	size_t	len;
 	int	tty, rc;
 
-	out[0] = '\0';
-	if (from_stdin) {
-		rc = pw_read_line(STDIN_FILENO, out, outsz, &len);
-		return pw_check(c, out, len, rc);
-	}
-	if ((tty = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC)) == -1) {
-		cli_err(c, "cannot open the terminal to ask for the password "
-		    "(%s); use --password-stdin to read it from standard "
-		    "input", strerror(errno));
-		return -1;
-	}
-	rc = pw_prompt(tty, "Password: ", out, outsz, &len);
-	close(tty);
-	return pw_check(c, out, len, rc);
+	rc = pw_read_first(c, from_stdin, "Password: ", out, outsz, &len,
+	    &tty);
+	if (tty != -1)
+		close(tty);
+	return rc;
 }

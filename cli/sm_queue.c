@@ -67,9 +67,20 @@ sm_queue_refused(struct sm_queue *q, const struct ipc_msg *m,
 	return -1;
 }
 
+/*
+ * Sends m (and frees it), then reads queued's answer into m: 0, or -1
+ * with the failure in q.
+ */
 static int
-sm_queue_recv(struct sm_queue *q, struct ipc_msg *m, const char *when)
+sm_queue_call(struct sm_queue *q, struct ipc_msg *m, const char *when)
 {
+	int rc;
+
+	rc = ipc_send_wait(&q->conn, m, PROTO_TIMEOUT_MS);
+	ipc_msg_free(m);
+	if (rc == -1)
+		return sm_queue_fail(q, SM_Q_TEMP, "talking to the queue: %s",
+		    strerror(errno));
 	if (ipc_recv_wait(&q->conn, m, PROTO_TIMEOUT_MS) == -1)
 		return sm_queue_fail(q, SM_Q_TEMP, "no answer from the queue "
 		    "%s: %s", when, errno == EPIPE ? "connection closed" :
@@ -103,12 +114,7 @@ sm_queue_begin(struct sm_queue *q, const struct conf *conf)
 	q->open = 1;
 
 	ipc_msg_init(&m, Q_BEGIN, 0);
-	rc = ipc_send_wait(&q->conn, &m, PROTO_TIMEOUT_MS);
-	ipc_msg_free(&m);
-	if (rc == -1)
-		return sm_queue_fail(q, SM_Q_TEMP, "talking to the queue: %s",
-		    strerror(errno));
-	if (sm_queue_recv(q, &m, "at the start") == -1)
+	if (sm_queue_call(q, &m, "at the start") == -1)
 		return -1;
 	if (m.type == Q_FILE && proto_dec_q_file(&m, q->qid) == 0) {
 		q->fd = m.fd;
@@ -178,12 +184,7 @@ sm_queue_commit(struct sm_queue *q, const char *sender,
 		return sm_queue_fail(q, SM_Q_TOOMANY, "too many recipients "
 		    "for one submission");
 	}
-	rc = ipc_send_wait(&q->conn, &m, PROTO_TIMEOUT_MS);
-	ipc_msg_free(&m);
-	if (rc == -1)
-		return sm_queue_fail(q, SM_Q_TEMP, "talking to the queue: %s",
-		    strerror(errno));
-	if (sm_queue_recv(q, &m, "at commit") == -1)
+	if (sm_queue_call(q, &m, "at commit") == -1)
 		return -1;
 	if (m.type == Q_OK && proto_dec_q_ok(&m, qid) == 0) {
 		q->committed = 1;

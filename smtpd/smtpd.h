@@ -2,7 +2,7 @@
  * smtpd.h - smtpd's private interfaces: the session, its backends, the
  * session process and the listener (client I/O is libcommon/netio, the
  * command parser and the DATA state machine libcommon/smtp_cmd and
- * smtp_data).
+ * smtp_data, the command loop and replies libcommon/smtp_tx).
  *
  * Only smtpd's own files and its unit tests include this header.
  */
@@ -25,10 +25,12 @@
 #include "qid.h"
 #include "smtp_cmd.h"
 #include "smtp_data.h"
+#include "smtp_tx.h"
 
 /*
- * The command parser and the DATA state machine are libcommon's
- * (smtp_cmd.h, smtp_data.h): sendmail -bs reads SMTP with them too.
+ * The command parser, the DATA state machine and the command handling
+ * are libcommon's (smtp_cmd.h, smtp_data.h, smtp_tx.h): sendmail -bs
+ * serves SMTP with them too.
  */
 
 /* The client connection is libcommon's netio. */

@@ -1,0 +1,471 @@
+/*
+ * smtp_tx.c - the SMTP server's command handling, written once for
+ * both of the suite's SMTP servers: the session loop (greeting, error
+ * limit, command timeout), the state checks of each command and their
+ * replies, the EHLO capability list, what MAIL and RCPT accept (sizes,
+ * the recipient limit, the Q_COMMIT frame ceiling, <postmaster>), and
+ * the DATA reader. A reply's wording here is the wording of smtpd and
+ * of sendmail -bs alike, so the two cannot drift apart.
+ *
+ * Runs in smtpd's session processes (unprivileged, chrooted, possibly
+ * reused for the next client of the same address) and in sendmail -bs
+ * (as the invoking user). The client is trusted for nothing: lines come
+ * bounded from netio, commands and paths from smtp_cmd, the message
+ * from the smtp_data state machine, and every limit is checked before
+ * anything is kept. The callbacks (smtp_tx.h) are the caller's and
+ * trusted: they decide about recipients and where a message goes.
+ *
+ * smtpd's session is the hot path (its ingest rate is measured): the
+ * commands here allocate nothing but the recipient strings, make no
+ * system call but netio's, and keep nothing outside struct smtp_tx,
+ * which its owner wipes between clients (doc/DESIGN.md, "Reuse").
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "ipc.h"
+#include "smtp_tx.h"
+#include "text.h"
+
+void
+smtp_tx_init(struct smtp_tx *tx, const struct conf *conf, struct netio *io,
+    const struct smtp_tx_ops *ops, void *ctx)
+{
+	memset(tx, 0, sizeof(*tx));
+	tx->conf = conf;
+	tx->io = io;
+	tx->ops = ops;
+	tx->ctx = ctx;
+	tx->last_cmd = "CONNECT";
+}
+
+void
+smtp_tx_reset(struct smtp_tx *tx)
+{
+	uint32_t i;
+
+	/* Wiped, not just freed: a reused process must not keep them. */
+	for (i = 0; i < tx->nrcpt; i++) {
+		explicit_bzero(tx->rcpt[i], strlen(tx->rcpt[i]));
+		free(tx->rcpt[i]);
+	}
+	free(tx->rcpt);
+	tx->rcpt = NULL;
+	tx->nrcpt = 0;
+	tx->rcpt_wire = 0;
+	tx->rcpt_tried = 0;
+	tx->data_begun = 0;
+	tx->mail = 0;
+	tx->sender[0] = '\0';
+	tx->smtputf8 = 0;
+	tx->body = SMTP_BODY_NONE;
+}
+
+void
+smtp_tx_reply(struct smtp_tx *tx, const char *fmt, ...)
+{
+	char	text[SMTP_LINE_MAX];
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	/* smtpd_error_limit of these end the session. */
+	if (text[0] == '4' || text[0] == '5')
+		tx->errors++;
+	netio_printf(tx->io, "%s\r\n", text);
+}
+
+const char *
+smtp_tx_proto(const struct smtp_tx *tx)
+{
+	if (!tx->esmtp)
+		return "SMTP";
+	return tx->smtputf8 ? "UTF8SMTP" : "ESMTP";
+}
+
+void
+smtp_tx_printable(char *dst, size_t dstsz, const char *src)
+{
+	size_t i = text_sanitize(dst, dstsz, src, '?', 0);
+
+	while (i > 0 && dst[i - 1] == ' ')
+		dst[--i] = '\0';
+}
+
+static const char *
+tx_verb_name(enum smtp_verb v)
+{
+	switch (v) {
+	case SMTP_CMD_HELO: return "HELO";
+	case SMTP_CMD_EHLO: return "EHLO";
+	case SMTP_CMD_MAIL: return "MAIL";
+	case SMTP_CMD_RCPT: return "RCPT";
+	case SMTP_CMD_DATA: return "DATA";
+	case SMTP_CMD_RSET: return "RSET";
+	case SMTP_CMD_NOOP: return "NOOP";
+	case SMTP_CMD_VRFY: return "VRFY";
+	case SMTP_CMD_HELP: return "HELP";
+	case SMTP_CMD_QUIT: return "QUIT";
+	default: return "UNKNOWN";
+	}
+}
+
+static void
+tx_helo(struct smtp_tx *tx, const char *arg, int esmtp)
+{
+	const struct conf *c = tx->conf;
+
+	if (arg[0] == '\0') {
+		smtp_tx_reply(tx, "501 5.5.4 Syntax: %s hostname",
+		    esmtp ? "EHLO" : "HELO");
+		return;
+	}
+	smtp_tx_printable(tx->helo, sizeof(tx->helo), arg);
+	tx->helo_seen = 1;
+	tx->esmtp = esmtp;
+	smtp_tx_reset(tx);
+	if (!esmtp) {
+		smtp_tx_reply(tx, "250 %s", c->myhostname);
+		return;
+	}
+	/* Neither server offers STARTTLS or AUTH yet. */
+	netio_printf(tx->io, "250-%s\r\n", c->myhostname);
+	netio_printf(tx->io, "250-PIPELINING\r\n");
+	netio_printf(tx->io, "250-SIZE %llu\r\n",
+	    (unsigned long long)c->message_size_limit);
+	netio_printf(tx->io, "250-8BITMIME\r\n");
+	netio_printf(tx->io, "250-ENHANCEDSTATUSCODES\r\n");
+	netio_printf(tx->io, "250 SMTPUTF8\r\n");
+}
+
+/* Replies for a MAIL/RCPT parse failure; 1 if there was one. */
+static int
+tx_parse_error(struct smtp_tx *tx, enum smtp_perr rc,
+    const struct smtp_path *p, const char *syntax_reply)
+{
+	char text[SMTP_LINE_MAX];
+
+	if (rc == SMTP_PERR_OK)
+		return 0;
+	smtp_perr_reply(rc, p, syntax_reply, text, sizeof(text));
+	smtp_tx_reply(tx, "%s", text);
+	if (rc == SMTP_PERR_UTF8 && tx->ops->bad_utf8 != NULL)
+		tx->ops->bad_utf8(tx->ctx);
+	return 1;
+}
+
+static void
+tx_mail(struct smtp_tx *tx, const char *arg)
+{
+	struct smtp_path p;
+
+	/*
+	 * Postfix's default (smtpd_helo_required = no) takes MAIL without
+	 * a greeting: monitoring probes and simple scripts send none.
+	 */
+	if (!tx->helo_seen && tx->conf->smtpd_helo_required) {
+		smtp_tx_reply(tx, "503 5.5.1 Error: send HELO/EHLO first");
+		return;
+	}
+	if (tx->mail) {
+		smtp_tx_reply(tx, "503 5.5.1 Error: nested MAIL command");
+		return;
+	}
+	if (tx_parse_error(tx, smtp_parse_mail(arg, &p), &p,
+	    "501 5.1.7 Bad sender address syntax"))
+		return;
+	if (p.has_size && p.size > tx->conf->message_size_limit) {
+		smtp_tx_reply(tx, "552 5.3.4 Message size exceeds fixed limit");
+		return;
+	}
+	tx->mail = 1;
+	strlcpy(tx->sender, p.addr, sizeof(tx->sender));
+	tx->smtputf8 = p.smtputf8;
+	tx->body = p.body;
+	smtp_tx_reply(tx, "250 2.1.0 Ok");
+}
+
+/* 0 added (or already there), -1 out of memory. */
+static int
+tx_rcpt_add(struct smtp_tx *tx, const char *addr)
+{
+	char	**nv;
+	uint32_t  i;
+
+	for (i = 0; i < tx->nrcpt; i++)
+		/* The store folds case: ALICE@ and alice@ are one mailbox. */
+		if (strcasecmp(tx->rcpt[i], addr) == 0)
+			return 0;	/* one copy is enough for delivery */
+	if ((nv = reallocarray(tx->rcpt, tx->nrcpt + 1, sizeof(*nv))) == NULL)
+		return -1;
+	tx->rcpt = nv;
+	if ((tx->rcpt[tx->nrcpt] = strdup(addr)) == NULL)
+		return -1;
+	tx->nrcpt++;
+	tx->rcpt_wire += 4 + strlen(addr);
+	return 0;
+}
+
+static void
+tx_rcpt(struct smtp_tx *tx, const char *arg)
+{
+	const struct conf	*c = tx->conf;
+	struct smtp_path	 p;
+	char			 addr[ADDR_MAX + 1];
+
+	if (!tx->mail) {
+		smtp_tx_reply(tx, "503 5.5.1 Error: need MAIL command");
+		return;
+	}
+	if (tx_parse_error(tx, smtp_parse_rcpt(arg, tx->smtputf8, &p), &p,
+	    "501 5.1.3 Bad recipient address syntax"))
+		return;
+	tx->rcpt_tried = 1;
+	/*
+	 * The limit is checked before anything is kept; so is the size of
+	 * the Q_COMMIT frame the list must fit in (a frame has a ceiling,
+	 * and a large recipient limit must not make queued refuse it).
+	 */
+	if (tx->nrcpt >= (uint64_t)c->smtpd_recipient_limit ||
+	    tx->rcpt_wire + 4 + ADDR_MAX + 2048 > IPC_MAX_PAYLOAD) {
+		smtp_tx_reply(tx, "452 4.5.3 Error: too many recipients");
+		return;
+	}
+	/* Bare <postmaster> is ours (RFC 5321 4.5.1): no lookup. */
+	if (p.postmaster) {
+		if (snprintf(addr, sizeof(addr), "postmaster@%s",
+		    conf_default_domain(c)) >= (int)sizeof(addr)) {
+			smtp_tx_reply(tx, "451 4.3.0 Error: internal error");
+			return;
+		}
+	} else {
+		strlcpy(addr, p.addr, sizeof(addr));
+		if (tx->ops->rcpt != NULL && tx->ops->rcpt(tx->ctx, addr) == -1)
+			return;
+	}
+	if (tx_rcpt_add(tx, addr) == -1) {
+		smtp_tx_reply(tx, "452 4.3.1 Error: insufficient system "
+		    "storage");
+		return;
+	}
+	smtp_tx_reply(tx, "250 2.1.5 Ok");
+}
+
+/* -1: the data callback ended the session. */
+static int
+tx_data(struct smtp_tx *tx, const char *arg)
+{
+	int rc;
+
+	if (!tx->mail) {
+		smtp_tx_reply(tx, "503 5.5.1 Error: need MAIL command");
+		return 0;
+	}
+	if (tx->nrcpt == 0) {
+		if (tx->rcpt_tried)
+			smtp_tx_reply(tx, "554 5.5.1 Error: no valid "
+			    "recipients");
+		else
+			smtp_tx_reply(tx, "503 5.5.1 Error: need RCPT command");
+		return 0;
+	}
+	if (arg[0] != '\0') {
+		smtp_tx_reply(tx, "501 5.5.4 Syntax: DATA");
+		return 0;
+	}
+	/*
+	 * A DATA refused before its 354 (queued unreachable, this user may
+	 * not submit) leaves the transaction open for another try; once the
+	 * text was read, whatever became of it, the transaction is over.
+	 */
+	tx->data_begun = 0;
+	rc = tx->ops->data(tx->ctx);
+	if (tx->data_begun)
+		smtp_tx_reset(tx);
+	return rc;
+}
+
+enum smtp_tx_end
+smtp_tx_command(struct smtp_tx *tx, const struct smtp_cmd *cmd)
+{
+	tx->last_cmd = tx_verb_name(cmd->verb);
+	switch (cmd->verb) {
+	case SMTP_CMD_NUL:
+		smtp_tx_reply(tx, "500 5.5.2 Error: NUL byte in command");
+		break;
+	case SMTP_CMD_UNKNOWN:
+		smtp_tx_reply(tx, "500 5.5.2 Error: command not recognized");
+		break;
+	case SMTP_CMD_HELO:
+		tx_helo(tx, cmd->arg, 0);
+		break;
+	case SMTP_CMD_EHLO:
+		tx_helo(tx, cmd->arg, 1);
+		break;
+	case SMTP_CMD_MAIL:
+		tx_mail(tx, cmd->arg);
+		break;
+	case SMTP_CMD_RCPT:
+		tx_rcpt(tx, cmd->arg);
+		break;
+	case SMTP_CMD_DATA:
+		if (tx_data(tx, cmd->arg) == -1)
+			return SMTP_TX_END_DATA;
+		break;
+	case SMTP_CMD_RSET:
+		smtp_tx_reset(tx);
+		smtp_tx_reply(tx, "250 2.0.0 Ok");
+		break;
+	case SMTP_CMD_NOOP:
+		smtp_tx_reply(tx, "250 2.0.0 Ok");
+		break;
+	case SMTP_CMD_VRFY:
+		if (tx->ops->vrfy != NULL)
+			tx->ops->vrfy(tx->ctx, cmd->arg);
+		else
+			smtp_tx_reply(tx, "%s", SMTP_TX_CANNOT_VRFY);
+		break;
+	case SMTP_CMD_HELP:
+		smtp_tx_reply(tx, "214 2.0.0 Commands: HELO EHLO MAIL RCPT "
+		    "DATA RSET NOOP VRFY HELP QUIT");
+		break;
+	case SMTP_CMD_QUIT:
+		smtp_tx_reply(tx, "221 2.0.0 Bye");
+		return SMTP_TX_END_QUIT;
+	}
+	return SMTP_TX_END_NONE;
+}
+
+enum smtp_tx_end
+smtp_tx_serve(struct smtp_tx *tx)
+{
+	const struct conf	*c = tx->conf;
+	char			 line[SMTP_LINE_MAX];
+	size_t			 len;
+	struct smtp_cmd		 cmd;
+	enum netio_status	 st;
+	enum smtp_tx_end	 end = SMTP_TX_END_NONE;
+
+	smtp_tx_reply(tx, "220 %s %s", c->myhostname, c->smtpd_banner);
+	while (end == SMTP_TX_END_NONE) {
+		if (tx->io->broken)
+			return SMTP_TX_END_BROKEN;
+		if (tx->errors >= c->smtpd_error_limit)
+			return SMTP_TX_END_ERRORS;
+		st = netio_getline(tx->io, line, SMTP_LINE_MAX, &len,
+		    c->smtpd_timeout);
+		if (st == NETIO_TIMEOUT)
+			return SMTP_TX_END_TIMEOUT;
+		if (st == NETIO_EOF)
+			return SMTP_TX_END_EOF;
+		if (st == NETIO_ERROR)
+			return SMTP_TX_END_IOERR;
+		if (st == NETIO_TOOLONG) {
+			smtp_tx_reply(tx, "500 5.5.2 Error: line too long");
+			continue;
+		}
+		smtp_cmd_parse(line, len, &cmd);
+		end = smtp_tx_command(tx, &cmd);
+	}
+	return end;
+}
+
+void
+smtp_tx_end_reply(struct smtp_tx *tx, enum smtp_tx_end end)
+{
+	if (end == SMTP_TX_END_TIMEOUT)
+		smtp_tx_reply(tx, "421 4.4.2 %s Error: timeout exceeded",
+		    tx->conf->myhostname);
+	else if (end == SMTP_TX_END_ERRORS)
+		smtp_tx_reply(tx, "421 4.7.0 %s Error: too many errors",
+		    tx->conf->myhostname);
+}
+
+enum smtp_tx_data
+smtp_tx_data_read(struct smtp_tx *tx, struct smtp_data *d,
+    const struct smtp_tx_sink *sink)
+{
+	const struct conf	*c = tx->conf;
+	struct netio		*io = tx->io;
+	unsigned char		 out[NETIO_INBUF + SMTP_DATA_SLACK];
+	size_t			 n, olen;
+	int			 toobig = 0, failed = 0;
+	enum netio_status	 st = NETIO_OK;
+
+	smtp_tx_reply(tx, "354 End data with <CR><LF>.<CR><LF>");
+	tx->data_begun = 1;
+	smtp_data_init(d);
+	d->line_max = c->smtpd_max_line_length;
+	while (!smtp_data_done(d)) {
+		if (netio_buffered(io) == 0 &&
+		    (st = netio_fill(io, c->smtpd_data_timeout)) != NETIO_OK)
+			break;
+		n = smtp_data_feed(d, io->in + io->inpos, netio_buffered(io),
+		    out, &olen);
+		io->inpos += n;
+		/* Past the limit we read on to the end, but keep nothing. */
+		if (d->received > c->message_size_limit)
+			toobig = 1;
+		if (!toobig && !d->long_line && !d->nul && !failed &&
+		    sink->put(sink->arg, out, olen) == -1) {
+			if (errno == E2BIG)
+				toobig = 1;
+			else
+				failed = 1;
+		}
+	}
+	/*
+	 * out[] held message text. Not wiped here, once per message on the
+	 * hot path: smtpd wipes the stack before a reused process serves
+	 * its next client, and sendmail -bs serves one and exits.
+	 */
+
+	if (!smtp_data_done(d)) {
+		if (st == NETIO_TIMEOUT)
+			return SMTP_TX_DATA_TIMEOUT;
+		return st == NETIO_EOF ? SMTP_TX_DATA_EOF : SMTP_TX_DATA_IOERR;
+	}
+	if (toobig)
+		return SMTP_TX_DATA_TOOBIG;
+	if (d->nul)
+		return SMTP_TX_DATA_NUL;
+	if (d->long_line)
+		return SMTP_TX_DATA_LONG_LINE;
+	if (failed)
+		return SMTP_TX_DATA_SINK;
+	return SMTP_TX_DATA_OK;
+}
+
+void
+smtp_tx_data_reply(struct smtp_tx *tx, enum smtp_tx_data res,
+    const struct smtp_data *d)
+{
+	switch (res) {
+	case SMTP_TX_DATA_TIMEOUT:
+		smtp_tx_end_reply(tx, SMTP_TX_END_TIMEOUT);
+		break;
+	case SMTP_TX_DATA_TOOBIG:
+		smtp_tx_reply(tx, "552 5.3.4 Error: message file too big");
+		break;
+	case SMTP_TX_DATA_NUL:
+		smtp_tx_reply(tx, "554 5.6.0 Error: NUL byte in message");
+		break;
+	case SMTP_TX_DATA_LONG_LINE:
+		smtp_tx_reply(tx, "554 5.6.0 Error: message line longer than "
+		    "%llu octets", (unsigned long long)d->line_max);
+		break;
+	case SMTP_TX_DATA_SINK:
+		smtp_tx_reply(tx, "451 4.3.1 Error: insufficient system "
+		    "storage");
+		break;
+	case SMTP_TX_DATA_OK:
+	case SMTP_TX_DATA_EOF:
+	case SMTP_TX_DATA_IOERR:
+		break;
+	}
+}
