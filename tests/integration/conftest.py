@@ -147,6 +147,19 @@ class Suite:
                                  f"{r.stderr.decode(errors='replace')}")
         return r
 
+    def bin_for_others(self, name):
+        """A copy of the build's bin/NAME that another uid can run: the
+        build tree may sit where only root can reach it (a clone in
+        /root, mode 0700, as on a fresh Debian machine)."""
+        d = self.root / "bin"
+        d.mkdir(exist_ok=True)
+        os.chmod(d, 0o755)
+        dst = d / name
+        if not dst.exists():
+            shutil.copy2(self.build / "bin" / name, dst)
+            os.chmod(dst, 0o755)
+        return dst
+
     # -- lifecycle ------------------------------------------------------
     def start(self, **popen):
         """Starts master; popen (env, pass_fds, cwd) goes to Popen."""

@@ -322,7 +322,7 @@ def test_sendmail_bv_as_an_ordinary_user_is_told_why_not(suite):
     """users.db holds password hashes: an ordinary user cannot read it,
     so -bv says so (77) instead of guessing from the aliases alone."""
     env = dict(os.environ, POSTERN_CONFIG=str(suite.conf))
-    r = subprocess.run([str(suite.build / "bin" / "sendmail"), "-bv",
+    r = subprocess.run([str(suite.bin_for_others("sendmail")), "-bv",
                         "alice@example.test"], capture_output=True,
                        env=env, user="nobody", timeout=60)
     assert r.returncode == 77, r

@@ -279,7 +279,7 @@ def postern_as(suite, uid, *args):
         os.setgroups([])
         os.setgid(uid)
         os.setuid(uid)
-    return subprocess.run([str(suite.build / "bin" / "postern"), "-c",
+    return subprocess.run([str(suite.bin_for_others("postern")), "-c",
                            str(suite.conf), *args], capture_output=True,
                           text=True, timeout=60, preexec_fn=drop)
 
