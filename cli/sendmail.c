@@ -222,6 +222,39 @@ sm_submit_exit(const struct sm_queue *q)
 	return EX_SOFTWARE;
 }
 
+/* The recipients, and the command line's DSN options for each. */
+static int
+sm_submit_commit(struct sm_job *j, struct sm_queue *q, uint64_t size)
+{
+	struct q_commit	 qc;
+	size_t		 i;
+	int		 rc;
+
+	memset(&qc, 0, sizeof(qc));
+	qc.size = size;
+	strlcpy(qc.sender, j->sender, sizeof(qc.sender));
+	qc.body = (uint32_t)j->opts.body;
+	qc.ret = (uint32_t)j->opts.ret;
+	if (j->opts.envid != NULL)
+		strlcpy(qc.envid, j->opts.envid, sizeof(qc.envid));
+	qc.nrcpt = (uint32_t)j->rcpt.n;
+	qc.rcpt = j->rcpt.v;
+	if (j->opts.notify != 0) {
+		/* The count was checked against smtpd_recipient_limit. */
+		if ((qc.notify = calloc(j->rcpt.n, sizeof(*qc.notify))) ==
+		    NULL) {
+			q->status = SM_Q_TEMP;
+			strlcpy(q->text, "out of memory", sizeof(q->text));
+			return -1;
+		}
+		for (i = 0; i < j->rcpt.n; i++)
+			qc.notify[i] = j->opts.notify;
+	}
+	rc = sm_queue_commit(q, &qc);
+	free(qc.notify);
+	return rc;
+}
+
 static int
 sm_submit(struct sm_job *j)
 {
@@ -238,7 +271,7 @@ sm_submit(struct sm_job *j)
 	if (sm_queue_begin(&q, &j->conf) == -1 ||
 	    sm_queue_write(&q, &j->conf, &j->hdr, j->text, j->in.msg.len, &st,
 	    &size) == -1 ||
-	    sm_queue_commit(&q, j->sender, &j->rcpt, size) == -1)
+	    sm_submit_commit(j, &q, size) == -1)
 		rc = sm_submit_exit(&q);
 	sm_queue_end(&q);
 	return rc;

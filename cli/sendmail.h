@@ -36,6 +36,11 @@ struct sm_opts {
 	const char	 *fullname;	/* -F */
 	const char	 *config;	/* -C */
 	const char	 *flush;	/* -qIid, -qRsite: what to flush */
+	/* DSN (RFC 3461), as Postfix's sendmail: -N, -R, -V; and -B. */
+	uint32_t	  notify;	/* -N: ENV_NOTIFY_*; 0: not given */
+	int		  ret;		/* -R: ENV_RET_* */
+	const char	 *envid;	/* -V, or NULL */
+	int		  body;		/* -B: ENV_BODY_* */
 	size_t		  nrcpt;
 	char		**rcpt;		/* points into argv; free the array */
 };
@@ -144,8 +149,11 @@ int	sm_queue_begin(struct sm_queue *, const struct conf *);
 int	sm_queue_write(struct sm_queue *, const struct conf *,
 	    struct mailhdr *, const char *text, size_t len,
 	    const struct sm_stamp *, uint64_t *size);
-int	sm_queue_commit(struct sm_queue *, const char *sender,
-	    const struct mailhdr_addrs *rcpt, uint64_t size);
+/*
+ * qc: size, sender, recipients and their DSN options; client is set
+ * here ("localhost": queued records the uid itself).
+ */
+int	sm_queue_commit(struct sm_queue *, struct q_commit *qc);
 void	sm_queue_end(struct sm_queue *);
 
 /*

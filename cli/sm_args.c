@@ -11,16 +11,42 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
+#include "envelope.h"
 #include "sendmail.h"
 
 /*
- * Options that take a value we have no use for: -A (Am/Ac: submission
- * type), -L (log label), -N (DSN notify: none for local mail yet), -O,
- * -R (return limit), -V (envelope id), -X (traffic log), -e, -h (hop
- * count: hopcount_limit is the config's), -p (protocol).
+ * -N: "never", or a list of success, failure, delay separated by commas
+ * (and blanks, as in Postfix's "delay, failure").
  */
-#define SM_IGNORED_WITH_ARG	"ALNORVXehp"
+static int
+sm_notify_opt(struct sm_opts *o, const char *v, char *err, size_t errlen)
+{
+	char	words[64];
+	size_t	n = 0;
+
+	for (; *v != '\0'; v++) {
+		if (*v == ' ' || *v == '\t')
+			continue;
+		if (n + 1 >= sizeof(words))
+			goto bad;
+		words[n++] = *v;
+	}
+	if (env_notify_parse(words, n, &o->notify) == 0)
+		return 0;
+bad:
+	snprintf(err, errlen, "-N needs \"never\" or a comma list of "
+	    "success, failure, delay");
+	return -1;
+}
+
+/*
+ * Options that take a value we have no use for: -A (Am/Ac: submission
+ * type), -L (log label), -O, -X (traffic log), -e, -h (hop count:
+ * hopcount_limit is the config's), -p (protocol).
+ */
+#define SM_IGNORED_WITH_ARG	"ALOXehp"
 /*
  * Flags accepted and ignored: -G (gateway submission: we rewrite no
  * addresses), -U (initial submission), -c, -m, -v, -x.
@@ -185,7 +211,7 @@ sm_args_parse(int argc, char **argv, struct sm_opts *o, char *err,
 					goto fail;
 				break;
 			}
-			if (strchr("fFCobBr" SM_IGNORED_WITH_ARG, c) == NULL) {
+			if (strchr("fFCobBrNRV" SM_IGNORED_WITH_ARG, c) == NULL) {
 				snprintf(err, errlen, "unknown option -%c", c);
 				goto fail;
 			}
@@ -219,12 +245,40 @@ sm_args_parse(int argc, char **argv, struct sm_opts *o, char *err,
 				 * RFC 6152's two body types; the queue keeps
 				 * 8-bit text as it is either way.
 				 */
-				if (strcmp(val, "7BIT") != 0 &&
-				    strcmp(val, "8BITMIME") != 0) {
+				if (strcmp(val, "7BIT") == 0)
+					o->body = ENV_BODY_7BIT;
+				else if (strcmp(val, "8BITMIME") == 0)
+					o->body = ENV_BODY_8BITMIME;
+				else {
 					snprintf(err, errlen, "-B needs 7BIT or "
 					    "8BITMIME");
 					goto fail;
 				}
+				break;
+			case 'N':
+				if (sm_notify_opt(o, val, err, errlen) == -1)
+					goto fail;
+				break;
+			case 'R':
+				if (strcasecmp(val, "full") == 0)
+					o->ret = ENV_RET_FULL;
+				else if (strcasecmp(val, "hdrs") == 0)
+					o->ret = ENV_RET_HDRS;
+				else {
+					snprintf(err, errlen, "-R needs full or "
+					    "hdrs");
+					goto fail;
+				}
+				break;
+			case 'V':
+				/* Plain text here; xtext is SMTP's coding. */
+				if (!env_envid_valid(val)) {
+					snprintf(err, errlen, "-V needs an "
+					    "envelope id of 1 to %d printable "
+					    "ASCII characters", ENV_ENVID_MAX);
+					goto fail;
+				}
+				o->envid = val;
 				break;
 			case 'o':
 				/*

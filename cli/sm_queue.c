@@ -164,22 +164,15 @@ sm_queue_write(struct sm_queue *q, const struct conf *conf,
 }
 
 int
-sm_queue_commit(struct sm_queue *q, const char *sender,
-    const struct mailhdr_addrs *rcpt, uint64_t size)
+sm_queue_commit(struct sm_queue *q, struct q_commit *qc)
 {
 	struct ipc_msg	 m;
-	struct q_commit	 qc;
 	char		 qid[QID_LEN + 1];
 	int		 rc;
 
-	memset(&qc, 0, sizeof(qc));
-	qc.size = size;
-	strlcpy(qc.sender, sender, sizeof(qc.sender));
-	strlcpy(qc.client, "localhost", sizeof(qc.client));
-	qc.nrcpt = (uint32_t)rcpt->n;
-	qc.rcpt = rcpt->v;
+	strlcpy(qc->client, "localhost", sizeof(qc->client));
 	ipc_msg_init(&m, Q_COMMIT, 0);
-	if (proto_enc_q_commit(&m, &qc) == -1) {
+	if (proto_enc_q_commit(&m, qc) == -1) {
 		ipc_msg_free(&m);
 		return sm_queue_fail(q, SM_Q_TOOMANY, "too many recipients "
 		    "for one submission");

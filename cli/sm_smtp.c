@@ -154,6 +154,18 @@ sm_reply_queue(struct sm_smtp *s, const struct sm_queue *q)
 		    q->text);
 }
 
+/* smtp_tx's lists, as sm_queue_commit takes them: no copy. */
+static int
+sm_data_commit(struct sm_smtp *s, struct sm_queue *q, struct q_commit *qc,
+    uint64_t size)
+{
+	memset(qc, 0, sizeof(*qc));
+	qc->size = size;
+	strlcpy(qc->sender, s->tx.sender, sizeof(qc->sender));
+	smtp_tx_commit_fill(&s->tx, qc);
+	return sm_queue_commit(q, qc);
+}
+
 /* The message is in msg: queue it, and answer for it. */
 static void
 sm_data_submit(struct sm_smtp *s, struct sm_queue *q, struct buf *msg)
@@ -163,8 +175,7 @@ sm_data_submit(struct sm_smtp *s, struct sm_queue *q, struct buf *msg)
 	const char	*text = msg->data != NULL ? msg->data : "";
 	char		 err[256];
 	uint64_t	 size;
-	/* smtp_tx's list, as sm_queue_commit takes it: no copy. */
-	struct mailhdr_addrs rcpt = { s->tx.nrcpt, s->tx.rcpt };
+	struct q_commit	 qc;
 
 	if (mailhdr_parse(text, msg->len, &hdr, err, sizeof(err)) == -1) {
 		smtp_tx_reply(&s->tx, "554 5.6.0 Error: %s", err);
@@ -176,7 +187,7 @@ sm_data_submit(struct sm_smtp *s, struct sm_queue *q, struct buf *msg)
 	st.fullname = s->fullname;
 	if (sm_queue_write(q, s->conf, &hdr, text, msg->len, &st,
 	    &size) == -1 ||
-	    sm_queue_commit(q, s->tx.sender, &rcpt, size) == -1)
+	    sm_data_commit(s, q, &qc, size) == -1)
 		sm_reply_queue(s, q);
 	else
 		smtp_tx_reply(&s->tx, "250 2.0.0 Ok: queued as %s", q->qid);

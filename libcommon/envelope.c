@@ -159,6 +159,46 @@ env_notify_parse(const char *s, size_t len, unsigned *out)
 	return 0;
 }
 
+int
+env_notify_valid(unsigned n)
+{
+	if (n & ~(unsigned)ENV_NOTIFY_MASK)
+		return 0;
+	return !(n & ENV_NOTIFY_NEVER) || n == ENV_NOTIFY_NEVER;
+}
+
+static int
+printable_run(const char *s, size_t min, size_t max)
+{
+	size_t n;
+
+	for (n = 0; s[n] != '\0'; n++)
+		if (s[n] < ' ' || s[n] > '~' || n >= max)
+			return 0;
+	return n >= min;
+}
+
+int
+env_envid_valid(const char *s)
+{
+	return printable_run(s, 1, ENV_ENVID_MAX);
+}
+
+int
+env_orcpt_valid(const char *s)
+{
+	size_t n;
+
+	if (strlen(s) > ENV_ORCPT_MAX)
+		return 0;
+	for (n = 0; s[n] != ';'; n++)
+		if (!isalnum((unsigned char)s[n]) && s[n] != '-')
+			return 0;	/* also the NUL: no ';' at all */
+	if (n == 0 || n > 32)
+		return 0;
+	return printable_run(s + n + 1, 1, ENV_ORCPT_MAX);
+}
+
 static const char *body_names[] = { "7bit", "8bitmime" };
 static const char *ret_names[] = { "none", "full", "hdrs" };
 

@@ -60,6 +60,13 @@ struct env_rcpt {
 #define ENV_BODY_7BIT		0	/* default: BODY= not given, or 7BIT */
 #define ENV_BODY_8BITMIME	1
 
+/*
+ * RFC 3461's limits: ENVID at most 100 characters, ORCPT's value at most
+ * 500 (we count them decoded, which is never longer).
+ */
+#define ENV_ENVID_MAX		100
+#define ENV_ORCPT_MAX		500
+
 #define ENV_RET_NONE		0	/* RET= not given */
 #define ENV_RET_FULL		1
 #define ENV_RET_HDRS		2
@@ -130,6 +137,19 @@ void	env_notify_str(unsigned notify, char *out, size_t outlen);
  * an unknown or repeated word, or NEVER with another.
  */
 int	env_notify_parse(const char *s, size_t len, unsigned *out);
+/* 1 when n is 0 or a valid NOTIFY set (NEVER alone). */
+int	env_notify_valid(unsigned n);
+/*
+ * 1 for an ENVID as smtp_cmd accepts it decoded: 1 to ENV_ENVID_MAX
+ * bytes, each ' '..'~'.
+ */
+int	env_envid_valid(const char *);
+/*
+ * 1 for an ORCPT as smtp_cmd keeps it: "type;addr", the type 1 to 32
+ * letters, digits and '-', the address 1 or more bytes ' '..'~', all
+ * at most ENV_ORCPT_MAX.
+ */
+int	env_orcpt_valid(const char *);
 /* 1 when no recipient is pending or deferred. */
 int	env_all_final(const struct envelope *);
 

@@ -62,11 +62,19 @@ proto_enc_q_commit(struct ipc_msg *m, const struct q_commit *c)
 
 	if (ipc_put_u64(m, c->size) == -1 || ipc_put_str(m, c->sender) == -1 ||
 	    ipc_put_str(m, c->client) == -1 || ipc_put_str(m, c->helo) == -1 ||
+	    ipc_put_u32(m, c->body) == -1 || ipc_put_u32(m, c->smtputf8) == -1 ||
+	    ipc_put_u32(m, c->ret) == -1 || ipc_put_str(m, c->envid) == -1 ||
 	    ipc_put_u32(m, c->nrcpt) == -1)
 		return -1;
-	for (i = 0; i < c->nrcpt; i++)
-		if (ipc_put_str(m, c->rcpt[i]) == -1)
+	for (i = 0; i < c->nrcpt; i++) {
+		const char *o = c->orcpt != NULL && c->orcpt[i] != NULL ?
+		    c->orcpt[i] : "";
+
+		if (ipc_put_str(m, c->rcpt[i]) == -1 ||
+		    ipc_put_u32(m, c->notify != NULL ? c->notify[i] : 0) == -1 ||
+		    ipc_put_str(m, o) == -1)
 			return -1;
+	}
 	return 0;
 }
 
@@ -78,8 +86,15 @@ proto_q_commit_free(struct q_commit *c)
 	if (c->rcpt != NULL)
 		for (i = 0; i < c->nrcpt; i++)
 			free(c->rcpt[i]);
+	if (c->orcpt != NULL)
+		for (i = 0; i < c->nrcpt; i++)
+			free(c->orcpt[i]);
 	free(c->rcpt);
+	free(c->orcpt);
+	free(c->notify);
 	c->rcpt = NULL;
+	c->orcpt = NULL;
+	c->notify = NULL;
 	c->nrcpt = 0;
 }
 
@@ -89,6 +104,7 @@ proto_dec_q_commit(const struct ipc_msg *m, struct q_commit *c,
 {
 	struct ipc_reader	r;
 	uint32_t		i, n;
+	int			bad = 0;
 
 	memset(c, 0, sizeof(*c));
 	ipc_reader_init(&r, m);
@@ -96,15 +112,34 @@ proto_dec_q_commit(const struct ipc_msg *m, struct q_commit *c,
 	ipc_get_str(&r, c->sender, sizeof(c->sender));
 	ipc_get_str(&r, c->client, sizeof(c->client));
 	ipc_get_str(&r, c->helo, sizeof(c->helo));
+	ipc_get_u32(&r, &c->body);
+	ipc_get_u32(&r, &c->smtputf8);
+	ipc_get_u32(&r, &c->ret);
+	ipc_get_str(&r, c->envid, sizeof(c->envid));
 	if (ipc_get_u32(&r, &n) == -1 || n == 0 || n > max_rcpt)
 		return -1;
-	if ((c->rcpt = calloc(n, sizeof(char *))) == NULL)
+	if (c->body > ENV_BODY_8BITMIME || c->smtputf8 > 1 ||
+	    c->ret > ENV_RET_HDRS ||
+	    (c->envid[0] != '\0' && !env_envid_valid(c->envid)))
 		return -1;
+	if ((c->rcpt = calloc(n, sizeof(char *))) == NULL ||
+	    (c->orcpt = calloc(n, sizeof(char *))) == NULL ||
+	    (c->notify = calloc(n, sizeof(uint32_t))) == NULL) {
+		free(c->rcpt);
+		free(c->orcpt);
+		c->rcpt = c->orcpt = NULL;
+		return -1;
+	}
 	c->nrcpt = n;
-	for (i = 0; i < n; i++)
-		if (ipc_get_strdup(&r, &c->rcpt[i], ADDR_MAX) == -1)
+	for (i = 0; i < n && !bad; i++) {
+		if (ipc_get_strdup(&r, &c->rcpt[i], ADDR_MAX) == -1 ||
+		    ipc_get_u32(&r, &c->notify[i]) == -1 ||
+		    ipc_get_strdup(&r, &c->orcpt[i], ENV_ORCPT_MAX) == -1)
 			break;
-	if (ipc_reader_end(&r) == -1) {
+		bad = !env_notify_valid(c->notify[i]) ||
+		    (c->orcpt[i][0] != '\0' && !env_orcpt_valid(c->orcpt[i]));
+	}
+	if (bad || ipc_reader_end(&r) == -1) {
 		proto_q_commit_free(c);
 		return -1;
 	}

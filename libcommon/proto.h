@@ -26,6 +26,7 @@
 #include <stdint.h>
 
 #include "addr.h"
+#include "envelope.h"
 #include "ipc.h"
 #include "qid.h"
 
@@ -73,13 +74,27 @@ struct q_err {
 	char		text[PROTO_TEXT_MAX];	/* "4.3.0 queue file write error" */
 };
 
+/*
+ * On the wire: size, sender, client, helo, body, smtputf8, ret, envid,
+ * nrcpt, then per recipient its address, notify and orcpt. The decoder
+ * checks every value the envelope takes (body, ret, notify, envid and
+ * orcpt as smtp_cmd accepts them), so queued never records what smtpd
+ * would have refused.
+ */
 struct q_commit {
 	uint64_t	 size;		/* bytes the client wrote to the file */
 	char		 sender[ADDR_MAX + 1];
 	char		 client[128];
 	char		 helo[256];
+	uint32_t	 body;		/* ENV_BODY_* */
+	uint32_t	 smtputf8;	/* 0 or 1 */
+	uint32_t	 ret;		/* ENV_RET_* */
+	char		 envid[ENV_ENVID_MAX + 1];	/* "": none */
 	uint32_t	 nrcpt;
 	char		**rcpt;
+	/* Per recipient; either array may be NULL when none was given. */
+	uint32_t	*notify;	/* ENV_NOTIFY_*; 0: not given */
+	char		**orcpt;	/* "type;addr", or NULL / "": none */
 };
 
 enum r_verdict {
@@ -160,7 +175,7 @@ int	proto_dec_q_err(const struct ipc_msg *, struct q_err *);
 int	proto_enc_q_file(struct ipc_msg *, const char *qid, int fd);
 int	proto_dec_q_file(const struct ipc_msg *, char qid[QID_LEN + 1]);
 int	proto_enc_q_commit(struct ipc_msg *, const struct q_commit *);
-/* Allocates c->rcpt; free with proto_q_commit_free. */
+/* Allocates c->rcpt, notify, orcpt; free with proto_q_commit_free. */
 int	proto_dec_q_commit(const struct ipc_msg *, struct q_commit *,
 	    uint32_t max_rcpt);
 void	proto_q_commit_free(struct q_commit *);

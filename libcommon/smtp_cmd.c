@@ -1,6 +1,7 @@
 /*
  * smtp_cmd.c - the SMTP command parser: verbs, MAIL FROM and RCPT TO
- * paths and their ESMTP parameters.
+ * paths and their ESMTP parameters (SIZE, BODY, SMTPUTF8, and RFC 3461's
+ * RET, ENVID, NOTIFY, ORCPT with their xtext).
  *
  * Runs in the smtpd session child, unprivileged and (normally) chrooted,
  * and in sendmail -bs, as the local user who runs it. Every byte here
@@ -193,6 +194,14 @@ param_name(struct smtp_path *out, const char *kw, size_t kwlen)
 }
 
 static int
+xdigit_val(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	return (c | 0x20) - 'a' + 10;
+}
+
+static int
 size_parse(const char *v, size_t vlen, uint64_t *out)
 {
 	uint64_t n = 0;
@@ -213,16 +222,83 @@ size_parse(const char *v, size_t vlen, uint64_t *out)
 	return 0;
 }
 
+int
+smtp_xtext_decode(const char *in, size_t len, char *out, size_t outsz)
+{
+	size_t	i, n = 0;
+	int	c;
+
+	for (i = 0; i < len; i++) {
+		c = (unsigned char)in[i];
+		if (c == '+') {
+			if (len - i < 3 || !isxdigit((unsigned char)in[i + 1]) ||
+			    !isxdigit((unsigned char)in[i + 2]))
+				return -1;
+			c = (xdigit_val(in[i + 1]) << 4) | xdigit_val(in[i + 2]);
+			i += 2;
+			if (c < 0x20 || c > 0x7e)
+				return -1;
+		} else if (c < '!' || c > '~' || c == '=')
+			return -1;
+		if (n + 1 >= outsz)
+			return -1;
+		out[n++] = (char)c;
+	}
+	if (outsz == 0)
+		return -1;
+	out[n] = '\0';
+	return (int)n;
+}
+
+/* ORCPT=addr-type;xtext: the type an atom, the address not empty. */
+static int
+orcpt_parse(const char *v, size_t vlen, char *out, size_t outsz)
+{
+	const char	*semi = memchr(v, ';', vlen);
+	size_t		 tl, i;
+	int		 n;
+
+	if (semi == NULL || vlen > ENV_ORCPT_MAX)
+		return -1;
+	tl = (size_t)(semi - v);
+	if (tl == 0 || tl > 32 || tl + 1 >= outsz)
+		return -1;
+	for (i = 0; i < tl; i++)
+		if (!isalnum((unsigned char)v[i]) && v[i] != '-')
+			return -1;
+	memcpy(out, v, tl + 1);
+	n = smtp_xtext_decode(semi + 1, vlen - tl - 1, out + tl + 1,
+	    outsz - tl - 1);
+	return n <= 0 ? -1 : 0;
+}
+
+static int
+kw_is(const char *kw, size_t kwlen, const char *name)
+{
+	return strlen(name) == kwlen && strncasecmp(kw, name, kwlen) == 0;
+}
+
+/* A known parameter with a bad value: 501, naming it and why. */
+static enum smtp_perr
+bad_param(struct smtp_path *out, const char *why)
+{
+	out->why = why;
+	return SMTP_PERR_PARAM_SYNTAX;
+}
+
 /*
  * ESMTP parameters: SP-separated "keyword[=value]". MAIL knows SIZE,
- * BODY and SMTPUTF8; RCPT knows none yet.
+ * BODY, SMTPUTF8, RET and ENVID; RCPT knows NOTIFY and ORCPT. A keyword
+ * given twice is a syntax error (RFC 5321 4.1.2 does not allow it, and
+ * which one would win is a guess); one we do not know is 555 (RFC 5321
+ * 4.1.1.11), one we know with a bad value 501 5.5.4 (RFC 3461 4).
  */
 static enum smtp_perr
 params_parse(const char *p, int is_mail, struct smtp_path *out)
 {
 	const char	*kw, *eq, *v, *e;
 	size_t		 kwlen, vlen;
-	int		 seen_body = 0;
+	int		 seen_body = 0, seen_ret = 0, seen_orcpt = 0;
 
 	for (;;) {
 		while (*p == ' ' || *p == '\t')
@@ -243,14 +319,36 @@ params_parse(const char *p, int is_mail, struct smtp_path *out)
 		}
 		param_name(out, kw, kwlen);
 		p = e;
-		if (!is_mail)
-			return SMTP_PERR_PARAM;
-		if (kwlen == 4 && strncasecmp(kw, "SIZE", 4) == 0) {
+		if (!is_mail) {
+			if (kw_is(kw, kwlen, "NOTIFY")) {
+				if (out->notify != 0)
+					return bad_param(out, "given twice");
+				if (v == NULL || env_notify_parse(v, vlen,
+				    &out->notify) == -1) {
+					out->notify = 0;
+					return bad_param(out, "NEVER, or a "
+					    "list of SUCCESS, FAILURE, DELAY");
+				}
+			} else if (kw_is(kw, kwlen, "ORCPT")) {
+				if (seen_orcpt)
+					return bad_param(out, "given twice");
+				seen_orcpt = 1;
+				if (v == NULL || orcpt_parse(v, vlen,
+				    out->orcpt, sizeof(out->orcpt)) == -1) {
+					out->orcpt[0] = '\0';
+					return bad_param(out, "addr-type;xtext "
+					    "expected");
+				}
+			} else
+				return SMTP_PERR_PARAM;
+			continue;
+		}
+		if (kw_is(kw, kwlen, "SIZE")) {
 			if (out->has_size || v == NULL ||
 			    size_parse(v, vlen, &out->size) == -1)
 				return SMTP_PERR_PARAM_SYNTAX;
 			out->has_size = 1;
-		} else if (kwlen == 4 && strncasecmp(kw, "BODY", 4) == 0) {
+		} else if (kw_is(kw, kwlen, "BODY")) {
 			if (seen_body || v == NULL)
 				return SMTP_PERR_PARAM_SYNTAX;
 			seen_body = 1;
@@ -260,10 +358,32 @@ params_parse(const char *p, int is_mail, struct smtp_path *out)
 				out->body = SMTP_BODY_8BITMIME;
 			else
 				return SMTP_PERR_PARAM_SYNTAX;
-		} else if (kwlen == 8 && strncasecmp(kw, "SMTPUTF8", 8) == 0) {
+		} else if (kw_is(kw, kwlen, "SMTPUTF8")) {
 			if (out->smtputf8 || v != NULL)
 				return SMTP_PERR_PARAM_SYNTAX;
 			out->smtputf8 = 1;
+		} else if (kw_is(kw, kwlen, "RET")) {
+			if (seen_ret)
+				return bad_param(out, "given twice");
+			seen_ret = 1;
+			if (v != NULL && vlen == 4 &&
+			    strncasecmp(v, "FULL", 4) == 0)
+				out->ret = ENV_RET_FULL;
+			else if (v != NULL && vlen == 4 &&
+			    strncasecmp(v, "HDRS", 4) == 0)
+				out->ret = ENV_RET_HDRS;
+			else
+				return bad_param(out, "FULL or HDRS expected");
+		} else if (kw_is(kw, kwlen, "ENVID")) {
+			if (out->has_envid)
+				return bad_param(out, "given twice");
+			out->has_envid = 1;
+			if (v == NULL || vlen == 0 || smtp_xtext_decode(v, vlen,
+			    out->envid, sizeof(out->envid)) == -1) {
+				out->envid[0] = '\0';
+				return bad_param(out, "xtext of at most 100 "
+				    "printable characters expected");
+			}
 		} else
 			return SMTP_PERR_PARAM;
 	}
@@ -326,8 +446,12 @@ smtp_perr_reply(enum smtp_perr rc, const struct smtp_path *p,
 		    p->param);
 		break;
 	case SMTP_PERR_PARAM_SYNTAX:
-		snprintf(out, outsz, "501 5.5.4 Bad %s parameter syntax",
-		    p->param);
+		if (p->why != NULL)
+			snprintf(out, outsz, "501 5.5.4 Bad %s parameter "
+			    "syntax: %s", p->param, p->why);
+		else
+			snprintf(out, outsz, "501 5.5.4 Bad %s parameter "
+			    "syntax", p->param);
 		break;
 	case SMTP_PERR_UTF8:
 		/*

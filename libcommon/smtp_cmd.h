@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "addr.h"
+#include "envelope.h"
 
 /* RFC 5321 4.5.3.1.4: 512 octets including the CRLF. */
 #define SMTP_LINE_MAX		512
@@ -57,7 +58,14 @@ struct smtp_path {
 	uint64_t	size;			/* SIZE=, clamped at UINT64_MAX */
 	enum smtp_body	body;
 	int		smtputf8;
+	/* RFC 3461 (DSN): RET and ENVID on MAIL, NOTIFY and ORCPT on RCPT. */
+	int		ret;			/* ENV_RET_* */
+	int		has_envid;
+	char		envid[ENV_ENVID_MAX + 1];	/* xtext-decoded */
+	unsigned	notify;			/* ENV_NOTIFY_*; 0: not given */
+	char		orcpt[ENV_ORCPT_MAX + 1];	/* "type;addr", decoded; "" */
 	char		param[64];		/* the parameter an error names */
+	const char	*why;			/* and why, or NULL */
 };
 
 enum smtp_perr {
@@ -67,6 +75,15 @@ enum smtp_perr {
 	SMTP_PERR_PARAM_SYNTAX,	/* a known one with a bad value: 501 5.5.4 */
 	SMTP_PERR_UTF8,		/* SMTPUTF8 path not UTF-8: 501 5.5.2 */
 };
+
+/*
+ * Decodes RFC 3461 xtext (in[0..len)) into out, NUL-terminated: "+HH"
+ * is the byte HH, other bytes stand for themselves and must be '!'..'~'
+ * but '+' and '='. A decoded byte outside ' '..'~' (a control byte, an
+ * 8-bit byte) is refused: the value goes into DSN header fields. The
+ * length, or -1 (also when it does not fit outsz).
+ */
+int	smtp_xtext_decode(const char *in, size_t len, char *out, size_t outsz);
 
 /* arg is what follows "MAIL": "FROM:<path> [params]". */
 enum smtp_perr smtp_parse_mail(const char *arg, struct smtp_path *);

@@ -52,9 +52,17 @@ smtp_tx_reset(struct smtp_tx *tx)
 	for (i = 0; i < tx->nrcpt; i++) {
 		explicit_bzero(tx->rcpt[i], strlen(tx->rcpt[i]));
 		free(tx->rcpt[i]);
+		if (tx->orcpt[i] != NULL) {
+			explicit_bzero(tx->orcpt[i], strlen(tx->orcpt[i]));
+			free(tx->orcpt[i]);
+		}
 	}
 	free(tx->rcpt);
+	free(tx->orcpt);
+	free(tx->notify);
 	tx->rcpt = NULL;
+	tx->orcpt = NULL;
+	tx->notify = NULL;
 	tx->nrcpt = 0;
 	tx->rcpt_wire = 0;
 	tx->rcpt_tried = 0;
@@ -63,6 +71,8 @@ smtp_tx_reset(struct smtp_tx *tx)
 	tx->sender[0] = '\0';
 	tx->smtputf8 = 0;
 	tx->body = SMTP_BODY_NONE;
+	tx->ret = ENV_RET_NONE;
+	explicit_bzero(tx->envid, sizeof(tx->envid));
 }
 
 void
@@ -139,6 +149,7 @@ tx_helo(struct smtp_tx *tx, const char *arg, int esmtp)
 	netio_printf(tx->io, "250-SIZE %llu\r\n",
 	    (unsigned long long)c->message_size_limit);
 	netio_printf(tx->io, "250-8BITMIME\r\n");
+	netio_printf(tx->io, "250-DSN\r\n");
 	netio_printf(tx->io, "250-ENHANCEDSTATUSCODES\r\n");
 	netio_printf(tx->io, "250 SMTPUTF8\r\n");
 }
@@ -187,28 +198,63 @@ tx_mail(struct smtp_tx *tx, const char *arg)
 	strlcpy(tx->sender, p.addr, sizeof(tx->sender));
 	tx->smtputf8 = p.smtputf8;
 	tx->body = p.body;
+	tx->ret = p.ret;
+	strlcpy(tx->envid, p.envid, sizeof(tx->envid));
 	smtp_tx_reply(tx, "250 2.1.0 Ok");
 }
 
 /* 0 added (or already there), -1 out of memory. */
 static int
-tx_rcpt_add(struct smtp_tx *tx, const char *addr)
+tx_rcpt_add(struct smtp_tx *tx, const char *addr, const struct smtp_path *p)
 {
-	char	**nv;
+	char	**nv, **no;
+	uint32_t *nn;
 	uint32_t  i;
+	size_t	  n = (size_t)tx->nrcpt + 1;
 
 	for (i = 0; i < tx->nrcpt; i++)
-		/* The store folds case: ALICE@ and alice@ are one mailbox. */
+		/*
+		 * The store folds case: ALICE@ and alice@ are one mailbox,
+		 * one copy is enough, and the first RCPT's DSN options win.
+		 */
 		if (strcasecmp(tx->rcpt[i], addr) == 0)
-			return 0;	/* one copy is enough for delivery */
-	if ((nv = reallocarray(tx->rcpt, tx->nrcpt + 1, sizeof(*nv))) == NULL)
+			return 0;
+	if ((nv = reallocarray(tx->rcpt, n, sizeof(*nv))) == NULL)
 		return -1;
 	tx->rcpt = nv;
-	if ((tx->rcpt[tx->nrcpt] = strdup(addr)) == NULL)
+	if ((no = reallocarray(tx->orcpt, n, sizeof(*no))) == NULL)
 		return -1;
+	tx->orcpt = no;
+	if ((nn = reallocarray(tx->notify, n, sizeof(*nn))) == NULL)
+		return -1;
+	tx->notify = nn;
+	tx->notify[tx->nrcpt] = p->notify;
+	tx->orcpt[tx->nrcpt] = NULL;
+	if (p->orcpt[0] != '\0' &&
+	    (tx->orcpt[tx->nrcpt] = strdup(p->orcpt)) == NULL)
+		return -1;
+	if ((tx->rcpt[tx->nrcpt] = strdup(addr)) == NULL) {
+		free(tx->orcpt[tx->nrcpt]);
+		return -1;
+	}
 	tx->nrcpt++;
-	tx->rcpt_wire += 4 + strlen(addr);
+	/* Q_COMMIT's share: address, notify, orcpt, with their lengths. */
+	tx->rcpt_wire += 4 + strlen(addr) + 4 + 4 + strlen(p->orcpt);
 	return 0;
+}
+
+void
+smtp_tx_commit_fill(const struct smtp_tx *tx, struct q_commit *qc)
+{
+	qc->body = tx->body == SMTP_BODY_8BITMIME ? ENV_BODY_8BITMIME :
+	    ENV_BODY_7BIT;
+	qc->smtputf8 = tx->smtputf8 ? 1 : 0;
+	qc->ret = (uint32_t)tx->ret;
+	strlcpy(qc->envid, tx->envid, sizeof(qc->envid));
+	qc->nrcpt = tx->nrcpt;
+	qc->rcpt = tx->rcpt;
+	qc->notify = tx->notify;
+	qc->orcpt = tx->orcpt;
 }
 
 static void
@@ -232,7 +278,8 @@ tx_rcpt(struct smtp_tx *tx, const char *arg)
 	 * and a large recipient limit must not make queued refuse it).
 	 */
 	if (tx->nrcpt >= (uint64_t)c->smtpd_recipient_limit ||
-	    tx->rcpt_wire + 4 + ADDR_MAX + 2048 > IPC_MAX_PAYLOAD) {
+	    tx->rcpt_wire + 4 + ADDR_MAX + 8 + ENV_ORCPT_MAX + 2048 >
+	    IPC_MAX_PAYLOAD) {
 		smtp_tx_reply(tx, "452 4.5.3 Error: too many recipients");
 		return;
 	}
@@ -248,7 +295,7 @@ tx_rcpt(struct smtp_tx *tx, const char *arg)
 		if (tx->ops->rcpt != NULL && tx->ops->rcpt(tx->ctx, addr) == -1)
 			return;
 	}
-	if (tx_rcpt_add(tx, addr) == -1) {
+	if (tx_rcpt_add(tx, addr, &p) == -1) {
 		smtp_tx_reply(tx, "452 4.3.1 Error: insufficient system "
 		    "storage");
 		return;

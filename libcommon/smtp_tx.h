@@ -17,6 +17,7 @@
 #include "addr.h"
 #include "conf.h"
 #include "netio.h"
+#include "proto.h"
 #include "smtp_cmd.h"
 #include "smtp_data.h"
 
@@ -88,7 +89,11 @@ struct smtp_tx {
 	char			 sender[ADDR_MAX + 1];	/* "" is <> */
 	int			 smtputf8;
 	enum smtp_body		 body;
+	int			 ret;		/* RET=: ENV_RET_* */
+	char			 envid[ENV_ENVID_MAX + 1];	/* "": none */
 	char			**rcpt;		/* no two alike (case) */
+	uint32_t		*notify;	/* per rcpt: NOTIFY=, 0 none */
+	char			**orcpt;	/* per rcpt: ORCPT=, NULL none */
 	uint32_t		 nrcpt;
 	size_t			 rcpt_wire;	/* their Q_COMMIT share */
 	int			 rcpt_tried;	/* a RCPT got this far */
@@ -156,6 +161,13 @@ enum smtp_tx_data smtp_tx_data_read(struct smtp_tx *, struct smtp_data *d,
 /* The refusal for a result (421, 552, 554, 451); nothing for OK, EOF, IOERR. */
 void	smtp_tx_data_reply(struct smtp_tx *, enum smtp_tx_data,
 	    const struct smtp_data *);
+
+/*
+ * Fills what the transaction gave into a commit: body, smtputf8, ret,
+ * envid, and the recipients with their notify and orcpt (pointing into
+ * tx, valid until smtp_tx_reset). The caller sets size, sender, client.
+ */
+void	smtp_tx_commit_fill(const struct smtp_tx *, struct q_commit *);
 
 /* "SMTP", "ESMTP" or "UTF8SMTP": the Received header's and logs' "with". */
 const char *smtp_tx_proto(const struct smtp_tx *);

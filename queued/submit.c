@@ -423,12 +423,25 @@ handle_commit(struct client *c, struct ipc_msg *m)
 	    (env.client = strdup(client)) == NULL ||
 	    (env.helo = strdup(qc.helo)) == NULL)
 		goto nomem;
+	/* The decoder checked every value: they go in as they are. */
+	env.body = (int)qc.body;
+	env.smtputf8 = (int)qc.smtputf8;
+	env.ret = (int)qc.ret;
+	if (qc.envid[0] != '\0' && env_set_str(&env.envid, qc.envid) == -1)
+		goto nomem;
 	for (i = 0; i < qc.nrcpt; i++) {
+		struct env_rcpt *r;
+
 		if (qualify(qc.rcpt[i], addr, sizeof(addr)) == -1) {
 			strlcpy(why, "5.1.3 bad recipient address syntax", sizeof(why));
 			goto reject;
 		}
 		if (env_add_rcpt(&env, addr, NULL, 0) == -1)
+			goto nomem;
+		r = &env.rcpt[env.nrcpt - 1];
+		r->notify = qc.notify[i];
+		if (qc.orcpt[i][0] != '\0' &&
+		    env_set_str(&r->dsn_orcpt, qc.orcpt[i]) == -1)
 			goto nomem;
 	}
 	if (c->local && !inject_sender_ok(&Q->conf, c->uid, c->user,

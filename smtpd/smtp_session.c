@@ -378,8 +378,7 @@ queue_commit(struct smtp_session *s, struct smtp_spool *sp)
 	strlcpy(qc.sender, s->tx.sender, sizeof(qc.sender));
 	strlcpy(qc.client, s->client, sizeof(qc.client));
 	strlcpy(qc.helo, s->tx.helo, sizeof(qc.helo));
-	qc.nrcpt = s->tx.nrcpt;
-	qc.rcpt = s->tx.rcpt;
+	smtp_tx_commit_fill(&s->tx, &qc);
 	ipc_msg_init(&req, Q_COMMIT, 0);
 	if (proto_enc_q_commit(&req, &qc) == -1) {
 		ipc_msg_free(&req);

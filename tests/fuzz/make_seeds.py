@@ -100,8 +100,10 @@ def proto():
         0: ("q_err", u32(1) + s("4.3.0 queue file write error")),
         1: ("q_file", s(qid)),
         2: ("q_commit", u64(1234) + s("alice@example.org") +
-            s("[192.0.2.1]") + s("mx.example.org") + u32(2) +
-            s("bob@example.net") + s("carol@example.net")),
+            s("[192.0.2.1]") + s("mx.example.org") + u32(1) + u32(0) +
+            u32(2) + s("QQ+1") + u32(2) +
+            s("bob@example.net") + u32(6) + s("rfc822;Bob@example.net") +
+            s("carol@example.net") + u32(0) + s("")),
         3: ("q_ok", s(qid)),
         4: ("q_ctl_entry", u64(99) + s(ENV)),
         5: ("q_ctl_delete", s(qid)),

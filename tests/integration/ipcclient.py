@@ -20,11 +20,15 @@ def string(x):
     return struct.pack("=I", len(x)) + x
 
 
-def commit_body(size, sender, rcpts, client="[127.0.0.1]", helo="test"):
+def commit_body(size, sender, rcpts, client="[127.0.0.1]", helo="test",
+                body=0, smtputf8=0, ret=0, envid="", notify=None, orcpt=None):
+    """libcommon/proto.h's Q_COMMIT: notify and orcpt are per recipient."""
     b = (struct.pack("=Q", size) + string(sender) + string(client) +
-         string(helo) + struct.pack("=I", len(rcpts)))
-    for r in rcpts:
-        b += string(r)
+         string(helo) + struct.pack("=III", body, smtputf8, ret) +
+         string(envid) + struct.pack("=I", len(rcpts)))
+    for i, r in enumerate(rcpts):
+        b += (string(r) + struct.pack("=I", notify[i] if notify else 0) +
+              string(orcpt[i] if orcpt else ""))
     return b
 
 

@@ -194,6 +194,20 @@ assert_strict(const struct ipc_msg *m, decode_fn dec, const char *name)
 	ipc_msg_free(&v);
 }
 
+/* A Q_COMMIT's fields up to the count: size, sender, client, helo, DSN. */
+static void
+put_commit_head(struct ipc_msg *m, const char *helo)
+{
+	assert_int_equal(ipc_put_u64(m, 10), 0);
+	assert_int_equal(ipc_put_str(m, "a@x"), 0);
+	assert_int_equal(ipc_put_str(m, "c"), 0);
+	assert_int_equal(ipc_put_str(m, helo), 0);
+	assert_int_equal(ipc_put_u32(m, ENV_BODY_7BIT), 0);
+	assert_int_equal(ipc_put_u32(m, 0), 0);
+	assert_int_equal(ipc_put_u32(m, ENV_RET_NONE), 0);
+	assert_int_equal(ipc_put_str(m, ""), 0);
+}
+
 static void
 commit_sample(struct q_commit *c, char **rcpt, uint32_t n)
 {
@@ -303,14 +317,32 @@ test_q_commit_round_trips_and_is_strict(void **state)
 {
 	char		*rcpt[] = { "bob@example.net", "\"c d\"@example.com",
 	    "e@[192.0.2.9]" };
+	char		*orcpt[] = { "rfc822;Bob@Example.NET", NULL, "" };
+	uint32_t	 notify[] = { ENV_NOTIFY_NEVER, 0,
+	    ENV_NOTIFY_SUCCESS | ENV_NOTIFY_DELAY };
 	struct q_commit	c, back;
 	struct ipc_msg	m;
 	uint32_t	i;
 
 	commit_sample(&c, rcpt, 3);
+	c.body = ENV_BODY_8BITMIME;
+	c.smtputf8 = 1;
+	c.ret = ENV_RET_HDRS;
+	strlcpy(c.envid, "QQ 1+2", sizeof(c.envid));
+	c.notify = notify;
+	c.orcpt = orcpt;
 	ipc_msg_init(&m, Q_COMMIT, 5);
 	assert_int_equal(proto_enc_q_commit(&m, &c), 0);
 	assert_int_equal(proto_dec_q_commit(&m, &back, 3), 0);
+	assert_int_equal(back.body, ENV_BODY_8BITMIME);
+	assert_int_equal(back.smtputf8, 1);
+	assert_int_equal(back.ret, ENV_RET_HDRS);
+	assert_string_equal(back.envid, "QQ 1+2");
+	assert_string_equal(back.orcpt[0], orcpt[0]);
+	assert_string_equal(back.orcpt[1], "");
+	assert_string_equal(back.orcpt[2], "");
+	for (i = 0; i < 3; i++)
+		assert_int_equal(back.notify[i], notify[i]);
 	assert_true(back.size == c.size);
 	assert_string_equal(back.sender, c.sender);
 	assert_string_equal(back.client, c.client);
@@ -380,10 +412,7 @@ test_q_commit_count_without_the_recipients_behind_it_is_refused(void **state)
 	struct ipc_msg	m;
 
 	ipc_msg_init(&m, Q_COMMIT, 5);
-	assert_int_equal(ipc_put_u64(&m, 10), 0);
-	assert_int_equal(ipc_put_str(&m, "a@x"), 0);
-	assert_int_equal(ipc_put_str(&m, "c"), 0);
-	assert_int_equal(ipc_put_str(&m, "h"), 0);
+	put_commit_head(&m, "h");
 	assert_int_equal(ipc_put_u32(&m, 100000), 0);
 	assert_int_equal(proto_dec_q_commit(&m, &back, 100000), -1);
 	assert_null(back.rcpt);
@@ -405,26 +434,107 @@ test_q_commit_fields_longer_than_their_limits_are_refused(void **state)
 
 	/* a recipient one byte over ADDR_MAX */
 	ipc_msg_init(&m, Q_COMMIT, 5);
-	assert_int_equal(ipc_put_u64(&m, 10), 0);
-	assert_int_equal(ipc_put_str(&m, "a@x"), 0);
-	assert_int_equal(ipc_put_str(&m, "c"), 0);
-	assert_int_equal(ipc_put_str(&m, "h"), 0);
+	put_commit_head(&m, "h");
 	assert_int_equal(ipc_put_u32(&m, 1), 0);
 	assert_int_equal(ipc_put_str(&m, rcpt[0]), 0);
+	assert_int_equal(ipc_put_u32(&m, 0), 0);
+	assert_int_equal(ipc_put_str(&m, ""), 0);
 	assert_int_equal(proto_dec_q_commit(&m, &back, 10), -1);
 	assert_null(back.rcpt);
 	ipc_msg_free(&m);
 
 	/* a HELO name longer than its buffer */
 	ipc_msg_init(&m, Q_COMMIT, 5);
-	assert_int_equal(ipc_put_u64(&m, 10), 0);
-	assert_int_equal(ipc_put_str(&m, "a@x"), 0);
-	assert_int_equal(ipc_put_str(&m, "c"), 0);
-	assert_int_equal(ipc_put_str(&m, longhelo), 0);
+	put_commit_head(&m, longhelo);
 	assert_int_equal(ipc_put_u32(&m, 1), 0);
 	assert_int_equal(ipc_put_str(&m, "b@x"), 0);
+	assert_int_equal(ipc_put_u32(&m, 0), 0);
+	assert_int_equal(ipc_put_str(&m, ""), 0);
 	assert_int_equal(proto_dec_q_commit(&m, &back, 10), -1);
 	ipc_msg_free(&m);
+}
+
+/* One commit with a single DSN value changed; NULL for "unchanged". */
+static int
+dec_commit_with(uint32_t body, uint32_t utf8, uint32_t ret, const char *envid,
+    uint32_t notify, const char *orcpt)
+{
+	char		*rcpt[] = { "b@x" };
+	char		*orc[] = { (char *)orcpt };
+	struct q_commit	 c, back;
+	struct ipc_msg	 m;
+	int		 rc;
+
+	commit_sample(&c, rcpt, 1);
+	c.body = body;
+	c.smtputf8 = utf8;
+	c.ret = ret;
+	strlcpy(c.envid, envid, sizeof(c.envid));
+	c.notify = &notify;
+	c.orcpt = orc;
+	ipc_msg_init(&m, Q_COMMIT, 5);
+	assert_int_equal(proto_enc_q_commit(&m, &c), 0);
+	rc = proto_dec_q_commit(&m, &back, 10);
+	if (rc == 0)
+		proto_q_commit_free(&back);
+	else
+		assert_null(back.rcpt);
+	ipc_msg_free(&m);
+	return rc;
+}
+
+static void
+test_q_commit_refuses_dsn_values_smtpd_would_not_take(void **state)
+{
+	char	longid[ENV_ENVID_MAX + 2], longorcpt[ENV_ORCPT_MAX + 2];
+
+	(void)state;
+	memset(longid, 'i', sizeof(longid) - 1);
+	longid[sizeof(longid) - 1] = '\0';
+	memset(longorcpt, 'o', sizeof(longorcpt) - 1);
+	memcpy(longorcpt, "rfc822;", 7);
+	longorcpt[sizeof(longorcpt) - 1] = '\0';
+	assert_int_equal(dec_commit_with(1, 1, 2, "id", ENV_NOTIFY_FAILURE,
+	    "rfc822;a@b"), 0);
+	assert_int_equal(dec_commit_with(2, 0, 0, "", 0, ""), -1);
+	assert_int_equal(dec_commit_with(0, 2, 0, "", 0, ""), -1);
+	assert_int_equal(dec_commit_with(0, 0, 3, "", 0, ""), -1);
+	assert_int_equal(dec_commit_with(0, 0, 0, "a\tb", 0, ""), -1);
+	assert_int_equal(dec_commit_with(0, 0, 0, "a\x7f", 0, ""), -1);
+	assert_int_equal(dec_commit_with(0, 0, 0, "\xc3\xa9", 0, ""), -1);
+	/* longid does not fit the field: the encoder cuts it, so by hand */
+	assert_int_equal(dec_commit_with(0, 0, 0, "", 0x10, ""), -1);
+	assert_int_equal(dec_commit_with(0, 0, 0, "", ENV_NOTIFY_NEVER |
+	    ENV_NOTIFY_FAILURE, ""), -1);
+	assert_int_equal(dec_commit_with(0, 0, 0, "", 0, "a@b"), -1);
+	assert_int_equal(dec_commit_with(0, 0, 0, "", 0, ";a@b"), -1);
+	assert_int_equal(dec_commit_with(0, 0, 0, "", 0, "rfc822;"), -1);
+	assert_int_equal(dec_commit_with(0, 0, 0, "", 0, "rfc 822;a@b"), -1);
+	assert_int_equal(dec_commit_with(0, 0, 0, "", 0, "rfc822;a\r\nb"),
+	    -1);
+	assert_int_equal(dec_commit_with(0, 0, 0, "", 0, longorcpt), -1);
+	longorcpt[ENV_ORCPT_MAX] = '\0';
+	assert_int_equal(dec_commit_with(0, 0, 0, "", 0, longorcpt), 0);
+	{
+		struct q_commit	back;
+		struct ipc_msg	m;
+
+		ipc_msg_init(&m, Q_COMMIT, 5);
+		assert_int_equal(ipc_put_u64(&m, 10), 0);
+		assert_int_equal(ipc_put_str(&m, "a@x"), 0);
+		assert_int_equal(ipc_put_str(&m, "c"), 0);
+		assert_int_equal(ipc_put_str(&m, "h"), 0);
+		assert_int_equal(ipc_put_u32(&m, 0), 0);
+		assert_int_equal(ipc_put_u32(&m, 0), 0);
+		assert_int_equal(ipc_put_u32(&m, 0), 0);
+		assert_int_equal(ipc_put_str(&m, longid), 0);
+		assert_int_equal(ipc_put_u32(&m, 1), 0);
+		assert_int_equal(ipc_put_str(&m, "b@x"), 0);
+		assert_int_equal(ipc_put_u32(&m, 0), 0);
+		assert_int_equal(ipc_put_str(&m, ""), 0);
+		assert_int_equal(proto_dec_q_commit(&m, &back, 10), -1);
+		ipc_msg_free(&m);
+	}
 }
 
 static void
@@ -932,6 +1042,7 @@ main(void)
 		cmocka_unit_test(test_q_commit_above_max_rcpt_is_refused_and_at_max_accepted),
 		cmocka_unit_test(test_q_commit_count_without_the_recipients_behind_it_is_refused),
 		cmocka_unit_test(test_q_commit_fields_longer_than_their_limits_are_refused),
+		cmocka_unit_test(test_q_commit_refuses_dsn_values_smtpd_would_not_take),
 		cmocka_unit_test(test_q_ok_and_q_ctl_delete_round_trip),
 		cmocka_unit_test(test_q_ctl_delete_refuses_an_invalid_qid),
 		cmocka_unit_test(test_q_ctl_entry_round_trips_and_is_strict),

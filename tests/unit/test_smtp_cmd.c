@@ -143,11 +143,157 @@ test_mail_unknown_param(void **state)
 {
 	struct smtp_path p;
 
-	assert_int_equal(smtp_parse_mail("FROM:<a@b.example> RET=HDRS", &p),
+	assert_int_equal(smtp_parse_mail("FROM:<a@b.example> XRET=HDRS", &p),
 	    SMTP_PERR_PARAM);
-	assert_string_equal(p.param, "RET");
+	assert_string_equal(p.param, "XRET");
 	assert_int_equal(smtp_parse_mail("FROM:<a@b.example> AUTH=<>", &p),
 	    SMTP_PERR_PARAM);
+	/* RCPT's DSN parameters mean nothing on MAIL */
+	assert_int_equal(smtp_parse_mail("FROM:<a@b.example> NOTIFY=NEVER",
+	    &p), SMTP_PERR_PARAM);
+	assert_int_equal(smtp_parse_mail("FROM:<a@b.example> "
+	    "ORCPT=rfc822;a@b", &p), SMTP_PERR_PARAM);
+}
+
+static void
+test_mail_dsn_params_are_kept(void **state)
+{
+	struct smtp_path p;
+
+	(void)state;
+	assert_int_equal(smtp_parse_mail("FROM:<a@b.example>", &p),
+	    SMTP_PERR_OK);
+	assert_int_equal(p.ret, ENV_RET_NONE);
+	assert_int_equal(p.has_envid, 0);
+	assert_string_equal(p.envid, "");
+	assert_int_equal(smtp_parse_mail("FROM:<a@b.example> RET=HDRS "
+	    "ENVID=QQ314159", &p), SMTP_PERR_OK);
+	assert_int_equal(p.ret, ENV_RET_HDRS);
+	assert_string_equal(p.envid, "QQ314159");
+	assert_int_equal(smtp_parse_mail("FROM:<> ret=full envid=a+2Bb+3Dc+20d "
+	    "BODY=8BITMIME", &p), SMTP_PERR_OK);
+	assert_int_equal(p.ret, ENV_RET_FULL);
+	assert_string_equal(p.envid, "a+b=c d");
+	assert_int_equal(p.body, SMTP_BODY_8BITMIME);
+}
+
+static void
+test_mail_bad_dsn_params_are_501_with_a_reason(void **state)
+{
+	static const char *bad[] = {
+		"RET=", "RET", "RET=BOTH", "RET=FULL RET=FULL",
+		"RET=HDRS RET=FULL", "ENVID=", "ENVID", "ENVID=a=b",
+		"ENVID=a+", "ENVID=a+4", "ENVID=a+4G", "ENVID=a+0A",
+		"ENVID=a+0d+0aX", "ENVID=a+7F", "ENVID=+C3+A9", "ENVID=x ENVID=y",
+		"ENVID=\xc3\xa9",
+	};
+	struct smtp_path p;
+	char		 arg[SMTP_LINE_MAX], reply[SMTP_LINE_MAX], id[120];
+	size_t		 i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(arg, sizeof(arg), "FROM:<a@b.example> %s", bad[i]);
+		if (smtp_parse_mail(arg, &p) != SMTP_PERR_PARAM_SYNTAX)
+			fail_msg("not 501: %s", bad[i]);
+		smtp_perr_reply(SMTP_PERR_PARAM_SYNTAX, &p, "x", reply,
+		    sizeof(reply));
+		assert_true(strncmp(reply, "501 5.5.4 Bad ", 14) == 0);
+		assert_non_null(p.why);
+		assert_non_null(strstr(reply, p.why));
+	}
+	/* ENVID: 100 characters, not 101 */
+	memset(id, 'e', 100);
+	id[100] = '\0';
+	snprintf(arg, sizeof(arg), "FROM:<a@b.example> ENVID=%s", id);
+	assert_int_equal(smtp_parse_mail(arg, &p), SMTP_PERR_OK);
+	snprintf(arg, sizeof(arg), "FROM:<a@b.example> ENVID=%se", id);
+	assert_int_equal(smtp_parse_mail(arg, &p), SMTP_PERR_PARAM_SYNTAX);
+}
+
+static void
+test_rcpt_dsn_params_are_kept(void **state)
+{
+	struct smtp_path p;
+
+	(void)state;
+	assert_int_equal(smtp_parse_rcpt("TO:<x@y.example>", 0, &p),
+	    SMTP_PERR_OK);
+	assert_int_equal(p.notify, 0);
+	assert_string_equal(p.orcpt, "");
+	assert_int_equal(smtp_parse_rcpt("TO:<x@y.example> NOTIFY=NEVER", 0,
+	    &p), SMTP_PERR_OK);
+	assert_int_equal(p.notify, ENV_NOTIFY_NEVER);
+	assert_int_equal(smtp_parse_rcpt("TO:<x@y.example> "
+	    "notify=delay,Success ORCPT=rfc822;X+2By@Y.example", 0, &p),
+	    SMTP_PERR_OK);
+	assert_int_equal(p.notify, ENV_NOTIFY_DELAY | ENV_NOTIFY_SUCCESS);
+	assert_string_equal(p.orcpt, "rfc822;X+y@Y.example");
+	assert_int_equal(smtp_parse_rcpt("TO:<postmaster> NOTIFY=FAILURE", 0,
+	    &p), SMTP_PERR_OK);
+	assert_int_equal(p.postmaster, 1);
+	assert_int_equal(p.notify, ENV_NOTIFY_FAILURE);
+}
+
+static void
+test_rcpt_bad_dsn_params_are_501_and_unknown_555(void **state)
+{
+	static const char *bad[] = {
+		"NOTIFY", "NOTIFY=", "NOTIFY=NEVER,SUCCESS", "NOTIFY=SUCCESS,NEVER",
+		"NOTIFY=SOMETIMES", "NOTIFY=SUCCESS,", "NOTIFY=SUCCESS,SUCCESS",
+		"NOTIFY=NEVER NOTIFY=NEVER", "NOTIFY=DELAY NOTIFY=FAILURE",
+		"ORCPT", "ORCPT=", "ORCPT=a@b", "ORCPT=;a@b", "ORCPT=rfc822;",
+		"ORCPT=rfc_822;a@b", "ORCPT=rfc822;a+0D+0Ab",
+		"ORCPT=rfc822;a=b", "ORCPT=rfc822;a@b ORCPT=rfc822;a@b",
+		"ORCPT=rfc822;\xc3\xa9@b",
+		"ORCPT=abcdefghijklmnopqrstuvwxyz0123456;a@b",
+	};
+	struct smtp_path p;
+	char		 arg[SMTP_LINE_MAX];
+	size_t		 i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(arg, sizeof(arg), "TO:<x@y.example> %s", bad[i]);
+		if (smtp_parse_rcpt(arg, 1, &p) != SMTP_PERR_PARAM_SYNTAX)
+			fail_msg("not 501: %s", bad[i]);
+		assert_non_null(p.why);
+	}
+	assert_int_equal(smtp_parse_rcpt("TO:<x@y.example> XNOTIFY=NEVER", 0,
+	    &p), SMTP_PERR_PARAM);
+	assert_string_equal(p.param, "XNOTIFY");
+}
+
+static void
+test_xtext_decodes_and_refuses_what_rfc_3461_does_not_allow(void **state)
+{
+	char	out[16];
+
+	(void)state;
+	assert_int_equal(smtp_xtext_decode("abc", 3, out, sizeof(out)), 3);
+	assert_string_equal(out, "abc");
+	assert_int_equal(smtp_xtext_decode("+2B+3d+20", 9, out, sizeof(out)),
+	    3);
+	assert_string_equal(out, "+= ");
+	assert_int_equal(smtp_xtext_decode("", 0, out, sizeof(out)), 0);
+	assert_string_equal(out, "");
+	/* only the given length is read */
+	assert_int_equal(smtp_xtext_decode("ab+41", 2, out, sizeof(out)), 2);
+	assert_string_equal(out, "ab");
+	assert_int_equal(smtp_xtext_decode("ab+4", 4, out, sizeof(out)), -1);
+	assert_int_equal(smtp_xtext_decode("ab+", 3, out, sizeof(out)), -1);
+	assert_int_equal(smtp_xtext_decode("a=b", 3, out, sizeof(out)), -1);
+	assert_int_equal(smtp_xtext_decode("a b", 3, out, sizeof(out)), -1);
+	assert_int_equal(smtp_xtext_decode("+00", 3, out, sizeof(out)), -1);
+	assert_int_equal(smtp_xtext_decode("+0A", 3, out, sizeof(out)), -1);
+	assert_int_equal(smtp_xtext_decode("+7F", 3, out, sizeof(out)), -1);
+	assert_int_equal(smtp_xtext_decode("+FF", 3, out, sizeof(out)), -1);
+	assert_int_equal(smtp_xtext_decode("\x80", 1, out, sizeof(out)), -1);
+	assert_int_equal(smtp_xtext_decode("+g0", 3, out, sizeof(out)), -1);
+	/* it must fit, with its NUL */
+	assert_int_equal(smtp_xtext_decode("abcd", 4, out, 5), 4);
+	assert_int_equal(smtp_xtext_decode("abcde", 5, out, 5), -1);
+	assert_int_equal(smtp_xtext_decode("", 0, out, 0), -1);
 }
 
 static void
@@ -404,11 +550,13 @@ test_rcpt_params_refused(void **state)
 {
 	struct smtp_path p;
 
-	assert_int_equal(smtp_parse_rcpt("TO:<x@y.example> NOTIFY=NEVER", 0,
-	    &p), SMTP_PERR_PARAM);
-	assert_string_equal(p.param, "NOTIFY");
 	/* MAIL's parameters mean nothing on RCPT. */
 	assert_int_equal(smtp_parse_rcpt("TO:<x@y.example> SIZE=1", 0, &p),
+	    SMTP_PERR_PARAM);
+	assert_string_equal(p.param, "SIZE");
+	assert_int_equal(smtp_parse_rcpt("TO:<x@y.example> RET=FULL", 0, &p),
+	    SMTP_PERR_PARAM);
+	assert_int_equal(smtp_parse_rcpt("TO:<x@y.example> ENVID=x", 0, &p),
 	    SMTP_PERR_PARAM);
 }
 
@@ -452,6 +600,11 @@ main(void)
 		cmocka_unit_test(test_mail_params),
 		cmocka_unit_test(test_mail_huge_size_clamps),
 		cmocka_unit_test(test_mail_unknown_param),
+		cmocka_unit_test(test_mail_dsn_params_are_kept),
+		cmocka_unit_test(test_mail_bad_dsn_params_are_501_with_a_reason),
+		cmocka_unit_test(test_rcpt_dsn_params_are_kept),
+		cmocka_unit_test(test_rcpt_bad_dsn_params_are_501_and_unknown_555),
+		cmocka_unit_test(test_xtext_decodes_and_refuses_what_rfc_3461_does_not_allow),
 		cmocka_unit_test(test_mail_bad_param_values),
 		cmocka_unit_test(test_mail_missing_brackets),
 		cmocka_unit_test(test_mail_junk_after_bracket),

@@ -238,6 +238,7 @@ test_ehlo_lists_the_capabilities_and_ends_the_transaction(void **state)
 	    "250-PIPELINING\r\n"
 	    "250-SIZE 1024\r\n"
 	    "250-8BITMIME\r\n"
+	    "250-DSN\r\n"
 	    "250-ENHANCEDSTATUSCODES\r\n"
 	    "250 SMTPUTF8\r\n"
 	    "503 5.5.1 Error: need MAIL command\r\n");
@@ -321,20 +322,67 @@ test_rcpt_asks_the_caller_and_keeps_one_copy_of_each(void **state)
 	    "RCPT TO:<alice@example.org>\r\n"
 	    "RCPT TO:<ALICE@example.org>\r\n"
 	    "RCPT TO:<nobody@example.org>\r\n"
-	    "RCPT TO:<bob@example.org> NOTIFY=NEVER\r\n"
+	    "RCPT TO:<bob@example.org> XNOTIFY=NEVER\r\n"
 	    "RCPT TO:bob@example.org\r\n");
 	assert_string_equal(t->out, GREETING
 	    "250 2.1.0 Ok\r\n"
 	    "250 2.1.5 Ok\r\n"
 	    "250 2.1.5 Ok\r\n"
 	    "550 5.1.1 <nobody@example.org>: no\r\n"
-	    "555 5.5.4 Unsupported option: NOTIFY\r\n"
+	    "555 5.5.4 Unsupported option: XNOTIFY\r\n"
 	    "501 5.1.3 Bad recipient address syntax\r\n");
 	assert_int_equal(t->rcpt_calls, 3);
 	assert_int_equal(t->tx.nrcpt, 1);
 	assert_string_equal(t->tx.rcpt[0], "alice@example.org");
-	/* Each kept address: its length and 4 bytes of framing. */
-	assert_int_equal(t->tx.rcpt_wire, 4 + strlen("alice@example.org"));
+	/* Each kept address: its length, notify, an empty orcpt, framing. */
+	assert_int_equal(t->tx.rcpt_wire, 4 + strlen("alice@example.org") + 8);
+	t_close(t);
+}
+
+static void
+test_dsn_parameters_reach_the_commit_and_reset_clears_them(void **state)
+{
+	struct t	*t;
+	struct q_commit	 qc;
+
+	(void)state;
+	t = t_open(NULL);
+	t_script(t, "EHLO c.example\r\n"
+	    "MAIL FROM:<a@b.example> RET=HDRS ENVID=QQ+2B1 BODY=8BITMIME\r\n"
+	    "RCPT TO:<alice@example.org> NOTIFY=SUCCESS,FAILURE "
+	    "ORCPT=rfc822;Alice@Example.ORG\r\n"
+	    "RCPT TO:<ALICE@example.org> NOTIFY=NEVER\r\n"
+	    "RCPT TO:<bob@example.org>\r\n"
+	    "RCPT TO:<carol@example.org> NOTIFY=NEVER,DELAY\r\n"
+	    "RCPT TO:<carol@example.org> ORCPT=rfc822\r\n"
+	    "MAIL FROM:<a@b.example> RET=FULL RET=HDRS\r\n");
+	assert_non_null(strstr(t->out, "250-DSN\r\n"));
+	assert_non_null(strstr(t->out, "501 5.5.4 Bad NOTIFY parameter "
+	    "syntax: NEVER, or a list of SUCCESS, FAILURE, DELAY\r\n"
+	    "501 5.5.4 Bad ORCPT parameter syntax: addr-type;xtext "
+	    "expected\r\n"
+	    "503 5.5.1 Error: nested MAIL command\r\n"));
+	assert_int_equal(t->tx.nrcpt, 2);
+	memset(&qc, 0, sizeof(qc));
+	smtp_tx_commit_fill(&t->tx, &qc);
+	assert_int_equal(qc.body, ENV_BODY_8BITMIME);
+	assert_int_equal(qc.ret, ENV_RET_HDRS);
+	assert_string_equal(qc.envid, "QQ+1");
+	assert_int_equal(qc.nrcpt, 2);
+	/* one copy of alice: the first RCPT's options */
+	assert_int_equal(qc.notify[0], ENV_NOTIFY_SUCCESS | ENV_NOTIFY_FAILURE);
+	assert_string_equal(qc.orcpt[0], "rfc822;Alice@Example.ORG");
+	assert_int_equal(qc.notify[1], 0);
+	assert_null(qc.orcpt[1]);
+	assert_int_equal(t->tx.rcpt_wire,
+	    4 + strlen("alice@example.org") + 8 +
+	    strlen("rfc822;Alice@Example.ORG") +
+	    4 + strlen("bob@example.org") + 8);
+	smtp_tx_reset(&t->tx);
+	assert_int_equal(t->tx.ret, ENV_RET_NONE);
+	assert_string_equal(t->tx.envid, "");
+	assert_null(t->tx.notify);
+	assert_null(t->tx.orcpt);
 	t_close(t);
 }
 
@@ -387,7 +435,8 @@ test_rcpt_list_stops_where_one_commit_frame_would_not_hold_it(void **state)
 	(void)state;
 	t = t_open("smtpd_recipient_limit = 100000\n");
 	/* Pretend long addresses filled most of the frame already. */
-	t->tx.rcpt_wire = IPC_MAX_PAYLOAD - (4 + ADDR_MAX + 2048);
+	t->tx.rcpt_wire = IPC_MAX_PAYLOAD - (4 + ADDR_MAX + 8 + ENV_ORCPT_MAX +
+	    2048);
 	n = (size_t)snprintf(script, sizeof(script),
 	    "MAIL FROM:<a@b.example>\r\n");
 	for (i = 0; i < 2; i++)
@@ -699,6 +748,7 @@ main(void)
 		cmocka_unit_test(test_mail_refuses_nesting_bad_paths_and_a_size_over_the_limit),
 		cmocka_unit_test(test_bad_utf8_is_refused_and_reported_to_the_caller),
 		cmocka_unit_test(test_rcpt_asks_the_caller_and_keeps_one_copy_of_each),
+		cmocka_unit_test(test_dsn_parameters_reach_the_commit_and_reset_clears_them),
 		cmocka_unit_test(test_postmaster_is_ours_without_asking),
 		cmocka_unit_test(test_rcpt_limit_refuses_before_keeping_or_asking),
 		cmocka_unit_test(test_rcpt_list_stops_where_one_commit_frame_would_not_hold_it),
