@@ -142,6 +142,16 @@ def proto():
         18: ("q_ctl_op", u32(2) + u32(2) + s(qid) + s("FEDCBA9876543210")),
         19: ("q_ctl_done", u32(1) + u32(1) + s(qid)),
         20: ("q_ctl_flush", s("example.net")),
+        21: ("d_rjob", s(qid) + s("alice@example.org") + s("example.net") +
+             u64(96) + u64(1000) + u64(1700000000000000) +
+             u64(1700000000500000) + u32(1) + u32(2) + s("QQ314159") +
+             u32(2) + s("bob@example.net") + s("Bob@example.org") +
+             s("rfc822;Bob@example.org") + u32(2) + s("carol@example.net") +
+             s("carol@example.net") + s("") + u32(0)),
+        22: ("d_rresult", u32(2) + u32(0) + s("2.0.0 sent") +
+             s("mx.example.net") + s("") + u32(2) +
+             s("host mx.example.net[192.0.2.7] said: 550 5.1.1 no") +
+             s("mx.example.net") + s("550 5.1.1 no")),
     }
     for n, (name, payload) in more.items():
         put("proto", "%02d_%s" % (n, name), bytes([n, 0]) + payload)
