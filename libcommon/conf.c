@@ -95,6 +95,9 @@ static const struct conf_key conf_keys[] = {
 	K(authorized_submit_users, CT_LIST, "anyone"),
 	K(queue_list_users, CT_LIST, ""),
 	K(local_sender_policy, CT_STR, "any"),
+	K(bounce_size_limit, CT_SIZE, "50k"),
+	K(delay_warning_time, CT_DURATION, "0"),
+	K(double_bounce, CT_STR, "postmaster"),
 	K(allow_alias_commands, CT_BOOL, "no"),
 	K(default_privs, CT_STR, "nobody"),
 	K(command_time_limit, CT_DURATION, "1000s"),
@@ -438,6 +441,13 @@ conf_validate(struct conf *c, const char *name, char *err, size_t errlen)
 		conf_where(c, name, "local_sender_policy", where, sizeof(where));
 		snprintf(err, errlen, "%slocal_sender_policy must be any "
 		    "or own", where);
+		return -1;
+	}
+	if (strcmp(c->double_bounce, "postmaster") != 0 &&
+	    strcmp(c->double_bounce, "drop") != 0) {
+		conf_where(c, name, "double_bounce", where, sizeof(where));
+		snprintf(err, errlen, "%sdouble_bounce must be postmaster "
+		    "or drop", where);
 		return -1;
 	}
 	if (c->command_time_limit == 0) {

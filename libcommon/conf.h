@@ -73,6 +73,9 @@ struct conf {
 	struct conf_list authorized_submit_users;	/* local submitters */
 	struct conf_list queue_list_users;	/* besides root: queue list */
 	char	 local_sender_policy[CONF_STR_MAX];	/* "any" or "own" */
+	uint64_t bounce_size_limit;	/* RET=FULL returns at most this */
+	time_t	 delay_warning_time;	/* 0: no delay warnings */
+	char	 double_bounce[CONF_STR_MAX];	/* "postmaster" or "drop" */
 
 	/* resolver */
 	int	 allow_alias_commands;

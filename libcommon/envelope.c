@@ -261,7 +261,8 @@ env_write(const struct envelope *e, struct buf *b)
 	    put_kv(b, "origin", e->origin) == -1 ||
 	    put_kv(b, "client", e->client) == -1 ||
 	    put_kv(b, "helo", e->helo) == -1 ||
-	    buf_printf(b, "bounce %d\n", e->is_bounce ? 1 : 0) == -1)
+	    buf_printf(b, "bounce %d\n", e->is_bounce == ENV_BOUNCE_POSTMASTER ?
+	    ENV_BOUNCE_POSTMASTER : e->is_bounce ? ENV_BOUNCE_DSN : 0) == -1)
 		return -1;
 	if (buf_printf(b, "body %s\nsmtputf8 %d\nret %s\n",
 	    body_names[e->body == ENV_BODY_8BITMIME],
@@ -588,7 +589,9 @@ env_parse(const char *text, size_t len, struct envelope *e, char *err,
 			break;
 		case K_BOUNCE:
 		case K_SMTPUTF8:
-			if (vlen != 1 || parse_i64(v, vlen, &x, 0, 1) == -1)
+			if (vlen != 1 || parse_i64(v, vlen, &x, 0,
+			    i == K_BOUNCE && version >= 2 ?
+			    ENV_BOUNCE_POSTMASTER : 1) == -1)
 				SETERR("line %d: bad flag", lineno);
 			*(i == K_BOUNCE ? &e->is_bounce : &e->smtputf8) = (int)x;
 			break;

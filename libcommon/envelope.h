@@ -57,6 +57,14 @@ struct env_rcpt {
 #define ENV_DSN_SENT_SUCCESS	0x2
 #define ENV_DSN_SENT_MASK	0x3
 
+/*
+ * A notice we made: a DSN to a sender is never returned (its sender is
+ * <>), and a notice to the postmaster about one that failed is dropped
+ * when it fails in turn. Version 1 knows only 0 and 1.
+ */
+#define ENV_BOUNCE_DSN		1
+#define ENV_BOUNCE_POSTMASTER	2
+
 #define ENV_BODY_7BIT		0	/* default: BODY= not given, or 7BIT */
 #define ENV_BODY_8BITMIME	1
 
@@ -87,7 +95,7 @@ struct envelope {
 	char		*origin;	/* "smtp" or "local" */
 	char		*client;	/* client address or "uid N" */
 	char		*helo;
-	int		 is_bounce;	/* a DSN we made: never bounce it */
+	int		 is_bounce;	/* a notice we made (ENV_BOUNCE_*) */
 	/*
 	 * Optional keys, written only when set (so older records read the
 	 * same): held is when the administrator put the message on hold

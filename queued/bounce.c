@@ -1,15 +1,27 @@
 /*
- * bounce.c - delivery status notifications (RFC 3464) for recipients that
- * failed permanently or expired.
+ * bounce.c - the notices a message's delivery results owe: delivery
+ * status notifications (RFC 3464) to its sender for recipients that
+ * failed, that were delivered when NOTIFY=SUCCESS asked to be told, or
+ * that have waited delay_warning_time; and, for mail from the null
+ * sender that fails, a notice to the postmaster (double_bounce).
  *
- * Runs in queued. The failure texts may come from remote servers: every
- * control byte is flattened before it goes into the report, so a reason
- * can neither break the MIME structure nor the header block. A bounce is
- * queued with the null sender and never bounces itself.
+ * Runs in queued, as the queue user. At the end of each round,
+ * bounce_failed gathers what the round's results owe into one notice
+ * (RFC 3464 lets one report carry recipients with different actions),
+ * builds it with libcommon/dsn (which flattens every text that came from
+ * outside), and queues it with the null sender. Only once it is on disk
+ * are the recipients marked: failed ones become bounced, the others get
+ * their ENV_DSN_SENT_* bit, and the caller writes the envelope, so a
+ * crash in between sends a notice twice, never not at all.
+ *
+ * NOTIFY (RFC 3461): not given means FAILURE (and DELAY, when delay
+ * warnings are on), as in Postfix; NEVER or a list without FAILURE means
+ * no failure notice; SUCCESS asks for one on delivery. A notice is never
+ * sent to the null sender: a notice that fails (its sender is <>) goes
+ * to the postmaster, once (ENV_BOUNCE_POSTMASTER), or is dropped.
  */
 #include <sys/types.h>
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,230 +29,260 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "dsn.h"
 #include "fsutil.h"
 #include "log.h"
-#include "text.h"
 #include "queued.h"
 
-#define BOUNCE_HEADERS_MAX	(64 * 1024)
-
-static void
-rfc5322_date(time_t t, char *out, size_t outsz)
-{
-	struct tm tm;
-
-	localtime_r(&t, &tm);
-	strftime(out, outsz, "%a, %d %b %Y %H:%M:%S %z", &tm);
-}
-
-/* Appends s with control bytes turned into spaces. */
+/*
+ * Whether recipient r is owed a notice now, and with which action. A
+ * failure with NOTIFY that refuses it is owed nothing (it is marked
+ * bounced all the same).
+ */
 static int
-put_flat(struct buf *b, const char *s)
+owed(const struct qmsg *m, const struct env_rcpt *r, time_t now,
+    enum dsn_action *action)
 {
-	return text_sanitize_buf(b, s, ' ', 0);
+	const struct envelope *e = &m->env;
+
+	switch (r->state) {
+	case RCPT_FAILED:
+		if (e->sender[0] == '\0') {
+			/* <>: never to the sender; maybe to the postmaster */
+			*action = DSN_ACTION_FAILED;
+			return e->is_bounce != ENV_BOUNCE_POSTMASTER &&
+			    strcmp(Q->conf.double_bounce, "postmaster") == 0;
+		}
+		*action = DSN_ACTION_FAILED;
+		return r->notify == 0 || (r->notify & ENV_NOTIFY_FAILURE);
+	case RCPT_DONE:
+		*action = r->mta != NULL ? DSN_ACTION_RELAYED :
+		    DSN_ACTION_DELIVERED;
+		return e->sender[0] != '\0' &&
+		    (r->notify & ENV_NOTIFY_SUCCESS) &&
+		    !(r->dsn_sent & ENV_DSN_SENT_SUCCESS);
+	case RCPT_DEFERRED:
+		*action = DSN_ACTION_DELAYED;
+		return e->sender[0] != '\0' && Q->conf.delay_warning_time > 0 &&
+		    now - e->created >= Q->conf.delay_warning_time &&
+		    (r->notify == 0 || (r->notify & ENV_NOTIFY_DELAY)) &&
+		    !(r->dsn_sent & ENV_DSN_SENT_DELAY);
+	default:
+		return 0;
+	}
 }
 
-/* "5.1.1 user unknown" -> "5.1.1"; anything else -> the default. */
+/*
+ * After the notice is on disk (or when none was owed): failures are
+ * reported and become bounced; the others are not reported again.
+ */
 static void
-status_code(const char *text, const char *def, char *out, size_t outsz)
+mark_sent(struct qmsg *m, time_t now)
 {
-	size_t n = 0;
+	enum dsn_action	a;
+	size_t		i;
 
-	while (text != NULL && (isdigit((unsigned char)text[n]) ||
-	    text[n] == '.'))
-		n++;
-	if (text != NULL && n >= 5 && n < outsz && (text[0] == '4' ||
-	    text[0] == '5') && text[1] == '.') {
-		memcpy(out, text, n);
-		out[n] = '\0';
-	} else
-		strlcpy(out, def, outsz);
-}
+	for (i = 0; i < m->env.nrcpt; i++) {
+		struct env_rcpt *r = &m->env.rcpt[i];
+		int due = owed(m, r, now, &a);
 
-/* Copies the original's header block (up to its first empty line). */
-static int
-put_original_headers(struct buf *b, const char *qid, uint64_t size)
-{
-	char	*head, *end;
-	ssize_t	 n;
-	size_t	 len;
-	int	 fd;
-
-	if ((fd = spool_open_message(qid)) == -1)
-		return buf_puts(b, "(original message unavailable)\n");
-	if ((head = malloc(BOUNCE_HEADERS_MAX + 1)) == NULL) {
-		close(fd);
-		return -1;
-	}
-	n = fs_pread_full(fd, head, size < BOUNCE_HEADERS_MAX ?
-	    (size_t)size : BOUNCE_HEADERS_MAX, SPOOL_HDR_LEN);
-	close(fd);
-	len = n > 0 ? (size_t)n : 0;
-	head[len] = '\0';
-	if (len > 0 && head[0] == '\n')
-		len = 0;
-	else if ((end = memmem(head, len, "\n\n", 2)) != NULL)
-		len = (size_t)(end - head) + 1;
-	if (buf_append(b, head, len) == -1) {
-		free(head);
-		return -1;
-	}
-	free(head);
-	/* A header block cut short by the limit still ends its last line. */
-	if (len > 0 && b->data[b->len - 1] != '\n')
-		return buf_puts(b, "\n");
-	return 0;
-}
-
-static int
-build(struct qmsg *m, const char *bqid, struct buf *b)
-{
-	const struct envelope	*e = &m->env;
-	const char		*host = Q->conf.myhostname;
-	char			 date[64], arrival[64], code[16];
-	size_t			 i;
-
-	rfc5322_date(time(NULL), date, sizeof(date));
-	rfc5322_date((time_t)e->created, arrival, sizeof(arrival));
-	if (buf_printf(b, "Date: %s\n"
-	    "From: Mail Delivery System <MAILER-DAEMON@%s>\n"
-	    "To: <%s>\n"
-	    "Subject: Undelivered Mail Returned to Sender\n"
-	    "Auto-Submitted: auto-replied\n"
-	    "Message-ID: <%s.bounce@%s>\n"
-	    "MIME-Version: 1.0\n"
-	    "Content-Type: multipart/report; report-type=delivery-status;\n"
-	    "\tboundary=\"%s/%s\"\n"
-	    "\n"
-	    "This is a MIME-encapsulated message.\n"
-	    "\n"
-	    "--%s/%s\n"
-	    "Content-Description: Notification\n"
-	    "Content-Type: text/plain; charset=us-ascii\n"
-	    "\n"
-	    "This is the mail system at host %s.\n"
-	    "\n"
-	    "Your message could not be delivered to one or more recipients.\n"
-	    "The reasons are given below.\n"
-	    "\n", date, host, e->sender, bqid, host, bqid, host, bqid, host,
-	    host) == -1)
-		return -1;
-	for (i = 0; i < e->nrcpt; i++) {
-		const struct env_rcpt *r = &e->rcpt[i];
-
-		if (r->state != RCPT_FAILED)
-			continue;
-		if (buf_printf(b, "<%s>: ", r->orcpt) == -1 ||
-		    put_flat(b, r->reason ? r->reason : "unknown error") == -1 ||
-		    buf_puts(b, "\n") == -1)
-			return -1;
-	}
-	if (buf_printf(b, "\n--%s/%s\n"
-	    "Content-Description: Delivery report\n"
-	    "Content-Type: message/delivery-status\n"
-	    "\n"
-	    "Reporting-MTA: dns; %s\n"
-	    "X-Postern-Queue-ID: %s\n"
-	    "Arrival-Date: %s\n", bqid, host, host, e->id, arrival) == -1)
-		return -1;
-	for (i = 0; i < e->nrcpt; i++) {
-		const struct env_rcpt *r = &e->rcpt[i];
-
-		if (r->state != RCPT_FAILED)
-			continue;
-		status_code(r->reason, "5.0.0", code, sizeof(code));
-		if (buf_printf(b, "\nFinal-Recipient: rfc822; %s\n", r->addr) == -1 ||
-		    (strcmp(r->orcpt, r->addr) != 0 && buf_printf(b,
-		    "Original-Recipient: rfc822; %s\n", r->orcpt) == -1) ||
-		    buf_printf(b, "Action: failed\nStatus: %s\n"
-		    "Diagnostic-Code: X-Postern; ", code) == -1 ||
-		    put_flat(b, r->reason ? r->reason : "unknown error") == -1 ||
-		    buf_puts(b, "\n") == -1)
-			return -1;
-	}
-	if (buf_printf(b, "\n--%s/%s\n"
-	    "Content-Description: Undelivered Message Headers\n"
-	    "Content-Type: text/rfc822-headers\n"
-	    "\n", bqid, host) == -1 ||
-	    put_original_headers(b, e->id, m->size) == -1 ||
-	    buf_printf(b, "--%s/%s--\n", bqid, host) == -1)
-		return -1;
-	return 0;
-}
-
-/* The failures just reported are not reported again. */
-static void
-mark_bounced(struct qmsg *m)
-{
-	size_t i;
-
-	for (i = 0; i < m->env.nrcpt; i++)
-		if (m->env.rcpt[i].state == RCPT_FAILED) {
-			m->env.rcpt[i].state = RCPT_BOUNCED;
+		if (r->state == RCPT_FAILED) {
+			r->state = RCPT_BOUNCED;
+			m->dirty = 1;
+		} else if (due && a == DSN_ACTION_DELAYED) {
+			r->dsn_sent |= ENV_DSN_SENT_DELAY;
+			m->dirty = 1;
+		} else if (due) {
+			r->dsn_sent |= ENV_DSN_SENT_SUCCESS;
 			m->dirty = 1;
 		}
+	}
+}
+
+/*
+ * The original as the notice returns it: all of it for RET=FULL within
+ * bounce_size_limit, else enough for its header section. NULL (and
+ * *len 0) when it cannot be read: the notice goes without it.
+ */
+static char *
+read_original(const struct qmsg *m, size_t *len)
+{
+	uint64_t	 want = m->size;
+	char		*text;
+	ssize_t		 n;
+	int		 fd;
+
+	*len = 0;
+	if (m->env.ret != ENV_RET_FULL || want > Q->conf.bounce_size_limit)
+		want = want < DSN_HEADERS_MAX ? want : DSN_HEADERS_MAX;
+	if ((fd = spool_open_message(m->env.id)) == -1)
+		return NULL;
+	if ((text = malloc((size_t)want + 1)) == NULL) {
+		close(fd);
+		return NULL;
+	}
+	n = fs_pread_full(fd, text, (size_t)want, SPOOL_HDR_LEN);
+	close(fd);
+	*len = n > 0 ? (size_t)n : 0;
+	return text;
+}
+
+/* Queues the notice in b for rcpt; 0, or -1 (logged) with nothing queued. */
+static int
+notice_queue(struct qmsg *m, const char *bqid, int fd, struct buf *b,
+    const char *rcpt, int kind, int eightbit)
+{
+	struct envelope	 env;
+	struct qmsg	*bm;
+	char		 why[PROTO_TEXT_MAX];
+
+	env_init(&env);
+	strlcpy(env.id, bqid, sizeof(env.id));
+	env.created = time(NULL);
+	env.is_bounce = kind;
+	env.body = eightbit ? ENV_BODY_8BITMIME : ENV_BODY_7BIT;
+	/* To a sender who gave an address that needs it. */
+	env.smtputf8 = m->env.smtputf8 && kind == ENV_BOUNCE_DSN;
+	if (fs_write_all(fd, b->data, b->len) == -1 ||
+	    (env.sender = strdup("")) == NULL ||
+	    (env.origin = strdup("local")) == NULL ||
+	    (env.client = strdup("queued")) == NULL ||
+	    (env.helo = strdup("")) == NULL ||
+	    env_add_rcpt(&env, rcpt, NULL, 0) == -1) {
+		log_warn("%s: cannot write notice", m->env.id);
+		close(fd);
+		spool_discard(bqid);
+		env_free(&env);
+		return -1;
+	}
+	if (spool_commit_prepare(fd, &env, b->len, why, sizeof(why)) == -1 ||
+	    spool_commit_sync() == -1) {
+		/* Tried again later: this copy must not come back too. */
+		spool_uncommit(bqid);
+		close(fd);
+		env_free(&env);
+		log_warnx("%s: cannot queue notice", m->env.id);
+		return -1;
+	}
+	close(fd);
+	log_info("%s: message-id=<%s.dsn@%s>", bqid, bqid, Q->conf.myhostname);
+	log_info("%s: from=<>, size=%zu, nrcpt=1 (queue active)", bqid, b->len);
+	if ((bm = sched_new_msg(&env, b->len)) != NULL)
+		sched_add(bm);
+	/* NULL: it is on disk all the same; the next start picks it up. */
+	return 0;
 }
 
 int
 bounce_failed(struct qmsg *m)
 {
-	struct envelope	 env;
-	struct qmsg	*bm;
-	struct buf	 b;
-	char		 bqid[QID_LEN + 1], why[PROTO_TEXT_MAX];
-	size_t		 i, nfailed = 0;
-	int		 fd;
+	const struct envelope	*e = &m->env;
+	struct dsn_rcpt		*dr = NULL;
+	struct dsn_report	 rep;
+	struct buf		 b;
+	enum dsn_action		 a;
+	char			 bqid[QID_LEN + 1], pm[ADDR_MAX + 1];
+	char			*orig = NULL;
+	const char		*to, *what;
+	time_t			 now = time(NULL);
+	size_t			 i, n = 0, nfail = 0, ndelay = 0, ndropped = 0;
+	int			 fd, eightbit, kind, rc = -1;
 
-	for (i = 0; i < m->env.nrcpt; i++)
-		nfailed += m->env.rcpt[i].state == RCPT_FAILED;
-	if (nfailed == 0)
-		return 0;
-	if (m->env.sender[0] == '\0' || m->env.is_bounce) {
-		log_info("%s: undeliverable message with null sender: no "
-		    "notification", m->env.id);
-		mark_bounced(m);
+	for (i = 0; i < e->nrcpt; i++) {
+		if (owed(m, &e->rcpt[i], now, &a)) {
+			n++;
+			nfail += a == DSN_ACTION_FAILED;
+			ndelay += a == DSN_ACTION_DELAYED;
+		} else if (e->rcpt[i].state == RCPT_FAILED)
+			ndropped++;
+	}
+	if (ndropped > 0) {
+		if (e->sender[0] == '\0')
+			log_info("%s: undeliverable mail from <>: %s", e->id,
+			    e->is_bounce == ENV_BOUNCE_POSTMASTER ?
+			    "a notice to the postmaster, dropped" :
+			    "dropped (double_bounce = drop)");
+		else
+			log_info("%s: %zu failed recipient(s) asked for no "
+			    "notice (NOTIFY)", e->id, ndropped);
+	}
+	if (n == 0) {
+		mark_sent(m, now);
 		return 0;
 	}
-	if ((fd = spool_create(bqid)) == -1)
+	if (e->sender[0] == '\0') {
+		snprintf(pm, sizeof(pm), "postmaster@%s",
+		    conf_default_domain(&Q->conf));
+		to = pm;
+		kind = ENV_BOUNCE_POSTMASTER;
+		what = "postmaster non-delivery notification";
+		log_info("%s: undeliverable mail from <>: to the postmaster",
+		    e->id);
+	} else {
+		to = e->sender;
+		kind = ENV_BOUNCE_DSN;
+		what = nfail > 0 ? "sender non-delivery notification" :
+		    ndelay > 0 ? "sender delay notification" :
+		    "sender delivery status notification";
+	}
+	if ((dr = calloc(n, sizeof(*dr))) == NULL) {
+		log_warn("%s: cannot build notice", e->id);
 		return -1;
+	}
+	for (i = 0, n = 0; i < e->nrcpt; i++) {
+		const struct env_rcpt *r = &e->rcpt[i];
+
+		if (!owed(m, r, now, &a))
+			continue;
+		dr[n].final = r->addr;
+		dr[n].orig = r->orcpt;
+		dr[n].dsn_orcpt = r->dsn_orcpt;
+		dr[n].action = a;
+		/* A success's last reason is an old deferral's: not shown. */
+		dr[n].reason = a == DSN_ACTION_FAILED ||
+		    a == DSN_ACTION_DELAYED ? r->reason : NULL;
+		dr[n].mta = r->mta;
+		dr[n].diag = r->diag;
+		n++;
+	}
+	memset(&rep, 0, sizeof(rep));
+	rep.kind = kind == ENV_BOUNCE_POSTMASTER ? DSN_KIND_POSTMASTER :
+	    nfail > 0 ? DSN_KIND_FAILURE : ndelay > 0 ? DSN_KIND_DELAY :
+	    DSN_KIND_SUCCESS;
+	rep.reporting_mta = Q->conf.myhostname;
+	rep.to = to;
+	rep.orig_qid = e->id;
+	rep.orig_sender = e->sender;
+	rep.envid = e->envid;
+	rep.arrival = (time_t)e->created;
+	rep.now = now;
+	rep.retry_until = (time_t)(e->requeued > e->created ? e->requeued :
+	    e->created) + Q->conf.queue_lifetime;
+	rep.rcpt = dr;
+	rep.nrcpt = n;
+	/* The postmaster gets a failed notice's headers, not its text. */
+	rep.ret = kind == ENV_BOUNCE_POSTMASTER ? ENV_RET_HDRS : e->ret;
+	rep.msgsize = m->size;
+	rep.size_limit = Q->conf.bounce_size_limit;
+	rep.msg = orig = read_original(m, &rep.msglen);
 	buf_init(&b, 0);
-	env_init(&env);
-	strlcpy(env.id, bqid, sizeof(env.id));
-	env.created = time(NULL);
-	env.is_bounce = 1;
-	if (build(m, bqid, &b) == -1 || fs_write_all(fd, b.data, b.len) == -1 ||
-	    (env.sender = strdup("")) == NULL ||
-	    (env.origin = strdup("local")) == NULL ||
-	    (env.client = strdup("queued")) == NULL ||
-	    (env.helo = strdup("")) == NULL ||
-	    env_add_rcpt(&env, m->env.sender, NULL, 0) == -1) {
-		log_warn("%s: cannot write bounce", m->env.id);
+	if ((fd = spool_create(bqid)) == -1)
+		goto out;
+	rep.qid = bqid;
+	if (dsn_build(&rep, &b, &eightbit) == -1) {
+		log_warn("%s: cannot build notice", e->id);
 		close(fd);
 		spool_discard(bqid);
-		goto fail;
+		goto out;
 	}
-	if (spool_commit_prepare(fd, &env, b.len, why, sizeof(why)) == -1 ||
-	    spool_commit_sync() == -1) {
-		/* Tried again later: this copy must not come back too. */
-		spool_uncommit(bqid);
-		close(fd);
-		log_warnx("%s: cannot queue bounce", m->env.id);
-		goto fail;
-	}
-	close(fd);
-	mark_bounced(m);
-	log_info("%s: sender non-delivery notification: %s", m->env.id, bqid);
-	log_info("%s: message-id=<%s.bounce@%s>", bqid, bqid,
-	    Q->conf.myhostname);
-	log_info("%s: from=<>, size=%zu, nrcpt=1 (queue active)", bqid, b.len);
-	bm = sched_new_msg(&env, b.len);
+	if (notice_queue(m, bqid, fd, &b, to, kind, eightbit) == -1)
+		goto out;
+	log_info("%s: %s: %s", e->id, what, bqid);
+	mark_sent(m, now);
+	rc = 0;
+out:
 	buf_free(&b);
-	if (bm == NULL)
-		return 0;	/* on disk; the next start picks it up */
-	sched_add(bm);
-	return 0;
-fail:
-	buf_free(&b);
-	env_free(&env);
-	return -1;
+	free(orig);
+	free(dr);
+	return rc;
 }

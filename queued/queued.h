@@ -219,7 +219,14 @@ int	inject_received(const struct conf *, uid_t uid, const char *qid,
 	    time_t now, struct buf *out);
 
 /* bounce.c */
-/* Queues one DSN for the failed recipients of msg (not for <> senders). */
+/*
+ * At the end of a round: queues the one notice msg's results owe (RFC
+ * 3464: failures, unless NOTIFY refused them; NOTIFY=SUCCESS deliveries;
+ * delay warnings past delay_warning_time; for mail from <>, a notice to
+ * the postmaster per double_bounce) and marks what it reported (failed
+ * becomes bounced, ENV_DSN_SENT_*), leaving msg dirty. -1 when it could
+ * not be queued: nothing is marked, and the next round tries again.
+ */
 int	bounce_failed(struct qmsg *);
 
 /* inject.c: queue_list_users; root and queued's own uid always may. */

@@ -295,6 +295,11 @@ job_apply(struct qmsg *m, struct round *rd, size_t i)
 			continue;
 		}
 		nr = &m->env.rcpt[m->env.nrcpt - 1];
+		/* Its sender's DSN wishes go with it (bounce.c). */
+		nr->notify = m->env.rcpt[ri].notify;
+		if (m->env.rcpt[ri].dsn_orcpt != NULL)
+			(void)env_set_str(&nr->dsn_orcpt,
+			    m->env.rcpt[ri].dsn_orcpt);
 		rcpt_apply(m, nr, t->status, t->text, 0);
 	}
 	free(orcpt);

@@ -701,6 +701,7 @@ test_v2_record_parses_every_field(void **state)
 	assert_int_equal(e.ret, ENV_RET_FULL);
 	assert_string_equal(e.envid, "QQ+1");
 	assert_string_equal(e.auth, "alice@example.org");
+	assert_int_equal(e.is_bounce, 0);
 	assert_int_equal(e.rcpt[0].notify,
 	    ENV_NOTIFY_SUCCESS | ENV_NOTIFY_FAILURE);
 	assert_int_equal(e.rcpt[0].dsn_sent, ENV_DSN_SENT_DELAY);
@@ -823,6 +824,37 @@ test_v2_repeated_missing_and_bad_values_are_refused(void **state)
 }
 
 static void
+test_postmaster_notice_kind_is_version_2_only(void **state)
+{
+	struct envelope	 e, back;
+	struct buf	 b;
+	char		 text[2048], err[256], *t, *at;
+
+	(void)state;
+	/* v2: bounce 2 (a notice to the postmaster) reads and writes back */
+	snprintf(text, sizeof(text), "%s%send\n", v2_head, v2_rcpt);
+	assert_non_null(at = strstr(text, "bounce 0"));
+	at[7] = '2';
+	if (parse_exact(text, strlen(text), &e, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	assert_int_equal(e.is_bounce, ENV_BOUNCE_POSTMASTER);
+	buf_init(&b, ENV_MAX_SIZE);
+	assert_int_equal(env_write(&e, &b), 0);
+	if (parse_exact(b.data, b.len, &back, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	assert_int_equal(back.is_bounce, ENV_BOUNCE_POSTMASTER);
+	env_free(&back);
+	env_free(&e);
+	buf_free(&b);
+	at[7] = '3';
+	assert_rejected(text, "bad flag");
+	/* v1 knows 0 and 1 only */
+	t = with_head_line(8, "bounce 2\n");
+	assert_rejected(t, "bad flag");
+	free(t);
+}
+
+static void
 test_notify_lists_parse_and_print(void **state)
 {
 	static const struct { const char *in; unsigned want; } good[] = {
@@ -887,6 +919,7 @@ main(void)
 		cmocka_unit_test(test_v2_keys_and_fields_are_refused_where_they_do_not_belong),
 		cmocka_unit_test(test_v2_repeated_missing_and_bad_values_are_refused),
 		cmocka_unit_test(test_notify_lists_parse_and_print),
+		cmocka_unit_test(test_postmaster_notice_kind_is_version_2_only),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
