@@ -127,6 +127,16 @@ addr_format(const struct mailaddr *a, char *out, size_t outsz)
 	return 0;
 }
 
+int
+addr_has_route(const char *addr)
+{
+	const char *at = strrchr(addr, '@');
+	size_t n = at != NULL ? (size_t)(at - addr) : strlen(addr);
+
+	return memchr(addr, '%', n) != NULL || memchr(addr, '!', n) != NULL ||
+	    memchr(addr, '@', n) != NULL;
+}
+
 void
 addr_lower(char *s)
 {

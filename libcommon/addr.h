@@ -36,5 +36,13 @@ void	addr_lower(char *s);
 int	addr_is_store_safe(const char *component);
 const char *addr_store_unsafe_why(const char *component);
 int	addr_valid_domain(const char *domain);
+/*
+ * True if the local part of "local@domain" (everything before the last
+ * '@', quoted or not) holds a sender-specified route: '%' (the percent
+ * hack, user%remote@here), '!' (a bang path, remote!user@here) or '@'
+ * (a quoted "user@remote"@here). Postern never routes by them, but the
+ * next MTA might: smtpd refuses them from clients outside mynetworks.
+ */
+int	addr_has_route(const char *addr);
 
 #endif

@@ -161,6 +161,20 @@ check_rcpt(void *ctx, const char *addr)
 	char			 why[PROTO_TEXT_MAX];
 	uint32_t		 verdict;
 
+	/*
+	 * user%remote@here, remote!user@here, "user@remote"@here: Postern
+	 * does not route by them, but another MTA down the line might, so
+	 * only mynetworks may send them, as Postfix's reject_unauth_
+	 * destination refuses them (its percent hack, bang paths and
+	 * resolve_dequoted_address make them remote addresses). Source
+	 * routes (@a,@b:user@here) were dropped by the parser, and address
+	 * literals are no local domain unless listed in local_domains.
+	 */
+	if (addr_has_route(addr) && !in_mynetworks(s)) {
+		rcpt_reject(s, addr, "554 5.7.1 <%s>: Relay access denied",
+		    addr);
+		return -1;
+	}
 	if (resolver_check(s, addr, &verdict, why) == -1) {
 		rcpt_reject(s, addr, "451 4.3.0 <%s>: Temporary lookup "
 		    "failure", addr);

@@ -353,6 +353,33 @@ test_store_safe_rejects_over_255_bytes(void **state)
 	assert_false(addr_is_store_safe(s));
 }
 
+static void
+test_routes_in_the_local_part_are_found(void **state)
+{
+	static const char *routed[] = {
+		"user%remote.example@here.example",
+		"remote.example!user@here.example",
+		"\"user@remote.example\"@here.example",
+		"\"user%remote\"@here.example",
+		"a!b%c@here.example",
+		"%@here.example",
+	};
+	static const char *plain[] = {
+		"user@here.example", "user+tag@here.example",
+		"\"a b\"@here.example", "user@[192.0.2.1]",
+		"user@[IPv6:2001:db8::1]", "postmaster",
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(routed) / sizeof(routed[0]); i++)
+		if (!addr_has_route(routed[i]))
+			fail_msg("not routed: %s", routed[i]);
+	for (i = 0; i < sizeof(plain) / sizeof(plain[0]); i++)
+		if (addr_has_route(plain[i]))
+			fail_msg("routed: %s", plain[i]);
+}
+
 int
 main(void)
 {
@@ -378,6 +405,7 @@ main(void)
 		cmocka_unit_test(test_store_safe_accepts_plain_lowercase_components),
 		cmocka_unit_test(test_store_safe_rejects_traversal_and_unsafe_components),
 		cmocka_unit_test(test_store_safe_rejects_over_255_bytes),
+		cmocka_unit_test(test_routes_in_the_local_part_are_found),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
