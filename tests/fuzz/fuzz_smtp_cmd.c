@@ -51,6 +51,11 @@ check_path(const struct smtp_path *p, enum smtp_perr pe, int utf8)
 	FUZZ_CHECK(memchr(p->param, '\0', sizeof(p->param)) != NULL);
 	if (pe != SMTP_PERR_OK)
 		return;
+	/* What smtpd accepts, queued's Q_COMMIT decoder accepts too. */
+	FUZZ_CHECK(!p->has_envid || env_envid_valid(p->envid));
+	FUZZ_CHECK(p->orcpt[0] == '\0' || env_orcpt_valid(p->orcpt));
+	FUZZ_CHECK(env_notify_valid(p->notify));
+	FUZZ_CHECK(p->ret >= ENV_RET_NONE && p->ret <= ENV_RET_HDRS);
 	if (p->postmaster) {
 		FUZZ_CHECK(strcmp(p->addr, "postmaster") == 0);
 		return;

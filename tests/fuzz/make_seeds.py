@@ -68,6 +68,12 @@ def smtp_cmd():
         'MAIL FROM:<"a b>c\\"d"@[192.0.2.1]>\r\n'
         "RCPT TO:<@relay.example,@two.example:user@[IPv6:2001:db8::1]>\r\n"
         "MAIL FROM:<>\r\nHELO x\r\nVRFY <postmaster>\r\n")
+    put("smtp_cmd", "dsn",
+        "EHLO x\r\nMAIL FROM:<a@b.example> RET=HDRS ENVID=QQ+2B1\r\n"
+        "RCPT TO:<c@d.example> NOTIFY=SUCCESS,DELAY "
+        "ORCPT=rfc822;C+2Bx@d.example\r\nRCPT TO:<e@d.example> "
+        "NOTIFY=NEVER ORCPT=utf-8;e@d.example\r\n"
+        "MAIL FROM:<a@b> RET=FULL RET=HDRS ENVID=+0A\r\n")
     put("smtp_cmd", "bad", "MAIL FROM:<a@b>junk\r\nRCPT TO:<a..b@c>\r\n"
         "MAIL FROM:<a@b> SIZE=99999999999999999999999 FOO=1\r\n"
         "mail from: <x@y.example> body=7bit\r\nRCPT TO:<a@b> X=1\r\n"
