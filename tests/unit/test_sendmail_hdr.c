@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "mailhdr.h"
+#include "envelope.h"
 #include "sendmail.h"
 
 static const char *
@@ -540,6 +541,46 @@ mode_of(char **av, struct sm_opts *o, char *err, size_t errlen)
 }
 
 static void
+test_args_dsn_options(void **state)
+{
+	char		*ok[] = { "sendmail", "-N", "delay, Failure", "-R",
+			    "HDRS", "-V", "id 1", "-B", "8BITMIME", "a@b", NULL };
+	char		*never[] = { "sendmail", "-Nnever", "-Rfull", "a@b",
+			    NULL };
+	char		*bad[][5] = {
+		{ "sendmail", "-N", "never,success", "a@b", NULL },
+		{ "sendmail", "-N", "sometimes", "a@b", NULL },
+		{ "sendmail", "-N", "", "a@b", NULL },
+		{ "sendmail", "-R", "most", "a@b", NULL },
+		{ "sendmail", "-V", "a\tb", "a@b", NULL },
+		{ "sendmail", "-V", "", "a@b", NULL },
+		{ "sendmail", "-V", "caf\xc3\xa9", "a@b", NULL },
+	};
+	struct sm_opts	 o;
+	char		 err[128];
+	size_t		 i;
+
+	(void)state;
+	assert_int_equal(mode_of(ok, &o, err, sizeof(err)), SM_MODE_DELIVER);
+	assert_int_equal(o.notify, ENV_NOTIFY_DELAY | ENV_NOTIFY_FAILURE);
+	assert_int_equal(o.ret, ENV_RET_HDRS);
+	assert_string_equal(o.envid, "id 1");
+	assert_int_equal(o.body, ENV_BODY_8BITMIME);
+	sm_args_free(&o);
+	assert_int_equal(mode_of(never, &o, err, sizeof(err)), SM_MODE_DELIVER);
+	assert_int_equal(o.notify, ENV_NOTIFY_NEVER);
+	assert_int_equal(o.ret, ENV_RET_FULL);
+	assert_null(o.envid);
+	sm_args_free(&o);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		if (mode_of(bad[i], &o, err, sizeof(err)) != -1)
+			fail_msg("accepted %s %s", bad[i][1], bad[i][2]);
+		assert_non_null(strstr(err, bad[i][1]));
+	}
+}
+
+static void
 test_args_modes_and_postfix_options(void **state)
 {
 	char		*mailq[] = { "/usr/bin/mailq", NULL };
@@ -650,6 +691,7 @@ main(void)
 		cmocka_unit_test(test_input_bare_cr_is_a_space),
 		cmocka_unit_test(test_input_size_limit),
 		cmocka_unit_test(test_args),
+		cmocka_unit_test(test_args_dsn_options),
 		cmocka_unit_test(test_addr_complete),
 	};
 
