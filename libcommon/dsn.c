@@ -156,8 +156,8 @@ put_head(const struct dsn_report *r, const char *boundary, struct buf *b)
 		[DSN_KIND_FAILURE] = "Undelivered Mail Returned to Sender",
 		[DSN_KIND_DELAY] = "Delayed Mail (still being retried)",
 		[DSN_KIND_SUCCESS] = "Successful Mail Delivery Report",
-		[DSN_KIND_POSTMASTER] = "Undeliverable Delivery Status "
-		    "Notification",
+		[DSN_KIND_POSTMASTER] =
+		    "Undeliverable Delivery Status Notification",
 	};
 	char date[64];
 
