@@ -481,3 +481,19 @@ def host_factory(suite_factory):
             s.start()
         return s
     return make
+
+
+@pytest.fixture
+def refusing_mx_factory():
+    """refusing_mx_factory(mode) starts an exchanger that will not take
+    mail (netharness.RefusingMx: "421" greeting, or "close" at once) on
+    a loopback address of its own, port 25; stopped afterwards."""
+    made = []
+
+    def make(mode="421"):
+        m = netharness.RefusingMx(mode)
+        made.append(m)
+        return m
+    yield make
+    for m in made:
+        m.stop()

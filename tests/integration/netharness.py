@@ -40,6 +40,7 @@ import socket
 import struct
 import subprocess
 import tempfile
+import threading
 import time
 
 NSD = shutil.which("nsd") or "/usr/sbin/nsd"
@@ -329,6 +330,113 @@ def zone_for_host(domain, address, mx="mx", preference=10):
     """Records making address the one exchanger of domain:
     `domain MX preference mx.domain`, `mx.domain A address`."""
     return f"@ IN MX {preference} {mx}.{domain}.\n{mx} IN A {address}\n"
+
+
+def zone_mx(domain, exchangers):
+    """Records for several exchangers of domain: [(preference, name,
+    address)], name relative to the zone."""
+    return "".join(f"@ IN MX {pref} {name}.{domain}.\n{name} IN A {addr}\n"
+                   for pref, name, addr in exchangers)
+
+
+class RefusingMx:
+    """An exchanger that will not take mail, on address:25: mode "421"
+    greets with 421 and closes, "close" closes at once without a word.
+    connections counts who came (a sender that tried it)."""
+
+    def __init__(self, mode="421", address=None):
+        self.mode = mode
+        self.address = address or loopback_address()
+        self.connections = 0
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind((self.address, 25))
+        self.sock.listen(16)
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            with c:
+                self.connections += 1
+                if self.mode == "421":
+                    try:
+                        c.sendall(b"421 4.3.2 mx.refusing.test busy, "
+                                  b"try another\r\n")
+                    except OSError:
+                        pass
+
+    def stop(self):
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.sock.close()
+        self.thread.join(5)
+
+
+# -- what travels between hosts -----------------------------------------
+
+# What Postfix relays unchanged, and what a careless relay breaks: 8-bit
+# text (UTF-8 and a Latin-1 byte that is no UTF-8), a line of 998 bytes
+# (RFC 5322's limit and Postfix's smtp_line_length_limit: longer ones it
+# would fold), dot-stuffing ("." and ".." at line starts, a lone "."),
+# blank lines, trailing blanks, tabs, and CRLF line ends in the SMTP
+# submission that arrive as LF in the Maildir.
+LONG = ("0123456789" * 100)[:998]
+BODY_LINES = [
+    "Gr\u00fc\u00dfe aus K\u00f6ln: 8-bit UTF-8 text.",
+    ".A line that starts with a dot.",
+    "..Two dots.",
+    ".",
+    "...",
+    "",
+    "Tabs\tand  trailing spaces.  ",
+    LONG,
+    "",
+    "Last line.",
+]
+HEADERS = [
+    "From: Sender <sender@p.test>",
+    "To: Alice <alice@a.test>",
+    "Subject: interop byte-exact",
+    "Date: Wed, 02 Dec 2026 12:00:00 +0000",
+    "Message-ID: <interop-1@p.test>",
+    "MIME-Version: 1.0",
+    "Content-Type: text/plain; charset=utf-8",
+    "Content-Transfer-Encoding: 8bit",
+]
+
+
+def exact_message():
+    """The message as a client submits it (CRLF), and as a Maildir must
+    hold it (LF), below the trace headers the servers add on the way."""
+    text = "\r\n".join(HEADERS) + "\r\n\r\n" + "\r\n".join(BODY_LINES) + \
+        "\r\n"
+    wire = text.encode("utf-8").replace(b"K\xc3\xb6ln",
+                                        b"K\xc3\xb6ln \xe9t\xe9")
+    return wire, wire.replace(b"\r\n", b"\n")
+
+
+TRACE = (b"Return-Path:", b"Delivered-To:", b"Received:", b"X-Original-To:")
+
+
+def split_trace(data):
+    """(trace header lines, the rest): the trace headers Postfix and
+    Postern prepend, each with its continuation lines."""
+    lines = data.split(b"\n")
+    i, trace = 0, []
+    while i < len(lines) and lines[i].startswith(TRACE):
+        trace.append(lines[i])
+        i += 1
+        while i < len(lines) and lines[i][:1] in (b" ", b"\t"):
+            trace[-1] += b"\n" + lines[i]
+            i += 1
+    return trace, b"\n".join(lines[i:])
 
 
 # -- Postfix ---------------------------------------------------------------

@@ -12,68 +12,9 @@ import re
 import smtplib
 import socket
 
-import pytest
 
 import netharness
-from conftest import wait_until
-
-# What Postfix relays unchanged, and what a careless relay breaks: 8-bit
-# text (UTF-8 and a Latin-1 byte that is no UTF-8), a line of 998 bytes
-# (RFC 5322's limit and Postfix's smtp_line_length_limit: longer ones it
-# would fold), dot-stuffing ("." and ".." at line starts, a lone "."),
-# blank lines, trailing blanks, tabs, and CRLF line ends in the SMTP
-# submission that arrive as LF in the Maildir.
-LONG = ("0123456789" * 100)[:998]
-BODY_LINES = [
-    "Gr\u00fc\u00dfe aus K\u00f6ln: 8-bit UTF-8 text.",
-    ".A line that starts with a dot.",
-    "..Two dots.",
-    ".",
-    "...",
-    "",
-    "Tabs\tand  trailing spaces.  ",
-    LONG,
-    "",
-    "Last line.",
-]
-HEADERS = [
-    "From: Sender <sender@p.test>",
-    "To: Alice <alice@a.test>",
-    "Subject: interop byte-exact",
-    "Date: Wed, 02 Dec 2026 12:00:00 +0000",
-    "Message-ID: <interop-1@p.test>",
-    "MIME-Version: 1.0",
-    "Content-Type: text/plain; charset=utf-8",
-    "Content-Transfer-Encoding: 8bit",
-]
-
-
-def exact_message():
-    """The message as a client submits it (CRLF), and as a Maildir must
-    hold it (LF), below the trace headers the servers add on the way."""
-    text = "\r\n".join(HEADERS) + "\r\n\r\n" + "\r\n".join(BODY_LINES) + \
-        "\r\n"
-    wire = text.encode("utf-8").replace(b"K\xc3\xb6ln",
-                                        b"K\xc3\xb6ln \xe9t\xe9")
-    return wire, wire.replace(b"\r\n", b"\n")
-
-
-TRACE = (b"Return-Path:", b"Delivered-To:", b"Received:", b"X-Original-To:")
-
-
-def split_trace(data):
-    """(trace header lines, the rest): the trace headers Postfix and
-    Postern prepend, each with its continuation lines."""
-    lines = data.split(b"\n")
-    i, trace = 0, []
-    while i < len(lines) and lines[i].startswith(TRACE):
-        trace.append(lines[i])
-        i += 1
-        while i < len(lines) and lines[i][:1] in (b" ", b"\t"):
-            trace[-1] += b"\n" + lines[i]
-            i += 1
-    return trace, b"\n".join(lines[i:])
-
+from netharness import exact_message, split_trace
 
 def dns_address():
     """The address the test's NSD will have: the hosts are told before it
