@@ -414,11 +414,18 @@ def _keep_tmp():
     return os.environ.get("POSTERN_KEEP_TMP") == "1"
 
 
+def _need_root():
+    # Ports 25 and 53, Postfix's master and mount namespaces are root's.
+    if os.geteuid() != 0:
+        pytest.skip("other hosts listen on ports 25 and 53: run as root")
+
+
 @pytest.fixture
 def nsd_factory():
     """nsd_factory({zone: records}) starts Debian's NSD on a loopback
     address of its own, port 53 (see netharness.Nsd); stopped and removed
     afterwards."""
+    _need_root()
     if not os.path.exists(netharness.NSD):
         pytest.fail("nsd is not installed (apt-get install nsd)")
     made = []
@@ -441,6 +448,7 @@ def postfix_factory():
     """postfix_factory(domain, users, dns=ADDR) starts a private Postfix
     instance, the MX of domain on a loopback address of its own (see
     netharness.Postfix); stopped and removed afterwards."""
+    _need_root()
     if not netharness.postfix_installed():
         pytest.fail("postfix is not installed (README command 2 installs "
                     "it)")
@@ -469,6 +477,8 @@ def host_factory(suite_factory):
     admin@DOMAIN, where the test aliases send postmaster's mail).
     extra_conf goes into postern.conf as it is (dns_servers = ADDR for
     the test's NSD, once resolverd has that key)."""
+    _need_root()
+
     def make(domain, users=(), extra_conf="", start=True):
         conf = (f"myhostname = mx.{domain}\nlocal_domains = {domain}\n"
                 + extra_conf)
@@ -488,6 +498,7 @@ def refusing_mx_factory():
     """refusing_mx_factory(mode) starts an exchanger that will not take
     mail (netharness.RefusingMx: "421" greeting, or "close" at once) on
     a loopback address of its own, port 25; stopped afterwards."""
+    _need_root()
     made = []
 
     def make(mode="421"):

@@ -12,6 +12,7 @@ import re
 import smtplib
 import socket
 
+import pytest
 
 import netharness
 from netharness import exact_message, split_trace
@@ -110,6 +111,29 @@ def test_postern_refusal_makes_postfix_bounce(nsd_factory, postfix_factory,
     # Nothing reached Postern's store, and it kept nothing.
     assert a.messages("ghost@a.test") == []
     assert a.queue_files() == []
+
+
+@pytest.mark.parametrize("first", ["421", "close"])
+def test_postfix_passes_a_refusing_exchanger_for_postern(
+        nsd_factory, postfix_factory, host_factory, refusing_mx_factory,
+        first):
+    # The harness's refusing exchanger, as Postern's own fallback tests
+    # use it, proved against a client nobody here wrote.
+    dns = dns_address()
+    a = host_factory("a.test", ["alice"])
+    bad = refusing_mx_factory(first)
+    p = postfix_factory("p.test", ["sender"], dns=dns)
+    nsd_factory({
+        "a.test": netharness.zone_mx("a.test", [(10, "mx1", bad.address),
+                                                (20, "mx2", a.addr)]),
+        "p.test": netharness.zone_for_host("p.test", p.address),
+    }, address=dns)
+    assert p.send("sender@p.test", ["alice@a.test"],
+                  b"Subject: fallback\r\n\r\nhi\r\n") == {}
+    [msg] = a.wait_messages("alice@a.test", 1)
+    assert b"Subject: fallback" in msg.read_bytes()
+    assert bad.connections >= 1
+    p.wait_log(rf"to=<alice@a\.test>, relay=mx2\.a\.test\[{re.escape(a.addr)}\]:25.*status=sent")
 
 
 # -- the harness itself ---------------------------------------------------
