@@ -20,8 +20,13 @@ name servers of /etc/resolv.conf on port 53, with no knob for either.
   (unshare -m) where a resolv.conf naming the test's NSD is bind-mounted
   over /etc/resolv.conf; the mount is private to that namespace and the
   host's file is never touched.
+- RefusingMx: an exchanger on ADDR:25 that greets with 421 or closes at
+  once, for the fallback to the next exchanger.
+- exact_message: a message that a careless relay would change (8-bit,
+  a 998-byte line, dots at line starts), and split_trace to compare what
+  arrived, below the trace headers, with what was sent.
 
-Both are started as root (ports below 1024; Postfix's master must be root)
+NSD and Postfix are started as root (ports below 1024; Postfix's master must be root)
 and stopped by PID, and a stop leaves no process behind: NSD's workers are
 found by their config path, Postfix's daemons by the session its master
 leads. Nothing sleeps to synchronise: every wait polls a condition with a
@@ -75,7 +80,7 @@ def _free_on(addr, ports):
 
 def loopback_address(ports=(25, 53, 110)):
     """A loopback address 127.X.Y.Z of this test's own. X is never 0, so
-    no address of 127.0.0.0/24 (where the other tests and the system's
+    no address of 127.0.0.0/16 (where the other tests and the system's
     own services listen) is ever handed out; the address is checked free
     on the given ports, and never handed out twice by one test process.
     Another test process (ctest -j2) picks from 16 million others."""

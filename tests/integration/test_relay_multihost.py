@@ -231,14 +231,15 @@ def test_null_mx_bounces_at_once_with_5_1_10(nsd_factory, host_factory):
 def test_a_domain_that_does_not_exist_bounces(nsd_factory, host_factory):
     dns = dns_address()
     a = host_factory("a.test", ["alice"], with_dns(dns))
-    # nowhere.a.test: NXDOMAIN from the server that is authoritative.
-    nsd_factory({"a.test": netharness.zone_for_host("a.test", a.addr)},
-                address=dns)
-    submit(a, "alice@a.test", ["bob@nowhere.a.test"],
-           message("alice@a.test", "bob@nowhere.a.test", "to nowhere"))
+    # nowhere.b.test: NXDOMAIN from the server authoritative for b.test
+    # (a name outside every zone would be REFUSED: a temporary failure).
+    nsd_factory({"a.test": netharness.zone_for_host("a.test", a.addr),
+                 "b.test": "@ IN A 127.0.0.9\n"}, address=dns)
+    submit(a, "alice@a.test", ["bob@nowhere.b.test"],
+           message("alice@a.test", "bob@nowhere.b.test", "to nowhere"))
     [b] = a.wait_messages("alice@a.test", 1, timeout=15)
     dsn, rcpt = dsn_parts(b)
-    assert rcpt["Final-Recipient"].lower() == "rfc822; bob@nowhere.a.test"
+    assert rcpt["Final-Recipient"].lower() == "rfc822; bob@nowhere.b.test"
     assert rcpt["Action"] == "failed"
     assert rcpt["Status"] == "5.4.4"
     no_more_than(a, "alice@a.test", 1)
