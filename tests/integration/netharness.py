@@ -92,7 +92,9 @@ def loopback_address(ports=(25, 53, 110)):
             continue
         _addresses_given.add(addr)
         return addr
-    raise AssertionError("no free loopback address")
+    raise AssertionError(f"no loopback address free on ports {ports}: does "
+                         f"a server hold them on the wildcard address "
+                         f"(0.0.0.0)?")
 
 
 def _stat(pid):
