@@ -187,7 +187,7 @@ struct d_result {
 struct d_rrcpt {
 	char		addr[ADDR_MAX + 1];	/* where to deliver */
 	char		orcpt[ADDR_MAX + 1];	/* for logs: before aliases */
-	char		dsn_orcpt[ADDR_MAX + 16]; /* ORCPT "rfc822;a@b", or "" */
+	char		dsn_orcpt[ENV_ORCPT_MAX + 1]; /* ORCPT "rfc822;a@b", or "" */
 	uint32_t	notify;		/* ENV_NOTIFY_* bits, 0: not given */
 };
 
