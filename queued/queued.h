@@ -20,6 +20,7 @@
 #include "ipc.h"
 #include "peer.h"
 #include "proto.h"
+#include "heap.h"
 #include "qfile.h"
 
 /* A message in the queue, with its envelope held in memory. */
@@ -32,8 +33,9 @@ struct qmsg {
 	int			 envfile;	/* queue/ID.env overrides the embedded one */
 	int			 deleted;	/* remove when inflight drops to 0 */
 	int			 requeue;	/* requeue when inflight drops to 0 */
-	struct ev_timer		*timer;
-	time_t			 timer_at;
+	struct env_wr		*wr;		/* envelope write in flight */
+	size_t			 tidx;		/* position in timers.c's heap */
+	time_t			 due;		/* its deadline there */
 };
 
 TAILQ_HEAD(qmsg_list, qmsg);
@@ -48,6 +50,8 @@ struct queued {
 	int			 queuefd;	/* spool/queue */
 	int			 stopping;
 	int			 rounds;	/* messages with a round in flight */
+	int			 writes;	/* envelope writes in flight */
+	struct spool_scan	*scan;		/* the start-up scan, until done */
 };
 
 /*
@@ -89,8 +93,18 @@ int	spool_commit_prepare(int fd, struct envelope *, uint64_t size,
 	    char *why, size_t whylen);
 /* The shared directory fsync that makes a batch of new files durable. */
 int	spool_commit_sync(void);
-/* Writes m's envelope to queue/ID.env (replaced atomically). */
-int	spool_write_env(struct qmsg *m);
+/*
+ * Writes m's envelope to queue/ID.env (replaced atomically: temp file,
+ * fsync, rename, fsync of queue/) on a syncer thread, and calls
+ * done(m, rc, arg) in the loop once the state m had when this was asked,
+ * or a later one, is durable (rc 0) or the write failed (rc -1, logged).
+ * One write per message at a time: asked again while one is in flight,
+ * the latest state is written once that one ends (older states are never
+ * written after newer ones), and answers every request made meanwhile.
+ * m must stay in memory until m->wr is NULL again.
+ */
+typedef void (*spool_env_cb)(struct qmsg *, int rc, void *arg);
+void	spool_write_env(struct qmsg *m, spool_env_cb done, void *arg);
 /* Removes the message, then its ID.env if it has one. */
 void	spool_remove(const char *qid, int envfile);
 /* The message's bytes are [SPOOL_HDR_LEN, SPOOL_HDR_LEN + size). */
@@ -108,15 +122,18 @@ void	sched_flush_all(const char *domain);
 int	sched_delete(const char *qid);
 /*
  * The administrator's operations on one message (postern queue ...);
- * each is durable (the envelope is rewritten) before it returns.
+ * done(arg, rc) (NULL: nobody waits) hears when each is durable (the
+ * envelope rewritten off the loop; rc -1: it could not be, logged), and
+ * may be called before the function returns.
  * hold: no round starts and nothing expires while held; release:
  * tried at once, the lifetime still counting from arrival; requeue:
  * every recipient not final becomes pending with no tries, the lifetime
  * counts from now, and a hold ends; flush: deferred recipients due now.
  */
-void	sched_hold(struct qmsg *);
-void	sched_release(struct qmsg *);
-void	sched_requeue(struct qmsg *);
+typedef void (*sched_done_cb)(void *arg, int rc);
+void	sched_hold(struct qmsg *, sched_done_cb, void *);
+void	sched_release(struct qmsg *, sched_done_cb, void *);
+void	sched_requeue(struct qmsg *, sched_done_cb, void *);
 void	sched_flush(struct qmsg *);
 /* Results from expansion and delivery, with the recipient they belong to. */
 struct rcpt_job;
@@ -168,6 +185,20 @@ void	agents_shutdown(void);
 typedef void (*sync_done_cb)(void *arg, int err);
 void	syncer_init(int nthreads);
 void	syncer_fsync(int fd, sync_done_cb, void *arg);
+/* Any blocking work on the same threads (workq_run's contract); 0 or -1. */
+int	syncer_run(void (*work)(void *), void (*done)(void *), void *arg);
+
+/*
+ * timers.c: when each waiting message is next due; a heap of messages
+ * (O(log n) set, move, clear; no allocation per message) and one loop
+ * timer for the nearest. A due message is handed to sched_run.
+ */
+void	timers_init(void);
+/* Sets or moves m's deadline (unix time). */
+void	timers_set(struct qmsg *, time_t when);
+void	timers_clear(struct qmsg *);
+size_t	timers_count(void);
+void	timers_shutdown(void);
 
 /* submit.c: smtpd and sendmail clients. */
 void	submit_init(int submit_fd, int inject_fd);

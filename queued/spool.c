@@ -235,27 +235,146 @@ spool_commit_sync(void)
 	return 0;
 }
 
-int
-spool_write_env(struct qmsg *m)
-{
-	struct buf	b;
-	char		path[64];
-	int		rc;
+/* Someone waiting for an envelope write to make a state durable. */
+struct env_waiter {
+	spool_env_cb		 done;
+	void			*arg;
+	struct env_waiter	*next;
+};
 
-	buf_init(&b, ENV_MAX_SIZE);
-	if (env_write(&m->env, &b) == -1) {
-		buf_free(&b);
-		log_warnx("%s: envelope too large to rewrite", m->env.id);
+/* The one write in flight for a message, and what is asked after it. */
+struct env_wr {
+	struct qmsg		*m;
+	struct buf		 data;		/* the state being written */
+	char			 path[64];
+	int			 err;		/* 0 or errno, from the thread */
+	int			 rc;
+	struct env_waiter	*now;		/* answered by this write */
+	struct env_waiter	*later;		/* by the next one */
+	int			 again;		/* a newer state to write */
+};
+
+/* Serialises m's current state into wr->data; logs a failure. */
+static int
+env_wr_fill(struct env_wr *wr)
+{
+	buf_reset(&wr->data);
+	if (env_write(&wr->m->env, &wr->data) == -1) {
+		log_warnx("%s: envelope too large to rewrite", wr->m->env.id);
 		return -1;
 	}
-	snprintf(path, sizeof(path), "queue/%s.env", m->env.id);
+	return 0;
+}
+
+/* On a syncer thread: touches nothing but wr's path and bytes. */
+static void
+env_wr_work(void *arg)
+{
+	struct env_wr *wr = arg;
+
+	wr->err = fs_atomic_write(wr->path, wr->data.data, wr->data.len,
+	    0600) == -1 ? errno : 0;
+}
+
+static void env_wr_done(void *);
+
+/* Starts wr's write of the state now in wr->data. */
+static void
+env_wr_start(struct env_wr *wr)
+{
 	/* Even a failed write may have left the file: remove it with m. */
-	m->envfile = 1;
-	rc = fs_atomic_write(path, b.data, b.len, 0600);
-	if (rc == -1)
+	wr->m->envfile = 1;
+	if (syncer_run(env_wr_work, env_wr_done, wr) == 0)
+		return;
+	/* No memory for a job: write it here rather than not at all. */
+	env_wr_work(wr);
+	env_wr_done(wr);
+}
+
+/* In the loop: answers this write's waiters, starts the next if asked. */
+static void
+env_wr_done(void *arg)
+{
+	struct env_wr		*wr = arg;
+	struct qmsg		*m = wr->m;
+	struct env_waiter	*w, *list = wr->now;
+	int			 rc = wr->rc;
+
+	if (rc == 0 && wr->err != 0) {
+		errno = wr->err;
 		log_warn("%s: rewrite envelope", m->env.id);
-	buf_free(&b);
-	return rc;
+		rc = -1;
+	}
+	wr->now = wr->later;
+	wr->later = NULL;
+	if (wr->again) {
+		/* The latest state goes next; it carries every later change. */
+		wr->again = 0;
+		wr->rc = env_wr_fill(wr);
+		wr->err = 0;
+		if (wr->rc == 0)
+			env_wr_start(wr);
+		else
+			env_wr_done(wr);
+	} else {
+		m->wr = NULL;
+		if (rc == 0)
+			m->dirty = 0;
+		buf_free(&wr->data);
+		free(wr);
+		Q->writes--;
+	}
+	if (rc == -1)
+		m->dirty = 1;
+	/* Waiters may free m, but only once m->wr is NULL (see queued.h). */
+	while ((w = list) != NULL) {
+		list = w->next;
+		w->done(m, rc, w->arg);
+		free(w);
+	}
+	if (Q->stopping && Q->rounds == 0 && Q->writes == 0)
+		evloop_stop(Q->loop);	/* the drain of a stop is over */
+}
+
+void
+spool_write_env(struct qmsg *m, spool_env_cb done, void *arg)
+{
+	struct env_waiter	*w;
+	struct env_wr		*wr = m->wr;
+
+	if ((w = calloc(1, sizeof(*w))) == NULL) {
+		log_warn("%s: rewrite envelope", m->env.id);
+		m->dirty = 1;
+		done(m, -1, arg);
+		return;
+	}
+	w->done = done;
+	w->arg = arg;
+	m->dirty = 1;
+	if (wr != NULL) {
+		/* Coalesced: written (latest state) when this one ends. */
+		w->next = wr->later;
+		wr->later = w;
+		wr->again = 1;
+		return;
+	}
+	if ((wr = calloc(1, sizeof(*wr))) == NULL) {
+		log_warn("%s: rewrite envelope", m->env.id);
+		free(w);
+		done(m, -1, arg);
+		return;
+	}
+	wr->m = m;
+	wr->now = w;
+	buf_init(&wr->data, ENV_MAX_SIZE);
+	snprintf(wr->path, sizeof(wr->path), "queue/%s.env", m->env.id);
+	m->wr = wr;
+	Q->writes++;
+	wr->rc = env_wr_fill(wr);
+	if (wr->rc == 0)
+		env_wr_start(wr);
+	else
+		env_wr_done(wr);
 }
 
 void

@@ -6,7 +6,9 @@
  * after another in the loop, they cap the queue at one message per commit
  * latency; issued together from several threads, concurrent commits share
  * journal transactions (the file system's own group commit) and the loop
- * keeps accepting while they run.
+ * keeps accepting while they run. The same threads write envelopes
+ * (spool.c's rewrites: temp file, fsync, rename, fsync of queue/) and
+ * commit bounces, for the same reason.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -62,4 +64,10 @@ syncer_fsync(int fd, sync_done_cb cb, void *arg)
 	}
 	/* No memory for a job: do it here rather than not at all. */
 	cb(arg, fsync(fd) == -1 ? errno : 0);
+}
+
+int
+syncer_run(workq_fn work, workq_fn done, void *arg)
+{
+	return workq_run(syncq, work, done, arg);
 }
