@@ -67,8 +67,14 @@ extern struct queued *Q;
 /* The queue file format (header, MAC, reader) is libcommon/qfile. */
 #define SPOOL_HDR_LEN	QFILE_HDR_LEN
 int	spool_open(struct queued *);
-/* Removes interrupted commits; loads the rest. */
+/*
+ * The start-up scan: lists queue/ at once (names only), then reads the
+ * files a batch per loop turn while submissions are served; removes
+ * interrupted commits, moves damaged files to corrupt/, loads the rest.
+ */
 int	spool_scan(struct queued *);
+/* A message the scan has listed but not read yet: read now, or NULL. */
+struct qmsg *spool_scan_find(const char *qid);
 /*
  * Creates queue/ID for a new message, its header marking it uncommitted;
  * returns an O_RDWR fd whose offset is where the message starts.

@@ -116,7 +116,8 @@ sched_find(const char *qid)
 	TAILQ_FOREACH(m, &Q->msgs, entry)
 		if (strcmp(m->env.id, qid) == 0)
 			return m;
-	return NULL;
+	/* Not read yet by the start-up scan: read it now. */
+	return spool_scan_find(qid);
 }
 
 static void
