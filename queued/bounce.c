@@ -5,11 +5,15 @@
  * Runs in queued. The failure texts may come from remote servers: every
  * control byte is flattened before it goes into the report, so a reason
  * can neither break the MIME structure nor the header block. A bounce is
- * queued with the null sender and never bounces itself.
+ * queued with the null sender and never bounces itself. Its commit is
+ * made durable on a syncer thread (the file, then queue/), and only then
+ * are the failures marked bounced: a crash in between finds them failed
+ * and bounces them again, never not at all.
  */
 #include <sys/types.h>
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -181,15 +185,75 @@ mark_bounced(struct qmsg *m)
 		}
 }
 
-int
-bounce_failed(struct qmsg *m)
-{
-	struct envelope	 env;
-	struct qmsg	*bm;
-	struct buf	 b;
-	char		 bqid[QID_LEN + 1], why[PROTO_TEXT_MAX];
-	size_t		 i, nfailed = 0;
+/* A bounce being made durable on a syncer thread. */
+struct bounce_commit {
+	struct qmsg	*m;		/* the original */
+	struct envelope	 env;		/* the bounce's */
+	uint64_t	 size;
 	int		 fd;
+	int		 err;		/* 0 or errno, from the thread */
+	bounce_done_cb	 done;
+};
+
+/* On a syncer thread: the file, then queue/ (a new entry). */
+static void
+bounce_sync_work(void *arg)
+{
+	struct bounce_commit *bc = arg;
+
+	bc->err = 0;
+	if (fsync(bc->fd) == -1 || fsync(Q->queuefd) == -1)
+		bc->err = errno;
+}
+
+/* In the loop: only now is the failure reported as bounced. */
+static void
+bounce_sync_done(void *arg)
+{
+	struct bounce_commit	*bc = arg;
+	struct qmsg		*m = bc->m, *bm;
+	char			 bqid[QID_LEN + 1];
+	int			 rc = 0;
+
+	Q->writes--;
+	m->bouncing = 0;
+	strlcpy(bqid, bc->env.id, sizeof(bqid));
+	if (bc->err != 0) {
+		errno = bc->err;
+		log_warn("%s: fsync bounce %s", m->env.id, bqid);
+		/* Tried again later: this copy must not come back too. */
+		spool_uncommit(bqid);
+		log_warnx("%s: cannot queue bounce", m->env.id);
+		env_free(&bc->env);
+		rc = -1;
+	} else {
+		mark_bounced(m);
+		log_info("%s: sender non-delivery notification: %s", m->env.id,
+		    bqid);
+		log_info("%s: message-id=<%s.bounce@%s>", bqid, bqid,
+		    Q->conf.myhostname);
+		log_info("%s: from=<>, size=%llu, nrcpt=1 (queue active)", bqid,
+		    (unsigned long long)bc->size);
+		/* NULL: on disk all the same; the next start picks it up. */
+		if ((bm = sched_new_msg(&bc->env, bc->size)) == NULL)
+			env_free(&bc->env);
+		else
+			sched_add(bm);
+	}
+	close(bc->fd);
+	bc->done(m, rc);
+	free(bc);
+}
+
+int
+bounce_failed(struct qmsg *m, bounce_done_cb done)
+{
+	struct bounce_commit	*bc = NULL;
+	struct envelope		 env;
+	struct buf		 b;
+	char			 bqid[QID_LEN + 1], why[PROTO_TEXT_MAX];
+	size_t			 i, nfailed = 0;
+	int			 fd;
 
 	for (i = 0; i < m->env.nrcpt; i++)
 		nfailed += m->env.rcpt[i].state == RCPT_FAILED;
@@ -213,33 +277,40 @@ bounce_failed(struct qmsg *m)
 	    (env.origin = strdup("local")) == NULL ||
 	    (env.client = strdup("queued")) == NULL ||
 	    (env.helo = strdup("")) == NULL ||
-	    env_add_rcpt(&env, m->env.sender, NULL, 0) == -1) {
+	    env_add_rcpt(&env, m->env.sender, NULL, 0) == -1 ||
+	    (bc = calloc(1, sizeof(*bc))) == NULL) {
 		log_warn("%s: cannot write bounce", m->env.id);
 		close(fd);
 		spool_discard(bqid);
 		goto fail;
 	}
-	if (spool_commit_prepare(fd, &env, b.len, why, sizeof(why)) == -1 ||
-	    spool_commit_sync() == -1) {
-		/* Tried again later: this copy must not come back too. */
-		spool_uncommit(bqid);
+	if (spool_commit_begin(fd, &env, b.len, why, sizeof(why)) == -1) {
+		/* spool_commit_begin removed the file. */
 		close(fd);
-		log_warnx("%s: cannot queue bounce", m->env.id);
+		log_warnx("%s: cannot queue bounce: %s", m->env.id, why);
 		goto fail;
 	}
-	close(fd);
-	mark_bounced(m);
-	log_info("%s: sender non-delivery notification: %s", m->env.id, bqid);
-	log_info("%s: message-id=<%s.bounce@%s>", bqid, bqid,
-	    Q->conf.myhostname);
-	log_info("%s: from=<>, size=%zu, nrcpt=1 (queue active)", bqid, b.len);
-	bm = sched_new_msg(&env, b.len);
+	/*
+	 * The fsyncs go to a syncer thread; the failures are marked bounced
+	 * (and the original's envelope rewritten or removed) only once the
+	 * bounce is durable, in bounce_sync_done.
+	 */
+	bc->m = m;
+	bc->env = env;
+	bc->size = b.len;
+	bc->fd = fd;
+	bc->done = done;
 	buf_free(&b);
-	if (bm == NULL)
-		return 0;	/* on disk; the next start picks it up */
-	sched_add(bm);
-	return 0;
+	m->bouncing = 1;
+	Q->writes++;
+	if (syncer_run(bounce_sync_work, bounce_sync_done, bc) == -1) {
+		/* No memory for a job: here rather than not at all. */
+		bounce_sync_work(bc);
+		bounce_sync_done(bc);
+	}
+	return 1;
 fail:
+	free(bc);
 	buf_free(&b);
 	env_free(&env);
 	return -1;

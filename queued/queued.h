@@ -33,6 +33,7 @@ struct qmsg {
 	int			 envfile;	/* queue/ID.env overrides the embedded one */
 	int			 deleted;	/* remove when inflight drops to 0 */
 	int			 requeue;	/* requeue when inflight drops to 0 */
+	int			 bouncing;	/* its bounce's commit in flight */
 	struct env_wr		*wr;		/* envelope write in flight */
 	size_t			 tidx;		/* position in timers.c's heap */
 	time_t			 due;		/* its deadline there */
@@ -224,8 +225,16 @@ int	inject_received(const struct conf *, uid_t uid, const char *qid,
 	    time_t now, struct buf *out);
 
 /* bounce.c */
-/* Queues one DSN for the failed recipients of msg (not for <> senders). */
-int	bounce_failed(struct qmsg *);
+/*
+ * Queues one DSN for the failed recipients of msg (not for <> senders):
+ * 0 when none is owed or none is sent (failures marked bounced), -1 if
+ * it could not be queued (nothing changed), 1 when its commit is being
+ * made durable: done(msg, rc) then runs in the loop, after the failures
+ * are marked bounced (rc 0) or nothing changed (rc -1); msg->bouncing is
+ * set meanwhile.
+ */
+typedef void (*bounce_done_cb)(struct qmsg *, int rc);
+int	bounce_failed(struct qmsg *, bounce_done_cb);
 
 /* inject.c: queue_list_users; root and queued's own uid always may. */
 int	inject_may_list(const struct conf *, uid_t uid, const char *user);

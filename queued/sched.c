@@ -171,7 +171,7 @@ msg_remove(struct qmsg *m, const char *why)
 static void
 msg_settled(struct qmsg *m)
 {
-	if (m->wr != NULL || m->inflight > 0)
+	if (m->wr != NULL || m->inflight > 0 || m->bouncing)
 		return;		/* whoever is in flight settles it */
 	if (m->deleted) {
 		msg_remove(m, " (deleted by the administrator)");
@@ -202,9 +202,11 @@ bounce_wait_written(struct qmsg *m, int rc, void *arg)
 	(void)arg;
 	if (m->deleted || m->requeue)
 		msg_settled(m);
-	else if (m->wr == NULL && m->inflight == 0)
+	else if (m->wr == NULL && m->inflight == 0 && !m->bouncing)
 		timers_set(m, time(NULL) + 60);
 }
+
+static void round_bounced(struct qmsg *, int);
 
 static time_t
 backoff(uint32_t tries)
@@ -368,8 +370,23 @@ round_finish(struct qmsg *m)
 	 * Failures are reported at the end of the round they happen in, not
 	 * when the slowest other recipient is done.
 	 */
-	if (env_all_final(&m->env)) {
-		if (bounce_failed(m) == -1) {
+	switch (bounce_failed(m, round_bounced)) {
+	case 1:
+		return;		/* round_bounced goes on once it is durable */
+	case 0:
+		round_bounced(m, 0);
+		break;
+	default:
+		round_bounced(m, -1);
+	}
+}
+
+/* A round's failures are reported (rc 0), or could not be (-1). */
+static void
+round_bounced(struct qmsg *m, int rc)
+{
+	if (env_all_final(&m->env) && m->wr == NULL) {
+		if (rc == -1) {
 			/* Keep the message until its bounce can be queued. */
 			if (m->dirty)
 				spool_write_env(m, bounce_wait_written, NULL);
@@ -380,7 +397,7 @@ round_finish(struct qmsg *m)
 		msg_remove(m, "");
 		return;
 	}
-	if (bounce_failed(m) == -1)
+	if (rc == -1)
 		log_warnx("%s: bounce postponed to the next round", m->env.id);
 	/*
 	 * The next round is planned only once these results are durable:
@@ -388,7 +405,7 @@ round_finish(struct qmsg *m)
 	 * or the one it ended with, never a later round's on top of an
 	 * unwritten one.
 	 */
-	if (m->dirty)
+	if (m->dirty || m->wr != NULL)
 		spool_write_env(m, round_written, NULL);
 	else
 		arm_timer(m);
@@ -511,7 +528,8 @@ sched_run(struct qmsg *m)
 	 * Nor does one whose envelope is being written: that write's end
 	 * runs it (msg_settled).
 	 */
-	if (m->inflight > 0 || m->wr != NULL || m->deleted || Q->stopping ||
+	if (m->inflight > 0 || m->wr != NULL || m->bouncing || m->deleted ||
+	    Q->stopping ||
 	    m->env.held)
 		return;
 	for (i = 0; i < m->env.nrcpt; i++) {
@@ -721,8 +739,8 @@ sched_requeue(struct qmsg *m, sched_done_cb done, void *arg)
 {
 	size_t i;
 
-	if (m->inflight > 0) {
-		/* The round in flight still refers to the recipients. */
+	if (m->inflight > 0 || m->bouncing) {
+		/* The round (or bounce) in flight still refers to them. */
 		m->requeue = 1;
 		if (done != NULL)
 			done(arg, 0);
