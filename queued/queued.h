@@ -23,17 +23,25 @@
 #include "heap.h"
 #include "qfile.h"
 
-/* A message in the queue, with its envelope held in memory. */
+/*
+ * A message in the queue, with its envelope held in memory. One per
+ * queued message, a million of them at scale: flags are bits (176
+ * bytes with the envelope's fixed part; doc/DESIGN.md has the memory
+ * per deferred message).
+ */
 struct qmsg {
 	TAILQ_ENTRY(qmsg)	 entry;
 	struct envelope		 env;
 	uint64_t		 size;
 	int			 inflight;	/* expansions + jobs outstanding */
-	int			 dirty;		/* env differs from disk */
-	int			 envfile;	/* queue/ID.env overrides the embedded one */
-	int			 deleted;	/* remove when inflight drops to 0 */
-	int			 requeue;	/* requeue when inflight drops to 0 */
-	int			 bouncing;	/* its bounce's commit in flight */
+	unsigned		 dirty:1;	/* env differs from disk */
+	unsigned		 envfile:1;	/* queue/ID.env overrides the
+						   embedded one */
+	unsigned		 deleted:1;	/* remove once nothing is in
+						   flight */
+	unsigned		 requeue:1;	/* requeue once nothing is in
+						   flight */
+	unsigned		 bouncing:1;	/* its bounce's commit in flight */
 	struct env_wr		*wr;		/* envelope write in flight */
 	size_t			 tidx;		/* position in timers.c's heap */
 	time_t			 due;		/* its deadline there */
