@@ -243,6 +243,8 @@ bounce_sync_done(void *arg)
 	close(bc->fd);
 	bc->done(m, rc);
 	free(bc);
+	if (Q->stopping && Q->rounds == 0 && Q->writes == 0)
+		evloop_stop(Q->loop);	/* the drain of a stop is over */
 }
 
 int

@@ -207,6 +207,7 @@ bounce_wait_written(struct qmsg *m, int rc, void *arg)
 }
 
 static void round_bounced(struct qmsg *, int);
+static void sched_flush_due(struct qmsg *);
 
 static time_t
 backoff(uint32_t tries)
@@ -643,14 +644,21 @@ sched_flush_all(const char *domain)
 	}
 }
 
-void
-sched_flush(struct qmsg *m)
+/* Every deferred recipient of m due now (nothing started). */
+static void
+sched_flush_due(struct qmsg *m)
 {
 	size_t i;
 
 	for (i = 0; i < m->env.nrcpt; i++)
 		if (m->env.rcpt[i].state == RCPT_DEFERRED)
 			m->env.rcpt[i].next_try = 0;
+}
+
+void
+sched_flush(struct qmsg *m)
+{
+	sched_flush_due(m);
 	sched_run(m);
 }
 
@@ -674,12 +682,13 @@ persist_written(struct qmsg *m, int rc, void *arg)
 		    "envelope could not be rewritten)", m->env.id, p->what);
 	if (p->done != NULL)
 		p->done(p->arg, rc);
-	if (p->flush)
-		sched_flush(m);
-	else if (!m->env.held)
-		msg_settled(m);
-	else
+	if (m->env.held && !m->deleted && !m->requeue)
 		arm_timer(m);	/* cancels it */
+	else {
+		if (p->flush)
+			sched_flush_due(m);
+		msg_settled(m);
+	}
 	free(p);
 }
 

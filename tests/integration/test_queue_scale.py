@@ -62,10 +62,18 @@ def test_a_large_queue_loads_while_new_mail_is_accepted(suite_factory,
                     "rcpt@far.test", "3600"], check=True, timeout=300)
     made = time.monotonic() - made
 
+    written = sorted(os.listdir(s.spool / "queue"))
+    written = [q for q in written if len(q) == 16]
+    assert len(written) == N
     t0 = time.monotonic()
     s.start()
     qid = submit(s)
     first_accept = time.monotonic() - t0
+    # An operation during the scan on messages it may not have read yet
+    # (it reads them first): each is held once, none loaded twice.
+    some = written[-3:]
+    r = s.postern("queue", "hold", *some)
+    assert "3 messages placed on hold" in r.stdout, r.stdout + r.stderr
     log = s.log_text()[s.start_mark:]
     # Accepted while the scan was still reading: its line comes first.
     assert f"{qid}: from=<sender@example.test>" in log
@@ -91,4 +99,39 @@ def test_a_large_queue_loads_while_new_mail_is_accepted(suite_factory,
     # Every message is in the queue as listed, none tried again early.
     out = s.postern("queue", "list").stdout
     assert re.search(rf"in {N} Requests?\.", out), out[-300:]
+    for q in some:
+        assert f"{q}!" in out
     assert "status=deferred" not in s.log_text()[s.start_mark:]
+
+
+def test_an_operation_is_answered_only_once_its_writes_are_durable(
+        suite_factory, build_dir):
+    """Envelope rewrites run on the syncer threads; `postern queue hold`
+    is answered when every one of them has ended: kill -9 of queued right
+    after the answer finds every envelope on disk held, and so does the
+    restarted queued."""
+    n = 300
+    s = suite_factory()
+    s.start()
+    s.stop()
+    subprocess.run([str(build_dir / "tests" / "mkqueue"),
+                    str(s.spool / "queue"), str(n), "sender@example.test",
+                    "rcpt@far.test", "3600"], check=True, timeout=60)
+    s.start()
+    wait_until(lambda: f"queue scanned: {n} messages loaded"
+               in s.log_text()[s.start_mark:], 60, what="the scan")
+    [qpid] = s.pids_of("queued")
+    r = s.postern("queue", "hold", "ALL")
+    os.kill(qpid, 9)
+    assert f"{n} messages placed on hold" in r.stdout, r.stdout + r.stderr
+    envs = [p for p in (s.spool / "queue").iterdir()
+            if p.name.endswith(".env")]
+    assert len(envs) == n
+    for p in envs:
+        assert re.search(rb"^held [1-9]", p.read_bytes(), re.M), p
+    # master starts queued again; it loads every message held.
+    wait_until(lambda: s.log_text()[s.start_mark:].count(
+        f"queue scanned: {n} messages loaded") == 2, 60,
+        what="the restarted queued's scan")
+    out = s.postern("queue", "list").stdout
+    assert out.count("!") == n, out[-500:]
