@@ -197,7 +197,7 @@ evloop_run(struct evloop *l)
 
 	while (!l->stop) {
 		int		timeout = -1, n, i;
-		uint64_t	now;
+		uint64_t	now, mark;
 
 		if (heap_len(&l->timers) > 0) {
 			uint64_t when = ((struct ev_timer *)
@@ -231,9 +231,17 @@ evloop_run(struct evloop *l)
 				ev |= EV_WRITE;
 			io->cb(fd, ev & (io->events | EV_READ), io->arg);
 		}
+		/*
+		 * Only timers that existed before this pass: one armed by a
+		 * timer's callback (a batch that re-arms itself at 0 ms) waits
+		 * for the next turn, after the descriptors, so it cannot
+		 * starve them.
+		 */
 		now = evloop_now_ms();
+		mark = l->seq;
 		while (heap_len(&l->timers) > 0 && ((struct ev_timer *)
-		    heap_top(&l->timers))->when <= now) {
+		    heap_top(&l->timers))->when <= now &&
+		    ((struct ev_timer *)heap_top(&l->timers))->seq < mark) {
 			struct ev_timer *t = heap_pop(&l->timers);
 
 			t->cb(t->arg);
