@@ -22,9 +22,18 @@
  *            queue/ (shared by a batch), then reply. One file and one
  *            journal commit per message: the entry was created in queue/
  *            at Q_BEGIN, so nothing is renamed.
- *   start:   a header still at 0, or an offset past the end of the file,
- *            is an interrupted commit that nobody was told about: removed;
- *            a MAC that does not match moves the file to corrupt/.
+ *   rewrite: the envelope is serialised in the loop, then a syncer
+ *            thread writes ID.env.tmp.PID, fsyncs it, renames it to
+ *            ID.env and fsyncs queue/; what the state allows (the next
+ *            round, the administrator's answer, a removal) happens only
+ *            in the callback. One write per message at a time: states
+ *            asked for meanwhile are coalesced into one later write.
+ *   start:   queue/ is listed (names only) before anyone is served, so
+ *            no file made after the start is judged; the files are
+ *            then read a batch per loop turn. A header still at 0, or an
+ *            offset past the end of the file, is an interrupted commit
+ *            that nobody was told about: removed; a MAC that does not
+ *            match moves the file to corrupt/.
  *   remove:  message first, then ID.env: a crash in between leaves an
  *            envelope without a message, which the next start removes;
  *            the other order could revive the original envelope.
