@@ -232,7 +232,11 @@ void	sched_remote_detail(struct rcpt_job *, size_t target, const char *mta,
 typedef void (*sync_done_cb)(void *arg, int err);
 void	syncer_init(int nthreads);
 void	syncer_fsync(int fd, sync_done_cb, void *arg);
-/* Any blocking work on the same threads (workq_run's contract); 0 or -1. */
+/*
+ * Rewrites and bounces: blocking work on a pool of its own (workq_run's
+ * contract), so that a wave of them never delays a commit; 0 or -1.
+ */
+#define QUEUED_WRITE_THREADS	4
 int	syncer_run(void (*work)(void *), void (*done)(void *), void *arg);
 
 /*
