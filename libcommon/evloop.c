@@ -2,19 +2,20 @@
  * evloop.c - epoll event loop with timers.
  *
  * Runs inside queued, resolverd and master. Timers live in a binary
- * min-heap ordered by (deadline, creation): adding, cancelling and
- * firing one are O(log n) and finding the nearest is O(1), so a queue
- * with a timer per deferred message (hundreds of thousands) costs no
- * more per operation than a handful; timers with the same deadline fire
- * in the order they were made. The heap's only bound is memory: one
- * pointer per timer in the heap array plus the timer itself. Signals are
- * expected to arrive through a signalfd or a self-pipe registered as an
- * ordinary descriptor.
+ * min-heap (libcommon/heap) ordered by (deadline, creation): adding,
+ * cancelling and firing one are O(log n) and finding the nearest is
+ * O(1); timers with the same deadline fire in the order they were made.
+ * The heap's only bound is memory: one pointer per timer in the heap
+ * array plus the timer itself (a malloc each: queued keeps its
+ * per-message deadlines in a heap of its own and arms one timer here).
+ * Signals are expected to arrive through a signalfd or a self-pipe
+ * registered as an ordinary descriptor.
  */
 #include <sys/epoll.h>
 
 #include <errno.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -22,6 +23,7 @@
 
 #include "deadline.h"
 #include "evloop.h"
+#include "heap.h"
 #include "log.h"
 
 struct ev_io {
@@ -43,14 +45,20 @@ struct evloop {
 	int		 epfd;
 	struct ev_io	**ios;		/* indexed by fd */
 	size_t		 nios;
-	struct ev_timer	**heap;		/* heap[0] is the nearest */
-	size_t		 ntimers;
-	size_t		 heapcap;
+	struct heap	 timers;	/* the nearest first */
 	uint64_t	 seq;
 	void		(*idle_cb)(void *);
 	void		*idle_arg;
 	int		 stop;
 };
+
+static int
+timer_before(const void *a, const void *b)
+{
+	const struct ev_timer *x = a, *y = b;
+
+	return x->when < y->when || (x->when == y->when && x->seq < y->seq);
+}
 
 uint64_t
 evloop_now_ms(void)
@@ -69,17 +77,19 @@ evloop_new(void)
 		free(l);
 		return NULL;
 	}
+	heap_init(&l->timers, timer_before, offsetof(struct ev_timer, idx));
 	return l;
 }
 
 void
 evloop_free(struct evloop *l)
 {
-	size_t i;
+	struct ev_timer	*t;
+	size_t		 i;
 
-	for (i = 0; i < l->ntimers; i++)
-		free(l->heap[i]);
-	free(l->heap);
+	while ((t = heap_pop(&l->timers)) != NULL)
+		free(t);
+	heap_free(&l->timers);
 	for (i = 0; i < l->nios; i++)
 		free(l->ios[i]);
 	free(l->ios);
@@ -140,86 +150,21 @@ evloop_io_del(struct evloop *l, int fd)
 	l->ios[fd] = NULL;
 }
 
-static int
-timer_before(const struct ev_timer *a, const struct ev_timer *b)
-{
-	return a->when < b->when || (a->when == b->when && a->seq < b->seq);
-}
-
-static void
-heap_set(struct evloop *l, size_t i, struct ev_timer *t)
-{
-	l->heap[i] = t;
-	t->idx = i;
-}
-
-static void
-heap_up(struct evloop *l, size_t i)
-{
-	struct ev_timer *t = l->heap[i];
-
-	while (i > 0 && timer_before(t, l->heap[(i - 1) / 2])) {
-		heap_set(l, i, l->heap[(i - 1) / 2]);
-		i = (i - 1) / 2;
-	}
-	heap_set(l, i, t);
-}
-
-static void
-heap_down(struct evloop *l, size_t i)
-{
-	struct ev_timer	*t = l->heap[i];
-	size_t		 c;
-
-	while ((c = 2 * i + 1) < l->ntimers) {
-		if (c + 1 < l->ntimers && timer_before(l->heap[c + 1],
-		    l->heap[c]))
-			c++;
-		if (!timer_before(l->heap[c], t))
-			break;
-		heap_set(l, i, l->heap[c]);
-		i = c;
-	}
-	heap_set(l, i, t);
-}
-
-/* Takes t out of the heap (it is not freed). */
-static void
-heap_remove(struct evloop *l, struct ev_timer *t)
-{
-	size_t		 i = t->idx;
-	struct ev_timer	*last = l->heap[--l->ntimers];
-
-	if (i == l->ntimers)
-		return;
-	heap_set(l, i, last);
-	if (i > 0 && timer_before(last, l->heap[(i - 1) / 2]))
-		heap_up(l, i);
-	else
-		heap_down(l, i);
-}
-
 struct ev_timer *
 evloop_timer(struct evloop *l, uint64_t ms, ev_timer_cb cb, void *arg)
 {
-	struct ev_timer *t, **nh;
-	size_t n;
+	struct ev_timer *t;
 
-	if (l->ntimers == l->heapcap) {
-		n = l->heapcap ? l->heapcap * 2 : 64;
-		if ((nh = reallocarray(l->heap, n, sizeof(*nh))) == NULL)
-			return NULL;
-		l->heap = nh;
-		l->heapcap = n;
-	}
 	if ((t = calloc(1, sizeof(*t))) == NULL)
 		return NULL;
 	t->when = evloop_now_ms() + ms;
 	t->seq = l->seq++;
 	t->cb = cb;
 	t->arg = arg;
-	heap_set(l, l->ntimers++, t);
-	heap_up(l, t->idx);
+	if (heap_insert(&l->timers, t) == -1) {
+		free(t);
+		return NULL;
+	}
 	return t;
 }
 
@@ -228,7 +173,7 @@ evloop_timer_cancel(struct evloop *l, struct ev_timer *t)
 {
 	if (t == NULL)
 		return;
-	heap_remove(l, t);
+	heap_remove(&l->timers, t);
 	free(t);
 }
 
@@ -252,10 +197,11 @@ evloop_run(struct evloop *l)
 
 	while (!l->stop) {
 		int		timeout = -1, n, i;
-		uint64_t	now;
+		uint64_t	now, mark;
 
-		if (l->ntimers > 0) {
-			uint64_t when = l->heap[0]->when;
+		if (heap_len(&l->timers) > 0) {
+			uint64_t when = ((struct ev_timer *)
+			    heap_top(&l->timers))->when;
 
 			now = evloop_now_ms();
 			/* Past INT_MAX the cast would go negative: wait forever. */
@@ -285,11 +231,19 @@ evloop_run(struct evloop *l)
 				ev |= EV_WRITE;
 			io->cb(fd, ev & (io->events | EV_READ), io->arg);
 		}
+		/*
+		 * Only timers that existed before this pass: one armed by a
+		 * timer's callback (a batch that re-arms itself at 0 ms) waits
+		 * for the next turn, after the descriptors, so it cannot
+		 * starve them.
+		 */
 		now = evloop_now_ms();
-		while (l->ntimers > 0 && l->heap[0]->when <= now) {
-			struct ev_timer *t = l->heap[0];
+		mark = l->seq;
+		while (heap_len(&l->timers) > 0 && ((struct ev_timer *)
+		    heap_top(&l->timers))->when <= now &&
+		    ((struct ev_timer *)heap_top(&l->timers))->seq < mark) {
+			struct ev_timer *t = heap_pop(&l->timers);
 
-			heap_remove(l, t);
 			t->cb(t->arg);
 			free(t);
 		}

@@ -9,9 +9,10 @@
  * bounce_failed gathers what the round's results owe into one notice
  * (RFC 3464 lets one report carry recipients with different actions),
  * builds it with libcommon/dsn (which flattens every text that came from
- * outside), and queues it with the null sender. Only once it is on disk
- * are the recipients marked: failed ones become bounced, the others get
- * their ENV_DSN_SENT_* bit, and the caller writes the envelope, so a
+ * outside), and queues it with the null sender. Its commit is made
+ * durable on a syncer thread (the file, then queue/); only once it is on
+ * disk are the recipients marked: failed ones become bounced, the others
+ * get their ENV_DSN_SENT_* bit, and the caller writes the envelope, so a
  * crash in between sends a notice twice, never not at all.
  *
  * NOTIFY (RFC 3461): not given means FAILURE (and DELAY, when delay
@@ -22,6 +23,7 @@
  */
 #include <sys/types.h>
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,14 +129,81 @@ read_original(const struct qmsg *m, size_t *len)
 	return text;
 }
 
-/* Queues the notice in b for rcpt; 0, or -1 (logged) with nothing queued. */
+/* A notice being made durable on a syncer thread. */
+struct bounce_commit {
+	struct qmsg	*m;		/* the original */
+	struct envelope	 env;		/* the notice's */
+	uint64_t	 size;
+	int		 fd;
+	int		 err;		/* 0 or errno, from the thread */
+	time_t		 now;		/* when what it reports was chosen */
+	const char	*what;		/* for the log line */
+	bounce_done_cb	 done;
+};
+
+/* On a syncer thread: the file, then queue/ (a new entry). */
+static void
+bounce_sync_work(void *arg)
+{
+	struct bounce_commit *bc = arg;
+
+	bc->err = 0;
+	if (fsync(bc->fd) == -1 || fsync(Q->queuefd) == -1)
+		bc->err = errno;
+}
+
+/* In the loop: only now are the recipients marked as reported. */
+static void
+bounce_sync_done(void *arg)
+{
+	struct bounce_commit	*bc = arg;
+	struct qmsg		*m = bc->m, *bm;
+	char			 bqid[QID_LEN + 1];
+	int			 rc = 0;
+
+	Q->writes--;
+	m->bouncing = 0;
+	strlcpy(bqid, bc->env.id, sizeof(bqid));
+	if (bc->err != 0) {
+		errno = bc->err;
+		log_warn("%s: fsync notice %s", m->env.id, bqid);
+		/* Tried again later: this copy must not come back too. */
+		spool_uncommit(bqid);
+		log_warnx("%s: cannot queue notice", m->env.id);
+		env_free(&bc->env);
+		rc = -1;
+	} else {
+		log_info("%s: %s: %s", m->env.id, bc->what, bqid);
+		mark_sent(m, bc->now);
+		log_info("%s: message-id=<%s.dsn@%s>", bqid, bqid,
+		    Q->conf.myhostname);
+		log_info("%s: from=<>, size=%llu, nrcpt=1 (queue active)", bqid,
+		    (unsigned long long)bc->size);
+		/* NULL: it is on disk all the same; the next start picks it up. */
+		if ((bm = sched_new_msg(&bc->env, bc->size)) == NULL)
+			env_free(&bc->env);
+		else
+			sched_add(bm);
+	}
+	close(bc->fd);
+	bc->done(m, rc);
+	free(bc);
+	if (Q->stopping && Q->rounds == 0 && Q->writes == 0)
+		evloop_stop(Q->loop);	/* the drain of a stop is over */
+}
+
+/*
+ * Queues the notice in b for rcpt: 1 when its commit is on its way to
+ * disk (bounce_sync_done goes on), or -1 (logged) with nothing queued.
+ */
 static int
 notice_queue(struct qmsg *m, const char *bqid, int fd, struct buf *b,
-    const char *rcpt, int kind, int eightbit)
+    const char *rcpt, int kind, int eightbit, time_t now, const char *what,
+    bounce_done_cb done)
 {
-	struct envelope	 env;
-	struct qmsg	*bm;
-	char		 why[PROTO_TEXT_MAX];
+	struct bounce_commit	*bc;
+	struct envelope		 env;
+	char			 why[PROTO_TEXT_MAX];
 
 	env_init(&env);
 	strlcpy(env.id, bqid, sizeof(env.id));
@@ -143,7 +212,8 @@ notice_queue(struct qmsg *m, const char *bqid, int fd, struct buf *b,
 	env.body = eightbit ? ENV_BODY_8BITMIME : ENV_BODY_7BIT;
 	/* To a sender who gave an address that needs it. */
 	env.smtputf8 = m->env.smtputf8 && kind == ENV_BOUNCE_DSN;
-	if (fs_write_all(fd, b->data, b->len) == -1 ||
+	if ((bc = calloc(1, sizeof(*bc))) == NULL ||
+	    fs_write_all(fd, b->data, b->len) == -1 ||
 	    (env.sender = strdup("")) == NULL ||
 	    (env.origin = strdup("local")) == NULL ||
 	    (env.client = strdup("queued")) == NULL ||
@@ -153,28 +223,36 @@ notice_queue(struct qmsg *m, const char *bqid, int fd, struct buf *b,
 		close(fd);
 		spool_discard(bqid);
 		env_free(&env);
+		free(bc);
 		return -1;
 	}
-	if (spool_commit_prepare(fd, &env, b->len, why, sizeof(why)) == -1 ||
-	    spool_commit_sync() == -1) {
-		/* Tried again later: this copy must not come back too. */
-		spool_uncommit(bqid);
+	if (spool_commit_begin(fd, &env, b->len, why, sizeof(why)) == -1) {
+		/* spool_commit_begin removed the file. */
 		close(fd);
 		env_free(&env);
-		log_warnx("%s: cannot queue notice", m->env.id);
+		free(bc);
+		log_warnx("%s: cannot queue notice: %s", m->env.id, why);
 		return -1;
 	}
-	close(fd);
-	log_info("%s: message-id=<%s.dsn@%s>", bqid, bqid, Q->conf.myhostname);
-	log_info("%s: from=<>, size=%zu, nrcpt=1 (queue active)", bqid, b->len);
-	if ((bm = sched_new_msg(&env, b->len)) != NULL)
-		sched_add(bm);
-	/* NULL: it is on disk all the same; the next start picks it up. */
-	return 0;
+	bc->m = m;
+	bc->env = env;
+	bc->size = b->len;
+	bc->fd = fd;
+	bc->now = now;
+	bc->what = what;
+	bc->done = done;
+	m->bouncing = 1;
+	Q->writes++;
+	if (syncer_run(bounce_sync_work, bounce_sync_done, bc) == -1) {
+		/* No memory for a job: here rather than not at all. */
+		bounce_sync_work(bc);
+		bounce_sync_done(bc);
+	}
+	return 1;
 }
 
 int
-bounce_failed(struct qmsg *m)
+bounce_failed(struct qmsg *m, bounce_done_cb done)
 {
 	const struct envelope	*e = &m->env;
 	struct dsn_rcpt		*dr = NULL;
@@ -275,11 +353,8 @@ bounce_failed(struct qmsg *m)
 		spool_discard(bqid);
 		goto out;
 	}
-	if (notice_queue(m, bqid, fd, &b, to, kind, eightbit) == -1)
-		goto out;
-	log_info("%s: %s: %s", e->id, what, bqid);
-	mark_sent(m, now);
-	rc = 0;
+	rc = notice_queue(m, bqid, fd, &b, to, kind, eightbit, now, what,
+	    done);
 out:
 	buf_free(&b);
 	free(orig);

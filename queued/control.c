@@ -8,6 +8,8 @@
  * Runs in queued. The socket's permissions admit root alone; requests are
  * still decoded strictly (every id must be a queue id, at most
  * Q_CTL_OP_MAX per frame), and a malformed one closes the connection.
+ * An operation is answered once the envelopes it changed are durable;
+ * they are written off the loop, so the answer waits in a ctl_req.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -53,9 +55,56 @@ control_list(struct peer *p, uint32_t id)
 		reply_ok(p, id);
 }
 
+/*
+ * A connection, kept while answers are owed on it: the peer may close
+ * before the envelope writes that an operation waits for have ended.
+ */
+struct ctl_conn {
+	struct peer	*p;		/* NULL once closed */
+	int		 owed;		/* requests not yet answered */
+};
+
+/* One Q_CTL_OP request, answered once every change in it is durable. */
+struct ctl_req {
+	struct ctl_conn		*c;
+	uint32_t		 id;
+	uint32_t		 done;
+	int			 waiting;	/* writes not yet ended, + 1 */
+	struct q_ctl_ids	 missing;
+};
+
+static void
+ctl_conn_release(struct ctl_conn *c)
+{
+	if (--c->owed == 0 && c->p == NULL)
+		free(c);
+}
+
+static void
+ctl_req_step(void *arg, int rc)
+{
+	struct ctl_req	*q = arg;
+	struct ipc_msg	 r;
+
+	(void)rc;	/* logged; the operation holds until a restart */
+	if (--q->waiting > 0)
+		return;
+	if (q->c->p != NULL) {
+		ipc_msg_init(&r, Q_CTL_DONE, q->id);
+		if (proto_enc_q_ctl_done(&r, q->done, &q->missing) == 0)
+			(void)peer_send(q->c->p, &r);
+		else
+			peer_close(q->c->p);
+		ipc_msg_free(&r);
+	}
+	ctl_conn_release(q->c);
+	proto_q_ctl_ids_free(&q->missing);
+	free(q);
+}
+
 /* One operation on one message; 0, or -1 if it is not in the queue. */
 static int
-control_apply(uint32_t op, const char *qid)
+control_apply(uint32_t op, const char *qid, struct ctl_req *q)
 {
 	struct qmsg *m;
 
@@ -65,13 +114,16 @@ control_apply(uint32_t op, const char *qid)
 		return -1;
 	switch (op) {
 	case Q_OP_HOLD:
-		sched_hold(m);
+		q->waiting++;
+		sched_hold(m, ctl_req_step, q);
 		break;
 	case Q_OP_RELEASE:
-		sched_release(m);
+		q->waiting++;
+		sched_release(m, ctl_req_step, q);
 		break;
 	case Q_OP_REQUEUE:
-		sched_requeue(m);
+		q->waiting++;
+		sched_requeue(m, ctl_req_step, q);
 		break;
 	case Q_OP_FLUSH:
 		sched_flush(m);
@@ -83,18 +135,20 @@ control_apply(uint32_t op, const char *qid)
 static void
 control_op(struct peer *p, struct ipc_msg *m)
 {
-	struct q_ctl_ids	 ids, missing;
+	struct ctl_conn		*c = p->ctx;
+	struct q_ctl_ids	 ids;
+	struct ctl_req		*q;
 	struct ipc_msg		 r;
-	uint32_t		 op, i, done = 0;
+	uint32_t		 op, i;
 
 	if (proto_dec_q_ctl_op(m, &op, &ids) == -1) {
 		log_warnx("control: malformed request; closing");
 		peer_close(p);
 		return;
 	}
-	missing.n = 0;
-	if (ids.n > 0 &&
-	    (missing.id = calloc(ids.n, sizeof(*missing.id))) == NULL) {
+	if ((q = calloc(1, sizeof(*q))) == NULL || (ids.n > 0 &&
+	    (q->missing.id = calloc(ids.n, sizeof(*q->missing.id))) == NULL)) {
+		free(q);
 		proto_q_ctl_ids_free(&ids);
 		ipc_msg_init(&r, Q_ERR, m->id);
 		proto_enc_q_err(&r, ST_TEMP, "4.3.0 out of memory");
@@ -102,21 +156,19 @@ control_op(struct peer *p, struct ipc_msg *m)
 		ipc_msg_free(&r);
 		return;
 	}
+	q->c = c;
+	q->id = m->id;
+	q->waiting = 1;		/* until every operation is started */
+	c->owed++;
 	for (i = 0; i < ids.n; i++) {
-		if (control_apply(op, ids.id[i]) == 0)
-			done++;
+		if (control_apply(op, ids.id[i], q) == 0)
+			q->done++;
 		else
-			memcpy(missing.id[missing.n++], ids.id[i],
+			memcpy(q->missing.id[q->missing.n++], ids.id[i],
 			    QID_LEN + 1);
 	}
-	ipc_msg_init(&r, Q_CTL_DONE, m->id);
-	if (proto_enc_q_ctl_done(&r, done, &missing) == 0)
-		(void)peer_send(p, &r);
-	else
-		peer_close(p);
-	ipc_msg_free(&r);
 	proto_q_ctl_ids_free(&ids);
-	proto_q_ctl_ids_free(&missing);
+	ctl_req_step(q, 0);
 }
 
 static void
@@ -170,10 +222,29 @@ control_msg(struct peer *p, struct ipc_msg *m)
 }
 
 static void
+control_closed(struct peer *p)
+{
+	struct ctl_conn *c = p->ctx;
+
+	c->p = NULL;
+	if (c->owed == 0)
+		free(c);
+}
+
+static void
 control_accept(int fd, void *arg)
 {
+	struct ctl_conn *c;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		log_warn("control connection");
+		close(fd);
+		return;
+	}
 	/* A frame of Q_CTL_OP_MAX ids is about 80 KiB. */
-	(void)peer_new(Q->loop, fd, IPC_MAX_PAYLOAD, control_msg, NULL, NULL);
+	if ((c->p = peer_new(Q->loop, fd, IPC_MAX_PAYLOAD, control_msg,
+	    control_closed, c)) == NULL)
+		free(c);
 }
 
 void

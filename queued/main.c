@@ -56,7 +56,7 @@ on_signal(int fd, int events, void *arg)
 		if (Q->stopping)
 			continue;
 		Q->stopping = 1;	/* no new round starts from now on */
-		if (Q->rounds == 0) {
+		if (Q->rounds == 0 && Q->writes == 0) {
 			log_info("stopping on signal %u", si.ssi_signo);
 			evloop_stop(Q->loop);
 			continue;
@@ -105,6 +105,7 @@ main(int argc, char *argv[])
 	evloop_on_idle(q.loop, on_idle, NULL);
 
 	syncer_init(QUEUED_SYNC_THREADS);
+	timers_init();
 	submit_init(submit, inject);
 	agents_init(deliver);
 	relay_init(relay);

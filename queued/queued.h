@@ -20,20 +20,31 @@
 #include "ipc.h"
 #include "peer.h"
 #include "proto.h"
+#include "heap.h"
 #include "qfile.h"
 
-/* A message in the queue, with its envelope held in memory. */
+/*
+ * A message in the queue, with its envelope held in memory. One per
+ * queued message, a million of them at scale: flags are bits (176
+ * bytes with the envelope's fixed part; doc/DESIGN.md has the memory
+ * per deferred message).
+ */
 struct qmsg {
 	TAILQ_ENTRY(qmsg)	 entry;
 	struct envelope		 env;
 	uint64_t		 size;
 	int			 inflight;	/* expansions + jobs outstanding */
-	int			 dirty;		/* env differs from disk */
-	int			 envfile;	/* queue/ID.env overrides the embedded one */
-	int			 deleted;	/* remove when inflight drops to 0 */
-	int			 requeue;	/* requeue when inflight drops to 0 */
-	struct ev_timer		*timer;
-	time_t			 timer_at;
+	unsigned		 dirty:1;	/* env differs from disk */
+	unsigned		 envfile:1;	/* queue/ID.env overrides the
+						   embedded one */
+	unsigned		 deleted:1;	/* remove once nothing is in
+						   flight */
+	unsigned		 requeue:1;	/* requeue once nothing is in
+						   flight */
+	unsigned		 bouncing:1;	/* its bounce's commit in flight */
+	struct env_wr		*wr;		/* envelope write in flight */
+	size_t			 tidx;		/* position in timers.c's heap */
+	time_t			 due;		/* its deadline there */
 	struct round		*round;		/* the round in flight, or NULL */
 };
 
@@ -49,6 +60,8 @@ struct queued {
 	int			 queuefd;	/* spool/queue */
 	int			 stopping;
 	int			 rounds;	/* messages with a round in flight */
+	int			 writes;	/* envelope writes in flight */
+	struct spool_scan	*scan;		/* the start-up scan, until done */
 };
 
 /*
@@ -64,8 +77,14 @@ extern struct queued *Q;
 /* The queue file format (header, MAC, reader) is libcommon/qfile. */
 #define SPOOL_HDR_LEN	QFILE_HDR_LEN
 int	spool_open(struct queued *);
-/* Removes interrupted commits; loads the rest. */
+/*
+ * The start-up scan: lists queue/ at once (names only), then reads the
+ * files a batch per loop turn while submissions are served; removes
+ * interrupted commits, moves damaged files to corrupt/, loads the rest.
+ */
 int	spool_scan(struct queued *);
+/* A message the scan has listed but not read yet: read now, or NULL. */
+struct qmsg *spool_scan_find(const char *qid);
 /*
  * Creates queue/ID for a new message, its header marking it uncommitted;
  * returns an O_RDWR fd whose offset is where the message starts.
@@ -90,8 +109,18 @@ int	spool_commit_prepare(int fd, struct envelope *, uint64_t size,
 	    char *why, size_t whylen);
 /* The shared directory fsync that makes a batch of new files durable. */
 int	spool_commit_sync(void);
-/* Writes m's envelope to queue/ID.env (replaced atomically). */
-int	spool_write_env(struct qmsg *m);
+/*
+ * Writes m's envelope to queue/ID.env (replaced atomically: temp file,
+ * fsync, rename, fsync of queue/) on a syncer thread, and calls
+ * done(m, rc, arg) in the loop once the state m had when this was asked,
+ * or a later one, is durable (rc 0) or the write failed (rc -1, logged).
+ * One write per message at a time: asked again while one is in flight,
+ * the latest state is written once that one ends (older states are never
+ * written after newer ones), and answers every request made meanwhile.
+ * m must stay in memory until m->wr is NULL again.
+ */
+typedef void (*spool_env_cb)(struct qmsg *, int rc, void *arg);
+void	spool_write_env(struct qmsg *m, spool_env_cb done, void *arg);
 /* Removes the message, then its ID.env if it has one. */
 void	spool_remove(const char *qid, int envfile);
 /* The message's bytes are [SPOOL_HDR_LEN, SPOOL_HDR_LEN + size). */
@@ -109,15 +138,18 @@ void	sched_flush_all(const char *domain);
 int	sched_delete(const char *qid);
 /*
  * The administrator's operations on one message (postern queue ...);
- * each is durable (the envelope is rewritten) before it returns.
+ * done(arg, rc) (NULL: nobody waits) hears when each is durable (the
+ * envelope rewritten off the loop; rc -1: it could not be, logged), and
+ * may be called before the function returns.
  * hold: no round starts and nothing expires while held; release:
  * tried at once, the lifetime still counting from arrival; requeue:
  * every recipient not final becomes pending with no tries, the lifetime
  * counts from now, and a hold ends; flush: deferred recipients due now.
  */
-void	sched_hold(struct qmsg *);
-void	sched_release(struct qmsg *);
-void	sched_requeue(struct qmsg *);
+typedef void (*sched_done_cb)(void *arg, int rc);
+void	sched_hold(struct qmsg *, sched_done_cb, void *);
+void	sched_release(struct qmsg *, sched_done_cb, void *);
+void	sched_requeue(struct qmsg *, sched_done_cb, void *);
 void	sched_flush(struct qmsg *);
 /* Results from expansion and delivery, with the recipient they belong to. */
 struct rcpt_job;
@@ -200,6 +232,24 @@ void	sched_remote_detail(struct rcpt_job *, size_t target, const char *mta,
 typedef void (*sync_done_cb)(void *arg, int err);
 void	syncer_init(int nthreads);
 void	syncer_fsync(int fd, sync_done_cb, void *arg);
+/*
+ * Rewrites and bounces: blocking work on a pool of its own (workq_run's
+ * contract), so that a wave of them never delays a commit; 0 or -1.
+ */
+#define QUEUED_WRITE_THREADS	4
+int	syncer_run(void (*work)(void *), void (*done)(void *), void *arg);
+
+/*
+ * timers.c: when each waiting message is next due; a heap of messages
+ * (O(log n) set, move, clear; no allocation per message) and one loop
+ * timer for the nearest. A due message is handed to sched_run.
+ */
+void	timers_init(void);
+/* Sets or moves m's deadline (unix time). */
+void	timers_set(struct qmsg *, time_t when);
+void	timers_clear(struct qmsg *);
+size_t	timers_count(void);
+void	timers_shutdown(void);
 
 /* submit.c: smtpd and sendmail clients. */
 void	submit_init(int submit_fd, int inject_fd);
@@ -223,11 +273,15 @@ int	inject_received(const struct conf *, uid_t uid, const char *qid,
  * At the end of a round: queues the one notice msg's results owe (RFC
  * 3464: failures, unless NOTIFY refused them; NOTIFY=SUCCESS deliveries;
  * delay warnings past delay_warning_time; for mail from <>, a notice to
- * the postmaster per double_bounce) and marks what it reported (failed
- * becomes bounced, ENV_DSN_SENT_*), leaving msg dirty. -1 when it could
- * not be queued: nothing is marked, and the next round tries again.
+ * the postmaster per double_bounce). 0 when none is owed (failures
+ * marked bounced, msg left dirty), -1 if it could not be queued (nothing
+ * marked: the next round tries again), 1 when its commit is being made
+ * durable: done(msg, rc) then runs in the loop, after what it reported
+ * is marked (rc 0: failed becomes bounced, ENV_DSN_SENT_*) or nothing
+ * changed (rc -1); msg->bouncing is set meanwhile.
  */
-int	bounce_failed(struct qmsg *);
+typedef void (*bounce_done_cb)(struct qmsg *, int rc);
+int	bounce_failed(struct qmsg *, bounce_done_cb);
 
 /* inject.c: queue_list_users; root and queued's own uid always may. */
 int	inject_may_list(const struct conf *, uid_t uid, const char *user);

@@ -77,6 +77,7 @@ sched_new_msg(struct envelope *env, uint64_t size)
 	m->env = *env;		/* takes ownership of the strings */
 	env_init(env);
 	m->size = size;
+	m->tidx = HEAP_NONE;
 	return m;
 }
 
@@ -103,14 +104,14 @@ sched_find(const char *qid)
 	TAILQ_FOREACH(m, &Q->msgs, entry)
 		if (strcmp(m->env.id, qid) == 0)
 			return m;
-	return NULL;
+	/* Not read yet by the start-up scan: read it now. */
+	return spool_scan_find(qid);
 }
 
 static void
 msg_free(struct qmsg *m)
 {
-	if (m->timer != NULL)
-		evloop_timer_cancel(Q->loop, m->timer);
+	timers_clear(m);
 	TAILQ_REMOVE(&Q->msgs, m, entry);
 	Q->nmsgs--;
 	env_free(&m->env);
@@ -118,26 +119,14 @@ msg_free(struct qmsg *m)
 }
 
 static void
-timer_fired(void *arg)
-{
-	struct qmsg *m = arg;
-
-	m->timer = NULL;
-	sched_run(m);
-}
-
-static void
 arm_timer(struct qmsg *m)
 {
-	time_t	 next = 0, now = time(NULL);
+	time_t	 next = 0;
 	size_t	 i;
 
 	if (m->env.held) {
 		/* Nothing is due while held: release arms it again. */
-		if (m->timer != NULL) {
-			evloop_timer_cancel(Q->loop, m->timer);
-			m->timer = NULL;
-		}
+		timers_clear(m);
 		return;
 	}
 	for (i = 0; i < m->env.nrcpt; i++) {
@@ -146,17 +135,67 @@ arm_timer(struct qmsg *m)
 		    (next == 0 || r->next_try < next))
 			next = r->next_try;
 	}
-	if (next == 0)
+	if (next == 0) {
+		timers_clear(m);
 		return;
-	if (m->timer != NULL) {
-		if (m->timer_at == next)
-			return;
-		evloop_timer_cancel(Q->loop, m->timer);
 	}
-	m->timer_at = next;
-	m->timer = evloop_timer(Q->loop,
-	    next > now ? (uint64_t)(next - now) * 1000 : 0, timer_fired, m);
+	timers_set(m, next);
 }
+
+/* Removes m from the spool and from memory (nothing in flight for it). */
+static void
+msg_remove(struct qmsg *m, const char *why)
+{
+	spool_remove(m->env.id, m->envfile);
+	log_info("%s: removed%s", m->env.id, why);
+	msg_free(m);
+}
+
+/*
+ * What a message waits for once its envelope is durable: removal if the
+ * administrator deleted it meanwhile, a requeue asked meanwhile, else
+ * its next round (at once if due, or its deadline).
+ */
+static void
+msg_settled(struct qmsg *m)
+{
+	if (m->wr != NULL || m->inflight > 0 || m->bouncing)
+		return;		/* whoever is in flight settles it */
+	if (m->deleted) {
+		msg_remove(m, " (deleted by the administrator)");
+		return;
+	}
+	if (m->requeue) {
+		m->requeue = 0;
+		sched_requeue(m, NULL, NULL);
+		return;
+	}
+	sched_run(m);
+}
+
+/* A round's results are durable: the next round may be planned. */
+static void
+round_written(struct qmsg *m, int rc, void *arg)
+{
+	(void)rc;	/* a failure is logged; the next change writes again */
+	(void)arg;
+	msg_settled(m);
+}
+
+/* All final, but the bounce could not be queued: tried again later. */
+static void
+bounce_wait_written(struct qmsg *m, int rc, void *arg)
+{
+	(void)rc;
+	(void)arg;
+	if (m->deleted || m->requeue)
+		msg_settled(m);
+	else if (m->wr == NULL && m->inflight == 0 && !m->bouncing)
+		timers_set(m, time(NULL) + 60);
+}
+
+static void round_bounced(struct qmsg *, int);
+static void sched_flush_due(struct qmsg *);
 
 static time_t
 backoff(uint32_t tries)
@@ -333,40 +372,63 @@ round_finish(struct qmsg *m)
 
 	if (m->requeue && !m->deleted) {
 		m->requeue = 0;
-		sched_requeue(m);	/* writes the envelope and runs it */
+		sched_requeue(m, NULL, NULL);	/* writes, then runs it */
 		return;
 	}
 	if (m->deleted) {
-		spool_remove(m->env.id, m->envfile);
-		log_info("%s: removed (deleted by the administrator)",
-		    m->env.id);
-		msg_free(m);
+		/* A write in flight (mid-round, or a hold) removes it at its end. */
+		if (m->wr == NULL)
+			msg_remove(m, " (deleted by the administrator)");
 		return;
 	}
+	/*
+	 * A write may be in flight (a success made durable mid-round, an
+	 * administrator's hold): what follows coalesces with it, and removes
+	 * nothing before it has ended (round_bounced).
+	 */
 	/*
 	 * Failures are reported at the end of the round they happen in, not
 	 * when the slowest other recipient is done.
 	 */
-	if (env_all_final(&m->env)) {
-		if (bounce_failed(m) == -1) {
+	switch (bounce_failed(m, round_bounced)) {
+	case 1:
+		return;		/* round_bounced goes on once it is durable */
+	case 0:
+		round_bounced(m, 0);
+		break;
+	default:
+		round_bounced(m, -1);
+	}
+}
+
+/* A round's failures are reported (rc 0), or could not be (-1). */
+static void
+round_bounced(struct qmsg *m, int rc)
+{
+	if (env_all_final(&m->env) && m->wr == NULL) {
+		if (rc == -1) {
 			/* Keep the message until its bounce can be queued. */
-			if (m->dirty && spool_write_env(m) == 0)
-				m->dirty = 0;
-			if (m->timer == NULL)
-				m->timer = evloop_timer(Q->loop, 60 * 1000,
-				    timer_fired, m);
+			if (m->dirty)
+				spool_write_env(m, bounce_wait_written, NULL);
+			else
+				timers_set(m, time(NULL) + 60);
 			return;
 		}
-		spool_remove(m->env.id, m->envfile);
-		log_info("%s: removed", m->env.id);
-		msg_free(m);
+		msg_remove(m, "");
 		return;
 	}
-	if (bounce_failed(m) == -1)
+	if (rc == -1)
 		log_warnx("%s: bounce postponed to the next round", m->env.id);
-	if (m->dirty && spool_write_env(m) == 0)
-		m->dirty = 0;
-	arm_timer(m);
+	/*
+	 * The next round is planned only once these results are durable:
+	 * a crash before then must find the state this round began with
+	 * or the one it ended with, never a later round's on top of an
+	 * unwritten one.
+	 */
+	if (m->dirty || m->wr != NULL)
+		spool_write_env(m, round_written, NULL);
+	else
+		arm_timer(m);
 }
 
 /* m's last outstanding job or expansion came back. */
@@ -375,7 +437,7 @@ round_ended(struct qmsg *m)
 {
 	Q->rounds--;
 	round_finish(m);
-	if (Q->stopping && Q->rounds == 0)
+	if (Q->stopping && Q->rounds == 0 && Q->writes == 0)
 		evloop_stop(Q->loop);	/* the drain of a stop is over */
 }
 
@@ -406,8 +468,9 @@ job_done(struct rcpt_job *job)
 	if (m->inflight > 1 && rd != NULL && !rd->starting &&
 	    job_succeeded_somewhere(job)) {
 		job_apply(m, rd, job->round_index);
-		if (m->dirty && spool_write_env(m) == 0)
-			m->dirty = 0;
+		/* Off the loop too; the round's end waits for it (m->wr). */
+		if (m->dirty)
+			spool_write_env(m, round_written, NULL);
 	}
 	if (--m->inflight == 0)
 		round_ended(m);
@@ -558,8 +621,14 @@ sched_run(struct qmsg *m)
 	int64_t		 active_us = log_now_us();
 	size_t		 i, due = 0;
 
-	/* A held message starts no round: it neither delivers nor expires. */
-	if (m->inflight > 0 || m->deleted || Q->stopping || m->env.held)
+	/*
+	 * A held message starts no round: it neither delivers nor expires.
+	 * Nor does one whose envelope is being written: that write's end
+	 * runs it (msg_settled).
+	 */
+	if (m->inflight > 0 || m->wr != NULL || m->bouncing || m->deleted ||
+	    Q->stopping ||
+	    m->env.held)
 		return;
 	for (i = 0; i < m->env.nrcpt; i++) {
 		struct env_rcpt *r = &m->env.rcpt[i];
@@ -653,78 +722,139 @@ sched_flush_all(const char *domain)
 	struct qmsg	*m, *next;
 	size_t		 i;
 
+	time_t		 now = time(NULL);
+	int		 due;
+
+	/*
+	 * Made due, not run here: the deadline heap starts them a batch per
+	 * loop turn, so a flush of a million messages stalls nothing.
+	 */
 	for (m = TAILQ_FIRST(&Q->msgs); m != NULL; m = next) {
 		next = TAILQ_NEXT(m, entry);
 		if (m->env.held)
 			continue;
-		for (i = 0; i < m->env.nrcpt; i++)
+		for (i = 0, due = 0; i < m->env.nrcpt; i++)
 			if (m->env.rcpt[i].state == RCPT_DEFERRED &&
 			    (domain == NULL ||
-			    rcpt_in_domain(m->env.rcpt[i].addr, domain)))
+			    rcpt_in_domain(m->env.rcpt[i].addr, domain))) {
 				m->env.rcpt[i].next_try = 0;
-		sched_run(m);
+				due = 1;
+			}
+		if (due)
+			timers_set(m, now);
 	}
 	relay_revive(domain);
 }
 
-void
-sched_flush(struct qmsg *m)
+/* Every deferred recipient of m due now (nothing started). */
+static void
+sched_flush_due(struct qmsg *m)
 {
 	size_t i;
 
 	for (i = 0; i < m->env.nrcpt; i++)
 		if (m->env.rcpt[i].state == RCPT_DEFERRED)
 			m->env.rcpt[i].next_try = 0;
+}
+
+void
+sched_flush(struct qmsg *m)
+{
+	sched_flush_due(m);
 	sched_run(m);
+}
+
+/* An administrator's operation, and who waits for it to be durable. */
+struct persist {
+	const char	*what;
+	int		 flush;		/* then try it at once (release) */
+	sched_done_cb	 done;
+	void		*arg;
+};
+
+static void
+persist_written(struct qmsg *m, int rc, void *arg)
+{
+	struct persist *p = arg;
+
+	if (rc == 0)
+		log_info("%s: %s", m->env.id, p->what);
+	else
+		log_warnx("%s: %s, but only until queued restarts (the "
+		    "envelope could not be rewritten)", m->env.id, p->what);
+	if (p->done != NULL)
+		p->done(p->arg, rc);
+	if (m->env.held && !m->deleted && !m->requeue)
+		arm_timer(m);	/* cancels it */
+	else {
+		if (p->flush)
+			sched_flush_due(m);
+		msg_settled(m);
+	}
+	free(p);
 }
 
 /*
  * The envelope on disk first: a hold that a restart forgot would let
  * the message go. A failed write leaves the change in memory only, and
- * says so; the next state change writes it again.
+ * says so; the next state change writes it again. done (may be NULL)
+ * hears when the change is durable.
  */
 static void
-sched_persist(struct qmsg *m, const char *what)
+sched_persist(struct qmsg *m, const char *what, int flush, sched_done_cb done,
+    void *arg)
 {
-	if (spool_write_env(m) == 0) {
-		m->dirty = 0;
-		log_info("%s: %s", m->env.id, what);
-	} else {
-		m->dirty = 1;
-		log_warnx("%s: %s, but only until queued restarts (the "
-		    "envelope could not be rewritten)", m->env.id, what);
+	struct persist *p;
+
+	if ((p = calloc(1, sizeof(*p))) == NULL) {
+		log_warn("%s: %s", m->env.id, what);
+		if (done != NULL)
+			done(arg, -1);
+		return;
 	}
+	p->what = what;
+	p->flush = flush;
+	p->done = done;
+	p->arg = arg;
+	spool_write_env(m, persist_written, p);
 }
 
 void
-sched_hold(struct qmsg *m)
+sched_hold(struct qmsg *m, sched_done_cb done, void *arg)
 {
-	if (m->env.held)
+	if (m->env.held) {
+		if (done != NULL)
+			done(arg, 0);
 		return;
+	}
 	m->env.held = time(NULL);
-	sched_persist(m, "placed on hold");
-	arm_timer(m);	/* cancels it */
+	timers_clear(m);
+	sched_persist(m, "placed on hold", 0, done, arg);
 }
 
 void
-sched_release(struct qmsg *m)
+sched_release(struct qmsg *m, sched_done_cb done, void *arg)
 {
-	if (!m->env.held)
+	if (!m->env.held) {
+		if (done != NULL)
+			done(arg, 0);
 		return;
+	}
 	m->env.held = 0;
-	sched_persist(m, "released from hold");
 	/* Its retries were due while it was held: it is tried at once. */
-	sched_flush(m);
+	sched_persist(m, "released from hold", 1, done, arg);
 }
 
 void
-sched_requeue(struct qmsg *m)
+sched_requeue(struct qmsg *m, sched_done_cb done, void *arg)
 {
 	size_t i;
 
-	if (m->inflight > 0) {
-		/* The round in flight still refers to the recipients. */
+	if (m->inflight > 0 || m->bouncing) {
+		/* The round (or bounce) in flight still refers to them. */
 		m->requeue = 1;
+		if (done != NULL)
+			done(arg, 0);
 		return;
 	}
 	for (i = 0; i < m->env.nrcpt; i++) {
@@ -739,8 +869,7 @@ sched_requeue(struct qmsg *m)
 	}
 	m->env.held = 0;
 	m->env.requeued = time(NULL);
-	sched_persist(m, "requeued");
-	sched_run(m);
+	sched_persist(m, "requeued", 0, done, arg);
 }
 
 int
@@ -751,11 +880,7 @@ sched_delete(const char *qid)
 	if (m == NULL)
 		return -1;
 	m->deleted = 1;
-	if (m->inflight == 0) {
-		spool_remove(m->env.id, m->envfile);
-		log_info("%s: removed (deleted by the administrator)", qid);
-		msg_free(m);
-	}
+	msg_settled(m);
 	return 0;
 }
 
@@ -767,4 +892,5 @@ sched_shutdown(void)
 		round_forget(m);
 		msg_free(m);
 	}
+	timers_shutdown();
 }

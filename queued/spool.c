@@ -22,9 +22,18 @@
  *            queue/ (shared by a batch), then reply. One file and one
  *            journal commit per message: the entry was created in queue/
  *            at Q_BEGIN, so nothing is renamed.
- *   start:   a header still at 0, or an offset past the end of the file,
- *            is an interrupted commit that nobody was told about: removed;
- *            a MAC that does not match moves the file to corrupt/.
+ *   rewrite: the envelope is serialised in the loop, then a syncer
+ *            thread writes ID.env.tmp.PID, fsyncs it, renames it to
+ *            ID.env and fsyncs queue/; what the state allows (the next
+ *            round, the administrator's answer, a removal) happens only
+ *            in the callback. One write per message at a time: states
+ *            asked for meanwhile are coalesced into one later write.
+ *   start:   queue/ is listed (names only) before anyone is served, so
+ *            no file made after the start is judged; the files are
+ *            then read a batch per loop turn. A header still at 0, or an
+ *            offset past the end of the file, is an interrupted commit
+ *            that nobody was told about: removed; a MAC that does not
+ *            match moves the file to corrupt/.
  *   remove:  message first, then ID.env: a crash in between leaves an
  *            envelope without a message, which the next start removes;
  *            the other order could revive the original envelope.
@@ -235,27 +244,146 @@ spool_commit_sync(void)
 	return 0;
 }
 
-int
-spool_write_env(struct qmsg *m)
-{
-	struct buf	b;
-	char		path[64];
-	int		rc;
+/* Someone waiting for an envelope write to make a state durable. */
+struct env_waiter {
+	spool_env_cb		 done;
+	void			*arg;
+	struct env_waiter	*next;
+};
 
-	buf_init(&b, ENV_MAX_SIZE);
-	if (env_write(&m->env, &b) == -1) {
-		buf_free(&b);
-		log_warnx("%s: envelope too large to rewrite", m->env.id);
+/* The one write in flight for a message, and what is asked after it. */
+struct env_wr {
+	struct qmsg		*m;
+	struct buf		 data;		/* the state being written */
+	char			 path[64];
+	int			 err;		/* 0 or errno, from the thread */
+	int			 rc;
+	struct env_waiter	*now;		/* answered by this write */
+	struct env_waiter	*later;		/* by the next one */
+	int			 again;		/* a newer state to write */
+};
+
+/* Serialises m's current state into wr->data; logs a failure. */
+static int
+env_wr_fill(struct env_wr *wr)
+{
+	buf_reset(&wr->data);
+	if (env_write(&wr->m->env, &wr->data) == -1) {
+		log_warnx("%s: envelope too large to rewrite", wr->m->env.id);
 		return -1;
 	}
-	snprintf(path, sizeof(path), "queue/%s.env", m->env.id);
+	return 0;
+}
+
+/* On a syncer thread: touches nothing but wr's path and bytes. */
+static void
+env_wr_work(void *arg)
+{
+	struct env_wr *wr = arg;
+
+	wr->err = fs_atomic_write(wr->path, wr->data.data, wr->data.len,
+	    0600) == -1 ? errno : 0;
+}
+
+static void env_wr_done(void *);
+
+/* Starts wr's write of the state now in wr->data. */
+static void
+env_wr_start(struct env_wr *wr)
+{
 	/* Even a failed write may have left the file: remove it with m. */
-	m->envfile = 1;
-	rc = fs_atomic_write(path, b.data, b.len, 0600);
-	if (rc == -1)
+	wr->m->envfile = 1;
+	if (syncer_run(env_wr_work, env_wr_done, wr) == 0)
+		return;
+	/* No memory for a job: write it here rather than not at all. */
+	env_wr_work(wr);
+	env_wr_done(wr);
+}
+
+/* In the loop: answers this write's waiters, starts the next if asked. */
+static void
+env_wr_done(void *arg)
+{
+	struct env_wr		*wr = arg;
+	struct qmsg		*m = wr->m;
+	struct env_waiter	*w, *list = wr->now;
+	int			 rc = wr->rc;
+
+	if (rc == 0 && wr->err != 0) {
+		errno = wr->err;
 		log_warn("%s: rewrite envelope", m->env.id);
-	buf_free(&b);
-	return rc;
+		rc = -1;
+	}
+	wr->now = wr->later;
+	wr->later = NULL;
+	if (wr->again) {
+		/* The latest state goes next; it carries every later change. */
+		wr->again = 0;
+		wr->rc = env_wr_fill(wr);
+		wr->err = 0;
+		if (wr->rc == 0)
+			env_wr_start(wr);
+		else
+			env_wr_done(wr);
+	} else {
+		m->wr = NULL;
+		if (rc == 0)
+			m->dirty = 0;
+		buf_free(&wr->data);
+		free(wr);
+		Q->writes--;
+	}
+	if (rc == -1)
+		m->dirty = 1;
+	/* Waiters may free m, but only once m->wr is NULL (see queued.h). */
+	while ((w = list) != NULL) {
+		list = w->next;
+		w->done(m, rc, w->arg);
+		free(w);
+	}
+	if (Q->stopping && Q->rounds == 0 && Q->writes == 0)
+		evloop_stop(Q->loop);	/* the drain of a stop is over */
+}
+
+void
+spool_write_env(struct qmsg *m, spool_env_cb done, void *arg)
+{
+	struct env_waiter	*w;
+	struct env_wr		*wr = m->wr;
+
+	if ((w = calloc(1, sizeof(*w))) == NULL) {
+		log_warn("%s: rewrite envelope", m->env.id);
+		m->dirty = 1;
+		done(m, -1, arg);
+		return;
+	}
+	w->done = done;
+	w->arg = arg;
+	m->dirty = 1;
+	if (wr != NULL) {
+		/* Coalesced: written (latest state) when this one ends. */
+		w->next = wr->later;
+		wr->later = w;
+		wr->again = 1;
+		return;
+	}
+	if ((wr = calloc(1, sizeof(*wr))) == NULL) {
+		log_warn("%s: rewrite envelope", m->env.id);
+		free(w);
+		done(m, -1, arg);
+		return;
+	}
+	wr->m = m;
+	wr->now = w;
+	buf_init(&wr->data, ENV_MAX_SIZE);
+	snprintf(wr->path, sizeof(wr->path), "queue/%s.env", m->env.id);
+	m->wr = wr;
+	Q->writes++;
+	wr->rc = env_wr_fill(wr);
+	if (wr->rc == 0)
+		env_wr_start(wr);
+	else
+		env_wr_done(wr);
 }
 
 void
@@ -301,7 +429,7 @@ enum load_result { LOAD_OK, LOAD_REMOVED, LOAD_BAD };
  * (an interrupted commit nobody was told about) or moved aside.
  */
 static enum load_result
-spool_load(const char *qid)
+spool_load(const char *qid, struct qmsg **loaded)
 {
 	struct envelope	 env;
 	char		 envname[QID_LEN + 8], why[512];
@@ -346,50 +474,194 @@ spool_load(const char *qid)
 		return LOAD_BAD;
 	}
 	m->envfile = has_envfile;
+	if (loaded != NULL)
+		*loaded = m;
 	sched_add(m);
 	return LOAD_OK;
+}
+
+/*
+ * The start-up scan. The directory is listed once, before the loop
+ * serves anyone: names only (16 bytes and a kind each, freed when the
+ * scan ends), so every file in the list existed before this start and
+ * none that a submission creates from now on (a file still being
+ * received would look like an interrupted commit) can be taken for one.
+ * The files are then read SCAN_BATCH at a time, one batch per loop
+ * turn, so submissions and deliveries are served in between. Each name
+ * is taken once: a message is loaded once, never skipped, and an
+ * operation on one not read yet reads it first (spool_scan_find).
+ */
+#define SCAN_BATCH	256
+#define SCAN_BATCH_MS	20
+
+enum { SCAN_MSG = 'm', SCAN_ENV = 'e', SCAN_TAKEN = 'x' };
+
+struct spool_scan {
+	char		(*names)[QID_LEN + 1];	/* the id, then the kind */
+	size_t		  n;
+	size_t		  cap;
+	size_t		  next;
+	size_t		  loaded;
+	size_t		  removed;
+	uint64_t	  started_ms;
+};
+
+static int
+scan_list_add(struct spool_scan *sc, const char *qid, char kind)
+{
+	char	(*nv)[QID_LEN + 1];
+	size_t	  ncap;
+
+	if (sc->n == sc->cap) {
+		ncap = sc->cap ? sc->cap * 2 : 4096;
+		if ((nv = reallocarray(sc->names, ncap, sizeof(*nv))) == NULL)
+			return -1;
+		sc->names = nv;
+		sc->cap = ncap;
+	}
+	memcpy(sc->names[sc->n], qid, QID_LEN);
+	sc->names[sc->n][QID_LEN] = kind;
+	sc->n++;
+	return 0;
+}
+
+/* One listed name, taken: loaded, removed or moved aside. */
+static struct qmsg *
+scan_take(struct spool_scan *sc, size_t i)
+{
+	char		 qid[QID_LEN + 1], envname[QID_LEN + 8];
+	struct stat	 st;
+	struct qmsg	*m = NULL;
+	char		 kind = sc->names[i][QID_LEN];
+
+	sc->names[i][QID_LEN] = SCAN_TAKEN;
+	memcpy(qid, sc->names[i], QID_LEN);
+	qid[QID_LEN] = '\0';
+	if (kind == SCAN_MSG) {
+		switch (spool_load(qid, &m)) {
+		case LOAD_OK:
+			sc->loaded++;
+			break;
+		case LOAD_REMOVED:
+			sc->removed++;
+			break;
+		case LOAD_BAD:
+			break;
+		}
+	} else if (kind == SCAN_ENV) {
+		snprintf(envname, sizeof(envname), "%s.env", qid);
+		/*
+		 * Left by a removal that a crash cut short. A message removed
+		 * since the listing took its ID.env along (ENOENT here).
+		 */
+		if (fstatat(Q->queuefd, qid, &st, 0) == -1 &&
+		    errno == ENOENT &&
+		    unlinkat(Q->queuefd, envname, 0) == 0)
+			sc->removed++;
+	}
+	return m;
+}
+
+static void
+scan_end(struct spool_scan *sc)
+{
+	log_info("queue scanned: %zu messages loaded, %zu files of "
+	    "interrupted commits or removals deleted (%.1f s)", sc->loaded,
+	    sc->removed, (double)(evloop_now_ms() - sc->started_ms) / 1000);
+	free(sc->names);
+	free(sc);
+	Q->scan = NULL;
+}
+
+static void
+scan_step(void *arg)
+{
+	struct spool_scan	*sc = arg;
+	uint64_t		 until = evloop_now_ms() + SCAN_BATCH_MS;
+	size_t			 n = 0;
+
+	if (Q->stopping) {
+		/* What is not read stays on disk for the next start. */
+		log_info("queue scan stopped with %zu of %zu files read",
+		    sc->next, sc->n);
+		free(sc->names);
+		free(sc);
+		Q->scan = NULL;
+		return;
+	}
+	while (sc->next < sc->n && n++ < SCAN_BATCH &&
+	    (n % 32 != 0 || evloop_now_ms() < until))
+		(void)scan_take(sc, sc->next++);
+	if (sc->next == sc->n) {
+		scan_end(sc);
+		return;
+	}
+	if (evloop_timer(Q->loop, 0, scan_step, sc) == NULL) {
+		/* No memory for a timer: finish here rather than never. */
+		while (sc->next < sc->n)
+			(void)scan_take(sc, sc->next++);
+		scan_end(sc);
+	}
+}
+
+struct qmsg *
+spool_scan_find(const char *qid)
+{
+	struct spool_scan	*sc = Q->scan;
+	size_t			 i;
+
+	if (sc == NULL || strlen(qid) != QID_LEN)
+		return NULL;
+	/* A linear search: only an administrator's operation comes here. */
+	for (i = sc->next; i < sc->n; i++)
+		if (sc->names[i][QID_LEN] == SCAN_MSG &&
+		    memcmp(sc->names[i], qid, QID_LEN) == 0)
+			return scan_take(sc, i);
+	return NULL;
 }
 
 int
 spool_scan(struct queued *q)
 {
-	DIR		*d;
-	struct dirent	*de;
-	struct stat	 st;
-	size_t		 loaded = 0, removed = 0;
+	struct spool_scan	*sc;
+	DIR			*d;
+	struct dirent		*de;
 
-	if ((d = opendir("queue")) == NULL)
+	if ((sc = calloc(1, sizeof(*sc))) == NULL)
 		return -1;
+	sc->started_ms = evloop_now_ms();
+	if ((d = opendir("queue")) == NULL) {
+		free(sc);
+		return -1;
+	}
 	while ((de = readdir(d)) != NULL) {
-		char	name[QID_LEN + 1];
-		size_t	nl = strlen(de->d_name);
+		size_t nl = strlen(de->d_name);
+		char kind = 0;
 
 		if (de->d_name[0] == '.')
 			continue;
-		if (nl == QID_LEN && qid_valid(de->d_name)) {
-			switch (spool_load(de->d_name)) {
-			case LOAD_OK:
-				loaded++;
-				break;
-			case LOAD_REMOVED:
-				removed++;
-				break;
-			case LOAD_BAD:
-				break;
+		if (nl == QID_LEN && qid_valid(de->d_name))
+			kind = SCAN_MSG;
+		else if (nl == QID_LEN + 4 &&
+		    strcmp(de->d_name + QID_LEN, ".env") == 0) {
+			char name[QID_LEN + 1];
+
+			memcpy(name, de->d_name, QID_LEN);
+			name[QID_LEN] = '\0';
+			if (qid_valid(name))
+				kind = SCAN_ENV;
+		}
+		if (kind != 0) {
+			if (scan_list_add(sc, de->d_name, kind) == -1) {
+				log_warn("queue scan");
+				closedir(d);
+				free(sc->names);
+				free(sc);
+				return -1;
 			}
 			continue;
 		}
-		if (nl == QID_LEN + 4 && strcmp(de->d_name + QID_LEN, ".env") == 0) {
-			memcpy(name, de->d_name, QID_LEN);
-			name[QID_LEN] = '\0';
-			/* Left by a removal that a crash cut short. */
-			if (qid_valid(name) &&
-			    fstatat(q->queuefd, name, &st, 0) == -1 &&
-			    errno == ENOENT &&
-			    unlinkat(q->queuefd, de->d_name, 0) == 0)
-				removed++;
-			continue;
-		}
+		/* A rewrite cut short by the last stop; none runs yet. */
 		if (strstr(de->d_name, ".tmp.") != NULL) {
 			(void)unlinkat(q->queuefd, de->d_name, 0);
 			continue;
@@ -397,7 +669,18 @@ spool_scan(struct queued *q)
 		log_warnx("queue/%s: unexpected file left alone", de->d_name);
 	}
 	closedir(d);
-	log_info("queue scanned: %zu messages loaded, %zu files of "
-	    "interrupted commits or removals deleted", loaded, removed);
+	log_info("queue scan: %zu files listed in %.1f s; read while "
+	    "serving", sc->n, (double)(evloop_now_ms() - sc->started_ms) / 1000);
+	q->scan = sc;
+	if (sc->n == 0) {
+		scan_end(sc);
+		return 0;
+	}
+	if (evloop_timer(q->loop, 0, scan_step, sc) == NULL) {
+		q->scan = NULL;
+		free(sc->names);
+		free(sc);
+		return -1;
+	}
 	return 0;
 }

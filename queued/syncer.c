@@ -6,7 +6,11 @@
  * after another in the loop, they cap the queue at one message per commit
  * latency; issued together from several threads, concurrent commits share
  * journal transactions (the file system's own group commit) and the loop
- * keeps accepting while they run.
+ * keeps accepting while they run. Envelope rewrites (spool.c: temp
+ * file, fsync, rename, fsync of queue/) and bounces' commits run on a
+ * second, smaller pool of their own: a retry wave queues one rewrite per
+ * message, and a new message's commit, which a client is waiting for,
+ * must not wait behind that backlog in the same queue.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -22,7 +26,8 @@ struct sync_job {
 	void		*arg;
 };
 
-static struct workq *syncq;
+static struct workq *syncq;	/* commits' fsyncs: a client waits */
+static struct workq *writeq;	/* envelope rewrites, bounces */
 
 static void
 sync_work(void *arg)
@@ -45,6 +50,7 @@ void
 syncer_init(int nthreads)
 {
 	syncq = workq_new(Q->loop, nthreads);
+	writeq = workq_new(Q->loop, QUEUED_WRITE_THREADS);
 }
 
 void
@@ -62,4 +68,10 @@ syncer_fsync(int fd, sync_done_cb cb, void *arg)
 	}
 	/* No memory for a job: do it here rather than not at all. */
 	cb(arg, fsync(fd) == -1 ? errno : 0);
+}
+
+int
+syncer_run(workq_fn work, workq_fn done, void *arg)
+{
+	return workq_run(writeq, work, done, arg);
 }

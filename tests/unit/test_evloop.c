@@ -477,6 +477,63 @@ test_two_hundred_thousand_timers_arm_and_cancel_quickly(void **state)
 	evloop_free(l);
 }
 
+/* Re-arms itself at 0 ms until the descriptor has been served. */
+static int	 zero_served;
+static int	 zero_fires_before;
+static int	 zero_wfd;
+
+static void
+on_zero_rearm(void *arg)
+{
+	struct rec *r = arg;
+
+	if (zero_served) {
+		evloop_stop(r->l);
+		return;
+	}
+	/* The descriptor becomes ready while the batch goes on. */
+	if (zero_fires_before++ == 0)
+		assert_int_equal(write(zero_wfd, "x", 1), 1);
+	assert_true(zero_fires_before < 100000);
+	assert_non_null(evloop_timer(r->l, 0, on_zero_rearm, r));
+}
+
+static void
+on_ready_once(int fd, int events, void *arg)
+{
+	struct rec *r = arg;
+
+	(void)events;
+	zero_served = 1;
+	evloop_io_del(r->l, fd);
+}
+
+/*
+ * A timer armed at 0 ms from a timer's callback (a batch that goes on)
+ * waits for the next turn: a ready descriptor is served in between.
+ */
+static void
+test_a_zero_timer_rearmed_from_its_callback_lets_descriptors_in(void **state)
+{
+	struct rec	r = { 0 };
+	int		p[2];
+
+	(void)state;
+	zero_served = zero_fires_before = 0;
+	assert_non_null(r.l = evloop_new());
+	assert_int_equal(pipe2(p, O_NONBLOCK | O_CLOEXEC), 0);
+	zero_wfd = p[1];
+	assert_non_null(evloop_timer(r.l, 0, on_zero_rearm, &r));
+	assert_int_equal(evloop_io(r.l, p[0], EV_READ, on_ready_once, &r), 0);
+	assert_int_equal(evloop_run(r.l), 0);
+	assert_true(zero_served);
+	/* Served in the turn after the write, not a spin later. */
+	assert_int_equal(zero_fires_before, 1);
+	evloop_free(r.l);
+	close(p[0]);
+	close(p[1]);
+}
+
 int
 main(void)
 {
@@ -485,6 +542,8 @@ main(void)
 		cmocka_unit_test(test_cancelled_timer_never_fires),
 		cmocka_unit_test(test_timer_cancelled_earlier_in_its_turn_never_fires),
 		cmocka_unit_test(test_timer_armed_from_a_timer_callback_fires),
+		cmocka_unit_test(
+		    test_a_zero_timer_rearmed_from_its_callback_lets_descriptors_in),
 		cmocka_unit_test(test_many_timers_fire_in_order_and_cancelled_ones_never),
 		cmocka_unit_test(test_two_hundred_thousand_timers_arm_and_cancel_quickly),
 		cmocka_unit_test(test_io_callbacks_carry_data_through_a_pipe),
