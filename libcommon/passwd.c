@@ -25,8 +25,8 @@ _Static_assert(PASSWD_HASH_MAX >= CRYPT_OUTPUT_SIZE,
     "PASSWD_HASH_MAX too small for libcrypt");
 _Static_assert(PASSWD_LEN_MAX < CRYPT_MAX_PASSPHRASE_SIZE,
     "libcrypt refuses passwords of PASSWD_LEN_MAX bytes");
-_Static_assert(PASSWD_LEN_MAX <= R_AUTH_SECRET_MAX,
-    "a password that fits no R_AUTH frame");
+_Static_assert(PASSWD_LEN_MAX <= A_AUTH_SECRET_MAX,
+    "a password that fits no A_AUTH frame");
 
 /* Best first; the next is used only where libcrypt lacks the former. */
 static const char *const passwd_prefixes[] = { "$y$", "$6$" };

@@ -20,7 +20,7 @@
 /*
  * The longest password, in bytes. libcrypt refuses phrases of
  * CRYPT_MAX_PASSPHRASE_SIZE (512) bytes or more, which is below the
- * protocol's R_AUTH_SECRET_MAX: a longer one can never be stored, so it
+ * protocol's A_AUTH_SECRET_MAX: a longer one can never be stored, so it
  * can never match either.
  */
 /* What USER/PASS and AUTH PLAIN can carry in one 512-octet line. */

@@ -210,6 +210,7 @@ class Suite:
         log = self.log_text()[getattr(self, "start_mark", 0):]
         return (re.search(r"/queued\[\d+\]: started", log) and
                 re.search(r"/resolverd\[\d+\]: started", log) and
+                re.search(r"/authd\[\d+\]: started", log) and
                 re.search(r"/smtpd\[\d+\]: ready", log) and
                 len(re.findall(r"/deliverd\[\d+\]: started", log))
                 >= int(self.conf_value("local_delivery_concurrency", "4")))
@@ -248,8 +249,8 @@ class Suite:
 
     def all_pids(self):
         out = []
-        for n in ("master", "smtpd", "queued", "resolverd", "deliverd",
-                  "pop3d"):
+        for n in ("master", "smtpd", "queued", "resolverd", "authd",
+                  "deliverd", "pop3d"):
             out += self.pids_of(n)
         return out
 
