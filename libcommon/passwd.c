@@ -3,10 +3,10 @@
  *
  * passwd_hash runs in the postern command (root or the development user)
  * when the administrator sets a password; passwd_verify runs in
- * resolverd, unprivileged, on a password that came from a network client
- * through pop3d or imapd and is therefore hostile: it is bounded before
- * libcrypt sees it. The stored hashes come from users.db, which only
- * root writes; they are trusted not to be hostile, but may be empty or
+ * authd's hash workers, unprivileged, on a password that came from a
+ * network client through pop3d or imapd and is therefore hostile: it is
+ * bounded before libcrypt sees it. The stored hashes come from
+ * passwd.db, which only root writes; they are trusted not to be hostile, but may be empty or
  * locked, and those must never match.
  *
  * Every verification costs one hash computation, whatever the stored
