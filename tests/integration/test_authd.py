@@ -316,6 +316,12 @@ def test_resolverd_memory_holds_no_hash(suite_factory):
     assert not HASH_RE.search((s.maps / "users.db").read_bytes())
     # The scan can see a hash where there is one: authd holds them.
     [authd] = s.pids_of("authd")
+    if os.geteuid() == 0:
+        import pwd
+        with open(f"/proc/{authd}/status") as f:
+            uid = [l.split()[1] for l in f if l.startswith("Uid:")][0]
+        assert int(uid) == pwd.getpwnam("postern-auth").pw_uid
+        assert (s.maps / "passwd.db").stat().st_uid == int(uid)
     assert memory_holds(authd, hashes), "the scan finds nothing anywhere"
     [resolverd] = s.pids_of("resolverd")
     assert memory_holds(resolverd, hashes) == set()
@@ -385,3 +391,26 @@ def test_a_user_change_migrates_an_old_users_map_too(suite_factory):
     s.start()
     wait_until(lambda: pop3_greets(s), 20, what="pop3d to greet")
     assert attempt(s, ALICE, PASSWORD)[0].startswith(b"+OK")
+
+
+# ------------------------------------------------------- hostile frames ---
+
+def test_frames_with_a_bad_protocol_or_client_close_the_client(suite):
+    from ipcclient import A_AUTH, A_AUTH_REPLY, auth_body, connect, recv, send
+    for proto, client in (("POP3", "127.0.0.1"), ("pop3\n", "127.0.0.1"),
+                          ("", "127.0.0.1"), ("pop3", "127.0.0.1]\nx"),
+                          ("pop3", "a" * 64), ("pop3", "host.example")):
+        c = connect(suite.spool / "private" / "auth.sock")
+        try:
+            send(c, A_AUTH, auth_body(ALICE, "pw", proto, client), 1)
+            assert recv(c, timeout=10) is None, (proto, client)
+        finally:
+            c.close()
+    # A good one still gets its answer.
+    c = connect(suite.spool / "private" / "auth.sock")
+    try:
+        send(c, A_AUTH, auth_body(ALICE, "pw", "pop3", "::1"), 2)
+        assert recv(c, timeout=20)[:2] == (A_AUTH_REPLY, 2)
+    finally:
+        c.close()
+    assert suite.log_text().count("malformed or unexpected frame") == 6
