@@ -501,3 +501,130 @@ proto_dec_d_result(const struct ipc_msg *m, struct d_result *d)
 	memcpy(d->text, e.text, sizeof(d->text));
 	return 0;
 }
+
+int
+proto_enc_d_rjob(struct ipc_msg *m, const struct d_rjob *j, int fd)
+{
+	uint32_t i;
+
+	m->fd = fd;
+	if (ipc_put_str(m, j->qid) == -1 || ipc_put_str(m, j->sender) == -1 ||
+	    ipc_put_str(m, j->nexthop) == -1 ||
+	    ipc_put_u64(m, j->offset) == -1 || ipc_put_u64(m, j->size) == -1 ||
+	    ipc_put_u64(m, j->arrival_us) == -1 ||
+	    ipc_put_u64(m, j->active_us) == -1 ||
+	    ipc_put_u32(m, j->flags) == -1 || ipc_put_u32(m, j->ret) == -1 ||
+	    ipc_put_str(m, j->envid) == -1 || ipc_put_u32(m, j->nrcpt) == -1)
+		return -1;
+	for (i = 0; i < j->nrcpt; i++)
+		if (ipc_put_str(m, j->rcpt[i].addr) == -1 ||
+		    ipc_put_str(m, j->rcpt[i].orcpt) == -1 ||
+		    ipc_put_str(m, j->rcpt[i].dsn_orcpt) == -1 ||
+		    ipc_put_u32(m, j->rcpt[i].notify) == -1)
+			return -1;
+	return 0;
+}
+
+void
+proto_d_rjob_free(struct d_rjob *j)
+{
+	free(j->rcpt);
+	j->rcpt = NULL;
+	j->nrcpt = 0;
+}
+
+int
+proto_dec_d_rjob(const struct ipc_msg *m, struct d_rjob *j)
+{
+	struct ipc_reader	r;
+	uint32_t		i;
+
+	memset(j, 0, sizeof(*j));
+	ipc_reader_init(&r, m);
+	ipc_get_str(&r, j->qid, sizeof(j->qid));
+	ipc_get_str(&r, j->sender, sizeof(j->sender));
+	ipc_get_str(&r, j->nexthop, sizeof(j->nexthop));
+	ipc_get_u64(&r, &j->offset);
+	ipc_get_u64(&r, &j->size);
+	ipc_get_u64(&r, &j->arrival_us);
+	ipc_get_u64(&r, &j->active_us);
+	ipc_get_u32(&r, &j->flags);
+	ipc_get_u32(&r, &j->ret);
+	ipc_get_str(&r, j->envid, sizeof(j->envid));
+	if (ipc_get_u32(&r, &j->nrcpt) == -1 || j->nrcpt == 0 ||
+	    j->nrcpt > D_RJOB_RCPT_MAX)
+		return -1;
+	if ((j->rcpt = calloc(j->nrcpt, sizeof(*j->rcpt))) == NULL)
+		return -1;
+	for (i = 0; i < j->nrcpt; i++) {
+		ipc_get_str(&r, j->rcpt[i].addr, sizeof(j->rcpt[i].addr));
+		ipc_get_str(&r, j->rcpt[i].orcpt, sizeof(j->rcpt[i].orcpt));
+		ipc_get_str(&r, j->rcpt[i].dsn_orcpt,
+		    sizeof(j->rcpt[i].dsn_orcpt));
+		ipc_get_u32(&r, &j->rcpt[i].notify);
+		if (j->rcpt[i].addr[0] == '\0' || j->rcpt[i].notify > 0xf)
+			r.failed = 1;
+	}
+	if (ipc_reader_end(&r) == -1 || m->fd == -1 || !qid_valid(j->qid) ||
+	    j->nexthop[0] == '\0' ||
+	    (j->flags & ~(uint32_t)(D_RJOB_8BITMIME | D_RJOB_SMTPUTF8)) != 0 ||
+	    j->ret > 2 || j->offset > INT64_MAX ||
+	    j->size > INT64_MAX - j->offset ||
+	    j->arrival_us > INT64_MAX || j->active_us > INT64_MAX) {
+		proto_d_rjob_free(j);
+		return -1;
+	}
+	return 0;
+}
+
+int
+proto_enc_d_rresult(struct ipc_msg *m, const struct d_rresult *d)
+{
+	uint32_t i;
+
+	if (ipc_put_u32(m, d->nrcpt) == -1)
+		return -1;
+	for (i = 0; i < d->nrcpt; i++)
+		if (ipc_put_u32(m, d->r[i].status) == -1 ||
+		    ipc_put_str(m, d->r[i].text) == -1 ||
+		    ipc_put_str(m, d->r[i].mta) == -1 ||
+		    ipc_put_str(m, d->r[i].diag) == -1)
+			return -1;
+	return 0;
+}
+
+void
+proto_d_rresult_free(struct d_rresult *d)
+{
+	free(d->r);
+	d->r = NULL;
+	d->nrcpt = 0;
+}
+
+int
+proto_dec_d_rresult(const struct ipc_msg *m, struct d_rresult *d)
+{
+	struct ipc_reader	r;
+	uint32_t		i;
+
+	memset(d, 0, sizeof(*d));
+	ipc_reader_init(&r, m);
+	if (ipc_get_u32(&r, &d->nrcpt) == -1 || d->nrcpt == 0 ||
+	    d->nrcpt > D_RJOB_RCPT_MAX)
+		return -1;
+	if ((d->r = calloc(d->nrcpt, sizeof(*d->r))) == NULL)
+		return -1;
+	for (i = 0; i < d->nrcpt; i++) {
+		ipc_get_u32(&r, &d->r[i].status);
+		ipc_get_str(&r, d->r[i].text, sizeof(d->r[i].text));
+		ipc_get_str(&r, d->r[i].mta, sizeof(d->r[i].mta));
+		ipc_get_str(&r, d->r[i].diag, sizeof(d->r[i].diag));
+		if (d->r[i].status > ST_PERM)
+			r.failed = 1;
+	}
+	if (ipc_reader_end(&r) == -1) {
+		proto_d_rresult_free(d);
+		return -1;
+	}
+	return 0;
+}

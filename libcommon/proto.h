@@ -62,6 +62,8 @@ enum proto_type {
 	D_JOB,		/* queued -> agent, with the message fd */
 	D_RESULT,	/* agent -> queued */
 	D_BYE,		/* queued -> idle agent, no payload: queued is stopping */
+	D_RJOB,		/* queued -> remote agent, with the message fd */
+	D_RRESULT,	/* remote agent -> queued: one result per recipient */
 };
 
 /* Q_ERR / D_RESULT status, and R_EXPAND_REPLY status. */
@@ -167,6 +169,57 @@ struct d_result {
 };
 
 #define D_TRANSPORT_LOCAL	1
+#define D_TRANSPORT_REMOTE	2
+
+/*
+ * A remote job: one message for up to D_RJOB_RCPT_MAX recipients of one
+ * next hop (the recipients' domain, lower case), delivered in one SMTP
+ * transaction where the server allows. The answer, D_RRESULT, has one
+ * result per recipient, in the job's order.
+ */
+#define D_RJOB_RCPT_MAX		100
+#define D_NEXTHOP_MAX		255
+
+#define D_RJOB_8BITMIME		0x1	/* BODY=8BITMIME */
+#define D_RJOB_SMTPUTF8		0x2	/* needs the server's SMTPUTF8 */
+
+struct d_rrcpt {
+	char		addr[ADDR_MAX + 1];	/* where to deliver */
+	char		orcpt[ADDR_MAX + 1];	/* for logs: before aliases */
+	char		dsn_orcpt[ADDR_MAX + 16]; /* ORCPT "rfc822;a@b", or "" */
+	uint32_t	notify;		/* ENV_NOTIFY_* bits, 0: not given */
+};
+
+struct d_rjob {
+	char		 qid[QID_LEN + 1];
+	char		 sender[ADDR_MAX + 1];
+	char		 nexthop[D_NEXTHOP_MAX + 1];
+	uint64_t	 offset;	/* the message's bytes in the fd */
+	uint64_t	 size;
+	uint64_t	 arrival_us;
+	uint64_t	 active_us;
+	uint32_t	 flags;		/* D_RJOB_* */
+	uint32_t	 ret;		/* ENV_RET_*, 0: not given */
+	char		 envid[ADDR_MAX + 1];	/* ENVID, or "" */
+	uint32_t	 nrcpt;		/* 1..D_RJOB_RCPT_MAX */
+	struct d_rrcpt	*rcpt;
+};
+
+#define D_MTA_MAX	255
+
+struct d_rrcpt_result {
+	uint32_t	status;		/* ST_OK, ST_TEMP, ST_PERM */
+	/* For logs and the envelope: "host H[A] said: 550 5.1.1 ... (in
+	   reply to RCPT TO command)", or why no server was reached. */
+	char		text[PROTO_TEXT_MAX];
+	char		mta[D_MTA_MAX + 1];	/* the server's name, or "" */
+	char		diag[PROTO_TEXT_MAX];	/* its reply as sent, or "" */
+};
+
+struct d_rresult {
+	uint32_t		 nrcpt;
+	struct d_rrcpt_result	*r;
+};
 
 /* Each encoder fills an initialised message; each decoder checks every byte. */
 int	proto_enc_q_err(struct ipc_msg *, uint32_t status, const char *text);
@@ -255,5 +308,13 @@ int	proto_enc_d_job(struct ipc_msg *, const struct d_job *, int fd);
 int	proto_dec_d_job(const struct ipc_msg *, struct d_job *);
 int	proto_enc_d_result(struct ipc_msg *, const struct d_result *);
 int	proto_dec_d_result(const struct ipc_msg *, struct d_result *);
+int	proto_enc_d_rjob(struct ipc_msg *, const struct d_rjob *, int fd);
+/* Allocates j->rcpt; free with proto_d_rjob_free. */
+int	proto_dec_d_rjob(const struct ipc_msg *, struct d_rjob *);
+void	proto_d_rjob_free(struct d_rjob *);
+int	proto_enc_d_rresult(struct ipc_msg *, const struct d_rresult *);
+/* Allocates d->r; free with proto_d_rresult_free. */
+int	proto_dec_d_rresult(const struct ipc_msg *, struct d_rresult *);
+void	proto_d_rresult_free(struct d_rresult *);
 
 #endif

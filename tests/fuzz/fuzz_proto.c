@@ -25,7 +25,8 @@ enum fuzz_dec {
 	F_Q_ERR, F_Q_FILE, F_Q_COMMIT, F_Q_OK, F_Q_CTL_ENTRY, F_Q_CTL_DELETE,
 	F_R_CHECK, F_R_CHECK_REPLY, F_R_EXPAND, F_R_EXPANSION, F_A_AUTH,
 	F_A_AUTH_REPLY, F_D_HELLO, F_D_JOB, F_D_RESULT, F_P_LOGIN, F_P_FAIL,
-	F_IPC_STREAM, F_Q_CTL_OP, F_Q_CTL_DONE, F_Q_CTL_FLUSH, F_NDEC
+	F_IPC_STREAM, F_Q_CTL_OP, F_Q_CTL_DONE, F_Q_CTL_FLUSH, F_D_RJOB,
+	F_D_RRESULT, F_NDEC
 };
 
 static void
@@ -220,6 +221,35 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			FUZZ_CHECK(d.status <= ST_PERM);
 			same_bytes(&in, &out, proto_enc_d_result(&out, &d));
 		}
+		break;
+	}
+	case F_D_RJOB: {
+		struct d_rjob j;
+
+		if (proto_dec_d_rjob(&in, &j) == 0) {
+			FUZZ_CHECK(qid_valid(j.qid) && in.fd != -1);
+			FUZZ_CHECK(j.nrcpt >= 1 && j.nrcpt <= D_RJOB_RCPT_MAX &&
+			    j.rcpt != NULL && j.nexthop[0] != '\0');
+			FUZZ_CHECK(j.offset <= INT64_MAX &&
+			    j.size <= INT64_MAX - j.offset);
+			same_bytes(&in, &out, proto_enc_d_rjob(&out, &j, -1));
+		} else
+			FUZZ_CHECK(j.rcpt == NULL);
+		proto_d_rjob_free(&j);
+		break;
+	}
+	case F_D_RRESULT: {
+		struct d_rresult d;
+		uint32_t i;
+
+		if (proto_dec_d_rresult(&in, &d) == 0) {
+			FUZZ_CHECK(d.nrcpt >= 1 && d.nrcpt <= D_RJOB_RCPT_MAX);
+			for (i = 0; i < d.nrcpt; i++)
+				FUZZ_CHECK(d.r[i].status <= ST_PERM);
+			same_bytes(&in, &out, proto_enc_d_rresult(&out, &d));
+		} else
+			FUZZ_CHECK(d.r == NULL);
+		proto_d_rresult_free(&d);
 		break;
 	}
 	case F_P_LOGIN: {

@@ -44,6 +44,16 @@ ENV = ("version 1\nid 0123456789ABCDEF\ncreated 1700000000\n"
        "4.2.2 mailbox full\\x0d\\x0a\n"
        "rcpt carol@example.net\tcarol@example.net\tpending\t0\t0\t1\t\n"
        "end\n")
+ENV2 = ("version 2\nid 0123456789ABCDEF\ncreated 1700000000\n"
+        "sender alice@example.org\norigin smtp\nclient 192.0.2.1\n"
+        "helo mx.example.org\nbounce 0\nbody 8bitmime\nsmtputf8 1\n"
+        "ret hdrs\nenvid QQ\\x0a1\nauth alice\nheld 1700000001\n"
+        "rcpt bob@example.net\tBob@Example.NET\tdeferred\t3\t1700003600\t0\t"
+        "success,failure,delay\t1\trfc822;Bob@Example.NET\tmx.example.net\t"
+        "450 4.2.2 full\t4.2.2 mailbox full\\x0d\\x0a\n"
+        "rcpt carol@example.net\tcarol@example.net\tpending\t0\t0\t1\t"
+        "never\t0\t\t\t\t\n"
+        "end\n")
 
 
 def smtp_cmd():
@@ -80,6 +90,7 @@ def envelope():
     put("envelope", "bounce",
         ENV.replace("sender alice@example.org", "sender ")
         .replace("bounce 0", "bounce 1"))
+    put("envelope", "v2", ENV2)
 
 
 def proto():
@@ -130,6 +141,16 @@ def proto():
         18: ("q_ctl_op", u32(2) + u32(2) + s(qid) + s("FEDCBA9876543210")),
         19: ("q_ctl_done", u32(1) + u32(1) + s(qid)),
         20: ("q_ctl_flush", s("example.net")),
+        21: ("d_rjob", s(qid) + s("alice@example.org") + s("example.net") +
+             u64(96) + u64(1000) + u64(1700000000000000) +
+             u64(1700000000500000) + u32(1) + u32(2) + s("QQ314159") +
+             u32(2) + s("bob@example.net") + s("Bob@example.org") +
+             s("rfc822;Bob@example.org") + u32(2) + s("carol@example.net") +
+             s("carol@example.net") + s("") + u32(0)),
+        22: ("d_rresult", u32(2) + u32(0) + s("2.0.0 sent") +
+             s("mx.example.net") + s("") + u32(2) +
+             s("host mx.example.net[192.0.2.7] said: 550 5.1.1 no") +
+             s("mx.example.net") + s("550 5.1.1 no")),
     }
     for n, (name, payload) in more.items():
         put("proto", "%02d_%s" % (n, name), bytes([n, 0]) + payload)

@@ -181,6 +181,26 @@ dec_d_result(const struct ipc_msg *m)
 	return proto_dec_d_result(m, &d);
 }
 
+static int
+dec_d_rjob(const struct ipc_msg *m)
+{
+	struct d_rjob	j;
+	int		rc = proto_dec_d_rjob(m, &j);
+
+	proto_d_rjob_free(&j);
+	return rc;
+}
+
+static int
+dec_d_rresult(const struct ipc_msg *m)
+{
+	struct d_rresult	d;
+	int			rc = proto_dec_d_rresult(m, &d);
+
+	proto_d_rresult_free(&d);
+	return rc;
+}
+
 /*
  * The message decodes whole; every shorter prefix fails; one byte more
  * (of several kinds) fails.
@@ -972,12 +992,144 @@ test_d_result_round_trips_and_refuses_unknown_status(void **state)
 }
 
 static void
+rjob_sample(struct d_rjob *j, struct d_rrcpt *rc, uint32_t n)
+{
+	uint32_t i;
+
+	memset(j, 0, sizeof(*j));
+	memset(rc, 0, n * sizeof(*rc));
+	strlcpy(j->qid, QID, sizeof(j->qid));
+	strlcpy(j->sender, "alice@example.org", sizeof(j->sender));
+	strlcpy(j->nexthop, "example.net", sizeof(j->nexthop));
+	strlcpy(j->envid, "QQ314159", sizeof(j->envid));
+	j->offset = 96;
+	j->size = 4096;
+	j->arrival_us = 1796205528123456ULL;
+	j->active_us = 1796205528193456ULL;
+	j->flags = D_RJOB_8BITMIME;
+	j->ret = 2;
+	for (i = 0; i < n; i++) {
+		snprintf(rc[i].addr, sizeof(rc[i].addr), "u%u@example.net", i);
+		snprintf(rc[i].orcpt, sizeof(rc[i].orcpt), "U%u@example.org",
+		    i);
+		snprintf(rc[i].dsn_orcpt, sizeof(rc[i].dsn_orcpt),
+		    "rfc822;U%u@example.org", i);
+		rc[i].notify = i % 16;
+	}
+	j->nrcpt = n;
+	j->rcpt = rc;
+}
+
+static void
+test_d_rjob_round_trips_and_is_strict(void **state)
+{
+	struct d_rrcpt	rc[3];
+	struct d_rjob	j, back;
+	struct ipc_msg	m;
+
+	rjob_sample(&j, rc, 3);
+	ipc_msg_init(&m, D_RJOB, 8);
+	assert_int_equal(proto_enc_d_rjob(&m, &j, devnull()), 0);
+	assert_int_equal(proto_dec_d_rjob(&m, &back), 0);
+	assert_string_equal(back.qid, QID);
+	assert_string_equal(back.sender, "alice@example.org");
+	assert_string_equal(back.nexthop, "example.net");
+	assert_string_equal(back.envid, "QQ314159");
+	assert_true(back.offset == 96 && back.size == 4096);
+	assert_true(back.arrival_us == j.arrival_us &&
+	    back.active_us == j.active_us);
+	assert_int_equal(back.flags, D_RJOB_8BITMIME);
+	assert_int_equal(back.ret, 2);
+	assert_int_equal(back.nrcpt, 3);
+	assert_string_equal(back.rcpt[2].addr, "u2@example.net");
+	assert_string_equal(back.rcpt[2].orcpt, "U2@example.org");
+	assert_string_equal(back.rcpt[2].dsn_orcpt, "rfc822;U2@example.org");
+	assert_int_equal(back.rcpt[2].notify, 2);
+	proto_d_rjob_free(&back);
+	assert_strict(&m, dec_d_rjob, "d_rjob");
+	close(m.fd);
+	m.fd = -1;
+	assert_int_equal(proto_dec_d_rjob(&m, &back), -1);
+	ipc_msg_free(&m);
+}
+
+static void
+test_d_rjob_refuses_bad_counts_flags_and_fields(void **state)
+{
+	static struct d_rrcpt	rc[D_RJOB_RCPT_MAX + 1];
+	struct d_rjob		j, back;
+	struct ipc_msg		m;
+	int			k;
+
+	for (k = 0; k < 8; k++) {
+		rjob_sample(&j, rc, 1);
+		switch (k) {
+		case 0: j.nrcpt = 0; break;
+		case 1: rjob_sample(&j, rc, D_RJOB_RCPT_MAX + 1); break;
+		case 2: j.flags = 0x4; break;
+		case 3: j.ret = 3; break;
+		case 4: j.nexthop[0] = '\0'; break;
+		case 5: strlcpy(j.qid, "nope", sizeof(j.qid)); break;
+		case 6: rc[0].notify = 0x10; break;
+		case 7: rc[0].addr[0] = '\0'; break;
+		}
+		ipc_msg_init(&m, D_RJOB, 8);
+		assert_int_equal(proto_enc_d_rjob(&m, &j, devnull()), 0);
+		if (proto_dec_d_rjob(&m, &back) != -1)
+			fail_msg("case %d decodes", k);
+		ipc_msg_free(&m);
+	}
+	/* The most a job may carry is accepted. */
+	rjob_sample(&j, rc, D_RJOB_RCPT_MAX);
+	ipc_msg_init(&m, D_RJOB, 8);
+	assert_int_equal(proto_enc_d_rjob(&m, &j, devnull()), 0);
+	assert_int_equal(proto_dec_d_rjob(&m, &back), 0);
+	assert_int_equal(back.nrcpt, D_RJOB_RCPT_MAX);
+	proto_d_rjob_free(&back);
+	ipc_msg_free(&m);
+}
+
+static void
+test_d_rresult_round_trips_and_is_strict(void **state)
+{
+	struct d_rrcpt_result	r[2];
+	struct d_rresult	d = { 2, r }, back;
+	struct ipc_msg		m;
+
+	memset(r, 0, sizeof(r));
+	r[0].status = ST_OK;
+	strlcpy(r[0].text, "2.0.0 sent (250 ok)", sizeof(r[0].text));
+	strlcpy(r[0].mta, "mx.example.net", sizeof(r[0].mta));
+	r[1].status = ST_PERM;
+	strlcpy(r[1].text, "host mx.example.net[192.0.2.7] said: 550 5.1.1 "
+	    "no such user (in reply to RCPT TO command)", sizeof(r[1].text));
+	strlcpy(r[1].mta, "mx.example.net", sizeof(r[1].mta));
+	strlcpy(r[1].diag, "550 5.1.1 no such user", sizeof(r[1].diag));
+	ipc_msg_init(&m, D_RRESULT, 8);
+	assert_int_equal(proto_enc_d_rresult(&m, &d), 0);
+	assert_int_equal(proto_dec_d_rresult(&m, &back), 0);
+	assert_int_equal(back.nrcpt, 2);
+	assert_int_equal(back.r[1].status, ST_PERM);
+	assert_string_equal(back.r[1].diag, "550 5.1.1 no such user");
+	assert_string_equal(back.r[0].mta, "mx.example.net");
+	proto_d_rresult_free(&back);
+	assert_strict(&m, dec_d_rresult, "d_rresult");
+	ipc_msg_free(&m);
+
+	r[1].status = ST_PERM + 1;
+	ipc_msg_init(&m, D_RRESULT, 8);
+	assert_int_equal(proto_enc_d_rresult(&m, &d), 0);
+	assert_int_equal(proto_dec_d_rresult(&m, &back), -1);
+	ipc_msg_free(&m);
+}
+
+static void
 test_decoders_refuse_an_empty_payload(void **state)
 {
 	static const decode_fn decs[] = { dec_q_err, dec_q_file, dec_q_commit,
 	    dec_q_ok, dec_q_ctl_entry, dec_q_ctl_delete, dec_r_check,
 	    dec_r_check_reply, dec_r_expand, dec_r_expansion, dec_d_hello,
-	    dec_d_job, dec_d_result };
+	    dec_d_job, dec_d_result, dec_d_rjob, dec_d_rresult };
 	struct ipc_msg	m;
 	size_t		i;
 
@@ -1022,6 +1174,9 @@ main(void)
 		cmocka_unit_test(test_d_job_round_trips_and_needs_fd_and_valid_qid),
 		cmocka_unit_test(test_d_job_kind_is_a_mailbox_or_a_piped_command),
 		cmocka_unit_test(test_d_result_round_trips_and_refuses_unknown_status),
+		cmocka_unit_test(test_d_rjob_round_trips_and_is_strict),
+		cmocka_unit_test(test_d_rjob_refuses_bad_counts_flags_and_fields),
+		cmocka_unit_test(test_d_rresult_round_trips_and_is_strict),
 		cmocka_unit_test(test_decoders_refuse_an_empty_payload),
 	};
 
