@@ -56,6 +56,7 @@
 #include "map.h"
 #include "peer.h"
 #include "priv.h"
+#include "proc.h"
 #include "proto.h"
 #include "workq.h"
 
@@ -422,8 +423,18 @@ ad_request(struct peer *p, struct ipc_msg *m)
 		goto done;
 	rc = 0;
 	if ((r = calloc(1, sizeof(*r))) == NULL) {
+		/* No memory: a temporary error, from a request of our own. */
+		static struct ad_req oom;
+
 		log_warn("new request");
-		goto done;	/* the client's deadline answers it */
+		memset(&oom, 0, sizeof(oom));
+		oom.peer = p;
+		oom.id = m->id;
+		strlcpy(oom.proto, a.proto, sizeof(oom.proto));
+		strlcpy(oom.client, a.client, sizeof(oom.client));
+		strlcpy(oom.user, a.user, sizeof(oom.user));
+		ad_answer(&oom, A_AUTH_TEMPFAIL, "(out of memory)");
+		goto done;
 	}
 	r->peer = p;
 	r->id = m->id;
@@ -624,6 +635,8 @@ main(int argc, char *argv[])
 		fatal("evloop_io");
 	nworkers = ad_nworkers(&ad_conf);
 	ad_workq = workq_new(ad_loop, nworkers);
+	/* Every thread is made: from now on nothing forks or clones. */
+	proc_harden(PROC_NOFORK);
 	ad_listen(1);
 	log_info("started as %s, %d hash worker%s, passwords in %s", u.name,
 	    nworkers, nworkers == 1 ? "" : "s", ad_map.path);

@@ -263,7 +263,14 @@ def test_cache_ttl_0_hashes_every_login(suite_factory):
 
 def test_workers_follow_auth_workers(suite_factory):
     s = make(suite_factory, "auth_workers = 3\n")
-    assert re.search(r"/authd\[\d+\]: started as \S+, 3 hash workers", s.log_text())
+    assert re.search(r"/authd\[\d+\]: started as \S+, 3 hash workers",
+                     s.log_text())
+    [authd] = s.pids_of("authd")
+    # The loop and three workers; once they exist, authd may not fork.
+    assert len(os.listdir(f"/proc/{authd}/task")) == 4
+    with open(f"/proc/{authd}/limits") as f:
+        nproc = [l for l in f if l.startswith("Max processes")][0]
+    assert nproc.split()[2] == "0", nproc
     # poplib on a socket bound to another source address works too.
     p = poplib_on(s, "127.0.0.7")
     p.user(ALICE)
