@@ -421,3 +421,16 @@ def test_frames_with_a_bad_protocol_or_client_close_the_client(suite):
     finally:
         c.close()
     assert suite.log_text().count("malformed or unexpected frame") == 6
+
+
+def test_check_warns_when_authd_shares_a_uid(suite_factory):
+    if os.geteuid() != 0:
+        import pytest
+        pytest.skip("daemon users matter only to a root suite")
+    s = suite_factory("auth_user = postern-resolver\n")
+    r = s.postern("check", check=False)
+    assert "auth_user and resolver_user are both \"postern-resolver\"" \
+        in r.stdout + r.stderr, r
+    s.write_conf("")
+    r = s.postern("check", check=False)
+    assert "auth_user and" not in r.stdout + r.stderr
