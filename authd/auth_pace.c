@@ -58,6 +58,7 @@ struct pace_acct {
 	char			key[ADDR_MAX + 1];	/* "" : free */
 	time_t			start;
 	long			count;
+	long			inflight;	/* counted attempts being checked */
 	uint64_t		next_ms;	/* the next delayed attempt's turn */
 	struct pace_known	known[AUTH_PACE_KNOWN];
 };
@@ -229,11 +230,12 @@ acct_find(struct auth_pace *p, const char *account, time_t now,
 	return NULL;
 }
 
-/* An entry slowing guesses right now: never evicted. */
+/* An entry slowing guesses, or with attempts in flight: never evicted. */
 static int
 acct_busy(const struct pace_acct *e, time_t now, long limit, time_t window)
 {
-	return e->count >= limit && now - e->start < window;
+	return e->inflight > 0 || (e->count >= limit &&
+	    now - e->start < window);
 }
 
 static struct pace_acct *
@@ -275,45 +277,46 @@ acct_knows(const struct pace_acct *e, const char *akey, time_t now)
 	return 0;
 }
 
-static int
-acct_full(struct auth_pace *p, time_t now, long limit, time_t window)
-{
-	size_t i;
-
-	for (i = 0; i < p->nu; i++)
-		if (!acct_busy(&p->u[i], now, limit, window))
-			return 0;
-	return 1;
-}
-
 long
 auth_pace_acct_wait(struct auth_pace *p, const char *account, const char *ip,
-    uint64_t now_ms, long limit, time_t window, long delay_ms)
+    uint64_t now_ms, long limit, time_t window, long delay_ms, int *counted)
 {
 	struct pace_acct	*e;
 	char			 akey[AUTH_PACE_KEY_MAX];
 	time_t			 now = (time_t)(now_ms / 1000);
 	uint64_t		 turn;
 
+	*counted = 0;
 	if (limit <= 0 || account[0] == '\0')
 		return 0;
-	if ((e = acct_find(p, account, now, window)) == NULL)
-		return acct_full(p, now, limit, window) ? delay_ms : 0;
-	if (e->count < limit)
-		return 0;
+	if ((e = acct_find(p, account, now, window)) == NULL &&
+	    (e = acct_slot(p, account, now, limit, window)) == NULL)
+		return delay_ms;	/* full of busy entries: slowed */
 	auth_pace_addr_key(ip, akey, sizeof(akey));
 	if (acct_knows(e, akey, now))
 		return 0;
+	/*
+	 * Attempts in flight count as possible failures: a crowd's guesses
+	 * sent at once must not all be checked before the first one fails.
+	 * Past the limit they take turns rather than fail.
+	 */
+	if (e->count + e->inflight < limit) {
+		e->inflight++;
+		*counted = 1;
+		return 0;
+	}
 	turn = e->next_ms > now_ms ? e->next_ms : now_ms;
 	if (turn - now_ms > AUTH_PACE_WAIT_MAX_MS)
 		return -1;
 	e->next_ms = turn + (uint64_t)delay_ms;
+	e->inflight++;
+	*counted = 1;
 	return (long)(turn - now_ms);
 }
 
 void
 auth_pace_acct_end(struct auth_pace *p, const char *account, const char *ip,
-    uint64_t now_ms, long limit, time_t window, int ok)
+    uint64_t now_ms, long limit, time_t window, int counted, int result)
 {
 	struct pace_acct	*e;
 	struct pace_known	*k, *old;
@@ -325,10 +328,15 @@ auth_pace_acct_end(struct auth_pace *p, const char *account, const char *ip,
 		return;
 	if (limit <= 0)
 		return;
-	if ((e = acct_find(p, account, now, window)) == NULL &&
+	if ((e = acct_find(p, account, now, window)) != NULL && counted &&
+	    e->inflight > 0)
+		e->inflight--;
+	if (result == AUTH_PACE_OTHER)
+		return;
+	if (e == NULL &&
 	    (e = acct_slot(p, account, now, limit, window)) == NULL)
 		return;		/* full of busy entries: _wait slows the rest */
-	if (!ok) {
+	if (result == AUTH_PACE_FAILED) {
 		if (e->count == 0)
 			e->start = now;
 		e->count++;

@@ -58,9 +58,10 @@ int	auth_locked(const char *hash);
  * busy entry is never evicted; when every slot holds one, new addresses
  * are refused (fail closed).
  *
- * Per account: past limit failures in window (from any address), each
- * further attempt waits for its turn, delay apart (one guess per delay
- * for the whole world), unless it comes from an address that logged in
+ * Per account: past limit failures in window (from any address; those
+ * being checked count too), each further attempt waits for its turn,
+ * delay apart (one guess per delay for the whole world), unless it
+ * comes from an address that logged in
  * to this account successfully (the owner's usual addresses are never
  * slowed by a guesser elsewhere). An attempt whose turn is more than
  * AUTH_PACE_WAIT_MAX_MS away is refused: the login daemon's request
@@ -94,12 +95,24 @@ void	auth_pace_addr_end(struct auth_pace *, const char *ip, time_t now,
 /*
  * Before the hash of an attempt on account (a canonical key): the
  * milliseconds to wait first (0: none), or -1 to refuse (A_AUTH_LIMIT).
+ * Attempts in flight count against the limit like failures; *counted
+ * says whether this one was counted, for _end. Every attempt that got
+ * a wait of 0 or more ends with _end, whatever became of it (result:
+ * AUTH_PACE_OK, AUTH_PACE_FAILED, or AUTH_PACE_OTHER when it was never
+ * decided: the client left, the map could not be read).
  */
+enum auth_pace_result {
+	AUTH_PACE_OTHER = -1,
+	AUTH_PACE_FAILED = 0,
+	AUTH_PACE_OK = 1,
+};
+
 long	auth_pace_acct_wait(struct auth_pace *, const char *account,
 	    const char *ip, uint64_t now_ms, long limit, time_t window,
-	    long delay_ms);
+	    long delay_ms, int *counted);
 void	auth_pace_acct_end(struct auth_pace *, const char *account,
-	    const char *ip, uint64_t now_ms, long limit, time_t window, int ok);
+	    const char *ip, uint64_t now_ms, long limit, time_t window,
+	    int counted, int result);
 /* Failures the account has in its window (for the log and the tests). */
 long	auth_pace_acct_failures(struct auth_pace *, const char *account,
 	    uint64_t now_ms, time_t window);

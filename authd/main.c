@@ -86,6 +86,7 @@ struct ad_req {
 	_Atomic int		 gone;
 	int			 skipped;
 	int			 paced;		/* counted in flight (address) */
+	int			 acct_counted;	/* counted in flight (account) */
 	unsigned		 wait_round;
 	struct ev_timer		*timer;
 	uint32_t		 id;
@@ -249,13 +250,13 @@ ad_finish(struct ad_req *r, uint32_t verdict, const char *why)
 	if (r->paced) {
 		auth_pace_addr_end(ad_pace, r->client, ad_now(),
 		    ad_conf.auth_failure_window, failed, ok);
-		if (failed || ok)
-			auth_pace_acct_end(ad_pace, r->key, r->client,
-			    evloop_now_ms(), ad_conf.auth_account_failure_limit,
-			    ad_conf.auth_failure_window, ok);
-	}
-	if (r->paced)
+		auth_pace_acct_end(ad_pace, r->key, r->client, evloop_now_ms(),
+		    ad_conf.auth_account_failure_limit,
+		    ad_conf.auth_failure_window, r->acct_counted,
+		    failed ? AUTH_PACE_FAILED : ok ? AUTH_PACE_OK :
+		    AUTH_PACE_OTHER);
 		ad_wake();
+	}
 	ad_req_free(r);
 }
 
@@ -330,7 +331,7 @@ ad_check(struct ad_req *r)
 		wait = auth_pace_acct_wait(ad_pace, r->key, r->client,
 		    evloop_now_ms(), ad_conf.auth_account_failure_limit,
 		    ad_conf.auth_failure_window,
-		    (long)ad_conf.auth_account_delay * 1000);
+		    (long)ad_conf.auth_account_delay * 1000, &r->acct_counted);
 	if (wait < 0) {
 		ad_finish(r, A_AUTH_LIMIT, "(too many failed logins for the "
 		    "account)");
@@ -635,8 +636,13 @@ main(int argc, char *argv[])
 		fatal("evloop_io");
 	nworkers = ad_nworkers(&ad_conf);
 	ad_workq = workq_new(ad_loop, nworkers);
-	/* Every thread is made: from now on nothing forks or clones. */
+	/*
+	 * Every thread is made: from now on nothing forks or clones. Not in
+	 * a sanitizer build, whose leak check at exit clones a tracer.
+	 */
+#ifndef POSTERN_SANITIZE
 	proc_harden(PROC_NOFORK);
+#endif
 	ad_listen(1);
 	log_info("started as %s, %d hash worker%s, passwords in %s", u.name,
 	    nworkers, nworkers == 1 ? "" : "s", ad_map.path);

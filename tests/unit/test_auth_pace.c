@@ -225,17 +225,21 @@ test_parallel_attempts_wait_for_those_in_flight(void **state)
 #define ALIMIT	3
 #define DELAY	2000
 
+/* A failure of an attempt that was not counted in flight. */
 static void
 acct_fail(struct auth_pace *p, const char *ip, uint64_t ms)
 {
-	auth_pace_acct_end(p, "bob@example.test", ip, ms, ALIMIT, WINDOW, 0);
+	auth_pace_acct_end(p, "bob@example.test", ip, ms, ALIMIT, WINDOW, 0,
+	    AUTH_PACE_FAILED);
 }
+
+static int last_counted;
 
 static long
 acct_wait(struct auth_pace *p, const char *ip, uint64_t ms)
 {
 	return auth_pace_acct_wait(p, "bob@example.test", ip, ms, ALIMIT,
-	    WINDOW, DELAY);
+	    WINDOW, DELAY, &last_counted);
 }
 
 static void
@@ -252,7 +256,9 @@ test_account_guesses_from_many_addresses_take_turns(void **state)
 	for (i = 0; i < ALIMIT; i++) {
 		snprintf(ip, sizeof(ip), "203.0.113.%d", i);
 		assert_int_equal(acct_wait(p, ip, t), 0);
-		acct_fail(p, ip, t);
+		assert_true(last_counted);
+		auth_pace_acct_end(p, "bob@example.test", ip, t, ALIMIT, WINDOW,
+		    1, AUTH_PACE_FAILED);
 	}
 	assert_int_equal(auth_pace_acct_failures(p, "bob@example.test", t,
 	    WINDOW), ALIMIT);
@@ -272,7 +278,7 @@ test_account_guesses_from_many_addresses_take_turns(void **state)
 	    t + (uint64_t)WINDOW * 1000 + 30000), 0);
 	/* Another account was never slowed. */
 	assert_int_equal(auth_pace_acct_wait(p, "carol@example.test",
-	    "203.0.113.50", t, ALIMIT, WINDOW, DELAY), 0);
+	    "203.0.113.50", t, ALIMIT, WINDOW, DELAY, &last_counted), 0);
 	auth_pace_free(p);
 }
 
@@ -287,7 +293,7 @@ test_the_owners_address_is_not_slowed_by_a_guesser(void **state)
 	assert_non_null(p);
 	/* bob logs in from home, then a guesser gets past the limit. */
 	auth_pace_acct_end(p, "bob@example.test", "198.51.100.7", t, ALIMIT,
-	    WINDOW, 1);
+	    WINDOW, 0, AUTH_PACE_OK);
 	for (i = 0; i < ALIMIT + 5; i++)
 		acct_fail(p, "203.0.113.1", t + 1);
 	(void)acct_wait(p, "203.0.113.1", t + 2);
@@ -295,7 +301,7 @@ test_the_owners_address_is_not_slowed_by_a_guesser(void **state)
 	/* Home is never slowed (an IPv6 home is its /64). */
 	assert_int_equal(acct_wait(p, "198.51.100.7", t + 2), 0);
 	auth_pace_acct_end(p, "bob@example.test", "2001:db8:1:2::5", t + 3,
-	    ALIMIT, WINDOW, 1);
+	    ALIMIT, WINDOW, 0, AUTH_PACE_OK);
 	assert_int_equal(acct_wait(p, "2001:db8:1:2::99", t + 4), 0);
 	assert_true(acct_wait(p, "2001:db8:1:3::5", t + 4) > 0);
 	auth_pace_free(p);
@@ -315,13 +321,14 @@ test_account_table_full_of_slowed_accounts_slows_new_ones(void **state)
 		snprintf(acct, sizeof(acct), "u%d@example.test", i);
 		for (j = 0; j < ALIMIT; j++)
 			auth_pace_acct_end(p, acct, "203.0.113.1", t, ALIMIT,
-			    WINDOW, 0);
+			    WINDOW, 0, AUTH_PACE_FAILED);
 	}
 	/* A fifth account cannot be recorded: it is slowed, not refused. */
 	auth_pace_acct_end(p, "new@example.test", "203.0.113.1", t, ALIMIT,
-	    WINDOW, 0);
+	    WINDOW, 0, AUTH_PACE_FAILED);
 	assert_int_equal(auth_pace_acct_wait(p, "new@example.test",
-	    "192.0.2.1", t, ALIMIT, WINDOW, DELAY), DELAY);
+	    "192.0.2.1", t, ALIMIT, WINDOW, DELAY, &last_counted), DELAY);
+	assert_false(last_counted);
 	/* And the slowed ones kept their entries. */
 	for (i = 0; i < 4; i++) {
 		snprintf(acct, sizeof(acct), "u%d@example.test", i);
@@ -330,7 +337,7 @@ test_account_table_full_of_slowed_accounts_slows_new_ones(void **state)
 	}
 	/* Account pacing off (limit 0): nothing waits, nothing is kept. */
 	assert_int_equal(auth_pace_acct_wait(p, "u0@example.test",
-	    "192.0.2.1", t, 0, WINDOW, DELAY), 0);
+	    "192.0.2.1", t, 0, WINDOW, DELAY, &last_counted), 0);
 	auth_pace_free(p);
 }
 
@@ -369,6 +376,42 @@ test_pace_refuses_after_failures_and_makes_parallel_attempts_wait(
 	auth_pace_free(p);
 }
 
+/*
+ * A crowd's guesses sent at once: only as many as the limit allows are
+ * checked at once; the rest take turns, although no failure is known yet.
+ * An attempt that ends undecided (client gone) frees its place unheard.
+ */
+static void
+test_parallel_guesses_cannot_outrun_the_account_limit(void **state)
+{
+	struct auth_pace	*p = auth_pace_new(16, 16);
+	uint64_t		 t = 1000000;
+	long			 w[6];
+	int			 c[6], i;
+
+	(void)state;
+	assert_non_null(p);
+	for (i = 0; i < 6; i++) {
+		w[i] = auth_pace_acct_wait(p, "bob@example.test", "203.0.113.9",
+		    t, ALIMIT, WINDOW, DELAY, &c[i]);
+		assert_true(c[i]);
+	}
+	assert_int_equal(w[0], 0);
+	assert_int_equal(w[1], 0);
+	assert_int_equal(w[2], 0);
+	assert_int_equal(w[3], 0);		/* the first turn is now */
+	assert_int_equal(w[4], DELAY);
+	assert_int_equal(w[5], 2 * DELAY);
+	/* Two end undecided: their places count no more, nor as failures. */
+	auth_pace_acct_end(p, "bob@example.test", "203.0.113.9", t, ALIMIT,
+	    WINDOW, 1, AUTH_PACE_OTHER);
+	auth_pace_acct_end(p, "bob@example.test", "203.0.113.9", t, ALIMIT,
+	    WINDOW, 1, AUTH_PACE_OTHER);
+	assert_int_equal(auth_pace_acct_failures(p, "bob@example.test", t,
+	    WINDOW), 0);
+	auth_pace_free(p);
+}
+
 int
 main(void)
 {
@@ -393,6 +436,8 @@ main(void)
 		    test_the_owners_address_is_not_slowed_by_a_guesser),
 		cmocka_unit_test(
 		    test_account_table_full_of_slowed_accounts_slows_new_ones),
+		cmocka_unit_test(
+		    test_parallel_guesses_cannot_outrun_the_account_limit),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
