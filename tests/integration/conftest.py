@@ -229,6 +229,10 @@ class Suite:
         return (re.search(r"/queued\[\d+\]: started", log) and
                 re.search(r"/resolverd\[\d+\]: started", log) and
                 re.search(r"/authd\[\d+\]: started", log) and
+                # pop3d too (started last): a test that breaks the file
+                # at once must not catch it still reading.
+                (not self.conf_value("pop3_listen", "") or
+                 re.search(r"/pop3d\[\d+\]: ready", log)) and
                 re.search(r"/smtpd\[\d+\]: ready", log) and
                 len(re.findall(r"/deliverd\[\d+\]: started", log))
                 >= int(self.conf_value("local_delivery_concurrency", "4")))
