@@ -71,6 +71,24 @@ int	cli_cmd_address(struct cli *, int argc, char **argv);
  */
 void	cli_check_addresses(struct cli *, int *errors, int *warnings);
 int	cli_cmd_auth(struct cli *, int argc, char **argv);
+
+/*
+ * The user maps (usermap.c): users.db (existence and the lock flag) and
+ * passwd.db (the hashes, authd's alone), rebuilt together: without skip
+ * and with add -> hash (both may be NULL, or the same key to replace
+ * it); *skipped says whether skip was in users.db. usermap_hash reads a
+ * user's passwd.db value (1 found, 0 not, -1 after saying why); the
+ * caller wipes it. usermap_migrate moves hashes from an old users.db.
+ */
+int	cli_usermap_path(struct cli *, const char *name, char *out,
+	    size_t outsz);
+int	cli_usermap_rebuild(struct cli *, const char *skip, const char *add,
+	    const char *hash, int *skipped);
+int	cli_usermap_hash(struct cli *, const char *key, char *val,
+	    size_t valsz);
+int	cli_usermap_migrate(struct cli *);
+/* Locks the user maps for the process's life and migrates them: an fd. */
+int	cli_usermap_lock(struct cli *);
 int	cli_cmd_who(struct cli *, int argc, char **argv);
 
 /*

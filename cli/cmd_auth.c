@@ -1,16 +1,16 @@
 /*
  * cmd_auth.c - postern auth test ADDRESS [--password-stdin]: a login
  * check through the same path as a POP3 login (doveadm auth test): the
- * password goes to resolverd on private/auth.sock as R_AUTH, and
- * resolverd answers as it answers pop3d (the user map, the lock, the
- * one hash check).
+ * password goes to authd on private/auth.sock as A_AUTH, and authd
+ * answers as it answers pop3d (the password map, the lock, the one hash
+ * check, the cache of good logins).
  *
  * Runs as root (auth.sock is root's, 0600), or as the user who runs a
  * development suite. The password is read once, from the terminal with
  * echo off or one line of standard input, kept only in buffers that are
  * wiped, and never printed. Unlike pop3d, no failure pacing applies: the
- * administrator is not a guesser, and pacing is pop3d's per client
- * address. The verdict is the exit status: 0 accepted, 1 refused,
+ * administrator is not a guesser, and the request carries no client
+ * address, which authd paces by nothing. The verdict is the exit status: 0 accepted, 1 refused,
  * EX_TEMPFAIL when the maps cannot be read.
  */
 #include <errno.h>
@@ -28,8 +28,8 @@
 int
 cli_cmd_auth(struct cli *c, int argc, char **argv)
 {
-	struct r_auth		a;
-	struct r_auth_reply	ar;
+	struct a_auth		a;
+	struct a_auth_reply	ar;
 	struct ipc_conn		conn;
 	struct ipc_msg		m;
 	char			dir[PATH_MAX], safe[ADDR_MAX + 1];
@@ -53,6 +53,8 @@ cli_cmd_auth(struct cli *c, int argc, char **argv)
 		return EX_USAGE;
 	}
 	memset(&a, 0, sizeof(a));
+	/* No client address: the console is paced by nothing. */
+	strlcpy(a.proto, "admin", sizeof(a.proto));
 	if (strlcpy(a.user, user, sizeof(a.user)) >= sizeof(a.user)) {
 		cli_err(c, "the address is too long");
 		return EX_DATAERR;
@@ -75,8 +77,8 @@ cli_cmd_auth(struct cli *c, int argc, char **argv)
 		return EX_UNAVAILABLE;
 	}
 	ipc_conn_init(&conn, fd, 4096);
-	ipc_msg_init(&m, R_AUTH, 1);
-	rc = proto_enc_r_auth(&m, &a);
+	ipc_msg_init(&m, A_AUTH, 1);
+	rc = proto_enc_a_auth(&m, &a);
 	explicit_bzero(&a.password, sizeof(a.password));
 	if (rc == -1 || ipc_send_wait(&conn, &m, PROTO_TIMEOUT_MS) == -1) {
 		cli_err(c, "sending to the auth service: %s", strerror(errno));
@@ -95,7 +97,7 @@ cli_cmd_auth(struct cli *c, int argc, char **argv)
 		ipc_conn_close(&conn);
 		return EX_TEMPFAIL;
 	}
-	rc = m.type == R_AUTH_REPLY ? proto_dec_r_auth_reply(&m, &ar) : -1;
+	rc = m.type == A_AUTH_REPLY ? proto_dec_a_auth_reply(&m, &ar) : -1;
 	ipc_msg_free(&m);
 	ipc_conn_close(&conn);
 	(void)text_sanitize(safe, sizeof(safe), a.user, '?', 0);
@@ -104,11 +106,11 @@ cli_cmd_auth(struct cli *c, int argc, char **argv)
 		return EX_PROTOCOL;
 	}
 	switch (ar.verdict) {
-	case R_AUTH_OK:
+	case A_AUTH_OK:
 		(void)text_sanitize(safe, sizeof(safe), ar.user, '?', 0);
 		printf("postern: auth succeeded: user=%s\n", safe);
 		return 0;
-	case R_AUTH_FAIL:
+	case A_AUTH_FAIL:
 		/* As pop3d: no word on which part was wrong (the log says). */
 		printf("postern: auth failed: user=%s (unknown user, wrong "
 		    "password, no password set, or locked)\n", safe);

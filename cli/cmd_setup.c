@@ -205,7 +205,8 @@ static int
 setup_users(struct cli *c)
 {
 	const char	*names[] = { c->conf.smtpd_user, c->conf.queue_user,
-			    c->conf.resolver_user, c->conf.mail_user,
+			    c->conf.resolver_user, c->conf.auth_user,
+			    c->conf.mail_user,
 			    c->conf.login_user };
 	struct passwd	*pw;
 	size_t		 i, j;
@@ -404,6 +405,15 @@ setup_run(struct cli *c, int argc, char **argv)
 		    "suite will run as the invoking user\n");
 	if (rc == 0 && setup_dirs(c, root) == -1)
 		rc = 1;
+	/* A users.db of an older version gives its hashes to passwd.db. */
+	if (rc == 0) {
+		int ulock = cli_usermap_lock(c);
+
+		if (ulock == -1)
+			rc = 1;
+		else
+			close(ulock);
+	}
 	if (rc == 0 && setup_default_file(c, c->conf.aliases_file,
 	    "aliases file", cli_default_aliases, cli_default_aliases_len) == -1)
 		rc = 1;

@@ -1,19 +1,20 @@
 /*
  * cmd_user.c - postern user add | passwd | del | list | show | lock |
- * unlock | rename: the users map (<map_directory>/users.db: "user@domain"
- * -> password hash, empty for a user who cannot log in, either one after
- * PASSWD_LOCKED for a locked user) and each user's Maildir.
+ * unlock | rename: the user maps (<map_directory>/users.db, who exists
+ * and who is locked, and passwd.db, the password hashes: usermap.c) and
+ * each user's Maildir.
  *
  * Runs as root (or the development user). The argument is an address
  * typed by the administrator, but it becomes a path below the mail
  * store, so it goes through the one address parser and the store-safe
  * check before any directory is made. The map is rebuilt whole and
- * renamed into place (map_build_*): resolverd never reads half a map.
+ * renamed into place (map_build_*): no daemon reads half a map.
  * A lock file serialises concurrent "postern user" runs, which would
  * otherwise each rebuild from the same old map and lose one another's
- * change. The map holds password hashes, so it is never world-readable:
- * 0640 root:<resolver_user's group> (resolverd alone reads it), or 0600
- * when the suite runs under one development uid. A password is read
+ * change; under it, an old users.db that still holds hashes is migrated
+ * first (cli_usermap_migrate). passwd.db is 0600 auth_user (authd alone
+ * reads it), users.db 0640 root:<resolver_user's group>; both 0600 when
+ * the suite runs under one development uid. A password is read
  * before the lock is taken (a prompt must not hold up other runs),
  * hashed at once, and wiped; only its hash reaches the map, and "user
  * list" and "user show" never print hashes.
@@ -51,28 +52,10 @@
 #include "priv.h"
 #include "text.h"
 
-struct user_copy {
-	struct map_builder	*b;
-	const char		*skip;	/* key to leave out, or NULL */
-	int			 skipped;
-};
-
 struct user_keys {
 	size_t	  n;
 	char	**v;
 };
-
-static int
-user_copy_cb(const char *key, const char *val, void *arg)
-{
-	struct user_copy *uc = arg;
-
-	if (uc->skip != NULL && strcmp(key, uc->skip) == 0) {
-		uc->skipped = 1;
-		return 0;
-	}
-	return map_build_put(uc->b, key, val) == -1 ? -1 : 0;
-}
 
 static int
 user_map_path(struct cli *c, char *out, size_t outsz)
@@ -82,95 +65,6 @@ user_map_path(struct cli *c, char *out, size_t outsz)
 		return -1;
 	}
 	return 0;
-}
-
-/* Holds an exclusive lock on users.db.lock for the life of the process. */
-static int
-user_lock(struct cli *c, const char *mappath)
-{
-	char	lock[PATH_MAX];
-	int	fd;
-
-	if (fs_mkdirs(c->conf.map_directory, 0755) == -1) {
-		cli_err(c, "cannot create %s: %s", c->conf.map_directory,
-		    strerror(errno));
-		return -1;
-	}
-	if (snprintf(lock, sizeof(lock), "%s.lock", mappath) >=
-	    (int)sizeof(lock) ||
-	    (fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
-	    0600)) == -1) {
-		cli_err(c, "cannot open the lock file %s.lock: %s", mappath,
-		    strerror(errno));
-		return -1;
-	}
-	if (flock(fd, LOCK_EX) == -1) {
-		cli_err(c, "cannot lock %s: %s", lock, strerror(errno));
-		close(fd);
-		return -1;
-	}
-	return fd;	/* closed at exit, which releases the lock */
-}
-
-/*
- * Rebuilds the map from the old one, without skip and with add -> val
- * (skip and add may be NULL, or the same key to replace its value).
- * *skipped says whether skip was there.
- */
-static int
-user_rebuild(struct cli *c, const char *path, const char *skip,
-    const char *add, const char *val, int *skipped)
-{
-	struct user_copy	 uc;
-	struct map		*old;
-	struct passwd		*pw;
-	uid_t			 uid = (uid_t)-1;
-	gid_t			 gid = (gid_t)-1;
-	mode_t			 mode = 0600;
-
-	memset(&uc, 0, sizeof(uc));
-	uc.skip = skip;
-	/* Readable by resolverd's group, nobody else. */
-	if (priv_is_root()) {
-		if ((pw = getpwnam(c->conf.resolver_user)) == NULL) {
-			cli_err(c, "resolver_user \"%s\" does not exist (run "
-			    "\"postern setup\")", c->conf.resolver_user);
-			return -1;
-		}
-		uid = 0;
-		gid = pw->pw_gid;
-		mode = 0640;
-	}
-	if ((old = map_open(path)) == NULL && errno != ENOENT) {
-		cli_err(c, "cannot open %s: %s", path, strerror(errno));
-		return -1;
-	}
-	if ((uc.b = map_build_begin_mode(path, mode, uid, gid)) == NULL) {
-		cli_err(c, "cannot create a new %s: %s", path, strerror(errno));
-		map_close(old);
-		return -1;
-	}
-	if (old != NULL && map_foreach(old, user_copy_cb, &uc) != 0) {
-		cli_err(c, "cannot copy %s: %s", path, strerror(errno));
-		goto fail;
-	}
-	if (add != NULL && map_build_put(uc.b, add, val) == -1) {
-		cli_err(c, "cannot write %s: %s", path, strerror(errno));
-		goto fail;
-	}
-	map_close(old);
-	if (map_build_commit(uc.b) == -1) {
-		cli_err(c, "cannot install the new %s: %s", path,
-		    strerror(errno));
-		return -1;
-	}
-	if (skipped != NULL)
-		*skipped = uc.skipped;
-	return 0;
-fail:
-	map_build_abort(uc.b);
-	map_close(old);
-	return -1;
 }
 
 /* Parses and normalises the address; fills key (user@domain, lowercase). */
@@ -353,7 +247,7 @@ user_prepare(struct cli *c, const char *arg, int want, enum user_pw how,
 	if (user_map_path(c, path, PATH_MAX) == -1 ||
 	    user_expect(c, path, key, want) == -1 ||
 	    user_new_hash(c, how, hash, PASSWD_HASH_MAX) == -1 ||
-	    user_lock(c, path) == -1 || user_expect(c, path, key, want) == -1)
+	    cli_usermap_lock(c) == -1 || user_expect(c, path, key, want) == -1)
 		return 1;
 	return 0;
 }
@@ -375,7 +269,7 @@ user_add(struct cli *c, const char *arg, enum user_pw how)
 	if (user_make_maildir(c, &a) == -1)
 		return 1;
 	/* An empty hash: the user receives mail but cannot log in. */
-	if (user_rebuild(c, path, NULL, key, hash, NULL) == -1)
+	if (cli_usermap_rebuild(c, NULL, key, hash, NULL) == -1)
 		return 1;
 	printf("postern: added user %s%s\n", key, hash[0] != '\0' ?
 	    " with a password" : " (no password: cannot log in until "
@@ -401,7 +295,7 @@ user_passwd(struct cli *c, const char *arg, enum user_pw how)
 		locked = 1;
 	}
 	explicit_bzero(old, sizeof(old));
-	if (rc == -1 || user_rebuild(c, path, key, key, hash, NULL) == -1) {
+	if (rc == -1 || cli_usermap_rebuild(c, key, key, hash, NULL) == -1) {
 		explicit_bzero(hash, sizeof(hash));
 		return 1;
 	}
@@ -421,13 +315,13 @@ user_del(struct cli *c, const char *arg)
 	if (user_parse(c, arg, &a, key, sizeof(key)) == -1)
 		return EX_DATAERR;
 	if (user_map_path(c, path, sizeof(path)) == -1 ||
-	    user_lock(c, path) == -1)
+	    cli_usermap_lock(c) == -1)
 		return 1;
 	if (access(path, F_OK) == -1) {
 		cli_err(c, "no such user: %s (there is no %s)", key, path);
 		return 1;
 	}
-	if (user_rebuild(c, path, key, NULL, NULL, &skipped) == -1)
+	if (cli_usermap_rebuild(c, key, NULL, NULL, &skipped) == -1)
 		return 1;
 	if (!skipped) {
 		cli_err(c, "no such user: %s", key);
@@ -506,13 +400,11 @@ user_set_lock(struct cli *c, const char *arg, int on)
 	if (user_parse(c, arg, &a, key, sizeof(key)) == -1)
 		return EX_DATAERR;
 	if (user_map_path(c, path, sizeof(path)) == -1 ||
-	    user_lock(c, path) == -1)
+	    cli_usermap_lock(c) == -1)
 		return 1;
-	if ((rc = user_value(c, path, key, val + 1, sizeof(val) - 1)) != 1) {
-		if (rc == 0)
-			cli_err(c, "no such user: %s", key);
+	if ((rc = user_expect(c, path, key, 1)) == -1 ||
+	    (rc = cli_usermap_hash(c, key, val + 1, sizeof(val) - 1)) == -1)
 		return 1;
-	}
 	locked = val[1] == PASSWD_LOCKED;
 	if (locked == on) {
 		explicit_bzero(val, sizeof(val));
@@ -521,7 +413,7 @@ user_set_lock(struct cli *c, const char *arg, int on)
 		return 0;
 	}
 	val[0] = PASSWD_LOCKED;
-	rc = user_rebuild(c, path, key, key, on ? val : val + 2, NULL);
+	rc = cli_usermap_rebuild(c, key, key, on ? val : val + 2, NULL);
 	explicit_bzero(val, sizeof(val));
 	if (rc == -1)
 		return 1;
@@ -644,10 +536,13 @@ user_show(struct cli *c, const char *arg)
 		return 1;
 	}
 	locked = val[0] == PASSWD_LOCKED;
-	haspw = val[locked ? 1 : 0] != '\0';
+	/* The hash is in passwd.db (root's to read here). */
+	if ((haspw = cli_usermap_hash(c, key, val, sizeof(val))) == 1)
+		haspw = val[locked ? 1 : 0] != '\0';
 	explicit_bzero(val, sizeof(val));
 	printf("user:        %s\n", key);
-	printf("password:    %s\n", haspw ? "set" : "none (cannot log in)");
+	printf("password:    %s\n", haspw == -1 ? "unknown (run as root)" :
+	    haspw ? "set" : "none (cannot log in)");
 	printf("locked:      %s\n", locked ? "yes (cannot log in; still "
 	    "receives mail)" : "no");
 	printf("maildir:     %s/%s/%s/Maildir\n", c->conf.mail_store,
@@ -755,11 +650,11 @@ user_rename(struct cli *c, const char *oldarg, const char *newarg)
 		return EX_USAGE;
 	}
 	if (user_map_path(c, path, sizeof(path)) == -1 ||
-	    user_lock(c, path) == -1)
+	    cli_usermap_lock(c) == -1)
 		return 1;
-	if ((rc = user_value(c, path, okey, val, sizeof(val))) != 1) {
-		if (rc == 0)
-			cli_err(c, "no such user: %s", okey);
+	if (user_expect(c, path, okey, 1) == -1 ||
+	    cli_usermap_hash(c, okey, val, sizeof(val)) == -1) {
+		explicit_bzero(val, sizeof(val));
 		return 1;
 	}
 	if ((rc = user_exists(c, path, nkey)) != 0) {
@@ -824,7 +719,7 @@ user_rename(struct cli *c, const char *oldarg, const char *newarg)
 			cli_warn(c, "fsync of the mail store directories: %s",
 			    strerror(errno));
 	}
-	rc = user_rebuild(c, path, okey, nkey, val, NULL);
+	rc = cli_usermap_rebuild(c, okey, nkey, val, NULL);
 	explicit_bzero(val, sizeof(val));
 	if (rc == -1) {
 		if (moved && renameat2(nfd, n.local, ofd, o.local,

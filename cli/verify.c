@@ -7,8 +7,8 @@
  * resolverd does, and runs the very expansion resolverd runs
  * (libcommon/expand.c, with the settings from expand_ops_conf), so what
  * it prints is what delivery will do with the maps as they are now.
- * users.db holds password hashes and is readable by root and resolverd
- * only: an ordinary user's "sendmail -bv" is told so rather than shown
+ * users.db (who exists; no hash since authd) is readable by root and
+ * resolverd only: an ordinary user's "sendmail -bv" is told so rather than shown
  * a guess. Nothing is printed that the maps' reader could not see.
  */
 #include <errno.h>

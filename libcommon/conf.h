@@ -40,6 +40,7 @@ struct conf {
 	char	 smtpd_user[CONF_STR_MAX];
 	char	 queue_user[CONF_STR_MAX];
 	char	 resolver_user[CONF_STR_MAX];
+	char	 auth_user[CONF_STR_MAX];	/* authd: the password map */
 	char	 mail_user[CONF_STR_MAX];
 	int	 smtpd_chroot;
 
@@ -92,10 +93,14 @@ struct conf {
 	time_t	 pop3_login_timeout;	/* the whole AUTHORIZATION state */
 	long	 pop3_client_connection_limit;	/* per address; 0: none */
 
-	/* authentication (resolverd checks, pop3d/imapd enforce the pace) */
+	/* authentication (authd checks and paces; the login daemons delay) */
 	time_t	 auth_failure_delay;
 	long	 auth_failure_limit;	/* failures per client address ... */
 	time_t	 auth_failure_window;	/* ... within this window */
+	long	 auth_account_failure_limit;	/* per account; 0: off */
+	time_t	 auth_account_delay;	/* spacing of guesses past it */
+	long	 auth_workers;		/* hash threads; 0: one per CPU */
+	time_t	 auth_cache_ttl;	/* good logins remembered; 0: off */
 
 	/* master */
 	time_t	 restart_backoff_max;

@@ -85,7 +85,7 @@ static void
 cc_daemons(struct cc *k)
 {
 	static const char *const names[] = { "master", "smtpd", "queued",
-	    "resolverd", "deliverd", "pop3d", NULL };
+	    "resolverd", "authd", "deliverd", "pop3d", NULL };
 	char	path[PATH_MAX];
 	size_t	i;
 
@@ -105,9 +105,11 @@ cc_users(struct cc *k)
 {
 	const struct conf *cf = k->cf;
 	const char	*roles[] = { "smtpd_user", "queue_user",
-			    "resolver_user", "mail_user", "login_user" };
+			    "resolver_user", "auth_user", "mail_user",
+			    "login_user" };
 	const char	*names[] = { cf->smtpd_user, cf->queue_user,
-			    cf->resolver_user, cf->mail_user, cf->login_user };
+			    cf->resolver_user, cf->auth_user, cf->mail_user,
+			    cf->login_user };
 	struct passwd	*pw;
 	size_t		 i;
 
@@ -123,6 +125,13 @@ cc_users(struct cc *k)
 			cc_say(k, CONFCHECK_ERROR, roles[i], "\"%s\" is root; "
 			    "a daemon user must not be", names[i]);
 	}
+	/* The point of authd's own uid: no other daemon reads the hashes. */
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (names[i] != cf->auth_user &&
+		    strcmp(names[i], cf->auth_user) == 0)
+			cc_say(k, CONFCHECK_WARNING, "auth_user", "auth_user "
+			    "and %s are both \"%s\": that daemon could read "
+			    "every password hash", roles[i], cf->auth_user);
 	if (strcmp(cf->smtpd_user, cf->mail_user) == 0)
 		cc_say(k, CONFCHECK_WARNING, "smtpd_user", "smtpd_user and "
 		    "mail_user are both \"%s\": a compromised smtpd could "

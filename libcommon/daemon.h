@@ -14,8 +14,8 @@
 
 /*
  * resolverd's client budgets: the check socket (smtpd's sessions) gets
- * smtpd_max_sessions plus this spare; the privileged sockets (expand,
- * auth) get this many each, never shared with the check socket.
+ * smtpd_max_sessions plus this spare; the privileged socket (expand)
+ * gets this many, never shared with the check socket.
  */
 #define DAEMON_RESOLVER_CHECK_SPARE	64
 #define DAEMON_RESOLVER_PRIV_CLIENTS	64

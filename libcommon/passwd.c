@@ -3,10 +3,10 @@
  *
  * passwd_hash runs in the postern command (root or the development user)
  * when the administrator sets a password; passwd_verify runs in
- * resolverd, unprivileged, on a password that came from a network client
- * through pop3d or imapd and is therefore hostile: it is bounded before
- * libcrypt sees it. The stored hashes come from users.db, which only
- * root writes; they are trusted not to be hostile, but may be empty or
+ * authd's hash workers, unprivileged, on a password that came from a
+ * network client through pop3d or imapd and is therefore hostile: it is
+ * bounded before libcrypt sees it. The stored hashes come from
+ * passwd.db, which only root writes; they are trusted not to be hostile, but may be empty or
  * locked, and those must never match.
  *
  * Every verification costs one hash computation, whatever the stored
@@ -25,8 +25,8 @@ _Static_assert(PASSWD_HASH_MAX >= CRYPT_OUTPUT_SIZE,
     "PASSWD_HASH_MAX too small for libcrypt");
 _Static_assert(PASSWD_LEN_MAX < CRYPT_MAX_PASSPHRASE_SIZE,
     "libcrypt refuses passwords of PASSWD_LEN_MAX bytes");
-_Static_assert(PASSWD_LEN_MAX <= R_AUTH_SECRET_MAX,
-    "a password that fits no R_AUTH frame");
+_Static_assert(PASSWD_LEN_MAX <= A_AUTH_SECRET_MAX,
+    "a password that fits no A_AUTH frame");
 
 /* Best first; the next is used only where libcrypt lacks the former. */
 static const char *const passwd_prefixes[] = { "$y$", "$6$" };

@@ -1,6 +1,6 @@
 /*
  * passwd.h - password hashes: making one (postern user) and checking a
- * password against one (resolverd, the only reader of users.db).
+ * password against one (authd, the only reader of passwd.db).
  */
 #ifndef POSTERN_PASSWD_H
 #define POSTERN_PASSWD_H
@@ -8,10 +8,11 @@
 #include <stddef.h>
 
 /*
- * A users.db value is a hash, "" for a user who cannot log in, and
+ * A passwd.db value is a hash, "" for a user who cannot log in, and
  * either of them after this byte for a locked user (postern user lock):
  * the hash is kept, so unlock restores the same password, and the user
- * still receives mail (only resolverd's credential check looks at it).
+ * still receives mail (only authd's credential check refuses it).
+ * users.db keeps just the byte (or "") for the others to see.
  */
 #define PASSWD_LOCKED	'!'
 
@@ -20,7 +21,7 @@
 /*
  * The longest password, in bytes. libcrypt refuses phrases of
  * CRYPT_MAX_PASSPHRASE_SIZE (512) bytes or more, which is below the
- * protocol's R_AUTH_SECRET_MAX: a longer one can never be stored, so it
+ * protocol's A_AUTH_SECRET_MAX: a longer one can never be stored, so it
  * can never match either.
  */
 /* What USER/PASS and AUTH PLAIN can carry in one 512-octet line. */

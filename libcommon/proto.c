@@ -424,39 +424,43 @@ proto_dec_r_expansion(const struct ipc_msg *m, struct r_expansion *x)
 }
 
 int
-proto_enc_r_auth(struct ipc_msg *m, const struct r_auth *a)
+proto_enc_a_auth(struct ipc_msg *m, const struct a_auth *a)
 {
-	return (ipc_put_str(m, a->user) == -1 ||
+	return (ipc_put_str(m, a->proto) == -1 ||
+	    ipc_put_str(m, a->client) == -1 ||
+	    ipc_put_str(m, a->user) == -1 ||
 	    ipc_put_str(m, a->password) == -1) ? -1 : 0;
 }
 
 int
-proto_dec_r_auth(const struct ipc_msg *m, struct r_auth *a)
+proto_dec_a_auth(const struct ipc_msg *m, struct a_auth *a)
 {
 	struct ipc_reader r;
 
 	ipc_reader_init(&r, m);
+	ipc_get_str(&r, a->proto, sizeof(a->proto));
+	ipc_get_str(&r, a->client, sizeof(a->client));
 	ipc_get_str(&r, a->user, sizeof(a->user));
 	ipc_get_str(&r, a->password, sizeof(a->password));
 	return ipc_reader_end(&r);
 }
 
 int
-proto_enc_r_auth_reply(struct ipc_msg *m, const struct r_auth_reply *a)
+proto_enc_a_auth_reply(struct ipc_msg *m, const struct a_auth_reply *a)
 {
 	return (ipc_put_u32(m, a->verdict) == -1 ||
 	    ipc_put_str(m, a->user) == -1) ? -1 : 0;
 }
 
 int
-proto_dec_r_auth_reply(const struct ipc_msg *m, struct r_auth_reply *a)
+proto_dec_a_auth_reply(const struct ipc_msg *m, struct a_auth_reply *a)
 {
 	struct ipc_reader r;
 
 	ipc_reader_init(&r, m);
 	ipc_get_u32(&r, &a->verdict);
 	ipc_get_str(&r, a->user, sizeof(a->user));
-	if (ipc_reader_end(&r) == -1 || a->verdict > R_AUTH_TEMPFAIL)
+	if (ipc_reader_end(&r) == -1 || a->verdict > A_AUTH_LIMIT)
 		return -1;
 	return 0;
 }

@@ -13,8 +13,10 @@
  *   <spool>/private/control.sock  postern -> queued   (queue list, flush,
  *                                 delete, hold, release, requeue)
  *   (public/inject.sock also answers Q_CTL_LIST, to queue_list_users)
- *   <spool>/private/auth.sock     pop3d, imapd (root parents) -> resolverd
- *                                 (password checks)
+ *   <spool>/private/auth.sock     pop3d, imapd (root parents), postern
+ *                                 auth test -> authd (password checks;
+ *                                 root's alone, 0600: smtpd's sessions
+ *                                 will ask through a root parent too)
  *   <spool>/public/log.sock       every process -> logd (maillog_file only;
  *                                 SOCK_SEQPACKET, one record per log line,
  *                                 "<P>TAG: TEXT" as log.c sends it, not
@@ -53,8 +55,9 @@ enum proto_type {
 	R_CHECK_REPLY,
 	R_EXPAND,	/* -> R_EXPAND_REPLY */
 	R_EXPAND_REPLY,
-	R_AUTH,		/* -> R_AUTH_REPLY; only on private/auth.sock */
-	R_AUTH_REPLY,
+	/* authd (private/auth.sock only) */
+	A_AUTH = 50,	/* -> A_AUTH_REPLY */
+	A_AUTH_REPLY,
 	/* delivery agents */
 	D_HELLO = 60,	/* agent -> queued: which transport it serves */
 	D_JOB,		/* queued -> agent, with the message fd */
@@ -132,22 +135,33 @@ struct r_expansion {
 	struct r_target	*t;
 };
 
-enum r_auth_verdict {
-	R_AUTH_OK = 0,		/* user exists and the password matches */
-	R_AUTH_FAIL,		/* no such user, no password set, or mismatch */
-	R_AUTH_TEMPFAIL,	/* maps unreadable: try later */
+enum a_auth_verdict {
+	A_AUTH_OK = 0,		/* user exists and the password matches */
+	A_AUTH_FAIL,		/* no such user, no password set, or mismatch */
+	A_AUTH_TEMPFAIL,	/* maps unreadable, table full: try later */
+	A_AUTH_LIMIT,		/* refused unchecked: too many failures */
 };
 
-#define R_AUTH_SECRET_MAX	1024
+#define A_AUTH_SECRET_MAX	1024
+#define A_AUTH_PROTO_MAX	15	/* "pop3", "imap", "smtp", "admin" */
+#define A_AUTH_CLIENT_MAX	63	/* a numeric IPv4 or IPv6 address */
 
-struct r_auth {
+/*
+ * The client address is the login daemon's, from accept(2), never from
+ * the client's bytes; failures are paced per address and per account
+ * across every protocol. An empty address (postern auth test, root at
+ * the console) is paced by nothing.
+ */
+struct a_auth {
+	char	proto[A_AUTH_PROTO_MAX + 1];	/* lower case, for the log */
+	char	client[A_AUTH_CLIENT_MAX + 1];
 	char	user[ADDR_MAX + 1];		/* as the client typed it */
-	char	password[R_AUTH_SECRET_MAX + 1];
+	char	password[A_AUTH_SECRET_MAX + 1];
 };
 
-struct r_auth_reply {
+struct a_auth_reply {
 	uint32_t verdict;
-	char	 user[ADDR_MAX + 1];	/* canonical "user@domain" on R_AUTH_OK */
+	char	 user[ADDR_MAX + 1];	/* canonical "user@domain" on A_AUTH_OK */
 };
 
 struct d_job {
@@ -298,10 +312,10 @@ int	proto_enc_r_expansion(struct ipc_msg *, const struct r_expansion *);
 int	proto_dec_r_expansion(const struct ipc_msg *, struct r_expansion *);
 void	proto_r_expansion_free(struct r_expansion *);
 
-int	proto_enc_r_auth(struct ipc_msg *, const struct r_auth *);
-int	proto_dec_r_auth(const struct ipc_msg *, struct r_auth *);
-int	proto_enc_r_auth_reply(struct ipc_msg *, const struct r_auth_reply *);
-int	proto_dec_r_auth_reply(const struct ipc_msg *, struct r_auth_reply *);
+int	proto_enc_a_auth(struct ipc_msg *, const struct a_auth *);
+int	proto_dec_a_auth(const struct ipc_msg *, struct a_auth *);
+int	proto_enc_a_auth_reply(struct ipc_msg *, const struct a_auth_reply *);
+int	proto_dec_a_auth_reply(const struct ipc_msg *, struct a_auth_reply *);
 
 int	proto_enc_d_hello(struct ipc_msg *, uint32_t transport);
 int	proto_dec_d_hello(const struct ipc_msg *, uint32_t *transport);

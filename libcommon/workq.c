@@ -6,8 +6,8 @@
  * Used by queued (fsync: issued together from several threads,
  * concurrent commits share journal transactions, the file system's own
  * group commit, and the loop keeps accepting while they run) and by
- * resolverd (password hashes: tens of milliseconds each, during which
- * address checks must not wait).
+ * authd (password hashes: tens of milliseconds each, on auth_workers
+ * threads, during which the loop keeps pacing and answering).
  */
 #include <sys/eventfd.h>
 #include <sys/queue.h>

@@ -298,7 +298,7 @@ daemonize(const char *started)
 	return ready[1];
 }
 
-/* "smtpd on A, B; pop3d on C; queued, resolverd, 4 deliverd[, logd]". */
+/* "smtpd on A, B; pop3d on C; queued, resolverd, authd, 4 deliverd[, logd]". */
 static void
 master_started_text(const struct master *m, char *out, size_t len)
 {
@@ -322,7 +322,7 @@ master_started_text(const struct master *m, char *out, size_t len)
 		}
 	}
 	i = strlen(out);
-	snprintf(out + i, len - i, "queued, resolverd, %ld deliverd%s",
+	snprintf(out + i, len - i, "queued, resolverd, authd, %ld deliverd%s",
 	    m->conf.local_delivery_concurrency, m->log_fd != -1 ?
 	    ", logd" : "");
 }

@@ -54,7 +54,7 @@ struct master {
 	const char	*confpath;
 	int		 foreground;
 	struct evloop	*loop;
-	struct priv_user smtpd_u, queue_u, resolver_u, mail_u, login_u;
+	struct priv_user smtpd_u, queue_u, resolver_u, auth_u, mail_u, login_u;
 	/* listening sockets, kept open for the suite's life */
 	int		 smtp_fds[16];
 	size_t		 nsmtp;

@@ -125,6 +125,7 @@ services_init(struct master *m)
 	s = svc_new(m, "resolverd", 0);
 	svc_add_fd(s, "check", m->check_fd);
 	svc_add_fd(s, "expand", m->expand_fd);
+	s = svc_new(m, "authd", 0);
 	svc_add_fd(s, "auth", m->auth_fd);
 	s = svc_new(m, "queued", 0);
 	svc_add_fd(s, "submit", m->submit_fd);

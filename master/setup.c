@@ -48,6 +48,8 @@ setup_users(struct master *m, char *err, size_t errlen)
 	    errlen) == -1 ||
 	    lookup("resolver_user", m->conf.resolver_user, &m->resolver_u,
 	    err, errlen) == -1 ||
+	    lookup("auth_user", m->conf.auth_user, &m->auth_u, err,
+	    errlen) == -1 ||
 	    lookup("mail_user", m->conf.mail_user, &m->mail_u, err,
 	    errlen) == -1 ||
 	    lookup("login_user", m->conf.login_user, &m->login_u, err,

@@ -1,14 +1,14 @@
 /*
- * pop3_auth.c - pop3d's client of resolverd's credential checks
- * (R_AUTH over <spool>/private/auth.sock).
+ * pop3_auth.c - pop3d's client of authd's credential checks
+ * (A_AUTH over <spool>/private/auth.sock).
  *
  * Runs in pop3d's root parent, inside its event loop: one connection,
  * opened when first needed and again after a loss, carries every
  * request, each with its own id and a PROTO_TIMEOUT_MS deadline. A
- * request that times out drops the connection (resolverd is wedged or
+ * request that times out drops the connection (authd is wedged or
  * gone; the next request reconnects), and every request still pending
- * then fails as R_AUTH_TEMPFAIL: a dead resolverd costs a clear
- * temporary error, never a hang. resolverd is trusted to answer
+ * then fails as A_AUTH_TEMPFAIL: a dead authd costs a clear
+ * temporary error, never a hang. authd is trusted to answer
  * honestly, its frames are still decoded field by field.
  */
 #include <errno.h>
@@ -72,7 +72,7 @@ auth_on_close(struct peer *p)
 
 	a->peer = NULL;
 	while (a->reqs != NULL)
-		req_done(a->reqs, R_AUTH_TEMPFAIL, "");
+		req_done(a->reqs, A_AUTH_TEMPFAIL, "");
 }
 
 static void
@@ -80,11 +80,11 @@ auth_on_msg(struct peer *p, struct ipc_msg *m)
 {
 	struct pop3_auth	*a = p->ctx;
 	struct pop3_authreq	*r;
-	struct r_auth_reply	 rep;
+	struct a_auth_reply	 rep;
 
 	for (r = a->reqs; r != NULL && r->id != m->id; r = r->next)
 		;
-	if (m->type != R_AUTH_REPLY || proto_dec_r_auth_reply(m, &rep) == -1) {
+	if (m->type != A_AUTH_REPLY || proto_dec_a_auth_reply(m, &rep) == -1) {
 		log_warnx("auth.sock: malformed reply (type %u); reconnecting",
 		    m->type);
 		ipc_msg_free(m);
@@ -94,8 +94,8 @@ auth_on_msg(struct peer *p, struct ipc_msg *m)
 	ipc_msg_free(m);
 	if (r == NULL)
 		return;		/* it timed out or its client went away */
-	if (rep.verdict == R_AUTH_OK && rep.user[0] == '\0')
-		rep.verdict = R_AUTH_TEMPFAIL;
+	if (rep.verdict == A_AUTH_OK && rep.user[0] == '\0')
+		rep.verdict = A_AUTH_TEMPFAIL;
 	req_done(r, rep.verdict, rep.user);
 }
 
@@ -108,8 +108,8 @@ req_timeout(void *arg)
 	r->timer = NULL;
 	log_warnx("auth.sock: no answer in %d s; reconnecting",
 	    PROTO_TIMEOUT_MS / 1000);
-	req_done(r, R_AUTH_TEMPFAIL, "");
-	/* Whatever resolverd still owes on this connection is lost too. */
+	req_done(r, A_AUTH_TEMPFAIL, "");
+	/* Whatever authd still owes on this connection is lost too. */
 	if (a->peer != NULL)
 		peer_close(a->peer);
 }
@@ -155,11 +155,11 @@ auth_connect(struct pop3_auth *a)
 }
 
 struct pop3_authreq *
-pop3_auth_start(struct pop3_auth *a, const char *user, const char *pass,
-    pop3_auth_cb cb, void *arg)
+pop3_auth_start(struct pop3_auth *a, const char *ip, const char *user,
+    const char *pass, pop3_auth_cb cb, void *arg)
 {
 	struct pop3_authreq	*r;
-	struct r_auth		*ra;
+	struct a_auth		*ra;
 	struct ipc_msg		 m;
 	int			 rc;
 
@@ -176,10 +176,12 @@ pop3_auth_start(struct pop3_auth *a, const char *user, const char *pass,
 	r->id = a->nextid;
 	r->cb = cb;
 	r->arg = arg;
+	strlcpy(ra->proto, "pop3", sizeof(ra->proto));
+	strlcpy(ra->client, ip, sizeof(ra->client));
 	strlcpy(ra->user, user, sizeof(ra->user));
 	strlcpy(ra->password, pass, sizeof(ra->password));
-	ipc_msg_init(&m, R_AUTH, r->id);
-	rc = proto_enc_r_auth(&m, ra);
+	ipc_msg_init(&m, A_AUTH, r->id);
+	rc = proto_enc_a_auth(&m, ra);
 	explicit_bzero(ra, sizeof(*ra));
 	free(ra);
 	/* Sent before r is linked: a failed send closes the peer, and its

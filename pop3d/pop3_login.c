@@ -24,7 +24,7 @@
 #include "log.h"
 #include "pop3d.h"
 
-/* The parent answers within its resolverd deadline plus the delay. */
+/* The parent answers within its authd deadline plus the delay. */
 #define POP3_LOGIN_WAIT_MS	(5 * 60 * 1000)
 
 struct pop3_lsess {
@@ -217,7 +217,7 @@ static void
 auth_plain(struct pop3_lsess *s, const char *resp)
 {
 	unsigned char	dec[POP3_LINE_MAX];
-	char		user[ADDR_MAX + 1], pass[R_AUTH_SECRET_MAX + 1];
+	char		user[ADDR_MAX + 1], pass[A_AUTH_SECRET_MAX + 1];
 	size_t		declen;
 
 	if (strcmp(resp, "*") == 0) {

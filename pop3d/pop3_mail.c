@@ -2,10 +2,10 @@
  * pop3_mail.c - the mail process: confinement to one user's directory,
  * then the TRANSACTION and UPDATE states (RFC 1939 5, 6).
  *
- * Forked by the root parent after resolverd accepted the credentials,
+ * Forked by the root parent after authd accepted the credentials,
  * with the client socket and the client's input the login child had
  * read but not processed. It builds <mail_store>/<domain>/<user> from
- * the canonical address resolverd returned (each part store-safe),
+ * the canonical address authd returned (each part store-safe),
  * creates the Maildir as mail_user if it is missing, chroots there and
  * drops to mail_user for good (priv_drop) before it reads a byte from
  * the client. From then on it trusts nothing the client sends and only

@@ -1,20 +1,23 @@
 /*
  * pop3_parent.c - pop3d's parent: accepts POP3 clients, forks a login
  * child for each, checks the credentials the child hands over with
- * resolverd, paces failures per client address, and on success replaces
- * the login child with a mail process confined to the user's Maildir.
+ * authd (which paces failures per client address and per account, for
+ * every protocol at once: the client address from accept(2) goes with
+ * each request), delays every refusal by auth_failure_delay, and on
+ * success replaces the login child with a mail process confined to the
+ * user's Maildir.
  *
  * Runs as root (it must chroot and setuid its children, and only root
  * may use private/auth.sock) and therefore never parses a byte from the
  * network: its only inputs are accept(2), frames from its login children
  * (less privileged and possibly under a client's control: decoded field
  * by field, a malformed or untimely frame kills that child), and
- * resolverd's answers. The only things it writes to a client are fixed
+ * authd's answers. The only things it writes to a client are fixed
  * lines: the refusal when one address holds
  * pop3_client_connection_limit sessions or every session has logged in,
  * and the notice to the connection it closes to make room. It is a
  * single-threaded event loop: failure delays are timers, never sleeps,
- * and a slow resolverd costs one deadline.
+ * and a slow authd costs one deadline.
  *
  * Sessions are counted here, not by processes alive: a connection not
  * yet logged in is a pop3_conn (from accept until its login child goes),
@@ -62,10 +65,6 @@ struct pop3_conn {
 	struct pop3_authreq	*req;
 	struct ev_timer		*delay;
 	uint32_t		 fail;		/* sent when delay fires */
-	int			 pacing;	/* an attempt counted in flight */
-	struct pop3_login	*waiting;	/* a login waiting its turn */
-	TAILQ_ENTRY(pop3_conn)	 wait_entry;	/* in waitq while waiting */
-	unsigned		 wait_round;
 	unsigned char		*left;		/* client input for the mail process */
 	size_t			 leftlen;
 	struct pop3_conn	*prev, *next;
@@ -81,17 +80,12 @@ struct pop3_mailproc {
 static LIST_HEAD(, pop3_mailproc) mailprocs =
     LIST_HEAD_INITIALIZER(mailprocs);
 
-/* Logins waiting for attempts in flight, oldest first. */
-static TAILQ_HEAD(, pop3_conn) waitq = TAILQ_HEAD_INITIALIZER(waitq);
-static unsigned wait_round;
-
 static struct {
 	struct pop3_env		*env;
 	struct conf		 conf;
 	const char		*confpath;
 	struct evloop		*loop;
 	struct pop3_auth	*auth;
-	struct pop3_pace	*pace;
 	struct pop3_conn	*conns;		/* newest first */
 	size_t			 nconns;	/* not logged in */
 	size_t			 nmail;		/* logged in */
@@ -101,80 +95,9 @@ static struct {
 	int			 sigfd;
 } pp;
 
-static time_t
-now_s(void)
-{
-	return (time_t)(evloop_now_ms() / 1000);
-}
-
-/* The attempt in flight is over (failed or not). */
-static void auth_try(struct pop3_conn *, struct pop3_login *);
-
-/*
- * Logins that waited for attempts in flight try again, oldest first;
- * any address's attempt ending may be the one they waited for (IPv6
- * counts per /64), and trying is cheap.
- */
-static void
-wake_waiting(void)
-{
-	static int		 waking, again;
-	struct pop3_conn	*c;
-	struct pop3_login	*l;
-	unsigned		 round;
-
-	if (waking) {
-		again = 1;
-		return;
-	}
-	waking = 1;
-	do {
-		again = 0;
-		round = ++wait_round;
-		/*
-		 * Each waiter once per round, oldest first (one that must wait
-		 * again goes to the back, marked with this round). The queue
-		 * is read afresh after every try: a try can close connections.
-		 */
-		for (;;) {
-			TAILQ_FOREACH(c, &waitq, wait_entry)
-				if (c->wait_round != round)
-					break;
-			if (c == NULL)
-				break;
-			TAILQ_REMOVE(&waitq, c, wait_entry);
-			l = c->waiting;
-			c->waiting = NULL;
-			auth_try(c, l);
-			free(l);
-		}
-	} while (again);
-	waking = 0;
-}
-
-static time_t pace_full_logged = -60;
-
-static void
-pace_end(struct pop3_conn *c, int failed)
-{
-	if (!c->pacing)
-		return;
-	c->pacing = 0;
-	pop3_pace_end(pp.pace, c->ip, now_s(), pp.conf.auth_failure_window,
-	    failed);
-	wake_waiting();
-}
-
 static void
 conn_close(struct pop3_conn *c)
 {
-	if (c->waiting != NULL) {
-		TAILQ_REMOVE(&waitq, c, wait_entry);
-		pop3_login_clear(c->waiting);
-		free(c->waiting);
-		c->waiting = NULL;
-	}
-	pace_end(c, 0);
 	if (c->req != NULL)
 		pop3_auth_cancel(pp.auth, c->req);
 	if (c->delay != NULL)
@@ -358,19 +281,21 @@ auth_done(void *arg, uint32_t verdict, const char *user)
 
 	c->req = NULL;
 	switch (verdict) {
-	case R_AUTH_OK:
-		pace_end(c, 0);
+	case A_AUTH_OK:
 		start_mail(c, user);
 		return;
-	case R_AUTH_FAIL:
+	case A_AUTH_FAIL:
 		log_info("auth failed: user=<%s>, client=[%s]", c->user, c->ip);
-		pace_end(c, 1);
 		fail_later(c, POP3_FAIL_AUTH);
 		return;
+	case A_AUTH_LIMIT:
+		log_info("auth refused: user=<%s>, client=[%s]: too many "
+		    "failed logins", c->user, c->ip);
+		fail_later(c, POP3_FAIL_LIMIT);
+		return;
 	default:
-		pace_end(c, 0);
-		log_warnx("auth unavailable: user=<%s>, client=[%s]: resolverd "
-		    "did not answer", c->user, c->ip);
+		log_warnx("auth unavailable: user=<%s>, client=[%s]: authd "
+		    "did not answer or cannot check now", c->user, c->ip);
 		send_fail(c, POP3_FAIL_TEMP);
 		return;
 	}
@@ -387,7 +312,7 @@ login_msg(struct peer *p, struct ipc_msg *m)
 		return;
 	}
 	if (m->type != P_LOGIN || c->req != NULL || c->delay != NULL ||
-	    c->waiting != NULL || pop3_dec_login(m, &l) == -1) {
+	    pop3_dec_login(m, &l) == -1) {
 		if (m->body.data != NULL)
 			explicit_bzero(m->body.data, m->body.len);
 		ipc_msg_free(m);
@@ -403,53 +328,11 @@ login_msg(struct peer *p, struct ipc_msg *m)
 	c->leftlen = l.leftlen;
 	l.left = NULL;
 
-	auth_try(c, &l);
-}
-
-/*
- * Checks l's password, or refuses it, or keeps it in c until attempts in
- * flight from its address end (wake_waiting). Either way l is wiped.
- */
-static void
-auth_try(struct pop3_conn *c, struct pop3_login *l)
-{
-	switch (pop3_pace_begin(pp.pace, c->ip, now_s(),
-	    pp.conf.auth_failure_limit, pp.conf.auth_failure_window)) {
-	case -1:
-		log_info("auth refused: user=<%s>, client=[%s]: too many "
-		    "failed logins", c->user, c->ip);
-		pop3_login_clear(l);
-		fail_later(c, POP3_FAIL_LIMIT);
-		return;
-	case -2:
-		/* Failing closed is the point; one line a minute says so. */
-		if (now_s() - pace_full_logged >= 60) {
-			pace_full_logged = now_s();
-			log_warnx("auth refused: user=<%s>, client=[%s]: the "
-			    "failed-login table is full of blocked addresses; "
-			    "refusing logins from new addresses", c->user,
-			    c->ip);
-		}
-		pop3_login_clear(l);
-		send_fail(c, POP3_FAIL_TEMP);
-		return;
-	case 1:
-		if ((c->waiting = malloc(sizeof(*c->waiting))) == NULL) {
-			pop3_login_clear(l);
-			send_fail(c, POP3_FAIL_TEMP);
-			return;
-		}
-		*c->waiting = *l;
-		explicit_bzero(l, sizeof(*l));
-		c->wait_round = wait_round;
-		TAILQ_INSERT_TAIL(&waitq, c, wait_entry);
-		return;
-	}
-	c->pacing = 1;
-	c->req = pop3_auth_start(pp.auth, l->user, l->pass, auth_done, c);
-	pop3_login_clear(l);
+	/* authd paces, and may keep the request until its turn comes. */
+	c->req = pop3_auth_start(pp.auth, c->ip, l.user, l.pass, auth_done,
+	    c);
+	pop3_login_clear(&l);
 	if (c->req == NULL) {
-		pace_end(c, 0);
 		log_warnx("auth unavailable: user=<%s>, client=[%s]", c->user,
 		    c->ip);
 		send_fail(c, POP3_FAIL_TEMP);
@@ -524,7 +407,7 @@ drop_oldest_login(const char *newcomer)
 	/* Newest first: the last match is the oldest. */
 	for (c = pp.conns; c != NULL; c = c->next) {
 		any = c;
-		if (c->req == NULL && c->waiting == NULL && c->delay == NULL)
+		if (c->req == NULL && c->delay == NULL)
 			idle = c;
 	}
 	if ((c = idle != NULL ? idle : any) == NULL)
@@ -613,7 +496,7 @@ on_accept(int fd, void *arg)
 	pp.nconns++;
 	/* P_LOGIN carries at most a line's worth of strings and the buffer. */
 	if ((c->peer = peer_new(pp.loop, sp[0], 2 * NETIO_INBUF +
-	    R_AUTH_SECRET_MAX + 1024, login_msg, login_closed, c)) == NULL) {
+	    A_AUTH_SECRET_MAX + 1024, login_msg, login_closed, c)) == NULL) {
 		conn_kill(c, "cannot watch its socket");
 		return;
 	}
@@ -733,8 +616,7 @@ pop3_parent_run(struct pop3_env *env, struct conf *conf,
 	pp.lfds = fds;
 	pp.nlfds = nfds;
 	if ((pp.loop = evloop_new()) == NULL ||
-	    (pp.auth = pop3_auth_new(pp.loop, env->private_dir)) == NULL ||
-	    (pp.pace = pop3_pace_new()) == NULL)
+	    (pp.auth = pop3_auth_new(pp.loop, env->private_dir)) == NULL)
 		fatal("start-up");
 	pp.sigfd = daemon_signalfd(SIGCHLD);
 	if (evloop_io(pp.loop, pp.sigfd, EV_READ, on_signal, NULL) == -1)
@@ -755,6 +637,5 @@ pop3_parent_run(struct pop3_env *env, struct conf *conf,
 		free(mp);
 	}
 	pop3_auth_free(pp.auth);
-	pop3_pace_free(pp.pace);
 	return 0;
 }

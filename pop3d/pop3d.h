@@ -1,8 +1,8 @@
 /*
  * pop3d.h - pop3d's private interfaces: the command parser, the
  * LF -> CRLF and dot-stuffing filter, the login and mail sessions
- * (client I/O is libcommon/netio), the mailbox, and the parent's pieces (resolverd
- * client, failure pacing, the frames between parent and login child).
+ * (client I/O is libcommon/netio), the mailbox, and the parent's pieces
+ * (authd's client, the frames between parent and login child).
  *
  * Only pop3d's own files and its unit tests include this header.
  */
@@ -160,13 +160,13 @@ enum pop3_mech {
 enum pop3_fail {
 	POP3_FAIL_AUTH = 0,	/* wrong credentials */
 	POP3_FAIL_LIMIT,	/* too many failures from this address */
-	POP3_FAIL_TEMP,		/* resolverd unavailable */
+	POP3_FAIL_TEMP,		/* authd unavailable */
 };
 
 struct pop3_login {
 	uint32_t	 mech;
 	char		 user[ADDR_MAX + 1];
-	char		 pass[R_AUTH_SECRET_MAX + 1];
+	char		 pass[A_AUTH_SECRET_MAX + 1];
 	unsigned char	*left;		/* client bytes after the command */
 	size_t		 leftlen;
 };
@@ -242,39 +242,19 @@ struct evloop;
 struct pop3_auth;
 struct pop3_authreq;
 
-/* verdict is an r_auth_verdict; user the canonical address on R_AUTH_OK. */
+/* verdict is an a_auth_verdict; user the canonical address on A_AUTH_OK. */
 typedef void (*pop3_auth_cb)(void *arg, uint32_t verdict, const char *user);
 
 struct pop3_auth *pop3_auth_new(struct evloop *, const char *private_dir);
 void	pop3_auth_free(struct pop3_auth *);
-/* NULL when resolverd cannot be reached: treat as R_AUTH_TEMPFAIL. */
-struct pop3_authreq *pop3_auth_start(struct pop3_auth *, const char *user,
-	    const char *pass, pop3_auth_cb, void *arg);
+/*
+ * Asks authd about user/pass from client address ip (accept(2)'s). NULL
+ * when authd cannot be reached: treat as A_AUTH_TEMPFAIL.
+ */
+struct pop3_authreq *pop3_auth_start(struct pop3_auth *, const char *ip,
+	    const char *user, const char *pass, pop3_auth_cb, void *arg);
 /* The callback will not run. */
 void	pop3_auth_cancel(struct pop3_auth *, struct pop3_authreq *);
-
-/* Failed logins per client address (pop3_pace.c). */
-struct pop3_pace;
-
-/* Client addresses (IPv6: /64s) the table remembers at once. */
-#define POP3_PACE_SLOTS	4096
-
-struct pop3_pace *pop3_pace_new(void);
-void	pop3_pace_free(struct pop3_pace *);
-/*
- * Before asking resolverd: -1 if ip (its /64 for IPv6) has had limit
- * failures within window; -2 if ip is new and the table is full of
- * addresses that are blocked or being checked (refuse, as a temporary
- * failure: a blocked address is never forgotten to make room); 1 (wait,
- * and ask again after the next pop3_pace_end) if the attempts still
- * being checked would make limit failures if they all failed; else 0,
- * and the attempt is counted as in flight until pop3_pace_end. The
- * caller's clock (now) is the only one: tests pass their own.
- */
-int	pop3_pace_begin(struct pop3_pace *, const char *ip, time_t now,
-	    long limit, time_t window);
-void	pop3_pace_end(struct pop3_pace *, const char *ip, time_t now,
-	    time_t window, int failed);
 
 /* Takes over conf (loaded by daemon_init); returns on SIGTERM. */
 int	pop3_parent_run(struct pop3_env *, struct conf *conf,

@@ -10,9 +10,9 @@
  * that exists but cannot be opened makes lookups fail temporarily, so
  * that mail is retried rather than bounced.
  *
- * users.db maps "user@domain" to the user's password hash; resolverd is
- * the only process that reads it (the file is 0640 root:<resolver group>)
- * and it answers password checks with yes or no, never with the hash.
+ * users.db maps "user@domain" to "" (or PASSWD_LOCKED for a locked
+ * user, who still receives mail): existence is all resolverd needs. The
+ * password hashes are in passwd.db, which only authd can read.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -24,7 +24,6 @@
 #include "fsutil.h"
 #include "log.h"
 #include "map.h"
-#include "passwd.h"
 #include "resolverd.h"
 
 static void
@@ -217,75 +216,4 @@ resolver_expand(struct resolver *r, const char *addr, struct r_expansion *out)
 	resolver_refresh(r, 0);
 	resolver_expand_ops(r, &ops);
 	expand_address(&ops, addr, out);
-}
-
-/*
- * The user's key: "user@domain" lowercased, with the default domain for a
- * bare name. -1 for anything that cannot be a user in users.db (bad
- * syntax, a domain that is not ours, a name that could not be a mailbox
- * path), so it is not even looked up.
- */
-static int
-resolver_auth_key(struct resolver *r, const char *user, char *key, size_t keysz)
-{
-	struct mailaddr	 a;
-	char		 full[ADDR_MAX + 1];
-	const char	*s = user;
-
-	if (strchr(user, '@') == NULL) {
-		if (snprintf(full, sizeof(full), "%s@%s", user,
-		    conf_default_domain(r->conf)) >= (int)sizeof(full))
-			return -1;
-		s = full;
-	}
-	if (addr_parse(s, &a, 0) == -1)
-		return -1;
-	addr_lower(a.local);
-	if (!conf_is_local_domain(r->conf, a.domain) ||
-	    !addr_is_store_safe(a.local) || !addr_is_store_safe(a.domain))
-		return -1;
-	return addr_format(&a, key, keysz);
-}
-
-int
-resolver_auth_lookup(struct resolver *r, const char *user, char *key,
-    size_t keysz, char *hash, size_t hashsz)
-{
-	int rc = 0;
-
-	key[0] = '\0';
-	hash[0] = '\0';
-	if (resolver_auth_key(r, user, key, keysz) == 0) {
-		resolver_refresh(r, 0);
-		rc = resolver_map_get(&r->users, key, hash, hashsz);
-	}
-	if (rc == -1)
-		return -1;
-	if (rc == 0)
-		key[0] = hash[0] = '\0';
-	return 0;
-}
-
-int
-resolver_auth_locked(const char *hash)
-{
-	return hash[0] == PASSWD_LOCKED;
-}
-
-uint32_t
-resolver_auth_verdict(const char *key, const char *hash, const char *password)
-{
-	/*
-	 * An unknown user leaves hash empty: passwd_verify then spends the
-	 * same time on a dummy hash and says no. A locked user (postern user
-	 * lock) costs the same hash and is refused whatever the password:
-	 * the lock is decided here, once for every protocol, not by each
-	 * login daemon.
-	 */
-	int match = passwd_verify(password,
-	    resolver_auth_locked(hash) ? hash + 1 : hash) == 1;
-
-	if (match && key[0] != '\0' && !resolver_auth_locked(hash))
-		return R_AUTH_OK;
-	return R_AUTH_FAIL;
 }

@@ -1,8 +1,10 @@
 /*
  * main.c - resolverd: answers "is this address ours, and would mail to
  * it reach someone?" (R_CHECK, from smtpd and queued: the same alias
- * expansion as delivery's), "where does it go?" (R_EXPAND, from queued
- * only) and "is this password right?" (R_AUTH, from pop3d and imapd only).
+ * expansion as delivery's) and "where does it go?" (R_EXPAND, from
+ * queued only). Passwords are authd's: resolverd never opens the
+ * password map, so no parser here (DNS answers included) can reach a
+ * hash.
  *
  * Started by master as root, it reads postern.conf and drops to
  * resolver_user at once; from then on it holds nothing but the listening
@@ -10,14 +12,8 @@
  * trusted: smtpd's session processes face the network, so a malformed
  * frame closes that client, and the expand socket (private/, reachable
  * only by queued) is the only one that answers R_EXPAND, which reveals
- * alias targets. Likewise only the auth socket (private/, root's alone:
- * the login daemons' parents) answers R_AUTH, and it answers nothing else.
- * One epoll loop: every answer is a few map lookups, never worth a
- * thread -- except R_AUTH, which costs one deliberately slow password
- * hash (yescrypt: tens of milliseconds and 16 MiB). The loop looks the
- * user up and hands the hash to one auth thread (workq), so address
- * checks never wait behind logins; one thread, because each hash takes
- * its 16 MiB, and logins queue in order.
+ * alias targets. One epoll loop: every answer is a few map lookups,
+ * never worth a thread.
  */
 #include <sys/queue.h>
 #include <sys/signalfd.h>
@@ -43,12 +39,11 @@
 #include "proto.h"
 #include "resolverd.h"
 #include "sock.h"
-#include "workq.h"
 
 /*
  * Each listener kind has its own budget of clients, so the many
  * unprivileged smtpd sessions on the check socket can never lock out
- * queued (expand) or the login daemons (auth): those are a few
+ * queued (expand): those are a few
  * long-lived connections from trusted processes, and their budget is
  * theirs alone. The check socket gets smtpd_max_sessions plus spare
  * (the sessions of a replaced smtpd finish beside the new one's), and
@@ -66,7 +61,6 @@
 enum rd_kind {
 	RD_CHECK,
 	RD_EXPAND,
-	RD_AUTH,	/* password checks: private/auth.sock, root clients only */
 };
 
 struct rd_client;
@@ -89,30 +83,11 @@ struct rd_client {
 	uint64_t		 last_ms;	/* last request */
 };
 
-/* An R_AUTH between the lookup and its answer. */
-struct rd_authjob {
-	TAILQ_ENTRY(rd_authjob)	 entry;
-	struct peer		*peer;		/* NULL once it went away */
-	/* Set by the loop when the client left: the hash is skipped. */
-	_Atomic int		 gone;
-	int			 skipped;	/* gone before the hash began */
-	uint32_t		 id;
-	char			 user[ADDR_MAX + 1];	/* as typed, for the log */
-	char			 key[ADDR_MAX + 1];
-	char			 hash[MAP_VALUE_MAX];
-	char			 password[R_AUTH_SECRET_MAX + 1];
-	uint32_t		 verdict;
-	int			 locked;	/* postern user lock */
-};
-TAILQ_HEAD(rd_authjobs, rd_authjob);
-
 static struct conf		 rd_conf;
-static struct rd_authjobs	 rd_auths = TAILQ_HEAD_INITIALIZER(rd_auths);
-static struct workq		*rd_authq;
 static const char		*rd_conf_path;
 static struct resolver		 rd_res;
 static struct evloop		*rd_loop;
-static struct rd_listener	 rd_listeners[3];
+static struct rd_listener	 rd_listeners[2];
 static size_t			 rd_nlisteners;
 
 static void	rd_accept(int fd, int events, void *arg);
@@ -152,13 +127,7 @@ rd_client_closed(struct peer *p)
 {
 	struct rd_client	*cl = p->ctx;
 	struct rd_listener	*l = cl->l;
-	struct rd_authjob	*j;
 
-	TAILQ_FOREACH(j, &rd_auths, entry)
-		if (j->peer == p) {
-			j->peer = NULL;
-			j->gone = 1;
-		}
 	TAILQ_REMOVE(&l->clients, cl, entry);
 	free(cl);
 	if (l->nclients-- == l->max)
@@ -218,122 +187,8 @@ rd_kind_name(enum rd_kind kind)
 		return "check";
 	case RD_EXPAND:
 		return "expand";
-	case RD_AUTH:
-		return "auth";
 	}
 	return "?";
-}
-
-/* Logs a verdict and answers it. */
-static void
-rd_auth_answer(struct peer *p, uint32_t id, const char *user,
-    uint32_t verdict, const char *key)
-{
-	static const char *const results[] = { "ok", "fail", "tempfail" };
-	struct r_auth_reply	 ar;
-	struct ipc_msg		 reply;
-
-	memset(&ar, 0, sizeof(ar));
-	ar.verdict = verdict;
-	if (verdict == R_AUTH_OK)
-		strlcpy(ar.user, key, sizeof(ar.user));
-	/* Never the password; the user name is escaped by log_info. */
-	log_info("auth: user=<%s> result=%s", user,
-	    verdict < sizeof(results) / sizeof(results[0]) ?
-	    results[verdict] : "?");
-	ipc_msg_init(&reply, R_AUTH_REPLY, id);
-	if (proto_enc_r_auth_reply(&reply, &ar) == -1) {
-		ipc_msg_free(&reply);
-		log_warn("encode R_AUTH_REPLY");
-		peer_close(p);
-		return;
-	}
-	rd_reply(p, &reply);
-}
-
-/* On the auth thread: the hash, and nothing of the job outlives it. */
-static void
-rd_auth_work(void *arg)
-{
-	struct rd_authjob *j = arg;
-
-	/* Nobody would hear the answer: a backlog of those delays others. */
-	if ((j->skipped = j->gone))
-		j->verdict = R_AUTH_TEMPFAIL;
-	else
-		j->verdict = resolver_auth_verdict(j->key, j->hash,
-		    j->password);
-	explicit_bzero(j->password, sizeof(j->password));
-	explicit_bzero(j->hash, sizeof(j->hash));
-}
-
-static void
-rd_auth_done(void *arg)
-{
-	struct rd_authjob *j = arg;
-
-	TAILQ_REMOVE(&rd_auths, j, entry);
-	if (j->locked)
-		log_info("auth: user=<%s> is locked", j->user);
-	if (j->peer != NULL)
-		rd_auth_answer(j->peer, j->id, j->user, j->verdict, j->key);
-	else
-		log_info("auth: user=<%s> client gone, %s", j->user,
-		    j->skipped ? "not checked" : "not answered");
-	explicit_bzero(j, sizeof(*j));
-	free(j);
-}
-
-/*
- * R_AUTH. The password is in the frame, in the decoded request and in
- * what is left of the connection's input buffer: all three are wiped
- * before we return, whatever the outcome; the job's copy is wiped on the
- * auth thread right after the hash.
- */
-static int
-rd_auth(struct peer *p, struct ipc_msg *m)
-{
-	struct r_auth		 a;
-	struct rd_authjob	*j = NULL;
-	int			 rc = -1;
-
-	if (proto_dec_r_auth(m, &a) == -1)
-		goto done;
-	rc = 0;
-	if ((j = calloc(1, sizeof(*j))) == NULL) {
-		rd_auth_answer(p, m->id, a.user, R_AUTH_TEMPFAIL, "");
-		goto done;
-	}
-	j->peer = p;
-	j->id = m->id;
-	strlcpy(j->user, a.user, sizeof(j->user));
-	if (resolver_auth_lookup(&rd_res, a.user, j->key, sizeof(j->key),
-	    j->hash, sizeof(j->hash)) == -1) {
-		rd_auth_answer(p, m->id, a.user, R_AUTH_TEMPFAIL, "");
-		goto done;
-	}
-	j->locked = resolver_auth_locked(j->hash);
-	strlcpy(j->password, a.password, sizeof(j->password));
-	TAILQ_INSERT_TAIL(&rd_auths, j, entry);
-	if (workq_run(rd_authq, rd_auth_work, rd_auth_done, j) == -1) {
-		TAILQ_REMOVE(&rd_auths, j, entry);
-		rd_auth_answer(p, m->id, a.user, R_AUTH_TEMPFAIL, "");
-		goto done;
-	}
-	j = NULL;	/* the auth thread's now */
-done:
-	if (j != NULL) {
-		explicit_bzero(j, sizeof(*j));
-		free(j);
-	}
-	explicit_bzero(&a, sizeof(a));
-	if (m->body.data != NULL)
-		explicit_bzero(m->body.data, m->body.cap);
-	/* The frame's bytes may linger past the end of the input buffer. */
-	if (p->c.in.data != NULL && p->c.in.cap > p->c.in.len)
-		explicit_bzero(p->c.in.data + p->c.in.len,
-		    p->c.in.cap - p->c.in.len);
-	return rc;
 }
 
 static void
@@ -355,9 +210,6 @@ rd_client_msg(struct peer *p, struct ipc_msg *m)
 	}
 	switch (m->type) {
 	case R_CHECK:
-		/* The auth socket is for passwords only. */
-		if (l->kind == RD_AUTH)
-			goto malformed;
 		if (proto_dec_r_check(m, addr, sizeof(addr)) == -1)
 			goto malformed;
 		verdict = resolver_check(&rd_res, addr, text, sizeof(text));
@@ -389,16 +241,6 @@ rd_client_msg(struct peer *p, struct ipc_msg *m)
 		proto_r_expansion_free(&x);
 		rd_reply(p, &reply);
 		break;
-	case R_AUTH:
-		/*
-		 * Only root's login daemons reach the auth socket; anyone
-		 * else asking is probing for passwords.
-		 */
-		if (l->kind != RD_AUTH)
-			goto malformed;
-		if (rd_auth(p, m) == -1)
-			goto malformed;
-		break;
 	default:
 		goto malformed;
 	}
@@ -408,9 +250,6 @@ malformed:
 	log_warnx("malformed or unexpected frame (type %u) on the %s socket; "
 	    "closing the client", m->type, rd_kind_name(l->kind));
 drop:
-	/* Whatever it was, it may have carried a password. */
-	if (m->body.data != NULL)
-		explicit_bzero(m->body.data, m->body.cap);
 	ipc_msg_free(m);
 	peer_close(p);
 }
@@ -534,7 +373,7 @@ rd_add_listener(enum rd_kind kind, int fd)
 int
 main(int argc, char *argv[])
 {
-	static const char *const names[] = { "check", "expand", "auth", NULL };
+	static const char *const names[] = { "check", "expand", NULL };
 	struct daemon_args	args;
 	struct priv_user	u;
 	int			sigfd;
@@ -543,10 +382,8 @@ main(int argc, char *argv[])
 	rd_conf_path = args.confpath;
 	rd_add_listener(RD_CHECK, daemon_socket(&args, "check"));
 	rd_add_listener(RD_EXPAND, daemon_socket(&args, "expand"));
-	rd_add_listener(RD_AUTH, daemon_socket(&args, "auth"));
 	if (rd_nlisteners == 0)
-		fatalx("master passed no socket (-s check:FD, -s expand:FD, "
-		    "-s auth:FD)");
+		fatalx("master passed no socket (-s check:FD, -s expand:FD)");
 	if (priv_lookup(rd_conf.resolver_user, &u) == -1)
 		fatal("user %s", rd_conf.resolver_user);
 	priv_drop(&u, NULL);
@@ -562,7 +399,6 @@ main(int argc, char *argv[])
 		fatal("evloop_new");
 	if (evloop_io(rd_loop, sigfd, EV_READ, rd_signal, NULL) == -1)
 		fatal("evloop_io");
-	rd_authq = workq_new(rd_loop, 1);
 	rd_set_budgets();
 	if (evloop_timer(rd_loop, RD_SWEEP_MS, rd_sweep, NULL) == NULL)
 		fatal("evloop_timer");

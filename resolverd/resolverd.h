@@ -43,21 +43,4 @@ uint32_t resolver_check(struct resolver *, const char *addr, char *text,
 /* R_EXPAND. */
 void	resolver_expand(struct resolver *, const char *addr,
 	    struct r_expansion *out);
-/*
- * R_AUTH in two steps, so that the slow one can run off the loop. The
- * lookup (loop thread: the maps are not shared): -1 if users.db cannot
- * be read (R_AUTH_TEMPFAIL), else 0 with key the user's key in users.db
- * ("user@domain", lowercase; user as the client typed it, in any case,
- * or a bare "user" in the default domain) and hash its password hash,
- * both "" for an unknown user. The verdict (any thread): one password
- * hash computation whatever the answer, so that its time does not tell
- * who exists; R_AUTH_OK or R_AUTH_FAIL.
- */
-int	resolver_auth_lookup(struct resolver *, const char *user, char *key,
-	    size_t keysz, char *hash, size_t hashsz);
-uint32_t resolver_auth_verdict(const char *key, const char *hash,
-	    const char *password);
-/* 1 if the users.db value marks a locked user (PASSWD_LOCKED). */
-int	resolver_auth_locked(const char *hash);
-
 #endif

@@ -49,7 +49,7 @@ static void
 auth_plain(const char *resp)
 {
 	unsigned char	dec[POP3_LINE_MAX];
-	char		user[ADDR_MAX + 1], pass[R_AUTH_SECRET_MAX + 1];
+	char		user[ADDR_MAX + 1], pass[A_AUTH_SECRET_MAX + 1];
 	char		back[POP3_LINE_MAX * 2];
 	size_t		declen, ulen;
 

@@ -23,8 +23,8 @@
 
 enum fuzz_dec {
 	F_Q_ERR, F_Q_FILE, F_Q_COMMIT, F_Q_OK, F_Q_CTL_ENTRY, F_Q_CTL_DELETE,
-	F_R_CHECK, F_R_CHECK_REPLY, F_R_EXPAND, F_R_EXPANSION, F_R_AUTH,
-	F_R_AUTH_REPLY, F_D_HELLO, F_D_JOB, F_D_RESULT, F_P_LOGIN, F_P_FAIL,
+	F_R_CHECK, F_R_CHECK_REPLY, F_R_EXPAND, F_R_EXPANSION, F_A_AUTH,
+	F_A_AUTH_REPLY, F_D_HELLO, F_D_JOB, F_D_RESULT, F_P_LOGIN, F_P_FAIL,
 	F_IPC_STREAM, F_Q_CTL_OP, F_Q_CTL_DONE, F_Q_CTL_FLUSH, F_D_RJOB,
 	F_D_RRESULT, F_NDEC
 };
@@ -180,19 +180,19 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			FUZZ_CHECK(x.t == NULL);
 		break;
 	}
-	case F_R_AUTH: {
-		struct r_auth a;
+	case F_A_AUTH: {
+		struct a_auth a;
 
-		if (proto_dec_r_auth(&in, &a) == 0)
-			same_bytes(&in, &out, proto_enc_r_auth(&out, &a));
+		if (proto_dec_a_auth(&in, &a) == 0)
+			same_bytes(&in, &out, proto_enc_a_auth(&out, &a));
 		break;
 	}
-	case F_R_AUTH_REPLY: {
-		struct r_auth_reply a;
+	case F_A_AUTH_REPLY: {
+		struct a_auth_reply a;
 
-		if (proto_dec_r_auth_reply(&in, &a) == 0) {
-			FUZZ_CHECK(a.verdict <= R_AUTH_TEMPFAIL);
-			same_bytes(&in, &out, proto_enc_r_auth_reply(&out, &a));
+		if (proto_dec_a_auth_reply(&in, &a) == 0) {
+			FUZZ_CHECK(a.verdict <= A_AUTH_LIMIT);
+			same_bytes(&in, &out, proto_enc_a_auth_reply(&out, &a));
 		}
 		break;
 	}

@@ -119,8 +119,9 @@ def proto():
         9: ("r_expansion", u32(0) + s("") + u32(2) + u32(0) +
             s("bob@example.org") + s("news") + u32(1) +
             s("x@remote.example") + s("")),
-        10: ("r_auth", s("bob@example.org") + s("secret")),
-        11: ("r_auth_reply", u32(0) + s("bob@example.org")),
+        10: ("a_auth", s("pop3") + s("192.0.2.1") + s("bob@example.org") +
+             s("secret")),
+        11: ("a_auth_reply", u32(0) + s("bob@example.org")),
         12: ("d_hello", u32(1)),
         13: ("d_job", s(qid) + s("alice@example.org") + s("bob@example.org")
              + s("Bob@Example.org") + u64(96) + u64(1000) +

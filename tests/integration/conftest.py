@@ -228,6 +228,11 @@ class Suite:
         log = self.log_text()[getattr(self, "start_mark", 0):]
         return (re.search(r"/queued\[\d+\]: started", log) and
                 re.search(r"/resolverd\[\d+\]: started", log) and
+                re.search(r"/authd\[\d+\]: started", log) and
+                # pop3d too (started last): a test that breaks the file
+                # at once must not catch it still reading.
+                (not self.conf_value("pop3_listen", "") or
+                 re.search(r"/pop3d\[\d+\]: ready", log)) and
                 re.search(r"/smtpd\[\d+\]: ready", log) and
                 len(re.findall(r"/deliverd\[\d+\]: started", log))
                 >= int(self.conf_value("local_delivery_concurrency", "4")))
@@ -266,8 +271,8 @@ class Suite:
 
     def all_pids(self):
         out = []
-        for n in ("master", "smtpd", "queued", "resolverd", "deliverd",
-                  "pop3d"):
+        for n in ("master", "smtpd", "queued", "resolverd", "authd",
+                  "deliverd", "pop3d"):
             out += self.pids_of(n)
         return out
 

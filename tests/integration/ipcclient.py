@@ -5,10 +5,10 @@ import socket
 import struct
 
 Q_BEGIN, Q_FILE, Q_COMMIT, Q_ABORT, Q_OK, Q_ERR = 1, 2, 3, 4, 5, 6
-# libcommon/proto.h: enum proto_type, enum r_auth_verdict
+# libcommon/proto.h: enum proto_type, enum a_auth_verdict
 R_CHECK, R_CHECK_REPLY, R_EXPAND, R_EXPAND_REPLY = 40, 41, 42, 43
-R_AUTH, R_AUTH_REPLY = 44, 45
-R_AUTH_OK, R_AUTH_FAIL, R_AUTH_TEMPFAIL = 0, 1, 2
+A_AUTH, A_AUTH_REPLY = 50, 51
+A_AUTH_OK, A_AUTH_FAIL, A_AUTH_TEMPFAIL, A_AUTH_LIMIT = 0, 1, 2, 3
 
 
 def frame(ftype, body=b"", rid=0, with_fd=False):
@@ -32,12 +32,13 @@ def commit_body(size, sender, rcpts, client="[127.0.0.1]", helo="test",
     return b
 
 
-def auth_body(user, password):
-    return string(user) + string(password)
+def auth_body(user, password, proto="admin", client=""):
+    """An A_AUTH payload; no client address: authd paces nothing."""
+    return string(proto) + string(client) + string(user) + string(password)
 
 
 def auth_reply(body):
-    """(verdict, canonical user) from an R_AUTH_REPLY payload."""
+    """(verdict, canonical user) from an A_AUTH_REPLY payload."""
     verdict, n = struct.unpack("=II", body[:8])
     assert len(body) == 8 + n
     return verdict, body[8:].decode()

@@ -1,14 +1,15 @@
-"""Password checks: "postern user passwd" stores a hash in users.db, and
-resolverd alone reads it and answers R_AUTH on private/auth.sock with yes
-or no. pop3d and imapd will ask exactly this; here the test asks
-directly, as root, the way they do."""
+"""Password checks: "postern user passwd" stores a hash in passwd.db, and
+authd alone reads it and answers A_AUTH on private/auth.sock with yes or
+no. pop3d asks exactly this (imapd and smtpd will); here the test asks
+directly, as root, the way they do, without a client address (so no
+pacing applies: test_authd.py tests that)."""
 import os
 import stat
 import struct
 
 from conftest import wait_until
-from ipcclient import (R_AUTH, R_AUTH_FAIL, R_AUTH_OK, R_AUTH_REPLY,
-                       R_AUTH_TEMPFAIL, R_CHECK, R_CHECK_REPLY, auth_body,
+from ipcclient import (A_AUTH, A_AUTH_FAIL, A_AUTH_OK, A_AUTH_REPLY,
+                       A_AUTH_TEMPFAIL, R_CHECK, R_CHECK_REPLY, auth_body,
                        auth_reply, connect, recv, send, string)
 
 PASSWORD = "correct horse battery"
@@ -21,11 +22,11 @@ def auth_sock(suite):
 def ask(suite, user, password, rid=7, sock=None):
     s = sock or auth_sock(suite)
     try:
-        send(s, R_AUTH, auth_body(user, password), rid)
+        send(s, A_AUTH, auth_body(user, password), rid)
         reply = recv(s, timeout=20)
-        assert reply is not None, "resolverd closed the auth socket"
+        assert reply is not None, "authd closed the auth socket"
         ftype, got_id, body, _ = reply
-        assert ftype == R_AUTH_REPLY and got_id == rid
+        assert ftype == A_AUTH_REPLY and got_id == rid
         return auth_reply(body)
     finally:
         if sock is None:
@@ -40,7 +41,7 @@ def set_password(suite, user, password):
 def test_right_password_is_accepted_with_the_canonical_name(suite):
     set_password(suite, "alice@example.test", PASSWORD)
     assert ask(suite, "alice@example.test", PASSWORD) == \
-        (R_AUTH_OK, "alice@example.test")
+        (A_AUTH_OK, "alice@example.test")
     assert "auth: user=<alice@example.test> result=ok" in suite.log_text()
 
 
@@ -54,7 +55,7 @@ def test_wrong_password_unknown_user_and_no_password_fail_alike(suite):
                      ("alice@elsewhere.test", PASSWORD),  # not our domain
                      ("@example.test", PASSWORD),
                      ("", PASSWORD)):
-        assert ask(suite, user, pw) == (R_AUTH_FAIL, ""), (user, pw)
+        assert ask(suite, user, pw) == (A_AUTH_FAIL, ""), (user, pw)
     log = suite.log_text()
     assert "auth: user=<nobody@example.test> result=fail" in log
     assert PASSWORD not in log
@@ -63,34 +64,34 @@ def test_wrong_password_unknown_user_and_no_password_fail_alike(suite):
 def test_bare_name_means_the_default_domain(suite):
     set_password(suite, "alice@example.test", PASSWORD)
     # myhostname mx.test is not local: the first local domain is default.
-    assert ask(suite, "alice", PASSWORD) == (R_AUTH_OK, "alice@example.test")
-    assert ask(suite, "alice", "wrong") == (R_AUTH_FAIL, "")
+    assert ask(suite, "alice", PASSWORD) == (A_AUTH_OK, "alice@example.test")
+    assert ask(suite, "alice", "wrong") == (A_AUTH_FAIL, "")
 
 
 def test_user_name_is_case_insensitive(suite):
     set_password(suite, "alice@example.test", PASSWORD)
     assert ask(suite, "ALICE@Example.TEST", PASSWORD) == \
-        (R_AUTH_OK, "alice@example.test")
-    assert ask(suite, "Alice", PASSWORD) == (R_AUTH_OK, "alice@example.test")
+        (A_AUTH_OK, "alice@example.test")
+    assert ask(suite, "Alice", PASSWORD) == (A_AUTH_OK, "alice@example.test")
     # The password is not.
     assert ask(suite, "alice@example.test", PASSWORD.upper()) == \
-        (R_AUTH_FAIL, "")
+        (A_AUTH_FAIL, "")
 
 
 def test_changed_password_takes_effect_at_once(suite):
     set_password(suite, "alice@example.test", "first one")
-    assert ask(suite, "alice@example.test", "first one")[0] == R_AUTH_OK
+    assert ask(suite, "alice@example.test", "first one")[0] == A_AUTH_OK
     set_password(suite, "alice@example.test", "second one")
-    assert ask(suite, "alice@example.test", "first one")[0] == R_AUTH_FAIL
-    assert ask(suite, "alice@example.test", "second one")[0] == R_AUTH_OK
+    assert ask(suite, "alice@example.test", "first one")[0] == A_AUTH_FAIL
+    assert ask(suite, "alice@example.test", "second one")[0] == A_AUTH_OK
 
 
 def test_several_requests_on_one_connection(suite):
     set_password(suite, "alice@example.test", PASSWORD)
     s = auth_sock(suite)
     try:
-        assert ask(suite, "alice", "no", 1, s)[0] == R_AUTH_FAIL
-        assert ask(suite, "alice", PASSWORD, 2, s)[0] == R_AUTH_OK
+        assert ask(suite, "alice", "no", 1, s)[0] == A_AUTH_FAIL
+        assert ask(suite, "alice", PASSWORD, 2, s)[0] == A_AUTH_OK
     finally:
         s.close()
 
@@ -100,7 +101,7 @@ def test_auth_on_the_check_socket_is_refused(suite):
     set_password(suite, "alice@example.test", PASSWORD)
     s = connect(suite.spool / "smtpd" / "resolver.sock")
     try:
-        send(s, R_AUTH, auth_body("alice@example.test", PASSWORD), 1)
+        send(s, A_AUTH, auth_body("alice@example.test", PASSWORD), 1)
         assert recv(s, timeout=10) is None
     finally:
         s.close()
@@ -115,9 +116,9 @@ def test_check_on_the_auth_socket_is_refused(suite):
         assert recv(s, timeout=10) is None
     finally:
         s.close()
-    # resolverd still answers everyone else.
+    # authd and resolverd still answer everyone else.
     set_password(suite, "alice@example.test", PASSWORD)
-    assert ask(suite, "alice", PASSWORD)[0] == R_AUTH_OK
+    assert ask(suite, "alice", PASSWORD)[0] == A_AUTH_OK
     c = connect(suite.spool / "smtpd" / "resolver.sock")
     try:
         send(c, R_CHECK, string("alice@example.test"), 2)
@@ -129,29 +130,31 @@ def test_check_on_the_auth_socket_is_refused(suite):
 def test_malformed_auth_frame_closes_the_client(suite):
     s = auth_sock(suite)
     try:
-        send(s, R_AUTH, string("alice@example.test"), 1)  # no password
+        send(s, A_AUTH, string("alice@example.test"), 1)  # no password
         assert recv(s, timeout=10) is None
     finally:
         s.close()
 
 
-def test_unreadable_users_map_is_a_temporary_failure(suite_factory):
-    # A map resolverd never managed to open (a rebuilt one it cannot read
+def test_unreadable_password_map_is_a_temporary_failure(suite_factory):
+    # A map authd never managed to open (a rebuilt one it cannot read
     # leaves the old one answering): the client must try again later, not
     # tell the user the password is wrong.
     s = suite_factory()
     s.postern("user", "add", "alice@example.test", "--password-stdin",
               input=PASSWORD + "\n")
-    (s.maps / "users.db").write_bytes(b"not a berkeley db file" * 100)
+    (s.maps / "passwd.db").write_bytes(b"not a berkeley db file" * 100)
     s.start()
-    assert ask(s, "alice", PASSWORD) == (R_AUTH_TEMPFAIL, "")
+    assert ask(s, "alice", PASSWORD) == (A_AUTH_TEMPFAIL, "")
     assert "auth: user=<alice> result=tempfail" in s.log_text()
 
 
-def test_users_map_is_not_world_readable(suite):
+def test_maps_are_not_world_readable_and_only_authd_reads_hashes(suite):
     set_password(suite, "alice@example.test", PASSWORD)
     st = (suite.maps / "users.db").stat()
     assert st.st_mode & stat.S_IRWXO == 0
+    pst = (suite.maps / "passwd.db").stat()
+    assert stat.S_IMODE(pst.st_mode) == 0o600
     if os.geteuid() == 0:
         import grp
         import pwd
@@ -159,9 +162,16 @@ def test_users_map_is_not_world_readable(suite):
         assert stat.S_IMODE(st.st_mode) == 0o640
         assert st.st_uid == 0 and st.st_gid == resolver.pw_gid
         assert grp.getgrgid(st.st_gid)
-    # user del rebuilds it the same way.
+        assert pst.st_uid == pwd.getpwnam("postern-auth").pw_uid
+    # The hash is in passwd.db, not in the map resolverd reads.
+    assert b"$y$" in (suite.maps / "passwd.db").read_bytes() or \
+        b"$6$" in (suite.maps / "passwd.db").read_bytes()
+    assert b"$y$" not in (suite.maps / "users.db").read_bytes()
+    assert b"$6$" not in (suite.maps / "users.db").read_bytes()
+    # user del rebuilds them the same way.
     suite.postern("user", "del", "bob@example.test")
     assert (suite.maps / "users.db").stat().st_mode & stat.S_IRWXO == 0
+    assert stat.S_IMODE((suite.maps / "passwd.db").stat().st_mode) == 0o600
 
 
 def test_user_list_shows_no_hash(suite):
@@ -187,23 +197,23 @@ def test_user_add_with_password_from_stdin(suite):
     suite.postern("user", "add", "carol@example.test", "--password-stdin",
                   input="carol's pw\n")
     assert ask(suite, "carol", "carol's pw") == \
-        (R_AUTH_OK, "carol@example.test")
+        (A_AUTH_OK, "carol@example.test")
     # Only the newline is stripped: spaces belong to the password.
     suite.postern("user", "passwd", "carol@example.test", "--stdin",
                   input=" spaced \n")
-    assert ask(suite, "carol", " spaced ")[0] == R_AUTH_OK
-    assert ask(suite, "carol", "spaced")[0] == R_AUTH_FAIL
+    assert ask(suite, "carol", " spaced ")[0] == A_AUTH_OK
+    assert ask(suite, "carol", "spaced")[0] == A_AUTH_FAIL
 
 
 def test_address_checks_are_answered_while_passwords_are_hashed(suite):
-    """A password hash takes tens of milliseconds; it runs on resolverd's
-    auth thread, so smtpd's and queued's lookups do not wait behind it."""
+    """A password hash takes tens of milliseconds; it runs in authd, so
+    smtpd's and queued's lookups in resolverd do not wait behind it."""
     set_password(suite, "alice@example.test", PASSWORD)
     s = auth_sock(suite)
     c = connect(suite.spool / "smtpd" / "resolver.sock")
     try:
         for rid in range(1, 6):
-            send(s, R_AUTH, auth_body("alice@example.test", f"guess {rid}"),
+            send(s, A_AUTH, auth_body("alice@example.test", f"guess {rid}"),
                  rid)
         send(c, R_CHECK, string("alice@example.test"), 9)
         assert recv(c, timeout=10)[:2] == (R_CHECK_REPLY, 9)
@@ -223,11 +233,12 @@ def test_address_checks_are_answered_while_passwords_are_hashed(suite):
             ftype, length, rid, _ = struct.unpack("=IIII", pending[:16])
             while len(pending) < 16 + length:
                 pending += s.recv(65536)
-            assert ftype == R_AUTH_REPLY
-            assert auth_reply(pending[16:16 + length]) == (R_AUTH_FAIL, "")
+            assert ftype == A_AUTH_REPLY
+            assert auth_reply(pending[16:16 + length]) == (A_AUTH_FAIL, "")
             got.append(rid)
             pending = pending[16 + length:]
-        assert got == [1, 2, 3, 4, 5]       # in the order asked
+        # Several workers: answers come as the hashes end.
+        assert sorted(got) == [1, 2, 3, 4, 5]
     finally:
         s.close()
         c.close()
@@ -235,10 +246,10 @@ def test_address_checks_are_answered_while_passwords_are_hashed(suite):
 
 def test_a_client_gone_during_its_hash_costs_nothing(suite):
     set_password(suite, "alice@example.test", PASSWORD)
-    pid = suite.pids_of("resolverd")
+    pid = suite.pids_of("authd")
     for _ in range(5):
         s = auth_sock(suite)
-        send(s, R_AUTH, auth_body("alice@example.test", PASSWORD), 1)
+        send(s, A_AUTH, auth_body("alice@example.test", PASSWORD), 1)
         s.close()
     gone = "auth: user=<alice@example.test> client gone, "
     wait_until(lambda: suite.log_text().count(gone) == 5, 20,
@@ -247,5 +258,5 @@ def test_a_client_gone_during_its_hash_costs_nothing(suite):
     # skipped, so a crowd that hangs up does not delay the next login.
     assert suite.log_text().count(gone + "not checked") >= 1
     assert "result=ok" not in suite.log_text()
-    assert ask(suite, "alice", PASSWORD)[0] == R_AUTH_OK
-    assert suite.pids_of("resolverd") == pid
+    assert ask(suite, "alice", PASSWORD)[0] == A_AUTH_OK
+    assert suite.pids_of("authd") == pid

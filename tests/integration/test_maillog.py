@@ -174,8 +174,8 @@ def test_delivery_lines_have_postfix_shape(suite_factory):
     assert re.search(r"postern/smtpd\[\d+\]: NOQUEUE: reject: RCPT from "
                      r"unknown\[127\.0\.0\.1\]: 550 5\.1\.1 ", log, re.M)
     # Every process logged under its own name, master and logd included.
-    for prog in ("master", "logd", "queued", "resolverd", "deliverd",
-                 "smtpd"):
+    for prog in ("master", "logd", "queued", "resolverd", "authd",
+                 "deliverd", "smtpd"):
         assert re.search(rf"postern/{prog}\[\d+\]: ", log), prog
 
 

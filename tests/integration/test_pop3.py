@@ -981,12 +981,12 @@ def test_pipelined_failed_login_then_auth_plain_continuation(psuite):
     r.close()
 
 
-def test_resolverd_restart_is_a_temporary_failure_not_a_wrong_password(
+def test_authd_restart_is_a_temporary_failure_not_a_wrong_password(
         psuite):
     deliver(psuite, ALICE, [body(1)])
     p = login(psuite)       # pop3d now holds a connection to auth.sock
     p.quit()
-    [old] = psuite.pids_of("resolverd")
+    [old] = psuite.pids_of("authd")
     os.kill(old, 9)
     seen = []
 
@@ -1003,7 +1003,7 @@ def test_resolverd_restart_is_a_temporary_failure_not_a_wrong_password(
     # While it was away the answer was "try later", never "wrong password"
     # (which would cost the client a failure and the delay).
     assert all(r.startswith((b"+OK", b"-ERR [SYS/TEMP]")) for r in seen), seen
-    assert psuite.pids_of("resolverd") != [old]
+    assert psuite.pids_of("authd") != [old]
 
 
 def greeted_clients(suite, n):

@@ -117,7 +117,7 @@ def test_lock_refuses_logins_but_mail_still_arrives(usuite):
     r = auth_test(s, ALICE)
     assert r.returncode == 1 and "auth failed" in r.stdout
     wait_until(lambda: f"auth: user=<{ALICE}> is locked" in s.log_text(), 10,
-               what="resolverd to log the lock")
+               what="authd to log the lock")
     # Still receives mail.
     send(s, ALICE, "while locked")
     s.wait_messages(ALICE, 1)

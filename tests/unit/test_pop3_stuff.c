@@ -202,48 +202,11 @@ test_sizes_match_what_is_sent(void **state)
 	}
 }
 
-/*
- * Login pacing: failures close an address for the window; attempts in
- * flight make the next ones wait (never fail) until they end.
- */
-static void
-test_pace_refuses_after_failures_and_makes_parallel_attempts_wait(
-    void **state)
-{
-	struct pop3_pace	*p = pop3_pace_new();
-	const char		*ip = "192.0.2.7";
-	time_t			 t = 1000;
-
-	assert_non_null(p);
-	/* Limit 2: two attempts at once, the third waits its turn. */
-	assert_int_equal(pop3_pace_begin(p, ip, t, 2, 60), 0);
-	assert_int_equal(pop3_pace_begin(p, ip, t, 2, 60), 0);
-	assert_int_equal(pop3_pace_begin(p, ip, t, 2, 60), 1);
-	/* Another address is not held up. */
-	assert_int_equal(pop3_pace_begin(p, "192.0.2.8", t, 2, 60), 0);
-	/* One succeeds: the waiting one may go. */
-	pop3_pace_end(p, ip, t, 60, 0);
-	assert_int_equal(pop3_pace_begin(p, ip, t, 2, 60), 0);
-	/* Both in flight fail: the address is closed, not merely busy. */
-	pop3_pace_end(p, ip, t, 60, 1);
-	pop3_pace_end(p, ip, t, 60, 1);
-	assert_int_equal(pop3_pace_begin(p, ip, t + 59, 2, 60), -1);
-	/* The window passed: forgiven. */
-	assert_int_equal(pop3_pace_begin(p, ip, t + 60, 2, 60), 0);
-	/* An IPv6 /64 counts as one address. */
-	assert_int_equal(pop3_pace_begin(p, "2001:db8::1", t, 1, 60), 0);
-	assert_int_equal(pop3_pace_begin(p, "2001:db8::2", t, 1, 60), 1);
-	assert_int_equal(pop3_pace_begin(p, "2001:db8:0:1::2", t, 1, 60), 0);
-	pop3_pace_free(p);
-}
-
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_lf_becomes_crlf_and_crlf_stays),
-		cmocka_unit_test(
-		    test_pace_refuses_after_failures_and_makes_parallel_attempts_wait),
 		cmocka_unit_test(test_dot_lines_are_stuffed),
 		cmocka_unit_test(test_last_line_without_lf_gets_crlf),
 		cmocka_unit_test(test_bare_cr_goes_out_as_a_space),

@@ -142,6 +142,22 @@ dec_r_expansion(const struct ipc_msg *m)
 }
 
 static int
+dec_a_auth(const struct ipc_msg *m)
+{
+	struct a_auth a;
+
+	return proto_dec_a_auth(m, &a);
+}
+
+static int
+dec_a_auth_reply(const struct ipc_msg *m)
+{
+	struct a_auth_reply a;
+
+	return proto_dec_a_auth_reply(m, &a);
+}
+
+static int
 dec_d_hello(const struct ipc_msg *m)
 {
 	uint32_t t;
@@ -759,6 +775,61 @@ test_r_check_and_r_expand_round_trip(void **state)
 	ipc_msg_free(&m);
 }
 
+/* A_AUTH carries the protocol and the client address before the user. */
+static void
+test_a_auth_round_trips_and_is_strict(void **state)
+{
+	struct a_auth	a, b;
+	struct ipc_msg	m;
+
+	(void)state;
+	memset(&a, 0, sizeof(a));
+	strlcpy(a.proto, "pop3", sizeof(a.proto));
+	strlcpy(a.client, "2001:db8::1", sizeof(a.client));
+	strlcpy(a.user, "bob@example.org", sizeof(a.user));
+	strlcpy(a.password, "s3cret", sizeof(a.password));
+	ipc_msg_init(&m, A_AUTH, 1);
+	assert_int_equal(proto_enc_a_auth(&m, &a), 0);
+	assert_int_equal(proto_dec_a_auth(&m, &b), 0);
+	assert_string_equal(b.proto, "pop3");
+	assert_string_equal(b.client, "2001:db8::1");
+	assert_string_equal(b.user, "bob@example.org");
+	assert_string_equal(b.password, "s3cret");
+	assert_strict(&m, dec_a_auth, "a_auth");
+	ipc_msg_free(&m);
+	/* A protocol name longer than the field is refused, not cut. */
+	memset(&m, 0, sizeof(m));
+	ipc_msg_init(&m, A_AUTH, 1);
+	assert_int_equal(ipc_put_str(&m, "a-protocol-name-too-long"), 0);
+	assert_int_equal(ipc_put_str(&m, ""), 0);
+	assert_int_equal(ipc_put_str(&m, "bob"), 0);
+	assert_int_equal(ipc_put_str(&m, "pw"), 0);
+	assert_int_equal(proto_dec_a_auth(&m, &b), -1);
+	ipc_msg_free(&m);
+}
+
+static void
+test_a_auth_reply_knows_the_limit_verdict_and_no_more(void **state)
+{
+	struct a_auth_reply	a, b;
+	struct ipc_msg		m;
+
+	(void)state;
+	memset(&a, 0, sizeof(a));
+	a.verdict = A_AUTH_LIMIT;
+	ipc_msg_init(&m, A_AUTH_REPLY, 1);
+	assert_int_equal(proto_enc_a_auth_reply(&m, &a), 0);
+	assert_int_equal(proto_dec_a_auth_reply(&m, &b), 0);
+	assert_int_equal(b.verdict, A_AUTH_LIMIT);
+	assert_strict(&m, dec_a_auth_reply, "a_auth_reply");
+	ipc_msg_free(&m);
+	a.verdict = A_AUTH_LIMIT + 1;
+	ipc_msg_init(&m, A_AUTH_REPLY, 1);
+	assert_int_equal(proto_enc_a_auth_reply(&m, &a), 0);
+	assert_int_equal(proto_dec_a_auth_reply(&m, &b), -1);
+	ipc_msg_free(&m);
+}
+
 static void
 test_r_check_reply_round_trips_and_refuses_unknown_verdict(void **state)
 {
@@ -1203,6 +1274,9 @@ main(void)
 		cmocka_unit_test(test_q_ctl_flush_carries_an_optional_domain),
 		cmocka_unit_test(test_r_check_and_r_expand_round_trip),
 		cmocka_unit_test(test_r_check_reply_round_trips_and_refuses_unknown_verdict),
+		cmocka_unit_test(test_a_auth_round_trips_and_is_strict),
+		cmocka_unit_test(
+		    test_a_auth_reply_knows_the_limit_verdict_and_no_more),
 		cmocka_unit_test(test_r_expansion_round_trips_and_is_strict),
 		cmocka_unit_test(test_r_expansion_refuses_unknown_kind),
 		cmocka_unit_test(test_r_expansion_refuses_unknown_status),
