@@ -72,8 +72,9 @@ on_signal(int fd, int events, void *arg)
 int
 main(int argc, char *argv[])
 {
+	/* "relay": the remote agents' socket (relayd), not served yet. */
 	static const char *const names[] = { "submit", "inject", "deliver",
-	    "control", NULL };
+	    "control", "relay", NULL };
 	static struct queued	 q;
 	struct daemon_args	 args;
 	struct priv_user	 u;
