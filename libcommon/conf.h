@@ -66,6 +66,9 @@ struct conf {
 	time_t	 queue_lifetime;
 	long	 local_delivery_concurrency;
 	time_t	 delivery_timeout;
+	long	 initial_destination_concurrency;
+	long	 destination_concurrency_limit;
+	long	 destination_recipient_limit;	/* at most D_RJOB_RCPT_MAX */
 	int	 group_commit;
 	long	 hopcount_limit;	/* Received fields that refuse a message */
 	struct conf_list authorized_submit_users;	/* local submitters */

@@ -7,6 +7,13 @@
  * tab, backslash and DEL) so that text chosen by a remote server, such as
  * a failure reason, can never start a line of its own: that is the class
  * of bug behind CVE-2020-8794.
+ *
+ * Version 2 adds the header keys body, smtputf8, ret (always written) and
+ * envid, auth (written when set), and five recipient fields between final
+ * and reason: notify, dsn_sent, dsn_orcpt, mta, diag (12 fields in all).
+ * A record's first line is its version, so the parser knows the recipient
+ * format before the first recipient; a version 1 record (7 fields, no v2
+ * keys) still reads, its new fields at their defaults.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -14,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "envelope.h"
 
@@ -32,8 +40,13 @@ env_free(struct envelope *e)
 		free(e->rcpt[i].addr);
 		free(e->rcpt[i].orcpt);
 		free(e->rcpt[i].reason);
+		free(e->rcpt[i].dsn_orcpt);
+		free(e->rcpt[i].mta);
+		free(e->rcpt[i].diag);
 	}
 	free(e->rcpt);
+	free(e->envid);
+	free(e->auth);
 	free(e->sender);
 	free(e->origin);
 	free(e->client);
@@ -70,22 +83,84 @@ env_del_rcpt(struct envelope *e, size_t i)
 	free(e->rcpt[i].addr);
 	free(e->rcpt[i].orcpt);
 	free(e->rcpt[i].reason);
+	free(e->rcpt[i].dsn_orcpt);
+	free(e->rcpt[i].mta);
+	free(e->rcpt[i].diag);
 	memmove(&e->rcpt[i], &e->rcpt[i + 1],
 	    (e->nrcpt - i - 1) * sizeof(e->rcpt[0]));
 	e->nrcpt--;
 }
 
 int
-env_set_reason(struct env_rcpt *r, const char *why)
+env_set_str(char **dst, const char *s)
 {
 	char *n = NULL;
 
-	if (why != NULL && (n = strdup(why)) == NULL)
+	if (s != NULL && (n = strdup(s)) == NULL)
 		return -1;
-	free(r->reason);
-	r->reason = n;
+	free(*dst);
+	*dst = n;
 	return 0;
 }
+
+int
+env_set_reason(struct env_rcpt *r, const char *why)
+{
+	return env_set_str(&r->reason, why);
+}
+
+static const char *notify_words[] = { "never", "success", "failure", "delay" };
+#define NNOTIFY (sizeof(notify_words) / sizeof(notify_words[0]))
+
+void
+env_notify_str(unsigned notify, char *out, size_t outlen)
+{
+	size_t i;
+
+	if (outlen == 0)
+		return;
+	out[0] = '\0';
+	for (i = 0; i < NNOTIFY; i++) {
+		if (!(notify & (1u << i)))
+			continue;
+		if (out[0] != '\0')
+			strlcat(out, ",", outlen);
+		strlcat(out, notify_words[i], outlen);
+	}
+}
+
+int
+env_notify_parse(const char *s, size_t len, unsigned *out)
+{
+	const char	*p = s, *end = s + len;
+	unsigned	 v = 0;
+	size_t		 i;
+
+	if (len == 0)
+		return -1;
+	while (p <= end) {
+		const char	*c = memchr(p, ',', (size_t)(end - p));
+		size_t		 wl = c ? (size_t)(c - p) : (size_t)(end - p);
+
+		for (i = 0; i < NNOTIFY; i++)
+			if (strlen(notify_words[i]) == wl &&
+			    strncasecmp(notify_words[i], p, wl) == 0)
+				break;
+		if (i == NNOTIFY || (v & (1u << i)))
+			return -1;
+		v |= 1u << i;
+		if (c == NULL)
+			break;
+		p = c + 1;
+	}
+	if ((v & ENV_NOTIFY_NEVER) && v != ENV_NOTIFY_NEVER)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static const char *body_names[] = { "7bit", "8bitmime" };
+static const char *ret_names[] = { "none", "full", "hdrs" };
 
 static const char *state_names[] = { "pending", "deferred", "done", "failed",
     "bounced" };
@@ -148,6 +223,16 @@ env_write(const struct envelope *e, struct buf *b)
 	    put_kv(b, "helo", e->helo) == -1 ||
 	    buf_printf(b, "bounce %d\n", e->is_bounce ? 1 : 0) == -1)
 		return -1;
+	if (buf_printf(b, "body %s\nsmtputf8 %d\nret %s\n",
+	    body_names[e->body == ENV_BODY_8BITMIME],
+	    e->smtputf8 ? 1 : 0,
+	    ret_names[e->ret == ENV_RET_FULL ? 1 : e->ret == ENV_RET_HDRS ?
+	    2 : 0]) == -1)
+		return -1;
+	if (e->envid != NULL && put_kv(b, "envid", e->envid) == -1)
+		return -1;
+	if (e->auth != NULL && put_kv(b, "auth", e->auth) == -1)
+		return -1;
 	if (e->held > 0 && buf_printf(b, "held %" PRId64 "\n", e->held) == -1)
 		return -1;
 	if (e->requeued > 0 &&
@@ -155,12 +240,21 @@ env_write(const struct envelope *e, struct buf *b)
 		return -1;
 	for (i = 0; i < e->nrcpt; i++) {
 		const struct env_rcpt *r = &e->rcpt[i];
+		char notify[ENV_NOTIFY_STRLEN];
 
+		env_notify_str(r->notify & ENV_NOTIFY_MASK, notify,
+		    sizeof(notify));
 		if (buf_puts(b, "rcpt ") == -1 || put_escaped(b, r->addr) == -1 ||
 		    buf_puts(b, "\t") == -1 || put_escaped(b, r->orcpt) == -1 ||
-		    buf_printf(b, "\t%s\t%" PRIu32 "\t%" PRId64 "\t%d\t",
+		    buf_printf(b, "\t%s\t%" PRIu32 "\t%" PRId64 "\t%d\t%s\t%u\t",
 		    env_state_name(r->state), r->tries, r->next_try,
-		    r->final) == -1 ||
+		    r->final, notify, r->dsn_sent & ENV_DSN_SENT_MASK) == -1 ||
+		    put_escaped(b, r->dsn_orcpt ? r->dsn_orcpt : "") == -1 ||
+		    buf_puts(b, "\t") == -1 ||
+		    put_escaped(b, r->mta ? r->mta : "") == -1 ||
+		    buf_puts(b, "\t") == -1 ||
+		    put_escaped(b, r->diag ? r->diag : "") == -1 ||
+		    buf_puts(b, "\t") == -1 ||
 		    put_escaped(b, r->reason ? r->reason : "") == -1 ||
 		    buf_puts(b, "\n") == -1)
 			return -1;
@@ -235,17 +329,30 @@ parse_i64(const char *s, size_t len, int64_t *out, int64_t min, int64_t max)
 	return 0;
 }
 
+/* An optional text field: empty is NULL. */
 static int
-parse_rcpt(struct envelope *e, const char *v, size_t vlen)
+opt_field(const char *s, size_t len, char **out)
 {
-	const char	*f[7];
-	size_t		 fl[7], n = 0, i;
+	if (len == 0)
+		return 0;
+	return (*out = unescape(s, len)) == NULL ? -1 : 0;
+}
+
+#define RCPT_FIELDS_V1	7
+#define RCPT_FIELDS_V2	12
+
+static int
+parse_rcpt(struct envelope *e, int version, const char *v, size_t vlen)
+{
+	const char	*f[RCPT_FIELDS_V2];
+	size_t		 fl[RCPT_FIELDS_V2], n = 0, want, i;
 	const char	*p = v, *end = v + vlen;
 	struct env_rcpt	*r;
 	int64_t		 x;
-	char		*addr, *orcpt;
+	char		*addr, *orcpt, notify[ENV_NOTIFY_STRLEN];
 
-	while (n < 7) {
+	want = version == 1 ? RCPT_FIELDS_V1 : RCPT_FIELDS_V2;
+	while (n < want) {
 		const char *t = memchr(p, '\t', (size_t)(end - p));
 		f[n] = p;
 		fl[n] = t ? (size_t)(t - p) : (size_t)(end - p);
@@ -254,8 +361,8 @@ parse_rcpt(struct envelope *e, const char *v, size_t vlen)
 			break;
 		p = t + 1;
 	}
-	/* The reason is the last field: a tab after it is an eighth field. */
-	if (n != 7 || memchr(f[6], '\t', (size_t)(end - f[6])) != NULL)
+	/* The reason is the last field: a tab after it is one field too many. */
+	if (n != want || memchr(f[n - 1], '\t', (size_t)(end - f[n - 1])) != NULL)
 		return -1;
 	if ((addr = unescape(f[0], fl[0])) == NULL)
 		return -1;
@@ -286,21 +393,82 @@ parse_rcpt(struct envelope *e, const char *v, size_t vlen)
 	if (parse_i64(f[5], fl[5], &x, 0, ENV_FINAL_COMMAND) == -1)
 		return -1;
 	r->final = (int)x;
-	if (fl[6] > 0 && (r->reason = unescape(f[6], fl[6])) == NULL)
+	if (version >= 2) {
+		/* Only the form the writer makes: one spelling per value. */
+		if (fl[6] > 0) {
+			if (env_notify_parse(f[6], fl[6], &r->notify) == -1)
+				return -1;
+			env_notify_str(r->notify, notify, sizeof(notify));
+			if (strlen(notify) != fl[6] ||
+			    memcmp(notify, f[6], fl[6]) != 0)
+				return -1;
+		}
+		if (fl[7] != 1 || parse_i64(f[7], fl[7], &x, 0,
+		    ENV_DSN_SENT_MASK) == -1)
+			return -1;
+		r->dsn_sent = (unsigned)x;
+		if (opt_field(f[8], fl[8], &r->dsn_orcpt) == -1 ||
+		    opt_field(f[9], fl[9], &r->mta) == -1 ||
+		    opt_field(f[10], fl[10], &r->diag) == -1)
+			return -1;
+	}
+	if (opt_field(f[n - 1], fl[n - 1], &r->reason) == -1)
 		return -1;
 	return 0;
 }
+
+/* Index of name in names[0..n), or -1; the whole value must match. */
+static int
+word_index(const char *v, size_t vlen, const char **names, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strlen(names[i]) == vlen && memcmp(names[i], v, vlen) == 0)
+			return (int)i;
+	return -1;
+}
+
+enum env_key {
+	K_VERSION, K_ID, K_CREATED, K_SENDER, K_ORIGIN, K_CLIENT, K_HELO,
+	K_BOUNCE, K_HELD, K_REQUEUED, K_BODY, K_SMTPUTF8, K_RET, K_ENVID,
+	K_AUTH, K_NKEYS
+};
+
+static const struct {
+	const char	*name;
+	int		 since;		/* the first version that has it */
+	int		 required;
+} env_keys[K_NKEYS] = {
+	[K_VERSION] = { "version", 1, 1 },
+	[K_ID] = { "id", 1, 1 },
+	[K_CREATED] = { "created", 1, 1 },
+	[K_SENDER] = { "sender", 1, 1 },
+	[K_ORIGIN] = { "origin", 1, 1 },
+	[K_CLIENT] = { "client", 1, 1 },
+	[K_HELO] = { "helo", 1, 1 },
+	[K_BOUNCE] = { "bounce", 1, 1 },
+	[K_HELD] = { "held", 1, 0 },
+	[K_REQUEUED] = { "requeued", 1, 0 },
+	[K_BODY] = { "body", 2, 1 },
+	[K_SMTPUTF8] = { "smtputf8", 2, 1 },
+	[K_RET] = { "ret", 2, 1 },
+	[K_ENVID] = { "envid", 2, 0 },
+	[K_AUTH] = { "auth", 2, 0 },
+};
+
+#define SETERR(...) do { snprintf(err, errlen, __VA_ARGS__); goto fail; } \
+	while (0)
 
 int
 env_parse(const char *text, size_t len, struct envelope *e, char *err,
     size_t errlen)
 {
-	static const char *singles[] = { "version", "id", "created", "sender",
-	    "origin", "client", "helo", "bounce", "held", "requeued" };
 	unsigned	 seen = 0;
 	const char	*p = text, *end = text + len;
-	int		 lineno = 0, ended = 0;
+	int		 lineno = 0, ended = 0, version = 0, w;
 	size_t		 i;
+	int64_t		 x;
 
 	env_init(e);
 	if (len > ENV_MAX_SIZE) {
@@ -315,121 +483,102 @@ env_parse(const char *text, size_t len, struct envelope *e, char *err,
 		char		**dst = NULL;
 
 		lineno++;
-		if (nl == NULL) {
-			snprintf(err, errlen, "line %d: unterminated", lineno);
-			goto fail;
-		}
-		if (ended) {
-			snprintf(err, errlen, "line %d: data after end", lineno);
-			goto fail;
-		}
+		if (nl == NULL)
+			SETERR("line %d: unterminated", lineno);
+		if (ended)
+			SETERR("line %d: data after end", lineno);
 		ll = (size_t)(nl - p);
+		/*
+		 * The version comes first: it says which keys exist and how
+		 * many fields a recipient line has.
+		 */
+		if (lineno == 1 && (ll < 8 || memcmp(p, "version ", 8) != 0))
+			SETERR("line 1: the version must come first");
 		if (ll == 3 && memcmp(p, "end", 3) == 0) {
 			ended = 1;
 			p = nl + 1;
 			continue;
 		}
-		if ((sp = memchr(p, ' ', ll)) == NULL) {
-			snprintf(err, errlen, "line %d: no value", lineno);
-			goto fail;
-		}
+		if ((sp = memchr(p, ' ', ll)) == NULL)
+			SETERR("line %d: no value", lineno);
 		kl = (size_t)(sp - p);
 		v = sp + 1;
 		vlen = ll - kl - 1;
-
 		if (kl == 4 && memcmp(p, "rcpt", 4) == 0) {
-			if (parse_rcpt(e, v, vlen) == -1) {
-				snprintf(err, errlen, "line %d: bad recipient",
-				    lineno);
-				goto fail;
-			}
+			if (parse_rcpt(e, version, v, vlen) == -1)
+				SETERR("line %d: bad recipient", lineno);
 			p = nl + 1;
 			continue;
 		}
-		for (i = 0; i < sizeof(singles) / sizeof(singles[0]); i++)
-			if (strlen(singles[i]) == kl &&
-			    memcmp(singles[i], p, kl) == 0)
+		for (i = 0; i < K_NKEYS; i++)
+			if (strlen(env_keys[i].name) == kl &&
+			    memcmp(env_keys[i].name, p, kl) == 0)
 				break;
-		if (i == sizeof(singles) / sizeof(singles[0])) {
-			snprintf(err, errlen, "line %d: unknown key", lineno);
-			goto fail;
-		}
-		if (seen & (1u << i)) {
-			snprintf(err, errlen, "line %d: repeated key %s",
-			    lineno, singles[i]);
-			goto fail;
-		}
+		if (i == K_NKEYS || (version > 0 && env_keys[i].since > version))
+			SETERR("line %d: unknown key", lineno);
+		if (seen & (1u << i))
+			SETERR("line %d: repeated key %s", lineno,
+			    env_keys[i].name);
 		seen |= 1u << i;
-		switch (i) {
-		case 0: {
-			int64_t ver;
-			if (parse_i64(v, vlen, &ver, 1, 1000) == -1 ||
-			    ver != ENV_VERSION) {
-				snprintf(err, errlen, "line %d: unsupported "
-				    "version", lineno);
-				goto fail;
-			}
+		switch ((enum env_key)i) {
+		case K_VERSION:
+			if (parse_i64(v, vlen, &x, 1, 1000) == -1 ||
+			    x > ENV_VERSION)
+				SETERR("line %d: unsupported version", lineno);
+			version = (int)x;
 			break;
-		}
-		case 1:
-			if (vlen != QID_LEN) {
-				snprintf(err, errlen, "line %d: bad id", lineno);
-				goto fail;
-			}
+		case K_ID:
+			if (vlen != QID_LEN)
+				SETERR("line %d: bad id", lineno);
 			memcpy(e->id, v, QID_LEN);
 			e->id[QID_LEN] = '\0';
-			if (!qid_valid(e->id)) {
-				snprintf(err, errlen, "line %d: bad id", lineno);
-				goto fail;
-			}
+			if (!qid_valid(e->id))
+				SETERR("line %d: bad id", lineno);
 			break;
-		case 2:
-			if (parse_i64(v, vlen, &e->created, 0, INT64_MAX) == -1) {
-				snprintf(err, errlen, "line %d: bad time",
-				    lineno);
-				goto fail;
-			}
+		case K_CREATED:
+			if (parse_i64(v, vlen, &e->created, 0, INT64_MAX) == -1)
+				SETERR("line %d: bad time", lineno);
 			break;
-		case 8:
-		case 9:
+		case K_HELD:
+		case K_REQUEUED:
 			/* Optional; a 0 is never written, so it is refused. */
-			if (parse_i64(v, vlen, i == 8 ? &e->held : &e->requeued,
-			    1, INT64_MAX) == -1) {
-				snprintf(err, errlen, "line %d: bad time",
-				    lineno);
-				goto fail;
-			}
+			if (parse_i64(v, vlen, i == K_HELD ? &e->held :
+			    &e->requeued, 1, INT64_MAX) == -1)
+				SETERR("line %d: bad time", lineno);
 			break;
-		case 7: {
-			int64_t b;
-			if (parse_i64(v, vlen, &b, 0, 1) == -1) {
-				snprintf(err, errlen, "line %d: bad flag",
-				    lineno);
-				goto fail;
-			}
-			e->is_bounce = (int)b;
+		case K_BOUNCE:
+		case K_SMTPUTF8:
+			if (vlen != 1 || parse_i64(v, vlen, &x, 0, 1) == -1)
+				SETERR("line %d: bad flag", lineno);
+			*(i == K_BOUNCE ? &e->is_bounce : &e->smtputf8) = (int)x;
 			break;
-		}
+		case K_BODY:
+			if ((w = word_index(v, vlen, body_names, 2)) == -1)
+				SETERR("line %d: bad body type", lineno);
+			e->body = w;
+			break;
+		case K_RET:
+			if ((w = word_index(v, vlen, ret_names, 3)) == -1)
+				SETERR("line %d: bad ret", lineno);
+			e->ret = w;
+			break;
 		default:
-			dst = i == 3 ? &e->sender : i == 4 ? &e->origin :
-			    i == 5 ? &e->client : &e->helo;
-			if ((*dst = unescape(v, vlen)) == NULL) {
-				snprintf(err, errlen, "line %d: bad value",
-				    lineno);
-				goto fail;
-			}
+			dst = i == K_SENDER ? &e->sender : i == K_ORIGIN ?
+			    &e->origin : i == K_CLIENT ? &e->client :
+			    i == K_HELO ? &e->helo : i == K_ENVID ? &e->envid :
+			    &e->auth;
+			if ((*dst = unescape(v, vlen)) == NULL)
+				SETERR("line %d: bad value", lineno);
 		}
 		p = nl + 1;
 	}
-	if (!ended) {
-		snprintf(err, errlen, "no end marker (truncated)");
-		goto fail;
-	}
-	/* The first eight keys are required; held and requeued are not. */
-	if ((seen & 0xff) != 0xff) {
-		snprintf(err, errlen, "a required key is missing");
-		goto fail;
-	}
+	if (!ended)
+		SETERR("no end marker (truncated)");
+	for (i = 0; i < K_NKEYS; i++)
+		if (env_keys[i].required && env_keys[i].since <= version &&
+		    !(seen & (1u << i)))
+			SETERR("a required key is missing: %s",
+			    env_keys[i].name);
 	return 0;
 fail:
 	env_free(e);

@@ -11,7 +11,11 @@
 #include "buf.h"
 #include "qid.h"
 
-#define ENV_VERSION	1
+/*
+ * Version 2 adds the ESMTP facts a relay needs and the DSN state (RFC 3461);
+ * writers always write 2, the parser reads 1 (those fields default) and 2.
+ */
+#define ENV_VERSION	2
 #define ENV_MAX_SIZE	(8 * 1024 * 1024)
 
 enum rcpt_state {
@@ -30,7 +34,35 @@ struct env_rcpt {
 	int64_t		 next_try;	/* unix time */
 	int		 final;		/* already alias-expanded (ENV_FINAL_*) */
 	char		*reason;	/* last failure text, or NULL */
+	/* Version 2: */
+	unsigned	 notify;	/* ENV_NOTIFY_*; 0 = not given */
+	char		*dsn_orcpt;	/* ORCPT "type;addr" (xtext-decoded), or NULL */
+	char		*mta;		/* remote MTA of the last attempt, or NULL */
+	char		*diag;		/* the remote's last reply ("550 5.1.1 ..."), or NULL */
+	unsigned	 dsn_sent;	/* ENV_DSN_SENT_*: notices already queued */
 };
+
+/* RCPT TO's NOTIFY= (RFC 3461 4.1); NEVER is never combined with another. */
+#define ENV_NOTIFY_NEVER	0x1
+#define ENV_NOTIFY_SUCCESS	0x2
+#define ENV_NOTIFY_FAILURE	0x4
+#define ENV_NOTIFY_DELAY	0x8
+#define ENV_NOTIFY_MASK		0xf
+
+/*
+ * Notices already queued for a recipient, persisted so that a crash never
+ * sends a delay warning or a success notice twice.
+ */
+#define ENV_DSN_SENT_DELAY	0x1
+#define ENV_DSN_SENT_SUCCESS	0x2
+#define ENV_DSN_SENT_MASK	0x3
+
+#define ENV_BODY_7BIT		0	/* default: BODY= not given, or 7BIT */
+#define ENV_BODY_8BITMIME	1
+
+#define ENV_RET_NONE		0	/* RET= not given */
+#define ENV_RET_FULL		1
+#define ENV_RET_HDRS		2
 
 /*
  * A final recipient is delivered as it stands: an address, or (written
@@ -57,6 +89,12 @@ struct envelope {
 	 */
 	int64_t		 held;
 	int64_t		 requeued;
+	/* Version 2 (a version 1 record reads with these at 0 / NULL): */
+	int		 body;		/* ENV_BODY_* */
+	int		 smtputf8;	/* SMTPUTF8 given at MAIL */
+	int		 ret;		/* ENV_RET_* */
+	char		*envid;		/* ENVID, xtext-decoded, or NULL */
+	char		*auth;		/* authenticated identity, or NULL */
 	size_t		 nrcpt;
 	struct env_rcpt	*rcpt;
 };
@@ -69,6 +107,8 @@ int	env_add_rcpt(struct envelope *, const char *addr, const char *orcpt,
 /* Drops recipient i, keeping order. */
 void	env_del_rcpt(struct envelope *, size_t i);
 int	env_set_reason(struct env_rcpt *, const char *);
+/* Replaces *dst with a copy of s (NULL clears it); -1 when out of memory. */
+int	env_set_str(char **dst, const char *s);
 /* Serialises; values are escaped so no byte below 0x20 reaches the file. */
 int	env_write(const struct envelope *, struct buf *out);
 /*
@@ -78,6 +118,18 @@ int	env_write(const struct envelope *, struct buf *out);
 int	env_parse(const char *text, size_t len, struct envelope *,
 	    char *err, size_t errlen);
 const char *env_state_name(enum rcpt_state);
+/*
+ * NOTIFY as the record (and RFC 3461) spells it: "never", or a comma list
+ * of "success", "failure", "delay" in that order; "" for 0. Writes into
+ * out (at least ENV_NOTIFY_STRLEN bytes).
+ */
+#define ENV_NOTIFY_STRLEN	24
+void	env_notify_str(unsigned notify, char *out, size_t outlen);
+/*
+ * Parses such a list, without case, in any order; -1 for an empty list,
+ * an unknown or repeated word, or NEVER with another.
+ */
+int	env_notify_parse(const char *s, size_t len, unsigned *out);
 /* 1 when no recipient is pending or deferred. */
 int	env_all_final(const struct envelope *);
 

@@ -267,7 +267,7 @@ agent_closed(struct peer *p)
 	TAILQ_REMOVE(&agents, a, entry);
 	free(a);
 	/* A stop whose agents are all gone has nothing left to wait for. */
-	if (Q->stopping && TAILQ_EMPTY(&agents)) {
+	if (Q->stopping && agents_all_gone()) {
 		evloop_stop(Q->loop);
 		return;
 	}
@@ -442,6 +442,12 @@ agents_deliver(struct rcpt_job *job, size_t i)
 	d->target = i;
 	TAILQ_INSERT_TAIL(&waiting, d, entry);
 	dispatch();
+}
+
+int
+agents_all_gone(void)
+{
+	return TAILQ_EMPTY(&agents) && relay_agents_gone();
 }
 
 void

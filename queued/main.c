@@ -72,13 +72,12 @@ on_signal(int fd, int events, void *arg)
 int
 main(int argc, char *argv[])
 {
-	/* "relay": the remote agents' socket (relayd), not served yet. */
 	static const char *const names[] = { "submit", "inject", "deliver",
-	    "control", "relay", NULL };
+	    "relay", "control", NULL };
 	static struct queued	 q;
 	struct daemon_args	 args;
 	struct priv_user	 u;
-	int			 sfd, submit, inject, deliver, control;
+	int			 sfd, submit, inject, deliver, relay, control;
 
 	Q = &q;
 	TAILQ_INIT(&q.msgs);
@@ -87,6 +86,8 @@ main(int argc, char *argv[])
 	submit = daemon_socket(&args, "submit");
 	inject = daemon_socket(&args, "inject");
 	deliver = daemon_socket(&args, "deliver");
+	/* Without it (no remote agents configured) remote mail waits. */
+	relay = daemon_socket(&args, "relay");
 	control = daemon_socket(&args, "control");
 	if (submit == -1 || deliver == -1)
 		fatalx("master must pass the submit and deliver sockets");
@@ -106,6 +107,7 @@ main(int argc, char *argv[])
 	syncer_init(QUEUED_SYNC_THREADS);
 	submit_init(submit, inject);
 	agents_init(deliver);
+	relay_init(relay);
 	control_init(control);
 	if (spool_scan(&q) == -1)
 		fatal("scan spool");
@@ -114,6 +116,7 @@ main(int argc, char *argv[])
 		fatal("event loop");
 	submit_commit_batch();
 	agents_shutdown();
+	relay_shutdown();
 	sched_shutdown();
 	return 0;
 }

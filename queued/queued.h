@@ -34,6 +34,7 @@ struct qmsg {
 	int			 requeue;	/* requeue when inflight drops to 0 */
 	struct ev_timer		*timer;
 	time_t			 timer_at;
+	struct round		*round;		/* the round in flight, or NULL */
 };
 
 TAILQ_HEAD(qmsg_list, qmsg);
@@ -137,6 +138,8 @@ struct rcpt_target {
 	int		 dispatched;	/* handed to an agent in this round */
 	uint32_t	 status;
 	char		 text[PROTO_TEXT_MAX];
+	char		*mta;		/* remote: the server that answered */
+	char		*diag;		/* remote: its reply as sent */
 };
 
 struct rcpt_job {
@@ -150,6 +153,8 @@ struct rcpt_job {
 	int			 internal;	/* expansion failed on our side */
 	struct rcpt_target	*targets;
 	uint64_t		 started_ms;
+	int			 applied;	/* outcome already in the envelope */
+	size_t			 round_index;	/* in its round's jobs */
 };
 
 /* agents.c: resolverd and the delivery agents. */
@@ -159,6 +164,33 @@ void	agents_expand(struct rcpt_job *);
 /* Queues a delivery of job->targets[i]; answers through sched_delivered. */
 void	agents_deliver(struct rcpt_job *, size_t i);
 void	agents_shutdown(void);
+/* No local or remote agent is connected (a stop may end). */
+int	agents_all_gone(void);
+
+/*
+ * relay.c: remote deliveries, per destination. A round adds its remote
+ * targets to the round's open jobs (one per next hop, up to
+ * destination_recipient_limit recipients) and closes them once every
+ * recipient of the round is expanded; answers come through
+ * sched_delivered.
+ */
+struct relay_open;
+void	relay_add(struct relay_open **, struct rcpt_job *, size_t target);
+void	relay_close(struct relay_open **);
+/* A round that ends before it closed its remote jobs (a stop). */
+void	relay_discard(struct relay_open **);
+/* Forgets that destinations (one domain, or all: NULL) were dead. */
+void	relay_revive(const char *domain);
+/* relay_listen_fd -1: no remote transport (remote targets defer). */
+void	relay_init(int relay_listen_fd);
+void	relay_shutdown(void);
+int	relay_agents_gone(void);
+/* What a remote job carries from the envelope (sched.c). */
+void	sched_remote_params(const struct qmsg *, struct d_rjob *);
+void	sched_remote_rcpt_params(const struct rcpt_job *, struct d_rrcpt *);
+/* The server and reply behind a remote target's outcome, for DSNs. */
+void	sched_remote_detail(struct rcpt_job *, size_t target, const char *mta,
+	    const char *diag);
 
 /*
  * syncer.c: fsync on helper threads; callbacks run in the loop. Enough

@@ -24,57 +24,45 @@ struct queued *Q;
 
 /* Per-message round bookkeeping, kept beside the message. */
 struct round {
-	struct rcpt_job	**jobs;
-	size_t		  njobs;
-	size_t		 *rcpt_index;
+	struct rcpt_job		**jobs;
+	size_t			  njobs;
+	size_t			 *rcpt_index;
+	size_t			  unexpanded;	/* jobs not yet expanded */
+	int			  starting;	/* sched_run is starting it */
+	struct relay_open	 *relay;	/* remote jobs being gathered */
 };
-
-static struct round *rounds_for(struct qmsg *);
-
-struct qmsg_round {
-	struct qmsg	*msg;
-	struct round	 r;
-	struct qmsg_round *next;
-};
-
-static struct qmsg_round *active_rounds;
 
 static struct round *
 rounds_for(struct qmsg *m)
 {
-	struct qmsg_round *qr;
-
-	for (qr = active_rounds; qr != NULL; qr = qr->next)
-		if (qr->msg == m)
-			return &qr->r;
-	if ((qr = calloc(1, sizeof(*qr))) == NULL)
-		return NULL;
-	qr->msg = m;
-	qr->next = active_rounds;
-	active_rounds = qr;
-	return &qr->r;
+	if (m->round == NULL)
+		m->round = calloc(1, sizeof(*m->round));
+	return m->round;
 }
 
 static void
 round_forget(struct qmsg *m)
 {
-	struct qmsg_round **pp, *qr;
-	size_t i;
+	struct round	*rd = m->round;
+	size_t		 i, j;
 
-	for (pp = &active_rounds; (qr = *pp) != NULL; pp = &qr->next)
-		if (qr->msg == m) {
-			*pp = qr->next;
-			for (i = 0; i < qr->r.njobs; i++) {
-				free(qr->r.jobs[i]->addr);
-				free(qr->r.jobs[i]->orcpt);
-				free(qr->r.jobs[i]->targets);
-				free(qr->r.jobs[i]);
-			}
-			free(qr->r.jobs);
-			free(qr->r.rcpt_index);
-			free(qr);
-			return;
+	if (rd == NULL)
+		return;
+	m->round = NULL;
+	relay_discard(&rd->relay);
+	for (i = 0; i < rd->njobs; i++) {
+		for (j = 0; j < rd->jobs[i]->ntargets; j++) {
+			free(rd->jobs[i]->targets[j].mta);
+			free(rd->jobs[i]->targets[j].diag);
 		}
+		free(rd->jobs[i]->addr);
+		free(rd->jobs[i]->orcpt);
+		free(rd->jobs[i]->targets);
+		free(rd->jobs[i]);
+	}
+	free(rd->jobs);
+	free(rd->rcpt_index);
+	free(rd);
 }
 
 struct qmsg *
@@ -248,67 +236,79 @@ rcpt_apply(struct qmsg *m, struct env_rcpt *r, uint32_t status,
 	}
 }
 
+/*
+ * Puts job i's outcome into the envelope. Recipients are only appended
+ * (an alias's targets that must be retried on their own), never moved,
+ * so the other jobs' indexes stay good while the round goes on.
+ */
+static void
+job_apply(struct qmsg *m, struct round *rd, size_t i)
+{
+	struct rcpt_job	*job = rd->jobs[i];
+	size_t		 ri = rd->rcpt_index[i], j, nok = 0, ntemp = 0,
+			 nperm = 0;
+	char		*orcpt;
+
+	if (job->applied || ri >= m->env.nrcpt)
+		return;
+	job->applied = 1;
+	for (j = 0; j < job->ntargets; j++) {
+		uint32_t st = job->targets[j].status;
+		nok += st == ST_OK;
+		ntemp += st == ST_TEMP;
+		nperm += st == ST_PERM;
+	}
+	if (job->ntargets == 1) {
+		rcpt_apply(m, &m->env.rcpt[ri], job->targets[0].status,
+		    job->targets[0].text, job->targets[0].internal);
+		return;
+	}
+	if (ntemp == 0 && nperm == 0) {
+		rcpt_apply(m, &m->env.rcpt[ri], ST_OK, NULL, 0);
+		return;
+	}
+	if (nok == 0 && nperm == 0) {
+		rcpt_apply(m, &m->env.rcpt[ri], ST_TEMP,
+		    job->targets[0].text, 0);
+		return;
+	}
+	/*
+	 * Some targets got it: the rest become recipients of their
+	 * own, already expanded, so a retry cannot deliver twice.
+	 */
+	if ((orcpt = strdup(m->env.rcpt[ri].orcpt)) == NULL) {
+		job->applied = 0;	/* retried whole later */
+		return;
+	}
+	m->env.rcpt[ri].state = RCPT_DONE;
+	for (j = 0; j < job->ntargets; j++) {
+		struct rcpt_target *t = &job->targets[j];
+		struct env_rcpt *nr;
+
+		if (t->status == ST_OK)
+			continue;
+		if (env_add_rcpt(&m->env, t->addr, orcpt,
+		    t->kind == R_KIND_COMMAND ? ENV_FINAL_COMMAND :
+		    ENV_FINAL_ADDRESS) == -1) {
+			log_warn("%s: out of memory", m->env.id);
+			m->env.rcpt[ri].state = RCPT_DEFERRED;
+			continue;
+		}
+		nr = &m->env.rcpt[m->env.nrcpt - 1];
+		rcpt_apply(m, nr, t->status, t->text, 0);
+	}
+	free(orcpt);
+	m->dirty = 1;
+}
+
 static void
 round_finish(struct qmsg *m)
 {
-	struct round	*rd = rounds_for(m);
-	size_t		 i, j, nrcpt_before;
+	struct round	*rd = m->round;
+	size_t		 i;
 
-	nrcpt_before = m->env.nrcpt;
-	for (i = 0; rd != NULL && i < rd->njobs; i++) {
-		struct rcpt_job	*job = rd->jobs[i];
-		size_t		 ri = rd->rcpt_index[i], nok = 0, ntemp = 0,
-				 nperm = 0;
-		char		*orcpt;
-
-		if (ri >= nrcpt_before)
-			continue;
-		for (j = 0; j < job->ntargets; j++) {
-			uint32_t st = job->targets[j].status;
-			nok += st == ST_OK;
-			ntemp += st == ST_TEMP;
-			nperm += st == ST_PERM;
-		}
-		if (job->ntargets == 1) {
-			rcpt_apply(m, &m->env.rcpt[ri], job->targets[0].status,
-			    job->targets[0].text, job->targets[0].internal);
-			continue;
-		}
-		if (ntemp == 0 && nperm == 0) {
-			rcpt_apply(m, &m->env.rcpt[ri], ST_OK, NULL, 0);
-			continue;
-		}
-		if (nok == 0 && nperm == 0) {
-			rcpt_apply(m, &m->env.rcpt[ri], ST_TEMP,
-			    job->targets[0].text, 0);
-			continue;
-		}
-		/*
-		 * Some targets got it: the rest become recipients of their
-		 * own, already expanded, so a retry cannot deliver twice.
-		 */
-		if ((orcpt = strdup(m->env.rcpt[ri].orcpt)) == NULL)
-			continue;	/* retried whole later */
-		m->env.rcpt[ri].state = RCPT_DONE;
-		for (j = 0; j < job->ntargets; j++) {
-			struct rcpt_target *t = &job->targets[j];
-			struct env_rcpt *nr;
-
-			if (t->status == ST_OK)
-				continue;
-			if (env_add_rcpt(&m->env, t->addr, orcpt,
-			    t->kind == R_KIND_COMMAND ? ENV_FINAL_COMMAND :
-			    ENV_FINAL_ADDRESS) == -1) {
-				log_warn("%s: out of memory", m->env.id);
-				m->env.rcpt[ri].state = RCPT_DEFERRED;
-				continue;
-			}
-			nr = &m->env.rcpt[m->env.nrcpt - 1];
-			rcpt_apply(m, nr, t->status, t->text, 0);
-		}
-		free(orcpt);
-		m->dirty = 1;
-	}
+	for (i = 0; rd != NULL && i < rd->njobs; i++)
+		job_apply(m, rd, i);
 	round_forget(m);
 
 	if (m->requeue && !m->deleted) {
@@ -359,11 +359,36 @@ round_ended(struct qmsg *m)
 		evloop_stop(Q->loop);	/* the drain of a stop is over */
 }
 
+static int
+job_succeeded_somewhere(const struct rcpt_job *job)
+{
+	size_t i;
+
+	for (i = 0; i < job->ntargets; i++)
+		if (job->targets[i].status == ST_OK)
+			return 1;
+	return 0;
+}
+
 static void
 job_done(struct rcpt_job *job)
 {
-	struct qmsg *m = job->msg;
+	struct qmsg	*m = job->msg;
+	struct round	*rd = m->round;
 
+	/*
+	 * While the round goes on (a slow remote server, a long alias
+	 * command), a delivery that succeeded is made durable now: a crash
+	 * before the round ends must not deliver it again. Failures wait
+	 * for the round's end (trying one again costs nothing), and so does
+	 * the last job of a round: round_finish writes once.
+	 */
+	if (m->inflight > 1 && rd != NULL && !rd->starting &&
+	    job_succeeded_somewhere(job)) {
+		job_apply(m, rd, job->round_index);
+		if (m->dirty && spool_write_env(m) == 0)
+			m->dirty = 0;
+	}
 	if (--m->inflight == 0)
 		round_ended(m);
 }
@@ -383,10 +408,40 @@ sched_delivered(struct rcpt_job *job, size_t i, uint32_t status,
 		job_done(job);
 }
 
+void
+sched_remote_detail(struct rcpt_job *job, size_t i, const char *mta,
+    const char *diag)
+{
+	struct rcpt_target *t = &job->targets[i];
+
+	free(t->mta);
+	free(t->diag);
+	t->mta = mta[0] != '\0' ? strdup(mta) : NULL;
+	t->diag = diag[0] != '\0' ? strdup(diag) : NULL;
+}
+
+void
+sched_remote_params(const struct qmsg *m, struct d_rjob *j)
+{
+	/* Envelope version 2 (BODY, SMTPUTF8, RET, ENVID) fills these. */
+	(void)m;
+	j->flags = 0;
+	j->ret = 0;
+	j->envid[0] = '\0';
+}
+
+void
+sched_remote_rcpt_params(const struct rcpt_job *job, struct d_rrcpt *rc)
+{
+	(void)job;
+	rc->dsn_orcpt[0] = '\0';
+	rc->notify = 0;
+}
+
 static int
 dispatched_in_round(struct qmsg *m, uint32_t kind, const char *addr)
 {
-	struct round	*rd = rounds_for(m);
+	struct round	*rd = m->round;
 	size_t		 i, j;
 
 	for (i = 0; rd != NULL && i < rd->njobs; i++)
@@ -400,8 +455,24 @@ dispatched_in_round(struct qmsg *m, uint32_t kind, const char *addr)
 	return 0;
 }
 
+static void expanded_targets(struct rcpt_job *, const struct r_expansion *);
+
 void
 sched_expanded(struct rcpt_job *job, const struct r_expansion *x)
+{
+	struct round *rd = job->msg->round;
+
+	expanded_targets(job, x);
+	/*
+	 * Every recipient of the round expanded: its remote targets are
+	 * gathered, one job per next hop, and go.
+	 */
+	if (rd != NULL && rd->unexpanded > 0 && --rd->unexpanded == 0)
+		relay_close(&rd->relay);
+}
+
+static void
+expanded_targets(struct rcpt_job *job, const struct r_expansion *x)
 {
 	struct qmsg	*m = job->msg;
 	size_t		 i;
@@ -440,15 +511,11 @@ sched_expanded(struct rcpt_job *job, const struct r_expansion *x)
 			    "2.0.0 duplicate suppressed");
 			continue;
 		}
+		job->targets[i].dispatched = 1;
 		if (job->targets[i].kind == R_KIND_REMOTE) {
-			const char *why = "4.4.0 remote delivery is not "
-			    "available yet";
-			log_status(job, job->targets[i].addr, "deferred",
-			    why);
-			sched_delivered(job, i, ST_TEMP, why);
+			relay_add(&m->round->relay, job, i);
 			continue;
 		}
-		job->targets[i].dispatched = 1;
 		agents_deliver(job, i);
 	}
 }
@@ -502,11 +569,14 @@ sched_run(struct qmsg *m)
 			fatal("calloc");
 		job->active_us = active_us;
 		job->msg = m;
+		job->round_index = rd->njobs;
 		rd->jobs[rd->njobs] = job;
 		rd->rcpt_index[rd->njobs] = i;
 		rd->njobs++;
 	}
 	/* Start them only now: an answer may complete the round at once. */
+	rd->unexpanded = rd->njobs;
+	rd->starting = 1;
 	for (i = 0; i < rd->njobs; i++) {
 		struct rcpt_job *job = rd->jobs[i];
 		struct env_rcpt *r = &m->env.rcpt[rd->rcpt_index[i]];
@@ -533,6 +603,7 @@ sched_run(struct qmsg *m)
 		} else
 			agents_expand(job);
 	}
+	rd->starting = 0;
 	if (--m->inflight == 0)
 		round_ended(m);
 }
@@ -563,6 +634,7 @@ sched_flush_all(const char *domain)
 				m->env.rcpt[i].next_try = 0;
 		sched_run(m);
 	}
+	relay_revive(domain);
 }
 
 void

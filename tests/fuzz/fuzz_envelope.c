@@ -34,6 +34,11 @@ env_check_same(const struct envelope *a, const struct envelope *b)
 	FUZZ_CHECK(str_eq(a->client, b->client));
 	FUZZ_CHECK(str_eq(a->helo, b->helo));
 	FUZZ_CHECK(a->is_bounce == b->is_bounce);
+	FUZZ_CHECK(a->body == b->body && a->smtputf8 == b->smtputf8 &&
+	    a->ret == b->ret);
+	FUZZ_CHECK(str_eq(a->envid, b->envid));
+	FUZZ_CHECK(str_eq(a->auth, b->auth));
+	FUZZ_CHECK(a->held == b->held && a->requeued == b->requeued);
 	FUZZ_CHECK(a->nrcpt == b->nrcpt);
 	for (i = 0; i < a->nrcpt; i++) {
 		FUZZ_CHECK(str_eq(a->rcpt[i].addr, b->rcpt[i].addr));
@@ -43,6 +48,11 @@ env_check_same(const struct envelope *a, const struct envelope *b)
 		FUZZ_CHECK(a->rcpt[i].next_try == b->rcpt[i].next_try);
 		FUZZ_CHECK(a->rcpt[i].final == b->rcpt[i].final);
 		FUZZ_CHECK(str_eq(a->rcpt[i].reason, b->rcpt[i].reason));
+		FUZZ_CHECK(a->rcpt[i].notify == b->rcpt[i].notify);
+		FUZZ_CHECK(a->rcpt[i].dsn_sent == b->rcpt[i].dsn_sent);
+		FUZZ_CHECK(str_eq(a->rcpt[i].dsn_orcpt, b->rcpt[i].dsn_orcpt));
+		FUZZ_CHECK(str_eq(a->rcpt[i].mta, b->rcpt[i].mta));
+		FUZZ_CHECK(str_eq(a->rcpt[i].diag, b->rcpt[i].diag));
 	}
 }
 

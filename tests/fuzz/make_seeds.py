@@ -44,6 +44,16 @@ ENV = ("version 1\nid 0123456789ABCDEF\ncreated 1700000000\n"
        "4.2.2 mailbox full\\x0d\\x0a\n"
        "rcpt carol@example.net\tcarol@example.net\tpending\t0\t0\t1\t\n"
        "end\n")
+ENV2 = ("version 2\nid 0123456789ABCDEF\ncreated 1700000000\n"
+        "sender alice@example.org\norigin smtp\nclient 192.0.2.1\n"
+        "helo mx.example.org\nbounce 0\nbody 8bitmime\nsmtputf8 1\n"
+        "ret hdrs\nenvid QQ\\x0a1\nauth alice\nheld 1700000001\n"
+        "rcpt bob@example.net\tBob@Example.NET\tdeferred\t3\t1700003600\t0\t"
+        "success,failure,delay\t1\trfc822;Bob@Example.NET\tmx.example.net\t"
+        "450 4.2.2 full\t4.2.2 mailbox full\\x0d\\x0a\n"
+        "rcpt carol@example.net\tcarol@example.net\tpending\t0\t0\t1\t"
+        "never\t0\t\t\t\t\n"
+        "end\n")
 
 
 def smtp_cmd():
@@ -80,6 +90,7 @@ def envelope():
     put("envelope", "bounce",
         ENV.replace("sender alice@example.org", "sender ")
         .replace("bounce 0", "bounce 1"))
+    put("envelope", "v2", ENV2)
 
 
 def proto():

@@ -104,6 +104,17 @@ with_head_line(int line, const char *repl)
 }
 
 static void
+assert_str_or_null(const char *got, const char *want)
+{
+	if (want == NULL)
+		assert_null(got);
+	else {
+		assert_non_null(got);
+		assert_string_equal(got, want);
+	}
+}
+
+static void
 build_full(struct envelope *e)
 {
 	static const char *reasons[] = {
@@ -122,6 +133,11 @@ build_full(struct envelope *e)
 	e->client = strdup("[192.0.2.1]\nend\n");
 	e->helo = strdup("evil\r\nbounce 1\\");
 	e->is_bounce = 1;
+	e->body = ENV_BODY_8BITMIME;
+	e->smtputf8 = 1;
+	e->ret = ENV_RET_HDRS;
+	e->envid = strdup("id\r\nend\n\t\\x41");
+	e->auth = strdup("alice@example.org");
 	assert_int_equal(env_add_rcpt(e, "pend@example.org", NULL, 0), 0);
 	assert_int_equal(env_add_rcpt(e, "def@example.org", "Orig\\@x", 1), 0);
 	assert_int_equal(env_add_rcpt(e, "done@example.org", "d\te", 0), 0);
@@ -133,6 +149,20 @@ build_full(struct envelope *e)
 		e->rcpt[i].next_try = i == 1 ? INT64_MAX : (int64_t)(i * 1000);
 		assert_int_equal(env_set_reason(&e->rcpt[i], reasons[i]), 0);
 	}
+	/* The v2 recipient fields, hostile where a remote chooses them. */
+	e->rcpt[0].notify = ENV_NOTIFY_NEVER;
+	e->rcpt[1].notify = ENV_NOTIFY_SUCCESS | ENV_NOTIFY_FAILURE |
+	    ENV_NOTIFY_DELAY;
+	e->rcpt[2].notify = ENV_NOTIFY_DELAY;
+	e->rcpt[1].dsn_sent = ENV_DSN_SENT_DELAY;
+	e->rcpt[3].dsn_sent = ENV_DSN_SENT_MASK;
+	assert_int_equal(env_set_str(&e->rcpt[1].dsn_orcpt,
+	    "rfc822;Bob+x@Example.NET"), 0);
+	assert_int_equal(env_set_str(&e->rcpt[3].dsn_orcpt, "x\ty\n"), 0);
+	assert_int_equal(env_set_str(&e->rcpt[1].mta, "mx.example.net"), 0);
+	assert_int_equal(env_set_str(&e->rcpt[3].mta, "mx\n\tend"), 0);
+	assert_int_equal(env_set_str(&e->rcpt[3].diag,
+	    "550 5.1.1 no\r\nrcpt evil@x\tdone\t0\t0\t0\t"), 0);
 }
 
 static void
@@ -165,11 +195,18 @@ test_write_parse_round_trip_keeps_every_field_and_state(void **state)
 		assert_int_equal(r->tries, a->tries);
 		assert_true(r->next_try == a->next_try);
 		assert_int_equal(r->final, a->final);
-		if (a->reason == NULL)
-			assert_null(r->reason);
-		else
-			assert_string_equal(r->reason, a->reason);
+		assert_str_or_null(r->reason, a->reason);
+		assert_int_equal(r->notify, a->notify);
+		assert_int_equal(r->dsn_sent, a->dsn_sent);
+		assert_str_or_null(r->dsn_orcpt, a->dsn_orcpt);
+		assert_str_or_null(r->mta, a->mta);
+		assert_str_or_null(r->diag, a->diag);
 	}
+	assert_int_equal(back.body, ENV_BODY_8BITMIME);
+	assert_int_equal(back.smtputf8, 1);
+	assert_int_equal(back.ret, ENV_RET_HDRS);
+	assert_string_equal(back.envid, e.envid);
+	assert_string_equal(back.auth, e.auth);
 	assert_int_equal(back.rcpt[0].state, RCPT_PENDING);
 	assert_int_equal(back.rcpt[1].state, RCPT_DEFERRED);
 	assert_int_equal(back.rcpt[2].state, RCPT_DONE);
@@ -196,18 +233,18 @@ test_write_escapes_control_bytes_so_fields_keep_their_lines(void **state)
 			lines++;
 			continue;
 		}
-		/* tab only as the rcpt field separator: 6 per rcpt line */
+		/* tab only as the rcpt field separator: 11 per rcpt line */
 		if (c == '\t')
 			continue;
 		if (c < 0x20 || c == 0x7f)
 			fail_msg("raw byte 0x%02x at offset %zu", c, i);
 	}
-	/* 8 header lines, one per recipient, "end" */
-	assert_int_equal(lines, 8 + e.nrcpt + 1);
+	/* 13 header lines (8 of v1, 5 of v2), one per recipient, "end" */
+	assert_int_equal(lines, 13 + e.nrcpt + 1);
 	for (i = 0, lines = 0; i < b.len; i++)
 		if (b.data[i] == '\t')
 			lines++;
-	assert_int_equal(lines, 6 * e.nrcpt);
+	assert_int_equal(lines, 11 * e.nrcpt);
 	assert_true(b.len >= 4);
 	assert_memory_equal(b.data + b.len - 4, "end\n", 4);
 	assert_int_equal(buf_cstr(&b), 0);
@@ -478,7 +515,7 @@ static void
 test_bad_header_values_are_rejected(void **state)
 {
 	static const struct { int line; const char *repl; } bad[] = {
-		{ 1, "version 2\n" }, { 1, "version 0\n" }, { 1, "version\n" },
+		{ 1, "version 3\n" }, { 1, "version 0\n" }, { 1, "version\n" },
 		{ 1, "version x\n" }, { 3, "created -1\n" }, { 3, "created\n" },
 		{ 3, "created 1e9\n" }, { 8, "bounce 2\n" }, { 8, "bounce\n" },
 		{ 8, "bounce yes\n" },
@@ -589,6 +626,238 @@ test_hold_and_requeue_times_round_trip_and_are_optional(void **state)
 	assert_rejected_len(text, strlen(text), "bad time");
 }
 
+static const char v2_head[] =
+    "version 2\n"
+    "id " GOOD_ID "\n"
+    "created 1700000000\n"
+    "sender alice@example.org\n"
+    "origin smtp\n"
+    "client 192.0.2.1\n"
+    "helo mx.example.org\n"
+    "bounce 0\n"
+    "body 8bitmime\n"
+    "smtputf8 1\n"
+    "ret full\n"
+    "envid QQ+1\n";
+static const char v2_rcpt[] =
+    "rcpt bob@example.net\tBob@Example.NET\tdeferred\t3\t1700003600\t0\t"
+    "success,failure\t1\trfc822;Bob@Example.NET\tmx.example.net\t"
+    "450 4.2.2 mailbox full\t4.2.2 mailbox full\n";
+
+static void
+test_v1_record_reads_with_v2_defaults_and_is_rewritten_as_v2(void **state)
+{
+	struct envelope	 e, back;
+	struct buf	 b;
+	char		 text[1024], err[256];
+
+	(void)state;
+	snprintf(text, sizeof(text), "%s%send\n", good_head, good_rcpt);
+	if (parse_exact(text, strlen(text), &e, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	assert_int_equal(e.body, ENV_BODY_7BIT);
+	assert_int_equal(e.smtputf8, 0);
+	assert_int_equal(e.ret, ENV_RET_NONE);
+	assert_null(e.envid);
+	assert_null(e.auth);
+	assert_int_equal(e.rcpt[0].notify, 0);
+	assert_int_equal(e.rcpt[0].dsn_sent, 0);
+	assert_null(e.rcpt[0].dsn_orcpt);
+	assert_null(e.rcpt[0].mta);
+	assert_null(e.rcpt[0].diag);
+	assert_string_equal(e.rcpt[0].reason, "4.2.2 mailbox full");
+	buf_init(&b, ENV_MAX_SIZE);
+	assert_int_equal(env_write(&e, &b), 0);
+	assert_int_equal(buf_cstr(&b), 0);
+	assert_true(strncmp(b.data, "version 2\n", 10) == 0);
+	assert_non_null(strstr(b.data, "\nbody 7bit\nsmtputf8 0\nret none\n"));
+	/* envid and auth are written only when set */
+	assert_null(strstr(b.data, "envid"));
+	assert_null(strstr(b.data, "auth"));
+	if (parse_exact(b.data, b.len, &back, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	assert_string_equal(back.rcpt[0].orcpt, "Bob@Example.NET");
+	assert_int_equal(back.rcpt[0].tries, 3);
+	assert_string_equal(back.rcpt[0].reason, "4.2.2 mailbox full");
+	assert_null(back.rcpt[0].diag);
+	env_free(&back);
+	env_free(&e);
+	buf_free(&b);
+}
+
+static void
+test_v2_record_parses_every_field(void **state)
+{
+	struct envelope	 e;
+	char		 text[1024], err[256];
+
+	(void)state;
+	snprintf(text, sizeof(text), "%sauth alice\\x40example.org\n%send\n",
+	    v2_head, v2_rcpt);
+	if (parse_exact(text, strlen(text), &e, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	assert_int_equal(e.body, ENV_BODY_8BITMIME);
+	assert_int_equal(e.smtputf8, 1);
+	assert_int_equal(e.ret, ENV_RET_FULL);
+	assert_string_equal(e.envid, "QQ+1");
+	assert_string_equal(e.auth, "alice@example.org");
+	assert_int_equal(e.rcpt[0].notify,
+	    ENV_NOTIFY_SUCCESS | ENV_NOTIFY_FAILURE);
+	assert_int_equal(e.rcpt[0].dsn_sent, ENV_DSN_SENT_DELAY);
+	assert_string_equal(e.rcpt[0].dsn_orcpt, "rfc822;Bob@Example.NET");
+	assert_string_equal(e.rcpt[0].mta, "mx.example.net");
+	assert_string_equal(e.rcpt[0].diag, "450 4.2.2 mailbox full");
+	assert_string_equal(e.rcpt[0].reason, "4.2.2 mailbox full");
+	env_free(&e);
+}
+
+static void
+test_v2_keys_and_fields_are_refused_where_they_do_not_belong(void **state)
+{
+	static const char *v2keys[] = { "body 7bit\n", "smtputf8 0\n",
+	    "ret none\n", "envid x\n", "auth x\n" };
+	char	 text[2048];
+	size_t	 i;
+	char	*t;
+
+	(void)state;
+	/* a version 1 record knows none of the v2 keys */
+	for (i = 0; i < sizeof(v2keys) / sizeof(v2keys[0]); i++) {
+		snprintf(text, sizeof(text), "%s%s%send\n", good_head,
+		    v2keys[i], good_rcpt);
+		assert_rejected(text, "unknown key");
+	}
+	/* nor the v2 recipient line; and a v2 record not the v1 one */
+	snprintf(text, sizeof(text), "%s%send\n", good_head, v2_rcpt);
+	assert_rejected(text, "bad recipient");
+	snprintf(text, sizeof(text), "%s%send\n", v2_head, good_rcpt);
+	assert_rejected(text, "bad recipient");
+	/* the version comes first */
+	t = with_head_line(1, "");
+	snprintf(text, sizeof(text), "%sversion 1\n", t);
+	free(t);
+	assert_rejected(text, "first");
+	snprintf(text, sizeof(text), "\n%s%send\n", good_head, good_rcpt);
+	assert_rejected(text, "first");
+	assert_rejected("end\n", "first");
+}
+
+static void
+test_v2_repeated_missing_and_bad_values_are_refused(void **state)
+{
+	static const char *again[] = { "body 7bit\n", "smtputf8 0\n",
+	    "ret hdrs\n", "envid y\n" };
+	static const char *required[] = { "body", "smtputf8", "ret" };
+	static const char *badhead[] = {
+		"body 8BITMIME", "body binarymime", "body ", "body 7bit ",
+		"smtputf8 2", "smtputf8 ", "smtputf8 01", "smtputf8 yes",
+		"ret FULL", "ret headers", "ret ", "envid a\\x00",
+		"envid a\x01", "auth a\\x4",
+	};
+	static const char *badnotify[] = {
+		"failure,success", "SUCCESS", "never,delay", "delay,never",
+		"success,,failure", "success,", ",success", "bogus",
+		"success,success", "never,never", " success",
+	};
+	static const char *badsent[] = { "", "4", "01", "-1", "x", "1 " };
+	char	 text[2048], line[512], *hd;
+	size_t	 i;
+
+	(void)state;
+	for (i = 0; i < sizeof(again) / sizeof(again[0]); i++) {
+		snprintf(text, sizeof(text), "%s%s%send\n", v2_head, again[i],
+		    v2_rcpt);
+		assert_rejected(text, "repeated");
+	}
+	for (i = 0; i < sizeof(required) / sizeof(required[0]); i++) {
+		const char	*at;
+		size_t		 off;
+
+		snprintf(line, sizeof(line), "\n%s ", required[i]);
+		assert_non_null(at = strstr(v2_head, line));
+		off = (size_t)(at - v2_head) + 1;
+		hd = strdup(v2_head);
+		memmove(hd + off, strchr(hd + off, '\n') + 1,
+		    strlen(strchr(hd + off, '\n') + 1) + 1);
+		snprintf(text, sizeof(text), "%s%send\n", hd, v2_rcpt);
+		free(hd);
+		assert_rejected(text, required[i]);
+	}
+	for (i = 0; i < sizeof(badhead) / sizeof(badhead[0]); i++) {
+		snprintf(text, sizeof(text), "version 2\nid " GOOD_ID
+		    "\ncreated 1\nsender a\norigin smtp\nclient c\nhelo h\n"
+		    "bounce 0\n%s\n%send\n", badhead[i], v2_rcpt);
+		/* the bad line replaces nothing: a second body/ret/... */
+		assert_rejected(text, NULL);
+	}
+	for (i = 0; i < sizeof(badnotify) / sizeof(badnotify[0]); i++) {
+		snprintf(text, sizeof(text), "%srcpt a@x\tb\tpending\t0\t0\t0"
+		    "\t%s\t0\t\t\t\t\nend\n", v2_head, badnotify[i]);
+		assert_rejected(text, "bad recipient");
+	}
+	for (i = 0; i < sizeof(badsent) / sizeof(badsent[0]); i++) {
+		snprintf(text, sizeof(text), "%srcpt a@x\tb\tpending\t0\t0\t0"
+		    "\t\t%s\t\t\t\t\nend\n", v2_head, badsent[i]);
+		assert_rejected(text, "bad recipient");
+	}
+	/* eleven and thirteen fields */
+	snprintf(text, sizeof(text), "%srcpt a@x\tb\tpending\t0\t0\t0"
+	    "\t\t0\t\t\t\nend\n", v2_head);
+	assert_rejected(text, "bad recipient");
+	snprintf(text, sizeof(text), "%srcpt a@x\tb\tpending\t0\t0\t0"
+	    "\t\t0\t\t\t\t\t\nend\n", v2_head);
+	assert_rejected(text, "bad recipient");
+	/* the smallest good v2 recipient line, for contrast */
+	snprintf(text, sizeof(text), "%srcpt a@x\tb\tpending\t0\t0\t0"
+	    "\t\t0\t\t\t\t\nend\n", v2_head);
+	{
+		struct envelope	e;
+		char		err[256];
+
+		if (parse_exact(text, strlen(text), &e, err, sizeof(err)) != 0)
+			fail_msg("%s", err);
+		assert_int_equal(e.rcpt[0].notify, 0);
+		assert_null(e.rcpt[0].dsn_orcpt);
+		env_free(&e);
+	}
+}
+
+static void
+test_notify_lists_parse_and_print(void **state)
+{
+	static const struct { const char *in; unsigned want; } good[] = {
+		{ "NEVER", ENV_NOTIFY_NEVER },
+		{ "never", ENV_NOTIFY_NEVER },
+		{ "SUCCESS", ENV_NOTIFY_SUCCESS },
+		{ "Delay,Failure", ENV_NOTIFY_DELAY | ENV_NOTIFY_FAILURE },
+		{ "FAILURE,DELAY,SUCCESS", ENV_NOTIFY_FAILURE |
+		    ENV_NOTIFY_DELAY | ENV_NOTIFY_SUCCESS },
+	};
+	static const char *bad[] = { "", ",", "NEVER,SUCCESS",
+	    "SUCCESS,NEVER", "SUCCESS,SUCCESS", "SUCCESS,", ",DELAY", "FAIL",
+	    "FAILURES", "SUCCESS DELAY", "SUCCESS,,DELAY" };
+	unsigned v;
+	char	 out[ENV_NOTIFY_STRLEN];
+	size_t	 i;
+
+	(void)state;
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		v = 0;
+		assert_int_equal(env_notify_parse(good[i].in,
+		    strlen(good[i].in), &v), 0);
+		assert_int_equal(v, good[i].want);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (env_notify_parse(bad[i], strlen(bad[i]), &v) != -1)
+			fail_msg("accepted NOTIFY=%s", bad[i]);
+	env_notify_str(ENV_NOTIFY_MASK & ~ENV_NOTIFY_NEVER, out, sizeof(out));
+	assert_string_equal(out, "success,failure,delay");
+	env_notify_str(ENV_NOTIFY_NEVER, out, sizeof(out));
+	assert_string_equal(out, "never");
+	env_notify_str(0, out, sizeof(out));
+	assert_string_equal(out, "");
+}
+
 int
 main(void)
 {
@@ -613,6 +882,11 @@ main(void)
 		cmocka_unit_test(test_add_del_and_all_final_track_recipients),
 		cmocka_unit_test(test_state_names_match_the_file_format),
 		cmocka_unit_test(test_hold_and_requeue_times_round_trip_and_are_optional),
+		cmocka_unit_test(test_v1_record_reads_with_v2_defaults_and_is_rewritten_as_v2),
+		cmocka_unit_test(test_v2_record_parses_every_field),
+		cmocka_unit_test(test_v2_keys_and_fields_are_refused_where_they_do_not_belong),
+		cmocka_unit_test(test_v2_repeated_missing_and_bad_values_are_refused),
+		cmocka_unit_test(test_notify_lists_parse_and_print),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
