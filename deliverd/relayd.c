@@ -492,6 +492,15 @@ rl_log(const struct d_rjob *j, const struct rl_outcome *o, int64_t handoff)
 	}
 }
 
+static int
+rl_non_ascii(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s >= 0x80)
+			return 1;
+	return 0;
+}
+
 /* One job: route, deliver, log; fills r (one result per recipient). */
 static int
 rl_job(const struct d_rjob *j, int fd, struct d_rresult *r)
@@ -529,7 +538,11 @@ rl_job(const struct d_rjob *j, int fd, struct d_rresult *r)
 	tx.offset = j->offset;
 	tx.size = j->size;
 	tx.eightbit = (j->flags & D_RJOB_8BITMIME) != 0;
-	tx.smtputf8 = (j->flags & D_RJOB_SMTPUTF8) != 0;
+	/* A UTF-8 address needs SMTPUTF8 whatever the job's flag says. */
+	tx.smtputf8 = (j->flags & D_RJOB_SMTPUTF8) != 0 ||
+	    rl_non_ascii(j->sender);
+	for (i = 0; i < j->nrcpt; i++)
+		tx.smtputf8 |= rl_non_ascii(j->rcpt[i].addr);
 	tx.ret = j->ret;
 	tx.envid = j->envid;
 	tx.notify = notify;
