@@ -57,8 +57,8 @@ struct rbatch {
 	TAILQ_ENTRY(rbatch)	 entry;
 	struct qmsg		*msg;
 	struct rdest		*dest;
-	size_t			 n;
-	struct rref		 ref[D_RJOB_RCPT_MAX];
+	size_t			 n, cap;
+	struct rref		*ref;	/* grows to the recipient limit */
 };
 TAILQ_HEAD(rbatch_list, rbatch);
 
@@ -164,6 +164,45 @@ dest_gc(struct rdest *d)
 	free(d);
 }
 
+static struct rbatch *
+batch_new(struct qmsg *msg, struct rdest *d)
+{
+	struct rbatch *b;
+
+	if ((b = calloc(1, sizeof(*b))) == NULL ||
+	    (b->ref = calloc(1, sizeof(*b->ref))) == NULL)
+		fatal("calloc");
+	b->cap = 1;
+	b->msg = msg;
+	b->dest = d;
+	return b;
+}
+
+static void
+batch_free(struct rbatch *b)
+{
+	free(b->ref);
+	free(b);
+}
+
+static void
+batch_push(struct rbatch *b, struct rcpt_job *job, size_t target)
+{
+	if (b->n == b->cap) {
+		size_t cap = b->cap * 2 > D_RJOB_RCPT_MAX ? D_RJOB_RCPT_MAX :
+		    b->cap * 2;
+		struct rref *r = reallocarray(b->ref, cap, sizeof(*r));
+
+		if (r == NULL)
+			fatal("reallocarray");
+		b->ref = r;
+		b->cap = cap;
+	}
+	b->ref[b->n].job = job;
+	b->ref[b->n].target = target;
+	b->n++;
+}
+
 /* Each recipient of b gets this outcome, decided here (no agent). */
 static void
 batch_fail(struct rbatch *b, uint32_t status, const char *text,
@@ -190,7 +229,7 @@ batch_fail(struct rbatch *b, uint32_t status, const char *text,
 		t->internal = internal;
 		sched_delivered(job, b->ref[i].target, status, text);
 	}
-	free(b);
+	batch_free(b);
 }
 
 /* A dead destination defers what it is given at once. */
@@ -243,12 +282,8 @@ relay_add(struct relay_open **op, struct rcpt_job *job, size_t target)
 
 	if (!relay_enabled || nexthop_of(job->targets[target].addr, hop) ==
 	    -1) {
-		if ((b = calloc(1, sizeof(*b))) == NULL)
-			fatal("calloc");
-		b->msg = job->msg;
-		b->n = 1;
-		b->ref[0].job = job;
-		b->ref[0].target = target;
+		b = batch_new(job->msg, NULL);
+		batch_push(b, job, target);
 		if (!relay_enabled)
 			batch_fail(b, ST_TEMP, "4.4.0 remote delivery is not "
 			    "available", NULL, 0);
@@ -269,18 +304,14 @@ relay_add(struct relay_open **op, struct rcpt_job *job, size_t target)
 	if (b == NULL) {
 		struct rdest *d;
 
-		if ((d = dest_get(hop)) == NULL ||
-		    (b = calloc(1, sizeof(*b))) == NULL)
+		if ((d = dest_get(hop)) == NULL)
 			fatal("calloc");
-		b->msg = job->msg;
-		b->dest = d;
+		b = batch_new(job->msg, d);
 		/* Counted as queued now, so no gc takes it meanwhile. */
 		d->nqueued++;
 		TAILQ_INSERT_TAIL(&o->batches, b, entry);
 	}
-	b->ref[b->n].job = job;
-	b->ref[b->n].target = target;
-	b->n++;
+	batch_push(b, job, target);
 }
 
 void
@@ -314,7 +345,7 @@ relay_discard(struct relay_open **op)
 		TAILQ_REMOVE(&o->batches, b, entry);
 		b->dest->nqueued--;
 		dest_gc(b->dest);
-		free(b);
+		batch_free(b);
 	}
 	free(o);
 }
@@ -390,7 +421,7 @@ ragent_finish(struct ragent *a, const struct d_rresult *res,
 			    res->r[i].status, res->r[i].text);
 		}
 		dest_feedback(d, res);
-		free(b);
+		batch_free(b);
 	}
 	dest_gc(d);
 }

@@ -237,6 +237,19 @@ rcpt_apply(struct qmsg *m, struct env_rcpt *r, uint32_t status,
 }
 
 /*
+ * The server and reply behind a remote outcome, for the DSN's Remote-MTA
+ * and Diagnostic-Code; a local outcome clears what an earlier remote try
+ * left.
+ */
+static void
+rcpt_remote_detail(struct env_rcpt *r, const struct rcpt_target *t)
+{
+	if (env_set_str(&r->mta, t->mta) == -1 ||
+	    env_set_str(&r->diag, t->diag) == -1)
+		log_warn("out of memory: a DSN will lack the remote reply");
+}
+
+/*
  * Puts job i's outcome into the envelope. Recipients are only appended
  * (an alias's targets that must be retried on their own), never moved,
  * so the other jobs' indexes stay good while the round goes on.
@@ -261,6 +274,7 @@ job_apply(struct qmsg *m, struct round *rd, size_t i)
 	if (job->ntargets == 1) {
 		rcpt_apply(m, &m->env.rcpt[ri], job->targets[0].status,
 		    job->targets[0].text, job->targets[0].internal);
+		rcpt_remote_detail(&m->env.rcpt[ri], &job->targets[0]);
 		return;
 	}
 	if (ntemp == 0 && nperm == 0) {
@@ -295,7 +309,13 @@ job_apply(struct qmsg *m, struct round *rd, size_t i)
 			continue;
 		}
 		nr = &m->env.rcpt[m->env.nrcpt - 1];
+		/* The sender's DSN wishes were for the recipient as given. */
+		nr->notify = m->env.rcpt[ri].notify;
+		if (env_set_str(&nr->dsn_orcpt, m->env.rcpt[ri].dsn_orcpt) ==
+		    -1)
+			log_warn("%s: out of memory", m->env.id);
 		rcpt_apply(m, nr, t->status, t->text, 0);
+		rcpt_remote_detail(nr, t);
 	}
 	free(orcpt);
 	m->dirty = 1;
@@ -423,19 +443,29 @@ sched_remote_detail(struct rcpt_job *job, size_t i, const char *mta,
 void
 sched_remote_params(const struct qmsg *m, struct d_rjob *j)
 {
-	/* Envelope version 2 (BODY, SMTPUTF8, RET, ENVID) fills these. */
-	(void)m;
-	j->flags = 0;
-	j->ret = 0;
-	j->envid[0] = '\0';
+	j->flags = (m->env.body == ENV_BODY_8BITMIME ? D_RJOB_8BITMIME : 0) |
+	    (m->env.smtputf8 ? D_RJOB_SMTPUTF8 : 0);
+	j->ret = (uint32_t)m->env.ret;
+	strlcpy(j->envid, m->env.envid != NULL ? m->env.envid : "",
+	    sizeof(j->envid));
 }
 
 void
 sched_remote_rcpt_params(const struct rcpt_job *job, struct d_rrcpt *rc)
 {
-	(void)job;
+	const struct qmsg	*m = job->msg;
+	const struct env_rcpt	*r;
+	size_t			 ri;
+
 	rc->dsn_orcpt[0] = '\0';
 	rc->notify = 0;
+	if (m->round == NULL ||
+	    (ri = m->round->rcpt_index[job->round_index]) >= m->env.nrcpt)
+		return;
+	r = &m->env.rcpt[ri];
+	rc->notify = r->notify & ENV_NOTIFY_MASK;
+	if (r->dsn_orcpt != NULL)
+		strlcpy(rc->dsn_orcpt, r->dsn_orcpt, sizeof(rc->dsn_orcpt));
 }
 
 static int
