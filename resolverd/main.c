@@ -10,7 +10,9 @@
  * trusted: smtpd's session processes face the network, so a malformed
  * frame closes that client, and the expand socket (private/, reachable
  * only by queued) is the only one that answers R_EXPAND, which reveals
- * alias targets. Likewise only the auth socket (private/, root's alone:
+ * alias targets. R_ROUTE (route.c: the domain's exchangers, over DNS)
+ * is answered only on the route socket, relay_user's alone. Likewise
+ * only the auth socket (private/, root's alone:
  * the login daemons' parents) answers R_AUTH, and it answers nothing else.
  * One epoll loop: every answer is a few map lookups, never worth a
  * thread -- except R_AUTH, which costs one deliberately slow password
@@ -67,6 +69,7 @@ enum rd_kind {
 	RD_CHECK,
 	RD_EXPAND,
 	RD_AUTH,	/* password checks: private/auth.sock, root clients only */
+	RD_ROUTE,	/* R_ROUTE: relay/route.sock, the remote agents only */
 };
 
 struct rd_client;
@@ -112,7 +115,7 @@ static struct workq		*rd_authq;
 static const char		*rd_conf_path;
 static struct resolver		 rd_res;
 static struct evloop		*rd_loop;
-static struct rd_listener	 rd_listeners[3];
+static struct rd_listener	 rd_listeners[4];
 static size_t			 rd_nlisteners;
 
 static void	rd_accept(int fd, int events, void *arg);
@@ -154,6 +157,7 @@ rd_client_closed(struct peer *p)
 	struct rd_listener	*l = cl->l;
 	struct rd_authjob	*j;
 
+	route_client_gone(p);
 	TAILQ_FOREACH(j, &rd_auths, entry)
 		if (j->peer == p) {
 			j->peer = NULL;
@@ -170,6 +174,9 @@ rd_budget(enum rd_kind kind)
 {
 	if (kind == RD_CHECK)
 		return (size_t)rd_conf.smtpd_max_sessions + RD_CHECK_SPARE;
+	/* One connection per remote agent, and a restarted one's spare. */
+	if (kind == RD_ROUTE)
+		return (size_t)rd_conf.remote_delivery_concurrency * 2;
 	return RD_PRIVILEGED_CLIENTS;
 }
 
@@ -220,6 +227,8 @@ rd_kind_name(enum rd_kind kind)
 		return "expand";
 	case RD_AUTH:
 		return "auth";
+	case RD_ROUTE:
+		return "route";
 	}
 	return "?";
 }
@@ -399,6 +408,10 @@ rd_client_msg(struct peer *p, struct ipc_msg *m)
 		if (rd_auth(p, m) == -1)
 			goto malformed;
 		break;
+	case R_ROUTE:
+		if (l->kind != RD_ROUTE || route_request(p, m) == -1)
+			goto malformed;
+		break;
 	default:
 		goto malformed;
 	}
@@ -534,7 +547,9 @@ rd_add_listener(enum rd_kind kind, int fd)
 int
 main(int argc, char *argv[])
 {
-	static const char *const names[] = { "check", "expand", "auth", NULL };
+	static const char *const names[] = { "check", "expand", "auth",
+	    "route", NULL };
+	char			err[512];
 	struct daemon_args	args;
 	struct priv_user	u;
 	int			sigfd;
@@ -544,6 +559,7 @@ main(int argc, char *argv[])
 	rd_add_listener(RD_CHECK, daemon_socket(&args, "check"));
 	rd_add_listener(RD_EXPAND, daemon_socket(&args, "expand"));
 	rd_add_listener(RD_AUTH, daemon_socket(&args, "auth"));
+	rd_add_listener(RD_ROUTE, daemon_socket(&args, "route"));
 	if (rd_nlisteners == 0)
 		fatalx("master passed no socket (-s check:FD, -s expand:FD, "
 		    "-s auth:FD)");
@@ -563,6 +579,8 @@ main(int argc, char *argv[])
 	if (evloop_io(rd_loop, sigfd, EV_READ, rd_signal, NULL) == -1)
 		fatal("evloop_io");
 	rd_authq = workq_new(rd_loop, 1);
+	if (route_init(rd_loop, &rd_conf, err, sizeof(err)) == -1)
+		fatalx("%s", err);
 	rd_set_budgets();
 	if (evloop_timer(rd_loop, RD_SWEEP_MS, rd_sweep, NULL) == NULL)
 		fatal("evloop_timer");

@@ -60,4 +60,17 @@ uint32_t resolver_auth_verdict(const char *key, const char *hash,
 /* 1 if the users.db value marks a locked user (PASSWD_LOCKED). */
 int	resolver_auth_locked(const char *hash);
 
+/*
+ * route.c: R_ROUTE over DNS. _init makes the DNS client (dns_servers,
+ * else /etc/resolv.conf): -1 with err. _request decodes and starts one
+ * lookup, answered later on p: -1 for a frame that closes the client.
+ * _client_gone cancels what p still waits for (call before it is freed).
+ */
+struct evloop;
+struct peer;
+int	route_init(struct evloop *, const struct conf *, char *err,
+	    size_t errsz);
+int	route_request(struct peer *, struct ipc_msg *);
+void	route_client_gone(struct peer *);
+
 #endif
