@@ -207,7 +207,7 @@ setup_users(struct cli *c)
 	const char	*names[] = { c->conf.smtpd_user, c->conf.queue_user,
 			    c->conf.resolver_user, c->conf.auth_user,
 			    c->conf.mail_user,
-			    c->conf.login_user };
+			    c->conf.login_user, c->conf.relay_user };
 	struct passwd	*pw;
 	size_t		 i, j;
 	int		 rc = 0;

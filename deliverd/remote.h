@@ -15,6 +15,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "proto.h"
+
 #define SMTP_REPLY_LINES_MAX	64	/* lines of one reply kept */
 #define SMTP_REPLY_TEXT_MAX	1024	/* bytes of reply text kept */
 #define SMTP_REPLY_LINE_MAX	2048	/* a longer reply line is an error */
@@ -86,7 +88,10 @@ size_t	smtp_stuff(struct smtp_stuffer *, const char *in, size_t len,
 /* The end of the text: CRLF if the last line lacked one, then ".CRLF". */
 size_t	smtp_stuff_end(struct smtp_stuffer *, char *out, size_t outsz);
 
-/* smtp_client.c: one mail transaction with one server. */
+/*
+ * smtp_client.c: a session with one server (connect, greeting, EHLO),
+ * mail transactions on it (one after another, RSET between), QUIT.
+ */
 #define SMTP_RESULT_TEXT_MAX	600
 
 struct smtp_client_conf {
@@ -102,6 +107,8 @@ struct smtp_client_conf {
 	time_t	 data_done_timeout;	/* the reply to ".": 600 s */
 	time_t	 quit_timeout;		/* 300 s */
 	size_t	 line_length_limit;	/* 998, as smtp_line_length_limit */
+	/* Source addresses (smtp_bind_address, _6); family 0: the kernel's. */
+	struct sockaddr_storage bind4, bind6;
 };
 void	smtp_client_conf_defaults(struct smtp_client_conf *);
 
@@ -115,12 +122,35 @@ struct smtp_tx {
 	uint64_t	  size;
 	int		  eightbit;	/* BODY=8BITMIME */
 	int		  smtputf8;	/* needs the server's SMTPUTF8 */
+	/*
+	 * RFC 3461, passed on only to a server that offers DSN: RET and
+	 * ENVID (xtext-decoded, "" none); per recipient NOTIFY bits and
+	 * ORCPT ("type;addr", xtext-decoded, "" none). NULL arrays: none.
+	 */
+	uint32_t	  ret;		/* SMTP_RET_* */
+	const char	 *envid;
+	const uint32_t	 *notify;
+	const char *const *orcpt;
 };
+
+/* The bits of envelope.h's ENV_NOTIFY_* and ENV_RET_* (and D_RJOB's). */
+#define SMTP_NOTIFY_NEVER	0x1
+#define SMTP_NOTIFY_SUCCESS	0x2
+#define SMTP_NOTIFY_FAILURE	0x4
+#define SMTP_NOTIFY_DELAY	0x8
+#define SMTP_RET_FULL		1
+#define SMTP_RET_HDRS		2
+
+/* RFC 3461 4: xtext of in into out; -1 if it does not fit. */
+int	smtp_xtext(const char *in, char *out, size_t outsz);
 
 struct smtp_rcpt_result {
 	uint32_t status;		/* ST_OK, ST_TEMP, ST_PERM */
 	char	 dsn[16];
 	char	 text[SMTP_RESULT_TEXT_MAX];
+	/* The server's reply as it came, one line ("" if none): a DSN's
+	   Diagnostic-Code. */
+	char	 reply[SMTP_RESULT_TEXT_MAX];
 };
 
 enum smtp_attempt {
@@ -141,5 +171,55 @@ enum smtp_attempt smtp_client_try(const struct smtp_client_conf *,
 	    const char *host, const struct sockaddr *sa, socklen_t salen,
 	    const struct smtp_tx *, struct smtp_rcpt_result *res,
 	    char *reason, size_t reasonsz, int *maybe_sent);
+
+/*
+ * The same in steps, so that one connection can carry several
+ * transactions (the connection cache). _open connects, reads the
+ * greeting and says EHLO (HELO): NULL with reason when this server
+ * cannot be used (the next exchanger's turn). _tx is one transaction,
+ * as smtp_client_try's; NEXT leaves the session unusable. _rset
+ * readies a session for the next transaction: 0, or -1 (close it).
+ * _close says QUIT when quit and the session is still sound.
+ */
+struct smtp_session;
+struct smtp_session *smtp_session_open(const struct smtp_client_conf *,
+	    const char *host, const struct sockaddr *sa, socklen_t salen,
+	    char *reason, size_t reasonsz);
+enum smtp_attempt smtp_session_tx(struct smtp_session *,
+	    const struct smtp_tx *, struct smtp_rcpt_result *res,
+	    char *reason, size_t reasonsz, int *maybe_sent);
+int	smtp_session_rset(struct smtp_session *);
+void	smtp_session_close(struct smtp_session *, int quit);
+/* "host[addr]", for the log's relay= and the texts. */
+const char *smtp_session_peer(const struct smtp_session *);
+const char *smtp_session_host(const struct smtp_session *);
+/* Whether the session can take another transaction. */
+int	smtp_session_usable(const struct smtp_session *);
+
+/*
+ * relay_self.c: pure. Whether an exchanger is this host (RFC 5321 5.1,
+ * as Postfix's smtp_addr): its name is myhostname, or its address is
+ * one we listen on (smtp_listen; a wildcard listener makes every local
+ * interface address ours).
+ */
+#define RELAY_SELF_MAX	64
+struct relay_self {
+	char	 myhostname[256];
+	size_t	 n;
+	struct {
+		uint32_t family;	/* 4 or 6, as r_hop */
+		uint8_t	 a[16];
+	} addr[RELAY_SELF_MAX];
+};
+/* Adds an address (4 or 16 bytes); -1 when full. */
+int	relay_self_add(struct relay_self *, uint32_t family, const void *a);
+int	relay_self_is(const struct relay_self *, const struct r_hop *);
+/*
+ * How many of rt's hops (from the first) may be tried: those preferred
+ * over the most preferred exchanger that is this host (Postfix's rule:
+ * an MX no better than ourselves is never tried); all when none is.
+ * 0 means the mail loops back to us.
+ */
+size_t	relay_usable_hops(const struct relay_self *, const struct r_route *);
 
 #endif

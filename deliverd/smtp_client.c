@@ -1,6 +1,8 @@
 /*
- * smtp_client.c - one mail transaction with one remote SMTP server
- * (RFC 5321), for deliverd's remote transport.
+ * smtp_client.c - sessions with remote SMTP servers (RFC 5321) and the
+ * mail transactions on them, for the remote transport (relayd). One
+ * session may carry several transactions, RSET between them (the
+ * connection cache); smtp_client_try is one whole session for one.
  *
  * Runs in the remote delivery process: its own uid, no access to any
  * mailbox, blocking I/O with a deadline on every wait (the timeouts of
@@ -10,8 +12,12 @@
  * which goes through the stuffer: CRLF line ends, dot-stuffing, no lone
  * CR or LF, lines no longer than line_length_limit. EHLO first, HELO
  * when EHLO is refused; PIPELINING, SIZE, 8BITMIME and SMTPUTF8 when
- * offered. The texts of failures are Postfix's, which administrators
- * search for: "host H[A] said: 550 ... (in reply to RCPT TO command)".
+ * offered; the RFC 3461 parameters (RET, ENVID, NOTIFY, ORCPT) only to
+ * a server that offers DSN, xtext-encoded. The texts of failures are
+ * Postfix's, which administrators search for: "host H[A] said: 550 ...
+ * (in reply to RCPT TO command)". STARTTLS is parsed from EHLO
+ * (smtp_ext.starttls) and not used yet: the hook is smtp_session_open,
+ * after EHLO, where the TLS work will upgrade the netio.
  */
 #include <sys/socket.h>
 
@@ -34,11 +40,14 @@
 
 #define SMTP_CHUNK	8192	/* message text read per step */
 
-struct smtp_conn {
+struct smtp_session {
 	const struct smtp_client_conf *conf;
-	const char	*host;
+	char		 host[256];
 	char		 peer[320];	/* "host[addr]" */
+	int		 fd;
+	int		 broken;	/* no further command on it */
 	struct netio	*io;
+	struct netio	 io_store;
 	struct smtp_ext	 ext;
 	struct smtp_reply reply;
 	char		*reason;
@@ -64,7 +73,7 @@ smtp_client_conf_defaults(struct smtp_client_conf *c)
 }
 
 static void
-why(struct smtp_conn *c, const char *fmt, ...)
+why(struct smtp_session *c, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -74,7 +83,7 @@ why(struct smtp_conn *c, const char *fmt, ...)
 }
 
 static void
-peer_name(struct smtp_conn *c, const struct sockaddr *sa)
+peer_name(struct smtp_session *c, const struct sockaddr *sa)
 {
 	char addr[INET6_ADDRSTRLEN] = "?";
 
@@ -90,9 +99,10 @@ peer_name(struct smtp_conn *c, const struct sockaddr *sa)
 
 /* A non-blocking connection, made within connect_timeout; -1 and why. */
 static int
-smtp_connect(struct smtp_conn *c, const struct sockaddr *sa, socklen_t len)
+smtp_connect(struct smtp_session *c, const struct sockaddr *sa, socklen_t len)
 {
 	struct pollfd pfd;
+	const struct sockaddr_storage *src;
 	int fd, err = 0, r;
 	socklen_t elen = sizeof(err);
 	uint64_t deadline;
@@ -103,6 +113,14 @@ smtp_connect(struct smtp_conn *c, const struct sockaddr *sa, socklen_t len)
 		why(c, "connect to %s:%u: %s", c->peer, c->conf->port,
 		    strerror(errno));
 		return -1;
+	}
+	/* smtp_bind_address: the address the receiver sees (and SPF). */
+	src = sa->sa_family == AF_INET6 ? &c->conf->bind6 : &c->conf->bind4;
+	if (src->ss_family == sa->sa_family && bind(fd,
+	    (const struct sockaddr *)src, src->ss_family == AF_INET6 ?
+	    sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in)) == -1) {
+		err = errno;
+		goto fail;
 	}
 	if (connect(fd, sa, len) == -1 && errno != EINPROGRESS) {
 		err = errno;
@@ -139,7 +157,7 @@ fail:
  * greeting", "conversation ... timed out", or a malformed reply).
  */
 static int
-smtp_read_reply(struct smtp_conn *c, time_t timeout, const char *stage)
+smtp_read_reply(struct smtp_session *c, time_t timeout, const char *stage)
 {
 	char line[SMTP_REPLY_LINE_MAX + 3];
 	size_t len;
@@ -176,7 +194,7 @@ smtp_read_reply(struct smtp_conn *c, time_t timeout, const char *stage)
 }
 
 static int
-smtp_send(struct smtp_conn *c, time_t timeout, const char *fmt, ...)
+smtp_send(struct smtp_session *c, time_t timeout, const char *fmt, ...)
 {
 	va_list ap;
 	char line[1200];
@@ -195,7 +213,7 @@ smtp_send(struct smtp_conn *c, time_t timeout, const char *fmt, ...)
 
 /* One recipient's (or every recipient's) outcome from c->reply. */
 static void
-result_from_reply(struct smtp_conn *c, struct smtp_rcpt_result *r,
+result_from_reply(struct smtp_session *c, struct smtp_rcpt_result *r,
     const char *command)
 {
 	char said[SMTP_REPLY_TEXT_MAX];
@@ -209,6 +227,7 @@ result_from_reply(struct smtp_conn *c, struct smtp_rcpt_result *r,
 		    cls == 2 || cls == 5 ? cls : 4);
 	/* Room for the frame around it: the reply text is what gets cut. */
 	smtp_reply_str(&c->reply, said, sizeof(r->text) - 200);
+	strlcpy(r->reply, said, sizeof(r->reply));
 	if (r->status == ST_OK)
 		strlcpy(r->text, said, sizeof(r->text));
 	else if (snprintf(r->text, sizeof(r->text), "host %s said: %s (in "
@@ -231,7 +250,7 @@ result_all(const struct smtp_tx *tx, struct smtp_rcpt_result *res,
 
 /* A greeting or HELO that is not 2xx: -1, with the server's words. */
 static int
-refused_to_talk(struct smtp_conn *c)
+refused_to_talk(struct smtp_session *c)
 {
 	char said[SMTP_REPLY_TEXT_MAX];
 
@@ -242,7 +261,7 @@ refused_to_talk(struct smtp_conn *c)
 
 /* EHLO or HELO sent and answered: 0, or -1 with why. */
 static int
-smtp_greet(struct smtp_conn *c, const char *verb)
+smtp_greet(struct smtp_session *c, const char *verb)
 {
 	char stage[64];
 
@@ -257,7 +276,7 @@ smtp_greet(struct smtp_conn *c, const char *verb)
 }
 
 static int
-smtp_hello(struct smtp_conn *c)
+smtp_hello(struct smtp_session *c)
 {
 	if (smtp_read_reply(c, c->conf->helo_timeout,
 	    "receiving the initial server greeting") == -1)
@@ -280,7 +299,7 @@ smtp_hello(struct smtp_conn *c)
 
 /* The text, stuffed, then ".": 0, or -1 with why. */
 static int
-smtp_send_text(struct smtp_conn *c, const struct smtp_tx *tx)
+smtp_send_text(struct smtp_session *c, const struct smtp_tx *tx)
 {
 	struct smtp_stuffer st;
 	char in[SMTP_CHUNK], out[4 * SMTP_CHUNK];
@@ -319,7 +338,7 @@ lost:
 
 /* Recipient i's RCPT reply: its result, and whether it was accepted. */
 static int
-rcpt_reply(struct smtp_conn *c, struct smtp_rcpt_result *res, size_t i)
+rcpt_reply(struct smtp_session *c, struct smtp_rcpt_result *res, size_t i)
 {
 	if (smtp_read_reply(c, c->conf->rcpt_timeout,
 	    "receiving the RCPT TO reply") == -1)
@@ -334,11 +353,54 @@ rcpt_reply(struct smtp_conn *c, struct smtp_rcpt_result *res, size_t i)
  * replies in order (RFC 2920). Returns the number of accepted
  * recipients, or -1 (connection-level failure: why is set).
  */
+/* NOTIFY and ORCPT of recipient i, for a server with DSN. */
+static void
+rcpt_params(const struct smtp_session *c, const struct smtp_tx *tx, size_t i,
+    char *out, size_t outsz)
+{
+	static const struct { uint32_t bit; const char *word; } words[] = {
+		{ SMTP_NOTIFY_SUCCESS, "SUCCESS" },
+		{ SMTP_NOTIFY_FAILURE, "FAILURE" },
+		{ SMTP_NOTIFY_DELAY, "DELAY" },
+	};
+	char	x[3 * 300];
+	size_t	k, len = 0;
+	int	first = 1;
+
+	out[0] = '\0';
+	if (!c->ext.dsn)
+		return;
+	if (tx->notify != NULL && tx->notify[i] != 0) {
+		strlcat(out, " NOTIFY=", outsz);
+		if (tx->notify[i] & SMTP_NOTIFY_NEVER)
+			strlcat(out, "NEVER", outsz);
+		else
+			for (k = 0; k < sizeof(words) / sizeof(words[0]); k++)
+				if (tx->notify[i] & words[k].bit) {
+					if (!first)
+						strlcat(out, ",", outsz);
+					strlcat(out, words[k].word, outsz);
+					first = 0;
+				}
+	}
+	len = strlen(out);
+	/* "rfc822;addr": the type is an atom, the address is xtext. */
+	if (tx->orcpt != NULL && tx->orcpt[i] != NULL &&
+	    tx->orcpt[i][0] != '\0') {
+		const char *semi = strchr(tx->orcpt[i], ';');
+
+		if (semi != NULL && semi > tx->orcpt[i] &&
+		    smtp_xtext(semi + 1, x, sizeof(x)) == 0)
+			snprintf(out + len, outsz - len, " ORCPT=%.*s;%s",
+			    (int)(semi - tx->orcpt[i]), tx->orcpt[i], x);
+	}
+}
+
 static int
-smtp_envelope(struct smtp_conn *c, const struct smtp_tx *tx,
+smtp_envelope(struct smtp_session *c, const struct smtp_tx *tx,
     struct smtp_rcpt_result *res, int *data_ok)
 {
-	char params[64] = "";
+	char params[3 * 300 + 128] = "", rparams[3 * 300 + 64];
 	size_t i, plen = 0;
 	int accepted = 0, pipelined = c->ext.pipelining;
 
@@ -350,7 +412,18 @@ smtp_envelope(struct smtp_conn *c, const struct smtp_tx *tx,
 		plen += (size_t)snprintf(params + plen, sizeof(params) - plen,
 		    " BODY=8BITMIME");
 	if (tx->smtputf8)
-		snprintf(params + plen, sizeof(params) - plen, " SMTPUTF8");
+		plen += (size_t)snprintf(params + plen, sizeof(params) - plen,
+		    " SMTPUTF8");
+	if (c->ext.dsn && (tx->ret == SMTP_RET_FULL || tx->ret == SMTP_RET_HDRS))
+		plen += (size_t)snprintf(params + plen, sizeof(params) - plen,
+		    " RET=%s", tx->ret == SMTP_RET_FULL ? "FULL" : "HDRS");
+	if (c->ext.dsn && tx->envid != NULL && tx->envid[0] != '\0') {
+		char x[3 * 300];
+
+		if (smtp_xtext(tx->envid, x, sizeof(x)) == 0)
+			snprintf(params + plen, sizeof(params) - plen,
+			    " ENVID=%s", x);
+	}
 	if (smtp_send(c, c->conf->mail_timeout, "MAIL FROM:<%s>%s",
 	    tx->sender != NULL ? tx->sender : "", params) == -1)
 		goto lost;
@@ -362,8 +435,9 @@ smtp_envelope(struct smtp_conn *c, const struct smtp_tx *tx,
 			goto mail_refused;
 	}
 	for (i = 0; i < tx->nrcpt; i++) {
-		if (smtp_send(c, c->conf->rcpt_timeout, "RCPT TO:<%s>",
-		    tx->rcpt[i]) == -1)
+		rcpt_params(c, tx, i, rparams, sizeof(rparams));
+		if (smtp_send(c, c->conf->rcpt_timeout, "RCPT TO:<%s>%s",
+		    tx->rcpt[i], rparams) == -1)
 			goto lost;
 		if (pipelined)
 			continue;
@@ -419,12 +493,225 @@ lost:
 	return -1;
 }
 
+int
+smtp_xtext(const char *in, char *out, size_t outsz)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	const unsigned char *p;
+	size_t n = 0;
+
+	for (p = (const unsigned char *)in; *p != '\0'; p++) {
+		if (*p >= 33 && *p <= 126 && *p != '+' && *p != '=') {
+			if (n + 1 >= outsz)
+				return -1;
+			out[n++] = (char)*p;
+		} else {
+			if (n + 3 >= outsz)
+				return -1;
+			out[n++] = '+';
+			out[n++] = hex[*p >> 4];
+			out[n++] = hex[*p & 0xf];
+		}
+	}
+	if (n >= outsz)
+		return -1;
+	out[n] = '\0';
+	return 0;
+}
+
 static void
-smtp_quit(struct smtp_conn *c)
+smtp_quit(struct smtp_session *c)
 {
 	if (smtp_send(c, c->conf->quit_timeout, "QUIT") == 0)
 		(void)smtp_read_reply(c, c->conf->quit_timeout,
 		    "receiving the QUIT reply");
+}
+
+struct smtp_session *
+smtp_session_open(const struct smtp_client_conf *conf, const char *host,
+    const struct sockaddr *sa, socklen_t salen, char *reason,
+    size_t reasonsz)
+{
+	struct smtp_session *c;
+
+	reason[0] = '\0';
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		snprintf(reason, reasonsz, "out of memory");
+		return NULL;
+	}
+	c->conf = conf;
+	strlcpy(c->host, host, sizeof(c->host));
+	c->reason = reason;
+	c->reasonsz = reasonsz;
+	peer_name(c, sa);
+	if ((c->fd = smtp_connect(c, sa, salen)) == -1) {
+		free(c);
+		return NULL;
+	}
+	c->io = &c->io_store;
+	netio_init(c->io, c->fd, conf->helo_timeout);
+	if (smtp_hello(c) == -1) {
+		/* Refused to talk (a whole reply came): goodbye, politely. */
+		if (!c->reply.done || c->reply.code == 0)
+			c->broken = 1;
+		smtp_session_close(c, 1);
+		return NULL;
+	}
+	/*
+	 * STARTTLS goes here (c->ext.starttls): the TLS issue upgrades
+	 * c->io and says EHLO again before any transaction.
+	 */
+	return c;
+}
+
+const char *
+smtp_session_peer(const struct smtp_session *c)
+{
+	return c->peer;
+}
+
+const char *
+smtp_session_host(const struct smtp_session *c)
+{
+	return c->host;
+}
+
+int
+smtp_session_usable(const struct smtp_session *c)
+{
+	return !c->broken;
+}
+
+int
+smtp_session_rset(struct smtp_session *c)
+{
+	char scratch[SMTP_RESULT_TEXT_MAX];
+
+	if (c->broken)
+		return -1;
+	c->reason = scratch;
+	c->reasonsz = sizeof(scratch);
+	if (smtp_send(c, c->conf->helo_timeout, "RSET") == -1 ||
+	    smtp_read_reply(c, c->conf->helo_timeout,
+	    "receiving the RSET reply") == -1 || c->reply.code / 100 != 2) {
+		c->broken = 1;
+		return -1;
+	}
+	return 0;
+}
+
+void
+smtp_session_close(struct smtp_session *c, int quit)
+{
+	char scratch[SMTP_RESULT_TEXT_MAX];
+
+	if (c == NULL)
+		return;
+	c->reason = scratch;
+	c->reasonsz = sizeof(scratch);
+	if (quit && !c->broken)
+		smtp_quit(c);
+	if (c->io != NULL)
+		netio_free(c->io);
+	if (c->fd != -1)
+		close(c->fd);
+	free(c->accepted);
+	free(c);
+}
+
+enum smtp_attempt
+smtp_session_tx(struct smtp_session *c, const struct smtp_tx *tx,
+    struct smtp_rcpt_result *res, char *reason, size_t reasonsz,
+    int *maybe_sent)
+{
+	int accepted, data_ok, r;
+	size_t i;
+
+	c->reason = reason;
+	c->reasonsz = reasonsz;
+	*maybe_sent = 0;
+	reason[0] = '\0';
+	memset(res, 0, tx->nrcpt * sizeof(*res));
+	for (i = 0; i < tx->nrcpt; i++)
+		res[i].status = ST_TEMP;
+	free(c->accepted);
+	if ((c->accepted = calloc(tx->nrcpt + 1, 1)) == NULL) {
+		why(c, "out of memory");
+		c->broken = 1;
+		return SMTP_ATTEMPT_NEXT;
+	}
+	if (c->broken) {
+		why(c, "lost connection with %s", c->peer);
+		return SMTP_ATTEMPT_NEXT;
+	}
+	/* What this server cannot carry is refused for good, here. */
+	if (tx->smtputf8 && !c->ext.smtputf8) {
+		result_all(tx, res, ST_PERM, "5.6.7", "SMTPUTF8 is required, "
+		    "but was not offered by host");
+		return SMTP_ATTEMPT_DONE;
+	}
+	if (tx->eightbit && !c->ext.eightbitmime) {
+		char t[SMTP_RESULT_TEXT_MAX];
+
+		snprintf(t, sizeof(t), "host %s does not offer 8BITMIME, and "
+		    "the message has 8-bit content", c->peer);
+		result_all(tx, res, ST_PERM, "5.6.3", t);
+		return SMTP_ATTEMPT_DONE;
+	}
+	if (c->ext.has_size && c->ext.size > 0 && tx->size > c->ext.size) {
+		char t[SMTP_RESULT_TEXT_MAX];
+
+		snprintf(t, sizeof(t), "message size %llu exceeds size limit "
+		    "%llu of server %s", (unsigned long long)tx->size,
+		    (unsigned long long)c->ext.size, c->peer);
+		result_all(tx, res, ST_PERM, "5.3.4", t);
+		return SMTP_ATTEMPT_DONE;
+	}
+	if ((accepted = smtp_envelope(c, tx, res, &data_ok)) == -1)
+		goto broken;
+	if (!data_ok)
+		return SMTP_ATTEMPT_DONE;
+	if (accepted == 0) {
+		/* 354 with nobody to deliver to (RFC 2920 3.1): end it empty. */
+		if (netio_write(c->io, ".\r\n", 3) == -1 ||
+		    netio_flush(c->io) == -1 ||
+		    smtp_read_reply(c, c->conf->data_done_timeout,
+		    "sending end of data") == -1)
+			c->broken = 1;
+		return SMTP_ATTEMPT_DONE;
+	}
+	if ((r = smtp_send_text(c, tx)) == -2) {
+		/*
+		 * Our file, not their fault, and no next exchanger will do
+		 * better. Closing without the final "." makes the server
+		 * drop the text.
+		 */
+		for (i = 0; i < tx->nrcpt; i++)
+			if (c->accepted[i]) {
+				res[i].status = ST_TEMP;
+				strlcpy(res[i].dsn, "4.3.0", sizeof(res[i].dsn));
+				strlcpy(res[i].text, reason,
+				    sizeof(res[i].text));
+			}
+		c->broken = 1;
+		return SMTP_ATTEMPT_DONE;
+	}
+	if (r == -1)
+		goto broken;
+	if (smtp_read_reply(c, c->conf->data_done_timeout,
+	    "sending end of data") == -1) {
+		*maybe_sent = 1;
+		strlcat(reason, " -- message may be sent more than once",
+		    reasonsz);
+		goto broken;
+	}
+	for (i = 0; i < tx->nrcpt; i++)
+		if (c->accepted[i])
+			result_from_reply(c, &res[i], "end of DATA");
+	return SMTP_ATTEMPT_DONE;
+broken:
+	c->broken = 1;
+	return SMTP_ATTEMPT_NEXT;
 }
 
 enum smtp_attempt
@@ -433,114 +720,18 @@ smtp_client_try(const struct smtp_client_conf *conf, const char *host,
     struct smtp_rcpt_result *res, char *reason, size_t reasonsz,
     int *maybe_sent)
 {
-	struct smtp_conn c;
-	enum smtp_attempt rc = SMTP_ATTEMPT_NEXT;
-	int fd, accepted, data_ok, r;
+	struct smtp_session *c;
+	enum smtp_attempt rc;
 	size_t i;
 
-	memset(&c, 0, sizeof(c));
-	c.conf = conf;
-	c.host = host;
-	c.reason = reason;
-	c.reasonsz = reasonsz;
 	*maybe_sent = 0;
-	reason[0] = '\0';
 	memset(res, 0, tx->nrcpt * sizeof(*res));
 	for (i = 0; i < tx->nrcpt; i++)
 		res[i].status = ST_TEMP;
-	peer_name(&c, sa);
-	if ((fd = smtp_connect(&c, sa, salen)) == -1)
+	if ((c = smtp_session_open(conf, host, sa, salen, reason,
+	    reasonsz)) == NULL)
 		return SMTP_ATTEMPT_NEXT;
-	if ((c.io = malloc(sizeof(*c.io))) == NULL ||
-	    (c.accepted = calloc(tx->nrcpt + 1, 1)) == NULL) {
-		free(c.io);
-		why(&c, "out of memory");
-		close(fd);
-		return SMTP_ATTEMPT_NEXT;
-	}
-	netio_init(c.io, fd, conf->helo_timeout);
-	if (smtp_hello(&c) == -1)
-		goto out;
-	/* What this server cannot carry is refused for good, here. */
-	if (tx->smtputf8 && !c.ext.smtputf8) {
-		result_all(tx, res, ST_PERM, "5.6.7", "SMTPUTF8 is required, "
-		    "but was not offered by host");
-		smtp_quit(&c);
-		rc = SMTP_ATTEMPT_DONE;
-		goto out;
-	}
-	if (tx->eightbit && !c.ext.eightbitmime) {
-		char t[SMTP_RESULT_TEXT_MAX];
-
-		snprintf(t, sizeof(t), "host %s does not offer 8BITMIME, and "
-		    "the message has 8-bit content", c.peer);
-		result_all(tx, res, ST_PERM, "5.6.3", t);
-		smtp_quit(&c);
-		rc = SMTP_ATTEMPT_DONE;
-		goto out;
-	}
-	if (c.ext.has_size && c.ext.size > 0 && tx->size > c.ext.size) {
-		char t[SMTP_RESULT_TEXT_MAX];
-
-		snprintf(t, sizeof(t), "message size %llu exceeds size limit "
-		    "%llu of server %s", (unsigned long long)tx->size,
-		    (unsigned long long)c.ext.size, c.peer);
-		result_all(tx, res, ST_PERM, "5.3.4", t);
-		smtp_quit(&c);
-		rc = SMTP_ATTEMPT_DONE;
-		goto out;
-	}
-	if ((accepted = smtp_envelope(&c, tx, res, &data_ok)) == -1)
-		goto out;
-	if (!data_ok) {
-		smtp_quit(&c);
-		rc = SMTP_ATTEMPT_DONE;
-		goto out;
-	}
-	if (accepted == 0) {
-		/* 354 with nobody to deliver to (RFC 2920 3.1): end it empty. */
-		if (netio_write(c.io, ".\r\n", 3) == 0 &&
-		    netio_flush(c.io) == 0)
-			(void)smtp_read_reply(&c, conf->data_done_timeout,
-			    "sending end of data");
-		smtp_quit(&c);
-		rc = SMTP_ATTEMPT_DONE;
-		goto out;
-	}
-	if ((r = smtp_send_text(&c, tx)) == -2) {
-		/*
-		 * Our file, not their fault, and no next exchanger will do
-		 * better. Closing without the final "." makes the server
-		 * drop the text.
-		 */
-		for (i = 0; i < tx->nrcpt; i++)
-			if (c.accepted[i]) {
-				res[i].status = ST_TEMP;
-				strlcpy(res[i].dsn, "4.3.0", sizeof(res[i].dsn));
-				strlcpy(res[i].text, reason,
-				    sizeof(res[i].text));
-			}
-		rc = SMTP_ATTEMPT_DONE;
-		goto out;
-	}
-	if (r == -1)
-		goto out;
-	if (smtp_read_reply(&c, conf->data_done_timeout,
-	    "sending end of data") == -1) {
-		*maybe_sent = 1;
-		strlcat(reason, " -- message may be sent more than once",
-		    reasonsz);
-		goto out;
-	}
-	for (i = 0; i < tx->nrcpt; i++)
-		if (c.accepted[i])
-			result_from_reply(&c, &res[i], "end of DATA");
-	smtp_quit(&c);
-	rc = SMTP_ATTEMPT_DONE;
-out:
-	netio_free(c.io);
-	free(c.io);
-	free(c.accepted);
-	close(fd);
+	rc = smtp_session_tx(c, tx, res, reason, reasonsz, maybe_sent);
+	smtp_session_close(c, rc == SMTP_ATTEMPT_DONE);
 	return rc;
 }

@@ -42,6 +42,7 @@ struct conf {
 	char	 resolver_user[CONF_STR_MAX];
 	char	 auth_user[CONF_STR_MAX];	/* authd: the password map */
 	char	 mail_user[CONF_STR_MAX];
+	char	 relay_user[CONF_STR_MAX];	/* the remote delivery agents */
 	int	 smtpd_chroot;
 
 	/* smtpd */
@@ -78,12 +79,30 @@ struct conf {
 	time_t	 delay_warning_time;	/* 0: no delay warnings */
 	char	 double_bounce[CONF_STR_MAX];	/* "postmaster" or "drop" */
 
+	/* remote delivery (relayd, the SMTP client) */
+	long	 remote_delivery_concurrency;
+	char	 smtp_helo_name[CONF_STR_MAX];	/* "": myhostname */
+	char	 smtp_bind_address[CONF_STR_MAX];	/* "": the kernel's */
+	char	 smtp_bind_address6[CONF_STR_MAX];
+	time_t	 smtp_connect_timeout;
+	time_t	 smtp_helo_timeout;
+	time_t	 smtp_mail_timeout;
+	time_t	 smtp_rcpt_timeout;
+	time_t	 smtp_data_init_timeout;
+	time_t	 smtp_data_xfer_timeout;
+	time_t	 smtp_data_done_timeout;
+	time_t	 smtp_quit_timeout;
+	time_t	 smtp_connection_cache_time;	/* 0: no connection cache */
+
 	/* resolver */
 	int	 allow_alias_commands;
 	char	 default_privs[CONF_STR_MAX];	/* who alias commands run as */
 	time_t	 command_time_limit;	/* then the command is killed */
 	char	 recipient_delimiter[CONF_STR_MAX];	/* "" : none */
 	time_t	 resolver_idle_timeout;	/* smtpd's connections, when idle */
+	struct conf_list dns_servers;	/* empty: /etc/resolv.conf's */
+	time_t	 dns_timeout;		/* one server's answer to one query */
+	long	 dns_attempts;		/* rounds over every server */
 
 	/* pop3d */
 	struct conf_list pop3_listen;

@@ -85,7 +85,7 @@ static void
 cc_daemons(struct cc *k)
 {
 	static const char *const names[] = { "master", "smtpd", "queued",
-	    "resolverd", "authd", "deliverd", "pop3d", NULL };
+	    "resolverd", "authd", "deliverd", "relayd", "pop3d", NULL };
 	char	path[PATH_MAX];
 	size_t	i;
 
@@ -106,13 +106,18 @@ cc_users(struct cc *k)
 	const struct conf *cf = k->cf;
 	const char	*roles[] = { "smtpd_user", "queue_user",
 			    "resolver_user", "auth_user", "mail_user",
-			    "login_user" };
+			    "login_user", "relay_user" };
 	const char	*names[] = { cf->smtpd_user, cf->queue_user,
 			    cf->resolver_user, cf->auth_user, cf->mail_user,
-			    cf->login_user };
+			    cf->login_user, cf->relay_user };
 	struct passwd	*pw;
 	size_t		 i;
 
+	/* The SMTP client faces every server on the net: no mailbox for it. */
+	if (strcmp(cf->relay_user, cf->mail_user) == 0)
+		cc_say(k, CONFCHECK_ERROR, "relay_user", "relay_user and "
+		    "mail_user are both \"%s\": the remote delivery agents "
+		    "must not be able to read the mail store", cf->relay_user);
 	if (!priv_is_root()) {
 		/* Not root: the suite will run as us, so users do not matter. */
 		return;
@@ -184,6 +189,62 @@ cc_listen(struct cc *k, const char *key, const struct conf_list *l,
 	}
 }
 
+/* A numeric address of family (AF_UNSPEC: either), port allowed or not. */
+static int
+cc_numeric(const char *host, const char *port, int family)
+{
+	struct addrinfo	 hints, *res;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = family;
+	hints.ai_socktype = SOCK_DGRAM;
+	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
+	if (getaddrinfo(host, port, &hints, &res) != 0)
+		return -1;
+	freeaddrinfo(res);
+	return 0;
+}
+
+/*
+ * dns_servers: "ADDR", "ADDR:PORT" or "[ADDR6]:PORT", at most three (as
+ * resolv.conf's MAXNS); the SMTP client's source addresses: literals of
+ * their family.
+ */
+static void
+cc_remote(struct cc *k)
+{
+	const struct conf *cf = k->cf;
+	char		 host[256], port[32];
+	size_t		 i;
+
+	if (cf->dns_servers.n > 3)
+		cc_say(k, CONFCHECK_ERROR, "dns_servers", "%zu servers; at "
+		    "most 3", cf->dns_servers.n);
+	for (i = 0; i < cf->dns_servers.n; i++) {
+		const char *v = cf->dns_servers.v[i];
+
+		if (cc_numeric(v, NULL, AF_UNSPEC) == 0)
+			continue;
+		if (sock_split_hostport(v, host, sizeof(host), port,
+		    sizeof(port)) == -1 || host[0] == '\0' ||
+		    cc_numeric(host, port, AF_UNSPEC) == -1)
+			cc_say(k, CONFCHECK_ERROR, "dns_servers", "\"%s\" is "
+			    "not ADDR, ADDR:PORT or [ADDR6]:PORT", v);
+	}
+	if (cf->smtp_bind_address[0] != '\0' &&
+	    cc_numeric(cf->smtp_bind_address, NULL, AF_INET) == -1)
+		cc_say(k, CONFCHECK_ERROR, "smtp_bind_address", "\"%s\" is "
+		    "not an IPv4 address", cf->smtp_bind_address);
+	if (cf->smtp_bind_address6[0] != '\0' &&
+	    cc_numeric(cf->smtp_bind_address6, NULL, AF_INET6) == -1)
+		cc_say(k, CONFCHECK_ERROR, "smtp_bind_address6", "\"%s\" is "
+		    "not an IPv6 address", cf->smtp_bind_address6);
+	if (cf->smtp_helo_name[0] != '\0' &&
+	    !addr_valid_domain(cf->smtp_helo_name))
+		cc_say(k, CONFCHECK_ERROR, "smtp_helo_name", "\"%s\" is not a "
+		    "host name", cf->smtp_helo_name);
+}
+
 static void
 cc_values(struct cc *k)
 {
@@ -217,6 +278,7 @@ cc_values(struct cc *k)
 		    "service");
 	cc_listen(k, "smtp_listen", &cf->smtp_listen, &cf->pop3_listen);
 	cc_listen(k, "pop3_listen", &cf->pop3_listen, NULL);
+	cc_remote(k);
 }
 
 /*

@@ -663,3 +663,119 @@ proto_dec_d_rresult(const struct ipc_msg *m, struct d_rresult *d)
 	}
 	return 0;
 }
+
+int
+proto_hostname_ok(const char *s)
+{
+	size_t		n = 0, label = 0;
+	unsigned char	c;
+
+	for (; (c = (unsigned char)*s) != '\0'; s++, n++) {
+		if (c == '.') {
+			if (label == 0)
+				return 0;
+			label = 0;
+			continue;
+		}
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c == '-' || c == '_') ||
+		    ++label > 63)
+			return 0;
+	}
+	return n > 0 && n <= R_HOST_MAX;
+}
+
+int
+proto_enc_r_route(struct ipc_msg *m, const char *domain)
+{
+	if (!proto_hostname_ok(domain))
+		return -1;
+	return ipc_put_str(m, domain);
+}
+
+int
+proto_dec_r_route(const struct ipc_msg *m, char domain[R_HOST_MAX + 1])
+{
+	struct ipc_reader r;
+
+	ipc_reader_init(&r, m);
+	ipc_get_str(&r, domain, R_HOST_MAX + 1);
+	if (ipc_reader_end(&r) == -1 || m->fd != -1 ||
+	    !proto_hostname_ok(domain))
+		return -1;
+	return 0;
+}
+
+/* An address as 1 (IPv4) or 4 (IPv6) words of its bytes, as they lie. */
+static size_t
+hop_words(uint32_t family)
+{
+	return family == 4 ? 1 : family == 6 ? 4 : 0;
+}
+
+int
+proto_enc_r_route_reply(struct ipc_msg *m, const struct r_route *rt)
+{
+	uint32_t	i, w;
+	size_t		k;
+
+	if (rt->status > ST_PERM || rt->n > R_ROUTE_HOPS_MAX ||
+	    (rt->status == ST_OK) != (rt->n > 0) ||
+	    !str_fits(rt->dsn, sizeof(rt->dsn)) ||
+	    !str_fits(rt->text, PROTO_TEXT_MAX) ||
+	    ipc_put_u32(m, rt->status) == -1 || ipc_put_str(m, rt->dsn) == -1 ||
+	    ipc_put_str(m, rt->text) == -1 ||
+	    ipc_put_u32(m, rt->implicit) == -1 || ipc_put_u32(m, rt->n) == -1)
+		return -1;
+	for (i = 0; i < rt->n; i++) {
+		const struct r_hop *h = &rt->hop[i];
+
+		if (!proto_hostname_ok(h->host) || h->pref > 0xffff ||
+		    hop_words(h->family) == 0 ||
+		    ipc_put_str(m, h->host) == -1 ||
+		    ipc_put_u32(m, h->pref) == -1 ||
+		    ipc_put_u32(m, h->family) == -1)
+			return -1;
+		for (k = 0; k < hop_words(h->family); k++) {
+			memcpy(&w, h->addr + 4 * k, 4);
+			if (ipc_put_u32(m, w) == -1)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+int
+proto_dec_r_route_reply(const struct ipc_msg *m, struct r_route *rt)
+{
+	struct ipc_reader	r;
+	uint32_t		i, w;
+	size_t			k;
+
+	memset(rt, 0, sizeof(*rt));
+	ipc_reader_init(&r, m);
+	ipc_get_u32(&r, &rt->status);
+	ipc_get_str(&r, rt->dsn, sizeof(rt->dsn));
+	ipc_get_str(&r, rt->text, sizeof(rt->text));
+	ipc_get_u32(&r, &rt->implicit);
+	if (ipc_get_u32(&r, &rt->n) == -1 || rt->n > R_ROUTE_HOPS_MAX ||
+	    rt->status > ST_PERM || rt->implicit > 1 ||
+	    (rt->status == ST_OK) != (rt->n > 0))
+		return -1;
+	for (i = 0; i < rt->n; i++) {
+		struct r_hop *h = &rt->hop[i];
+
+		ipc_get_str(&r, h->host, sizeof(h->host));
+		ipc_get_u32(&r, &h->pref);
+		if (ipc_get_u32(&r, &h->family) == -1 ||
+		    hop_words(h->family) == 0 || h->pref > 0xffff ||
+		    !proto_hostname_ok(h->host))
+			return -1;
+		for (k = 0; k < hop_words(h->family); k++) {
+			if (ipc_get_u32(&r, &w) == -1)
+				return -1;
+			memcpy(h->addr + 4 * k, &w, 4);
+		}
+	}
+	return ipc_reader_end(&r) == -1 || m->fd != -1 ? -1 : 0;
+}

@@ -17,6 +17,10 @@
  *                                 auth test -> authd (password checks;
  *                                 root's alone, 0600: smtpd's sessions
  *                                 will ask through a root parent too)
+ *   <spool>/relay/route.sock      relayd -> resolverd (R_ROUTE: where mail
+ *                                 for a domain goes; relay_user only)
+ *   <spool>/relay/relay.sock      relayd -> queued    (remote jobs and
+ *                                 results; relay_user only)
  *   <spool>/public/log.sock       every process -> logd (maillog_file only;
  *                                 SOCK_SEQPACKET, one record per log line,
  *                                 "<P>TAG: TEXT" as log.c sends it, not
@@ -55,6 +59,8 @@ enum proto_type {
 	R_CHECK_REPLY,
 	R_EXPAND,	/* -> R_EXPAND_REPLY */
 	R_EXPAND_REPLY,
+	R_ROUTE = 46,	/* -> R_ROUTE_REPLY; only on relay/route.sock */
+	R_ROUTE_REPLY,
 	/* authd (private/auth.sock only) */
 	A_AUTH = 50,	/* -> A_AUTH_REPLY */
 	A_AUTH_REPLY,
@@ -236,6 +242,33 @@ struct d_rresult {
 	struct d_rrcpt_result	*r;
 };
 
+/*
+ * R_ROUTE asks resolverd where mail for a domain goes; R_ROUTE_REPLY
+ * answers with its exchangers' addresses in the order to try them
+ * (preference, random among equals; IPv4 before IPv6 of one exchanger),
+ * or why there is none: ST_TEMP (DNS did not answer: defer) or ST_PERM
+ * (no such domain, null MX, no address: bounce), with the enhanced
+ * status code and the text in Postfix's words.
+ */
+#define R_ROUTE_HOPS_MAX	40	/* addresses of one route */
+#define R_HOST_MAX		255
+
+struct r_hop {
+	char		host[R_HOST_MAX + 1];	/* LDH labels, lowercase */
+	uint32_t	pref;			/* 0..65535 */
+	uint32_t	family;			/* 4 or 6 */
+	uint8_t		addr[16];		/* network order; v4: 4 bytes */
+};
+
+struct r_route {
+	uint32_t	status;			/* ST_OK, ST_TEMP, ST_PERM */
+	char		dsn[16];		/* "5.1.10"; "" with ST_OK */
+	char		text[PROTO_TEXT_MAX];
+	uint32_t	implicit;		/* no MX: the domain itself */
+	uint32_t	n;			/* ST_OK: 1..R_ROUTE_HOPS_MAX */
+	struct r_hop	hop[R_ROUTE_HOPS_MAX];
+};
+
 /* Each encoder fills an initialised message; each decoder checks every byte. */
 int	proto_enc_q_err(struct ipc_msg *, uint32_t status, const char *text);
 int	proto_dec_q_err(const struct ipc_msg *, struct q_err *);
@@ -316,6 +349,14 @@ int	proto_enc_a_auth(struct ipc_msg *, const struct a_auth *);
 int	proto_dec_a_auth(const struct ipc_msg *, struct a_auth *);
 int	proto_enc_a_auth_reply(struct ipc_msg *, const struct a_auth_reply *);
 int	proto_dec_a_auth_reply(const struct ipc_msg *, struct a_auth_reply *);
+
+/* R_ROUTE carries a domain (a host name, at most R_HOST_MAX bytes). */
+int	proto_enc_r_route(struct ipc_msg *, const char *domain);
+int	proto_dec_r_route(const struct ipc_msg *, char domain[R_HOST_MAX + 1]);
+int	proto_enc_r_route_reply(struct ipc_msg *, const struct r_route *);
+int	proto_dec_r_route_reply(const struct ipc_msg *, struct r_route *);
+/* A name fit for R_ROUTE and r_hop: LDH labels and dots, 1..255 bytes. */
+int	proto_hostname_ok(const char *);
 
 int	proto_enc_d_hello(struct ipc_msg *, uint32_t transport);
 int	proto_dec_d_hello(const struct ipc_msg *, uint32_t *transport);

@@ -322,8 +322,9 @@ master_started_text(const struct master *m, char *out, size_t len)
 		}
 	}
 	i = strlen(out);
-	snprintf(out + i, len - i, "queued, resolverd, authd, %ld deliverd%s",
-	    m->conf.local_delivery_concurrency, m->log_fd != -1 ?
+	snprintf(out + i, len - i, "queued, resolverd, authd, %ld deliverd, "
+	    "%ld relayd%s", m->conf.local_delivery_concurrency,
+	    m->conf.remote_delivery_concurrency, m->log_fd != -1 ?
 	    ", logd" : "");
 }
 

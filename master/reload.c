@@ -10,13 +10,15 @@
  * Keys the running suite is built on (the spool, the daemon users) cannot
  * change under it: a reload that changes them is refused, naming them,
  * since a replaced smtpd would otherwise chroot into a spool nobody set
- * up. pid_file, local_delivery_concurrency and setting or unsetting
- * maillog_file take effect at the next start; the reload says so and goes
- * on. The outcome goes to the log and
+ * up. pid_file, local_delivery_concurrency, remote_delivery_concurrency,
+ * the dns_* keys (resolverd makes its DNS client once) and setting or
+ * unsetting maillog_file take effect at the next start; the reload says
+ * so and goes on. The outcome goes to the log and
  * to the status file, where "postern reload" reads it.
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -62,6 +64,19 @@ reload_result(struct master *m, int ok, const char *fmt, ...)
 	else
 		log_errx("%s", m->reload_msg);
 	status_write(m);
+}
+
+/* Whether key is spelled differently in a and b. */
+static int
+conf_value_differs(const struct conf *a, const struct conf *b,
+    const char *key)
+{
+	char	*x = conf_value(a, key), *y = conf_value(b, key);
+	int	 d = x == NULL || y == NULL || strcmp(x, y) != 0;
+
+	free(x);
+	free(y);
+	return d;
 }
 
 /* Appends name to list (", "-separated) when the values differ. */
@@ -113,6 +128,8 @@ master_reload(struct master *m)
 	    strcmp(nc.mail_user, m->conf.mail_user) != 0);
 	reload_diff(fixed, sizeof(fixed), "login_user",
 	    strcmp(nc.login_user, m->conf.login_user) != 0);
+	reload_diff(fixed, sizeof(fixed), "relay_user",
+	    strcmp(nc.relay_user, m->conf.relay_user) != 0);
 	if (fixed[0] != '\0') {
 		reload_result(m, 0, "reload refused, still running the old "
 		    "configuration: %s changed, which needs a restart "
@@ -145,12 +162,23 @@ master_reload(struct master *m)
 	    strcmp(nc.pid_file, m->conf.pid_file) != 0);
 	reload_diff(later, sizeof(later), "local_delivery_concurrency",
 	    nc.local_delivery_concurrency != m->conf.local_delivery_concurrency);
+	reload_diff(later, sizeof(later), "remote_delivery_concurrency",
+	    nc.remote_delivery_concurrency !=
+	    m->conf.remote_delivery_concurrency);
+	/* resolverd's DNS client is made once, at its start. */
+	reload_diff(later, sizeof(later), "dns_servers",
+	    conf_value_differs(&nc, &m->conf, "dns_servers"));
+	reload_diff(later, sizeof(later), "dns_timeout",
+	    nc.dns_timeout != m->conf.dns_timeout);
+	reload_diff(later, sizeof(later), "dns_attempts",
+	    nc.dns_attempts != m->conf.dns_attempts);
 	/* logd and its socket exist only when started with maillog_file. */
 	reload_diff(later, sizeof(later), "maillog_file (set or unset)",
 	    (nc.maillog_file[0] == '\0') != (m->log_fd == -1));
 	/* What runs keeps them until then, and so does master's view. */
 	strlcpy(nc.pid_file, m->conf.pid_file, sizeof(nc.pid_file));
 	nc.local_delivery_concurrency = m->conf.local_delivery_concurrency;
+	nc.remote_delivery_concurrency = m->conf.remote_delivery_concurrency;
 	if ((nc.maillog_file[0] == '\0') != (m->log_fd == -1))
 		strlcpy(nc.maillog_file, m->conf.maillog_file,
 		    sizeof(nc.maillog_file));

@@ -127,13 +127,17 @@ services_init(struct master *m)
 	svc_add_fd(s, "expand", m->expand_fd);
 	s = svc_new(m, "authd", 0);
 	svc_add_fd(s, "auth", m->auth_fd);
+	svc_add_fd(s, "route", m->route_fd);
 	s = svc_new(m, "queued", 0);
 	svc_add_fd(s, "submit", m->submit_fd);
 	svc_add_fd(s, "inject", m->inject_fd);
 	svc_add_fd(s, "deliver", m->deliver_fd);
 	svc_add_fd(s, "control", m->control_fd);
+	svc_add_fd(s, "relay", m->relay_fd);
 	for (n = 0; n < m->conf.local_delivery_concurrency; n++)
 		(void)svc_new(m, "deliverd", (int)n);
+	for (n = 0; n < m->conf.remote_delivery_concurrency; n++)
+		(void)svc_new(m, "relayd", (int)n);
 	s = svc_new(m, "smtpd", 0);
 	for (i = 0; i < m->nsmtp; i++)
 		svc_add_fd(s, "smtp", m->smtp_fds[i]);

@@ -53,6 +53,8 @@ setup_users(struct master *m, char *err, size_t errlen)
 	    lookup("mail_user", m->conf.mail_user, &m->mail_u, err,
 	    errlen) == -1 ||
 	    lookup("login_user", m->conf.login_user, &m->login_u, err,
+	    errlen) == -1 ||
+	    lookup("relay_user", m->conf.relay_user, &m->relay_u, err,
 	    errlen) == -1)
 		return -1;
 	return 0;
@@ -99,6 +101,12 @@ setup_spool(struct master *m, char *err, size_t errlen)
 	}
 	/* smtpd's chroot: only root and the smtpd group may enter. */
 	rc = mkdir_owned(fd, sp, "smtpd", root, m->smtpd_u.gid, 0750, err,
+	    errlen) == -1 ||
+	    /*
+	     * relayd's chroot: its two sockets and nothing else, so that it
+	     * can reconnect to queued and resolverd from inside.
+	     */
+	    mkdir_owned(fd, sp, "relay", root, m->relay_u.gid, 0750, err,
 	    errlen) == -1 ||
 	    mkdir_owned(fd, sp, "public", root, rootg, 0755, err, errlen) ==
 	    -1 ||
@@ -163,6 +171,7 @@ int
 setup_sockets(struct master *m, char *err, size_t errlen)
 {
 	char			 smtpd[4096], public[4096], private[4096];
+	char			 relay[4096];
 	const char		*sp = m->conf.spool_directory;
 
 	if (tcp_listeners("smtp_listen", &m->conf.smtp_listen, m->smtp_fds,
@@ -172,7 +181,8 @@ setup_sockets(struct master *m, char *err, size_t errlen)
 		return -1;
 	if (fs_path(smtpd, sizeof(smtpd), sp, "smtpd") == -1 ||
 	    fs_path(public, sizeof(public), sp, "public") == -1 ||
-	    fs_path(private, sizeof(private), sp, "private") == -1) {
+	    fs_path(private, sizeof(private), sp, "private") == -1 ||
+	    fs_path(relay, sizeof(relay), sp, "relay") == -1) {
 		snprintf(err, errlen, "%s: path too long", sp);
 		return -1;
 	}
@@ -190,7 +200,11 @@ setup_sockets(struct master *m, char *err, size_t errlen)
 	    (m->control_fd = unix_listener(private, "control.sock", 0, 0, 0600,
 	    err, errlen)) == -1 ||
 	    (m->auth_fd = unix_listener(private, "auth.sock", 0, 0, 0600,
-	    err, errlen)) == -1)
+	    err, errlen)) == -1 ||
+	    (m->relay_fd = unix_listener(relay, "relay.sock", m->relay_u.uid,
+	    m->relay_u.gid, 0600, err, errlen)) == -1 ||
+	    (m->route_fd = unix_listener(relay, "route.sock", m->relay_u.uid,
+	    m->relay_u.gid, 0600, err, errlen)) == -1)
 		return -1;
 	/*
 	 * logd's socket is public, as /dev/log is: every daemon and the

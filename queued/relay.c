@@ -2,8 +2,8 @@
  * relay.c - queued's remote deliveries: recipients in other domains,
  * gathered per message and next hop (the recipient's domain) into jobs
  * of up to destination_recipient_limit recipients, queued per
- * destination, and handed to the remote agents (deliverd's SMTP client,
- * on private/relay.sock) round-robin between destinations, each within
+ * destination, and handed to the remote agents (relayd, on
+ * relay/relay.sock) round-robin between destinations, each within
  * a concurrency window of its own.
  *
  * Runs in queued. A destination's window starts at
@@ -248,11 +248,15 @@ dest_dead(struct rdest *d)
 static void
 dest_defer_batch(struct rdest *d, struct rbatch *b)
 {
-	char logtext[PROTO_TEXT_MAX + 48];
+	char		 logtext[PROTO_TEXT_MAX + 48];
+	const char	*t = d->dead_text, *sp = strchr(t, ' ');
+	int		 coded = t[0] == '4' && t[1] == '.' && sp != NULL;
 
-	snprintf(logtext, sizeof(logtext), "delivery temporarily suspended: "
-	    "%s", d->dead_text);
-	batch_fail(b, ST_TEMP, d->dead_text, logtext, 0);
+	/* Postfix's shape: "4.4.1 delivery temporarily suspended: why". */
+	snprintf(logtext, sizeof(logtext), "%.*s%sdelivery temporarily "
+	    "suspended: %s", coded ? (int)(sp - t) : 0, t, coded ? " " : "",
+	    coded ? sp + 1 : t);
+	batch_fail(b, ST_TEMP, logtext, NULL, 0);
 }
 
 static void

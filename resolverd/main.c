@@ -12,7 +12,9 @@
  * trusted: smtpd's session processes face the network, so a malformed
  * frame closes that client, and the expand socket (private/, reachable
  * only by queued) is the only one that answers R_EXPAND, which reveals
- * alias targets. One epoll loop: every answer is a few map lookups,
+ * alias targets. R_ROUTE (route.c: the domain's exchangers, over DNS)
+ * is answered only on the route socket, relay_user's alone. One epoll
+ * loop: every answer is a few map lookups or a DNS query in flight,
  * never worth a thread.
  */
 #include <sys/queue.h>
@@ -61,6 +63,7 @@
 enum rd_kind {
 	RD_CHECK,
 	RD_EXPAND,
+	RD_ROUTE,	/* R_ROUTE: relay/route.sock, the remote agents only */
 };
 
 struct rd_client;
@@ -87,7 +90,7 @@ static struct conf		 rd_conf;
 static const char		*rd_conf_path;
 static struct resolver		 rd_res;
 static struct evloop		*rd_loop;
-static struct rd_listener	 rd_listeners[2];
+	static struct rd_listener	 rd_listeners[3];
 static size_t			 rd_nlisteners;
 
 static void	rd_accept(int fd, int events, void *arg);
@@ -128,6 +131,7 @@ rd_client_closed(struct peer *p)
 	struct rd_client	*cl = p->ctx;
 	struct rd_listener	*l = cl->l;
 
+	route_client_gone(p);
 	TAILQ_REMOVE(&l->clients, cl, entry);
 	free(cl);
 	if (l->nclients-- == l->max)
@@ -139,6 +143,9 @@ rd_budget(enum rd_kind kind)
 {
 	if (kind == RD_CHECK)
 		return (size_t)rd_conf.smtpd_max_sessions + RD_CHECK_SPARE;
+	/* One connection per remote agent, and a restarted one's spare. */
+	if (kind == RD_ROUTE)
+		return (size_t)rd_conf.remote_delivery_concurrency * 2;
 	return RD_PRIVILEGED_CLIENTS;
 }
 
@@ -187,6 +194,8 @@ rd_kind_name(enum rd_kind kind)
 		return "check";
 	case RD_EXPAND:
 		return "expand";
+	case RD_ROUTE:
+		return "route";
 	}
 	return "?";
 }
@@ -240,6 +249,10 @@ rd_client_msg(struct peer *p, struct ipc_msg *m)
 		}
 		proto_r_expansion_free(&x);
 		rd_reply(p, &reply);
+		break;
+	case R_ROUTE:
+		if (l->kind != RD_ROUTE || route_request(p, m) == -1)
+			goto malformed;
 		break;
 	default:
 		goto malformed;
@@ -373,7 +386,9 @@ rd_add_listener(enum rd_kind kind, int fd)
 int
 main(int argc, char *argv[])
 {
-	static const char *const names[] = { "check", "expand", NULL };
+	static const char *const names[] = { "check", "expand", "route",
+	    NULL };
+	char			err[512];
 	struct daemon_args	args;
 	struct priv_user	u;
 	int			sigfd;
@@ -382,6 +397,7 @@ main(int argc, char *argv[])
 	rd_conf_path = args.confpath;
 	rd_add_listener(RD_CHECK, daemon_socket(&args, "check"));
 	rd_add_listener(RD_EXPAND, daemon_socket(&args, "expand"));
+	rd_add_listener(RD_ROUTE, daemon_socket(&args, "route"));
 	if (rd_nlisteners == 0)
 		fatalx("master passed no socket (-s check:FD, -s expand:FD)");
 	if (priv_lookup(rd_conf.resolver_user, &u) == -1)
@@ -399,6 +415,8 @@ main(int argc, char *argv[])
 		fatal("evloop_new");
 	if (evloop_io(rd_loop, sigfd, EV_READ, rd_signal, NULL) == -1)
 		fatal("evloop_io");
+	if (route_init(rd_loop, &rd_conf, err, sizeof(err)) == -1)
+		fatalx("%s", err);
 	rd_set_budgets();
 	if (evloop_timer(rd_loop, RD_SWEEP_MS, rd_sweep, NULL) == NULL)
 		fatal("evloop_timer");

@@ -43,4 +43,17 @@ uint32_t resolver_check(struct resolver *, const char *addr, char *text,
 /* R_EXPAND. */
 void	resolver_expand(struct resolver *, const char *addr,
 	    struct r_expansion *out);
+/*
+ * route.c: R_ROUTE over DNS. _init makes the DNS client (dns_servers,
+ * else /etc/resolv.conf): -1 with err. _request decodes and starts one
+ * lookup, answered later on p: -1 for a frame that closes the client.
+ * _client_gone cancels what p still waits for (call before it is freed).
+ */
+struct evloop;
+struct peer;
+int	route_init(struct evloop *, const struct conf *, char *err,
+	    size_t errsz);
+int	route_request(struct peer *, struct ipc_msg *);
+void	route_client_gone(struct peer *);
+
 #endif

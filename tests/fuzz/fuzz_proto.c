@@ -26,7 +26,7 @@ enum fuzz_dec {
 	F_R_CHECK, F_R_CHECK_REPLY, F_R_EXPAND, F_R_EXPANSION, F_A_AUTH,
 	F_A_AUTH_REPLY, F_D_HELLO, F_D_JOB, F_D_RESULT, F_P_LOGIN, F_P_FAIL,
 	F_IPC_STREAM, F_Q_CTL_OP, F_Q_CTL_DONE, F_Q_CTL_FLUSH, F_D_RJOB,
-	F_D_RRESULT, F_NDEC
+	F_D_RRESULT, F_R_ROUTE, F_R_ROUTE_REPLY, F_NDEC
 };
 
 static void
@@ -250,6 +250,30 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		} else
 			FUZZ_CHECK(d.r == NULL);
 		proto_d_rresult_free(&d);
+		break;
+	}
+	case F_R_ROUTE: {
+		char domain[R_HOST_MAX + 1];
+
+		if (proto_dec_r_route(&in, domain) == 0) {
+			FUZZ_CHECK(proto_hostname_ok(domain));
+			same_bytes(&in, &out, proto_enc_r_route(&out, domain));
+		}
+		break;
+	}
+	case F_R_ROUTE_REPLY: {
+		static struct r_route rt;
+		uint32_t i;
+
+		if (proto_dec_r_route_reply(&in, &rt) == 0) {
+			FUZZ_CHECK(rt.n <= R_ROUTE_HOPS_MAX &&
+			    rt.status <= ST_PERM);
+			for (i = 0; i < rt.n; i++)
+				FUZZ_CHECK(proto_hostname_ok(rt.hop[i].host) &&
+				    (rt.hop[i].family == 4 ||
+				    rt.hop[i].family == 6));
+			same_bytes(&in, &out, proto_enc_r_route_reply(&out, &rt));
+		}
 		break;
 	}
 	case F_P_LOGIN: {

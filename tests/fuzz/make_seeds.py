@@ -159,9 +159,17 @@ def proto():
              s("mx.example.net") + s("") + u32(2) +
              s("host mx.example.net[192.0.2.7] said: 550 5.1.1 no") +
              s("mx.example.net") + s("550 5.1.1 no")),
+        23: ("r_route", s("example.net")),
+        24: ("r_route_reply", u32(0) + s("") + s("") + u32(0) + u32(2) +
+             s("mx1.example.net") + u32(10) + u32(4) + bytes([192, 0, 2, 7]) +
+             s("mx1.example.net") + u32(10) + u32(6) +
+             bytes([0x20, 1, 0xd, 0xb8] + [0] * 11 + [7])),
     }
     for n, (name, payload) in more.items():
         put("proto", "%02d_%s" % (n, name), bytes([n, 0]) + payload)
+    put("proto", "24_r_route_reply_nullmx", bytes([24, 0]) + u32(2) +
+        s("5.1.10") + s("Domain example.net does not accept mail (nullMX)") +
+        u32(0) + u32(0))
 
 
 def pop3_cmd():

@@ -95,6 +95,7 @@ class Suite:
         else:
             self.port = free_port()
             self.pop3_port = free_port()
+        self.dns_port = free_port()	# nothing listens there
         self.conf = self.root / "postern.conf"
         self.spool = self.root / "spool"
         self.maps = self.root / "maps"
@@ -123,6 +124,13 @@ class Suite:
             "smtp_listen": f"{self.addr}:{self.port}",
             "pop3_listen": f"{self.addr}:{self.pop3_port}",
             "local_delivery_concurrency": 4,
+            "remote_delivery_concurrency": 2,
+            # No test asks the host's resolver: a loopback port where
+            # nothing answers, so mail for other domains waits (4.4.3)
+            # unless a test names its own DNS server.
+            "dns_servers": f"127.0.0.1:{self.dns_port}",
+            "dns_timeout": "1s",
+            "dns_attempts": 1,
             "queue_retry_min": "2s",
             "queue_retry_max": "10s",
             "restart_backoff_max": "1s",
@@ -186,6 +194,9 @@ class Suite:
             # must stay empty, and its processes end with _exit anyway.
             (self.spool / "smtpd" / "proc").mkdir(parents=True,
                                                   exist_ok=True)
+            # relayd's chroot (<spool>/relay) gets one for the same reason.
+            (self.spool / "relay" / "proc").mkdir(parents=True,
+                                                  exist_ok=True)
         for attempt in range(3):
             self.log = open(self.logfile, "ab")
             self.proc = subprocess.Popen(
@@ -235,7 +246,9 @@ class Suite:
                  re.search(r"/pop3d\[\d+\]: ready", log)) and
                 re.search(r"/smtpd\[\d+\]: ready", log) and
                 len(re.findall(r"/deliverd\[\d+\]: started", log))
-                >= int(self.conf_value("local_delivery_concurrency", "4")))
+                >= int(self.conf_value("local_delivery_concurrency", "4")) and
+                len(re.findall(r"/relayd\[\d+\]: started", log))
+                >= int(self.conf_value("remote_delivery_concurrency", "2")))
 
     def conf_value(self, key, default):
         for line in self.conf.read_text().splitlines():
@@ -272,7 +285,7 @@ class Suite:
     def all_pids(self):
         out = []
         for n in ("master", "smtpd", "queued", "resolverd", "authd",
-                  "deliverd", "pop3d"):
+                  "deliverd", "relayd", "pop3d"):
             out += self.pids_of(n)
         return out
 
