@@ -10,9 +10,10 @@
  * Keys the running suite is built on (the spool, the daemon users) cannot
  * change under it: a reload that changes them is refused, naming them,
  * since a replaced smtpd would otherwise chroot into a spool nobody set
- * up. pid_file, local_delivery_concurrency and setting or unsetting
- * maillog_file take effect at the next start; the reload says so and goes
- * on. The outcome goes to the log and
+ * up. pid_file, local_delivery_concurrency, remote_delivery_concurrency,
+ * the dns_* keys (resolverd makes its DNS client once) and setting or
+ * unsetting maillog_file take effect at the next start; the reload says
+ * so and goes on. The outcome goes to the log and
  * to the status file, where "postern reload" reads it.
  */
 #include <stdarg.h>
@@ -163,10 +164,11 @@ master_reload(struct master *m)
 	    nc.remote_delivery_concurrency !=
 	    m->conf.remote_delivery_concurrency);
 	/* resolverd's DNS client is made once, at its start. */
-	reload_diff(later, sizeof(later), "dns_servers, dns_timeout, "
-	    "dns_attempts (at resolverd's next start)",
-	    conf_value_differs(&nc, &m->conf, "dns_servers") ||
-	    nc.dns_timeout != m->conf.dns_timeout ||
+	reload_diff(later, sizeof(later), "dns_servers",
+	    conf_value_differs(&nc, &m->conf, "dns_servers"));
+	reload_diff(later, sizeof(later), "dns_timeout",
+	    nc.dns_timeout != m->conf.dns_timeout);
+	reload_diff(later, sizeof(later), "dns_attempts",
 	    nc.dns_attempts != m->conf.dns_attempts);
 	/* logd and its socket exist only when started with maillog_file. */
 	reload_diff(later, sizeof(later), "maillog_file (set or unset)",

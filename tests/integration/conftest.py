@@ -80,6 +80,7 @@ class Suite:
         self.root = pathlib.Path(root)
         self.port = free_port()
         self.pop3_port = free_port()
+        self.dns_port = free_port()	# nothing listens there
         self.conf = self.root / "postern.conf"
         self.spool = self.root / "spool"
         self.maps = self.root / "maps"
@@ -109,6 +110,12 @@ class Suite:
             "pop3_listen": f"127.0.0.1:{self.pop3_port}",
             "local_delivery_concurrency": 4,
             "remote_delivery_concurrency": 2,
+            # No test asks the host's resolver: a loopback port where
+            # nothing answers, so mail for other domains waits (4.4.3)
+            # unless a test names its own DNS server.
+            "dns_servers": f"127.0.0.1:{self.dns_port}",
+            "dns_timeout": "1s",
+            "dns_attempts": 1,
             "queue_retry_min": "2s",
             "queue_retry_max": "10s",
             "restart_backoff_max": "1s",

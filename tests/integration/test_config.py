@@ -114,7 +114,7 @@ def test_start_says_what_it_started_and_lsb_codes(suite_factory):
         assert r.stdout == (
             f"postern: started (pid {pid}): smtpd on 127.0.0.1:{s.port}; "
             f"pop3d on 127.0.0.1:{s.pop3_port}; queued, resolverd, "
-            "4 deliverd, logd\n"), r
+            "4 deliverd, 2 relayd, logd\n"), r
         assert r.stderr == ""
         # Start of a running suite: said once, and a success (LSB).
         r = s.postern("start", check=False)

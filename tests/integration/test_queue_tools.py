@@ -51,7 +51,8 @@ def test_list_text_and_json_show_and_ids_in_either_case(suite):
     assert e["message_size"] > 0 and e["arrival_time"] > 0
     [r] = e["recipients"]
     assert r["address"] == "far@away.test" and r["tries"] >= 1
-    assert r["delay_reason"].startswith("4.4.0")
+    # The harness's DNS server never answers: "try again".
+    assert r["delay_reason"].startswith("4.4.3")
     # The local recipient of the second was delivered; the remote waits.
     states = {r["address"]: r["state"] for r in q[b]["recipients"]}
     assert states == {"x@else.test": "deferred", "alice@example.test": "done"}
@@ -59,7 +60,7 @@ def test_list_text_and_json_show_and_ids_in_either_case(suite):
     text = suite.postern("queue", "list").stdout
     assert text.splitlines()[0].startswith("-Queue ID-")
     assert f"{a} " in text and "far@away.test" in text
-    assert "(4.4.0 " in text
+    assert "(4.4.3 " in text
     assert text.rstrip().endswith("in 2 Requests.")
 
     # postcat -q: the envelope and the message; the id in lower case.

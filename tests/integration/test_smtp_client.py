@@ -328,3 +328,31 @@ def test_a_smuggling_payload_in_the_text_stays_text(tmp_path):
     data = b"".join(srv.lines)
     assert b"\r.\r" not in data
     assert b"a . MAIL FROM:<evil@x>\r\n\r\n..\r\nend\r\n.\r\n" in data
+
+
+def test_dsn_parameters_go_to_a_server_that_offers_dsn(tmp_path):
+    srv = Scripted(plain_server(ehlo=b"250-mx\r\n250 DSN\r\n"))
+    # NOTIFY=SUCCESS,FAILURE (bits 0x2|0x4), RET=HDRS (2); ENVID and the
+    # ORCPT address go as xtext: "+" and "=" and spaces are escaped.
+    out = smtp_try(srv.port, ["b@example.org"], b"x\n", "-N", "6", "-R",
+                   "2", "-E", "id+1=2 x", "-O", "rfc822;B+x@Example.org",
+                   tmp=tmp_path)
+    srv.join()
+    assert out["rcpt"]["b@example.org"][0] == "ok", out
+    mail = [l for l in srv.lines if l.startswith(b"MAIL")][0]
+    rcpt = [l for l in srv.lines if l.startswith(b"RCPT")][0]
+    assert mail == b"MAIL FROM:<a@example.test> RET=HDRS " \
+        b"ENVID=id+2B1+3D2+20x\r\n", mail
+    assert rcpt == b"RCPT TO:<b@example.org> NOTIFY=SUCCESS,FAILURE " \
+        b"ORCPT=rfc822;B+2Bx@Example.org\r\n", rcpt
+
+
+def test_no_dsn_parameters_to_a_server_without_dsn(tmp_path):
+    srv = Scripted(plain_server())
+    out = smtp_try(srv.port, ["b@example.org"], b"x\n", "-N", "1", "-R",
+                   "1", "-E", "abc", "-O", "rfc822;b@example.org",
+                   tmp=tmp_path)
+    srv.join()
+    assert out["rcpt"]["b@example.org"][0] == "ok", out
+    assert b"MAIL FROM:<a@example.test>\r\n" in srv.lines
+    assert b"RCPT TO:<b@example.org>\r\n" in srv.lines

@@ -4,7 +4,10 @@
  * which points it at servers it started. Not installed.
  *
  *   smtp-try [-p PORT] [-H HELO] [-8] [-u] [-l LINE_MAX] [-t SECONDS]
+ *	[-N NOTIFY_BITS] [-R RET] [-E ENVID] [-O ORCPT]
  *	ADDR HOST SENDER FILE RCPT...
+ *
+ * -N and -O apply to every recipient (the DSN parameters, RFC 3461).
  *
  * FILE is the message text with LF line ends, as the spool holds it.
  * Prints "attempt done|next", "reason ...", "maybe_sent N" and one
@@ -39,11 +42,17 @@ main(int argc, char **argv)
 	int ch, maybe_sent, fd;
 	enum smtp_attempt a;
 	size_t i;
+	uint32_t notify = 0, *notifies = NULL;
+	const char *orcpt = NULL, **orcpts = NULL;
 
 	smtp_client_conf_defaults(&conf);
 	memset(&tx, 0, sizeof(tx));
-	while ((ch = getopt(argc, argv, "8H:l:p:t:u")) != -1) {
+	while ((ch = getopt(argc, argv, "8E:H:l:N:O:p:R:t:u")) != -1) {
 		switch (ch) {
+		case 'E': tx.envid = optarg; break;
+		case 'N': notify = (uint32_t)strtoul(optarg, NULL, 0); break;
+		case 'O': orcpt = optarg; break;
+		case 'R': tx.ret = (uint32_t)atoi(optarg); break;
 		case '8': tx.eightbit = 1; break;
 		case 'u': tx.smtputf8 = 1; break;
 		case 'H':
@@ -85,8 +94,16 @@ main(int argc, char **argv)
 	tx.size = (uint64_t)sb.st_size;
 	tx.nrcpt = (size_t)argc - 4;
 	tx.rcpt = (const char *const *)argv + 4;
-	if ((res = calloc(tx.nrcpt, sizeof(*res))) == NULL)
+	if ((res = calloc(tx.nrcpt, sizeof(*res))) == NULL ||
+	    (notifies = calloc(tx.nrcpt, sizeof(*notifies))) == NULL ||
+	    (orcpts = calloc(tx.nrcpt, sizeof(*orcpts))) == NULL)
 		err(1, "calloc");
+	for (i = 0; i < tx.nrcpt; i++) {
+		notifies[i] = notify;
+		orcpts[i] = orcpt != NULL ? orcpt : "";
+	}
+	tx.notify = notifies;
+	tx.orcpt = orcpts;
 	a = smtp_client_try(&conf, argv[1], (struct sockaddr *)&ss, sslen, &tx,
 	    res, reason, sizeof(reason), &maybe_sent);
 	printf("attempt %s\n", a == SMTP_ATTEMPT_DONE ? "done" : "next");
@@ -98,6 +115,8 @@ main(int argc, char **argv)
 		    res[i].status == ST_PERM ? "perm" : "temp", res[i].dsn,
 		    res[i].text);
 	free(res);
+	free(notifies);
+	free(orcpts);
 	close(fd);
 	return 0;
 }
