@@ -360,10 +360,8 @@ rl_all(const struct d_rjob *j, struct rl_outcome *o, uint32_t status,
 }
 
 static void
-rl_session_done(struct smtp_session *s, const struct rl_outcome *o,
-    const char *nexthop)
+rl_session_done(struct smtp_session *s, const char *nexthop)
 {
-	(void)o;
 	if (rl_conf.smtp_connection_cache_time > 0 &&
 	    smtp_session_usable(s) && smtp_session_rset(s) == 0) {
 		rl_cached = s;
@@ -407,7 +405,7 @@ rl_deliver(const struct d_rjob *j, const struct smtp_tx *tx,
 		rl_outcome_from(o, s);
 		if (smtp_session_tx(s, tx, o->res, reason, sizeof(reason),
 		    &maybe_sent) == SMTP_ATTEMPT_DONE) {
-			rl_session_done(s, o, j->nexthop);
+			rl_session_done(s, j->nexthop);
 			return;
 		}
 		smtp_session_close(s, 0);
@@ -448,7 +446,7 @@ rl_deliver(const struct d_rjob *j, const struct smtp_tx *tx,
 		rl_outcome_from(o, s);
 		if (smtp_session_tx(s, tx, o->res, reason, sizeof(reason),
 		    &maybe_sent) == SMTP_ATTEMPT_DONE) {
-			rl_session_done(s, o, j->nexthop);
+			rl_session_done(s, j->nexthop);
 			return;
 		}
 		smtp_session_close(s, 0);

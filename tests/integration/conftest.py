@@ -4,6 +4,11 @@ Each test that asks for `suite` gets a fresh instance in its own temporary
 directory (spool, maps, mail store, config), started with `master -f`, and
 stopped by PID at the end. Nothing here sleeps to synchronise: every wait is
 a condition polled until a deadline.
+
+Tests between hosts (netharness.py) give a suite a loopback address of its
+own, where it listens on port 25 and 110 as a domain's MX does, and start
+Debian's NSD and Postfix beside it: the fixtures nsd_factory,
+postfix_factory and host_factory below.
 """
 import os
 import pathlib
@@ -17,6 +22,8 @@ import tempfile
 import time
 
 import pytest
+
+import netharness
 
 
 def pytest_addoption(parser):
@@ -75,11 +82,19 @@ def sanitizer_build(build_dir):
 
 
 class Suite:
-    def __init__(self, build_dir, root, extra_conf=""):
+    def __init__(self, build_dir, root, extra_conf="", address=None):
+        """address: a loopback address of the suite's own (see
+        netharness.loopback_address), where it listens on the standard
+        ports 25 and 110; by default 127.0.0.1 and free high ports."""
         self.build = pathlib.Path(build_dir)
         self.root = pathlib.Path(root)
-        self.port = free_port()
-        self.pop3_port = free_port()
+        self.own_address = address is not None
+        self.addr = address or "127.0.0.1"
+        if self.own_address:
+            self.port, self.pop3_port = 25, 110
+        else:
+            self.port = free_port()
+            self.pop3_port = free_port()
         self.dns_port = free_port()	# nothing listens there
         self.conf = self.root / "postern.conf"
         self.spool = self.root / "spool"
@@ -106,8 +121,8 @@ class Suite:
             "aliases_file": self.aliases,
             "daemon_directory": self.build / "libexec",
             "pid_file": self.pidfile,
-            "smtp_listen": f"127.0.0.1:{self.port}",
-            "pop3_listen": f"127.0.0.1:{self.pop3_port}",
+            "smtp_listen": f"{self.addr}:{self.port}",
+            "pop3_listen": f"{self.addr}:{self.pop3_port}",
             "local_delivery_concurrency": 4,
             "remote_delivery_concurrency": 2,
             # No test asks the host's resolver: a loopback port where
@@ -194,8 +209,11 @@ class Suite:
             except AssertionError as e:
                 # Another test process (ctest -j2) may have taken one of
                 # our ports between free_port's look and master's bind:
-                # new ports, and again. Anything else is a failure.
-                if attempt == 2 or "Address already in use" not in str(e):
+                # new ports, and again. Anything else is a failure, and
+                # so is a clash on an address of the suite's own, which
+                # a test may already have put in DNS.
+                if attempt == 2 or self.own_address or \
+                        "Address already in use" not in str(e):
                     raise
                 self.log.close()
                 self.move_ports()
@@ -238,7 +256,7 @@ class Suite:
         if self.proc.poll() is not None:
             raise AssertionError("master exited early:\n" + self.log_text())
         try:
-            with socket.create_connection(("127.0.0.1", self.port), 1) as s:
+            with socket.create_connection((self.addr, self.port), 1) as s:
                 s.settimeout(2)
                 return s.recv(512).startswith(b"220")
         except OSError:
@@ -364,11 +382,11 @@ def suite_factory(build_dir):
     """Makes (unstarted) suites; each is stopped and removed afterwards."""
     made = []
 
-    def make(extra_conf=""):
+    def make(extra_conf="", address=None):
         root = tempfile.mkdtemp(prefix="postern-test-")
         # The daemons drop to unprivileged users and must reach it.
         os.chmod(root, 0o755)
-        s = Suite(build_dir, root, extra_conf)
+        s = Suite(build_dir, root, extra_conf, address)
         made.append(s)
         s.postern("setup")
         return s
@@ -401,3 +419,105 @@ def suite(suite_factory):
     s.postern("alias")
     s.start()
     return s
+
+
+# -- several hosts: DNS, Postern hosts, Postfix (netharness.py) --------------
+
+def _keep_tmp():
+    return os.environ.get("POSTERN_KEEP_TMP") == "1"
+
+
+def _need_root():
+    # Ports 25 and 53, Postfix's master and mount namespaces are root's.
+    if os.geteuid() != 0:
+        pytest.skip("other hosts listen on ports 25 and 53: run as root")
+
+
+@pytest.fixture
+def nsd_factory():
+    """nsd_factory({zone: records}) starts Debian's NSD on a loopback
+    address of its own, port 53 (see netharness.Nsd); stopped and removed
+    afterwards."""
+    _need_root()
+    if not os.path.exists(netharness.NSD):
+        pytest.fail("nsd is not installed (apt-get install nsd)")
+    made = []
+
+    def make(zones, address=None):
+        n = netharness.Nsd(netharness.new_tmpdir("postern-nsd-"), zones,
+                           address)
+        made.append(n)
+        n.start()
+        return n
+    yield make
+    for n in made:
+        n.stop()
+        if not _keep_tmp():
+            shutil.rmtree(n.root, ignore_errors=True)
+
+
+@pytest.fixture
+def postfix_factory():
+    """postfix_factory(domain, users, dns=ADDR) starts a private Postfix
+    instance, the MX of domain on a loopback address of its own (see
+    netharness.Postfix); stopped and removed afterwards."""
+    _need_root()
+    if not netharness.postfix_installed():
+        pytest.fail("postfix is not installed (README command 2 installs "
+                    "it)")
+    made = []
+
+    def make(domain, users=(), dns=None, address=None, extra="",
+             start=True):
+        p = netharness.Postfix(netharness.new_tmpdir("postern-postfix-"),
+                               domain, users, dns, address, extra=extra)
+        made.append(p)
+        if start:
+            p.start()
+        return p
+    yield make
+    for p in made:
+        p.stop()
+        if not _keep_tmp():
+            shutil.rmtree(p.root, ignore_errors=True)
+
+
+@pytest.fixture
+def host_factory(suite_factory):
+    """host_factory(domain, users, extra_conf) starts a Postern suite that
+    is the MX of domain: its own loopback address (suite.addr, port 25),
+    myhostname mx.DOMAIN, local_domains DOMAIN, users USER@DOMAIN (and
+    admin@DOMAIN, where the test aliases send postmaster's mail).
+    extra_conf goes into postern.conf as it is (dns_servers = ADDR for
+    the test's NSD, once resolverd has that key)."""
+    _need_root()
+
+    def make(domain, users=(), extra_conf="", start=True):
+        conf = (f"myhostname = mx.{domain}\nlocal_domains = {domain}\n"
+                + extra_conf)
+        s = suite_factory(conf, address=netharness.loopback_address())
+        s.domain = domain
+        for u in dict.fromkeys(list(users) + ["admin"]):
+            s.postern("user", "add", f"{u}@{domain}")
+        s.postern("alias")
+        if start:
+            s.start()
+        return s
+    return make
+
+
+@pytest.fixture
+def refusing_mx_factory():
+    """refusing_mx_factory(mode) starts an exchanger that will not take
+    mail (netharness.RefusingMx: "421" greeting, or "close" at once) on
+    a loopback address of its own, port 25; stopped afterwards."""
+    _need_root()
+    made = []
+
+    def make(mode="421"):
+        m = netharness.RefusingMx(mode)
+        made.append(m)
+        return m
+    yield make
+    for m in made:
+        m.stop()

@@ -88,6 +88,7 @@ def test_install_with_destdir_creates_nothing_outside_it(build_dir):
         got = files_under(dest)
         for want in ("sbin/postern", "sbin/sendmail",
                      "libexec/postern/master", "libexec/postern/deliverd",
+                     "libexec/postern/relayd",
                      "etc/postern/postern.conf", "etc/postern/aliases",
                      "etc/init.d/postern", "lib/systemd/system/postern.service",
                      "share/man/man8/postern.8"):

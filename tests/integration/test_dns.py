@@ -1,25 +1,20 @@
 """resolverd's DNS module (resolverd/dns_*.c) against a real DNS server:
-NSD from Debian, started here on a loopback address and a free port,
-serving zones written by the test. tests/tools/dns_probe.c drives the
-module (route DOMAIN = what delivery will ask; query NAME TYPE)."""
+NSD from Debian, started by the harness (netharness.Nsd) on a loopback
+address of its own, port 53, serving zones written by the test.
+tests/tools/dns_probe.c drives the module (route DOMAIN = what delivery
+will ask; query NAME TYPE)."""
 import os
 import pathlib
 import shutil
 import socket
 import subprocess
-import tempfile
 
 import pytest
 
-from conftest import free_port, wait_until
+import netharness
 
-NSD = shutil.which("nsd") or "/usr/sbin/nsd"
-
-ZONE_A = """$TTL 300
-@       IN SOA ns.a.test. admin.a.test. 1 3600 600 86400 60
-@       IN NS  ns.a.test.
-ns      IN A   127.0.0.1
-@       IN MX  20 mx2.a.test.
+# The harness adds the SOA, the NS and ns.a.test's address.
+ZONE_A = """@       IN MX  20 mx2.a.test.
 @       IN MX  10 mx1.a.test.
 mx1     IN A   127.0.0.11
 mx2     IN A   127.0.0.12
@@ -58,56 +53,21 @@ def _probe_path(request):
 
 @pytest.fixture(scope="module")
 def nsd(_probe_path):
-    if not os.path.exists(NSD):
+    """One NSD for the module (its zones never change here): the server
+    as dns-probe's -s takes it, ADDR:53."""
+    if not os.path.exists(netharness.NSD):
         pytest.fail("nsd is not installed (apt-get install nsd)")
-    d = pathlib.Path(tempfile.mkdtemp(prefix="postern-nsd-"))
-    os.chmod(d, 0o755)
-    port = free_port()
-    (d / "a.test.zone").write_text(ZONE_A + big_records())
-    (d / "nsd.conf").write_text(f"""server:
-    ip-address: 127.0.0.1@{port}
-    do-ip6: no
-    username: ""
-    chroot: ""
-    zonesdir: "{d}"
-    pidfile: "{d}/nsd.pid"
-    database: ""
-    xfrdfile: "{d}/xfrd.state"
-    zonelistfile: "{d}/zone.list"
-    logfile: "{d}/nsd.log"
-    server-count: 1
-    hide-version: yes
-remote-control:
-    control-enable: no
-zone:
-    name: a.test
-    zonefile: "{d}/a.test.zone"
-""")
-    chk = subprocess.run(["/usr/sbin/nsd-checkconf", str(d / "nsd.conf")],
-                         capture_output=True, text=True)
-    assert chk.returncode == 0, chk.stderr
-    proc = subprocess.Popen([NSD, "-d", "-c", str(d / "nsd.conf")],
-                            stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    server = f"127.0.0.1:{port}"
-
-    def answers():
-        if proc.poll() is not None:
-            raise AssertionError("nsd exited: " +
-                                 (d / "nsd.log").read_text(errors="replace"))
-        return "status ok" in probe_raw(server, "query", "ns.a.test", "A")
+    n = netharness.Nsd(netharness.new_tmpdir("postern-nsd-"),
+                       {"a.test": ZONE_A + big_records()})
     try:
-        wait_until(answers, 20, what="nsd to answer")
+        n.start()
+        server = f"{n.address}:53"
+        # What the harness checked (the SOA) the module reads too.
+        assert "status ok" in probe_raw(server, "query", "ns.a.test", "A")
         yield server
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        shutil.rmtree(d, ignore_errors=True)
-
+        n.stop()
+        shutil.rmtree(n.root, ignore_errors=True)
 
 
 def probe_raw(*servers_and_args, opts=()):

@@ -324,3 +324,62 @@ def test_a_killed_agent_mid_transfer_is_retried_and_delivered(world):
         os.kill(pid, signal.SIGKILL)
     wait_until(lambda: mx.rec.messages, 60, what="the retried delivery")
     assert mx.rec.messages[-1]["to"] == ["kim@remote.test"]
+
+
+def test_the_agents_run_as_relay_user_in_their_chroot_and_hold_no_file(
+        world):
+    import pwd
+    import stat as st
+    s, _, _, _, _ = world()
+    relay = s.spool / "relay"
+    u = pwd.getpwnam("postern-relay")
+    # The chroot: root's, the agents' group may enter; their two sockets,
+    # nobody else's (queued and resolverd's ends are master's).
+    d = os.stat(relay)
+    assert (d.st_uid, d.st_gid, st.S_IMODE(d.st_mode)) == (0, u.pw_gid,
+                                                           0o750)
+    for name in ("relay.sock", "route.sock"):
+        f = os.stat(relay / name)
+        assert (f.st_uid, st.S_IMODE(f.st_mode)) == (u.pw_uid, 0o600), name
+    entries = sorted(p.name for p in relay.iterdir() if p.name != "proc")
+    assert entries == ["relay.sock", "route.sock"], entries
+    pids = s.pids_of("relayd")
+    assert len(pids) == 2, pids
+    for pid in pids:
+        status = pathlib.Path(f"/proc/{pid}/status").read_text()
+        uids = re.search(r"^Uid:\s+(.*)$", status, re.M).group(1).split()
+        assert set(uids) == {str(u.pw_uid)}, uids
+        assert os.readlink(f"/proc/{pid}/root") == str(relay)
+        # Nothing but sockets, /dev/null and stderr (the harness's log,
+        # master -f): no file of the spool or the mail store.
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+            assert target.startswith(("socket:", "anon_inode:",
+                                      "/dev/null")) or \
+                (int(fd) <= 2 and target == str(s.logfile)), (pid, target)
+
+
+def test_a_bad_route_request_closes_that_client_only(world):
+    import ipcclient
+    s, _, _, _, _ = world()
+    R_ROUTE, R_ROUTE_REPLY = 50, 51
+    path = s.spool / "relay" / "route.sock"
+    bad = ipcclient.connect(path)
+    # Not a host name: an SMTP command smuggled into the domain.
+    ipcclient.send(bad, R_ROUTE, ipcclient.string("x.test\r\nRCPT"), 1)
+    assert ipcclient.recv(bad) is None
+    bad.close()
+    # A route request on the check socket is refused the same way.
+    chk = ipcclient.connect(s.spool / "smtpd" / "resolver.sock")
+    ipcclient.send(chk, R_ROUTE, ipcclient.string("remote.test"), 1)
+    assert ipcclient.recv(chk) is None
+    chk.close()
+    good = ipcclient.connect(path)
+    ipcclient.send(good, R_ROUTE, ipcclient.string("remote.test"), 7)
+    ftype, rid, body, _ = ipcclient.recv(good)
+    assert (ftype, rid) == (R_ROUTE_REPLY, 7)
+    assert body[:4] == b"\0\0\0\0"      # ST_OK
+    assert b"mx1.remote.test" in body
+    good.close()
+    wait_log(s, r"malformed or unexpected frame \(type 50\) on the route "
+                r"socket")
