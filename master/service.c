@@ -125,9 +125,9 @@ services_init(struct master *m)
 	s = svc_new(m, "resolverd", 0);
 	svc_add_fd(s, "check", m->check_fd);
 	svc_add_fd(s, "expand", m->expand_fd);
+	svc_add_fd(s, "route", m->route_fd);
 	s = svc_new(m, "authd", 0);
 	svc_add_fd(s, "auth", m->auth_fd);
-	svc_add_fd(s, "route", m->route_fd);
 	s = svc_new(m, "queued", 0);
 	svc_add_fd(s, "submit", m->submit_fd);
 	svc_add_fd(s, "inject", m->inject_fd);
