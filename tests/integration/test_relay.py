@@ -381,5 +381,5 @@ def test_a_bad_route_request_closes_that_client_only(world):
     assert body[:4] == b"\0\0\0\0"      # ST_OK
     assert b"mx1.remote.test" in body
     good.close()
-    wait_log(s, r"malformed or unexpected frame \(type 50\) on the route "
-                r"socket")
+    wait_log(s, rf"malformed or unexpected frame \(type {R_ROUTE}\) on the "
+                r"route socket")
