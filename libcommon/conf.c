@@ -89,6 +89,7 @@ static const struct conf_key conf_keys[] = {
 	K(queue_lifetime, CT_DURATION, "5d"),
 	KL(local_delivery_concurrency, "4", 1, 256),
 	K(delivery_timeout, CT_DURATION, "10m"),
+	KL(queue_active_limit, "20000", 1, 10000000),
 	KL(initial_destination_concurrency, "5", 1, 1000),
 	KL(destination_concurrency_limit, "20", 1, 1000),
 	KL(destination_recipient_limit, "50", 1, 100),

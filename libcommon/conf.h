@@ -67,6 +67,7 @@ struct conf {
 	time_t	 queue_lifetime;
 	long	 local_delivery_concurrency;
 	time_t	 delivery_timeout;
+	long	 queue_active_limit;
 	long	 initial_destination_concurrency;
 	long	 destination_concurrency_limit;
 	long	 destination_recipient_limit;	/* at most D_RJOB_RCPT_MAX */

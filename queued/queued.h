@@ -248,6 +248,8 @@ void	timers_init(void);
 /* Sets or moves m's deadline (unix time). */
 void	timers_set(struct qmsg *, time_t when);
 void	timers_clear(struct qmsg *);
+/* The active set has room again: due messages start (next loop turn). */
+void	timers_kick(void);
 size_t	timers_count(void);
 void	timers_shutdown(void);
 

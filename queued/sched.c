@@ -437,6 +437,9 @@ round_ended(struct qmsg *m)
 {
 	Q->rounds--;
 	round_finish(m);
+	/* Room again in the active set: what waited for it may start. */
+	if (Q->rounds + 1 == Q->conf.queue_active_limit)
+		timers_kick();
 	if (Q->stopping && Q->rounds == 0 && Q->writes == 0)
 		evloop_stop(Q->loop);	/* the drain of a stop is over */
 }
@@ -642,6 +645,15 @@ sched_run(struct qmsg *m)
 			round_finish(m);
 		} else
 			arm_timer(m);
+		return;
+	}
+	/*
+	 * The active set is bounded: at queue_active_limit rounds in
+	 * flight, a due message waits in the deadline heap, due now, and
+	 * starts when a round ends (timers_kick), earliest first.
+	 */
+	if (Q->rounds >= Q->conf.queue_active_limit) {
+		timers_set(m, time(NULL));
 		return;
 	}
 	if ((rd = rounds_for(m)) == NULL ||

@@ -79,6 +79,8 @@ timers_fire(void *arg)
 	armed = NULL;
 	while ((m = heap_top(&timers)) != NULL && m->due <= now &&
 	    n++ < TIMERS_BATCH) {
+		if (Q->rounds >= Q->conf.queue_active_limit)
+			return;	/* full: timers_kick when a round ends */
 		heap_remove(&timers, m);
 		sched_run(m);	/* may set m's deadline again */
 	}
@@ -110,6 +112,13 @@ timers_set(struct qmsg *m, time_t when)
 		}
 	}
 	rearm(0);
+}
+
+void
+timers_kick(void)
+{
+	if (ready)
+		rearm(1);
 }
 
 void

@@ -35,6 +35,8 @@ class Script:
         self.data_hold = None
         self.transactions = []		# the recipients of each DATA
         self.mail_tries = 0
+        self.in_data = 0		# transactions waiting at the end of DATA
+        self.most_in_data = 0
         self.lock = threading.Lock()
 
     async def handle_MAIL(self, server, session, envelope, address, options):
@@ -55,8 +57,13 @@ class Script:
 
     async def handle_DATA(self, server, session, envelope):
         if self.data_hold is not None:
+            with self.lock:
+                self.in_data += 1
+                self.most_in_data = max(self.most_in_data, self.in_data)
             loop = asyncio.get_running_loop()
             await loop.run_in_executor(None, self.data_hold.wait, 60)
+            with self.lock:
+                self.in_data -= 1
         with self.lock:
             self.transactions.append(sorted(envelope.rcpt_tos))
         return "250 2.0.0 Ok: queued as REMOTE"
@@ -272,3 +279,26 @@ def test_kill_9_of_queued_mid_round_sends_nothing_delivered_again(relay):
     # The restarted queued did not send bob's copy again; carol's may
     # come twice (her transaction was in flight when queued died).
     assert fast.received("bob@fast.test") == 1
+
+
+def test_queue_active_limit_bounds_the_rounds_in_flight(relay):
+    # Four agents could carry four messages at once; the active set
+    # allows two rounds, so two wait for a round to end.
+    s, mxs = relay(["slow.test"], "remote_delivery_concurrency = 4\n"
+                   "queue_active_limit = 2\n")
+    mx = mxs["slow.test"]
+    mx.script.data_hold = threading.Event()
+    n = 6
+    with smtplib.SMTP("127.0.0.1", s.port, timeout=30) as c:
+        for i in range(n):
+            # Accepted while the active set is full.
+            c.sendmail("alice@example.test", [f"u{i}@slow.test"],
+                       f"Subject: {i}\n\nbody\n")
+    wait_until(lambda: mx.script.in_data == 2, 30,
+               what="two transactions held at the end of DATA")
+    assert len(s.committed()) == n
+    mx.script.data_hold.set()
+    s.wait_queue_empty(timeout=60)
+    assert sorted(t[0] for t in mx.script.transactions) == \
+        sorted(f"u{i}@slow.test" for i in range(n))
+    assert mx.script.most_in_data == 2, mx.script.most_in_data
