@@ -2,7 +2,8 @@
  * test_timers.c - queued/timers.c: due messages are handed to sched_run
  * earliest first (ties by queue id), at most a batch per loop turn, and
  * only once; a cleared deadline never fires, a moved one fires at its new
- * time, and a deadline in the future does not fire now. sched_run and Q
+ * time, a deadline in the future does not fire now, and a full active
+ * set (queue_active_limit) holds due messages until timers_kick. sched_run and Q
  * are this test's own (timers.c needs nothing else of queued).
  */
 #include <setjmp.h>
@@ -60,6 +61,7 @@ setup(void **state)
 	(void)state;
 	Q = &q;
 	memset(&q, 0, sizeof(q));
+	q.conf.queue_active_limit = 20000;
 	assert_non_null(q.loop = evloop_new());
 	evloop_on_idle(q.loop, on_idle, NULL);
 	timers_init();
@@ -147,6 +149,42 @@ test_cleared_moved_and_future_deadlines(void **state)
 	assert_int_equal(timers_count(), 1);
 }
 
+static size_t ran_before_kick = (size_t)-1;
+
+/* A round ends after a while: the set has room again. */
+static void
+round_ends(void *arg)
+{
+	(void)arg;
+	ran_before_kick = nran;
+	q.rounds = 0;
+	timers_kick();
+}
+
+static void
+test_a_full_active_set_holds_due_messages_until_a_kick(void **state)
+{
+	time_t	now = time(NULL);
+	size_t	i;
+
+	(void)state;
+	q.conf.queue_active_limit = 2;
+	q.rounds = 2;
+	for (i = 0; i < 5; i++)
+		timers_set(&msgs[i], now - 10 + (time_t)i);
+	/* Loop turns pass for 50 ms; nothing starts while the set is full. */
+	assert_non_null(evloop_timer(q.loop, 50, round_ends, NULL));
+	expect = 5;
+	assert_int_equal(evloop_run(q.loop), 0);
+	assert_int_equal(ran_before_kick, 0);
+	assert_true(turns > 1);
+	/* Then the waiting ones start, earliest first. */
+	assert_int_equal(nran, 5);
+	for (i = 0; i < 5; i++)
+		assert_ptr_equal(ran[i], &msgs[i]);
+	assert_int_equal(timers_count(), 0);
+}
+
 int
 main(void)
 {
@@ -156,6 +194,9 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_cleared_moved_and_future_deadlines, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_a_full_active_set_holds_due_messages_until_a_kick,
+		    setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
