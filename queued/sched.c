@@ -455,6 +455,20 @@ job_succeeded_somewhere(const struct rcpt_job *job)
 	return 0;
 }
 
+/*
+ * A success made durable mid-round. Nothing to settle here: the round's
+ * end, if it comes while this write is out, queues a write of its own
+ * whose waiter (round_written) settles the message; two waiters that
+ * both settled could free it under each other.
+ */
+static void
+success_written(struct qmsg *m, int rc, void *arg)
+{
+	(void)m;
+	(void)rc;
+	(void)arg;
+}
+
 static void
 job_done(struct rcpt_job *job)
 {
@@ -473,7 +487,7 @@ job_done(struct rcpt_job *job)
 		job_apply(m, rd, job->round_index);
 		/* Off the loop too; the round's end waits for it (m->wr). */
 		if (m->dirty)
-			spool_write_env(m, round_written, NULL);
+			spool_write_env(m, success_written, NULL);
 	}
 	if (--m->inflight == 0)
 		round_ended(m);
