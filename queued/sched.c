@@ -570,8 +570,15 @@ static void expanded_targets(struct rcpt_job *, const struct r_expansion *);
 void
 sched_expanded(struct rcpt_job *job, const struct r_expansion *x)
 {
-	struct round *rd = job->msg->round;
+	struct qmsg	*m = job->msg;
+	struct round	*rd = m->round;
 
+	/*
+	 * Held while the targets go out: an answer that comes at once
+	 * could otherwise end the round, and free it, job and all, before
+	 * the round's bookkeeping below.
+	 */
+	m->inflight++;
 	expanded_targets(job, x);
 	/*
 	 * Every recipient of the round expanded: its remote targets are
@@ -579,6 +586,8 @@ sched_expanded(struct rcpt_job *job, const struct r_expansion *x)
 	 */
 	if (rd != NULL && rd->unexpanded > 0 && --rd->unexpanded == 0)
 		relay_close(&rd->relay);
+	if (--m->inflight == 0)
+		round_ended(m);
 }
 
 static void
