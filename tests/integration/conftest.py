@@ -184,19 +184,21 @@ class Suite:
         return dst
 
     # -- lifecycle ------------------------------------------------------
+    def sanitizer_chroot_proc(self):
+        """LeakSanitizer's exit check needs /proc; in a sanitizer build
+        priv_drop binds it onto <chroot>/proc when that exists (see
+        libcommon/priv.c). smtpd's and relayd's chroots get one: pop3d's
+        must stay empty, and its processes end with _exit anyway. Every
+        way of starting master calls this first."""
+        if self.sanitizer:
+            for chroot in ("smtpd", "relay"):
+                (self.spool / chroot / "proc").mkdir(parents=True,
+                                                     exist_ok=True)
+
     def start(self, **popen):
         """Starts master; popen (env, pass_fds, cwd) goes to Popen."""
         self.start_mark = len(self.log_text())
-        if self.sanitizer:
-            # LeakSanitizer's exit check needs /proc; in a sanitizer build
-            # priv_drop binds it onto <chroot>/proc when that exists (see
-            # libcommon/priv.c). Only smtpd's chroot gets one: pop3d's
-            # must stay empty, and its processes end with _exit anyway.
-            (self.spool / "smtpd" / "proc").mkdir(parents=True,
-                                                  exist_ok=True)
-            # relayd's chroot (<spool>/relay) gets one for the same reason.
-            (self.spool / "relay" / "proc").mkdir(parents=True,
-                                                  exist_ok=True)
+        self.sanitizer_chroot_proc()
         for attempt in range(3):
             self.log = open(self.logfile, "ab")
             self.proc = subprocess.Popen(

@@ -145,6 +145,7 @@ def start_wrapped(s, prefix, env=None):
     """Suite.start, with master run through prefix (a command that execs
     it): the harness's own checks that everything came up."""
     s.start_mark = len(s.log_text())
+    s.sanitizer_chroot_proc()
     s.log = open(s.logfile, "ab")
     s.proc = subprocess.Popen(
         prefix + [str(s.build / "libexec" / "master"), "-c", str(s.conf),
