@@ -22,6 +22,8 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 
+#include <sanitizer/lsan_interface.h>
+
 #include <limits.h>
 #include <sched.h>
 #endif
@@ -85,9 +87,17 @@ priv_san_proc(const char *chroot_dir)
 	/* Private first: a bind under a shared / would reach the host. */
 	if (unshare(CLONE_NEWNS) == -1 ||
 	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == -1 ||
-	    mount("/proc", p, NULL, MS_BIND, NULL) == -1)
-		log_warn("sanitizer build: no /proc in the chroot %s "
-		    "(LeakSanitizer cannot check at exit)", chroot_dir);
+	    mount("/proc", p, NULL, MS_BIND, NULL) == -1) {
+		/*
+		 * No mount namespace (a unit whose capabilities lack
+		 * CAP_SYS_ADMIN): check for leaks now, while /proc is still
+		 * in sight; LeakSanitizer then skips the exit check it could
+		 * not make.
+		 */
+		log_warn("sanitizer build: no /proc in the chroot %s; "
+		    "LeakSanitizer checks now instead of at exit", chroot_dir);
+		__lsan_do_leak_check();
+	}
 }
 #endif
 
