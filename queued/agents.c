@@ -48,7 +48,6 @@ static struct delivery_list	 waiting = TAILQ_HEAD_INITIALIZER(waiting);
 static struct expansion_list	 expanding = TAILQ_HEAD_INITIALIZER(expanding);
 static struct expansion_list	 exp_waiting = TAILQ_HEAD_INITIALIZER(exp_waiting);
 static size_t			 nexpanding;
-static int			 dispatching, dispatch_again;
 
 /*
  * Expansions in flight at once: resolverd answers in order, and a bounded
@@ -289,19 +288,12 @@ agent_msg(struct peer *p, struct ipc_msg *m)
 {
 	struct agent	*a = p->ctx;
 	struct d_result	 res;
-	uint32_t	 transport;
 
 	if (!a->ready) {
-		if (m->type != D_HELLO || proto_dec_d_hello(m, &transport) ==
-		    -1 || transport != D_TRANSPORT_LOCAL) {
-			log_warnx("delivery agent sent a bad hello");
-			ipc_msg_free(m);
-			peer_close(p);
-			return;
+		if (agent_hello(p, m, D_TRANSPORT_LOCAL, "delivery agent") == 0) {
+			a->ready = 1;
+			dispatch();
 		}
-		ipc_msg_free(m);
-		a->ready = 1;
-		dispatch();
 		return;
 	}
 	if (m->type != D_RESULT || a->busy == NULL || m->id != a->jobid ||
@@ -354,23 +346,56 @@ agent_deadline_ms(uint32_t kind)
 	return s * 1000;
 }
 
-/*
- * Finishing a job can start new ones (a bounce, the next round) and reach
- * dispatch again from inside it: the inner call only asks for another pass.
- */
+static struct dispatcher local_dispatcher = { dispatch_once, 0, 0 };
+
 static void
 dispatch(void)
 {
-	if (dispatching) {
-		dispatch_again = 1;
+	dispatcher_run(&local_dispatcher);
+}
+
+void
+dispatcher_run(struct dispatcher *d)
+{
+	if (d->running) {
+		d->again = 1;
 		return;
 	}
-	dispatching = 1;
+	d->running = 1;
 	do {
-		dispatch_again = 0;
-		dispatch_once();
-	} while (dispatch_again);
-	dispatching = 0;
+		d->again = 0;
+		d->pass();
+	} while (d->again);
+	d->running = 0;
+}
+
+int
+agent_hello(struct peer *p, struct ipc_msg *m, uint32_t transport,
+    const char *what)
+{
+	uint32_t got;
+	int	 ok = m->type == D_HELLO && proto_dec_d_hello(m, &got) == 0 &&
+		     got == transport;
+
+	ipc_msg_free(m);
+	if (ok)
+		return 0;
+	log_warnx("%s sent a bad hello", what);
+	peer_close(p);
+	return -1;
+}
+
+void
+agent_close(struct peer *p, int idle)
+{
+	struct ipc_msg m;
+
+	if (idle) {
+		ipc_msg_init(&m, D_BYE, 0);
+		(void)peer_send(p, &m);
+		ipc_msg_free(&m);
+	}
+	peer_close(p);
 }
 
 static void
@@ -460,7 +485,6 @@ void
 agents_shutdown(void)
 {
 	struct agent	*a;
-	struct ipc_msg	 m;
 
 	agents_stopping = 1;
 	/*
@@ -468,14 +492,8 @@ agents_shutdown(void)
 	 * crash; one in the middle of a job learns it when its result
 	 * cannot be sent (the job is retried at the next start).
 	 */
-	while ((a = TAILQ_FIRST(&agents)) != NULL) {
-		if (a->ready && a->busy == NULL) {
-			ipc_msg_init(&m, D_BYE, 0);
-			(void)peer_send(a->peer, &m);
-			ipc_msg_free(&m);
-		}
-		peer_close(a->peer);
-	}
+	while ((a = TAILQ_FIRST(&agents)) != NULL)
+		agent_close(a->peer, a->ready && a->busy == NULL);
 	if (resolver != NULL)
 		peer_close(resolver);
 }

@@ -198,6 +198,25 @@ void	agents_deliver(struct rcpt_job *, size_t i);
 void	agents_shutdown(void);
 /* No local or remote agent is connected (a stop may end). */
 int	agents_all_gone(void);
+/*
+ * What local (agents.c) and remote (relay.c) agents share. agent_hello
+ * takes an agent's first frame: 0 when it is D_HELLO for transport,
+ * else -1 after logging it as from what and closing p; m is freed
+ * either way. agent_close tells an idle agent that this is a stop
+ * (D_BYE), then closes it.
+ */
+int	agent_hello(struct peer *p, struct ipc_msg *m, uint32_t transport,
+	    const char *what);
+void	agent_close(struct peer *p, int idle);
+/*
+ * A dispatcher that finishing a job can reach again from inside itself
+ * (a bounce, the next round): the inner call only asks for another pass.
+ */
+struct dispatcher {
+	void	(*pass)(void);
+	int	  running, again;
+};
+void	dispatcher_run(struct dispatcher *);
 
 /*
  * relay.c: remote deliveries, per destination. A round adds its remote

@@ -105,7 +105,6 @@ static struct rdest_tree	 dests = RB_INITIALIZER(&dests);
 static struct rdest_ring	 ring = TAILQ_HEAD_INITIALIZER(ring);
 static struct ragent_list	 ragents = TAILQ_HEAD_INITIALIZER(ragents);
 static int			 relay_enabled;
-static int			 dispatching, dispatch_again;
 static uint32_t			 next_jobid = 1;
 
 static void relay_dispatch(void);
@@ -471,19 +470,12 @@ ragent_msg(struct peer *p, struct ipc_msg *m)
 {
 	struct ragent		*a = p->ctx;
 	struct d_rresult	 res;
-	uint32_t		 transport;
 
 	if (!a->ready) {
-		if (m->type != D_HELLO || proto_dec_d_hello(m, &transport) ==
-		    -1 || transport != D_TRANSPORT_REMOTE) {
-			log_warnx("remote agent sent a bad hello");
-			ipc_msg_free(m);
-			peer_close(p);
-			return;
+		if (agent_hello(p, m, D_TRANSPORT_REMOTE, "remote agent") == 0) {
+			a->ready = 1;
+			relay_dispatch();
 		}
-		ipc_msg_free(m);
-		a->ready = 1;
-		relay_dispatch();
 		return;
 	}
 	if (m->type != D_RRESULT || a->busy == NULL || m->id != a->jobid ||
@@ -547,7 +539,8 @@ idle_agent(const struct rdest *d)
 static int
 batch_send(struct ragent *a, struct rbatch *b)
 {
-	struct d_rrcpt	 rc[D_RJOB_RCPT_MAX];
+	/* 100 KiB at most: kept off the stack (one loop, one job at a time). */
+	static struct d_rrcpt rc[D_RJOB_RCPT_MAX];
 	struct d_rjob	 j;
 	struct ipc_msg	 m;
 	struct qmsg	*msg = b->msg;
@@ -643,19 +636,12 @@ dispatch_once(void)
 	} while (sent);
 }
 
+static struct dispatcher relay_dispatcher = { dispatch_once, 0, 0 };
+
 static void
 relay_dispatch(void)
 {
-	if (dispatching) {
-		dispatch_again = 1;
-		return;
-	}
-	dispatching = 1;
-	do {
-		dispatch_again = 0;
-		dispatch_once();
-	} while (dispatch_again);
-	dispatching = 0;
+	dispatcher_run(&relay_dispatcher);
 }
 
 void
@@ -682,17 +668,10 @@ relay_init(int relay_listen_fd)
 void
 relay_shutdown(void)
 {
-	struct ragent	*a;
-	struct ipc_msg	 m;
+	struct ragent *a;
 
-	while ((a = TAILQ_FIRST(&ragents)) != NULL) {
-		if (a->ready && a->busy == NULL) {
-			ipc_msg_init(&m, D_BYE, 0);
-			(void)peer_send(a->peer, &m);
-			ipc_msg_free(&m);
-		}
-		peer_close(a->peer);
-	}
+	while ((a = TAILQ_FIRST(&ragents)) != NULL)
+		agent_close(a->peer, a->ready && a->busy == NULL);
 }
 
 int
