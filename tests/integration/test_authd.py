@@ -94,8 +94,11 @@ def poplib_on(suite, source):
 
 def pop3d_parent(suite):
     for pid in suite.pids_of("pop3d"):
-        with open(f"/proc/{pid}/status") as f:
-            st = dict(l.split(":", 1) for l in f if ":" in l)
+        try:
+            with open(f"/proc/{pid}/status") as f:
+                st = dict(l.split(":", 1) for l in f if ":" in l)
+        except FileNotFoundError:
+            continue  # a login process that ended since the listing
         if int(st["PPid"]) == suite.proc.pid:
             return pid
     return None

@@ -94,7 +94,10 @@ def test_a_large_queue_loads_while_new_mail_is_accepted(suite_factory,
     print(f"\n{N} deferred messages: written in {made:.1f} s; first "
           f"accept {first_accept:.2f} s after start; scan "
           f"{scanned.group(3)} s; queued RSS {per_msg:.0f} bytes/message")
-    assert per_msg < BYTES_PER_MSG_MAX, per_msg
+    # ASan's redzones and freed-memory quarantine make RSS no measure
+    # of queued's own memory: the bound holds for the real build only.
+    if not s.sanitizer:
+        assert per_msg < BYTES_PER_MSG_MAX, per_msg
 
     # Every message is in the queue as listed, none tried again early.
     out = s.postern("queue", "list").stdout
