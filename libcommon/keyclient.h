@@ -32,4 +32,16 @@
  */
 EVP_PKEY	*keyclient_pkey(int fd, const char *name, X509 *cert);
 
+/* keyd's socket, in <spool_directory>/private (root 0600). */
+#define KEYCLIENT_SOCKET	"key.sock"
+
+/*
+ * A connection to keyd for keyclient_pkey, made while the process can
+ * still reach <spool>/private (as root, before its chroot and privilege
+ * drop); blocking, close-on-exec. -1, logged, when keyd cannot be
+ * reached: the caller then offers no TLS (and says so), it never falls
+ * back to reading the key itself.
+ */
+int		 keyclient_connect(const char *spool_directory);
+
 #endif
