@@ -213,7 +213,8 @@ def test_keyd_killed_fails_the_handshake_cleanly_then_recovers(
     with pytest.raises((ssl.SSLError, ConnectionError)):
         py_client(t.port, cert)
     assert t.result().startswith("fail")
-    assert any("the connection to keyd is broken" in e for e in t.errs)
+    wait_until(lambda: any("the connection to keyd is broken" in e
+                           for e in t.errs), what="the tool's log line")
     wait_until(lambda: s.pids_of("keyd") and s.pids_of("keyd") != [old],
                what="master to restart keyd")
     # The next session connects to the new keyd.
