@@ -21,12 +21,10 @@
  * millisecond, an ECDSA one a few hundredths, and the requests of one
  * client are answered in order. It parses nothing but its own frames.
  */
-#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 
 #include <errno.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -205,44 +203,17 @@ kd_log_keys(const char *what)
 static void
 kd_reload(void)
 {
-	struct keyd_keys	nk;
-	struct conf		nc;
-	char			err[512];
+	struct keyd_keys nk;
 
-	if (conf_load(&nc, kd_conf_path, err, sizeof(err)) == -1) {
-		log_warnx("reload: %s; keeping the running configuration", err);
+	if (daemon_conf_reload(&kd_conf, kd_conf_path) == -1)
 		return;
-	}
-	keyd_keys_load(&nk, &nc, kd_uid, &kd_keys);
+	/* A key that no longer loads is kept as it was read before. */
+	keyd_keys_load(&nk, &kd_conf, kd_uid, &kd_keys);
 	keyd_keys_free(&kd_keys);
 	kd_keys = nk;
-	conf_free(&kd_conf);
-	kd_conf = nc;
 	kd_log_keys("holding");
 	log_info("configuration reloaded, %zu key%s", kd_keys.n,
 	    kd_keys.n == 1 ? "" : "s");
-}
-
-static void
-kd_signal(int fd, int events, void *arg)
-{
-	struct signalfd_siginfo	si;
-	ssize_t			n;
-
-	while ((n = read(fd, &si, sizeof(si))) == (ssize_t)sizeof(si)) {
-		switch (si.ssi_signo) {
-		case SIGTERM:
-		case SIGINT:
-			log_info("terminating on signal %u", si.ssi_signo);
-			evloop_stop(kd_loop);
-			break;
-		case SIGHUP:
-			kd_reload();
-			break;
-		}
-	}
-	if (n == -1 && errno != EAGAIN && errno != EINTR)
-		fatal("read signalfd");
 }
 
 int
@@ -268,7 +239,7 @@ main(int argc, char *argv[])
 	kd_max_clients = kd_client_budget(&kd_conf);
 	if ((kd_loop = evloop_new()) == NULL)
 		fatal("evloop_new");
-	if (evloop_io(kd_loop, sigfd, EV_READ, kd_signal, NULL) == -1)
+	if (daemon_loop_signals(kd_loop, sigfd, kd_reload) == -1)
 		fatal("evloop_io");
 #ifndef POSTERN_SANITIZE
 	proc_harden(PROC_NOFORK);
