@@ -159,7 +159,8 @@ def _gone(pid):
         with open(f"/proc/{pid}/stat") as f:
             # A zombie nobody reaps (no init in a container) is dead too.
             return f.read().rsplit(")", 1)[1].split()[0] == "Z"
-    except FileNotFoundError:
+    except (FileNotFoundError, ProcessLookupError):
+        # Gone before the open, or between the open and the read.
         return True
 
 
