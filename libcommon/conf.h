@@ -61,6 +61,18 @@ struct conf {
 	int	 smtpd_helo_required;	/* MAIL before HELO/EHLO: 503 */
 	char	 smtpd_banner[CONF_STR_MAX];
 
+	/* TLS (libcommon/tls.c): the server side of smtpd (and pop3d) */
+	struct conf_list smtps_listen;		/* implicit TLS (465) */
+	struct conf_list submission_listen;	/* 587: STARTTLS */
+	char	 tls_cert_file[CONF_PATH_MAX];	/* "": no TLS */
+	char	 tls_key_file[CONF_PATH_MAX];	/* its own file: keyd's */
+	char	 tls_sni_map[CONF_PATH_MAX];	/* "name cert key" lines */
+	struct conf_list tls_protocols;		/* TLSv1.2, TLSv1.3 */
+	char	 tls_ciphers[CONF_STR_MAX];	/* TLS 1.2; "": intermediate */
+	char	 tls_ciphersuites[CONF_STR_MAX];	/* TLS 1.3; "": OpenSSL's */
+	char	 tls_groups[CONF_STR_MAX];
+	time_t	 tls_ticket_lifetime;	/* key rotation; 0: no tickets */
+
 	/* queue */
 	time_t	 queue_retry_min;
 	time_t	 queue_retry_max;

@@ -442,6 +442,8 @@ main(int argc, char *argv[])
 
 	m.reload_ok = 1;
 	strlcpy(m.reload_msg, "none since the start", sizeof(m.reload_msg));
+	/* Before smtpd's first session reads them. */
+	master_tickets_check(&m);
 	services_init(&m);
 	services_start_all(&m);
 	log_info("started (pid %ld, config %s)", (long)getpid(),
