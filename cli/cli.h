@@ -61,6 +61,11 @@ int	cli_cmd_user(struct cli *, int argc, char **argv);
 int	cli_cmd_alias(struct cli *, int argc, char **argv);
 int	cli_cmd_setup(struct cli *, int argc, char **argv);
 int	cli_cmd_demo(struct cli *, int argc, char **argv);
+/*
+ * postern setup's TLS step (setup_tls.c): a self-signed certificate and
+ * key where tls_cert_file and tls_key_file name files that do not exist.
+ */
+int	cli_setup_tls(struct cli *);
 /* postern setup --sendmail-link [--force] [--root DIR] (setup_link.c). */
 int	cli_setup_sendmail_link(struct cli *, int argc, char **argv);
 int	cli_cmd_address(struct cli *, int argc, char **argv);

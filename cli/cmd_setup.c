@@ -3,7 +3,8 @@
  * as a package's postinst would. Writes the shipped postern.conf and
  * aliases where they are missing (never over a file that is there),
  * creates the missing system users, the map directory and the mail
- * store, and builds the aliases map. Safe to run again: each step checks
+ * store, builds the aliases map, and makes a self-signed certificate
+ * where the config names one that does not exist (setup_tls.c). Safe to run again: each step checks
  * first and says what it did. master creates the spool itself at start.
  *
  * Runs as root (as another user it does only the directory steps). The
@@ -424,6 +425,8 @@ setup_run(struct cli *c, int argc, char **argv)
 			printf("postern: no readable aliases_file %s: aliases "
 			    "map not built\n", c->conf.aliases_file);
 	}
+	if (rc == 0 && cli_setup_tls(c) == -1)
+		rc = 1;
 	if (rc == 0)
 		printf("postern: setup complete (see \"postern check\")\n");
 	return rc;

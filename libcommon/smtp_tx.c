@@ -351,12 +351,12 @@ tx_starttls(struct smtp_tx *tx, const char *arg)
 {
 	int rc;
 
-	if (!tx->starttls_offer || tx->ops->starttls == NULL) {
-		smtp_tx_reply(tx, "502 5.5.1 Error: command not implemented");
-		return SMTP_TX_END_NONE;
-	}
 	if (tx->tls) {
 		smtp_tx_reply(tx, "503 5.5.1 Error: TLS already active");
+		return SMTP_TX_END_NONE;
+	}
+	if (!tx->starttls_offer || tx->ops->starttls == NULL) {
+		smtp_tx_reply(tx, "502 5.5.1 Error: command not implemented");
 		return SMTP_TX_END_NONE;
 	}
 	if (arg[0] != '\0') {

@@ -232,18 +232,19 @@ ctx_new(struct tls_server *srv, const struct conf *c, const char *cert,
 	if ((pk = tls_server_key(keyfile, SSL_CTX_get0_certificate(ctx), err,
 	    errlen)) == NULL)
 		goto fail;
+	if (X509_check_private_key(SSL_CTX_get0_certificate(ctx), pk) != 1) {
+		EVP_PKEY_free(pk);
+		snprintf(err, errlen, "%s does not belong to %s", keyfile,
+		    cert);
+		ERR_clear_error();
+		goto fail;
+	}
 	if (SSL_CTX_use_PrivateKey(ctx, pk) != 1) {
 		EVP_PKEY_free(pk);
 		tls_error(err, errlen, keyfile);
 		goto fail;
 	}
 	EVP_PKEY_free(pk);
-	if (SSL_CTX_check_private_key(ctx) != 1) {
-		snprintf(err, errlen, "%s does not belong to %s", keyfile,
-		    cert);
-		ERR_clear_error();
-		goto fail;
-	}
 	/* Tickets only: one process serves one session, a cache is no use. */
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER |
 	    SSL_SESS_CACHE_NO_INTERNAL);
