@@ -4,6 +4,13 @@
  * the demo suite speaks STARTTLS and implicit TLS out of the box. A real
  * site replaces them (README, "Using a real certificate").
  *
+ * Which files: those tls_cert_file and tls_key_file name. On a fresh
+ * install (setup wrote the shipped config just now, which names none)
+ * they are <config dir>/tls/cert.pem and key.pem, and the config is
+ * changed to name them (confedit: every other line kept), so the demo
+ * suite offers STARTTLS without an edit. An existing config that names
+ * no certificate is left as it is: its administrator chose.
+ *
  * Runs in the postern command, as root (or as the developer who runs
  * the suite as themselves). Never overwrites: a certificate or a key
  * that exists is left alone, and if only one of the two exists nothing
@@ -34,6 +41,7 @@
 
 #include "addr.h"
 #include "cli.h"
+#include "confedit.h"
 #include "fsutil.h"
 
 #define SETUP_TLS_DAYS	825
@@ -140,8 +148,53 @@ fail:
 	return NULL;
 }
 
+/* Sets tls_cert_file and tls_key_file in the config file, then reloads it. */
+static int
+point_config(struct cli *c)
+{
+	char		 dir[CONF_PATH_MAX], cert[CONF_PATH_MAX], key[CONF_PATH_MAX];
+	char		*text = NULL, *t1 = NULL, *t2 = NULL, err[512];
+	size_t		 len;
+	int		 rc = -1;
+
+	if (fs_dirname(c->confpath, dir, sizeof(dir)) == -1 ||
+	    snprintf(cert, sizeof(cert), "%s/tls/cert.pem", dir) >=
+	    (int)sizeof(cert) ||
+	    snprintf(key, sizeof(key), "%s/tls/key.pem", dir) >=
+	    (int)sizeof(key)) {
+		cli_err(c, "%s: path too long", c->confpath);
+		return -1;
+	}
+	if (fs_read_file(c->confpath, 1024 * 1024, &text, &len) == -1) {
+		cli_err(c, "%s: %s", c->confpath, strerror(errno));
+		return -1;
+	}
+	if ((t1 = confedit_set(text, "tls_cert_file", cert)) == NULL ||
+	    (t2 = confedit_set(t1, "tls_key_file", key)) == NULL) {
+		cli_err(c, "%s: %s", c->confpath, strerror(errno));
+		goto out;
+	}
+	if (fs_atomic_write(c->confpath, t2, strlen(t2), 0644) == -1) {
+		cli_err(c, "cannot write %s: %s", c->confpath, strerror(errno));
+		goto out;
+	}
+	conf_free(&c->conf);
+	if (conf_load(&c->conf, c->confpath, err, sizeof(err)) == -1) {
+		cli_err(c, "%s", err);
+		goto out;
+	}
+	printf("postern: %s now names the certificate %s\n", c->confpath,
+	    cert);
+	rc = 0;
+out:
+	free(t2);
+	free(t1);
+	free(text);
+	return rc;
+}
+
 int
-cli_setup_tls(struct cli *c)
+cli_setup_tls(struct cli *c, int fresh)
 {
 	const struct conf	*cf = &c->conf;
 	const char		*cert = cf->tls_cert_file, *key = cf->tls_key_file;
@@ -150,6 +203,9 @@ cli_setup_tls(struct cli *c)
 	BIO			*kb = NULL, *cb = NULL;
 	int			 have_cert, have_key, rc = -1;
 
+	if (cert[0] == '\0' && fresh && c->confpath != NULL &&
+	    point_config(c) == -1)
+		return -1;
 	if (cert[0] == '\0' || key[0] == '\0')
 		return 0;	/* TLS is not configured: nothing to make */
 	have_cert = access(cert, F_OK) == 0;
