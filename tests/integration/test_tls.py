@@ -187,6 +187,7 @@ def test_openssl_s_client_starttls_and_implicit(tsuite):
         assert "221 2.0.0 Bye" in out, out
 
 
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
 @pytest.mark.parametrize("version", ["TLSv1", "TLSv1_1"])
 def test_tls_before_1_2_is_refused(tsuite, version):
     s = tsuite
