@@ -351,11 +351,17 @@ tx_starttls(struct smtp_tx *tx, const char *arg)
 {
 	int rc;
 
+	/* sendmail -bs: no such command, as before STARTTLS existed. */
+	if (tx->ops->starttls == NULL) {
+		smtp_tx_reply(tx, "500 5.5.2 Error: command not recognized");
+		return SMTP_TX_END_NONE;
+	}
 	if (tx->tls) {
 		smtp_tx_reply(tx, "503 5.5.1 Error: TLS already active");
 		return SMTP_TX_END_NONE;
 	}
-	if (!tx->starttls_offer || tx->ops->starttls == NULL) {
+	/* smtpd without a certificate: Postfix's words. */
+	if (!tx->starttls_offer) {
 		smtp_tx_reply(tx, "502 5.5.1 Error: command not implemented");
 		return SMTP_TX_END_NONE;
 	}

@@ -76,7 +76,8 @@ struct smtp_tx_ops {
 	 * drops what the client pipelined) and handshakes: 0, or -1 when
 	 * that failed and the session is over. On 0 smtp_tx forgets the
 	 * session's state, as RFC 3207 4.2 requires: the client says EHLO
-	 * again. NULL: STARTTLS is not a command here.
+	 * again. NULL: STARTTLS is not a command here (500); not offered:
+	 * 502.
 	 */
 	int	(*starttls)(void *ctx);
 };

@@ -800,7 +800,16 @@ test_starttls_is_a_command_only_where_offered(void **state)
 	struct t *t;
 
 	(void)state;
-	/* Not offered (sendmail -bs, or no certificate): not a command. */
+	/* sendmail -bs: no such command. */
+	t = t_open(NULL);
+	t->ops.starttls = NULL;
+	t->tx.starttls_offer = 1;
+	t_script(t, "EHLO c.example\r\nSTARTTLS\r\n");
+	assert_string_equal(t->out, GREETING EHLO_LIST("")
+	    "500 5.5.2 Error: command not recognized\r\n");
+	t_close(t);
+
+	/* smtpd without a certificate: not offered, not implemented. */
 	t = t_open(NULL);
 	t_script(t, "EHLO c.example\r\nSTARTTLS\r\n");
 	assert_string_equal(t->out, GREETING EHLO_LIST("")
