@@ -407,3 +407,44 @@ def test_check_refuses_a_key_of_another_certificate(suite_factory, tmp_path):
     r = s.postern("check", check=False)
     assert r.returncode != 0
     assert f"{b[1]} does not belong to {a[0]}" in r.stdout + r.stderr
+
+
+def test_hostile_bytes_on_the_smtps_port_end_only_that_session(suite_factory):
+    s = suite_factory("")
+    s.smtps_port = free_port()
+    tls = s.root / "tls"
+    s.write_conf(f"tls_cert_file = {tls}/cert.pem\n"
+                 f"tls_key_file = {tls}/key.pem\n"
+                 f"smtps_listen = 127.0.0.1:{s.smtps_port}\n"
+                 "smtpd_timeout = 2s\n")
+    s.postern("setup")
+    s.start()
+    mark = len(s.log_text())
+    # Plaintext SMTP, and a record header that promises 16 KiB of garbage.
+    for junk in (b"EHLO client.test\r\n",
+                 b"\x16\x03\x01\x40\x00" + bytes(range(256)) * 4):
+        with socket.create_connection(("127.0.0.1", s.smtps_port), 10) as c:
+            c.sendall(junk)
+            c.shutdown(socket.SHUT_WR)
+            c.settimeout(10)
+            # Nothing readable comes back as SMTP: an alert at most (or
+            # a reset: the server closed with our bytes unread).
+            try:
+                data = c.recv(4096)
+            except ConnectionResetError:
+                data = b""
+            assert not data.startswith(b"220") and not data.startswith(b"5")
+    # Silence: the handshake has the session's deadline, then it ends.
+    with socket.create_connection(("127.0.0.1", s.smtps_port), 10) as c:
+        c.settimeout(20)
+        assert c.recv(100) == b""
+    wait_until(lambda: len(re.findall(r"SSL_accept error from unknown\["
+                                      r"127\.0\.0\.1\]: ",
+                                      s.log_text()[mark:])) == 3, 20,
+               what="three failed handshakes in the log")
+    assert re.search(r"SSL_accept error from unknown\[127\.0\.0\.1\]: "
+                     r"timeout", s.log_text()[mark:])
+    # The listener serves the next client as if nothing happened.
+    with smtplib.SMTP_SSL("127.0.0.1", s.smtps_port, timeout=30,
+                          context=client_ctx()) as c:
+        assert c.noop()[0] == 250
