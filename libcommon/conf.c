@@ -67,6 +67,7 @@ static const struct conf_key conf_keys[] = {
 	K(queue_user, CT_STR, "postern-queue"),
 	K(resolver_user, CT_STR, "postern-resolver"),
 	K(auth_user, CT_STR, "postern-auth"),
+	K(key_user, CT_STR, "postern-key"),
 	K(mail_user, CT_STR, "postern-mail"),
 	K(relay_user, CT_STR, "postern-relay"),
 	K(smtpd_chroot, CT_BOOL, "yes"),

@@ -41,6 +41,7 @@ struct conf {
 	char	 queue_user[CONF_STR_MAX];
 	char	 resolver_user[CONF_STR_MAX];
 	char	 auth_user[CONF_STR_MAX];	/* authd: the password map */
+	char	 key_user[CONF_STR_MAX];	/* keyd: the TLS private keys */
 	char	 mail_user[CONF_STR_MAX];
 	char	 relay_user[CONF_STR_MAX];	/* the remote delivery agents */
 	int	 smtpd_chroot;
