@@ -459,6 +459,9 @@ setup_run(struct cli *c, int argc, char **argv)
 		    "suite will run as the invoking user\n");
 	if (rc == 0 && setup_dirs(c, root) == -1)
 		rc = 1;
+	/* A key made here goes to key_user next, as any other. */
+	if (rc == 0 && cli_setup_tls(c, setup_fresh_conf == 1) == -1)
+		rc = 1;
 	if (rc == 0 && setup_keys(c, root) == -1)
 		rc = 1;
 	/* A users.db of an older version gives its hashes to passwd.db. */
@@ -480,8 +483,6 @@ setup_run(struct cli *c, int argc, char **argv)
 			printf("postern: no readable aliases_file %s: aliases "
 			    "map not built\n", c->conf.aliases_file);
 	}
-	if (rc == 0 && cli_setup_tls(c, setup_fresh_conf == 1) == -1)
-		rc = 1;
 	if (rc == 0)
 		printf("postern: setup complete (see \"postern check\")\n");
 	return rc;

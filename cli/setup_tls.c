@@ -15,8 +15,8 @@
  * the suite as themselves). Never overwrites: a certificate or a key
  * that exists is left alone, and if only one of the two exists nothing
  * is made (a lone key might belong to a certificate on its way). The
- * key is written first, mode 0600, owned by root (keyd's key_user gets
- * it once that daemon exists); the certificate is public (0644). Both
+ * key is written first, mode 0600 (setup's next step gives it to
+ * key_user, keyd's); the certificate is public (0644). Both
  * are written whole and renamed into place (fs_atomic_write).
  *
  * The certificate: an EC P-256 key (cheap handshakes), subject

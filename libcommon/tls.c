@@ -22,10 +22,13 @@
  * shares. SNI picks among the certificates of tls_sni_map; a name not
  * in it, or none, gets tls_cert_file's.
  *
- * The private key: tls_server_key is the one place that obtains it.
- * Until keyd (libcommon/keyclient.h) is merged it reads the key file
- * here, which puts the key in the memory of every TLS session process;
- * the swap to keyclient_pkey happens in that function and nowhere else.
+ * The private key: tls_server_key is the one place that obtains it. A
+ * session's contexts get keys whose signatures keyd makes
+ * (keyclient_pkey over one connection to keyd, made before the caller
+ * drops privileges): no TLS session process ever holds a private key.
+ * Only tls_conf_check (master, postern check: they parse nothing from
+ * the network) reads key files itself, to refuse a key that does not
+ * match its certificate before anything starts with it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -44,6 +47,7 @@
 #include <openssl/x509.h>
 
 #include "deadline.h"
+#include "keyclient.h"
 #include "sock.h"
 #include "tls.h"
 
@@ -65,6 +69,7 @@ struct tls_server {
 	SSL_CTX			**sni_ctx;	/* one per sni entry */
 	struct tls_ticket_key	 keys[TLS_TICKET_KEYS];
 	int			 nkeys;		/* 0: no tickets */
+	int			 keyfd;		/* keyd; -1: read the files */
 };
 
 /* The last OpenSSL error, in words, for a log line. */
@@ -102,16 +107,22 @@ key_from_file(const char *path, char *err, size_t errlen)
 }
 
 /*
- * THE place where a session process obtains its private key. Today: the
- * key file is read here. With keyd merged this becomes
- *	return keyclient_pkey(keyd_fd, keyfile, cert);
- * (keyclient.h), and no session process reads a key again.
+ * THE place where a server context gets its private key: from keyd (a
+ * key that holds only cert's public half and asks keyd for every
+ * signature), or, for tls_conf_check alone, from the file.
  */
 static EVP_PKEY *
-tls_server_key(const char *keyfile, X509 *cert, char *err, size_t errlen)
+tls_server_key(struct tls_server *srv, const char *keyfile, X509 *cert,
+    char *err, size_t errlen)
 {
-	(void)cert;
-	return key_from_file(keyfile, err, errlen);
+	EVP_PKEY *pk;
+
+	if (srv->keyfd == -1)
+		return key_from_file(keyfile, err, errlen);
+	if ((pk = keyclient_pkey(srv->keyfd, keyfile, cert)) == NULL)
+		snprintf(err, errlen, "%s: keyd has no such key (see keyd's "
+		    "log)", keyfile);
+	return pk;
 }
 
 /*
@@ -229,8 +240,8 @@ ctx_new(struct tls_server *srv, const struct conf *c, const char *cert,
 		tls_error(err, errlen, cert);
 		goto fail;
 	}
-	if ((pk = tls_server_key(keyfile, SSL_CTX_get0_certificate(ctx), err,
-	    errlen)) == NULL)
+	if ((pk = tls_server_key(srv, keyfile, SSL_CTX_get0_certificate(ctx),
+	    err, errlen)) == NULL)
 		goto fail;
 	if (X509_check_private_key(SSL_CTX_get0_certificate(ctx), pk) != 1) {
 		EVP_PKEY_free(pk);
@@ -281,13 +292,27 @@ tls_server_free(struct tls_server *srv)
 	free(srv->sni_ctx);
 	tls_sni_free(&srv->sni);
 	SSL_CTX_free(srv->ctx);
+	/* After the contexts: their keys use the connection to the end. */
+	if (srv->keyfd != -1)
+		close(srv->keyfd);
 	explicit_bzero(srv->keys, sizeof(srv->keys));
 	free(srv);
 }
 
+static struct tls_server *
+server_new(const struct conf *c, const char *ticketpath, int use_keyd,
+    char *err, size_t errlen);
+
 struct tls_server *
 tls_server_new(const struct conf *c, const char *ticketpath, char *err,
     size_t errlen)
+{
+	return server_new(c, ticketpath, 1, err, errlen);
+}
+
+static struct tls_server *
+server_new(const struct conf *c, const char *ticketpath, int use_keyd,
+    char *err, size_t errlen)
 {
 	struct tls_server	*srv;
 	char			 why[512];
@@ -304,6 +329,14 @@ tls_server_new(const struct conf *c, const char *ticketpath, char *err,
 	}
 	if ((srv = calloc(1, sizeof(*srv))) == NULL) {
 		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	srv->keyfd = -1;
+	if (use_keyd &&
+	    (srv->keyfd = keyclient_connect(c->spool_directory)) == -1) {
+		snprintf(err, errlen, "cannot reach keyd (%s/private/%s)",
+		    c->spool_directory, KEYCLIENT_SOCKET);
+		free(srv);
 		return NULL;
 	}
 	/* Without the ticket keys TLS works, only without resumption. */
@@ -547,7 +580,7 @@ tls_conf_check(const struct conf *c, char *err, size_t errlen)
 		    "(the session processes read tls_cert_file)");
 		return -1;
 	}
-	if ((srv = tls_server_new(c, NULL, err, errlen)) == NULL)
+	if ((srv = server_new(c, NULL, 0, err, errlen)) == NULL)
 		return -1;
 	tls_server_free(srv);
 	return 0;

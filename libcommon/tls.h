@@ -101,8 +101,10 @@ int	tls_server_configured(const struct conf *);
  * The server's contexts: tls_cert_file (the chain) with its key, and
  * each SNI map entry; protocols, ciphers, groups and tickets from conf.
  * ticketpath: the ticket key file, NULL for none (no resumption). Runs
- * before the caller drops privileges: it reads the files. NULL, with
- * err, when anything is wrong: then TLS is not available.
+ * before the caller drops privileges: it reads the certificates and
+ * connects to keyd (<spool>/private/key.sock), which signs for the keys
+ * (libcommon/keyclient.h): the process never holds a private key. NULL,
+ * with err, when anything is wrong: then TLS is not available.
  */
 struct tls_server *tls_server_new(const struct conf *, const char *ticketpath,
 	    char *err, size_t errlen);

@@ -13,6 +13,8 @@ import subprocess
 import pytest
 
 from conftest import free_port, wait_until
+from test_keyd import private_needles
+from test_pop3 import memory_count
 from test_smtp_hostile import sessions_running
 
 RCPT = "alice@example.test"
@@ -368,11 +370,11 @@ def test_reload_serves_a_new_certificate_and_open_sessions_finish(tsuite):
     s.wait_messages(RCPT, 1)
 
 
-def test_starttls_without_a_loadable_key_is_454(tsuite):
+def test_starttls_without_a_loadable_certificate_is_454(tsuite):
     s = tsuite
-    (s.root / "tls" / "key.pem").unlink()
+    (s.root / "tls" / "cert.pem").unlink()
     # From an address of its own: the process that served the harness's
-    # probe from 127.0.0.1 loaded the key before it went, and may serve
+    # probe from 127.0.0.1 loaded the certificate before, and may serve
     # that address again.
     with smtplib.SMTP("127.0.0.1", s.port, timeout=30,
                       source_address=("127.0.0.2", 0)) as c:
@@ -389,7 +391,7 @@ def test_starttls_without_a_loadable_key_is_454(tsuite):
     with socket.create_connection(("127.0.0.1", s.smtps_port), 10) as raw:
         raw.settimeout(10)
         assert raw.recv(100) == b""
-    assert re.search(r"TLS is not available: .*key\.pem", s.log_text())
+    assert re.search(r"TLS is not available: .*cert\.pem", s.log_text())
 
 
 def test_check_refuses_smtps_without_a_certificate(suite_factory):
@@ -448,3 +450,19 @@ def test_hostile_bytes_on_the_smtps_port_end_only_that_session(suite_factory):
     with smtplib.SMTP_SSL("127.0.0.1", s.smtps_port, timeout=30,
                           context=client_ctx()) as c:
         assert c.noop()[0] == 250
+
+
+def test_a_tls_session_process_holds_no_private_key(tsuite):
+    """The key is keyd's: smtpd's session signs through it (keyclient)."""
+    s = tsuite
+    needles = private_needles(s.root / "tls" / "key.pem")
+    with smtplib.SMTP("127.0.0.1", s.port, timeout=30) as c:
+        c.starttls(context=client_ctx())
+        c.ehlo("client.test")
+        pid = int(re.findall(r"smtpd\[(\d+)\]: Anonymous TLS connection",
+                             s.log_text())[-1])
+        # The session is open, its handshake signed: scan it now.
+        assert all(memory_count(pid, n) == 0 for n in needles)
+        [keyd] = s.pids_of("keyd")
+        assert any(memory_count(keyd, n) > 0 for n in needles), \
+            "the scan finds the key nowhere"
