@@ -61,6 +61,13 @@ int	cli_cmd_user(struct cli *, int argc, char **argv);
 int	cli_cmd_alias(struct cli *, int argc, char **argv);
 int	cli_cmd_setup(struct cli *, int argc, char **argv);
 int	cli_cmd_demo(struct cli *, int argc, char **argv);
+/*
+ * postern setup's TLS step (setup_tls.c): a self-signed certificate and
+ * key where tls_cert_file and tls_key_file name files that do not exist;
+ * with fresh (setup wrote the config just now) and no certificate
+ * configured, in <config dir>/tls/, and the config is set to them.
+ */
+int	cli_setup_tls(struct cli *, int fresh);
 /* postern setup --sendmail-link [--force] [--root DIR] (setup_link.c). */
 int	cli_setup_sendmail_link(struct cli *, int argc, char **argv);
 int	cli_cmd_address(struct cli *, int argc, char **argv);

@@ -3,7 +3,10 @@
  * as a package's postinst would. Writes the shipped postern.conf and
  * aliases where they are missing (never over a file that is there),
  * creates the missing system users, the map directory and the mail
- * store, and builds the aliases map. Safe to run again: each step checks
+ * store, builds the aliases map, and makes a self-signed certificate
+ * where the config names one that does not exist, or, on a fresh
+ * install (the config was written just now), beside the config, which
+ * is then pointed at it (setup_tls.c). Safe to run again: each step checks
  * first and says what it did. master creates the spool itself at start.
  *
  * Runs as root (as another user it does only the directory steps). The
@@ -339,7 +342,7 @@ setup_keys(struct cli *c, int root)
 /*
  * Writes a shipped file where none is (never over one, edited or not:
  * O_EXCL, so a file that appears meanwhile wins too), with its directory.
- * 0 (written or already there), or -1 after saying why.
+ * 1 written, 0 already there, or -1 after saying why.
  */
 static int
 setup_default_file(struct cli *c, const char *path, const char *what,
@@ -381,8 +384,11 @@ setup_default_file(struct cli *c, const char *path, const char *what,
 	}
 	close(fd);
 	printf("postern: wrote the default %s to %s\n", what, path);
-	return 0;
+	return 1;
 }
+
+/* This run wrote the config: a fresh install, TLS is set up too. */
+static int setup_fresh_conf;
 
 /*
  * A package's postinst ships a config: so does setup, where postern
@@ -397,8 +403,9 @@ setup_config(struct cli *c, int write_default)
 	if (write_default) {
 		if (c->confpath == NULL)
 			c->confpath = POSTERN_SYSCONFDIR_TEXT;
-		if (setup_default_file(c, c->confpath, "configuration",
-		    cli_default_conf, cli_default_conf_len) == -1)
+		if ((setup_fresh_conf = setup_default_file(c, c->confpath,
+		    "configuration", cli_default_conf,
+		    cli_default_conf_len)) == -1)
 			return -1;
 	}
 	if (conf_load(&c->conf, c->confpath, err, sizeof(err)) == -1) {
@@ -451,6 +458,9 @@ setup_run(struct cli *c, int argc, char **argv)
 		printf("postern: not root: no system users are created; the "
 		    "suite will run as the invoking user\n");
 	if (rc == 0 && setup_dirs(c, root) == -1)
+		rc = 1;
+	/* A key made here goes to key_user next, as any other. */
+	if (rc == 0 && cli_setup_tls(c, setup_fresh_conf == 1) == -1)
 		rc = 1;
 	if (rc == 0 && setup_keys(c, root) == -1)
 		rc = 1;

@@ -283,6 +283,7 @@ sm_end_of(const struct sm_smtp *s, enum smtp_tx_end end)
 		return SM_END_ERRORS;
 	case SMTP_TX_END_IOERR:
 	case SMTP_TX_END_BROKEN:
+	case SMTP_TX_END_TLS:		/* sendmail -bs offers no STARTTLS */
 		return SM_END_IOERR;
 	case SMTP_TX_END_DATA:
 		if (s->data_end == SMTP_TX_DATA_TIMEOUT)

@@ -28,7 +28,7 @@ struct keyd_keys {
 };
 
 /*
- * The key files conf names (tls_key_file; the SNI map's keys join here),
+ * The key files conf names (tls_key_file and the SNI map's keys),
  * each at most once, into names (room for max): how many.
  */
 size_t	keyd_key_names(const struct conf *, char (*names)[K_NAME_MAX + 1],

@@ -27,6 +27,7 @@
 
 #include "keyd.h"
 #include "log.h"
+#include "tls.h"
 
 static int
 keyd_name_add(char (*names)[K_NAME_MAX + 1], size_t *n, size_t max,
@@ -49,13 +50,25 @@ size_t
 keyd_key_names(const struct conf *cf, char (*names)[K_NAME_MAX + 1],
     size_t max)
 {
-	size_t n = 0;
+	struct tls_sni_list	 sni;
+	char			 err[512];
+	size_t			 n = 0, i;
 
-	/*
-	 * The SNI map's keys (tls_sni_map) join here when the TLS module's
-	 * map reader is in libcommon: one reader for that file.
-	 */
 	(void)keyd_name_add(names, &n, max, cf->tls_key_file);
+	/* The SNI map's keys, through the one reader of that file. */
+	if (cf->tls_sni_map[0] == '\0')
+		return n;
+	if (tls_sni_load(cf->tls_sni_map, &sni, err, sizeof(err)) == -1) {
+		log_warnx("tls_sni_map: %s", err);
+		return n;
+	}
+	for (i = 0; i < sni.n; i++)
+		if (keyd_name_add(names, &n, max, sni.v[i].key) == -1) {
+			log_warnx("tls_sni_map: more keys than keyd holds "
+			    "(%zu)", max);
+			break;
+		}
+	tls_sni_free(&sni);
 	return n;
 }
 

@@ -35,6 +35,7 @@
 #include "fsutil.h"
 #include "priv.h"
 #include "sock.h"
+#include "tls.h"
 
 /* master's room for the listening sockets of one *_listen key. */
 #define CONFCHECK_LISTEN_MAX	16
@@ -157,7 +158,7 @@ cc_users(struct cc *k)
  */
 static void
 cc_listen(struct cc *k, const char *key, const struct conf_list *l,
-    const struct conf_list *other)
+    const struct conf_list *other, const char *otherkey)
 {
 	struct addrinfo	 hints, *res;
 	char		 host[256], port[32];
@@ -192,7 +193,7 @@ cc_listen(struct cc *k, const char *key, const struct conf_list *l,
 		for (j = 0; other != NULL && j < other->n; j++)
 			if (strcmp(other->v[j], l->v[i]) == 0)
 				cc_say(k, CONFCHECK_ERROR, key, "\"%s\" is "
-				    "also in pop3_listen", l->v[i]);
+				    "also in %s", l->v[i], otherkey);
 	}
 }
 
@@ -252,6 +253,28 @@ cc_remote(struct cc *k)
 		    "host name", cf->smtp_helo_name);
 }
 
+/*
+ * What TLS needs: the files load and match (read here as root: master
+ * and postern check parse nothing from the network), and a certificate
+ * for an implicit-TLS listener.
+ */
+static void
+cc_tls(struct cc *k)
+{
+	const struct conf *cf = k->cf;
+	char		 err[512];
+
+	if (tls_conf_check(cf, err, sizeof(err)) == -1)
+		cc_say(k, CONFCHECK_ERROR, cf->tls_cert_file[0] != '\0' ?
+		    "tls_cert_file" : "tls_protocols", "%s", err);
+	if (cf->smtps_listen.n > 0 && !tls_server_configured(cf))
+		cc_say(k, CONFCHECK_ERROR, "smtps_listen", "implicit TLS "
+		    "needs a certificate: set tls_cert_file and tls_key_file");
+	if (cf->submission_listen.n > 0 && !tls_server_configured(cf))
+		cc_say(k, CONFCHECK_WARNING, "submission_listen", "no "
+		    "tls_cert_file: mail clients cannot use STARTTLS");
+}
+
 static void
 cc_values(struct cc *k)
 {
@@ -283,8 +306,18 @@ cc_values(struct cc *k)
 	if (cf->smtp_listen.n == 0)
 		cc_say(k, CONFCHECK_WARNING, "smtp_listen", "empty: no SMTP "
 		    "service");
-	cc_listen(k, "smtp_listen", &cf->smtp_listen, &cf->pop3_listen);
-	cc_listen(k, "pop3_listen", &cf->pop3_listen, NULL);
+	cc_listen(k, "smtp_listen", &cf->smtp_listen, &cf->pop3_listen,
+	    "pop3_listen");
+	cc_listen(k, "pop3_listen", &cf->pop3_listen, NULL, NULL);
+	cc_listen(k, "smtps_listen", &cf->smtps_listen, &cf->smtp_listen,
+	    "smtp_listen");
+	cc_listen(k, "smtps_listen", &cf->smtps_listen, &cf->pop3_listen,
+	    "pop3_listen");
+	cc_listen(k, "submission_listen", &cf->submission_listen,
+	    &cf->smtp_listen, "smtp_listen");
+	cc_listen(k, "submission_listen", &cf->submission_listen,
+	    &cf->smtps_listen, "smtps_listen");
+	cc_tls(k);
 	cc_remote(k);
 }
 

@@ -58,6 +58,44 @@ netio_free(struct netio *io)
 	io->inpos = io->inlen = io->inhigh = 0;
 }
 
+ssize_t
+netio_starttls(struct netio *io,
+    ssize_t (*rd)(struct netio *, void *, size_t),
+    ssize_t (*wr)(struct netio *, const void *, size_t),
+    size_t (*pending)(struct netio *), void *ctx)
+{
+	size_t dropped;
+
+	if (netio_flush(io) == -1)
+		return -1;
+	/*
+	 * The bytes after the command came in plaintext, before the
+	 * handshake: whatever they say, the client did not say it under
+	 * TLS. Wiped too: they may be anything (a pipelined AUTH).
+	 */
+	dropped = io->inlen - io->inpos;
+	explicit_bzero(io->in, io->inhigh);
+	io->inpos = io->inlen = 0;
+	io->read = rd;
+	io->write = wr;
+	io->pending = pending;
+	io->ctx = ctx;
+	io->want = 0;
+	io->secure = 1;
+	return (ssize_t)dropped;
+}
+
+void
+netio_plain(struct netio *io)
+{
+	io->read = plain_read;
+	io->write = plain_write;
+	io->pending = NULL;
+	io->ctx = NULL;
+	io->want = 0;
+	io->secure = 0;
+}
+
 size_t
 netio_buffered(const struct netio *io)
 {
@@ -92,7 +130,8 @@ io_wait(struct netio *io, short events, uint64_t deadline)
 	int		r;
 
 	pfd.fd = io->fd;
-	pfd.events = events;
+	pfd.events = io->want != 0 ? io->want : events;
+	io->want = 0;
 	for (;;) {
 		r = poll(&pfd, 1, deadline_left_ms(deadline));
 		if (r == -1 && errno == EINTR)

@@ -24,6 +24,13 @@ struct netio {
 	/* Bytes the transport holds already decoded (TLS); NULL: none. */
 	size_t		(*pending)(struct netio *);
 	void		*ctx;
+	/*
+	 * What the transport waits for after an EAGAIN, when it is not the
+	 * obvious direction (TLS: a read may have to write first); 0: the
+	 * obvious one. The transport sets it, io_wait takes and clears it.
+	 */
+	short		 want;
+	int		 secure;	/* the transport is TLS */
 	size_t		 inpos;
 	size_t		 inlen;
 	size_t		 inhigh;	/* in[] bytes ever used: what to wipe */
@@ -65,6 +72,23 @@ enum netio_status netio_fill(struct netio *, time_t timeout);
  */
 enum netio_status netio_getline(struct netio *, char *line, size_t linemax,
 	    size_t *len, time_t timeout);
+/*
+ * Where plaintext stops (STARTTLS, STLS, implicit TLS): flushes what is
+ * buffered for the client (the reply that said "go ahead" goes out in
+ * plaintext), then DISCARDS every byte the client sent that we have not
+ * read yet, and from now on reads and writes through the transport
+ * given (libcommon/tls.c). Whatever a client pipelined after the
+ * command in plaintext can thus never be taken as sent inside TLS
+ * (CVE-2011-0411 and its kind), for every protocol at once. Returns the
+ * count of discarded bytes (the caller may log it), or -1 if the flush
+ * failed (io->broken).
+ */
+ssize_t	netio_starttls(struct netio *,
+	    ssize_t (*rd)(struct netio *, void *, size_t),
+	    ssize_t (*wr)(struct netio *, const void *, size_t),
+	    size_t (*pending)(struct netio *), void *ctx);
+/* Back to the plain socket (after the TLS layer ended); nothing discarded. */
+void	netio_plain(struct netio *);
 /* One reply line (cut at 1 KiB: replies are ours). */
 int	netio_printf(struct netio *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));

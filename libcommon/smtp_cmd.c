@@ -40,6 +40,7 @@ static const struct {
 	{ "VRFY", SMTP_CMD_VRFY },
 	{ "HELP", SMTP_CMD_HELP },
 	{ "QUIT", SMTP_CMD_QUIT },
+	{ "STARTTLS", SMTP_CMD_STARTTLS },
 };
 
 void

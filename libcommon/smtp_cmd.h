@@ -30,6 +30,7 @@ enum smtp_verb {
 	SMTP_CMD_VRFY,
 	SMTP_CMD_HELP,
 	SMTP_CMD_QUIT,
+	SMTP_CMD_STARTTLS,
 	SMTP_CMD_NUL,		/* the line held a NUL byte */
 };
 

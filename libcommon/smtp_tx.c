@@ -94,8 +94,10 @@ const char *
 smtp_tx_proto(const struct smtp_tx *tx)
 {
 	if (!tx->esmtp)
-		return "SMTP";
-	return tx->smtputf8 ? "UTF8SMTP" : "ESMTP";
+		return tx->tls ? "SMTPS" : "SMTP";
+	if (tx->smtputf8)
+		return tx->tls ? "UTF8SMTPS" : "UTF8SMTP";
+	return tx->tls ? "ESMTPS" : "ESMTP";
 }
 
 void
@@ -121,6 +123,7 @@ tx_verb_name(enum smtp_verb v)
 	case SMTP_CMD_VRFY: return "VRFY";
 	case SMTP_CMD_HELP: return "HELP";
 	case SMTP_CMD_QUIT: return "QUIT";
+	case SMTP_CMD_STARTTLS: return "STARTTLS";
 	default: return "UNKNOWN";
 	}
 }
@@ -143,9 +146,10 @@ tx_helo(struct smtp_tx *tx, const char *arg, int esmtp)
 		smtp_tx_reply(tx, "250 %s", c->myhostname);
 		return;
 	}
-	/* Neither server offers STARTTLS or AUTH yet. */
 	netio_printf(tx->io, "250-%s\r\n", c->myhostname);
 	netio_printf(tx->io, "250-PIPELINING\r\n");
+	if (tx->starttls_offer && !tx->tls && tx->ops->starttls != NULL)
+		netio_printf(tx->io, "250-STARTTLS\r\n");
 	netio_printf(tx->io, "250-SIZE %llu\r\n",
 	    (unsigned long long)c->message_size_limit);
 	netio_printf(tx->io, "250-8BITMIME\r\n");
@@ -337,6 +341,51 @@ tx_data(struct smtp_tx *tx, const char *arg)
 	return rc;
 }
 
+/*
+ * STARTTLS (RFC 3207). What the client pipelined after it is dropped
+ * by netio_starttls, so it is never answered, in plaintext or under
+ * TLS; what the session knew (HELO, the transaction) is forgotten here.
+ */
+static enum smtp_tx_end
+tx_starttls(struct smtp_tx *tx, const char *arg)
+{
+	int rc;
+
+	/* sendmail -bs: no such command, as before STARTTLS existed. */
+	if (tx->ops->starttls == NULL) {
+		smtp_tx_reply(tx, "500 5.5.2 Error: command not recognized");
+		return SMTP_TX_END_NONE;
+	}
+	if (tx->tls) {
+		smtp_tx_reply(tx, "503 5.5.1 Error: TLS already active");
+		return SMTP_TX_END_NONE;
+	}
+	/* smtpd without a certificate: Postfix's words. */
+	if (!tx->starttls_offer) {
+		smtp_tx_reply(tx, "502 5.5.1 Error: command not implemented");
+		return SMTP_TX_END_NONE;
+	}
+	if (arg[0] != '\0') {
+		smtp_tx_reply(tx, "501 5.5.4 Syntax: STARTTLS");
+		return SMTP_TX_END_NONE;
+	}
+	if (tx->mail) {
+		smtp_tx_reply(tx, "503 5.5.1 Error: MAIL transaction in "
+		    "progress");
+		return SMTP_TX_END_NONE;
+	}
+	if ((rc = tx->ops->starttls(tx->ctx)) == -1)
+		return SMTP_TX_END_TLS;
+	if (rc == 0) {
+		tx->tls = 1;
+		smtp_tx_reset(tx);
+		tx->helo_seen = 0;
+		tx->esmtp = 0;
+		explicit_bzero(tx->helo, sizeof(tx->helo));
+	}
+	return SMTP_TX_END_NONE;
+}
+
 enum smtp_tx_end
 smtp_tx_command(struct smtp_tx *tx, const struct smtp_cmd *cmd)
 {
@@ -384,6 +433,8 @@ smtp_tx_command(struct smtp_tx *tx, const struct smtp_cmd *cmd)
 	case SMTP_CMD_QUIT:
 		smtp_tx_reply(tx, "221 2.0.0 Bye");
 		return SMTP_TX_END_QUIT;
+	case SMTP_CMD_STARTTLS:
+		return tx_starttls(tx, cmd->arg);
 	}
 	return SMTP_TX_END_NONE;
 }

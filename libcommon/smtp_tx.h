@@ -35,7 +35,14 @@ enum smtp_tx_end {
 	SMTP_TX_END_IOERR,	/* reading a command failed */
 	SMTP_TX_END_BROKEN,	/* writing a reply failed (netio broken) */
 	SMTP_TX_END_DATA,	/* the data callback ended the session */
+	SMTP_TX_END_TLS,	/* the TLS handshake failed (starttls said why) */
 };
+
+/* STARTTLS's go-ahead (RFC 3207): the last plaintext the client gets. */
+#define SMTP_TX_STARTTLS_READY	"220 2.0.0 Ready to start TLS"
+/* ... and the refusal when TLS cannot be had now (RFC 3207, 4). */
+#define SMTP_TX_STARTTLS_UNAVAILABLE \
+	"454 4.7.0 TLS not available due to local problem"
 
 /*
  * What the server adds to the shared commands; ctx is smtp_tx_init's.
@@ -62,6 +69,17 @@ struct smtp_tx_ops {
 	void	(*vrfy)(void *ctx, const char *arg);
 	/* A MAIL or RCPT path that is not UTF-8 was refused; NULL: nothing. */
 	void	(*bad_utf8)(void *ctx);
+	/*
+	 * STARTTLS, when smtp_tx.starttls_offer is set and the state allows
+	 * it: replies SMTP_TX_STARTTLS_UNAVAILABLE and returns 1, or
+	 * replies SMTP_TX_STARTTLS_READY, switches io to TLS (netio_starttls
+	 * drops what the client pipelined) and handshakes: 0, or -1 when
+	 * that failed and the session is over. On 0 smtp_tx forgets the
+	 * session's state, as RFC 3207 4.2 requires: the client says EHLO
+	 * again. NULL: STARTTLS is not a command here (500); not offered:
+	 * 502.
+	 */
+	int	(*starttls)(void *ctx);
 };
 
 /*
@@ -82,6 +100,8 @@ struct smtp_tx {
 
 	int			 helo_seen;
 	int			 esmtp;
+	int			 starttls_offer; /* the caller's: EHLO says STARTTLS */
+	int			 tls;		/* the session is under TLS */
 	char			 helo[256];	/* printable, "" if none */
 
 	/* The transaction: from MAIL to the end of DATA, RSET or HELO. */
@@ -169,7 +189,10 @@ void	smtp_tx_data_reply(struct smtp_tx *, enum smtp_tx_data,
  */
 void	smtp_tx_commit_fill(const struct smtp_tx *, struct q_commit *);
 
-/* "SMTP", "ESMTP" or "UTF8SMTP": the Received header's and logs' "with". */
+/*
+ * "SMTP", "ESMTP" or "UTF8SMTP", with an "S" under TLS (RFC 3848,
+ * 6531): the Received header's and logs' "with".
+ */
 const char *smtp_tx_proto(const struct smtp_tx *);
 /*
  * Copies client text for a reply, a header or a log line: control

@@ -298,7 +298,10 @@ daemonize(const char *started)
 	return ready[1];
 }
 
-/* "smtpd on A, B; pop3d on C; queued, resolverd, authd, 4 deliverd[, logd]". */
+/*
+ * "smtpd on A, B; [smtps on D; submission on E; ]pop3d on C; queued,
+ * resolverd, authd, 4 deliverd[, logd]".
+ */
 static void
 master_started_text(const struct master *m, char *out, size_t len)
 {
@@ -312,6 +315,18 @@ master_started_text(const struct master *m, char *out, size_t len)
 			strlcat(out, i + 1 < m->conf.smtp_listen.n ? ", " :
 			    "; ", len);
 		}
+	}
+	for (i = 0; i < m->conf.smtps_listen.n; i++) {
+		strlcat(out, i == 0 ? "smtps on " : "", len);
+		strlcat(out, m->conf.smtps_listen.v[i], len);
+		strlcat(out, i + 1 < m->conf.smtps_listen.n ? ", " : "; ",
+		    len);
+	}
+	for (i = 0; i < m->conf.submission_listen.n; i++) {
+		strlcat(out, i == 0 ? "submission on " : "", len);
+		strlcat(out, m->conf.submission_listen.v[i], len);
+		strlcat(out, i + 1 < m->conf.submission_listen.n ? ", " :
+		    "; ", len);
 	}
 	if (m->conf.pop3_listen.n > 0) {
 		strlcat(out, "pop3d on ", len);
@@ -442,6 +457,8 @@ main(int argc, char *argv[])
 
 	m.reload_ok = 1;
 	strlcpy(m.reload_msg, "none since the start", sizeof(m.reload_msg));
+	/* Before smtpd's first session reads them. */
+	master_tickets_check(&m);
 	services_init(&m);
 	services_start_all(&m);
 	log_info("started (pid %ld, config %s)", (long)getpid(),

@@ -13,7 +13,7 @@
 #include "evloop.h"
 #include "priv.h"
 
-#define MASTER_MAX_FDS	32
+#define MASTER_MAX_FDS	64
 
 /* A socket handed to a daemon as "-s name:fd". */
 struct svc_fd {
@@ -62,6 +62,11 @@ struct master {
 	size_t		 nsmtp;
 	int		 pop3_fds[16];
 	size_t		 npop3;
+	int		 smtps_fds[16];		/* smtps_listen */
+	size_t		 nsmtps;
+	int		 sub_fds[16];		/* submission_listen */
+	size_t		 nsub;
+	struct ev_timer	*ticket_timer;		/* tickets.c */
 	int		 submit_fd, inject_fd, deliver_fd, control_fd;
 	int		 check_fd, expand_fd, auth_fd;
 	int		 key_fd;		/* private/key.sock, keyd's */
@@ -120,6 +125,16 @@ void	services_reload(struct master *, int pop3_changed);
 /* Gives smtpd or pop3d (by the name of its sockets) a new socket set. */
 void	services_set_listeners(struct master *, const char *svc,
 	    const char *sockname, const int *fds, size_t n);
+/* Adds sockets of another name (smtpd's smtps, submission) to that set. */
+void	services_add_listeners(struct master *, const char *svc,
+	    const char *sockname, const int *fds, size_t n);
+
+/*
+ * tickets.c: the TLS session-ticket keys. Rotates them now and starts
+ * the rotation timer if TLS is configured and it is not running yet
+ * (at start, and after a reload that turned TLS on).
+ */
+void	master_tickets_check(struct master *);
 int	services_running(struct master *);
 void	services_kill_all(struct master *);
 /* SIGHUP to logd (if it runs): reopen maillog_file. */

@@ -3,7 +3,8 @@
  * start's (libcommon/confcheck), and either applied whole or refused
  * whole, with the old one left running.
  *
- * Runs in master (root). Listener changes (smtp_listen, pop3_listen) are
+ * Runs in master (root). Listener changes (smtp_listen, smtps_listen,
+ * submission_listen, pop3_listen) are
  * applied: new addresses are bound before anything else changes, kept
  * ones keep their sockets (and the connections waiting on them), removed
  * ones are closed once the daemon that served them has been replaced.
@@ -90,6 +91,32 @@ reload_diff(char *list, size_t len, const char *name, int differs)
 	strlcat(list, name, len);
 }
 
+/*
+ * smtpd's TLS listeners, bound as setup_listeners_reload binds: both or
+ * neither (a failure closes what the first bound).
+ */
+static int
+reload_tls_listeners(struct master *m, const struct conf *nc, int *smtps,
+    int *smtps_changed, int *sub, int *sub_changed, char *err,
+    size_t errlen)
+{
+	size_t i;
+
+	if (setup_listeners_reload("smtps_listen", &m->conf.smtps_listen,
+	    m->smtps_fds, &nc->smtps_listen, smtps, smtps_changed, err,
+	    errlen) == -1)
+		return -1;
+	if (setup_listeners_reload("submission_listen",
+	    &m->conf.submission_listen, m->sub_fds, &nc->submission_listen,
+	    sub, sub_changed, err, errlen) == -1) {
+		for (i = 0; i < nc->smtps_listen.n; i++)
+			if (!setup_fd_in(smtps[i], m->smtps_fds, m->nsmtps))
+				close(smtps[i]);
+		return -1;
+	}
+	return 0;
+}
+
 void
 master_reload(struct master *m)
 {
@@ -97,8 +124,9 @@ master_reload(struct master *m)
 	struct reload_ctx	r;
 	struct confcheck_result	res;
 	char			err[1024], fixed[256] = "", later[256] = "";
-	char			applied[64] = "";
+	char			applied[128] = "";
 	int			smtp[16], pop3[16], smtp_changed, pop3_changed;
+	int			smtps[16], sub[16], smtps_changed, sub_changed;
 	size_t			i;
 
 	memset(&r, 0, sizeof(r));
@@ -158,6 +186,19 @@ master_reload(struct master *m)
 		conf_free(&nc);
 		return;
 	}
+	if (reload_tls_listeners(m, &nc, smtps, &smtps_changed, sub,
+	    &sub_changed, err, sizeof(err)) == -1) {
+		for (i = 0; i < nc.smtp_listen.n; i++)
+			if (!setup_fd_in(smtp[i], m->smtp_fds, m->nsmtp))
+				close(smtp[i]);
+		for (i = 0; i < nc.pop3_listen.n; i++)
+			if (!setup_fd_in(pop3[i], m->pop3_fds, m->npop3))
+				close(pop3[i]);
+		reload_result(m, 0, "reload refused, still running the old "
+		    "configuration: %s", err);
+		conf_free(&nc);
+		return;
+	}
 
 	/* From here on nothing fails: the new configuration is the one. */
 	reload_diff(later, sizeof(later), "pid_file",
@@ -186,6 +227,9 @@ master_reload(struct master *m)
 		    sizeof(nc.maillog_file));
 
 	services_set_listeners(m, "smtpd", "smtp", smtp, nc.smtp_listen.n);
+	services_add_listeners(m, "smtpd", "smtps", smtps, nc.smtps_listen.n);
+	services_add_listeners(m, "smtpd", "submission", sub,
+	    nc.submission_listen.n);
 	services_set_listeners(m, "pop3d", "pop3", pop3, nc.pop3_listen.n);
 	/*
 	 * The old sockets no longer listed: the daemon being replaced holds
@@ -197,8 +241,18 @@ master_reload(struct master *m)
 	for (i = 0; i < m->npop3; i++)
 		if (!setup_fd_in(m->pop3_fds[i], pop3, nc.pop3_listen.n))
 			close(m->pop3_fds[i]);
+	for (i = 0; i < m->nsmtps; i++)
+		if (!setup_fd_in(m->smtps_fds[i], smtps, nc.smtps_listen.n))
+			close(m->smtps_fds[i]);
+	for (i = 0; i < m->nsub; i++)
+		if (!setup_fd_in(m->sub_fds[i], sub, nc.submission_listen.n))
+			close(m->sub_fds[i]);
 	memcpy(m->smtp_fds, smtp, nc.smtp_listen.n * sizeof(int));
 	m->nsmtp = nc.smtp_listen.n;
+	memcpy(m->smtps_fds, smtps, nc.smtps_listen.n * sizeof(int));
+	m->nsmtps = nc.smtps_listen.n;
+	memcpy(m->sub_fds, sub, nc.submission_listen.n * sizeof(int));
+	m->nsub = nc.submission_listen.n;
 	memcpy(m->pop3_fds, pop3, nc.pop3_listen.n * sizeof(int));
 	m->npop3 = nc.pop3_listen.n;
 
@@ -208,8 +262,13 @@ master_reload(struct master *m)
 	if (setup_maillog(m, err, sizeof(err)) == -1)
 		log_warnx("reload: %s", err);
 	daemon_log_setup(&m->conf);
+	/* TLS turned on: the ticket keys exist before smtpd's sessions look. */
+	master_tickets_check(m);
 	services_reload(m, pop3_changed);
 	reload_diff(applied, sizeof(applied), "smtp_listen", smtp_changed);
+	reload_diff(applied, sizeof(applied), "smtps_listen", smtps_changed);
+	reload_diff(applied, sizeof(applied), "submission_listen",
+	    sub_changed);
 	reload_diff(applied, sizeof(applied), "pop3_listen", pop3_changed);
 	if (later[0] != '\0')
 		log_warnx("reload: %s changed; it takes effect at the next "

@@ -144,7 +144,11 @@ services_init(struct master *m)
 	s = svc_new(m, "smtpd", 0);
 	for (i = 0; i < m->nsmtp; i++)
 		svc_add_fd(s, "smtp", m->smtp_fds[i]);
-	s->retired = m->nsmtp == 0;
+	for (i = 0; i < m->nsmtps; i++)
+		svc_add_fd(s, "smtps", m->smtps_fds[i]);
+	for (i = 0; i < m->nsub; i++)
+		svc_add_fd(s, "submission", m->sub_fds[i]);
+	s->retired = m->nsmtp + m->nsmtps + m->nsub == 0;
 	/* Always there, so a reload can add pop3_listen to a suite without. */
 	s = svc_new(m, "pop3d", 0);
 	for (i = 0; i < m->npop3; i++)
@@ -169,6 +173,24 @@ services_set_listeners(struct master *m, const char *svc,
 		for (j = 0; j < n; j++)
 			svc_add_fd(s, sockname, fds[j]);
 		s->retired = n == 0;
+	}
+}
+
+void
+services_add_listeners(struct master *m, const char *svc,
+    const char *sockname, const int *fds, size_t n)
+{
+	struct service	*s;
+	size_t		 i, j;
+
+	for (i = 0; i < m->nsvcs; i++) {
+		s = &m->svcs[i];
+		if (strcmp(s->name, svc) != 0)
+			continue;
+		for (j = 0; j < n; j++)
+			svc_add_fd(s, sockname, fds[j]);
+		if (n > 0)
+			s->retired = 0;
 	}
 }
 

@@ -179,7 +179,11 @@ setup_sockets(struct master *m, char *err, size_t errlen)
 	if (tcp_listeners("smtp_listen", &m->conf.smtp_listen, m->smtp_fds,
 	    &m->nsmtp, err, errlen) == -1 ||
 	    tcp_listeners("pop3_listen", &m->conf.pop3_listen, m->pop3_fds,
-	    &m->npop3, err, errlen) == -1)
+	    &m->npop3, err, errlen) == -1 ||
+	    tcp_listeners("smtps_listen", &m->conf.smtps_listen, m->smtps_fds,
+	    &m->nsmtps, err, errlen) == -1 ||
+	    tcp_listeners("submission_listen", &m->conf.submission_listen,
+	    m->sub_fds, &m->nsub, err, errlen) == -1)
 		return -1;
 	if (fs_path(smtpd, sizeof(smtpd), sp, "smtpd") == -1 ||
 	    fs_path(public, sizeof(public), sp, "public") == -1 ||

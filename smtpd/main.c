@@ -2,8 +2,9 @@
  * main.c - smtpd start-up: the listener, or (with -S) one session
  * process.
  *
- *	smtpd [-c CONFIG] [-f] -s smtp:FD [-s smtp:FD ...]	the listener
- *	smtpd [-c CONFIG] [-f] -S CLIENT:CTL			a session
+ *	smtpd [-c CONFIG] [-f] -s smtp:FD [-s smtps:FD] [-s submission:FD] ...
+ *								the listener
+ *	smtpd [-c CONFIG] [-f] -S CLIENT:CTL[:KIND]		a session
  *
  * Started by master as root. The listener stays root and unchrooted, as
  * pop3d's parent does, because it starts every session process afresh:
@@ -14,7 +15,9 @@
  * the time zone, then drops for good to smtpd_user, chrooted
  * (smtpd_chroot) or at least chdir'ed into <spool>/smtpd, where
  * queue.sock and resolver.sock are found by their relative names, before
- * it reads from its client. Trusts master for the listening descriptors
+ * it reads from its client. When a certificate is configured it loads
+ * the TLS contexts and the ticket keys first (libcommon/tls.c), while it
+ * can still read them. Trusts master for the listening descriptors
  * and the config path, and the listener for the session's descriptors.
  */
 #include <sys/socket.h>
@@ -37,6 +40,7 @@
 #include "priv.h"
 #include "proc.h"
 #include "smtpd.h"
+#include "tls.h"
 
 #define SMTPD_MAX_LISTENERS	64
 
@@ -55,7 +59,31 @@ spec_fd(const char *s, const char **end, int allow_none)
 	return (int)v;
 }
 
-/* "-S CLIENT:CTL": one session process (CTL -1: no reuse). */
+/*
+ * The TLS contexts, while the files can still be read. A failure is
+ * logged here, once, and leaves env->tls NULL: STARTTLS answers 454,
+ * an implicit-TLS client is dropped.
+ */
+static void
+session_tls(struct smtp_env *env)
+{
+	static char	err[512];
+	char		tickets[CONF_PATH_MAX + 64];
+	const char	*tp = tickets;
+
+	if (!tls_server_configured(env->conf))
+		return;
+	if (fs_path(tickets, sizeof(tickets), env->conf->spool_directory,
+	    TLS_TICKET_FILE) == -1)
+		tp = NULL;
+	if ((env->tls = tls_server_new(env->conf, tp, err, sizeof(err))) ==
+	    NULL) {
+		log_warnx("TLS is not available: %s", err);
+		env->tls_error = err;
+	}
+}
+
+/* "-S CLIENT:CTL[:KIND]": one session process (CTL -1: no reuse). */
 static void __attribute__((__noreturn__))
 session_main(struct smtp_env *env, const char *spec, const char *dir)
 {
@@ -63,12 +91,19 @@ session_main(struct smtp_env *env, const char *spec, const char *dir)
 	socklen_t		 sslen = sizeof(ss);
 	struct priv_user	 u;
 	const char		*p;
-	int			 client, ctl;
+	int			 client, ctl, kind = SMTP_LISTEN_MX;
 
 	client = spec_fd(spec, &p, 0);
 	if (*p != ':')
 		fatalx("bad -S argument");
 	ctl = spec_fd(p + 1, &p, 1);
+	if (*p == ':') {
+		if (p[1] < '0' || p[1] > '0' + SMTP_LISTEN_SMTPS ||
+		    p[2] != '\0')
+			fatalx("bad -S argument");
+		kind = p[1] - '0';
+		p += 2;
+	}
 	if (*p != '\0')
 		fatalx("bad -S argument");
 	if (getpeername(client, (struct sockaddr *)&ss, &sslen) == -1) {
@@ -80,6 +115,7 @@ session_main(struct smtp_env *env, const char *spec, const char *dir)
 	signal(SIGPIPE, SIG_IGN);
 	if (priv_lookup(env->conf->smtpd_user, &u) == -1)
 		fatal("smtpd_user %s", env->conf->smtpd_user);
+	session_tls(env);
 	if (priv_is_root() && !env->conf->smtpd_chroot) {
 		/* priv_drop only changes directory when it chroots. */
 		if (chdir(dir) == -1)
@@ -88,20 +124,25 @@ session_main(struct smtp_env *env, const char *spec, const char *dir)
 	} else
 		priv_drop(&u, dir);
 	proc_harden(PROC_NOFORK);
-	smtp_worker_run(env, client, (struct sockaddr *)&ss, sslen, ctl);
+	smtp_worker_run(env, client, (struct sockaddr *)&ss, sslen, ctl,
+	    (enum smtp_listener)kind);
 }
 
 int
 main(int argc, char *argv[])
 {
-	static const char *const names[] = { "smtp", NULL };
+	static const char *const names[] = { "smtp", "submission", "smtps",
+	    NULL };
+	static const char *const kindname[] = { "smtp", "submission",
+	    "smtps" };
 	static struct conf	 conf;
 	struct daemon_args	 args;
 	struct smtp_env		 env;
 	struct cidr		*nets = NULL;
 	struct priv_user	 u;
 	int			 fds[SMTPD_MAX_LISTENERS];
-	size_t			 nfds, i;
+	enum smtp_listener	 kinds[SMTPD_MAX_LISTENERS];
+	size_t			 nfds = 0, n, i, k;
 	char			 dir[CONF_PATH_MAX];
 	char			*session;
 	int			 rc;
@@ -123,10 +164,19 @@ main(int argc, char *argv[])
 	env.confpath = args.confpath;
 	env.mynetworks = nets;
 	env.nmynetworks = conf.mynetworks.n;
+	env.tls = NULL;
+	env.tls_error = NULL;
 	if (session != NULL)
 		session_main(&env, session, dir);
 
-	if ((nfds = daemon_sockets(&args, "smtp", fds, SMTPD_MAX_LISTENERS)) == 0)
+	for (k = 0; k <= SMTP_LISTEN_SMTPS; k++) {
+		n = daemon_sockets(&args, kindname[k], fds + nfds,
+		    SMTPD_MAX_LISTENERS - nfds);
+		for (i = 0; i < n; i++)
+			kinds[nfds + i] = (enum smtp_listener)k;
+		nfds += n;
+	}
+	if (nfds == 0)
 		fatalx("no smtp listening socket given (-s smtp:FD)");
 	/* Found now rather than by every session. */
 	if (priv_lookup(conf.smtpd_user, &u) == -1)
@@ -137,7 +187,7 @@ main(int argc, char *argv[])
 	else
 		log_info("sessions run as %s, %s %s", u.name,
 		    conf.smtpd_chroot ? "chrooted in" : "in", dir);
-	rc = smtp_server_run(&env, fds, nfds);
+	rc = smtp_server_run(&env, fds, kinds, nfds);
 	free(nets);
 	return rc;
 }

@@ -10,7 +10,10 @@
  * may be handed the next connection from the same client address (see
  * smtp_worker.c); a connection from any other address gets a fresh
  * process: forked here and at once exec'ed as "smtpd -S", so it shares
- * neither memory nor address-space layout with this one or any other. What a session process tells us is one byte
+ * neither memory nor address-space layout with this one or any other.
+ * Connections from the submission and implicit-TLS listeners always get
+ * a fresh process (told its listener's kind with -S), since they will
+ * hold one client's secrets. What a session process tells us is one byte
  * ("idle"); anything else retires it. SIGCHLD and SIGTERM reach the poll
  * loop through a self-pipe, so no work happens in signal handlers.
  */
@@ -256,11 +259,11 @@ expire_idle(const struct smtp_env *env)
  */
 static int
 spawn(const struct smtp_env *env, int fd, const struct sockaddr *ss,
-    socklen_t sslen)
+    socklen_t sslen, enum smtp_listener kind)
 {
 	struct child	*c;
 	int		 sv[2] = { -1, -1 }, keep[2];
-	char		 spec[32];
+	char		 spec[48];
 	pid_t		 pid;
 
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
@@ -287,7 +290,7 @@ spawn(const struct smtp_env *env, int fd, const struct sockaddr *ss,
 		keep[1] = sv[1];
 		if (proc_exec_prepare(keep, sv[1] != -1 ? 2 : 1) == -1)
 			_exit(1);
-		snprintf(spec, sizeof(spec), "%d:%d", fd, sv[1]);
+		snprintf(spec, sizeof(spec), "%d:%d:%d", fd, sv[1], (int)kind);
 		daemon_exec_self("smtpd", env->confpath, "-S", spec);
 		_exit(1);
 	}
@@ -316,11 +319,17 @@ busy_from(const struct sockaddr *ss)
 }
 
 static void
-refuse_busy(const struct smtp_env *env, int fd, const char *from)
+refuse_busy(const struct smtp_env *env, int fd, const char *from,
+    enum smtp_listener kind)
 {
 	char	msg[CONF_STR_MAX + 128];
 	int	n;
 
+	/* Under implicit TLS a plaintext 421 would be noise: just close. */
+	if (kind == SMTP_LISTEN_SMTPS) {
+		close(fd);
+		return;
+	}
 	/* Best effort and non-blocking: a full socket buffer just loses it. */
 	n = snprintf(msg, sizeof(msg), "421 4.7.0 %s Error: too many "
 	    "connections%s\r\n", env->conf->myhostname, from);
@@ -330,7 +339,8 @@ refuse_busy(const struct smtp_env *env, int fd, const char *from)
 }
 
 int
-smtp_server_run(const struct smtp_env *env, const int *fds, size_t nfds)
+smtp_server_run(const struct smtp_env *env, const int *fds,
+    const enum smtp_listener *kinds, size_t nfds)
 {
 	struct pollfd		*pfd = NULL;
 	struct child		**who = NULL, *c, *next;
@@ -413,7 +423,7 @@ smtp_server_run(const struct smtp_env *env, const int *fds, size_t nfds)
 				    sizeof(host), &port);
 				log_warnx("too many sessions (%zu): refusing "
 				    "[%s]", max, host);
-				refuse_busy(env, fd, "");
+				refuse_busy(env, fd, "", kinds[i - 1]);
 				continue;
 			}
 			if (perip > 0 && busy_from((struct sockaddr *)&ss) >=
@@ -423,19 +433,21 @@ smtp_server_run(const struct smtp_env *env, const int *fds, size_t nfds)
 				    sizeof(host), &port);
 				log_warnx("too many sessions from [%s] (%zu): "
 				    "refusing", host, perip);
-				refuse_busy(env, fd, " from your address");
+				refuse_busy(env, fd, " from your address",
+				    kinds[i - 1]);
 				continue;
 			}
-			if (hand_over((struct sockaddr *)&ss, sslen, fd) == 0) {
+			if (kinds[i - 1] == SMTP_LISTEN_MX &&
+			    hand_over((struct sockaddr *)&ss, sslen, fd) == 0) {
 				close(fd);
 				continue;
 			}
 			/* Idle processes give way to new clients. */
 			if (nbusy + nidle >= max)
 				retire_oldest_idle();
-			if (spawn(env, fd, (struct sockaddr *)&ss, sslen) ==
-			    -1)
-				refuse_busy(env, fd, "");
+			if (spawn(env, fd, (struct sockaddr *)&ss, sslen,
+			    kinds[i - 1]) == -1)
+				refuse_busy(env, fd, "", kinds[i - 1]);
 			else
 				close(fd);
 		}

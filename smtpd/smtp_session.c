@@ -3,7 +3,9 @@
  * loop, the state checks and the replies are libcommon/smtp_tx's (shared
  * with sendmail -bs); here are what only smtpd does: recipient and VRFY
  * checks through resolverd, DATA into a spool file that queued hands
- * us, the Received header, and the log lines.
+ * us, the Received header, the log lines, and TLS: STARTTLS's switch
+ * and implicit TLS on the smtps listener (libcommon/tls.c does the
+ * handshake; netio_starttls drops what was pipelined behind STARTTLS).
  *
  * Runs in a session process exec'd for this client (or reused for the
  * next client from the same address), unprivileged and (when
@@ -36,6 +38,7 @@
 #include "proto.h"
 #include "smtpd.h"
 #include "sock.h"
+#include "tls.h"
 
 /* Spool file writes are gathered into blocks of this size. */
 #define SMTP_FILE_BUF	(64 * 1024)
@@ -54,6 +57,8 @@ struct smtp_session {
 	 * the next client from the same address (smtp_worker.c).
 	 */
 	int			 holds_secrets;
+	enum smtp_listener	 kind;
+	struct tls_info		 tls;		/* valid when tx.tls */
 
 	/* HELO, errors, the transaction; wiped with the rest on reuse. */
 	struct smtp_tx		 tx;
@@ -352,6 +357,7 @@ static void
 spool_received(struct smtp_session *s, struct smtp_spool *sp)
 {
 	char		hdr[2048], date[64], forpart[ADDR_MAX + 16];
+	char		tlspart[256];
 	struct tm	tm;
 	time_t		now = time(NULL);
 	int		n;
@@ -365,10 +371,18 @@ spool_received(struct smtp_session *s, struct smtp_spool *sp)
 		    s->tx.rcpt[0]);
 	else
 		forpart[0] = '\0';
+	/* Under TLS, what was negotiated, in Postfix's words. */
+	if (s->tx.tls)
+		snprintf(tlspart, sizeof(tlspart), "\t(using %s with cipher %s "
+		    "(%d/%d bits))\n\t(No client certificate requested)\n",
+		    s->tls.version, s->tls.cipher, s->tls.bits,
+		    s->tls.alg_bits);
+	else
+		tlspart[0] = '\0';
 	/* No HELO (smtpd_helo_required = no): the address, as Postfix does. */
 	n = snprintf(hdr, sizeof(hdr), "Received: from %s ([%s])\n"
-	    "\tby %s (Postern) with %s id %s%s; %s\n",
-	    s->tx.helo_seen ? s->tx.helo : s->client, s->ip,
+	    "%s\tby %s (Postern) with %s id %s%s; %s\n",
+	    s->tx.helo_seen ? s->tx.helo : s->client, s->ip, tlspart,
 	    s->conf->myhostname, smtp_tx_proto(&s->tx), sp->qid, forpart,
 	    date);
 	if (n < 0 || (size_t)n >= sizeof(hdr)) {
@@ -526,17 +540,66 @@ cmd_data(void *ctx)
 	return rc;
 }
 
+/*
+ * The handshake, for STARTTLS and for implicit TLS alike. 0, or -1 with
+ * the failure logged: the session is over, nothing more is said.
+ */
+static int
+tls_begin(struct smtp_session *s, const char *after)
+{
+	char	err[512];
+	size_t	dropped;
+	int	rc;
+
+	/* From the first TLS byte on, this process holds a client's secrets. */
+	s->holds_secrets = 1;
+	rc = tls_server_start(s->env->tls, &s->io, s->conf->smtpd_timeout,
+	    &dropped, err, sizeof(err));
+	if (dropped > 0)
+		log_info("improper command pipelining after %s from %s: "
+		    "%zu byte(s) discarded", after, s->logname, dropped);
+	if (rc == -1) {
+		log_info("SSL_accept error from %s: %s", s->logname, err);
+		return -1;
+	}
+	(void)tls_session_info(&s->io, &s->tls);
+	log_info("Anonymous TLS connection established from %s: %s with "
+	    "cipher %s (%d/%d bits)%s%s%s", s->logname, s->tls.version,
+	    s->tls.cipher, s->tls.bits, s->tls.alg_bits,
+	    s->tls.servername[0] ? " sni=" : "", s->tls.servername,
+	    s->tls.resumed ? " (resumed)" : "");
+	return 0;
+}
+
+/* STARTTLS (smtp_tx has checked the state and the syntax). */
+static int
+cmd_starttls(void *ctx)
+{
+	struct smtp_session *s = ctx;
+
+	if (s->env->tls == NULL) {
+		log_warnx("STARTTLS from %s: TLS is not available: %s",
+		    s->logname, s->env->tls_error != NULL ?
+		    s->env->tls_error : "no certificate");
+		smtp_tx_reply(&s->tx, "%s", SMTP_TX_STARTTLS_UNAVAILABLE);
+		return 1;
+	}
+	smtp_tx_reply(&s->tx, "%s", SMTP_TX_STARTTLS_READY);
+	return tls_begin(s, "STARTTLS");
+}
+
 static const struct smtp_tx_ops smtpd_tx_ops = {
 	.rcpt = check_rcpt,
 	.data = cmd_data,
 	.vrfy = cmd_vrfy,
 	.bad_utf8 = bad_utf8,
+	.starttls = cmd_starttls,
 };
 
 static void
 session_init(struct smtp_session *s, const struct smtp_env *env,
     struct smtp_backends *be, int fd, const struct sockaddr *peer,
-    socklen_t peerlen)
+    socklen_t peerlen, enum smtp_listener kind)
 {
 	int port;
 
@@ -554,6 +617,10 @@ session_init(struct smtp_session *s, const struct smtp_env *env,
 	snprintf(s->logname, sizeof(s->logname), "unknown[%s]", s->ip);
 	netio_init(&s->io, fd, s->conf->smtpd_timeout);
 	smtp_tx_init(&s->tx, s->conf, &s->io, &smtpd_tx_ops, s);
+	s->kind = kind;
+	/* Offered whenever a certificate is configured; 454 if it broke. */
+	s->tx.starttls_offer = kind != SMTP_LISTEN_SMTPS &&
+	    tls_server_configured(s->conf);
 	s->be = be;
 	smtp_backend_check(&be->queue);
 	smtp_backend_check(&be->resolver);
@@ -575,15 +642,30 @@ smtp_backends_close(struct smtp_backends *be)
 
 int
 smtp_session_run(const struct smtp_env *env, struct smtp_backends *be,
-    int fd, const struct sockaddr *peer, socklen_t peerlen)
+    int fd, const struct sockaddr *peer, socklen_t peerlen,
+    enum smtp_listener kind)
 {
 	struct smtp_session	s;
 	enum smtp_tx_end	end;
 	int			reusable;
 
-	session_init(&s, env, be, fd, peer, peerlen);
+	session_init(&s, env, be, fd, peer, peerlen, kind);
 	log_info("connect from %s", s.logname);
-	end = smtp_tx_serve(&s.tx);
+	/* Implicit TLS (RFC 8314): the handshake comes before the greeting. */
+	if (kind == SMTP_LISTEN_SMTPS) {
+		if (env->tls == NULL) {
+			log_warnx("TLS is not available: dropping %s on the "
+			    "smtps listener: %s", s.logname, env->tls_error !=
+			    NULL ? env->tls_error : "no certificate");
+			end = SMTP_TX_END_TLS;
+		} else if (tls_begin(&s, "connect") == -1)
+			end = SMTP_TX_END_TLS;
+		else {
+			s.tx.tls = 1;
+			end = smtp_tx_serve(&s.tx);
+		}
+	} else
+		end = smtp_tx_serve(&s.tx);
 	/* Logged before the 421 goes out, as Postfix does. */
 	switch (end) {
 	case SMTP_TX_END_ERRORS:
@@ -602,12 +684,14 @@ smtp_session_run(const struct smtp_env *env, struct smtp_backends *be,
 	case SMTP_TX_END_QUIT:
 	case SMTP_TX_END_BROKEN:
 	case SMTP_TX_END_DATA:		/* cmd_data logged it */
+	case SMTP_TX_END_TLS:		/* tls_begin logged it */
 		break;
 	}
 	smtp_tx_end_reply(&s.tx, end);
 	(void)netio_flush(&s.io);
 	log_info("disconnect from %s", s.logname);
 	smtp_tx_reset(&s.tx);
+	tls_session_end(&s.io);
 	netio_free(&s.io);
 	close(fd);
 	/*

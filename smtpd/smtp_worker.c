@@ -70,7 +70,8 @@ next_connection(int ctl, int *fd, struct sockaddr_storage *ss,
 
 void
 smtp_worker_run(const struct smtp_env *env, int fd,
-    const struct sockaddr *peer, socklen_t peerlen, int ctl)
+    const struct sockaddr *peer, socklen_t peerlen, int ctl,
+    enum smtp_listener kind)
 {
 	struct smtp_backends	 be;
 	struct sockaddr_storage	 ss;
@@ -85,7 +86,9 @@ smtp_worker_run(const struct smtp_env *env, int fd,
 	sslen = peerlen;
 	for (;;) {
 		again = smtp_session_run(env, &be, fd, (struct sockaddr *)&ss,
-		    sslen);
+		    sslen, kind);
+		/* The listener hands over plain port-25 connections only. */
+		kind = SMTP_LISTEN_MX;
 		served++;
 		wipe_stack();
 		explicit_bzero(&ss, sizeof(ss));

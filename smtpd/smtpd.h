@@ -36,6 +36,20 @@
 /* The client connection is libcommon's netio. */
 
 
+struct tls_server;
+
+/*
+ * What a listener serves: SMTP on 25 (STARTTLS offered when a
+ * certificate is configured), submission on 587 (the same, for mail
+ * clients), or SMTP under implicit TLS on 465 (RFC 8314). Its name is
+ * the "-s NAME:FD" master hands the socket over with.
+ */
+enum smtp_listener {
+	SMTP_LISTEN_MX = 0,
+	SMTP_LISTEN_SUBMISSION,
+	SMTP_LISTEN_SMTPS,
+};
+
 /*
  * The session (smtp_session.c), run in the child that owns one client.
  */
@@ -44,6 +58,13 @@ struct smtp_env {
 	const char	  *confpath;	/* for the session processes; NULL: defaults */
 	const struct cidr *mynetworks;
 	size_t		   nmynetworks;
+	/*
+	 * The TLS contexts, loaded by a session process before it drops
+	 * privileges; NULL: no certificate configured, or it failed to
+	 * load (tls_error says why: STARTTLS then answers 454).
+	 */
+	struct tls_server *tls;
+	const char	  *tls_error;
 };
 
 /* Whether an address is in mynetworks (relay allowed, limits waived). */
@@ -71,7 +92,8 @@ void	smtp_backends_close(struct smtp_backends *);
  * caller has wiped its stack), 0 if it must exit.
  */
 int	smtp_session_run(const struct smtp_env *, struct smtp_backends *,
-	    int fd, const struct sockaddr *peer, socklen_t peerlen);
+	    int fd, const struct sockaddr *peer, socklen_t peerlen,
+	    enum smtp_listener);
 /* What a session process sends its listener when it is ready for more. */
 #define SMTP_WORKER_IDLE	'I'
 /*
@@ -81,7 +103,8 @@ int	smtp_session_run(const struct smtp_env *, struct smtp_backends *,
  * Never returns.
  */
 void	smtp_worker_run(const struct smtp_env *, int fd,
-	    const struct sockaddr *peer, socklen_t peerlen, int ctl)
+	    const struct sockaddr *peer, socklen_t peerlen, int ctl,
+	    enum smtp_listener)
 	    __attribute__((__noreturn__));
 
 void	smtp_backend_init(struct smtp_backend *, const char *path);
@@ -97,7 +120,11 @@ int	smtp_backend_call(struct smtp_backend *, struct ipc_msg *req,
 /* Sends a message that has no reply. */
 int	smtp_backend_send(struct smtp_backend *, struct ipc_msg *);
 
-/* The listener process (smtp_server.c). */
-int	smtp_server_run(const struct smtp_env *, const int *fds, size_t nfds);
+/*
+ * The listener process (smtp_server.c): fds[i] serves kinds[i]. Only a
+ * plain port-25 connection may go to a process that served another.
+ */
+int	smtp_server_run(const struct smtp_env *, const int *fds,
+	    const enum smtp_listener *kinds, size_t nfds);
 
 #endif

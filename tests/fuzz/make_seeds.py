@@ -319,10 +319,17 @@ def cmdline():
     put("cmdline", "refused", b"/bin/x a\\ b | y > z $1")
 
 
+def tls_sni():
+    put("tls_sni", "hosting", "# name cert key\nmail.example.org "
+        "/etc/ssl/a.pem /etc/ssl/a.key\n*.example.net\t/c/w.pem /k/w.key"
+        "\r\n\nlast.test /c/l /k/l")
+    put("tls_sni", "bad", "a.test /c.pem\nA.TEST /d /e\n*x.test /a /b\n")
+
+
 def main():
     for f in (smtp_cmd, smtp_data, envelope, proto, pop3_cmd, pop3_stuff,
               mailhdr, conf, spool_header, dns_answer_seeds,
-              logd_line, aliases, smtp_reply, cmdline):
+              logd_line, aliases, smtp_reply, cmdline, tls_sni):
         f()
     return 0
 

@@ -370,8 +370,16 @@ def test_setup_writes_the_default_config_and_aliases_when_missing(build_dir):
         assert f"wrote the default configuration to {conf}" in out1
         assert "wrote the default aliases file to " \
             f"{sysconf}/postern/aliases" in out1, out1
+        # The shipped file, pointed at the self-signed certificate that
+        # setup made beside it (a fresh install speaks TLS at once).
+        tls = t / "etc" / "tls"
         assert conf.read_text() == \
-            (SRC / "etc" / "postern.conf").read_text() + "# edited\n"
+            (SRC / "etc" / "postern.conf").read_text() + \
+            f"tls_cert_file = {tls}/cert.pem\n" \
+            f"tls_key_file = {tls}/key.pem\n# edited\n"
+        assert "made a self-signed certificate for localhost" in out1
+        assert os.stat(tls / "key.pem").st_mode & 0o777 == 0o600
+        assert os.stat(tls / "cert.pem").st_mode & 0o777 == 0o644
         assert os.stat(conf).st_mode & 0o777 == 0o644
         state1 = (t / "state1").read_text()
         assert "/var/lib/postern/maps d 755 root root" in state1
@@ -382,6 +390,7 @@ def test_setup_writes_the_default_config_and_aliases_when_missing(build_dir):
             (SRC / "etc" / "aliases").read_text()
         out2 = (t / "out2").read_text()
         assert "wrote" not in out2 and "created" not in out2, out2
+        assert "made" not in out2 and "now names" not in out2, out2
         assert (t / "state2").read_text() == state1
     finally:
         shutil.rmtree(t, ignore_errors=True)

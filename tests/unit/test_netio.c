@@ -1,7 +1,8 @@
 /*
  * test_netio.c - the protocol daemons' line reader and output buffer,
  * over a socketpair: limits that count the CRLF, bare LF, overlong lines
- * dropped whole, deadlines, preloaded input, pipelined lines.
+ * dropped whole, deadlines, preloaded input, pipelined lines, and the
+ * switch of transport (STARTTLS) that drops what was pipelined behind it.
  */
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -171,6 +172,110 @@ test_output_waits_for_flush_and_arrives_whole(void **state)
 	pair_close(&p);
 }
 
+/*
+ * A stand-in for TLS: every byte on the wire is XORed with 0x20, so a
+ * line read through it proves it went through the transport.
+ */
+static int xor_reads;
+
+static ssize_t
+xor_read(struct netio *io, void *p, size_t n)
+{
+	ssize_t		 r = recv(io->fd, p, n, MSG_DONTWAIT);
+	unsigned char	*b = p;
+	ssize_t		 i;
+
+	xor_reads++;
+	for (i = 0; i < r; i++)
+		b[i] ^= 0x20;
+	return r;
+}
+
+static ssize_t
+xor_write(struct netio *io, const void *p, size_t n)
+{
+	unsigned char	 b[4096];
+	size_t		 i;
+
+	(void)io;
+	if (n > sizeof(b))
+		n = sizeof(b);
+	for (i = 0; i < n; i++)
+		b[i] = ((const unsigned char *)p)[i] ^ 0x20;
+	return send(io->fd, b, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+}
+
+static void
+xor_say(struct pair *p, const char *s)
+{
+	char	b[256];
+	size_t	i, n = strlen(s);
+
+	for (i = 0; i < n; i++)
+		b[i] = (char)(s[i] ^ 0x20);
+	assert_int_equal(write(p->peer, b, n), (ssize_t)n);
+}
+
+static void
+test_starttls_drops_pipelined_plaintext_and_switches(void **state)
+{
+	struct pair	p;
+	char		line[LMAX], got[64];
+	size_t		len;
+	ssize_t		n;
+
+	(void)state;
+	pair_open(&p);
+	/* The command and an injected one, in one segment. */
+	say(&p, "STARTTLS\r\nRSET\r\n");
+	assert_int_equal(netio_getline(&p.io, line, LMAX, &len, 2), NETIO_OK);
+	assert_string_equal(line, "STARTTLS");
+	assert_int_equal(netio_buffered(&p.io), 6);
+	assert_int_equal(netio_printf(&p.io, "220 go\r\n"), 0);
+	/* The go-ahead leaves in plaintext; the RSET is gone. */
+	assert_int_equal(netio_starttls(&p.io, xor_read, xor_write, NULL,
+	    NULL), 6);
+	assert_int_equal(p.io.secure, 1);
+	assert_int_equal(netio_buffered(&p.io), 0);
+	n = read(p.peer, got, sizeof(got));
+	assert_int_equal(n, 8);
+	assert_memory_equal(got, "220 go\r\n", 8);
+	/* What comes now is read through the transport, and only that. */
+	xor_reads = 0;
+	xor_say(&p, "NOOP\r\n");
+	assert_int_equal(netio_getline(&p.io, line, LMAX, &len, 2), NETIO_OK);
+	assert_string_equal(line, "NOOP");
+	assert_true(xor_reads > 0);
+	assert_int_equal(netio_printf(&p.io, "250 ok\r\n"), 0);
+	assert_int_equal(netio_flush(&p.io), 0);
+	n = read(p.peer, got, sizeof(got));
+	assert_int_equal(n, 8);
+	assert_memory_equal(got, "\x12\x15\x10\x00\x4f\x4b\x2d\x2a", 8);
+	/* The dropped bytes were wiped, not just skipped. */
+	assert_null(memmem(p.io.in, sizeof(p.io.in), "RSET", 4));
+	netio_plain(&p.io);
+	assert_int_equal(p.io.secure, 0);
+	pair_close(&p);
+}
+
+static void
+test_starttls_on_a_broken_connection_fails(void **state)
+{
+	struct pair	p;
+
+	(void)state;
+	pair_open(&p);
+	close(p.peer);
+	p.peer = -1;
+	assert_int_equal(netio_printf(&p.io, "220 go\r\n"), 0);
+	assert_int_equal(netio_starttls(&p.io, xor_read, xor_write, NULL,
+	    NULL), -1);
+	/* Still plain: nothing may go on as if TLS had started. */
+	assert_int_equal(p.io.secure, 0);
+	close(p.io.fd);
+	netio_free(&p.io);
+}
+
 int
 main(void)
 {
@@ -181,6 +286,8 @@ main(void)
 		cmocka_unit_test(test_silence_times_out_and_eof_is_eof),
 		cmocka_unit_test(test_preloaded_and_pipelined_input_come_first_in_order),
 		cmocka_unit_test(test_output_waits_for_flush_and_arrives_whole),
+		cmocka_unit_test(test_starttls_drops_pipelined_plaintext_and_switches),
+		cmocka_unit_test(test_starttls_on_a_broken_connection_fails),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -51,6 +51,10 @@ struct t {
 	char			 got[4096];	/* what the sink was given */
 	size_t			 gotlen;
 
+	int			 tls_calls;
+	int			 tls_rc;	/* what starttls returns */
+	const char		*after_tls;	/* the client's next lines */
+
 	char			 out[T_OUT_MAX];	/* the replies */
 	struct netio		 io;			/* last: large */
 };
@@ -125,6 +129,47 @@ t_data(void *ctx)
 	return t->data_res >= SMTP_TX_DATA_TIMEOUT ? -1 : 0;
 }
 
+static ssize_t
+t_plain_read(struct netio *io, void *p, size_t n)
+{
+	return recv(io->fd, p, n, MSG_DONTWAIT);
+}
+
+static ssize_t
+t_plain_write(struct netio *io, const void *p, size_t n)
+{
+	return send(io->fd, p, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+}
+
+/*
+ * STARTTLS as smtpd does it, with a transport that is no cipher: the
+ * go-ahead, the switch (which drops what was pipelined), and then what
+ * the client says "under TLS" (after_tls), written only now.
+ */
+static int
+t_starttls(void *ctx)
+{
+	struct t *t = ctx;
+
+	t->tls_calls++;
+	if (t->tls_rc == 1) {
+		smtp_tx_reply(&t->tx, "%s", SMTP_TX_STARTTLS_UNAVAILABLE);
+		return 1;
+	}
+	smtp_tx_reply(&t->tx, "%s", SMTP_TX_STARTTLS_READY);
+	if (t->tls_rc == -1)
+		return -1;
+	assert_true(netio_starttls(&t->io, t_plain_read, t_plain_write, NULL,
+	    NULL) >= 0);
+	if (t->after_tls != NULL) {
+		assert_int_equal(write(t->peer, t->after_tls,
+		    strlen(t->after_tls)), (ssize_t)strlen(t->after_tls));
+		t->after_tls = NULL;
+	}
+	assert_int_equal(shutdown(t->peer, SHUT_WR), 0);
+	return 0;
+}
+
 /* A session with smtpd's defaults but for the lines of conf. */
 static struct t *
 t_open(const char *conf)
@@ -144,6 +189,7 @@ t_open(const char *conf)
 	t->ops.rcpt = t_rcpt;
 	t->ops.data = t_data;
 	t->ops.bad_utf8 = t_bad_utf8;
+	t->ops.starttls = t_starttls;
 	smtp_tx_init(&t->tx, &t->c, &t->io, &t->ops, t);
 	return t;
 }
@@ -738,10 +784,101 @@ test_reset_forgets_the_transaction_but_not_the_greeting(void **state)
 	t_close(t);
 }
 
+#define EHLO_LIST(tls) \
+	"250-mx.example.org\r\n" \
+	"250-PIPELINING\r\n" \
+	tls \
+	"250-SIZE 52428800\r\n" \
+	"250-8BITMIME\r\n" \
+	"250-DSN\r\n" \
+	"250-ENHANCEDSTATUSCODES\r\n" \
+	"250 SMTPUTF8\r\n"
+
+static void
+test_starttls_is_a_command_only_where_offered(void **state)
+{
+	struct t *t;
+
+	(void)state;
+	/* sendmail -bs: no such command. */
+	t = t_open(NULL);
+	t->ops.starttls = NULL;
+	t->tx.starttls_offer = 1;
+	t_script(t, "EHLO c.example\r\nSTARTTLS\r\n");
+	assert_string_equal(t->out, GREETING EHLO_LIST("")
+	    "500 5.5.2 Error: command not recognized\r\n");
+	t_close(t);
+
+	/* smtpd without a certificate: not offered, not implemented. */
+	t = t_open(NULL);
+	t_script(t, "EHLO c.example\r\nSTARTTLS\r\n");
+	assert_string_equal(t->out, GREETING EHLO_LIST("")
+	    "502 5.5.1 Error: command not implemented\r\n");
+	assert_int_equal(t->tls_calls, 0);
+	t_close(t);
+
+	/* Offered: syntax, and never inside a transaction. */
+	t = t_open(NULL);
+	t->tx.starttls_offer = 1;
+	t->tls_rc = 1;
+	t_script(t, "EHLO c.example\r\nSTARTTLS now\r\n"
+	    "MAIL FROM:<a@b.example>\r\nSTARTTLS\r\nRSET\r\nSTARTTLS\r\n");
+	assert_string_equal(t->out, GREETING EHLO_LIST("250-STARTTLS\r\n")
+	    "501 5.5.4 Syntax: STARTTLS\r\n"
+	    "250 2.1.0 Ok\r\n"
+	    "503 5.5.1 Error: MAIL transaction in progress\r\n"
+	    "250 2.0.0 Ok\r\n"
+	    "454 4.7.0 TLS not available due to local problem\r\n");
+	assert_int_equal(t->tls_calls, 1);
+	assert_false(t->tx.tls);
+	t_close(t);
+}
+
+static void
+test_starttls_drops_the_pipelined_and_forgets_the_session(void **state)
+{
+	struct t *t;
+
+	(void)state;
+	t = t_open("smtpd_helo_required = yes\n");
+	t->tx.starttls_offer = 1;
+	t->after_tls = "MAIL FROM:<a@b.example>\r\nEHLO d.example\r\n"
+	    "STARTTLS\r\nMAIL FROM:<a@b.example>\r\nQUIT\r\n";
+	/* RSET and NOOP ride behind STARTTLS: they are never answered. */
+	assert_int_equal(write(t->peer, "EHLO c.example\r\nSTARTTLS\r\n"
+	    "RSET\r\nNOOP\r\n", 38), 38);
+	assert_int_equal(t_serve(t), SMTP_TX_END_QUIT);
+	assert_string_equal(t->out, GREETING EHLO_LIST("250-STARTTLS\r\n")
+	    "220 2.0.0 Ready to start TLS\r\n"
+	    /* The EHLO before counts for nothing now. */
+	    "503 5.5.1 Error: send HELO/EHLO first\r\n"
+	    EHLO_LIST("")
+	    "503 5.5.1 Error: TLS already active\r\n"
+	    "250 2.1.0 Ok\r\n"
+	    "221 2.0.0 Bye\r\n");
+	assert_true(t->tx.tls);
+	assert_string_equal(t->tx.helo, "d.example");
+	assert_string_equal(smtp_tx_proto(&t->tx), "ESMTPS");
+	t_close(t);
+
+	/* A failed handshake ends the session at once. */
+	t = t_open(NULL);
+	t->tx.starttls_offer = 1;
+	t->tls_rc = -1;
+	assert_int_equal(t_script(t, "STARTTLS\r\nNOOP\r\n"),
+	    SMTP_TX_END_TLS);
+	assert_string_equal(t->out, GREETING
+	    "220 2.0.0 Ready to start TLS\r\n");
+	t_close(t);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_starttls_is_a_command_only_where_offered),
+		cmocka_unit_test(
+		    test_starttls_drops_the_pipelined_and_forgets_the_session),
 		cmocka_unit_test(test_mail_without_helo_is_taken_unless_helo_is_required),
 		cmocka_unit_test(test_ehlo_lists_the_capabilities_and_ends_the_transaction),
 		cmocka_unit_test(test_helo_needs_a_name_and_keeps_it_printable),
