@@ -1,7 +1,8 @@
 /*
  * test_pop3_cmd.c - pop3d's command parser: keywords, arguments,
- * message numbers, base64 and the SASL PLAIN response, and the frames
- * between the parent and a login child, with hostile inputs.
+ * message numbers, base64 and the SASL PLAIN response, with hostile
+ * inputs (the frames between the parent and a login process are the
+ * login layer's: test_login.c).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -179,64 +180,6 @@ test_sasl_plain_refuses_a_nul_in_the_password(void **state)
 }
 
 static void
-test_login_frame_round_trip_and_hostile_frames(void **state)
-{
-	struct pop3_login	l, got;
-	struct ipc_msg		m;
-	unsigned char		left[] = "STAT\r\n\0LIST\r\n";
-	uint32_t		why;
-
-	memset(&l, 0, sizeof(l));
-	l.mech = POP3_MECH_PLAIN;
-	strlcpy(l.user, "alice@example.test", sizeof(l.user));
-	strlcpy(l.pass, "pw", sizeof(l.pass));
-	l.left = left;
-	l.leftlen = sizeof(left) - 1;
-	ipc_msg_init(&m, P_LOGIN, 0);
-	assert_int_equal(pop3_enc_login(&m, &l), 0);
-	assert_int_equal(pop3_dec_login(&m, &got), 0);
-	assert_int_equal(got.mech, POP3_MECH_PLAIN);
-	assert_string_equal(got.user, "alice@example.test");
-	assert_string_equal(got.pass, "pw");
-	assert_int_equal(got.leftlen, sizeof(left) - 1);
-	assert_memory_equal(got.left, left, sizeof(left) - 1);
-	pop3_login_clear(&got);
-
-	/* A byte more or less is a malformed frame. */
-	assert_int_equal(ipc_put_u32(&m, 0), 0);
-	assert_int_equal(pop3_dec_login(&m, &got), -1);
-	m.body.len -= 5;
-	assert_int_equal(pop3_dec_login(&m, &got), -1);
-	ipc_msg_free(&m);
-
-	/* A client-input length past the end or past the ceiling. */
-	ipc_msg_init(&m, P_LOGIN, 0);
-	ipc_put_u32(&m, 0);
-	ipc_put_str(&m, "a@b");
-	ipc_put_str(&m, "pw");
-	ipc_put_u32(&m, 0x7fffffff);
-	assert_int_equal(pop3_dec_login(&m, &got), -1);
-	ipc_msg_free(&m);
-	ipc_msg_init(&m, P_LOGIN, 0);
-	ipc_put_u32(&m, 9);	/* no such mechanism */
-	ipc_put_str(&m, "a@b");
-	ipc_put_str(&m, "pw");
-	ipc_put_u32(&m, 0);
-	assert_int_equal(pop3_dec_login(&m, &got), -1);
-	ipc_msg_free(&m);
-
-	ipc_msg_init(&m, P_FAIL, 0);
-	assert_int_equal(pop3_enc_fail(&m, POP3_FAIL_LIMIT), 0);
-	assert_int_equal(pop3_dec_fail(&m, &why), 0);
-	assert_int_equal(why, POP3_FAIL_LIMIT);
-	ipc_msg_free(&m);
-	ipc_msg_init(&m, P_FAIL, 0);
-	ipc_put_u32(&m, 77);
-	assert_int_equal(pop3_dec_fail(&m, &why), -1);
-	ipc_msg_free(&m);
-}
-
-static void
 test_uidl_is_the_unique_part_or_a_digest(void **state)
 {
 	char	u[POP3_UIDL_MAX + 1], v[POP3_UIDL_MAX + 1];
@@ -278,7 +221,6 @@ main(void)
 		cmocka_unit_test(test_base64_is_strict),
 		cmocka_unit_test(test_sasl_plain_fields),
 		cmocka_unit_test(test_sasl_plain_refuses_a_nul_in_the_password),
-		cmocka_unit_test(test_login_frame_round_trip_and_hostile_frames),
 		cmocka_unit_test(test_uidl_is_the_unique_part_or_a_digest),
 		cmocka_unit_test(test_names_sort_by_delivery_time),
 	};
