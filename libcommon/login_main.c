@@ -35,7 +35,7 @@
 #include "proc.h"
 
 /*
- * <spool>/empty: root-owned, 0755, and empty, so a login child chrooted
+ * <spool>/empty: root-owned, 0755, and empty, so a login process chrooted
  * there finds nothing to read and nowhere to write.
  */
 static void

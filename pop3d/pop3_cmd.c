@@ -3,7 +3,7 @@
  * message numbers, and the SASL PLAIN response (base64 and its three
  * fields).
  *
- * Runs in the login child (unprivileged, chrooted in an empty directory)
+ * Runs in the login process (unprivileged, chrooted in an empty directory)
  * and in the mail process (the mail-store uid, confined to one user's
  * directory). Its input is the network: lines are already bounded by
  * netio, and nothing here allocates.

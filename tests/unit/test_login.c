@@ -26,6 +26,39 @@
 #include "login.h"
 #include "login_msg.h"
 
+/*
+ * Decodes a hand-made LOGIN_MSG_AUTH whose state and input lengths say
+ * what the caller likes, followed by that many bytes (capped at the
+ * real limits + 1, so a lying length runs past the end).
+ */
+static int
+raw_auth(uint32_t mech, uint32_t transport, const char *user,
+    uint32_t statelen, uint32_t leftlen)
+{
+	static unsigned char	 fill[NETIO_INBUF + 1];
+	struct login_msg_auth	 got;
+	struct ipc_msg		 m;
+	int			 rc;
+
+	ipc_msg_init(&m, LOGIN_MSG_AUTH, 0);
+	ipc_put_u32(&m, mech);
+	ipc_put_u32(&m, transport);
+	ipc_put_str(&m, user);
+	ipc_put_str(&m, "pw");
+	ipc_put_u32(&m, statelen);
+	buf_append(&m.body, fill, statelen <= LOGIN_STATE_MAX + 1 ?
+	    statelen : 0);
+	ipc_put_u32(&m, leftlen);
+	buf_append(&m.body, fill, leftlen <= NETIO_INBUF + 1 ? leftlen : 0);
+	rc = login_dec_auth(&m, &got);
+	if (rc == 0)
+		login_msg_auth_clear(&got);
+	else
+		assert_null(got.left);
+	ipc_msg_free(&m);
+	return rc;
+}
+
 static void
 test_auth_frame_round_trip_and_hostile_frames(void **state)
 {
@@ -73,56 +106,21 @@ test_auth_frame_round_trip_and_hostile_frames(void **state)
 	ipc_msg_init(&m, LOGIN_MSG_AUTH, 0);
 	assert_int_equal(login_enc_auth(&m, &a), -1);
 	ipc_msg_free(&m);
-	ipc_msg_init(&m, LOGIN_MSG_AUTH, 0);
-	ipc_put_u32(&m, LOGIN_MECH_PLAINTEXT);
-	ipc_put_u32(&m, LOGIN_TRANSPORT_PLAIN);
-	ipc_put_str(&m, "a@b");
-	ipc_put_str(&m, "pw");
-	ipc_put_u32(&m, LOGIN_STATE_MAX + 1);
-	buf_append(&m.body, big, sizeof(big));
-	ipc_put_u32(&m, 0);
-	assert_int_equal(login_dec_auth(&m, &got), -1);
-	ipc_msg_free(&m);
-
+	assert_int_equal(raw_auth(LOGIN_MECH_PLAINTEXT, LOGIN_TRANSPORT_PLAIN,
+	    "a@b", LOGIN_STATE_MAX + 1, 0), -1);
 	/* A client-input length past the end or past the ceiling. */
-	ipc_msg_init(&m, LOGIN_MSG_AUTH, 0);
-	ipc_put_u32(&m, LOGIN_MECH_PLAINTEXT);
-	ipc_put_u32(&m, LOGIN_TRANSPORT_PLAIN);
-	ipc_put_str(&m, "a@b");
-	ipc_put_str(&m, "pw");
-	ipc_put_u32(&m, 0);
-	ipc_put_u32(&m, 0x7fffffff);
-	assert_int_equal(login_dec_auth(&m, &got), -1);
-	ipc_msg_free(&m);
-
+	assert_int_equal(raw_auth(LOGIN_MECH_PLAINTEXT, LOGIN_TRANSPORT_PLAIN,
+	    "a@b", 0, 0x7fffffff), -1);
+	assert_int_equal(raw_auth(LOGIN_MECH_PLAINTEXT, LOGIN_TRANSPORT_PLAIN,
+	    "a@b", 0, NETIO_INBUF + 1), -1);
 	/* No such mechanism, no such transport, no user. */
-	ipc_msg_init(&m, LOGIN_MSG_AUTH, 0);
-	ipc_put_u32(&m, 9);
-	ipc_put_u32(&m, LOGIN_TRANSPORT_PLAIN);
-	ipc_put_str(&m, "a@b");
-	ipc_put_str(&m, "pw");
-	ipc_put_u32(&m, 0);
-	ipc_put_u32(&m, 0);
-	assert_int_equal(login_dec_auth(&m, &got), -1);
-	ipc_msg_free(&m);
-	ipc_msg_init(&m, LOGIN_MSG_AUTH, 0);
-	ipc_put_u32(&m, LOGIN_MECH_PLAINTEXT);
-	ipc_put_u32(&m, 7);
-	ipc_put_str(&m, "a@b");
-	ipc_put_str(&m, "pw");
-	ipc_put_u32(&m, 0);
-	ipc_put_u32(&m, 0);
-	assert_int_equal(login_dec_auth(&m, &got), -1);
-	ipc_msg_free(&m);
-	ipc_msg_init(&m, LOGIN_MSG_AUTH, 0);
-	ipc_put_u32(&m, LOGIN_MECH_PLAINTEXT);
-	ipc_put_u32(&m, LOGIN_TRANSPORT_PLAIN);
-	ipc_put_str(&m, "");
-	ipc_put_str(&m, "pw");
-	ipc_put_u32(&m, 0);
-	ipc_put_u32(&m, 0);
-	assert_int_equal(login_dec_auth(&m, &got), -1);
-	ipc_msg_free(&m);
+	assert_int_equal(raw_auth(9, LOGIN_TRANSPORT_PLAIN, "a@b", 0, 0), -1);
+	assert_int_equal(raw_auth(LOGIN_MECH_PLAINTEXT, 7, "a@b", 0, 0), -1);
+	assert_int_equal(raw_auth(LOGIN_MECH_PLAINTEXT, LOGIN_TRANSPORT_PLAIN,
+	    "", 0, 0), -1);
+	/* And the same frame shape with sane values decodes. */
+	assert_int_equal(raw_auth(LOGIN_MECH_PLAINTEXT, LOGIN_TRANSPORT_PLAIN,
+	    "a@b", LOGIN_STATE_MAX, NETIO_INBUF), 0);
 
 	ipc_msg_init(&m, LOGIN_MSG_FAIL, 0);
 	assert_int_equal(login_enc_fail(&m, LOGIN_FAIL_LIMIT), 0);
