@@ -23,6 +23,7 @@
 #include "log.h"
 #include "login.h"
 #include "pop3d.h"
+#include "sasl.h"
 
 /* What POP3 keeps beside the layer's session. */
 struct pop3_lsess {
@@ -146,11 +147,11 @@ auth_plain(struct pop3_lsess *s, const char *resp)
 		login_err(s, "authentication cancelled");
 		return;
 	}
-	if (pop3_base64_decode(resp, dec, sizeof(dec), &declen) == -1) {
+	if (sasl_base64_decode(resp, dec, sizeof(dec), &declen) == -1) {
 		login_err(s, "bad base64 in AUTH response");
 		return;
 	}
-	if (pop3_sasl_plain(dec, declen, user, sizeof(user), pass,
+	if (sasl_plain(dec, declen, user, sizeof(user), pass,
 	    sizeof(pass)) == -1) {
 		explicit_bzero(dec, sizeof(dec));
 		login_err(s, "[AUTH] bad PLAIN response");

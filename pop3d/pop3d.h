@@ -85,16 +85,6 @@ int	pop3_cmd_words(const char *arg, char *words, size_t wsz,
 int	pop3_parse_msgnum(const char *, uint32_t *);
 /* A TOP line count: 0..UINT32_MAX, decimal digits only. */
 int	pop3_parse_count(const char *, uint32_t *);
-/* Strict RFC 4648 base64; "=" alone is empty. -1 on bad input or no room. */
-int	pop3_base64_decode(const char *in, unsigned char *out, size_t outsz,
-	    size_t *outlen);
-/*
- * SASL PLAIN (RFC 4616) from its decoded bytes: "authzid NUL authcid NUL
- * passwd". An authzid other than empty or authcid is refused (-1): we do
- * not act for other users.
- */
-int	pop3_sasl_plain(const unsigned char *in, size_t len, char *user,
-	    size_t usersz, char *pass, size_t passsz);
 
 /*
  * LF -> CRLF and dot-stuffing (pop3_stuff.c), one byte at a time so that

@@ -1,8 +1,8 @@
 /*
- * test_pop3_cmd.c - pop3d's command parser: keywords, arguments,
- * message numbers, base64 and the SASL PLAIN response, with hostile
- * inputs (the frames between the parent and a login process are the
- * login layer's: test_login.c).
+ * test_pop3_cmd.c - pop3d's command parser: keywords, arguments and
+ * message numbers, with hostile inputs (base64 and the SASL PLAIN
+ * response are libcommon's: test_sasl.c; the frames between the parent
+ * and a login process the login layer's: test_login.c).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -113,73 +113,6 @@ test_message_numbers_are_strict(void **state)
 }
 
 static void
-test_base64_is_strict(void **state)
-{
-	unsigned char	out[64];
-	size_t		len;
-
-	assert_int_equal(pop3_base64_decode("aGVsbG8=", out, sizeof(out),
-	    &len), 0);
-	assert_int_equal(len, 5);
-	assert_memory_equal(out, "hello", 5);
-	assert_int_equal(pop3_base64_decode("=", out, sizeof(out), &len), 0);
-	assert_int_equal(len, 0);
-	assert_int_equal(pop3_base64_decode("aGk", out, sizeof(out), &len),
-	    -1);
-	assert_int_equal(pop3_base64_decode("a=Vs", out, sizeof(out), &len),
-	    -1);
-	assert_int_equal(pop3_base64_decode("aGVsbG8=aGVs", out, sizeof(out),
-	    &len), -1);
-	assert_int_equal(pop3_base64_decode("aGVs bG8=", out, sizeof(out),
-	    &len), -1);
-	/* Non-zero bits under the padding: not the canonical encoding. */
-	assert_int_equal(pop3_base64_decode("aGVsbG9=", out, sizeof(out),
-	    &len), -1);
-	assert_int_equal(pop3_base64_decode("aGVsbG8=", out, 4, &len), -1);
-	assert_int_equal(pop3_base64_decode("", out, sizeof(out), &len), -1);
-}
-
-static void
-test_sasl_plain_fields(void **state)
-{
-	char user[ADDR_MAX + 1], pass[64];
-
-	assert_int_equal(pop3_sasl_plain((const unsigned char *)
-	    "\0alice@example.test\0s3cret", 26, user, sizeof(user), pass,
-	    sizeof(pass)), 0);
-	assert_string_equal(user, "alice@example.test");
-	assert_string_equal(pass, "s3cret");
-	/* authzid equal to authcid is the same user. */
-	assert_int_equal(pop3_sasl_plain((const unsigned char *)
-	    "a@b\0a@b\0pw", 10, user, sizeof(user), pass, sizeof(pass)), 0);
-	/* Acting for somebody else is refused. */
-	assert_int_equal(pop3_sasl_plain((const unsigned char *)
-	    "root@b\0a@b\0pw", 13, user, sizeof(user), pass, sizeof(pass)),
-	    -1);
-	assert_int_equal(pop3_sasl_plain((const unsigned char *)
-	    "\0a@b", 4, user, sizeof(user), pass, sizeof(pass)), -1);
-	assert_int_equal(pop3_sasl_plain((const unsigned char *)
-	    "\0\0pw", 4, user, sizeof(user), pass, sizeof(pass)), -1);
-	assert_int_equal(pop3_sasl_plain((const unsigned char *)
-	    "\0a@b\0p\0w", 8, user, sizeof(user), pass, 2), -1);
-	assert_int_equal(pop3_sasl_plain((const unsigned char *)"", 0, user,
-	    sizeof(user), pass, sizeof(pass)), -1);
-}
-
-/* Found by tests/fuzz/fuzz_pop3_cmd: "\0user\0pass\0junk" logged in as pass. */
-static void
-test_sasl_plain_refuses_a_nul_in_the_password(void **state)
-{
-	char user[ADDR_MAX + 1], pass[64];
-
-	assert_int_equal(pop3_sasl_plain((const unsigned char *)
-	    "\0a@b\0p\0w", 8, user, sizeof(user), pass, sizeof(pass)), -1);
-	assert_int_equal(pop3_sasl_plain((const unsigned char *)
-	    "a@b\0a@b\0pw\0", 11, user, sizeof(user), pass, sizeof(pass)),
-	    -1);
-}
-
-static void
 test_uidl_is_the_unique_part_or_a_digest(void **state)
 {
 	char	u[POP3_UIDL_MAX + 1], v[POP3_UIDL_MAX + 1];
@@ -218,9 +151,6 @@ main(void)
 		cmocka_unit_test(test_unknown_empty_and_nul_lines),
 		cmocka_unit_test(test_words_refuse_empty_and_extra_arguments),
 		cmocka_unit_test(test_message_numbers_are_strict),
-		cmocka_unit_test(test_base64_is_strict),
-		cmocka_unit_test(test_sasl_plain_fields),
-		cmocka_unit_test(test_sasl_plain_refuses_a_nul_in_the_password),
 		cmocka_unit_test(test_uidl_is_the_unique_part_or_a_digest),
 		cmocka_unit_test(test_names_sort_by_delivery_time),
 	};
