@@ -250,5 +250,7 @@ evloop_run(struct evloop *l)
 		if (l->idle_cb != NULL)
 			l->idle_cb(l->idle_arg);
 	}
+	/* A stop ends this run only: the loop may be run again (tests). */
+	l->stop = 0;
 	return 0;
 }

@@ -26,7 +26,10 @@ struct ev_timer	*evloop_timer(struct evloop *, uint64_t ms, ev_timer_cb, void *a
 void		 evloop_timer_cancel(struct evloop *, struct ev_timer *);
 /* Called once per loop turn after all ready events ran (group commit). */
 void		 evloop_on_idle(struct evloop *, void (*)(void *), void *arg);
-/* Runs until evloop_stop; returns 0, or -1 on an epoll failure. */
+/*
+ * Runs until evloop_stop (one made before the run ends it at once);
+ * returns 0, or -1 on an epoll failure. It may be run again after.
+ */
 int		 evloop_run(struct evloop *);
 void		 evloop_stop(struct evloop *);
 /* Milliseconds of CLOCK_MONOTONIC. */

@@ -95,6 +95,25 @@ peer_send(struct peer *p, struct ipc_msg *m)
 	return 0;
 }
 
+/* The output is written: the one drain waiter, if any, goes on. */
+static void
+peer_drained(struct peer *p)
+{
+	peer_drain_cb	 cb = p->on_drain;
+
+	if (cb == NULL || p->dead)
+		return;
+	p->on_drain = NULL;
+	cb(p, p->drain_arg);
+}
+
+void
+peer_on_drain(struct peer *p, peer_drain_cb cb, void *arg)
+{
+	p->on_drain = cb;
+	p->drain_arg = arg;
+}
+
 static void
 peer_io(int fd, int events, void *arg)
 {
@@ -108,8 +127,10 @@ peer_io(int fd, int events, void *arg)
 		r = ipc_conn_flush(&p->c);
 		if (r == -1)
 			p->dead = 1;
-		else if (r == 0)
+		else if (r == 0) {
 			peer_want_write(p, 0);
+			peer_drained(p);
+		}
 	}
 	if (!p->dead && (events & EV_READ)) {
 		if (ipc_conn_read(&p->c) == -1)

@@ -30,29 +30,184 @@ reply_ok(struct peer *p, uint32_t id)
 	ipc_msg_free(&r);
 }
 
+/*
+ * A listing in progress. A queue of a million messages is listed a
+ * batch per loop turn, and a batch goes out only once the client has
+ * read the last (peer_on_drain): neither the loop nor queued's memory
+ * waits on a slow reader. The place in Q->msgs is a marker entry, so
+ * messages may come and go meanwhile: each one there from the start to
+ * the end is listed once, one that comes meanwhile may be.
+ */
+#define LIST_BATCH	256		/* entries per loop turn */
+#define LIST_OUT_HIGH	(256 * 1024)	/* then wait for the client */
+
+struct ctl_list {
+	TAILQ_ENTRY(ctl_list)	 entry;
+	struct peer		*p;
+	uint32_t		 id;
+	struct qmsg		 mark;		/* the place in Q->msgs */
+	struct ev_timer		*next;		/* the next batch, or NULL */
+	struct buf		 b;
+	int			 stepping;	/* in list_step: free at its end */
+	int			 cancelled;	/* the client went meanwhile */
+};
+
+static TAILQ_HEAD(, ctl_list) listings = TAILQ_HEAD_INITIALIZER(listings);
+
+static void
+list_free(struct ctl_list *l)
+{
+	TAILQ_REMOVE(&listings, l, entry);
+	TAILQ_REMOVE(&Q->msgs, &l->mark, entry);
+	if (l->next != NULL)
+		evloop_timer_cancel(Q->loop, l->next);
+	/* A drain waiter may be left on the peer: it is closing. */
+	buf_free(&l->b);
+	free(l);
+}
+
+/* One message's entry; 0, or -1 when it cannot be listed (logged). */
+static int
+list_entry(struct ctl_list *l, struct qmsg *m)
+{
+	struct envelope	 env;
+	struct ipc_msg	 r;
+	uint64_t	 size = m->size;
+	int		 has_envfile, rc;
+
+	buf_reset(&l->b);
+	if (m->parked) {
+		/* As it is on disk: a parked message is not changed. */
+		if (spool_read(m->env.id, &env, &size, &has_envfile) !=
+		    SPOOL_READ_OK)
+			return -1;
+		rc = env_write(&env, &l->b);
+		env_free(&env);
+	} else
+		rc = env_write(&m->env, &l->b);
+	if (rc == -1 || buf_cstr(&l->b) == -1)
+		return -1;
+	ipc_msg_init(&r, Q_CTL_ENTRY, l->id);
+	if (proto_enc_q_ctl_entry(&r, l->b.data, size) == 0)
+		(void)peer_send(l->p, &r);
+	ipc_msg_free(&r);
+	return 0;
+}
+
+static void list_step(void *);
+
+static void
+list_drained(struct peer *p, void *arg)
+{
+	(void)p;
+	list_step(arg);
+}
+
+/*
+ * Sends what may go now: 1 when the listing is complete, 0 when it goes
+ * on later (a timer or the client's reading), -1 when the client is gone.
+ */
+static int
+list_batch(struct ctl_list *l)
+{
+	struct qmsg	*m;
+	int		 n = 0;
+
+	while ((m = TAILQ_NEXT(&l->mark, entry)) != NULL) {
+		TAILQ_REMOVE(&Q->msgs, &l->mark, entry);
+		TAILQ_INSERT_AFTER(&Q->msgs, m, &l->mark, entry);
+		if (m->marker || m->deleted)
+			continue;
+		(void)list_entry(l, m);
+		if (l->cancelled || l->p->dead)
+			return -1;
+		if (l->p->c.out.len >= LIST_OUT_HIGH) {
+			peer_on_drain(l->p, list_drained, l);
+			return 0;
+		}
+		if (++n == LIST_BATCH) {
+			if ((l->next = evloop_timer(Q->loop, 0, list_step,
+			    l)) != NULL)
+				return 0;
+			n = 0;	/* no timer: go on in this turn */
+		}
+	}
+	reply_ok(l->p, l->id);
+	return 1;
+}
+
+static void
+list_step(void *arg)
+{
+	struct ctl_list	*l = arg;
+	int		 rc;
+
+	l->next = NULL;
+	/* A failed send may close the peer, and cancel l, from in here. */
+	l->stepping = 1;
+	rc = list_batch(l);
+	l->stepping = 0;
+	if (l->cancelled || rc == 1)
+		list_free(l);
+}
+
 void
 control_list(struct peer *p, uint32_t id)
 {
-	struct qmsg	*m;
-	struct buf	 b;
+	struct ctl_list *l;
 
-	buf_init(&b, ENV_MAX_SIZE);
-	TAILQ_FOREACH(m, &Q->msgs, entry) {
+	TAILQ_FOREACH(l, &listings, entry)
+		if (l->p == p) {
+			log_warnx("control: a second listing on one "
+			    "connection; closing it");
+			peer_close(p);
+			return;
+		}
+	if ((l = calloc(1, sizeof(*l))) == NULL) {
 		struct ipc_msg r;
 
-		buf_reset(&b);
-		if (env_write(&m->env, &b) == -1 || buf_cstr(&b) == -1)
-			continue;
-		ipc_msg_init(&r, Q_CTL_ENTRY, id);
-		if (proto_enc_q_ctl_entry(&r, b.data, m->size) == 0)
-			(void)peer_send(p, &r);
+		log_warn("queue listing");
+		ipc_msg_init(&r, Q_ERR, id);
+		proto_enc_q_err(&r, ST_TEMP, "4.3.0 out of memory");
+		(void)peer_send(p, &r);
 		ipc_msg_free(&r);
-		if (p->dead)
-			break;
+		return;
 	}
-	buf_free(&b);
-	if (!p->dead)
-		reply_ok(p, id);
+	l->p = p;
+	l->id = id;
+	l->mark.marker = 1;
+	l->mark.tidx = HEAP_NONE;
+	buf_init(&l->b, ENV_MAX_SIZE);
+	TAILQ_INSERT_TAIL(&listings, l, entry);
+	TAILQ_INSERT_HEAD(&Q->msgs, &l->mark, entry);
+	list_step(l);
+}
+
+void
+control_list_cancel(struct peer *p)
+{
+	struct ctl_list *l;
+
+	TAILQ_FOREACH(l, &listings, entry)
+		if (l->p == p && !l->cancelled) {
+			/* The peer is freed next: l no longer refers to it. */
+			l->cancelled = 1;
+			l->p = NULL;
+			if (l->next != NULL) {
+				evloop_timer_cancel(Q->loop, l->next);
+				l->next = NULL;
+			}
+			if (!l->stepping)
+				list_free(l);
+			return;
+		}
+}
+
+void
+control_shutdown(void)
+{
+	while (!TAILQ_EMPTY(&listings))
+		list_free(TAILQ_FIRST(&listings));
 }
 
 /*
@@ -110,7 +265,7 @@ control_apply(uint32_t op, const char *qid, struct ctl_req *q)
 
 	if (op == Q_OP_DELETE)
 		return sched_delete(qid);
-	if ((m = sched_find(qid)) == NULL || m->deleted)
+	if ((m = sched_get(qid)) == NULL || m->deleted)
 		return -1;
 	switch (op) {
 	case Q_OP_HOLD:
@@ -226,6 +381,7 @@ control_closed(struct peer *p)
 {
 	struct ctl_conn *c = p->ctx;
 
+	control_list_cancel(p);
 	c->p = NULL;
 	if (c->owed == 0)
 		free(c);

@@ -118,6 +118,7 @@ main(int argc, char *argv[])
 	submit_commit_batch();
 	agents_shutdown();
 	relay_shutdown();
+	control_shutdown();
 	sched_shutdown();
 	return 0;
 }

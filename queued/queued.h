@@ -24,13 +24,19 @@
 #include "qfile.h"
 
 /*
- * A message in the queue, with its envelope held in memory. One per
- * queued message, a million of them at scale: flags are bits (176
- * bytes with the envelope's fixed part; doc/DESIGN.md has the memory
- * per deferred message).
+ * A message in the queue. One per queued message, a million of them at
+ * scale: flags are bits, and a message that only waits for a retry or
+ * a release is parked (park.c): its envelope keeps just the fixed
+ * fields below and the rest is read again from the spool when it is
+ * needed (doc/DESIGN.md has the memory per deferred message).
  */
 struct qmsg {
 	TAILQ_ENTRY(qmsg)	 entry;
+	struct qmsg		*hnext;		/* msgtab.c's hash chain */
+	/*
+	 * Parked, env holds id, created, held, requeued and is_bounce; the
+	 * rest is NULL or 0 until park_load.
+	 */
 	struct envelope		 env;
 	uint64_t		 size;
 	int			 inflight;	/* expansions + jobs outstanding */
@@ -42,6 +48,10 @@ struct qmsg {
 	unsigned		 requeue:1;	/* requeue once nothing is in
 						   flight */
 	unsigned		 bouncing:1;	/* its bounce's commit in flight */
+	unsigned		 parked:1;	/* env's variable part on disk only */
+	unsigned		 flushed:1;	/* parked when a flush came (park.c) */
+	unsigned		 marker:1;	/* a listing's place in Q->msgs,
+						   not a message */
 	struct env_wr		*wr;		/* envelope write in flight */
 	size_t			 tidx;		/* position in timers.c's heap */
 	time_t			 due;		/* its deadline there */
@@ -85,6 +95,19 @@ int	spool_open(struct queued *);
 int	spool_scan(struct queued *);
 /* A message the scan has listed but not read yet: read now, or NULL. */
 struct qmsg *spool_scan_find(const char *qid);
+/*
+ * Reads a committed message's current envelope (ID.env, else the one
+ * embedded in ID, its MAC checked): SPOOL_READ_OK (env filled: env_free
+ * it), SPOOL_READ_GONE (not there any more; an interrupted commit is
+ * removed), SPOOL_READ_BAD (damaged: moved to corrupt/, logged), or
+ * SPOOL_READ_ERROR (could not be read now: out of descriptors, an I/O
+ * error; logged).
+ */
+enum spool_read {
+	SPOOL_READ_OK, SPOOL_READ_GONE, SPOOL_READ_BAD, SPOOL_READ_ERROR
+};
+enum spool_read spool_read(const char *qid, struct envelope *,
+	    uint64_t *size, int *has_envfile);
 /*
  * Creates queue/ID for a new message, its header marking it uncommitted;
  * returns an O_RDWR fd whose offset is where the message starts.
@@ -131,7 +154,13 @@ void	sched_add(struct qmsg *);
 struct qmsg *sched_new_msg(struct envelope *, uint64_t size);
 /* Frees a message that was never added. */
 void	sched_free_msg(struct qmsg *);
+/* The message, parked or not, or NULL. */
 struct qmsg *sched_find(const char *qid);
+/*
+ * The message with its envelope read (park_load), or NULL: not in the
+ * queue, or unreadable now (logged).
+ */
+struct qmsg *sched_get(const char *qid);
 void	sched_run(struct qmsg *);
 /* Every deferred recipient due now; domain non-NULL: only those there. */
 void	sched_flush_all(const char *domain);
@@ -272,6 +301,42 @@ void	timers_kick(void);
 size_t	timers_count(void);
 void	timers_shutdown(void);
 
+/*
+ * msgtab.c: queue id -> message, for the administrator's operations on a
+ * million messages (a chained hash table that doubles as it fills).
+ */
+void	msgtab_add(struct qmsg *);
+void	msgtab_del(struct qmsg *);
+struct qmsg *msgtab_find(const char *qid);
+void	msgtab_shutdown(void);
+
+/*
+ * park.c: a message that only waits (a retry due later, a hold) is
+ * parked, its envelope's strings and recipients freed, and read again
+ * from the spool when it is needed: when its deadline comes, for an
+ * administrator's operation, for a listing. Only a message whose
+ * envelope on disk is the one in memory is parked: nothing in flight,
+ * no write pending, nothing changed since the last write.
+ */
+void	park_msg(struct qmsg *);
+/*
+ * Reads a parked message's envelope back (nothing to do for one that is
+ * not): SPOOL_READ_OK; SPOOL_READ_GONE or _BAD: the caller forgets m
+ * (logged); SPOOL_READ_ERROR: try again later. A flush that came while m was
+ * parked is applied here.
+ */
+enum spool_read park_load(struct qmsg *);
+/*
+ * A flush (postern queue flush [-s domain]) of a parked message: marked,
+ * its recipients made due (those of domain, or all) when it is loaded.
+ */
+void	park_flush_mark(struct qmsg *);
+/* After the marks: what the marked messages are flushed for. */
+void	park_flush_note(const char *domain);
+/* m, parked, leaves memory: its mark is dropped. */
+void	park_forget(struct qmsg *);
+void	park_shutdown(void);
+
 /* submit.c: smtpd and sendmail clients. */
 void	submit_init(int submit_fd, int inject_fd);
 /* Replies to every commit made durable by the last spool_commit_sync. */
@@ -309,8 +374,15 @@ int	inject_may_list(const struct conf *, uid_t uid, const char *user);
 
 /* control.c */
 void	control_init(int control_fd);
-/* Answers a Q_CTL_LIST (also asked on inject.sock, by queue_list_users). */
+/*
+ * Answers a Q_CTL_LIST (also asked on inject.sock, by queue_list_users):
+ * a batch of entries per loop turn, more once the client has read what
+ * was sent, parked messages read from the spool. Whoever owns p calls
+ * control_list_cancel(p) when p closes.
+ */
 void	control_list(struct peer *, uint32_t id);
+void	control_list_cancel(struct peer *);
+void	control_shutdown(void);
 
 /* Accepts on a listening socket into cb (peer_listen on our loop). */
 #define listener_register(fd, cb, arg) \

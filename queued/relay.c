@@ -43,9 +43,6 @@
  */
 #define RELAY_JOB_DEADLINE_S	3600
 
-/* How long an idle agent's connection is worth preferring that agent. */
-#define RELAY_CACHE_PREFER_MS	2000
-
 struct rref {
 	struct rcpt_job	*job;
 	size_t		 target;
@@ -527,8 +524,10 @@ idle_agent(const struct rdest *d)
 	TAILQ_FOREACH(a, &ragents, entry) {
 		if (!a->ready || a->busy != NULL)
 			continue;
+		/* Its connection is still open while relayd caches it. */
 		if (strcmp(a->last_dest, d->name) == 0 &&
-		    now - a->last_done_ms < RELAY_CACHE_PREFER_MS)
+		    now - a->last_done_ms <
+		    (uint64_t)Q->conf.smtp_connection_cache_time * 1000)
 			return a;
 		if (any == NULL)
 			any = a;
@@ -647,12 +646,14 @@ relay_dispatch(void)
 void
 relay_revive(const char *domain)
 {
-	struct rdest *d;
+	struct rdest *d, *next;
 
-	RB_FOREACH(d, rdest_tree, &dests)
+	/* Forgotten at once if nothing else keeps it (dest_gc). */
+	RB_FOREACH_SAFE(d, rdest_tree, &dests, next)
 		if (domain == NULL || strcmp(d->name, domain) == 0) {
 			d->dead_until = 0;
 			d->dead_text[0] = '\0';
+			dest_gc(d);
 		}
 }
 

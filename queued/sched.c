@@ -92,6 +92,7 @@ void
 sched_add(struct qmsg *m)
 {
 	TAILQ_INSERT_TAIL(&Q->msgs, m, entry);
+	msgtab_add(m);
 	Q->nmsgs++;
 	sched_run(m);
 }
@@ -101,17 +102,38 @@ sched_find(const char *qid)
 {
 	struct qmsg *m;
 
-	TAILQ_FOREACH(m, &Q->msgs, entry)
-		if (strcmp(m->env.id, qid) == 0)
-			return m;
+	if ((m = msgtab_find(qid)) != NULL)
+		return m;
 	/* Not read yet by the start-up scan: read it now. */
 	return spool_scan_find(qid);
+}
+
+static void msg_free(struct qmsg *);
+
+struct qmsg *
+sched_get(const char *qid)
+{
+	struct qmsg *m;
+
+	if ((m = sched_find(qid)) == NULL)
+		return NULL;
+	switch (park_load(m)) {
+	case SPOOL_READ_OK:
+		return m;
+	case SPOOL_READ_ERROR:
+		return NULL;	/* logged; it stays, parked */
+	default:
+		msg_free(m);	/* nothing in flight for a parked message */
+		return NULL;
+	}
 }
 
 static void
 msg_free(struct qmsg *m)
 {
 	timers_clear(m);
+	park_forget(m);
+	msgtab_del(m);
 	TAILQ_REMOVE(&Q->msgs, m, entry);
 	Q->nmsgs--;
 	env_free(&m->env);
@@ -127,6 +149,7 @@ arm_timer(struct qmsg *m)
 	if (m->env.held) {
 		/* Nothing is due while held: release arms it again. */
 		timers_clear(m);
+		park_msg(m);
 		return;
 	}
 	for (i = 0; i < m->env.nrcpt; i++) {
@@ -140,6 +163,7 @@ arm_timer(struct qmsg *m)
 		return;
 	}
 	timers_set(m, next);
+	park_msg(m);	/* if nothing else refers to its envelope */
 }
 
 /* Removes m from the spool and from memory (nothing in flight for it). */
@@ -656,6 +680,23 @@ sched_run(struct qmsg *m)
 	    Q->stopping ||
 	    m->env.held)
 		return;
+	if (m->parked) {
+		/* Read back only once a round may start (the bound below). */
+		if (Q->rounds >= Q->conf.queue_active_limit) {
+			timers_set(m, now);
+			return;
+		}
+		switch (park_load(m)) {
+		case SPOOL_READ_OK:
+			break;
+		case SPOOL_READ_ERROR:
+			timers_set(m, now + Q->conf.queue_retry_min);
+			return;
+		default:
+			msg_free(m);
+			return;
+		}
+	}
 	for (i = 0; i < m->env.nrcpt; i++) {
 		struct env_rcpt *r = &m->env.rcpt[i];
 		if (r->state == RCPT_PENDING ||
@@ -766,8 +807,14 @@ sched_flush_all(const char *domain)
 	 */
 	for (m = TAILQ_FIRST(&Q->msgs); m != NULL; m = next) {
 		next = TAILQ_NEXT(m, entry);
-		if (m->env.held)
+		if (m->marker || m->env.held)
 			continue;
+		if (m->parked) {
+			/* Its recipients are read, and made due, when it is. */
+			park_flush_mark(m);
+			timers_set(m, now);
+			continue;
+		}
 		for (i = 0, due = 0; i < m->env.nrcpt; i++)
 			if (m->env.rcpt[i].state == RCPT_DEFERRED &&
 			    (domain == NULL ||
@@ -778,6 +825,7 @@ sched_flush_all(const char *domain)
 		if (due)
 			timers_set(m, now);
 	}
+	park_flush_note(domain);
 	relay_revive(domain);
 }
 
@@ -922,10 +970,13 @@ sched_delete(const char *qid)
 void
 sched_shutdown(void)
 {
+	/* control_shutdown took the listings' markers out first. */
 	while (!TAILQ_EMPTY(&Q->msgs)) {
 		struct qmsg *m = TAILQ_FIRST(&Q->msgs);
 		round_forget(m);
 		msg_free(m);
 	}
 	timers_shutdown();
+	msgtab_shutdown();
+	park_shutdown();
 }

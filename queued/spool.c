@@ -421,52 +421,67 @@ spool_quarantine(const char *name, const char *why)
 		log_warn("move queue/%s", name);
 }
 
+enum spool_read
+spool_read(const char *qid, struct envelope *env, uint64_t *size,
+    int *has_envfile)
+{
+	char envname[QID_LEN + 8], why[512];
+
+	snprintf(envname, sizeof(envname), "%s.env", qid);
+	switch (qfile_load(Q->queuefd, qid, spool_key, env, size,
+	    has_envfile, why, sizeof(why))) {
+	case QFILE_OK:
+		return SPOOL_READ_OK;
+	case QFILE_GONE:
+		return SPOOL_READ_GONE;
+	case QFILE_UNCOMMITTED:
+		(void)unlinkat(Q->queuefd, qid, 0);
+		return SPOOL_READ_GONE;
+	case QFILE_BAD_HEADER:
+		spool_quarantine(qid, why);
+		/* Its state file goes along: never deleted as an orphan. */
+		if (*has_envfile)
+			spool_quarantine(envname, "its message has a bad header");
+		return SPOOL_READ_BAD;
+	case QFILE_BAD_MAC:
+		spool_quarantine(qid, why);
+		if (*has_envfile)
+			spool_quarantine(envname, "its message's MAC does "
+			    "not match");
+		return SPOOL_READ_BAD;
+	case QFILE_BAD_ENVELOPE:
+		if (*has_envfile)
+			spool_quarantine(envname, why);
+		spool_quarantine(qid, "its envelope is unreadable");
+		return SPOOL_READ_BAD;
+	case QFILE_ERROR:
+	default:
+		log_warnx("queue/%s: %s", qid, why);
+		return SPOOL_READ_ERROR;
+	}
+}
+
 enum load_result { LOAD_OK, LOAD_REMOVED, LOAD_BAD };
 
 /*
- * One queue file at start: qfile_load (the one reader of queue files)
- * reads it; what it found decides whether the file is loaded, removed
- * (an interrupted commit nobody was told about) or moved aside.
+ * One queue file at start: what spool_read found decides whether the
+ * file is loaded, or was removed (an interrupted commit nobody was told
+ * about) or moved aside.
  */
 static enum load_result
 spool_load(const char *qid, struct qmsg **loaded)
 {
 	struct envelope	 env;
-	char		 envname[QID_LEN + 8], why[512];
 	uint64_t	 size;
 	struct qmsg	*m;
 	int		 has_envfile;
 
-	snprintf(envname, sizeof(envname), "%s.env", qid);
-	switch (qfile_load(Q->queuefd, qid, spool_key, &env, &size,
-	    &has_envfile, why, sizeof(why))) {
-	case QFILE_OK:
+	switch (spool_read(qid, &env, &size, &has_envfile)) {
+	case SPOOL_READ_OK:
 		break;
-	case QFILE_GONE:
+	case SPOOL_READ_GONE:
 		return LOAD_REMOVED;
-	case QFILE_UNCOMMITTED:
-		(void)unlinkat(Q->queuefd, qid, 0);
-		return LOAD_REMOVED;
-	case QFILE_BAD_HEADER:
-		spool_quarantine(qid, why);
-		/* Its state file goes along: never deleted as an orphan. */
-		if (has_envfile)
-			spool_quarantine(envname, "its message has a bad header");
-		return LOAD_BAD;
-	case QFILE_BAD_MAC:
-		spool_quarantine(qid, why);
-		if (has_envfile)
-			spool_quarantine(envname, "its message's MAC does "
-			    "not match");
-		return LOAD_BAD;
-	case QFILE_BAD_ENVELOPE:
-		if (has_envfile)
-			spool_quarantine(envname, why);
-		spool_quarantine(qid, "its envelope is unreadable");
-		return LOAD_BAD;
-	case QFILE_ERROR:
 	default:
-		log_warnx("queue/%s: %s", qid, why);
 		return LOAD_BAD;
 	}
 	if ((m = sched_new_msg(&env, size)) == NULL) {

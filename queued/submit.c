@@ -112,6 +112,7 @@ client_closed(struct peer *p)
 	struct client		*c = p->ctx;
 	struct pending_commit	*pc;
 
+	control_list_cancel(p);
 	TAILQ_FOREACH(pc, &commits, entry)
 		if (pc->client == c)
 			pc->client = NULL;

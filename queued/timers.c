@@ -13,7 +13,9 @@
  * Why at most TIMERS_BATCH per loop turn: a flush, or a start after a
  * long stop, makes every deferred message due at once; starting all
  * their rounds in one turn would keep submissions waiting behind them.
- * The rest are taken in the next turns, earliest first.
+ * The rest are taken in the next turns, earliest first. A turn also
+ * stops after TIMERS_BATCH_MS: a parked message is read from the spool
+ * before its round starts, and a slow disk must not stretch the turn.
  */
 #include <stddef.h>
 #include <string.h>
@@ -24,6 +26,7 @@
 #include "queued.h"
 
 #define TIMERS_BATCH	256
+#define TIMERS_BATCH_MS	10
 
 static struct heap	 timers;
 static struct ev_timer	*armed;		/* the loop's timer, or NULL */
@@ -73,12 +76,14 @@ timers_fire(void *arg)
 {
 	struct qmsg	*m;
 	time_t		 now = time(NULL);
+	uint64_t	 until = evloop_now_ms() + TIMERS_BATCH_MS;
 	int		 n = 0;
 
 	(void)arg;
 	armed = NULL;
+
 	while ((m = heap_top(&timers)) != NULL && m->due <= now &&
-	    n++ < TIMERS_BATCH) {
+	    n++ < TIMERS_BATCH && (n % 16 != 0 || evloop_now_ms() < until)) {
 		if (Q->rounds >= Q->conf.queue_active_limit)
 			return;	/* full: timers_kick when a round ends */
 		heap_remove(&timers, m);

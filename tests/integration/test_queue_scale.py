@@ -19,10 +19,10 @@ import time
 from conftest import wait_until
 
 N = int(os.environ.get("POSTERN_SCALE_N", "50000"))
-# Measured (doc/DESIGN.md, "The schedule"): about 590 bytes of RSS per
-# deferred message of this size; the bound leaves room for allocator
-# and page-granularity noise, not for a second copy of every envelope.
-BYTES_PER_MSG_MAX = int(os.environ.get("POSTERN_SCALE_BYTES_MAX", "750"))
+# Measured (doc/DESIGN.md, "The schedule"): about 290 bytes of RSS per
+# deferred message, parked (its envelope on disk only); the bound is the
+# issue's target, which a message kept whole in memory (about 590) fails.
+BYTES_PER_MSG_MAX = int(os.environ.get("POSTERN_SCALE_BYTES_MAX", "512"))
 # From master's start to the 250 of a new message, the scan still running.
 FIRST_ACCEPT_MAX_S = 2.0
 
@@ -100,10 +100,32 @@ def test_a_large_queue_loads_while_new_mail_is_accepted(suite_factory,
         assert per_msg < BYTES_PER_MSG_MAX, per_msg
 
     # Every message is in the queue as listed, none tried again early.
-    out = s.postern("queue", "list").stdout
-    assert re.search(rf"in {N} Requests?\.", out), out[-300:]
+    # The listing reads the parked envelopes from disk a batch per loop
+    # turn: a submission made while it runs is not kept waiting for it.
+    with open(s.root / "listing", "wb") as out_f:
+        lister = subprocess.Popen([str(build_dir / "bin" / "postern"), "-c",
+                                   str(s.conf), "queue", "list"],
+                                  stdout=out_f, stderr=subprocess.STDOUT)
+        try:
+            wait_until(lambda: os.path.getsize(s.root / "listing") > 0 or
+                       lister.poll() is not None, 30,
+                       what="the listing to begin")
+            t = time.monotonic()
+            submit(s)
+            during = time.monotonic() - t
+            still_listing = lister.poll() is None
+            assert lister.wait(120) == 0
+        finally:
+            if lister.poll() is None:
+                lister.kill()
+    out = (s.root / "listing").read_text()
+    assert re.search(rf"in {N + 1} Requests?\.", out) or \
+        re.search(rf"in {N} Requests?\.", out), out[-300:]
     for q in some:
         assert f"{q}!" in out
+    print(f"submission during the listing: {during:.3f} s "
+          f"(listing still running: {still_listing})")
+    assert during < FIRST_ACCEPT_MAX_S, during
     assert "status=deferred" not in s.log_text()[s.start_mark:]
 
 

@@ -2,7 +2,8 @@
  * test_evloop.c - libcommon/evloop: the epoll loop under queued and
  * resolverd. Timers fire in deadline order (ties in the order they were
  * armed) and never early; a cancelled timer never fires; descriptor
- * callbacks see readiness, hang-up and removal; evloop_stop ends the run.
+ * callbacks see readiness, hang-up and removal; evloop_stop ends the run,
+ * and that run only.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -359,7 +360,13 @@ test_stop_before_run_returns_at_once(void **state)
 	evloop_stop(l);
 	assert_int_equal(evloop_run(l), 0);
 	assert_int_equal(r.n, 0);
+	/* The stop ended that run only: the next runs the timer. */
+	r.stop_at = 1;
+	assert_int_equal(evloop_run(l), 0);
+	assert_int_equal(r.n, 1);
+	assert_int_equal(r.order[0], 1);
 	/* unfired timers are freed with the loop */
+	assert_non_null(evloop_timer(l, 1000, on_timer, &t));
 	evloop_free(l);
 }
 
