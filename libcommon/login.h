@@ -201,8 +201,10 @@ void	login_proc_run(const struct login_service *, const struct login_env *,
 /*
  * The relay of a TLS session after login (login_proxy.c): moves bytes
  * between io's transport and inner until either side ends or idles
- * past timeout seconds, then returns. Buffered input goes first.
- * 0 on a clean end, -1 on an error.
+ * past timeout seconds (plus a grace: the post-login process ends an
+ * idle session itself), then returns. What io held already went to the
+ * post-login process with the login and is not relayed again. 0 on a
+ * clean end, -1 on an error.
  */
 int	login_proxy_relay(struct netio *io, int inner, time_t timeout);
 

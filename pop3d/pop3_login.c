@@ -23,6 +23,7 @@
 #include "log.h"
 #include "login.h"
 #include "pop3d.h"
+#include "proto.h"
 #include "sasl.h"
 
 /* What POP3 keeps beside the layer's session. */

@@ -20,9 +20,6 @@
 #include "buf.h"
 #include "conf.h"
 #include "netio.h"
-#include "ipc.h"
-#include "priv.h"
-#include "proto.h"
 
 /*
  * RFC 2449 allows 255 octets for a command with its arguments; we take

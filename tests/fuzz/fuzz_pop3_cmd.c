@@ -15,6 +15,7 @@
 
 #include "fuzz.h"
 #include "pop3d.h"
+#include "proto.h"
 #include "sasl.h"
 
 static void
