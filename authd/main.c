@@ -36,12 +36,10 @@
  */
 #include <sys/queue.h>
 #include <sys/random.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -545,44 +543,15 @@ ad_accept(int fd, int events, void *arg)
 static void
 ad_reload(void)
 {
-	struct conf	nc;
-	char		err[512];
-
-	if (conf_load(&nc, ad_conf_path, err, sizeof(err)) == -1) {
-		log_warnx("reload: %s; keeping the running configuration", err);
+	if (daemon_conf_reload(&ad_conf, ad_conf_path) == -1)
 		return;
-	}
 	auth_map_close(&ad_map);
-	conf_free(&ad_conf);
-	ad_conf = nc;
 	if (auth_map_init(&ad_map, &ad_conf) == -1)
 		fatalx("map_directory %s: path too long",
 		    ad_conf.map_directory);
 	auth_map_refresh(&ad_map);
 	/* The workers stay as they are: auth_workers needs a restart. */
 	log_info("configuration reloaded");
-}
-
-static void
-ad_signal(int fd, int events, void *arg)
-{
-	struct signalfd_siginfo	si;
-	ssize_t			n;
-
-	while ((n = read(fd, &si, sizeof(si))) == (ssize_t)sizeof(si)) {
-		switch (si.ssi_signo) {
-		case SIGTERM:
-		case SIGINT:
-			log_info("terminating on signal %u", si.ssi_signo);
-			evloop_stop(ad_loop);
-			break;
-		case SIGHUP:
-			ad_reload();
-			break;
-		}
-	}
-	if (n == -1 && errno != EAGAIN && errno != EINTR)
-		fatal("read signalfd");
 }
 
 static int
@@ -632,7 +601,7 @@ main(int argc, char *argv[])
 
 	if ((ad_loop = evloop_new()) == NULL)
 		fatal("evloop_new");
-	if (evloop_io(ad_loop, sigfd, EV_READ, ad_signal, NULL) == -1)
+	if (daemon_loop_signals(ad_loop, sigfd, ad_reload) == -1)
 		fatal("evloop_io");
 	nworkers = ad_nworkers(&ad_conf);
 	ad_workq = workq_new(ad_loop, nworkers);

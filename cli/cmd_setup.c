@@ -206,7 +206,7 @@ setup_users(struct cli *c)
 {
 	const char	*names[] = { c->conf.smtpd_user, c->conf.queue_user,
 			    c->conf.resolver_user, c->conf.auth_user,
-			    c->conf.mail_user,
+			    c->conf.key_user, c->conf.mail_user,
 			    c->conf.login_user, c->conf.relay_user };
 	struct passwd	*pw;
 	size_t		 i, j;
@@ -286,6 +286,53 @@ setup_dirs(struct cli *c, int root)
 		printf("postern: mail_store %s now belongs to %s\n",
 		    c->conf.mail_store, c->conf.mail_user);
 	}
+	return 0;
+}
+
+/*
+ * The TLS private key files belong to keyd's user, mode 0600, which
+ * keyd demands: nobody else may read them (keyd runs as key_user and
+ * refuses a key its group or others can read). Nothing is followed: a
+ * link where a key should be is left alone, and keyd refuses it too.
+ */
+static int
+setup_keys(struct cli *c, int root)
+{
+	const char	*path = c->conf.tls_key_file;
+	struct passwd	*pw = NULL;
+	struct stat	 st;
+	int		 fd;
+
+	if (path[0] == '\0')
+		return 0;
+	if (root && (pw = getpwnam(c->conf.key_user)) == NULL) {
+		cli_err(c, "key_user %s does not exist", c->conf.key_user);
+		return -1;
+	}
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC)) ==
+	    -1) {
+		if (errno == ENOENT)
+			return 0;
+		cli_err(c, "tls_key_file %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		cli_err(c, "tls_key_file %s: not a regular file", path);
+		close(fd);
+		return -1;
+	}
+	if ((root && (st.st_uid != pw->pw_uid || st.st_gid != pw->pw_gid) &&
+	    fchown(fd, pw->pw_uid, pw->pw_gid) == -1) ||
+	    ((st.st_mode & 07777) != 0600 && fchmod(fd, 0600) == -1)) {
+		cli_err(c, "tls_key_file %s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	if ((root && (st.st_uid != pw->pw_uid || st.st_gid != pw->pw_gid)) ||
+	    (st.st_mode & 07777) != 0600)
+		printf("postern: tls_key_file %s now belongs to %s, mode 0600\n",
+		    path, root ? c->conf.key_user : "the invoking user");
 	return 0;
 }
 
@@ -404,6 +451,8 @@ setup_run(struct cli *c, int argc, char **argv)
 		printf("postern: not root: no system users are created; the "
 		    "suite will run as the invoking user\n");
 	if (rc == 0 && setup_dirs(c, root) == -1)
+		rc = 1;
+	if (rc == 0 && setup_keys(c, root) == -1)
 		rc = 1;
 	/* A users.db of an older version gives its hashes to passwd.db. */
 	if (rc == 0) {

@@ -13,14 +13,11 @@
  * at between jobs, and a broken connection just means reconnecting, since
  * queued retries any job whose result it did not receive.
  */
-#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
 #include <errno.h>
 #include <limits.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +25,7 @@
 #include <unistd.h>
 
 #include "addr.h"
+#include "agent_life.h"
 #include "conf.h"
 #include "deliverd.h"
 #include "fsutil.h"
@@ -44,89 +42,20 @@
 #define DL_FRAME_MAX	(16 * 1024)
 
 static struct conf	 dl_conf;
-static const char	*dl_conf_path;
-static int		 dl_sigfd = -1;
-static int		 dl_terminate;
+static struct agent_life dl_life;
 static int		 dl_restart;	/* the command runner failed */
-
-static void
-dl_reload(void)
-{
-	struct conf	nc;
-	char		err[512];
-
-	if (conf_load(&nc, dl_conf_path, err, sizeof(err)) == -1) {
-		log_warnx("reload: %s; keeping the running configuration", err);
-		return;
-	}
-	conf_free(&dl_conf);
-	dl_conf = nc;
-	log_info("configuration reloaded");
-}
-
-/* Takes what the signalfd holds; sets dl_terminate on SIGTERM/SIGINT. */
-static void
-dl_signals(void)
-{
-	struct signalfd_siginfo si;
-
-	while (read(dl_sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-		if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
-			dl_terminate = 1;
-		else if (si.ssi_signo == SIGHUP)
-			dl_reload();
-	}
-}
-
-/*
- * Waits for fd to be readable (fd -1: just wait timeout_ms) or a
- * signal. 1 when fd is readable, 0 otherwise (timeout or signal).
- */
-static int
-dl_wait(int fd, int timeout_ms)
-{
-	struct pollfd	pfd[2];
-	int		n;
-
-	pfd[0].fd = dl_sigfd;
-	pfd[0].events = POLLIN;
-	pfd[1].fd = fd;
-	pfd[1].events = POLLIN;
-	n = poll(pfd, fd == -1 ? 1 : 2, timeout_ms);
-	if (n == -1) {
-		if (errno != EINTR)
-			fatal("poll");
-		return 0;
-	}
-	if (pfd[0].revents != 0)
-		dl_signals();
-	return fd != -1 && pfd[1].revents != 0;
-}
 
 /* Connects to queued, retrying until it answers or we are told to stop. */
 static int
 dl_connect(void)
 {
-	char	private[PATH_MAX];
-	int	fd, complained = 0;
+	char private[PATH_MAX];
 
-	while (!dl_terminate) {
-		if (fs_path(private, sizeof(private),
-		    dl_conf.spool_directory, "private") == -1)
-			fatalx("spool_directory too long");
-		if ((fd = sock_unix_connect_in(private, "deliver.sock")) != -1) {
-			if (complained)
-				log_info("connected to %s/deliver.sock",
-				    private);
-			return fd;
-		}
-		if (!complained)
-			log_warn("connect %s/deliver.sock (retrying every "
-			    "%d ms)", private, DL_RECONNECT_MS);
-		complained = 1;
-		(void)dl_wait(-1, DL_RECONNECT_MS);
-	}
-	return -1;
+	if (fs_path(private, sizeof(private), dl_conf.spool_directory,
+	    "private") == -1)
+		fatalx("spool_directory too long");
+	return agent_life_connect(&dl_life, private, "deliver.sock",
+	    DL_RECONNECT_MS);
 }
 
 /*
@@ -213,9 +142,9 @@ dl_serve(int fd)
 	}
 	ipc_msg_free(&m);
 
-	while (!dl_terminate) {
+	while (!dl_life.terminate) {
 		/* Idle: a signal may end us here, and only here. */
-		if (c.in.len < IPC_HDR_LEN && !c.eof && !dl_wait(c.fd, -1))
+		if (c.in.len < IPC_HDR_LEN && !c.eof && !agent_life_wait(&dl_life, c.fd, -1))
 			continue;
 		if (ipc_recv_wait(&c, &m, PROTO_TIMEOUT_MS) == -1) {
 			if (errno == EPIPE)
@@ -264,7 +193,6 @@ main(int argc, char *argv[])
 	int			fd;
 
 	daemon_init("deliverd", names, argc, argv, &args, &dl_conf);
-	dl_conf_path = args.confpath;
 	if (priv_lookup(dl_conf.mail_user, &u) == -1)
 		fatal("user %s", dl_conf.mail_user);
 	/* The runner needs root to become default_privs: before the drop. */
@@ -273,15 +201,15 @@ main(int argc, char *argv[])
 	/* Mail is private: only mail_user (and imapd as mail_user) reads it. */
 	umask(077);
 	/* Signals are read between jobs, never in the middle of one. */
-	dl_sigfd = daemon_signalfd(0);
+	agent_life_init(&dl_life, &dl_conf, args.confpath, NULL);
 
 	log_info("started as %s, mail store %s", u.name, dl_conf.mail_store);
-	while (!dl_terminate && !dl_restart) {
+	while (!dl_life.terminate && !dl_restart) {
 		if ((fd = dl_connect()) == -1)
 			break;
 		dl_serve(fd);
-		if (!dl_terminate && !dl_restart)
-			(void)dl_wait(-1, DL_RECONNECT_MS);
+		if (!dl_life.terminate && !dl_restart)
+			(void)agent_life_wait(&dl_life, -1, DL_RECONNECT_MS);
 	}
 	conf_free(&dl_conf);
 	if (dl_restart) {

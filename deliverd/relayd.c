@@ -26,7 +26,6 @@
  * Signals are read between jobs: a job is never abandoned halfway, and
  * a result queued did not receive is retried by queued.
  */
-#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 
@@ -36,8 +35,6 @@
 
 #include <errno.h>
 #include <limits.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +42,7 @@
 #include <unistd.h>
 
 #include "addr.h"
+#include "agent_life.h"
 #include "conf.h"
 #include "daemon.h"
 #include "evloop.h"
@@ -62,9 +60,7 @@
 #define RL_ROUTE_FRAME_MAX (64 * 1024)
 
 static struct conf		 rl_conf;
-static const char		*rl_conf_path;
-static int			 rl_sigfd = -1;
-static int			 rl_terminate;
+static struct agent_life	 rl_life;
 static struct smtp_client_conf	 rl_smtp;
 static struct relay_self	 rl_self;
 static struct ipc_conn		 rl_route;	/* fd -1: not connected */
@@ -159,57 +155,6 @@ rl_self_init(void)
 }
 
 static void
-rl_reload(void)
-{
-	struct conf	nc;
-	char		err[512];
-
-	if (conf_load(&nc, rl_conf_path, err, sizeof(err)) == -1) {
-		log_warnx("reload: %s; keeping the running configuration", err);
-		return;
-	}
-	conf_free(&rl_conf);
-	rl_conf = nc;
-	rl_client_conf();
-	log_info("configuration reloaded");
-}
-
-static void
-rl_signals(void)
-{
-	struct signalfd_siginfo si;
-
-	while (read(rl_sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-		if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
-			rl_terminate = 1;
-		else if (si.ssi_signo == SIGHUP)
-			rl_reload();
-	}
-}
-
-/* 1 when fd is readable; 0 on timeout or a signal. */
-static int
-rl_wait(int fd, int timeout_ms)
-{
-	struct pollfd	pfd[2];
-	int		n;
-
-	pfd[0].fd = rl_sigfd;
-	pfd[0].events = POLLIN;
-	pfd[1].fd = fd;
-	pfd[1].events = POLLIN;
-	n = poll(pfd, fd == -1 ? 1 : 2, timeout_ms);
-	if (n == -1) {
-		if (errno != EINTR)
-			fatal("poll");
-		return 0;
-	}
-	if (pfd[0].revents != 0)
-		rl_signals();
-	return fd != -1 && pfd[1].revents != 0;
-}
-
-static void
 rl_cache_drop(int quit)
 {
 	if (rl_cached == NULL)
@@ -217,27 +162,6 @@ rl_cache_drop(int quit)
 	smtp_session_close(rl_cached, quit);
 	rl_cached = NULL;
 	rl_cached_hop[0] = '\0';
-}
-
-/* Connects to queued (our cwd is <spool>/relay), until it answers. */
-static int
-rl_connect(void)
-{
-	int	fd, complained = 0;
-
-	while (!rl_terminate) {
-		if ((fd = sock_unix_connect_in(".", "relay.sock")) != -1) {
-			if (complained)
-				log_info("connected to relay.sock");
-			return fd;
-		}
-		if (!complained)
-			log_warn("connect relay.sock (retrying every %d ms)",
-			    RL_RECONNECT_MS);
-		complained = 1;
-		(void)rl_wait(-1, RL_RECONNECT_MS);
-	}
-	return -1;
 }
 
 static void
@@ -589,7 +513,7 @@ rl_serve(int fd)
 	}
 	ipc_msg_free(&m);
 
-	while (!rl_terminate) {
+	while (!rl_life.terminate) {
 		if (c.in.len < IPC_HDR_LEN && !c.eof) {
 			timeout = -1;
 			if (rl_cached != NULL) {
@@ -604,7 +528,7 @@ rl_serve(int fd)
 				timeout = (int)(rl_cached_until - now);
 			}
 			/* Idle: a signal may end us here, and only here. */
-			if (!rl_wait(c.fd, timeout))
+			if (!agent_life_wait(&rl_life, c.fd, timeout))
 				continue;
 		}
 		if (ipc_recv_wait(&c, &m, PROTO_TIMEOUT_MS) == -1) {
@@ -617,7 +541,7 @@ rl_serve(int fd)
 		if (m.type == D_BYE && m.body.len == 0 && m.fd == -1) {
 			log_debug("queued is stopping");
 			ipc_msg_free(&m);
-			rl_terminate = 1;
+			rl_life.terminate = 1;
 			break;
 		}
 		if (m.type != D_RJOB || proto_dec_d_rjob(&m, &j) == -1) {
@@ -663,7 +587,6 @@ main(int argc, char *argv[])
 	int			fd;
 
 	daemon_init("relayd", names, argc, argv, &args, &rl_conf);
-	rl_conf_path = args.confpath;
 	if (priv_lookup(rl_conf.relay_user, &u) == -1)
 		fatal("user %s", rl_conf.relay_user);
 	if (fs_path(dir, sizeof(dir), rl_conf.spool_directory, "relay") == -1)
@@ -673,17 +596,19 @@ main(int argc, char *argv[])
 	/* The chroot has no /etc/localtime: the log's time zone now. */
 	tzset();
 	priv_drop(&u, dir);
-	rl_sigfd = daemon_signalfd(0);
+	agent_life_init(&rl_life, &rl_conf, args.confpath, rl_client_conf);
 	ipc_conn_init(&rl_route, -1, RL_ROUTE_FRAME_MAX);
 
 	log_info("started as %s in %s, helo %s", u.name, dir,
 	    rl_smtp.helo_name);
-	while (!rl_terminate) {
-		if ((fd = rl_connect()) == -1)
+	while (!rl_life.terminate) {
+		/* Our cwd is <spool>/relay. */
+		if ((fd = agent_life_connect(&rl_life, ".", "relay.sock",
+		    RL_RECONNECT_MS)) == -1)
 			break;
 		rl_serve(fd);
-		if (!rl_terminate)
-			(void)rl_wait(-1, RL_RECONNECT_MS);
+		if (!rl_life.terminate)
+			(void)agent_life_wait(&rl_life, -1, RL_RECONNECT_MS);
 	}
 	rl_cache_drop(1);
 	ipc_conn_close(&rl_route);

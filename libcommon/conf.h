@@ -41,6 +41,7 @@ struct conf {
 	char	 queue_user[CONF_STR_MAX];
 	char	 resolver_user[CONF_STR_MAX];
 	char	 auth_user[CONF_STR_MAX];	/* authd: the password map */
+	char	 key_user[CONF_STR_MAX];	/* keyd: the TLS private keys */
 	char	 mail_user[CONF_STR_MAX];
 	char	 relay_user[CONF_STR_MAX];	/* the remote delivery agents */
 	int	 smtpd_chroot;
@@ -60,6 +61,18 @@ struct conf {
 	int	 smtpd_vrfy;
 	int	 smtpd_helo_required;	/* MAIL before HELO/EHLO: 503 */
 	char	 smtpd_banner[CONF_STR_MAX];
+
+	/* TLS (libcommon/tls.c): the server side of smtpd (and pop3d) */
+	struct conf_list smtps_listen;		/* implicit TLS (465) */
+	struct conf_list submission_listen;	/* 587: STARTTLS */
+	char	 tls_cert_file[CONF_PATH_MAX];	/* "": no TLS */
+	char	 tls_key_file[CONF_PATH_MAX];	/* its own file: keyd's */
+	char	 tls_sni_map[CONF_PATH_MAX];	/* "name cert key" lines */
+	struct conf_list tls_protocols;		/* TLSv1.2, TLSv1.3 */
+	char	 tls_ciphers[CONF_STR_MAX];	/* TLS 1.2; "": intermediate */
+	char	 tls_ciphersuites[CONF_STR_MAX];	/* TLS 1.3; "": OpenSSL's */
+	char	 tls_groups[CONF_STR_MAX];
+	time_t	 tls_ticket_lifetime;	/* key rotation; 0: no tickets */
 
 	/* queue */
 	time_t	 queue_retry_min;

@@ -85,7 +85,7 @@ static void
 cc_daemons(struct cc *k)
 {
 	static const char *const names[] = { "master", "smtpd", "queued",
-	    "resolverd", "authd", "deliverd", "relayd", "pop3d", NULL };
+	    "resolverd", "authd", "keyd", "deliverd", "relayd", "pop3d", NULL };
 	char	path[PATH_MAX];
 	size_t	i;
 
@@ -106,10 +106,10 @@ cc_users(struct cc *k)
 	const struct conf *cf = k->cf;
 	const char	*roles[] = { "smtpd_user", "queue_user",
 			    "resolver_user", "auth_user", "mail_user",
-			    "login_user", "relay_user" };
+			    "login_user", "relay_user", "key_user" };
 	const char	*names[] = { cf->smtpd_user, cf->queue_user,
 			    cf->resolver_user, cf->auth_user, cf->mail_user,
-			    cf->login_user, cf->relay_user };
+			    cf->login_user, cf->relay_user, cf->key_user };
 	struct passwd	*pw;
 	size_t		 i;
 
@@ -137,6 +137,13 @@ cc_users(struct cc *k)
 			cc_say(k, CONFCHECK_WARNING, "auth_user", "auth_user "
 			    "and %s are both \"%s\": that daemon could read "
 			    "every password hash", roles[i], cf->auth_user);
+	/* The point of keyd's own uid: no other daemon reads the keys. */
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (names[i] != cf->key_user &&
+		    strcmp(names[i], cf->key_user) == 0)
+			cc_say(k, CONFCHECK_WARNING, "key_user", "key_user "
+			    "and %s are both \"%s\": that daemon could read "
+			    "the TLS private keys", roles[i], cf->key_user);
 	if (strcmp(cf->smtpd_user, cf->mail_user) == 0)
 		cc_say(k, CONFCHECK_WARNING, "smtpd_user", "smtpd_user and "
 		    "mail_user are both \"%s\": a compromised smtpd could "

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "evloop.h"
 #include "log.h"
 #include "proc.h"
 #include "sock.h"
@@ -287,4 +288,60 @@ daemon_signalfd(int extra)
 		fatal("signalfd");
 	signal(SIGPIPE, SIG_IGN);
 	return fd;
+}
+
+int
+daemon_conf_reload(struct conf *conf, const char *path)
+{
+	struct conf	nc;
+	char		err[1024];
+
+	if (conf_load(&nc, path, err, sizeof(err)) == -1) {
+		log_warnx("reload: %s; keeping the running configuration", err);
+		return -1;
+	}
+	conf_free(conf);
+	*conf = nc;
+	return 0;
+}
+
+struct daemon_loop_sig {
+	struct evloop	*loop;
+	void		(*reload)(void);
+};
+
+static void
+daemon_loop_signal(int fd, int events, void *arg)
+{
+	struct daemon_loop_sig	*ls = arg;
+	struct signalfd_siginfo	 si;
+	ssize_t			 n;
+
+	(void)events;
+	while ((n = read(fd, &si, sizeof(si))) == (ssize_t)sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGTERM:
+		case SIGINT:
+			log_info("terminating on signal %u", si.ssi_signo);
+			evloop_stop(ls->loop);
+			break;
+		case SIGHUP:
+			if (ls->reload != NULL)
+				ls->reload();
+			break;
+		}
+	}
+	if (n == -1 && errno != EAGAIN && errno != EINTR)
+		fatal("read signalfd");
+}
+
+int
+daemon_loop_signals(struct evloop *loop, int sigfd, void (*reload)(void))
+{
+	/* One per process, for its life. */
+	static struct daemon_loop_sig ls;
+
+	ls.loop = loop;
+	ls.reload = reload;
+	return evloop_io(loop, sigfd, EV_READ, daemon_loop_signal, &ls);
 }

@@ -82,5 +82,18 @@ void	daemon_exec_self(const char *ident, const char *confpath,
  * an error return, not a death.
  */
 int	daemon_signalfd(int extra);
+/*
+ * SIGHUP's reload: the configuration at path replaces *conf (the old one
+ * freed) and 0 is returned; one that does not load leaves *conf as it
+ * is, logged, and -1 is returned.
+ */
+int	daemon_conf_reload(struct conf *conf, const char *path);
+/*
+ * An evloop daemon's signals, from daemon_signalfd(0): SIGTERM and
+ * SIGINT stop the loop (logged), SIGHUP calls reload (NULL: nothing).
+ * 0, or -1 when the loop cannot watch them.
+ */
+struct evloop;
+int	daemon_loop_signals(struct evloop *, int sigfd, void (*reload)(void));
 
 #endif

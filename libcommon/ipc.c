@@ -71,6 +71,18 @@ ipc_put_strn(struct ipc_msg *m, const char *s, size_t n)
 }
 
 int
+ipc_put_bytes(struct ipc_msg *m, const void *p, size_t n)
+{
+	if (n > UINT32_MAX) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (ipc_put_u32(m, (uint32_t)n) == -1)
+		return -1;
+	return n == 0 ? 0 : buf_append(&m->body, p, n);
+}
+
+int
 ipc_put_str(struct ipc_msg *m, const char *s)
 {
 	return ipc_put_strn(m, s, strlen(s));
@@ -153,6 +165,24 @@ ipc_get_strdup(struct ipc_reader *r, char **out, size_t max)
 		r->failed = 1;
 		return -1;
 	}
+	return 0;
+}
+
+int
+ipc_get_bytes(struct ipc_reader *r, void *out, size_t outsz, size_t *n)
+{
+	uint32_t len;
+
+	if (ipc_get_u32(r, &len) == -1)
+		return -1;
+	if (len > outsz || len > r->left) {
+		r->failed = 1;
+		return -1;
+	}
+	memcpy(out, r->p, len);
+	r->p += len;
+	r->left -= len;
+	*n = len;
 	return 0;
 }
 

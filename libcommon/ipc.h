@@ -63,6 +63,8 @@ int	ipc_put_u64(struct ipc_msg *, uint64_t);
 /* A string: u32 length then the bytes, no terminator. NUL bytes refused. */
 int	ipc_put_str(struct ipc_msg *, const char *);
 int	ipc_put_strn(struct ipc_msg *, const char *, size_t);
+/* Opaque bytes (digests, signatures): u32 length then the bytes. */
+int	ipc_put_bytes(struct ipc_msg *, const void *, size_t);
 
 /* Reading one. Every getter fails once any earlier one failed. */
 void	ipc_reader_init(struct ipc_reader *, const struct ipc_msg *);
@@ -72,6 +74,9 @@ int	ipc_get_u64(struct ipc_reader *, uint64_t *);
 int	ipc_get_str(struct ipc_reader *, char *out, size_t outsz);
 /* Newly allocated copy, at most max bytes; fails above. */
 int	ipc_get_strdup(struct ipc_reader *, char **out, size_t max);
+/* Copies at most outsz bytes into out and sets *n; fails above. */
+int	ipc_get_bytes(struct ipc_reader *, void *out, size_t outsz,
+	    size_t *n);
 /* 0 if the whole payload was consumed and nothing failed, else -1. */
 int	ipc_reader_end(struct ipc_reader *);
 

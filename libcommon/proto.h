@@ -21,6 +21,10 @@
  *                                 for a domain goes; relay_user only)
  *   <spool>/relay/relay.sock      relayd -> queued    (remote jobs and
  *                                 results; relay_user only)
+ *   <spool>/private/key.sock      smtpd sessions, pop3d login processes
+ *                                 (before they drop privileges), the TLS
+ *                                 test tool -> keyd (K_SIGN: signatures
+ *                                 with a key they never see; root 0600)
  *   <spool>/public/log.sock       every process -> logd (maillog_file only;
  *                                 SOCK_SEQPACKET, one record per log line,
  *                                 "<P>TAG: TEXT" as log.c sends it, not
@@ -71,6 +75,9 @@ enum proto_type {
 	D_BYE,		/* queued -> idle agent, no payload: queued is stopping */
 	D_RJOB,		/* queued -> remote agent, with the message fd */
 	D_RRESULT,	/* remote agent -> queued: one result per recipient */
+	/* keyd (private/key.sock only) */
+	K_SIGN = 80,	/* -> K_SIGN_REPLY */
+	K_SIGN_REPLY,
 };
 
 /* Q_ERR / D_RESULT status, and R_EXPAND_REPLY status. */
@@ -269,6 +276,48 @@ struct r_route {
 	struct r_hop	hop[R_ROUTE_HOPS_MAX];
 };
 
+/*
+ * K_SIGN: one signature with one of keyd's keys, named as the config
+ * names its file. A request carries a digest (RSA, ECDSA: the client
+ * hashed the message; keyd pads and signs it and never performs a raw
+ * private-key operation on bytes of the client's choosing) or, for
+ * Ed25519, which signs the message itself, the message: a TLS 1.3
+ * CertificateVerify input is under 200 bytes and a TLS 1.2 key exchange
+ * under K_TBS_MAX. The reply carries the signature or why there is none.
+ */
+enum k_alg {
+	K_ALG_RSA_PKCS1 = 1,	/* PKCS#1 v1.5 over a DigestInfo */
+	K_ALG_RSA_PSS,		/* PSS, MGF1 with the same digest */
+	K_ALG_ECDSA,		/* DER ECDSA-Sig-Value */
+	K_ALG_ED25519,		/* pure EdDSA over the message */
+};
+
+enum k_status {
+	K_OK = 0,
+	K_NOKEY,		/* no key of that name and kind */
+	K_FAIL,			/* the signature could not be made */
+};
+
+#define K_NAME_MAX	255		/* a key file's path */
+#define K_MD_MAX	15		/* "SHA256", "SHA384", "SHA512", ... */
+#define K_TBS_MAX	4096		/* a digest, or Ed25519's message */
+#define K_SIG_MAX	1024		/* RSA 8192 */
+
+struct k_sign {
+	uint32_t	alg;		/* K_ALG_* */
+	char		name[K_NAME_MAX + 1];
+	char		md[K_MD_MAX + 1];	/* "" for Ed25519 */
+	uint32_t	saltlen;	/* PSS only: the salt's bytes */
+	size_t		len;
+	unsigned char	data[K_TBS_MAX];
+};
+
+struct k_sign_reply {
+	uint32_t	status;		/* K_OK, K_NOKEY, K_FAIL */
+	size_t		len;
+	unsigned char	sig[K_SIG_MAX];
+};
+
 /* Each encoder fills an initialised message; each decoder checks every byte. */
 int	proto_enc_q_err(struct ipc_msg *, uint32_t status, const char *text);
 int	proto_dec_q_err(const struct ipc_msg *, struct q_err *);
@@ -357,6 +406,18 @@ int	proto_enc_r_route_reply(struct ipc_msg *, const struct r_route *);
 int	proto_dec_r_route_reply(const struct ipc_msg *, struct r_route *);
 /* A name fit for R_ROUTE and r_hop: LDH labels and dots, 1..255 bytes. */
 int	proto_hostname_ok(const char *);
+
+/*
+ * K_SIGN's decoder checks the algorithm, the name's and digest name's
+ * characters (printable, no space), the sizes (a digest 20..64 bytes
+ * with a digest name; Ed25519 1..K_TBS_MAX bytes without one; a salt
+ * no longer than 64 bytes). The reply's: status, and a signature only
+ * with K_OK.
+ */
+int	proto_enc_k_sign(struct ipc_msg *, const struct k_sign *);
+int	proto_dec_k_sign(const struct ipc_msg *, struct k_sign *);
+int	proto_enc_k_sign_reply(struct ipc_msg *, const struct k_sign_reply *);
+int	proto_dec_k_sign_reply(const struct ipc_msg *, struct k_sign_reply *);
 
 int	proto_enc_d_hello(struct ipc_msg *, uint32_t transport);
 int	proto_dec_d_hello(const struct ipc_msg *, uint32_t *transport);

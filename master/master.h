@@ -55,6 +55,7 @@ struct master {
 	int		 foreground;
 	struct evloop	*loop;
 	struct priv_user smtpd_u, queue_u, resolver_u, auth_u, mail_u, login_u;
+	struct priv_user key_u;
 	struct priv_user relay_u;
 	/* listening sockets, kept open for the suite's life */
 	int		 smtp_fds[16];
@@ -63,6 +64,7 @@ struct master {
 	size_t		 npop3;
 	int		 submit_fd, inject_fd, deliver_fd, control_fd;
 	int		 check_fd, expand_fd, auth_fd;
+	int		 key_fd;		/* private/key.sock, keyd's */
 	int		 relay_fd, route_fd;	/* in <spool>/relay/ */
 	int		 log_fd;	/* logd's datagram socket, or -1 */
 	struct service	*svcs;

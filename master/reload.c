@@ -124,6 +124,8 @@ master_reload(struct master *m)
 	    strcmp(nc.resolver_user, m->conf.resolver_user) != 0);
 	reload_diff(fixed, sizeof(fixed), "auth_user",
 	    strcmp(nc.auth_user, m->conf.auth_user) != 0);
+	reload_diff(fixed, sizeof(fixed), "key_user",
+	    strcmp(nc.key_user, m->conf.key_user) != 0);
 	reload_diff(fixed, sizeof(fixed), "mail_user",
 	    strcmp(nc.mail_user, m->conf.mail_user) != 0);
 	reload_diff(fixed, sizeof(fixed), "login_user",

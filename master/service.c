@@ -128,6 +128,9 @@ services_init(struct master *m)
 	svc_add_fd(s, "route", m->route_fd);
 	s = svc_new(m, "authd", 0);
 	svc_add_fd(s, "auth", m->auth_fd);
+	/* Before smtpd and pop3d, whose sessions ask it for signatures. */
+	s = svc_new(m, "keyd", 0);
+	svc_add_fd(s, "key", m->key_fd);
 	s = svc_new(m, "queued", 0);
 	svc_add_fd(s, "submit", m->submit_fd);
 	svc_add_fd(s, "inject", m->inject_fd);

@@ -50,6 +50,8 @@ setup_users(struct master *m, char *err, size_t errlen)
 	    err, errlen) == -1 ||
 	    lookup("auth_user", m->conf.auth_user, &m->auth_u, err,
 	    errlen) == -1 ||
+	    lookup("key_user", m->conf.key_user, &m->key_u, err,
+	    errlen) == -1 ||
 	    lookup("mail_user", m->conf.mail_user, &m->mail_u, err,
 	    errlen) == -1 ||
 	    lookup("login_user", m->conf.login_user, &m->login_u, err,
@@ -200,6 +202,12 @@ setup_sockets(struct master *m, char *err, size_t errlen)
 	    (m->control_fd = unix_listener(private, "control.sock", 0, 0, 0600,
 	    err, errlen)) == -1 ||
 	    (m->auth_fd = unix_listener(private, "auth.sock", 0, 0, 0600,
+	    err, errlen)) == -1 ||
+	    /*
+	     * Root's alone: the TLS session processes connect while still
+	     * root, before they chroot and drop privileges.
+	     */
+	    (m->key_fd = unix_listener(private, "key.sock", 0, 0, 0600,
 	    err, errlen)) == -1 ||
 	    (m->relay_fd = unix_listener(relay, "relay.sock", m->relay_u.uid,
 	    m->relay_u.gid, 0600, err, errlen)) == -1 ||

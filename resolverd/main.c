@@ -18,13 +18,11 @@
  * never worth a thread.
  */
 #include <sys/queue.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -329,44 +327,15 @@ rd_set_budgets(void)
 static void
 rd_reload(void)
 {
-	struct conf	nc;
-	char		err[512];
-
-	if (conf_load(&nc, rd_conf_path, err, sizeof(err)) == -1) {
-		log_warnx("reload: %s; keeping the running configuration", err);
+	if (daemon_conf_reload(&rd_conf, rd_conf_path) == -1)
 		return;
-	}
 	resolver_close(&rd_res);
-	conf_free(&rd_conf);
-	rd_conf = nc;
 	if (resolver_init(&rd_res, &rd_conf) == -1)
 		fatalx("map_directory %s: path too long",
 		    rd_conf.map_directory);
 	resolver_refresh(&rd_res, 1);
 	rd_set_budgets();
 	log_info("configuration reloaded");
-}
-
-static void
-rd_signal(int fd, int events, void *arg)
-{
-	struct signalfd_siginfo	si;
-	ssize_t			n;
-
-	while ((n = read(fd, &si, sizeof(si))) == (ssize_t)sizeof(si)) {
-		switch (si.ssi_signo) {
-		case SIGTERM:
-		case SIGINT:
-			log_info("terminating on signal %u", si.ssi_signo);
-			evloop_stop(rd_loop);
-			break;
-		case SIGHUP:
-			rd_reload();
-			break;
-		}
-	}
-	if (n == -1 && errno != EAGAIN && errno != EINTR)
-		fatal("read signalfd");
 }
 
 static void
@@ -413,7 +382,7 @@ main(int argc, char *argv[])
 
 	if ((rd_loop = evloop_new()) == NULL)
 		fatal("evloop_new");
-	if (evloop_io(rd_loop, sigfd, EV_READ, rd_signal, NULL) == -1)
+	if (daemon_loop_signals(rd_loop, sigfd, rd_reload) == -1)
 		fatal("evloop_io");
 	if (route_init(rd_loop, &rd_conf, err, sizeof(err)) == -1)
 		fatalx("%s", err);

@@ -242,6 +242,7 @@ class Suite:
         return (re.search(r"/queued\[\d+\]: started", log) and
                 re.search(r"/resolverd\[\d+\]: started", log) and
                 re.search(r"/authd\[\d+\]: started", log) and
+                re.search(r"/keyd\[\d+\]: started", log) and
                 # pop3d too (started last): a test that breaks the file
                 # at once must not catch it still reading.
                 (not self.conf_value("pop3_listen", "") or
@@ -286,7 +287,7 @@ class Suite:
 
     def all_pids(self):
         out = []
-        for n in ("master", "smtpd", "queued", "resolverd", "authd",
+        for n in ("master", "smtpd", "queued", "resolverd", "authd", "keyd",
                   "deliverd", "relayd", "pop3d"):
             out += self.pids_of(n)
         return out
