@@ -4,8 +4,8 @@
  *
  * Runs as root (or the development user), reading /proc. A logged-in
  * POP3 session is exactly one mail process, exec'd by pop3d's root
- * parent as "pop3d -c CONFIG -m CLIENT:LEFT:USER:IP" (pop3_parent.c):
- * so the kernel's process table is the session table. Nothing has to be
+ * parent as "pop3d -c CONFIG -m CLIENT:LEFT:USER:IP"
+ * (libcommon/login_parent.c): so the kernel's process table is the session table. Nothing has to be
  * recorded or cleaned up -- a table kept by pop3d's parent would go
  * stale when the parent restarts, since its mail processes outlive it
  * -- and pop3d costs nothing more per login. Only this suite's sessions

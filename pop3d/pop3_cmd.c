@@ -1,9 +1,8 @@
 /*
  * pop3_cmd.c - the one POP3 command parser: keyword and arguments,
- * message numbers, and the SASL PLAIN response (base64 and its three
- * fields).
+ * message numbers (the SASL PLAIN response is libcommon/sasl.c's).
  *
- * Runs in the login child (unprivileged, chrooted in an empty directory)
+ * Runs in the login process (unprivileged, chrooted in an empty directory)
  * and in the mail process (the mail-store uid, confined to one user's
  * directory). Its input is the network: lines are already bounded by
  * netio, and nothing here allocates.
@@ -116,93 +115,4 @@ int
 pop3_parse_count(const char *s, uint32_t *n)
 {
 	return parse_u32(s, n, 0, UINT32_MAX);
-}
-
-static int
-b64_value(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-int
-pop3_base64_decode(const char *in, unsigned char *out, size_t outsz,
-    size_t *outlen)
-{
-	size_t	len = strlen(in), i, o = 0;
-	int	v[4], k, pad;
-
-	*outlen = 0;
-	/* RFC 5034 4: "=" is an empty initial response. */
-	if (strcmp(in, "=") == 0)
-		return 0;
-	if (len == 0 || len % 4 != 0)
-		return -1;
-	for (i = 0; i < len; i += 4) {
-		pad = 0;
-		for (k = 0; k < 4; k++) {
-			unsigned char c = (unsigned char)in[i + k];
-
-			if (c == '=' && i + 4 == len && k >= 2) {
-				v[k] = 0;
-				pad++;
-				continue;
-			}
-			if (pad > 0 || (v[k] = b64_value(c)) == -1)
-				return -1;
-		}
-		if (o + 3 - (size_t)pad > outsz)
-			return -1;
-		out[o++] = (unsigned char)(v[0] << 2 | v[1] >> 4);
-		if (pad < 2)
-			out[o++] = (unsigned char)((v[1] & 0xf) << 4 | v[2] >> 2);
-		if (pad < 1)
-			out[o++] = (unsigned char)((v[2] & 0x3) << 6 | v[3]);
-		/* Bits below the padding must be zero (canonical encoding). */
-		if ((pad == 1 && (v[2] & 0x3) != 0) ||
-		    (pad == 2 && (v[1] & 0xf) != 0))
-			return -1;
-	}
-	*outlen = o;
-	return 0;
-}
-
-int
-pop3_sasl_plain(const unsigned char *in, size_t len, char *user,
-    size_t usersz, char *pass, size_t passsz)
-{
-	const unsigned char	*z1, *z2;
-	size_t			 azlen, aclen, pwlen;
-
-	if ((z1 = memchr(in, '\0', len)) == NULL)
-		return -1;
-	azlen = (size_t)(z1 - in);
-	if ((z2 = memchr(z1 + 1, '\0', len - azlen - 1)) == NULL)
-		return -1;
-	aclen = (size_t)(z2 - z1 - 1);
-	pwlen = len - azlen - aclen - 2;
-	if (aclen == 0 || aclen >= usersz || pwlen >= passsz)
-		return -1;
-	if (azlen != 0 && (azlen != aclen || memcmp(in, z1 + 1, aclen) != 0))
-		return -1;
-	/*
-	 * RFC 4616: passwd holds no NUL. A third NUL is a malformed
-	 * message, and pass as a C string would silently drop its tail.
-	 */
-	if (memchr(z2 + 1, '\0', pwlen) != NULL)
-		return -1;
-	memcpy(user, z1 + 1, aclen);
-	user[aclen] = '\0';
-	memcpy(pass, z2 + 1, pwlen);
-	pass[pwlen] = '\0';
-	return 0;
 }

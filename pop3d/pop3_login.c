@@ -2,14 +2,14 @@
  * pop3_login.c - the AUTHORIZATION state of one POP3 session: greeting,
  * CAPA, USER/PASS, AUTH PLAIN (RFC 5034), QUIT.
  *
- * Runs in a login child forked by the parent for this one client: as
+ * Runs in a login process (libcommon/login_proc.c set it up): as
  * login_user, chrooted in an empty directory, holding only the client
  * socket and a socketpair to the parent. It never sees a mailbox and
- * cannot check a password: it hands the credentials to the parent
- * (P_LOGIN) with the client's unprocessed input, and either hears P_FAIL
- * or is killed while the parent starts the mail process, which answers
- * the PASS/AUTH itself. The client is trusted for nothing; the parent is
- * trusted to answer.
+ * cannot check a password: login_ask hands the credentials to the
+ * parent with the client's unprocessed input, and either returns why
+ * the login failed, or the process is ended while the parent starts the
+ * mail process, which answers the PASS/AUTH itself. The client is
+ * trusted for nothing.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -20,34 +20,19 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "deadline.h"
 #include "log.h"
+#include "login.h"
 #include "pop3d.h"
+#include "proto.h"
+#include "sasl.h"
 
-/* The parent answers within its authd deadline plus the delay. */
-#define POP3_LOGIN_WAIT_MS	(5 * 60 * 1000)
-
+/* What POP3 keeps beside the layer's session. */
 struct pop3_lsess {
-	const struct pop3_env	*env;
-	struct netio		 io;
-	struct ipc_conn		 parent;
-	const char		*ip;
+	struct login_sess	*ls;
+	struct netio		*io;
 	char			 user[ADDR_MAX + 1];
 	int			 have_user;
-	int			 failures;
-	int			 errors;
-	int64_t			 deadline;	/* monotonic ms: log in by then */
 };
-
-static void __attribute__((__noreturn__))
-login_exit(struct pop3_lsess *s)
-{
-	(void)netio_flush(&s->io);
-	netio_free(&s->io);
-	ipc_conn_close(&s->parent);
-	explicit_bzero(s, sizeof(*s));
-	_exit(0);
-}
 
 static void __attribute__((format(printf, 2, 3)))
 login_err(struct pop3_lsess *s, const char *fmt, ...)
@@ -58,10 +43,10 @@ login_err(struct pop3_lsess *s, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
-	netio_printf(&s->io, "-ERR %s\r\n", text);
-	if (++s->errors >= POP3_ERRORS_MAX) {
-		netio_printf(&s->io, "-ERR too many errors; closing\r\n");
-		login_exit(s);
+	netio_printf(s->io, "-ERR %s\r\n", text);
+	if (++s->ls->errors >= POP3_ERRORS_MAX) {
+		netio_printf(s->io, "-ERR too many errors; closing\r\n");
+		login_exit(s->ls);
 	}
 }
 
@@ -83,107 +68,46 @@ pop3_capa(struct netio *io, int authorization)
 }
 
 /*
- * Asks the parent. Returns only on failure (the parent kills us on
+ * Asks the parent. Returns only on failure (the parent ends us on
  * success); the reply to the client is ours then.
  */
 static void
-login_try(struct pop3_lsess *s, uint32_t mech, const char *user, char *pass)
+login_try(struct pop3_lsess *s, enum login_mech mech, const char *user,
+    char *pass)
 {
-	struct pop3_login	l;
-	struct ipc_msg		m;
-	uint32_t		why;
+	enum login_fail why;
 
-	/* Replies to earlier pipelined commands go out before the mail
-	 * process writes its first: the client must see them in order. */
-	if (netio_flush(&s->io) == -1)
-		login_exit(s);
-	memset(&l, 0, sizeof(l));
-	l.mech = mech;
-	if (strlcpy(l.user, user, sizeof(l.user)) >= sizeof(l.user) ||
-	    strlcpy(l.pass, pass, sizeof(l.pass)) >= sizeof(l.pass)) {
-		explicit_bzero(&l, sizeof(l));
-		explicit_bzero(pass, strlen(pass));
+	why = login_ask(s->ls, mech, user, pass, NULL, 0);
+	if (why == LOGIN_FAIL_TOOLONG) {
 		login_err(s, "[AUTH] authentication failed");
 		return;
 	}
-	explicit_bzero(pass, strlen(pass));
-	l.left = (unsigned char *)netio_pending(&s->io);
-	l.leftlen = netio_buffered(&s->io);
-	ipc_msg_init(&m, P_LOGIN, 0);
-	if (pop3_enc_login(&m, &l) == -1 ||
-	    ipc_send_wait(&s->parent, &m, POP3_LOGIN_WAIT_MS) == -1) {
-		explicit_bzero(&l.pass, sizeof(l.pass));
-		explicit_bzero(m.body.data, m.body.len);
-		ipc_msg_free(&m);
-		netio_printf(&s->io, "-ERR [SYS/TEMP] server shutting down\r\n");
-		login_exit(s);
-	}
-	explicit_bzero(&l.pass, sizeof(l.pass));
-	explicit_bzero(m.body.data, m.body.len);
-	ipc_msg_free(&m);
-
-	if (ipc_recv_wait(&s->parent, &m, POP3_LOGIN_WAIT_MS) == -1 ||
-	    m.type != P_FAIL || pop3_dec_fail(&m, &why) == -1) {
-		ipc_msg_free(&m);
-		netio_printf(&s->io, "-ERR [SYS/TEMP] server shutting down\r\n");
-		login_exit(s);
-	}
-	ipc_msg_free(&m);
 	s->have_user = 0;
 	switch (why) {
-	case POP3_FAIL_TEMP:
-		netio_printf(&s->io, "-ERR [SYS/TEMP] authentication "
+	case LOGIN_FAIL_TEMP:
+		netio_printf(s->io, "-ERR [SYS/TEMP] authentication "
 		    "service unavailable; try later\r\n");
 		return;
-	case POP3_FAIL_LIMIT:
-		netio_printf(&s->io, "-ERR [AUTH] too many failed logins; "
+	case LOGIN_FAIL_LIMIT:
+		netio_printf(s->io, "-ERR [AUTH] too many failed logins; "
 		    "try later\r\n");
-		login_exit(s);
+		login_exit(s->ls);
 	default:
 		break;
 	}
-	if (++s->failures >= POP3_LOGIN_TRIES) {
-		netio_printf(&s->io, "-ERR [AUTH] authentication failed; "
+	if (++s->ls->failures >= LOGIN_TRIES) {
+		netio_printf(s->io, "-ERR [AUTH] authentication failed; "
 		    "closing\r\n");
-		login_exit(s);
+		login_exit(s->ls);
 	}
-	netio_printf(&s->io, "-ERR [AUTH] authentication failed\r\n");
+	netio_printf(s->io, "-ERR [AUTH] authentication failed\r\n");
 }
 
-/*
- * The next line from the client, or the end of the session. Every read
- * (and the flush before it) waits at most until the login deadline: a
- * client that says nothing, or trickles a byte at a time, must not hold
- * a login process longer than one that keeps sending commands.
- */
+/* The next line (login_getline ends the session at a deadline). */
 static enum netio_status
-login_getline(struct pop3_lsess *s, char *line, size_t *len)
+pop3_getline(struct pop3_lsess *s, char *line, size_t *len)
 {
-	enum netio_status	st;
-	int64_t			left_ms = s->deadline - (int64_t)deadline_now_ms();
-	time_t			left, idle = s->env->conf->pop3_timeout;
-
-	if (left_ms <= 0)
-		goto late;
-	/* netio counts whole seconds: round up (at most 1 s late). */
-	left = (time_t)((left_ms + 999) / 1000);
-	s->io.timeout = idle < left ? idle : left;
-	st = netio_getline(&s->io, line, POP3_LINE_MAX, len, s->io.timeout);
-	if (st == NETIO_TIMEOUT) {
-		/* Which limit we waited for, not the clock: poll rounds. */
-		if (left <= idle)
-			goto late;
-		netio_printf(&s->io, "-ERR autologout; idle for too long\r\n");
-		login_exit(s);
-	}
-	if (st == NETIO_EOF || st == NETIO_ERROR)
-		login_exit(s);
-	return st;
-late:
-	log_info("login: client=[%s]: not logged in within %lds; closing",
-	    s->ip, (long)s->env->conf->pop3_login_timeout);
-	netio_printf(&s->io, "-ERR [SYS/TEMP] too long without logging in\r\n");
-	login_exit(s);
+	return login_getline(s->ls, line, POP3_LINE_MAX, len);
 }
 
 static void
@@ -199,7 +123,7 @@ cmd_user(struct pop3_lsess *s, const char *arg)
 		return;
 	}
 	s->have_user = 1;
-	netio_printf(&s->io, "+OK send PASS\r\n");
+	netio_printf(s->io, "+OK send PASS\r\n");
 }
 
 static void
@@ -209,7 +133,7 @@ cmd_pass(struct pop3_lsess *s, char *arg)
 		login_err(s, "send USER first");
 		return;
 	}
-	login_try(s, POP3_MECH_USER, s->user, arg);
+	login_try(s, LOGIN_MECH_PLAINTEXT, s->user, arg);
 }
 
 /* The PLAIN response: base64, "*" cancels (RFC 5034 4). */
@@ -224,18 +148,18 @@ auth_plain(struct pop3_lsess *s, const char *resp)
 		login_err(s, "authentication cancelled");
 		return;
 	}
-	if (pop3_base64_decode(resp, dec, sizeof(dec), &declen) == -1) {
+	if (sasl_base64_decode(resp, dec, sizeof(dec), &declen) == -1) {
 		login_err(s, "bad base64 in AUTH response");
 		return;
 	}
-	if (pop3_sasl_plain(dec, declen, user, sizeof(user), pass,
+	if (sasl_plain(dec, declen, user, sizeof(user), pass,
 	    sizeof(pass)) == -1) {
 		explicit_bzero(dec, sizeof(dec));
 		login_err(s, "[AUTH] bad PLAIN response");
 		return;
 	}
 	explicit_bzero(dec, sizeof(dec));
-	login_try(s, POP3_MECH_PLAIN, user, pass);
+	login_try(s, LOGIN_MECH_SASL_PLAIN, user, pass);
 	explicit_bzero(pass, sizeof(pass));
 }
 
@@ -249,7 +173,7 @@ cmd_auth(struct pop3_lsess *s, const char *arg)
 
 	if (arg[0] == '\0') {
 		/* Pre-RFC 5034 clients ask for the list this way. */
-		netio_printf(&s->io, "+OK\r\nPLAIN\r\n.\r\n");
+		netio_printf(s->io, "+OK\r\nPLAIN\r\n.\r\n");
 		return;
 	}
 	if ((n = pop3_cmd_words(arg, words, sizeof(words), v, 2)) < 1) {
@@ -266,8 +190,8 @@ cmd_auth(struct pop3_lsess *s, const char *arg)
 		explicit_bzero(words, sizeof(words));
 		return;
 	}
-	netio_printf(&s->io, "+ \r\n");
-	if (login_getline(s, line, &len) == NETIO_TOOLONG) {
+	netio_printf(s->io, "+ \r\n");
+	if (pop3_getline(s, line, &len) == NETIO_TOOLONG) {
 		login_err(s, "line too long");
 		return;
 	}
@@ -279,37 +203,25 @@ cmd_auth(struct pop3_lsess *s, const char *arg)
 }
 
 void
-pop3_login_run(const struct pop3_env *env, int client, int parent,
-    const char *ip)
+pop3_login_run(struct login_sess *ls)
 {
 	static struct pop3_lsess s;
 	char			 line[POP3_LINE_MAX];
 	size_t			 len;
 	struct pop3_cmd		 c;
-	time_t			 limit;
 	int			 ncmds;
 
 	memset(&s, 0, sizeof(s));
-	s.env = env;
-	s.ip = ip;
-	netio_init(&s.io, client, env->conf->pop3_timeout);
-	ipc_conn_init(&s.parent, parent, 4096);
-	netio_printf(&s.io, "+OK Postern POP3 ready\r\n");
-	/*
-	 * A budget for the whole login, not only per line: a client that
-	 * says CAPA every few seconds, or nothing at all, must not hold a
-	 * login process for ever.
-	 */
-	limit = env->conf->pop3_login_timeout > 0 ?
-	    env->conf->pop3_login_timeout : 1;
-	s.deadline = (int64_t)deadline_now_ms() + (int64_t)limit * 1000;
+	s.ls = ls;
+	s.io = &ls->io;
+	netio_printf(s.io, "+OK Postern POP3 ready\r\n");
 	for (ncmds = 0;; ncmds++) {
-		if (ncmds >= POP3_LOGIN_COMMANDS_MAX) {
-			netio_printf(&s.io, "-ERR [SYS/TEMP] too long without "
+		if (ncmds >= LOGIN_COMMANDS_MAX) {
+			netio_printf(s.io, "-ERR [SYS/TEMP] too long without "
 			    "logging in\r\n");
-			login_exit(&s);
+			login_exit(ls);
 		}
-		if (login_getline(&s, line, &len) == NETIO_TOOLONG) {
+		if (pop3_getline(&s, line, &len) == NETIO_TOOLONG) {
 			login_err(&s, "line too long");
 			continue;
 		}
@@ -325,11 +237,11 @@ pop3_login_run(const struct pop3_env *env, int client, int parent,
 			cmd_auth(&s, c.arg);
 			break;
 		case POP3_CMD_CAPA:
-			pop3_capa(&s.io, 1);
+			pop3_capa(s.io, 1);
 			break;
 		case POP3_CMD_QUIT:
-			netio_printf(&s.io, "+OK Postern POP3 signing off\r\n");
-			login_exit(&s);
+			netio_printf(s.io, "+OK Postern POP3 signing off\r\n");
+			login_exit(ls);
 		case POP3_CMD_APOP:
 			login_err(&s, "APOP not supported; use USER/PASS or "
 			    "AUTH PLAIN");

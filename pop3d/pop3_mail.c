@@ -2,13 +2,13 @@
  * pop3_mail.c - the mail process: confinement to one user's directory,
  * then the TRANSACTION and UPDATE states (RFC 1939 5, 6).
  *
- * Forked by the root parent after authd accepted the credentials,
- * with the client socket and the client's input the login child had
- * read but not processed. It builds <mail_store>/<domain>/<user> from
- * the canonical address authd returned (each part store-safe),
- * creates the Maildir as mail_user if it is missing, chroots there and
- * drops to mail_user for good (priv_drop) before it reads a byte from
- * the client. From then on it trusts nothing the client sends and only
+ * Started by the root parent (libcommon's login layer) after authd
+ * accepted the credentials, with the client and the client's input the
+ * login process had read but not processed. login_post_confine builds
+ * <mail_store>/<domain>/<user> from the canonical address authd
+ * returned, creates the Maildir if missing, chroots there and drops to
+ * mail_user for good before it reads a byte from the client. From then
+ * on it trusts nothing the client sends and only
  * reads and unlinks inside Maildir/, and writes one file beside it, the
  * last-login record (libcommon/lastlogin) that "postern user show" reads.
  *
@@ -34,13 +34,13 @@
 #include "lastlogin.h"
 #include "log.h"
 #include "maildir.h"
+#include "login.h"
 #include "pop3d.h"
-#include "proc.h"
 
 #define POP3_FILE_BUF	65536
 
 struct pop3_msess {
-	const struct pop3_env	*env;
+	const struct login_env	*env;
 	struct netio		 io;
 	struct pop3_mailbox	 mb;
 	const char		*user;
@@ -102,54 +102,6 @@ mail_no(struct pop3_msess *s, const char *fmt, ...)
 	va_start(ap, fmt);
 	mail_verr(s, 0, fmt, ap);
 	va_end(ap);
-}
-
-/*
- * The user's directory, created (as mail_user when we are root, so the
- * store stays hers) if this is the first contact. -1 with a reply sent.
- */
-static int
-mail_prepare(const struct pop3_env *env, const char *user, char *udir,
-    size_t udirsz)
-{
-	char		 addr[ADDR_MAX + 1], *at, *local, *domain;
-	char		 ddir[PATH_MAX], md[PATH_MAX];
-	const char	*store = env->conf->mail_store;
-	struct stat	 st;
-	int		 root = priv_is_root(), rc = 0, saved;
-
-	if (strlcpy(addr, user, sizeof(addr)) >= sizeof(addr) ||
-	    (at = strrchr(addr, '@')) == NULL)
-		return -1;
-	*at = '\0';
-	local = addr;
-	domain = at + 1;
-	addr_lower(local);
-	addr_lower(domain);
-	if (!addr_is_store_safe(local) || !addr_is_store_safe(domain)) {
-		log_warnx("login: user=<%s>: not a safe mailbox name", user);
-		return -1;
-	}
-	if (fs_path(ddir, sizeof(ddir), store, domain) == -1 ||
-	    fs_path(udir, udirsz, ddir, local) == -1 ||
-	    fs_path(md, sizeof(md), udir, "Maildir") == -1)
-		return -1;
-	if (stat(store, &st) == -1 || !S_ISDIR(st.st_mode)) {
-		log_warnx("mail_store %s is missing or not a directory", store);
-		return -1;
-	}
-	if (root && (setgroups(1, &env->mail_u.gid) == -1 ||
-	    setegid(env->mail_u.gid) == -1 || seteuid(env->mail_u.uid) == -1))
-		fatal("become mail_user to create %s", md);
-	if (maildir_create_user(store, domain, local, 0, 0, 0, NULL) == -1) {
-		log_warn("create %s", md);
-		rc = -1;
-	}
-	saved = errno;
-	if (root && (seteuid(0) == -1 || setegid(0) == -1))
-		fatal("back to root");
-	errno = saved;
-	return rc;
 }
 
 static int
@@ -485,11 +437,11 @@ mail_loop(struct pop3_msess *s)
 }
 
 void
-pop3_mail_run(const struct pop3_env *env, int client, const char *user,
-    const char *ip, const unsigned char *left, size_t leftlen)
+pop3_mail_run(const struct login_env *env, int client, const char *user,
+    const char *ip, const unsigned char *state, size_t statelen,
+    const unsigned char *left, size_t leftlen)
 {
 	static struct pop3_msess s;
-	char			 udir[PATH_MAX];
 	size_t			 n;
 	uint64_t		 size;
 	int			 r;
@@ -499,15 +451,16 @@ pop3_mail_run(const struct pop3_env *env, int client, const char *user,
 	s.user = user;
 	s.ip = ip;
 	s.mb.lockfd = -1;
+	/* POP3's login process passes no state: the PASS/AUTH is all. */
+	(void)state;
+	(void)statelen;
 	netio_init(&s.io, client, env->conf->pop3_timeout);
-	if (mail_prepare(env, user, udir, sizeof(udir)) == -1) {
+	/* From here on: the user's directory only, as mail_user, for good. */
+	if (login_post_confine(env, user) == -1) {
 		netio_printf(&s.io, "-ERR [SYS/TEMP] mailbox unavailable; "
 		    "try later\r\n");
 		mail_exit(&s, "no mailbox", 0);
 	}
-	/* From here on: the user's directory only, as mail_user, for good. */
-	priv_drop(&env->mail_u, udir);
-	proc_harden(PROC_NOFORK);
 	if (netio_preload(&s.io, left, leftlen) == -1)
 		mail_exit(&s, "internal error", 0);
 

@@ -1,8 +1,8 @@
 /*
  * pop3d.h - pop3d's private interfaces: the command parser, the
  * LF -> CRLF and dot-stuffing filter, the login and mail sessions
- * (client I/O is libcommon/netio), the mailbox, and the parent's pieces
- * (authd's client, the frames between parent and login child).
+ * (client I/O is libcommon/netio; the parent, the processes and authd's
+ * client are libcommon's login layer), and the mailbox.
  *
  * Only pop3d's own files and its unit tests include this header.
  */
@@ -20,9 +20,6 @@
 #include "buf.h"
 #include "conf.h"
 #include "netio.h"
-#include "ipc.h"
-#include "priv.h"
-#include "proto.h"
 
 /*
  * RFC 2449 allows 255 octets for a command with its arguments; we take
@@ -30,8 +27,6 @@
  * AUTH PLAIN responses fit, and discard anything longer.
  */
 #define POP3_LINE_MAX		512
-/* Failed logins one connection may try before it is closed. */
-#define POP3_LOGIN_TRIES	3
 /* Bad commands (unknown, wrong state, bad arguments) before we close. */
 #define POP3_ERRORS_MAX		20
 /* RFC 1939 message numbers are positive; we bound the mailbox too. */
@@ -87,16 +82,6 @@ int	pop3_cmd_words(const char *arg, char *words, size_t wsz,
 int	pop3_parse_msgnum(const char *, uint32_t *);
 /* A TOP line count: 0..UINT32_MAX, decimal digits only. */
 int	pop3_parse_count(const char *, uint32_t *);
-/* Strict RFC 4648 base64; "=" alone is empty. -1 on bad input or no room. */
-int	pop3_base64_decode(const char *in, unsigned char *out, size_t outsz,
-	    size_t *outlen);
-/*
- * SASL PLAIN (RFC 4616) from its decoded bytes: "authzid NUL authcid NUL
- * passwd". An authzid other than empty or authcid is refused (-1): we do
- * not act for other users.
- */
-int	pop3_sasl_plain(const unsigned char *in, size_t len, char *user,
-	    size_t usersz, char *pass, size_t passsz);
 
 /*
  * LF -> CRLF and dot-stuffing (pop3_stuff.c), one byte at a time so that
@@ -139,62 +124,19 @@ size_t	pop3_stuff_end(struct pop3_stuff *, unsigned char *out);
 
 /* The client connection is libcommon's netio. */
 
-/* Commands one connection may send before it has logged in (its time
- * is pop3_login_timeout). */
-#define POP3_LOGIN_COMMANDS_MAX	30
-
-
 /*
- * Parent <-> login child frames (pop3_msg.c), over a socketpair.
+ * The two halves of the protocol on the login layer (libcommon/login.h):
+ * the AUTHORIZATION state in the login process, and the mail process,
+ * which confines itself (login_post_confine) before its first read.
+ * Neither returns.
  */
-enum pop3_msg_type {
-	P_LOGIN = 200,	/* child -> parent: credentials; -> P_FAIL or death */
-	P_FAIL,		/* parent -> child: not logged in */
-};
+struct login_sess;
+struct login_env;
 
-enum pop3_mech {
-	POP3_MECH_USER = 0,	/* USER/PASS */
-	POP3_MECH_PLAIN,	/* AUTH PLAIN */
-};
-
-enum pop3_fail {
-	POP3_FAIL_AUTH = 0,	/* wrong credentials */
-	POP3_FAIL_LIMIT,	/* too many failures from this address */
-	POP3_FAIL_TEMP,		/* authd unavailable */
-};
-
-struct pop3_login {
-	uint32_t	 mech;
-	char		 user[ADDR_MAX + 1];
-	char		 pass[A_AUTH_SECRET_MAX + 1];
-	unsigned char	*left;		/* client bytes after the command */
-	size_t		 leftlen;
-};
-
-int	pop3_enc_login(struct ipc_msg *, const struct pop3_login *);
-/* Allocates l->left; pop3_login_clear wipes and frees. */
-int	pop3_dec_login(const struct ipc_msg *, struct pop3_login *);
-void	pop3_login_clear(struct pop3_login *);
-int	pop3_enc_fail(struct ipc_msg *, uint32_t why);
-int	pop3_dec_fail(const struct ipc_msg *, uint32_t *why);
-
-/*
- * Sessions. pop3_login_run runs in the login child (already confined);
- * pop3_mail_run in the mail process, which it confines itself. Neither
- * returns.
- */
-struct pop3_env {
-	const struct conf	*conf;
-	struct priv_user	 login_u;
-	struct priv_user	 mail_u;
-	char			 empty_dir[CONF_PATH_MAX];
-	char			 private_dir[CONF_PATH_MAX];
-};
-
-void	pop3_login_run(const struct pop3_env *, int client, int parent,
-	    const char *ip) __attribute__((__noreturn__));
-void	pop3_mail_run(const struct pop3_env *, int client, const char *user,
-	    const char *ip, const unsigned char *left, size_t leftlen)
+void	pop3_login_run(struct login_sess *) __attribute__((__noreturn__));
+void	pop3_mail_run(const struct login_env *, int client, const char *user,
+	    const char *ip, const unsigned char *state, size_t statelen,
+	    const unsigned char *left, size_t leftlen)
 	    __attribute__((__noreturn__));
 
 /* CAPA lines for a state (pop3_login.c). */
@@ -234,30 +176,5 @@ void	pop3_mailbox_free(struct pop3_mailbox *);
 void	pop3_uidl(const char *base, size_t len, char out[POP3_UIDL_MAX + 1]);
 /* Orders Maildir names by delivery time ("<sec>.M<usec>..."), then name. */
 int	pop3_name_cmp(const char *, const char *);
-
-/*
- * The parent (pop3_parent.c, pop3_auth.c).
- */
-struct evloop;
-struct pop3_auth;
-struct pop3_authreq;
-
-/* verdict is an a_auth_verdict; user the canonical address on A_AUTH_OK. */
-typedef void (*pop3_auth_cb)(void *arg, uint32_t verdict, const char *user);
-
-struct pop3_auth *pop3_auth_new(struct evloop *, const char *private_dir);
-void	pop3_auth_free(struct pop3_auth *);
-/*
- * Asks authd about user/pass from client address ip (accept(2)'s). NULL
- * when authd cannot be reached: treat as A_AUTH_TEMPFAIL.
- */
-struct pop3_authreq *pop3_auth_start(struct pop3_auth *, const char *ip,
-	    const char *user, const char *pass, pop3_auth_cb, void *arg);
-/* The callback will not run. */
-void	pop3_auth_cancel(struct pop3_auth *, struct pop3_authreq *);
-
-/* Takes over conf (loaded by daemon_init); returns on SIGTERM. */
-int	pop3_parent_run(struct pop3_env *, struct conf *conf,
-	    const char *confpath, const int *fds, size_t nfds);
 
 #endif

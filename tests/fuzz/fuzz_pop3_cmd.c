@@ -15,6 +15,8 @@
 
 #include "fuzz.h"
 #include "pop3d.h"
+#include "proto.h"
+#include "sasl.h"
 
 static void
 b64_encode(const unsigned char *in, size_t len, char *out)
@@ -55,7 +57,7 @@ auth_plain(const char *resp)
 
 	if (strcmp(resp, "*") == 0)
 		return;
-	if (pop3_base64_decode(resp, dec, sizeof(dec), &declen) == -1)
+	if (sasl_base64_decode(resp, dec, sizeof(dec), &declen) == -1)
 		return;
 	FUZZ_CHECK(declen <= sizeof(dec));
 	if (strcmp(resp, "=") == 0)
@@ -64,7 +66,7 @@ auth_plain(const char *resp)
 		b64_encode(dec, declen, back);
 		FUZZ_CHECK(strcmp(back, resp) == 0);
 	}
-	if (pop3_sasl_plain(dec, declen, user, sizeof(user), pass,
+	if (sasl_plain(dec, declen, user, sizeof(user), pass,
 	    sizeof(pass)) == -1)
 		return;
 	ulen = strlen(user);

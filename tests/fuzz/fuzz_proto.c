@@ -1,7 +1,8 @@
 /*
  * fuzz_proto.c - fuzz target: every decoder of internal frames, the
- * libcommon/proto.c proto_dec_* family, pop3d's parent <-> login child
- * frames (pop3d/pop3_msg.c) and the ipc stream framer (ipc_conn_next).
+ * libcommon/proto.c proto_dec_* family, the login layer's parent <->
+ * login process frames (libcommon/login_msg.c) and the ipc stream
+ * framer (ipc_conn_next).
  *
  * A decoder is the trust boundary between a less privileged sender (a
  * compromised smtpd, login child or delivery agent) and its receiver.
@@ -15,7 +16,8 @@
 
 #include "fuzz.h"
 #include "ipc.h"
-#include "pop3d.h"
+#include "login.h"
+#include "login_msg.h"
 #include "proto.h"
 
 /* Never opened or closed: the decoders only look at whether it is -1. */
@@ -277,22 +279,25 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	}
 	case F_P_LOGIN: {
-		struct pop3_login l;
+		struct login_msg_auth l;
 
-		if (pop3_dec_login(&in, &l) == 0) {
-			FUZZ_CHECK(l.mech <= POP3_MECH_PLAIN &&
+		if (login_dec_auth(&in, &l) == 0) {
+			FUZZ_CHECK(l.mech <= LOGIN_MECH_SASL_PLAIN &&
+			    l.transport <= LOGIN_TRANSPORT_TLS &&
 			    l.user[0] != '\0');
 			FUZZ_CHECK(l.left != NULL && l.leftlen <= NETIO_INBUF);
-			same_bytes(&in, &out, pop3_enc_login(&out, &l));
-			pop3_login_clear(&l);
+			FUZZ_CHECK(l.state != NULL &&
+			    l.statelen <= LOGIN_STATE_MAX);
+			same_bytes(&in, &out, login_enc_auth(&out, &l));
+			login_msg_auth_clear(&l);
 		} else
-			FUZZ_CHECK(l.left == NULL);
+			FUZZ_CHECK(l.left == NULL && l.state == NULL);
 		break;
 	}
 	case F_P_FAIL:
-		if (pop3_dec_fail(&in, &u) == 0) {
-			FUZZ_CHECK(u <= POP3_FAIL_TEMP);
-			same_bytes(&in, &out, pop3_enc_fail(&out, u));
+		if (login_dec_fail(&in, &u) == 0) {
+			FUZZ_CHECK(u <= LOGIN_FAIL_TEMP);
+			same_bytes(&in, &out, login_enc_fail(&out, u));
 		}
 		break;
 	default:

@@ -127,8 +127,8 @@ def proto():
              + s("Bob@Example.org") + u64(96) + u64(1000) +
              u64(1700000000000000) + u64(1700000000500000) + u32(0)),
         14: ("d_result", u32(0) + s("2.0.0 delivered to maildir")),
-        15: ("p_login", u32(1) + s("bob@example.org") + s("secret") +
-             u32(6) + b"STAT\r\n"),
+        15: ("p_login", u32(1) + u32(0) + s("bob@example.org") +
+             s("secret") + u32(2) + b"a1" + u32(6) + b"STAT\r\n"),
         16: ("p_fail", u32(2)),
     }
     for n, (name, payload) in frames.items():

@@ -1,7 +1,8 @@
 /*
- * test_pop3_cmd.c - pop3d's command parser: keywords, arguments,
- * message numbers, base64 and the SASL PLAIN response, and the frames
- * between the parent and a login child, with hostile inputs.
+ * test_pop3_cmd.c - pop3d's command parser: keywords, arguments and
+ * message numbers, with hostile inputs (base64 and the SASL PLAIN
+ * response are libcommon's: test_sasl.c; the frames between the parent
+ * and a login process the login layer's: test_login.c).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -112,131 +113,6 @@ test_message_numbers_are_strict(void **state)
 }
 
 static void
-test_base64_is_strict(void **state)
-{
-	unsigned char	out[64];
-	size_t		len;
-
-	assert_int_equal(pop3_base64_decode("aGVsbG8=", out, sizeof(out),
-	    &len), 0);
-	assert_int_equal(len, 5);
-	assert_memory_equal(out, "hello", 5);
-	assert_int_equal(pop3_base64_decode("=", out, sizeof(out), &len), 0);
-	assert_int_equal(len, 0);
-	assert_int_equal(pop3_base64_decode("aGk", out, sizeof(out), &len),
-	    -1);
-	assert_int_equal(pop3_base64_decode("a=Vs", out, sizeof(out), &len),
-	    -1);
-	assert_int_equal(pop3_base64_decode("aGVsbG8=aGVs", out, sizeof(out),
-	    &len), -1);
-	assert_int_equal(pop3_base64_decode("aGVs bG8=", out, sizeof(out),
-	    &len), -1);
-	/* Non-zero bits under the padding: not the canonical encoding. */
-	assert_int_equal(pop3_base64_decode("aGVsbG9=", out, sizeof(out),
-	    &len), -1);
-	assert_int_equal(pop3_base64_decode("aGVsbG8=", out, 4, &len), -1);
-	assert_int_equal(pop3_base64_decode("", out, sizeof(out), &len), -1);
-}
-
-static void
-test_sasl_plain_fields(void **state)
-{
-	char user[ADDR_MAX + 1], pass[64];
-
-	assert_int_equal(pop3_sasl_plain((const unsigned char *)
-	    "\0alice@example.test\0s3cret", 26, user, sizeof(user), pass,
-	    sizeof(pass)), 0);
-	assert_string_equal(user, "alice@example.test");
-	assert_string_equal(pass, "s3cret");
-	/* authzid equal to authcid is the same user. */
-	assert_int_equal(pop3_sasl_plain((const unsigned char *)
-	    "a@b\0a@b\0pw", 10, user, sizeof(user), pass, sizeof(pass)), 0);
-	/* Acting for somebody else is refused. */
-	assert_int_equal(pop3_sasl_plain((const unsigned char *)
-	    "root@b\0a@b\0pw", 13, user, sizeof(user), pass, sizeof(pass)),
-	    -1);
-	assert_int_equal(pop3_sasl_plain((const unsigned char *)
-	    "\0a@b", 4, user, sizeof(user), pass, sizeof(pass)), -1);
-	assert_int_equal(pop3_sasl_plain((const unsigned char *)
-	    "\0\0pw", 4, user, sizeof(user), pass, sizeof(pass)), -1);
-	assert_int_equal(pop3_sasl_plain((const unsigned char *)
-	    "\0a@b\0p\0w", 8, user, sizeof(user), pass, 2), -1);
-	assert_int_equal(pop3_sasl_plain((const unsigned char *)"", 0, user,
-	    sizeof(user), pass, sizeof(pass)), -1);
-}
-
-/* Found by tests/fuzz/fuzz_pop3_cmd: "\0user\0pass\0junk" logged in as pass. */
-static void
-test_sasl_plain_refuses_a_nul_in_the_password(void **state)
-{
-	char user[ADDR_MAX + 1], pass[64];
-
-	assert_int_equal(pop3_sasl_plain((const unsigned char *)
-	    "\0a@b\0p\0w", 8, user, sizeof(user), pass, sizeof(pass)), -1);
-	assert_int_equal(pop3_sasl_plain((const unsigned char *)
-	    "a@b\0a@b\0pw\0", 11, user, sizeof(user), pass, sizeof(pass)),
-	    -1);
-}
-
-static void
-test_login_frame_round_trip_and_hostile_frames(void **state)
-{
-	struct pop3_login	l, got;
-	struct ipc_msg		m;
-	unsigned char		left[] = "STAT\r\n\0LIST\r\n";
-	uint32_t		why;
-
-	memset(&l, 0, sizeof(l));
-	l.mech = POP3_MECH_PLAIN;
-	strlcpy(l.user, "alice@example.test", sizeof(l.user));
-	strlcpy(l.pass, "pw", sizeof(l.pass));
-	l.left = left;
-	l.leftlen = sizeof(left) - 1;
-	ipc_msg_init(&m, P_LOGIN, 0);
-	assert_int_equal(pop3_enc_login(&m, &l), 0);
-	assert_int_equal(pop3_dec_login(&m, &got), 0);
-	assert_int_equal(got.mech, POP3_MECH_PLAIN);
-	assert_string_equal(got.user, "alice@example.test");
-	assert_string_equal(got.pass, "pw");
-	assert_int_equal(got.leftlen, sizeof(left) - 1);
-	assert_memory_equal(got.left, left, sizeof(left) - 1);
-	pop3_login_clear(&got);
-
-	/* A byte more or less is a malformed frame. */
-	assert_int_equal(ipc_put_u32(&m, 0), 0);
-	assert_int_equal(pop3_dec_login(&m, &got), -1);
-	m.body.len -= 5;
-	assert_int_equal(pop3_dec_login(&m, &got), -1);
-	ipc_msg_free(&m);
-
-	/* A client-input length past the end or past the ceiling. */
-	ipc_msg_init(&m, P_LOGIN, 0);
-	ipc_put_u32(&m, 0);
-	ipc_put_str(&m, "a@b");
-	ipc_put_str(&m, "pw");
-	ipc_put_u32(&m, 0x7fffffff);
-	assert_int_equal(pop3_dec_login(&m, &got), -1);
-	ipc_msg_free(&m);
-	ipc_msg_init(&m, P_LOGIN, 0);
-	ipc_put_u32(&m, 9);	/* no such mechanism */
-	ipc_put_str(&m, "a@b");
-	ipc_put_str(&m, "pw");
-	ipc_put_u32(&m, 0);
-	assert_int_equal(pop3_dec_login(&m, &got), -1);
-	ipc_msg_free(&m);
-
-	ipc_msg_init(&m, P_FAIL, 0);
-	assert_int_equal(pop3_enc_fail(&m, POP3_FAIL_LIMIT), 0);
-	assert_int_equal(pop3_dec_fail(&m, &why), 0);
-	assert_int_equal(why, POP3_FAIL_LIMIT);
-	ipc_msg_free(&m);
-	ipc_msg_init(&m, P_FAIL, 0);
-	ipc_put_u32(&m, 77);
-	assert_int_equal(pop3_dec_fail(&m, &why), -1);
-	ipc_msg_free(&m);
-}
-
-static void
 test_uidl_is_the_unique_part_or_a_digest(void **state)
 {
 	char	u[POP3_UIDL_MAX + 1], v[POP3_UIDL_MAX + 1];
@@ -275,10 +151,6 @@ main(void)
 		cmocka_unit_test(test_unknown_empty_and_nul_lines),
 		cmocka_unit_test(test_words_refuse_empty_and_extra_arguments),
 		cmocka_unit_test(test_message_numbers_are_strict),
-		cmocka_unit_test(test_base64_is_strict),
-		cmocka_unit_test(test_sasl_plain_fields),
-		cmocka_unit_test(test_sasl_plain_refuses_a_nul_in_the_password),
-		cmocka_unit_test(test_login_frame_round_trip_and_hostile_frames),
 		cmocka_unit_test(test_uidl_is_the_unique_part_or_a_digest),
 		cmocka_unit_test(test_names_sort_by_delivery_time),
 	};

@@ -1,36 +1,43 @@
 /*
- * pop3_parent.c - pop3d's parent: accepts POP3 clients, forks a login
- * child for each, checks the credentials the child hands over with
- * authd (which paces failures per client address and per account, for
- * every protocol at once: the client address from accept(2) goes with
- * each request), delays every refusal by auth_failure_delay, and on
- * success replaces the login child with a mail process confined to the
- * user's Maildir.
+ * login_parent.c - a login daemon's parent (pop3d's now, imapd's next):
+ * accepts clients, starts a login process for each, checks the
+ * credentials a login process hands over with authd (which paces
+ * failures per client address and per account, for every protocol at
+ * once: the client address from accept(2) goes with each request),
+ * delays every refusal by auth_failure_delay, and on success hands the
+ * session over to a post-login process confined to the user's
+ * directory.
  *
  * Runs as root (it must chroot and setuid its children, and only root
  * may use private/auth.sock) and therefore never parses a byte from the
- * network: its only inputs are accept(2), frames from its login children
- * (less privileged and possibly under a client's control: decoded field
- * by field, a malformed or untimely frame kills that child), and
- * authd's answers. The only things it writes to a client are fixed
- * lines: the refusal when one address holds
- * pop3_client_connection_limit sessions or every session has logged in,
- * and the notice to the connection it closes to make room. It is a
+ * network: its only inputs are accept(2), frames from its login
+ * processes (less privileged and possibly under a client's control:
+ * decoded field by field, a malformed or untimely frame kills that
+ * process), and authd's answers. The only things it writes to a client
+ * are the protocol's fixed lines (struct login_service): the refusal
+ * when one address holds client_connection_limit sessions or every
+ * session has logged in, the notice to the connection it closes to make
+ * room, and the apology when no post-login process could start. It is a
  * single-threaded event loop: failure delays are timers, never sleeps,
  * and a slow authd costs one deadline.
  *
  * Sessions are counted here, not by processes alive: a connection not
- * yet logged in is a pop3_conn (from accept until its login child goes),
- * a logged-in one a pop3_mailproc (from fork until reaped). When
- * pop3_max_sessions are taken, the oldest connection not logged in is
- * closed to make room (Dovecot's model: a crowd of idle connections must
- * not lock out a user who has a password), and only when every session
- * has logged in is the newcomer refused.
+ * yet logged in is a login_conn (from accept until its login process
+ * goes), a logged-in one a login_postproc (from fork until reaped). When
+ * max_sessions are taken, the oldest connection not logged in is closed
+ * to make room (Dovecot's model: a crowd of idle connections must not
+ * lock out a user who has a password), and only when every session has
+ * logged in is the newcomer refused.
+ *
+ * The hand-over (handover()) is where TLS will cross: a session in the
+ * clear gives the post-login process the client socket itself, one
+ * under TLS keeps its login process as the TLS end, relaying plaintext
+ * over a socketpair (login_proxy.c).
  *
  * Each child is forked from this process, so before it does anything
  * else it closes every descriptor but its own (other clients, the
- * listeners, auth.sock); passwords pass through here only in buffers
- * that are wiped after use.
+ * listeners, auth.sock) and execs a fresh image; passwords pass through
+ * here only in buffers that are wiped after use.
  */
 #include <sys/queue.h>
 #include <sys/signalfd.h>
@@ -51,61 +58,82 @@
 #include "evloop.h"
 #include "log.h"
 #include "peer.h"
-#include "pop3d.h"
+#include "login.h"
+#include "login_auth.h"
+#include "login_msg.h"
 #include "proc.h"
 #include "text.h"
 #include "sock.h"
 
-struct pop3_conn {
+struct login_conn {
 	int			 fd;		/* the client; our copy */
-	struct peer		*peer;		/* socketpair to the login child */
-	pid_t			 pid;		/* the login child */
+	struct peer		*peer;		/* socketpair to the login process */
+	pid_t			 pid;		/* the login process */
 	char			 ip[64];
 	char			 user[ADDR_MAX + 1];	/* as typed, for logs */
-	struct pop3_authreq	*req;
+	struct login_authreq	*req;
 	struct ev_timer		*delay;
 	uint32_t		 fail;		/* sent when delay fires */
-	unsigned char		*left;		/* client input for the mail process */
+	uint32_t		 transport;	/* an enum login_transport */
+	unsigned char		*state;		/* for the post-login process */
+	size_t			 statelen;
+	unsigned char		*left;		/* client input, likewise */
 	size_t			 leftlen;
-	struct pop3_conn	*prev, *next;
+	struct login_conn	*prev, *next;
 };
 
-/* A logged-in session: its mail process, until reaped. */
-struct pop3_mailproc {
+/* A logged-in session: its post-login process, until reaped. */
+struct login_postproc {
 	pid_t			 pid;
 	char			 ip[64];
-	LIST_ENTRY(pop3_mailproc) entry;
+	LIST_ENTRY(login_postproc) entry;
 };
 
-static LIST_HEAD(, pop3_mailproc) mailprocs =
-    LIST_HEAD_INITIALIZER(mailprocs);
+static LIST_HEAD(, login_postproc) postprocs =
+    LIST_HEAD_INITIALIZER(postprocs);
 
 static struct {
-	struct pop3_env		*env;
+	const struct login_service *svc;
+	struct login_env	*env;
 	struct conf		 conf;
+	struct login_limits	 lim;		/* from conf */
 	const char		*confpath;
 	struct evloop		*loop;
-	struct pop3_auth	*auth;
-	struct pop3_conn	*conns;		/* newest first */
+	struct login_auth	*auth;
+	struct login_conn	*conns;		/* newest first */
 	size_t			 nconns;	/* not logged in */
-	size_t			 nmail;		/* logged in */
+	size_t			 npost;		/* logged in */
 	const int		*lfds;
 	size_t			 nlfds;
 	size_t			 nchildren;
 	int			 sigfd;
 } pp;
 
+/* The client's bytes and state: wiped when they are no longer needed. */
 static void
-conn_close(struct pop3_conn *c)
+conn_forget_input(struct login_conn *c)
 {
-	if (c->req != NULL)
-		pop3_auth_cancel(pp.auth, c->req);
-	if (c->delay != NULL)
-		evloop_timer_cancel(pp.loop, c->delay);
 	if (c->left != NULL) {
 		explicit_bzero(c->left, c->leftlen);
 		free(c->left);
+		c->left = NULL;
 	}
+	if (c->state != NULL) {
+		explicit_bzero(c->state, c->statelen);
+		free(c->state);
+		c->state = NULL;
+	}
+	c->leftlen = c->statelen = 0;
+}
+
+static void
+conn_close(struct login_conn *c)
+{
+	if (c->req != NULL)
+		login_auth_cancel(pp.auth, c->req);
+	if (c->delay != NULL)
+		evloop_timer_cancel(pp.loop, c->delay);
+	conn_forget_input(c);
 	if (c->fd != -1)
 		close(c->fd);
 	if (c->peer != NULL) {
@@ -123,9 +151,9 @@ conn_close(struct pop3_conn *c)
 	free(c);
 }
 
-/* The login child broke the protocol: it may be a client's puppet. */
+/* The login process broke the protocol: it may be a client's puppet. */
 static void
-conn_kill(struct pop3_conn *c, const char *why)
+conn_kill(struct login_conn *c, const char *why)
 {
 	log_warnx("login process %ld for [%s]: %s; killing it", (long)c->pid,
 	    c->ip, why);
@@ -159,12 +187,12 @@ child_setup(const int *keep, size_t nkeep)
  * Session processes start from a fresh image (exec), not from a copy of
  * this one: the parent has handled other users' passwords, and the
  * processes exposed to the network must not inherit its memory.
- * "-l SPEC" makes a login process, "-m SPEC" a mail process.
+ * "-l SPEC" makes a login process, "-m SPEC" a post-login process.
  */
 static void __attribute__((__noreturn__))
 exec_self(const char *flag, const char *spec)
 {
-	daemon_exec_self("pop3d", pp.confpath, flag, spec);
+	daemon_exec_self(pp.svc->ident, pp.confpath, flag, spec);
 	_exit(1);
 }
 
@@ -180,39 +208,52 @@ exec_login(int client, int parent, const char *ip)
 	exec_self("-l", spec);
 }
 
+/* All of it, or -1. */
+static int
+write_all(int fd, const void *p, size_t n)
+{
+	return n == 0 || write(fd, p, n) == (ssize_t)n ? 0 : -1;
+}
+
 /*
- * The mail process, likewise, starts from a fresh image. The client bytes
- * that followed the login (pipelined commands) reach it through a pipe.
+ * The post-login process, likewise, starts from a fresh image, with
+ * client as its client (the socket itself, or the relay's end). The
+ * protocol's state and the client bytes that followed the login
+ * (pipelined commands) reach it through a pipe: the state's length (4
+ * bytes, host order), the state, then the bytes (login_main.c reads it).
  */
 static void __attribute__((__noreturn__))
-exec_mail(struct pop3_conn *c, const char *user)
+exec_post(struct login_conn *c, int client, const char *user)
 {
-	char	spec[ADDR_MAX + 128];
-	int	p[2], keep[2];
+	char		spec[ADDR_MAX + 128];
+	int		p[2], keep[2];
+	uint32_t	n = (uint32_t)c->statelen;
 
 	if (pipe(p) == -1)
 		_exit(1);
-	/* At most NETIO_INBUF bytes: far below a pipe's capacity. */
-	if (c->left != NULL && c->leftlen > 0 &&
-	    write(p[1], c->left, c->leftlen) != (ssize_t)c->leftlen)
+	/* At most LOGIN_STATE_MAX + NETIO_INBUF: below a pipe's capacity. */
+	if (write_all(p[1], &n, sizeof(n)) == -1 ||
+	    write_all(p[1], c->state, c->statelen) == -1 ||
+	    write_all(p[1], c->left, c->leftlen) == -1)
 		_exit(1);
 	close(p[1]);
-	keep[0] = c->fd;
+	keep[0] = client;
 	keep[1] = p[0];
 	child_setup(keep, 2);
-	if (sock_set_cloexec(c->fd, 0) == -1)
+	if (sock_set_cloexec(client, 0) == -1)
 		_exit(1);
-	snprintf(spec, sizeof(spec), "%d:%d:%s:%s", c->fd, p[0], user, c->ip);
+	snprintf(spec, sizeof(spec), "%d:%d:%s:%s", client, p[0], user,
+	    c->ip);
 	exec_self("-m", spec);
 }
 
 static void
-send_fail(struct pop3_conn *c, uint32_t why)
+send_fail(struct login_conn *c, uint32_t why)
 {
 	struct ipc_msg m;
 
-	ipc_msg_init(&m, P_FAIL, 0);
-	if (pop3_enc_fail(&m, why) == 0 && c->peer != NULL)
+	ipc_msg_init(&m, LOGIN_MSG_FAIL, 0);
+	if (login_enc_fail(&m, why) == 0 && c->peer != NULL)
 		(void)peer_send(c->peer, &m);	/* a failure closes c */
 	ipc_msg_free(&m);
 }
@@ -220,7 +261,7 @@ send_fail(struct pop3_conn *c, uint32_t why)
 static void
 delay_done(void *arg)
 {
-	struct pop3_conn *c = arg;
+	struct login_conn *c = arg;
 
 	c->delay = NULL;
 	send_fail(c, c->fail);
@@ -228,75 +269,138 @@ delay_done(void *arg)
 
 /* Every refusal waits auth_failure_delay: guessing costs time. */
 static void
-fail_later(struct pop3_conn *c, uint32_t why)
+fail_later(struct login_conn *c, uint32_t why)
 {
 	uint64_t ms = (uint64_t)pp.conf.auth_failure_delay * 1000;
 
-	if (c->left != NULL) {
-		explicit_bzero(c->left, c->leftlen);
-		free(c->left);
-		c->left = NULL;
-	}
+	conn_forget_input(c);
 	c->fail = why;
 	if (ms == 0 || (c->delay = evloop_timer(pp.loop, ms, delay_done,
 	    c)) == NULL)
 		send_fail(c, why);
 }
 
-static void
-start_mail(struct pop3_conn *c, const char *user)
+/*
+ * Sends the login process its end of the relay (fd, which this takes)
+ * and closes our socket to it: it has nothing more to say to us. The
+ * frame is a few bytes to a process blocked waiting for them, so it
+ * goes at once; one that could not (-1) would be lost in the close.
+ */
+static int
+send_relay(struct login_conn *c, int fd)
 {
-	struct pop3_mailproc	*mp;
-	pid_t			 pid;
+	struct peer	*lp = c->peer;
+	struct ipc_msg	 m;
+	int		 rc = -1;
 
-	/* The login child is blocked waiting for us and has flushed its
-	 * replies: nothing it could still say would be in order. */
-	if (c->pid > 0)
-		(void)kill(c->pid, SIGKILL);
+	ipc_msg_init(&m, LOGIN_MSG_PROXY, 0);
+	m.fd = fd;
+	c->peer = NULL;
+	if (lp != NULL) {
+		/* A failed send closes lp, whose callback must not free c. */
+		lp->ctx = NULL;
+		if (peer_send(lp, &m) == 0) {
+			rc = lp->c.out.len == 0 ? 0 : -1;
+			peer_close(lp);
+		}
+	}
+	ipc_msg_free(&m);
+	return rc;
+}
+
+/*
+ * The post-login process is started; c goes. In the clear it takes the
+ * client socket and the login process ends: it is blocked waiting for
+ * us and has flushed its replies, so nothing it could still say would
+ * be in order. Under TLS the session's keys and record state live in
+ * the login process and no other process can take them over
+ * (doc/DESIGN.md, "The login layer", says why not kernel TLS): it stays
+ * as the TLS end and relays plaintext between the client and a
+ * socketpair, whose other end the post-login process gets as its client
+ * (LOGIN_MSG_PROXY carries the relay's end to it).
+ */
+static void
+handover(struct login_conn *c, const char *user)
+{
+	struct login_postproc	*mp = NULL;
+	pid_t			 pid = -1;
+	int			 sp[2] = { -1, -1 }, client = c->fd;
+
+	if (c->transport == LOGIN_TRANSPORT_PLAIN) {
+		if (c->pid > 0)
+			(void)kill(c->pid, SIGKILL);
+	} else if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0,
+	    sp) == -1) {
+		log_warn("socketpair");
+		goto fail;
+	} else
+		client = sp[0];
 	if ((mp = calloc(1, sizeof(*mp))) == NULL || (pid = fork()) == -1) {
-		static const char msg[] = "-ERR [SYS/TEMP] cannot start a "
-		    "session; try later\r\n";
-
 		log_warn("%s", mp == NULL ? "calloc" : "fork");
-		free(mp);
-		(void)!send(c->fd, msg, sizeof(msg) - 1,
-		    MSG_DONTWAIT | MSG_NOSIGNAL);
-		conn_close(c);
-		return;
+		goto fail;
 	}
 	if (pid == 0)
-		exec_mail(c, user);
+		exec_post(c, client, user);
 	pp.nchildren++;
 	mp->pid = pid;
 	strlcpy(mp->ip, c->ip, sizeof(mp->ip));
-	LIST_INSERT_HEAD(&mailprocs, mp, entry);
-	pp.nmail++;
+	LIST_INSERT_HEAD(&postprocs, mp, entry);
+	pp.npost++;
+	if (sp[0] != -1) {
+		close(sp[0]);
+		if (send_relay(c, sp[1]) == -1) {
+			log_warnx("login process %ld for [%s]: cannot hand "
+			    "it the relay; ending the session", (long)c->pid,
+			    c->ip);
+			(void)kill(pid, SIGKILL);
+			if (c->pid > 0)
+				(void)kill(c->pid, SIGKILL);
+		}
+		/* The login process lives on as the relay, part of the
+		 * session the post-login process counts for. */
+		c->pid = -1;
+	}
+	conn_close(c);
+	return;
+fail:
+	free(mp);
+	if (sp[0] != -1) {
+		close(sp[0]);
+		close(sp[1]);
+	}
+	if (c->pid > 0)
+		(void)kill(c->pid, SIGKILL);
+	/* Under TLS a line in the clear would only garble the session. */
+	if (c->transport == LOGIN_TRANSPORT_PLAIN)
+		(void)!send(c->fd, pp.svc->line_no_session,
+		    strlen(pp.svc->line_no_session),
+		    MSG_DONTWAIT | MSG_NOSIGNAL);
 	conn_close(c);
 }
 
 static void
 auth_done(void *arg, uint32_t verdict, const char *user)
 {
-	struct pop3_conn *c = arg;
+	struct login_conn *c = arg;
 
 	c->req = NULL;
 	switch (verdict) {
 	case A_AUTH_OK:
-		start_mail(c, user);
+		handover(c, user);
 		return;
 	case A_AUTH_FAIL:
 		log_info("auth failed: user=<%s>, client=[%s]", c->user, c->ip);
-		fail_later(c, POP3_FAIL_AUTH);
+		fail_later(c, LOGIN_FAIL_AUTH);
 		return;
 	case A_AUTH_LIMIT:
 		log_info("auth refused: user=<%s>, client=[%s]: too many "
 		    "failed logins", c->user, c->ip);
-		fail_later(c, POP3_FAIL_LIMIT);
+		fail_later(c, LOGIN_FAIL_LIMIT);
 		return;
 	default:
 		log_warnx("auth unavailable: user=<%s>, client=[%s]: authd "
 		    "did not answer or cannot check now", c->user, c->ip);
-		send_fail(c, POP3_FAIL_TEMP);
+		send_fail(c, LOGIN_FAIL_TEMP);
 		return;
 	}
 }
@@ -304,15 +408,15 @@ auth_done(void *arg, uint32_t verdict, const char *user)
 static void
 login_msg(struct peer *p, struct ipc_msg *m)
 {
-	struct pop3_conn	*c = p->ctx;
-	struct pop3_login	 l;
+	struct login_conn	*c = p->ctx;
+	struct login_msg_auth	 l;
 
 	if (c == NULL) {
 		ipc_msg_free(m);
 		return;
 	}
-	if (m->type != P_LOGIN || c->req != NULL || c->delay != NULL ||
-	    pop3_dec_login(m, &l) == -1) {
+	if (m->type != LOGIN_MSG_AUTH || c->req != NULL || c->delay != NULL ||
+	    login_dec_auth(m, &l) == -1) {
 		if (m->body.data != NULL)
 			explicit_bzero(m->body.data, m->body.len);
 		ipc_msg_free(m);
@@ -324,25 +428,29 @@ login_msg(struct peer *p, struct ipc_msg *m)
 
 	/* What the client typed reaches the log only as printable text. */
 	(void)text_sanitize(c->user, sizeof(c->user), l.user, '?', TEXT_ASCII);
+	c->transport = l.transport;
 	c->left = l.left;
 	c->leftlen = l.leftlen;
 	l.left = NULL;
+	c->state = l.state;
+	c->statelen = l.statelen;
+	l.state = NULL;
 
 	/* authd paces, and may keep the request until its turn comes. */
-	c->req = pop3_auth_start(pp.auth, c->ip, l.user, l.pass, auth_done,
+	c->req = login_auth_start(pp.auth, c->ip, l.user, l.pass, auth_done,
 	    c);
-	pop3_login_clear(&l);
+	login_msg_auth_clear(&l);
 	if (c->req == NULL) {
 		log_warnx("auth unavailable: user=<%s>, client=[%s]", c->user,
 		    c->ip);
-		send_fail(c, POP3_FAIL_TEMP);
+		send_fail(c, LOGIN_FAIL_TEMP);
 	}
 }
 
 static void
 login_closed(struct peer *p)
 {
-	struct pop3_conn *c = p->ctx;
+	struct login_conn *c = p->ctx;
 
 	if (c == NULL)
 		return;
@@ -358,19 +466,17 @@ refuse_busy(int fd, const char *msg)
 	close(fd);
 }
 
-static const char busy_msg[] = "-ERR [SYS/TEMP] too many connections\r\n";
-
 /* Sessions, logged in or not, from ip. */
 static size_t
 sessions_from(const char *ip)
 {
-	struct pop3_conn	*c;
-	struct pop3_mailproc	*mp;
+	struct login_conn	*c;
+	struct login_postproc	*mp;
 	size_t			 n = 0;
 
 	for (c = pp.conns; c != NULL; c = c->next)
 		n += strcmp(c->ip, ip) == 0;
-	LIST_FOREACH(mp, &mailprocs, entry)
+	LIST_FOREACH(mp, &postprocs, entry)
 		n += strcmp(mp->ip, ip) == 0;
 	return n;
 }
@@ -400,9 +506,8 @@ in_mynetworks(const struct sockaddr *sa)
 static int
 drop_oldest_login(const char *newcomer)
 {
-	static const char msg[] = "-ERR [SYS/TEMP] server full; closing the "
-	    "oldest connection that has not logged in\r\n";
-	struct pop3_conn	*c, *idle = NULL, *any = NULL;
+	const char		*msg = pp.svc->line_full;
+	struct login_conn	*c, *idle = NULL, *any = NULL;
 
 	/* Newest first: the last match is the oldest. */
 	for (c = pp.conns; c != NULL; c = c->next) {
@@ -413,12 +518,12 @@ drop_oldest_login(const char *newcomer)
 	if ((c = idle != NULL ? idle : any) == NULL)
 		return -1;
 	log_info("too many sessions (%ld): closing [%s], the oldest not "
-	    "logged in, to make room for [%s]", pp.conf.pop3_max_sessions,
+	    "logged in, to make room for [%s]", pp.lim.max_sessions,
 	    c->ip, newcomer);
 	/* Dead before we write: its own output must not follow ours. */
 	if (c->pid > 0)
 		(void)kill(c->pid, SIGKILL);
-	(void)!send(c->fd, msg, sizeof(msg) - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+	(void)!send(c->fd, msg, strlen(msg), MSG_DONTWAIT | MSG_NOSIGNAL);
 	conn_close(c);
 	return 0;
 }
@@ -428,7 +533,7 @@ on_accept(int fd, void *arg)
 {
 	struct sockaddr_storage	 ss;
 	socklen_t		 sslen = sizeof(ss);
-	struct pop3_conn	*c;
+	struct login_conn	*c;
 	int			 sp[2], port, keep[2];
 	pid_t			 pid;
 	char			 ip[64] = "unknown";
@@ -444,30 +549,29 @@ on_accept(int fd, void *arg)
 	 * for smtpd: a webmail host or an office behind NAT is one address
 	 * for many users, and it is ours.
 	 */
-	if (pp.conf.pop3_client_connection_limit > 0 &&
-	    sessions_from(ip) >= (size_t)pp.conf.pop3_client_connection_limit &&
+	if (pp.lim.client_connection_limit > 0 &&
+	    sessions_from(ip) >= (size_t)pp.lim.client_connection_limit &&
 	    !in_mynetworks((struct sockaddr *)&ss)) {
 		log_warnx("too many sessions from [%s] (%ld): refusing", ip,
-		    pp.conf.pop3_client_connection_limit);
-		refuse_busy(fd, "-ERR [SYS/TEMP] too many connections from "
-		    "your address\r\n");
+		    pp.lim.client_connection_limit);
+		refuse_busy(fd, pp.svc->line_addr_busy);
 		return;
 	}
-	if (pp.nconns + pp.nmail >= (size_t)pp.conf.pop3_max_sessions &&
+	if (pp.nconns + pp.npost >= (size_t)pp.lim.max_sessions &&
 	    drop_oldest_login(ip) == -1) {
 		log_warnx("too many sessions (%ld), all logged in: refusing "
-		    "[%s]", pp.conf.pop3_max_sessions, ip);
-		refuse_busy(fd, busy_msg);
+		    "[%s]", pp.lim.max_sessions, ip);
+		refuse_busy(fd, pp.svc->line_busy);
 		return;
 	}
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
-		refuse_busy(fd, busy_msg);
+		refuse_busy(fd, pp.svc->line_busy);
 		return;
 	}
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == -1) {
 		log_warn("socketpair");
 		free(c);
-		refuse_busy(fd, busy_msg);
+		refuse_busy(fd, pp.svc->line_busy);
 		return;
 	}
 	if ((pid = fork()) == -1) {
@@ -475,7 +579,7 @@ on_accept(int fd, void *arg)
 		close(sp[0]);
 		close(sp[1]);
 		free(c);
-		refuse_busy(fd, busy_msg);
+		refuse_busy(fd, pp.svc->line_busy);
 		return;
 	}
 	if (pid == 0) {
@@ -494,9 +598,11 @@ on_accept(int fd, void *arg)
 		pp.conns->prev = c;
 	pp.conns = c;
 	pp.nconns++;
-	/* P_LOGIN carries at most a line's worth of strings and the buffer. */
+	/* LOGIN_MSG_AUTH: at most a line's worth of strings, the state
+	 * and the buffer. */
 	if ((c->peer = peer_new(pp.loop, sp[0], 2 * NETIO_INBUF +
-	    A_AUTH_SECRET_MAX + 1024, login_msg, login_closed, c)) == NULL) {
+	    A_AUTH_SECRET_MAX + LOGIN_STATE_MAX + 1024, login_msg, login_closed,
+	    c)) == NULL) {
 		conn_kill(c, "cannot watch its socket");
 		return;
 	}
@@ -509,23 +615,23 @@ reap(void)
 	int	status;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		struct pop3_conn	*c;
-		struct pop3_mailproc	*mp;
+		struct login_conn	*c;
+		struct login_postproc	*mp;
 
 		if (pp.nchildren > 0)
 			pp.nchildren--;
-		LIST_FOREACH(mp, &mailprocs, entry)
+		LIST_FOREACH(mp, &postprocs, entry)
 			if (mp->pid == pid) {
 				LIST_REMOVE(mp, entry);
 				free(mp);
-				pp.nmail--;
+				pp.npost--;
 				break;
 			}
 		/* A reaped pid may be reused: never signal it again. */
 		for (c = pp.conns; c != NULL; c = c->next)
 			if (c->pid == pid)
 				c->pid = -1;
-		/* SIGKILL is ours: a login child replaced by a mail process. */
+		/* SIGKILL is ours: a login process replaced by a post-login one. */
 		if (WIFSIGNALED(status) && WTERMSIG(status) != SIGKILL)
 			log_warnx("session process %ld killed by signal %d",
 			    (long)pid, WTERMSIG(status));
@@ -533,7 +639,7 @@ reap(void)
 }
 
 static int
-load_users(struct pop3_env *env, const struct conf *cf)
+load_users(struct login_env *env, const struct conf *cf)
 {
 	if (priv_lookup(cf->login_user, &env->login_u) == -1) {
 		log_warn("login_user %s", cf->login_user);
@@ -550,7 +656,7 @@ static void
 reload(void)
 {
 	static struct conf	nc;
-	struct pop3_env		ne = *pp.env;
+	struct login_env	ne = *pp.env;
 	char			err[1024];
 
 	memset(&nc, 0, sizeof(nc));
@@ -566,6 +672,7 @@ reload(void)
 	}
 	conf_free(&pp.conf);
 	pp.conf = nc;
+	pp.svc->limits(&pp.conf, &pp.lim);
 	pp.env->login_u = ne.login_u;
 	pp.env->mail_u = ne.mail_u;
 	log_info("configuration reloaded");
@@ -600,23 +707,26 @@ on_signal(int fd, int events, void *arg)
 }
 
 int
-pop3_parent_run(struct pop3_env *env, struct conf *conf,
-    const char *confpath, const int *fds, size_t nfds)
+login_parent_run(const struct login_service *svc, struct login_env *env,
+    struct conf *conf, const char *confpath, const int *fds, size_t nfds)
 {
 	size_t	i;
 
+	pp.svc = svc;
 	pp.env = env;
 	pp.confpath = confpath;
 	/* The parent owns the configuration from now on (SIGHUP swaps it). */
 	pp.conf = *conf;
 	memset(conf, 0, sizeof(*conf));
 	env->conf = &pp.conf;
+	svc->limits(&pp.conf, &pp.lim);
 	if (load_users(env, &pp.conf) == -1)
-		fatalx("cannot look up the pop3d users");
+		fatalx("cannot look up the %s users", svc->ident);
 	pp.lfds = fds;
 	pp.nlfds = nfds;
 	if ((pp.loop = evloop_new()) == NULL ||
-	    (pp.auth = pop3_auth_new(pp.loop, env->private_dir)) == NULL)
+	    (pp.auth = login_auth_new(pp.loop, env->private_dir,
+	    svc->proto)) == NULL)
 		fatal("start-up");
 	pp.sigfd = daemon_signalfd(SIGCHLD);
 	if (evloop_io(pp.loop, pp.sigfd, EV_READ, on_signal, NULL) == -1)
@@ -625,17 +735,17 @@ pop3_parent_run(struct pop3_env *env, struct conf *conf,
 		if (peer_listen(pp.loop, fds[i], on_accept, NULL) == -1)
 			fatal("listen");
 	log_info("ready: %zu listener(s), at most %ld sessions", nfds,
-	    pp.conf.pop3_max_sessions);
+	    pp.lim.max_sessions);
 	if (evloop_run(pp.loop) == -1)
 		fatal("evloop_run");
 	while (pp.conns != NULL)
 		conn_close(pp.conns);
-	while (!LIST_EMPTY(&mailprocs)) {
-		struct pop3_mailproc *mp = LIST_FIRST(&mailprocs);
+	while (!LIST_EMPTY(&postprocs)) {
+		struct login_postproc *mp = LIST_FIRST(&postprocs);
 
 		LIST_REMOVE(mp, entry);
 		free(mp);
 	}
-	pop3_auth_free(pp.auth);
+	login_auth_free(pp.auth);
 	return 0;
 }

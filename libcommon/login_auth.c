@@ -1,8 +1,8 @@
 /*
- * pop3_auth.c - pop3d's client of authd's credential checks
- * (A_AUTH over <spool>/private/auth.sock).
+ * login_auth.c - a root parent's client of authd's credential checks
+ * (A_AUTH over <spool>/private/auth.sock, which only root may open).
  *
- * Runs in pop3d's root parent, inside its event loop: one connection,
+ * Runs in a login daemon's root parent, inside its event loop: one connection,
  * opened when first needed and again after a loss, carries every
  * request, each with its own id and a PROTO_TIMEOUT_MS deadline. A
  * request that times out drops the connection (authd is wedged or
@@ -16,33 +16,36 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "conf.h"
 #include "evloop.h"
 #include "log.h"
 #include "peer.h"
-#include "pop3d.h"
+#include "login_auth.h"
+#include "proto.h"
 #include "sock.h"
 
-struct pop3_authreq {
-	struct pop3_auth	*a;
+struct login_authreq {
+	struct login_auth	*a;
 	uint32_t		 id;
-	pop3_auth_cb		 cb;
+	login_auth_cb		 cb;
 	void			*arg;
 	struct ev_timer		*timer;
-	struct pop3_authreq	*next;
+	struct login_authreq	*next;
 };
 
-struct pop3_auth {
+struct login_auth {
 	struct evloop		*loop;
 	char			 dir[CONF_PATH_MAX];
+	char			 proto[A_AUTH_PROTO_MAX + 1];	/* for authd */
 	struct peer		*peer;
 	uint32_t		 nextid;
-	struct pop3_authreq	*reqs;
+	struct login_authreq	*reqs;
 };
 
 static void
-req_unlink(struct pop3_auth *a, struct pop3_authreq *r)
+req_unlink(struct login_auth *a, struct login_authreq *r)
 {
-	struct pop3_authreq **pp;
+	struct login_authreq **pp;
 
 	for (pp = &a->reqs; *pp != NULL; pp = &(*pp)->next)
 		if (*pp == r) {
@@ -56,9 +59,9 @@ req_unlink(struct pop3_auth *a, struct pop3_authreq *r)
 
 /* Completes r: unlinked before the callback, which may start another. */
 static void
-req_done(struct pop3_authreq *r, uint32_t verdict, const char *user)
+req_done(struct login_authreq *r, uint32_t verdict, const char *user)
 {
-	pop3_auth_cb	 cb = r->cb;
+	login_auth_cb	 cb = r->cb;
 	void		*arg = r->arg;
 
 	req_unlink(r->a, r);
@@ -68,7 +71,7 @@ req_done(struct pop3_authreq *r, uint32_t verdict, const char *user)
 static void
 auth_on_close(struct peer *p)
 {
-	struct pop3_auth *a = p->ctx;
+	struct login_auth *a = p->ctx;
 
 	a->peer = NULL;
 	while (a->reqs != NULL)
@@ -78,8 +81,8 @@ auth_on_close(struct peer *p)
 static void
 auth_on_msg(struct peer *p, struct ipc_msg *m)
 {
-	struct pop3_auth	*a = p->ctx;
-	struct pop3_authreq	*r;
+	struct login_auth	*a = p->ctx;
+	struct login_authreq	*r;
 	struct a_auth_reply	 rep;
 
 	for (r = a->reqs; r != NULL && r->id != m->id; r = r->next)
@@ -102,8 +105,8 @@ auth_on_msg(struct peer *p, struct ipc_msg *m)
 static void
 req_timeout(void *arg)
 {
-	struct pop3_authreq	*r = arg;
-	struct pop3_auth	*a = r->a;
+	struct login_authreq	*r = arg;
+	struct login_auth	*a = r->a;
 
 	r->timer = NULL;
 	log_warnx("auth.sock: no answer in %d s; reconnecting",
@@ -114,20 +117,22 @@ req_timeout(void *arg)
 		peer_close(a->peer);
 }
 
-struct pop3_auth *
-pop3_auth_new(struct evloop *loop, const char *private_dir)
+struct login_auth *
+login_auth_new(struct evloop *loop, const char *private_dir,
+    const char *proto)
 {
-	struct pop3_auth *a;
+	struct login_auth *a;
 
 	if ((a = calloc(1, sizeof(*a))) == NULL)
 		return NULL;
 	a->loop = loop;
 	strlcpy(a->dir, private_dir, sizeof(a->dir));
+	strlcpy(a->proto, proto, sizeof(a->proto));
 	return a;
 }
 
 void
-pop3_auth_free(struct pop3_auth *a)
+login_auth_free(struct login_auth *a)
 {
 	if (a == NULL)
 		return;
@@ -139,7 +144,7 @@ pop3_auth_free(struct pop3_auth *a)
 }
 
 static int
-auth_connect(struct pop3_auth *a)
+auth_connect(struct login_auth *a)
 {
 	int fd;
 
@@ -154,11 +159,11 @@ auth_connect(struct pop3_auth *a)
 	return a->peer != NULL ? 0 : -1;
 }
 
-struct pop3_authreq *
-pop3_auth_start(struct pop3_auth *a, const char *ip, const char *user,
-    const char *pass, pop3_auth_cb cb, void *arg)
+struct login_authreq *
+login_auth_start(struct login_auth *a, const char *ip, const char *user,
+    const char *pass, login_auth_cb cb, void *arg)
 {
-	struct pop3_authreq	*r;
+	struct login_authreq	*r;
 	struct a_auth		*ra;
 	struct ipc_msg		 m;
 	int			 rc;
@@ -176,7 +181,7 @@ pop3_auth_start(struct pop3_auth *a, const char *ip, const char *user,
 	r->id = a->nextid;
 	r->cb = cb;
 	r->arg = arg;
-	strlcpy(ra->proto, "pop3", sizeof(ra->proto));
+	strlcpy(ra->proto, a->proto, sizeof(ra->proto));
 	strlcpy(ra->client, ip, sizeof(ra->client));
 	strlcpy(ra->user, user, sizeof(ra->user));
 	strlcpy(ra->password, pass, sizeof(ra->password));
@@ -202,7 +207,7 @@ pop3_auth_start(struct pop3_auth *a, const char *ip, const char *user,
 }
 
 void
-pop3_auth_cancel(struct pop3_auth *a, struct pop3_authreq *r)
+login_auth_cancel(struct login_auth *a, struct login_authreq *r)
 {
 	if (r != NULL)
 		req_unlink(a, r);

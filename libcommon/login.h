@@ -1,0 +1,211 @@
+/*
+ * login.h - the machinery every login daemon (pop3d now, imapd next)
+ * shares, as Dovecot's login-common serves its login daemons: the root
+ * parent that accepts and never parses (login_parent.c), the pre-login
+ * process's deadlines and its request to the parent (login_proc.c), the
+ * post-login process's confinement to one user's directory
+ * (login_post.c), and the start-up that decides which of the three a
+ * process is (login_main.c). A daemon supplies a struct login_service:
+ * its names, its limits, the fixed lines the layer writes for it, and
+ * the two halves of its protocol (before and after login).
+ *
+ * Three processes per connection, each a fresh image of the daemon's
+ * binary (see doc/DESIGN.md, "The login layer"):
+ *	parent (root)          accepts, counts, asks authd, starts the others
+ *	login process          login_user, chrooted in <spool>/empty:
+ *	    ("-l CLIENT:PARENT:IP") greeting, capabilities, credentials
+ *	post-login process     mail_user, chrooted in the user's directory:
+ *	    ("-m CLIENT:LEFTFD:USER:IP") the mailbox
+ */
+#ifndef POSTERN_LOGIN_H
+#define POSTERN_LOGIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "addr.h"
+#include "conf.h"
+#include "ipc.h"
+#include "netio.h"
+#include "priv.h"
+
+/* Commands a connection may send before it has logged in. */
+#define LOGIN_COMMANDS_MAX	30
+/* Failed logins one connection may try before it is closed. */
+#define LOGIN_TRIES		3
+
+/* The settings of one login daemon, read afresh from each config. */
+struct login_limits {
+	long	max_sessions;		/* logged in or not */
+	long	client_connection_limit; /* per client address; 0: none */
+	time_t	login_timeout;		/* the whole pre-login state */
+	time_t	timeout;		/* one idle read */
+};
+
+/*
+ * What the processes share: the config (the parent's is swapped on
+ * SIGHUP), the two users and the directories.
+ */
+struct login_env {
+	const struct conf	*conf;
+	struct priv_user	 login_u;
+	struct priv_user	 mail_u;
+	char			 empty_dir[CONF_PATH_MAX];
+	char			 private_dir[CONF_PATH_MAX];
+};
+
+struct login_sess;
+
+/*
+ * How a session's bytes travel, which decides the hand-over to the
+ * post-login process (login_parent.c): in the clear the client socket
+ * itself goes to it; under TLS the login process stays as the TLS end
+ * and relays plaintext over a socketpair (login_proxy.c; doc/DESIGN.md
+ * says why not kernel TLS). STLS/implicit TLS set it in the login
+ * process.
+ */
+enum login_transport {
+	LOGIN_TRANSPORT_PLAIN = 0,
+	LOGIN_TRANSPORT_TLS,
+};
+
+/*
+ * A protocol's part. The lines are complete, CRLF included: the parent
+ * writes its own without parsing anything, and the login process writes
+ * them where only the layer knows the moment (a deadline, a lost parent).
+ */
+struct login_service {
+	const char	*ident;		/* binary and log tag: "pop3d" */
+	const char	*socket_name;	/* master's "-s NAME:FD": "pop3" */
+	const char	*proto;		/* authd's protocol name: "pop3" */
+	void		(*limits)(const struct conf *, struct login_limits *);
+
+	/* The parent's lines (before any process of the client's exists). */
+	const char	*line_busy;	/* every session logged in */
+	const char	*line_addr_busy; /* the client's address at its limit */
+	const char	*line_full;	/* to the connection closed for room */
+	const char	*line_no_session; /* the post-login process failed */
+
+	/* The login process's lines. */
+	const char	*line_idle;	/* one read waited login_limits.timeout */
+	const char	*line_late;	/* past login_timeout */
+	const char	*line_gone;	/* the parent is gone (shutting down) */
+
+	/*
+	 * The pre-login protocol, confined already: greeting, commands,
+	 * login_ask for each set of credentials. Never returns.
+	 */
+	void		(*login_run)(struct login_sess *);
+	/*
+	 * The post-login protocol, in a fresh image still as root: it calls
+	 * login_post_confine before it reads a byte. left holds the client
+	 * bytes the login process had read but not processed, state what
+	 * that process said for this one (see login_ask). Never returns.
+	 */
+	void		(*post_run)(const struct login_env *, int client,
+			    const char *user, const char *ip,
+			    const unsigned char *state, size_t statelen,
+			    const unsigned char *left, size_t leftlen);
+};
+
+/*
+ * The daemon's main(): a parent (the default), or with "-l SPEC" a login
+ * process, or with "-m SPEC" a post-login process, each as the parent
+ * started it.
+ */
+int	login_daemon_main(const struct login_service *, int argc,
+	    char *argv[]);
+
+/*
+ * The login process. The layer has confined it, set up the client
+ * connection (io, timeout login_limits.timeout) and the deadline; the
+ * protocol's login_run keeps its own state and may use failures and
+ * errors as its counters.
+ */
+struct login_sess {
+	const struct login_service	*svc;
+	const struct login_env		*env;
+	struct netio			 io;
+	struct ipc_conn			 parent;
+	const char			*ip;	/* from accept(2), via the parent */
+	struct login_limits		 lim;
+	int64_t				 deadline; /* monotonic ms: log in by then */
+	enum login_transport		 transport;
+	int				 failures;
+	int				 errors;
+};
+
+/*
+ * The next line (without its line end, NUL-terminated, linemax counting
+ * the CRLF), or the end of the session: past the login deadline it
+ * writes line_late, after an idle read line_idle, and exits; at EOF or
+ * an error it exits. Returns NETIO_OK or NETIO_TOOLONG.
+ */
+enum netio_status login_getline(struct login_sess *, char *line,
+	    size_t linemax, size_t *len);
+
+/* Why a login did not happen. */
+enum login_fail {
+	LOGIN_FAIL_AUTH = 0,	/* wrong credentials */
+	LOGIN_FAIL_LIMIT,	/* too many failures (authd's pacing) */
+	LOGIN_FAIL_TEMP,	/* authd unavailable */
+	LOGIN_FAIL_TOOLONG,	/* user or password over the limit: not asked */
+};
+
+/*
+ * How the client was authenticated: the parent checks it is one it
+ * knows; authd is asked the same question either way.
+ */
+enum login_mech {
+	LOGIN_MECH_PLAINTEXT = 0,	/* USER/PASS, IMAP LOGIN */
+	LOGIN_MECH_SASL_PLAIN,		/* AUTH PLAIN, AUTHENTICATE PLAIN */
+};
+
+/* Bytes a login process may pass on to the post-login process. */
+#define LOGIN_STATE_MAX	256
+
+/*
+ * Hands the credentials to the parent with the client's unprocessed
+ * input and the protocol's state (for IMAP, the tag the post-login
+ * process must answer; up to LOGIN_STATE_MAX bytes, may be NULL). It
+ * flushes our replies first: the post-login process writes next. Wipes
+ * pass. Returns only when the login failed (the parent ends this process
+ * when it succeeds), after auth_failure_delay; when the parent is gone
+ * it writes line_gone and exits.
+ */
+enum login_fail login_ask(struct login_sess *, enum login_mech,
+	    const char *user, char *pass, const void *state, size_t statelen);
+
+/* Flushes, wipes and ends the login process. */
+void	login_exit(struct login_sess *) __attribute__((__noreturn__));
+
+/*
+ * The post-login process: builds <mail_store>/<domain>/<user> from the
+ * canonical address (each part store-safe), creates the Maildir as
+ * mail_user if missing, chroots there and drops to mail_user for good.
+ * -1 (logged) when it cannot: the caller answers the client and exits.
+ * Does not return 0 without having dropped.
+ */
+int	login_post_confine(const struct login_env *, const char *user);
+
+/*
+ * Inside the layer: login_main.c starts one of these. Each takes over
+ * what it is given and does not return but for the parent's SIGTERM.
+ */
+int	login_parent_run(const struct login_service *, struct login_env *,
+	    struct conf *, const char *confpath, const int *fds, size_t nfds);
+void	login_proc_run(const struct login_service *, const struct login_env *,
+	    int client, int parent, const char *ip)
+	    __attribute__((__noreturn__));
+/*
+ * The relay of a TLS session after login (login_proxy.c): moves bytes
+ * between io's transport and inner until either side ends or idles
+ * past timeout seconds (plus a grace: the post-login process ends an
+ * idle session itself), then returns. What io held already went to the
+ * post-login process with the login and is not relayed again. 0 on a
+ * clean end, -1 on an error.
+ */
+int	login_proxy_relay(struct netio *io, int inner, time_t timeout);
+
+#endif

@@ -1,0 +1,207 @@
+/*
+ * login_main.c - a login daemon's start-up: arguments, configuration,
+ * then which of its three processes this one is. Without "-l"/"-m" it
+ * is the parent (it makes the empty directory login processes are
+ * chrooted in, then runs login_parent.c's loop); with "-l
+ * CLIENT:PARENT:IP" a login process, which confines itself before the
+ * first byte from the client (login_proc.c); with "-m
+ * CLIENT:LEFTFD:USER:IP" a post-login process, which reads the state and
+ * pipelined input the parent passed and runs the protocol's post_run
+ * (which confines itself with login_post_confine).
+ *
+ * Started by master as root (the parent), or by the parent (the other
+ * two, still root until they drop). Trusts master for the listening
+ * descriptors and the config path, and checks that each descriptor
+ * really is a listening socket; trusts the parent for the -l and -m
+ * arguments, which it parses strictly anyway. "postern who" reads the
+ * -m argument from /proc (cli/cmd_who.c): its shape is an interface.
+ */
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "daemon.h"
+#include "fsutil.h"
+#include "log.h"
+#include "login.h"
+#include "priv.h"
+#include "proc.h"
+
+/*
+ * <spool>/empty: root-owned, 0755, and empty, so a login process chrooted
+ * there finds nothing to read and nowhere to write.
+ */
+static void
+make_empty_dir(const char *dir)
+{
+	struct stat	 st;
+	DIR		*d;
+	struct dirent	*e;
+
+	if (mkdir(dir, 0755) == -1 && errno != EEXIST)
+		fatal("mkdir %s", dir);
+	if (lstat(dir, &st) == -1 || !S_ISDIR(st.st_mode))
+		fatalx("%s is not a directory", dir);
+	if (priv_is_root() && (st.st_uid != 0 || st.st_gid != 0) &&
+	    chown(dir, 0, 0) == -1)
+		fatal("chown %s", dir);
+	if ((st.st_mode & 07777) != 0755 && chmod(dir, 0755) == -1)
+		fatal("chmod %s", dir);
+	if ((d = opendir(dir)) == NULL)
+		fatal("opendir %s", dir);
+	while ((e = readdir(d)) != NULL)
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+			fatalx("%s must be empty (found \"%s\")", dir,
+			    e->d_name);
+	closedir(d);
+}
+
+/*
+ * "-l CLIENT:PARENT:IP" makes this process a login process and
+ * "-m CLIENT:LEFTFD:USER:IP" a post-login process: the root parent forks
+ * and execs them (login_parent.c: exec_login, exec_post).
+ */
+static void __attribute__((__noreturn__))
+login_main(const struct login_service *svc, struct login_env *env,
+    const struct conf *conf, char *spec)
+{
+	char	*p1, *p2, *end;
+	long	 client, parent;
+
+	if ((p1 = strchr(spec, ':')) == NULL ||
+	    (p2 = strchr(p1 + 1, ':')) == NULL)
+		fatalx("bad -l argument");
+	*p1 = *p2 = '\0';
+	client = strtol(spec, &end, 10);
+	if (*end != '\0' || client < 3)
+		fatalx("bad -l argument");
+	parent = strtol(p1 + 1, &end, 10);
+	if (*end != '\0' || parent < 3)
+		fatalx("bad -l argument");
+	env->conf = conf;
+	if (fs_path(env->empty_dir, sizeof(env->empty_dir),
+	    conf->spool_directory, "empty") == -1)
+		fatalx("spool_directory too long");
+	if (priv_lookup(conf->login_user, &env->login_u) == -1)
+		fatal("login_user %s", conf->login_user);
+	tzset();
+	/* Before a byte from the client: no mailbox, no root. */
+	priv_drop(&env->login_u, env->empty_dir);
+	proc_harden(PROC_NOFORK);
+	login_proc_run(svc, env, (int)client, (int)parent, p2 + 1);
+}
+
+static int
+spec_fd(const char *s)
+{
+	char	*end;
+	long	 v = strtol(s, &end, 10);
+
+	if (end == s || *end != '\0' || v < 3 || v > 65535)
+		fatalx("bad -m argument");
+	return (int)v;
+}
+
+/* Exactly n bytes, or fewer at the pipe's end. */
+static size_t
+read_full(int fd, unsigned char *p, size_t n)
+{
+	size_t	got = 0;
+	ssize_t	r;
+
+	while (got < n && ((r = read(fd, p + got, n - got)) > 0 ||
+	    (r == -1 && errno == EINTR)))
+		if (r > 0)
+			got += (size_t)r;
+	return got;
+}
+
+static void __attribute__((__noreturn__))
+post_main(const struct login_service *svc, struct login_env *env,
+    const struct conf *conf, char *spec)
+{
+	static unsigned char	 left[NETIO_INBUF + 1];
+	static unsigned char	 state[LOGIN_STATE_MAX];
+	static char		 copy[ADDR_MAX + 128];
+	char			*f[4], *p = copy;
+	size_t			 leftlen;
+	uint32_t		 statelen;
+	int			 i, client, leftfd;
+
+	/*
+	 * Split a copy: the command line stays as the parent wrote it,
+	 * and "postern who" reads the session from it (/proc/PID/cmdline).
+	 */
+	if (strlcpy(copy, spec, sizeof(copy)) >= sizeof(copy))
+		fatalx("bad -m argument");
+	/* CLIENT:LEFTFD:USER:IP (the IP last: IPv6 has colons). */
+	for (i = 0; i < 3; i++) {
+		f[i] = p;
+		if ((p = strchr(p, ':')) == NULL)
+			fatalx("bad -m argument");
+		*p++ = '\0';
+	}
+	f[3] = p;
+	client = spec_fd(f[0]);
+	leftfd = spec_fd(f[1]);
+	/* The state's length, the state, then the client's bytes. */
+	if (read_full(leftfd, (unsigned char *)&statelen,
+	    sizeof(statelen)) != sizeof(statelen) ||
+	    statelen > sizeof(state) ||
+	    read_full(leftfd, state, statelen) != statelen)
+		fatalx("bad state from the parent");
+	/* One byte more than the parent may send: more is a broken parent. */
+	if ((leftlen = read_full(leftfd, left, sizeof(left))) > NETIO_INBUF)
+		fatalx("too much input from the parent");
+	close(leftfd);
+	env->conf = conf;
+	if (priv_lookup(conf->mail_user, &env->mail_u) == -1)
+		fatal("mail_user %s", conf->mail_user);
+	tzset();
+	svc->post_run(env, client, f[2], f[3], statelen > 0 ? state : NULL,
+	    statelen, leftlen > 0 ? left : NULL, leftlen);
+	fatalx("%s: the post-login protocol returned", svc->ident);
+}
+
+int
+login_daemon_main(const struct login_service *svc, int argc, char *argv[])
+{
+	const char *const	 names[] = { svc->socket_name, NULL };
+	static struct conf	 conf;
+	static struct login_env	 env;
+	struct daemon_args	 args;
+	int			 fds[DAEMON_MAX_SOCKETS];
+	size_t			 nfds;
+	char			*login_spec, *post_spec;
+
+	login_spec = daemon_take_arg(&argc, argv, "-l");
+	post_spec = daemon_take_arg(&argc, argv, "-m");
+	daemon_init(svc->ident, names, argc, argv, &args, &conf);
+	if (login_spec != NULL)
+		login_main(svc, &env, &conf, login_spec);
+	if (post_spec != NULL)
+		post_main(svc, &env, &conf, post_spec);
+	if ((nfds = daemon_sockets(&args, svc->socket_name, fds,
+	    DAEMON_MAX_SOCKETS)) == 0)
+		fatalx("no %s listening socket given (-s %s:FD)",
+		    svc->socket_name, svc->socket_name);
+	if (fs_path(env.empty_dir, sizeof(env.empty_dir),
+	    conf.spool_directory, "empty") == -1 ||
+	    fs_path(env.private_dir, sizeof(env.private_dir),
+	    conf.spool_directory, "private") == -1)
+		fatalx("spool_directory too long");
+	make_empty_dir(env.empty_dir);
+	/* Loaded now: the chroots have no /etc/localtime. */
+	tzset();
+	if (!priv_is_root())
+		log_info("not started as root: sessions run as this user, "
+		    "without chroot");
+	return login_parent_run(svc, &env, &conf, args.confpath, fds, nfds);
+}
