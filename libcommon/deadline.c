@@ -4,6 +4,8 @@
  * login limit) and the event loop's timers.
  */
 #include <limits.h>
+#include <errno.h>
+#include <poll.h>
 #include <time.h>
 
 #include "deadline.h"
@@ -33,4 +35,22 @@ deadline_left_ms(uint64_t deadline)
 	if (deadline <= now)
 		return 0;
 	return deadline - now > INT_MAX ? INT_MAX : (int)(deadline - now);
+}
+
+int
+deadline_poll(int fd, short events, uint64_t deadline)
+{
+	struct pollfd	pfd;
+	int		r;
+
+	pfd.fd = fd;
+	pfd.events = events;
+	for (;;) {
+		r = poll(&pfd, 1, deadline_left_ms(deadline));
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1)
+			return -1;
+		return r == 0 ? -2 : 0;
+	}
 }

@@ -17,5 +17,10 @@ uint64_t	deadline_in_ms(uint64_t ms);
  * never more than INT_MAX.
  */
 int		deadline_left_ms(uint64_t deadline);
+/*
+ * Waits until fd has one of events (poll's) or the deadline passes;
+ * EINTR is waited through. 0 ready, -1 error (errno), -2 deadline passed.
+ */
+int		deadline_poll(int fd, short events, uint64_t deadline);
 
 #endif

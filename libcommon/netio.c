@@ -126,20 +126,10 @@ netio_preload(struct netio *io, const void *p, size_t n)
 static int
 io_wait(struct netio *io, short events, uint64_t deadline)
 {
-	struct pollfd	pfd;
-	int		r;
+	short want = io->want != 0 ? io->want : events;
 
-	pfd.fd = io->fd;
-	pfd.events = io->want != 0 ? io->want : events;
 	io->want = 0;
-	for (;;) {
-		r = poll(&pfd, 1, deadline_left_ms(deadline));
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r == -1)
-			return -1;
-		return r == 0 ? -2 : 0;
-	}
+	return deadline_poll(io->fd, want, deadline);
 }
 
 int

@@ -434,24 +434,6 @@ tls_pending(struct netio *io)
 	return (size_t)SSL_pending(io->ctx);
 }
 
-static int
-wait_fd(int fd, short events, uint64_t deadline)
-{
-	struct pollfd	pfd;
-	int		r;
-
-	pfd.fd = fd;
-	pfd.events = events;
-	for (;;) {
-		r = poll(&pfd, 1, deadline_left_ms(deadline));
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r == -1)
-			return -1;
-		return r == 0 ? -2 : 0;
-	}
-}
-
 int
 tls_server_start(struct tls_server *srv, struct netio *io, time_t timeout,
     size_t *discarded, char *err, size_t errlen)
@@ -488,7 +470,7 @@ tls_server_start(struct tls_server *srv, struct netio *io, time_t timeout,
 			return 0;
 		e = SSL_get_error(ssl, r);
 		if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
-			r = wait_fd(io->fd, e == SSL_ERROR_WANT_READ ? POLLIN :
+			r = deadline_poll(io->fd, e == SSL_ERROR_WANT_READ ? POLLIN :
 			    POLLOUT, deadline);
 			if (r == 0)
 				continue;

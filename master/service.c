@@ -162,18 +162,14 @@ void
 services_set_listeners(struct master *m, const char *svc,
     const char *sockname, const int *fds, size_t n)
 {
-	struct service	*s;
-	size_t		 i, j;
+	size_t i;
 
-	for (i = 0; i < m->nsvcs; i++) {
-		s = &m->svcs[i];
-		if (strcmp(s->name, svc) != 0)
-			continue;
-		s->nfds = 0;
-		for (j = 0; j < n; j++)
-			svc_add_fd(s, sockname, fds[j]);
-		s->retired = n == 0;
-	}
+	for (i = 0; i < m->nsvcs; i++)
+		if (strcmp(m->svcs[i].name, svc) == 0) {
+			m->svcs[i].nfds = 0;
+			m->svcs[i].retired = 1;
+		}
+	services_add_listeners(m, svc, sockname, fds, n);
 }
 
 void
