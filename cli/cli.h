@@ -115,6 +115,7 @@ struct cli_qentry {
 
 struct cli_qlist {
 	size_t			 n;
+	size_t			 cap;	/* v's room, grown by doubling */
 	struct cli_qentry	*v;	/* sorted by queue id: arrival order */
 	int			 offline;	/* read from the spool */
 };

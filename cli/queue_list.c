@@ -42,18 +42,24 @@ cli_qlist_free(struct cli_qlist *l)
 		env_free(&l->v[i].env);
 	free(l->v);
 	l->v = NULL;
-	l->n = 0;
+	l->n = l->cap = 0;
 }
 
 /* Takes e's strings. */
 static int
 qlist_add(struct cli_qlist *l, struct envelope *e, uint64_t size)
 {
-	struct cli_qentry *nv;
+	struct cli_qentry	*nv;
+	size_t			 ncap;
 
-	if ((nv = reallocarray(l->v, l->n + 1, sizeof(*nv))) == NULL)
-		return -1;
-	l->v = nv;
+	/* Doubling: a million entries must not be copied a million times. */
+	if (l->n == l->cap) {
+		ncap = l->cap ? l->cap * 2 : 256;
+		if ((nv = reallocarray(l->v, ncap, sizeof(*nv))) == NULL)
+			return -1;
+		l->v = nv;
+		l->cap = ncap;
+	}
 	l->v[l->n].env = *e;
 	l->v[l->n].size = size;
 	env_init(e);

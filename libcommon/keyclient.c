@@ -655,7 +655,9 @@ kc_provider_init(const OSSL_CORE_HANDLE *handle, const OSSL_DISPATCH *in,
 static int
 kc_setup(void)
 {
-	static int done;
+	/* Loaded for the process's life: held here, not dropped. */
+	static OSSL_PROVIDER	*dflt, *kc;
+	static int		 done;
 
 	if (done)
 		return 0;
@@ -663,10 +665,11 @@ kc_setup(void)
 	 * Loading a provider explicitly stops OpenSSL from loading the
 	 * default one on its own: it is loaded here first.
 	 */
-	if (OSSL_PROVIDER_load(NULL, "default") == NULL ||
-	    OSSL_PROVIDER_add_builtin(NULL, KC_PROV_NAME,
+	if ((dflt == NULL &&
+	    (dflt = OSSL_PROVIDER_load(NULL, "default")) == NULL) ||
+	    (kc == NULL && (OSSL_PROVIDER_add_builtin(NULL, KC_PROV_NAME,
 	    kc_provider_init) != 1 ||
-	    OSSL_PROVIDER_load(NULL, KC_PROV_NAME) == NULL ||
+	    (kc = OSSL_PROVIDER_load(NULL, KC_PROV_NAME)) == NULL)) ||
 	    EVP_set_default_properties(NULL, "?provider!=" KC_PROV_NAME) !=
 	    1) {
 		log_warnx("TLS keys: cannot set up the keyd provider");
