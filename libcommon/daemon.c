@@ -6,6 +6,7 @@
  * NO_NEW_PRIVS and RLIMIT_CORE 0 first (proc_harden): every process but
  * master runs with them, and every exec'd session inherits them.
  */
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
@@ -42,13 +43,26 @@ name_allowed(const char *const *names, const char *name)
 	return 0;
 }
 
+/* A descriptor number from the command line, or -1. */
+static int
+daemon_fd_arg(const char *s)
+{
+	char	*end;
+	long	 v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < 0 || v > INT_MAX)
+		return -1;
+	return (int)v;
+}
+
 static void
 add_socket(struct daemon_args *a, const char *const *names, const char *spec)
 {
 	struct daemon_socket	*s;
 	const char		*colon = strchr(spec, ':');
-	char			*end;
-	long			 fd;
+	int			 fd;
 	int			 on = 0;
 	socklen_t		 len = sizeof(on);
 
@@ -61,10 +75,7 @@ add_socket(struct daemon_args *a, const char *const *names, const char *spec)
 	s->name[colon - spec] = '\0';
 	if (!name_allowed(names, s->name))
 		fatalx("unknown socket name in -s %s", spec);
-	errno = 0;
-	fd = strtol(colon + 1, &end, 10);
-	if (errno != 0 || end == colon + 1 || *end != '\0' || fd < 0 ||
-	    fd > INT_MAX)
+	if ((fd = daemon_fd_arg(colon + 1)) == -1)
 		fatalx("bad descriptor in -s %s", spec);
 	if (getsockopt((int)fd, SOL_SOCKET, SO_ACCEPTCONN, &on, &len) == -1 ||
 	    !on)
@@ -84,15 +95,10 @@ add_socket(struct daemon_args *a, const char *const *names, const char *spec)
 static void
 daemon_errfd(const char *spec)
 {
-	char		*end;
-	long		 fd;
-	int		 type = 0;
+	int		 fd, type = 0;
 	socklen_t	 len = sizeof(type);
 
-	errno = 0;
-	fd = strtol(spec, &end, 10);
-	if (errno != 0 || end == spec || *end != '\0' || fd < 0 ||
-	    fd > INT_MAX)
+	if ((fd = daemon_fd_arg(spec)) == -1)
 		fatalx("bad descriptor in -e %s", spec);
 	if (getsockopt((int)fd, SOL_SOCKET, SO_TYPE, &type, &len) == -1 ||
 	    type != SOCK_DGRAM)
@@ -149,13 +155,18 @@ daemon_init(const char *ident, const char *const *names, int argc,
     char **argv, struct daemon_args *a, struct conf *conf)
 {
 	const char	*specs[DAEMON_MAX_SOCKETS], *errspec = NULL;
-	char		 err[1024];
+	const char	*snapshot = NULL;
+	char		 err[1024], snappath[64];
+	int		 snapfd;
 	size_t		 nspecs = 0, i;
 	int		 ch;
 
 	memset(a, 0, sizeof(*a));
-	while ((ch = getopt(argc, argv, "c:fe:s:")) != -1) {
+	while ((ch = getopt(argc, argv, "c:C:fe:s:")) != -1) {
 		switch (ch) {
+		case 'C':
+			snapshot = optarg;
+			break;
 		case 'e':
 			errspec = optarg;
 			break;
@@ -190,7 +201,15 @@ daemon_init(const char *ident, const char *const *names, int argc,
 		daemon_errfd(errspec);
 	for (i = 0; i < nspecs; i++)
 		add_socket(a, names, specs[i]);
-	if (conf_load(conf, a->confpath, err, sizeof(err)) == -1)
+	if (snapshot != NULL) {
+		/* The parent's running configuration (daemon_conf_snapshot). */
+		if ((snapfd = daemon_fd_arg(snapshot)) == -1)
+			daemon_usage(ident);
+		snprintf(snappath, sizeof(snappath), "/proc/self/fd/%d", snapfd);
+		if (conf_load(conf, snappath, err, sizeof(err)) == -1)
+			fatalx("the configuration passed by the parent: %s", err);
+		close(snapfd);
+	} else if (conf_load(conf, a->confpath, err, sizeof(err)) == -1)
 		fatalx("%s", err);
 	daemon_log_setup(conf);
 }
@@ -229,16 +248,21 @@ daemon_take_arg(int *argc, char *argv[], const char *flag)
 }
 
 void
-daemon_exec_self(const char *ident, const char *confpath, const char *flag,
-    const char *spec)
+daemon_exec_self(const char *ident, const char *confpath, int conffd,
+    const char *flag, const char *spec)
 {
-	char	*argv[8];
+	char	*argv[10], fdarg[16];
 	int	 a = 0;
 
 	argv[a++] = (char *)ident;
 	if (confpath != NULL) {
 		argv[a++] = "-c";
 		argv[a++] = (char *)confpath;
+	}
+	if (conffd != -1) {
+		snprintf(fdarg, sizeof(fdarg), "%d", conffd);
+		argv[a++] = "-C";
+		argv[a++] = fdarg;
 	}
 	if (log_dest() == LOG_DEST_STDERR)
 		argv[a++] = "-f";
@@ -344,4 +368,30 @@ daemon_loop_signals(struct evloop *loop, int sigfd, void (*reload)(void))
 	ls.loop = loop;
 	ls.reload = reload;
 	return evloop_io(loop, sigfd, EV_READ, daemon_loop_signal, &ls);
+}
+
+int
+daemon_conf_snapshot(const struct conf *c)
+{
+	FILE	*fp;
+	int	 fd, wfd;
+
+	if ((fd = memfd_create("postern.conf", MFD_CLOEXEC)) == -1) {
+		log_warn("configuration snapshot");
+		return -1;
+	}
+	if ((wfd = dup(fd)) == -1 || (fp = fdopen(wfd, "w")) == NULL) {
+		log_warn("configuration snapshot");
+		if (wfd != -1)
+			close(wfd);
+		close(fd);
+		return -1;
+	}
+	conf_dump(c, fp);
+	if (fclose(fp) == EOF) {
+		log_warn("configuration snapshot");
+		close(fd);
+		return -1;
+	}
+	return fd;
 }

@@ -70,12 +70,23 @@ unsigned long	daemon_fds_limit(void);
  */
 char	*daemon_take_arg(int *argc, char *argv[], const char *flag);
 /*
+ * The running configuration for the session processes a daemon execs: a
+ * memfd holding conf_dump's text, passed with daemon_exec_self (-C FD;
+ * keep the descriptor in proc_exec_prepare's list). The file on disk may
+ * have been edited since (a reload that master refused, one not made
+ * yet): a session must run on what its parent runs, not on that. A new
+ * snapshot after each reload of the parent; the descriptor, or -1
+ * (logged).
+ */
+int	daemon_conf_snapshot(const struct conf *);
+/*
  * In a child prepared with proc_exec_prepare: execs this binary as a
- * session process (with -c confpath, and -f when logging to stderr).
- * Returns only on failure, which it logs.
+ * session process (with -c confpath, which names the configuration in
+ * ps and the logs, -C conffd when not -1, which it is read from, and -f
+ * when logging to stderr). Returns only on failure, which it logs.
  */
 void	daemon_exec_self(const char *ident, const char *confpath,
-	    const char *flag, const char *spec);
+	    int conffd, const char *flag, const char *spec);
 /*
  * Blocks SIGTERM, SIGINT, SIGHUP (and extra, if not 0) and returns a
  * non-blocking signalfd for them; SIGPIPE is ignored: a vanished peer is

@@ -98,6 +98,8 @@ static struct {
 	struct conf		 conf;
 	struct login_limits	 lim;		/* from conf */
 	const char		*confpath;
+	/* What the session processes read: this configuration (snapshot). */
+	int			 snapfd;
 	struct evloop		*loop;
 	struct login_auth	*auth;
 	struct login_conn	*conns;		/* newest first */
@@ -192,7 +194,10 @@ child_setup(const int *keep, size_t nkeep)
 static void __attribute__((__noreturn__))
 exec_self(const char *flag, const char *spec)
 {
-	daemon_exec_self(pp.svc->ident, pp.confpath, flag, spec);
+	/* child_setup kept it; it must also outlive the exec. */
+	if (sock_set_cloexec(pp.snapfd, 0) == -1)
+		_exit(1);
+	daemon_exec_self(pp.svc->ident, pp.confpath, pp.snapfd, flag, spec);
 	_exit(1);
 }
 
@@ -226,7 +231,7 @@ static void __attribute__((__noreturn__))
 exec_post(struct login_conn *c, int client, const char *user)
 {
 	char		spec[ADDR_MAX + 128];
-	int		p[2], keep[2];
+	int		p[2], keep[3];
 	uint32_t	n = (uint32_t)c->statelen;
 
 	if (pipe(p) == -1)
@@ -239,7 +244,8 @@ exec_post(struct login_conn *c, int client, const char *user)
 	close(p[1]);
 	keep[0] = client;
 	keep[1] = p[0];
-	child_setup(keep, 2);
+	keep[2] = pp.snapfd;
+	child_setup(keep, 3);
 	if (sock_set_cloexec(client, 0) == -1)
 		_exit(1);
 	snprintf(spec, sizeof(spec), "%d:%d:%s:%s", client, p[0], user,
@@ -534,7 +540,7 @@ on_accept(int fd, void *arg)
 	struct sockaddr_storage	 ss;
 	socklen_t		 sslen = sizeof(ss);
 	struct login_conn	*c;
-	int			 sp[2], port, keep[2];
+	int			 sp[2], port, keep[3];
 	pid_t			 pid;
 	char			 ip[64] = "unknown";
 
@@ -585,7 +591,8 @@ on_accept(int fd, void *arg)
 	if (pid == 0) {
 		keep[0] = fd;
 		keep[1] = sp[1];
-		child_setup(keep, 2);
+		keep[2] = pp.snapfd;
+		child_setup(keep, 3);
 		exec_login(fd, sp[1], ip);
 	}
 	close(sp[1]);
@@ -652,6 +659,22 @@ load_users(struct login_env *env, const struct conf *cf)
 	return 0;
 }
 
+/*
+ * The configuration the session processes get: this one, whatever the
+ * file says now. A failed new snapshot keeps the old one (logged).
+ */
+static void
+conf_snapshot_take(void)
+{
+	int fd;
+
+	if ((fd = daemon_conf_snapshot(&pp.conf)) == -1)
+		return;
+	if (pp.snapfd != -1)
+		close(pp.snapfd);
+	pp.snapfd = fd;
+}
+
 static void
 reload(void)
 {
@@ -672,6 +695,7 @@ reload(void)
 	}
 	conf_free(&pp.conf);
 	pp.conf = nc;
+	conf_snapshot_take();
 	pp.svc->limits(&pp.conf, &pp.lim);
 	pp.env->login_u = ne.login_u;
 	pp.env->mail_u = ne.mail_u;
@@ -719,6 +743,10 @@ login_parent_run(const struct login_service *svc, struct login_env *env,
 	pp.conf = *conf;
 	memset(conf, 0, sizeof(*conf));
 	env->conf = &pp.conf;
+	pp.snapfd = -1;
+	conf_snapshot_take();
+	if (pp.snapfd == -1)
+		fatalx("cannot hand the configuration to sessions");
 	svc->limits(&pp.conf, &pp.lim);
 	if (load_users(env, &pp.conf) == -1)
 		fatalx("cannot look up the %s users", svc->ident);

@@ -162,6 +162,7 @@ main(int argc, char *argv[])
 	tzset();
 	env.conf = &conf;
 	env.confpath = args.confpath;
+	env.conffd = -1;
 	env.mynetworks = nets;
 	env.nmynetworks = conf.mynetworks.n;
 	env.tls = NULL;
@@ -178,6 +179,9 @@ main(int argc, char *argv[])
 	}
 	if (nfds == 0)
 		fatalx("no smtp listening socket given (-s smtp:FD)");
+	/* Sessions run on this configuration, whatever the file says now. */
+	if ((env.conffd = daemon_conf_snapshot(&conf)) == -1)
+		fatalx("cannot hand the configuration to sessions");
 	/* Found now rather than by every session. */
 	if (priv_lookup(conf.smtpd_user, &u) == -1)
 		fatal("smtpd_user %s", conf.smtpd_user);

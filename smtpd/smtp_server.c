@@ -262,7 +262,8 @@ spawn(const struct smtp_env *env, int fd, const struct sockaddr *ss,
     socklen_t sslen, enum smtp_listener kind)
 {
 	struct child	*c;
-	int		 sv[2] = { -1, -1 }, keep[2];
+	int		 sv[2] = { -1, -1 }, keep[3];
+	size_t		 n;
 	char		 spec[48];
 	pid_t		 pid;
 
@@ -285,13 +286,21 @@ spawn(const struct smtp_env *env, int fd, const struct sockaddr *ss,
 		return -1;
 	}
 	if (pid == 0) {
-		/* Only the client and its control socket survive the exec. */
-		keep[0] = fd;
-		keep[1] = sv[1];
-		if (proc_exec_prepare(keep, sv[1] != -1 ? 2 : 1) == -1)
+		/*
+		 * Only the client, the configuration snapshot and the control
+		 * socket survive the exec.
+		 */
+		n = 0;
+		keep[n++] = fd;
+		if (env->conffd != -1)
+			keep[n++] = env->conffd;
+		if (sv[1] != -1)
+			keep[n++] = sv[1];
+		if (proc_exec_prepare(keep, n) == -1)
 			_exit(1);
 		snprintf(spec, sizeof(spec), "%d:%d:%d", fd, sv[1], (int)kind);
-		daemon_exec_self("smtpd", env->confpath, "-S", spec);
+		daemon_exec_self("smtpd", env->confpath, env->conffd, "-S",
+		    spec);
 		_exit(1);
 	}
 	if (sv[1] != -1)

@@ -56,6 +56,7 @@ enum smtp_listener {
 struct smtp_env {
 	const struct conf *conf;
 	const char	  *confpath;	/* for the session processes; NULL: defaults */
+	int		   conffd;	/* what sessions read (daemon_conf_snapshot) */
 	const struct cidr *mynetworks;
 	size_t		   nmynetworks;
 	/*

@@ -9,6 +9,7 @@ import os
 import pathlib
 import re
 import signal
+import socket
 import smtplib
 import subprocess
 
@@ -364,6 +365,17 @@ def test_reload_with_a_broken_config_keeps_the_old_one(suite):
     send(suite, subject="big but fine", body=big)
     suite.wait_messages(RCPT, 1)
     assert suite.proc.poll() is None
+    # New session processes (new client addresses: no process to reuse)
+    # run on the configuration their parent runs, not the broken file.
+    for i in range(2, 6):
+        src = (f"127.0.0.{i}", 0)
+        with socket.create_connection(("127.0.0.1", suite.port), 10,
+                                      source_address=src) as c:
+            assert c.makefile("rb").readline().startswith(b"220 "), src
+        with socket.create_connection(("127.0.0.1", suite.pop3_port), 10,
+                                      source_address=src) as c:
+            assert c.makefile("rb").readline().startswith(b"+OK"), src
+    assert "fatal" not in suite.log_text()
 
 
 # -- stop and start ---------------------------------------------------------------
