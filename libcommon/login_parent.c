@@ -34,7 +34,7 @@
  * lock out a user who has a password), and only when every session has
  * logged in is the newcomer refused.
  *
- * The hand-over (handover()) is where TLS will cross: a session in the
+ * The hand-over (handover()) is where TLS crosses: a session in the
  * clear gives the post-login process the client socket itself, one
  * under TLS keeps its login process as the TLS end, relaying plaintext
  * over a socketpair (login_proxy.c).
