@@ -336,3 +336,55 @@ def test_parent_writes_no_clear_line_into_tls(psuite):
         c.settimeout(20)
         assert c.recv(100).startswith(b"-ERR [SYS/TEMP] too many")
     n.quit()
+
+
+def test_reload_adds_pop3s_listen(suite_factory):
+    s = suite_factory("")
+    tls = s.root / "tls"
+    s.write_conf(f"tls_cert_file = {tls}/cert.pem\n"
+                 f"tls_key_file = {tls}/key.pem\n")
+    s.postern("setup")
+    s.postern("user", "add", ALICE)
+    s.start()
+    ready(s)
+    port = free_port()
+    s.write_conf(f"tls_cert_file = {tls}/cert.pem\n"
+                 f"tls_key_file = {tls}/key.pem\n"
+                 f"pop3s_listen = 127.0.0.1:{port}\n")
+    r = s.postern("reload")
+    assert "pop3s_listen" in r.stdout + r.stderr + s.log_text()
+
+    def greets():
+        try:
+            c = poplib.POP3_SSL("127.0.0.1", port, timeout=5,
+                                context=client_ctx())
+        except OSError:
+            return False
+        c.quit()
+        return True
+    wait_until(greets, 20, what="pop3s after the reload")
+
+
+def test_plaintext_on_the_pop3s_port_ends_only_that_session(psuite):
+    s = psuite
+    mark = len(s.log_text())
+    with socket.create_connection(("127.0.0.1", s.pop3s_port), 10) as c:
+        c.settimeout(20)
+        c.sendall(b"USER alice@example.test\r\nPASS x\r\n" + b"\0" * 300)
+        # No greeting in the clear, ever: the handshake fails, it ends.
+        got = b""
+        try:
+            while (b := c.recv(4096)):
+                got += b
+        except ConnectionResetError:
+            pass
+        assert b"+OK" not in got and b"-ERR" not in got, got
+    wait_until(lambda: re.search(r"SSL_accept error from \[127\.0\.0\.1\]",
+                                 s.log_text()[mark:]), 10,
+               what="the failed handshake in the log")
+    c = poplib.POP3_SSL("127.0.0.1", s.pop3s_port, timeout=30,
+                        context=client_ctx())
+    c.user(ALICE)
+    c.pass_(PASSWORD)
+    assert c.stat()[0] == 1
+    c.quit()
