@@ -148,7 +148,7 @@ struct login_sess {
 	struct login_limits		 lim;
 	int64_t				 deadline; /* monotonic ms: log in by then */
 	enum login_transport		 transport;
-	int				 implicit; /* an implicit-TLS listener's */
+	int				 implicit; /* pop3s-like */
 	int				 failures;
 	int				 errors;
 };

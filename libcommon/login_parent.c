@@ -80,7 +80,7 @@ struct login_conn {
 	struct ev_timer		*delay;
 	uint32_t		 fail;		/* sent when delay fires */
 	uint32_t		 transport;	/* an enum login_transport */
-	int			 tls;		/* past plaintext: no lines */
+	int			 tls;		/* past plaintext */
 	unsigned char		*state;		/* for the post-login process */
 	size_t			 statelen;
 	unsigned char		*left;		/* client input, likewise */
@@ -566,7 +566,8 @@ on_accept(int fd, void *arg)
 	struct sockaddr_storage	 ss;
 	socklen_t		 sslen = sizeof(ss);
 	struct login_conn	*c;
-	int			 sp[2], port, keep[2], implicit = arg != NULL;
+	int			 sp[2], port, keep[2];
+	int			 implicit = arg != NULL;
 	pid_t			 pid;
 	char			 ip[64] = "unknown";
 
@@ -744,7 +745,7 @@ login_parent_run(const struct login_service *svc, struct login_env *env,
     struct conf *conf, const char *confpath, const int *fds,
     const int *implicit, size_t nfds)
 {
-	static int	tag;	/* on_accept's arg for implicit-TLS listeners */
+	static int	tag;	/* on_accept's arg: implicit TLS */
 	size_t		i;
 
 	pp.svc = svc;
