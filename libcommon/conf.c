@@ -135,6 +135,7 @@ static const struct conf_key conf_keys[] = {
 	K(dns_timeout, CT_DURATION, "5s"),
 	KL(dns_attempts, "2", 1, 5),
 	K(pop3_listen, CT_LIST, "127.0.0.1:1100, [::1]:1100"),
+	K(pop3s_listen, CT_LIST, ""),
 	K(login_user, CT_STR, "postern-login"),
 	K(pop3_timeout, CT_DURATION, "10m"),
 	KL(pop3_max_sessions, "500", 1, 100000),

@@ -120,6 +120,7 @@ struct conf {
 
 	/* pop3d */
 	struct conf_list pop3_listen;
+	struct conf_list pop3s_listen;		/* implicit TLS (995) */
 	char	 login_user[CONF_STR_MAX];	/* pre-login POP3/IMAP processes */
 	time_t	 pop3_timeout;
 	long	 pop3_max_sessions;

@@ -92,7 +92,7 @@ cc_daemons(struct cc *k)
 
 	for (i = 0; names[i] != NULL; i++) {
 		if (strcmp(names[i], "pop3d") == 0 &&
-		    k->cf->pop3_listen.n == 0)
+		    k->cf->pop3_listen.n + k->cf->pop3s_listen.n == 0)
 			continue;
 		if (fs_path(path, sizeof(path), k->cf->daemon_directory,
 		    names[i]) == -1 || access(path, X_OK) == -1)
@@ -270,6 +270,9 @@ cc_tls(struct cc *k)
 	if (cf->smtps_listen.n > 0 && !tls_server_configured(cf))
 		cc_say(k, CONFCHECK_ERROR, "smtps_listen", "implicit TLS "
 		    "needs a certificate: set tls_cert_file and tls_key_file");
+	if (cf->pop3s_listen.n > 0 && !tls_server_configured(cf))
+		cc_say(k, CONFCHECK_ERROR, "pop3s_listen", "implicit TLS "
+		    "needs a certificate: set tls_cert_file and tls_key_file");
 	if (cf->submission_listen.n > 0 && !tls_server_configured(cf))
 		cc_say(k, CONFCHECK_WARNING, "submission_listen", "no "
 		    "tls_cert_file: mail clients cannot use STARTTLS");
@@ -317,6 +320,14 @@ cc_values(struct cc *k)
 	    &cf->smtp_listen, "smtp_listen");
 	cc_listen(k, "submission_listen", &cf->submission_listen,
 	    &cf->smtps_listen, "smtps_listen");
+	cc_listen(k, "pop3s_listen", &cf->pop3s_listen, &cf->pop3_listen,
+	    "pop3_listen");
+	cc_listen(k, "pop3s_listen", &cf->pop3s_listen, &cf->smtp_listen,
+	    "smtp_listen");
+	cc_listen(k, "pop3s_listen", &cf->pop3s_listen, &cf->smtps_listen,
+	    "smtps_listen");
+	cc_listen(k, "pop3s_listen", &cf->pop3s_listen,
+	    &cf->submission_listen, "submission_listen");
 	cc_tls(k);
 	cc_remote(k);
 }

@@ -13,7 +13,8 @@
  * binary (see doc/DESIGN.md, "The login layer"):
  *	parent (root)          accepts, counts, asks authd, starts the others
  *	login process          login_user, chrooted in <spool>/empty:
- *	    ("-l CLIENT:PARENT:IP") greeting, capabilities, credentials
+ *	    ("-l CLIENT:PARENT:KIND:IP") greeting, capabilities, credentials,
+ *	    TLS (and after a TLS login, the relay)
  *	post-login process     mail_user, chrooted in the user's directory:
  *	    ("-m CLIENT:LEFTFD:USER:IP") the mailbox
  */
@@ -47,8 +48,17 @@ struct login_limits {
  * What the processes share: the config (the parent's is swapped on
  * SIGHUP), the two users and the directories.
  */
+struct tls_server;
+
 struct login_env {
 	const struct conf	*conf;
+	/*
+	 * A login process's TLS contexts, loaded before its privilege drop
+	 * (keyd signs for the key); NULL when no certificate is configured
+	 * (tls_error NULL) or it failed to load (tls_error says why).
+	 */
+	struct tls_server	*tls;
+	const char		*tls_error;
 	struct priv_user	 login_u;
 	struct priv_user	 mail_u;
 	char			 empty_dir[CONF_PATH_MAX];
@@ -78,10 +88,16 @@ enum login_transport {
 struct login_service {
 	const char	*ident;		/* binary and log tag: "pop3d" */
 	const char	*socket_name;	/* master's "-s NAME:FD": "pop3" */
+	/* The implicit-TLS listeners' (RFC 8314): "pop3s"; NULL: none. */
+	const char	*tls_socket_name;
 	const char	*proto;		/* authd's protocol name: "pop3" */
 	void		(*limits)(const struct conf *, struct login_limits *);
 
-	/* The parent's lines (before any process of the client's exists). */
+	/*
+	 * The parent's lines (before any process of the client's exists).
+	 * Written in the clear, so never to an implicit-TLS connection nor
+	 * to one that has started STLS: those are closed without a line.
+	 */
 	const char	*line_busy;	/* every session logged in */
 	const char	*line_addr_busy; /* the client's address at its limit */
 	const char	*line_full;	/* to the connection closed for room */
@@ -132,6 +148,7 @@ struct login_sess {
 	struct login_limits		 lim;
 	int64_t				 deadline; /* monotonic ms: log in by then */
 	enum login_transport		 transport;
+	int				 implicit; /* pop3s-like */
 	int				 failures;
 	int				 errors;
 };
@@ -177,6 +194,20 @@ enum login_mech {
 enum login_fail login_ask(struct login_sess *, enum login_mech,
 	    const char *user, char *pass, const void *state, size_t statelen);
 
+/*
+ * STLS/STARTTLS, or implicit TLS (goahead NULL): tells the parent that
+ * plaintext stops here (it waits for the parent's word, so from then on
+ * the parent never writes a line to this client in the clear), writes
+ * goahead, and starts TLS (tls_server_start: what the client pipelined
+ * after the command is discarded). Returns 0 once the session is under
+ * TLS (transport LOGIN_TRANSPORT_TLS, logged as Postfix logs it); a
+ * failed handshake ends the process, logged, since nothing more may be
+ * said in plaintext. -1 without anything written when TLS is not
+ * available (env->tls NULL): the protocol answers. The protocol resets
+ * its own state on 0 (RFC 2595 4, RFC 3207 4.2).
+ */
+int	login_starttls(struct login_sess *, const char *goahead);
+
 /* Flushes, wipes and ends the login process. */
 void	login_exit(struct login_sess *) __attribute__((__noreturn__));
 
@@ -194,9 +225,10 @@ int	login_post_confine(const struct login_env *, const char *user);
  * what it is given and does not return but for the parent's SIGTERM.
  */
 int	login_parent_run(const struct login_service *, struct login_env *,
-	    struct conf *, const char *confpath, const int *fds, size_t nfds);
+	    struct conf *, const char *confpath, const int *fds,
+	    const int *implicit, size_t nfds);
 void	login_proc_run(const struct login_service *, const struct login_env *,
-	    int client, int parent, const char *ip)
+	    int client, int parent, int implicit, const char *ip)
 	    __attribute__((__noreturn__));
 /*
  * The relay of a TLS session after login (login_proxy.c): moves bytes

@@ -3,8 +3,10 @@
  * then which of its three processes this one is. Without "-l"/"-m" it
  * is the parent (it makes the empty directory login processes are
  * chrooted in, then runs login_parent.c's loop); with "-l
- * CLIENT:PARENT:IP" a login process, which confines itself before the
- * first byte from the client (login_proc.c); with "-m
+ * CLIENT:PARENT:KIND:IP" a login process (KIND 1: from an implicit-TLS
+ * listener), which loads the TLS contexts and connects to keyd while it
+ * is root, then confines itself before the first byte from the client
+ * (login_proc.c); with "-m
  * CLIENT:LEFTFD:USER:IP" a post-login process, which reads the state and
  * pipelined input the parent passed and runs the protocol's post_run
  * (which confines itself with login_post_confine).
@@ -33,6 +35,7 @@
 #include "login.h"
 #include "priv.h"
 #include "proc.h"
+#include "tls.h"
 
 /*
  * <spool>/empty: root-owned, 0755, and empty, so a login process chrooted
@@ -64,7 +67,31 @@ make_empty_dir(const char *dir)
 }
 
 /*
- * "-l CLIENT:PARENT:IP" makes this process a login process and
+ * The TLS contexts and the connection to keyd, while this process can
+ * still read the certificates and reach key.sock (root). A failure is
+ * logged here, once: STLS answers that TLS is unavailable, an
+ * implicit-TLS client is dropped.
+ */
+static void
+login_tls(struct login_env *env, const struct conf *conf)
+{
+	static char	err[512];
+	char		tickets[CONF_PATH_MAX + 64];
+	const char	*tp = tickets;
+
+	if (!tls_server_configured(conf))
+		return;
+	if (fs_path(tickets, sizeof(tickets), conf->spool_directory,
+	    TLS_TICKET_FILE) == -1)
+		tp = NULL;
+	if ((env->tls = tls_server_new(conf, tp, err, sizeof(err))) == NULL) {
+		log_warnx("TLS is not available: %s", err);
+		env->tls_error = err;
+	}
+}
+
+/*
+ * "-l CLIENT:PARENT:KIND:IP" makes this process a login process and
  * "-m CLIENT:LEFTFD:USER:IP" a post-login process: the root parent forks
  * and execs them (login_parent.c: exec_login, exec_post).
  */
@@ -74,9 +101,12 @@ login_main(const struct login_service *svc, struct login_env *env,
 {
 	char	*p1, *p2, *end;
 	long	 client, parent;
+	int	 implicit;
 
+	/* CLIENT:PARENT:KIND:IP (the IP last: IPv6 has colons). */
 	if ((p1 = strchr(spec, ':')) == NULL ||
-	    (p2 = strchr(p1 + 1, ':')) == NULL)
+	    (p2 = strchr(p1 + 1, ':')) == NULL ||
+	    (p2[1] != '0' && p2[1] != '1') || p2[2] != ':')
 		fatalx("bad -l argument");
 	*p1 = *p2 = '\0';
 	client = strtol(spec, &end, 10);
@@ -85,6 +115,7 @@ login_main(const struct login_service *svc, struct login_env *env,
 	parent = strtol(p1 + 1, &end, 10);
 	if (*end != '\0' || parent < 3)
 		fatalx("bad -l argument");
+	implicit = p2[1] == '1';
 	env->conf = conf;
 	if (fs_path(env->empty_dir, sizeof(env->empty_dir),
 	    conf->spool_directory, "empty") == -1)
@@ -92,10 +123,11 @@ login_main(const struct login_service *svc, struct login_env *env,
 	if (priv_lookup(conf->login_user, &env->login_u) == -1)
 		fatal("login_user %s", conf->login_user);
 	tzset();
+	login_tls(env, conf);
 	/* Before a byte from the client: no mailbox, no root. */
 	priv_drop(&env->login_u, env->empty_dir);
 	proc_harden(PROC_NOFORK);
-	login_proc_run(svc, env, (int)client, (int)parent, p2 + 1);
+	login_proc_run(svc, env, (int)client, (int)parent, implicit, p2 + 3);
 }
 
 static int
@@ -173,12 +205,14 @@ post_main(const struct login_service *svc, struct login_env *env,
 int
 login_daemon_main(const struct login_service *svc, int argc, char *argv[])
 {
-	const char *const	 names[] = { svc->socket_name, NULL };
+	const char *const	 names[] = { svc->socket_name,
+				    svc->tls_socket_name, NULL };
 	static struct conf	 conf;
 	static struct login_env	 env;
 	struct daemon_args	 args;
-	int			 fds[DAEMON_MAX_SOCKETS];
-	size_t			 nfds;
+	static int		 fds[DAEMON_MAX_SOCKETS];
+	static int		 implicit[DAEMON_MAX_SOCKETS];
+	size_t			 nfds, n, i;
 	char			*login_spec, *post_spec;
 
 	login_spec = daemon_take_arg(&argc, argv, "-l");
@@ -188,8 +222,16 @@ login_daemon_main(const struct login_service *svc, int argc, char *argv[])
 		login_main(svc, &env, &conf, login_spec);
 	if (post_spec != NULL)
 		post_main(svc, &env, &conf, post_spec);
-	if ((nfds = daemon_sockets(&args, svc->socket_name, fds,
-	    DAEMON_MAX_SOCKETS)) == 0)
+	nfds = daemon_sockets(&args, svc->socket_name, fds,
+	    DAEMON_MAX_SOCKETS);
+	if (svc->tls_socket_name != NULL) {
+		n = daemon_sockets(&args, svc->tls_socket_name, fds + nfds,
+		    DAEMON_MAX_SOCKETS - nfds);
+		for (i = 0; i < n; i++)
+			implicit[nfds + i] = 1;
+		nfds += n;
+	}
+	if (nfds == 0)
 		fatalx("no %s listening socket given (-s %s:FD)",
 		    svc->socket_name, svc->socket_name);
 	if (fs_path(env.empty_dir, sizeof(env.empty_dir),
@@ -203,5 +245,6 @@ login_daemon_main(const struct login_service *svc, int argc, char *argv[])
 	if (!priv_is_root())
 		log_info("not started as root: sessions run as this user, "
 		    "without chroot");
-	return login_parent_run(svc, &env, &conf, args.confpath, fds, nfds);
+	return login_parent_run(svc, &env, &conf, args.confpath, fds,
+	    implicit, nfds);
 }

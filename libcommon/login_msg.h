@@ -23,6 +23,11 @@ enum login_msg_type {
 	 * between the client and the socketpair end passed with it.
 	 */
 	LOGIN_MSG_PROXY,
+	/*
+	 * login process -> parent, empty: plaintext stops here (STLS); the
+	 * parent echoes it once it will write nothing more to the client.
+	 */
+	LOGIN_MSG_TLS,
 };
 
 struct login_msg_auth {

@@ -17,7 +17,12 @@
  * are the protocol's fixed lines (struct login_service): the refusal
  * when one address holds client_connection_limit sessions or every
  * session has logged in, the notice to the connection it closes to make
- * room, and the apology when no post-login process could start. It is a
+ * room, and the apology when no post-login process could start. Those
+ * lines are plaintext: a connection from an implicit-TLS listener, or
+ * one whose login process said it starts TLS (LOGIN_MSG_TLS, which it
+ * waits to see echoed before it answers STLS), is closed without a
+ * line, since a line in the clear would only be garbage inside TLS. It
+ * is a
  * single-threaded event loop: failure delays are timers, never sleeps,
  * and a slow authd costs one deadline.
  *
@@ -29,7 +34,7 @@
  * lock out a user who has a password), and only when every session has
  * logged in is the newcomer refused.
  *
- * The hand-over (handover()) is where TLS will cross: a session in the
+ * The hand-over (handover()) is where TLS crosses: a session in the
  * clear gives the post-login process the client socket itself, one
  * under TLS keeps its login process as the TLS end, relaying plaintext
  * over a socketpair (login_proxy.c).
@@ -75,6 +80,7 @@ struct login_conn {
 	struct ev_timer		*delay;
 	uint32_t		 fail;		/* sent when delay fires */
 	uint32_t		 transport;	/* an enum login_transport */
+	int			 tls;		/* past plaintext */
 	unsigned char		*state;		/* for the post-login process */
 	size_t			 statelen;
 	unsigned char		*left;		/* client input, likewise */
@@ -202,14 +208,15 @@ exec_self(const char *flag, const char *spec)
 }
 
 static void __attribute__((__noreturn__))
-exec_login(int client, int parent, const char *ip)
+exec_login(int client, int parent, int implicit, const char *ip)
 {
 	char spec[128];
 
 	if (sock_set_cloexec(client, 0) == -1 ||
 	    sock_set_cloexec(parent, 0) == -1)
 		_exit(1);
-	snprintf(spec, sizeof(spec), "%d:%d:%s", client, parent, ip);
+	snprintf(spec, sizeof(spec), "%d:%d:%d:%s", client, parent,
+	    implicit ? 1 : 0, ip);
 	exec_self("-l", spec);
 }
 
@@ -377,7 +384,7 @@ fail:
 	if (c->pid > 0)
 		(void)kill(c->pid, SIGKILL);
 	/* Under TLS a line in the clear would only garble the session. */
-	if (c->transport == LOGIN_TRANSPORT_PLAIN)
+	if (c->transport == LOGIN_TRANSPORT_PLAIN && !c->tls)
 		(void)!send(c->fd, pp.svc->line_no_session,
 		    strlen(pp.svc->line_no_session),
 		    MSG_DONTWAIT | MSG_NOSIGNAL);
@@ -421,6 +428,16 @@ login_msg(struct peer *p, struct ipc_msg *m)
 		ipc_msg_free(m);
 		return;
 	}
+	if (m->type == LOGIN_MSG_TLS && !c->tls && c->req == NULL &&
+	    c->delay == NULL && m->body.len == 0 && m->fd == -1) {
+		/* From now on no line of ours may reach this client. */
+		ipc_msg_free(m);
+		c->tls = 1;
+		ipc_msg_init(m, LOGIN_MSG_TLS, 0);
+		(void)peer_send(p, m);	/* a failure closes c */
+		ipc_msg_free(m);
+		return;
+	}
 	if (m->type != LOGIN_MSG_AUTH || c->req != NULL || c->delay != NULL ||
 	    login_dec_auth(m, &l) == -1) {
 		if (m->body.data != NULL)
@@ -432,6 +449,15 @@ login_msg(struct peer *p, struct ipc_msg *m)
 	explicit_bzero(m->body.data, m->body.len);
 	ipc_msg_free(m);
 
+	/*
+	 * The transport is ours to know: a session that started TLS must
+	 * not have its client socket handed over to speak in the clear.
+	 */
+	if ((l.transport == LOGIN_TRANSPORT_TLS) != c->tls) {
+		login_msg_auth_clear(&l);
+		conn_kill(c, "its transport is not the one it started");
+		return;
+	}
 	/* What the client typed reaches the log only as printable text. */
 	(void)text_sanitize(c->user, sizeof(c->user), l.user, '?', TEXT_ASCII);
 	c->transport = l.transport;
@@ -464,11 +490,13 @@ login_closed(struct peer *p)
 	conn_close(c);
 }
 
+/* msg NULL: an implicit-TLS client, closed without a line. */
 static void
 refuse_busy(int fd, const char *msg)
 {
 	/* Best effort and non-blocking: a full socket buffer just loses it. */
-	(void)!send(fd, msg, strlen(msg), MSG_DONTWAIT | MSG_NOSIGNAL);
+	if (msg != NULL)
+		(void)!send(fd, msg, strlen(msg), MSG_DONTWAIT | MSG_NOSIGNAL);
 	close(fd);
 }
 
@@ -529,11 +557,15 @@ drop_oldest_login(const char *newcomer)
 	/* Dead before we write: its own output must not follow ours. */
 	if (c->pid > 0)
 		(void)kill(c->pid, SIGKILL);
-	(void)!send(c->fd, msg, strlen(msg), MSG_DONTWAIT | MSG_NOSIGNAL);
+	/* Under TLS (or past STLS) a line in the clear is only garbage. */
+	if (!c->tls)
+		(void)!send(c->fd, msg, strlen(msg), MSG_DONTWAIT |
+		    MSG_NOSIGNAL);
 	conn_close(c);
 	return 0;
 }
 
+/* arg is non-NULL for an implicit-TLS listener (login_parent_run). */
 static void
 on_accept(int fd, void *arg)
 {
@@ -541,6 +573,7 @@ on_accept(int fd, void *arg)
 	socklen_t		 sslen = sizeof(ss);
 	struct login_conn	*c;
 	int			 sp[2], port, keep[3];
+	int			 implicit = arg != NULL;
 	pid_t			 pid;
 	char			 ip[64] = "unknown";
 
@@ -560,24 +593,24 @@ on_accept(int fd, void *arg)
 	    !in_mynetworks((struct sockaddr *)&ss)) {
 		log_warnx("too many sessions from [%s] (%ld): refusing", ip,
 		    pp.lim.client_connection_limit);
-		refuse_busy(fd, pp.svc->line_addr_busy);
+		refuse_busy(fd, implicit ? NULL : pp.svc->line_addr_busy);
 		return;
 	}
 	if (pp.nconns + pp.npost >= (size_t)pp.lim.max_sessions &&
 	    drop_oldest_login(ip) == -1) {
 		log_warnx("too many sessions (%ld), all logged in: refusing "
 		    "[%s]", pp.lim.max_sessions, ip);
-		refuse_busy(fd, pp.svc->line_busy);
+		refuse_busy(fd, implicit ? NULL : pp.svc->line_busy);
 		return;
 	}
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
-		refuse_busy(fd, pp.svc->line_busy);
+		refuse_busy(fd, implicit ? NULL : pp.svc->line_busy);
 		return;
 	}
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == -1) {
 		log_warn("socketpair");
 		free(c);
-		refuse_busy(fd, pp.svc->line_busy);
+		refuse_busy(fd, implicit ? NULL : pp.svc->line_busy);
 		return;
 	}
 	if ((pid = fork()) == -1) {
@@ -585,7 +618,7 @@ on_accept(int fd, void *arg)
 		close(sp[0]);
 		close(sp[1]);
 		free(c);
-		refuse_busy(fd, pp.svc->line_busy);
+		refuse_busy(fd, implicit ? NULL : pp.svc->line_busy);
 		return;
 	}
 	if (pid == 0) {
@@ -593,11 +626,12 @@ on_accept(int fd, void *arg)
 		keep[1] = sp[1];
 		keep[2] = pp.snapfd;
 		child_setup(keep, 3);
-		exec_login(fd, sp[1], ip);
+		exec_login(fd, sp[1], implicit, ip);
 	}
 	close(sp[1]);
 	pp.nchildren++;
 	c->fd = fd;
+	c->tls = implicit;
 	c->pid = pid;
 	strlcpy(c->ip, ip, sizeof(c->ip));
 	c->next = pp.conns;
@@ -732,9 +766,11 @@ on_signal(int fd, int events, void *arg)
 
 int
 login_parent_run(const struct login_service *svc, struct login_env *env,
-    struct conf *conf, const char *confpath, const int *fds, size_t nfds)
+    struct conf *conf, const char *confpath, const int *fds,
+    const int *implicit, size_t nfds)
 {
-	size_t	i;
+	static int	tag;	/* on_accept's arg: implicit TLS */
+	size_t		i;
 
 	pp.svc = svc;
 	pp.env = env;
@@ -760,7 +796,8 @@ login_parent_run(const struct login_service *svc, struct login_env *env,
 	if (evloop_io(pp.loop, pp.sigfd, EV_READ, on_signal, NULL) == -1)
 		fatal("evloop_io");
 	for (i = 0; i < nfds; i++)
-		if (peer_listen(pp.loop, fds[i], on_accept, NULL) == -1)
+		if (peer_listen(pp.loop, fds[i], on_accept,
+		    implicit[i] ? &tag : NULL) == -1)
 			fatal("listen");
 	log_info("ready: %zu listener(s), at most %ld sessions", nfds,
 	    pp.lim.max_sessions);

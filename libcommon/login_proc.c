@@ -10,8 +10,11 @@
  * (LOGIN_MSG_AUTH) with the client's unprocessed input, and either hears
  * LOGIN_MSG_FAIL, or is killed while the parent starts the post-login
  * process (which answers the login itself), or, under TLS, hears
- * LOGIN_MSG_PROXY and becomes the session's relay. The client is
- * trusted for nothing; the parent is trusted to answer.
+ * LOGIN_MSG_PROXY and becomes the session's relay. It is the session's
+ * TLS end (STLS, or implicit TLS before the greeting): the contexts were
+ * loaded and keyd connected before the privilege drop (login_main.c), so
+ * it signs handshakes through keyd and never holds a private key. The
+ * client is trusted for nothing; the parent is trusted to answer.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -22,6 +25,7 @@
 #include "log.h"
 #include "login.h"
 #include "login_msg.h"
+#include "tls.h"
 
 /* The parent answers within its authd deadline plus the delay. */
 #define LOGIN_WAIT_MS	(5 * 60 * 1000)
@@ -30,6 +34,7 @@ void
 login_exit(struct login_sess *s)
 {
 	(void)netio_flush(&s->io);
+	tls_session_end(&s->io);
 	netio_free(&s->io);
 	ipc_conn_close(&s->parent);
 	explicit_bzero(s, sizeof(*s));
@@ -70,6 +75,76 @@ late:
 	    s->ip, (long)s->lim.login_timeout);
 	netio_printf(&s->io, "%s", s->svc->line_late);
 	login_exit(s);
+}
+
+/*
+ * Plaintext stops: the parent must know before the client does, so that
+ * it never writes its fixed lines into a TLS stream (drop_oldest_login).
+ */
+static void
+tell_parent_tls(struct login_sess *s)
+{
+	struct ipc_msg m;
+
+	ipc_msg_init(&m, LOGIN_MSG_TLS, 0);
+	if (ipc_send_wait(&s->parent, &m, LOGIN_WAIT_MS) == -1)
+		goto gone;
+	ipc_msg_free(&m);
+	if (ipc_recv_wait(&s->parent, &m, LOGIN_WAIT_MS) == -1 ||
+	    m.type != LOGIN_MSG_TLS || m.body.len != 0 || m.fd != -1)
+		goto gone;
+	ipc_msg_free(&m);
+	return;
+gone:
+	ipc_msg_free(&m);
+	netio_printf(&s->io, "%s", s->svc->line_gone);
+	login_exit(s);
+}
+
+int
+login_starttls(struct login_sess *s, const char *goahead)
+{
+	struct tls_info	 ti;
+	const char	*after = goahead != NULL ? "STARTTLS" : "connect";
+	char		 err[512];
+	size_t		 dropped = 0;
+	int64_t		 left_ms;
+	time_t		 limit;
+
+	if (s->env->tls == NULL)
+		return -1;
+	if (goahead != NULL) {
+		tell_parent_tls(s);
+		netio_printf(&s->io, "%s", goahead);
+	}
+	/* The handshake counts against the login deadline too. */
+	left_ms = s->deadline - (int64_t)deadline_now_ms();
+	limit = (time_t)(left_ms > 0 ? (left_ms + 999) / 1000 : 1);
+	if (s->lim.timeout > 0 && s->lim.timeout < limit)
+		limit = s->lim.timeout;
+	if (tls_server_start(s->env->tls, &s->io, limit, &dropped,
+	    err, sizeof(err)) == -1) {
+		if (dropped > 0)
+			log_info("improper command pipelining after %s from "
+			    "[%s]: %zu byte(s) discarded", after, s->ip,
+			    dropped);
+		log_info("SSL_accept error from [%s]: %s", s->ip, err);
+		netio_free(&s->io);
+		ipc_conn_close(&s->parent);
+		explicit_bzero(s, sizeof(*s));
+		_exit(0);
+	}
+	if (dropped > 0)
+		log_info("improper command pipelining after %s from [%s]: "
+		    "%zu byte(s) discarded", after, s->ip, dropped);
+	s->transport = LOGIN_TRANSPORT_TLS;
+	if (tls_session_info(&s->io, &ti) == 0)
+		log_info("Anonymous TLS connection established from [%s]: "
+		    "%s with cipher %s (%d/%d bits)%s%s%s", s->ip, ti.version,
+		    ti.cipher, ti.bits, ti.alg_bits,
+		    ti.servername[0] ? " sni=" : "", ti.servername,
+		    ti.resumed ? " (resumed)" : "");
+	return 0;
 }
 
 /* Logged in under TLS: this process is the session's relay from now on. */
@@ -149,7 +224,7 @@ gone:
 
 void
 login_proc_run(const struct login_service *svc, const struct login_env *env,
-    int client, int parent, const char *ip)
+    int client, int parent, int implicit, const char *ip)
 {
 	static struct login_sess s;
 	time_t			 limit;
@@ -168,6 +243,15 @@ login_proc_run(const struct login_service *svc, const struct login_env *env,
 	 */
 	limit = s.lim.login_timeout > 0 ? s.lim.login_timeout : 1;
 	s.deadline = (int64_t)deadline_now_ms() + (int64_t)limit * 1000;
+	/* Implicit TLS (RFC 8314): the handshake comes before the greeting. */
+	s.implicit = implicit;
+	if (implicit && login_starttls(&s, NULL) == -1) {
+		log_warnx("TLS is not available: dropping [%s] on the %s "
+		    "listener: %s", ip, svc->tls_socket_name != NULL ?
+		    svc->tls_socket_name : "implicit-TLS", env->tls_error !=
+		    NULL ? env->tls_error : "no certificate");
+		login_exit(&s);
+	}
 	svc->login_run(&s);
 	login_exit(&s);
 }

@@ -299,8 +299,8 @@ daemonize(const char *started)
 }
 
 /*
- * "smtpd on A, B; [smtps on D; submission on E; ]pop3d on C; queued,
- * resolverd, authd, 4 deliverd[, logd]".
+ * "smtpd on A, B; [smtps on D; submission on E; ]pop3d on C; [pop3s on
+ * F; ]queued, resolverd, authd, 4 deliverd[, logd]".
  */
 static void
 master_started_text(const struct master *m, char *out, size_t len)
@@ -335,6 +335,12 @@ master_started_text(const struct master *m, char *out, size_t len)
 			strlcat(out, i + 1 < m->conf.pop3_listen.n ? ", " :
 			    "; ", len);
 		}
+	}
+	for (i = 0; i < m->conf.pop3s_listen.n; i++) {
+		strlcat(out, i == 0 ? "pop3s on " : "", len);
+		strlcat(out, m->conf.pop3s_listen.v[i], len);
+		strlcat(out, i + 1 < m->conf.pop3s_listen.n ? ", " : "; ",
+		    len);
 	}
 	i = strlen(out);
 	snprintf(out + i, len - i, "queued, resolverd, authd, %ld deliverd, "

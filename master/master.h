@@ -64,6 +64,8 @@ struct master {
 	size_t		 npop3;
 	int		 smtps_fds[16];		/* smtps_listen */
 	size_t		 nsmtps;
+	int		 pop3s_fds[16];		/* pop3s_listen */
+	size_t		 npop3s;
 	int		 sub_fds[16];		/* submission_listen */
 	size_t		 nsub;
 	struct ev_timer	*ticket_timer;		/* tickets.c */

@@ -4,7 +4,7 @@
  * whole, with the old one left running.
  *
  * Runs in master (root). Listener changes (smtp_listen, smtps_listen,
- * submission_listen, pop3_listen) are
+ * submission_listen, pop3_listen, pop3s_listen) are
  * applied: new addresses are bound before anything else changes, kept
  * ones keep their sockets (and the connections waiting on them), removed
  * ones are closed once the daemon that served them has been replaced.
@@ -127,6 +127,7 @@ master_reload(struct master *m)
 	char			applied[128] = "";
 	int			smtp[16], pop3[16], smtp_changed, pop3_changed;
 	int			smtps[16], sub[16], smtps_changed, sub_changed;
+	int			pop3s[16], pop3s_changed;
 	size_t			i;
 
 	memset(&r, 0, sizeof(r));
@@ -199,6 +200,26 @@ master_reload(struct master *m)
 		conf_free(&nc);
 		return;
 	}
+	if (setup_listeners_reload("pop3s_listen", &m->conf.pop3s_listen,
+	    m->pop3s_fds, &nc.pop3s_listen, pop3s, &pop3s_changed, err,
+	    sizeof(err)) == -1) {
+		for (i = 0; i < nc.smtp_listen.n; i++)
+			if (!setup_fd_in(smtp[i], m->smtp_fds, m->nsmtp))
+				close(smtp[i]);
+		for (i = 0; i < nc.pop3_listen.n; i++)
+			if (!setup_fd_in(pop3[i], m->pop3_fds, m->npop3))
+				close(pop3[i]);
+		for (i = 0; i < nc.smtps_listen.n; i++)
+			if (!setup_fd_in(smtps[i], m->smtps_fds, m->nsmtps))
+				close(smtps[i]);
+		for (i = 0; i < nc.submission_listen.n; i++)
+			if (!setup_fd_in(sub[i], m->sub_fds, m->nsub))
+				close(sub[i]);
+		reload_result(m, 0, "reload refused, still running the old "
+		    "configuration: %s", err);
+		conf_free(&nc);
+		return;
+	}
 
 	/* From here on nothing fails: the new configuration is the one. */
 	reload_diff(later, sizeof(later), "pid_file",
@@ -231,6 +252,7 @@ master_reload(struct master *m)
 	services_add_listeners(m, "smtpd", "submission", sub,
 	    nc.submission_listen.n);
 	services_set_listeners(m, "pop3d", "pop3", pop3, nc.pop3_listen.n);
+	services_add_listeners(m, "pop3d", "pop3s", pop3s, nc.pop3s_listen.n);
 	/*
 	 * The old sockets no longer listed: the daemon being replaced holds
 	 * its own copies until it exits, master needs them no more.
@@ -244,6 +266,9 @@ master_reload(struct master *m)
 	for (i = 0; i < m->nsmtps; i++)
 		if (!setup_fd_in(m->smtps_fds[i], smtps, nc.smtps_listen.n))
 			close(m->smtps_fds[i]);
+	for (i = 0; i < m->npop3s; i++)
+		if (!setup_fd_in(m->pop3s_fds[i], pop3s, nc.pop3s_listen.n))
+			close(m->pop3s_fds[i]);
 	for (i = 0; i < m->nsub; i++)
 		if (!setup_fd_in(m->sub_fds[i], sub, nc.submission_listen.n))
 			close(m->sub_fds[i]);
@@ -255,6 +280,8 @@ master_reload(struct master *m)
 	m->nsub = nc.submission_listen.n;
 	memcpy(m->pop3_fds, pop3, nc.pop3_listen.n * sizeof(int));
 	m->npop3 = nc.pop3_listen.n;
+	memcpy(m->pop3s_fds, pop3s, nc.pop3s_listen.n * sizeof(int));
+	m->npop3s = nc.pop3s_listen.n;
 
 	conf_free(&m->conf);
 	m->conf = nc;
@@ -264,12 +291,13 @@ master_reload(struct master *m)
 	daemon_log_setup(&m->conf);
 	/* TLS turned on: the ticket keys exist before smtpd's sessions look. */
 	master_tickets_check(m);
-	services_reload(m, pop3_changed);
+	services_reload(m, pop3_changed || pop3s_changed);
 	reload_diff(applied, sizeof(applied), "smtp_listen", smtp_changed);
 	reload_diff(applied, sizeof(applied), "smtps_listen", smtps_changed);
 	reload_diff(applied, sizeof(applied), "submission_listen",
 	    sub_changed);
 	reload_diff(applied, sizeof(applied), "pop3_listen", pop3_changed);
+	reload_diff(applied, sizeof(applied), "pop3s_listen", pop3s_changed);
 	if (later[0] != '\0')
 		log_warnx("reload: %s changed; it takes effect at the next "
 		    "start (postern stop; postern start)", later);

@@ -153,7 +153,9 @@ services_init(struct master *m)
 	s = svc_new(m, "pop3d", 0);
 	for (i = 0; i < m->npop3; i++)
 		svc_add_fd(s, "pop3", m->pop3_fds[i]);
-	s->retired = m->npop3 == 0;
+	for (i = 0; i < m->npop3s; i++)
+		svc_add_fd(s, "pop3s", m->pop3s_fds[i]);
+	s->retired = m->npop3 + m->npop3s == 0;
 	for (i = 0; i < m->nsvcs; i++)
 		svc_watch(m, &m->svcs[i]);
 }

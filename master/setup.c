@@ -182,6 +182,8 @@ setup_sockets(struct master *m, char *err, size_t errlen)
 	    &m->npop3, err, errlen) == -1 ||
 	    tcp_listeners("smtps_listen", &m->conf.smtps_listen, m->smtps_fds,
 	    &m->nsmtps, err, errlen) == -1 ||
+	    tcp_listeners("pop3s_listen", &m->conf.pop3s_listen, m->pop3s_fds,
+	    &m->npop3s, err, errlen) == -1 ||
 	    tcp_listeners("submission_listen", &m->conf.submission_listen,
 	    m->sub_fds, &m->nsub, err, errlen) == -1)
 		return -1;

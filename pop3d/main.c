@@ -1,7 +1,7 @@
 /*
  * main.c - pop3d: POP3 on the shared login layer (libcommon/login.h).
  *
- *	pop3d [-c CONFIG] [-f] -s pop3:FD [-s pop3:FD ...]
+ *	pop3d [-c CONFIG] [-f] -s pop3:FD [-s pop3:FD ...] [-s pop3s:FD ...]
  *
  * Started by master as root, and stays root: the parent must chroot and
  * setuid the processes it starts for each client (the parent itself
@@ -26,6 +26,7 @@ pop3_limits(const struct conf *cf, struct login_limits *lim)
 static const struct login_service pop3_service = {
 	.ident = "pop3d",
 	.socket_name = "pop3",
+	.tls_socket_name = "pop3s",
 	.proto = "pop3",
 	.limits = pop3_limits,
 	.line_busy = "-ERR [SYS/TEMP] too many connections\r\n",

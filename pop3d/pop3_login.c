@@ -1,6 +1,8 @@
 /*
  * pop3_login.c - the AUTHORIZATION state of one POP3 session: greeting,
- * CAPA, USER/PASS, AUTH PLAIN (RFC 5034), QUIT.
+ * CAPA, STLS (RFC 2595), USER/PASS, AUTH PLAIN (RFC 5034), QUIT. On an
+ * implicit-TLS listener (pop3s_listen, RFC 8314) the layer has done the
+ * handshake before the greeting.
  *
  * Runs in a login process (libcommon/login_proc.c set it up): as
  * login_user, chrooted in an empty directory, holding only the client
@@ -25,6 +27,7 @@
 #include "pop3d.h"
 #include "proto.h"
 #include "sasl.h"
+#include "tls.h"
 
 /* What POP3 keeps beside the layer's session. */
 struct pop3_lsess {
@@ -51,12 +54,14 @@ login_err(struct pop3_lsess *s, const char *fmt, ...)
 }
 
 void
-pop3_capa(struct netio *io, int authorization)
+pop3_capa(struct netio *io, int authorization, int stls)
 {
 	netio_printf(io, "+OK capability list follows\r\n");
 	netio_printf(io, "TOP\r\n");
 	if (authorization)
 		netio_printf(io, "USER\r\n");
+	if (stls)
+		netio_printf(io, "STLS\r\n");
 	netio_printf(io, "UIDL\r\n");
 	netio_printf(io, "RESP-CODES\r\n");
 	netio_printf(io, "PIPELINING\r\n");
@@ -108,6 +113,40 @@ static enum netio_status
 pop3_getline(struct pop3_lsess *s, char *line, size_t *len)
 {
 	return login_getline(s->ls, line, POP3_LINE_MAX, len);
+}
+
+/*
+ * STLS (RFC 2595 4): offered while the session is plain and a
+ * certificate is configured. The layer discards whatever the client
+ * pipelined after it; once under TLS the client starts afresh (no USER
+ * is remembered), and may ask CAPA again.
+ */
+static void
+cmd_stls(struct pop3_lsess *s)
+{
+	const struct login_env *env = s->ls->env;
+
+	if (s->ls->transport != LOGIN_TRANSPORT_PLAIN) {
+		login_err(s, "STLS not allowed: TLS is already active");
+		return;
+	}
+	if (s->have_user) {
+		login_err(s, "STLS not allowed after USER");
+		return;
+	}
+	if (!tls_server_configured(env->conf)) {
+		login_err(s, "STLS not available");
+		return;
+	}
+	if (login_starttls(s->ls, "+OK Begin TLS negotiation\r\n") == -1) {
+		log_warnx("STLS from [%s]: TLS is not available: %s",
+		    s->ls->ip, env->tls_error != NULL ? env->tls_error :
+		    "no certificate");
+		login_err(s, "[SYS/TEMP] TLS not available now");
+		return;
+	}
+	s->have_user = 0;
+	explicit_bzero(s->user, sizeof(s->user));
 }
 
 static void
@@ -237,7 +276,9 @@ pop3_login_run(struct login_sess *ls)
 			cmd_auth(&s, c.arg);
 			break;
 		case POP3_CMD_CAPA:
-			pop3_capa(s.io, 1);
+			pop3_capa(s.io, 1, ls->transport ==
+			    LOGIN_TRANSPORT_PLAIN &&
+			    tls_server_configured(ls->env->conf));
 			break;
 		case POP3_CMD_QUIT:
 			netio_printf(s.io, "+OK Postern POP3 signing off\r\n");
@@ -247,7 +288,7 @@ pop3_login_run(struct login_sess *ls)
 			    "AUTH PLAIN");
 			break;
 		case POP3_CMD_STLS:
-			login_err(&s, "STLS not available");
+			cmd_stls(&s);
 			break;
 		case POP3_CMD_STAT: case POP3_CMD_LIST: case POP3_CMD_UIDL:
 		case POP3_CMD_RETR: case POP3_CMD_TOP: case POP3_CMD_DELE:

@@ -413,7 +413,7 @@ mail_loop(struct pop3_msess *s)
 				netio_printf(&s->io, "+OK\r\n");
 			break;
 		case POP3_CMD_CAPA:
-			pop3_capa(&s->io, 0);
+			pop3_capa(&s->io, 0, 0);
 			break;
 		case POP3_CMD_QUIT:
 			cmd_quit(s);

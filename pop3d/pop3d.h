@@ -139,8 +139,8 @@ void	pop3_mail_run(const struct login_env *, int client, const char *user,
 	    const unsigned char *left, size_t leftlen)
 	    __attribute__((__noreturn__));
 
-/* CAPA lines for a state (pop3_login.c). */
-void	pop3_capa(struct netio *, int authorization);
+/* CAPA lines for a state, STLS among them if stls (pop3_login.c). */
+void	pop3_capa(struct netio *, int authorization, int stls);
 
 /*
  * The mailbox (pop3_mailbox.c): a snapshot of cur/ taken at login.
