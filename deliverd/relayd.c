@@ -53,6 +53,7 @@
 #include "proto.h"
 #include "remote.h"
 #include "sock.h"
+#include "tls.h"
 
 #define RL_RECONNECT_MS	200
 /* A job frame: 100 recipients of three addresses each, and a little. */
@@ -70,6 +71,12 @@ static uint32_t			 rl_route_id;
 static struct smtp_session	*rl_cached;
 static char			 rl_cached_hop[D_NEXTHOP_MAX + 1];
 static uint64_t			 rl_cached_until;	/* monotonic ms */
+static enum tls_level		 rl_cached_level;	/* it was opened for */
+
+/* Outbound TLS: read before the chroot, fixed until the next start. */
+static struct tls_client	*rl_tls;	/* NULL: no TLS engine */
+static struct tls_policy	 rl_policy;	/* smtp_tls_policy_map */
+static enum tls_level		 rl_level;	/* smtp_tls_security_level */
 
 static void
 rl_client_conf(void)
@@ -96,6 +103,7 @@ rl_client_conf(void)
 	if (rl_conf.smtp_bind_address6[0] != '\0' && inet_pton(AF_INET6,
 	    rl_conf.smtp_bind_address6, &sin6->sin6_addr) == 1)
 		sin6->sin6_family = AF_INET6;
+	rl_smtp.tls = rl_tls;
 }
 
 /* Every address of every local interface: ours when we listen on all. */
@@ -152,6 +160,31 @@ rl_self_init(void)
 	}
 	if (wildcard)
 		rl_self_interfaces();
+}
+
+/*
+ * The TLS engine, the CA certificates and the policy map, read as root
+ * before the chroot (after it no file can be opened). A map that does
+ * not load is fatal: going on without it could send in plaintext what
+ * it says must be encrypted (master checked it, so this is a race with
+ * an edit; master restarts us).
+ */
+static void
+rl_tls_init(void)
+{
+	char err[512];
+
+	if (tls_level_parse(rl_conf.smtp_tls_security_level, &rl_level) == -1)
+		fatalx("smtp_tls_security_level \"%s\" is not none, may, "
+		    "encrypt, dane or verify", rl_conf.smtp_tls_security_level);
+	if (rl_conf.smtp_tls_policy_map[0] != '\0' &&
+	    tls_policy_load(rl_conf.smtp_tls_policy_map, &rl_policy, err,
+	    sizeof(err)) == -1)
+		fatalx("smtp_tls_policy_map: %s", err);
+	if ((rl_tls = tls_client_new(&rl_conf, err, sizeof(err))) == NULL)
+		log_warnx("no TLS for outbound mail: %s; level may sends in "
+		    "plaintext, the others defer", err);
+	rl_smtp.tls = rl_tls;
 }
 
 static void
@@ -284,11 +317,13 @@ rl_all(const struct d_rjob *j, struct rl_outcome *o, uint32_t status,
 }
 
 static void
-rl_session_done(struct smtp_session *s, const char *nexthop)
+rl_session_done(struct smtp_session *s, const char *nexthop,
+    enum tls_level level)
 {
 	if (rl_conf.smtp_connection_cache_time > 0 &&
 	    smtp_session_usable(s) && smtp_session_rset(s) == 0) {
 		rl_cached = s;
+		rl_cached_level = level;
 		strlcpy(rl_cached_hop, nexthop, sizeof(rl_cached_hop));
 		rl_cached_until = evloop_now_ms() +
 		    (uint64_t)rl_conf.smtp_connection_cache_time * 1000;
@@ -305,6 +340,51 @@ rl_outcome_from(struct rl_outcome *o, struct smtp_session *s)
 	strlcpy(o->mta, smtp_session_host(s), sizeof(o->mta));
 }
 
+/* The level for a next hop: its policy map entry, else the default. */
+static enum tls_level
+rl_tls_level(const char *nexthop, const char **match)
+{
+	const struct tls_policy_entry *e;
+
+	*match = "";
+	if ((e = tls_policy_find(&rl_policy, nexthop)) == NULL)
+		return rl_level;
+	*match = e->match;
+	return e->level;
+}
+
+/*
+ * What TLS asks of one exchanger. dane needs DNSSEC: without a secure
+ * answer and TLSA records for this host it is may (RFC 7672 2.2, as
+ * Postfix's dane).
+ */
+static void
+rl_hop_tls(enum tls_level level, const char *match, const char *nexthop,
+    const struct r_hop *h, struct smtp_tls *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->req.level = level;
+	t->req.host = h->host;
+	t->req.nexthop = nexthop;
+	t->req.match = match;
+	if (level == TLS_LEVEL_DANE)
+		t->req.level = TLS_LEVEL_MAY;
+}
+
+/* Postfix's line, which log tools look for; once per delivery. */
+static void
+rl_log_tls(const char *qid, struct smtp_session *s)
+{
+	const struct tls_peer *p = smtp_session_tls(s);
+
+	if (p == NULL)
+		return;
+	log_info("%s: %s TLS connection established to %s:%u: %s with "
+	    "cipher %s (%d/%d bits)%s", qid, p->trust, smtp_session_peer(s),
+	    rl_smtp.port, p->info.version, p->info.cipher, p->info.bits,
+	    p->info.alg_bits, p->info.resumed ? " (resumed)" : "");
+}
+
 /*
  * The exchangers in turn, from the cached session if it serves this
  * next hop. Fills o for every recipient.
@@ -318,18 +398,25 @@ rl_deliver(const struct d_rjob *j, const struct smtp_tx *tx,
 	struct smtp_session	*s;
 	socklen_t		 sslen;
 	char			 reason[SMTP_RESULT_TEXT_MAX], text[1200];
+	struct smtp_tls		 tls;
+	const char		*match;
+	enum tls_level		 level;
 	size_t			 i, usable;
-	int			 maybe_sent;
+	int			 maybe_sent, tls_failed = 0;
 
 	strlcpy(o->relay, "none", sizeof(o->relay));
-	if (rl_cached != NULL && strcmp(rl_cached_hop, j->nexthop) == 0) {
+	level = rl_tls_level(j->nexthop, &match);
+	/* A cached session serves only the level it was opened for. */
+	if (rl_cached != NULL && strcmp(rl_cached_hop, j->nexthop) == 0 &&
+	    rl_cached_level == level) {
 		s = rl_cached;
 		rl_cached = NULL;
 		o->conn_us = log_now_us();
 		rl_outcome_from(o, s);
+		rl_log_tls(j->qid, s);
 		if (smtp_session_tx(s, tx, o->res, reason, sizeof(reason),
 		    &maybe_sent) == SMTP_ATTEMPT_DONE) {
-			rl_session_done(s, j->nexthop);
+			rl_session_done(s, j->nexthop, level);
 			return;
 		}
 		smtp_session_close(s, 0);
@@ -359,18 +446,27 @@ rl_deliver(const struct d_rjob *j, const struct smtp_tx *tx,
 	strlcpy(reason, "no exchanger could be tried", sizeof(reason));
 	for (i = 0; i < usable; i++) {
 		rl_hop_sockaddr(&rt.hop[i], &ss, &sslen);
-		if ((s = smtp_session_open(&rl_smtp, rt.hop[i].host,
-		    (struct sockaddr *)&ss, sslen, reason,
-		    sizeof(reason))) == NULL) {
+		rl_hop_tls(level, match, j->nexthop, &rt.hop[i], &tls);
+		s = smtp_session_open(&rl_smtp, rt.hop[i].host,
+		    (struct sockaddr *)&ss, sslen, &tls, reason,
+		    sizeof(reason));
+		if (tls.fell_back)
+			log_info("%s: TLS handshake with %s:%u failed: %s; "
+			    "trying again in plaintext (TLS level may)",
+			    j->qid, rt.hop[i].host, rl_smtp.port, tls.fail);
+		if (s == NULL) {
 			/* Postfix logs each exchanger it could not use. */
 			log_info("%s: %s", j->qid, reason);
+			tls_failed = tls.tls_failed;
 			continue;
 		}
+		tls_failed = 0;
 		o->conn_us = log_now_us();
 		rl_outcome_from(o, s);
+		rl_log_tls(j->qid, s);
 		if (smtp_session_tx(s, tx, o->res, reason, sizeof(reason),
 		    &maybe_sent) == SMTP_ATTEMPT_DONE) {
-			rl_session_done(s, j->nexthop);
+			rl_session_done(s, j->nexthop, level);
 			return;
 		}
 		smtp_session_close(s, 0);
@@ -379,9 +475,15 @@ rl_deliver(const struct d_rjob *j, const struct smtp_tx *tx,
 		if (maybe_sent)
 			break;
 	}
-	/* Postfix's codes: no connection 4.4.1, a broken one 4.4.2. */
-	rl_all(j, o, ST_TEMP, strncmp(reason, "connect to ", 11) == 0 ?
-	    "4.4.1" : "4.4.2", reason);
+	/*
+	 * Postfix's codes: no connection 4.4.1, a broken one 4.4.2; TLS
+	 * required and not had (not offered, failed, not verified: RFC
+	 * 7672's "cryptographic failure") 4.7.5. Never a bounce: the
+	 * receiver may fix it.
+	 */
+	rl_all(j, o, ST_TEMP, tls_failed ? "4.7.5" :
+	    strncmp(reason, "connect to ", 11) == 0 ? "4.4.1" : "4.4.2",
+	    reason);
 }
 
 static void
@@ -592,6 +694,7 @@ main(int argc, char *argv[])
 	if (fs_path(dir, sizeof(dir), rl_conf.spool_directory, "relay") == -1)
 		fatalx("spool_directory too long");
 	rl_client_conf();
+	rl_tls_init();
 	rl_self_init();
 	/* The chroot has no /etc/localtime: the log's time zone now. */
 	tzset();
@@ -612,6 +715,8 @@ main(int argc, char *argv[])
 	}
 	rl_cache_drop(1);
 	ipc_conn_close(&rl_route);
+	tls_client_free(rl_tls);
+	tls_policy_free(&rl_policy);
 	conf_free(&rl_conf);
 	log_info("terminating");
 	return 0;
