@@ -402,8 +402,9 @@ conf_apply(struct conf *c, const char *name, int lineno, char *line,
 	*eq = '\0';
 	key = trim(line);
 	val = trim(eq + 1);
+	/* Upper case too: Postfix's smtp_tls_CAfile keeps its spelling. */
 	for (i = 0; key[i] != '\0'; i++)
-		if (!islower((unsigned char)key[i]) && key[i] != '_' &&
+		if (!isalpha((unsigned char)key[i]) && key[i] != '_' &&
 		    !isdigit((unsigned char)key[i]))
 			break;
 	if (key[0] == '\0' || key[i] != '\0') {

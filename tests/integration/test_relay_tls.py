@@ -1,0 +1,238 @@
+"""Outbound TLS between servers (issue 10, sections 6 and 7): the remote
+delivery agent says STARTTLS when the receiver offers it, logs what was
+negotiated in Postfix's words, and keeps to the per-destination policy
+(smtp_tls_security_level, smtp_tls_policy_map): "encrypt" and "verify"
+defer (4.7.5) and send nothing in plaintext when they cannot be had,
+"may" delivers in plaintext to a receiver without TLS.
+
+Every host has a loopback address of its own with port 25 (netharness);
+NSD names them. The receivers are Postern instances with a certificate
+the test makes, or a recording exchanger without STARTTLS that keeps
+every command it was sent (so "nothing in plaintext" is checked on the
+wire, not inferred).
+"""
+import re
+import shutil
+import socket
+import threading
+
+import pytest
+
+import netharness
+from conftest import wait_until
+from test_relay_multihost import dns_address, message, submit, with_dns
+from test_tls import make_cert
+
+
+class RecordingMx:
+    """A plaintext exchanger on address:25 without STARTTLS that accepts
+    everything and records each line a client sent."""
+
+    def __init__(self, address=None):
+        self.address = address or netharness.loopback_address()
+        self.lines = []
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind((self.address, 25))
+        self.sock.listen(16)
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            with c, c.makefile("rwb") as f:
+                try:
+                    self._session(f)
+                except OSError:
+                    pass
+
+    def _session(self, f):
+        f.write(b"220 mx.plain.test ESMTP\r\n")
+        f.flush()
+        data = False
+        for line in f:
+            self.lines.append(line)
+            if data:
+                if line == b".\r\n":
+                    data = False
+                    f.write(b"250 2.0.0 Ok: queued\r\n")
+                    f.flush()
+                continue
+            verb = line[:4].upper()
+            if verb == b"EHLO":
+                f.write(b"250-mx.plain.test\r\n250 PIPELINING\r\n")
+            elif verb == b"DATA":
+                data = True
+                f.write(b"354 go ahead\r\n")
+            elif verb == b"QUIT":
+                f.write(b"221 bye\r\n")
+                f.flush()
+                return
+            else:
+                f.write(b"250 2.0.0 Ok\r\n")
+            f.flush()
+
+    def said(self, verb):
+        return [x for x in self.lines if x.upper().startswith(verb)]
+
+    def stop(self):
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.sock.close()
+        self.thread.join(5)
+
+
+@pytest.fixture
+def recording_mx():
+    made = []
+
+    def make():
+        m = RecordingMx()
+        made.append(m)
+        return m
+    yield make
+    for m in made:
+        m.stop()
+
+
+def tls_receiver(host_factory, domain, users, dns):
+    """A Postern host with a certificate for mx.DOMAIN (self-signed: the
+    sender's CA file for verify)."""
+    h = host_factory(domain, users, with_dns(dns), start=False)
+    cert, key = make_cert(h.root, "mx", f"mx.{domain}")
+    # keyd reads it as key_user, as for a key postern setup made.
+    shutil.chown(key, h.conf_value("key_user", "postern-key"))
+    h.write_conf(with_dns(dns) + f"myhostname = mx.{domain}\n"
+                 f"local_domains = {domain}\n"
+                 f"tls_cert_file = {cert}\ntls_key_file = {key}\n")
+    h.start()
+    h.cert = cert
+    return h
+
+
+def log_since(host, mark):
+    return host.log_text()[mark:]
+
+
+def wait_log(host, pattern, timeout=30, mark=0):
+    return wait_until(lambda: re.search(pattern, log_since(host, mark)),
+                      timeout, what=f"{pattern!r} in the log")
+
+
+def set_policy(host, extra, policy=None):
+    """Rewrites host's postern.conf with extra (and a policy map) and
+    reloads: the relay agents are replaced and read the new policy."""
+    lines = extra
+    if policy is not None:
+        path = host.root / "tls_policy"
+        path.write_text(policy)
+        lines += f"smtp_tls_policy_map = {path}\n"
+    host.write_conf(lines)
+    mark = len(host.log_text())
+    host.postern("reload")
+    wait_log(host, r"relayd \(pid \d+\) replaced for the new "
+             r"configuration", mark=mark)
+
+
+def test_two_instances_relay_over_tls_and_log_it(nsd_factory,
+                                                 host_factory):
+    dns = dns_address()
+    a = host_factory("a.test", ["alice"], with_dns(dns))
+    b = tls_receiver(host_factory, "b.test", ["bob"], dns)
+    nsd_factory({"a.test": netharness.zone_for_host("a.test", a.addr),
+                 "b.test": netharness.zone_for_host("b.test", b.addr)},
+                address=dns)
+    submit(a, "alice@a.test", ["bob@b.test"],
+           message("alice@a.test", "bob@b.test", "over tls"))
+    [got] = b.wait_messages("bob@b.test", 1)
+    data = got.read_bytes()
+    # B's Received field: the message came under TLS (RFC 3848).
+    first = re.search(rb"^Received: .*?(?=^\S)", data, re.M | re.S).group(0)
+    assert b"with ESMTPS" in first, first
+    assert b"using TLSv1.3 with cipher" in first, first
+    # A's log: Postfix's line, with the version and cipher; the chain
+    # is self-signed and level may does not care ("Untrusted").
+    wait_log(a, r"Untrusted TLS connection established to "
+             r"mx\.b\.test\[" + re.escape(b.addr) + r"\]:25: TLSv1\.3 "
+             r"with cipher TLS_\w+ \(\d+/\d+ bits\)")
+    wait_log(a, r"to=<bob@b\.test>, relay=mx\.b\.test\[" +
+             re.escape(b.addr) + r"\]:25, .*status=sent")
+    a.wait_queue_empty()
+
+
+def test_encrypt_defers_and_says_nothing_in_plaintext_may_delivers(
+        nsd_factory, host_factory, recording_mx):
+    dns = dns_address()
+    plain = recording_mx()
+    a = host_factory("a.test", ["alice"], with_dns(dns) +
+                     "smtp_tls_security_level = encrypt\n")
+    nsd_factory({"a.test": netharness.zone_for_host("a.test", a.addr),
+                 "c.test": netharness.zone_for_host("c.test",
+                                                    plain.address)},
+                address=dns)
+    submit(a, "alice@a.test", ["carol@c.test"],
+           message("alice@a.test", "carol@c.test", "must be encrypted"))
+    wait_log(a, r"to=<carol@c\.test>, relay=none, .*dsn=4\.7\.5, "
+             r"status=deferred \(TLS is required, but was not offered by host "
+             r"mx\.c\.test\[" + re.escape(plain.address) + r"\]\)")
+    # The exchanger was asked EHLO and heard QUIT: no envelope, no text.
+    assert plain.said(b"EHLO"), plain.lines
+    assert not plain.said(b"MAIL") and not plain.said(b"DATA"), plain.lines
+    assert len(a.queue_entries()) == 1
+
+    # The policy map makes c.test "may": the next retry goes in plaintext.
+    set_policy(a, with_dns(dns) + "smtp_tls_security_level = encrypt\n",
+               "# c.test has no TLS yet\n.example may\nc.test  may\n")
+    wait_until(lambda: plain.said(b"DATA"), 30, what="the plaintext DATA")
+    a.wait_queue_empty()
+    assert len(plain.said(b"MAIL")) == 1
+
+
+def test_verify_defers_a_wrong_name_and_delivers_the_right_one(
+        nsd_factory, host_factory):
+    dns = dns_address()
+    a = host_factory("a.test", ["alice"], with_dns(dns), start=False)
+    b = tls_receiver(host_factory, "b.test", ["bob"], dns)
+    conf = with_dns(dns) + f"myhostname = mx.a.test\nlocal_domains = " \
+        f"a.test\nsmtp_tls_CAfile = {b.cert}\n"
+    (a.root / "tls_policy").write_text("b.test verify match=mx.other.test\n")
+    a.write_conf(conf + f"smtp_tls_policy_map = {a.root / 'tls_policy'}\n")
+    a.start()
+    nsd_factory({"a.test": netharness.zone_for_host("a.test", a.addr),
+                 "b.test": netharness.zone_for_host("b.test", b.addr)},
+                address=dns)
+    submit(a, "alice@a.test", ["bob@b.test"],
+           message("alice@a.test", "bob@b.test", "verified"))
+    wait_log(a, r"to=<bob@b\.test>, relay=none, .*dsn=4\.7\.5, "
+             r"status=deferred \(TLS with mx\.b\.test\[" + re.escape(b.addr) +
+             r"\]: Server certificate not verified")
+    assert b.messages("bob@b.test") == []
+    assert len(a.queue_entries()) == 1
+
+    # The certificate's own name (match= hostname: the exchanger's).
+    mark = len(a.log_text())
+    set_policy(a, conf, "b.test verify match=nexthop:hostname\n")
+    [got] = b.wait_messages("bob@b.test", 1)
+    assert b"Subject: verified" in got.read_bytes()
+    wait_log(a, r"Verified TLS connection established to mx\.b\.test\[",
+             mark=mark)
+    a.wait_queue_empty()
+
+
+def test_check_refuses_a_broken_policy_map(suite_factory, tmp_path):
+    bad = tmp_path / "policy"
+    bad.write_text("example.org sometimes\n")
+    s = suite_factory(f"smtp_tls_policy_map = {bad}\n")
+    r = s.postern("check", check=False)
+    assert r.returncode != 0
+    assert f'{bad}:1: unknown level "sometimes"' in r.stdout + r.stderr
+    s.write_conf("smtp_tls_security_level = always\n")
+    r = s.postern("check", check=False)
+    assert r.returncode != 0
+    assert "smtp_tls_security_level" in r.stdout + r.stderr
