@@ -209,7 +209,7 @@ rl_route_fail(struct r_route *rt, const char *why)
 
 /* One R_ROUTE exchange on the (lazily made) route connection. */
 static int
-rl_route_once(const char *domain, struct r_route *rt)
+rl_route_once(const char *domain, int dane, struct r_route *rt)
 {
 	struct ipc_msg	m;
 	int		fd, rc = -1;
@@ -219,7 +219,7 @@ rl_route_once(const char *domain, struct r_route *rt)
 			return -1;
 		ipc_conn_init(&rl_route, fd, RL_ROUTE_FRAME_MAX);
 	}
-	ipc_msg_init(&m, R_ROUTE, ++rl_route_id);
+	ipc_msg_init(&m, dane ? R_ROUTE_DANE : R_ROUTE, ++rl_route_id);
 	if (proto_enc_r_route(&m, domain) == -1) {
 		ipc_msg_free(&m);
 		errno = EINVAL;
@@ -254,11 +254,11 @@ broken:
  * have been restarted since the last job).
  */
 static void
-rl_route_get(const char *domain, struct r_route *rt)
+rl_route_get(const char *domain, int dane, struct r_route *rt)
 {
 	int r;
 
-	if ((r = rl_route_once(domain, rt)) == 0)
+	if ((r = rl_route_once(domain, dane, rt)) == 0)
 		return;
 	if (r == -2) {
 		rl_route_fail(rt, "the next hop is not a host name");
@@ -266,7 +266,7 @@ rl_route_get(const char *domain, struct r_route *rt)
 		strlcpy(rt->dsn, "5.1.2", sizeof(rt->dsn));
 		return;
 	}
-	if (rl_route_once(domain, rt) == 0)
+	if (rl_route_once(domain, dane, rt) == 0)
 		return;
 	log_warn("resolverd's route.sock");
 	rl_route_fail(rt, errno == ETIMEDOUT ? "timed out" :
@@ -354,21 +354,47 @@ rl_tls_level(const char *nexthop, const char **match)
 }
 
 /*
- * What TLS asks of one exchanger. dane needs DNSSEC: without a secure
- * answer and TLSA records for this host it is may (RFC 7672 2.2, as
- * Postfix's dane).
+ * What TLS asks of one exchanger. dane follows RFC 7672 2.2 on what
+ * resolverd found: no validated TLSA records (an insecure MX or
+ * address answer, or none published): may, as Postfix's dane; records
+ * of which DANE can use one: dane; records, none usable: encrypt
+ * (TLS, unauthenticated). -1: the TLSA lookup of a validated host
+ * failed: that host must not get the mail, in plaintext or otherwise.
  */
-static void
+static int
 rl_hop_tls(enum tls_level level, const char *match, const char *nexthop,
     const struct r_hop *h, struct smtp_tls *t)
 {
+	static struct tls_tlsa	tlsa[R_TLSA_MAX];
+	uint32_t		i;
+	int			usable = 0;
+
 	memset(t, 0, sizeof(*t));
 	t->req.level = level;
 	t->req.host = h->host;
 	t->req.nexthop = nexthop;
 	t->req.match = match;
-	if (level == TLS_LEVEL_DANE)
+	if (level != TLS_LEVEL_DANE)
+		return 0;
+	if (h->dane == R_DANE_FAIL)
+		return -1;
+	if (h->dane != R_DANE_TLSA) {
 		t->req.level = TLS_LEVEL_MAY;
+		return 0;
+	}
+	for (i = 0; i < h->ntlsa && i < R_TLSA_MAX; i++) {
+		tlsa[i].usage = (uint8_t)h->tlsa[i].usage;
+		tlsa[i].selector = (uint8_t)h->tlsa[i].selector;
+		tlsa[i].mtype = (uint8_t)h->tlsa[i].mtype;
+		tlsa[i].len = (uint8_t)h->tlsa[i].len;
+		memcpy(tlsa[i].data, h->tlsa[i].data, h->tlsa[i].len);
+		usable += tls_tlsa_usable(&tlsa[i]);
+	}
+	t->req.tlsa = tlsa;
+	t->req.ntlsa = i;
+	if (usable == 0)
+		t->req.level = TLS_LEVEL_ENCRYPT;
+	return 0;
 }
 
 /* Postfix's line, which log tools look for; once per delivery. */
@@ -432,7 +458,7 @@ rl_deliver(const struct d_rjob *j, const struct smtp_tx *tx,
 	}
 	rl_cache_drop(1);
 
-	rl_route_get(j->nexthop, &rt);
+	rl_route_get(j->nexthop, level == TLS_LEVEL_DANE, &rt);
 	if (rt.status != ST_OK) {
 		rl_all(j, o, rt.status, rt.dsn, rt.text);
 		return;
@@ -446,7 +472,15 @@ rl_deliver(const struct d_rjob *j, const struct smtp_tx *tx,
 	strlcpy(reason, "no exchanger could be tried", sizeof(reason));
 	for (i = 0; i < usable; i++) {
 		rl_hop_sockaddr(&rt.hop[i], &ss, &sslen);
-		rl_hop_tls(level, match, j->nexthop, &rt.hop[i], &tls);
+		if (rl_hop_tls(level, match, j->nexthop, &rt.hop[i],
+		    &tls) == -1) {
+			/* Postfix's words. */
+			snprintf(reason, sizeof(reason), "TLSA lookup error for "
+			    "%s:%u", rt.hop[i].host, rl_smtp.port);
+			log_info("%s: %s", j->qid, reason);
+			tls_failed = 1;
+			continue;
+		}
 		s = smtp_session_open(&rl_smtp, rt.hop[i].host,
 		    (struct sockaddr *)&ss, sslen, &tls, reason,
 		    sizeof(reason));
