@@ -11,9 +11,12 @@ the test makes, or a recording exchanger without STARTTLS that keeps
 every command it was sent (so "nothing in plaintext" is checked on the
 wire, not inferred).
 """
+import hashlib
+import os
 import re
 import shutil
 import socket
+import subprocess
 import threading
 
 import pytest
@@ -236,3 +239,84 @@ def test_check_refuses_a_broken_policy_map(suite_factory, tmp_path):
     r = s.postern("check", check=False)
     assert r.returncode != 0
     assert "smtp_tls_security_level" in r.stdout + r.stderr
+
+
+# -- DANE (RFC 7672) -----------------------------------------------------------
+
+@pytest.fixture
+def dane_net(nsd_factory, host_factory):
+    """A sender (a.test, level dane) behind a validating unbound, and a
+    receiver mx.dane.test whose zone is signed; the test gives the TLSA
+    record: dane_net(tlsa_for) -> (a, b, nsd, unbound), where tlsa_for
+    maps the receiver's certificate to the record's data."""
+    made = []
+    if not os.path.exists(netharness.UNBOUND) or \
+            not os.path.exists(netharness.LDNS_SIGNZONE):
+        pytest.fail("unbound and ldnsutils are not installed (README "
+                    "command 2 installs them)")
+
+    def make(tlsa_for):
+        nsd_addr, resolver = dns_address(), dns_address()
+        keys = netharness.ZoneKeys(netharness.new_tmpdir("postern-keys-"),
+                                   "dane.test")
+        made.append(keys.root)
+        b = tls_receiver(host_factory, "dane.test", ["bob"], resolver)
+        a = host_factory("a.test", ["alice"], with_dns(resolver) +
+                         "smtp_tls_security_level = dane\n")
+        nsd = nsd_factory({
+            "a.test": netharness.zone_for_host("a.test", a.addr),
+            "dane.test": netharness.zone_for_host("dane.test", b.addr) +
+            f"_25._tcp.mx IN TLSA 3 1 1 {tlsa_for(b.cert)}\n",
+        }, address=nsd_addr, signed={"dane.test": keys})
+        u = netharness.Unbound(netharness.new_tmpdir("postern-unbound-"),
+                               nsd, [keys.ds], address=resolver)
+        made.append(u)
+        u.start()
+        return a, b, nsd, u
+    yield make
+    keep = os.environ.get("POSTERN_KEEP_TMP") == "1"
+    for m in made:
+        if isinstance(m, netharness.Unbound):
+            m.stop()
+            m = m.root
+        if not keep:
+            shutil.rmtree(m, ignore_errors=True)
+
+
+def spki_sha256(cert):
+    """TLSA 3 1 1's data: SHA-256 of the certificate's public key."""
+    pub = subprocess.run(["openssl", "x509", "-in", str(cert), "-noout",
+                          "-pubkey"], check=True, capture_output=True).stdout
+    der = subprocess.run(["openssl", "pkey", "-pubin", "-outform", "DER"],
+                         input=pub, check=True, capture_output=True).stdout
+    return hashlib.sha256(der).hexdigest()
+
+
+def test_dane_a_matching_tlsa_3_1_1_delivers_verified(dane_net):
+    a, b, _, _ = dane_net(spki_sha256)
+    # resolverd believes its loopback resolver's AD bit.
+    wait_log(a, r"DNS servers: .*DNSSEC: their AD bit is trusted")
+    submit(a, "alice@a.test", ["bob@dane.test"],
+           message("alice@a.test", "bob@dane.test", "dane match"))
+    [got] = b.wait_messages("bob@dane.test", 1)
+    assert b"Subject: dane match" in got.read_bytes()
+    wait_log(a, r"Verified TLS connection established to mx\.dane\.test\[" +
+             re.escape(b.addr) + r"\]:25: TLSv1\.3 with cipher")
+    a.wait_queue_empty()
+
+
+def test_dane_a_mismatching_tlsa_defers_and_sends_nothing(dane_net):
+    a, b, _, _ = dane_net(lambda cert: "ab" * 32)
+    submit(a, "alice@a.test", ["bob@dane.test"],
+           message("alice@a.test", "bob@dane.test", "dane mismatch"))
+    wait_log(a, r"to=<bob@dane\.test>, relay=none, .*dsn=4\.7\.5, "
+             r"status=deferred \(TLS with mx\.dane\.test\[" +
+             re.escape(b.addr) + r"\]: Server certificate not verified")
+    # Retried (queue_retry_min 2s), deferred again: never in plaintext.
+    wait_until(lambda: len(re.findall(r"to=<bob@dane\.test>.*dsn=4\.7\.5",
+                                      a.log_text())) >= 2, 30,
+               what="a second deferral")
+    assert len(a.queue_entries()) == 1
+    assert b.messages("bob@dane.test") == []
+    # The receiver's queue never saw it: no DATA reached it.
+    assert "dane-mismatch@test" not in b.log_text()
