@@ -9,8 +9,10 @@
  * A program of its own, not a mode of deliverd: the local agent runs as
  * the mail store's owner and forks a command runner as root first; this
  * one never holds either. Started by master (remote_delivery_concurrency
- * copies) as root, it reads postern.conf, gathers the addresses that
- * are ours (the loop check), then drops for good to relay_user,
+ * copies) as root, it reads postern.conf, the outbound TLS policy
+ * (smtp_tls_policy_map) and the CA certificates (smtp_tls_CAfile),
+ * gathers the addresses that are ours (the loop check), then drops for
+ * good to relay_user,
  * chrooted into <spool>/relay, which holds only the two sockets it
  * talks to (relay.sock: queued; route.sock: resolverd), so it can
  * reconnect to either from inside. It opens no file: the message comes
@@ -24,7 +26,16 @@
  * and used first for the next job to the same domain; it is closed
  * (QUIT) when that time passes or a job for another domain comes.
  * Signals are read between jobs: a job is never abandoned halfway, and
- * a result queued did not receive is retried by queued.
+ * a result queued did not receive is retried by queued. A reload
+ * replaces the agents (master's SIGTERM, between jobs): only a fresh
+ * one, before its chroot, can read a changed policy map.
+ *
+ * Outbound TLS: each job's level comes from the policy map or
+ * smtp_tls_security_level; the SMTP client says STARTTLS as it asks
+ * (smtp_client.c), and a level that needs TLS and did not get it defers
+ * with 4.7.5, never sending in plaintext. For dane the route comes with
+ * DNSSEC's facts (R_ROUTE_DANE) and each exchanger gets its level from
+ * them (rl_hop_tls, RFC 7672 2.2).
  */
 #include <sys/socket.h>
 #include <sys/types.h>
