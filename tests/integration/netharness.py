@@ -406,7 +406,7 @@ class Unbound:
     access-control: 127.0.0.0/8 allow
     do-not-query-localhost: no
     module-config: "validator iterator"
-    trust-anchor-file: "{d}/anchors"
+{f'    trust-anchor-file: "{d}/anchors"' if self.anchors else ""}
     num-threads: 1
     # RFC 6761's special-use names are unbound's own (NXDOMAIN) unless
     # told otherwise: the tests' domains are under test.

@@ -31,8 +31,11 @@ class RecordingMx:
     """A plaintext exchanger on address:25 without STARTTLS that accepts
     everything and records each line a client sent."""
 
-    def __init__(self, address=None):
+    def __init__(self, address=None, broken_tls=False):
+        """broken_tls: offers STARTTLS, says 220 to it and then sends
+        bytes that are no TLS (a receiver with a broken TLS stack)."""
         self.address = address or netharness.loopback_address()
+        self.broken_tls = broken_tls
         self.lines = []
         self.sock = socket.socket()
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -67,7 +70,14 @@ class RecordingMx:
                 continue
             verb = line[:4].upper()
             if verb == b"EHLO":
-                f.write(b"250-mx.plain.test\r\n250 PIPELINING\r\n")
+                f.write(b"250-mx.plain.test\r\n" +
+                        (b"250-STARTTLS\r\n" if self.broken_tls else b"") +
+                        b"250 PIPELINING\r\n")
+            elif verb == b"STAR":
+                f.write(b"220 2.0.0 go ahead\r\n"
+                        b"this is not a TLS record\r\n")
+                f.flush()
+                return
             elif verb == b"DATA":
                 data = True
                 f.write(b"354 go ahead\r\n")
@@ -95,8 +105,8 @@ class RecordingMx:
 def recording_mx():
     made = []
 
-    def make():
-        m = RecordingMx()
+    def make(**kw):
+        m = RecordingMx(**kw)
         made.append(m)
         return m
     yield make
@@ -241,6 +251,60 @@ def test_check_refuses_a_broken_policy_map(suite_factory, tmp_path):
     assert "smtp_tls_security_level" in r.stdout + r.stderr
 
 
+def test_may_retries_a_failed_handshake_in_plaintext_encrypt_defers(
+        nsd_factory, host_factory, recording_mx):
+    dns = dns_address()
+    broken = recording_mx(broken_tls=True)
+    a = host_factory("a.test", ["alice"], with_dns(dns))
+    nsd_factory({"a.test": netharness.zone_for_host("a.test", a.addr),
+                 "c.test": netharness.zone_for_host("c.test",
+                                                    broken.address)},
+                address=dns)
+    submit(a, "alice@a.test", ["carol@c.test"],
+           message("alice@a.test", "carol@c.test", "broken tls"))
+    wait_log(a, r"TLS handshake with mx\.c\.test:25 failed: .*; trying "
+             r"again in plaintext")
+    wait_log(a, r"to=<carol@c\.test>, relay=mx\.c\.test\[.*status=sent")
+    # Two connections: STARTTLS on the first, the mail on the second.
+    assert len(broken.said(b"STARTTLS")) == 1, broken.lines
+    assert len(broken.said(b"EHLO")) == 2, broken.lines
+    assert len(broken.said(b"DATA")) == 1, broken.lines
+    a.wait_queue_empty()
+
+    # The same receiver under encrypt: deferred, no second connection.
+    lines = len(broken.lines)
+    set_policy(a, with_dns(dns), "c.test encrypt\n")
+    submit(a, "alice@a.test", ["carol@c.test"],
+           message("alice@a.test", "carol@c.test", "broken tls 2"))
+    wait_log(a, r"to=<carol@c\.test>, relay=none, .*dsn=4\.7\.5, "
+             r"status=deferred \(Cannot start TLS: handshake failure "
+             r"with mx\.c\.test\[")
+    assert not [x for x in broken.lines[lines:]
+                if x.upper().startswith((b"MAIL", b"DATA"))], broken.lines
+
+
+def test_a_cached_tls_session_carries_the_next_message(nsd_factory,
+                                                       host_factory):
+    dns = dns_address()
+    a = host_factory("a.test", ["alice"], with_dns(dns) +
+                     "smtp_connection_cache_time = 10s\n")
+    b = tls_receiver(host_factory, "b.test", ["bob"], dns)
+    nsd_factory({"a.test": netharness.zone_for_host("a.test", a.addr),
+                 "b.test": netharness.zone_for_host("b.test", b.addr)},
+                address=dns)
+    for n in (1, 2):
+        submit(a, "alice@a.test", ["bob@b.test"],
+               message("alice@a.test", "bob@b.test", f"cached {n}"))
+        b.wait_messages("bob@b.test", n)
+    for got in b.messages("bob@b.test"):
+        assert b"with ESMTPS" in got.read_bytes()
+    # One TLS session at B carried both; A logs TLS for each delivery.
+    assert len(re.findall(r"TLS connection established from",
+                          b.log_text())) == 1, b.log_text()
+    assert len(re.findall(r"TLS connection established to mx\.b\.test",
+                          a.log_text())) == 2
+
+
 # -- DANE (RFC 7672) -----------------------------------------------------------
 
 @pytest.fixture
@@ -255,7 +319,7 @@ def dane_net(nsd_factory, host_factory):
         pytest.fail("unbound and ldnsutils are not installed (README "
                     "command 2 installs them)")
 
-    def make(tlsa_for):
+    def make(tlsa_for, signed=True):
         nsd_addr, resolver = dns_address(), dns_address()
         keys = netharness.ZoneKeys(netharness.new_tmpdir("postern-keys-"),
                                    "dane.test")
@@ -267,9 +331,10 @@ def dane_net(nsd_factory, host_factory):
             "a.test": netharness.zone_for_host("a.test", a.addr),
             "dane.test": netharness.zone_for_host("dane.test", b.addr) +
             f"_25._tcp.mx IN TLSA 3 1 1 {tlsa_for(b.cert)}\n",
-        }, address=nsd_addr, signed={"dane.test": keys})
+        }, address=nsd_addr, signed={"dane.test": keys} if signed else None)
         u = netharness.Unbound(netharness.new_tmpdir("postern-unbound-"),
-                               nsd, [keys.ds], address=resolver)
+                               nsd, [keys.ds] if signed else [],
+                               address=resolver)
         made.append(u)
         u.start()
         return a, b, nsd, u
@@ -320,3 +385,15 @@ def test_dane_a_mismatching_tlsa_defers_and_sends_nothing(dane_net):
     assert b.messages("bob@dane.test") == []
     # The receiver's queue never saw it: no DATA reached it.
     assert "dane-mismatch@test" not in b.log_text()
+
+
+def test_dane_without_dnssec_is_may_and_ignores_the_tlsa(dane_net):
+    # The same wrong record, in a zone nobody signed: not authenticated
+    # data, so no DANE (RFC 7672 2.2): delivered as level may would.
+    a, b, _, _ = dane_net(lambda cert: "ab" * 32, signed=False)
+    submit(a, "alice@a.test", ["bob@dane.test"],
+           message("alice@a.test", "bob@dane.test", "dane insecure"))
+    [got] = b.wait_messages("bob@dane.test", 1)
+    assert b"with ESMTPS" in got.read_bytes()
+    wait_log(a, r"Untrusted TLS connection established to mx\.dane\.test")
+    a.wait_queue_empty()
