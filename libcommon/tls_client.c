@@ -115,7 +115,11 @@ add_name(SSL *ssl, const char *name, int *first)
 	return r == 1 ? 0 : -1;
 }
 
-/* verify's names: match= (with its words), or the exchanger's. */
+/*
+ * verify's names: match= (with its words), or the exchanger's. -1 when
+ * none could be set: a chain checked against no name at all would pass
+ * for any certificate a trusted CA ever issued.
+ */
 static int
 verify_names(SSL *ssl, const struct tls_client_req *req)
 {
@@ -123,8 +127,11 @@ verify_names(SSL *ssl, const struct tls_client_req *req)
 	int	 first = 1;
 
 	SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-	if (req->match == NULL || req->match[0] == '\0')
-		return add_name(ssl, req->host, &first);
+	if (req->match == NULL || req->match[0] == '\0') {
+		if (add_name(ssl, req->host, &first) == -1)
+			return -1;
+		return first ? -1 : 0;
+	}
 	if (strlcpy(buf, req->match, sizeof(buf)) >= sizeof(buf))
 		return -1;
 	for (p = buf; (name = strsep(&p, ":")) != NULL; ) {
@@ -135,7 +142,7 @@ verify_names(SSL *ssl, const struct tls_client_req *req)
 		if (add_name(ssl, name, &first) == -1)
 			return -1;
 	}
-	return 0;
+	return first ? -1 : 0;
 }
 
 /* DANE's records on ssl: how many OpenSSL took (0: none usable). */

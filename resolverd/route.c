@@ -33,6 +33,7 @@
 #include "log.h"
 #include "peer.h"
 #include "resolverd.h"
+#include "tls.h"
 
 /* Requests one client may have in flight: beyond, it is not reading. */
 #define ROUTE_PER_CLIENT_MAX	64
@@ -104,10 +105,11 @@ route_server_local(const struct dns_server *s)
 static int
 route_dnssec(const struct conf *cf, const struct dns_servers *sv)
 {
-	size_t i;
+	enum tls_level	level;
+	size_t		i;
 
-	if (strcmp(cf->smtp_tls_security_level, "dane") != 0 &&
-	    cf->smtp_tls_policy_map[0] == '\0')
+	if ((tls_level_parse(cf->smtp_tls_security_level, &level) == -1 ||
+	    level != TLS_LEVEL_DANE) && cf->smtp_tls_policy_map[0] == '\0')
 		return 0;
 	for (i = 0; i < sv->n; i++)
 		if (!route_server_local(&sv->s[i])) {

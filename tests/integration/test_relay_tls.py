@@ -249,6 +249,15 @@ def test_check_refuses_a_broken_policy_map(suite_factory, tmp_path):
     r = s.postern("check", check=False)
     assert r.returncode != 0
     assert "smtp_tls_security_level" in r.stdout + r.stderr
+    s.write_conf(f"smtp_tls_CAfile = {tmp_path / 'missing.pem'}\n")
+    r = s.postern("check", check=False)
+    assert r.returncode != 0
+    assert "smtp_tls_CAfile" in r.stdout + r.stderr
+    bad.write_text("example.org verify match=mx.example.org\n"
+                   ".example.org DANE\n")
+    s.write_conf(f"smtp_tls_policy_map = {bad}\n"
+                 "smtp_tls_security_level = Encrypt\n")
+    s.postern("check")
 
 
 def test_may_retries_a_failed_handshake_in_plaintext_encrypt_defers(
