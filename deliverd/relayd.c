@@ -408,6 +408,18 @@ rl_hop_tls(enum tls_level level, const char *match, const char *nexthop,
 	return 0;
 }
 
+/* relay=host[addr]:25 for an exchanger that answered without a session. */
+static void
+rl_hop_relay(struct rl_outcome *o, const struct r_hop *h)
+{
+	char addr[INET6_ADDRSTRLEN] = "?";
+
+	inet_ntop(h->family == 6 ? AF_INET6 : AF_INET, h->addr, addr,
+	    sizeof(addr));
+	snprintf(o->relay, sizeof(o->relay), "%s[%s]:%u", h->host, addr,
+	    rl_smtp.port);
+}
+
 /* Postfix's line, which log tools look for; once per delivery. */
 static void
 rl_log_tls(const char *qid, struct smtp_session *s)
@@ -486,8 +498,8 @@ rl_deliver(const struct d_rjob *j, const struct smtp_tx *tx,
 		if (rl_hop_tls(level, match, j->nexthop, &rt.hop[i],
 		    &tls) == -1) {
 			/* Postfix's words. */
-			snprintf(reason, sizeof(reason), "TLSA lookup error for "
-			    "%s:%u", rt.hop[i].host, rl_smtp.port);
+			snprintf(reason, sizeof(reason), "TLSA lookup error "
+			    "for %s:%u", rt.hop[i].host, rl_smtp.port);
 			log_info("%s: %s", j->qid, reason);
 			tls_failed = 1;
 			continue;
@@ -503,6 +515,9 @@ rl_deliver(const struct d_rjob *j, const struct smtp_tx *tx,
 			/* Postfix logs each exchanger it could not use. */
 			log_info("%s: %s", j->qid, reason);
 			tls_failed = tls.tls_failed;
+			/* It answered (Postfix's relay=); TLS failed. */
+			if (tls_failed)
+				rl_hop_relay(o, &rt.hop[i]);
 			continue;
 		}
 		tls_failed = 0;

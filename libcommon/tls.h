@@ -98,7 +98,7 @@ const char *tls_level_name(enum tls_level);
 #define TLS_MATCH_NAMES		16	/* match='s names */
 
 struct tls_policy_entry {
-	char		domain[256];	/* lower case; ".x.y" for below x.y */
+	char		domain[256];	/* lower case; ".x.y": below x.y */
 	enum tls_level	level;
 	char		match[TLS_MATCH_MAX];	/* "" : the default */
 	int		line;
@@ -210,8 +210,8 @@ int	tls_conf_check(const struct conf *, char *err, size_t errlen);
 #define TLS_TLSA_DATA_MAX	64
 
 struct tls_tlsa {
-	uint8_t	usage;		/* 2 DANE-TA, 3 DANE-EE; others unusable */
-	uint8_t	selector;	/* 0 the certificate, 1 its public key */
+	uint8_t	usage;		/* 2 DANE-TA, 3 DANE-EE; others unused */
+	uint8_t	selector;	/* 0 the certificate, 1 its key */
 	uint8_t	mtype;		/* 1 SHA-256, 2 SHA-512 */
 	uint8_t	len;
 	uint8_t	data[TLS_TLSA_DATA_MAX];
@@ -235,10 +235,10 @@ void	tls_client_free(struct tls_client *);
 
 /* What one connection asks of TLS. */
 struct tls_client_req {
-	enum tls_level	 level;	/* MAY, ENCRYPT, DANE (with records), VERIFY */
-	const char	*host;	/* the exchanger: SNI, "hostname", DANE base */
+	enum tls_level	 level;	/* MAY, ENCRYPT, DANE, VERIFY */
+	const char	*host;	/* exchanger: SNI, "hostname", DANE base */
 	const char	*nexthop;	/* the domain: "nexthop" */
-	const char	*match;	/* verify's names, "a:b"; "" : "hostname" */
+	const char	*match;	/* verify's "a:b"; "": "hostname" */
 	const struct tls_tlsa *tlsa;	/* DANE's records */
 	size_t		 ntlsa;
 };

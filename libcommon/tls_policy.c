@@ -163,8 +163,8 @@ policy_line(const char *name, int lineno, char *line, struct tls_policy *pl,
 			return -1;
 		}
 		if (level != TLS_LEVEL_VERIFY && level != TLS_LEVEL_DANE) {
-			snprintf(err, errlen, "%s:%d: match= needs level verify "
-			    "or dane", name, lineno);
+			snprintf(err, errlen, "%s:%d: match= needs level "
+			    "verify or dane", name, lineno);
 			return -1;
 		}
 	}
@@ -298,7 +298,7 @@ tls_policy_find(const struct tls_policy *pl, const char *domain)
 	lower[i] = '\0';
 	if ((e = policy_get(pl, lower)) != NULL)
 		return e;
-	/* ".example.org" for a.example.org and a.b.example.org: nearest first. */
+	/* ".example.org" for a.example.org and a.b.example.org: nearest. */
 	for (dot = strchr(lower, '.'); dot != NULL; dot = strchr(dot + 1, '.'))
 		if ((e = policy_get(pl, dot)) != NULL)
 			return e;

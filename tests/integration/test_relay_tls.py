@@ -191,7 +191,8 @@ def test_encrypt_defers_and_says_nothing_in_plaintext_may_delivers(
                 address=dns)
     submit(a, "alice@a.test", ["carol@c.test"],
            message("alice@a.test", "carol@c.test", "must be encrypted"))
-    wait_log(a, r"to=<carol@c\.test>, relay=none, .*dsn=4\.7\.5, "
+    wait_log(a, r"to=<carol@c\.test>, relay=mx\.c\.test\[" +
+             re.escape(plain.address) + r"\]:25, .*dsn=4\.7\.5, "
              r"status=deferred \(TLS is required, but was not offered by host "
              r"mx\.c\.test\[" + re.escape(plain.address) + r"\]\)")
     # The exchanger was asked EHLO and heard QUIT: no envelope, no text.
@@ -222,7 +223,8 @@ def test_verify_defers_a_wrong_name_and_delivers_the_right_one(
                 address=dns)
     submit(a, "alice@a.test", ["bob@b.test"],
            message("alice@a.test", "bob@b.test", "verified"))
-    wait_log(a, r"to=<bob@b\.test>, relay=none, .*dsn=4\.7\.5, "
+    wait_log(a, r"to=<bob@b\.test>, relay=mx\.b\.test\[" +
+             re.escape(b.addr) + r"\]:25, .*dsn=4\.7\.5, "
              r"status=deferred \(TLS with mx\.b\.test\[" + re.escape(b.addr) +
              r"\]: Server certificate not verified")
     assert b.messages("bob@b.test") == []
@@ -285,7 +287,8 @@ def test_may_retries_a_failed_handshake_in_plaintext_encrypt_defers(
     set_policy(a, with_dns(dns), "c.test encrypt\n")
     submit(a, "alice@a.test", ["carol@c.test"],
            message("alice@a.test", "carol@c.test", "broken tls 2"))
-    wait_log(a, r"to=<carol@c\.test>, relay=none, .*dsn=4\.7\.5, "
+    wait_log(a, r"to=<carol@c\.test>, relay=mx\.c\.test\[" +
+             re.escape(broken.address) + r"\]:25, .*dsn=4\.7\.5, "
              r"status=deferred \(Cannot start TLS: handshake failure "
              r"with mx\.c\.test\[")
     assert not [x for x in broken.lines[lines:]
@@ -383,7 +386,8 @@ def test_dane_a_mismatching_tlsa_defers_and_sends_nothing(dane_net):
     a, b, _, _ = dane_net(lambda cert: "ab" * 32)
     submit(a, "alice@a.test", ["bob@dane.test"],
            message("alice@a.test", "bob@dane.test", "dane mismatch"))
-    wait_log(a, r"to=<bob@dane\.test>, relay=none, .*dsn=4\.7\.5, "
+    wait_log(a, r"to=<bob@dane\.test>, relay=mx\.dane\.test\[" +
+             re.escape(b.addr) + r"\]:25, .*dsn=4\.7\.5, "
              r"status=deferred \(TLS with mx\.dane\.test\[" +
              re.escape(b.addr) + r"\]: Server certificate not verified")
     # Retried (queue_retry_min 2s), deferred again: never in plaintext.
