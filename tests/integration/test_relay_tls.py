@@ -16,6 +16,7 @@ import os
 import re
 import shutil
 import socket
+import ssl
 import subprocess
 import threading
 
@@ -28,15 +29,23 @@ from test_tls import make_cert
 
 
 class RecordingMx:
-    """A plaintext exchanger on address:25 without STARTTLS that accepts
-    everything and records each line a client sent."""
+    """An exchanger on address:25 that accepts everything and records
+    each line a client sent (secure_lines: those sent under TLS).
+    Without STARTTLS by default."""
 
-    def __init__(self, address=None, broken_tls=False):
+    def __init__(self, address=None, broken_tls=False, tls=None,
+                 inject=b""):
         """broken_tls: offers STARTTLS, says 220 to it and then sends
-        bytes that are no TLS (a receiver with a broken TLS stack)."""
+        bytes that are no TLS (a receiver with a broken TLS stack).
+        tls: an ssl server context: offers STARTTLS and does it, sending
+        inject right behind its 220, in the same write (a man in the
+        middle's try at answering for the server under TLS)."""
         self.address = address or netharness.loopback_address()
         self.broken_tls = broken_tls
+        self.tls = tls
+        self.inject = inject
         self.lines = []
+        self.secure_lines = []
         self.sock = socket.socket()
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind((self.address, 25))
@@ -50,18 +59,23 @@ class RecordingMx:
                 c, _ = self.sock.accept()
             except OSError:
                 return
-            with c, c.makefile("rwb") as f:
+            with c:
                 try:
-                    self._session(f)
-                except OSError:
+                    self._session(c, secure=False)
+                except (OSError, ssl.SSLError):
                     pass
 
-    def _session(self, f):
-        f.write(b"220 mx.plain.test ESMTP\r\n")
-        f.flush()
+    def _session(self, c, secure):
+        f = c.makefile("rwb")
+        if not secure:
+            f.write(b"220 mx.plain.test ESMTP\r\n")
+            f.flush()
+        offer = not secure and (self.broken_tls or self.tls is not None)
         data = False
         for line in f:
             self.lines.append(line)
+            if secure:
+                self.secure_lines.append(line)
             if data:
                 if line == b".\r\n":
                     data = False
@@ -71,12 +85,18 @@ class RecordingMx:
             verb = line[:4].upper()
             if verb == b"EHLO":
                 f.write(b"250-mx.plain.test\r\n" +
-                        (b"250-STARTTLS\r\n" if self.broken_tls else b"") +
+                        (b"250-STARTTLS\r\n" if offer else b"") +
                         b"250 PIPELINING\r\n")
-            elif verb == b"STAR":
+            elif verb == b"STAR" and self.tls is None:
                 f.write(b"220 2.0.0 go ahead\r\n"
                         b"this is not a TLS record\r\n")
                 f.flush()
+                return
+            elif verb == b"STAR":
+                c.sendall(b"220 2.0.0 go ahead\r\n" + self.inject)
+                t = self.tls.wrap_socket(c, server_side=True)
+                with t:
+                    self._session(t, secure=True)
                 return
             elif verb == b"DATA":
                 data = True
@@ -319,6 +339,37 @@ def test_a_cached_tls_session_carries_the_next_message(nsd_factory,
                           b.log_text())) == 1, b.log_text()
     assert len(re.findall(r"TLS connection established to mx\.b\.test",
                           a.log_text())) == 2
+
+
+def test_what_a_server_sends_behind_its_220_to_starttls_is_discarded(
+        nsd_factory, host_factory, recording_mx, tmp_path):
+    cert, key = make_cert(tmp_path, "mx", "mx.c.test")
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cert, key)
+    # Were these taken as the server's words under TLS, the EHLO reply
+    # would be "injected" and every later reply one step late: DATA
+    # would get a 250, and no message text would go.
+    mx = recording_mx(tls=ctx, inject=b"250-PIPELINING\r\n"
+                      b"250 2.0.0 injected\r\n")
+    dns = dns_address()
+    a = host_factory("a.test", ["alice"], with_dns(dns) +
+                     "smtp_tls_security_level = encrypt\n")
+    nsd_factory({"a.test": netharness.zone_for_host("a.test", a.addr),
+                 "c.test": netharness.zone_for_host("c.test", mx.address)},
+                address=dns)
+    submit(a, "alice@a.test", ["carol@c.test"],
+           message("alice@a.test", "carol@c.test", "no injection"))
+    wait_log(a, r"to=<carol@c\.test>, relay=mx\.c\.test\[.*status=sent "
+             r"\(250 2\.0\.0 Ok: queued\)")
+    assert "injected" not in a.log_text()
+    wait_log(a, r"Untrusted TLS connection established to mx\.c\.test")
+    # The envelope and the text went under TLS, once.
+    assert [x[:4] for x in mx.secure_lines if x[:4] in
+            (b"EHLO", b"MAIL", b"RCPT", b"DATA")] == \
+        [b"EHLO", b"MAIL", b"RCPT", b"DATA"], mx.secure_lines
+    assert b"Subject: no injection\r\n" in mx.secure_lines
+    assert not [x for x in mx.lines if x not in mx.secure_lines and
+                x[:4] in (b"MAIL", b"RCPT", b"DATA")]
 
 
 # -- DANE (RFC 7672) -----------------------------------------------------------
