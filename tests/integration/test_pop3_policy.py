@@ -14,7 +14,7 @@ import pytest
 
 from conftest import free_port, wait_until
 from test_pop3 import ALICE, MESSAGE, PASSWORD, deliver, ready
-from test_pop3_tls import line, retr_body
+from test_pop3_tls import retr_body
 from test_tls import client_ctx
 
 REFUSED = ("-ERR [AUTH] Plaintext authentication disallowed on non-secure "
