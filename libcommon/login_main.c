@@ -5,9 +5,8 @@
  * chrooted in, then runs login_parent.c's loop); with "-l
  * CLIENT:PARENT:KIND:IP" a login process (KIND: LOGIN_KIND_* bits, from
  * an implicit-TLS listener, from plaintext_auth_networks), which loads
- * the TLS contexts and connects to keyd while it
- * is root, then confines itself before the first byte from the client
- * (login_proc.c); with "-m
+ * the TLS contexts and connects to keyd while it is root, then confines
+ * itself before the first byte from the client (login_proc.c); with "-m
  * CLIENT:LEFTFD:USER:IP" a post-login process, which reads the state and
  * pipelined input the parent passed and runs the protocol's post_run
  * (which confines itself with login_post_confine).

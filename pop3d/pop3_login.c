@@ -94,7 +94,8 @@ login_try(struct pop3_lsess *s, enum login_mech mech, const char *user,
 		login_err(s, "[AUTH] authentication failed");
 		return;
 	}
-	if (why == LOGIN_FAIL_PLAINTEXT) {	/* cmd_* asked already */
+	/* Only if a command forgot plaintext_refused: the layer's guard. */
+	if (why == LOGIN_FAIL_PLAINTEXT) {
 		s->have_user = 0;
 		login_err(s, "%s", POP3_PLAINTEXT_REFUSED);
 		return;
