@@ -13,7 +13,7 @@ import subprocess
 import pytest
 
 from conftest import free_port, wait_until
-from test_tls import client_ctx, received
+from test_tls import client_ctx, received, tls_listeners
 
 ALICE, BOB = "alice@example.test", "bob@example.test"
 PASSWORD = "submission-pw-1"
@@ -22,13 +22,11 @@ BOB_PASSWORD = "submission-pw-2"
 
 def make_suite(suite_factory, extra=""):
     s = suite_factory("")
-    s.smtps_port, s.sub_port = free_port(), free_port()
-    tls = s.root / "tls"
-    s.write_conf(f"tls_cert_file = {tls}/cert.pem\n"
-                 f"tls_key_file = {tls}/key.pem\n"
-                 f"smtps_listen = 127.0.0.1:{s.smtps_port}\n"
-                 f"submission_listen = 127.0.0.1:{s.sub_port}\n"
-                 "auth_failure_delay = 0s\n" + extra)
+    senders = s.root / "sender_logins"
+    senders.write_text("# grants\nceo@example.test  alice@example.test\n"
+                       "@partner.test alice@example.test\n")
+    tls_listeners(s, f"sender_login_map = {senders}\n"
+                  "auth_failure_delay = 0s\n" + extra)
     s.postern("setup")
     for u, pw in ((ALICE, PASSWORD), (BOB, BOB_PASSWORD)):
         s.postern("user", "add", u)
@@ -37,15 +35,6 @@ def make_suite(suite_factory, extra=""):
                          "sales@example.test: alice, bob\n"
                          "team@example.test: bob\n")
     s.postern("alias")
-    senders = s.root / "sender_logins"
-    senders.write_text("# grants\nceo@example.test  alice@example.test\n"
-                       "@partner.test alice@example.test\n")
-    s.write_conf(f"tls_cert_file = {tls}/cert.pem\n"
-                 f"tls_key_file = {tls}/key.pem\n"
-                 f"smtps_listen = 127.0.0.1:{s.smtps_port}\n"
-                 f"submission_listen = 127.0.0.1:{s.sub_port}\n"
-                 f"sender_login_map = {senders}\n"
-                 "auth_failure_delay = 0s\n" + extra)
     s.start()
     return s
 
