@@ -226,3 +226,15 @@ def test_reload_applies_the_list_to_new_connections(strict):
         c.quit()
         return True
     wait_until(plain_login, 20, what="a plain login after the reload")
+
+
+def test_check_warns_of_a_pop3_port_beyond_the_list_without_tls(
+        suite_factory):
+    s = suite_factory("")
+    warning = "pop3_listen: no tls_cert_file: only clients in " \
+        "plaintext_auth_networks can log in"
+    r = s.postern("check", check=False)
+    assert warning not in r.stdout + r.stderr   # 127.0.0.1 only
+    s.write_conf(f"pop3_listen = *:{free_port()}\n")
+    r = s.postern("check", check=False)
+    assert warning in r.stdout + r.stderr, r.stdout + r.stderr
