@@ -13,7 +13,7 @@ import subprocess
 import pytest
 
 from conftest import free_port, wait_until
-from test_tls import client_ctx, received
+from test_tls import client_ctx, received, tls_listeners
 
 ALICE, BOB = "alice@example.test", "bob@example.test"
 PASSWORD = "submission-pw-1"
@@ -22,13 +22,11 @@ BOB_PASSWORD = "submission-pw-2"
 
 def make_suite(suite_factory, extra=""):
     s = suite_factory("")
-    s.smtps_port, s.sub_port = free_port(), free_port()
-    tls = s.root / "tls"
-    s.write_conf(f"tls_cert_file = {tls}/cert.pem\n"
-                 f"tls_key_file = {tls}/key.pem\n"
-                 f"smtps_listen = 127.0.0.1:{s.smtps_port}\n"
-                 f"submission_listen = 127.0.0.1:{s.sub_port}\n"
-                 "auth_failure_delay = 0s\n" + extra)
+    senders = s.root / "sender_logins"
+    senders.write_text("# grants\nceo@example.test  alice@example.test\n"
+                       "@partner.test alice@example.test\n")
+    tls_listeners(s, f"sender_login_map = {senders}\n"
+                  "auth_failure_delay = 0s\n" + extra)
     s.postern("setup")
     for u, pw in ((ALICE, PASSWORD), (BOB, BOB_PASSWORD)):
         s.postern("user", "add", u)
@@ -37,15 +35,6 @@ def make_suite(suite_factory, extra=""):
                          "sales@example.test: alice, bob\n"
                          "team@example.test: bob\n")
     s.postern("alias")
-    senders = s.root / "sender_logins"
-    senders.write_text("# grants\nceo@example.test  alice@example.test\n"
-                       "@partner.test alice@example.test\n")
-    s.write_conf(f"tls_cert_file = {tls}/cert.pem\n"
-                 f"tls_key_file = {tls}/key.pem\n"
-                 f"smtps_listen = 127.0.0.1:{s.smtps_port}\n"
-                 f"submission_listen = 127.0.0.1:{s.sub_port}\n"
-                 f"sender_login_map = {senders}\n"
-                 "auth_failure_delay = 0s\n" + extra)
     s.start()
     return s
 
@@ -322,26 +311,35 @@ def test_message_limit_refuses_mail(suite_factory):
 
 
 def test_a_session_that_authenticated_is_not_reused(suite_factory):
-    """Port 25 reuses a session process for the same address, except
-    one that held a password."""
-    s = make_suite(suite_factory, "smtpd_auth_enable = yes\n")
+    """Port 25 keeps a session process for the next client from the same
+    address (smtpd_max_idle), except one that held a password: it ends."""
+    s = make_suite(suite_factory, "smtpd_auth_enable = yes\n"
+                   "smtpd_max_idle = 60s\n")
 
-    def session_pids():
-        return re.findall(r"smtpd\[(\d+)\]: connect from", s.log_text())
-
-    def one(login):
-        n = len(session_pids())
+    def session(login):
+        n = s.log_text().count("disconnect from")
         with smtplib.SMTP("127.0.0.1", s.port, timeout=30) as c:
             c.ehlo("client.test")
             if login:
                 c.login(ALICE, PASSWORD)
             c.noop()
-        wait_until(lambda: len(session_pids()) == n + 1, 10,
-                   what="the connection logged")
-        return session_pids()[-1]
+        wait_until(lambda: s.log_text().count("disconnect from") > n, 10,
+                   what="the session's end logged")
+        return int(re.findall(r"smtpd\[(\d+)\]: disconnect from",
+                              s.log_text())[-1])
 
-    a, b = one(False), one(False)
-    assert a == b          # reused: the same address, nothing secret
-    c = one(True)
-    d = one(False)
-    assert c != d          # the one that logged in was not reused
+    def alive(pid):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                return f.read().split(")")[-1].split()[0] != "Z"
+        except FileNotFoundError:
+            return False
+
+    plain = session(False)
+    # It waits, idle, for the next connection (60 s).
+    assert alive(plain)
+    # The next one may be handed to it; once it took a password, it ends.
+    secret = session(True)
+    wait_until(lambda: not alive(secret), 10,
+               what="the process that took a password to end")
+    assert session(False) != secret
