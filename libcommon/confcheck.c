@@ -314,6 +314,39 @@ cc_tls(struct cc *k)
 		    "can log in");
 }
 
+/*
+ * The outbound TLS policy: a known level, a policy map that parses, a
+ * CA file that loads (all read as relayd will read them, before its
+ * chroot). A broken map would silently weaken "encrypt": refused.
+ */
+static void
+cc_smtp_tls(struct cc *k)
+{
+	const struct conf	*cf = k->cf;
+	struct tls_policy	 pl;
+	struct tls_client	*cl;
+	enum tls_level		 level;
+	char			 err[512];
+
+	if (tls_level_parse(cf->smtp_tls_security_level, &level) == -1)
+		cc_say(k, CONFCHECK_ERROR, "smtp_tls_security_level", "\"%s\" "
+		    "is not none, may, encrypt, dane or verify",
+		    cf->smtp_tls_security_level);
+	if (cf->smtp_tls_policy_map[0] != '\0') {
+		if (tls_policy_load(cf->smtp_tls_policy_map, &pl, err,
+		    sizeof(err)) == -1)
+			cc_say(k, CONFCHECK_ERROR, "smtp_tls_policy_map", "%s",
+			    err);
+		else
+			tls_policy_free(&pl);
+	}
+	if (cf->smtp_tls_CAfile[0] != '\0') {
+		if ((cl = tls_client_new(cf, err, sizeof(err))) == NULL)
+			cc_say(k, CONFCHECK_ERROR, "smtp_tls_CAfile", "%s", err);
+		tls_client_free(cl);
+	}
+}
+
 static void
 cc_values(struct cc *k)
 {
@@ -366,6 +399,7 @@ cc_values(struct cc *k)
 	    &cf->submission_listen, "submission_listen");
 	cc_tls(k);
 	cc_remote(k);
+	cc_smtp_tls(k);
 }
 
 /*
