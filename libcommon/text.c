@@ -7,6 +7,8 @@
  * Trusts nothing about src but that it is NUL-terminated.
  */
 #include "buf.h"
+#include <string.h>
+
 #include "text.h"
 
 static char
@@ -41,4 +43,44 @@ text_sanitize_buf(struct buf *b, const char *src, char repl, int flags)
 			return -1;
 	}
 	return 0;
+}
+
+int
+text_next_line(const char **pp, const char *end, char *line, size_t linesz,
+    int *lineno)
+{
+	const char	*p = *pp, *nl;
+	size_t		 n;
+
+	if (p >= end)
+		return 0;
+	(*lineno)++;
+	nl = memchr(p, '\n', (size_t)(end - p));
+	n = nl != NULL ? (size_t)(nl - p) : (size_t)(end - p);
+	if (n >= linesz || memchr(p, '\0', n) != NULL)
+		return -1;
+	memcpy(line, p, n);
+	if (n > 0 && line[n - 1] == '\r')
+		n--;
+	line[n] = '\0';
+	*pp = nl != NULL ? nl + 1 : end;
+	return 1;
+}
+
+char *
+text_next_word(char **pp)
+{
+	char *p = *pp, *w;
+
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (*p == '\0')
+		return NULL;
+	w = p;
+	while (*p != '\0' && *p != ' ' && *p != '\t')
+		p++;
+	if (*p != '\0')
+		*p++ = '\0';
+	*pp = p;
+	return w;
 }

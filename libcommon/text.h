@@ -1,6 +1,7 @@
 /*
  * text.h - copies of untrusted text that are safe to put in a log line,
- * a reply, a header or a path: no control bytes.
+ * a reply, a header or a path: no control bytes; and the line and word
+ * splitting of the administrator's small text files (maps, lists).
  */
 #ifndef POSTERN_TEXT_H
 #define POSTERN_TEXT_H
@@ -23,5 +24,20 @@ size_t	text_sanitize(char *dst, size_t dstsz, const char *src, char repl,
 /* The same, appended to b: 0, or -1 when b cannot grow. */
 int	text_sanitize_buf(struct buf *b, const char *src, char repl,
 	    int flags);
+
+/*
+ * Configuration-file lines: the next line of [*pp, end) into line
+ * (linesz bytes, NUL-terminated, its LF and any CR before it dropped),
+ * *pp moved past it and *lineno counted up. 1: a line; 0: no more;
+ * -1: the line is longer than linesz - 1 or holds a NUL byte (a file
+ * that is not text), *lineno naming it.
+ */
+int	text_next_line(const char **pp, const char *end, char *line,
+	    size_t linesz, int *lineno);
+/*
+ * The next blank-separated (space, tab) word of *pp, NUL-terminated in
+ * place; *pp moves past it. NULL when none is left.
+ */
+char	*text_next_word(char **pp);
 
 #endif

@@ -20,6 +20,7 @@
 
 #include "fsutil.h"
 #include "tls.h"
+#include "text.h"
 
 static int
 proto_version(const char *s)
@@ -104,25 +105,6 @@ sni_name_ok(char *name)
 	return 1;
 }
 
-/* The next blank-separated word of *pp, NUL-terminated in place. */
-static char *
-next_word(char **pp)
-{
-	char *p = *pp, *w;
-
-	while (*p == ' ' || *p == '\t')
-		p++;
-	if (*p == '\0')
-		return NULL;
-	w = p;
-	while (*p != '\0' && *p != ' ' && *p != '\t')
-		p++;
-	if (*p != '\0')
-		*p++ = '\0';
-	*pp = p;
-	return w;
-}
-
 static int
 sni_line(const char *name, int lineno, char *line, struct tls_sni_list *l,
     char *err, size_t errlen)
@@ -131,11 +113,11 @@ sni_line(const char *name, int lineno, char *line, struct tls_sni_list *l,
 	char			*p = line, *host, *cert, *key;
 	size_t			 i;
 
-	if ((host = next_word(&p)) == NULL || host[0] == '#')
+	if ((host = text_next_word(&p)) == NULL || host[0] == '#')
 		return 0;
-	cert = next_word(&p);
-	key = next_word(&p);
-	if (cert == NULL || key == NULL || next_word(&p) != NULL) {
+	cert = text_next_word(&p);
+	key = text_next_word(&p);
+	if (cert == NULL || key == NULL || text_next_word(&p) != NULL) {
 		snprintf(err, errlen, "%s:%d: expected \"name cert_file "
 		    "key_file\"", name, lineno);
 		return -1;
@@ -185,31 +167,22 @@ tls_sni_parse(const char *name, const char *text, size_t len,
     struct tls_sni_list *l, char *err, size_t errlen)
 {
 	char		 line[2 * CONF_PATH_MAX + 320];
-	const char	*p = text, *end = text + len, *nl;
-	size_t		 n;
-	int		 lineno = 0;
+	const char	*p = text, *end = text + len;
+	int		 lineno = 0, rc;
 
 	l->v = NULL;
 	l->n = 0;
-	while (p < end) {
-		lineno++;
-		nl = memchr(p, '\n', (size_t)(end - p));
-		n = nl != NULL ? (size_t)(nl - p) : (size_t)(end - p);
-		if (n >= sizeof(line) || memchr(p, '\0', n) != NULL) {
-			snprintf(err, errlen, "%s:%d: line too long or not "
-			    "text", name, lineno);
-			tls_sni_free(l);
-			return -1;
-		}
-		memcpy(line, p, n);
-		if (n > 0 && line[n - 1] == '\r')
-			n--;
-		line[n] = '\0';
+	while ((rc = text_next_line(&p, end, line, sizeof(line),
+	    &lineno)) == 1)
 		if (sni_line(name, lineno, line, l, err, errlen) == -1) {
 			tls_sni_free(l);
 			return -1;
 		}
-		p = nl != NULL ? nl + 1 : end;
+	if (rc == -1) {
+		snprintf(err, errlen, "%s:%d: line too long or not text",
+		    name, lineno);
+		tls_sni_free(l);
+		return -1;
 	}
 	return 0;
 }

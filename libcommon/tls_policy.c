@@ -24,6 +24,7 @@
 
 #include "fsutil.h"
 #include "tls.h"
+#include "text.h"
 
 static const char *const level_names[] = {
 	[TLS_LEVEL_NONE] = "none",
@@ -105,24 +106,6 @@ match_ok(char *m)
 	return 1;
 }
 
-static char *
-next_word(char **pp)
-{
-	char *p = *pp, *w;
-
-	while (*p == ' ' || *p == '\t')
-		p++;
-	if (*p == '\0')
-		return NULL;
-	w = p;
-	while (*p != '\0' && *p != ' ' && *p != '\t')
-		p++;
-	if (*p != '\0')
-		*p++ = '\0';
-	*pp = p;
-	return w;
-}
-
 static int
 policy_line(const char *name, int lineno, char *line, struct tls_policy *pl,
     size_t *cap, char *err, size_t errlen)
@@ -132,9 +115,9 @@ policy_line(const char *name, int lineno, char *line, struct tls_policy *pl,
 	enum tls_level		 level;
 	const char		*match = "";
 
-	if ((dom = next_word(&p)) == NULL || dom[0] == '#')
+	if ((dom = text_next_word(&p)) == NULL || dom[0] == '#')
 		return 0;
-	if ((lev = next_word(&p)) == NULL) {
+	if ((lev = text_next_word(&p)) == NULL) {
 		snprintf(err, errlen, "%s:%d: expected \"domain level "
 		    "[match=name:...]\"", name, lineno);
 		return -1;
@@ -149,7 +132,7 @@ policy_line(const char *name, int lineno, char *line, struct tls_policy *pl,
 		    "may, encrypt, dane, verify)", name, lineno, lev);
 		return -1;
 	}
-	while ((w = next_word(&p)) != NULL) {
+	while ((w = text_next_word(&p)) != NULL) {
 		if (strncmp(w, "match=", 6) != 0 || match[0] != '\0') {
 			snprintf(err, errlen, "%s:%d: unexpected \"%.64s\" "
 			    "(only one match=name:...)", name, lineno, w);
@@ -205,9 +188,9 @@ tls_policy_parse(const char *name, const char *text, size_t len,
     struct tls_policy *pl, char *err, size_t errlen)
 {
 	char		 line[TLS_MATCH_MAX + 512];
-	const char	*p = text, *end = text + len, *nl;
-	size_t		 n, i, cap = 0;
-	int		 lineno = 0;
+	const char	*p = text, *end = text + len;
+	size_t		 i, cap = 0;
+	int		 lineno = 0, rc;
 
 	pl->v = NULL;
 	pl->n = 0;
@@ -216,23 +199,15 @@ tls_policy_parse(const char *name, const char *text, size_t len,
 		    TLS_POLICY_FILE_MAX);
 		return -1;
 	}
-	while (p < end) {
-		lineno++;
-		nl = memchr(p, '\n', (size_t)(end - p));
-		n = nl != NULL ? (size_t)(nl - p) : (size_t)(end - p);
-		if (n >= sizeof(line) || memchr(p, '\0', n) != NULL) {
-			snprintf(err, errlen, "%s:%d: line too long or not "
-			    "text", name, lineno);
-			goto fail;
-		}
-		memcpy(line, p, n);
-		if (n > 0 && line[n - 1] == '\r')
-			n--;
-		line[n] = '\0';
+	while ((rc = text_next_line(&p, end, line, sizeof(line),
+	    &lineno)) == 1)
 		if (policy_line(name, lineno, line, pl, &cap, err,
 		    errlen) == -1)
 			goto fail;
-		p = nl != NULL ? nl + 1 : end;
+	if (rc == -1) {
+		snprintf(err, errlen, "%s:%d: line too long or not text",
+		    name, lineno);
+		goto fail;
 	}
 	if (pl->n > 1)
 		qsort(pl->v, pl->n, sizeof(*pl->v), entry_cmp);

@@ -104,6 +104,21 @@ reload_diff(char *list, size_t len, const char *name, int differs)
 }
 
 /*
+ * Closes each of fds[0..n) that keep[0..nkeep) does not hold: the new
+ * listeners of a refused reload (keep: the old ones), or the old ones a
+ * reload dropped (keep: the new ones).
+ */
+static void
+close_unkept(const int *fds, size_t n, const int *keep, size_t nkeep)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!setup_fd_in(fds[i], keep, nkeep))
+			close(fds[i]);
+}
+
+/*
  * smtpd's TLS listeners, bound as setup_listeners_reload binds: both or
  * neither (a failure closes what the first bound).
  */
@@ -112,8 +127,6 @@ reload_tls_listeners(struct master *m, const struct conf *nc, int *smtps,
     int *smtps_changed, int *sub, int *sub_changed, char *err,
     size_t errlen)
 {
-	size_t i;
-
 	if (setup_listeners_reload("smtps_listen", &m->conf.smtps_listen,
 	    m->smtps_fds, &nc->smtps_listen, smtps, smtps_changed, err,
 	    errlen) == -1)
@@ -121,9 +134,7 @@ reload_tls_listeners(struct master *m, const struct conf *nc, int *smtps,
 	if (setup_listeners_reload("submission_listen",
 	    &m->conf.submission_listen, m->sub_fds, &nc->submission_listen,
 	    sub, sub_changed, err, errlen) == -1) {
-		for (i = 0; i < nc->smtps_listen.n; i++)
-			if (!setup_fd_in(smtps[i], m->smtps_fds, m->nsmtps))
-				close(smtps[i]);
+		close_unkept(smtps, nc->smtps_listen.n, m->smtps_fds, m->nsmtps);
 		return -1;
 	}
 	return 0;
@@ -139,8 +150,7 @@ master_reload(struct master *m)
 	char			applied[128] = "";
 	int			smtp[16], pop3[16], smtp_changed, pop3_changed;
 	int			smtps[16], sub[16], smtps_changed, sub_changed;
-	int			pop3s[16], pop3s_changed;
-	size_t			i;
+	int			pop3s[16], pop3s_changed, stage = 0;
 
 	memset(&r, 0, sizeof(r));
 	if (conf_load(&nc, m->confpath, err, sizeof(err)) == -1) {
@@ -180,58 +190,25 @@ master_reload(struct master *m)
 		conf_free(&nc);
 		return;
 	}
+	/* Each stage opens new listeners; a later refusal closes them. */
 	if (setup_listeners_reload("smtp_listen", &m->conf.smtp_listen,
 	    m->smtp_fds, &nc.smtp_listen, smtp, &smtp_changed, err,
-	    sizeof(err)) == -1) {
-		reload_result(m, 0, "reload refused, still running the old "
-		    "configuration: %s", err);
-		conf_free(&nc);
-		return;
-	}
+	    sizeof(err)) == -1)
+		goto refused;
+	stage = 1;
 	if (setup_listeners_reload("pop3_listen", &m->conf.pop3_listen,
 	    m->pop3_fds, &nc.pop3_listen, pop3, &pop3_changed, err,
-	    sizeof(err)) == -1) {
-		for (i = 0; i < nc.smtp_listen.n; i++)
-			if (!setup_fd_in(smtp[i], m->smtp_fds, m->nsmtp))
-				close(smtp[i]);
-		reload_result(m, 0, "reload refused, still running the old "
-		    "configuration: %s", err);
-		conf_free(&nc);
-		return;
-	}
+	    sizeof(err)) == -1)
+		goto refused;
+	stage = 2;
 	if (reload_tls_listeners(m, &nc, smtps, &smtps_changed, sub,
-	    &sub_changed, err, sizeof(err)) == -1) {
-		for (i = 0; i < nc.smtp_listen.n; i++)
-			if (!setup_fd_in(smtp[i], m->smtp_fds, m->nsmtp))
-				close(smtp[i]);
-		for (i = 0; i < nc.pop3_listen.n; i++)
-			if (!setup_fd_in(pop3[i], m->pop3_fds, m->npop3))
-				close(pop3[i]);
-		reload_result(m, 0, "reload refused, still running the old "
-		    "configuration: %s", err);
-		conf_free(&nc);
-		return;
-	}
+	    &sub_changed, err, sizeof(err)) == -1)
+		goto refused;
+	stage = 3;
 	if (setup_listeners_reload("pop3s_listen", &m->conf.pop3s_listen,
 	    m->pop3s_fds, &nc.pop3s_listen, pop3s, &pop3s_changed, err,
-	    sizeof(err)) == -1) {
-		for (i = 0; i < nc.smtp_listen.n; i++)
-			if (!setup_fd_in(smtp[i], m->smtp_fds, m->nsmtp))
-				close(smtp[i]);
-		for (i = 0; i < nc.pop3_listen.n; i++)
-			if (!setup_fd_in(pop3[i], m->pop3_fds, m->npop3))
-				close(pop3[i]);
-		for (i = 0; i < nc.smtps_listen.n; i++)
-			if (!setup_fd_in(smtps[i], m->smtps_fds, m->nsmtps))
-				close(smtps[i]);
-		for (i = 0; i < nc.submission_listen.n; i++)
-			if (!setup_fd_in(sub[i], m->sub_fds, m->nsub))
-				close(sub[i]);
-		reload_result(m, 0, "reload refused, still running the old "
-		    "configuration: %s", err);
-		conf_free(&nc);
-		return;
-	}
+	    sizeof(err)) == -1)
+		goto refused;
 
 	/* From here on nothing fails: the new configuration is the one. */
 	reload_diff(later, sizeof(later), "pid_file",
@@ -272,21 +249,11 @@ master_reload(struct master *m)
 	 * The old sockets no longer listed: the daemon being replaced holds
 	 * its own copies until it exits, master needs them no more.
 	 */
-	for (i = 0; i < m->nsmtp; i++)
-		if (!setup_fd_in(m->smtp_fds[i], smtp, nc.smtp_listen.n))
-			close(m->smtp_fds[i]);
-	for (i = 0; i < m->npop3; i++)
-		if (!setup_fd_in(m->pop3_fds[i], pop3, nc.pop3_listen.n))
-			close(m->pop3_fds[i]);
-	for (i = 0; i < m->nsmtps; i++)
-		if (!setup_fd_in(m->smtps_fds[i], smtps, nc.smtps_listen.n))
-			close(m->smtps_fds[i]);
-	for (i = 0; i < m->npop3s; i++)
-		if (!setup_fd_in(m->pop3s_fds[i], pop3s, nc.pop3s_listen.n))
-			close(m->pop3s_fds[i]);
-	for (i = 0; i < m->nsub; i++)
-		if (!setup_fd_in(m->sub_fds[i], sub, nc.submission_listen.n))
-			close(m->sub_fds[i]);
+	close_unkept(m->smtp_fds, m->nsmtp, smtp, nc.smtp_listen.n);
+	close_unkept(m->pop3_fds, m->npop3, pop3, nc.pop3_listen.n);
+	close_unkept(m->smtps_fds, m->nsmtps, smtps, nc.smtps_listen.n);
+	close_unkept(m->pop3s_fds, m->npop3s, pop3s, nc.pop3s_listen.n);
+	close_unkept(m->sub_fds, m->nsub, sub, nc.submission_listen.n);
 	memcpy(m->smtp_fds, smtp, nc.smtp_listen.n * sizeof(int));
 	m->nsmtp = nc.smtp_listen.n;
 	memcpy(m->smtps_fds, smtps, nc.smtps_listen.n * sizeof(int));
@@ -321,4 +288,17 @@ master_reload(struct master *m)
 	    later[0] ? "; " : "", later,
 	    later[0] ? " takes effect at the next start (postern stop; "
 	    "postern start)" : "");
+	return;
+refused:
+	if (stage >= 3) {
+		close_unkept(smtps, nc.smtps_listen.n, m->smtps_fds, m->nsmtps);
+		close_unkept(sub, nc.submission_listen.n, m->sub_fds, m->nsub);
+	}
+	if (stage >= 2)
+		close_unkept(pop3, nc.pop3_listen.n, m->pop3_fds, m->npop3);
+	if (stage >= 1)
+		close_unkept(smtp, nc.smtp_listen.n, m->smtp_fds, m->nsmtp);
+	reload_result(m, 0, "reload refused, still running the old "
+	    "configuration: %s", err);
+	conf_free(&nc);
 }

@@ -34,6 +34,7 @@
 #include "fsutil.h"
 #include "log.h"
 #include "resolverd.h"
+#include "text.h"
 
 static int
 is_blank(char c)
@@ -80,26 +81,20 @@ sender_login_parse(const char *text, size_t len, struct sender_login *sl,
     char *err, size_t errlen)
 {
 	char		 line[4096], key[ADDR_MAX + 1], owner[ADDR_MAX + 1];
-	const char	*p = text, *end = text + len, *nl;
+	const char	*p = text, *end = text + len;
 	struct mailaddr	 a;
-	size_t		 n, lineno = 0, i;
-	int		 owners;
+	size_t		 n, i;
+	int		 owners, lineno = 0, rc;
 
 	memset(sl, 0, sizeof(*sl));
-	while (p < end) {
-		lineno++;
-		nl = memchr(p, '\n', (size_t)(end - p));
-		n = (size_t)((nl != NULL ? nl : end) - p);
-		if (n >= sizeof(line) || memchr(p, '\0', n) != NULL) {
-			snprintf(err, errlen, "line %zu: too long or holds a "
+	while ((rc = text_next_line(&p, end, line, sizeof(line),
+	    &lineno)) != 0) {
+		if (rc == -1) {
+			snprintf(err, errlen, "line %d: too long or holds a "
 			    "NUL byte", lineno);
 			goto bad;
 		}
-		memcpy(line, p, n);
-		line[n] = '\0';
-		p += n + (nl != NULL);
-		if ((i = strcspn(line, "#")) < n)
-			line[i] = '\0';
+		line[strcspn(line, "#")] = '\0';
 		i = 0;
 		while (is_blank(line[i]))
 			i++;
@@ -107,13 +102,13 @@ sender_login_parse(const char *text, size_t len, struct sender_login *sl,
 			continue;
 		n = strcspn(line + i, " \t\r");
 		if (n > ADDR_MAX) {
-			snprintf(err, errlen, "line %zu: key too long", lineno);
+			snprintf(err, errlen, "line %d: key too long", lineno);
 			goto bad;
 		}
 		memcpy(key, line + i, n);
 		key[n] = '\0';
 		if (!key_ok(key)) {
-			snprintf(err, errlen, "line %zu: \"%s\" is neither an "
+			snprintf(err, errlen, "line %d: \"%s\" is neither an "
 			    "address nor @domain", lineno, key);
 			goto bad;
 		}
@@ -126,7 +121,7 @@ sender_login_parse(const char *text, size_t len, struct sender_login *sl,
 				break;
 			n = strcspn(line + i, " \t\r,");
 			if (n > ADDR_MAX) {
-				snprintf(err, errlen, "line %zu: owner too "
+				snprintf(err, errlen, "line %d: owner too "
 				    "long", lineno);
 				goto bad;
 			}
@@ -134,13 +129,13 @@ sender_login_parse(const char *text, size_t len, struct sender_login *sl,
 			owner[n] = '\0';
 			i += n;
 			if (addr_parse(owner, &a, 1) == -1) {
-				snprintf(err, errlen, "line %zu: owner \"%s\" "
+				snprintf(err, errlen, "line %d: owner \"%s\" "
 				    "is not a login (user@domain)", lineno,
 				    owner);
 				goto bad;
 			}
 			if (add_entry(sl, key, owner) == -1) {
-				snprintf(err, errlen, "line %zu: more than %d "
+				snprintf(err, errlen, "line %d: more than %d "
 				    "entries, or out of memory", lineno,
 				    SENDER_LOGIN_MAX);
 				goto bad;
@@ -148,7 +143,7 @@ sender_login_parse(const char *text, size_t len, struct sender_login *sl,
 			owners++;
 		}
 		if (owners == 0) {
-			snprintf(err, errlen, "line %zu: \"%s\" has no owner",
+			snprintf(err, errlen, "line %d: \"%s\" has no owner",
 			    lineno, key);
 			goto bad;
 		}
