@@ -293,6 +293,11 @@ def test_delay_warning_comes_once_even_after_a_restart(suite_factory):
     assert blocks[1]["Will-Retry-Until"]
     assert "try later" in blocks[1]["Diagnostic-Code"]
     assert log_count(s, r"sender delay notification") == 1
+    # The file in new/ comes before queued hears of the delivery; killed
+    # in between, any MTA delivers again (at least once). That window is
+    # not what this test is about: wait until queued has recorded it.
+    wait_log(s, r"to=<alice@example\.test>.*status=sent",
+             "queued to record the warning's delivery")
     # queued dies and comes back: the warning's mark was on disk.
     for pid in s.pids_of("queued"):
         os.kill(pid, signal.SIGKILL)
