@@ -30,6 +30,11 @@
  * the network) reads key files itself, to refuse a key that does not
  * match its certificate before anything starts with it.
  */
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -441,7 +446,7 @@ tls_server_start(struct tls_server *srv, struct netio *io, time_t timeout,
 	SSL		*ssl;
 	uint64_t	 deadline;
 	ssize_t		 dropped;
-	int		 r, e;
+	int		 r, e, nodelay = 1;
 
 	*discarded = 0;
 	if ((ssl = SSL_new(srv->ctx)) == NULL) {
@@ -462,6 +467,16 @@ tls_server_start(struct tls_server *srv, struct netio *io, time_t timeout,
 		return -1;
 	}
 	*discarded = (size_t)dropped;
+	/*
+	 * No Nagle under TLS: netio already writes each reply in one flush,
+	 * so Nagle only delays. After a full handshake the session ticket is
+	 * still unacknowledged when the greeting (implicit TLS) is written,
+	 * and the greeting waited for the client's delayed ACK, 40 ms on
+	 * Linux, on every connection (tests/bench/tls). Not a socket (a
+	 * test's socketpair): nothing to do.
+	 */
+	(void)setsockopt(io->fd, IPPROTO_TCP, TCP_NODELAY, &nodelay,
+	    sizeof(nodelay));
 	deadline = deadline_in_ms((uint64_t)timeout * 1000);
 	for (;;) {
 		ERR_clear_error();
