@@ -141,4 +141,27 @@ void	auth_cache_put(struct auth_cache *, const char *user,
 size_t	auth_cache_count(const struct auth_cache *, uint64_t now_ms,
 	    uint64_t ttl_ms);
 
+/*
+ * The per-account outbound limits (auth_rate.c), on the caller's clock.
+ * A limit <= 0 is no limit. At most max accounts are counted.
+ */
+#define AUTH_RATE_ACCOUNTS	50000
+
+struct auth_rate;
+
+struct auth_rate *auth_rate_new(size_t max);
+void	auth_rate_free(struct auth_rate *);
+/* MAIL: OVER once user sent limit messages in the last 24 hours. */
+void	auth_rate_mail(struct auth_rate *, const char *user, time_t now,
+	    long limit, struct a_rate_reply *);
+/* RCPT: counts n more recipients in the last hour unless that passes limit. */
+void	auth_rate_rcpt(struct auth_rate *, const char *user, time_t now,
+	    uint32_t n, long limit, struct a_rate_reply *);
+/* A message was queued. */
+void	auth_rate_sent(struct auth_rate *, const char *user, time_t now,
+	    long limit);
+/* The accounts nearest a limit first, at most A_RATE_LIST_MAX. 0 or -1. */
+int	auth_rate_list(struct auth_rate *, time_t now, long mlimit,
+	    long rlimit, struct a_rate_list *);
+
 #endif

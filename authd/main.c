@@ -43,6 +43,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "authd.h"
@@ -58,7 +59,11 @@
 #include "proto.h"
 #include "workq.h"
 
-/* The login daemons' parents and the odd postern auth test. */
+/*
+ * The login daemons' parents and the odd postern: these many, plus one
+ * bound connection per smtpd session that may authenticate
+ * (smtpd_max_sessions).
+ */
 #define AD_CLIENTS	64
 /* A client that asks without reading its answers is cut off here. */
 #define AD_OUT_MAX	(1024 * 1024)
@@ -72,8 +77,18 @@ enum ad_state {
 	AD_HASHING,	/* on a worker */
 };
 
+/*
+ * A connection. One that smtpd's listener bound (A_BIND, its first
+ * frame) serves one SMTP session: the protocol and client address are
+ * the binding's, and A_RATE counts for the user who logged in on it.
+ */
 struct ad_client {
 	struct peer	*peer;
+	int		 framed;	/* a frame came: too late to bind */
+	int		 bound;
+	char		 proto[A_AUTH_PROTO_MAX + 1];
+	char		 client[A_AUTH_CLIENT_MAX + 1];
+	char		 login[ADDR_MAX + 1];	/* canonical; "" none yet */
 };
 
 struct ad_req {
@@ -105,6 +120,8 @@ static struct workq	*ad_workq;
 static struct auth_map	 ad_map;
 static struct auth_pace	*ad_pace;
 static struct auth_cache *ad_cache;
+static struct auth_rate	*ad_rate;
+static size_t		 ad_max_clients = AD_CLIENTS;
 /* Requests past the address check; ad_waitq those waiting for it. */
 static struct ad_reqs	 ad_reqs = TAILQ_HEAD_INITIALIZER(ad_reqs);
 static struct ad_reqs	 ad_waitq = TAILQ_HEAD_INITIALIZER(ad_waitq);
@@ -139,7 +156,7 @@ ad_listen(int on)
 static void
 ad_resume(void *arg)
 {
-	ad_listen(ad_nclients < AD_CLIENTS);
+	ad_listen(ad_nclients < ad_max_clients);
 }
 
 static void
@@ -184,8 +201,14 @@ ad_answer(struct ad_req *r, uint32_t verdict, const char *why)
 	    r->proto, r->client);
 	memset(&ar, 0, sizeof(ar));
 	ar.verdict = verdict;
-	if (verdict == A_AUTH_OK)
+	if (verdict == A_AUTH_OK) {
+		struct ad_client *cl = r->peer->ctx;
+
 		strlcpy(ar.user, r->key, sizeof(ar.user));
+		/* What A_RATE counts against on this connection from now. */
+		if (cl->bound)
+			strlcpy(cl->login, r->key, sizeof(cl->login));
+	}
 	ipc_msg_init(&reply, A_AUTH_REPLY, r->id);
 	if (proto_enc_a_auth_reply(&reply, &ar) == -1) {
 		ipc_msg_free(&reply);
@@ -413,12 +436,19 @@ ad_client_ok(const char *s)
 static int
 ad_request(struct peer *p, struct ipc_msg *m)
 {
+	struct ad_client *cl = p->ctx;
 	struct a_auth	 a;
 	struct ad_req	*r;
 	int		 rc = -1;
 
-	if (proto_dec_a_auth(m, &a) == -1 || !ad_proto_ok(a.proto) ||
-	    !ad_client_ok(a.client))
+	if (proto_dec_a_auth(m, &a) == -1)
+		goto done;
+	/* A bound session says nothing of where it is: the binding does. */
+	if (cl->bound) {
+		strlcpy(a.proto, cl->proto, sizeof(a.proto));
+		strlcpy(a.client, cl->client, sizeof(a.client));
+	}
+	if (!ad_proto_ok(a.proto) || !ad_client_ok(a.client))
 		goto done;
 	rc = 0;
 	if ((r = calloc(1, sizeof(*r))) == NULL) {
@@ -450,6 +480,118 @@ done:
 	return rc;
 }
 
+/* A_BIND: smtpd's listener, before the session has the connection. */
+static int
+ad_bind(struct ad_client *cl, struct ipc_msg *m)
+{
+	struct a_bind b;
+
+	if (cl->framed || proto_dec_a_bind(m, &b) == -1 ||
+	    !ad_proto_ok(b.proto) || b.client[0] == '\0' ||
+	    !ad_client_ok(b.client))
+		return -1;
+	cl->bound = 1;
+	strlcpy(cl->proto, b.proto, sizeof(cl->proto));
+	strlcpy(cl->client, b.client, sizeof(cl->client));
+	return 0;
+}
+
+static void
+ad_rate_log(const struct ad_client *cl, const struct a_rate_reply *ar)
+{
+	log_info("limit: user=<%s> reached %s (%u of %u), proto=%s, "
+	    "client=[%s]", cl->login, ar->which == A_RATE_MESSAGES ?
+	    "auth_messages_per_day" : "auth_recipients_per_hour", ar->used,
+	    ar->limit, cl->proto, cl->client);
+}
+
+/* A_RATE: a bound connection's login, and nobody else's counts. */
+static int
+ad_rate_request(struct peer *p, struct ipc_msg *m)
+{
+	struct ad_client	*cl = p->ctx;
+	struct a_rate		 a;
+	struct a_rate_reply	 ar;
+	struct ipc_msg		 reply;
+	time_t			 now = time(NULL);
+	int			 rc = 0;
+
+	if (!cl->bound || proto_dec_a_rate(m, &a) == -1)
+		return -1;
+	memset(&ar, 0, sizeof(ar));
+	if (cl->login[0] == '\0')
+		ar.verdict = A_RATE_TEMPFAIL;
+	else if (a.op == A_RATE_MAIL)
+		auth_rate_mail(ad_rate, cl->login, now,
+		    ad_conf.auth_messages_per_day, &ar);
+	else if (a.op == A_RATE_RCPT)
+		auth_rate_rcpt(ad_rate, cl->login, now, a.n,
+		    ad_conf.auth_recipients_per_hour, &ar);
+	else
+		auth_rate_sent(ad_rate, cl->login, now,
+		    ad_conf.auth_messages_per_day);
+	if (ar.verdict == A_RATE_OVER)
+		ad_rate_log(cl, &ar);
+	else if (ar.verdict == A_RATE_TEMPFAIL && cl->login[0] != '\0')
+		log_warnx("limit: user=<%s> cannot be counted: %d accounts "
+		    "are counted already", cl->login, AUTH_RATE_ACCOUNTS);
+	ipc_msg_init(&reply, A_RATE_REPLY, m->id);
+	if (proto_enc_a_rate_reply(&reply, &ar) == -1 ||
+	    peer_send(p, &reply) == -1)
+		rc = -1;
+	ipc_msg_free(&reply);
+	return rc;
+}
+
+/* A_RATE_LIST: postern's view of who is near a limit. */
+static int
+ad_rate_list(struct peer *p, struct ipc_msg *m)
+{
+	struct ad_client	*cl = p->ctx;
+	struct a_rate_list	*l;
+	struct ipc_msg		 reply;
+	int			 rc = -1;
+
+	if (cl->bound || m->body.len != 0 ||
+	    (l = malloc(sizeof(*l))) == NULL)
+		return -1;
+	if (auth_rate_list(ad_rate, time(NULL), ad_conf.auth_messages_per_day,
+	    ad_conf.auth_recipients_per_hour, l) == 0) {
+		ipc_msg_init(&reply, A_RATE_LIST_REPLY, m->id);
+		if (proto_enc_a_rate_list(&reply, l) == 0 &&
+		    peer_send(p, &reply) == 0)
+			rc = 0;
+		ipc_msg_free(&reply);
+	}
+	free(l);
+	return rc;
+}
+
+static int
+ad_dispatch(struct peer *p, struct ipc_msg *m)
+{
+	struct ad_client	*cl = p->ctx;
+	int			 first = !cl->framed;
+
+	cl->framed = 1;
+	switch (m->type) {
+	case A_AUTH:
+		return ad_request(p, m);
+	case A_BIND:
+		cl->framed = !first;
+		if (ad_bind(cl, m) == -1)
+			return -1;
+		cl->framed = 1;
+		return 0;
+	case A_RATE:
+		return ad_rate_request(p, m);
+	case A_RATE_LIST:
+		return ad_rate_list(p, m);
+	default:
+		return -1;
+	}
+}
+
 static void
 ad_client_msg(struct peer *p, struct ipc_msg *m)
 {
@@ -457,7 +599,7 @@ ad_client_msg(struct peer *p, struct ipc_msg *m)
 		log_warnx("a client does not read its answers; closing it");
 		goto drop;
 	}
-	if (m->type != A_AUTH || ad_request(p, m) == -1) {
+	if (ad_dispatch(p, m) == -1) {
 		log_warnx("malformed or unexpected frame (type %u) on the "
 		    "auth socket; closing the client", m->type);
 		goto drop;
@@ -499,8 +641,9 @@ ad_client_closed(struct peer *p)
 		if (r->state == AD_WAIT_ACCT)
 			ad_finish(r, A_AUTH_TEMPFAIL, "(client gone)");
 	}
+	explicit_bzero(cl, sizeof(*cl));
 	free(cl);
-	if (ad_nclients-- == AD_CLIENTS)
+	if (ad_nclients-- == ad_max_clients)
 		ad_listen(1);
 }
 
@@ -510,7 +653,7 @@ ad_accept(int fd, int events, void *arg)
 	struct ad_client	*cl;
 	int			 c;
 
-	while (ad_nclients < AD_CLIENTS) {
+	while (ad_nclients < ad_max_clients) {
 		c = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (c == -1) {
 			if (errno == EINTR || errno == ECONNABORTED)
@@ -535,8 +678,8 @@ ad_accept(int fd, int events, void *arg)
 		}
 		ad_nclients++;
 	}
-	log_warnx("%d clients on the auth socket: not accepting more for "
-	    "now", AD_CLIENTS);
+	log_warnx("%zu clients on the auth socket: not accepting more for "
+	    "now", ad_max_clients);
 	ad_listen(0);
 }
 
@@ -595,8 +738,11 @@ main(int argc, char *argv[])
 		fatal("getrandom");
 	if ((ad_pace = auth_pace_new(AUTH_PACE_ADDR_SLOTS,
 	    AUTH_PACE_ACCT_SLOTS)) == NULL ||
-	    (ad_cache = auth_cache_new(AUTH_CACHE_SLOTS, key)) == NULL)
-		fatal("pacing and cache tables");
+	    (ad_cache = auth_cache_new(AUTH_CACHE_SLOTS, key)) == NULL ||
+	    (ad_rate = auth_rate_new(AUTH_RATE_ACCOUNTS)) == NULL)
+		fatal("pacing, cache and limit tables");
+	/* smtpd_max_sessions does not change until a restart either. */
+	ad_max_clients = AD_CLIENTS + (size_t)ad_conf.smtpd_max_sessions;
 	explicit_bzero(key, sizeof(key));
 
 	if ((ad_loop = evloop_new()) == NULL)
@@ -620,6 +766,7 @@ main(int argc, char *argv[])
 	auth_map_close(&ad_map);
 	auth_pace_free(ad_pace);
 	auth_cache_free(ad_cache);
+	auth_rate_free(ad_rate);
 	conf_free(&ad_conf);
 	return 0;
 }

@@ -1,5 +1,8 @@
 /*
- * cmd_auth.c - postern auth test ADDRESS [--password-stdin]: a login
+ * cmd_auth.c - postern auth limits: the SMTP AUTH accounts nearest
+ * their outbound limits (auth_messages_per_day, auth_recipients_per_
+ * hour), as authd counts them; and
+ * postern auth test ADDRESS [--password-stdin]: a login
  * check through the same path as a POP3 login (doveadm auth test): the
  * password goes to authd on private/auth.sock as A_AUTH, and authd
  * answers as it answers pop3d (the password map, the lock, the one hash
@@ -16,6 +19,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -25,6 +29,88 @@
 #include "proto.h"
 #include "text.h"
 
+/* A connection to authd, or -1 with the error said. */
+static int
+auth_connect(struct cli *c)
+{
+	char	dir[PATH_MAX];
+	int	fd, saved;
+
+	if (fs_path(dir, sizeof(dir), c->conf.spool_directory, "private") ==
+	    -1 || (fd = cli_connect(dir, "auth.sock")) == -1) {
+		saved = errno;
+		cli_err(c, "cannot reach the auth service at "
+		    "%s/private/auth.sock: %s%s", c->conf.spool_directory,
+		    strerror(saved), saved == EACCES ? " (run as root)" :
+		    saved == ENOENT || saved == ECONNREFUSED ?
+		    " (is postern running?)" : "");
+		return -1;
+	}
+	return fd;
+}
+
+/* "12/1000 (1%)", or "12" when there is no limit. */
+static void
+usage_str(char *out, size_t outsz, uint32_t used, uint32_t limit)
+{
+	if (limit == 0)
+		snprintf(out, outsz, "%u", used);
+	else
+		snprintf(out, outsz, "%u/%u (%u%%)", used, limit,
+		    (unsigned)((uint64_t)used * 100 / limit));
+}
+
+static int
+auth_limits(struct cli *c)
+{
+	struct a_rate_list	*l;
+	struct ipc_conn		 conn;
+	struct ipc_msg		 m;
+	char			 safe[ADDR_MAX + 1], msgs[64], rcpts[64];
+	uint32_t		 i;
+	int			 fd, rc;
+
+	if ((fd = auth_connect(c)) == -1)
+		return EX_UNAVAILABLE;
+	ipc_conn_init(&conn, fd, IPC_MAX_PAYLOAD);
+	ipc_msg_init(&m, A_RATE_LIST, 1);
+	rc = ipc_send_wait(&conn, &m, PROTO_TIMEOUT_MS);
+	ipc_msg_free(&m);
+	if (rc == -1 || ipc_recv_wait(&conn, &m, PROTO_TIMEOUT_MS) == -1) {
+		cli_err(c, "no answer from the auth service: %s",
+		    strerror(errno));
+		ipc_conn_close(&conn);
+		return EX_TEMPFAIL;
+	}
+	ipc_conn_close(&conn);
+	if ((l = malloc(sizeof(*l))) == NULL) {
+		ipc_msg_free(&m);
+		cli_err(c, "out of memory");
+		return EX_TEMPFAIL;
+	}
+	rc = m.type == A_RATE_LIST_REPLY ? proto_dec_a_rate_list(&m, l) : -1;
+	ipc_msg_free(&m);
+	if (rc == -1) {
+		free(l);
+		cli_err(c, "malformed answer from the auth service");
+		return EX_PROTOCOL;
+	}
+	printf("%-40s %-22s %s\n", "ACCOUNT", "MESSAGES/24H", "RECIPIENTS/1H");
+	for (i = 0; i < l->n; i++) {
+		(void)text_sanitize(safe, sizeof(safe), l->e[i].user, '?', 0);
+		usage_str(msgs, sizeof(msgs), l->e[i].messages,
+		    l->messages_limit);
+		usage_str(rcpts, sizeof(rcpts), l->e[i].recipients,
+		    l->recipients_limit);
+		printf("%-40s %-22s %s\n", safe, msgs, rcpts);
+	}
+	if (l->accounts > l->n)
+		printf("(%u more accounts, further from their limits)\n",
+		    l->accounts - l->n);
+	free(l);
+	return 0;
+}
+
 int
 cli_cmd_auth(struct cli *c, int argc, char **argv)
 {
@@ -32,10 +118,12 @@ cli_cmd_auth(struct cli *c, int argc, char **argv)
 	struct a_auth_reply	ar;
 	struct ipc_conn		conn;
 	struct ipc_msg		m;
-	char			dir[PATH_MAX], safe[ADDR_MAX + 1];
+	char			safe[ADDR_MAX + 1];
 	const char		*user = NULL;
 	int			i, from_stdin = 0, fd, rc;
 
+	if (argc == 2 && strcmp(argv[1], "limits") == 0)
+		return auth_limits(c);
 	for (i = 2; argc >= 2 && strcmp(argv[1], "test") == 0 && i < argc;
 	    i++) {
 		if (strcmp(argv[i], "--password-stdin") == 0 && !from_stdin)
@@ -49,7 +137,7 @@ cli_cmd_auth(struct cli *c, int argc, char **argv)
 	}
 	if (user == NULL) {
 		cli_err(c, "usage: postern auth test ADDRESS "
-		    "[--password-stdin]");
+		    "[--password-stdin] | postern auth limits");
 		return EX_USAGE;
 	}
 	memset(&a, 0, sizeof(a));
@@ -64,16 +152,8 @@ cli_cmd_auth(struct cli *c, int argc, char **argv)
 		explicit_bzero(&a, sizeof(a));
 		return EX_DATAERR;
 	}
-	if (fs_path(dir, sizeof(dir), c->conf.spool_directory, "private") ==
-	    -1 || (fd = cli_connect(dir, "auth.sock")) == -1) {
-		int saved = errno;
-
+	if ((fd = auth_connect(c)) == -1) {
 		explicit_bzero(&a, sizeof(a));
-		cli_err(c, "cannot reach the auth service at "
-		    "%s/private/auth.sock: %s%s", c->conf.spool_directory,
-		    strerror(saved), saved == EACCES ? " (run as root)" :
-		    saved == ENOENT || saved == ECONNREFUSED ?
-		    " (is postern running?)" : "");
 		return EX_UNAVAILABLE;
 	}
 	ipc_conn_init(&conn, fd, 4096);

@@ -77,3 +77,15 @@ cidr_match(const struct cidr *c, const struct sockaddr *sa)
 		return prefix_eq(a + 12, c->addr, c->prefix);
 	return 0;
 }
+
+int
+cidr_match_list(char *const *v, size_t n, const struct sockaddr *sa)
+{
+	struct cidr	c;
+	size_t		i;
+
+	for (i = 0; i < n; i++)
+		if (cidr_parse(v[i], &c) == 0 && cidr_match(&c, sa))
+			return 1;
+	return 0;
+}

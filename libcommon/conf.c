@@ -22,6 +22,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "cidr.h"
 #include "conf.h"
 
 #ifndef POSTERN_LIBEXECDIR
@@ -85,6 +86,10 @@ static const struct conf_key conf_keys[] = {
 	K(smtpd_vrfy, CT_BOOL, "no"),
 	K(smtpd_helo_required, CT_BOOL, "no"),
 	K(smtpd_banner, CT_STR, "ESMTP Postern"),
+	/* SMTP AUTH (smtpd, authd): always on submission and smtps. */
+	K(smtpd_auth_enable, CT_BOOL, "no"),
+	K(sender_login_map, CT_PATH, ""),
+	K(smtpd_sasl_authenticated_header, CT_BOOL, "no"),
 	/* TLS: libcommon/tls.c; "" certificate: no TLS at all. */
 	K(smtps_listen, CT_LIST, ""),
 	K(submission_listen, CT_LIST, ""),
@@ -148,6 +153,9 @@ static const struct conf_key conf_keys[] = {
 	K(auth_account_delay, CT_DURATION, "2s"),
 	KL(auth_workers, "0", 0, 64),
 	K(auth_cache_ttl, CT_DURATION, "60s"),
+	K(plaintext_auth_networks, CT_LIST, "127.0.0.0/8, ::1/128"),
+	KL(auth_messages_per_day, "1000", 0, 100000000),
+	KL(auth_recipients_per_hour, "500", 0, 100000000),
 	K(restart_backoff_max, CT_DURATION, "30s"),
 	K(syslog_name, CT_STR, "postern"),
 	K(maillog_file, CT_PATH, ""),
@@ -449,7 +457,9 @@ conf_where(const struct conf *c, const char *name, const char *key,
 static int
 conf_validate(struct conf *c, const char *name, char *err, size_t errlen)
 {
-	char where[CONF_PATH_MAX + 32];
+	char		where[CONF_PATH_MAX + 32];
+	struct cidr	net;
+	size_t		i;
 
 	if (c->local_domains.n == 0) {
 		conf_where(c, name, "local_domains", where, sizeof(where));
@@ -479,6 +489,15 @@ conf_validate(struct conf *c, const char *name, char *err, size_t errlen)
 		    "or own", where);
 		return -1;
 	}
+	for (i = 0; i < c->plaintext_auth_networks.n; i++)
+		if (cidr_parse(c->plaintext_auth_networks.v[i], &net) == -1) {
+			conf_where(c, name, "plaintext_auth_networks", where,
+			    sizeof(where));
+			snprintf(err, errlen, "%splaintext_auth_networks: bad "
+			    "network \"%s\"", where,
+			    c->plaintext_auth_networks.v[i]);
+			return -1;
+		}
 	if (strcmp(c->double_bounce, "postmaster") != 0 &&
 	    strcmp(c->double_bounce, "drop") != 0) {
 		conf_where(c, name, "double_bounce", where, sizeof(where));

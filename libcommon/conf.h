@@ -61,6 +61,10 @@ struct conf {
 	int	 smtpd_vrfy;
 	int	 smtpd_helo_required;	/* MAIL before HELO/EHLO: 503 */
 	char	 smtpd_banner[CONF_STR_MAX];
+	/* SMTP AUTH: always offered on submission and smtps */
+	int	 smtpd_auth_enable;	/* offered on smtp_listen (25) too */
+	char	 sender_login_map[CONF_PATH_MAX];	/* more owners of senders */
+	int	 smtpd_sasl_authenticated_header;	/* login in Received */
 
 	/* TLS (libcommon/tls.c): the server side of smtpd (and pop3d) */
 	struct conf_list smtps_listen;		/* implicit TLS (465) */
@@ -135,6 +139,10 @@ struct conf {
 	time_t	 auth_account_delay;	/* spacing of guesses past it */
 	long	 auth_workers;		/* hash threads; 0: one per CPU */
 	time_t	 auth_cache_ttl;	/* good logins remembered; 0: off */
+	/* where passwords may travel without TLS (USER/PASS, AUTH PLAIN) */
+	struct conf_list plaintext_auth_networks;
+	long	 auth_messages_per_day;		/* per account; 0: no limit */
+	long	 auth_recipients_per_hour;	/* per account; 0: no limit */
 
 	/* master */
 	time_t	 restart_backoff_max;

@@ -75,7 +75,7 @@ proto_enc_q_commit(struct ipc_msg *m, const struct q_commit *c)
 		    ipc_put_str(m, o) == -1)
 			return -1;
 	}
-	return 0;
+	return ipc_put_str(m, c->auth);
 }
 
 void
@@ -139,6 +139,8 @@ proto_dec_q_commit(const struct ipc_msg *m, struct q_commit *c,
 		bad = !env_notify_valid(c->notify[i]) ||
 		    (c->orcpt[i][0] != '\0' && !env_orcpt_valid(c->orcpt[i]));
 	}
+	if (!bad)
+		ipc_get_str(&r, c->auth, sizeof(c->auth));
 	if (bad || ipc_reader_end(&r) == -1) {
 		proto_q_commit_free(c);
 		return -1;
@@ -461,6 +463,143 @@ proto_dec_a_auth_reply(const struct ipc_msg *m, struct a_auth_reply *a)
 	ipc_get_u32(&r, &a->verdict);
 	ipc_get_str(&r, a->user, sizeof(a->user));
 	if (ipc_reader_end(&r) == -1 || a->verdict > A_AUTH_LIMIT)
+		return -1;
+	return 0;
+}
+
+int
+proto_enc_a_bind(struct ipc_msg *m, const struct a_bind *b)
+{
+	return (ipc_put_str(m, b->proto) == -1 ||
+	    ipc_put_str(m, b->client) == -1) ? -1 : 0;
+}
+
+int
+proto_dec_a_bind(const struct ipc_msg *m, struct a_bind *b)
+{
+	struct ipc_reader r;
+
+	ipc_reader_init(&r, m);
+	ipc_get_str(&r, b->proto, sizeof(b->proto));
+	ipc_get_str(&r, b->client, sizeof(b->client));
+	return ipc_reader_end(&r);
+}
+
+int
+proto_enc_a_rate(struct ipc_msg *m, const struct a_rate *a)
+{
+	return (ipc_put_u32(m, a->op) == -1 ||
+	    ipc_put_u32(m, a->n) == -1) ? -1 : 0;
+}
+
+int
+proto_dec_a_rate(const struct ipc_msg *m, struct a_rate *a)
+{
+	struct ipc_reader r;
+
+	ipc_reader_init(&r, m);
+	ipc_get_u32(&r, &a->op);
+	ipc_get_u32(&r, &a->n);
+	if (ipc_reader_end(&r) == -1 || a->op > A_RATE_SENT)
+		return -1;
+	return 0;
+}
+
+int
+proto_enc_a_rate_reply(struct ipc_msg *m, const struct a_rate_reply *a)
+{
+	return (ipc_put_u32(m, a->verdict) == -1 ||
+	    ipc_put_u32(m, a->which) == -1 ||
+	    ipc_put_u32(m, a->used) == -1 ||
+	    ipc_put_u32(m, a->limit) == -1) ? -1 : 0;
+}
+
+int
+proto_dec_a_rate_reply(const struct ipc_msg *m, struct a_rate_reply *a)
+{
+	struct ipc_reader r;
+
+	ipc_reader_init(&r, m);
+	ipc_get_u32(&r, &a->verdict);
+	ipc_get_u32(&r, &a->which);
+	ipc_get_u32(&r, &a->used);
+	ipc_get_u32(&r, &a->limit);
+	if (ipc_reader_end(&r) == -1 || a->verdict > A_RATE_TEMPFAIL ||
+	    a->which > A_RATE_RECIPIENTS)
+		return -1;
+	return 0;
+}
+
+int
+proto_enc_a_rate_list(struct ipc_msg *m, const struct a_rate_list *l)
+{
+	uint32_t i;
+
+	if (l->n > A_RATE_LIST_MAX || ipc_put_u32(m, l->messages_limit) == -1 ||
+	    ipc_put_u32(m, l->recipients_limit) == -1 ||
+	    ipc_put_u32(m, l->accounts) == -1 || ipc_put_u32(m, l->n) == -1)
+		return -1;
+	for (i = 0; i < l->n; i++)
+		if (ipc_put_str(m, l->e[i].user) == -1 ||
+		    ipc_put_u32(m, l->e[i].messages) == -1 ||
+		    ipc_put_u32(m, l->e[i].recipients) == -1)
+			return -1;
+	return 0;
+}
+
+int
+proto_dec_a_rate_list(const struct ipc_msg *m, struct a_rate_list *l)
+{
+	struct ipc_reader	r;
+	uint32_t		i;
+
+	ipc_reader_init(&r, m);
+	ipc_get_u32(&r, &l->messages_limit);
+	ipc_get_u32(&r, &l->recipients_limit);
+	ipc_get_u32(&r, &l->accounts);
+	if (ipc_get_u32(&r, &l->n) == -1 || l->n > A_RATE_LIST_MAX)
+		return -1;
+	for (i = 0; i < l->n; i++) {
+		ipc_get_str(&r, l->e[i].user, sizeof(l->e[i].user));
+		ipc_get_u32(&r, &l->e[i].messages);
+		ipc_get_u32(&r, &l->e[i].recipients);
+	}
+	return ipc_reader_end(&r);
+}
+
+int
+proto_enc_r_owner(struct ipc_msg *m, const char *addr, const char *login)
+{
+	return (ipc_put_str(m, addr) == -1 ||
+	    ipc_put_str(m, login) == -1) ? -1 : 0;
+}
+
+int
+proto_dec_r_owner(const struct ipc_msg *m, char *addr, size_t addrsz,
+    char *login, size_t loginsz)
+{
+	struct ipc_reader r;
+
+	ipc_reader_init(&r, m);
+	ipc_get_str(&r, addr, addrsz);
+	ipc_get_str(&r, login, loginsz);
+	return ipc_reader_end(&r);
+}
+
+int
+proto_enc_r_owner_reply(struct ipc_msg *m, uint32_t verdict)
+{
+	return ipc_put_u32(m, verdict);
+}
+
+int
+proto_dec_r_owner_reply(const struct ipc_msg *m, uint32_t *verdict)
+{
+	struct ipc_reader r;
+
+	ipc_reader_init(&r, m);
+	ipc_get_u32(&r, verdict);
+	if (ipc_reader_end(&r) == -1 || *verdict > R_OWNER_TEMPFAIL)
 		return -1;
 	return 0;
 }

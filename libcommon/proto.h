@@ -65,9 +65,16 @@ enum proto_type {
 	R_EXPAND_REPLY,
 	R_ROUTE = 46,	/* -> R_ROUTE_REPLY; only on relay/route.sock */
 	R_ROUTE_REPLY,
+	R_OWNER = 48,	/* -> R_OWNER_REPLY: may a login use a sender? */
+	R_OWNER_REPLY,
 	/* authd (private/auth.sock only) */
 	A_AUTH = 50,	/* -> A_AUTH_REPLY */
 	A_AUTH_REPLY,
+	A_BIND,		/* first frame only: the connection's proto, client */
+	A_RATE,		/* -> A_RATE_REPLY; bound, authenticated only */
+	A_RATE_REPLY,
+	A_RATE_LIST,	/* -> A_RATE_LIST_REPLY; unbound (postern) only */
+	A_RATE_LIST_REPLY,
 	/* delivery agents */
 	D_HELLO = 60,	/* agent -> queued: which transport it serves */
 	D_JOB,		/* queued -> agent, with the message fd */
@@ -113,6 +120,8 @@ struct q_commit {
 	/* Per recipient; either array may be NULL when none was given. */
 	uint32_t	*notify;	/* ENV_NOTIFY_*; 0: not given */
 	char		**orcpt;	/* "type;addr", or NULL / "": none */
+	/* The SMTP AUTH login (canonical user@domain), "" if none. */
+	char		 auth[ADDR_MAX + 1];
 };
 
 enum r_verdict {
@@ -175,6 +184,73 @@ struct a_auth {
 struct a_auth_reply {
 	uint32_t verdict;
 	char	 user[ADDR_MAX + 1];	/* canonical "user@domain" on A_AUTH_OK */
+};
+
+/*
+ * A_BIND: what smtpd's root listener writes on a connection it opens
+ * to authd for one SMTP session, before it hands the connection to the
+ * session process. From then on authd takes the protocol and the client
+ * address from the binding, never from the session's A_AUTH, so a
+ * session process (which faces the network) cannot escape the pacing by
+ * naming another address; and A_RATE counts for the user that logged
+ * in on that connection, never for a name the session gives.
+ */
+struct a_bind {
+	char	proto[A_AUTH_PROTO_MAX + 1];
+	char	client[A_AUTH_CLIENT_MAX + 1];
+};
+
+/* A_RATE's operations: the per-account outbound limits (authd/auth_rate.c). */
+enum a_rate_op {
+	A_RATE_MAIL = 0,	/* MAIL: is the message allowance used up? */
+	A_RATE_RCPT,		/* RCPT: count n recipients, if within */
+	A_RATE_SENT,		/* a message was queued: count it */
+};
+
+enum a_rate_verdict {
+	A_RATE_OK = 0,
+	A_RATE_OVER,		/* over a limit: 451 4.7.1 */
+	A_RATE_TEMPFAIL,	/* no login on the connection, table full */
+};
+
+enum a_rate_which {
+	A_RATE_MESSAGES = 0,	/* auth_messages_per_day */
+	A_RATE_RECIPIENTS,	/* auth_recipients_per_hour */
+};
+
+struct a_rate {
+	uint32_t op;
+	uint32_t n;
+};
+
+struct a_rate_reply {
+	uint32_t verdict;
+	uint32_t which;		/* the limit reached (A_RATE_OVER) */
+	uint32_t used;		/* of that limit, in its window */
+	uint32_t limit;
+};
+
+/* A_RATE_LIST_REPLY: the accounts nearest their limits, nearest first. */
+#define A_RATE_LIST_MAX	200
+
+struct a_rate_entry {
+	char		user[ADDR_MAX + 1];
+	uint32_t	messages;	/* in the last 24 hours */
+	uint32_t	recipients;	/* in the last hour */
+};
+
+struct a_rate_list {
+	uint32_t		messages_limit;		/* 0: none */
+	uint32_t		recipients_limit;
+	uint32_t		accounts;		/* counted in all */
+	uint32_t		n;
+	struct a_rate_entry	e[A_RATE_LIST_MAX];
+};
+
+enum r_owner_verdict {
+	R_OWNER_YES = 0,
+	R_OWNER_NO,
+	R_OWNER_TEMPFAIL,
 };
 
 struct d_job {
@@ -398,6 +474,20 @@ int	proto_enc_a_auth(struct ipc_msg *, const struct a_auth *);
 int	proto_dec_a_auth(const struct ipc_msg *, struct a_auth *);
 int	proto_enc_a_auth_reply(struct ipc_msg *, const struct a_auth_reply *);
 int	proto_dec_a_auth_reply(const struct ipc_msg *, struct a_auth_reply *);
+int	proto_enc_a_bind(struct ipc_msg *, const struct a_bind *);
+int	proto_dec_a_bind(const struct ipc_msg *, struct a_bind *);
+int	proto_enc_a_rate(struct ipc_msg *, const struct a_rate *);
+int	proto_dec_a_rate(const struct ipc_msg *, struct a_rate *);
+int	proto_enc_a_rate_reply(struct ipc_msg *, const struct a_rate_reply *);
+int	proto_dec_a_rate_reply(const struct ipc_msg *, struct a_rate_reply *);
+int	proto_enc_a_rate_list(struct ipc_msg *, const struct a_rate_list *);
+int	proto_dec_a_rate_list(const struct ipc_msg *, struct a_rate_list *);
+/* R_OWNER: may login (canonical user@domain) use addr as its sender? */
+int	proto_enc_r_owner(struct ipc_msg *, const char *addr, const char *login);
+int	proto_dec_r_owner(const struct ipc_msg *, char *addr, size_t addrsz,
+	    char *login, size_t loginsz);
+int	proto_enc_r_owner_reply(struct ipc_msg *, uint32_t verdict);
+int	proto_dec_r_owner_reply(const struct ipc_msg *, uint32_t *verdict);
 
 /* R_ROUTE carries a domain (a host name, at most R_HOST_MAX bytes). */
 int	proto_enc_r_route(struct ipc_msg *, const char *domain);

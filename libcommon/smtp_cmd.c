@@ -41,6 +41,7 @@ static const struct {
 	{ "HELP", SMTP_CMD_HELP },
 	{ "QUIT", SMTP_CMD_QUIT },
 	{ "STARTTLS", SMTP_CMD_STARTTLS },
+	{ "AUTH", SMTP_CMD_AUTH },
 };
 
 void

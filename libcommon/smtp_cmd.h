@@ -16,6 +16,11 @@
 /* RFC 5321 4.5.3.1.4: 512 octets including the CRLF. */
 #define SMTP_LINE_MAX		512
 /*
+ * AUTH's command line and its responses (RFC 4954 4 allows 12288): room
+ * for SASL PLAIN with the longest login and password authd takes.
+ */
+#define SMTP_AUTH_LINE_MAX	4096
+/*
  * Commands (smtp_cmd.c).
  */
 enum smtp_verb {
@@ -31,6 +36,7 @@ enum smtp_verb {
 	SMTP_CMD_HELP,
 	SMTP_CMD_QUIT,
 	SMTP_CMD_STARTTLS,
+	SMTP_CMD_AUTH,
 	SMTP_CMD_NUL,		/* the line held a NUL byte */
 };
 

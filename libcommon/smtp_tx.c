@@ -20,6 +20,7 @@
  * system call but netio's, and keep nothing outside struct smtp_tx,
  * which its owner wipes between clients (doc/DESIGN.md, "Reuse").
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -28,6 +29,7 @@
 #include <strings.h>
 
 #include "ipc.h"
+#include "sasl.h"
 #include "smtp_tx.h"
 #include "text.h"
 
@@ -93,11 +95,14 @@ smtp_tx_reply(struct smtp_tx *tx, const char *fmt, ...)
 const char *
 smtp_tx_proto(const struct smtp_tx *tx)
 {
+	int a = tx->auth_user[0] != '\0';
+
 	if (!tx->esmtp)
 		return tx->tls ? "SMTPS" : "SMTP";
 	if (tx->smtputf8)
-		return tx->tls ? "UTF8SMTPS" : "UTF8SMTP";
-	return tx->tls ? "ESMTPS" : "ESMTP";
+		return tx->tls ? (a ? "UTF8SMTPSA" : "UTF8SMTPS") :
+		    (a ? "UTF8SMTPA" : "UTF8SMTP");
+	return tx->tls ? (a ? "ESMTPSA" : "ESMTPS") : (a ? "ESMTPA" : "ESMTP");
 }
 
 void
@@ -124,8 +129,17 @@ tx_verb_name(enum smtp_verb v)
 	case SMTP_CMD_HELP: return "HELP";
 	case SMTP_CMD_QUIT: return "QUIT";
 	case SMTP_CMD_STARTTLS: return "STARTTLS";
+	case SMTP_CMD_AUTH: return "AUTH";
 	default: return "UNKNOWN";
 	}
+}
+
+/* Whether EHLO lists AUTH: enabled, and TLS or a trusted network. */
+static int
+tx_auth_offered(const struct smtp_tx *tx)
+{
+	return tx->ops->auth != NULL && tx->auth_enabled &&
+	    (tx->tls || tx->auth_plain_ok) && tx->auth_user[0] == '\0';
 }
 
 static void
@@ -150,6 +164,8 @@ tx_helo(struct smtp_tx *tx, const char *arg, int esmtp)
 	netio_printf(tx->io, "250-PIPELINING\r\n");
 	if (tx->starttls_offer && !tx->tls && tx->ops->starttls != NULL)
 		netio_printf(tx->io, "250-STARTTLS\r\n");
+	if (tx_auth_offered(tx))
+		netio_printf(tx->io, "250-AUTH PLAIN LOGIN\r\n");
 	netio_printf(tx->io, "250-SIZE %llu\r\n",
 	    (unsigned long long)c->message_size_limit);
 	netio_printf(tx->io, "250-8BITMIME\r\n");
@@ -191,6 +207,11 @@ tx_mail(struct smtp_tx *tx, const char *arg)
 		smtp_tx_reply(tx, "503 5.5.1 Error: nested MAIL command");
 		return;
 	}
+	/* Submission (RFC 6409 4.3): nothing without a login. */
+	if (tx->auth_required && tx->auth_user[0] == '\0') {
+		smtp_tx_reply(tx, "530 5.7.0 Authentication required");
+		return;
+	}
 	if (tx_parse_error(tx, smtp_parse_mail(arg, &p), &p,
 	    "501 5.1.7 Bad sender address syntax"))
 		return;
@@ -198,6 +219,8 @@ tx_mail(struct smtp_tx *tx, const char *arg)
 		smtp_tx_reply(tx, "552 5.3.4 Message size exceeds fixed limit");
 		return;
 	}
+	if (tx->ops->mail != NULL && tx->ops->mail(tx->ctx, p.addr) == -1)
+		return;
 	tx->mail = 1;
 	strlcpy(tx->sender, p.addr, sizeof(tx->sender));
 	tx->smtputf8 = p.smtputf8;
@@ -382,6 +405,170 @@ tx_starttls(struct smtp_tx *tx, const char *arg)
 		tx->helo_seen = 0;
 		tx->esmtp = 0;
 		explicit_bzero(tx->helo, sizeof(tx->helo));
+		/* A login before TLS is knowledge from the client too. */
+		explicit_bzero(tx->auth_user, sizeof(tx->auth_user));
+		explicit_bzero(tx->auth_mech, sizeof(tx->auth_mech));
+	}
+	return SMTP_TX_END_NONE;
+}
+
+/*
+ * One SASL response line (RFC 4954 4), base64-decoded into out (NUL-
+ * terminated). 0; 1 when refused (replied: "*" cancels, bad base64, too
+ * long); -1 when the session is over (timeout, EOF, error).
+ */
+static int
+tx_auth_response(struct smtp_tx *tx, unsigned char *out, size_t outsz,
+    size_t *outlen)
+{
+	char			line[SMTP_AUTH_LINE_MAX];
+	size_t			len;
+	enum netio_status	st;
+	int			rc = 0;
+
+	netio_flush(tx->io);
+	st = netio_getline(tx->io, line, sizeof(line), &len,
+	    tx->conf->smtpd_timeout);
+	if (st == NETIO_TOOLONG) {
+		smtp_tx_reply(tx, "500 5.5.6 Authentication Exchange line is "
+		    "too long");
+		rc = 1;
+	} else if (st != NETIO_OK)
+		rc = -1;
+	else if (strcmp(line, "*") == 0) {
+		smtp_tx_reply(tx, "501 5.7.0 Authentication aborted");
+		rc = 1;
+	} else if (memchr(line, '\0', len) != NULL ||
+	    sasl_base64_decode(line, out, outsz - 1, outlen) == -1) {
+		smtp_tx_reply(tx, "501 5.5.2 Cannot decode response");
+		rc = 1;
+	} else
+		out[*outlen] = '\0';
+	explicit_bzero(line, sizeof(line));
+	return rc;
+}
+
+/*
+ * AUTH PLAIN [initial-response] or AUTH LOGIN [initial-response] (RFC
+ * 4954, 4616; LOGIN as every client and server implements it: the user
+ * name, then the password, each prompted and base64-encoded). The
+ * credentials go to ops->auth; every copy here is wiped before return.
+ */
+static enum smtp_tx_end
+tx_auth(struct smtp_tx *tx, const char *arg)
+{
+	unsigned char	 buf[SMTP_AUTH_LINE_MAX];
+	char		 mech[16], user[ADDR_MAX + 1], pass[A_AUTH_SECRET_MAX + 1];
+	char		 login[ADDR_MAX + 1];
+	const char	*init;
+	size_t		 n, len;
+	uint32_t	 verdict;
+	int		 rc = 0;
+
+	if (tx->ops->auth == NULL || !tx->auth_enabled) {
+		smtp_tx_reply(tx, "503 5.5.1 Error: authentication not "
+		    "enabled");
+		return SMTP_TX_END_NONE;
+	}
+	if (!tx->tls && !tx->auth_plain_ok) {
+		smtp_tx_reply(tx, "530 5.7.0 Must issue a STARTTLS command "
+		    "first");
+		return SMTP_TX_END_NONE;
+	}
+	if (!tx->esmtp) {
+		smtp_tx_reply(tx, "503 5.5.1 Error: send HELO/EHLO first");
+		return SMTP_TX_END_NONE;
+	}
+	if (tx->auth_user[0] != '\0') {
+		smtp_tx_reply(tx, "503 5.5.1 Error: already authenticated");
+		return SMTP_TX_END_NONE;
+	}
+	if (tx->mail) {
+		smtp_tx_reply(tx, "503 5.5.1 Error: MAIL transaction in "
+		    "progress");
+		return SMTP_TX_END_NONE;
+	}
+	n = strcspn(arg, " \t");
+	if (n == 0 || n >= sizeof(mech)) {
+		smtp_tx_reply(tx, "501 5.5.4 Syntax: AUTH mechanism");
+		return SMTP_TX_END_NONE;
+	}
+	memcpy(mech, arg, n);
+	mech[n] = '\0';
+	for (len = 0; len < n; len++)
+		mech[len] = (char)toupper((unsigned char)mech[len]);
+	init = arg + n;
+	while (*init == ' ' || *init == '\t')
+		init++;
+	user[0] = pass[0] = '\0';
+	if (strcmp(mech, "PLAIN") == 0) {
+		if (*init == '\0') {
+			smtp_tx_reply(tx, "334 ");
+			rc = tx_auth_response(tx, buf, sizeof(buf), &len);
+		} else if (sasl_base64_decode(init, buf, sizeof(buf) - 1,
+		    &len) == -1) {
+			smtp_tx_reply(tx, "501 5.5.2 Cannot decode response");
+			rc = 1;
+		}
+		if (rc == 0 && sasl_plain(buf, len, user, sizeof(user), pass,
+		    sizeof(pass)) == -1) {
+			smtp_tx_reply(tx, "%s", SMTP_TX_AUTH_FAILED);
+			rc = 1;
+		}
+	} else if (strcmp(mech, "LOGIN") == 0) {
+		if (*init != '\0') {
+			if (sasl_base64_decode(init, buf, sizeof(buf) - 1,
+			    &len) == -1) {
+				smtp_tx_reply(tx, "501 5.5.2 Cannot decode "
+				    "response");
+				rc = 1;
+			} else
+				buf[len] = '\0';
+		} else {
+			smtp_tx_reply(tx, "334 VXNlcm5hbWU6");	/* Username: */
+			rc = tx_auth_response(tx, buf, sizeof(buf), &len);
+		}
+		if (rc == 0 && (len >= sizeof(user) ||
+		    memchr(buf, '\0', len) != NULL)) {
+			smtp_tx_reply(tx, "%s", SMTP_TX_AUTH_FAILED);
+			rc = 1;
+		} else if (rc == 0) {
+			memcpy(user, buf, len + 1);
+			smtp_tx_reply(tx, "334 UGFzc3dvcmQ6");	/* Password: */
+			rc = tx_auth_response(tx, buf, sizeof(buf), &len);
+			if (rc == 0 && (len >= sizeof(pass) ||
+			    memchr(buf, '\0', len) != NULL)) {
+				smtp_tx_reply(tx, "%s", SMTP_TX_AUTH_FAILED);
+				rc = 1;
+			} else if (rc == 0)
+				memcpy(pass, buf, len + 1);
+		}
+	} else {
+		smtp_tx_reply(tx, "504 5.5.4 Unrecognized authentication "
+		    "type");
+		rc = 1;
+	}
+	explicit_bzero(buf, sizeof(buf));
+	if (rc != 0) {
+		explicit_bzero(pass, sizeof(pass));
+		return rc == -1 ? SMTP_TX_END_EOF : SMTP_TX_END_NONE;
+	}
+	login[0] = '\0';
+	verdict = tx->ops->auth(tx->ctx, mech, user, pass, login,
+	    sizeof(login));
+	explicit_bzero(pass, sizeof(pass));
+	switch (verdict) {
+	case A_AUTH_OK:
+		strlcpy(tx->auth_user, login, sizeof(tx->auth_user));
+		strlcpy(tx->auth_mech, mech, sizeof(tx->auth_mech));
+		smtp_tx_reply(tx, "%s", SMTP_TX_AUTH_OK);
+		break;
+	case A_AUTH_FAIL:
+		smtp_tx_reply(tx, "%s", SMTP_TX_AUTH_FAILED);
+		break;
+	default:
+		smtp_tx_reply(tx, "%s", SMTP_TX_AUTH_TEMPFAIL);
+		break;
 	}
 	return SMTP_TX_END_NONE;
 }
@@ -435,6 +622,8 @@ smtp_tx_command(struct smtp_tx *tx, const struct smtp_cmd *cmd)
 		return SMTP_TX_END_QUIT;
 	case SMTP_CMD_STARTTLS:
 		return tx_starttls(tx, cmd->arg);
+	case SMTP_CMD_AUTH:
+		return tx_auth(tx, cmd->arg);
 	}
 	return SMTP_TX_END_NONE;
 }
@@ -443,7 +632,7 @@ enum smtp_tx_end
 smtp_tx_serve(struct smtp_tx *tx)
 {
 	const struct conf	*c = tx->conf;
-	char			 line[SMTP_LINE_MAX];
+	char			 line[SMTP_AUTH_LINE_MAX];
 	size_t			 len;
 	struct smtp_cmd		 cmd;
 	enum netio_status	 st;
@@ -455,7 +644,8 @@ smtp_tx_serve(struct smtp_tx *tx)
 			return SMTP_TX_END_BROKEN;
 		if (tx->errors >= c->smtpd_error_limit)
 			return SMTP_TX_END_ERRORS;
-		st = netio_getline(tx->io, line, SMTP_LINE_MAX, &len,
+		/* Room for AUTH's; every other command keeps RFC 5321's. */
+		st = netio_getline(tx->io, line, sizeof(line), &len,
 		    c->smtpd_timeout);
 		if (st == NETIO_TIMEOUT)
 			return SMTP_TX_END_TIMEOUT;
@@ -468,7 +658,14 @@ smtp_tx_serve(struct smtp_tx *tx)
 			continue;
 		}
 		smtp_cmd_parse(line, len, &cmd);
+		if (cmd.verb != SMTP_CMD_AUTH && len + 2 > SMTP_LINE_MAX) {
+			smtp_tx_reply(tx, "500 5.5.2 Error: line too long");
+			continue;
+		}
 		end = smtp_tx_command(tx, &cmd);
+		/* An AUTH line held a password. */
+		if (cmd.verb == SMTP_CMD_AUTH)
+			explicit_bzero(line, sizeof(line));
 	}
 	return end;
 }

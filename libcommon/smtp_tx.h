@@ -80,7 +80,26 @@ struct smtp_tx_ops {
 	 * 502.
 	 */
 	int	(*starttls)(void *ctx);
+	/*
+	 * AUTH's credentials, decoded (smtp_tx ran the SASL exchange):
+	 * an a_auth_verdict, with the canonical login in login on
+	 * A_AUTH_OK. The callback logs; smtp_tx replies. NULL: AUTH is no
+	 * command here (503, "not enabled").
+	 */
+	uint32_t (*auth)(void *ctx, const char *mech, const char *user,
+	    const char *pass, char *login, size_t loginsz);
+	/*
+	 * MAIL of sender, well-formed, before it is taken: 0 takes it; -1
+	 * refuses it, the callback having replied. NULL takes every one.
+	 */
+	int	(*mail)(void *ctx, const char *sender);
 };
+
+/* AUTH's answers (RFC 4954), Postfix's words where it has some. */
+#define SMTP_TX_AUTH_OK		"235 2.7.0 Authentication successful"
+#define SMTP_TX_AUTH_FAILED \
+	"535 5.7.8 Error: authentication failed: authentication failure"
+#define SMTP_TX_AUTH_TEMPFAIL	"454 4.7.0 Temporary authentication failure"
 
 /*
  * One session's state. It holds client data (the HELO name, the
@@ -103,6 +122,18 @@ struct smtp_tx {
 	int			 starttls_offer; /* the caller's: EHLO says STARTTLS */
 	int			 tls;		/* the session is under TLS */
 	char			 helo[256];	/* printable, "" if none */
+	/*
+	 * SMTP AUTH, the caller's settings: whether this listener offers
+	 * it at all, whether the client may send a password before TLS
+	 * (plaintext_auth_networks), and whether MAIL needs it
+	 * (submission). AUTH is offered when enabled and (TLS or plain_ok).
+	 */
+	int			 auth_enabled;
+	int			 auth_plain_ok;
+	int			 auth_required;
+	/* Who logged in ("" nobody) and how; STARTTLS forgets it. */
+	char			 auth_user[ADDR_MAX + 1];
+	char			 auth_mech[16];
 
 	/* The transaction: from MAIL to the end of DATA, RSET or HELO. */
 	int			 mail;
@@ -190,8 +221,8 @@ void	smtp_tx_data_reply(struct smtp_tx *, enum smtp_tx_data,
 void	smtp_tx_commit_fill(const struct smtp_tx *, struct q_commit *);
 
 /*
- * "SMTP", "ESMTP" or "UTF8SMTP", with an "S" under TLS (RFC 3848,
- * 6531): the Received header's and logs' "with".
+ * "SMTP", "ESMTP" or "UTF8SMTP", with an "S" under TLS and an "A" after
+ * AUTH (RFC 3848, 6531): the Received header's and logs' "with".
  */
 const char *smtp_tx_proto(const struct smtp_tx *);
 /*

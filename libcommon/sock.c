@@ -137,6 +137,8 @@ unix_in(const char *dir, const char *name, int listening, mode_t mode,
 	}
 	if (listening == 2)
 		fd = unix_bind(name, SOCK_SEQPACKET, mode, backlog);
+	else if (listening == 3)
+		fd = unix_connect(name, SOCK_STREAM | SOCK_NONBLOCK);
 	else
 		fd = listening ? sock_unix_listen(name, mode, backlog) :
 		    sock_unix_connect(name);
@@ -163,6 +165,12 @@ int
 sock_unix_connect_in(const char *dir, const char *name)
 {
 	return unix_in(dir, name, 0, 0, 0);
+}
+
+int
+sock_unix_connect_nb_in(const char *dir, const char *name)
+{
+	return unix_in(dir, name, 3, 0, 0);
 }
 
 int

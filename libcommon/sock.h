@@ -21,6 +21,11 @@ int	sock_unix_connect(const char *path);
 int	sock_unix_listen_in(const char *dir, const char *name, mode_t mode,
 	    int backlog);
 int	sock_unix_connect_in(const char *dir, const char *name);
+/*
+ * The same, non-blocking: a listener whose backlog is full fails it at
+ * once (EAGAIN) instead of stopping the caller.
+ */
+int	sock_unix_connect_nb_in(const char *dir, const char *name);
 /* A Unix seqpacket listener at dir/name (stale one removed), as above. */
 int	sock_unix_seqpacket_listen_in(const char *dir, const char *name,
 	    mode_t mode, int backlog);

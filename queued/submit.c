@@ -430,6 +430,18 @@ handle_commit(struct client *c, struct ipc_msg *m)
 	env.ret = (int)qc.ret;
 	if (qc.envid[0] != '\0' && env_set_str(&env.envid, qc.envid) == -1)
 		goto nomem;
+	/*
+	 * The SMTP AUTH login, from smtpd only (a local submitter has its
+	 * uid, not a login); authd's canonical form, so it parses.
+	 */
+	if (qc.auth[0] != '\0' && !c->local) {
+		if (addr_parse(qc.auth, &a, 0) == -1) {
+			strlcpy(why, "5.5.4 bad login name", sizeof(why));
+			goto reject;
+		}
+		if (env_set_str(&env.auth, qc.auth) == -1)
+			goto nomem;
+	}
 	for (i = 0; i < qc.nrcpt; i++) {
 		struct env_rcpt *r;
 

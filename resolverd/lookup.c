@@ -101,6 +101,8 @@ resolver_close(struct resolver *r)
 {
 	resolver_map_close(&r->users);
 	resolver_map_close(&r->aliases);
+	sender_login_free(&r->senders.table);
+	r->senders.loaded = 0;
 }
 
 void
@@ -216,4 +218,39 @@ resolver_expand(struct resolver *r, const char *addr, struct r_expansion *out)
 	resolver_refresh(r, 0);
 	resolver_expand_ops(r, &ops);
 	expand_address(&ops, addr, out);
+}
+
+uint32_t
+resolver_owner(struct resolver *r, const char *addr, const char *login)
+{
+	struct expand_ops	ops;
+	struct r_expansion	x;
+	struct mailaddr		a;
+	uint32_t		verdict = R_OWNER_NO, i;
+	int			maprc;
+
+	if (addr_parse(addr, &a, 1) == -1)
+		return R_OWNER_NO;
+	maprc = sender_login_refresh(&r->senders, r->conf->sender_login_map);
+	if (maprc == 0 && r->senders.loaded &&
+	    sender_login_match(&r->senders.table, addr, login))
+		return R_OWNER_YES;
+	/* Only our own domains' addresses can be a login's or an alias. */
+	if (conf_is_local_domain(r->conf, a.domain)) {
+		resolver_refresh(r, 0);
+		resolver_expand_ops(r, &ops);
+		expand_address(&ops, addr, &x);
+		for (i = 0; i < x.n; i++)
+			if (x.t[i].kind == R_KIND_MAILBOX &&
+			    strcasecmp(x.t[i].addr, login) == 0) {
+				verdict = R_OWNER_YES;
+				break;
+			}
+		if (verdict == R_OWNER_NO && x.status == ST_TEMP)
+			verdict = R_OWNER_TEMPFAIL;
+		proto_r_expansion_free(&x);
+	}
+	if (verdict == R_OWNER_NO && maprc == -1)
+		verdict = R_OWNER_TEMPFAIL;
+	return verdict;
 }

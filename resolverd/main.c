@@ -206,6 +206,7 @@ rd_client_msg(struct peer *p, struct ipc_msg *m)
 	struct ipc_msg		 reply;
 	struct r_expansion	 x;
 	char			 addr[1024], text[PROTO_TEXT_MAX];
+	char			 login[ADDR_MAX + 1];
 	uint32_t		 verdict;
 
 	cl->last_ms = evloop_now_ms();
@@ -225,6 +226,20 @@ rd_client_msg(struct peer *p, struct ipc_msg *m)
 		if (proto_enc_r_check_reply(&reply, verdict, text) == -1) {
 			ipc_msg_free(&reply);
 			log_warn("encode R_CHECK_REPLY");
+			goto drop;
+		}
+		rd_reply(p, &reply);
+		break;
+	case R_OWNER:
+		if (proto_dec_r_owner(m, addr, sizeof(addr), login,
+		    sizeof(login)) == -1)
+			goto malformed;
+		verdict = resolver_owner(&rd_res, addr, login);
+		log_debug("owner %s of %s: verdict %u", login, addr, verdict);
+		ipc_msg_init(&reply, R_OWNER_REPLY, m->id);
+		if (proto_enc_r_owner_reply(&reply, verdict) == -1) {
+			ipc_msg_free(&reply);
+			log_warn("encode R_OWNER_REPLY");
 			goto drop;
 		}
 		rd_reply(p, &reply);

@@ -83,7 +83,10 @@ session_tls(struct smtp_env *env)
 	}
 }
 
-/* "-S CLIENT:CTL[:KIND]": one session process (CTL -1: no reuse). */
+/*
+ * "-S CLIENT:CTL[:KIND[:AUTH]]": one session process (CTL -1: no reuse;
+ * AUTH: the listener's bound connection to authd, -1 for none).
+ */
 static void __attribute__((__noreturn__))
 session_main(struct smtp_env *env, const char *spec, const char *dir)
 {
@@ -92,19 +95,22 @@ session_main(struct smtp_env *env, const char *spec, const char *dir)
 	struct priv_user	 u;
 	const char		*p;
 	int			 client, ctl, kind = SMTP_LISTEN_MX;
+	int			 authfd = -1;
 
 	client = spec_fd(spec, &p, 0);
 	if (*p != ':')
 		fatalx("bad -S argument");
 	ctl = spec_fd(p + 1, &p, 1);
 	if (*p == ':') {
-		if (p[1] < '0' || p[1] > '0' + SMTP_LISTEN_SMTPS ||
-		    p[2] != '\0')
+		if (p[1] < '0' || p[1] > '0' + SMTP_LISTEN_SMTPS)
 			fatalx("bad -S argument");
 		kind = p[1] - '0';
 		p += 2;
+		if (*p == ':')
+			authfd = spec_fd(p + 1, &p, 1);
 	}
-	if (*p != '\0')
+	if (*p != '\0' || (authfd != -1 && (authfd == client ||
+	    authfd == ctl || authfd == env->conffd)))
 		fatalx("bad -S argument");
 	if (getpeername(client, (struct sockaddr *)&ss, &sslen) == -1) {
 		/* Gone before we started: nothing to serve. */
@@ -125,7 +131,7 @@ session_main(struct smtp_env *env, const char *spec, const char *dir)
 		priv_drop(&u, dir);
 	proc_harden(PROC_NOFORK);
 	smtp_worker_run(env, client, (struct sockaddr *)&ss, sslen, ctl,
-	    (enum smtp_listener)kind);
+	    (enum smtp_listener)kind, authfd);
 }
 
 int

@@ -32,6 +32,17 @@ smtp_backend_init(struct smtp_backend *b, const char *path)
 }
 
 void
+smtp_backend_adopt(struct smtp_backend *b, int fd, const char *name)
+{
+	smtp_backend_init(b, name);
+	b->fixed = 1;
+	if (fd == -1)
+		return;
+	ipc_conn_init(&b->conn, fd, SMTP_BACKEND_MAXLEN);
+	b->connected = 1;
+}
+
+void
 smtp_backend_close(struct smtp_backend *b)
 {
 	if (b->connected)
@@ -69,6 +80,10 @@ backend_connect(struct smtp_backend *b)
 
 	if (b->connected)
 		return 0;
+	if (b->fixed) {
+		errno = ENOTCONN;
+		return -1;
+	}
 	if ((fd = sock_unix_connect(b->path)) == -1) {
 		log_warn("connect to %s", b->path);
 		return -1;

@@ -34,6 +34,9 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "fsutil.h"
+#include "ipc.h"
+#include "proto.h"
 #include "log.h"
 #include "proc.h"
 #include "smtpd.h"
@@ -253,24 +256,91 @@ expire_idle(const struct smtp_env *env)
 	return soonest > 3600 ? 3600 * 1000 : (int)(soonest * 1000);
 }
 
+/* Whether sessions of this listener may take SMTP AUTH. */
+static int
+auth_offered(const struct smtp_env *env, enum smtp_listener kind)
+{
+	return kind != SMTP_LISTEN_MX || env->conf->smtpd_auth_enable;
+}
+
+/* One small frame on a fresh socket: it goes whole at once, or not. */
+static int
+send_frame_now(int fd, struct ipc_msg *m)
+{
+	struct ipc_conn	c;
+	int		rc;
+
+	ipc_conn_init(&c, fd, 0);
+	rc = ipc_conn_queue(&c, m) == 0 && ipc_conn_flush(&c) == 0 ? 0 : -1;
+	c.fd = -1;		/* the caller's */
+	ipc_conn_close(&c);
+	return rc;
+}
+
+/*
+ * A connection to authd for one session that may take SMTP AUTH, bound
+ * (A_BIND) to the client address we accepted, so the session process,
+ * which faces the network, can neither name another address to escape
+ * the failure pacing nor count its limits against another user (authd's
+ * main.c). Non-blocking all along: a busy or absent authd costs that
+ * session its AUTH (454), never the listener a stall. -1: none.
+ */
+static int
+auth_connect_bound(const struct smtp_env *env, const struct sockaddr *ss)
+{
+	struct ipc_msg	m;
+	struct a_bind	b;
+	char		dir[CONF_PATH_MAX + 16];
+	int		fd, port, ok;
+
+	memset(&b, 0, sizeof(b));
+	strlcpy(b.proto, "smtp", sizeof(b.proto));
+	sock_ntop(ss, b.client, sizeof(b.client), &port);
+	/* An IPv4 client on a v6 socket is paced as the v4 address. */
+	if (strncmp(b.client, "::ffff:", 7) == 0 &&
+	    strchr(b.client + 7, ':') == NULL)
+		memmove(b.client, b.client + 7, strlen(b.client + 7) + 1);
+	if (fs_path(dir, sizeof(dir), env->conf->spool_directory,
+	    "private") == -1)
+		return -1;
+	if ((fd = sock_unix_connect_nb_in(dir, "auth.sock")) == -1) {
+		log_warn("connect %s/auth.sock: SMTP AUTH unavailable to "
+		    "[%s]", dir, b.client);
+		return -1;
+	}
+	ipc_msg_init(&m, A_BIND, 0);
+	ok = proto_enc_a_bind(&m, &b) == 0 &&
+	    send_frame_now(fd, &m) == 0 && sock_set_nonblock(fd, 0) == 0;
+	ipc_msg_free(&m);
+	if (!ok) {
+		log_warn("bind the auth connection for [%s]", b.client);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 /*
  * A fresh session process for fd. With reuse, it gets a control socket
- * to tell us when it is idle. 0, or -1 if the client was refused.
+ * to tell us when it is idle; when it may take AUTH, a bound connection
+ * to authd. 0, or -1 if the client was refused.
  */
 static int
 spawn(const struct smtp_env *env, int fd, const struct sockaddr *ss,
     socklen_t sslen, enum smtp_listener kind)
 {
 	struct child	*c;
-	int		 sv[2] = { -1, -1 }, keep[3];
+	int		 sv[2] = { -1, -1 }, keep[4], authfd = -1;
 	size_t		 n;
-	char		 spec[48];
+	char		 spec[64];
 	pid_t		 pid;
 
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
 		log_warn("calloc");
 		return -1;
 	}
+	if (auth_offered(env, kind))
+		authfd = auth_connect_bound(env, ss);
 	if (env->conf->smtpd_max_use > 1 &&
 	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1) {
 		log_warn("socketpair");
@@ -282,6 +352,8 @@ spawn(const struct smtp_env *env, int fd, const struct sockaddr *ss,
 			close(sv[0]);
 			close(sv[1]);
 		}
+		if (authfd != -1)
+			close(authfd);
 		free(c);
 		return -1;
 	}
@@ -296,15 +368,20 @@ spawn(const struct smtp_env *env, int fd, const struct sockaddr *ss,
 			keep[n++] = env->conffd;
 		if (sv[1] != -1)
 			keep[n++] = sv[1];
+		if (authfd != -1)
+			keep[n++] = authfd;
 		if (proc_exec_prepare(keep, n) == -1)
 			_exit(1);
-		snprintf(spec, sizeof(spec), "%d:%d:%d", fd, sv[1], (int)kind);
+		snprintf(spec, sizeof(spec), "%d:%d:%d:%d", fd, sv[1],
+		    (int)kind, authfd);
 		daemon_exec_self("smtpd", env->confpath, env->conffd, "-S",
 		    spec);
 		_exit(1);
 	}
 	if (sv[1] != -1)
 		close(sv[1]);
+	if (authfd != -1)
+		close(authfd);
 	c->pid = pid;
 	c->state = CH_BUSY;
 	c->ctl = sv[0];

@@ -156,8 +156,222 @@ in_mynetworks(const struct smtp_session *s)
 }
 
 /*
+ * One A_RATE on the session's bound authd connection: 0 with the
+ * reply, -1 when authd cannot answer (no connection, down, garbled).
+ */
+static int
+rate_call(struct smtp_session *s, uint32_t op, uint32_t n,
+    struct a_rate_reply *ar)
+{
+	struct ipc_msg	req, rep;
+	struct a_rate	a;
+	int		rc = -1;
+
+	a.op = op;
+	a.n = n;
+	ipc_msg_init(&req, A_RATE, 0);
+	if (proto_enc_a_rate(&req, &a) == -1 ||
+	    smtp_backend_call(&s->be->auth, &req, &rep) == -1) {
+		ipc_msg_free(&req);
+		return -1;
+	}
+	ipc_msg_free(&req);
+	if (rep.type == A_RATE_REPLY && proto_dec_a_rate_reply(&rep, ar) == 0)
+		rc = 0;
+	else {
+		log_warnx("auth.sock: malformed reply (type %u)",
+		    (unsigned)rep.type);
+		smtp_backend_close(&s->be->auth);
+	}
+	ipc_msg_free(&rep);
+	return rc;
+}
+
+/*
+ * A login's recipients count against auth_recipients_per_hour (authd
+ * keeps the count for every session of the account); a hijacked
+ * account's run stops at the limit with a 451, which a real client
+ * retries later and a spam run gives up on.
+ */
+static int
+rcpt_count(struct smtp_session *s, const char *addr)
+{
+	struct a_rate_reply ar;
+
+	if (s->tx.auth_user[0] == '\0' ||
+	    s->conf->auth_recipients_per_hour == 0)
+		return 0;
+	if (rate_call(s, A_RATE_RCPT, 1, &ar) == -1 ||
+	    ar.verdict == A_RATE_TEMPFAIL) {
+		rcpt_reject(s, addr, "451 4.3.0 <%s>: Temporary lookup "
+		    "failure", addr);
+		return -1;
+	}
+	if (ar.verdict == A_RATE_OVER) {
+		rcpt_reject(s, addr, "451 4.7.1 <%s>: Recipient address "
+		    "rejected: this account sent to %u recipients in the "
+		    "last hour, its limit; try again later", addr, ar.used);
+		return -1;
+	}
+	return 0;
+}
+
+/* A MAIL refusal, replied and logged the way Postfix logs it. */
+static void __attribute__((format(printf, 3, 4)))
+mail_reject(struct smtp_session *s, const char *sender, const char *fmt, ...)
+{
+	char	text[SMTP_LINE_MAX];
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	smtp_tx_reply(&s->tx, "%s", text);
+	log_info("NOQUEUE: reject: MAIL from %s: %s; from=<%s> proto=%s "
+	    "helo=<%s> sasl_username=%s", s->logname, text, sender,
+	    smtp_tx_proto(&s->tx), s->tx.helo, s->tx.auth_user);
+}
+
+/* Asks resolverd whether the login may use sender: an r_owner_verdict. */
+static uint32_t
+owner_check(struct smtp_session *s, const char *sender)
+{
+	struct ipc_msg	req, rep;
+	uint32_t	verdict = R_OWNER_TEMPFAIL;
+
+	ipc_msg_init(&req, R_OWNER, 0);
+	if (proto_enc_r_owner(&req, sender, s->tx.auth_user) == -1 ||
+	    smtp_backend_call(&s->be->resolver, &req, &rep) == -1) {
+		ipc_msg_free(&req);
+		return R_OWNER_TEMPFAIL;
+	}
+	ipc_msg_free(&req);
+	if (rep.type != R_OWNER_REPLY ||
+	    proto_dec_r_owner_reply(&rep, &verdict) == -1) {
+		log_warnx("resolver.sock: malformed reply (type %u)",
+		    (unsigned)rep.type);
+		smtp_backend_close(&s->be->resolver);
+		verdict = R_OWNER_TEMPFAIL;
+	}
+	ipc_msg_free(&rep);
+	return verdict;
+}
+
+/*
+ * MAIL after AUTH: the account's daily message allowance, then the
+ * sender must be the login's (its address, an alias that reaches it,
+ * or sender_login_map's grant: Postfix's reject_sender_login_mismatch).
+ * The null sender (bounces, read receipts) belongs to everyone. Without
+ * a login nothing is checked here: port 25 takes any sender.
+ */
+static int
+check_mail(void *ctx, const char *sender)
+{
+	struct smtp_session	*s = ctx;
+	struct a_rate_reply	 ar;
+
+	if (s->tx.auth_user[0] == '\0')
+		return 0;
+	if (s->conf->auth_messages_per_day > 0) {
+		if (rate_call(s, A_RATE_MAIL, 0, &ar) == -1 ||
+		    ar.verdict == A_RATE_TEMPFAIL) {
+			mail_reject(s, sender, "451 4.3.0 <%s>: Temporary "
+			    "lookup failure", sender);
+			return -1;
+		}
+		if (ar.verdict == A_RATE_OVER) {
+			mail_reject(s, sender, "451 4.7.1 <%s>: Sender "
+			    "address rejected: this account sent %u messages "
+			    "in the last 24 hours, its limit; try again later",
+			    sender, ar.used);
+			return -1;
+		}
+	}
+	if (sender[0] == '\0')
+		return 0;
+	switch (owner_check(s, sender)) {
+	case R_OWNER_YES:
+		return 0;
+	case R_OWNER_NO:
+		mail_reject(s, sender, "553 5.7.1 <%s>: Sender address "
+		    "rejected: not owned by user %s", sender,
+		    s->tx.auth_user);
+		return -1;
+	default:
+		mail_reject(s, sender, "451 4.3.0 <%s>: Temporary lookup "
+		    "failure", sender);
+		return -1;
+	}
+}
+
+/*
+ * AUTH's credentials to authd, on the connection the listener bound to
+ * this client's address. Failures are logged in Postfix's words, which
+ * fail2ban's postfix-sasl filter reads; never the password.
+ */
+static uint32_t
+check_auth(void *ctx, const char *mech, const char *user, const char *pass,
+    char *login, size_t loginsz)
+{
+	struct smtp_session	*s = ctx;
+	struct ipc_msg		 req, rep;
+	struct a_auth		 a;
+	struct a_auth_reply	 ar;
+	uint32_t		 verdict = A_AUTH_TEMPFAIL;
+	int			 sent;
+
+	/* From the first password on, this process holds a secret. */
+	s->holds_secrets = 1;
+	memset(&a, 0, sizeof(a));
+	strlcpy(a.proto, "smtp", sizeof(a.proto));
+	strlcpy(a.user, user, sizeof(a.user));
+	strlcpy(a.password, pass, sizeof(a.password));
+	ipc_msg_init(&req, A_AUTH, 0);
+	sent = proto_enc_a_auth(&req, &a) == 0 &&
+	    smtp_backend_call(&s->be->auth, &req, &rep) == 0;
+	explicit_bzero(&a, sizeof(a));
+	if (req.body.data != NULL)
+		explicit_bzero(req.body.data, req.body.cap);
+	ipc_msg_free(&req);
+	if (!sent) {
+		log_warnx("%s: SASL %s authentication failed: authd cannot "
+		    "be reached, sasl_username=%s", s->logname, mech, user);
+		return A_AUTH_TEMPFAIL;
+	}
+	if (rep.type == A_AUTH_REPLY && proto_dec_a_auth_reply(&rep, &ar) == 0)
+		verdict = ar.verdict;
+	else {
+		log_warnx("auth.sock: malformed reply (type %u)",
+		    (unsigned)rep.type);
+		smtp_backend_close(&s->be->auth);
+	}
+	ipc_msg_free(&rep);
+	switch (verdict) {
+	case A_AUTH_OK:
+		strlcpy(login, ar.user, loginsz);
+		log_info("%s: sasl_method=%s, sasl_username=%s", s->logname,
+		    mech, login);
+		break;
+	case A_AUTH_FAIL:
+		log_warnx("%s: SASL %s authentication failed: authentication "
+		    "failure, sasl_username=%s", s->logname, mech, user);
+		break;
+	case A_AUTH_LIMIT:
+		log_warnx("%s: SASL %s authentication failed: too many "
+		    "failed logins, sasl_username=%s", s->logname, mech, user);
+		break;
+	default:
+		log_warnx("%s: SASL %s authentication failed: temporary "
+		    "failure, sasl_username=%s", s->logname, mech, user);
+		break;
+	}
+	return verdict;
+}
+
+/*
  * RCPT of addr (smtp_tx has checked the state, the syntax and the
- * limits): a local user, an alias, or a relay from mynetworks.
+ * limits): a local user, an alias, or a relay from mynetworks or a
+ * login; a login's recipients are counted (rcpt_count).
  */
 static int
 check_rcpt(void *ctx, const char *addr)
@@ -187,7 +401,7 @@ check_rcpt(void *ctx, const char *addr)
 	}
 	switch (verdict) {
 	case R_LOCAL_OK:
-		return 0;
+		return rcpt_count(s, addr);
 	case R_LOCAL_UNKNOWN:
 		/* An alias that leads nowhere says so (resolverd). */
 		if (why[0] == '5' && why[1] == '.')
@@ -198,8 +412,9 @@ check_rcpt(void *ctx, const char *addr)
 			    "recipient table", addr);
 		return -1;
 	case R_NOT_LOCAL:
-		if (in_mynetworks(s))
-			return 0;
+		/* mynetworks, or a login (RFC 6409: submission relays). */
+		if (in_mynetworks(s) || s->tx.auth_user[0] != '\0')
+			return rcpt_count(s, addr);
 		rcpt_reject(s, addr, "554 5.7.1 <%s>: Relay access denied",
 		    addr);
 		return -1;
@@ -357,7 +572,7 @@ static void
 spool_received(struct smtp_session *s, struct smtp_spool *sp)
 {
 	char		hdr[2048], date[64], forpart[ADDR_MAX + 16];
-	char		tlspart[256];
+	char		tlspart[256], authpart[ADDR_MAX + 64];
 	struct tm	tm;
 	time_t		now = time(NULL);
 	int		n;
@@ -379,10 +594,17 @@ spool_received(struct smtp_session *s, struct smtp_spool *sp)
 		    s->tls.alg_bits);
 	else
 		tlspart[0] = '\0';
+	/* The login only when asked (Postfix's default keeps it private). */
+	if (s->tx.auth_user[0] != '\0' &&
+	    s->conf->smtpd_sasl_authenticated_header)
+		snprintf(authpart, sizeof(authpart), "\t(Authenticated "
+		    "sender: %s)\n", s->tx.auth_user);
+	else
+		authpart[0] = '\0';
 	/* No HELO (smtpd_helo_required = no): the address, as Postfix does. */
 	n = snprintf(hdr, sizeof(hdr), "Received: from %s ([%s])\n"
-	    "%s\tby %s (Postern) with %s id %s%s; %s\n",
-	    s->tx.helo_seen ? s->tx.helo : s->client, s->ip, tlspart,
+	    "%s%s\tby %s (Postern) with %s id %s%s; %s\n",
+	    s->tx.helo_seen ? s->tx.helo : s->client, s->ip, tlspart, authpart,
 	    s->conf->myhostname, smtp_tx_proto(&s->tx), sp->qid, forpart,
 	    date);
 	if (n < 0 || (size_t)n >= sizeof(hdr)) {
@@ -390,6 +612,17 @@ spool_received(struct smtp_session *s, struct smtp_spool *sp)
 		return;
 	}
 	spool_put(sp, hdr, (size_t)n);
+}
+
+/* A queued message counts against the login's daily allowance. */
+static void
+rate_sent(struct smtp_session *s)
+{
+	struct a_rate_reply ar;
+
+	if (rate_call(s, A_RATE_SENT, 1, &ar) == -1)
+		log_warnx("could not count a message of %s against "
+		    "auth_messages_per_day", s->tx.auth_user);
 }
 
 /* Q_COMMIT -> Q_OK: only now is the message the queue's. */
@@ -406,6 +639,7 @@ queue_commit(struct smtp_session *s, struct smtp_spool *sp)
 	strlcpy(qc.sender, s->tx.sender, sizeof(qc.sender));
 	strlcpy(qc.client, s->client, sizeof(qc.client));
 	strlcpy(qc.helo, s->tx.helo, sizeof(qc.helo));
+	strlcpy(qc.auth, s->tx.auth_user, sizeof(qc.auth));
 	smtp_tx_commit_fill(&s->tx, &qc);
 	ipc_msg_init(&req, Q_COMMIT, 0);
 	if (proto_enc_q_commit(&req, &qc) == -1) {
@@ -429,6 +663,9 @@ queue_commit(struct smtp_session *s, struct smtp_spool *sp)
 		    s->tx.sender, (unsigned long long)sp->written,
 		    (unsigned)s->tx.nrcpt);
 		smtp_tx_reply(&s->tx, "250 2.0.0 Ok: queued as %s", qid);
+		if (s->tx.auth_user[0] != '\0' &&
+		    s->conf->auth_messages_per_day > 0)
+			rate_sent(s);
 	} else if (rep.type == Q_ERR && proto_dec_q_err(&rep, &qe) == 0) {
 		log_info("%s: commit refused: %s", sp->qid, qe.text);
 		reply_from_queue(s, qe.status == ST_PERM ? 554 : 451, qe.text);
@@ -478,7 +715,11 @@ cmd_data(void *ctx)
 		free(sp);
 		return 0;
 	}
-	log_info("%s: client=%s", sp->qid, s->logname);
+	if (s->tx.auth_user[0] != '\0')
+		log_info("%s: client=%s, sasl_method=%s, sasl_username=%s",
+		    sp->qid, s->logname, s->tx.auth_mech, s->tx.auth_user);
+	else
+		log_info("%s: client=%s", sp->qid, s->logname);
 	spool_received(s, sp);
 
 	sink.put = data_put;
@@ -594,6 +835,8 @@ static const struct smtp_tx_ops smtpd_tx_ops = {
 	.vrfy = cmd_vrfy,
 	.bad_utf8 = bad_utf8,
 	.starttls = cmd_starttls,
+	.auth = check_auth,
+	.mail = check_mail,
 };
 
 static void
@@ -621,16 +864,28 @@ session_init(struct smtp_session *s, const struct smtp_env *env,
 	/* Offered whenever a certificate is configured; 454 if it broke. */
 	s->tx.starttls_offer = kind != SMTP_LISTEN_SMTPS &&
 	    tls_server_configured(s->conf);
+	/*
+	 * AUTH: always on submission and smtps, which require it (RFC
+	 * 6409, 8314); on port 25 only with smtpd_auth_enable. A password
+	 * may come before TLS only from plaintext_auth_networks.
+	 */
+	s->tx.auth_enabled = kind != SMTP_LISTEN_MX ||
+	    s->conf->smtpd_auth_enable;
+	s->tx.auth_required = kind != SMTP_LISTEN_MX;
+	s->tx.auth_plain_ok = cidr_match_list(s->conf->plaintext_auth_networks.v,
+	    s->conf->plaintext_auth_networks.n, peer);
 	s->be = be;
 	smtp_backend_check(&be->queue);
 	smtp_backend_check(&be->resolver);
+	smtp_backend_check(&be->auth);
 }
 
 void
-smtp_backends_init(struct smtp_backends *be)
+smtp_backends_init(struct smtp_backends *be, int authfd)
 {
 	smtp_backend_init(&be->queue, "queue.sock");
 	smtp_backend_init(&be->resolver, "resolver.sock");
+	smtp_backend_adopt(&be->auth, authfd, "auth.sock");
 }
 
 void
@@ -638,6 +893,7 @@ smtp_backends_close(struct smtp_backends *be)
 {
 	smtp_backend_close(&be->queue);
 	smtp_backend_close(&be->resolver);
+	smtp_backend_close(&be->auth);
 }
 
 int

@@ -71,7 +71,7 @@ next_connection(int ctl, int *fd, struct sockaddr_storage *ss,
 void
 smtp_worker_run(const struct smtp_env *env, int fd,
     const struct sockaddr *peer, socklen_t peerlen, int ctl,
-    enum smtp_listener kind)
+    enum smtp_listener kind, int authfd)
 {
 	struct smtp_backends	 be;
 	struct sockaddr_storage	 ss;
@@ -79,7 +79,7 @@ smtp_worker_run(const struct smtp_env *env, int fd,
 	long			 served = 0;
 	int			 again;
 
-	smtp_backends_init(&be);
+	smtp_backends_init(&be, authfd);
 	if (peerlen > sizeof(ss))
 		peerlen = sizeof(ss);
 	memcpy(&ss, peer, peerlen);

@@ -77,15 +77,19 @@ struct smtp_backend {
 	int		 connected;
 	uint32_t	 nextid;
 	const char	*path;
+	int		 fixed;		/* adopted: never reconnected */
 };
 
 /* A session process's connections: they serve every session it runs. */
 struct smtp_backends {
 	struct smtp_backend	queue;
 	struct smtp_backend	resolver;
+	/* authd, bound to the client's address by the listener; or none. */
+	struct smtp_backend	auth;
 };
 
-void	smtp_backends_init(struct smtp_backends *);
+/* authfd: the listener's bound connection to authd, -1 for none. */
+void	smtp_backends_init(struct smtp_backends *, int authfd);
 void	smtp_backends_close(struct smtp_backends *);
 /*
  * Serves one client on fd until QUIT, error or timeout; closes fd. Returns
@@ -105,10 +109,15 @@ int	smtp_session_run(const struct smtp_env *, struct smtp_backends *,
  */
 void	smtp_worker_run(const struct smtp_env *, int fd,
 	    const struct sockaddr *peer, socklen_t peerlen, int ctl,
-	    enum smtp_listener)
+	    enum smtp_listener, int authfd)
 	    __attribute__((__noreturn__));
 
 void	smtp_backend_init(struct smtp_backend *, const char *path);
+/*
+ * A backend on a connection made for us (fd), that cannot be made
+ * again from here: once lost, calls fail.
+ */
+void	smtp_backend_adopt(struct smtp_backend *, int fd, const char *name);
 void	smtp_backend_close(struct smtp_backend *);
 /* Drops a kept connection that the other side has closed meanwhile. */
 void	smtp_backend_check(struct smtp_backend *);

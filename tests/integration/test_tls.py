@@ -19,6 +19,7 @@ from test_pop3 import memory_count
 from test_smtp_hostile import sessions_running
 
 RCPT = "alice@example.test"
+PASSWORD = "tls-test-password"
 
 
 def make_cert(root, name, cn, sans=()):
@@ -59,6 +60,7 @@ def tsuite(suite_factory):
     r = s.postern("setup")
     assert "made a self-signed certificate" in r.stdout
     s.postern("user", "add", RCPT)
+    s.postern("user", "passwd", RCPT, "--stdin", input=PASSWORD + "\n")
     s.start()
     return s
 
@@ -137,22 +139,26 @@ def test_smtps_and_submission_with_smtplib(tsuite):
         c.ehlo("client.test")
         assert not c.has_extn("starttls")
         assert c.docmd("STARTTLS")[0] == 503
-        c.sendmail("a@remote.test", [RCPT], "Subject: smtps\r\n\r\n465\r\n")
+        c.login(RCPT, PASSWORD)
+        c.sendmail(RCPT, [RCPT], "Subject: smtps\r\n\r\n465\r\n")
     with smtplib.SMTP("127.0.0.1", s.sub_port, timeout=30) as c:
         c.ehlo("client.test")
         c.starttls(context=client_ctx())
         c.ehlo("client.test")
-        c.sendmail("a@remote.test", [RCPT], "Subject: sub\r\n\r\n587\r\n")
+        c.login(RCPT, PASSWORD)
+        c.sendmail(RCPT, [RCPT], "Subject: sub\r\n\r\n587\r\n")
     msgs = s.wait_messages(RCPT, 2)
-    assert all("with ESMTPS id" in received(m) for m in msgs)
+    assert all("with ESMTPSA id" in received(m) for m in msgs)
 
 
 def test_swaks_starttls_and_tls_on_connect(tsuite):
     s = tsuite
     for args in (["--tls", "--port", str(s.port)],
-                 ["--tls-on-connect", "--port", str(s.smtps_port)]):
+                 ["--tls-on-connect", "--port", str(s.smtps_port),
+                 "--auth", "PLAIN", "--auth-user", RCPT,
+                 "--auth-password", PASSWORD]):
         r = subprocess.run(["swaks", "--server", "127.0.0.1", *args,
-                            "--to", RCPT, "--from", "a@remote.test",
+                            "--to", RCPT, "--from", RCPT,
                             "--helo", "swaks.test", "--timeout", "30"],
                            capture_output=True, text=True, timeout=60)
         assert r.returncode == 0, r.stdout + r.stderr
@@ -167,7 +173,8 @@ def test_curl_ssl_reqd_smtp_and_smtps(tsuite, tmp_path):
     for url in (f"smtp://127.0.0.1:{s.port}", f"smtps://127.0.0.1:"
                 f"{s.smtps_port}"):
         r = subprocess.run(["curl", "-sS", "--ssl-reqd", "-k", url,
-                            "--mail-from", "a@remote.test", "--mail-rcpt",
+                            "--user", f"{RCPT}:{PASSWORD}",
+                            "--mail-from", RCPT, "--mail-rcpt",
                             RCPT, "-T", str(mail), "--max-time", "30"],
                            capture_output=True, text=True, timeout=60)
         assert r.returncode == 0, r.stderr
