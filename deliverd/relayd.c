@@ -9,8 +9,10 @@
  * A program of its own, not a mode of deliverd: the local agent runs as
  * the mail store's owner and forks a command runner as root first; this
  * one never holds either. Started by master (remote_delivery_concurrency
- * copies) as root, it reads postern.conf, gathers the addresses that
- * are ours (the loop check), then drops for good to relay_user,
+ * copies) as root, it reads postern.conf, the outbound TLS policy
+ * (smtp_tls_policy_map) and the CA certificates (smtp_tls_CAfile),
+ * gathers the addresses that are ours (the loop check), then drops for
+ * good to relay_user,
  * chrooted into <spool>/relay, which holds only the two sockets it
  * talks to (relay.sock: queued; route.sock: resolverd), so it can
  * reconnect to either from inside. It opens no file: the message comes
@@ -24,7 +26,16 @@
  * and used first for the next job to the same domain; it is closed
  * (QUIT) when that time passes or a job for another domain comes.
  * Signals are read between jobs: a job is never abandoned halfway, and
- * a result queued did not receive is retried by queued.
+ * a result queued did not receive is retried by queued. A reload
+ * replaces the agents (master's SIGTERM, between jobs): only a fresh
+ * one, before its chroot, can read a changed policy map.
+ *
+ * Outbound TLS: each job's level comes from the policy map or
+ * smtp_tls_security_level; the SMTP client says STARTTLS as it asks
+ * (smtp_client.c), and a level that needs TLS and did not get it defers
+ * with 4.7.5, never sending in plaintext. For dane the route comes with
+ * DNSSEC's facts (R_ROUTE_DANE) and each exchanger gets its level from
+ * them (rl_hop_tls, RFC 7672 2.2).
  */
 #include <sys/socket.h>
 #include <sys/types.h>
@@ -53,6 +64,7 @@
 #include "proto.h"
 #include "remote.h"
 #include "sock.h"
+#include "tls.h"
 
 #define RL_RECONNECT_MS	200
 /* A job frame: 100 recipients of three addresses each, and a little. */
@@ -70,6 +82,12 @@ static uint32_t			 rl_route_id;
 static struct smtp_session	*rl_cached;
 static char			 rl_cached_hop[D_NEXTHOP_MAX + 1];
 static uint64_t			 rl_cached_until;	/* monotonic ms */
+static enum tls_level		 rl_cached_level;	/* it was opened for */
+
+/* Outbound TLS: read before the chroot, fixed until the next start. */
+static struct tls_client	*rl_tls;	/* NULL: no TLS engine */
+static struct tls_policy	 rl_policy;	/* smtp_tls_policy_map */
+static enum tls_level		 rl_level;	/* smtp_tls_security_level */
 
 static void
 rl_client_conf(void)
@@ -96,6 +114,7 @@ rl_client_conf(void)
 	if (rl_conf.smtp_bind_address6[0] != '\0' && inet_pton(AF_INET6,
 	    rl_conf.smtp_bind_address6, &sin6->sin6_addr) == 1)
 		sin6->sin6_family = AF_INET6;
+	rl_smtp.tls = rl_tls;
 }
 
 /* Every address of every local interface: ours when we listen on all. */
@@ -154,6 +173,31 @@ rl_self_init(void)
 		rl_self_interfaces();
 }
 
+/*
+ * The TLS engine, the CA certificates and the policy map, read as root
+ * before the chroot (after it no file can be opened). A map that does
+ * not load is fatal: going on without it could send in plaintext what
+ * it says must be encrypted (master checked it, so this is a race with
+ * an edit; master restarts us).
+ */
+static void
+rl_tls_init(void)
+{
+	char err[512];
+
+	if (tls_level_parse(rl_conf.smtp_tls_security_level, &rl_level) == -1)
+		fatalx("smtp_tls_security_level \"%s\" is not none, may, "
+		    "encrypt, dane or verify", rl_conf.smtp_tls_security_level);
+	if (rl_conf.smtp_tls_policy_map[0] != '\0' &&
+	    tls_policy_load(rl_conf.smtp_tls_policy_map, &rl_policy, err,
+	    sizeof(err)) == -1)
+		fatalx("smtp_tls_policy_map: %s", err);
+	if ((rl_tls = tls_client_new(&rl_conf, err, sizeof(err))) == NULL)
+		log_warnx("no TLS for outbound mail: %s; level may sends in "
+		    "plaintext, the others defer", err);
+	rl_smtp.tls = rl_tls;
+}
+
 static void
 rl_cache_drop(int quit)
 {
@@ -176,7 +220,7 @@ rl_route_fail(struct r_route *rt, const char *why)
 
 /* One R_ROUTE exchange on the (lazily made) route connection. */
 static int
-rl_route_once(const char *domain, struct r_route *rt)
+rl_route_once(const char *domain, int dane, struct r_route *rt)
 {
 	struct ipc_msg	m;
 	int		fd, rc = -1;
@@ -186,7 +230,7 @@ rl_route_once(const char *domain, struct r_route *rt)
 			return -1;
 		ipc_conn_init(&rl_route, fd, RL_ROUTE_FRAME_MAX);
 	}
-	ipc_msg_init(&m, R_ROUTE, ++rl_route_id);
+	ipc_msg_init(&m, dane ? R_ROUTE_DANE : R_ROUTE, ++rl_route_id);
 	if (proto_enc_r_route(&m, domain) == -1) {
 		ipc_msg_free(&m);
 		errno = EINVAL;
@@ -221,11 +265,11 @@ broken:
  * have been restarted since the last job).
  */
 static void
-rl_route_get(const char *domain, struct r_route *rt)
+rl_route_get(const char *domain, int dane, struct r_route *rt)
 {
 	int r;
 
-	if ((r = rl_route_once(domain, rt)) == 0)
+	if ((r = rl_route_once(domain, dane, rt)) == 0)
 		return;
 	if (r == -2) {
 		rl_route_fail(rt, "the next hop is not a host name");
@@ -233,7 +277,7 @@ rl_route_get(const char *domain, struct r_route *rt)
 		strlcpy(rt->dsn, "5.1.2", sizeof(rt->dsn));
 		return;
 	}
-	if (rl_route_once(domain, rt) == 0)
+	if (rl_route_once(domain, dane, rt) == 0)
 		return;
 	log_warn("resolverd's route.sock");
 	rl_route_fail(rt, errno == ETIMEDOUT ? "timed out" :
@@ -284,11 +328,13 @@ rl_all(const struct d_rjob *j, struct rl_outcome *o, uint32_t status,
 }
 
 static void
-rl_session_done(struct smtp_session *s, const char *nexthop)
+rl_session_done(struct smtp_session *s, const char *nexthop,
+    enum tls_level level)
 {
 	if (rl_conf.smtp_connection_cache_time > 0 &&
 	    smtp_session_usable(s) && smtp_session_rset(s) == 0) {
 		rl_cached = s;
+		rl_cached_level = level;
 		strlcpy(rl_cached_hop, nexthop, sizeof(rl_cached_hop));
 		rl_cached_until = evloop_now_ms() +
 		    (uint64_t)rl_conf.smtp_connection_cache_time * 1000;
@@ -305,6 +351,89 @@ rl_outcome_from(struct rl_outcome *o, struct smtp_session *s)
 	strlcpy(o->mta, smtp_session_host(s), sizeof(o->mta));
 }
 
+/* The level for a next hop: its policy map entry, else the default. */
+static enum tls_level
+rl_tls_level(const char *nexthop, const char **match)
+{
+	const struct tls_policy_entry *e;
+
+	*match = "";
+	if ((e = tls_policy_find(&rl_policy, nexthop)) == NULL)
+		return rl_level;
+	*match = e->match;
+	return e->level;
+}
+
+/*
+ * What TLS asks of one exchanger. dane follows RFC 7672 2.2 on what
+ * resolverd found: no validated TLSA records (an insecure MX or
+ * address answer, or none published): may, as Postfix's dane; records
+ * of which DANE can use one: dane; records, none usable: encrypt
+ * (TLS, unauthenticated). -1: the TLSA lookup of a validated host
+ * failed: that host must not get the mail, in plaintext or otherwise.
+ */
+static int
+rl_hop_tls(enum tls_level level, const char *match, const char *nexthop,
+    const struct r_hop *h, struct smtp_tls *t)
+{
+	static struct tls_tlsa	tlsa[R_TLSA_MAX];
+	uint32_t		i;
+	int			usable = 0;
+
+	memset(t, 0, sizeof(*t));
+	t->req.level = level;
+	t->req.host = h->host;
+	t->req.nexthop = nexthop;
+	t->req.match = match;
+	if (level != TLS_LEVEL_DANE)
+		return 0;
+	if (h->dane == R_DANE_FAIL)
+		return -1;
+	if (h->dane != R_DANE_TLSA) {
+		t->req.level = TLS_LEVEL_MAY;
+		return 0;
+	}
+	for (i = 0; i < h->ntlsa && i < R_TLSA_MAX; i++) {
+		tlsa[i].usage = (uint8_t)h->tlsa[i].usage;
+		tlsa[i].selector = (uint8_t)h->tlsa[i].selector;
+		tlsa[i].mtype = (uint8_t)h->tlsa[i].mtype;
+		tlsa[i].len = (uint8_t)h->tlsa[i].len;
+		memcpy(tlsa[i].data, h->tlsa[i].data, h->tlsa[i].len);
+		usable += tls_tlsa_usable(&tlsa[i]);
+	}
+	t->req.tlsa = tlsa;
+	t->req.ntlsa = i;
+	if (usable == 0)
+		t->req.level = TLS_LEVEL_ENCRYPT;
+	return 0;
+}
+
+/* relay=host[addr]:25 for an exchanger that answered without a session. */
+static void
+rl_hop_relay(struct rl_outcome *o, const struct r_hop *h)
+{
+	char addr[INET6_ADDRSTRLEN] = "?";
+
+	inet_ntop(h->family == 6 ? AF_INET6 : AF_INET, h->addr, addr,
+	    sizeof(addr));
+	snprintf(o->relay, sizeof(o->relay), "%s[%s]:%u", h->host, addr,
+	    rl_smtp.port);
+}
+
+/* Postfix's line, which log tools look for; once per delivery. */
+static void
+rl_log_tls(const char *qid, struct smtp_session *s)
+{
+	const struct tls_peer *p = smtp_session_tls(s);
+
+	if (p == NULL)
+		return;
+	log_info("%s: %s TLS connection established to %s:%u: %s with "
+	    "cipher %s (%d/%d bits)%s", qid, p->trust, smtp_session_peer(s),
+	    rl_smtp.port, p->info.version, p->info.cipher, p->info.bits,
+	    p->info.alg_bits, p->info.resumed ? " (resumed)" : "");
+}
+
 /*
  * The exchangers in turn, from the cached session if it serves this
  * next hop. Fills o for every recipient.
@@ -318,18 +447,25 @@ rl_deliver(const struct d_rjob *j, const struct smtp_tx *tx,
 	struct smtp_session	*s;
 	socklen_t		 sslen;
 	char			 reason[SMTP_RESULT_TEXT_MAX], text[1200];
+	struct smtp_tls		 tls;
+	const char		*match;
+	enum tls_level		 level;
 	size_t			 i, usable;
-	int			 maybe_sent;
+	int			 maybe_sent, tls_failed = 0;
 
 	strlcpy(o->relay, "none", sizeof(o->relay));
-	if (rl_cached != NULL && strcmp(rl_cached_hop, j->nexthop) == 0) {
+	level = rl_tls_level(j->nexthop, &match);
+	/* A cached session serves only the level it was opened for. */
+	if (rl_cached != NULL && strcmp(rl_cached_hop, j->nexthop) == 0 &&
+	    rl_cached_level == level) {
 		s = rl_cached;
 		rl_cached = NULL;
 		o->conn_us = log_now_us();
 		rl_outcome_from(o, s);
+		rl_log_tls(j->qid, s);
 		if (smtp_session_tx(s, tx, o->res, reason, sizeof(reason),
 		    &maybe_sent) == SMTP_ATTEMPT_DONE) {
-			rl_session_done(s, j->nexthop);
+			rl_session_done(s, j->nexthop, level);
 			return;
 		}
 		smtp_session_close(s, 0);
@@ -345,7 +481,7 @@ rl_deliver(const struct d_rjob *j, const struct smtp_tx *tx,
 	}
 	rl_cache_drop(1);
 
-	rl_route_get(j->nexthop, &rt);
+	rl_route_get(j->nexthop, level == TLS_LEVEL_DANE, &rt);
 	if (rt.status != ST_OK) {
 		rl_all(j, o, rt.status, rt.dsn, rt.text);
 		return;
@@ -359,18 +495,38 @@ rl_deliver(const struct d_rjob *j, const struct smtp_tx *tx,
 	strlcpy(reason, "no exchanger could be tried", sizeof(reason));
 	for (i = 0; i < usable; i++) {
 		rl_hop_sockaddr(&rt.hop[i], &ss, &sslen);
-		if ((s = smtp_session_open(&rl_smtp, rt.hop[i].host,
-		    (struct sockaddr *)&ss, sslen, reason,
-		    sizeof(reason))) == NULL) {
-			/* Postfix logs each exchanger it could not use. */
+		if (rl_hop_tls(level, match, j->nexthop, &rt.hop[i],
+		    &tls) == -1) {
+			/* Postfix's words. */
+			snprintf(reason, sizeof(reason), "TLSA lookup error "
+			    "for %s:%u", rt.hop[i].host, rl_smtp.port);
 			log_info("%s: %s", j->qid, reason);
+			tls_failed = 1;
 			continue;
 		}
+		s = smtp_session_open(&rl_smtp, rt.hop[i].host,
+		    (struct sockaddr *)&ss, sslen, &tls, reason,
+		    sizeof(reason));
+		if (tls.fell_back)
+			log_info("%s: TLS handshake with %s:%u failed: %s; "
+			    "trying again in plaintext (TLS level may)",
+			    j->qid, rt.hop[i].host, rl_smtp.port, tls.fail);
+		if (s == NULL) {
+			/* Postfix logs each exchanger it could not use. */
+			log_info("%s: %s", j->qid, reason);
+			tls_failed = tls.tls_failed;
+			/* It answered (Postfix's relay=); TLS failed. */
+			if (tls_failed)
+				rl_hop_relay(o, &rt.hop[i]);
+			continue;
+		}
+		tls_failed = 0;
 		o->conn_us = log_now_us();
 		rl_outcome_from(o, s);
+		rl_log_tls(j->qid, s);
 		if (smtp_session_tx(s, tx, o->res, reason, sizeof(reason),
 		    &maybe_sent) == SMTP_ATTEMPT_DONE) {
-			rl_session_done(s, j->nexthop);
+			rl_session_done(s, j->nexthop, level);
 			return;
 		}
 		smtp_session_close(s, 0);
@@ -379,9 +535,15 @@ rl_deliver(const struct d_rjob *j, const struct smtp_tx *tx,
 		if (maybe_sent)
 			break;
 	}
-	/* Postfix's codes: no connection 4.4.1, a broken one 4.4.2. */
-	rl_all(j, o, ST_TEMP, strncmp(reason, "connect to ", 11) == 0 ?
-	    "4.4.1" : "4.4.2", reason);
+	/*
+	 * Postfix's codes: no connection 4.4.1, a broken one 4.4.2; TLS
+	 * required and not had (not offered, failed, not verified: RFC
+	 * 7672's "cryptographic failure") 4.7.5. Never a bounce: the
+	 * receiver may fix it.
+	 */
+	rl_all(j, o, ST_TEMP, tls_failed ? "4.7.5" :
+	    strncmp(reason, "connect to ", 11) == 0 ? "4.4.1" : "4.4.2",
+	    reason);
 }
 
 static void
@@ -592,6 +754,7 @@ main(int argc, char *argv[])
 	if (fs_path(dir, sizeof(dir), rl_conf.spool_directory, "relay") == -1)
 		fatalx("spool_directory too long");
 	rl_client_conf();
+	rl_tls_init();
 	rl_self_init();
 	/* The chroot has no /etc/localtime: the log's time zone now. */
 	tzset();
@@ -612,6 +775,8 @@ main(int argc, char *argv[])
 	}
 	rl_cache_drop(1);
 	ipc_conn_close(&rl_route);
+	tls_client_free(rl_tls);
+	tls_policy_free(&rl_policy);
 	conf_free(&rl_conf);
 	log_info("terminating");
 	return 0;

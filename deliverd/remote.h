@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "proto.h"
+#include "tls.h"
 
 #define SMTP_REPLY_LINES_MAX	64	/* lines of one reply kept */
 #define SMTP_REPLY_TEXT_MAX	1024	/* bytes of reply text kept */
@@ -109,6 +110,7 @@ struct smtp_client_conf {
 	size_t	 line_length_limit;	/* 998, as smtp_line_length_limit */
 	/* Source addresses (smtp_bind_address, _6); family 0: the kernel's. */
 	struct sockaddr_storage bind4, bind6;
+	struct tls_client *tls;		/* NULL: no STARTTLS at all */
 };
 void	smtp_client_conf_defaults(struct smtp_client_conf *);
 
@@ -173,10 +175,29 @@ enum smtp_attempt smtp_client_try(const struct smtp_client_conf *,
 	    char *reason, size_t reasonsz, int *maybe_sent);
 
 /*
+ * TLS for one session (RFC 3207): what the policy asks (req.level NONE:
+ * no STARTTLS) and what came of it. MAY: STARTTLS when offered; a
+ * handshake that fails is retried once in plaintext on a new
+ * connection (as Postfix does); a refusal (not 220) goes on in
+ * plaintext. ENCRYPT, DANE (with records), VERIFY: without TLS, or
+ * without the level's check passed, nothing is sent: the open fails
+ * with tls_failed set (the caller defers with 4.7.5).
+ */
+struct smtp_tls {
+	struct tls_client_req	req;
+	int			used;		/* the session speaks TLS */
+	int			tls_failed;	/* required, and not had */
+	int			fell_back;	/* MAY: plaintext after a failure */
+	char			fail[256];	/* fell_back: the handshake's error */
+	struct tls_peer		peer;		/* used: what was negotiated */
+};
+
+/*
  * The same in steps, so that one connection can carry several
  * transactions (the connection cache). _open connects, reads the
- * greeting and says EHLO (HELO): NULL with reason when this server
- * cannot be used (the next exchanger's turn). _tx is one transaction,
+ * greeting, says EHLO (HELO), and STARTTLS then EHLO again as tls says
+ * (NULL: plaintext): NULL with reason when this server cannot be used
+ * (the next exchanger's turn). _tx is one transaction,
  * as smtp_client_try's; NEXT leaves the session unusable. _rset
  * readies a session for the next transaction: 0, or -1 (close it).
  * _close says QUIT when quit and the session is still sound.
@@ -184,7 +205,7 @@ enum smtp_attempt smtp_client_try(const struct smtp_client_conf *,
 struct smtp_session;
 struct smtp_session *smtp_session_open(const struct smtp_client_conf *,
 	    const char *host, const struct sockaddr *sa, socklen_t salen,
-	    char *reason, size_t reasonsz);
+	    struct smtp_tls *tls, char *reason, size_t reasonsz);
 enum smtp_attempt smtp_session_tx(struct smtp_session *,
 	    const struct smtp_tx *, struct smtp_rcpt_result *res,
 	    char *reason, size_t reasonsz, int *maybe_sent);
@@ -195,6 +216,8 @@ const char *smtp_session_peer(const struct smtp_session *);
 const char *smtp_session_host(const struct smtp_session *);
 /* Whether the session can take another transaction. */
 int	smtp_session_usable(const struct smtp_session *);
+/* What TLS the session speaks (the connection cache's memory); NULL: none. */
+const struct tls_peer *smtp_session_tls(const struct smtp_session *);
 
 /*
  * relay_self.c: pure. Whether an exchanger is this host (RFC 5321 5.1,

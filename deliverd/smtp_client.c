@@ -15,9 +15,12 @@
  * offered; the RFC 3461 parameters (RET, ENVID, NOTIFY, ORCPT) only to
  * a server that offers DSN, xtext-encoded. The texts of failures are
  * Postfix's, which administrators search for: "host H[A] said: 550 ...
- * (in reply to RCPT TO command)". STARTTLS is parsed from EHLO
- * (smtp_ext.starttls) and not used yet: the hook is smtp_session_open,
- * after EHLO, where the TLS work will upgrade the netio.
+ * (in reply to RCPT TO command)". STARTTLS (RFC 3207) right after EHLO,
+ * as the policy relayd passes says (struct smtp_tls): the netio's
+ * transport becomes TLS (libcommon/tls_client.c; whatever the server
+ * sent after its 220 is discarded unread), the client forgets what the
+ * first EHLO said and says EHLO again. A session that TLS was required
+ * for and did not get sends nothing: not a MAIL FROM in plaintext.
  */
 #include <sys/socket.h>
 
@@ -53,6 +56,8 @@ struct smtp_session {
 	char		*reason;
 	size_t		 reasonsz;
 	unsigned char	*accepted;	/* per recipient: RCPT got 2xx */
+	int		 tls;		/* the transport is TLS */
+	struct tls_peer	 tls_peer;
 };
 
 void
@@ -527,8 +532,9 @@ smtp_quit(struct smtp_session *c)
 		    "receiving the QUIT reply");
 }
 
-struct smtp_session *
-smtp_session_open(const struct smtp_client_conf *conf, const char *host,
+/* Connects, reads the greeting, says EHLO: a session, or NULL and why. */
+static struct smtp_session *
+session_connect(const struct smtp_client_conf *conf, const char *host,
     const struct sockaddr *sa, socklen_t salen, char *reason,
     size_t reasonsz)
 {
@@ -557,11 +563,112 @@ smtp_session_open(const struct smtp_client_conf *conf, const char *host,
 		smtp_session_close(c, 1);
 		return NULL;
 	}
-	/*
-	 * STARTTLS goes here (c->ext.starttls): the TLS issue upgrades
-	 * c->io and says EHLO again before any transaction.
-	 */
 	return c;
+}
+
+/*
+ * STARTTLS on c as t asks. 0: go on (TLS, or plaintext where MAY
+ * allows it); 1: MAY, and the handshake failed (c is unusable: try
+ * again in plaintext); -1: c cannot be used, why says why (t->tls_failed
+ * when TLS was required and not had).
+ */
+static int
+smtp_starttls(struct smtp_session *c, struct smtp_tls *t)
+{
+	char	said[SMTP_REPLY_TEXT_MAX], err[256];
+	int	required = t->req.level != TLS_LEVEL_MAY, r;
+
+	if (c->conf->tls == NULL || !c->ext.starttls) {
+		if (!required)
+			return 0;
+		t->tls_failed = 1;
+		if (c->conf->tls == NULL)
+			why(c, "TLS is required, but our TLS engine is "
+			    "unavailable");
+		else
+			why(c, "TLS is required, but was not offered by host "
+			    "%s", c->peer);
+		return -1;
+	}
+	if (smtp_send(c, c->conf->helo_timeout, "STARTTLS") == -1) {
+		why(c, "lost connection with %s while sending STARTTLS",
+		    c->peer);
+		c->broken = 1;
+		return -1;
+	}
+	if (smtp_read_reply(c, c->conf->helo_timeout,
+	    "receiving the STARTTLS reply") == -1) {
+		c->broken = 1;
+		return -1;
+	}
+	if (c->reply.code != 220) {
+		if (!required)
+			return 0;	/* Postfix too goes on in plaintext */
+		smtp_reply_str(&c->reply, said, sizeof(said));
+		why(c, "TLS is required, but host %s refused to start TLS: %s",
+		    c->peer, said);
+		t->tls_failed = 1;
+		return -1;
+	}
+	c->tls = 1;	/* from here on, whatever happens, no plaintext */
+	r = tls_client_start(c->conf->tls, c->io, &t->req,
+	    c->conf->helo_timeout, &t->peer, err, sizeof(err));
+	if (r == -1) {
+		c->broken = 1;
+		if (!required) {
+			snprintf(t->fail, sizeof(t->fail), "%s", err);
+			return 1;
+		}
+		why(c, "Cannot start TLS: handshake failure with %s: %s",
+		    c->peer, err);
+		t->tls_failed = 1;
+		return -1;
+	}
+	if (r == -2) {
+		/* A sound session we will not use: QUIT over it. */
+		why(c, "TLS with %s: %s", c->peer, err);
+		t->tls_failed = 1;
+		return -1;
+	}
+	c->tls_peer = t->peer;
+	t->used = 1;
+	/* RFC 3207 4.2: forget what the server said before TLS. */
+	memset(&c->ext, 0, sizeof(c->ext));
+	if (smtp_greet(c, "EHLO") == -1) {
+		c->broken = 1;
+		return -1;
+	}
+	if (c->reply.code / 100 != 2)
+		return refused_to_talk(c);
+	smtp_ext_parse(&c->reply, &c->ext);
+	return 0;
+}
+
+struct smtp_session *
+smtp_session_open(const struct smtp_client_conf *conf, const char *host,
+    const struct sockaddr *sa, socklen_t salen, struct smtp_tls *tls,
+    char *reason, size_t reasonsz)
+{
+	struct smtp_session	*c;
+	int			 r;
+
+	if ((c = session_connect(conf, host, sa, salen, reason,
+	    reasonsz)) == NULL)
+		return NULL;
+	if (tls == NULL || tls->req.level == TLS_LEVEL_NONE)
+		return c;
+	if ((r = smtp_starttls(c, tls)) == 0)
+		return c;
+	smtp_session_close(c, 1);
+	if (r == -1)
+		return NULL;
+	/*
+	 * MAY, and the handshake failed: this exchanger again, in
+	 * plaintext, as Postfix does (a server with a broken TLS stack
+	 * still gets its mail; nothing was promised about encryption).
+	 */
+	tls->fell_back = 1;
+	return session_connect(conf, host, sa, salen, reason, reasonsz);
 }
 
 const char *
@@ -580,6 +687,12 @@ int
 smtp_session_usable(const struct smtp_session *c)
 {
 	return !c->broken;
+}
+
+const struct tls_peer *
+smtp_session_tls(const struct smtp_session *c)
+{
+	return c->tls && !c->broken ? &c->tls_peer : NULL;
 }
 
 int
@@ -611,8 +724,11 @@ smtp_session_close(struct smtp_session *c, int quit)
 	c->reasonsz = sizeof(scratch);
 	if (quit && !c->broken)
 		smtp_quit(c);
-	if (c->io != NULL)
+	if (c->io != NULL) {
+		if (c->tls)
+			tls_session_end(c->io);
 		netio_free(c->io);
+	}
 	if (c->fd != -1)
 		close(c->fd);
 	free(c->accepted);
@@ -728,7 +844,7 @@ smtp_client_try(const struct smtp_client_conf *conf, const char *host,
 	memset(res, 0, tx->nrcpt * sizeof(*res));
 	for (i = 0; i < tx->nrcpt; i++)
 		res[i].status = ST_TEMP;
-	if ((c = smtp_session_open(conf, host, sa, salen, reason,
+	if ((c = smtp_session_open(conf, host, sa, salen, NULL, reason,
 	    reasonsz)) == NULL)
 		return SMTP_ATTEMPT_NEXT;
 	rc = smtp_session_tx(c, tx, res, reason, reasonsz, maybe_sent);

@@ -131,6 +131,9 @@ static const struct conf_key conf_keys[] = {
 	K(smtp_data_done_timeout, CT_DURATION, "600s"),
 	K(smtp_quit_timeout, CT_DURATION, "300s"),
 	K(smtp_connection_cache_time, CT_DURATION, "2s"),
+	K(smtp_tls_security_level, CT_STR, "may"),
+	K(smtp_tls_policy_map, CT_PATH, ""),
+	K(smtp_tls_CAfile, CT_PATH, ""),
 	K(allow_alias_commands, CT_BOOL, "no"),
 	K(default_privs, CT_STR, "nobody"),
 	K(command_time_limit, CT_DURATION, "1000s"),
@@ -407,8 +410,9 @@ conf_apply(struct conf *c, const char *name, int lineno, char *line,
 	*eq = '\0';
 	key = trim(line);
 	val = trim(eq + 1);
+	/* Upper case too: Postfix's smtp_tls_CAfile keeps its spelling. */
 	for (i = 0; key[i] != '\0'; i++)
-		if (!islower((unsigned char)key[i]) && key[i] != '_' &&
+		if (!isalpha((unsigned char)key[i]) && key[i] != '_' &&
 		    !isdigit((unsigned char)key[i]))
 			break;
 	if (key[0] == '\0' || key[i] != '\0') {

@@ -111,6 +111,10 @@ struct conf {
 	time_t	 smtp_data_done_timeout;
 	time_t	 smtp_quit_timeout;
 	time_t	 smtp_connection_cache_time;	/* 0: no connection cache */
+	/* outbound TLS (tls_client.c, tls_policy.c) */
+	char	 smtp_tls_security_level[CONF_STR_MAX];	/* none may encrypt dane verify */
+	char	 smtp_tls_policy_map[CONF_PATH_MAX];	/* "": none */
+	char	 smtp_tls_CAfile[CONF_PATH_MAX];	/* "": the system's bundle */
 
 	/* resolver */
 	int	 allow_alias_commands;

@@ -258,6 +258,36 @@ cc_remote(struct cc *k)
  * and postern check parse nothing from the network), and a certificate
  * for an implicit-TLS listener.
  */
+/*
+ * Whether clients from outside plaintext_auth_networks can reach one of
+ * list's addresses: a wildcard, or an address outside the networks (a
+ * listener on 127.0.0.1 is reached from loopback only).
+ */
+static int
+cc_reaches_outside(const struct conf *cf, const struct conf_list *list)
+{
+	struct addrinfo	 hints, *res;
+	char		 host[256], port[16];
+	size_t		 i;
+	int		 outside;
+
+	for (i = 0; i < list->n; i++) {
+		if (sock_split_hostport(list->v[i], host, sizeof(host), port,
+		    sizeof(port)) == -1 || host[0] == '\0')
+			return 1;
+		memset(&hints, 0, sizeof(hints));
+		hints.ai_flags = AI_NUMERICHOST;
+		if (getaddrinfo(host, NULL, &hints, &res) != 0)
+			return 1;
+		outside = !cidr_match_list(cf->plaintext_auth_networks.v,
+		    cf->plaintext_auth_networks.n, res->ai_addr);
+		freeaddrinfo(res);
+		if (outside)
+			return 1;
+	}
+	return 0;
+}
+
 static void
 cc_tls(struct cc *k)
 {
@@ -275,7 +305,46 @@ cc_tls(struct cc *k)
 		    "needs a certificate: set tls_cert_file and tls_key_file");
 	if (cf->submission_listen.n > 0 && !tls_server_configured(cf))
 		cc_say(k, CONFCHECK_WARNING, "submission_listen", "no "
-		    "tls_cert_file: mail clients cannot use STARTTLS");
+		    "tls_cert_file: mail clients cannot use STARTTLS, and "
+		    "only those in plaintext_auth_networks can log in");
+	if (!tls_server_configured(cf) && cc_reaches_outside(cf,
+	    &cf->pop3_listen))
+		cc_say(k, CONFCHECK_WARNING, "pop3_listen", "no "
+		    "tls_cert_file: only clients in plaintext_auth_networks "
+		    "can log in");
+}
+
+/*
+ * The outbound TLS policy: a known level, a policy map that parses, a
+ * CA file that loads (all read as relayd will read them, before its
+ * chroot). A broken map would silently weaken "encrypt": refused.
+ */
+static void
+cc_smtp_tls(struct cc *k)
+{
+	const struct conf	*cf = k->cf;
+	struct tls_policy	 pl;
+	struct tls_client	*cl;
+	enum tls_level		 level;
+	char			 err[512];
+
+	if (tls_level_parse(cf->smtp_tls_security_level, &level) == -1)
+		cc_say(k, CONFCHECK_ERROR, "smtp_tls_security_level", "\"%s\" "
+		    "is not none, may, encrypt, dane or verify",
+		    cf->smtp_tls_security_level);
+	if (cf->smtp_tls_policy_map[0] != '\0') {
+		if (tls_policy_load(cf->smtp_tls_policy_map, &pl, err,
+		    sizeof(err)) == -1)
+			cc_say(k, CONFCHECK_ERROR, "smtp_tls_policy_map", "%s",
+			    err);
+		else
+			tls_policy_free(&pl);
+	}
+	if (cf->smtp_tls_CAfile[0] != '\0') {
+		if ((cl = tls_client_new(cf, err, sizeof(err))) == NULL)
+			cc_say(k, CONFCHECK_ERROR, "smtp_tls_CAfile", "%s", err);
+		tls_client_free(cl);
+	}
 }
 
 static void
@@ -330,6 +399,7 @@ cc_values(struct cc *k)
 	    &cf->submission_listen, "submission_listen");
 	cc_tls(k);
 	cc_remote(k);
+	cc_smtp_tls(k);
 }
 
 /*

@@ -14,7 +14,7 @@
  *	parent (root)          accepts, counts, asks authd, starts the others
  *	login process          login_user, chrooted in <spool>/empty:
  *	    ("-l CLIENT:PARENT:KIND:IP") greeting, capabilities, credentials,
- *	    TLS (and after a TLS login, the relay)
+ *	    TLS (and after a TLS login, the relay); KIND is LOGIN_KIND_* bits
  *	post-login process     mail_user, chrooted in the user's directory:
  *	    ("-m CLIENT:LEFTFD:USER:IP") the mailbox
  */
@@ -149,6 +149,8 @@ struct login_sess {
 	int64_t				 deadline; /* monotonic ms: log in by then */
 	enum login_transport		 transport;
 	int				 implicit; /* pop3s-like */
+	/* The parent found accept(2)'s address in plaintext_auth_networks. */
+	int				 plain_net;
 	int				 failures;
 	int				 errors;
 };
@@ -168,6 +170,7 @@ enum login_fail {
 	LOGIN_FAIL_LIMIT,	/* too many failures (authd's pacing) */
 	LOGIN_FAIL_TEMP,	/* authd unavailable */
 	LOGIN_FAIL_TOOLONG,	/* user or password over the limit: not asked */
+	LOGIN_FAIL_PLAINTEXT,	/* login_plaintext_ok said no: not asked */
 };
 
 /*
@@ -183,13 +186,48 @@ enum login_mech {
 #define LOGIN_STATE_MAX	256
 
 /*
+ * The plaintext-login policy (login_policy.c), decided here once for
+ * every login daemon: pop3d's USER/PASS and AUTH PLAIN now, and imapd's
+ * LOGIN and AUTHENTICATE PLAIN next (which will answer LOGINDISABLED in
+ * its CAPABILITY and "NO [PRIVACYREQUIRED]", as pop3d answers "-ERR
+ * [AUTH]"); smtpd's AUTH follows the same key. A password may travel
+ * only under TLS, as this login process really has it (STLS done, or
+ * the handshake of an implicit-TLS listener), or from a client whose
+ * address, as the parent took it from accept(2), is in
+ * plaintext_auth_networks (plain_net). Nothing the client says counts.
+ *
+ * login_plaintext_ok: 1 when a password may be sent now (the protocol
+ * offers its plaintext mechanisms: CAPA's USER and SASL PLAIN), else 0.
+ */
+int	login_plaintext_ok(const struct login_sess *);
+/*
+ * For a command that carries or announces a password (cmd: its name,
+ * never its arguments): 0 when login_plaintext_ok; otherwise logs the
+ * refusal once, with the client's address, and returns -1: the
+ * protocol then wipes any password it was given, answers with its own
+ * code and counts a protocol error. login_ask applies the same check
+ * (LOGIN_FAIL_PLAINTEXT, nothing sent), and the parent kills a login
+ * process that hands it a password the policy refuses.
+ */
+int	login_plaintext_check(struct login_sess *, const char *cmd);
+/* The parent's half: whether accept(2)'s sa is in plaintext_auth_networks. */
+struct sockaddr;
+int	login_plaintext_net(const struct conf *, const struct sockaddr *);
+
+/* The -l argument's KIND: bits. */
+#define LOGIN_KIND_IMPLICIT	1	/* from an implicit-TLS listener */
+#define LOGIN_KIND_PLAIN_NET	2	/* login_plaintext_net said yes */
+#define LOGIN_KIND_MAX		3
+
+/*
  * Hands the credentials to the parent with the client's unprocessed
  * input and the protocol's state (for IMAP, the tag the post-login
  * process must answer; up to LOGIN_STATE_MAX bytes, may be NULL). It
  * flushes our replies first: the post-login process writes next. Wipes
  * pass. Returns only when the login failed (the parent ends this process
  * when it succeeds), after auth_failure_delay; when the parent is gone
- * it writes line_gone and exits.
+ * it writes line_gone and exits. LOGIN_FAIL_PLAINTEXT at once, nothing
+ * sent, when login_plaintext_check refuses (and logs).
  */
 enum login_fail login_ask(struct login_sess *, enum login_mech,
 	    const char *user, char *pass, const void *state, size_t statelen);
@@ -228,7 +266,7 @@ int	login_parent_run(const struct login_service *, struct login_env *,
 	    struct conf *, const char *confpath, const int *fds,
 	    const int *implicit, size_t nfds);
 void	login_proc_run(const struct login_service *, const struct login_env *,
-	    int client, int parent, int implicit, const char *ip)
+	    int client, int parent, int kind, const char *ip)
 	    __attribute__((__noreturn__));
 /*
  * The relay of a TLS session after login (login_proxy.c): moves bytes

@@ -3,10 +3,10 @@
  * then which of its three processes this one is. Without "-l"/"-m" it
  * is the parent (it makes the empty directory login processes are
  * chrooted in, then runs login_parent.c's loop); with "-l
- * CLIENT:PARENT:KIND:IP" a login process (KIND 1: from an implicit-TLS
- * listener), which loads the TLS contexts and connects to keyd while it
- * is root, then confines itself before the first byte from the client
- * (login_proc.c); with "-m
+ * CLIENT:PARENT:KIND:IP" a login process (KIND: LOGIN_KIND_* bits, from
+ * an implicit-TLS listener, from plaintext_auth_networks), which loads
+ * the TLS contexts and connects to keyd while it is root, then confines
+ * itself before the first byte from the client (login_proc.c); with "-m
  * CLIENT:LEFTFD:USER:IP" a post-login process, which reads the state and
  * pipelined input the parent passed and runs the protocol's post_run
  * (which confines itself with login_post_confine).
@@ -101,12 +101,12 @@ login_main(const struct login_service *svc, struct login_env *env,
 {
 	char	*p1, *p2, *end;
 	long	 client, parent;
-	int	 implicit;
+	int	 kind;
 
 	/* CLIENT:PARENT:KIND:IP (the IP last: IPv6 has colons). */
 	if ((p1 = strchr(spec, ':')) == NULL ||
 	    (p2 = strchr(p1 + 1, ':')) == NULL ||
-	    (p2[1] != '0' && p2[1] != '1') || p2[2] != ':')
+	    p2[1] < '0' || p2[1] > '0' + LOGIN_KIND_MAX || p2[2] != ':')
 		fatalx("bad -l argument");
 	*p1 = *p2 = '\0';
 	client = strtol(spec, &end, 10);
@@ -115,7 +115,7 @@ login_main(const struct login_service *svc, struct login_env *env,
 	parent = strtol(p1 + 1, &end, 10);
 	if (*end != '\0' || parent < 3)
 		fatalx("bad -l argument");
-	implicit = p2[1] == '1';
+	kind = p2[1] - '0';
 	env->conf = conf;
 	if (fs_path(env->empty_dir, sizeof(env->empty_dir),
 	    conf->spool_directory, "empty") == -1)
@@ -127,7 +127,7 @@ login_main(const struct login_service *svc, struct login_env *env,
 	/* Before a byte from the client: no mailbox, no root. */
 	priv_drop(&env->login_u, env->empty_dir);
 	proc_harden(PROC_NOFORK);
-	login_proc_run(svc, env, (int)client, (int)parent, implicit, p2 + 3);
+	login_proc_run(svc, env, (int)client, (int)parent, kind, p2 + 3);
 }
 
 static int

@@ -13,7 +13,9 @@
  * network: its only inputs are accept(2), frames from its login
  * processes (less privileged and possibly under a client's control:
  * decoded field by field, a malformed or untimely frame kills that
- * process), and authd's answers. The only things it writes to a client
+ * process, and so does a password in the clear from a client outside
+ * plaintext_auth_networks, which it matched at accept: login_policy.c),
+ * and authd's answers. The only things it writes to a client
  * are the protocol's fixed lines (struct login_service): the refusal
  * when one address holds client_connection_limit sessions or every
  * session has logged in, the notice to the connection it closes to make
@@ -81,6 +83,7 @@ struct login_conn {
 	uint32_t		 fail;		/* sent when delay fires */
 	uint32_t		 transport;	/* an enum login_transport */
 	int			 tls;		/* past plaintext */
+	int			 plain_net;	/* in plaintext_auth_networks */
 	unsigned char		*state;		/* for the post-login process */
 	size_t			 statelen;
 	unsigned char		*left;		/* client input, likewise */
@@ -207,16 +210,16 @@ exec_self(const char *flag, const char *spec)
 	_exit(1);
 }
 
+/* kind: LOGIN_KIND_* bits. */
 static void __attribute__((__noreturn__))
-exec_login(int client, int parent, int implicit, const char *ip)
+exec_login(int client, int parent, int kind, const char *ip)
 {
 	char spec[128];
 
 	if (sock_set_cloexec(client, 0) == -1 ||
 	    sock_set_cloexec(parent, 0) == -1)
 		_exit(1);
-	snprintf(spec, sizeof(spec), "%d:%d:%d:%s", client, parent,
-	    implicit ? 1 : 0, ip);
+	snprintf(spec, sizeof(spec), "%d:%d:%d:%s", client, parent, kind, ip);
 	exec_self("-l", spec);
 }
 
@@ -458,6 +461,17 @@ login_msg(struct peer *p, struct ipc_msg *m)
 		conn_kill(c, "its transport is not the one it started");
 		return;
 	}
+	/*
+	 * The plaintext policy (login_policy.c) as we know it: a login
+	 * process refuses such a password itself, so one that hands it
+	 * over anyway is not the code we started.
+	 */
+	if (l.transport == LOGIN_TRANSPORT_PLAIN && !c->plain_net) {
+		login_msg_auth_clear(&l);
+		conn_kill(c, "it sent a password without TLS from outside "
+		    "plaintext_auth_networks");
+		return;
+	}
 	/* What the client typed reaches the log only as printable text. */
 	(void)text_sanitize(c->user, sizeof(c->user), l.user, '?', TEXT_ASCII);
 	c->transport = l.transport;
@@ -572,7 +586,7 @@ on_accept(int fd, void *arg)
 	struct sockaddr_storage	 ss;
 	socklen_t		 sslen = sizeof(ss);
 	struct login_conn	*c;
-	int			 sp[2], port, keep[3];
+	int			 sp[2], port, keep[3], plain_net;
 	int			 implicit = arg != NULL;
 	pid_t			 pid;
 	char			 ip[64] = "unknown";
@@ -613,6 +627,8 @@ on_accept(int fd, void *arg)
 		refuse_busy(fd, implicit ? NULL : pp.svc->line_busy);
 		return;
 	}
+	/* The address is ours, from accept(2), not anything the client says. */
+	plain_net = login_plaintext_net(&pp.conf, (struct sockaddr *)&ss);
 	if ((pid = fork()) == -1) {
 		log_warn("fork");
 		close(sp[0]);
@@ -626,12 +642,14 @@ on_accept(int fd, void *arg)
 		keep[1] = sp[1];
 		keep[2] = pp.snapfd;
 		child_setup(keep, 3);
-		exec_login(fd, sp[1], implicit, ip);
+		exec_login(fd, sp[1], (implicit ? LOGIN_KIND_IMPLICIT : 0) |
+		    (plain_net ? LOGIN_KIND_PLAIN_NET : 0), ip);
 	}
 	close(sp[1]);
 	pp.nchildren++;
 	c->fd = fd;
 	c->tls = implicit;
+	c->plain_net = plain_net;
 	c->pid = pid;
 	strlcpy(c->ip, ip, sizeof(c->ip));
 	c->next = pp.conns;

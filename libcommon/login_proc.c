@@ -7,7 +7,8 @@
  * as login_user, chrooted in an empty directory, holding only the client
  * socket and a socketpair to the parent. It never sees a mailbox and
  * cannot check a password: it hands the credentials to the parent
- * (LOGIN_MSG_AUTH) with the client's unprocessed input, and either hears
+ * (LOGIN_MSG_AUTH; only those the plaintext policy allows, see
+ * login_policy.c) with the client's unprocessed input, and either hears
  * LOGIN_MSG_FAIL, or is killed while the parent starts the post-login
  * process (which answers the login itself), or, under TLS, hears
  * LOGIN_MSG_PROXY and becomes the session's relay. It is the session's
@@ -174,6 +175,14 @@ login_ask(struct login_sess *s, enum login_mech mech, const char *user,
 	 * order. */
 	if (netio_flush(&s->io) == -1)
 		login_exit(s);
+	/*
+	 * The layer's own guard: a protocol that forgot the policy still
+	 * sends no password the parent would refuse (and kill us for).
+	 */
+	if (login_plaintext_check(s, "login") == -1) {
+		explicit_bzero(pass, strlen(pass));
+		return LOGIN_FAIL_PLAINTEXT;
+	}
 	memset(&a, 0, sizeof(a));
 	a.mech = mech;
 	a.transport = s->transport;
@@ -224,7 +233,7 @@ gone:
 
 void
 login_proc_run(const struct login_service *svc, const struct login_env *env,
-    int client, int parent, int implicit, const char *ip)
+    int client, int parent, int kind, const char *ip)
 {
 	static struct login_sess s;
 	time_t			 limit;
@@ -244,8 +253,10 @@ login_proc_run(const struct login_service *svc, const struct login_env *env,
 	limit = s.lim.login_timeout > 0 ? s.lim.login_timeout : 1;
 	s.deadline = (int64_t)deadline_now_ms() + (int64_t)limit * 1000;
 	/* Implicit TLS (RFC 8314): the handshake comes before the greeting. */
-	s.implicit = implicit;
-	if (implicit && login_starttls(&s, NULL) == -1) {
+	s.implicit = (kind & LOGIN_KIND_IMPLICIT) != 0;
+	/* The parent's verdict on accept(2)'s address (login_policy.c). */
+	s.plain_net = (kind & LOGIN_KIND_PLAIN_NET) != 0;
+	if (s.implicit && login_starttls(&s, NULL) == -1) {
 		log_warnx("TLS is not available: dropping [%s] on the %s "
 		    "listener: %s", ip, svc->tls_socket_name != NULL ?
 		    svc->tls_socket_name : "implicit-TLS", env->tls_error !=

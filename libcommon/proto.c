@@ -880,6 +880,21 @@ proto_enc_r_route_reply(struct ipc_msg *m, const struct r_route *rt)
 			if (ipc_put_u32(m, w) == -1)
 				return -1;
 		}
+		if (h->dane > R_DANE_FAIL || h->ntlsa > R_TLSA_MAX ||
+		    (h->dane == R_DANE_TLSA) != (h->ntlsa > 0) ||
+		    ipc_put_u32(m, h->dane) == -1 ||
+		    ipc_put_u32(m, h->ntlsa) == -1)
+			return -1;
+		for (k = 0; k < h->ntlsa; k++) {
+			const struct r_tlsa *t = &h->tlsa[k];
+
+			if (t->usage > 255 || t->selector > 255 ||
+			    t->mtype > 255 || t->len > R_TLSA_DATA_MAX ||
+			    ipc_put_u32(m, t->usage | t->selector << 8 |
+			    t->mtype << 16) == -1 ||
+			    ipc_put_bytes(m, t->data, t->len) == -1)
+				return -1;
+		}
 	}
 	return 0;
 }
@@ -914,6 +929,24 @@ proto_dec_r_route_reply(const struct ipc_msg *m, struct r_route *rt)
 			if (ipc_get_u32(&r, &w) == -1)
 				return -1;
 			memcpy(h->addr + 4 * k, &w, 4);
+		}
+		ipc_get_u32(&r, &h->dane);
+		if (ipc_get_u32(&r, &h->ntlsa) == -1 ||
+		    h->dane > R_DANE_FAIL || h->ntlsa > R_TLSA_MAX ||
+		    (h->dane == R_DANE_TLSA) != (h->ntlsa > 0))
+			return -1;
+		for (k = 0; k < h->ntlsa; k++) {
+			struct r_tlsa	*t = &h->tlsa[k];
+			size_t		 n;
+
+			if (ipc_get_u32(&r, &w) == -1 || w > 0xffffff ||
+			    ipc_get_bytes(&r, t->data, sizeof(t->data),
+			    &n) == -1)
+				return -1;
+			t->usage = w & 0xff;
+			t->selector = (w >> 8) & 0xff;
+			t->mtype = w >> 16;
+			t->len = (uint32_t)n;
 		}
 	}
 	return ipc_reader_end(&r) == -1 || m->fd != -1 ? -1 : 0;

@@ -18,7 +18,9 @@
  *                                 root's alone, 0600: smtpd's sessions
  *                                 will ask through a root parent too)
  *   <spool>/relay/route.sock      relayd -> resolverd (R_ROUTE: where mail
- *                                 for a domain goes; relay_user only)
+ *                                 for a domain goes, R_ROUTE_DANE: and
+ *                                 what DNSSEC says for DANE; relay_user
+ *                                 only)
  *   <spool>/relay/relay.sock      relayd -> queued    (remote jobs and
  *                                 results; relay_user only)
  *   <spool>/private/key.sock      smtpd sessions, pop3d login processes
@@ -85,6 +87,8 @@ enum proto_type {
 	/* keyd (private/key.sock only) */
 	K_SIGN = 80,	/* -> K_SIGN_REPLY */
 	K_SIGN_REPLY,
+	/* resolver, for outbound TLS */
+	R_ROUTE_DANE = 90,	/* as R_ROUTE, with TLSA: -> R_ROUTE_REPLY */
 };
 
 /* Q_ERR / D_RESULT status, and R_EXPAND_REPLY status. */
@@ -335,12 +339,34 @@ struct d_rresult {
  */
 #define R_ROUTE_HOPS_MAX	40	/* addresses of one route */
 #define R_HOST_MAX		255
+/*
+ * R_ROUTE_DANE (the same request) asks for DANE's facts too (RFC 7672
+ * 2.2): per hop whether DNSSEC validated its MX and address answers
+ * and what TLSA records it has; R_ROUTE's hops say R_DANE_NONE.
+ */
+#define R_TLSA_MAX		8	/* records of one hop */
+#define R_TLSA_DATA_MAX		64	/* digests; 0 bytes: too long to keep */
+
+enum r_dane {
+	R_DANE_NONE = 0,	/* no validated TLSA records: no DANE */
+	R_DANE_TLSA,		/* validated, with tlsa[] */
+	R_DANE_FAIL,		/* validated host, TLSA lookup failed */
+};
+
+struct r_tlsa {
+	uint32_t	usage, selector, mtype;	/* 0..255 each */
+	uint32_t	len;			/* 0..R_TLSA_DATA_MAX */
+	uint8_t		data[R_TLSA_DATA_MAX];
+};
 
 struct r_hop {
 	char		host[R_HOST_MAX + 1];	/* LDH labels, lowercase */
 	uint32_t	pref;			/* 0..65535 */
 	uint32_t	family;			/* 4 or 6 */
 	uint8_t		addr[16];		/* network order; v4: 4 bytes */
+	uint32_t	dane;			/* enum r_dane */
+	uint32_t	ntlsa;			/* R_DANE_TLSA: 1..R_TLSA_MAX */
+	struct r_tlsa	tlsa[R_TLSA_MAX];
 };
 
 struct r_route {

@@ -55,6 +55,7 @@
 #include "keyclient.h"
 #include "sock.h"
 #include "tls.h"
+#include "tls_int.h"
 
 /* Mozilla's "intermediate" configuration, version 5.7, for TLS 1.2. */
 #define TLS_INTERMEDIATE_CIPHERS \
@@ -78,7 +79,7 @@ struct tls_server {
 };
 
 /* The last OpenSSL error, in words, for a log line. */
-static void
+void
 tls_error(char *err, size_t errlen, const char *what)
 {
 	unsigned long	e = ERR_get_error();
@@ -91,6 +92,48 @@ tls_error(char *err, size_t errlen, const char *what)
 	ERR_error_string_n(e, buf, sizeof(buf));
 	snprintf(err, errlen, "%s: %s", what, buf);
 	ERR_clear_error();
+}
+
+/*
+ * The policy every context shares, server and client: the versions of
+ * tls_protocols (never below TLS 1.2), the ciphers and groups of
+ * tls_ciphers, tls_ciphersuites, tls_groups (Mozilla's intermediate
+ * unless set), no renegotiation, no compression. 0, or -1 with err.
+ */
+int
+tls_ctx_policy(SSL_CTX *ctx, const struct conf *c, char *err, size_t errlen)
+{
+	int minv, maxv;
+
+	if (tls_protocols_parse(&c->tls_protocols, &minv, &maxv, err,
+	    errlen) == -1)
+		return -1;
+	if (SSL_CTX_set_min_proto_version(ctx, minv) != 1 ||
+	    SSL_CTX_set_max_proto_version(ctx, maxv) != 1) {
+		tls_error(err, errlen, "tls_protocols");
+		return -1;
+	}
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION |
+	    SSL_OP_NO_COMPRESSION | SSL_OP_IGNORE_UNEXPECTED_EOF);
+	/* netio's output buffer may move between two tries of one write. */
+	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
+	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	if (SSL_CTX_set_cipher_list(ctx, c->tls_ciphers[0] != '\0' ?
+	    c->tls_ciphers : TLS_INTERMEDIATE_CIPHERS) != 1) {
+		tls_error(err, errlen, "tls_ciphers");
+		return -1;
+	}
+	if (SSL_CTX_set_ciphersuites(ctx, c->tls_ciphersuites[0] != '\0' ?
+	    c->tls_ciphersuites : TLS_INTERMEDIATE_SUITES) != 1) {
+		tls_error(err, errlen, "tls_ciphersuites");
+		return -1;
+	}
+	if (c->tls_groups[0] != '\0' &&
+	    SSL_CTX_set1_groups_list(ctx, c->tls_groups) != 1) {
+		tls_error(err, errlen, "tls_groups");
+		return -1;
+	}
+	return 0;
 }
 
 static EVP_PKEY *
@@ -204,41 +247,15 @@ ctx_new(struct tls_server *srv, const struct conf *c, const char *cert,
 {
 	SSL_CTX		*ctx;
 	EVP_PKEY	*pk;
-	int		 minv, maxv;
 	static const unsigned char sid[] = "postern";
 
-	if (tls_protocols_parse(&c->tls_protocols, &minv, &maxv, err,
-	    errlen) == -1)
-		return NULL;
 	if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL) {
 		tls_error(err, errlen, "SSL_CTX_new");
 		return NULL;
 	}
 	SSL_CTX_set_app_data(ctx, srv);
-	if (SSL_CTX_set_min_proto_version(ctx, minv) != 1 ||
-	    SSL_CTX_set_max_proto_version(ctx, maxv) != 1) {
-		tls_error(err, errlen, "tls_protocols");
+	if (tls_ctx_policy(ctx, c, err, errlen) == -1)
 		goto fail;
-	}
-	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION |
-	    SSL_OP_NO_COMPRESSION | SSL_OP_IGNORE_UNEXPECTED_EOF);
-	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
-	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-	if (SSL_CTX_set_cipher_list(ctx, c->tls_ciphers[0] != '\0' ?
-	    c->tls_ciphers : TLS_INTERMEDIATE_CIPHERS) != 1) {
-		tls_error(err, errlen, "tls_ciphers");
-		goto fail;
-	}
-	if (SSL_CTX_set_ciphersuites(ctx, c->tls_ciphersuites[0] != '\0' ?
-	    c->tls_ciphersuites : TLS_INTERMEDIATE_SUITES) != 1) {
-		tls_error(err, errlen, "tls_ciphersuites");
-		goto fail;
-	}
-	if (c->tls_groups[0] != '\0' &&
-	    SSL_CTX_set1_groups_list(ctx, c->tls_groups) != 1) {
-		tls_error(err, errlen, "tls_groups");
-		goto fail;
-	}
 	/* DHE ciphers (intermediate lists them) with RFC 7919's groups. */
 	SSL_CTX_set_dh_auto(ctx, 1);
 	if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
@@ -439,27 +456,25 @@ tls_pending(struct netio *io)
 	return (size_t)SSL_pending(io->ctx);
 }
 
+/*
+ * Puts ssl under io as its transport: from here on nothing the peer
+ * sent in plaintext is read (netio_starttls discards and wipes it).
+ * On failure ssl is freed. 0, or -1 with err.
+ */
 int
-tls_server_start(struct tls_server *srv, struct netio *io, time_t timeout,
-    size_t *discarded, char *err, size_t errlen)
+tls_attach(struct netio *io, SSL *ssl, size_t *discarded, char *err,
+    size_t errlen)
 {
-	SSL		*ssl;
-	uint64_t	 deadline;
-	ssize_t		 dropped;
-	int		 r, e, nodelay = 1;
+	ssize_t	dropped;
+	int	nodelay = 1;
 
 	*discarded = 0;
-	if ((ssl = SSL_new(srv->ctx)) == NULL) {
-		tls_error(err, errlen, "SSL_new");
-		return -1;
-	}
 	if (SSL_set_fd(ssl, io->fd) != 1 ||
 	    sock_set_nonblock(io->fd, 1) == -1) {
 		tls_error(err, errlen, "SSL_set_fd");
 		SSL_free(ssl);
 		return -1;
 	}
-	/* From here on nothing the client sent in plaintext is read. */
 	if ((dropped = netio_starttls(io, tls_read, tls_write, tls_pending,
 	    ssl)) == -1) {
 		snprintf(err, errlen, "lost connection");
@@ -468,25 +483,43 @@ tls_server_start(struct tls_server *srv, struct netio *io, time_t timeout,
 	}
 	*discarded = (size_t)dropped;
 	/*
-	 * No Nagle under TLS: netio already writes each reply in one flush,
-	 * so Nagle only delays. After a full handshake the session ticket is
-	 * still unacknowledged when the greeting (implicit TLS) is written,
-	 * and the greeting waited for the client's delayed ACK, 40 ms on
-	 * Linux, on every connection (tests/bench/tls). Not a socket (a
-	 * test's socketpair): nothing to do.
+	 * No Nagle under TLS: netio writes each reply (or batch of
+	 * commands) in one flush anyway, so Nagle only delays. After a full
+	 * handshake the session ticket is still unacknowledged when the
+	 * server writes its greeting (implicit TLS), which then waited for
+	 * the client's delayed ACK, 40 ms on Linux, on every connection
+	 * (tests/bench/tls). Not a socket (a test's socketpair): nothing
+	 * to do.
 	 */
 	(void)setsockopt(io->fd, IPPROTO_TCP, TCP_NODELAY, &nodelay,
 	    sizeof(nodelay));
+	return 0;
+}
+
+/*
+ * The handshake of the ssl that tls_attach put under io, as the client
+ * (SSL_connect) or the server (SSL_accept), within timeout seconds. 0,
+ * or -1 with err; either way the session stays io's until
+ * tls_session_end.
+ */
+int
+tls_handshake(struct netio *io, int client, time_t timeout, char *err,
+    size_t errlen)
+{
+	SSL		*ssl = io->ctx;
+	uint64_t	 deadline;
+	int		 r, e;
+
 	deadline = deadline_in_ms((uint64_t)timeout * 1000);
 	for (;;) {
 		ERR_clear_error();
 		errno = 0;
-		if ((r = SSL_accept(ssl)) == 1)
+		if ((r = client ? SSL_connect(ssl) : SSL_accept(ssl)) == 1)
 			return 0;
 		e = SSL_get_error(ssl, r);
 		if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
-			r = deadline_poll(io->fd, e == SSL_ERROR_WANT_READ ? POLLIN :
-			    POLLOUT, deadline);
+			r = deadline_poll(io->fd, e == SSL_ERROR_WANT_READ ?
+			    POLLIN : POLLOUT, deadline);
 			if (r == 0)
 				continue;
 			snprintf(err, errlen, r == -2 ? "timeout" : "poll: %s",
@@ -503,6 +536,23 @@ tls_server_start(struct tls_server *srv, struct netio *io, time_t timeout,
 		tls_error(err, errlen, "handshake failed");
 		return -1;
 	}
+}
+
+int
+tls_server_start(struct tls_server *srv, struct netio *io, time_t timeout,
+    size_t *discarded, char *err, size_t errlen)
+{
+	SSL *ssl;
+
+	*discarded = 0;
+	if ((ssl = SSL_new(srv->ctx)) == NULL) {
+		tls_error(err, errlen, "SSL_new");
+		return -1;
+	}
+	/* From here on nothing the client sent in plaintext is read. */
+	if (tls_attach(io, ssl, discarded, err, errlen) == -1)
+		return -1;
+	return tls_handshake(io, 0, timeout, err, errlen);
 }
 
 static SSL *

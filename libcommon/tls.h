@@ -65,6 +65,59 @@ void	tls_sni_free(struct tls_sni_list *);
 const struct tls_sni_entry *tls_sni_find(const struct tls_sni_list *,
 	    const char *servername);
 
+/* ---- tls_policy.c: the outbound policy (pure, no OpenSSL) ---- */
+
+/*
+ * smtp_tls_security_level and the policy map's levels, Postfix's: none
+ * (plaintext), may (STARTTLS when offered, else plaintext), encrypt
+ * (TLS or defer), dane (RFC 7672 where DNSSEC says so, else may),
+ * verify (TLS with a certificate that a trusted CA issued for a name
+ * of match=, else defer).
+ */
+enum tls_level {
+	TLS_LEVEL_NONE = 0,
+	TLS_LEVEL_MAY,
+	TLS_LEVEL_ENCRYPT,
+	TLS_LEVEL_DANE,
+	TLS_LEVEL_VERIFY,
+};
+
+int	tls_level_parse(const char *, enum tls_level *);
+const char *tls_level_name(enum tls_level);
+
+/*
+ * smtp_tls_policy_map: "domain level [match=name1:name2]" a line,
+ * blank lines and "#" comments skipped; ".domain" for every name below
+ * domain. match= (verify, dane) names the certificate's acceptable
+ * names, or the words "hostname" (the exchanger's name, the default)
+ * and "nexthop" (the domain).
+ */
+#define TLS_POLICY_MAX		10000
+#define TLS_POLICY_FILE_MAX	(2 * 1024 * 1024)
+#define TLS_MATCH_MAX		512	/* match='s bytes */
+#define TLS_MATCH_NAMES		16	/* match='s names */
+
+struct tls_policy_entry {
+	char		domain[256];	/* lower case; ".x.y": below x.y */
+	enum tls_level	level;
+	char		match[TLS_MATCH_MAX];	/* "" : the default */
+	int		line;
+};
+
+struct tls_policy {
+	struct tls_policy_entry	*v;	/* sorted by domain */
+	size_t			 n;
+};
+
+int	tls_policy_parse(const char *name, const char *text, size_t len,
+	    struct tls_policy *, char *err, size_t errlen);
+int	tls_policy_load(const char *path, struct tls_policy *, char *err,
+	    size_t errlen);
+void	tls_policy_free(struct tls_policy *);
+/* The entry for a next-hop domain: itself, else its nearest ".parent". */
+const struct tls_policy_entry *tls_policy_find(const struct tls_policy *,
+	    const char *domain);
+
 /* ---- tls_ticket.c: the session-ticket keys ---- */
 
 /*
@@ -144,5 +197,72 @@ void	tls_session_end(struct netio *);
  * start and reload): 0, or -1 with err.
  */
 int	tls_conf_check(const struct conf *, char *err, size_t errlen);
+
+/* ---- tls_client.c: the client side (relayd's STARTTLS) ---- */
+
+/*
+ * A TLSA record (RFC 6698) as DANE uses it: usage, selector, matching
+ * type and the association data. Only digests are carried (SHA-256,
+ * SHA-512: at most 64 bytes); a full certificate (matching type 0) is
+ * a record present but not usable here.
+ */
+#define TLS_TLSA_MAX		8	/* records of one host kept */
+#define TLS_TLSA_DATA_MAX	64
+
+struct tls_tlsa {
+	uint8_t	usage;		/* 2 DANE-TA, 3 DANE-EE; others unused */
+	uint8_t	selector;	/* 0 the certificate, 1 its key */
+	uint8_t	mtype;		/* 1 SHA-256, 2 SHA-512 */
+	uint8_t	len;
+	uint8_t	data[TLS_TLSA_DATA_MAX];
+};
+
+/* Whether DANE can use r (RFC 7672 3.1: DANE-TA or DANE-EE, a digest). */
+int	tls_tlsa_usable(const struct tls_tlsa *r);
+
+struct tls_client;
+
+/*
+ * The client context: the policy of tls_ctx_policy, the CA certificates
+ * of smtp_tls_CAfile (or the system's bundle) read now, whole, since
+ * the caller is about to chroot; DANE enabled. NULL with err when it
+ * cannot be made (then no TLS: "may" sends in plaintext, the others
+ * defer).
+ */
+struct tls_client *tls_client_new(const struct conf *, char *err,
+	    size_t errlen);
+void	tls_client_free(struct tls_client *);
+
+/* What one connection asks of TLS. */
+struct tls_client_req {
+	enum tls_level	 level;	/* MAY, ENCRYPT, DANE, VERIFY */
+	const char	*host;	/* exchanger: SNI, "hostname", DANE base */
+	const char	*nexthop;	/* the domain: "nexthop" */
+	const char	*match;	/* verify's "a:b"; "": "hostname" */
+	const struct tls_tlsa *tlsa;	/* DANE's records */
+	size_t		 ntlsa;
+};
+
+/* What it got. */
+struct tls_peer {
+	struct tls_info	 info;
+	/* Postfix's words: "Verified", "Trusted", "Untrusted", "Anonymous" */
+	const char	*trust;
+	char		 why[256];	/* not Verified or Trusted: why */
+};
+
+/*
+ * STARTTLS's handshake as the client, on io (after the server's 220):
+ * what the server sent after its 220 is discarded (netio_starttls),
+ * then the handshake within timeout seconds. 0: io speaks TLS and the
+ * peer passed the level's check (verify: a trusted chain for one of the
+ * names; dane with a usable record: a TLSA match, RFC 7672). -1: the
+ * handshake failed (err). -2: TLS is up but the level's check failed
+ * (err says why): the caller must not send mail over it. After -1 and
+ * -2, tls_session_end(io) before anything else.
+ */
+int	tls_client_start(struct tls_client *, struct netio *,
+	    const struct tls_client_req *, time_t timeout, struct tls_peer *,
+	    char *err, size_t errlen);
 
 #endif

@@ -12,7 +12,8 @@
  * change under it: a reload that changes them is refused, naming them,
  * since a replaced smtpd would otherwise chroot into a spool nobody set
  * up. pid_file, local_delivery_concurrency, remote_delivery_concurrency,
- * the dns_* keys (resolverd makes its DNS client once) and setting or
+ * the dns_* keys (resolverd makes its DNS client once, and decides then
+ * whether to ask for DNSSEC: dane, or a TLS policy map) and setting or
  * unsetting maillog_file take effect at the next start; the reload says
  * so and goes on. The outcome goes to the log and
  * to the status file, where "postern reload" reads it.
@@ -27,6 +28,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "master.h"
+#include "tls.h"
 
 struct reload_ctx {
 	char	first[512];
@@ -78,6 +80,16 @@ conf_value_differs(const struct conf *a, const struct conf *b,
 	free(x);
 	free(y);
 	return d;
+}
+
+/* What makes resolverd ask for DNSSEC (resolverd/route.c). */
+static int
+reload_wants_dnssec(const struct conf *c)
+{
+	enum tls_level l;
+
+	return (tls_level_parse(c->smtp_tls_security_level, &l) == 0 &&
+	    l == TLS_LEVEL_DANE) || c->smtp_tls_policy_map[0] != '\0';
 }
 
 /* Appends name to list (", "-separated) when the values differ. */
@@ -236,6 +248,9 @@ master_reload(struct master *m)
 	    nc.dns_timeout != m->conf.dns_timeout);
 	reload_diff(later, sizeof(later), "dns_attempts",
 	    nc.dns_attempts != m->conf.dns_attempts);
+	/* Whether it asks for DNSSEC (DANE) is decided then too. */
+	reload_diff(later, sizeof(later), "DNSSEC for DANE",
+	    reload_wants_dnssec(&nc) != reload_wants_dnssec(&m->conf));
 	/* logd and its socket exist only when started with maillog_file. */
 	reload_diff(later, sizeof(later), "maillog_file (set or unset)",
 	    (nc.maillog_file[0] == '\0') != (m->log_fd == -1));

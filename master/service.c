@@ -370,7 +370,9 @@ services_signal_all(struct master *m, int sig)
 
 /*
  * smtpd is chrooted and cannot read the new configuration: it is replaced
- * (its running sessions finish under the old settings). So is pop3d when
+ * (its running sessions finish under the old settings). So are the relayd
+ * agents (chrooted too; they read the TLS policy map and CA file before
+ * it; each ends between jobs). So is pop3d when
  * its listeners changed (its sessions finish too; the new one takes the
  * new set). The others reread postern.conf on SIGHUP.
  */
@@ -382,6 +384,7 @@ services_reload(struct master *m, int pop3_changed)
 	for (i = 0; i < m->nsvcs; i++) {
 		struct service *s = &m->svcs[i];
 		int replace = strcmp(s->name, "smtpd") == 0 ||
+		    strcmp(s->name, "relayd") == 0 ||
 		    (pop3_changed && strcmp(s->name, "pop3d") == 0);
 
 		if (s->pid <= 0) {

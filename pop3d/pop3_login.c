@@ -2,7 +2,10 @@
  * pop3_login.c - the AUTHORIZATION state of one POP3 session: greeting,
  * CAPA, STLS (RFC 2595), USER/PASS, AUTH PLAIN (RFC 5034), QUIT. On an
  * implicit-TLS listener (pop3s_listen, RFC 8314) the layer has done the
- * handshake before the greeting.
+ * handshake before the greeting. Without TLS, a client outside
+ * plaintext_auth_networks is offered no login and USER, PASS and AUTH
+ * are refused with RFC 3206's [AUTH] (the policy is the login layer's:
+ * libcommon/login_policy.c).
  *
  * Runs in a login process (libcommon/login_proc.c set it up): as
  * login_user, chrooted in an empty directory, holding only the client
@@ -29,6 +32,10 @@
 #include "sasl.h"
 #include "tls.h"
 
+/* Dovecot's words, which clients and log watchers already know. */
+#define POP3_PLAINTEXT_REFUSED	"[AUTH] Plaintext authentication " \
+	"disallowed on non-secure (SSL/TLS) connections."
+
 /* What POP3 keeps beside the layer's session. */
 struct pop3_lsess {
 	struct login_sess	*ls;
@@ -54,11 +61,11 @@ login_err(struct pop3_lsess *s, const char *fmt, ...)
 }
 
 void
-pop3_capa(struct netio *io, int authorization, int stls)
+pop3_capa(struct netio *io, int logins, int stls)
 {
 	netio_printf(io, "+OK capability list follows\r\n");
 	netio_printf(io, "TOP\r\n");
-	if (authorization)
+	if (logins)
 		netio_printf(io, "USER\r\n");
 	if (stls)
 		netio_printf(io, "STLS\r\n");
@@ -66,7 +73,7 @@ pop3_capa(struct netio *io, int authorization, int stls)
 	netio_printf(io, "RESP-CODES\r\n");
 	netio_printf(io, "PIPELINING\r\n");
 	netio_printf(io, "AUTH-RESP-CODE\r\n");
-	if (authorization)
+	if (logins)
 		netio_printf(io, "SASL PLAIN\r\n");
 	netio_printf(io, "IMPLEMENTATION Postern\r\n");
 	netio_printf(io, ".\r\n");
@@ -85,6 +92,12 @@ login_try(struct pop3_lsess *s, enum login_mech mech, const char *user,
 	why = login_ask(s->ls, mech, user, pass, NULL, 0);
 	if (why == LOGIN_FAIL_TOOLONG) {
 		login_err(s, "[AUTH] authentication failed");
+		return;
+	}
+	/* Only if a command forgot plaintext_refused: the layer's guard. */
+	if (why == LOGIN_FAIL_PLAINTEXT) {
+		s->have_user = 0;
+		login_err(s, "%s", POP3_PLAINTEXT_REFUSED);
 		return;
 	}
 	s->have_user = 0;
@@ -149,9 +162,25 @@ cmd_stls(struct pop3_lsess *s)
 	explicit_bzero(s->user, sizeof(s->user));
 }
 
+/*
+ * The plaintext policy, before anything else a login command would do:
+ * -1 (answered, counted as an error, logged by the layer) when refused.
+ */
+static int
+plaintext_refused(struct pop3_lsess *s, const char *cmd)
+{
+	if (login_plaintext_check(s->ls, cmd) == 0)
+		return 0;
+	s->have_user = 0;
+	login_err(s, "%s", POP3_PLAINTEXT_REFUSED);
+	return -1;
+}
+
 static void
 cmd_user(struct pop3_lsess *s, const char *arg)
 {
+	if (plaintext_refused(s, "USER") == -1)
+		return;
 	if (arg[0] == '\0') {
 		login_err(s, "USER needs a user name");
 		return;
@@ -168,6 +197,11 @@ cmd_user(struct pop3_lsess *s, const char *arg)
 static void
 cmd_pass(struct pop3_lsess *s, char *arg)
 {
+	if (plaintext_refused(s, "PASS") == -1) {
+		/* Never asked about, never logged; gone now. */
+		explicit_bzero(arg, strlen(arg));
+		return;
+	}
 	if (!s->have_user) {
 		login_err(s, "send USER first");
 		return;
@@ -211,10 +245,17 @@ cmd_auth(struct pop3_lsess *s, const char *arg)
 	int			 n;
 
 	if (arg[0] == '\0') {
-		/* Pre-RFC 5034 clients ask for the list this way. */
-		netio_printf(s->io, "+OK\r\nPLAIN\r\n.\r\n");
+		/*
+		 * Pre-RFC 5034 clients ask for the list this way: the
+		 * mechanisms they may use now, as CAPA's SASL line.
+		 */
+		netio_printf(s->io, "+OK\r\n%s.\r\n",
+		    login_plaintext_ok(s->ls) ? "PLAIN\r\n" : "");
 		return;
 	}
+	/* Refused before a response is asked for or decoded. */
+	if (plaintext_refused(s, "AUTH") == -1)
+		return;
 	if ((n = pop3_cmd_words(arg, words, sizeof(words), v, 2)) < 1) {
 		login_err(s, "AUTH needs a mechanism");
 		return;
@@ -276,8 +317,8 @@ pop3_login_run(struct login_sess *ls)
 			cmd_auth(&s, c.arg);
 			break;
 		case POP3_CMD_CAPA:
-			pop3_capa(s.io, 1, ls->transport ==
-			    LOGIN_TRANSPORT_PLAIN &&
+			pop3_capa(s.io, login_plaintext_ok(ls),
+			    ls->transport == LOGIN_TRANSPORT_PLAIN &&
 			    tls_server_configured(ls->env->conf));
 			break;
 		case POP3_CMD_QUIT:

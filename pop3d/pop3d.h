@@ -139,8 +139,12 @@ void	pop3_mail_run(const struct login_env *, int client, const char *user,
 	    const unsigned char *left, size_t leftlen)
 	    __attribute__((__noreturn__));
 
-/* CAPA lines for a state, STLS among them if stls (pop3_login.c). */
-void	pop3_capa(struct netio *, int authorization, int stls);
+/*
+ * CAPA lines (pop3_login.c): USER and SASL PLAIN if logins (in the
+ * AUTHORIZATION state, when the plaintext policy allows them), STLS if
+ * stls.
+ */
+void	pop3_capa(struct netio *, int logins, int stls);
 
 /*
  * The mailbox (pop3_mailbox.c): a snapshot of cur/ taken at login.

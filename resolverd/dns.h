@@ -28,6 +28,21 @@
 #define DNS_T_A		1
 #define DNS_T_MX	15
 #define DNS_T_AAAA	28
+#define DNS_T_TLSA	52
+
+/*
+ * A TLSA record (RFC 6698) for DANE (RFC 7672). The data of digests
+ * (SHA-256, SHA-512) is kept; a longer one (matching type 0, a whole
+ * certificate) is kept as present with len 0: it counts as a record
+ * DANE cannot use, which still makes TLS mandatory.
+ */
+#define DNS_TLSA_MAX		8	/* records kept of one answer */
+#define DNS_TLSA_DATA_MAX	64
+struct dns_tlsa {
+	uint8_t	 usage, selector, mtype;
+	uint8_t	 len;			/* 0: too long to keep */
+	uint8_t	 data[DNS_TLSA_DATA_MAX];
+};
 
 /* What one query's answer says, as a mail server must act on it. */
 enum dns_status {
@@ -57,7 +72,15 @@ struct dns_answer {
 	struct dns_mx mx[DNS_MX_MAX];
 	size_t	 naddr;
 	struct dns_addr addr[DNS_ADDR_MAX];
+	size_t	 ntlsa;
+	struct dns_tlsa tlsa[DNS_TLSA_MAX];
 	size_t	 skipped;	/* records refused (bad names, over a limit) */
+	/*
+	 * The AD bit (RFC 4035 3.2.3): the resolver validated the answer.
+	 * Kept only from a client in dnssec mode (a resolver on loopback);
+	 * 0 otherwise, whatever the packet says.
+	 */
+	int	 secure;
 };
 
 /* dns_wire.c: pure. */
@@ -67,6 +90,13 @@ struct dns_answer {
  * cannot be queried (not a host name, too long).
  */
 int	dns_query_build(const char *name, uint16_t type, uint16_t id,
+	    uint8_t *out, size_t outsz);
+/*
+ * The same with EDNS0 (RFC 6891: a 1232-byte UDP payload) and the DO
+ * and AD bits, for a validating resolver that says in AD whether the
+ * answer was validated (RFC 6840 5.7).
+ */
+int	dns_query_build_dnssec(const char *name, uint16_t type, uint16_t id,
 	    uint8_t *out, size_t outsz);
 /*
  * Parses an answer to the query (id, name, type): fills out and returns
@@ -120,6 +150,11 @@ struct dns_client_conf {
 	unsigned attempts;	/* rounds over all servers */
 	size_t	 max_outstanding;	/* queries in flight */
 	size_t	 cache_entries;
+	/*
+	 * Ask for DNSSEC (EDNS0, DO, AD) and believe the AD bit: only for
+	 * resolvers on loopback (route.c decides; see doc/DESIGN.md "DNS").
+	 */
+	int	 dnssec;
 };
 struct dns_client;
 typedef void (*dns_answer_cb)(const struct dns_answer *, void *arg);
@@ -139,10 +174,19 @@ size_t	dns_client_outstanding(const struct dns_client *);
 
 /* dns_route.c: where mail for a domain goes. */
 #define DNS_HOPS_MAX	10	/* exchangers tried for one domain */
+/* What DNSSEC says of one exchanger, for DANE (RFC 7672 2.2). */
+enum dns_dane {
+	DNS_DANE_NONE = 0,	/* insecure, or no TLSA: no DANE */
+	DNS_DANE_TLSA,		/* secure, with TLSA records (tlsa[]) */
+	DNS_DANE_FAIL,		/* secure, and the TLSA lookup failed */
+};
 struct dns_hop {
 	char	 host[DNS_NAME_MAX];
 	uint16_t pref;
 	struct dns_addr addr;
+	enum dns_dane dane;
+	size_t	 ntlsa;
+	struct dns_tlsa tlsa[DNS_TLSA_MAX];
 };
 struct dns_route {
 	enum { DNS_ROUTE_OK, DNS_ROUTE_TEMP, DNS_ROUTE_PERM } status;
@@ -160,6 +204,14 @@ struct dns_route_job;
  * away cancels: the job lives on until its queries end, then goes).
  */
 struct dns_route_job *dns_route_resolve(struct dns_client *,
+	    const char *domain, int want_v4, int want_v6, dns_route_cb cb,
+	    void *arg);
+/*
+ * The same for DANE: when the MX answer (or, without MX, the domain's
+ * own) and an exchanger's address answer are secure, that exchanger's
+ * TLSA records (_25._tcp.HOST) too, in hop[].dane and tlsa[].
+ */
+struct dns_route_job *dns_route_resolve_dane(struct dns_client *,
 	    const char *domain, int want_v4, int want_v6, dns_route_cb cb,
 	    void *arg);
 void	dns_route_cancel(struct dns_route_job *);

@@ -24,6 +24,7 @@ struct dns_entry {
 	uint16_t type;
 	enum dns_status status;
 	uint16_t rcode;
+	int	 secure;
 	uint64_t expires;	/* seconds, the caller's clock */
 	size_t	 nmx, naddr;
 	struct dns_mx *mx;
@@ -125,6 +126,7 @@ dns_cache_get(struct dns_cache *c, const char *name, uint16_t type,
 	memset(out, 0, sizeof(*out));
 	out->status = e->status;
 	out->rcode = e->rcode;
+	out->secure = e->secure;
 	out->ttl = (uint32_t)(e->expires - now_s);
 	out->nmx = e->nmx;
 	out->naddr = e->naddr;
@@ -145,6 +147,9 @@ dns_cache_put(struct dns_cache *c, const char *name, uint16_t type,
 	size_t len = strlen(name);
 	uint32_t ttl = a->ttl;
 
+	/* TLSA records are asked once per delivery to a DANE host: not kept. */
+	if (type == DNS_T_TLSA)
+		return;
 	switch (a->status) {
 	case DNS_OK:
 		if (ttl > DNS_TTL_MAX)
@@ -176,6 +181,7 @@ dns_cache_put(struct dns_cache *c, const char *name, uint16_t type,
 	e->type = type;
 	e->status = a->status;
 	e->rcode = a->rcode;
+	e->secure = a->secure;
 	e->expires = now_s + ttl;
 	e->nmx = a->nmx;
 	e->naddr = a->naddr;

@@ -23,7 +23,8 @@
 #include "dns.h"
 #include "log.h"
 
-#define DNS_UDP_MAX	512	/* no EDNS0: a longer answer comes by TCP */
+/* No EDNS0: a longer answer comes by TCP; with it (dnssec), 1232 bytes. */
+#define DNS_UDP_MAX	1232
 
 struct dns_waiter {
 	dns_answer_cb	 cb;
@@ -206,6 +207,9 @@ q_answer(struct dns_q *q, const uint8_t *buf, size_t len)
 	if ((a = malloc(sizeof(*a))) == NULL)
 		fatal("dns: out of memory");
 	st = dns_answer_parse(buf, len, q->id, q->name, q->type, a);
+	/* AD means something only from a resolver we chose to believe. */
+	if (!q->c->conf.dnssec)
+		a->secure = 0;
 	if (st == DNS_BADREPLY) {
 		free(a);
 		return 0;
@@ -427,7 +431,10 @@ dns_query(struct dns_client *c, const char *name, uint16_t type,
 	q->type = type;
 	q->id = (uint16_t)arc4random_uniform(65536);
 	strlcpy(q->name, norm, sizeof(q->name));
-	len = dns_query_build(norm, type, q->id, q->query, sizeof(q->query));
+	len = c->conf.dnssec ?
+	    dns_query_build_dnssec(norm, type, q->id, q->query,
+	    sizeof(q->query)) :
+	    dns_query_build(norm, type, q->id, q->query, sizeof(q->query));
 	q->waiters = w;
 	TAILQ_INSERT_TAIL(&c->inflight, q, link);
 	c->n++;

@@ -10,6 +10,15 @@
  * has an address (all lookups answered definitively); anything a retry
  * could change (a timeout, SERVFAIL) is temporary. The texts follow
  * Postfix's, which administrators already search for.
+ *
+ * For DANE (dns_route_resolve_dane, RFC 7672 2.2): when the MX answer
+ * (or the no-MX answer, for an implicit MX) was validated, each
+ * exchanger whose address answers were validated too has its TLSA
+ * records looked up at _25._tcp.HOST. A validated answer with records
+ * gives them to the hop; no records, or an answer that was not
+ * validated, means no DANE for it; a failed lookup (SERVFAIL: bogus or
+ * unreachable) marks it DNS_DANE_FAIL, which the agent must not
+ * deliver to at all (it could be an attacker's downgrade).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,8 +29,12 @@
 
 struct hop_result {
 	enum dns_status st[2];	/* [0] A, [1] AAAA */
+	int	 secure[2];
 	size_t	 naddr[2];
 	struct dns_addr addr[2][DNS_ADDR_MAX];
+	enum dns_dane dane;
+	size_t	 ntlsa;
+	struct dns_tlsa tlsa[DNS_TLSA_MAX];
 };
 
 struct dns_route_job {
@@ -31,6 +44,8 @@ struct dns_route_job {
 	dns_route_cb cb;
 	void	*arg;
 	size_t	 pending;
+	int	 dane;		/* look TLSA records up */
+	int	 mx_secure;	/* the MX (or no-MX) answer was validated */
 	size_t	 nmx;
 	struct dns_mx mx[DNS_HOPS_MAX];
 	struct hop_result res[DNS_HOPS_MAX];
@@ -123,6 +138,10 @@ route_assemble(struct dns_route_job *job)
 				    sizeof(r->hop[r->n].host));
 				r->hop[r->n].pref = job->mx[i].pref;
 				r->hop[r->n].addr = h->addr[fam][j];
+				r->hop[r->n].dane = h->dane;
+				r->hop[r->n].ntlsa = h->ntlsa;
+				memcpy(r->hop[r->n].tlsa, h->tlsa,
+				    h->ntlsa * sizeof(h->tlsa[0]));
 				r->n++;
 			}
 	}
@@ -138,6 +157,72 @@ route_assemble(struct dns_route_job *job)
 		route_fail(job, WHY_NO_ADDRESS, job->domain, "");
 }
 
+/* Whether an exchanger's addresses all came in validated answers. */
+static int
+hop_secure(const struct hop_result *h)
+{
+	return h->naddr[0] + h->naddr[1] > 0 &&
+	    (h->naddr[0] == 0 || h->secure[0]) &&
+	    (h->naddr[1] == 0 || h->secure[1]);
+}
+
+static void
+tlsa_done(const struct dns_answer *a, void *arg)
+{
+	struct addr_ctx *ctx = arg;
+	struct dns_route_job *job = ctx->job;
+	struct hop_result *h = &job->res[ctx->hop];
+
+	switch (a->status) {
+	case DNS_OK:
+		if (a->secure && a->ntlsa > 0) {
+			h->dane = DNS_DANE_TLSA;
+			h->ntlsa = a->ntlsa;
+			memcpy(h->tlsa, a->tlsa, a->ntlsa * sizeof(a->tlsa[0]));
+		}
+		break;
+	case DNS_NODATA:
+	case DNS_NXDOMAIN:
+		break;
+	default:
+		h->dane = DNS_DANE_FAIL;
+		break;
+	}
+	free(ctx);
+	if (--job->pending == 0) {
+		route_assemble(job);
+		job_done(job);
+	}
+}
+
+/* The address lookups are in: TLSA for the secure exchangers, if DANE. */
+static void
+lookup_tlsa(struct dns_route_job *job)
+{
+	char	name[DNS_NAME_MAX];
+	size_t	i;
+
+	job->pending = 1;	/* as in lookup_addresses */
+	for (i = 0; job->dane && job->mx_secure && i < job->nmx; i++) {
+		struct addr_ctx *ctx;
+
+		if (!hop_secure(&job->res[i]) || (size_t)snprintf(name,
+		    sizeof(name), "_25._tcp.%s", job->mx[i].host) >=
+		    sizeof(name))
+			continue;
+		if ((ctx = calloc(1, sizeof(*ctx))) == NULL)
+			fatal("dns: out of memory");
+		ctx->job = job;
+		ctx->hop = i;
+		job->pending++;
+		dns_query(job->c, name, DNS_T_TLSA, tlsa_done, ctx);
+	}
+	if (--job->pending == 0) {
+		route_assemble(job);
+		job_done(job);
+	}
+}
+
 static void
 addr_done(const struct dns_answer *a, void *arg)
 {
@@ -147,14 +232,13 @@ addr_done(const struct dns_answer *a, void *arg)
 	size_t i;
 
 	h->st[ctx->v6] = a->status;
+	h->secure[ctx->v6] = a->status == DNS_OK && a->secure;
 	for (i = 0; a->status == DNS_OK && i < a->naddr &&
 	    h->naddr[ctx->v6] < DNS_ADDR_MAX; i++)
 		h->addr[ctx->v6][h->naddr[ctx->v6]++] = a->addr[i];
 	free(ctx);
-	if (--job->pending == 0) {
-		route_assemble(job);
-		job_done(job);
-	}
+	if (--job->pending == 0)
+		lookup_tlsa(job);
 }
 
 static void
@@ -182,10 +266,8 @@ lookup_addresses(struct dns_route_job *job)
 			    v6 ? DNS_T_AAAA : DNS_T_A, addr_done, ctx);
 		}
 	}
-	if (--job->pending == 0) {
-		route_assemble(job);
-		job_done(job);
-	}
+	if (--job->pending == 0)
+		lookup_tlsa(job);
 }
 
 static int
@@ -230,6 +312,7 @@ mx_done(const struct dns_answer *a, void *arg)
 		job_done(job);
 		return;
 	case DNS_NODATA:	/* RFC 5321 5.1: the domain is its own MX */
+		job->mx_secure = a->secure;
 		job->route.implicit = 1;
 		strlcpy(job->mx[0].host, job->domain, sizeof(job->mx[0].host));
 		job->mx[0].pref = 0;
@@ -237,6 +320,7 @@ mx_done(const struct dns_answer *a, void *arg)
 		lookup_addresses(job);
 		return;
 	case DNS_OK:
+		job->mx_secure = a->secure;
 		break;
 	default:
 		route_fail(job, WHY_TRY_AGAIN, job->domain, "MX");
@@ -267,15 +351,16 @@ mx_done(const struct dns_answer *a, void *arg)
 	lookup_addresses(job);
 }
 
-struct dns_route_job *
-dns_route_resolve(struct dns_client *c, const char *domain, int want_v4,
-    int want_v6, dns_route_cb cb, void *arg)
+static struct dns_route_job *
+route_resolve(struct dns_client *c, const char *domain, int want_v4,
+    int want_v6, int dane, dns_route_cb cb, void *arg)
 {
 	struct dns_route_job *job;
 
 	if ((job = calloc(1, sizeof(*job))) == NULL)
 		fatal("dns: out of memory");
 	job->c = c;
+	job->dane = dane;
 	job->want_v4 = want_v4;
 	job->want_v6 = want_v6;
 	job->cb = cb;
@@ -284,4 +369,18 @@ dns_route_resolve(struct dns_client *c, const char *domain, int want_v4,
 		strlcpy(job->domain, "", sizeof(job->domain));
 	dns_query(c, job->domain, DNS_T_MX, mx_done, job);
 	return job;
+}
+
+struct dns_route_job *
+dns_route_resolve(struct dns_client *c, const char *domain, int want_v4,
+    int want_v6, dns_route_cb cb, void *arg)
+{
+	return route_resolve(c, domain, want_v4, want_v6, 0, cb, arg);
+}
+
+struct dns_route_job *
+dns_route_resolve_dane(struct dns_client *c, const char *domain,
+    int want_v4, int want_v6, dns_route_cb cb, void *arg)
+{
+	return route_resolve(c, domain, want_v4, want_v6, 1, cb, arg);
 }

@@ -64,9 +64,9 @@ dns_name_normalize(const char *in, char *out, size_t outsz)
 	return 0;
 }
 
-int
-dns_query_build(const char *name, uint16_t type, uint16_t id, uint8_t *out,
-    size_t outsz)
+static int
+query_build(const char *name, uint16_t type, uint16_t id, int dnssec,
+    uint8_t *out, size_t outsz)
 {
 	char norm[DNS_NAME_MAX];
 	ldns_rdf *qname;
@@ -87,6 +87,11 @@ dns_query_build(const char *name, uint16_t type, uint16_t id, uint8_t *out,
 		return -1;
 	}
 	ldns_pkt_set_id(pkt, id);
+	if (dnssec) {
+		ldns_pkt_set_edns_udp_size(pkt, 1232);
+		ldns_pkt_set_edns_do(pkt, 1);
+		ldns_pkt_set_ad(pkt, 1);
+	}
 	if (ldns_pkt2wire(&wire, pkt, &len) == LDNS_STATUS_OK &&
 	    len <= outsz) {
 		memcpy(out, wire, len);
@@ -95,6 +100,20 @@ dns_query_build(const char *name, uint16_t type, uint16_t id, uint8_t *out,
 	free(wire);
 	ldns_pkt_free(pkt);
 	return rc;
+}
+
+int
+dns_query_build(const char *name, uint16_t type, uint16_t id, uint8_t *out,
+    size_t outsz)
+{
+	return query_build(name, type, id, 0, out, outsz);
+}
+
+int
+dns_query_build_dnssec(const char *name, uint16_t type, uint16_t id,
+    uint8_t *out, size_t outsz)
+{
+	return query_build(name, type, id, 1, out, outsz);
 }
 
 /* The owner or target name of a record, normalized; -1 if not a host. */
@@ -207,6 +226,36 @@ take_addr(const ldns_rr *rr, int family, size_t size, struct dns_answer *out)
 	out->naddr++;
 }
 
+/* Usage, selector, matching type: one byte each; then the data. */
+static void
+take_tlsa(const ldns_rr *rr, struct dns_answer *out)
+{
+	const ldns_rdf	*f[4];
+	struct dns_tlsa	*t;
+	size_t		 i;
+
+	if (out->ntlsa == DNS_TLSA_MAX || ldns_rr_rd_count(rr) != 4) {
+		out->skipped++;
+		return;
+	}
+	for (i = 0; i < 4; i++)
+		if ((f[i] = ldns_rr_rdf(rr, i)) == NULL ||
+		    (i < 3 && ldns_rdf_size(f[i]) != 1) ||
+		    (i == 3 && ldns_rdf_size(f[i]) == 0)) {
+			out->skipped++;
+			return;
+		}
+	t = &out->tlsa[out->ntlsa++];
+	memset(t, 0, sizeof(*t));
+	t->usage = ldns_rdf_data(f[0])[0];
+	t->selector = ldns_rdf_data(f[1])[0];
+	t->mtype = ldns_rdf_data(f[2])[0];
+	if (ldns_rdf_size(f[3]) <= DNS_TLSA_DATA_MAX) {
+		t->len = (uint8_t)ldns_rdf_size(f[3]);
+		memcpy(t->data, ldns_rdf_data(f[3]), t->len);
+	}
+}
+
 /*
  * RFC 2308 section 5: a negative answer lives as long as the smaller of
  * the SOA record's TTL and its MINIMUM field; without an SOA it is not
@@ -264,6 +313,7 @@ dns_answer_parse(const uint8_t *wire, size_t len, uint16_t id,
 	case LDNS_RCODE_NXDOMAIN:
 		out->status = DNS_NXDOMAIN;
 		out->ttl = negative_ttl(pkt);
+		out->secure = ldns_pkt_ad(pkt);
 		goto done;
 	default:	/* SERVFAIL, REFUSED, NOTIMP, FORMERR: not the name's fault */
 		out->status = DNS_TEMPFAIL;
@@ -288,11 +338,15 @@ dns_answer_parse(const uint8_t *wire, size_t len, uint16_t id,
 			take_addr(rr, AF_INET, 4, out);
 		else if (type == DNS_T_AAAA)
 			take_addr(rr, AF_INET6, 16, out);
+		else if (type == DNS_T_TLSA)
+			take_tlsa(rr, out);
 		else
 			continue;
 		ttl = min_ttl(ttl, ldns_rr_ttl(rr));
 	}
-	if (out->nmx + out->naddr > 0) {
+	/* Only the caller knows whether the resolver is to be believed. */
+	out->secure = ldns_pkt_ad(pkt);
+	if (out->nmx + out->naddr + out->ntlsa > 0) {
 		out->status = DNS_OK;
 		out->ttl = ttl;
 	} else {

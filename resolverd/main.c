@@ -264,6 +264,7 @@ rd_client_msg(struct peer *p, struct ipc_msg *m)
 		rd_reply(p, &reply);
 		break;
 	case R_ROUTE:
+	case R_ROUTE_DANE:
 		if (l->kind != RD_ROUTE || route_request(p, m) == -1)
 			goto malformed;
 		break;

@@ -12,6 +12,13 @@
  * jobs. The DNS client is made once, at start, from dns_servers (or
  * /etc/resolv.conf, read before anything else could want it), and
  * serves every request after.
+ *
+ * DNSSEC: resolverd validates nothing itself. When DANE may be used
+ * (smtp_tls_security_level = dane, or a smtp_tls_policy_map) and every
+ * server is on loopback, it asks with EDNS0, DO and AD and believes the
+ * AD bit, as Postfix does with smtp_dns_support_level = dnssec: a
+ * validating resolver on this host is trusted, the path to it cannot
+ * be spoofed from outside. A remote resolver's AD bit is ignored.
  */
 #include <sys/queue.h>
 
@@ -26,6 +33,7 @@
 #include "log.h"
 #include "peer.h"
 #include "resolverd.h"
+#include "tls.h"
 
 /* Requests one client may have in flight: beyond, it is not reading. */
 #define ROUTE_PER_CLIENT_MAX	64
@@ -80,6 +88,38 @@ route_servers(const struct conf *cf, struct dns_servers *out, char *err,
 	return dns_servers_from_resolv(buf, out) == -1 ? -1 : 0;
 }
 
+/* Whether a server is on this host (127/8, ::1). */
+static int
+route_server_local(const struct dns_server *s)
+{
+	const struct sockaddr_in	*sin = (const void *)&s->ss;
+	const struct sockaddr_in6	*sin6 = (const void *)&s->ss;
+
+	if (s->ss.ss_family == AF_INET)
+		return (ntohl(sin->sin_addr.s_addr) >> 24) == 127;
+	return s->ss.ss_family == AF_INET6 &&
+	    IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr);
+}
+
+/* DNSSEC mode: DANE may be used, and only loopback resolvers answer. */
+static int
+route_dnssec(const struct conf *cf, const struct dns_servers *sv)
+{
+	enum tls_level	level;
+	size_t		i;
+
+	if ((tls_level_parse(cf->smtp_tls_security_level, &level) == -1 ||
+	    level != TLS_LEVEL_DANE) && cf->smtp_tls_policy_map[0] == '\0')
+		return 0;
+	for (i = 0; i < sv->n; i++)
+		if (!route_server_local(&sv->s[i])) {
+			log_warnx("DNS server %zu is not on loopback: its AD "
+			    "bit is not trusted, so no DANE", i + 1);
+			return 0;
+		}
+	return sv->n > 0;
+}
+
 int
 route_init(struct evloop *loop, const struct conf *cf, char *err,
     size_t errsz)
@@ -95,6 +135,7 @@ route_init(struct evloop *loop, const struct conf *cf, char *err,
 	dc.attempts = (unsigned)cf->dns_attempts;
 	dc.max_outstanding = 1000;
 	dc.cache_entries = 10000;
+	dc.dnssec = route_dnssec(cf, &dc.servers);
 	if ((route_dns = dns_client_new(loop, &dc)) == NULL) {
 		snprintf(err, errsz, "DNS client: %s", strerror(errno));
 		return -1;
@@ -107,9 +148,30 @@ route_init(struct evloop *loop, const struct conf *cf, char *err,
 		if (len >= errsz)
 			break;
 	}
-	log_info("DNS servers: %s%s", err, cf->dns_servers.n ? "" :
-	    " (from " ROUTE_RESOLV_CONF ")");
+	log_info("DNS servers: %s%s%s", err, cf->dns_servers.n ? "" :
+	    " (from " ROUTE_RESOLV_CONF ")", dc.dnssec ? "; DNSSEC: their "
+	    "AD bit is trusted, for DANE" : "");
 	return 0;
+}
+
+/* DANE's facts of one hop, as dns_route found them. */
+static void
+route_hop_dane(struct r_hop *h, const struct dns_hop *d)
+{
+	size_t i;
+
+	h->dane = d->dane == DNS_DANE_FAIL ? R_DANE_FAIL : R_DANE_NONE;
+	if (d->dane != DNS_DANE_TLSA || d->ntlsa == 0)
+		return;
+	h->dane = R_DANE_TLSA;
+	for (i = 0; i < d->ntlsa && i < R_TLSA_MAX; i++) {
+		h->tlsa[i].usage = d->tlsa[i].usage;
+		h->tlsa[i].selector = d->tlsa[i].selector;
+		h->tlsa[i].mtype = d->tlsa[i].mtype;
+		h->tlsa[i].len = d->tlsa[i].len;
+		memcpy(h->tlsa[i].data, d->tlsa[i].data, d->tlsa[i].len);
+	}
+	h->ntlsa = i;
 }
 
 static void
@@ -138,6 +200,7 @@ route_answer(struct route_req *rq, const struct dns_route *r)
 		h->pref = r->hop[i].pref;
 		h->family = r->hop[i].addr.family == AF_INET6 ? 6 : 4;
 		memcpy(h->addr, r->hop[i].addr.a, h->family == 6 ? 16 : 4);
+		route_hop_dane(h, &r->hop[i]);
 		rt.n++;
 	}
 	if (rt.status == ST_OK && rt.n == 0) {
@@ -208,8 +271,10 @@ route_request(struct peer *p, struct ipc_msg *m)
 	rq->id = m->id;
 	TAILQ_INSERT_TAIL(&route_pending, rq, entry);
 	/* Answered on a later loop turn, even from the cache. */
-	rq->job = dns_route_resolve(route_dns, rq->domain, 1, 1, route_done,
-	    rq);
+	rq->job = m->type == R_ROUTE_DANE ?
+	    dns_route_resolve_dane(route_dns, rq->domain, 1, 1, route_done,
+	    rq) :
+	    dns_route_resolve(route_dns, rq->domain, 1, 1, route_done, rq);
 	return 0;
 }
 

@@ -326,10 +326,19 @@ def tls_sni():
     put("tls_sni", "bad", "a.test /c.pem\nA.TEST /d /e\n*x.test /a /b\n")
 
 
+def tls_policy():
+    put("tls_policy", "policy", "# domain level [match=...]\nexample.org "
+        "verify match=hostname:nexthop:mx.example.org\n.example.org "
+        "encrypt\r\n\nplain.test none\ndane.test dane\nmay.test may")
+    put("tls_policy", "bad", "a.test sometimes\nA.TEST may\n.x..test "
+        "verify match=a::b\nb.test may match=x\n")
+
+
 def main():
     for f in (smtp_cmd, smtp_data, envelope, proto, pop3_cmd, pop3_stuff,
               mailhdr, conf, spool_header, dns_answer_seeds,
-              logd_line, aliases, smtp_reply, cmdline, tls_sni):
+              logd_line, aliases, smtp_reply, cmdline, tls_sni,
+              tls_policy):
         f()
     return 0
 

@@ -451,9 +451,9 @@ def nsd_factory():
         pytest.fail("nsd is not installed (apt-get install nsd)")
     made = []
 
-    def make(zones, address=None):
+    def make(zones, address=None, signed=None):
         n = netharness.Nsd(netharness.new_tmpdir("postern-nsd-"), zones,
-                           address)
+                           address, signed)
         made.append(n)
         n.start()
         return n

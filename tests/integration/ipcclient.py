@@ -21,15 +21,17 @@ def string(x):
 
 
 def commit_body(size, sender, rcpts, client="[127.0.0.1]", helo="test",
-                body=0, smtputf8=0, ret=0, envid="", notify=None, orcpt=None):
-    """libcommon/proto.h's Q_COMMIT: notify and orcpt are per recipient."""
+                body=0, smtputf8=0, ret=0, envid="", notify=None, orcpt=None,
+                auth=""):
+    """libcommon/proto.h's Q_COMMIT: notify and orcpt are per recipient;
+    auth is the SMTP AUTH login ("" none)."""
     b = (struct.pack("=Q", size) + string(sender) + string(client) +
          string(helo) + struct.pack("=III", body, smtputf8, ret) +
          string(envid) + struct.pack("=I", len(rcpts)))
     for i, r in enumerate(rcpts):
         b += (string(r) + struct.pack("=I", notify[i] if notify else 0) +
               string(orcpt[i] if orcpt else ""))
-    return b
+    return b + string(auth)
 
 
 def auth_body(user, password, proto="admin", client=""):

@@ -20,6 +20,11 @@ name servers of /etc/resolv.conf on port 53, with no knob for either.
   (unshare -m) where a resolv.conf naming the test's NSD is bind-mounted
   over /etc/resolv.conf; the mount is private to that namespace and the
   host's file is never touched.
+- ZoneKeys and Unbound: a zone signed with ldns-signzone (a KSK and a
+  ZSK from ldns-keygen) that NSD serves, and Debian's unbound on ADDR:53
+  as the validating resolver in front of NSD (stub zones, no root
+  hints used, the zone's DS as its only trust anchor): what a mail
+  server's local resolver is for DANE.
 - RefusingMx: an exchanger on ADDR:25 that greets with 421 or closes at
   once, for the fallback to the next exchanger.
 - exact_message: a message that a careless relay would change (8-bit,
@@ -49,6 +54,9 @@ import threading
 import time
 
 NSD = shutil.which("nsd") or "/usr/sbin/nsd"
+UNBOUND = shutil.which("unbound") or "/usr/sbin/unbound"
+LDNS_KEYGEN = shutil.which("ldns-keygen") or "/usr/bin/ldns-keygen"
+LDNS_SIGNZONE = shutil.which("ldns-signzone") or "/usr/bin/ldns-signzone"
 POSTFIX_DAEMONS = "/usr/lib/postfix/sbin"
 
 _addresses_given = set()
@@ -156,11 +164,13 @@ def _skip_name(pkt, i):
         i += 1 + n
 
 
-def dns_soa_serial(server, zone, timeout=0.5):
+def dns_soa_serial(server, zone, timeout=0.5, recursive=False):
     """The SOA serial server (ADDR) gives for zone over UDP port 53, or
-    None when it does not answer it (no answer, an error, no SOA)."""
+    None when it does not answer it (no answer, an error, no SOA).
+    recursive: ask with RD (a resolver, not an authority)."""
     qid = random.randrange(65536)
-    query = struct.pack("!HHHHHH", qid, 0, 1, 0, 0, 0) + _qname(zone) + \
+    query = struct.pack("!HHHHHH", qid, 0x0100 if recursive else 0, 1, 0,
+                        0, 0) + _qname(zone) + \
         struct.pack("!HH", 6, 1)
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.settimeout(timeout)
@@ -196,10 +206,12 @@ class Nsd:
     and NS records are the harness's, with a serial that grows on every
     change so a reload can be waited for."""
 
-    def __init__(self, root, zones, address=None):
+    def __init__(self, root, zones, address=None, signed=None):
         self.root = pathlib.Path(root)
         self.address = address or loopback_address(ports=(53,))
         self.zones = dict(zones)
+        # {zone: ZoneKeys}: those zones are served signed.
+        self.signed = dict(signed or {})
         self.serial = 0
         self.proc = None
         self.conffile = self.root / "nsd.conf"
@@ -220,6 +232,8 @@ class Nsd:
                 f"3600 600 86400 60\n"
                 f"@ IN NS ns.{name}.\n"
                 f"ns IN A {self.address}\n" + records)
+            if name in self.signed:
+                path = self.signed[name].sign(path)
             os.utime(path, (self._mtime, self._mtime))
 
     def _write_conf(self):
@@ -242,8 +256,9 @@ remote-control:
     control-enable: no
 """
         for name in self.zones:
+            suffix = ".signed" if name in self.signed else ""
             text += f"zone:\n    name: {name}\n" \
-                    f"    zonefile: \"{d}/{name}.zone\"\n"
+                    f"    zonefile: \"{d}/{name}.zone{suffix}\"\n"
         self.conffile.write_text(text)
 
     def start(self):
@@ -325,6 +340,111 @@ remote-control:
     def restart(self):
         self.stop()
         self.start()
+
+    def log_text(self):
+        try:
+            return self.logfile.read_text(errors="replace")
+        except OSError:
+            return ""
+
+
+class ZoneKeys:
+    """A KSK and a ZSK for zone (ldns-keygen, ECDSA P-256) in root; sign()
+    signs a zone file with them (ldns-signzone, which adds the DNSKEY
+    records); ds is the KSK's DS record, a validator's trust anchor."""
+
+    def __init__(self, root, zone):
+        self.root = pathlib.Path(root)
+        self.zone = zone
+        self.ksk = self._keygen("-k")
+        self.zsk = self._keygen()
+        self.ds = (self.root / f"{self.ksk}.ds").read_text()
+
+    def _keygen(self, *flags):
+        r = subprocess.run([LDNS_KEYGEN, "-a", "ECDSAP256SHA256", *flags,
+                            self.zone], cwd=self.root, check=True,
+                           capture_output=True, text=True)
+        return r.stdout.strip()
+
+    def sign(self, path):
+        subprocess.run([LDNS_SIGNZONE, "-o", self.zone, str(path),
+                        self.ksk, self.zsk], cwd=self.root, check=True,
+                       capture_output=True)
+        return pathlib.Path(f"{path}.signed")
+
+
+class Unbound:
+    """Debian's unbound on ADDR:53, validating, in front of an Nsd: one
+    stub zone per zone NSD serves, the trust anchors given (DS records
+    text), nothing asked beyond them. Started in the foreground, our
+    child, stopped by PID."""
+
+    def __init__(self, root, nsd, anchors, address=None):
+        self.root = pathlib.Path(root)
+        self.nsd = nsd
+        self.anchors = anchors
+        self.address = address or loopback_address(ports=(53,))
+        self.conffile = self.root / "unbound.conf"
+        self.logfile = self.root / "unbound.log"
+        self.proc = None
+
+    def _write_conf(self):
+        d = self.root
+        (d / "anchors").write_text("".join(self.anchors))
+        text = f"""server:
+    interface: {self.address}
+    port: 53
+    do-ip6: no
+    username: ""
+    chroot: ""
+    directory: "{d}"
+    pidfile: "{d}/unbound.pid"
+    logfile: "{self.logfile}"
+    use-syslog: no
+    verbosity: 1
+    val-log-level: 2
+    access-control: 127.0.0.0/8 allow
+    do-not-query-localhost: no
+    module-config: "validator iterator"
+{f'    trust-anchor-file: "{d}/anchors"' if self.anchors else ""}
+    num-threads: 1
+    # RFC 6761's special-use names are unbound's own (NXDOMAIN) unless
+    # told otherwise: the tests' domains are under test.
+    local-zone: "test." nodefault
+remote-control:
+    control-enable: no
+"""
+        for name in self.nsd.zones:
+            text += f"stub-zone:\n    name: {name}\n" \
+                    f"    stub-addr: {self.nsd.address}@53\n"
+        self.conffile.write_text(text)
+
+    def start(self):
+        self._write_conf()
+        self.proc = subprocess.Popen([UNBOUND, "-d", "-c",
+                                      str(self.conffile)],
+                                     stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+
+        def answers():
+            if self.proc.poll() is not None:
+                raise AssertionError("unbound exited: " + self.log_text())
+            return all(dns_soa_serial(self.address, z, recursive=True) ==
+                       self.nsd.serial for z in self.nsd.zones)
+        _deadline_wait(answers, 20, f"unbound on {self.address} to answer "
+                       f"for {sorted(self.nsd.zones)}")
+
+    def stop(self):
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
 
     def log_text(self):
         try:

@@ -46,17 +46,24 @@ def client_ctx(**kw):
     return ctx
 
 
-@pytest.fixture
-def tsuite(suite_factory):
-    """A running suite with TLS on 25-style, submission and smtps ports;
-    its certificate made by postern setup."""
-    s = suite_factory("")
+def tls_listeners(s, extra=""):
+    """Configures s for TLS with smtps and submission listeners on free
+    ports (s.smtps_port, s.sub_port), the certificate postern setup
+    makes; extra: more configuration."""
     s.smtps_port, s.sub_port = free_port(), free_port()
     tls = s.root / "tls"
     s.write_conf(f"tls_cert_file = {tls}/cert.pem\n"
                  f"tls_key_file = {tls}/key.pem\n"
                  f"smtps_listen = 127.0.0.1:{s.smtps_port}\n"
-                 f"submission_listen = 127.0.0.1:{s.sub_port}\n")
+                 f"submission_listen = 127.0.0.1:{s.sub_port}\n" + extra)
+
+
+@pytest.fixture
+def tsuite(suite_factory):
+    """A running suite with TLS on 25-style, submission and smtps ports;
+    its certificate made by postern setup."""
+    s = suite_factory("")
+    tls_listeners(s)
     r = s.postern("setup")
     assert "made a self-signed certificate" in r.stdout
     s.postern("user", "add", RCPT)

@@ -20,6 +20,7 @@
 static uint8_t wire[65536];
 static size_t wire_len;
 static struct dns_answer ans;
+static int make_ad;	/* the AD bit of the next answers made */
 
 /* An answer packet: the question, then each "section|record" line. */
 static void
@@ -39,7 +40,9 @@ make_answer(uint16_t id, const char *qname, ldns_rr_type qtype,
 	ldns_pkt_set_ra(pkt, true);
 	ldns_pkt_set_tc(pkt, tc);
 	ldns_pkt_set_rcode(pkt, rcode);
+	ldns_pkt_set_ad(pkt, make_ad);
 	snprintf(qs, sizeof(qs), "%s IN %s", qname,
+	    qtype == LDNS_RR_TYPE_TLSA ? "TLSA" :
 	    qtype == LDNS_RR_TYPE_MX ? "MX" :
 	    qtype == LDNS_RR_TYPE_AAAA ? "AAAA" : "A");
 	assert_int_equal(ldns_rr_new_question_frm_str(&q, qs, NULL, NULL),
@@ -292,10 +295,110 @@ test_records_beyond_the_limit_are_dropped(void **state)
 	assert_int_equal(ans.addr[0].a[15], 1);
 }
 
+static void
+test_a_dnssec_query_says_edns0_do_and_ad(void **state)
+{
+	uint8_t		 q[512];
+	ldns_pkt	*pkt = NULL;
+	int		 len;
+
+	(void)state;
+	len = dns_query_build_dnssec("_25._tcp.MX.example.test", DNS_T_TLSA,
+	    7, q, sizeof(q));
+	assert_true(len > 0);
+	assert_int_equal(ldns_wire2pkt(&pkt, q, (size_t)len), LDNS_STATUS_OK);
+	assert_true(ldns_pkt_edns(pkt));
+	assert_true(ldns_pkt_edns_do(pkt));
+	assert_true(ldns_pkt_ad(pkt));
+	assert_true(ldns_pkt_rd(pkt));
+	assert_int_equal(ldns_pkt_edns_udp_size(pkt), 1232);
+	ldns_pkt_free(pkt);
+	/* The plain one says none of it. */
+	len = dns_query_build("example.test", DNS_T_MX, 7, q, sizeof(q));
+	assert_int_equal(ldns_wire2pkt(&pkt, q, (size_t)len), LDNS_STATUS_OK);
+	assert_false(ldns_pkt_edns(pkt));
+	assert_false(ldns_pkt_ad(pkt));
+	ldns_pkt_free(pkt);
+}
+
+#define H32 "5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a"
+
+static void
+test_tlsa_records_are_parsed_bounded_and_the_ad_bit_kept(void **state)
+{
+	static const char *const recs[] = {
+		"A|_25._tcp.mx.example.test. 300 IN TLSA 3 1 1 " H32,
+		"A|_25._tcp.mx.example.test. 300 IN TLSA 2 0 2 " H32 H32,
+		/* A whole "certificate" of 96 bytes: present, not kept. */
+		"A|_25._tcp.mx.example.test. 300 IN TLSA 3 0 0 " H32 H32 H32,
+		"A|_25._tcp.mx.example.test. 300 IN TLSA 1 1 1 " H32,
+		/* Another owner's: not ours. */
+		"A|_25._tcp.other.example.test. 300 IN TLSA 3 1 1 " H32,
+		NULL,
+	};
+	static const char *many[DNS_TLSA_MAX + 3];
+	size_t i;
+
+	(void)state;
+	make_ad = 1;
+	make_answer(9, "_25._tcp.mx.example.test", LDNS_RR_TYPE_TLSA,
+	    LDNS_RCODE_NOERROR, 0, recs);
+	assert_int_equal(parse(9, "_25._tcp.MX.example.test", DNS_T_TLSA),
+	    DNS_OK);
+	assert_true(ans.secure);
+	assert_int_equal(ans.ntlsa, 4);
+	assert_int_equal(ans.tlsa[0].usage, 3);
+	assert_int_equal(ans.tlsa[0].selector, 1);
+	assert_int_equal(ans.tlsa[0].mtype, 1);
+	assert_int_equal(ans.tlsa[0].len, 32);
+	assert_int_equal(ans.tlsa[0].data[31], 0x5a);
+	assert_int_equal(ans.tlsa[1].usage, 2);
+	assert_int_equal(ans.tlsa[1].mtype, 2);
+	assert_int_equal(ans.tlsa[1].len, 64);
+	assert_int_equal(ans.tlsa[2].mtype, 0);
+	assert_int_equal(ans.tlsa[2].len, 0);
+	assert_int_equal(ans.tlsa[3].usage, 1);
+
+	/* Without AD: the same records, not validated. */
+	make_ad = 0;
+	make_answer(9, "_25._tcp.mx.example.test", LDNS_RR_TYPE_TLSA,
+	    LDNS_RCODE_NOERROR, 0, recs);
+	assert_int_equal(parse(9, "_25._tcp.mx.example.test", DNS_T_TLSA),
+	    DNS_OK);
+	assert_false(ans.secure);
+
+	/* More than DNS_TLSA_MAX: the first kept, the rest counted. */
+	for (i = 0; i < DNS_TLSA_MAX + 2; i++)
+		many[i] = recs[0];
+	many[i] = NULL;
+	make_answer(9, "_25._tcp.mx.example.test", LDNS_RR_TYPE_TLSA,
+	    LDNS_RCODE_NOERROR, 0, many);
+	assert_int_equal(parse(9, "_25._tcp.mx.example.test", DNS_T_TLSA),
+	    DNS_OK);
+	assert_int_equal(ans.ntlsa, DNS_TLSA_MAX);
+	assert_int_equal(ans.skipped, 2);
+
+	/* A validated denial: no records, secure. */
+	make_ad = 1;
+	make_answer(9, "_25._tcp.mx.example.test", LDNS_RR_TYPE_TLSA,
+	    LDNS_RCODE_NXDOMAIN, 0, NULL);
+	assert_int_equal(parse(9, "_25._tcp.mx.example.test", DNS_T_TLSA),
+	    DNS_NXDOMAIN);
+	assert_true(ans.secure);
+	make_answer(9, "_25._tcp.mx.example.test", LDNS_RR_TYPE_TLSA,
+	    LDNS_RCODE_SERVFAIL, 0, NULL);
+	assert_int_equal(parse(9, "_25._tcp.mx.example.test", DNS_T_TLSA),
+	    DNS_TEMPFAIL);
+	make_ad = 0;
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_a_dnssec_query_says_edns0_do_and_ad),
+		cmocka_unit_test(
+		    test_tlsa_records_are_parsed_bounded_and_the_ad_bit_kept),
 		cmocka_unit_test(test_names_are_normalized_or_refused),
 		cmocka_unit_test(test_a_query_asks_recursively_for_one_name_and_type),
 		cmocka_unit_test(test_an_mx_answer_keeps_every_exchanger_and_the_smallest_ttl),

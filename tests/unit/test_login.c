@@ -3,10 +3,14 @@
  * login daemon's parent and its login processes (round trip and hostile
  * frames), and the relay a TLS session's login process becomes after
  * the login, driven here through a plaintext stand-in transport (netio
- * over a plain socket, which is what TLS replaces underneath it).
+ * over a plain socket, which is what TLS replaces underneath it), and
+ * the plaintext-login policy (login_policy.c) with login_ask's guard.
  */
 #include <sys/socket.h>
 #include <sys/wait.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -268,6 +272,118 @@ test_relay_does_not_wedge_when_both_sides_write_at_once(void **state)
 	close(client[0]);
 }
 
+static struct sockaddr_storage
+sa_of(const char *ip)
+{
+	struct sockaddr_storage	 ss;
+	struct sockaddr_in	*in = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6	*in6 = (struct sockaddr_in6 *)&ss;
+
+	memset(&ss, 0, sizeof(ss));
+	if (inet_pton(AF_INET, ip, &in->sin_addr) == 1)
+		in->sin_family = AF_INET;
+	else {
+		assert_int_equal(inet_pton(AF_INET6, ip, &in6->sin6_addr), 1);
+		in6->sin6_family = AF_INET6;
+	}
+	return ss;
+}
+
+static int
+plain_net(const struct conf *c, const char *ip)
+{
+	struct sockaddr_storage ss = sa_of(ip);
+
+	return login_plaintext_net(c, (struct sockaddr *)&ss);
+}
+
+static void
+test_plaintext_policy_networks_and_tls(void **state)
+{
+	struct conf		c;
+	struct login_sess	s;
+	char			err[512];
+
+	(void)state;
+	/* The default: loopback, both families, mapped IPv4 too. */
+	assert_int_equal(conf_load_string(&c, "t.conf", "", err,
+	    sizeof(err)), 0);
+	assert_true(plain_net(&c, "127.0.0.1"));
+	assert_true(plain_net(&c, "127.255.0.9"));
+	assert_true(plain_net(&c, "::1"));
+	assert_true(plain_net(&c, "::ffff:127.0.0.1"));
+	assert_false(plain_net(&c, "192.0.2.1"));
+	assert_false(plain_net(&c, "2001:db8::1"));
+	conf_free(&c);
+	assert_int_equal(conf_load_string(&c, "t.conf",
+	    "plaintext_auth_networks = 127.0.0.200/32, 2001:db8::/32\n", err,
+	    sizeof(err)), 0);
+	assert_false(plain_net(&c, "127.0.0.1"));
+	assert_true(plain_net(&c, "127.0.0.200"));
+	assert_true(plain_net(&c, "::ffff:127.0.0.200"));
+	assert_true(plain_net(&c, "2001:db8:ffff::1"));
+	assert_false(plain_net(&c, "::1"));
+	conf_free(&c);
+	/* Empty: nowhere. */
+	assert_int_equal(conf_load_string(&c, "t.conf",
+	    "plaintext_auth_networks =\n", err, sizeof(err)), 0);
+	assert_false(plain_net(&c, "127.0.0.1"));
+	assert_false(plain_net(&c, "::1"));
+	conf_free(&c);
+	/* A bad network is refused at load, not matched as nothing. */
+	assert_int_equal(conf_load_string(&c, "t.conf",
+	    "plaintext_auth_networks = 127.0.0.1/33\n", err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "plaintext_auth_networks"));
+
+	/* TLS this process negotiated, or the parent's verdict. */
+	memset(&s, 0, sizeof(s));
+	s.ip = "192.0.2.1";
+	s.transport = LOGIN_TRANSPORT_PLAIN;
+	assert_false(login_plaintext_ok(&s));
+	assert_int_equal(login_plaintext_check(&s, "USER"), -1);
+	s.transport = LOGIN_TRANSPORT_TLS;
+	assert_true(login_plaintext_ok(&s));
+	assert_int_equal(login_plaintext_check(&s, "USER"), 0);
+	s.transport = LOGIN_TRANSPORT_PLAIN;
+	s.plain_net = 1;
+	assert_true(login_plaintext_ok(&s));
+	assert_int_equal(login_plaintext_check(&s, "USER"), 0);
+}
+
+/*
+ * A protocol that forgot the policy: login_ask refuses by itself, wipes
+ * the password and sends the parent nothing.
+ */
+static void
+test_login_ask_refuses_a_plaintext_password_unasked(void **state)
+{
+	static struct login_sess	s;
+	struct pollfd			pfd;
+	int				client[2], parent[2];
+	char				pass[] = "hunter2-secret";
+	size_t				i;
+
+	(void)state;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, client), 0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, parent), 0);
+	memset(&s, 0, sizeof(s));
+	s.ip = "192.0.2.1";
+	s.transport = LOGIN_TRANSPORT_PLAIN;
+	netio_init(&s.io, client[1], 30);
+	ipc_conn_init(&s.parent, parent[1], 4096);
+	assert_int_equal(login_ask(&s, LOGIN_MECH_PLAINTEXT,
+	    "alice@example.test", pass, NULL, 0), LOGIN_FAIL_PLAINTEXT);
+	for (i = 0; i < sizeof(pass) - 1; i++)
+		assert_int_equal(pass[i], '\0');
+	pfd.fd = parent[0];
+	pfd.events = POLLIN;
+	assert_int_equal(poll(&pfd, 1, 0), 0);
+	netio_free(&s.io);
+	ipc_conn_close(&s.parent);
+	close(client[0]);
+	close(parent[0]);
+}
+
 int
 main(void)
 {
@@ -277,6 +393,9 @@ main(void)
 		    test_relay_moves_bytes_both_ways_and_not_the_handed_over_input),
 		cmocka_unit_test(
 		    test_relay_does_not_wedge_when_both_sides_write_at_once),
+		cmocka_unit_test(test_plaintext_policy_networks_and_tls),
+		cmocka_unit_test(
+		    test_login_ask_refuses_a_plaintext_password_unasked),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

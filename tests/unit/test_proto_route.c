@@ -128,7 +128,117 @@ raw_reply(struct ipc_msg *m, uint32_t status, uint32_t implicit, uint32_t n,
 		assert_int_equal(ipc_put_u32(m, family), 0);
 		for (k = 0; k < words; k++)
 			assert_int_equal(ipc_put_u32(m, 0x0100007f), 0);
+		assert_int_equal(ipc_put_u32(m, R_DANE_NONE), 0);
+		assert_int_equal(ipc_put_u32(m, 0), 0);
 	}
+}
+
+/* One hop with DANE's facts as given, unchecked. */
+static void
+raw_dane(struct ipc_msg *m, uint32_t dane, uint32_t ntlsa, uint32_t fields,
+    size_t len)
+{
+	uint8_t		data[100];
+	uint32_t	i;
+
+	memset(data, 0xab, sizeof(data));
+	ipc_msg_init(m, R_ROUTE_REPLY, 1);
+	assert_int_equal(ipc_put_u32(m, ST_OK), 0);
+	assert_int_equal(ipc_put_str(m, ""), 0);
+	assert_int_equal(ipc_put_str(m, ""), 0);
+	assert_int_equal(ipc_put_u32(m, 0), 0);
+	assert_int_equal(ipc_put_u32(m, 1), 0);
+	assert_int_equal(ipc_put_str(m, "mx.example.net"), 0);
+	assert_int_equal(ipc_put_u32(m, 10), 0);
+	assert_int_equal(ipc_put_u32(m, 4), 0);
+	assert_int_equal(ipc_put_u32(m, 0x0100007f), 0);
+	assert_int_equal(ipc_put_u32(m, dane), 0);
+	assert_int_equal(ipc_put_u32(m, ntlsa), 0);
+	for (i = 0; i < ntlsa; i++) {
+		assert_int_equal(ipc_put_u32(m, fields), 0);
+		assert_int_equal(ipc_put_bytes(m, data, len), 0);
+	}
+}
+
+static void
+test_r_route_reply_carries_tlsa_records_bounded(void **state)
+{
+	struct r_route	rt, back;
+	struct ipc_msg	m;
+
+	(void)state;
+	memset(&rt, 0, sizeof(rt));
+	rt.status = ST_OK;
+	rt.n = 2;
+	strlcpy(rt.hop[0].host, "mx.example.net", sizeof(rt.hop[0].host));
+	rt.hop[0].family = 4;
+	rt.hop[0].dane = R_DANE_TLSA;
+	rt.hop[0].ntlsa = 2;
+	rt.hop[0].tlsa[0].usage = 3;
+	rt.hop[0].tlsa[0].selector = 1;
+	rt.hop[0].tlsa[0].mtype = 1;
+	rt.hop[0].tlsa[0].len = 32;
+	memset(rt.hop[0].tlsa[0].data, 0x5a, 32);
+	rt.hop[0].tlsa[1].usage = 2;
+	rt.hop[0].tlsa[1].mtype = 0;	/* a whole certificate: not kept */
+	strlcpy(rt.hop[1].host, "mx2.example.net", sizeof(rt.hop[1].host));
+	rt.hop[1].family = 6;
+	rt.hop[1].dane = R_DANE_FAIL;
+	ipc_msg_init(&m, R_ROUTE_REPLY, 1);
+	assert_int_equal(proto_enc_r_route_reply(&m, &rt), 0);
+	assert_int_equal(proto_dec_r_route_reply(&m, &back), 0);
+	ipc_msg_free(&m);
+	assert_int_equal(back.hop[0].dane, R_DANE_TLSA);
+	assert_int_equal(back.hop[0].ntlsa, 2);
+	assert_int_equal(back.hop[0].tlsa[0].usage, 3);
+	assert_int_equal(back.hop[0].tlsa[0].selector, 1);
+	assert_int_equal(back.hop[0].tlsa[0].mtype, 1);
+	assert_int_equal(back.hop[0].tlsa[0].len, 32);
+	assert_memory_equal(back.hop[0].tlsa[0].data, rt.hop[0].tlsa[0].data,
+	    32);
+	assert_int_equal(back.hop[0].tlsa[1].usage, 2);
+	assert_int_equal(back.hop[0].tlsa[1].len, 0);
+	assert_int_equal(back.hop[1].dane, R_DANE_FAIL);
+	assert_int_equal(back.hop[1].ntlsa, 0);
+
+	/* The encoder refuses what the decoder would. */
+	rt.hop[0].tlsa[0].len = R_TLSA_DATA_MAX + 1;
+	ipc_msg_init(&m, R_ROUTE_REPLY, 1);
+	assert_int_equal(proto_enc_r_route_reply(&m, &rt), -1);
+	ipc_msg_free(&m);
+	rt.hop[0].tlsa[0].len = 32;
+	rt.hop[0].ntlsa = 0;
+	ipc_msg_init(&m, R_ROUTE_REPLY, 1);
+	assert_int_equal(proto_enc_r_route_reply(&m, &rt), -1);
+	ipc_msg_free(&m);
+
+	raw_dane(&m, R_DANE_TLSA, 1, 0x010103, 32);
+	assert_int_equal(proto_dec_r_route_reply(&m, &back), 0);
+	assert_int_equal(back.hop[0].tlsa[0].usage, 3);
+	assert_int_equal(back.hop[0].tlsa[0].mtype, 1);
+	ipc_msg_free(&m);
+	raw_dane(&m, R_DANE_TLSA, R_TLSA_MAX, 0x010103, 64);
+	assert_int_equal(proto_dec_r_route_reply(&m, &back), 0);
+	ipc_msg_free(&m);
+	/* More records, longer data, fields over a byte, a state unknown. */
+	raw_dane(&m, R_DANE_TLSA, R_TLSA_MAX + 1, 0x010103, 32);
+	assert_int_equal(proto_dec_r_route_reply(&m, &back), -1);
+	ipc_msg_free(&m);
+	raw_dane(&m, R_DANE_TLSA, 1, 0x010103, 65);
+	assert_int_equal(proto_dec_r_route_reply(&m, &back), -1);
+	ipc_msg_free(&m);
+	raw_dane(&m, R_DANE_TLSA, 1, 0x1010103, 32);
+	assert_int_equal(proto_dec_r_route_reply(&m, &back), -1);
+	ipc_msg_free(&m);
+	raw_dane(&m, R_DANE_TLSA, 0, 0, 0);
+	assert_int_equal(proto_dec_r_route_reply(&m, &back), -1);
+	ipc_msg_free(&m);
+	raw_dane(&m, R_DANE_NONE, 1, 0x010103, 32);
+	assert_int_equal(proto_dec_r_route_reply(&m, &back), -1);
+	ipc_msg_free(&m);
+	raw_dane(&m, R_DANE_FAIL + 1, 0, 0, 0);
+	assert_int_equal(proto_dec_r_route_reply(&m, &back), -1);
+	ipc_msg_free(&m);
 }
 
 static void
@@ -214,6 +324,7 @@ main(void)
 		cmocka_unit_test(test_r_route_reply_failure_carries_dsn_and_text_and_no_hop),
 		cmocka_unit_test(test_r_route_reply_refuses_bad_counts_families_prefs_and_names),
 		cmocka_unit_test(test_r_route_carries_one_host_name),
+		cmocka_unit_test(test_r_route_reply_carries_tlsa_records_bounded),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
