@@ -388,3 +388,11 @@ def test_plaintext_on_the_pop3s_port_ends_only_that_session(psuite):
     c.pass_(PASSWORD)
     assert c.stat()[0] == 1
     c.quit()
+
+
+def test_pop3s_greeting_does_not_wait_for_a_delayed_ack(psuite):
+    # As on the smtps port (test_tls.py): the login process writes the
+    # greeting right behind the session ticket.
+    from test_tls import greeting_gaps
+    gaps = greeting_gaps(psuite.pop3s_port)
+    assert min(gaps) < 0.030, gaps
