@@ -211,6 +211,10 @@ mime_part_end(struct mime_parser *p, struct mime_part *x, size_t at,
 	size_t	end, n;
 
 	end = at - prev_eol;
+	/* An empty last child starts past that line end (its delimiter's):
+	 * a part never ends before its children. Parts end innermost first. */
+	if (x->last_child != NULL && x->last_child->end_off > end)
+		end = x->last_child->end_off;
 	if (x->state == MIME_ST_HEADER) {
 		mime_field_done(p, x);
 		if (end < x->hdr_off)

@@ -20,7 +20,7 @@
 
 /* A parameter as written, before RFC 2231 joins its sections. */
 struct mime_rawp {
-	char	 name[MIME_PARAM_NAME_MAX + 1];	/* base name, lower-case */
+	char	 name[MIME_PARAM_NAME_MAX + 2];	/* base name, room for "*" */
 	int	 section;			/* -1: none */
 	int	 ext;				/* ends in "*" */
 	char	*value;

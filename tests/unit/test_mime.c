@@ -258,7 +258,7 @@ test_alternative_in_mixed(void **state)
 	html = pl->next;
 	img = alt->next;
 	/* An empty header: the body starts just after the empty line. */
-	assert_int_equal(pl->hdr_off, at(m, "\nplain") - 0);
+	assert_int_equal(pl->hdr_off, at(m, "\nplain"));
 	assert_bytes(m, pl->body_off, pl->end_off, "plain");
 	assert_int_equal(pl->lines, 1);
 	assert_string_equal(pl->type, "text");
@@ -632,6 +632,33 @@ test_truncated(void **state)
 }
 
 static void
+test_empty_child_inside_parent(void **state)
+{
+	/* An empty part just before an outer delimiter starts past the line
+	 * end its parent stops at: the parent is stretched to hold it. */
+	static const char m[] =
+	    "Content-Type: multipart/mixed; boundary=b\n"
+	    "\n"
+	    "--b\n"
+	    "Content-Type: multipart/mixed; boundary=c\n"
+	    "\n"
+	    "--c\n"
+	    "--b--\n";
+	struct mime_parser	*p = parse(m, 0);
+	struct mime_part	*c, *c1;
+
+	(void)state;
+	c = mime_root(p)->children;
+	c1 = c->children;
+	assert_non_null(c1);
+	assert_int_equal(c1->hdr_off, at(m, "--b--"));
+	assert_int_equal(c1->end_off, c1->hdr_off);
+	assert_int_equal(c->end_off, c1->end_off);
+	assert_true(c->end_off <= mime_root(p)->end_off);
+	mime_parser_free(p);
+}
+
+static void
 test_bare_lf_and_crlf(void **state)
 {
 	struct buf	 lf;
@@ -972,6 +999,7 @@ main(void)
 		cmocka_unit_test(test_header_reader),
 		cmocka_unit_test(test_missing_boundary),
 		cmocka_unit_test(test_truncated),
+		cmocka_unit_test(test_empty_child_inside_parent),
 		cmocka_unit_test(test_bare_lf_and_crlf),
 		cmocka_unit_test(test_nul_and_garbage),
 		cmocka_unit_test(test_broken_content_type),
