@@ -120,7 +120,8 @@ struct mime_parser;
 
 /* NULL on allocation failure; limits NULL: the defaults. */
 struct mime_parser *mime_parser_new(const struct mime_limits *);
-/* 0, or -1 on allocation failure (the tree so far stays usable). */
+/* 0, or -1 on allocation failure or after mime_end (the tree so far
+ * stays usable). */
 int	mime_feed(struct mime_parser *, const void *, size_t);
 /* Ends the input: every open part ends at the last byte fed. */
 int	mime_end(struct mime_parser *);
