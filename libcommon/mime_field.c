@@ -149,8 +149,9 @@ mime_token(const char *s, size_t n, size_t *i, char *out, size_t outsz)
 
 /*
  * A value at *i: a quoted-string (unquoted into v) or else everything up
- * to ";" less trailing whitespace (lenient: 8-bit bytes, "/", "=" and
- * "@" are common in the wild). Its length; *trunc if cut at max.
+ * to ";" or a comment, less trailing whitespace (lenient: 8-bit bytes,
+ * spaces, "/", "=" and "@" are common in the wild). Its length; *trunc
+ * if cut at max.
  */
 static size_t
 mime_value(const char *s, size_t n, size_t *i, char *v, size_t max,
@@ -174,6 +175,9 @@ mime_value(const char *s, size_t n, size_t *i, char *v, size_t max,
 		return k;
 	}
 	while (*i < n && s[*i] != ';') {
+		/* RFC 2045's own example: "charset=us-ascii (Plain text)". */
+		if (s[*i] == '(' && k > 0 && mime_wsp((unsigned char)v[k - 1]))
+			break;
 		if (k < max)
 			v[k++] = s[*i];
 		else

@@ -748,6 +748,16 @@ test_broken_content_type(void **state)
 	assert_string_equal(mime_param_get(&r->params, "charset"),
 	    "us-ascii");
 	mime_parser_free(p);
+	p = parse("Content-type: text/plain; charset=us-ascii (Plain text)"
+	    "\r\n\r\n", 0);
+	assert_string_equal(mime_param_get(&mime_root(p)->params, "charset"),
+	    "us-ascii");
+	mime_parser_free(p);
+	p = parse("Content-Type: application/octet-stream; name=my file.bin\r\n"
+	    "\r\n", 0);
+	assert_string_equal(mime_param_get(&mime_root(p)->params, "name"),
+	    "my file.bin");
+	mime_parser_free(p);
 	p = parse(m2, 0);
 	r = mime_root(p);
 	assert_string_equal(r->type, "text");
