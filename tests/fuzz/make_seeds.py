@@ -334,11 +334,37 @@ def tls_policy():
         "verify match=a::b\nb.test may match=x\n")
 
 
+def mime():
+    # The first byte: bit 0 picks the small limits.
+    mixed = ("From: a@example.org\r\nSubject: =?utf-8?Q?caf=C3=A9?= "
+             "=?ISO-8859-1?B?SuRyZw==?=\r\nContent-Type: multipart/mixed;"
+             "\r\n\tboundary=\"=_o\"\r\n\r\npreamble\r\n--=_o\r\n"
+             "Content-Type: multipart/alternative; boundary=a\r\n\r\n"
+             "--a\r\n\r\nplain\r\n--a\r\nContent-Type: text/html; "
+             "charset=\"utf-8\"\r\n\r\n<p>x</p>\r\n--a--\r\n--=_o\r\n"
+             "Content-Type: application/pdf; name*0*=utf-8''%E2%82%AC;"
+             "\r\n name*1=\"a b.pdf\"\r\nContent-Transfer-Encoding: base64"
+             "\r\nContent-Disposition: attachment; filename=r.pdf\r\n"
+             "Content-Description: =?windows-1252?q?=80?=\r\n\r\n"
+             "JVBERi0xLjQK\r\n--=_o\r\nContent-Type: message/rfc822\r\n"
+             "\r\nSubject: inner\r\nContent-Type: multipart/digest; "
+             "boundary=d\r\n\r\n--d\r\n\r\nSubject: d1\r\n\r\nx\r\n"
+             "--d--\r\n--=_o--\r\nepilogue\r\n")
+    put("mime", "mixed", "\x00" + mixed)
+    put("mime", "mixed_small", "\x01" + mixed)
+    put("mime", "bare_lf", "\x02" + mixed.replace("\r\n", "\n"))
+    put("mime", "broken", "\x03Content-Type: multipart/mixed; boundary=b\n"
+        "\n--b\nContent-Type: multipart/mixed; boundary=c\n\n--c\n"
+        "Content-Type: text\0/plain\n\n\xff\xfe\n--b\n--c--\n--bb\n--b")
+    put("mime", "nested", "\x01" + "Content-Type: message/rfc822\r\n\r\n"
+        * 8 + "body")
+
+
 def main():
     for f in (smtp_cmd, smtp_data, envelope, proto, pop3_cmd, pop3_stuff,
               mailhdr, conf, spool_header, dns_answer_seeds,
               logd_line, aliases, smtp_reply, cmdline, tls_sni,
-              tls_policy):
+              tls_policy, mime):
         f()
     return 0
 
