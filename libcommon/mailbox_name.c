@@ -255,20 +255,19 @@ mutf7_encode(const char *in, size_t len, char *out, size_t outsz)
 int
 mutf7_decode(const char *in, size_t len, char *out, size_t outsz)
 {
-	char	again[4 * MAILBOX_NAME_MAX + 16];
+	char	again[MUTF7_MAX + 1];
 	size_t	ulen;
 
+	if (len > MUTF7_MAX) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
 	if (decode(in, len, out, outsz) == -1)
 		return -1;
 	/* One spelling: what we decoded must encode back to the input. */
 	ulen = strlen(out);
-	if (len >= sizeof(again) || mutf7_encode(out, ulen, again,
-	    sizeof(again)) == -1 || strlen(again) != len ||
-	    memcmp(again, in, len) != 0) {
-		if (len >= sizeof(again)) {
-			errno = ENAMETOOLONG;
-			return -1;
-		}
+	if (mutf7_encode(out, ulen, again, sizeof(again)) == -1 ||
+	    strlen(again) != len || memcmp(again, in, len) != 0) {
 		errno = EINVAL;
 		return -1;
 	}

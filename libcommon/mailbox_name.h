@@ -18,6 +18,7 @@
  */
 #define MAILBOX_NAME_MAX	254
 #define MAILBOX_SEP		'.'
+#define MUTF7_MAX		1024	/* the longest input mutf7_decode takes */
 
 /*
  * Modified UTF-7 to UTF-8, strictly: only printable ASCII in; "&-" is
@@ -25,7 +26,8 @@
  * the one shortest spelling (no zero padding bits beyond the last
  * unit, no two runs side by side, no printable ASCII or other
  * character below U+0080 inside a run), surrogates paired. out gets a
- * NUL. 0, or -1: EINVAL malformed, ENAMETOOLONG out too small.
+ * NUL. 0, or -1: EINVAL malformed, ENAMETOOLONG in longer than
+ * MUTF7_MAX or out too small.
  */
 int	mutf7_decode(const char *in, size_t len, char *out, size_t outsz);
 /*
