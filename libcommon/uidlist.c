@@ -551,19 +551,19 @@ uidlist_read(int dirfd, struct uidlist **out, struct uidlist_error *err)
 		errno = e;
 		return -1;
 	}
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
-	    st.st_size > (off_t)UIDLIST_FILE_MAX) {
+	if (fstat(fd, &st) == -1) {
 		e = errno;
 		close(fd);
-		if (e == 0 || !S_ISREG(st.st_mode)) {
-			seterr(err, 0, "not a regular file");
-			return -1;
-		}
-		if (st.st_size > (off_t)UIDLIST_FILE_MAX) {
-			seterr(err, 0, "larger than %u bytes", UIDLIST_FILE_MAX);
-			return -1;
-		}
+		snprintf(err->msg, sizeof(err->msg), "fstat: %s", strerror(e));
 		errno = e;
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_size > (off_t)UIDLIST_FILE_MAX) {
+		close(fd);
+		if (!S_ISREG(st.st_mode))
+			seterr(err, 0, "not a regular file");
+		else
+			seterr(err, 0, "larger than %u bytes", UIDLIST_FILE_MAX);
 		return -1;
 	}
 	if ((text = malloc((size_t)st.st_size + 1)) == NULL) {

@@ -417,6 +417,10 @@ test_read_refuses_links_and_broken(void **state)
 	assert_int_equal(uidlist_read(dfd, &r, &err), -1);
 	assert_int_equal(errno, ELOOP);
 	assert_int_equal(unlinkat(dfd, UIDLIST_FILE, 0), 0);
+	assert_int_equal(mkdirat(dfd, UIDLIST_FILE, 0700), 0);
+	assert_int_equal(uidlist_read(dfd, &r, &err), -1);
+	assert_string_equal(err.msg, "not a regular file");
+	assert_int_equal(unlinkat(dfd, UIDLIST_FILE, AT_REMOVEDIR), 0);
 }
 
 static void
