@@ -26,6 +26,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,6 +95,9 @@ name_ok(const char *name, size_t len)
 		if (c < 0x20 || c == 0x7f || c == '/')
 			return 0;
 	}
+	/* The base is what gets written back: it must pass on its own. */
+	len = (size_t)((const char *)memchr(name, ':', len) != NULL ?
+	    (const char *)memchr(name, ':', len) - name : (ptrdiff_t)len);
 	return !(len == 1 && name[0] == '.') &&
 	    !(len == 2 && name[0] == '.' && name[1] == '.');
 }

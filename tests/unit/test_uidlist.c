@@ -298,6 +298,7 @@ test_broken_files_refused(void **state)
 		{ "3 V1 N9\n1 :\n", 2, "file name" },
 		{ "3 V1 N9\n1 :../cur/x\n", 2, "file name" },
 		{ "3 V1 N9\n1 :..\n", 2, "file name" },
+		{ "3 V1 N9\n1 :.:2,S\n", 2, "file name" },
 		{ "3 V1 N9\n1 :a\rb\n", 2, "file name" },
 		{ "3 V1 N9\n1 a\n", 2, "extension" },
 		{ "3 V1 N9\n\n", 2, "bad UID" },
