@@ -316,14 +316,26 @@ def test_a_session_that_authenticated_is_not_reused(suite_factory):
     s = make_suite(suite_factory, "smtpd_auth_enable = yes\n"
                    "smtpd_max_idle = 60s\n")
 
+    def counts():
+        log = s.log_text()
+        return (len(re.findall(r"smtpd\[\d+\]: connect from", log)),
+                log.count("disconnect from"))
+
+    def settled():
+        c, d = counts()
+        return c == d
+
     def session(login):
-        n = s.log_text().count("disconnect from")
+        # Every earlier session (the harness's readiness probe too) has
+        # logged its end, so the next "disconnect" line is this one's.
+        wait_until(settled, 10, what="earlier sessions to end")
+        n = counts()[1]
         with smtplib.SMTP("127.0.0.1", s.port, timeout=30) as c:
             c.ehlo("client.test")
             if login:
                 c.login(ALICE, PASSWORD)
             c.noop()
-        wait_until(lambda: s.log_text().count("disconnect from") > n, 10,
+        wait_until(lambda: settled() and counts()[1] == n + 1, 10,
                    what="the session's end logged")
         return int(re.findall(r"smtpd\[(\d+)\]: disconnect from",
                               s.log_text())[-1])
