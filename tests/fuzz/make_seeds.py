@@ -360,11 +360,31 @@ def mime():
         * 8 + "body")
 
 
+def uidlist():
+    # As Dovecot 2.3 writes them (tests/unit/data/dovecot), and the rest
+    # of the format: extensions, unknown header fields, old whole names.
+    put("uidlist", "dovecot", "3 V1796255446 N5 G1a88a112d6ae106b9e09000083"
+        "ecc375\n2 :1796255446.M512140P2487.vm,S=30,W=34\n4 :1796255447.M6"
+        "03662P2609.vm,S=20,W=23\n")
+    put("uidlist", "extensions", "3 N10 X7 V42 Zz\n3 W1394 S1355 :1275660"
+        "208.M109046P27315.host,S=1355,W=1394\n7 :a.host:2,S\n9 :a.host\n")
+    put("uidlist", "keywords", "0 $Forwarded\n1 Junk\n2 NonJunk\n25 z\n")
+    put("uidlist", "truncated", "3 V1 N2\n1 :a")
+
+
+def mailbox_name():
+    put("mailbox_name", "rfc3501", "~peter/mail/&U,BTFw-/&ZeVnLIqe-")
+    put("mailbox_name", "folder", "INBOX.Entw&APw-rfe.a&-b")
+    put("mailbox_name", "astral", "&2D3eAA-x")
+    put("mailbox_name", "utf8", "Entw\u00fcrfe \U0001F600".encode())
+    put("mailbox_name", "hostile", "../&AC8-..&AOk-&AOk-")
+
+
 def main():
     for f in (smtp_cmd, smtp_data, envelope, proto, pop3_cmd, pop3_stuff,
               mailhdr, conf, spool_header, dns_answer_seeds,
               logd_line, aliases, smtp_reply, cmdline, tls_sni,
-              tls_policy, mime):
+              tls_policy, mime, uidlist, mailbox_name):
         f()
     return 0
 
