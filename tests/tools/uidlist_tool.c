@@ -89,6 +89,7 @@ main(int argc, char **argv)
 		    keywords_write(&lk, &k) == -1)
 			return die("keyword", "not added");
 		dotlock_release(&lk);
+		keywords_clear(&k);
 		printf("%d\n", rc);
 		return 0;
 	}
