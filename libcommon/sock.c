@@ -269,10 +269,10 @@ sock_ntop(const struct sockaddr *sa, char *host, size_t hostsz, int *port)
 		strlcpy(host, "unknown", hostsz);
 }
 
-/* One data buffer and room for one descriptor. */
+/* One data buffer and room for SOCK_FDS_MAX descriptors. */
 union sock_fd_cmsg {
 	struct cmsghdr	hdr;
-	char		buf[CMSG_SPACE(sizeof(int))];
+	char		buf[CMSG_SPACE(SOCK_FDS_MAX * sizeof(int))];
 };
 
 static void
@@ -290,39 +290,52 @@ sock_msg_init(struct msghdr *mh, struct iovec *iov, const void *p,
 }
 
 ssize_t
-sock_send_fd(int sock, const void *p, size_t len, int fd, int flags)
+sock_send_fds(int sock, const void *p, size_t len, const int *fds,
+    size_t nfds, int flags)
 {
 	struct msghdr		 mh;
 	struct iovec		 iov;
 	struct cmsghdr		*cmsg;
 	union sock_fd_cmsg	 cm;
 
+	if (nfds > SOCK_FDS_MAX) {
+		errno = EINVAL;
+		return -1;
+	}
 	sock_msg_init(&mh, &iov, p, len, &cm);
-	if (fd == -1) {
+	if (nfds == 0) {
 		mh.msg_control = NULL;
 		mh.msg_controllen = 0;
 	} else {
+		mh.msg_controllen = CMSG_SPACE(nfds * sizeof(int));
 		cmsg = CMSG_FIRSTHDR(&mh);
 		cmsg->cmsg_level = SOL_SOCKET;
 		cmsg->cmsg_type = SCM_RIGHTS;
-		cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
+		cmsg->cmsg_len = CMSG_LEN(nfds * sizeof(int));
+		memcpy(CMSG_DATA(cmsg), fds, nfds * sizeof(int));
 	}
 	return sendmsg(sock, &mh, flags);
 }
 
 ssize_t
-sock_recv_fd(int sock, void *p, size_t len, int *fd, int flags)
+sock_send_fd(int sock, const void *p, size_t len, int fd, int flags)
+{
+	return sock_send_fds(sock, p, len, &fd, fd == -1 ? 0 : 1, flags);
+}
+
+ssize_t
+sock_recv_fds(int sock, void *p, size_t len, int *fds, size_t maxfds,
+    size_t *nfds, int flags)
 {
 	struct msghdr		 mh;
 	struct iovec		 iov;
 	struct cmsghdr		*cmsg;
 	union sock_fd_cmsg	 cm;
 	ssize_t			 n;
-	size_t			 nfds, i;
-	int			 got;
+	size_t			 k, i;
+	int			 got, extra = 0;
 
-	*fd = -1;
+	*nfds = 0;
 	sock_msg_init(&mh, &iov, p, len, &cm);
 	if ((n = recvmsg(sock, &mh, flags | MSG_CMSG_CLOEXEC)) == -1)
 		return -1;
@@ -331,23 +344,34 @@ sock_recv_fd(int sock, void *p, size_t len, int *fd, int flags)
 		if (cmsg->cmsg_level != SOL_SOCKET ||
 		    cmsg->cmsg_type != SCM_RIGHTS)
 			continue;
-		/* The first is ours; any other that fit in is closed. */
-		nfds = (cmsg->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		for (i = 0; i < nfds; i++) {
+		k = (cmsg->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (i = 0; i < k; i++) {
 			memcpy(&got, CMSG_DATA(cmsg) + i * sizeof(int),
 			    sizeof(int));
-			if (*fd == -1)
-				*fd = got;
-			else
+			if (*nfds < maxfds)
+				fds[(*nfds)++] = got;
+			else {
 				close(got);
+				extra = 1;
+			}
 		}
 	}
-	if (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) {
-		if (*fd != -1)
-			close(*fd);
-		*fd = -1;
+	if (extra || (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC))) {
+		while (*nfds > 0)
+			close(fds[--(*nfds)]);
 		errno = EPROTO;
 		return -1;
 	}
 	return n;
+}
+
+ssize_t
+sock_recv_fd(int sock, void *p, size_t len, int *fd, int flags)
+{
+	size_t	n;
+	ssize_t	rc;
+
+	*fd = -1;
+	rc = sock_recv_fds(sock, p, len, fd, 1, &n, flags);
+	return rc;
 }

@@ -53,6 +53,12 @@ ssize_t	sock_send_fd(int sock, const void *, size_t len, int fd, int flags);
  * descriptor received is closed).
  */
 ssize_t	sock_recv_fd(int sock, void *, size_t len, int *fd, int flags);
+/* The same with up to SOCK_FDS_MAX descriptors, in order. */
+#define SOCK_FDS_MAX	4
+ssize_t	sock_send_fds(int sock, const void *, size_t len, const int *fds,
+	    size_t nfds, int flags);
+ssize_t	sock_recv_fds(int sock, void *, size_t len, int *fds, size_t maxfds,
+	    size_t *nfds, int flags);
 int	sock_set_nonblock(int fd, int on);
 int	sock_set_cloexec(int fd, int on);
 

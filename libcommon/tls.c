@@ -53,6 +53,7 @@
 
 #include "deadline.h"
 #include "keyclient.h"
+#include "log.h"
 #include "sock.h"
 #include "tls.h"
 #include "tls_int.h"
@@ -630,5 +631,24 @@ tls_conf_check(const struct conf *c, char *err, size_t errlen)
 	if ((srv = server_new(c, NULL, 0, err, errlen)) == NULL)
 		return -1;
 	tls_server_free(srv);
+	return 0;
+}
+
+int
+tls_server_after_fork(struct tls_server *srv, const struct conf *c)
+{
+	int	fd;
+
+	if (srv == NULL || srv->keyfd == -1)
+		return 0;
+	if ((fd = keyclient_connect(c->spool_directory)) == -1)
+		return -1;
+	/* In place: every key made with the old descriptor uses the new. */
+	if (dup3(fd, srv->keyfd, O_CLOEXEC) == -1) {
+		log_warn("dup3");
+		close(fd);
+		return -1;
+	}
+	close(fd);
 	return 0;
 }

@@ -162,6 +162,13 @@ int	tls_server_configured(const struct conf *);
 struct tls_server *tls_server_new(const struct conf *, const char *ticketpath,
 	    char *err, size_t errlen);
 void	tls_server_free(struct tls_server *);
+/*
+ * In a process forked from the one that made srv (a session template's
+ * child): a connection to keyd of its own in place of the inherited one,
+ * since a signature is a request and its answer and two processes on one
+ * socket would read each other's. Before any chroot. 0, or -1 (logged).
+ */
+int	tls_server_after_fork(struct tls_server *, const struct conf *);
 
 /*
  * Starts TLS on io as the server: flushes what io has buffered for the

@@ -1,23 +1,26 @@
 /*
- * main.c - smtpd start-up: the listener, or (with -S) one session
- * process.
+ * main.c - smtpd start-up: the listener, the session template (-T), or
+ * one exec'd session process (-S).
  *
  *	smtpd [-c CONFIG] [-f] -s smtp:FD [-s smtps:FD] [-s submission:FD] ...
  *								the listener
- *	smtpd [-c CONFIG] [-f] -S CLIENT:CTL[:KIND]		a session
+ *	smtpd [-c CONFIG] [-f] -T CTL				the session template
+ *	smtpd [-c CONFIG] [-f] -S CLIENT:CTL[:KIND[:AUTH]]	a session
  *
  * Started by master as root. The listener stays root and unchrooted, as
- * pop3d's parent does, because it starts every session process afresh:
- * fork, then exec of this binary with -S, so each session has its own
- * address-space layout and stack canary and a crash bug cannot be
- * retried against a known layout. The listener never reads a byte from
- * a client (smtp_server.c). A session process loads postern.conf and
- * the time zone, then drops for good to smtpd_user, chrooted
- * (smtpd_chroot) or at least chdir'ed into <spool>/smtpd, where
- * queue.sock and resolver.sock are found by their relative names, before
- * it reads from its client. When a certificate is configured it loads
- * the TLS contexts and the ticket keys first (libcommon/tls.c), while it
- * can still read them. Trusts master for the listening descriptors
+ * pop3d's parent does, because it starts every session process: it
+ * never reads a byte from a client (smtp_server.c). Sessions are forked
+ * by the session template, an exec of this binary that loaded
+ * postern.conf, the time zone, the TLS contexts and the ticket keys
+ * (libcommon/tls.c) while it could read them, and is replaced after a
+ * bounded number of sessions, or at once when one of them crashes
+ * (libcommon/forkserver.h: what sharing its layout gives up and why that
+ * bound holds). When no template is ready, the listener execs a session
+ * with -S, which loads the same itself. Either way the session then
+ * drops for good to smtpd_user, chrooted (smtpd_chroot) or at least
+ * chdir'ed into <spool>/smtpd, where queue.sock and resolver.sock are
+ * found by their relative names, before it reads from its client.
+ * Trusts master for the listening descriptors
  * and the config path, and the listener for the session's descriptors.
  */
 #include <sys/socket.h>
@@ -34,6 +37,7 @@
 
 #include "cidr.h"
 #include "conf.h"
+#include "forkserver.h"
 #include "fsutil.h"
 #include "daemon.h"
 #include "log.h"
@@ -84,14 +88,42 @@ session_tls(struct smtp_env *env)
 }
 
 /*
+ * The session's own start, in an exec'd session process or a template's
+ * child: drops to smtpd_user in dir for good and serves client.
+ */
+static void __attribute__((__noreturn__))
+session_run(struct smtp_env *env, const struct priv_user *u,
+    const char *dir, int client, int ctl, int kind, int authfd)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 sslen = sizeof(ss);
+
+	if (getpeername(client, (struct sockaddr *)&ss, &sslen) == -1) {
+		/* Gone before we started: nothing to serve. */
+		log_debug("getpeername: %s", strerror(errno));
+		_exit(0);
+	}
+	/* A vanished client is an error return, never a death. */
+	signal(SIGPIPE, SIG_IGN);
+	if (priv_is_root() && !env->conf->smtpd_chroot) {
+		/* priv_drop only changes directory when it chroots. */
+		if (chdir(dir) == -1)
+			fatal("chdir %s", dir);
+		priv_drop(u, NULL);
+	} else
+		priv_drop(u, dir);
+	proc_harden(PROC_NOFORK);
+	smtp_worker_run(env, client, (struct sockaddr *)&ss, sslen, ctl,
+	    (enum smtp_listener)kind, authfd);
+}
+
+/*
  * "-S CLIENT:CTL[:KIND[:AUTH]]": one session process (CTL -1: no reuse;
  * AUTH: the listener's bound connection to authd, -1 for none).
  */
 static void __attribute__((__noreturn__))
 session_main(struct smtp_env *env, const char *spec, const char *dir)
 {
-	struct sockaddr_storage	 ss;
-	socklen_t		 sslen = sizeof(ss);
 	struct priv_user	 u;
 	const char		*p;
 	int			 client, ctl, kind = SMTP_LISTEN_MX;
@@ -112,26 +144,68 @@ session_main(struct smtp_env *env, const char *spec, const char *dir)
 	if (*p != '\0' || (authfd != -1 && (authfd == client ||
 	    authfd == ctl || authfd == env->conffd)))
 		fatalx("bad -S argument");
-	if (getpeername(client, (struct sockaddr *)&ss, &sslen) == -1) {
-		/* Gone before we started: nothing to serve. */
-		log_debug("getpeername: %s", strerror(errno));
-		_exit(0);
-	}
-	/* A vanished client is an error return, never a death. */
-	signal(SIGPIPE, SIG_IGN);
 	if (priv_lookup(env->conf->smtpd_user, &u) == -1)
 		fatal("smtpd_user %s", env->conf->smtpd_user);
 	session_tls(env);
-	if (priv_is_root() && !env->conf->smtpd_chroot) {
-		/* priv_drop only changes directory when it chroots. */
-		if (chdir(dir) == -1)
-			fatal("chdir %s", dir);
-		priv_drop(&u, NULL);
-	} else
-		priv_drop(&u, dir);
-	proc_harden(PROC_NOFORK);
-	smtp_worker_run(env, client, (struct sockaddr *)&ss, sslen, ctl,
-	    (enum smtp_listener)kind, authfd);
+	session_run(env, &u, dir, client, ctl, kind, authfd);
+}
+
+/* What a template's child needs besides the descriptors. */
+struct template_arg {
+	struct smtp_env		*env;
+	struct priv_user	 u;
+	const char		*dir;
+};
+
+/* In a child of the template: the request's session (smtp_server.c). */
+static void
+template_child(void *arg, const int *fds, size_t nfds, const void *payload,
+    size_t len)
+{
+	struct template_arg	*ta = arg;
+	struct smtp_spawn	 sp;
+	size_t			 i = 1;
+	int			 ctl = -1, authfd = -1;
+
+	if (len != sizeof(sp) || nfds < 1)
+		fatalx("session template: a bad request");
+	memcpy(&sp, payload, sizeof(sp));
+	if (sp.kind < SMTP_LISTEN_MX || sp.kind > SMTP_LISTEN_SMTPS ||
+	    nfds != (size_t)(1 + (sp.has_ctl != 0) + (sp.has_auth != 0)))
+		fatalx("session template: a bad request");
+	if (sp.has_ctl)
+		ctl = fds[i++];
+	if (sp.has_auth)
+		authfd = fds[i++];
+	if (tls_server_after_fork(ta->env->tls, ta->env->conf) == -1) {
+		/* Its handshakes could not sign: no TLS in this session. */
+		tls_server_free(ta->env->tls);
+		ta->env->tls = NULL;
+		ta->env->tls_error = "cannot reach keyd";
+	}
+	session_run(ta->env, &ta->u, ta->dir, fds[0], ctl, sp.kind, authfd);
+}
+
+/*
+ * "-T CTL": the session template (libcommon/forkserver.h): loads what a
+ * session loads, then forks sessions on the listener's requests.
+ */
+static void __attribute__((__noreturn__))
+template_main(struct smtp_env *env, const char *spec, const char *dir)
+{
+	static struct template_arg ta;
+	const char		*p;
+	int			 ctl;
+
+	ctl = spec_fd(spec, &p, 0);
+	if (*p != '\0')
+		fatalx("bad -T argument");
+	if (priv_lookup(env->conf->smtpd_user, &ta.u) == -1)
+		fatal("smtpd_user %s", env->conf->smtpd_user);
+	session_tls(env);
+	ta.env = env;
+	ta.dir = dir;
+	forkserver_serve(ctl, template_child, &ta);
 }
 
 int
@@ -150,10 +224,11 @@ main(int argc, char *argv[])
 	enum smtp_listener	 kinds[SMTPD_MAX_LISTENERS];
 	size_t			 nfds = 0, n, i, k;
 	char			 dir[CONF_PATH_MAX];
-	char			*session;
+	char			*session, *template;
 	int			 rc;
 
 	session = daemon_take_arg(&argc, argv, "-S");
+	template = daemon_take_arg(&argc, argv, "-T");
 	daemon_init("smtpd", names, argc, argv, &args, &conf);
 	if (conf.mynetworks.n > 0 &&
 	    (nets = calloc(conf.mynetworks.n, sizeof(*nets))) == NULL)
@@ -175,6 +250,8 @@ main(int argc, char *argv[])
 	env.tls_error = NULL;
 	if (session != NULL)
 		session_main(&env, session, dir);
+	if (template != NULL)
+		template_main(&env, template, dir);
 
 	for (k = 0; k <= SMTP_LISTEN_SMTPS; k++) {
 		n = daemon_sockets(&args, kindname[k], fds + nfds,

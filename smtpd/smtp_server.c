@@ -12,11 +12,16 @@
  * process: forked here and at once exec'ed as "smtpd -S", so it shares
  * neither memory nor address-space layout with this one or any other.
  * Connections from the submission and implicit-TLS listeners always get
- * a fresh process (told its listener's kind with -S), since they will
- * hold one client's secrets. What a session process tells us is one byte
+ * a fresh process (told its listener's kind), since they will hold one
+ * client's secrets. A fresh process is forked by the session template
+ * (libcommon/forkserver.h) when one is ready, else exec'd here as above;
+ * the template's sessions are its children, so it reports their ends,
+ * and those it leaves behind when it goes are reaped here (this process
+ * is a child subreaper). What a session process tells us is one byte
  * ("idle"); anything else retires it. SIGCHLD and SIGTERM reach the poll
  * loop through a self-pipe, so no work happens in signal handlers.
  */
+#include <sys/prctl.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -34,6 +39,7 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "forkserver.h"
 #include "fsutil.h"
 #include "ipc.h"
 #include "proto.h"
@@ -56,11 +62,13 @@ struct child {
 	int			 ctl;		/* our end; -1 once closed */
 	struct sockaddr_storage	 client;	/* its last client's address */
 	time_t			 idle_since;	/* CLOCK_MONOTONIC seconds */
+	unsigned		 gen;		/* its template's; 0: exec'd */
 };
 TAILQ_HEAD(child_list, child);
 
 static struct child_list children = TAILQ_HEAD_INITIALIZER(children);
 static size_t		 nbusy, nidle;
+static struct forkserver_pool templates;
 
 static int		 sig_pipe[2] = { -1, -1 };
 static volatile sig_atomic_t sig_term;
@@ -126,6 +134,24 @@ child_retire(struct child *c)
 }
 
 static void
+child_ended(struct child *c, int status)
+{
+	if (WIFSIGNALED(status)) {
+		log_warnx("session process %ld killed by signal %d",
+		    (long)c->pid, WTERMSIG(status));
+		/* Not a crash: what master or an administrator sends. */
+		if (c->gen != 0 && WTERMSIG(status) != SIGKILL &&
+		    WTERMSIG(status) != SIGTERM)
+			forkserver_pool_crashed(&templates, c->gen);
+	}
+	child_retire(c);
+	if (c->state == CH_BUSY)
+		nbusy--;
+	TAILQ_REMOVE(&children, c, entry);
+	free(c);
+}
+
+static void
 reap(void)
 {
 	struct child	*c;
@@ -133,20 +159,63 @@ reap(void)
 	int		 status;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		if (WIFSIGNALED(status))
-			log_warnx("session process %ld killed by signal %d",
-			    (long)pid, WTERMSIG(status));
+		if (forkserver_pool_reaped(&templates, pid))
+			continue;
 		TAILQ_FOREACH(c, &children, entry)
 			if (c->pid == pid)
 				break;
-		if (c == NULL)
-			continue;
-		child_retire(c);
-		if (c->state == CH_BUSY)
-			nbusy--;
-		TAILQ_REMOVE(&children, c, entry);
-		free(c);
+		if (c != NULL)
+			child_ended(c, status);
 	}
+}
+
+/* A template reported the end of one of its sessions. */
+static void
+template_ended(void *arg, unsigned gen, pid_t pid, int status)
+{
+	struct child	*c;
+
+	(void)arg;
+	TAILQ_FOREACH(c, &children, entry)
+		if (c->pid == pid && c->gen == gen) {
+			child_ended(c, status);
+			return;
+		}
+}
+
+/*
+ * Template gen went away: its sessions still running are ours to reap
+ * now; one that is not there any more ended unreported.
+ */
+static void
+template_lost(void *arg, unsigned gen)
+{
+	struct child	*c, *next;
+
+	(void)arg;
+	for (c = TAILQ_FIRST(&children); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, entry);
+		if (c->gen == gen && kill(c->pid, 0) == -1 && errno == ESRCH)
+			child_ended(c, 0);
+	}
+}
+
+/* In the listener's child: exec the template with its control socket. */
+static void
+template_exec(void *arg, int ctl)
+{
+	const struct smtp_env	*env = arg;
+	int			 keep[2];
+	size_t			 n = 0;
+	char			 spec[16];
+
+	keep[n++] = ctl;
+	if (env->conffd != -1)
+		keep[n++] = env->conffd;
+	if (proc_exec_prepare(keep, n) == -1)
+		return;
+	snprintf(spec, sizeof(spec), "%d", ctl);
+	daemon_exec_self("smtpd", env->confpath, env->conffd, "-T", spec);
 }
 
 /* The same client address (the port does not matter). */
@@ -320,6 +389,25 @@ auth_connect_bound(const struct smtp_env *env, const struct sockaddr *ss)
 	return fd;
 }
 
+/* Forked by the session template; -1 with EAGAIN when none is ready. */
+static pid_t
+spawn_forked(int fd, int ctl, int authfd, enum smtp_listener kind,
+    unsigned *gen)
+{
+	struct smtp_spawn	sp;
+	int			fds[3];
+	size_t			n = 0;
+
+	memset(&sp, 0, sizeof(sp));
+	sp.kind = (int)kind;
+	fds[n++] = fd;
+	if ((sp.has_ctl = ctl != -1))
+		fds[n++] = ctl;
+	if ((sp.has_auth = authfd != -1))
+		fds[n++] = authfd;
+	return forkserver_pool_spawn(&templates, fds, n, &sp, sizeof(sp), gen);
+}
+
 /*
  * A fresh session process for fd. With reuse, it gets a control socket
  * to tell us when it is idle; when it may take AUTH, a bound connection
@@ -346,8 +434,11 @@ spawn(const struct smtp_env *env, int fd, const struct sockaddr *ss,
 		log_warn("socketpair");
 		sv[0] = sv[1] = -1;	/* serves this one connection only */
 	}
-	if ((pid = fork()) == -1) {
-		log_warn("fork");
+	/* EAGAIN: no template ready; any other failure may have forked. */
+	if ((pid = spawn_forked(fd, sv[1], authfd, kind, &c->gen)) == -1 &&
+	    (errno != EAGAIN || (pid = fork()) == -1)) {
+		if (errno != EIO)
+			log_warn("fork");
 		if (sv[0] != -1) {
 			close(sv[0]);
 			close(sv[1]);
@@ -359,8 +450,8 @@ spawn(const struct smtp_env *env, int fd, const struct sockaddr *ss,
 	}
 	if (pid == 0) {
 		/*
-		 * Only the client, the configuration snapshot and the control
-		 * socket survive the exec.
+		 * Only the client, the configuration snapshot, the control
+		 * socket and the authd connection survive the exec.
 		 */
 		n = 0;
 		keep[n++] = fd;
@@ -432,14 +523,19 @@ smtp_server_run(const struct smtp_env *env, const int *fds,
 	struct child		**who = NULL, *c, *next;
 	struct sockaddr_storage	 ss;
 	socklen_t		 sslen;
-	size_t			 i, n, cap = 0;
+	size_t			 i, n, nctl, cap = 0;
 	size_t			 max = (size_t)env->conf->smtpd_max_sessions;
 	size_t			 perip =
 	    (size_t)env->conf->smtpd_client_connection_limit;
 	char			 drain[64], host[64];
-	int			 fd, port, timeout;
+	int			 fd, port, timeout, t;
 
 	signals_setup();
+	/* The template's sessions are reaped here once it is gone. */
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1) == -1)
+		log_warn("prctl(PR_SET_CHILD_SUBREAPER)");
+	forkserver_pool_init(&templates, template_exec, template_ended,
+	    template_lost, (void *)env);
 	for (i = 0; i < nfds; i++) {
 		/* Several processes may share a listener: never block in accept. */
 		if (sock_set_nonblock(fds[i], 1) == -1)
@@ -452,8 +548,14 @@ smtp_server_run(const struct smtp_env *env, const int *fds,
 
 	while (!sig_term) {
 		timeout = expire_idle(env);
-		/* The listeners, the signal pipe, and every control socket. */
-		n = 1 + nfds;
+		t = forkserver_pool_timeout(&templates);
+		if (t != -1 && (timeout == -1 || t < timeout))
+			timeout = t;
+		/*
+		 * The signal pipe, the listeners, every control socket, and
+		 * the templates' sockets last.
+		 */
+		n = 1 + nfds + forkserver_pool_nfds(&templates);
 		TAILQ_FOREACH(c, &children, entry)
 			n += c->ctl != -1;
 		if (n > cap) {
@@ -477,6 +579,8 @@ smtp_server_run(const struct smtp_env *env, const int *fds,
 				pfd[n].events = POLLIN;
 				who[n++] = c;
 			}
+		nctl = n;
+		n += forkserver_pool_pollfds(&templates, pfd + n);
 		if (poll(pfd, n, timeout) == -1) {
 			if (errno == EINTR)
 				continue;
@@ -486,9 +590,10 @@ smtp_server_run(const struct smtp_env *env, const int *fds,
 			while (read(sig_pipe[0], drain, sizeof(drain)) > 0)
 				;
 		/* Before reaping: a message may come from a process that died. */
-		for (i = 1 + nfds; i < n; i++)
+		for (i = 1 + nfds; i < nctl; i++)
 			if (pfd[i].revents != 0 && who[i]->ctl == pfd[i].fd)
 				child_says(who[i], pfd[i].revents);
+		forkserver_pool_events(&templates, pfd + nctl, n - nctl);
 		reap();
 		if (sig_term)
 			break;
@@ -540,6 +645,7 @@ smtp_server_run(const struct smtp_env *env, const int *fds,
 	}
 	/* Running sessions finish on their own; idle ones leave now. */
 	log_info("terminating on signal; %zu session(s) still running", nbusy);
+	forkserver_pool_stop(&templates);
 	for (c = TAILQ_FIRST(&children); c != NULL; c = next) {
 		next = TAILQ_NEXT(c, entry);
 		child_retire(c);

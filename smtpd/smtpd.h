@@ -131,6 +131,16 @@ int	smtp_backend_call(struct smtp_backend *, struct ipc_msg *req,
 int	smtp_backend_send(struct smtp_backend *, struct ipc_msg *);
 
 /*
+ * A request to the session template (main.c): its descriptors are the
+ * client, then the control socket and the authd connection when set.
+ */
+struct smtp_spawn {
+	int	kind;		/* enum smtp_listener */
+	int	has_ctl;
+	int	has_auth;
+};
+
+/*
  * The listener process (smtp_server.c): fds[i] serves kinds[i]. Only a
  * plain port-25 connection may go to a process that served another.
  */

@@ -4,13 +4,15 @@ never regain (NO_NEW_PRIVS, no core dumps, no forks in session
 processes), and that every smtpd session process is a fresh image with
 its own address-space layout."""
 import os
+import signal
 import socket
 
 import pytest
 
 from conftest import wait_until
 from test_pop3 import ALICE, Raw, proc_status, ready
-from test_smtp_hostile import ppid_of, smtpd_parent
+from test_smtp_hostile import (ppid_of, smtpd_parent, smtpd_sessions,
+                               smtpd_templates)
 
 ALLOWED_ENV = {"PATH", "LANG", "TZ", "ASAN_OPTIONS", "UBSAN_OPTIONS",
                "LSAN_OPTIONS"}
@@ -54,8 +56,7 @@ def limits(pid):
 
 
 def smtp_sessions(suite):
-    listener = smtpd_parent(suite)
-    return [p for p in suite.pids_of("smtpd") if ppid_of(p) == listener]
+    return smtpd_sessions(suite)
 
 
 def open_smtp(suite, source):
@@ -161,7 +162,11 @@ def layout(pid):
     return stack, exe
 
 
-def test_each_smtp_session_process_has_its_own_layout(busy_suite):
+def test_sessions_share_their_template_layout_until_one_crashes(busy_suite):
+    """Session processes are forked by the session template, an exec of
+    its own (libcommon/forkserver.h): its layout, never the listener's.
+    A session that dies by a signal (a crash bug being tried) gets the
+    template replaced: the next session has a layout never seen."""
     with open("/proc/sys/kernel/randomize_va_space") as f:
         if f.read().strip() == "0":
             pytest.skip("ASLR is off on this machine")
@@ -170,14 +175,30 @@ def test_each_smtp_session_process_has_its_own_layout(busy_suite):
     try:
         wait_until(lambda: len(smtp_sessions(s)) >= 3, 10,
                    what="three session processes")
+        [tmpl] = smtpd_templates(s)
         pids = smtp_sessions(s)
-        layouts = [layout(p) for p in pids]
-        stacks = {l[0] for l in layouts}
-        exes = {l[1] for l in layouts}
-        assert None not in stacks and None not in exes, layouts
-        # fork without exec would give every one the listener's layout.
-        assert len(stacks) == len(pids) and len(exes) == len(pids), layouts
-        assert layout(smtpd_parent(s)) not in layouts
+        first = layout(tmpl)
+        assert None not in first, first
+        assert first != layout(smtpd_parent(s))
+        # The first may have come before the template was ready: exec'd
+        # by the listener then, with a layout of its own.
+        forked = [p for p in pids if ppid_of(p) == tmpl]
+        assert len(forked) >= 2, (pids, tmpl)
+        for p in pids:
+            assert (layout(p) == first) == (p in forked), p
+        os.kill(forked[0], signal.SIGSEGV)
+        wait_until(lambda: tmpl not in smtpd_templates(s) and
+                   len(smtpd_templates(s)) == 1, 10,
+                   what="a fresh template in place of the old")
+        [fresh] = smtpd_templates(s)
+        second = layout(fresh)
+        assert second != first
+        assert "died by a signal: a fresh template" in s.log_text()
+        more.append(open_smtp(s, "127.0.0.5"))
+        [new] = wait_until(lambda: [p for p in smtp_sessions(s)
+                                    if ppid_of(p) == fresh], 10,
+                           what="a session of the fresh template")
+        assert layout(new) == second
     finally:
         for c in more:
             c.close()

@@ -119,6 +119,41 @@ def smtpd_parent(suite):
     return pid
 
 
+def cmdline_of(pid):
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read().split(b"\0")
+    except (FileNotFoundError, ProcessLookupError):
+        return []
+
+
+def uid_of(pid):
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            return int(re.search(r"^Uid:\s+(\d+)", f.read(), re.M).group(1))
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+
+
+def is_template(pid):
+    """A session template (smtpd -T, root). Its sessions were forked
+    from it and show the same command line, but dropped to smtpd_user."""
+    return b"-T" in cmdline_of(pid) and uid_of(pid) == 0
+
+
+def smtpd_templates(suite):
+    """The session templates (libcommon/forkserver.h)."""
+    return [p for p in suite.pids_of("smtpd") if is_template(p)]
+
+
+def smtpd_sessions(suite):
+    """SMTP session processes: every smtpd but the listener and the
+    templates (forked by a template, or exec'd by the listener)."""
+    master = suite.proc.pid
+    return [p for p in suite.pids_of("smtpd")
+            if ppid_of(p) not in (master, None) and not is_template(p)]
+
+
 def assert_nothing_queued(suite):
     # smtpd's Q_ABORT has no reply: queued removes the queue file on
     # its own time, shortly after the client saw the refusal.

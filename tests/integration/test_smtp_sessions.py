@@ -13,7 +13,8 @@ import pytest
 
 from conftest import wait_until
 from test_pop3 import memory_count
-from test_smtp_hostile import ppid_of, sessions_running, smtpd_parent
+from test_smtp_hostile import (ppid_of, sessions_running, smtpd_parent,
+                               smtpd_sessions, smtpd_templates)
 
 RCPT = "alice@example.test"
 
@@ -85,9 +86,8 @@ def test_one_address_reuses_a_process_until_max_use(rsuite):
     assert pids[3] == pids[4] != pids[0]
     s.wait_messages(RCPT, 4)
     # The spent process left; the other waits for its third connection.
-    parent = smtpd_parent(s)
-    wait_until(lambda: sorted(p for p in s.pids_of("smtpd") if p != parent)
-               == [pids[3]], 10, what="the spent process to exit")
+    wait_until(lambda: sorted(smtpd_sessions(s)) == [pids[3]], 10,
+               what="the spent process to exit")
 
 
 def test_another_address_always_gets_a_fresh_process(rsuite):
@@ -110,8 +110,7 @@ def test_max_use_1_gives_every_connection_a_fresh_process(suite_factory):
         one_mail(s, subject=f"m{i}")
     pids = session_pids(s)
     assert len(pids) == 4 and len(set(pids)) == 4
-    parent = smtpd_parent(s)
-    wait_until(lambda: [p for p in s.pids_of("smtpd") if p != parent] == [],
+    wait_until(lambda: smtpd_sessions(s) == [],
                10, what="every session process to exit")
 
 
@@ -124,7 +123,7 @@ def test_idle_process_leaves_after_max_idle(suite_factory):
     idle = session_pids(s)[-1]
     # Every idle process leaves (the harness's probe may have had one of
     # its own), each within smtpd_max_idle; the listener stays.
-    wait_until(lambda: [p for p in s.pids_of("smtpd") if p != parent] == [],
+    wait_until(lambda: smtpd_sessions(s) == [],
                10, what="the idle processes to leave")
     assert smtpd_parent(s) == parent
     one_mail(s, subject="after")
@@ -142,7 +141,7 @@ def test_killed_idle_process_costs_nothing(rsuite):
     one_mail(s, subject="second")
     assert session_pids(s)[-1] != idle
     s.wait_messages(RCPT, 2)
-    assert smtpd_parent(s) == ppid_of(session_pids(s)[-1])
+    assert ppid_of(session_pids(s)[-1]) in smtpd_templates(s)
 
 
 def test_busy_sessions_are_counted_idle_ones_make_way(suite_factory):
@@ -279,3 +278,58 @@ def test_one_address_cannot_take_every_session(suite_factory):
     finally:
         for c in held:
             c.close()
+
+
+def greet(suite, source):
+    c = socket.create_connection(("127.0.0.1", suite.port), 10,
+                                 source_address=(source, 0))
+    c.settimeout(10)
+    assert c.recv(100).startswith(b"220"), source
+    return c
+
+
+def test_a_template_forks_at_most_100_sessions(suite_factory):
+    """libcommon/forkserver.h: FORKSERVER_MAX_SPAWNS, then a fresh one
+    (a new layout); sessions go on meanwhile."""
+    s = suite_factory("smtpd_max_use = 1\n")
+    s.start()
+    [first] = wait_until(lambda: smtpd_templates(s), 10, what="a template")
+    for i in range(100):
+        assert first in smtpd_templates(s), i
+        with greet(s, "127.0.0.2") as c:
+            c.sendall(b"QUIT\r\n")
+            assert c.recv(100).startswith(b"221")
+    # The probe's session and these: more than one template's share.
+    wait_until(lambda: first not in smtpd_templates(s) and
+               smtpd_templates(s), 10, what="the next template")
+    with greet(s, "127.0.0.3") as c:
+        c.sendall(b"QUIT\r\n")
+        assert c.recv(100).startswith(b"221")
+    assert s.log_text().count(": connect from unknown[127.0.0.2]") == 100
+
+
+def test_a_template_killed_leaves_its_sessions_counted(suite_factory):
+    """Its sessions are the listener's to reap once it is gone: they end
+    and make room, and new sessions come from the next template."""
+    s = suite_factory("smtpd_max_sessions = 2\nsmtpd_max_use = 1\n")
+    s.start()
+    wait_until(lambda: sessions_running(s) == 0 and smtpd_templates(s), 10,
+               what="the probe's session to end and a template")
+    held = [greet(s, "127.0.0.2"), greet(s, "127.0.0.3")]
+    with socket.create_connection(("127.0.0.1", s.port), 10,
+                                  source_address=("127.0.0.4", 0)) as c:
+        assert c.recv(100).startswith(b"421 4.7.0")
+    [tmpl] = smtpd_templates(s)
+    os.kill(tmpl, signal.SIGKILL)
+    wait_until(lambda: tmpl not in smtpd_templates(s), 10,
+               what="the template to go")
+    for h in held:
+        h.sendall(b"QUIT\r\n")
+        assert h.recv(100).startswith(b"221")
+        h.close()
+    wait_until(lambda: smtpd_sessions(s) == [], 10,
+               what="the orphaned sessions to end")
+    wait_until(lambda: smtpd_templates(s), 10, what="the next template")
+    again = [greet(s, "127.0.0.5"), greet(s, "127.0.0.6")]
+    for h in again:
+        h.close()
