@@ -41,12 +41,25 @@
 #define MI_VERSION_KEYLEN	8
 #define MI_CACHE_BYTES		(1024 * 1024)
 
+/*
+ * Berkeley DB would print to stderr; its messages go to our log, a few
+ * per opening: a garbage file makes it complain once per page.
+ */
+static unsigned mi_db_errors;
+
 static void
 mi_db_error(const DB_ENV *env, const char *prefix, const char *msg)
 {
 	(void)env;
 	(void)prefix;
-	log_warnx("mail index: berkeley db: %s", msg);
+	if (mi_db_errors++ < 3)
+		log_warnx("mail index: berkeley db: %s", msg);
+}
+
+static void
+mi_db_msg(const DB_ENV *env, const char *msg)
+{
+	mi_db_error(env, NULL, msg);
 }
 
 /* failchk asks whether a process that held locks still exists. */
@@ -146,12 +159,14 @@ mi_open_db(struct mailindex *ix)
 	char		 want[32];
 	int		 rc, n;
 
+	mi_db_errors = 0;
 	if ((rc = db_env_create(&ix->env, 0)) != 0) {
 		ix->env = NULL;
 		errno = rc > 0 ? rc : EIO;
 		return -1;
 	}
 	ix->env->set_errcall(ix->env, mi_db_error);
+	ix->env->set_msgcall(ix->env, mi_db_msg);
 	ix->env->set_cachesize(ix->env, 0, MI_CACHE_BYTES, 1);
 	ix->env->set_thread_count(ix->env, 64);
 	ix->env->set_isalive(ix->env, mi_isalive);
@@ -301,9 +316,17 @@ mi_begin(struct mailindex *ix, struct mi_group *g)
 	int rc;
 
 	g->txn = NULL;
+	g->wc = NULL;
 	if ((rc = ix->env->failchk(ix->env, 0)) != 0)
 		return mi_fail(ix, rc);
 	if ((rc = ix->env->cdsgroup_begin(ix->env, &g->txn)) != 0) {
+		g->txn = NULL;
+		return mi_fail(ix, rc);
+	}
+	if ((rc = ix->db->cursor(ix->db, g->txn, &g->wc, DB_WRITECURSOR)) !=
+	    0) {
+		g->wc = NULL;
+		(void)g->txn->commit(g->txn, 0);
 		g->txn = NULL;
 		return mi_fail(ix, rc);
 	}
@@ -317,6 +340,9 @@ mi_end(struct mailindex *ix, struct mi_group *g, int ok)
 
 	if (g->txn == NULL)
 		return ok ? 0 : -1;
+	if (g->wc != NULL)
+		(void)g->wc->close(g->wc);
+	g->wc = NULL;
 	/* A CDB group has nothing to undo: commit only releases the lock. */
 	rc = g->txn->commit(g->txn, 0);
 	g->txn = NULL;
@@ -419,11 +445,6 @@ mi_scan(struct mailindex *ix, struct mi_group *g, const void *prefix,
 	return 0;
 }
 
-struct delarg {
-	struct mailindex	*ix;
-	DBC			*c;
-};
-
 int
 mi_del_prefix(struct mailindex *ix, struct mi_group *g, const void *prefix,
     size_t plen)
@@ -431,13 +452,13 @@ mi_del_prefix(struct mailindex *ix, struct mi_group *g, const void *prefix,
 	DBC	*c;
 	DBT	 k, d;
 	int	 rc;
-	u_int32_t flags = 0;
 
-	/* A write cursor: in CDB only it may delete while it walks. */
-	if (g == NULL || g->txn == NULL)
-		flags = DB_WRITECURSOR;
-	if ((rc = ix->db->cursor(ix->db, txn(g), &c, flags)) != 0)
-		return mi_fail(ix, rc);
+	/* In CDB only a write cursor deletes as it walks: the group's. */
+	if (g == NULL || g->wc == NULL) {
+		errno = EINVAL;
+		return -1;
+	}
+	c = g->wc;
 	memset(&k, 0, sizeof(k));
 	memset(&d, 0, sizeof(d));
 	k.data = (void *)prefix;
@@ -448,7 +469,6 @@ mi_del_prefix(struct mailindex *ix, struct mi_group *g, const void *prefix,
 			break;
 		rc = c->get(c, &k, &d, DB_NEXT);
 	}
-	c->close(c);
 	if (rc != 0 && rc != DB_NOTFOUND)
 		return mi_fail(ix, rc);
 	return 0;

@@ -80,9 +80,17 @@ struct mi_mrec {
 	uint8_t		pad;
 };
 
-/* A group of changes: Berkeley DB CDB's one-writer lock, or none. */
+/*
+ * A group of changes: a CDB locker holding a write cursor for the
+ * group's length. The cursor is what serialises writers (CDB allows
+ * one write cursor per database at a time; other writers wait when
+ * they open theirs), so that a read-modify-write of the folder record
+ * is never interleaved with another's. The group's own reads and
+ * writes go through the same locker and do not wait for it.
+ */
 struct mi_group {
 	DB_TXN		*txn;
+	DBC		*wc;
 };
 
 uint32_t mi_crc(const void *, size_t);
