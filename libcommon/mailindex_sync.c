@@ -484,7 +484,8 @@ sync_index(struct mailindex_folder *f, struct scan *s, struct uidlist *l,
 	if (mi_scan(f->ix, &g, key, mi_key(f, key, 'M', 0) - 4, NULL, 0,
 	    load_one, &a) == -1)
 		goto out;
-	qsort(s->e, s->n, sizeof(*s->e), cmp_uid);
+	if (s->n > 1)
+		qsort(s->e, s->n, sizeof(*s->e), cmp_uid);
 	for (i = j = 0; i < s->n || j < a.n;) {
 		struct ent		*e = i < s->n ? &s->e[i] : NULL;
 		struct mailindex_msg	*x = j < a.n ? &a.m[j] : NULL;
