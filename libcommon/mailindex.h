@@ -67,6 +67,10 @@ struct mailindex_changes {
 					   view: send EXPUNGE for them from
 					   the last to the first */
 	size_t		 nexpunged;
+	uint32_t	*recent;	/* moved from new/ by this sync, with
+					   MAILINDEX_SYNC_NEW_TO_CUR: this
+					   session's \Recent, ascending */
+	size_t		 nrecent;
 	int		 uidvalidity_changed; /* the view restarted */
 };
 
@@ -76,7 +80,11 @@ enum mailindex_flag_op {
 	MAILINDEX_FLAGS_REMOVE,
 };
 
-#define MAILINDEX_SYNC_NEW_TO_CUR	0x01	/* move new/ files to cur/ */
+/*
+ * Move new/ files to cur/ (with an empty ":2,"), as the session that
+ * takes them as \Recent does; which it moved comes back in recent.
+ */
+#define MAILINDEX_SYNC_NEW_TO_CUR	0x01
 
 enum mailindex_blob {
 	MAILINDEX_BLOB_ENVELOPE = 'E',

@@ -28,6 +28,8 @@
 #include "mailindex_int.h"
 #include "uidlist.h"
 
+static int	keywords_load(struct mailindex_folder *);
+
 uint32_t
 mailindex_uidvalidity(const struct mailindex_folder *f)
 {
@@ -616,6 +618,8 @@ mailindex_copy(struct mailindex_folder *src, const uint32_t *uids, size_t n,
 	size_t			 i, k = 0, *pos = NULL;
 	int			 fd, rc = -1;
 
+	/* Fresh letters: another session may have added keywords. */
+	(void)keywords_load(src);
 	if ((names = calloc(n ? n : 1, sizeof(*names))) == NULL ||
 	    (pos = calloc(n ? n : 1, sizeof(*pos))) == NULL ||
 	    (got = calloc(n ? n : 1, sizeof(*got))) == NULL)

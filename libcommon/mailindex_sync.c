@@ -124,9 +124,12 @@ fail:
 	return -1;
 }
 
-/* Moves every file of new/ to cur/, with an empty ":2," info. */
+/*
+ * Moves every file of new/ to cur/, with an empty ":2," info; the names
+ * it moved (if moved is not NULL) go in moved, for \Recent.
+ */
 static void
-new_to_cur(int dirfd)
+new_to_cur(int dirfd, struct scan *moved)
 {
 	struct dirent	*de;
 	DIR		*d;
@@ -152,8 +155,22 @@ new_to_cur(int dirfd)
 		if (snprintf(to, sizeof(to), "%s%s", de->d_name,
 		    strchr(de->d_name, ':') ? "" : ":2,") >= 256)
 			continue;
-		/* ENOENT: someone else moved it first; it is in cur/. */
-		(void)renameat2(nfd, de->d_name, cfd, to, RENAME_NOREPLACE);
+		/* ENOENT: someone else moved it first; it is theirs. */
+		if (renameat2(nfd, de->d_name, cfd, to, RENAME_NOREPLACE) ==
+		    -1 || moved == NULL)
+			continue;
+		if (moved->n == moved->cap) {
+			size_t	    cap = moved->cap ? moved->cap * 2 : 64;
+			struct ent *e;
+
+			if ((e = reallocarray(moved->e, cap, sizeof(*e))) ==
+			    NULL)
+				continue;	/* only \Recent is lost */
+			moved->e = e;
+			moved->cap = cap;
+		}
+		if ((moved->e[moved->n].name = strdup(to)) != NULL)
+			moved->n++;
 	}
 	closedir(d);
 	close(cfd);
@@ -211,6 +228,14 @@ cmp_uid(const void *a, const void *b)
 	const struct ent *x = a, *y = b;
 
 	return x->uid < y->uid ? -1 : x->uid > y->uid;
+}
+
+static int
+cmp32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
 }
 
 struct restore {
@@ -690,6 +715,7 @@ mailindex_changes_free(struct mailindex_changes *ch)
 	free(ch->changed);
 	free(ch->expunged);
 	free(ch->expunged_seq);
+	free(ch->recent);
 	memset(ch, 0, sizeof(*ch));
 }
 
@@ -697,26 +723,42 @@ static int
 sync_once(struct mailindex_folder *f, int flags, int view,
     struct mailindex_changes *ch)
 {
-	struct scan	 s;
+	struct scan	 s, moved;
 	struct uidlist	*l;
 	int		 r;
 
 	memset(&s, 0, sizeof(s));
+	memset(&moved, 0, sizeof(moved));
 	if (flags & MAILINDEX_SYNC_NEW_TO_CUR)
-		new_to_cur(f->dirfd);
+		new_to_cur(f->dirfd, ch != NULL ? &moved : NULL);
 	if (scan(f, &s) == -1) {
 		log_warn("%s: reading the folder", f->path);
+		scan_free(&moved);
 		return -1;
 	}
 	if ((l = uids_assign(f, &s)) == NULL) {
 		r = errno;
 		scan_free(&s);
+		scan_free(&moved);
 		errno = r;
 		return -1;
 	}
 	r = sync_index(f, &s, l, view, ch);
+	if (r == 0 && ch != NULL && moved.n > 0) {
+		size_t	 i;
+		uint32_t uid;
+
+		for (i = 0; i < moved.n; i++)
+			if ((uid = uidlist_lookup(l, moved.e[i].name)) != 0 &&
+			    push32(&ch->recent, &ch->nrecent, uid) == -1)
+				break;
+		if (ch->nrecent > 1)
+			qsort(ch->recent, ch->nrecent, sizeof(*ch->recent),
+			    cmp32);
+	}
 	uidlist_free(l);
 	scan_free(&s);
+	scan_free(&moved);
 	return r;
 }
 

@@ -314,6 +314,13 @@ outside_rename_bumps_modseq(void **state)
 	before = mailindex_highestmodseq(f);
 	assert_int_equal(mailindex_sync(f, MAILINDEX_SYNC_NEW_TO_CUR, &ch), 0);
 	assert_int_equal(ch.nchanged + ch.nadded + ch.nexpunged, 0);
+	/* The session that moved them has them as \Recent. */
+	assert_int_equal(ch.nrecent, 3);
+	assert_int_equal(ch.recent[0], 1);
+	assert_int_equal(ch.recent[2], 3);
+	mailindex_changes_free(&ch);
+	assert_int_equal(mailindex_sync(f, MAILINDEX_SYNC_NEW_TO_CUR, &ch), 0);
+	assert_int_equal(ch.nrecent, 0);
 	assert_true(exists(inbox, "cur", "1000.M1P1.host,S=10,W=12:2,"));
 	assert_int_equal(mailindex_get(f, 1, &m), 1);
 	assert_false(m.in_new);
