@@ -21,7 +21,9 @@
  *
  * Concurrency (doc/DESIGN.md, "The IMAP index"): Berkeley DB's
  * Concurrent Data Store: many readers, one writer at a time, no
- * deadlocks and no recovery; every change is one locked group.
+ * deadlocks and no recovery; every change is one locked group. One
+ * handle per process (an imapd session is a process): two handles in
+ * one process must not be used at once from two threads.
  */
 #ifndef POSTERN_MAILINDEX_H
 #define POSTERN_MAILINDEX_H
@@ -143,6 +145,17 @@ const uint32_t *mailindex_uids(const struct mailindex_folder *, size_t *n);
  */
 int	mailindex_get(struct mailindex_folder *, uint32_t uid,
 	    struct mailindex_msg *);
+/*
+ * Calls fn with each record of UIDs lo..hi in UID order (one range
+ * read: FETCH 1:* without a lookup per message), until fn returns
+ * non-zero (1 stops, -1 fails). Records may be newer than the view and
+ * include UIDs it does not have yet: the caller skips those. fn must
+ * not call back into the index to change it: under CDB a process that
+ * holds a read cursor and asks for the write lock waits for itself.
+ * 0 or -1.
+ */
+int	mailindex_scan(struct mailindex_folder *, uint32_t lo, uint32_t hi,
+	    int (*fn)(void *, const struct mailindex_msg *), void *arg);
 /* The view's UIDs whose MODSEQ is above since, ascending (malloc'd). */
 int	mailindex_changed_since(const struct mailindex_folder *,
 	    uint64_t since, uint32_t **uids, size_t *n);

@@ -94,6 +94,56 @@ mailindex_get(struct mailindex_folder *f, uint32_t uid,
 	return mi_msg_get(f, NULL, uid, m);
 }
 
+struct scanarg {
+	int		(*fn)(void *, const struct mailindex_msg *);
+	void		*arg;
+	uint32_t	 hi;
+	size_t		 keylen;
+	struct mailindex *ix;
+};
+
+static int
+scan_one(void *arg, const unsigned char *k, size_t klen, const void *d,
+    size_t dlen)
+{
+	struct scanarg		*a = arg;
+	struct mailindex_msg	 m;
+	uint32_t		 uid;
+
+	if (klen != a->keylen + 5)
+		return 0;
+	uid = (uint32_t)k[klen - 4] << 24 | (uint32_t)k[klen - 3] << 16 |
+	    (uint32_t)k[klen - 2] << 8 | k[klen - 1];
+	if (uid > a->hi)
+		return 1;
+	if (mi_msg_decode(d, dlen, uid, &m) == -1) {
+		a->ix->corrupt = 1;
+		errno = EIO;
+		return -1;
+	}
+	return a->fn(a->arg, &m);
+}
+
+int
+mailindex_scan(struct mailindex_folder *f, uint32_t lo, uint32_t hi,
+    int (*fn)(void *, const struct mailindex_msg *), void *arg)
+{
+	struct scanarg	a;
+	unsigned char	pfx[MI_KEY_MAX + 16], start[MI_KEY_MAX + 16];
+	size_t		plen, slen;
+
+	if (mi_check(f->ix) == -1)
+		return -1;
+	a.fn = fn;
+	a.arg = arg;
+	a.hi = hi;
+	a.keylen = f->keylen;
+	a.ix = f->ix;
+	plen = mi_key(f, pfx, 'M', 0) - 4;
+	slen = mi_key(f, start, 'M', lo);
+	return mi_scan(f->ix, NULL, pfx, plen, start, slen, scan_one, &a);
+}
+
 int
 mailindex_changed_since(const struct mailindex_folder *f, uint64_t since,
     uint32_t **uids, size_t *n)

@@ -150,6 +150,22 @@ five(void)
 	    1700000005);
 }
 
+struct collect {
+	uint32_t	uids[16];
+	uint64_t	sizes[16];
+	size_t		n, stop_after;
+};
+
+static int
+collect(void *arg, const struct mailindex_msg *m)
+{
+	struct collect *c = arg;
+
+	c->uids[c->n] = m->uid;
+	c->sizes[c->n] = m->size;
+	return ++c->n == c->stop_after;
+}
+
 static struct mailindex_folder *
 open_synced(struct mailindex **ix, const char *folder,
     struct mailindex_changes *ch)
@@ -209,6 +225,23 @@ first_sync_gives_the_uidlists_uids(void **state)
 	assert_true(mailindex_highestmodseq(f) >= m.modseq);
 	uidlist_free(l);
 	mailindex_changes_free(&ch);
+
+	/* One range read for FETCH 2:4 (and a stop when asked). */
+	{
+		struct collect c;
+
+		memset(&c, 0, sizeof(c));
+		assert_int_equal(mailindex_scan(f, 2, 4, collect, &c), 0);
+		assert_int_equal(c.n, 3);
+		assert_int_equal(c.uids[0], 2);
+		assert_int_equal(c.uids[2], 4);
+		assert_int_equal(c.sizes[1], 18);
+		memset(&c, 0, sizeof(c));
+		c.stop_after = 2;
+		assert_int_equal(mailindex_scan(f, 1, UINT32_MAX, collect, &c),
+		    0);
+		assert_int_equal(c.n, 2);
+	}
 
 	/* A second sync with nothing changed reports nothing. */
 	assert_int_equal(mailindex_sync(f, 0, &ch), 0);
