@@ -101,6 +101,13 @@ enum mailindex_blob {
  */
 struct mailindex *mailindex_open(const char *dir);
 void		 mailindex_close(struct mailindex *);
+/*
+ * How long to wait for another's dovecot-uidlist.lock or
+ * dovecot-keywords.lock (default MAILINDEX_LOCK_WAIT; 0: one try). A
+ * sync that cannot have the lock carries on without numbering new
+ * files; they wait for the next sync.
+ */
+void		 mailindex_set_lock_wait(struct mailindex *, int secs);
 /* How many times this handle threw a broken index away (for tests). */
 unsigned	 mailindex_rebuilds(const struct mailindex *);
 

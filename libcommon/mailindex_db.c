@@ -269,6 +269,7 @@ mailindex_open(const char *dir)
 
 	if ((ix = calloc(1, sizeof(*ix))) == NULL)
 		return NULL;
+	ix->lock_wait = MAILINDEX_LOCK_WAIT;
 	if (strlcpy(ix->dir, dir, sizeof(ix->dir)) >= sizeof(ix->dir)) {
 		free(ix);
 		errno = ENAMETOOLONG;
@@ -302,6 +303,12 @@ mailindex_close(struct mailindex *ix)
 		return;
 	mi_shut(ix);
 	free(ix);
+}
+
+void
+mailindex_set_lock_wait(struct mailindex *ix, int secs)
+{
+	ix->lock_wait = secs < 0 ? 0 : secs;
 }
 
 unsigned

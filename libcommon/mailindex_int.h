@@ -40,6 +40,7 @@ struct mailindex {
 	dev_t		 dev;		/* mailindex.db as opened: one that */
 	ino_t		 ino;		/* changed was rebuilt by another */
 	unsigned	 rebuilds;
+	int		 lock_wait;	/* seconds, for a dot-lock */
 	int		 corrupt;	/* a database error since the last reset */
 };
 

@@ -452,7 +452,7 @@ uidlist_drop(struct mailindex_folder *f, const uint32_t *uids, size_t n)
 	struct dotlock		 lk;
 	size_t			 i;
 
-	if (uidlist_lock(f->dirfd, MAILINDEX_LOCK_WAIT, &lk) != 1)
+	if (uidlist_lock(f->dirfd, f->ix->lock_wait, &lk) != 1)
 		return;
 	if (uidlist_read(f->dirfd, &l, &err) == 1) {
 		for (i = 0; i < n; i++)
@@ -866,7 +866,7 @@ mailindex_keyword(struct mailindex_folder *f, const char *name, int create)
 			errno = ENOENT;
 		return i;
 	}
-	if ((r = keywords_lock(f->dirfd, MAILINDEX_LOCK_WAIT, &lk)) != 1) {
+	if ((r = keywords_lock(f->dirfd, f->ix->lock_wait, &lk)) != 1) {
 		if (r == 0)
 			errno = EAGAIN;
 		return -1;

@@ -310,13 +310,21 @@ uids_assign(struct mailindex_folder *f, struct scan *s)
 			need = 1;
 	if (!need)
 		return l;
-	r = uidlist_lock(f->dirfd, MAILINDEX_LOCK_WAIT, &lk);
+	r = uidlist_lock(f->dirfd, f->ix->lock_wait, &lk);
 	if (r != 1) {
 		if (r == 0)
 			log_warnx("%s: %s.lock held too long: new mail waits",
 			    f->path, UIDLIST_FILE);
-		if (l != NULL)
+		if (l != NULL) {
+			/*
+			 * Every file that has a UID must be looked up, or
+			 * the sync would take those after the first
+			 * without one for expunged.
+			 */
+			for (i = 0; i < s->n; i++)
+				s->e[i].uid = uidlist_lookup(l, s->e[i].name);
 			return l;
+		}
 		errno = r == 0 ? EAGAIN : errno;
 		return NULL;
 	}

@@ -29,6 +29,7 @@
 #include <cmocka.h>
 
 #include "buf.h"
+#include "dotlock.h"
 #include "fsutil.h"
 #include "keywords.h"
 #include "mailindex.h"
@@ -862,6 +863,48 @@ uidlist_lost_is_written_back_from_the_index(void **state)
 	mailindex_close(ix);
 }
 
+/*
+ * dovecot-uidlist.lock held by someone else (Dovecot appending): a sync
+ * carries on with the UIDs there are, takes no known message for
+ * expunged, and numbers the new one once the lock is free.
+ */
+static void
+uidlist_lock_held_defers_new_mail(void **state)
+{
+	struct mailindex	*ix;
+	struct mailindex_folder	*f;
+	struct mailindex_changes ch;
+	struct dotlock		 lk;
+	int			 dfd, i;
+	char			 name[64];
+
+	(void)state;
+	five();
+	f = open_synced(&ix, inbox, NULL);
+	mailindex_set_lock_wait(ix, 0);
+	dfd = open(inbox, O_RDONLY | O_DIRECTORY);
+	assert_true(dfd >= 0);
+	assert_int_equal(uidlist_lock(dfd, 0, &lk), 1);
+	/* Many new names, so that some sort before and after the known. */
+	for (i = 0; i < 20; i++) {
+		snprintf(name, sizeof(name), "%d.M%dP7.host", 900 + i * 10, i);
+		put(inbox, "new", name, "x\n", 0);
+	}
+	assert_int_equal(mailindex_sync(f, 0, &ch), 0);
+	assert_int_equal(ch.nadded + ch.nexpunged + ch.nchanged, 0);
+	assert_int_equal(mailindex_count(f), 5);
+	mailindex_changes_free(&ch);
+	dotlock_release(&lk);
+	close(dfd);
+	assert_int_equal(mailindex_sync(f, 0, &ch), 0);
+	assert_int_equal(ch.nadded, 20);
+	assert_int_equal(ch.nexpunged, 0);
+	assert_int_equal(mailindex_count(f), 25);
+	mailindex_changes_free(&ch);
+	mailindex_folder_close(f);
+	mailindex_close(ix);
+}
+
 static void
 hostile_names_are_skipped(void **state)
 {
@@ -1038,6 +1081,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    uidlist_lost_is_written_back_from_the_index, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    uidlist_lock_held_defers_new_mail, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    hostile_names_are_skipped, setup, teardown),
 		cmocka_unit_test_setup_teardown(
