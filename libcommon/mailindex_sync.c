@@ -49,6 +49,8 @@ struct ent {
 	char		*name;
 	uint32_t	 uid;
 	uint8_t		 in_new;
+	uint8_t		 sized;		/* size counted before the group */
+	uint64_t	 size;
 };
 
 struct scan {
@@ -114,6 +116,8 @@ scan_dir(int dirfd, const char *sub, int in_new, struct scan *s)
 			goto fail;
 		s->e[s->n].uid = 0;
 		s->e[s->n].in_new = (uint8_t)in_new;
+		s->e[s->n].sized = 0;
+		s->e[s->n].size = 0;
 		s->n++;
 	}
 	closedir(d);
@@ -433,6 +437,28 @@ bad:
 	return -1;
 }
 
+/* A file without W=, counted as clients will receive it (CRLF ends). */
+static int
+file_vsize(struct mailindex_folder *f, const char *path, uint64_t *size)
+{
+	struct maildir_vsize	v;
+	char			buf[65536];
+	ssize_t			r;
+	int			fd;
+
+	if ((fd = openat(f->dirfd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) ==
+	    -1)
+		return -1;
+	maildir_vsize_init(&v);
+	while ((r = read(fd, buf, sizeof(buf))) > 0)
+		maildir_vsize_feed(&v, buf, (size_t)r);
+	close(fd);
+	if (r < 0)
+		return -1;
+	*size = maildir_vsize_end(&v);
+	return 0;
+}
+
 /* RFC822.SIZE and INTERNALDATE of a file new to the index. */
 static int
 msg_fill(struct mailindex_folder *f, const struct ent *e,
@@ -440,7 +466,6 @@ msg_fill(struct mailindex_folder *f, const struct ent *e,
 {
 	char		path[300];
 	struct stat	st;
-	int		fd;
 
 	snprintf(path, sizeof(path), "%s/%s", e->in_new ? "new" : "cur",
 	    e->name);
@@ -454,26 +479,95 @@ msg_fill(struct mailindex_folder *f, const struct ent *e,
 	m->idate = st.st_mtim.tv_sec;
 	if (keywords_flags_parse(e->name, &m->flags) == -1)
 		memset(&m->flags, 0, sizeof(m->flags));
+	if (e->sized) {
+		m->size = e->size;
+		return 0;
+	}
 	if (maildir_name_vsize(e->name, &m->size) == 0)
 		return 0;
-	/* No W=: count it as clients will receive it, CRLF line ends. */
-	if ((fd = openat(f->dirfd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) ==
-	    -1)
-		return -1;
-	{
-		struct maildir_vsize	v;
-		char			buf[65536];
-		ssize_t			r;
+	return file_vsize(f, path, &m->size);
+}
 
-		maildir_vsize_init(&v);
-		while ((r = read(fd, buf, sizeof(buf))) > 0)
-			maildir_vsize_feed(&v, buf, (size_t)r);
-		close(fd);
-		if (r < 0)
+/* The UIDs the index has, ascending. */
+struct uidarr {
+	uint32_t	*u;
+	size_t		 n, cap, keylen;
+};
+
+static int
+uid_one(void *arg, const unsigned char *k, size_t klen, const void *d,
+    size_t dlen)
+{
+	struct uidarr	*a = arg;
+	uint32_t	*u;
+
+	(void)d;
+	(void)dlen;
+	if (klen != a->keylen + 5)
+		return 0;
+	if (a->n == a->cap) {
+		size_t cap = a->cap ? a->cap * 2 : 256;
+
+		if ((u = reallocarray(a->u, cap, sizeof(*u))) == NULL)
 			return -1;
-		m->size = maildir_vsize_end(&v);
+		a->u = u;
+		a->cap = cap;
 	}
+	a->u[a->n++] = (uint32_t)k[klen - 4] << 24 |
+	    (uint32_t)k[klen - 3] << 16 | (uint32_t)k[klen - 2] << 8 |
+	    k[klen - 1];
 	return 0;
+}
+
+/*
+ * Counts, before the write group, the sizes of files new to the index
+ * that have no W= (reading them: a migrated mailbox may have thousands),
+ * so that the other sessions' writes do not wait for the reads.
+ * Best effort: what it does not count, the group counts.
+ */
+static void
+presize(struct mailindex_folder *f, struct scan *s)
+{
+	struct uidarr	 a;
+	unsigned char	 key[MI_KEY_MAX + 16];
+	char		 path[300];
+	uint64_t	 w;
+	size_t		 i, lo, hi;
+	int		 any = 0;
+
+	for (i = 0; i < s->n && !any; i++)
+		any = s->e[i].uid != 0 && maildir_name_vsize(s->e[i].name,
+		    &w) == -1;
+	if (!any)
+		return;
+	memset(&a, 0, sizeof(a));
+	a.keylen = f->keylen;
+	if (mi_scan(f->ix, NULL, key, mi_key(f, key, 'M', 0) - 4, NULL, 0,
+	    uid_one, &a) == -1) {
+		free(a.u);
+		return;
+	}
+	for (i = 0; i < s->n; i++) {
+		struct ent *e = &s->e[i];
+
+		if (e->uid == 0 || maildir_name_vsize(e->name, &w) == 0)
+			continue;
+		for (lo = 0, hi = a.n; lo < hi;) {	/* in the index? */
+			size_t mid = lo + (hi - lo) / 2;
+
+			if (a.u[mid] < e->uid)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo < a.n && a.u[lo] == e->uid)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", e->in_new ? "new" : "cur",
+		    e->name);
+		if (file_vsize(f, path, &e->size) == 0)
+			e->sized = 1;
+	}
+	free(a.u);
 }
 
 static int
@@ -751,6 +845,7 @@ sync_once(struct mailindex_folder *f, int flags, int view,
 		errno = r;
 		return -1;
 	}
+	presize(f, &s);
 	r = sync_index(f, &s, l, view, ch);
 	if (r == 0 && ch != NULL && moved.n > 0) {
 		size_t	 i;
@@ -883,9 +978,9 @@ mi_index_add(struct mailindex_folder *f, char **names, const uint32_t *uids,
 	for (i = 0; i < n; i++) {
 		if (uids[i] == 0)
 			continue;
+		memset(&e, 0, sizeof(e));
 		e.name = names[i];
 		e.uid = uids[i];
-		e.in_new = 0;
 		if (msg_fill(f, &e, &m) == -1)
 			continue;
 		m.modseq = ++h.highestmodseq;
