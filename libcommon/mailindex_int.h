@@ -143,7 +143,9 @@ int	mi_msg_expunge(struct mailindex_folder *, struct mi_group *,
 /* A MODSEQ never issued before in a fresh folder record: now in us. */
 uint64_t mi_modseq_base(void);
 
-/* mailindex_sync.c: the view replaced by the index's current UIDs. */
+/* Appends to an array grown by powers of two (n is its count). */
+int	mi_push32(uint32_t **, size_t *n, uint32_t);
+/* mailindex_view.c: the view replaced by the index's current UIDs. */
 int	mi_view_load(struct mailindex_folder *, struct mi_group *,
 	    struct mailindex_changes *);
 /* Throws the index away and rebuilds the folder's part, view untouched. */

@@ -1,8 +1,8 @@
 /*
- * mailindex_sync.c - a folder's view and its sync: reading new/ and
- * cur/, giving new files UIDs in dovecot-uidlist, bringing the index up
- * to date with what the files say, and telling the session what changed
- * since its last look.
+ * mailindex_sync.c - a folder's sync: reading new/ and cur/, giving new
+ * files UIDs in dovecot-uidlist, bringing the index up to date with what
+ * the files say, then the session's view (mailindex_view.c) with the
+ * index.
  *
  * Runs in the mail process as the mail-store uid, chrooted in the
  * user's directory. The Maildir and its uidlist may be written at the
@@ -682,144 +682,6 @@ out:
 	return mi_end(f->ix, &g, ok);
 }
 
-struct viewarg {
-	uint32_t	*uids;
-	uint64_t	*modseqs;
-	size_t		 n, cap;
-	size_t		 keylen;
-	struct mailindex *ix;
-};
-
-static int
-view_one(void *arg, const unsigned char *k, size_t klen, const void *d,
-    size_t dlen)
-{
-	struct viewarg		*v = arg;
-	struct mailindex_msg	 m;
-	uint32_t		 uid;
-
-	if (klen != v->keylen + 5)
-		goto bad;
-	uid = (uint32_t)k[klen - 4] << 24 | (uint32_t)k[klen - 3] << 16 |
-	    (uint32_t)k[klen - 2] << 8 | k[klen - 1];
-	if (mi_msg_decode(d, dlen, uid, &m) == -1)
-		goto bad;
-	if (v->n == v->cap) {
-		size_t	  cap = v->cap ? v->cap * 2 : 256;
-		uint32_t *u;
-		uint64_t *ms;
-
-		if ((u = reallocarray(v->uids, cap, sizeof(*u))) == NULL)
-			return -1;
-		v->uids = u;
-		if ((ms = reallocarray(v->modseqs, cap, sizeof(*ms))) == NULL)
-			return -1;
-		v->modseqs = ms;
-		v->cap = cap;
-	}
-	v->uids[v->n] = uid;
-	v->modseqs[v->n] = m.modseq;
-	v->n++;
-	return 0;
-bad:
-	v->ix->corrupt = 1;
-	errno = EIO;
-	return -1;
-}
-
-static int
-push32(uint32_t **a, size_t *n, uint32_t v)
-{
-	uint32_t *p;
-
-	/* Grown by powers of two: n is the count, the capacity implied. */
-	if ((*n & (*n - 1)) == 0) {
-		if ((p = reallocarray(*a, *n ? *n * 2 : 1, sizeof(*p))) == NULL)
-			return -1;
-		*a = p;
-	}
-	(*a)[(*n)++] = v;
-	return 0;
-}
-
-int
-mi_view_load(struct mailindex_folder *f, struct mi_group *g,
-    struct mailindex_changes *ch)
-{
-	struct viewarg	v;
-	struct mi_fhdr	h;
-	unsigned char	key[MI_KEY_MAX + 16];
-	size_t		i, j, ne = 0;
-	int		r;
-
-	memset(&v, 0, sizeof(v));
-	v.keylen = f->keylen;
-	v.ix = f->ix;
-	if ((r = mi_fhdr_get(f, g, &h)) != 1) {
-		if (r == 0)
-			memset(&h, 0, sizeof(h));
-		else
-			return -1;
-	}
-	if (mi_scan(f->ix, g, key, mi_key(f, key, 'M', 0) - 4, NULL, 0,
-	    view_one, &v) == -1)
-		goto fail;
-	if (ch != NULL) {
-		if (f->uidvalidity != 0 && f->uidvalidity != h.uidvalidity)
-			ch->uidvalidity_changed = 1;
-		for (i = j = 0; i < f->n || j < v.n;) {
-			if (j == v.n || (i < f->n && f->uids[i] < v.uids[j])) {
-				size_t ns = ne;
-
-				if (push32(&ch->expunged, &ne, f->uids[i]) ==
-				    -1 || push32(&ch->expunged_seq, &ns,
-				    (uint32_t)(i + 1)) == -1)
-					goto fail;
-				ch->nexpunged = ne;
-				i++;
-			} else if (i == f->n || v.uids[j] < f->uids[i]) {
-				if (push32(&ch->added, &ch->nadded,
-				    v.uids[j]) == -1)
-					goto fail;
-				j++;
-			} else {
-				if (f->modseqs[i] != v.modseqs[j] &&
-				    push32(&ch->changed, &ch->nchanged,
-				    v.uids[j]) == -1)
-					goto fail;
-				i++;
-				j++;
-			}
-		}
-	}
-	free(f->uids);
-	free(f->modseqs);
-	f->uids = v.uids;
-	f->modseqs = v.modseqs;
-	f->n = v.n;
-	f->cap = v.cap;
-	f->uidvalidity = h.uidvalidity;
-	f->uidnext = h.nextuid;
-	f->highestmodseq = h.highestmodseq;
-	return 0;
-fail:
-	free(v.uids);
-	free(v.modseqs);
-	return -1;
-}
-
-void
-mailindex_changes_free(struct mailindex_changes *ch)
-{
-	if (ch == NULL)
-		return;
-	free(ch->added);
-	free(ch->changed);
-	free(ch->expunged);
-	free(ch->expunged_seq);
-	free(ch->recent);
-	memset(ch, 0, sizeof(*ch));
-}
 
 static int
 sync_once(struct mailindex_folder *f, int flags, int view,
@@ -853,7 +715,7 @@ sync_once(struct mailindex_folder *f, int flags, int view,
 
 		for (i = 0; i < moved.n; i++)
 			if ((uid = uidlist_lookup(l, moved.e[i].name)) != 0 &&
-			    push32(&ch->recent, &ch->nrecent, uid) == -1)
+			    mi_push32(&ch->recent, &ch->nrecent, uid) == -1)
 				break;
 		if (ch->nrecent > 1)
 			qsort(ch->recent, ch->nrecent, sizeof(*ch->recent),
@@ -884,44 +746,6 @@ mailindex_sync(struct mailindex_folder *f, int flags,
 		mailindex_changes_free(ch);
 	}
 	return -1;
-}
-
-struct mailindex_folder *
-mailindex_folder_open(struct mailindex *ix, const char *path)
-{
-	struct mailindex_folder	*f;
-	size_t			 len = strlen(path);
-
-	if (len == 0 || len + 2 > sizeof(f->key) - 16) {
-		errno = ENAMETOOLONG;
-		return NULL;
-	}
-	if ((f = calloc(1, sizeof(*f))) == NULL)
-		return NULL;
-	f->ix = ix;
-	strlcpy(f->path, path, sizeof(f->path));
-	f->key[0] = 'f';
-	memcpy(f->key + 1, path, len);
-	f->key[len + 1] = '\0';
-	f->keylen = len + 2;
-	keywords_init(&f->kw);
-	if ((f->dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
-		free(f);
-		return NULL;
-	}
-	return f;
-}
-
-void
-mailindex_folder_close(struct mailindex_folder *f)
-{
-	if (f == NULL)
-		return;
-	close(f->dirfd);
-	keywords_clear(&f->kw);
-	free(f->uids);
-	free(f->modseqs);
-	free(f);
 }
 
 int
