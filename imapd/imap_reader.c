@@ -222,7 +222,7 @@ imap_read_command(struct imap_reader *rd, struct imap_cmd *cmd)
 		first = 0;
 		if (memchr(rd->line, '\0', len) != NULL)
 			refuse(rd, &refused, "BAD NUL in command line");
-		else if (cmd->len + len >= lim->command_max)
+		else if (len > lim->command_max - cmd->len)
 			refuse(rd, &refused, "BAD Command too long");
 		if (!refused) {
 			if (cmd_reserve(cmd, len) == -1) {
