@@ -157,19 +157,23 @@ imap_arg_list_mailbox(const struct imap_arg *a, const char **s, size_t *len)
 int
 imap_arg_seqset(const struct imap_arg *a, const char **s, size_t *len)
 {
-	size_t	i;
-	int	num = 0, colon = 0;
-	char	c;
+	size_t		i;
+	int		num = 0, colon = 0;
+	uint64_t	v = 0;
+	char		c;
 
 	if (a == NULL || a->type != IMAP_ARG_ATOM || a->len == 0)
 		return -1;
 	/* (nz-number / "*") [":" (nz-number / "*")] *("," ...) */
 	for (i = 0; i <= a->len; i++) {
 		c = i < a->len ? a->s[i] : ',';
-		if (c >= '1' && c <= '9' && num == 0)
+		if (c >= '1' && c <= '9' && num == 0) {
 			num = 1;
-		else if (c >= '0' && c <= '9' && num == 1)
-			;
+			v = (uint64_t)(c - '0');
+		} else if (c >= '0' && c <= '9' && num == 1) {
+			if ((v = v * 10 + (uint64_t)(c - '0')) > UINT32_MAX)
+				return -1;
+		}
 		else if (c == '*' && num == 0)
 			num = 2;
 		else if (c == ':' && num != 0 && !colon) {
