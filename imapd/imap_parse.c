@@ -174,13 +174,21 @@ tok_literal(struct tok *t, struct imap_arg *a)
 {
 	const struct imap_cmd	*cmd = t->cmd;
 	const struct imap_lit	*l;
-	uint32_t		 n;
-	int			 nonsync;
+	size_t			 i;
+	uint64_t		 n = 0;
 
-	/* The reader saw this announcement at the end of the line part. */
-	if (t->nextlit >= cmd->nlit ||
-	    !imap_literal_announced(cmd->buf + t->pos, t->end - t->pos, &n,
-	    &nonsync) || cmd->buf[t->pos] != '{')
+	/*
+	 * The reader saw an announcement at the end of this line part; it
+	 * must be this whole token: "{" digits ["+"] "}" and nothing else.
+	 */
+	for (i = t->pos + 1; i < t->end && i - t->pos <= 10 &&
+	    cmd->buf[i] >= '0' && cmd->buf[i] <= '9'; i++)
+		n = n * 10 + (uint64_t)(cmd->buf[i] - '0');
+	if (i == t->pos + 1)
+		return fail(t, "Invalid literal");
+	if (i < t->end && cmd->buf[i] == '+')
+		i++;
+	if (t->nextlit >= cmd->nlit || i + 1 != t->end || cmd->buf[i] != '}')
 		return fail(t, "Invalid literal");
 	l = &cmd->lit[t->nextlit];
 	if (l->len != n)

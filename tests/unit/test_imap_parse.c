@@ -369,6 +369,9 @@ test_hostile_commands_are_bad(void **state)
 	BAD("A1 SELECT a\tb\r\n", "Invalid character in command");
 	BAD("A1 LOGIN {3}\r\na\0b x\r\n", "NUL in literal");
 	BAD("A1 LOGIN {3} x\r\n", "Invalid literal");
+	BAD("A1 LOGIN {a{3}\r\nabc\r\n", "Invalid literal");
+	BAD("A1 LOGIN {+{3}\r\nabc\r\n", "Invalid literal");
+	BAD("A1 LOGIN {3}}{3}\r\nabc\r\n", "Invalid literal");
 	BAD("A1 FETCH 1 (FLAGS\r\n", "Missing )");
 	BAD("A1 FETCH 1 FLAGS)\r\n", "Unexpected )");
 	BAD("A1 FETCH 1 (FLAGS)UID\r\n", "Missing space between arguments");
