@@ -3,9 +3,10 @@
  *
  * Runs in smtpd sessions, pop3d login and mail processes (and imapd's),
  * never as root. The peer is the network: every wait has a deadline, a
- * line is bounded before it is kept, and output is only flushed when the
- * client has nothing more buffered for us (pipelining, RFC 2920 and 2449)
- * or before we block on it.
+ * line is bounded before it is kept (a counted read, an IMAP literal,
+ * is bounded by its caller before it starts), and output is only
+ * flushed when the client has nothing more buffered for us (pipelining,
+ * RFC 2920 and 2449) or before we block on it.
  */
 #include <sys/socket.h>
 
