@@ -3,9 +3,10 @@
  *
  * Runs in smtpd sessions, pop3d login and mail processes (and imapd's),
  * never as root. The peer is the network: every wait has a deadline, a
- * line is bounded before it is kept, and output is only flushed when the
- * client has nothing more buffered for us (pipelining, RFC 2920 and 2449)
- * or before we block on it.
+ * line is bounded before it is kept (a counted read, an IMAP literal,
+ * is bounded by its caller before it starts), and output is only
+ * flushed when the client has nothing more buffered for us (pipelining,
+ * RFC 2920 and 2449) or before we block on it.
  */
 #include <sys/socket.h>
 
@@ -298,4 +299,33 @@ netio_getline(struct netio *io, char *line, size_t linemax, size_t *len,
 		if ((st = fill_until(io, deadline)) != NETIO_OK)
 			return st;
 	}
+}
+
+enum netio_status
+netio_read(struct netio *io, void *dst, size_t n, time_t timeout)
+{
+	uint64_t	 deadline;
+	unsigned char	*p = dst;
+	size_t		 avail, take;
+	enum netio_status st;
+
+	deadline = deadline_in_ms((uint64_t)timeout * 1000);
+	while (n > 0) {
+		avail = io->inlen - io->inpos;
+		if (avail == 0) {
+			if (deadline_left_ms(deadline) == 0)
+				return NETIO_TIMEOUT;
+			if ((st = fill_until(io, deadline)) != NETIO_OK)
+				return st;
+			continue;
+		}
+		take = avail < n ? avail : n;
+		if (p != NULL) {
+			memcpy(p, io->in + io->inpos, take);
+			p += take;
+		}
+		io->inpos += take;
+		n -= take;
+	}
+	return NETIO_OK;
 }

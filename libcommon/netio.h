@@ -73,6 +73,15 @@ enum netio_status netio_fill(struct netio *, time_t timeout);
 enum netio_status netio_getline(struct netio *, char *line, size_t linemax,
 	    size_t *len, time_t timeout);
 /*
+ * Exactly n bytes into dst (an IMAP literal after its line): what is
+ * buffered first, then the transport. One deadline for all n bytes, as
+ * for a line; the caller checks n against its limits before calling.
+ * dst NULL: the bytes are read and dropped (a refused literal that was
+ * already on its way). EOF before the n-th byte is NETIO_EOF.
+ */
+enum netio_status netio_read(struct netio *, void *dst, size_t n,
+	    time_t timeout);
+/*
  * Where plaintext stops (STARTTLS, STLS, implicit TLS): flushes what is
  * buffered for the client (the reply that said "go ahead" goes out in
  * plaintext), then DISCARDS every byte the client sent that we have not

@@ -380,11 +380,50 @@ def mailbox_name():
     put("mailbox_name", "hostile", "../&AC8-..&AOk-&AOk-")
 
 
+# The first byte picks the literal mode: 0 LITERAL+, 1 LITERAL-, 2 none.
+TB_FETCH = ("A003 UID FETCH 1:* (UID RFC822.SIZE FLAGS BODY.PEEK[HEADER.FIELDS "
+            "(From To Cc Bcc Subject Date Message-ID Priority X-Priority "
+            "References Newsgroups In-Reply-To Content-Type Reply-To)])\r\n")
+APPEND_MSG = "From: a@example.org\r\nSubject: hi\r\n\r\nbody\r\n"
+
+
+def imap_cmd():
+    put("imap_cmd", "thunderbird",
+        "\x00A001 CAPABILITY\r\nA002 LOGIN alice \"p\\\"w\"\r\n"
+        "A003 SELECT INBOX\r\n" + TB_FETCH +
+        "A004 UID STORE 3:5,9 +FLAGS.SILENT (\\Deleted \\Seen $Junk)\r\n"
+        "A005 LIST \"\" \"*\" RETURN (SPECIAL-USE)\r\nA006 LOGOUT\r\n")
+    put("imap_cmd", "append_literals",
+        "\x00A5 APPEND \"Sent\" (\\Seen) \"17-Jul-1996 02:44:25 -0700\" "
+        "{%d}\r\n%s\r\nA6 LOGIN {5+}\r\nalice {4+}\r\npw\xe9\r\n"
+        % (len(APPEND_MSG), APPEND_MSG))
+    put("imap_cmd", "fetch_sections",
+        "\x01a1 FETCH 1:3,5 (BODY[] BODY.PEEK[1.2.MIME] body[TEXT]<0.2048> "
+        "BODY[2.HEADER.FIELDS.NOT (\"Received\" X-Spam)] RFC822.HEADER "
+        "BODYSTRUCTURE ENVELOPE INTERNALDATE MODSEQ)\r\na2 FETCH 1 ALL\r\n"
+        "a3 SEARCH CHARSET UTF-8 SUBJECT \"caf\xc3\xa9\" SINCE 1-Feb-1994 "
+        "NOT DELETED\r\na4 LSUB \"\" INBOX.%%\r\n".replace("%%", "%"))
+    put("imap_cmd", "hostile",
+        "\x02A1 APPEND INBOX {4294967295}\r\nA2 X ((((((((((((((((("
+        "x)))))))))))))))))\r\nA3 LOGIN {5000+}\r\n" + "x" * 5000 +
+        "\r\nA4 SELECT IN\x00BOX\r\nA5 X {3}\r\na\x00b\r\n"
+        "\xff\xfe garbage\nA6 NOOP\rX\r\nA7 APPEND x {10}\r\nabc")
+
+
+def imap_seqset():
+    put("imap_seqset", "rfc3501", b"\x00\x0f2,4:7,9,12:*")
+    put("imap_seqset", "brief", b"\x00\x0a1:5,7,*:3,9:*")
+    put("imap_seqset", "uids", b"\xff\xff1:*,4294967295,100:50")
+    put("imap_seqset", "empty_star", b"\x00\x00*:3")
+    put("imap_seqset", "bad", b"\x00\x011,,2:")
+
+
 def main():
     for f in (smtp_cmd, smtp_data, envelope, proto, pop3_cmd, pop3_stuff,
               mailhdr, conf, spool_header, dns_answer_seeds,
               logd_line, aliases, smtp_reply, cmdline, tls_sni,
-              tls_policy, mime, uidlist, mailbox_name):
+              tls_policy, mime, uidlist, mailbox_name, imap_cmd,
+              imap_seqset):
         f()
     return 0
 
