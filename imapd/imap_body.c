@@ -121,6 +121,39 @@ encapsulated(const struct mime_part *x)
 	return NULL;
 }
 
+/*
+ * Where a part's body ends as Dovecot counts it. mime.c gives the line end
+ * before a delimiter to the delimiter (RFC 2046 5.1.1); Dovecot, for a
+ * multipart inside a multipart, keeps its close delimiter's own line end
+ * in it even when that is the line end before the next delimiter
+ * ("--in--\r\n--out": BODY[1] ends "--in--\r\n"), so such a part ends
+ * there.
+ */
+static size_t
+part_end(const struct imap_msg *m, const struct mime_part *x)
+{
+	const struct mime_part	*up = x->parent;
+	const char		*b, *line, *body = m->data + x->body_off;
+	size_t			 blen, n = x->end_off - x->body_off;
+
+	if (up == NULL || !is_type(x, "multipart", NULL) ||
+	    !is_type(up, "multipart", NULL) || x->children == NULL ||
+	    (x->flags & MIME_PART_NO_END) ||
+	    (b = mime_param_get(&x->params, "boundary")) == NULL ||
+	    x->end_off + 2 > up->end_off ||
+	    m->data[x->end_off] != '\r' || m->data[x->end_off + 1] != '\n')
+		return x->end_off;
+	/* The body's last line: is it the close delimiter? */
+	for (line = body + n; line > body && line[-1] != '\n'; line--)
+		;
+	blen = strlen(b);
+	if ((size_t)(body + n - line) >= blen + 4 && line[0] == '-' &&
+	    line[1] == '-' && memcmp(line + 2, b, blen) == 0 &&
+	    line[2 + blen] == '-' && line[3 + blen] == '-')
+		return x->end_off + 2;
+	return x->end_off;
+}
+
 /* Lines as Dovecot counts them: the body's LFs. */
 static size_t
 body_lines(const struct imap_msg *m, const struct mime_part *x)
@@ -135,14 +168,21 @@ body_lines(const struct imap_msg *m, const struct mime_part *x)
 	return n;
 }
 
+/*
+ * text: charset, when the part names none, is us-ascii (RFC 2045 5.2)
+ * and Dovecot says so, after the parameters given.
+ */
 static int
-params_append(struct buf *out, const struct mime_params *ps)
+params_append(struct buf *out, const struct mime_params *ps, int text)
 {
 	size_t	i;
 
-	if (ps->n == 0)
+	if (text && mime_param_get(ps, "charset") == NULL) {
+		if (buf_puts(out, "(") == -1)
+			return -1;
+	} else if (ps->n == 0)
 		return buf_puts(out, "NIL");
-	if (buf_puts(out, "(") == -1)
+	else if (buf_puts(out, "(") == -1)
 		return -1;
 	for (i = 0; i < ps->n; i++) {
 		if ((i > 0 && buf_puts(out, " ") == -1) ||
@@ -151,6 +191,10 @@ params_append(struct buf *out, const struct mime_params *ps)
 		    imap_append_nstring(out, ps->v[i].value) == -1)
 			return -1;
 	}
+	if (text && mime_param_get(ps, "charset") == NULL &&
+	    buf_puts(out, i > 0 ? " \"charset\" \"us-ascii\"" :
+	    "\"charset\" \"us-ascii\"") == -1)
+		return -1;
 	return buf_puts(out, ")");
 }
 
@@ -197,7 +241,7 @@ ext_append(struct buf *out, const struct mime_part *x)
 	} else if (buf_puts(out, "(") == -1 ||
 	    imap_append_nstring(out, x->disposition) == -1 ||
 	    buf_puts(out, " ") == -1 ||
-	    params_append(out, &x->disp_params) == -1 ||
+	    params_append(out, &x->disp_params, 0) == -1 ||
 	    buf_puts(out, ")") == -1)
 		return -1;
 	if (buf_puts(out, " ") == -1 ||
@@ -227,7 +271,7 @@ structure_append(const struct imap_msg *m, const struct mime_part *x,
 		    imap_append_nstring(out, x->subtype) == -1)
 			return -1;
 		if (ext && (buf_puts(out, " ") == -1 ||
-		    params_append(out, &x->params) == -1 ||
+		    params_append(out, &x->params, 0) == -1 ||
 		    ext_append(out, x) == -1))
 			return -1;
 		return buf_puts(out, ")");
@@ -236,7 +280,7 @@ structure_append(const struct imap_msg *m, const struct mime_part *x,
 	    buf_puts(out, " ") == -1 ||
 	    imap_append_nstring(out, x->subtype) == -1 ||
 	    buf_puts(out, " ") == -1 ||
-	    params_append(out, &x->params) == -1 ||
+	    params_append(out, &x->params, is_type(x, "text", NULL)) == -1 ||
 	    buf_puts(out, " ") == -1 ||
 	    imap_append_nstring(out, x->id) == -1 ||
 	    buf_puts(out, " ") == -1 ||
@@ -254,11 +298,23 @@ structure_append(const struct imap_msg *m, const struct mime_part *x,
 		    structure_append(m, inner, ext, out) == -1 ||
 		    buf_printf(out, " %zu", body_lines(m, x)) == -1)
 			return -1;
+	} else if (is_type(x, "message", "rfc822")) {
+		/*
+		 * Encoded (base64...): no message we can see into, but RFC
+		 * 3501's grammar wants an envelope and a body here, and
+		 * clients parse by it. Dovecot's empty ones.
+		 */
+		if (buf_printf(out, " (NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL)"
+		    " %s %zu", ext ? IMAP_EMPTY_PART_EXT : IMAP_EMPTY_PART,
+		    body_lines(m, x)) == -1)
+			return -1;
 	} else if (is_type(x, "text", NULL) &&
 	    buf_printf(out, " %zu", body_lines(m, x)) == -1)
 		return -1;
-	/* Content-MD5 is not checked by anyone: NIL, as Dovecot sends. */
-	if (ext && (buf_puts(out, " NIL") == -1 || ext_append(out, x) == -1))
+	/* Content-MD5 as written (nobody checks it; Dovecot sends it). */
+	if (ext && (buf_puts(out, " ") == -1 ||
+	    imap_append_nstring(out, x->md5) == -1 ||
+	    ext_append(out, x) == -1))
 		return -1;
 	return buf_puts(out, ")");
 }
@@ -316,8 +372,8 @@ field_listed(const struct imap_section *s, const char *name, size_t len)
 
 /* HEADER.FIELDS(.NOT): the fields kept, raw, then the empty line. */
 static int
-header_fields(const char *hdr, size_t len, const struct imap_section *s,
-    struct buf *out)
+header_fields(const char *hdr, size_t len, int has_end,
+    const struct imap_section *s, struct buf *out)
 {
 	struct mime_field	f;
 	size_t			pos = 0;
@@ -334,7 +390,11 @@ header_fields(const char *hdr, size_t len, const struct imap_section *s,
 			if (buf_append(out, "\r\n", 2) == -1)
 				return -1;
 	}
-	return buf_append(out, "\r\n", 2);
+	/* The empty line: HEADER.FIELDS always ends with one, .NOT only
+	 * if the header had one (Dovecot's filter passes it through). */
+	if (want || has_end)
+		return buf_append(out, "\r\n", 2);
+	return 0;
 }
 
 int
@@ -354,7 +414,7 @@ imap_section_bytes(const struct imap_msg *m, const struct imap_section *s,
 		switch (s->text) {
 		case IMAP_SEC_ALL:
 			*p = m->data + x->body_off;
-			*n = x->end_off - x->body_off;
+			*n = part_end(m, x) - x->body_off;
 			return 0;
 		case IMAP_SEC_MIME:
 			*p = m->data + x->hdr_off;
@@ -384,7 +444,8 @@ imap_section_bytes(const struct imap_msg *m, const struct imap_section *s,
 	case IMAP_SEC_HEADER_FIELDS:
 	case IMAP_SEC_HEADER_FIELDS_NOT:
 		if (header_fields(m->data + msg->hdr_off,
-		    msg->body_off - msg->hdr_off, s, scratch) == -1)
+		    msg->body_off - msg->hdr_off,
+		    !(msg->flags & MIME_PART_NO_HDR_END), s, scratch) == -1)
 			return -1;
 		*p = scratch->data;
 		*n = scratch->len;

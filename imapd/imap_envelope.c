@@ -63,8 +63,8 @@ imap_append_nstring(struct buf *b, const char *s)
 
 /*
  * The first field called name, unfolded (CR and LF dropped, the
- * whitespace after them kept, as Dovecot's envelope does), trimmed, NULs
- * dropped, at most MIME_FIELD_MAX bytes, into out. 0, or -1 if absent.
+ * whitespace after them kept, as Dovecot's envelope does), the first
+ * line's leading blanks skipped (trailing kept, as in Dovecot), NULs dropped, at most MIME_FIELD_MAX bytes, into out. 0, or -1 if absent.
  */
 static int
 env_field(const char *hdr, size_t len, const char *name, struct buf *out)
@@ -78,8 +78,9 @@ env_field(const char *hdr, size_t len, const char *name, struct buf *out)
 			continue;
 		end = f.off + f.len;
 		i = f.value_off;
-		while (i < end && (hdr[i] == ' ' || hdr[i] == '\t' ||
-		    hdr[i] == '\r' || hdr[i] == '\n'))
+		/* Only the first line's: "Message-ID:\n <x>" keeps the
+		 * continuation's blanks in Dovecot. */
+		while (i < end && (hdr[i] == ' ' || hdr[i] == '\t'))
 			i++;
 		for (; i < end && out->len < MIME_FIELD_MAX; i++) {
 			if (hdr[i] == '\r' || hdr[i] == '\n' || hdr[i] == '\0')
@@ -87,9 +88,6 @@ env_field(const char *hdr, size_t len, const char *name, struct buf *out)
 			if (buf_append(out, hdr + i, 1) == -1)
 				return -1;
 		}
-		while (out->len > 0 && (out->data[out->len - 1] == ' ' ||
-		    out->data[out->len - 1] == '\t'))
-			out->len--;
 		return buf_cstr(out);
 	}
 	return -1;
