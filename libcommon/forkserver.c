@@ -18,6 +18,7 @@
  * sessions outlive it: orphans go to the listener (a subreaper), which
  * reaps them itself.
  */
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -33,6 +34,9 @@
 #include "forkserver.h"
 #include "log.h"
 #include "sock.h"
+
+_Static_assert(FORKSERVER_FDS_MAX <= SOCK_FDS_MAX,
+    "a request's descriptors travel in one sock_send_fds");
 
 /* A template answers a SPAWN within this, or it is taken for stuck. */
 #define FS_REPLY_MS	2000
@@ -65,7 +69,7 @@ fs_now(void)
 }
 
 static int
-fs_send(int ctl, enum fs_type type, pid_t pid, int status)
+fs_send(int ctl, enum fs_type type, pid_t pid, int status, int flags)
 {
 	struct fs_hdr	h;
 
@@ -73,8 +77,8 @@ fs_send(int ctl, enum fs_type type, pid_t pid, int status)
 	h.type = type;
 	h.pid = pid;
 	h.status = status;
-	return send(ctl, &h, sizeof(h), MSG_NOSIGNAL) == (ssize_t)sizeof(h) ?
-	    0 : -1;
+	return send(ctl, &h, sizeof(h), MSG_NOSIGNAL | flags) ==
+	    (ssize_t)sizeof(h) ? 0 : -1;
 }
 
 /* ---- the listener's half ---- */
@@ -99,6 +103,12 @@ forkserver_pool_init(struct forkserver_pool *p, forkserver_exec_fn exec,
 	p->ended = ended;
 	p->lost = lost;
 	p->arg = arg;
+	/* Without it a dead template's sessions would go to init, unseen. */
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1) == -1) {
+		log_warn("prctl(PR_SET_CHILD_SUBREAPER): sessions are exec'd "
+		    "one by one");
+		p->stopped = 1;
+	}
 	fs_start(p);
 }
 
@@ -109,7 +119,7 @@ fs_start(struct forkserver_pool *p)
 	pid_t	pid;
 	time_t	now = fs_now();
 
-	if (p->cur.ctl != -1 || p->stopped || now < p->next_start)
+	if (p->cur.pid != -1 || p->stopped || now < p->next_start)
 		return;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1) {
 		log_warn("session template: socketpair");
@@ -134,28 +144,49 @@ fs_start(struct forkserver_pool *p)
 	p->cur.pid = pid;
 	p->cur.gen = ++p->gen;
 	p->cur.started = now;
-	/* A template that dies at once is not restarted in a tight loop. */
-	p->next_start = now + 1;
 }
 
-/* fs's socket closed: whatever it did not report is the listener's to find. */
+/* No more messages from fs; it stays listed until the listener reaps it. */
 static void
-fs_gone(struct forkserver_pool *p, struct forkserver *fs)
+fs_close(struct forkserver *fs)
 {
-	unsigned	gen = fs->gen;
-
 	if (fs->ctl != -1)
 		close(fs->ctl);
 	fs->ctl = -1;
 	fs->ready = 0;
-	p->lost(p->arg, gen);
 }
 
 /*
- * One message from fs, waiting at most ms (0: none there is -1/EAGAIN).
- * READY and ENDED are handled here; returns the type, 0 when the
- * template is gone (fs_gone done), -1 when nothing came.
+ * The current template joins the old ones, which are listed until the
+ * listener reaps them: only then are all their sessions its children,
+ * and p->lost can tell a running one from one that ended unreported.
  */
+static void
+fs_demote(struct forkserver_pool *p)
+{
+	if (p->cur.pid == -1)
+		return;
+	if (p->nold == FORKSERVER_OLD_MAX) {
+		/* Templates leave within milliseconds: not seen, but kept safe. */
+		log_warnx("session template %ld: %d others not reaped yet; "
+		    "killing it (its sessions' ends may go uncounted)",
+		    (long)p->cur.pid, FORKSERVER_OLD_MAX);
+		(void)kill(p->cur.pid, SIGKILL);
+		fs_close(&p->cur);
+	} else
+		p->old[p->nold++] = p->cur;
+	fs_clear(&p->cur);
+}
+
+/*
+ * One message from fs, waiting at most ms (0: only what is there).
+ * READY and ENDED are handled here. Returns the type; 0 when the
+ * template closed after reading all we sent; FS_UNREAD when it went
+ * with something we sent unread (a request it never saw); -1 when
+ * nothing came. After 0 or FS_UNREAD, fs is closed.
+ */
+#define FS_UNREAD	(-2)
+
 static int
 fs_read(struct forkserver_pool *p, struct forkserver *fs, struct fs_hdr *out,
     int ms)
@@ -163,6 +194,7 @@ fs_read(struct forkserver_pool *p, struct forkserver *fs, struct fs_hdr *out,
 	struct fs_hdr	h;
 	ssize_t		n;
 	uint64_t	end = deadline_in_ms((uint64_t)ms);
+	int		bad;
 
 	for (;;) {
 		n = recv(fs->ctl, &h, sizeof(h), MSG_DONTWAIT);
@@ -172,22 +204,23 @@ fs_read(struct forkserver_pool *p, struct forkserver *fs, struct fs_hdr *out,
 		if (ms == 0 || deadline_poll(fs->ctl, POLLIN, end) != 0)
 			return -1;
 	}
-	if (n == -1 && errno != ECONNRESET)
-		log_warn("session template %ld", (long)fs->pid);
-	if (n > 0 && (n != (ssize_t)sizeof(h) || h.type < FS_READY ||
-	    h.type > FS_ENDED)) {
-		log_warnx("session template %ld: a bad message; dropping it",
+	bad = n > 0 && (n != (ssize_t)sizeof(h) || (h.type != FS_READY &&
+	    h.type != FS_SPAWNED && h.type != FS_FAILED &&
+	    h.type != FS_ENDED));
+	if (bad) {
+		log_warnx("session template %ld: a bad message; killing it",
 		    (long)fs->pid);
 		(void)kill(fs->pid, SIGKILL);
+	} else if (n == -1 && errno != ECONNRESET)
+		log_warn("session template %ld", (long)fs->pid);
+	if (n <= 0 || bad) {
+		fs_close(fs);
+		return n == -1 && errno == ECONNRESET ? FS_UNREAD : 0;
 	}
-	if (n != (ssize_t)sizeof(h) || h.type < FS_READY ||
-	    h.type > FS_ENDED) {
-		fs_gone(p, fs);
-		return 0;
-	}
-	if (h.type == FS_READY)
-		fs->ready = 1;
-	else if (h.type == FS_ENDED)
+	if (h.type == FS_READY) {
+		fs->ready = fs->ever_ready = 1;
+		p->failures = 0;
+	} else if (h.type == FS_ENDED)
 		p->ended(p->arg, fs->gen, (pid_t)h.pid, (int)h.status);
 	*out = h;
 	return (int)h.type;
@@ -208,18 +241,16 @@ fs_retire(struct forkserver_pool *p)
 {
 	struct forkserver	*fs = &p->cur;
 
-	if (fs->ctl == -1)
+	if (fs->pid == -1)
 		return;
-	if (fs_send(fs->ctl, FS_RETIRE, 0, 0) == -1 ||
-	    p->nretired == FORKSERVER_RETIRED_MAX) {
-		/* Cannot say it: closed, it leaves without a report. */
-		fs_gone(p, fs);
-	} else {
-		fs->ready = 0;
-		p->retired[p->nretired++] = *fs;
+	if (fs->ctl != -1 && fs_send(fs->ctl, FS_RETIRE, 0, 0,
+	    MSG_DONTWAIT) == -1) {
+		/* Cannot be told: killed, and reaped as any template is. */
+		(void)kill(fs->pid, SIGKILL);
+		fs_close(fs);
 	}
-	fs_clear(fs);
-	p->next_start = 0;
+	fs->ready = 0;
+	fs_demote(p);
 	fs_start(p);
 }
 
@@ -236,7 +267,7 @@ fs_spawn(struct forkserver_pool *p, const int *fds, size_t nfds,
 		errno = EINVAL;
 		return -1;
 	}
-	if (fs->ctl != -1 && (fs->spawned >= FORKSERVER_MAX_SPAWNS ||
+	if (fs->pid != -1 && (fs->spawned >= FORKSERVER_MAX_SPAWNS ||
 	    fs_now() - fs->started >= FORKSERVER_MAX_AGE))
 		fs_retire(p);
 	fs_start(p);
@@ -253,13 +284,11 @@ fs_spawn(struct forkserver_pool *p, const int *fds, size_t nfds,
 	if (sock_send_fds(fs->ctl, &m, sizeof(m.h) + len, fds, nfds,
 	    MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t)(sizeof(m.h) + len)) {
 		/* Not delivered: the caller may start the session otherwise. */
-		explicit_bzero(&m, sizeof(m));
-		if (errno != EAGAIN)
-			fs_gone(p, fs);
+		if (errno == EPIPE || errno == ECONNRESET || errno == ENOTCONN)
+			fs_close(fs);
 		errno = EAGAIN;
 		return -1;
 	}
-	explicit_bzero(&m, sizeof(m));
 	for (;;) {
 		t = fs_read(p, fs, &h, FS_REPLY_MS);
 		if (t == FS_SPAWNED && h.pid > 0) {
@@ -279,21 +308,18 @@ fs_spawn(struct forkserver_pool *p, const int *fds, size_t nfds,
 		}
 		if (t == FS_ENDED || t == FS_READY)
 			continue;
-		if (t == 0) {
-			/*
-			 * Gone (killed, mostly while the request was on its
-			 * way): another way it is. Only a death between its
-			 * fork and its answer would leave two sessions on
-			 * one client, which then sees a garbled dialogue.
-			 */
+		if (t == FS_UNREAD) {
+			/* Gone before it read the request: nothing forked. */
 			errno = EAGAIN;
 			return -1;
 		}
-		/* Stuck: it may have forked, so the client goes. */
-		log_warnx("session template %ld did not answer; replacing it",
-		    (long)fs->pid);
-		(void)kill(fs->pid, SIGKILL);
-		fs_gone(p, fs);
+		if (t == -1) {
+			log_warnx("session template %ld did not answer; "
+			    "replacing it", (long)fs->pid);
+			(void)kill(fs->pid, SIGKILL);
+			fs_close(fs);
+		}
+		/* It read the request and went: it may have forked. */
 		errno = EIO;
 		return -1;
 	}
@@ -326,7 +352,7 @@ forkserver_pool_crashed(struct forkserver_pool *p, unsigned gen)
 		p->crashed_gen = gen;
 		return;
 	}
-	if (p->cur.ctl != -1 && p->cur.gen == gen) {
+	if (p->cur.pid != -1 && p->cur.gen == gen) {
 		log_warnx("a session of template %ld died by a signal: a fresh "
 		    "template (new address-space layout) takes over",
 		    (long)p->cur.pid);
@@ -335,12 +361,25 @@ forkserver_pool_crashed(struct forkserver_pool *p, unsigned gen)
 }
 
 int
+forkserver_pool_reporting(const struct forkserver_pool *p, unsigned gen)
+{
+	size_t	k;
+
+	if (p->cur.gen == gen && p->cur.ctl != -1)
+		return 1;
+	for (k = 0; k < p->nold; k++)
+		if (p->old[k].gen == gen && p->old[k].ctl != -1)
+			return 1;
+	return 0;
+}
+
+int
 forkserver_pool_timeout(struct forkserver_pool *p)
 {
 	time_t	now;
 
 	fs_start(p);
-	if (p->cur.ctl != -1 || p->stopped)
+	if (p->cur.pid != -1 || p->stopped)
 		return -1;
 	now = fs_now();
 	return p->next_start > now ? (int)(p->next_start - now) * 1000 : 0;
@@ -349,81 +388,106 @@ forkserver_pool_timeout(struct forkserver_pool *p)
 size_t
 forkserver_pool_nfds(const struct forkserver_pool *p)
 {
-	return 1 + p->nretired;
+	return 1 + p->nold;
 }
 
 size_t
 forkserver_pool_pollfds(const struct forkserver_pool *p, struct pollfd *pfd)
 {
-	size_t	i, n = 0;
+	size_t	k, n = 0;
 
 	if (p->cur.ctl != -1) {
 		pfd[n].fd = p->cur.ctl;
 		pfd[n++].events = POLLIN;
 	}
-	for (i = 0; i < p->nretired; i++) {
-		pfd[n].fd = p->retired[i].ctl;
-		pfd[n++].events = POLLIN;
-	}
+	for (k = 0; k < p->nold; k++)
+		if (p->old[k].ctl != -1) {
+			pfd[n].fd = p->old[k].ctl;
+			pfd[n++].events = POLLIN;
+		}
 	return n;
 }
 
-/* Retired templates whose socket closed leave the list. */
-static void
-fs_compact(struct forkserver_pool *p)
+/* The template with this pid, wherever it is listed; NULL: none. */
+static struct forkserver *
+fs_find(struct forkserver_pool *p, pid_t pid)
 {
-	size_t	i, j = 0;
+	size_t	k;
 
-	for (i = 0; i < p->nretired; i++)
-		if (p->retired[i].ctl != -1)
-			p->retired[j++] = p->retired[i];
-	p->nretired = j;
+	if (pid == -1)
+		return NULL;
+	if (p->cur.pid == pid)
+		return &p->cur;
+	for (k = 0; k < p->nold; k++)
+		if (p->old[k].pid == pid)
+			return &p->old[k];
+	return NULL;
 }
 
 void
 forkserver_pool_events(struct forkserver_pool *p, const struct pollfd *pfd,
     size_t n)
 {
-	size_t	i, k;
+	struct forkserver	*fs;
+	size_t			 i, k;
+	pid_t			 pid;
 
 	for (i = 0; i < n; i++) {
 		if (pfd[i].revents == 0)
 			continue;
-		if (pfd[i].fd == p->cur.ctl)
-			fs_drain(p, &p->cur);
-		for (k = 0; k < p->nretired; k++)
-			if (pfd[i].fd == p->retired[k].ctl)
-				fs_drain(p, &p->retired[k]);
+		/* Found again each time: a report may retire or start one. */
+		pid = -1;
+		if (p->cur.ctl == pfd[i].fd)
+			pid = p->cur.pid;
+		for (k = 0; pid == -1 && k < p->nold; k++)
+			if (p->old[k].ctl == pfd[i].fd)
+				pid = p->old[k].pid;
+		if ((fs = fs_find(p, pid)) != NULL)
+			fs_drain(p, fs);
 	}
-	fs_compact(p);
 }
 
 int
-forkserver_pool_reaped(struct forkserver_pool *p, pid_t pid)
+forkserver_pool_reaped(struct forkserver_pool *p, pid_t pid, int status)
 {
-	size_t	k;
+	struct forkserver	*fs;
+	unsigned		 gen;
+	size_t			 k;
 
-	if (pid == p->cur.pid) {
-		if (p->cur.ctl != -1) {
-			fs_drain(p, &p->cur);
-			if (p->cur.ctl != -1)
-				fs_gone(p, &p->cur);
-		}
-		log_warnx("session template %ld exited; starting another",
-		    (long)pid);
-		fs_clear(&p->cur);
-		fs_start(p);
+	if ((fs = fs_find(p, pid)) == NULL)
+		return 0;
+	/* What it said before it went; a report may move it in the lists. */
+	fs_drain(p, fs);
+	if ((fs = fs_find(p, pid)) == NULL)
 		return 1;
+	fs_close(fs);
+	gen = fs->gen;
+	if (fs == &p->cur) {
+		/* Not retired, so not expected to go: slower each time it
+		 * never became ready, up to a minute between tries. */
+		if (fs->ever_ready)
+			p->failures = 0;
+		else if (p->failures < 6)
+			p->failures++;
+		fs_clear(&p->cur);
+		p->next_start = p->failures == 0 ? 0 :
+		    fs_now() + ((time_t)1 << p->failures);
+		if (WIFSIGNALED(status))
+			log_warnx("session template %ld killed by signal %d",
+			    (long)pid, WTERMSIG(status));
+		else
+			log_warnx("session template %ld exited with %d",
+			    (long)pid, WEXITSTATUS(status));
+	} else {
+		k = (size_t)(fs - p->old);
+		memmove(&p->old[k], &p->old[k + 1],
+		    (p->nold - k - 1) * sizeof(p->old[0]));
+		p->nold--;
 	}
-	for (k = 0; k < p->nretired; k++)
-		if (p->retired[k].pid == pid) {
-			fs_drain(p, &p->retired[k]);
-			if (p->retired[k].ctl != -1)
-				fs_gone(p, &p->retired[k]);
-			fs_compact(p);
-			return 1;
-		}
-	return 0;
+	/* Its sessions are the listener's children now. */
+	p->lost(p->arg, gen);
+	fs_start(p);
+	return 1;
 }
 
 void
@@ -431,12 +495,9 @@ forkserver_pool_stop(struct forkserver_pool *p)
 {
 	size_t	k;
 
-	if (p->cur.ctl != -1)
-		close(p->cur.ctl);
-	for (k = 0; k < p->nretired; k++)
-		close(p->retired[k].ctl);
-	p->nretired = 0;
-	fs_clear(&p->cur);
+	fs_close(&p->cur);
+	for (k = 0; k < p->nold; k++)
+		fs_close(&p->old[k]);
 	p->stopped = 1;
 }
 
@@ -450,7 +511,7 @@ fs_reap(int ctl)
 	int	status;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
-		if (fs_send(ctl, FS_ENDED, pid, status) == -1)
+		if (fs_send(ctl, FS_ENDED, pid, status, 0) == -1)
 			return -1;
 	return 0;
 }
@@ -478,7 +539,7 @@ forkserver_serve(int ctl, forkserver_child_fn child, void *arg)
 	signal(SIGINT, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
 	signal(SIGPIPE, SIG_IGN);
-	if (fs_send(ctl, FS_READY, 0, 0) == -1)
+	if (fs_send(ctl, FS_READY, 0, 0, 0) == -1)
 		_exit(0);
 	for (;;) {
 		pfd[0].fd = ctl;
@@ -532,8 +593,8 @@ forkserver_serve(int ctl, forkserver_child_fn child, void *arg)
 			close(fds[i]);
 		/* The next session must not find this client's address. */
 		explicit_bzero(&m, sizeof(m));
-		if ((pid == -1 ? fs_send(ctl, FS_FAILED, 0, saved) :
-		    fs_send(ctl, FS_SPAWNED, pid, 0)) == -1)
+		if ((pid == -1 ? fs_send(ctl, FS_FAILED, 0, saved, 0) :
+		    fs_send(ctl, FS_SPAWNED, pid, 0, 0)) == -1)
 			_exit(0);
 	}
 }

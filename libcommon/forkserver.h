@@ -16,14 +16,17 @@
  * FORKSERVER_MAX_SPAWNS sessions or FORKSERVER_MAX_AGE seconds, and is
  * replaced at once when one of its sessions dies by a signal: a crash
  * bug is never retried against a layout that crashed, and a layout
- * learned through a leak is good for a bounded number of sessions.
- * Memory is never shared: the template never served a client, and it
- * wipes each request (the client's address) before it forks the next.
+ * learned through a leak is good for a bounded number of sessions (the
+ * caller retires the idle sessions of a crashed template too, or reuse
+ * would stretch that bound). Memory is never shared: the template never
+ * served a client, and the requests carry no client data (descriptors
+ * and the listener's kind of session).
  *
  * The session processes are the template's children; it reports each
- * one's end to the listener (pid and wait status). A listener that is a
- * child subreaper reaps those orphaned by a template that went away, so
- * every end is seen once, by one of the two ways.
+ * one's end to the listener (pid and wait status). The listener, a child
+ * subreaper, reaps those orphaned by a template that went away, so every
+ * end is seen once, by one of the two ways. A request waits at most 2 s
+ * for the template's answer, the one time the listener blocks on it.
  */
 #ifndef POSTERN_FORKSERVER_H
 #define POSTERN_FORKSERVER_H
@@ -38,7 +41,7 @@
 #define FORKSERVER_MAX_AGE	300	/* seconds */
 #define FORKSERVER_PAYLOAD_MAX	256
 #define FORKSERVER_FDS_MAX	4
-#define FORKSERVER_RETIRED_MAX	8
+#define FORKSERVER_OLD_MAX	64	/* retired, not yet reaped */
 
 /* In the template: runs one session (never returns). */
 typedef void (*forkserver_child_fn)(void *arg, const int *fds, size_t nfds,
@@ -48,7 +51,10 @@ typedef void (*forkserver_exec_fn)(void *arg, int ctl);
 /* In the listener: a session process of template gen ended with status. */
 typedef void (*forkserver_ended_fn)(void *arg, unsigned gen, pid_t pid,
     int status);
-/* In the listener: template gen went away without reporting every end. */
+/*
+ * In the listener: template gen was reaped; its sessions still running
+ * are the listener's children now, and one that is not ended unreported.
+ */
 typedef void (*forkserver_lost_fn)(void *arg, unsigned gen);
 
 struct forkserver {
@@ -56,17 +62,19 @@ struct forkserver {
 	pid_t		 pid;
 	unsigned	 gen;
 	int		 ready;
+	int		 ever_ready;
 	unsigned	 spawned;
 	time_t		 started;	/* CLOCK_MONOTONIC seconds */
 };
 
 struct forkserver_pool {
-	struct forkserver	 cur;
-	/* Retired ones still reporting the ends of their sessions. */
-	struct forkserver	 retired[FORKSERVER_RETIRED_MAX];
-	size_t			 nretired;
+	struct forkserver	 cur;		/* pid -1: none */
+	/* Retired or lost ones, until the listener reaps them. */
+	struct forkserver	 old[FORKSERVER_OLD_MAX];
+	size_t			 nold;
 	unsigned		 gen;
 	time_t			 next_start;	/* after a failed start */
+	unsigned		 failures;	/* in a row, never ready */
 	int			 stopped;
 	int			 in_spawn;
 	unsigned		 crashed_gen;	/* reported during a spawn */
@@ -103,7 +111,11 @@ size_t	forkserver_pool_pollfds(const struct forkserver_pool *,
 void	forkserver_pool_events(struct forkserver_pool *,
 	    const struct pollfd *, size_t n);
 /* The listener reaped pid: 1 if it was a template (forgotten now). */
-int	forkserver_pool_reaped(struct forkserver_pool *, pid_t pid);
+int	forkserver_pool_reaped(struct forkserver_pool *, pid_t pid,
+	    int status);
+/* Whether template gen still reports its sessions' ends. */
+int	forkserver_pool_reporting(const struct forkserver_pool *,
+	    unsigned gen);
 /* Every template told to go; their sessions go on. */
 void	forkserver_pool_stop(struct forkserver_pool *);
 

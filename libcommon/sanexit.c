@@ -13,11 +13,11 @@
  * builds) it is skipped, as it would only fail. Same privilege and trust
  * as the caller.
  *
- * Off by default: a child forked without exec (smtpd's session workers
- * today) still holds allocations of its parent that only the parent's
- * frames pointed to, and the check reports them (the "child" entry of
- * smtp_server.c's spawn()). Meant to be turned on once every session
- * process is exec'd.
+ * Off by default, and to stay so: a child forked without exec (smtpd's
+ * sessions, forked by the session template, libcommon/forkserver.c)
+ * still holds allocations of its parent that only the parent's frames
+ * pointed to, and the check reports them. Useful for pop3d's processes,
+ * which are exec'd.
  */
 #if defined(POSTERN_SANITIZE) && defined(POSTERN_SANITIZE_EXIT)
 #include <sanitizer/lsan_interface.h>

@@ -169,6 +169,14 @@ void	tls_server_free(struct tls_server *);
  * socket would read each other's. Before any chroot. 0, or -1 (logged).
  */
 int	tls_server_after_fork(struct tls_server *, const struct conf *);
+/*
+ * One handshake of srv with itself, in memory (one signature from keyd):
+ * OpenSSL fetches and caches what a handshake uses on first use, writing
+ * its caches and locks. Done once in a session template, the sessions
+ * it forks find them filled and copy fewer of its pages (each copy is a
+ * page fault). 0, or -1 (nothing lost: the sessions fetch themselves).
+ */
+int	tls_server_warm(struct tls_server *);
 
 /*
  * Starts TLS on io as the server: flushes what io has buffered for the

@@ -5,8 +5,11 @@
  * serves its next connection.
  *
  * Runs in master (root), which makes the file at start and rotates it
- * every tls_ticket_lifetime, and in the session processes, which read it
- * once before they drop privileges. The file lives in the spool's
+ * every tls_ticket_lifetime, and in the processes that start sessions,
+ * which read it once before they drop privileges: pop3d's login
+ * processes, and smtpd's session template (libcommon/forkserver.h), whose
+ * sessions use the keys it read for at most its lifetime (5 minutes) after
+ * a rotation; the older key still opens for a whole period after that. The file lives in the spool's
  * private/ directory (root's, 0711) with mode 0600: a ticket key opens
  * every session resumed with it, so no unprivileged process may read it
  * later, and none but master ever writes it.

@@ -28,6 +28,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -203,6 +204,14 @@ template_main(struct smtp_env *env, const char *spec, const char *dir)
 	if (priv_lookup(env->conf->smtpd_user, &ta.u) == -1)
 		fatal("smtpd_user %s", env->conf->smtpd_user);
 	session_tls(env);
+	if (tls_server_warm(env->tls) == -1)
+		log_debug("session template: the warm-up handshake failed");
+	/*
+	 * The heap consolidated once here, not in every session: a child's
+	 * first malloc would otherwise merge the free lists, writing (and so
+	 * copying) pages all over the template's heap.
+	 */
+	(void)malloc_trim(0);
 	ta.env = env;
 	ta.dir = dir;
 	forkserver_serve(ctl, template_child, &ta);

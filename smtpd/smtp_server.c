@@ -9,19 +9,18 @@
  * own, so a crash costs one connection. A session process that finished
  * may be handed the next connection from the same client address (see
  * smtp_worker.c); a connection from any other address gets a fresh
- * process: forked here and at once exec'ed as "smtpd -S", so it shares
- * neither memory nor address-space layout with this one or any other.
+ * process, which shares no memory with this one or any other.
  * Connections from the submission and implicit-TLS listeners always get
  * a fresh process (told its listener's kind), since they will hold one
  * client's secrets. A fresh process is forked by the session template
- * (libcommon/forkserver.h) when one is ready, else exec'd here as above;
+ * (libcommon/forkserver.h) when one is ready, else forked here and at
+ * once exec'ed as "smtpd -S";
  * the template's sessions are its children, so it reports their ends,
  * and those it leaves behind when it goes are reaped here (this process
  * is a child subreaper). What a session process tells us is one byte
  * ("idle"); anything else retires it. SIGCHLD and SIGTERM reach the poll
  * loop through a self-pipe, so no work happens in signal handlers.
  */
-#include <sys/prctl.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -63,6 +62,7 @@ struct child {
 	struct sockaddr_storage	 client;	/* its last client's address */
 	time_t			 idle_since;	/* CLOCK_MONOTONIC seconds */
 	unsigned		 gen;		/* its template's; 0: exec'd */
+	int			 orphan;	/* its template reaped: ours */
 };
 TAILQ_HEAD(child_list, child);
 
@@ -133,22 +133,59 @@ child_retire(struct child *c)
 	}
 }
 
+/* A session of template gen crashed: none of that layout serves again. */
+static void
+retire_gen(unsigned gen)
+{
+	struct child	*c;
+
+	forkserver_pool_crashed(&templates, gen);
+	TAILQ_FOREACH(c, &children, entry)
+		if (c->gen == gen)
+			child_retire(c);
+}
+
 static void
 child_ended(struct child *c, int status)
 {
+	unsigned	gen = c->gen;
+	int		crashed = 0;
+
 	if (WIFSIGNALED(status)) {
 		log_warnx("session process %ld killed by signal %d",
 		    (long)c->pid, WTERMSIG(status));
 		/* Not a crash: what master or an administrator sends. */
-		if (c->gen != 0 && WTERMSIG(status) != SIGKILL &&
-		    WTERMSIG(status) != SIGTERM)
-			forkserver_pool_crashed(&templates, c->gen);
+		crashed = WTERMSIG(status) != SIGKILL &&
+		    WTERMSIG(status) != SIGTERM;
 	}
 	child_retire(c);
 	if (c->state == CH_BUSY)
 		nbusy--;
 	TAILQ_REMOVE(&children, c, entry);
 	free(c);
+	if (crashed && gen != 0)
+		retire_gen(gen);
+}
+
+/*
+ * The session of this pid that the listener itself reaps: exec'd, or
+ * orphaned by its template. A template's session whose end the template
+ * has not reported yet could carry a reused pid: it comes last.
+ */
+static struct child *
+reaped_child(pid_t pid)
+{
+	struct child	*c, *any = NULL;
+
+	TAILQ_FOREACH(c, &children, entry) {
+		if (c->pid != pid)
+			continue;
+		if (c->gen == 0 || c->orphan ||
+		    !forkserver_pool_reporting(&templates, c->gen))
+			return c;
+		any = c;
+	}
+	return any;
 }
 
 static void
@@ -159,12 +196,9 @@ reap(void)
 	int		 status;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		if (forkserver_pool_reaped(&templates, pid))
+		if (forkserver_pool_reaped(&templates, pid, status))
 			continue;
-		TAILQ_FOREACH(c, &children, entry)
-			if (c->pid == pid)
-				break;
-		if (c != NULL)
+		if ((c = reaped_child(pid)) != NULL)
 			child_ended(c, status);
 	}
 }
@@ -177,26 +211,36 @@ template_ended(void *arg, unsigned gen, pid_t pid, int status)
 
 	(void)arg;
 	TAILQ_FOREACH(c, &children, entry)
-		if (c->pid == pid && c->gen == gen) {
+		if (c->pid == pid && c->gen == gen && !c->orphan) {
 			child_ended(c, status);
 			return;
 		}
 }
 
 /*
- * Template gen went away: its sessions still running are ours to reap
- * now; one that is not there any more ended unreported.
+ * Template gen was reaped: its sessions are the listener's children now.
+ * One that is not (ECHILD) ended before and went unreported.
  */
 static void
 template_lost(void *arg, unsigned gen)
 {
 	struct child	*c, *next;
+	pid_t		 r;
+	int		 status;
 
 	(void)arg;
 	for (c = TAILQ_FIRST(&children); c != NULL; c = next) {
+		/* child_ended may retire others, never free them. */
 		next = TAILQ_NEXT(c, entry);
-		if (c->gen == gen && kill(c->pid, 0) == -1 && errno == ESRCH)
+		if (c->gen != gen || c->orphan)
+			continue;
+		r = waitpid(c->pid, &status, WNOHANG);
+		if (r == c->pid)
+			child_ended(c, status);
+		else if (r == -1 && errno == ECHILD)
 			child_ended(c, 0);
+		else
+			c->orphan = 1;
 	}
 }
 
@@ -531,9 +575,6 @@ smtp_server_run(const struct smtp_env *env, const int *fds,
 	int			 fd, port, timeout, t;
 
 	signals_setup();
-	/* The template's sessions are reaped here once it is gone. */
-	if (prctl(PR_SET_CHILD_SUBREAPER, 1) == -1)
-		log_warn("prctl(PR_SET_CHILD_SUBREAPER)");
 	forkserver_pool_init(&templates, template_exec, template_ended,
 	    template_lost, (void *)env);
 	for (i = 0; i < nfds; i++) {
