@@ -60,7 +60,9 @@ imap_msg_new(const void *data, size_t len, size_t max)
 	for (i = 0; i < len; i++) {
 		if (s[i] == '\n' && (i == 0 || s[i - 1] != '\r'))
 			m->data[o++] = '\r';
-		m->data[o++] = s[i];
+		/* RFC 3501 literals hold no NUL: 0x80 instead, as Dovecot
+		 * serves it (the size stays). */
+		m->data[o++] = s[i] != '\0' ? s[i] : (char)0x80;
 	}
 	m->len = o;
 	if ((m->parser = mime_parser_new(NULL)) == NULL ||

@@ -8,7 +8,8 @@
  * Dovecot's LDA write) has RFC822.SIZE = file size + number of bare LFs
  * (Dovecot's ",W=" in the file name), and every BODY[...] is served with
  * CRLF line ends. imap_msg_new therefore keeps the message in that form
- * (each LF not preceded by CR gets one; a bare CR stays as it is) and
+ * (each LF not preceded by CR gets one; a bare CR stays as it is; a NUL,
+ * which no IMAP string may hold, becomes 0x80 as in Dovecot) and
  * parses that copy, so every part's offsets, sizes and partial origins
  * are offsets in the CRLF form and nothing maps back to the file.
  */

@@ -169,6 +169,13 @@ test_crlf_size(void **state)
 	    " NIL NIL \"7bit\" 30 2)");
 	imap_msg_free(m);
 
+	/* NUL: 0x80, as Dovecot serves it; the size is the same. */
+	m = imap_msg_new("S: a\0\n\nb\0\n", 9, 0);
+	assert_non_null(m);
+	assert_int_equal(imap_msg_size(m), 11);
+	assert_memory_equal(imap_msg_data(m), "S: a\x80\r\n\r\nb\x80\r\n", 11);
+	imap_msg_free(m);
+
 	/* A ceiling on the CRLF form, not on the file. */
 	assert_null(imap_msg_new("a\nb\n", 4, 5));
 	m = imap_msg_new("a\nb\n", 4, 6);
