@@ -6,8 +6,9 @@
  * kind, a partial); the rest is the message. Beyond "no crash": every
  * output is one well-formed IMAP value (parentheses balanced, quoted
  * strings closed, every literal's length the bytes that follow it, only
- * NIL, numbers, strings and lists); RFC822.SIZE is the CRLF size; each
- * section's literal is complete and no longer than what it can hold.
+ * NIL, numbers, strings and lists; no NUL anywhere); RFC822.SIZE is
+ * the CRLF size; each section's literal is complete and no longer than
+ * what it can hold.
  */
 #include <stdint.h>
 #include <string.h>
@@ -77,6 +78,8 @@ check_whole(const struct buf *b)
 
 	check_value(b->data, b->len, &i, 0);
 	FUZZ_CHECK(i == b->len);
+	/* No IMAP string or literal holds a NUL (RFC 3501 9: CHAR8). */
+	FUZZ_CHECK(memchr(b->data, '\0', b->len) == NULL);
 }
 
 static void
@@ -163,6 +166,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		if (s.partial)
 			FUZZ_CHECK(out.len - hdr <= s.count + 16);
+		FUZZ_CHECK(memchr(out.data, '\0', out.len) == NULL);
 	}
 	buf_free(&out);
 	buf_free(&scratch);
