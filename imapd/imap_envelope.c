@@ -335,11 +335,12 @@ env_addr_list(const char *v, size_t n, struct buf *out)
 			name = words > 0 ? a.phrase.data : NULL;
 		} else if (l.c == '@') {
 			buf_append(&a.local, a.phrase.data, a.phrase.len);
-			while ((t = env_next(&l)) == ENV_WORD)
+			/* The domain is one word (dots are in it); words
+			 * after it are junk, skipped below. */
+			if ((t = env_next(&l)) == ENV_WORD)
 				buf_append(&a.domain, a.word.data, a.word.len);
-			/* Give back the special that ended the domain. */
-			if (t == ENV_SPECIAL)
-				l.i--;
+			else if (t == ENV_SPECIAL)
+				l.i--;	/* give back what ended it */
 			name = NULL;
 		} else
 			continue;	/* a stray '>' */

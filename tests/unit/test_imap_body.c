@@ -311,6 +311,19 @@ test_envelope_odd_addresses(void **state)
 	    "((\"John Q. Public\" NIL \"JQP\" \"example.com\")) NIL NIL NIL)");
 	imap_msg_free(m);
 
+	/*
+	 * Where Dovecot's parser gives up or invents, ours goes on: it
+	 * stops at "a@b@c" (only (NIL NIL "a" "b")) and makes an empty
+	 * MISSING_MAILBOX address of each empty list element; we skip
+	 * the junk after an address and the empty elements (RFC 5322
+	 * obs-addr-list allows them) and keep every real address.
+	 */
+	m = msg_str("To: a@b@c, t@example.com junk, ,,last@example.com,,\n\n");
+	assert_envelope(m, "(NIL NIL NIL NIL NIL ((NIL NIL \"a\" \"b\")"
+	    "(NIL NIL \"t\" \"example.com\")"
+	    "(NIL NIL \"last\" \"example.com\")) NIL NIL NIL NIL)");
+	imap_msg_free(m);
+
 	/* Broken: unterminated quote, comment, angle; an empty <>. */
 	m = msg_str("From: \"open <a@b>\nTo: x@y (open\nCc: <c@d\n"
 	    "Bcc: <>, @, ;;,,\n\n");
