@@ -64,7 +64,8 @@ imap_append_nstring(struct buf *b, const char *s)
 /*
  * The first field called name, unfolded (CR and LF dropped, the
  * whitespace after them kept, as Dovecot's envelope does), the first
- * line's leading blanks skipped (trailing kept, as in Dovecot), NULs dropped, at most MIME_FIELD_MAX bytes, into out. 0, or -1 if absent.
+ * line's leading blanks skipped (trailing kept, as in Dovecot), NULs
+ * dropped, at most MIME_FIELD_MAX bytes, into out. 0, or -1 if absent.
  */
 static int
 env_field(const char *hdr, size_t len, const char *name, struct buf *out)
@@ -325,7 +326,8 @@ env_addr_list(const char *v, size_t n, struct buf *out)
 			if (in_group && env_addr(out, NULL, NULL, NULL,
 			    NULL) == -1)
 				goto out;
-			if (env_addr(out, NULL, NULL, a.phrase.data, NULL) == -1)
+			if (env_addr(out, NULL, NULL, a.phrase.data,
+			    NULL) == -1)
 				goto out;
 			any = in_group = 1;
 			continue;
