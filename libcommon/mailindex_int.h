@@ -1,0 +1,160 @@
+/*
+ * mailindex_int.h - what the mailindex_*.c files share and nobody else
+ * sees: the handle structures, the record layout in the database, and
+ * the database primitives of mailindex_db.c.
+ *
+ * The database (one B-tree, mailindex.db, in the caller's directory)
+ * holds, for the folder whose path is P ("Maildir/.Sent"), under keys
+ * that begin "f" P "\0" and one letter:
+ *   H                     the folder: UIDVALIDITY, next UID, HIGHESTMODSEQ,
+ *                         how many expunges are kept and since when;
+ *   M <uid, 4 bytes BE>   a message: MODSEQ, size, INTERNALDATE, flags,
+ *                         new/ or cur/, its file name;
+ *   E|B <uid>             the cached ENVELOPE or BODYSTRUCTURE string;
+ *   X <modseq, 8 BE> <uid> an expunge, in MODSEQ order, so that the
+ *                         oldest go first when the history is bounded
+ *                         and "expunged since" is one range scan.
+ * and, once, the key "\0version". Numbers inside records are in host
+ * order: the index is a local cache of this machine. Every record
+ * carries a checksum: one that does not match is corruption, and the
+ * index is thrown away and rebuilt.
+ */
+#ifndef POSTERN_MAILINDEX_INT_H
+#define POSTERN_MAILINDEX_INT_H
+
+#include <sys/types.h>
+#include <limits.h>
+#include <stdint.h>
+
+#include <db.h>
+
+#include "keywords.h"
+#include "mailindex.h"
+
+#define MI_KEY_MAX	(PATH_MAX + 16)
+
+struct mailindex {
+	char		 dir[PATH_MAX];
+	DB_ENV		*env;
+	DB		*db;
+	dev_t		 dev;		/* mailindex.db as opened: one that */
+	ino_t		 ino;		/* changed was rebuilt by another */
+	unsigned	 rebuilds;
+	int		 lock_wait;	/* seconds, for a dot-lock */
+	int		 corrupt;	/* a database error since the last reset */
+};
+
+struct mailindex_folder {
+	struct mailindex *ix;
+	char		 path[PATH_MAX];
+	int		 dirfd;
+	unsigned char	 key[MI_KEY_MAX];	/* "f" path "\0" */
+	size_t		 keylen;
+	uint32_t	 uidvalidity, uidnext;
+	uint64_t	 highestmodseq;
+	uint32_t	*uids;		/* the view, in sequence order */
+	uint64_t	*modseqs;
+	size_t		 n, cap;
+	struct keywords	 kw;
+	int		 kw_loaded;
+};
+
+/* The folder record (H). */
+struct mi_fhdr {
+	uint64_t	highestmodseq;
+	uint64_t	floor;		/* expunges above it are all kept */
+	uint32_t	uidvalidity;
+	uint32_t	nextuid;
+	uint32_t	nexpunged;
+	uint32_t	crc;
+};
+
+/* A message record (M) as stored: this, then namelen bytes of name. */
+struct mi_mrec {
+	uint64_t	modseq;
+	uint64_t	size;
+	int64_t		idate;
+	uint32_t	sys, kw;
+	uint32_t	crc;
+	uint16_t	namelen;
+	uint8_t		in_new;
+	uint8_t		pad;
+};
+
+/*
+ * A group of changes: a CDB locker holding a write cursor for the
+ * group's length. The cursor is what serialises writers (CDB allows
+ * one write cursor per database at a time; other writers wait when
+ * they open theirs), so that a read-modify-write of the folder record
+ * is never interleaved with another's. The group's own reads and
+ * writes go through the same locker and do not wait for it.
+ */
+struct mi_group {
+	DB_TXN		*txn;
+	DBC		*wc;
+};
+
+uint32_t mi_crc(const void *, size_t);
+size_t	 mi_key(const struct mailindex_folder *, unsigned char *out,
+	    char type, uint32_t uid);
+size_t	 mi_xkey(const struct mailindex_folder *, unsigned char *out,
+	    uint64_t modseq, uint32_t uid);
+
+/* Reopens the handle when another process replaced mailindex.db. */
+int	mi_check(struct mailindex *);
+/* Throws the database away and makes a new one (corruption). */
+int	mi_reset(struct mailindex *);
+int	mi_begin(struct mailindex *, struct mi_group *);
+int	mi_end(struct mailindex *, struct mi_group *, int ok);
+
+/* 1 found, 0 none, -1 error (errno; ix->corrupt on a database error). */
+int	mi_get(struct mailindex *, struct mi_group *, const void *key,
+	    size_t klen, void **data, size_t *len);
+int	mi_put(struct mailindex *, struct mi_group *, const void *key,
+	    size_t klen, const void *data, size_t len);
+int	mi_del(struct mailindex *, struct mi_group *, const void *key,
+	    size_t klen);
+/* Deletes every key that starts with prefix. */
+int	mi_del_prefix(struct mailindex *, struct mi_group *,
+	    const void *prefix, size_t plen);
+/*
+ * Calls fn for each key beginning with prefix, from the first one at
+ * or after start (NULL: the prefix itself), in key order, until fn
+ * returns non-zero (1: stop, -1: error).
+ */
+int	mi_scan(struct mailindex *, struct mi_group *, const void *prefix,
+	    size_t plen, const void *start, size_t slen,
+	    int (*fn)(void *, const unsigned char *, size_t, const void *,
+	    size_t), void *arg);
+
+int	mi_fhdr_get(struct mailindex_folder *, struct mi_group *,
+	    struct mi_fhdr *);
+int	mi_fhdr_put(struct mailindex_folder *, struct mi_group *,
+	    struct mi_fhdr *);
+int	mi_msg_get(struct mailindex_folder *, struct mi_group *, uint32_t,
+	    struct mailindex_msg *);
+int	mi_msg_put(struct mailindex_folder *, struct mi_group *,
+	    const struct mailindex_msg *);
+int	mi_msg_decode(const void *, size_t, uint32_t uid,
+	    struct mailindex_msg *);
+/* Deletes a message's records and remembers its expunge. */
+int	mi_msg_expunge(struct mailindex_folder *, struct mi_group *,
+	    struct mi_fhdr *, uint32_t uid);
+/* A MODSEQ never issued before in a fresh folder record: now in us. */
+uint64_t mi_modseq_base(void);
+
+/* Appends to an array grown by powers of two (n is its count). */
+int	mi_push32(uint32_t **, size_t *n, uint32_t);
+/* mailindex_view.c: the view replaced by the index's current UIDs. */
+int	mi_view_load(struct mailindex_folder *, struct mi_group *,
+	    struct mailindex_changes *);
+/* Throws the index away and rebuilds the folder's part, view untouched. */
+int	mi_rebuild(struct mailindex_folder *);
+/* UIDs for files of cur/ (0 for one that could not get one now). */
+int	mi_assign(struct mailindex_folder *, char **names, size_t n,
+	    uint32_t *uids);
+/* Records for files of cur/ that have UIDs. */
+int	mi_index_add(struct mailindex_folder *, char **names,
+	    const uint32_t *uids, size_t n);
+
+#endif
