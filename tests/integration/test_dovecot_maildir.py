@@ -12,6 +12,7 @@ tests/uidlist-tool, built from libcommon) work on the same Maildir:
     UIDVALIDITY and keyword; and a message Dovecot then adds takes the
     next UID after Postern's.
 """
+import atexit
 import os
 import pathlib
 import pwd
@@ -133,9 +134,27 @@ def dovecot():
         shutil.rmtree(root, ignore_errors=True)
 
 
+_tool_copy = {}
+
+
+def tool_for_others(build_dir):
+    """A copy of the build's uidlist-tool the Maildir's owner can run:
+    the build tree may sit where only root can reach it (a clone in
+    /root, mode 0700, as on a fresh Debian machine)."""
+    if build_dir not in _tool_copy:
+        d = pathlib.Path(tempfile.mkdtemp(prefix="postern-tool-"))
+        os.chmod(d, 0o755)
+        atexit.register(shutil.rmtree, d, True)
+        dst = d / "uidlist-tool"
+        shutil.copy2(pathlib.Path(build_dir) / "tests" / "uidlist-tool", dst)
+        os.chmod(dst, 0o755)
+        _tool_copy[build_dir] = dst
+    return _tool_copy[build_dir]
+
+
 def tool(build_dir, *args):
     """uidlist-tool run as the Maildir's owner, as a mail process is."""
-    exe = pathlib.Path(build_dir) / "tests" / "uidlist-tool"
+    exe = tool_for_others(build_dir)
     r = subprocess.run([str(exe)] + [str(a) for a in args], user=OWNER,
                        group=pwd.getpwnam(OWNER).pw_gid,
                        capture_output=True, timeout=30)
