@@ -64,5 +64,10 @@ cli_cmd_demo(struct cli *c, int argc, char **argv)
 		    "    curl pop3://%s/1 -u %s:PASSWORD\n",
 		    c->conf.pop3_listen.v[0], key, c->conf.pop3_listen.v[0],
 		    key);
+	if (c->conf.imap_listen.n > 0)
+		printf("\nOr over IMAP (imap_listen = %s), with the same "
+		    "password:\n\n"
+		    "    curl 'imap://%s/INBOX;UID=1' -u %s:PASSWORD\n",
+		    c->conf.imap_listen.v[0], c->conf.imap_listen.v[0], key);
 	return running && have_user ? 0 : 1;
 }

@@ -611,6 +611,8 @@ imap_mail_run(const struct login_env *env, int client, const char *user,
     const unsigned char *left, size_t leftlen)
 {
 	static struct imap_sess	 s;
+	const struct login_bind	 bind = { env->conf->imap_index_directory,
+	    IMAP_INDEX_DIR };
 	struct imap_limits	 lim;
 	char			 tag[IMAP_TAG_MAX + 1];
 	struct buf		 b;
@@ -628,7 +630,7 @@ imap_mail_run(const struct login_env *env, int client, const char *user,
 	netio_init(&s.io, client, env->conf->imap_timeout);
 	/* INTERNALDATE in the server's zone: read before the chroot. */
 	tzset();
-	if (login_post_confine(env, user) == -1) {
+	if (login_post_confine_bind(env, user, &bind) == -1) {
 		imap_no(&s, "[UNAVAILABLE] Mailbox unavailable; try later.");
 		imap_sess_exit(&s, NULL, "no mailbox");
 	}

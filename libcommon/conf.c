@@ -156,6 +156,7 @@ static const struct conf_key conf_keys[] = {
 	K(imap_login_timeout, CT_DURATION, "2m"),
 	KL(imap_client_connection_limit, "50", 0, 100000),
 	KL(imap_user_session_limit, "20", 0, 100000),
+	K(imap_index_directory, CT_PATH, ""),
 	K(auth_failure_delay, CT_DURATION, "2s"),
 	KL(auth_failure_limit, "10", 1, 1000000),
 	K(auth_failure_window, CT_DURATION, "10m"),

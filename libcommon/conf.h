@@ -143,6 +143,8 @@ struct conf {
 	time_t	 imap_login_timeout;	/* the whole not-authenticated state */
 	long	 imap_client_connection_limit;	/* per address; 0: none */
 	long	 imap_user_session_limit;	/* per user; 0: none */
+	/* the IMAP index: "" keeps it in the user's directory */
+	char	 imap_index_directory[CONF_PATH_MAX];
 
 	/* authentication (authd checks and paces; the login daemons delay) */
 	time_t	 auth_failure_delay;

@@ -422,6 +422,10 @@ cc_values(struct cc *k)
 		cc_say(k, CONFCHECK_WARNING, "imap_timeout", "%lds: RFC 3501 "
 		    "5.4 asks for at least 30 minutes, and clients in IDLE "
 		    "renew only every 29", (long)cf->imap_timeout);
+	if (cf->imap_index_directory[0] != '\0' &&
+	    cf->imap_index_directory[0] != '/')
+		cc_say(k, CONFCHECK_ERROR, "imap_index_directory", "\"%s\" is "
+		    "not an absolute path", cf->imap_index_directory);
 	if (cf->smtp_listen.n == 0)
 		cc_say(k, CONFCHECK_WARNING, "smtp_listen", "empty: no SMTP "
 		    "service");

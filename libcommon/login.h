@@ -270,6 +270,18 @@ void	login_exit(struct login_sess *) __attribute__((__noreturn__));
  * Does not return 0 without having dropped.
  */
 int	login_post_confine(const struct login_env *, const char *user);
+/*
+ * The same, with <root>/<domain>/<user> (created as mail_user) bound on
+ * <user's directory>/<name> before the chroot, in a private mount
+ * namespace of the process's own. root "" (or a suite not run as root,
+ * which has no chroot: then name is used in place): no bind.
+ */
+struct login_bind {
+	const char	*root;
+	const char	*name;
+};
+int	login_post_confine_bind(const struct login_env *, const char *user,
+	    const struct login_bind *);
 
 /*
  * Inside the layer: login_main.c starts one of these. Each takes over

@@ -219,15 +219,6 @@ scan(struct mailindex_folder *f, struct scan *s)
 }
 
 static int
-cmp_name(const void *a, const void *b)
-{
-	const struct ent *x = *(struct ent *const *)a;
-	const struct ent *y = *(struct ent *const *)b;
-
-	return maildir_name_cmp(x->name, y->name);
-}
-
-static int
 cmp_uid(const void *a, const void *b)
 {
 	const struct ent *x = a, *y = b;
@@ -293,6 +284,12 @@ restore_uidlist(struct mailindex_folder *f)
 	return r.l;
 }
 
+static struct uidlist *
+restore_cb(void *arg)
+{
+	return restore_uidlist(arg);
+}
+
 /*
  * The uidlist with a UID for every listed file (those it could not give
  * one keep UID 0 and wait for the next sync). NULL with errno.
@@ -300,105 +297,30 @@ restore_uidlist(struct mailindex_folder *f)
 static struct uidlist *
 uids_assign(struct mailindex_folder *f, struct scan *s)
 {
-	struct uidlist		*l = NULL;
-	struct uidlist_error	 err;
-	struct dotlock		 lk;
-	struct ent		**missing = NULL;
-	size_t			 i, nmiss = 0;
-	int			 r, need = 0;
+	struct uidlist	*l;
+	char		**names;
+	uint32_t	*uids;
+	size_t		 i;
+	int		 e;
 
-	r = uidlist_read(f->dirfd, &l, &err);
-	if (r != 1)
-		need = 1;
-	for (i = 0; i < s->n && !need; i++)
-		if ((s->e[i].uid = uidlist_lookup(l, s->e[i].name)) == 0)
-			need = 1;
-	if (!need)
-		return l;
-	r = uidlist_lock(f->dirfd, f->ix->lock_wait, &lk);
-	if (r != 1) {
-		if (r == 0)
-			log_warnx("%s: %s.lock held too long: new mail waits",
-			    f->path, UIDLIST_FILE);
-		if (l != NULL) {
-			/*
-			 * Every file that has a UID must be looked up, or
-			 * the sync would take those after the first
-			 * without one for expunged.
-			 */
-			for (i = 0; i < s->n; i++)
-				s->e[i].uid = uidlist_lookup(l, s->e[i].name);
-			return l;
-		}
-		errno = r == 0 ? EAGAIN : errno;
+	names = calloc(s->n ? s->n : 1, sizeof(*names));
+	uids = calloc(s->n ? s->n : 1, sizeof(*uids));
+	if (names == NULL || uids == NULL) {
+		free(names);
+		free(uids);
 		return NULL;
 	}
-	uidlist_free(l);
-	l = NULL;
-	r = uidlist_read(f->dirfd, &l, &err);
-	if (r != 1) {
-		if (r == -1 && errno != EINVAL)
-			goto fail;
-		if (r == -1)
-			log_warnx("%s/%s: %s: rewritten", f->path, UIDLIST_FILE,
-			    err.msg);
-		if ((l = restore_uidlist(f)) != NULL)
-			log_warnx("%s/%s: %s, written back from the index "
-			    "(UIDVALIDITY %u kept)", f->path, UIDLIST_FILE,
-			    r == 0 ? "missing" : "damaged", l->uidvalidity);
-		else if ((l = uidlist_new(0)) == NULL)
-			goto fail;
-	}
-	if ((missing = calloc(s->n ? s->n : 1, sizeof(*missing))) == NULL)
-		goto fail;
 	for (i = 0; i < s->n; i++)
-		if ((s->e[i].uid = uidlist_lookup(l, s->e[i].name)) == 0)
-			missing[nmiss++] = &s->e[i];
-	/* Dovecot gives new files UIDs in name order: so do we. */
-	qsort(missing, nmiss, sizeof(*missing), cmp_name);
-	for (i = 0; i < nmiss; i++)
-		if (uidlist_append(l, missing[i]->name, &missing[i]->uid) ==
-		    -1) {
-			/* A name the uidlist cannot hold: left without UID. */
-			if (errno != EINVAL)
-				goto fail;
-			log_warnx("%s: file name not usable, ignored",
-			    f->path);
-			missing[i]->uid = 0;
-		}
-	if (s->stable) {
-		/* Records of files gone: dropped, as Dovecot drops them. */
-		uint8_t *seen = calloc(l->n ? l->n : 1, 1);
-		size_t	 j;
-
-		if (seen == NULL)
-			goto fail;
-		for (i = 0; i < s->n; i++) {
-			ssize_t x = uidlist_find_uid(l, s->e[i].uid);
-
-			if (x >= 0)
-				seen[x] = 1;
-		}
-		for (i = j = l->n; i-- > 0;)
-			if (!seen[i])
-				(void)uidlist_remove(l, l->recs[i].uid);
-		free(seen);
-		(void)j;
-	}
-	if (uidlist_write(&lk, l) == -1) {
-		log_warn("%s/%s: write", f->path, UIDLIST_FILE);
-		goto fail;
-	}
-	dotlock_release(&lk);
-	free(missing);
+		names[i] = s->e[i].name;
+	l = uidlist_assign(f->dirfd, f->path, f->ix->lock_wait, names, s->n,
+	    s->stable, uids, restore_cb, f);
+	e = errno;
+	for (i = 0; l != NULL && i < s->n; i++)
+		s->e[i].uid = uids[i];
+	free(names);
+	free(uids);
+	errno = e;
 	return l;
-fail:
-	r = errno;
-	dotlock_release(&lk);
-	free(missing);
-	uidlist_free(l);
-	errno = r;
-	return NULL;
 }
 
 struct loadarg {

@@ -104,4 +104,29 @@ int	uidlist_lock(int dirfd, int wait_secs, struct dotlock *);
  */
 int	uidlist_write(struct dotlock *, struct uidlist *);
 
+/*
+ * Gives each of the n names (a folder's files, dirfd the folder) its UID
+ * in the folder's dovecot-uidlist: names the list lacks are added under
+ * its dot-lock (waiting at most lock_wait seconds) in delivery order
+ * (maildir_name_cmp), as Dovecot numbers them, and the list is
+ * rewritten; with complete (the listing missed nothing), records of
+ * names not given are dropped, as Dovecot drops them. A list missing or
+ * refused is made by restore(arg) when given (imapd's index remembers
+ * it), else anew. uids[i] gets 0 for a name the list cannot hold, or
+ * one left for later when the lock could not be had. Returns the list
+ * (free it), or NULL with errno (EAGAIN: no lock and no list). label
+ * names the folder in the log.
+ */
+struct uidlist	*uidlist_assign(int dirfd, const char *label, int lock_wait,
+		    char *const *names, size_t n, int complete,
+		    uint32_t *uids, struct uidlist *(*restore)(void *),
+		    void *arg);
+
+/*
+ * Drops the records of uids (messages removed by other means than a
+ * sync, such as POP3's QUIT) under the list's dot-lock. 0, or -1.
+ */
+int	uidlist_forget(int dirfd, const char *label, int lock_wait,
+	    const uint32_t *uids, size_t n);
+
 #endif

@@ -31,7 +31,11 @@
 #include "fsutil.h"
 #include "log.h"
 #include "maildir.h"
+#include "uidlist.h"
 #include "pop3d.h"
+
+static void	uidls_from_uidlist(struct pop3_mailbox *);
+static void	uidlist_forget_deleted(struct pop3_mailbox *);
 
 #define POP3_LOCK_FILE	"Maildir/.postern-pop3.lock"
 #define POP3_READ_BUF	65536
@@ -241,7 +245,81 @@ pop3_mailbox_load(struct pop3_mailbox *mb)
 	closedir(d);
 	if (mb->n > 0)
 		qsort(mb->m, mb->n, sizeof(*mb->m), msg_cmp);
+	uidls_from_uidlist(mb);
 	return 0;
+}
+
+/*
+ * UIDLs as Dovecot makes them by default (pop3_uidl_format %08Xu%08Xv:
+ * the UID, then UIDVALIDITY, in hex), from the dovecot-uidlist imapd
+ * numbers messages in: a mailbox moved from Dovecot keeps its UIDLs, so
+ * POP3 clients that leave mail on the server download nothing again,
+ * and POP3 and IMAP agree on what a message is. Not complete: new/ was
+ * not listed, and an IMAP session's records of it must stay. A message
+ * the list cannot number now (the lock held by another for long) keeps
+ * the name-based UIDL add_msg gave it.
+ */
+static void
+uidls_from_uidlist(struct pop3_mailbox *mb)
+{
+	struct uidlist	*l;
+	char		**names;
+	uint32_t	*uids;
+	size_t		 i;
+	int		 dirfd;
+
+	if (mb->n == 0)
+		return;
+	names = calloc(mb->n, sizeof(*names));
+	uids = calloc(mb->n, sizeof(*uids));
+	if (names == NULL || uids == NULL ||
+	    (dirfd = open("Maildir", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) ==
+	    -1) {
+		log_warn("UIDLs from %s", UIDLIST_FILE);
+		free(names);
+		free(uids);
+		return;
+	}
+	for (i = 0; i < mb->n; i++)
+		names[i] = mb->m[i].name;
+	if ((l = uidlist_assign(dirfd, "Maildir", POP3_UIDLIST_WAIT, names,
+	    mb->n, 0, uids, NULL, NULL)) == NULL)
+		log_warn("UIDLs from %s", UIDLIST_FILE);
+	for (i = 0; l != NULL && i < mb->n; i++)
+		if ((mb->m[i].uid = uids[i]) != 0)
+			snprintf(mb->m[i].uidl, sizeof(mb->m[i].uidl),
+			    "%08X%08X", uids[i], l->uidvalidity);
+	uidlist_free(l);
+	close(dirfd);
+	free(names);
+	free(uids);
+}
+
+/*
+ * The records of the messages QUIT removed leave dovecot-uidlist too (as
+ * an IMAP expunge does); one that cannot be had now goes at the next
+ * IMAP sync of the folder.
+ */
+static void
+uidlist_forget_deleted(struct pop3_mailbox *mb)
+{
+	uint32_t	*uids;
+	size_t		 i, n = 0;
+	int		 dirfd;
+
+	if ((uids = calloc(mb->n, sizeof(*uids))) == NULL)
+		return;
+	for (i = 0; i < mb->n; i++)
+		if (mb->m[i].deleted && mb->m[i].uid != 0)
+			uids[n++] = mb->m[i].uid;
+	if (n > 0 && (dirfd = open("Maildir", O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) != -1) {
+		if (uidlist_forget(dirfd, "Maildir", POP3_UIDLIST_WAIT, uids,
+		    n) == -1)
+			log_warn("forget deleted messages in %s", UIDLIST_FILE);
+		close(dirfd);
+	}
+	free(uids);
 }
 
 /* Finds message i again after another session renamed it. */
@@ -333,6 +411,8 @@ pop3_mailbox_expunge(struct pop3_mailbox *mb, size_t *failed)
 	/* The deletions are what the client asked for: make them durable. */
 	if (n > 0 && fs_fsync_dir("Maildir/cur") == -1)
 		log_warn("fsync Maildir/cur");
+	if (n > 0)
+		uidlist_forget_deleted(mb);
 	return n;
 }
 

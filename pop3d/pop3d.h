@@ -31,6 +31,8 @@
 #define POP3_ERRORS_MAX		20
 /* RFC 1939 message numbers are positive; we bound the mailbox too. */
 #define POP3_MESSAGES_MAX	1000000
+/* How long a login waits for another's dovecot-uidlist.lock (s). */
+#define POP3_UIDLIST_WAIT	5
 /* A UIDL is 1 to 70 characters in 0x21..0x7E (RFC 1939 7). */
 #define POP3_UIDL_MAX		70
 
@@ -154,6 +156,7 @@ struct pop3_msg {
 	size_t		 baselen;	/* its unique part */
 	uint64_t	 vsize;		/* octets the client receives */
 	int		 deleted;
+	uint32_t	 uid;		/* in dovecot-uidlist, or 0 */
 	char		 uidl[POP3_UIDL_MAX + 1];
 };
 

@@ -8,6 +8,7 @@ import os
 import re
 import smtplib
 import socket
+import subprocess
 import threading
 import time
 
@@ -338,3 +339,42 @@ def test_index_loss_keeps_uids(suite):
     assert data == [b"3"]
     assert c.uid("FETCH", "1:*", "(UID FLAGS)")[1] == before
     c.logout()
+
+
+def test_index_directory_elsewhere(suite_factory):
+    """imap_index_directory: the index lives on another disk, bound into
+    the session's chroot in a mount namespace of its own; the host's
+    mounts do not change."""
+    s = suite_factory()
+    idx = s.root / "index"
+    s.write_conf(f"imap_index_directory = {idx}\n")
+    s.postern("user", "add", ALICE)
+    s.start()
+    ready(s)
+    deliver(s, ALICE, ["elsewhere"])
+    mounts_before = open("/proc/self/mountinfo").read()
+    c = login(s)
+    assert c.select("INBOX")[1] == [b"1"]
+    c.fetch("1", "(ENVELOPE)")
+    assert (idx / "example.test" / "alice" / "mailindex.db").is_file()
+    local = s.maildir(ALICE).parent / ".postern-index"
+    assert not any(local.iterdir()), "index written in the user's directory"
+    c.logout()
+    assert str(idx) not in open("/proc/self/mountinfo").read()
+    assert open("/proc/self/mountinfo").read() == mounts_before
+
+
+def test_curl_reads_over_imap(suite):
+    ready(suite)
+    deliver(suite, ALICE, ["curl-one", "curl-two"])
+    url = f"imap://127.0.0.1:{suite.imap_port}/INBOX"
+    r = subprocess.run(["curl", "-sS", "--max-time", "20", f"{url};UID=2",
+                        "-u", f"{ALICE}:{PASSWORD}"],
+                       capture_output=True, timeout=30)
+    assert r.returncode == 0, r
+    assert b"Subject: curl-two" in r.stdout and b"Body of curl-two." in r.stdout
+    r = subprocess.run(["curl", "-sS", "--max-time", "20", url, "-X",
+                        "EXAMINE INBOX",
+                        "-u", f"{ALICE}:{PASSWORD}"],
+                       capture_output=True, timeout=30)
+    assert r.returncode == 0 and b"* 2 EXISTS" in r.stdout, r
