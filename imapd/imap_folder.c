@@ -243,8 +243,15 @@ build(struct imap_folder_list *l)
 		unsigned	 up = 0;
 		size_t		 k, comp, start;
 
+		if (in[i].flags & IMAP_FOLDER_EXISTS)
+			up |= IMAP_FOLDER_PARENT;
+		if (in[i].flags & IMAP_FOLDER_SUBSCRIBED)
+			up |= IMAP_FOLDER_SUBPARENT;
+		/* A second entry of the last name: the stack ends with it. */
 		if (l->n > 0 && strcmp(l->v[l->n - 1].name, name) == 0) {
 			l->v[l->n - 1].flags |= in[i].flags;
+			for (k = 0; k + 1 < depth; k++)
+				l->v[stack[k]].flags |= up;
 			continue;
 		}
 		/*
@@ -260,10 +267,6 @@ build(struct imap_folder_list *l)
 				break;
 			depth--;
 		}
-		if (in[i].flags & IMAP_FOLDER_EXISTS)
-			up |= IMAP_FOLDER_PARENT;
-		if (in[i].flags & IMAP_FOLDER_SUBSCRIBED)
-			up |= IMAP_FOLDER_SUBPARENT;
 		/* Every ancestor on the stack gains what this one adds. */
 		for (k = 0; k < depth; k++)
 			l->v[stack[k]].flags |= up;
