@@ -12,6 +12,7 @@
  * lines into the caller's buffer and says what the tagged reply is; it
  * never writes to the client itself.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -25,7 +26,7 @@
 #define SERVERBUG	"[SERVERBUG] Internal error occurred. " \
 			"Refer to server log for more information."
 /* LIST-EXTENDED: patterns in one LIST (a mailbox list of them). */
-#define LIST_PATTERNS_MAX	16
+#define LIST_PATTERNS_MAX	8
 
 static void
 reply_set(struct imap_reply *r, enum imap_status_code code,
@@ -125,6 +126,7 @@ struct list_req {
 	int			 lsub;
 	const struct imap_arg	*status;	/* RETURN STATUS's items */
 	char			 pat[LIST_PATTERNS_MAX][IMAP_PATTERN_MAX + 1];
+	char			 upat[LIST_PATTERNS_MAX][IMAP_PATTERN_MAX + 1];
 	size_t			 npat;
 };
 
@@ -133,9 +135,17 @@ match_any(const struct list_req *q, const char *name)
 {
 	size_t i;
 
-	for (i = 0; i < q->npat; i++)
+	for (i = 0; i < q->npat; i++) {
 		if (imap_list_match(q->pat[i], name, MAILBOX_SEP) == 1)
 			return 1;
+		/*
+		 * INBOX is INBOX in any case, so the whole pattern matches
+		 * it without case ("In%", "*b*"), as Dovecot matches it.
+		 */
+		if (strcmp(name, "INBOX") == 0 &&
+		    imap_list_match(q->upat[i], name, MAILBOX_SEP) == 1)
+			return 1;
+	}
 	return 0;
 }
 
@@ -249,10 +259,16 @@ list_walk(struct imap_folder_ctx *ctx, const struct list_req *q,
 			    (f->special == IMAP_SPECIAL_NONE ||
 			    !(fl & IMAP_FOLDER_EXISTS)))
 				sel = 0;
+			/*
+			 * RECURSIVEMATCH, as Dovecot answers it: a selected
+			 * name with a subscribed one below gets CHILDINFO;
+			 * one not selected is listed for it only when the
+			 * patterns do not reach the subscribed one.
+			 */
 			if ((q->opts & SEL_RECURSIVE) &&
 			    (q->opts & SEL_SUBSCRIBED) &&
 			    (fl & IMAP_FOLDER_SUBPARENT) &&
-			    hidden_sub_below(l, i, q))
+			    (sel || hidden_sub_below(l, i, q)))
 				sel = childinfo = 1;
 		} else
 			sel = (fl & (IMAP_FOLDER_EXISTS |
@@ -286,6 +302,10 @@ add_pattern(struct list_req *q, const char *ref, const struct imap_arg *a,
 		reply_set(r, IMAP_RES_BAD, "Pattern too long.");
 		return -1;
 	}
+	for (n = 0; q->pat[q->npat][n] != '\0'; n++)
+		q->upat[q->npat][n] = (char)toupper(
+		    (unsigned char)q->pat[q->npat][n]);
+	q->upat[q->npat][n] = '\0';
 	q->npat++;
 	return 0;
 }
@@ -371,7 +391,9 @@ cmd_list(struct imap_folder_ctx *ctx, const struct imap_request *req,
 		}
 		ret = a->next;
 	}
-	q.extended = sel != NULL || ret != NULL;
+	/* A list of patterns is LIST-EXTENDED syntax too (RFC 5258 3). */
+	q.extended = sel != NULL || ret != NULL ||
+	    (!lsub && pat->type == IMAP_ARG_LIST);
 	if (list_options(&q, sel, ret, r) == -1)
 		return;
 	if ((q.opts & RET_STATUS) && ctx->status == NULL) {
