@@ -217,7 +217,9 @@ imap_folder_delete(struct mailindex *ix, const char *name)
 	if (fs_fsync_dir(IMAP_FOLDER_ROOT) == -1)
 		log_warn("folder %s: fsync", name);
 	/* The folder is gone for everyone now; what is left is ours. */
-	if (rm_tree(AT_FDCWD, gone, 0) == -1)
+	/* A folder that was a symlink: the link goes, never its target. */
+	if (rm_tree(AT_FDCWD, gone, 0) == -1 &&
+	    ((errno != ELOOP && errno != ENOTDIR) || unlink(gone) == -1))
 		log_warn("folder %s: removing %s", name, gone);
 	forget(ix, path);
 	return IMAP_FOLDER_OK;

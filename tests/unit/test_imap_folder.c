@@ -581,6 +581,61 @@ test_delete(void **state)
 	maildir_entries(names, sizeof(names));
 	assert_string_equal(names, "");
 	ctx.selected = NULL;
+	/* A folder that is a symlink: the link goes, not what it names. */
+	expect("CREATE real", IMAP_RES_OK, "");
+	put("Maildir/.real/cur/1.M1P1.h:2,", "x");
+	assert_int_equal(symlink(".real", "Maildir/.link"), 0);
+	expect_out("LIST \"\" link", "* LIST (\\HasNoChildren) \".\" link\r\n");
+	expect("DELETE link", IMAP_RES_OK, "");
+	maildir_entries(names, sizeof(names));
+	assert_string_equal(names, ".real");
+	assert_true(exists("Maildir/.real/cur/1.M1P1.h:2,"));
+}
+
+static void
+test_limits_and_depth(void **state)
+{
+	char	deep[MAILBOX_NAME_MAX + 1], line[MAILBOX_NAME_MAX + 16];
+	struct ans a;
+	struct buf b;
+	size_t	i, n;
+
+	(void)state;
+	/* 127 levels in one name: its 126 parents are listed. */
+	for (i = 0; i < 127; i++) {
+		deep[2 * i] = 'a';
+		deep[2 * i + 1] = '.';
+	}
+	deep[253] = '\0';
+	snprintf(line, sizeof(line), "CREATE %s", deep);
+	expect(line, IMAP_RES_OK, "");
+	run(&a, "LIST \"\" *");
+	assert_int_equal(a.r.code, IMAP_RES_OK);
+	for (n = 0, i = 0; i < a.out.len; i++)
+		n += a.out.data[i] == '\n';
+	assert_int_equal(n, 128);
+	assert_non_null(strstr(a.out.data, "(\\HasNoChildren) \".\" a.a."));
+	done(&a);
+	expect("DELETE a", IMAP_RES_NO, "[NONEXISTENT]");
+	/* Past IMAP_FOLDERS_MAX names: NO [LIMIT], never a cut list. */
+	buf_init(&b, 0);
+	buf_puts(&b, "V\t2\n\n");
+	for (i = 0; i <= IMAP_FOLDERS_MAX; i++)
+		buf_printf(&b, "n%zu\n", i);
+	assert_int_equal(fs_atomic_write("Maildir/subscriptions", b.data,
+	    b.len, 0600), 0);
+	buf_free(&b);
+	run(&a, "LSUB \"\" *");
+	assert_int_equal(a.r.code, IMAP_RES_NO);
+	assert_string_equal(a.r.text, "[LIMIT] Too many mailboxes");
+	assert_int_equal(a.out.len, 0);
+	done(&a);
+	expect("LIST \"\" *", IMAP_RES_NO, "[LIMIT]");
+	expect("CREATE one-more", IMAP_RES_NO, "[LIMIT]");
+	assert_false(exists("Maildir/.one-more"));
+	/* Back under it, CREATE works again. */
+	assert_int_equal(unlink("Maildir/subscriptions"), 0);
+	expect("CREATE one-more", IMAP_RES_OK, "");
 }
 
 /* --- RENAME --- */
@@ -841,6 +896,8 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_lsub, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_delete, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_limits_and_depth, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_rename_with_children,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rename_inbox, setup,
