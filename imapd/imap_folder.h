@@ -1,10 +1,10 @@
 /*
  * imap_folder.h - the user's folder tree (imap_folder.c: names to paths,
- * the list of folders with their attributes, CREATE, DELETE, RENAME,
- * subscriptions, the default folders) and the IMAP commands that work on
- * it (imap_cmd_folder.c: LIST with LIST-EXTENDED, LIST-STATUS and
- * SPECIAL-USE, LSUB, CREATE, DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE,
- * NAMESPACE).
+ * the table of folders with their attributes, subscriptions;
+ * imap_folder_ops.c: CREATE, DELETE, RENAME, the default folders) and the
+ * IMAP commands that work on it (imap_cmd_folder.c: LIST with
+ * LIST-EXTENDED, LIST-STATUS and SPECIAL-USE, LSUB, CREATE, DELETE,
+ * RENAME, SUBSCRIBE, UNSUBSCRIBE, NAMESPACE).
  *
  * The mail process runs chrooted in the user's directory: every path
  * here is relative to the working directory, which holds "Maildir"
