@@ -121,6 +121,14 @@ unsigned	 mailindex_rebuilds(const struct mailindex *);
 struct mailindex_folder *mailindex_folder_open(struct mailindex *,
 	    const char *path);
 void		 mailindex_folder_close(struct mailindex_folder *);
+/*
+ * Drops every record of the folder whose path is path (its messages,
+ * cached strings, expunge history and folder record), as after a
+ * DELETE or a RENAME: the next view of that path starts from the
+ * Maildir and its uidlist. Only that path, not its Maildir++ children
+ * (".a.b" is another folder than ".a"). 0, or -1 with errno.
+ */
+int		 mailindex_folder_forget(struct mailindex *, const char *path);
 
 /*
  * Brings the index up to date with the Maildir and the uidlist, then

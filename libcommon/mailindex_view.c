@@ -195,6 +195,32 @@ mailindex_folder_close(struct mailindex_folder *f)
 	free(f);
 }
 
+int
+mailindex_folder_forget(struct mailindex *ix, const char *path)
+{
+	struct mi_group	 g;
+	unsigned char	 key[MI_KEY_MAX];
+	size_t		 len = strlen(path);
+	int		 ok;
+
+	/* The same bound as mailindex_folder_open: the same keys. */
+	if (len == 0 || len + 2 > MI_KEY_MAX - 16) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	key[0] = 'f';
+	memcpy(key + 1, path, len);
+	key[len + 1] = '\0';
+	if (mi_check(ix) == -1 || mi_begin(ix, &g) == -1)
+		return -1;
+	ok = mi_del_prefix(ix, &g, key, len + 2) == 0;
+	if (mi_end(ix, &g, ok) == 0)
+		return 0;
+	/* A damaged index forgets everything: every folder is rebuilt. */
+	if (ix->corrupt)
+		return mi_reset(ix);
+	return -1;
+}
 
 uint32_t
 mailindex_uidvalidity(const struct mailindex_folder *f)

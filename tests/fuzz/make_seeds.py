@@ -418,12 +418,37 @@ def imap_seqset():
     put("imap_seqset", "bad", b"\x00\x011,,2:")
 
 
+# The first byte is the subscriptions file's length / 4 (that many times
+# 4 bytes follow), then the commands.
+def imap_folder():
+    def cmds(*c):
+        return "".join("t%d %s\r\n" % (i, x) for i, x in enumerate(c))
+    put("imap_folder", "tree", "\x00" + cmds(
+        'CREATE x', 'CREATE x.y.z', 'LIST "" *', 'RENAME a x.q',
+        'RENAME x w', 'DELETE a.b', 'DELETE w.y.z', 'LSUB "" %',
+        'SUBSCRIBE Sent', 'UNSUBSCRIBE Sent',
+        'LIST (SUBSCRIBED RECURSIVEMATCH) "" % RETURN (CHILDREN SPECIAL-USE)',
+        'LIST "" ("a" "Sent" "*") RETURN (SUBSCRIBED)', 'RENAME INBOX Old',
+        'NAMESPACE', 'LIST "" ""', 'CREATE foo.'))
+    subs = b"V\t2\n\na\tb\n../x\nSent\n\xff\x00\n"
+    subs += b"\n" * ((-len(subs)) % 4)
+    put("imap_folder", "subscriptions", bytes([len(subs) // 4]) + subs +
+        cmds('LSUB "" *', 'LSUB "" %', 'SUBSCRIBE a.b', 'UNSUBSCRIBE a.b',
+             'LIST (SUBSCRIBED) "" *').encode())
+    put("imap_folder", "hostile", ("\x00" + cmds(
+        'CREATE "../x"', 'CREATE "a/b"', 'CREATE {5+}\r\n../..',
+        'RENAME a.b "../../etc"', 'RENAME a.b &AC8-x', 'DELETE ".."',
+        'CREATE "caf\xc3\xa9"', 'LIST "../" *',
+        'CREATE ' + 'a.' * 126 + 'a', 'LIST "" *',
+        'RENAME a ' + 'b' * 250, 'CREATE x&AC4-y')).encode("latin1"))
+
+
 def main():
     for f in (smtp_cmd, smtp_data, envelope, proto, pop3_cmd, pop3_stuff,
               mailhdr, conf, spool_header, dns_answer_seeds,
               logd_line, aliases, smtp_reply, cmdline, tls_sni,
               tls_policy, mime, uidlist, mailbox_name, imap_cmd,
-              imap_seqset):
+              imap_seqset, imap_folder):
         f()
     return 0
 
