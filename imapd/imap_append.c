@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "fsutil.h"
+#include "imap_folder.h"
 #include "imap_sess.h"
 #include "log.h"
 
@@ -58,7 +59,7 @@ imap_cmd_append(struct imap_sess *s)
 		return;
 	}
 	if (imap_arg_mailbox(imap_req_arg(&s->req, 0), &name, &len) == 0 &&
-	    imap_folder_path_of(name, path, sizeof(path)) == 0 &&
+	    imap_folder_path(name, path, sizeof(path)) == 0 &&
 	    s->sel != NULL && strcmp(path, s->selpath) == 0) {
 		own = 1;
 		f = s->sel;

@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "imap_folder.h"
 #include "imap_seqset.h"
 #include "imap_sess.h"
 #include "imapd.h"
@@ -180,21 +181,6 @@ imap_flags_to_index(struct imap_sess *s, struct mailindex_folder *f,
 	return 0;
 }
 
-int
-imap_folder_path_of(const char *name, char *path, size_t sz)
-{
-	char dir[MAILBOX_NAME_MAX + 2];
-
-	if (mailbox_name_to_dir(name, dir, sizeof(dir)) == -1)
-		return -1;
-	if ((size_t)snprintf(path, sz, "Maildir%s%s", strcmp(dir, ".") == 0 ?
-	    "" : "/", strcmp(dir, ".") == 0 ? "" : dir) >= sz) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	return 0;
-}
-
 struct mailindex_folder *
 imap_folder_open_arg(struct imap_sess *s, const struct imap_arg *a,
     int trycreate, char name[MAILBOX_NAME_MAX + 1], char path[IMAP_PATH_MAX])
@@ -208,7 +194,7 @@ imap_folder_open_arg(struct imap_sess *s, const struct imap_arg *a,
 		return NULL;
 	}
 	if (len > MAILBOX_NAME_MAX || memchr(n, '\0', len) != NULL ||
-	    imap_folder_path_of(n, path, IMAP_PATH_MAX) == -1) {
+	    imap_folder_path(n, path, IMAP_PATH_MAX) == -1) {
 		imap_no(s, "[CANNOT] Invalid mailbox name");
 		return NULL;
 	}
@@ -456,6 +442,44 @@ cmd_enable(struct imap_sess *s)
 	imap_ok(s, "Enabled.");
 }
 
+/* LIST, LSUB, CREATE, DELETE, RENAME, (UN)SUBSCRIBE, NAMESPACE. */
+void
+imap_cmd_folder(struct imap_sess *s)
+{
+	struct imap_folder_ctx	 ctx;
+	struct imap_reply	 reply;
+	struct buf		 b;
+
+	memset(&ctx, 0, sizeof(ctx));
+	memset(&reply, 0, sizeof(reply));
+	ctx.ix = s->ix;
+	ctx.selected = s->sel != NULL ? s->selname : NULL;
+	ctx.status = imap_status_cb;
+	ctx.status_arg = s;
+	buf_init(&b, 0);
+	imap_folder_command(&ctx, &s->req, &b, &reply);
+	imap_send(s, &b);
+	buf_free(&b);
+	if (ctx.deleted_selected) {
+		/* Its messages are gone with it: nothing is selected now. */
+		imap_sess_unselect(s);
+		s->sync_ok = 0;
+		netio_printf(&s->io, "* OK [CLOSED] Selected mailbox was "
+		    "deleted.\r\n");
+	}
+	switch (reply.code) {
+	case IMAP_RES_OK:
+		imap_ok(s, "%s", reply.text);
+		break;
+	case IMAP_RES_NO:
+		imap_no(s, "%s", reply.text);
+		break;
+	case IMAP_RES_BAD:
+		imap_bad(s, "%s", reply.text);
+		break;
+	}
+}
+
 static int
 needs_selected(struct imap_sess *s)
 {
@@ -492,6 +516,12 @@ dispatch(struct imap_sess *s)
 		return;
 	} else if (strcmp(name, "STATUS") == 0)
 		imap_cmd_status(s);
+	else if (strcmp(name, "LIST") == 0 || strcmp(name, "LSUB") == 0 ||
+	    strcmp(name, "CREATE") == 0 || strcmp(name, "DELETE") == 0 ||
+	    strcmp(name, "RENAME") == 0 || strcmp(name, "SUBSCRIBE") == 0 ||
+	    strcmp(name, "UNSUBSCRIBE") == 0 ||
+	    strcmp(name, "NAMESPACE") == 0)
+		imap_cmd_folder(s);
 	else if (strcmp(name, "APPEND") == 0)
 		imap_cmd_append(s);
 	else if (strcmp(name, "IDLE") == 0) {
@@ -651,6 +681,8 @@ imap_mail_run(const struct login_env *env, int client, const char *user,
 		    "later.");
 		imap_sess_exit(&s, NULL, "index error");
 	}
+	/* Sent, Drafts, Trash, Junk, Archive for a new user (RFC 6154). */
+	(void)imap_folder_defaults();
 	/* For "postern user show"; a failure costs only the record. */
 	if (lastlogin_write("imap", ip, (int64_t)time(NULL)) == -1)
 		log_warn("login: user=<%s>: record the last login", user);

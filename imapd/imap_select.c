@@ -7,13 +7,14 @@
  *
  * Runs in the mail process (imap_mail.c), chrooted in the user's
  * directory as mail_user. Mailbox names come from the client and
- * become paths only through imap_folder_path_of (mailbox_name_ok).
+ * become paths only through imap_folder_path (imap_folder.c).
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "imap_folder.h"
 #include "imap_seqset.h"
 #include "imap_sess.h"
 #include "imap_write.h"
@@ -313,6 +314,84 @@ imap_cmd_expunge(struct imap_sess *s, int uid)
 	imap_ok(s, "Expunge completed.");
 }
 
+static int
+status_item_ok(const struct imap_arg *a)
+{
+	return imap_arg_is(a, "MESSAGES") || imap_arg_is(a, "RECENT") ||
+	    imap_arg_is(a, "UIDNEXT") || imap_arg_is(a, "UIDVALIDITY") ||
+	    imap_arg_is(a, "UNSEEN") || imap_arg_is(a, "HIGHESTMODSEQ");
+}
+
+/*
+ * "* STATUS name (...)" of the folder at path into out; -1 when it
+ * cannot be read (nothing written).
+ */
+static int
+status_write(struct imap_sess *s, const char *name, const char *path,
+    const struct imap_arg *items, struct buf *out)
+{
+	struct mailindex_folder	*f;
+	const struct imap_arg	*a;
+	const uint32_t		*view;
+	size_t			 n, i, unseen = 0, recent = 0;
+	struct mailindex_msg	 m;
+	const char		*sep = "";
+
+	if ((f = mailindex_folder_open(s->ix, path)) == NULL)
+		return -1;
+	if (mailindex_sync(f, 0, NULL) == -1) {
+		mailindex_folder_close(f);
+		return -1;
+	}
+	view = mailindex_uids(f, &n);
+	for (i = 0; i < n; i++)
+		if (mailindex_get(f, view[i], &m) == 1) {
+			unseen += !(m.flags.sys & KEYWORDS_SEEN);
+			recent += m.in_new;
+		}
+	(void)buf_puts(out, "* STATUS ");
+	(void)imap_write_astring(out, name, strlen(name));
+	(void)buf_puts(out, " (");
+	for (a = items->list; a != NULL; a = a->next, sep = " ") {
+		if (imap_arg_is(a, "MESSAGES"))
+			(void)buf_printf(out, "%sMESSAGES %zu", sep, n);
+		else if (imap_arg_is(a, "RECENT"))
+			(void)buf_printf(out, "%sRECENT %zu", sep, recent);
+		else if (imap_arg_is(a, "UIDNEXT"))
+			(void)buf_printf(out, "%sUIDNEXT %u", sep,
+			    mailindex_uidnext(f));
+		else if (imap_arg_is(a, "UIDVALIDITY"))
+			(void)buf_printf(out, "%sUIDVALIDITY %u", sep,
+			    mailindex_uidvalidity(f));
+		else if (imap_arg_is(a, "UNSEEN"))
+			(void)buf_printf(out, "%sUNSEEN %zu", sep, unseen);
+		else
+			(void)buf_printf(out, "%sHIGHESTMODSEQ %llu", sep,
+			    (unsigned long long)mailindex_highestmodseq(f));
+	}
+	(void)buf_puts(out, ")\r\n");
+	mailindex_folder_close(f);
+	return 0;
+}
+
+int
+imap_status_cb(void *arg, const char *name, const struct imap_arg *items,
+    struct buf *out)
+{
+	struct imap_sess	*s = arg;
+	const struct imap_arg	*a;
+	char			 path[IMAP_PATH_MAX];
+
+	if (items == NULL || items->type != IMAP_ARG_LIST || items->n == 0)
+		return -1;
+	for (a = items->list; a != NULL; a = a->next)
+		if (!status_item_ok(a))
+			return -1;
+	if (imap_folder_path(name, path, sizeof(path)) == -1)
+		return -1;
+	return status_write(s, name, path, items, out);
+}
+
 /* STATUS (RFC 3501 6.3.10): the items of one folder. */
 void
 imap_cmd_status(struct imap_sess *s)
@@ -321,11 +400,7 @@ imap_cmd_status(struct imap_sess *s)
 	struct mailindex_folder	*f;
 	char			 name[MAILBOX_NAME_MAX + 1];
 	char			 path[IMAP_PATH_MAX];
-	const uint32_t		*view;
-	size_t			 n, i, unseen = 0, recent = 0;
-	struct mailindex_msg	 m;
 	struct buf		 b;
-	const char		*sep = "";
 
 	if (s->req.nargs != 2 || items->type != IMAP_ARG_LIST ||
 	    items->n == 0) {
@@ -333,52 +408,21 @@ imap_cmd_status(struct imap_sess *s)
 		return;
 	}
 	for (a = items->list; a != NULL; a = a->next)
-		if (!imap_arg_is(a, "MESSAGES") && !imap_arg_is(a, "RECENT") &&
-		    !imap_arg_is(a, "UIDNEXT") &&
-		    !imap_arg_is(a, "UIDVALIDITY") &&
-		    !imap_arg_is(a, "UNSEEN") &&
-		    !imap_arg_is(a, "HIGHESTMODSEQ")) {
+		if (!status_item_ok(a)) {
 			imap_bad(s, "Unknown STATUS item");
 			return;
 		}
+	/* Names the folder, or answers why not. */
 	if ((f = imap_folder_open_arg(s, imap_req_arg(&s->req, 0), 0, name,
-	    path)) == NULL || mailindex_sync(f, 0, NULL) == -1) {
-		if (f != NULL) {
-			mailindex_folder_close(f);
-			imap_no(s, "[SERVERBUG] Cannot read the mailbox %s",
-			    name);
-		}
+	    path)) == NULL)
+		return;
+	mailindex_folder_close(f);
+	buf_init(&b, 0);
+	if (status_write(s, name, path, items, &b) == -1) {
+		buf_free(&b);
+		imap_no(s, "[SERVERBUG] Cannot read the mailbox %s", name);
 		return;
 	}
-	view = mailindex_uids(f, &n);
-	for (i = 0; i < n; i++)
-		if (mailindex_get(f, view[i], &m) == 1) {
-			unseen += !(m.flags.sys & KEYWORDS_SEEN);
-			recent += m.in_new;
-		}
-	buf_init(&b, 0);
-	(void)buf_puts(&b, "* STATUS ");
-	(void)imap_write_astring(&b, name, strlen(name));
-	(void)buf_puts(&b, " (");
-	for (a = items->list; a != NULL; a = a->next, sep = " ") {
-		if (imap_arg_is(a, "MESSAGES"))
-			(void)buf_printf(&b, "%sMESSAGES %zu", sep, n);
-		else if (imap_arg_is(a, "RECENT"))
-			(void)buf_printf(&b, "%sRECENT %zu", sep, recent);
-		else if (imap_arg_is(a, "UIDNEXT"))
-			(void)buf_printf(&b, "%sUIDNEXT %u", sep,
-			    mailindex_uidnext(f));
-		else if (imap_arg_is(a, "UIDVALIDITY"))
-			(void)buf_printf(&b, "%sUIDVALIDITY %u", sep,
-			    mailindex_uidvalidity(f));
-		else if (imap_arg_is(a, "UNSEEN"))
-			(void)buf_printf(&b, "%sUNSEEN %zu", sep, unseen);
-		else
-			(void)buf_printf(&b, "%sHIGHESTMODSEQ %llu", sep,
-			    (unsigned long long)mailindex_highestmodseq(f));
-	}
-	(void)buf_puts(&b, ")\r\n");
-	mailindex_folder_close(f);
 	imap_send(s, &b);
 	buf_free(&b);
 	imap_ok(s, "Status completed.");

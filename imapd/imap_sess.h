@@ -95,8 +95,6 @@ int	imap_flags_to_index(struct imap_sess *, struct mailindex_folder *,
 struct mailindex_folder *imap_folder_open_arg(struct imap_sess *,
 	    const struct imap_arg *, int trycreate,
 	    char name[MAILBOX_NAME_MAX + 1], char path[IMAP_PATH_MAX]);
-/* A folder's path from a client's name; -1 (EINVAL) when refused. */
-int	imap_folder_path_of(const char *name, char *path, size_t sz);
 /* The sequence set argument read against the view: UIDs, sorted. */
 int	imap_set_uids(struct imap_sess *, const struct imap_arg *, int uid,
 	    uint32_t **uids, size_t *n);
@@ -114,6 +112,10 @@ void	imap_cmd_select(struct imap_sess *, int examine);
 void	imap_cmd_close(struct imap_sess *, int expunge);
 void	imap_cmd_expunge(struct imap_sess *, int uid);
 void	imap_cmd_status(struct imap_sess *);
+/* LIST's RETURN (STATUS ...) (imap_folder_ctx.status): arg the session. */
+int	imap_status_cb(void *, const char *name, const struct imap_arg *items,
+	    struct buf *);
+void	imap_cmd_folder(struct imap_sess *);
 void	imap_cmd_fetch(struct imap_sess *, int uid);
 void	imap_cmd_store(struct imap_sess *, int uid);
 void	imap_cmd_copy(struct imap_sess *, int uid, int move);

@@ -378,3 +378,59 @@ def test_curl_reads_over_imap(suite):
                         "-u", f"{ALICE}:{PASSWORD}"],
                        capture_output=True, timeout=30)
     assert r.returncode == 0 and b"* 2 EXISTS" in r.stdout, r
+
+
+def test_folders_special_use_copy_move_status(suite):
+    ready(suite)
+    deliver(suite, ALICE, ["f1", "f2", "f3"])
+    c = login(suite)
+    typ, data = c.list()
+    assert typ == "OK"
+    listed = {re.search(rb'"([^"]*)"$|(\S+)$', d).group(0).strip(b'"'):
+              d for d in data}
+    for name, use in ((b"Sent", b"\\Sent"), (b"Drafts", b"\\Drafts"),
+                      (b"Trash", b"\\Trash"), (b"Junk", b"\\Junk"),
+                      (b"Archive", b"\\Archive")):
+        assert use in listed[name], data
+    assert b"INBOX" in listed
+    assert c.create("Work")[0] == "OK"
+    assert c.create("Work.2026")[0] == "OK"
+    typ, data = c.list('""', "Work*")
+    assert any(b"\\HasChildren" in d and d.endswith(b" Work") for d in data), \
+        data
+    c.select("INBOX")
+    typ, data = c.copy("1:2", "Work")
+    assert typ == "OK" and re.match(rb"\[COPYUID \d+ 1:2 1:2\]", data[0]), \
+        data
+    typ, data = c.uid("MOVE", "3", "Work.2026")
+    assert typ == "OK", data
+    assert c.select("INBOX")[1] == [b"2"]
+    typ, data = c.status("Work", "(MESSAGES UIDNEXT UNSEEN)")
+    assert typ == "OK" and b"MESSAGES 2" in data[0] and b"UNSEEN 2" in data[0]
+    typ, data = c.rename("Work", "Projects")
+    assert typ == "OK"
+    typ, data = c.status("Projects.2026", "(MESSAGES)")
+    assert b"MESSAGES 1" in data[0], data
+    typ, data = c.select("Projects")
+    assert typ == "OK" and data == [b"2"]
+    assert c.subscribe("Projects")[0] == "OK"
+    typ, data = c.lsub()
+    assert any(d.endswith(b" Projects") for d in data), data
+    typ, data = c._simple_command("LIST", '""', '"*"', "RETURN",
+                                  "(STATUS (MESSAGES))")
+    assert typ == "OK"
+    statuses = c.untagged_responses.get("STATUS", [])
+    assert any(b"Projects.2026" in st and b"MESSAGES 1" in st
+               for st in statuses), statuses
+    # DELETE of the selected folder closes it.
+    typ, data = c.delete("Projects.2026")
+    assert typ == "OK"
+    for name in ("../x", "a/b", ".hidden", "Projects..x"):
+        typ, data = c.create(name)
+        assert typ == "NO", (name, data)
+    # Only real folders were made in the Maildir.
+    md = suite.maildir(ALICE)
+    dirs = sorted(p.name for p in md.iterdir() if p.name.startswith("."))
+    assert dirs == [".Archive", ".Drafts", ".Junk", ".Projects", ".Sent",
+                    ".Trash"], dirs
+    c.logout()
