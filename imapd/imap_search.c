@@ -226,6 +226,7 @@ parse_group(struct sparse *p, const struct imap_arg *a,
     struct imap_snode **out, int depth)
 {
 	struct imap_snode	*g, *k, **tail;
+	int			 rc;
 
 	if ((g = node_new(p, IMAP_SK_AND)) == NULL)
 		return -1;
@@ -234,11 +235,15 @@ parse_group(struct sparse *p, const struct imap_arg *a,
 	if (a == NULL)
 		return bad(p, "Empty search key list");
 	while (a != NULL) {
-		if (parse_key(p, &a, &k, depth + 1) == -1)
+		/* A key made before its error is linked so that it is freed. */
+		rc = parse_key(p, &a, &k, depth + 1);
+		if (k != NULL) {
+			*tail = k;
+			tail = &k->next;
+			g->needs_msg |= k->needs_msg;
+		}
+		if (rc == -1)
 			return -1;
-		*tail = k;
-		tail = &k->next;
-		g->needs_msg |= k->needs_msg;
 	}
 	return 0;
 }

@@ -89,7 +89,7 @@ void	imap_search_msg_init(struct imap_search_msg *);
 void	imap_search_msg_free(struct imap_search_msg *);
 /* Reads and parses the message: 0, or -1 (gone or failed set). */
 int	imap_search_msg_load(struct imap_search_msg *,
-	    struct imap_search_ctx *, uint32_t uid, uint64_t size);
+	    struct imap_search_ctx *, uint32_t uid);
 /* The key's text in the message: 1, 0, -1 no memory. */
 int	imap_search_msg_header(struct imap_search_msg *,
 	    const struct imap_snode *);

@@ -97,7 +97,7 @@ eval_list(struct mctx *c, struct imap_snode *kids, int any)
 static int
 need_msg(struct mctx *c)
 {
-	return imap_search_msg_load(&c->msg, c->ctx, c->m->uid, c->m->size);
+	return imap_search_msg_load(&c->msg, c->ctx, c->m->uid);
 }
 
 static int

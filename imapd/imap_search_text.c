@@ -215,14 +215,13 @@ imap_search_msg_free(struct imap_search_msg *m)
 
 int
 imap_search_msg_load(struct imap_search_msg *m, struct imap_search_ctx *ctx,
-    uint32_t uid, uint64_t size)
+    uint32_t uid)
 {
 	struct stat	st;
 	size_t		cap;
 	ssize_t		r;
 	int		fd;
 
-	(void)size;
 	if (m->tried)
 		return m->root != NULL ? 0 : -1;
 	m->tried = 1;
