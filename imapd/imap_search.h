@@ -18,6 +18,16 @@
  * do), so evaluation recursion is bounded; matching one message costs
  * O(keys) plus, for header and text keys, one read and one MIME parse
  * of the message and O(size) per key.
+ *
+ * A session runs one as: imap_search_parse (BAD / NO [BADCHARSET] on
+ * failure; with imap_search_needs_modseq, CONDSTORE is on from now),
+ * then for each message of the view in sequence order its record
+ * (mailindex_get, or mailindex_scan's, skipping UIDs not in the view)
+ * into imap_search_match, each match into imap_search_result_add (its
+ * sequence number, or UID for UID SEARCH), then imap_search_result_write
+ * and "<tag> OK". open_msg is called from inside imap_search_match: a
+ * caller inside mailindex_scan's callback must not have it change the
+ * index. No EXPUNGE may be sent meanwhile (RFC 3501 7.4.1).
  */
 #ifndef POSTERN_IMAP_SEARCH_H
 #define POSTERN_IMAP_SEARCH_H
