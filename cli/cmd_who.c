@@ -3,8 +3,8 @@
  * user, protocol, client address, since when, process id.
  *
  * Runs as root (or the development user), reading /proc. A logged-in
- * POP3 session is exactly one mail process, exec'd by pop3d's root
- * parent as "pop3d -c CONFIG -m CLIENT:LEFT:USER:IP"
+ * POP3 or IMAP session is exactly one mail process, exec'd by pop3d's
+ * or imapd's root parent as "pop3d -c CONFIG -m CLIENT:LEFT:USER:IP"
  * (libcommon/login_parent.c): so the kernel's process table is the session table. Nothing has to be
  * recorded or cleaned up -- a table kept by pop3d's parent would go
  * stale when the parent restarts, since its mail processes outlive it
@@ -38,7 +38,8 @@
 #define WHO_CMDLINE_MAX	4096
 
 struct who_session {
-	long	pid;
+	long		 pid;
+	const char	*proto;		/* "pop3", "imap" */
 	char	user[ADDR_MAX + 1];
 	char	ip[64];
 	time_t	since;
@@ -137,7 +138,8 @@ who_session(struct cli *c, const char *conf, long pid,
 		return 0;
 	for (p = buf; p < buf + n && argc < 8; p += strlen(p) + 1)
 		argv[argc++] = p;
-	if (argc < 3 || strcmp(argv[0], "pop3d") != 0)
+	if (argc < 3 || (strcmp(argv[0], "pop3d") != 0 &&
+	    strcmp(argv[0], "imapd") != 0))
 		return 0;
 	spec = NULL;
 	for (i = 1; i + 1 < argc; i++) {
@@ -163,6 +165,7 @@ who_session(struct cli *c, const char *conf, long pid,
 	*ip++ = '\0';
 	memset(s, 0, sizeof(*s));
 	s->pid = pid;
+	s->proto = argv[0][0] == 'i' ? "imap" : "pop3";
 	(void)text_sanitize(s->user, sizeof(s->user), user, '?', 0);
 	(void)text_sanitize(s->ip, sizeof(s->ip), ip, '?', 0);
 	if (who_chroot_user(c, pid, kuser, sizeof(kuser)) &&
@@ -237,7 +240,7 @@ cli_cmd_who(struct cli *c, int argc, char **argv)
 		if (t == 0 || localtime_r(&t, &tm) == NULL ||
 		    strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm) == 0)
 			strlcpy(when, "?", sizeof(when));
-		printf("%-32s %-6s %-20s %-19s %ld\n", v[i].user, "pop3",
+		printf("%-32s %-6s %-20s %-19s %ld\n", v[i].user, v[i].proto,
 		    v[i].ip, when, v[i].pid);
 	}
 	free(v);

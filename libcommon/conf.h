@@ -135,6 +135,15 @@ struct conf {
 	time_t	 pop3_login_timeout;	/* the whole AUTHORIZATION state */
 	long	 pop3_client_connection_limit;	/* per address; 0: none */
 
+	/* imapd (the login layer's settings, as pop3d's) */
+	struct conf_list imap_listen;
+	struct conf_list imaps_listen;		/* implicit TLS (993) */
+	time_t	 imap_timeout;		/* RFC 3501 5.4: at least 30 minutes */
+	long	 imap_max_sessions;
+	time_t	 imap_login_timeout;	/* the whole not-authenticated state */
+	long	 imap_client_connection_limit;	/* per address; 0: none */
+	long	 imap_user_session_limit;	/* per user; 0: none */
+
 	/* authentication (authd checks and paces; the login daemons delay) */
 	time_t	 auth_failure_delay;
 	long	 auth_failure_limit;	/* failures per client address ... */

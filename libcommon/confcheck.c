@@ -86,13 +86,17 @@ static void
 cc_daemons(struct cc *k)
 {
 	static const char *const names[] = { "master", "smtpd", "queued",
-	    "resolverd", "authd", "keyd", "deliverd", "relayd", "pop3d", NULL };
+	    "resolverd", "authd", "keyd", "deliverd", "relayd", "pop3d", "imapd",
+	    NULL };
 	char	path[PATH_MAX];
 	size_t	i;
 
 	for (i = 0; names[i] != NULL; i++) {
 		if (strcmp(names[i], "pop3d") == 0 &&
 		    k->cf->pop3_listen.n + k->cf->pop3s_listen.n == 0)
+			continue;
+		if (strcmp(names[i], "imapd") == 0 &&
+		    k->cf->imap_listen.n + k->cf->imaps_listen.n == 0)
 			continue;
 		if (fs_path(path, sizeof(path), k->cf->daemon_directory,
 		    names[i]) == -1 || access(path, X_OK) == -1)
@@ -153,12 +157,10 @@ cc_users(struct cc *k)
 
 /*
  * Each address must be one master can bind: host:port with a literal
- * address (no DNS at start) and a numeric port; none may appear twice,
- * in this key or the other, since the second bind would fail.
+ * address (no DNS at start) and a numeric port; none may appear twice.
  */
 static void
-cc_listen(struct cc *k, const char *key, const struct conf_list *l,
-    const struct conf_list *other, const char *otherkey)
+cc_listen(struct cc *k, const char *key, const struct conf_list *l)
 {
 	struct addrinfo	 hints, *res;
 	char		 host[256], port[32];
@@ -190,10 +192,40 @@ cc_listen(struct cc *k, const char *key, const struct conf_list *l,
 			if (strcmp(l->v[j], l->v[i]) == 0)
 				cc_say(k, CONFCHECK_ERROR, key, "\"%s\" is "
 				    "listed twice", l->v[i]);
-		for (j = 0; other != NULL && j < other->n; j++)
-			if (strcmp(other->v[j], l->v[i]) == 0)
-				cc_say(k, CONFCHECK_ERROR, key, "\"%s\" is "
-				    "also in %s", l->v[i], otherkey);
+	}
+}
+
+/* Every *_listen key: an address in two of them would fail to bind. */
+static void
+cc_listeners(struct cc *k)
+{
+	const struct conf *cf = k->cf;
+	const struct {
+		const char		*key;
+		const struct conf_list	*l;
+	} keys[] = {
+		{ "smtp_listen", &cf->smtp_listen },
+		{ "smtps_listen", &cf->smtps_listen },
+		{ "submission_listen", &cf->submission_listen },
+		{ "pop3_listen", &cf->pop3_listen },
+		{ "pop3s_listen", &cf->pop3s_listen },
+		{ "imap_listen", &cf->imap_listen },
+		{ "imaps_listen", &cf->imaps_listen },
+	};
+	size_t i, j, a, b;
+
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		cc_listen(k, keys[i].key, keys[i].l);
+		for (j = 0; j < i; j++)
+			for (a = 0; a < keys[i].l->n; a++)
+				for (b = 0; b < keys[j].l->n; b++)
+					if (strcmp(keys[i].l->v[a],
+					    keys[j].l->v[b]) == 0)
+						cc_say(k, CONFCHECK_ERROR,
+						    keys[i].key, "\"%s\" is "
+						    "also in %s",
+						    keys[i].l->v[a],
+						    keys[j].key);
 	}
 }
 
@@ -303,6 +335,9 @@ cc_tls(struct cc *k)
 	if (cf->pop3s_listen.n > 0 && !tls_server_configured(cf))
 		cc_say(k, CONFCHECK_ERROR, "pop3s_listen", "implicit TLS "
 		    "needs a certificate: set tls_cert_file and tls_key_file");
+	if (cf->imaps_listen.n > 0 && !tls_server_configured(cf))
+		cc_say(k, CONFCHECK_ERROR, "imaps_listen", "implicit TLS "
+		    "needs a certificate: set tls_cert_file and tls_key_file");
 	if (cf->submission_listen.n > 0 && !tls_server_configured(cf))
 		cc_say(k, CONFCHECK_WARNING, "submission_listen", "no "
 		    "tls_cert_file: mail clients cannot use STARTTLS, and "
@@ -310,6 +345,11 @@ cc_tls(struct cc *k)
 	if (!tls_server_configured(cf) && cc_reaches_outside(cf,
 	    &cf->pop3_listen))
 		cc_say(k, CONFCHECK_WARNING, "pop3_listen", "no "
+		    "tls_cert_file: only clients in plaintext_auth_networks "
+		    "can log in");
+	if (!tls_server_configured(cf) && cc_reaches_outside(cf,
+	    &cf->imap_listen))
+		cc_say(k, CONFCHECK_WARNING, "imap_listen", "no "
 		    "tls_cert_file: only clients in plaintext_auth_networks "
 		    "can log in");
 }
@@ -369,34 +409,23 @@ cc_values(struct cc *k)
 			    "an address or network", cf->mynetworks.v[i]);
 	if (daemon_fds_needed(cf) > daemon_fds_limit())
 		cc_say(k, CONFCHECK_ERROR, conf_key_line(cf,
-		    "pop3_max_sessions") > 0 ? "pop3_max_sessions" :
-		    "smtpd_max_sessions", "smtpd_max_sessions %ld and "
-		    "pop3_max_sessions %ld need %lu descriptors in one daemon; "
+		    "imap_max_sessions") > 0 ? "imap_max_sessions" :
+		    conf_key_line(cf, "pop3_max_sessions") > 0 ?
+		    "pop3_max_sessions" : "smtpd_max_sessions",
+		    "smtpd_max_sessions %ld, pop3_max_sessions %ld and "
+		    "imap_max_sessions %ld need %lu descriptors in one daemon; "
 		    "the hard RLIMIT_NOFILE here is %lu: lower them or raise "
 		    "the limit", cf->smtpd_max_sessions, cf->pop3_max_sessions,
-		    daemon_fds_needed(cf), daemon_fds_limit());
+		    cf->imap_max_sessions, daemon_fds_needed(cf),
+		    daemon_fds_limit());
+	if (cf->imap_timeout < 30 * 60)
+		cc_say(k, CONFCHECK_WARNING, "imap_timeout", "%lds: RFC 3501 "
+		    "5.4 asks for at least 30 minutes, and clients in IDLE "
+		    "renew only every 29", (long)cf->imap_timeout);
 	if (cf->smtp_listen.n == 0)
 		cc_say(k, CONFCHECK_WARNING, "smtp_listen", "empty: no SMTP "
 		    "service");
-	cc_listen(k, "smtp_listen", &cf->smtp_listen, &cf->pop3_listen,
-	    "pop3_listen");
-	cc_listen(k, "pop3_listen", &cf->pop3_listen, NULL, NULL);
-	cc_listen(k, "smtps_listen", &cf->smtps_listen, &cf->smtp_listen,
-	    "smtp_listen");
-	cc_listen(k, "smtps_listen", &cf->smtps_listen, &cf->pop3_listen,
-	    "pop3_listen");
-	cc_listen(k, "submission_listen", &cf->submission_listen,
-	    &cf->smtp_listen, "smtp_listen");
-	cc_listen(k, "submission_listen", &cf->submission_listen,
-	    &cf->smtps_listen, "smtps_listen");
-	cc_listen(k, "pop3s_listen", &cf->pop3s_listen, &cf->pop3_listen,
-	    "pop3_listen");
-	cc_listen(k, "pop3s_listen", &cf->pop3s_listen, &cf->smtp_listen,
-	    "smtp_listen");
-	cc_listen(k, "pop3s_listen", &cf->pop3s_listen, &cf->smtps_listen,
-	    "smtps_listen");
-	cc_listen(k, "pop3s_listen", &cf->pop3s_listen,
-	    &cf->submission_listen, "submission_listen");
+	cc_listeners(k);
 	cc_tls(k);
 	cc_remote(k);
 	cc_smtp_tls(k);

@@ -114,7 +114,7 @@ daemon_errfd(const char *spec)
 unsigned long
 daemon_fds_needed(const struct conf *cf)
 {
-	unsigned long smtpd, resolverd, pop3d;
+	unsigned long smtpd, resolverd, pop3d, imapd;
 
 	/* A control socket per session process, busy or idle. */
 	smtpd = 2 * (unsigned long)cf->smtpd_max_sessions;
@@ -122,6 +122,9 @@ daemon_fds_needed(const struct conf *cf)
 	    DAEMON_RESOLVER_CHECK_SPARE + 2 * DAEMON_RESOLVER_PRIV_CLIENTS;
 	/* The client and the login process's socket per connection. */
 	pop3d = 2 * (unsigned long)cf->pop3_max_sessions;
+	imapd = 2 * (unsigned long)cf->imap_max_sessions;
+	if (imapd > pop3d)
+		pop3d = imapd;
 	if (resolverd > smtpd)
 		smtpd = resolverd;
 	if (pop3d > smtpd)

@@ -40,6 +40,7 @@
 struct login_limits {
 	long	max_sessions;		/* logged in or not */
 	long	client_connection_limit; /* per client address; 0: none */
+	long	user_session_limit;	/* logged in, per user; 0: none */
 	time_t	login_timeout;		/* the whole pre-login state */
 	time_t	timeout;		/* one idle read */
 };
@@ -153,6 +154,7 @@ struct login_sess {
 	int				 plain_net;
 	int				 failures;
 	int				 errors;
+	int				 read_late; /* login_read_timeout's limit */
 };
 
 /*
@@ -163,6 +165,15 @@ struct login_sess {
  */
 enum netio_status login_getline(struct login_sess *, char *line,
 	    size_t linemax, size_t *len);
+/*
+ * For a protocol with its own reader (IMAP's literals): the timeout of
+ * the next read (the idle timeout or what is left before the login
+ * deadline, whichever is sooner; past the deadline it writes line_late
+ * and exits), and what to do when that read timed out (line_late or
+ * line_idle, as login_getline, and exit).
+ */
+time_t	login_read_timeout(struct login_sess *);
+void	login_timed_out(struct login_sess *) __attribute__((__noreturn__));
 
 /* Why a login did not happen. */
 enum login_fail {
@@ -171,6 +182,8 @@ enum login_fail {
 	LOGIN_FAIL_TEMP,	/* authd unavailable */
 	LOGIN_FAIL_TOOLONG,	/* user or password over the limit: not asked */
 	LOGIN_FAIL_PLAINTEXT,	/* login_plaintext_ok said no: not asked */
+	/* The right credentials, but the user has user_session_limit. */
+	LOGIN_FAIL_USER_BUSY,
 };
 
 /*

@@ -112,7 +112,8 @@ login_dec_fail(const struct ipc_msg *m, uint32_t *why)
 
 	ipc_reader_init(&r, m);
 	ipc_get_u32(&r, why);
-	if (ipc_reader_end(&r) == -1 || *why > LOGIN_FAIL_TEMP)
+	if (ipc_reader_end(&r) == -1 || (*why > LOGIN_FAIL_TEMP &&
+	    *why != LOGIN_FAIL_USER_BUSY))
 		return -1;
 	return 0;
 }

@@ -95,6 +95,7 @@ struct login_conn {
 struct login_postproc {
 	pid_t			 pid;
 	char			 ip[64];
+	char			 user[ADDR_MAX + 1];	/* canonical, authd's */
 	LIST_ENTRY(login_postproc) entry;
 };
 
@@ -360,6 +361,7 @@ handover(struct login_conn *c, const char *user)
 	pp.nchildren++;
 	mp->pid = pid;
 	strlcpy(mp->ip, c->ip, sizeof(mp->ip));
+	strlcpy(mp->user, user, sizeof(mp->user));
 	LIST_INSERT_HEAD(&postprocs, mp, entry);
 	pp.npost++;
 	if (sp[0] != -1) {
@@ -394,6 +396,18 @@ fail:
 	conn_close(c);
 }
 
+/* Logged-in sessions of one user (a linear walk: at most max_sessions). */
+static long
+sessions_of(const char *user)
+{
+	struct login_postproc	*mp;
+	long			 n = 0;
+
+	LIST_FOREACH(mp, &postprocs, entry)
+		n += strcmp(mp->user, user) == 0;
+	return n;
+}
+
 static void
 auth_done(void *arg, uint32_t verdict, const char *user)
 {
@@ -402,6 +416,14 @@ auth_done(void *arg, uint32_t verdict, const char *user)
 	c->req = NULL;
 	switch (verdict) {
 	case A_AUTH_OK:
+		if (pp.lim.user_session_limit > 0 &&
+		    sessions_of(user) >= pp.lim.user_session_limit) {
+			log_info("login refused: user=<%s>, client=[%s]: %ld "
+			    "sessions already (user_session_limit)", user,
+			    c->ip, pp.lim.user_session_limit);
+			send_fail(c, LOGIN_FAIL_USER_BUSY);
+			return;
+		}
 		handover(c, user);
 		return;
 	case A_AUTH_FAIL:

@@ -51,27 +51,41 @@ login_exit(struct login_sess *s)
 enum netio_status
 login_getline(struct login_sess *s, char *line, size_t linemax, size_t *len)
 {
-	enum netio_status	st;
-	int64_t			left_ms = s->deadline - (int64_t)deadline_now_ms();
-	time_t			left, idle = s->lim.timeout;
+	enum netio_status st;
 
-	if (left_ms <= 0)
-		goto late;
-	/* netio counts whole seconds: round up (at most 1 s late). */
-	left = (time_t)((left_ms + 999) / 1000);
-	s->io.timeout = idle < left ? idle : left;
-	st = netio_getline(&s->io, line, linemax, len, s->io.timeout);
-	if (st == NETIO_TIMEOUT) {
-		/* Which limit we waited for, not the clock: poll rounds. */
-		if (left <= idle)
-			goto late;
-		netio_printf(&s->io, "%s", s->svc->line_idle);
-		login_exit(s);
-	}
+	st = netio_getline(&s->io, line, linemax, len, login_read_timeout(s));
+	if (st == NETIO_TIMEOUT)
+		login_timed_out(s);
 	if (st == NETIO_EOF || st == NETIO_ERROR)
 		login_exit(s);
 	return st;
-late:
+}
+
+time_t
+login_read_timeout(struct login_sess *s)
+{
+	int64_t	left_ms = s->deadline - (int64_t)deadline_now_ms();
+	time_t	left, idle = s->lim.timeout;
+
+	if (left_ms <= 0) {
+		s->read_late = 1;
+		login_timed_out(s);
+	}
+	/* netio counts whole seconds: round up (at most 1 s late). */
+	left = (time_t)((left_ms + 999) / 1000);
+	/* Which limit a timeout met, not the clock: poll rounds. */
+	s->read_late = left <= idle;
+	s->io.timeout = idle < left ? idle : left;
+	return s->io.timeout;
+}
+
+void
+login_timed_out(struct login_sess *s)
+{
+	if (!s->read_late) {
+		netio_printf(&s->io, "%s", s->svc->line_idle);
+		login_exit(s);
+	}
 	log_info("login: client=[%s]: not logged in within %lds; closing",
 	    s->ip, (long)s->lim.login_timeout);
 	netio_printf(&s->io, "%s", s->svc->line_late);

@@ -517,3 +517,30 @@ maildir_info_build(char *out, size_t outsz, const char *name,
 	}
 	return 0;
 }
+
+/* "<sec>.M<usec>..." -> (sec, usec); names from other tools may lack M. */
+static void
+name_time(const char *name, unsigned long long *sec, unsigned long *usec)
+{
+	char *end;
+
+	*sec = strtoull(name, &end, 10);
+	*usec = 0;
+	if (end[0] == '.' && end[1] == 'M')
+		*usec = strtoul(end + 2, NULL, 10);
+}
+
+int
+maildir_name_cmp(const char *a, const char *b)
+{
+	unsigned long long	sa, sb;
+	unsigned long		ua, ub;
+
+	name_time(a, &sa, &ua);
+	name_time(b, &sb, &ub);
+	if (sa != sb)
+		return sa < sb ? -1 : 1;
+	if (ua != ub)
+		return ua < ub ? -1 : 1;
+	return strcmp(a, b);
+}

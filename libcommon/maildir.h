@@ -105,4 +105,11 @@ int	maildir_flags_has(const char *flags, char flag);
 /* Adds or removes one flag, keeping the string sorted; -1 if not a flag. */
 int	maildir_flags_set(char *flags, size_t flagssz, char flag, int on);
 
+/*
+ * Orders Maildir names by delivery time ("<sec>.M<usec>...", numbers
+ * compared as numbers), then by name: the order POP3 lists messages in
+ * and new files get their UIDs in (Dovecot's maildir_filename_sort_cmp).
+ */
+int	maildir_name_cmp(const char *, const char *);
+
 #endif

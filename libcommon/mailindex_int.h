@@ -57,6 +57,15 @@ struct mailindex_folder {
 	size_t		 n, cap;
 	struct keywords	 kw;
 	int		 kw_loaded;
+	/*
+	 * The quick check (mailindex_sync): new/ and cur/ mtimes and the
+	 * folder record's MODSEQ as of the last full sync, trusted only
+	 * when quick is set (the mtimes were older than a tick then).
+	 */
+	int		 quick;
+	int		 quick_flags;
+	struct timespec	 quick_mtimes[2];
+	uint64_t	 quick_modseq;
 };
 
 /* The folder record (H). */

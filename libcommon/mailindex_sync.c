@@ -35,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -223,7 +224,7 @@ cmp_name(const void *a, const void *b)
 	const struct ent *x = *(struct ent *const *)a;
 	const struct ent *y = *(struct ent *const *)b;
 
-	return strcmp(x->name, y->name);
+	return maildir_name_cmp(x->name, y->name);
 }
 
 static int
@@ -727,19 +728,82 @@ sync_once(struct mailindex_folder *f, int flags, int view,
 	return r;
 }
 
+/* A directory changed within this long may change again unseen. */
+#define QUICK_SETTLE_NS	1000000000LL
+
+static int64_t
+ts_ns(const struct timespec *t)
+{
+	return (int64_t)t->tv_sec * 1000000000LL + t->tv_nsec;
+}
+
+/*
+ * Nothing changed since the last full sync: neither directory (a
+ * delivery, a rename by another program, an unlink) nor the folder
+ * record (a change by another session of ours). An idle session's
+ * NOOP or IDLE wake-up then costs two stats and one read instead of
+ * two directory listings.
+ */
+static int
+quick_unchanged(struct mailindex_folder *f, int flags)
+{
+	struct timespec	t[2];
+	struct mi_fhdr	h;
+
+	if (!f->quick || flags != f->quick_flags ||
+	    dir_mtimes(f->dirfd, t) == -1 ||
+	    memcmp(t, f->quick_mtimes, sizeof(t)) != 0 ||
+	    mi_fhdr_get(f, NULL, &h) != 1)
+		return 0;
+	return h.highestmodseq == f->quick_modseq;
+}
+
+/* After a full sync that began at before[]: may the next be quick? */
+static void
+quick_note(struct mailindex_folder *f, int flags,
+    const struct timespec before[2], int ok)
+{
+	struct timespec	now;
+	struct mi_fhdr	h;
+
+	f->quick = 0;
+	if (!ok || clock_gettime(CLOCK_REALTIME, &now) == -1 ||
+	    mi_fhdr_get(f, NULL, &h) != 1)
+		return;
+	/* Coarse timestamps: a change in the same tick would look equal. */
+	if (ts_ns(&now) - ts_ns(&before[0]) < QUICK_SETTLE_NS ||
+	    ts_ns(&now) - ts_ns(&before[1]) < QUICK_SETTLE_NS)
+		return;
+	memcpy(f->quick_mtimes, before, sizeof(f->quick_mtimes));
+	f->quick_modseq = h.highestmodseq;
+	f->quick_flags = flags;
+	f->quick = 1;
+}
+
 int
 mailindex_sync(struct mailindex_folder *f, int flags,
     struct mailindex_changes *ch)
 {
-	int try;
+	struct timespec	before[2];
+	int		try, have;
 
 	if (ch != NULL)
 		memset(ch, 0, sizeof(*ch));
+	if (mi_check(f->ix) == -1)
+		return -1;
+	if (quick_unchanged(f, flags))
+		return 0;
+	/* Another process may have named a new keyword: read it again. */
+	f->kw_loaded = 0;
 	for (try = 0; try < 2; try++) {
 		if (mi_check(f->ix) == -1)
 			return -1;
-		if (sync_once(f, flags, 1, ch) == 0)
+		/* Before the listing: a change after it is newer. */
+		have = dir_mtimes(f->dirfd, before) == 0;
+		if (sync_once(f, flags, 1, ch) == 0) {
+			quick_note(f, flags, before, have);
 			return 0;
+		}
 		if (!f->ix->corrupt)
 			return -1;
 		/* A damaged index: thrown away, made again from the files. */

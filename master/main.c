@@ -300,12 +300,13 @@ daemonize(const char *started)
 
 /*
  * "smtpd on A, B; [smtps on D; submission on E; ]pop3d on C; [pop3s on
- * F; ]queued, resolverd, authd, 4 deliverd[, logd]".
+ * F; ][imapd on G; imaps on H; ]queued, resolverd, authd, 4 deliverd[,
+ * logd]".
  */
 static void
 master_started_text(const struct master *m, char *out, size_t len)
 {
-	size_t i;
+	size_t i, d;
 
 	out[0] = '\0';
 	if (m->conf.smtp_listen.n > 0) {
@@ -328,19 +329,26 @@ master_started_text(const struct master *m, char *out, size_t len)
 		strlcat(out, i + 1 < m->conf.submission_listen.n ? ", " :
 		    "; ", len);
 	}
-	if (m->conf.pop3_listen.n > 0) {
-		strlcat(out, "pop3d on ", len);
-		for (i = 0; i < m->conf.pop3_listen.n; i++) {
-			strlcat(out, m->conf.pop3_listen.v[i], len);
-			strlcat(out, i + 1 < m->conf.pop3_listen.n ? ", " :
-			    "; ", len);
+	for (d = 0; d < MASTER_LOGINDS; d++) {
+		const struct conf_list *l = logind_list(&m->conf, d, 0);
+		const struct conf_list *t = logind_list(&m->conf, d, 1);
+
+		for (i = 0; i < l->n; i++) {
+			if (i == 0) {
+				strlcat(out, m->logind[d].svc, len);
+				strlcat(out, " on ", len);
+			}
+			strlcat(out, l->v[i], len);
+			strlcat(out, i + 1 < l->n ? ", " : "; ", len);
 		}
-	}
-	for (i = 0; i < m->conf.pop3s_listen.n; i++) {
-		strlcat(out, i == 0 ? "pop3s on " : "", len);
-		strlcat(out, m->conf.pop3s_listen.v[i], len);
-		strlcat(out, i + 1 < m->conf.pop3s_listen.n ? ", " : "; ",
-		    len);
+		for (i = 0; i < t->n; i++) {
+			if (i == 0) {
+				strlcat(out, m->logind[d].tls_sock, len);
+				strlcat(out, " on ", len);
+			}
+			strlcat(out, t->v[i], len);
+			strlcat(out, i + 1 < t->n ? ", " : "; ", len);
+		}
 	}
 	i = strlen(out);
 	snprintf(out + i, len - i, "queued, resolverd, authd, %ld deliverd, "
@@ -370,6 +378,7 @@ main(int argc, char *argv[])
 	int			 ch, sfd, debug = 0, ready = -1;
 
 	M = &m;
+	logind_init(&m);
 	/*
 	 * Nothing of the invoker's reaches a daemon: not its descriptors
 	 * (a shell's pipe, a terminal's extra fds), not its environment,

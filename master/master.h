@@ -49,6 +49,24 @@ struct service {
 	char		 last_error[256];
 };
 
+/*
+ * A login daemon's listeners (logind.c): pop3d, imapd. Each has a
+ * plaintext set and an implicit-TLS set, kept open for the suite's life.
+ */
+enum { MASTER_POP3 = 0, MASTER_IMAP, MASTER_LOGINDS };
+
+struct master_logind {
+	const char	*svc;		/* "pop3d" */
+	const char	*sock;		/* its sockets' name: "pop3" */
+	const char	*tls_sock;	/* "pop3s" */
+	const char	*key;		/* "pop3_listen" */
+	const char	*tls_key;	/* "pop3s_listen" */
+	int		 fds[16];
+	size_t		 n;
+	int		 tls_fds[16];
+	size_t		 ntls;
+};
+
 struct master {
 	struct conf	 conf;
 	const char	*confpath;
@@ -60,12 +78,9 @@ struct master {
 	/* listening sockets, kept open for the suite's life */
 	int		 smtp_fds[16];
 	size_t		 nsmtp;
-	int		 pop3_fds[16];
-	size_t		 npop3;
 	int		 smtps_fds[16];		/* smtps_listen */
 	size_t		 nsmtps;
-	int		 pop3s_fds[16];		/* pop3s_listen */
-	size_t		 npop3s;
+	struct master_logind logind[MASTER_LOGINDS];
 	int		 sub_fds[16];		/* submission_listen */
 	size_t		 nsub;
 	struct ev_timer	*ticket_timer;		/* tickets.c */
@@ -87,6 +102,10 @@ struct master {
 
 /* A daemon that ran this long is no longer failing (service.c). */
 #define MASTER_STABLE_MS	10000
+
+/* logind.c: the names of each login daemon's listeners and keys. */
+void	logind_init(struct master *);
+const struct conf_list *logind_list(const struct conf *, size_t i, int tls);
 
 /* setup.c */
 int	setup_users(struct master *, char *err, size_t errlen);
@@ -122,9 +141,12 @@ void	services_signal_all(struct master *, int sig);
 /* SIGTERM to the services of one stop phase; returns how many run. */
 int	services_stop_phase(struct master *, int phase);
 int	services_running_phase(struct master *, int phase);
-/* pop3_changed: pop3d's listeners changed and it is replaced too. */
-void	services_reload(struct master *, int pop3_changed);
-/* Gives smtpd or pop3d (by the name of its sockets) a new socket set. */
+/*
+ * logind_changed[i]: that login daemon's listeners changed and it is
+ * replaced too.
+ */
+void	services_reload(struct master *, const int *logind_changed);
+/* Gives smtpd or a login daemon (by the name of its sockets) a new socket set. */
 void	services_set_listeners(struct master *, const char *svc,
 	    const char *sockname, const int *fds, size_t n);
 /* Adds sockets of another name (smtpd's smtps, submission) to that set. */

@@ -4,7 +4,7 @@
  * whole, with the old one left running.
  *
  * Runs in master (root). Listener changes (smtp_listen, smtps_listen,
- * submission_listen, pop3_listen, pop3s_listen) are
+ * submission_listen, and pop3d's and imapd's: logind.c) are
  * applied: new addresses are bound before anything else changes, kept
  * ones keep their sockets (and the connections waiting on them), removed
  * ones are closed once the daemon that served them has been replaced.
@@ -147,10 +147,15 @@ master_reload(struct master *m)
 	struct reload_ctx	r;
 	struct confcheck_result	res;
 	char			err[1024], fixed[256] = "", later[256] = "";
-	char			applied[128] = "";
-	int			smtp[16], pop3[16], smtp_changed, pop3_changed;
+	char			applied[256] = "";
+	int			smtp[16], smtp_changed;
 	int			smtps[16], sub[16], smtps_changed, sub_changed;
-	int			pop3s[16], pop3s_changed, stage = 0;
+	/* Each login daemon's plaintext [0] and implicit-TLS [1] sets. */
+	int			lfds[MASTER_LOGINDS][2][16];
+	int			lchanged[MASTER_LOGINDS][2];
+	int			changed[MASTER_LOGINDS];
+	size_t			d, t, bound = 0, nl;
+	int			stage = 0;
 
 	memset(&r, 0, sizeof(r));
 	if (conf_load(&nc, m->confpath, err, sizeof(err)) == -1) {
@@ -196,19 +201,20 @@ master_reload(struct master *m)
 	    sizeof(err)) == -1)
 		goto refused;
 	stage = 1;
-	if (setup_listeners_reload("pop3_listen", &m->conf.pop3_listen,
-	    m->pop3_fds, &nc.pop3_listen, pop3, &pop3_changed, err,
-	    sizeof(err)) == -1)
-		goto refused;
-	stage = 2;
 	if (reload_tls_listeners(m, &nc, smtps, &smtps_changed, sub,
 	    &sub_changed, err, sizeof(err)) == -1)
 		goto refused;
-	stage = 3;
-	if (setup_listeners_reload("pop3s_listen", &m->conf.pop3s_listen,
-	    m->pop3s_fds, &nc.pop3s_listen, pop3s, &pop3s_changed, err,
-	    sizeof(err)) == -1)
-		goto refused;
+	stage = 2;
+	for (bound = 0; bound < 2 * MASTER_LOGINDS; bound++) {
+		d = bound / 2;
+		t = bound % 2;
+		if (setup_listeners_reload(t ? m->logind[d].tls_key :
+		    m->logind[d].key, logind_list(&m->conf, d, (int)t),
+		    t ? m->logind[d].tls_fds : m->logind[d].fds,
+		    logind_list(&nc, d, (int)t), lfds[d][t], &lchanged[d][t],
+		    err, sizeof(err)) == -1)
+			goto refused;
+	}
 
 	/* From here on nothing fails: the new configuration is the one. */
 	reload_diff(later, sizeof(later), "pid_file",
@@ -243,27 +249,40 @@ master_reload(struct master *m)
 	services_add_listeners(m, "smtpd", "smtps", smtps, nc.smtps_listen.n);
 	services_add_listeners(m, "smtpd", "submission", sub,
 	    nc.submission_listen.n);
-	services_set_listeners(m, "pop3d", "pop3", pop3, nc.pop3_listen.n);
-	services_add_listeners(m, "pop3d", "pop3s", pop3s, nc.pop3s_listen.n);
+	for (d = 0; d < MASTER_LOGINDS; d++) {
+		struct master_logind *l = &m->logind[d];
+
+		services_set_listeners(m, l->svc, l->sock, lfds[d][0],
+		    logind_list(&nc, d, 0)->n);
+		services_add_listeners(m, l->svc, l->tls_sock, lfds[d][1],
+		    logind_list(&nc, d, 1)->n);
+		changed[d] = lchanged[d][0] || lchanged[d][1];
+	}
 	/*
 	 * The old sockets no longer listed: the daemon being replaced holds
 	 * its own copies until it exits, master needs them no more.
 	 */
 	close_unkept(m->smtp_fds, m->nsmtp, smtp, nc.smtp_listen.n);
-	close_unkept(m->pop3_fds, m->npop3, pop3, nc.pop3_listen.n);
 	close_unkept(m->smtps_fds, m->nsmtps, smtps, nc.smtps_listen.n);
-	close_unkept(m->pop3s_fds, m->npop3s, pop3s, nc.pop3s_listen.n);
 	close_unkept(m->sub_fds, m->nsub, sub, nc.submission_listen.n);
+	for (d = 0; d < MASTER_LOGINDS; d++) {
+		struct master_logind *l = &m->logind[d];
+
+		nl = logind_list(&nc, d, 0)->n;
+		close_unkept(l->fds, l->n, lfds[d][0], nl);
+		memcpy(l->fds, lfds[d][0], nl * sizeof(int));
+		l->n = nl;
+		nl = logind_list(&nc, d, 1)->n;
+		close_unkept(l->tls_fds, l->ntls, lfds[d][1], nl);
+		memcpy(l->tls_fds, lfds[d][1], nl * sizeof(int));
+		l->ntls = nl;
+	}
 	memcpy(m->smtp_fds, smtp, nc.smtp_listen.n * sizeof(int));
 	m->nsmtp = nc.smtp_listen.n;
 	memcpy(m->smtps_fds, smtps, nc.smtps_listen.n * sizeof(int));
 	m->nsmtps = nc.smtps_listen.n;
 	memcpy(m->sub_fds, sub, nc.submission_listen.n * sizeof(int));
 	m->nsub = nc.submission_listen.n;
-	memcpy(m->pop3_fds, pop3, nc.pop3_listen.n * sizeof(int));
-	m->npop3 = nc.pop3_listen.n;
-	memcpy(m->pop3s_fds, pop3s, nc.pop3s_listen.n * sizeof(int));
-	m->npop3s = nc.pop3s_listen.n;
 
 	conf_free(&m->conf);
 	m->conf = nc;
@@ -273,13 +292,17 @@ master_reload(struct master *m)
 	daemon_log_setup(&m->conf);
 	/* TLS turned on: the ticket keys exist before smtpd's sessions look. */
 	master_tickets_check(m);
-	services_reload(m, pop3_changed || pop3s_changed);
+	services_reload(m, changed);
 	reload_diff(applied, sizeof(applied), "smtp_listen", smtp_changed);
 	reload_diff(applied, sizeof(applied), "smtps_listen", smtps_changed);
 	reload_diff(applied, sizeof(applied), "submission_listen",
 	    sub_changed);
-	reload_diff(applied, sizeof(applied), "pop3_listen", pop3_changed);
-	reload_diff(applied, sizeof(applied), "pop3s_listen", pop3s_changed);
+	for (d = 0; d < MASTER_LOGINDS; d++) {
+		reload_diff(applied, sizeof(applied), m->logind[d].key,
+		    lchanged[d][0]);
+		reload_diff(applied, sizeof(applied), m->logind[d].tls_key,
+		    lchanged[d][1]);
+	}
 	if (later[0] != '\0')
 		log_warnx("reload: %s changed; it takes effect at the next "
 		    "start (postern stop; postern start)", later);
@@ -290,12 +313,17 @@ master_reload(struct master *m)
 	    "postern start)" : "");
 	return;
 refused:
-	if (stage >= 3) {
+	while (bound-- > 0) {
+		d = bound / 2;
+		t = bound % 2;
+		close_unkept(lfds[d][t], logind_list(&nc, d, (int)t)->n,
+		    t ? m->logind[d].tls_fds : m->logind[d].fds,
+		    t ? m->logind[d].ntls : m->logind[d].n);
+	}
+	if (stage >= 2) {
 		close_unkept(smtps, nc.smtps_listen.n, m->smtps_fds, m->nsmtps);
 		close_unkept(sub, nc.submission_listen.n, m->sub_fds, m->nsub);
 	}
-	if (stage >= 2)
-		close_unkept(pop3, nc.pop3_listen.n, m->pop3_fds, m->npop3);
 	if (stage >= 1)
 		close_unkept(smtp, nc.smtp_listen.n, m->smtp_fds, m->nsmtp);
 	reload_result(m, 0, "reload refused, still running the old "

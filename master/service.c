@@ -91,7 +91,8 @@ svc_new(struct master *m, const char *name, int instance)
 	 * or handing jobs to deliverd when those go.
 	 */
 	s->stop_phase = (strcmp(name, "smtpd") == 0 ||
-	    strcmp(name, "queued") == 0 || strcmp(name, "pop3d") == 0) ? 1 : 2;
+	    strcmp(name, "queued") == 0 || strcmp(name, "pop3d") == 0 ||
+	    strcmp(name, "imapd") == 0) ? 1 : 2;
 	/* The log process goes last: it writes what the others said. */
 	if (strcmp(name, "logd") == 0)
 		s->stop_phase = 3;
@@ -114,7 +115,7 @@ void
 services_init(struct master *m)
 {
 	struct service	*s;
-	size_t		 i;
+	size_t		 i, d;
 	long		 n;
 
 	/* First: the others' first lines wait in its socket until it reads. */
@@ -128,7 +129,7 @@ services_init(struct master *m)
 	svc_add_fd(s, "route", m->route_fd);
 	s = svc_new(m, "authd", 0);
 	svc_add_fd(s, "auth", m->auth_fd);
-	/* Before smtpd and pop3d, whose sessions ask it for signatures. */
+	/* Before smtpd and the login daemons, whose sessions ask it for signatures. */
 	s = svc_new(m, "keyd", 0);
 	svc_add_fd(s, "key", m->key_fd);
 	s = svc_new(m, "queued", 0);
@@ -150,12 +151,16 @@ services_init(struct master *m)
 		svc_add_fd(s, "submission", m->sub_fds[i]);
 	s->retired = m->nsmtp + m->nsmtps + m->nsub == 0;
 	/* Always there, so a reload can add pop3_listen to a suite without. */
-	s = svc_new(m, "pop3d", 0);
-	for (i = 0; i < m->npop3; i++)
-		svc_add_fd(s, "pop3", m->pop3_fds[i]);
-	for (i = 0; i < m->npop3s; i++)
-		svc_add_fd(s, "pop3s", m->pop3s_fds[i]);
-	s->retired = m->npop3 + m->npop3s == 0;
+	for (d = 0; d < MASTER_LOGINDS; d++) {
+		const struct master_logind *l = &m->logind[d];
+
+		s = svc_new(m, l->svc, 0);
+		for (i = 0; i < l->n; i++)
+			svc_add_fd(s, l->sock, l->fds[i]);
+		for (i = 0; i < l->ntls; i++)
+			svc_add_fd(s, l->tls_sock, l->tls_fds[i]);
+		s->retired = l->n + l->ntls == 0;
+	}
 	for (i = 0; i < m->nsvcs; i++)
 		svc_watch(m, &m->svcs[i]);
 }
@@ -372,25 +377,30 @@ services_signal_all(struct master *m, int sig)
  * smtpd is chrooted and cannot read the new configuration: it is replaced
  * (its running sessions finish under the old settings). So are the relayd
  * agents (chrooted too; they read the TLS policy map and CA file before
- * it; each ends between jobs). So is pop3d when
+ * it; each ends between jobs). So is a login daemon (pop3d, imapd) when
  * its listeners changed (its sessions finish too; the new one takes the
  * new set). The others reread postern.conf on SIGHUP.
  */
 void
-services_reload(struct master *m, int pop3_changed)
+services_reload(struct master *m, const int *logind_changed)
 {
-	size_t i;
+	size_t i, d;
 
 	for (i = 0; i < m->nsvcs; i++) {
 		struct service *s = &m->svcs[i];
 		int replace = strcmp(s->name, "smtpd") == 0 ||
-		    strcmp(s->name, "relayd") == 0 ||
-		    (pop3_changed && strcmp(s->name, "pop3d") == 0);
+		    strcmp(s->name, "relayd") == 0;
+
+		for (d = 0; d < MASTER_LOGINDS; d++)
+			if (logind_changed[d] &&
+			    strcmp(s->name, m->logind[d].svc) == 0)
+				replace = 1;
 
 		if (s->pid <= 0) {
 			/*
 			 * Waiting for a restart, it starts with the new
-			 * settings; a pop3d that had no listeners starts now.
+			 * settings; a login daemon that had no listeners
+			 * starts now.
 			 */
 			if (replace && s->restart == NULL && !s->retired)
 				svc_start(m, s);

@@ -176,17 +176,24 @@ setup_sockets(struct master *m, char *err, size_t errlen)
 	char			 relay[4096];
 	const char		*sp = m->conf.spool_directory;
 
+	size_t			 i;
+
 	if (tcp_listeners("smtp_listen", &m->conf.smtp_listen, m->smtp_fds,
 	    &m->nsmtp, err, errlen) == -1 ||
-	    tcp_listeners("pop3_listen", &m->conf.pop3_listen, m->pop3_fds,
-	    &m->npop3, err, errlen) == -1 ||
 	    tcp_listeners("smtps_listen", &m->conf.smtps_listen, m->smtps_fds,
 	    &m->nsmtps, err, errlen) == -1 ||
-	    tcp_listeners("pop3s_listen", &m->conf.pop3s_listen, m->pop3s_fds,
-	    &m->npop3s, err, errlen) == -1 ||
 	    tcp_listeners("submission_listen", &m->conf.submission_listen,
 	    m->sub_fds, &m->nsub, err, errlen) == -1)
 		return -1;
+	for (i = 0; i < MASTER_LOGINDS; i++) {
+		struct master_logind *d = &m->logind[i];
+
+		if (tcp_listeners(d->key, logind_list(&m->conf, i, 0), d->fds,
+		    &d->n, err, errlen) == -1 ||
+		    tcp_listeners(d->tls_key, logind_list(&m->conf, i, 1),
+		    d->tls_fds, &d->ntls, err, errlen) == -1)
+			return -1;
+	}
 	if (fs_path(smtpd, sizeof(smtpd), sp, "smtpd") == -1 ||
 	    fs_path(public, sizeof(public), sp, "public") == -1 ||
 	    fs_path(private, sizeof(private), sp, "private") == -1 ||

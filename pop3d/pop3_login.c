@@ -102,6 +102,7 @@ login_try(struct pop3_lsess *s, enum login_mech mech, const char *user,
 	}
 	s->have_user = 0;
 	switch (why) {
+	case LOGIN_FAIL_USER_BUSY:	/* pop3d sets no user_session_limit */
 	case LOGIN_FAIL_TEMP:
 		netio_printf(s->io, "-ERR [SYS/TEMP] authentication "
 		    "service unavailable; try later\r\n");

@@ -94,37 +94,10 @@ pop3_uidl(const char *base, size_t len, char out[POP3_UIDL_MAX + 1])
 		snprintf(out + 7 + 2 * i, 3, "%02x", md[i]);
 }
 
-/* "<sec>.M<usec>..." -> (sec, usec); names from other tools may lack M. */
-static void
-name_time(const char *name, unsigned long long *sec, unsigned long *usec)
-{
-	char *end;
-
-	*sec = strtoull(name, &end, 10);
-	*usec = 0;
-	if (end[0] == '.' && end[1] == 'M')
-		*usec = strtoul(end + 2, NULL, 10);
-}
-
-int
-pop3_name_cmp(const char *a, const char *b)
-{
-	unsigned long long	sa, sb;
-	unsigned long		ua, ub;
-
-	name_time(a, &sa, &ua);
-	name_time(b, &sb, &ub);
-	if (sa != sb)
-		return sa < sb ? -1 : 1;
-	if (ua != ub)
-		return ua < ub ? -1 : 1;
-	return strcmp(a, b);
-}
-
 static int
 msg_cmp(const void *a, const void *b)
 {
-	return pop3_name_cmp(((const struct pop3_msg *)a)->name,
+	return maildir_name_cmp(((const struct pop3_msg *)a)->name,
 	    ((const struct pop3_msg *)b)->name);
 }
 

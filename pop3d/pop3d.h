@@ -178,7 +178,5 @@ size_t	pop3_mailbox_expunge(struct pop3_mailbox *, size_t *failed);
 void	pop3_mailbox_free(struct pop3_mailbox *);
 /* The UIDL of a unique name (base bytes). */
 void	pop3_uidl(const char *base, size_t len, char out[POP3_UIDL_MAX + 1]);
-/* Orders Maildir names by delivery time ("<sec>.M<usec>..."), then name. */
-int	pop3_name_cmp(const char *, const char *);
 
 #endif

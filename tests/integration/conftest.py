@@ -91,10 +91,11 @@ class Suite:
         self.own_address = address is not None
         self.addr = address or "127.0.0.1"
         if self.own_address:
-            self.port, self.pop3_port = 25, 110
+            self.port, self.pop3_port, self.imap_port = 25, 110, 143
         else:
             self.port = free_port()
             self.pop3_port = free_port()
+            self.imap_port = free_port()
         self.dns_port = free_port()	# nothing listens there
         self.conf = self.root / "postern.conf"
         self.spool = self.root / "spool"
@@ -123,6 +124,7 @@ class Suite:
             "pid_file": self.pidfile,
             "smtp_listen": f"{self.addr}:{self.port}",
             "pop3_listen": f"{self.addr}:{self.pop3_port}",
+            "imap_listen": f"{self.addr}:{self.imap_port}",
             "local_delivery_concurrency": 4,
             "remote_delivery_concurrency": 2,
             # No test asks the host's resolver: a loopback port where
@@ -223,9 +225,12 @@ class Suite:
 
     def move_ports(self):
         """New free ports for both listeners, in the config file too."""
-        old = {"smtp_listen": self.port, "pop3_listen": self.pop3_port}
+        old = {"smtp_listen": self.port, "pop3_listen": self.pop3_port,
+               "imap_listen": self.imap_port}
         self.port, self.pop3_port = free_port(), free_port()
-        new = {"smtp_listen": self.port, "pop3_listen": self.pop3_port}
+        self.imap_port = free_port()
+        new = {"smtp_listen": self.port, "pop3_listen": self.pop3_port,
+               "imap_listen": self.imap_port}
         lines = []
         for line in self.conf.read_text().splitlines(keepends=True):
             k = line.partition("=")[0].strip()
@@ -247,6 +252,8 @@ class Suite:
                 # at once must not catch it still reading.
                 (not self.conf_value("pop3_listen", "") or
                  re.search(r"/pop3d\[\d+\]: ready", log)) and
+                (not self.conf_value("imap_listen", "") or
+                 re.search(r"/imapd\[\d+\]: ready", log)) and
                 re.search(r"/smtpd\[\d+\]: ready", log) and
                 len(re.findall(r"/deliverd\[\d+\]: started", log))
                 >= int(self.conf_value("local_delivery_concurrency", "4")) and
@@ -288,7 +295,7 @@ class Suite:
     def all_pids(self):
         out = []
         for n in ("master", "smtpd", "queued", "resolverd", "authd", "keyd",
-                  "deliverd", "relayd", "pop3d"):
+                  "deliverd", "relayd", "pop3d", "imapd"):
             out += self.pids_of(n)
         return out
 

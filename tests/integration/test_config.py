@@ -113,7 +113,8 @@ def test_start_says_what_it_started_and_lsb_codes(suite_factory):
         pid = int(s.pidfile.read_text())
         assert r.stdout == (
             f"postern: started (pid {pid}): smtpd on 127.0.0.1:{s.port}; "
-            f"pop3d on 127.0.0.1:{s.pop3_port}; queued, resolverd, "
+            f"pop3d on 127.0.0.1:{s.pop3_port}; "
+            f"imapd on 127.0.0.1:{s.imap_port}; queued, resolverd, "
             "authd, 4 deliverd, 2 relayd, logd\n"), r
         assert r.stderr == ""
         # Start of a running suite: said once, and a success (LSB).

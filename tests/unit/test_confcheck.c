@@ -72,7 +72,12 @@ test_listener_addresses_must_be_literal_and_distinct(void **state)
 	    "\"127.0.0.1:110\" is listed twice"));
 	check_text("smtp_listen = 127.0.0.1:2525\npop3_listen = "
 	    "127.0.0.1:2525\n", &s);
-	assert_non_null(strstr(s.errors, "also in pop3_listen"));
+	assert_non_null(strstr(s.errors, "t.conf:2: pop3_listen: "
+	    "\"127.0.0.1:2525\" is also in smtp_listen"));
+	check_text("pop3s_listen = 127.0.0.1:993\nimaps_listen = "
+	    "127.0.0.1:993\n", &s);
+	assert_non_null(strstr(s.errors, "t.conf:2: imaps_listen: "
+	    "\"127.0.0.1:993\" is also in pop3s_listen"));
 	check_text("smtp_listen = 127.0.0.1:smtp\n", &s);
 	assert_non_null(strstr(s.errors, "smtp_listen"));
 	check_text("smtp_listen = 127.0.0.1\n", &s);

@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "maildir.h"
 #include "pop3d.h"
 
 static void
@@ -136,10 +137,10 @@ test_uidl_is_the_unique_part_or_a_digest(void **state)
 static void
 test_names_sort_by_delivery_time(void **state)
 {
-	assert_true(pop3_name_cmp("9.M1P1Q1.h", "10.M1P1Q1.h") < 0);
-	assert_true(pop3_name_cmp("10.M2P1Q1.h", "10.M10P1Q1.h") < 0);
-	assert_true(pop3_name_cmp("10.M10P1Q1.h", "10.M10P1Q2.h") < 0);
-	assert_true(pop3_name_cmp("x", "x") == 0);
+	assert_true(maildir_name_cmp("9.M1P1Q1.h", "10.M1P1Q1.h") < 0);
+	assert_true(maildir_name_cmp("10.M2P1Q1.h", "10.M10P1Q1.h") < 0);
+	assert_true(maildir_name_cmp("10.M10P1Q1.h", "10.M10P1Q2.h") < 0);
+	assert_true(maildir_name_cmp("x", "x") == 0);
 }
 
 int

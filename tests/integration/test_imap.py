@@ -1,0 +1,340 @@
+"""IMAP (imapd) end to end with Python's imaplib: mail goes in over SMTP
+and comes out through IMAP; flags, expunges and copies are checked on
+the Maildir on disk and from a second session. Every wait is a condition
+polled until a deadline; nothing sleeps to synchronise."""
+import email
+import imaplib
+import os
+import re
+import smtplib
+import socket
+import threading
+import time
+
+import pytest
+
+from conftest import wait_until
+
+PASSWORD = "imap secret 42"
+ALICE = "alice@example.test"
+
+MSG = (
+    "From: Sender <sender@remote.test>\r\n"
+    "To: Alice <alice@example.test>\r\n"
+    "Subject: {subject}\r\n"
+    "Message-ID: <{subject}@remote.test>\r\n"
+    "\r\n"
+    "Body of {subject}.\r\n"
+)
+
+
+def imap_greets(suite):
+    try:
+        with socket.create_connection(("127.0.0.1", suite.imap_port), 1) as s:
+            s.settimeout(2)
+            return s.recv(512).startswith(b"* OK")
+    except OSError:
+        return False
+
+
+def ready(suite, users=(ALICE,)):
+    for u in users:
+        suite.postern("user", "passwd", u, "--stdin", input=PASSWORD + "\n")
+    wait_until(lambda: imap_greets(suite), 20, what="imapd to greet")
+
+
+def all_files(suite, rcpt, folder=""):
+    """The message files of a folder, new/ and cur/."""
+    md = suite.maildir(rcpt) / folder if folder else suite.maildir(rcpt)
+    return sorted(p for sub in ("new", "cur") if (md / sub).is_dir()
+                  for p in (md / sub).iterdir())
+
+
+def deliver(suite, rcpt, subjects):
+    """One SMTP transaction each, in order, each waited for: UIDs follow
+    the sending order."""
+    have = len(all_files(suite, rcpt))
+    for i, subj in enumerate(subjects, 1):
+        with smtplib.SMTP("127.0.0.1", suite.port, timeout=30) as s:
+            s.sendmail("sender@remote.test", [rcpt],
+                       MSG.format(subject=subj).encode())
+        wait_until(lambda: len(all_files(suite, rcpt)) >= have + i, 30,
+                   what=f"message {subj} for {rcpt}")
+
+
+def login(suite, user=ALICE):
+    c = imaplib.IMAP4("127.0.0.1", suite.imap_port, timeout=30)
+    c.login(user, PASSWORD)
+    return c
+
+
+def test_login_select_fetch(suite):
+    ready(suite)
+    deliver(suite, ALICE, ["one", "two", "three"])
+    c = imaplib.IMAP4("127.0.0.1", suite.imap_port, timeout=30)
+    assert b"IMAP4rev1" in c.welcome
+    typ, caps = c.capability()
+    assert typ == "OK" and b"AUTH=PLAIN" in caps[0]
+    with pytest.raises(imaplib.IMAP4.error):
+        c.login(ALICE, "wrong")
+    typ, data = c.login(ALICE, PASSWORD)
+    assert typ == "OK"
+    typ, data = c.select("INBOX")
+    assert typ == "OK" and data == [b"3"]
+    assert c.untagged_responses.get("RECENT") == [b"3"]
+    uidvalidity = int(c.untagged_responses["UIDVALIDITY"][0])
+    assert uidvalidity > 0
+    typ, data = c.uid("FETCH", "1:*", "(UID FLAGS RFC822.SIZE "
+                      "BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+    assert typ == "OK"
+    subjects = [d[1].decode().strip() for d in data if isinstance(d, tuple)]
+    assert subjects == ["Subject: one", "Subject: two", "Subject: three"]
+    heads = [d[0].decode() for d in data if isinstance(d, tuple)]
+    assert all("\\Seen" not in h for h in heads)
+    uids = [int(re.search(r"UID (\d+)", h).group(1)) for h in heads]
+    assert uids == sorted(uids) and len(set(uids)) == 3
+    # BODY[] without PEEK sets \Seen, and says so.
+    typ, data = c.fetch("2", "(BODY[])")
+    assert typ == "OK" and b"\\Seen" in data[0][0]
+    assert data[0][1].endswith(b"Body of two.\r\n")
+    typ, data = c.fetch("2", "(FLAGS)")
+    assert b"\\Seen" in data[0]
+    # The flag is in the file name, as Dovecot keeps it.
+    names = sorted(os.listdir(suite.maildir(ALICE) / "cur"))
+    assert sum(1 for n in names if n.endswith(":2,S")) == 1
+    # postern who lists the session as IMAP.
+    who = suite.postern("who").stdout
+    assert re.search(r"alice@example\.test\s+imap\s+127\.0\.0\.1", who), who
+    c.logout()
+
+
+def test_store_expunge_and_second_session(suite):
+    ready(suite)
+    deliver(suite, ALICE, ["a", "b", "c", "d"])
+    c1, c2 = login(suite), login(suite)
+    assert c1.select("INBOX")[1] == [b"4"]
+    assert c2.select("INBOX")[1] == [b"4"]
+    typ, data = c1.store("2", "+FLAGS", "(\\Deleted \\Flagged)")
+    assert typ == "OK" and b"\\Deleted" in data[0]
+    typ, data = c1.store("3", "+FLAGS", "(Work)")
+    assert typ == "OK" and b"Work" in data[0]
+    # The other session sees the flags at NOOP.
+    typ, data = c2.noop()
+    fetches = c2.untagged_responses.get("FETCH", [])
+    assert any(b"\\Flagged" in f for f in fetches), fetches
+    assert any(b"Work" in f for f in fetches), fetches
+    typ, data = c1.expunge()
+    assert typ == "OK" and data == [b"2"]
+    typ, data = c2.noop()
+    assert c2.untagged_responses.get("EXPUNGE") == [b"2"] or \
+        b"2" in c2.untagged_responses.get("EXPUNGE", [])
+    assert len(all_files(suite, ALICE)) == 3
+    # Keywords go to dovecot-keywords.
+    kw = (suite.maildir(ALICE) / "dovecot-keywords").read_text()
+    assert "Work" in kw
+    c1.logout()
+    c2.logout()
+
+
+def test_append_copy_uidplus(suite):
+    ready(suite)
+    deliver(suite, ALICE, ["x"])
+    c = login(suite)
+    typ, data = c.append("INBOX", "(\\Seen)", None,
+                         MSG.format(subject="appended").encode())
+    assert typ == "OK"
+    m = re.search(rb"APPENDUID (\d+) (\d+)", data[0])
+    assert m, data
+    c.select("INBOX")
+    typ, data = c.uid("FETCH", m.group(2).decode(), "(FLAGS BODY.PEEK[])")
+    assert typ == "OK" and b"\\Seen" in data[0][0]
+    assert b"Subject: appended" in data[0][1]
+    typ, data = c.copy("1:2", "NoSuchFolder")
+    assert typ == "NO" and b"TRYCREATE" in data[0]
+    c.logout()
+
+
+def test_idle_sees_delivery(suite):
+    ready(suite)
+    deliver(suite, ALICE, ["before"])
+    c = login(suite)
+    c.select("INBOX")
+    tag = c._new_tag()
+    c.send(tag + b" IDLE\r\n")
+    assert c.readline().startswith(b"+")
+    t0 = time.monotonic()
+    with smtplib.SMTP("127.0.0.1", suite.port, timeout=30) as s:
+        s.sendmail("sender@remote.test", [ALICE],
+                   MSG.format(subject="during").encode())
+    c.sock.settimeout(10)
+    line = c.readline()
+    assert line == b"* 2 EXISTS\r\n", line
+    assert time.monotonic() - t0 < 5
+    c.send(b"DONE\r\n")
+    while True:
+        line = c.readline()
+        if line.startswith(tag):
+            break
+    assert b"OK" in line
+    c.logout()
+
+
+def raw_session(suite):
+    """A logged-in raw socket and a reader of its lines."""
+    sock = socket.create_connection(("127.0.0.1", suite.imap_port), 10)
+    f = sock.makefile("rb")
+    assert f.readline().startswith(b"* OK")
+    sock.sendall(f'L LOGIN {ALICE} "{PASSWORD}"\r\n'.encode())
+    assert f.readline().startswith(b"L OK")
+    return sock, f
+
+
+def answer(f, tag):
+    """Lines up to and including the tagged one."""
+    lines = []
+    while True:
+        ln = f.readline()
+        assert ln, "connection closed: " + repr(lines)
+        lines.append(ln)
+        if ln.startswith(tag.encode() + b" "):
+            return lines
+
+
+def test_hostile_input(suite):
+    ready(suite)
+    deliver(suite, ALICE, ["h1", "h2"])
+    sock, f = raw_session(suite)
+    # A literal far beyond the limit is refused at its announcement.
+    sock.sendall(b"a APPEND INBOX {4000000000}\r\n")
+    ln = f.readline()
+    assert ln.startswith(b"a NO [TOOBIG]") or ln.startswith(b"a BAD"), ln
+    # Deep nesting, bad sets, traversal in names, 8-bit garbage.
+    sock.sendall(b"b SELECT INBOX\r\n")
+    assert answer(f, "b")[-1].startswith(b"b OK [READ-WRITE]")
+    sock.sendall(b"c FETCH 1 " + b"(" * 40 + b"FLAGS" + b")" * 40 + b"\r\n")
+    assert answer(f, "c")[-1].startswith(b"c BAD")
+    for bad in (b"0", b"1:x", b"5", b"1,,2", b"*:"):
+        sock.sendall(b"d FETCH " + bad + b" FLAGS\r\n")
+        assert answer(f, "d")[-1].startswith(b"d BAD"), bad
+    for name in (b"../../etc", b"a/b", b"..", b".hidden", b"INBOX/../x",
+                 b"&AC8-etc"):
+        sock.sendall(b"e STATUS \"" + name + b"\" (MESSAGES)\r\n")
+        last = answer(f, "e")[-1]
+        assert last.startswith(b"e NO") or last.startswith(b"e BAD"), \
+            (name, last)
+    sock.sendall(b"f NOOP \xff\xfe\x80\r\n")
+    assert answer(f, "f")[-1].startswith(b"f BAD")
+    sock.sendall(b"g NOOP\r\n")
+    assert answer(f, "g")[-1] == b"g OK NOOP completed.\r\n"
+    # An unterminated literal, then the peer vanishes: nothing is lost.
+    sock.sendall(b"h APPEND INBOX {100}\r\n")
+    assert f.readline().startswith(b"+")
+    sock.sendall(b"Subject: half\r\n")
+    sock.close()
+    c = login(suite)
+    assert c.select("INBOX")[1] == [b"2"]
+    c.logout()
+    assert len(all_files(suite, ALICE)) == 2
+
+
+def test_condstore_and_qresync(suite):
+    ready(suite)
+    deliver(suite, ALICE, ["m1", "m2", "m3"])
+    sock, f = raw_session(suite)
+    sock.sendall(b"a ENABLE QRESYNC\r\n")
+    lines = answer(f, "a")
+    assert b"* ENABLED QRESYNC\r\n" in lines
+    sock.sendall(b"b SELECT INBOX\r\n")
+    lines = answer(f, "b")
+    uv = int(re.search(rb"UIDVALIDITY (\d+)", b"".join(lines)).group(1))
+    hms = int(re.search(rb"HIGHESTMODSEQ (\d+)", b"".join(lines)).group(1))
+    sock.sendall(b"c UID STORE 1 +FLAGS.SILENT (\\Seen)\r\n")
+    lines = answer(f, "c")
+    m = re.search(rb"MODSEQ \((\d+)\)", b"".join(lines))
+    assert m and int(m.group(1)) > hms, lines
+    # A store conditional on an old MODSEQ fails for that message.
+    sock.sendall(f"d UID STORE 1,2 (UNCHANGEDSINCE {hms}) +FLAGS "
+                 "(\\Flagged)\r\n".encode())
+    lines = answer(f, "d")
+    assert b"[MODIFIED 1]" in lines[-1], lines
+    sock.sendall(f"e UID FETCH 1:* (FLAGS) (CHANGEDSINCE {hms})\r\n".encode())
+    lines = answer(f, "e")
+    changed = [ln for ln in lines if b" FETCH " in ln]
+    assert len(changed) == 2, lines  # 1 (\Seen) and 2 (\Flagged)
+    sock.sendall(b"f UID STORE 3 +FLAGS.SILENT (\\Deleted)\r\n")
+    answer(f, "f")
+    sock.sendall(b"g UID EXPUNGE 3\r\n")
+    lines = answer(f, "g")
+    assert b"* VANISHED 3\r\n" in lines, lines
+    sock.close()
+    # A later QRESYNC SELECT learns what vanished and what changed.
+    sock, f = raw_session(suite)
+    sock.sendall(b"a ENABLE QRESYNC\r\n")
+    answer(f, "a")
+    sock.sendall(f"b SELECT INBOX (QRESYNC ({uv} {hms} 1:3))\r\n".encode())
+    lines = answer(f, "b")
+    assert b"* VANISHED (EARLIER) 3\r\n" in lines, lines
+    assert sum(1 for ln in lines if b" FETCH " in ln) == 2, lines
+    assert lines[-1].startswith(b"b OK [READ-WRITE]")
+    sock.close()
+
+
+def test_idle_sees_other_sessions_flags_and_expunge(suite):
+    ready(suite)
+    deliver(suite, ALICE, ["i1", "i2"])
+    watcher = login(suite)
+    watcher.select("INBOX")
+    tag = watcher._new_tag()
+    watcher.send(tag + b" IDLE\r\n")
+    assert watcher.readline().startswith(b"+")
+    watcher.sock.settimeout(10)
+    other = login(suite)
+    other.select("INBOX")
+    t0 = time.monotonic()
+    other.store("1", "+FLAGS", "(\\Flagged)")
+    line = watcher.readline()
+    # The watcher took the messages out of new/: they are its \Recent.
+    assert re.match(rb"\* 1 FETCH \(UID \d+ FLAGS \(\\Flagged \\Recent\)\)",
+                    line), line
+    assert time.monotonic() - t0 < 2.5
+    other.store("2", "+FLAGS", "(\\Deleted)")
+    other.expunge()
+    got = b""
+    while b"EXPUNGE" not in got:
+        got += watcher.readline()
+    assert b"* 2 EXPUNGE\r\n" in got, got
+    watcher.send(b"DONE\r\n")
+    while not watcher.readline().startswith(tag):
+        pass
+    other.logout()
+    watcher.logout()
+
+
+def test_index_loss_keeps_uids(suite):
+    ready(suite)
+    deliver(suite, ALICE, ["k1", "k2", "k3"])
+    c = login(suite)
+    c.select("INBOX")
+    c.store("2", "+FLAGS", "(\\Answered Urgent)")
+    # \Recent is the first session's alone: compared without it.
+    before = [d.replace(b" \\Recent", b"").replace(b"\\Recent", b"")
+              for d in c.uid("FETCH", "1:*", "(UID FLAGS)")[1]]
+    assert b"Urgent" in before[1] and b"\\Answered" in before[1]
+    c.logout()
+    index = suite.maildir(ALICE).parent / ".postern-index"
+    assert index.is_dir()
+    for p in index.iterdir():
+        if p.is_file():
+            p.write_bytes(b"\0garbage" * 100)
+    c = login(suite)
+    c.select("INBOX")
+    after = c.uid("FETCH", "1:*", "(UID FLAGS)")[1]
+    assert after == before
+    c.logout()
+    import shutil
+    shutil.rmtree(index)
+    c = login(suite)
+    typ, data = c.select("INBOX")
+    assert data == [b"3"]
+    assert c.uid("FETCH", "1:*", "(UID FLAGS)")[1] == before
+    c.logout()
