@@ -116,6 +116,7 @@ void	imap_cmd_expunge(struct imap_sess *, int uid);
 void	imap_cmd_status(struct imap_sess *);
 void	imap_cmd_fetch(struct imap_sess *, int uid);
 void	imap_cmd_store(struct imap_sess *, int uid);
+void	imap_cmd_search(struct imap_sess *, int uid);
 void	imap_cmd_copy(struct imap_sess *, int uid, int move);
 void	imap_cmd_append(struct imap_sess *);
 void	imap_cmd_idle(struct imap_sess *);
