@@ -51,7 +51,6 @@ imap_cmd_search(struct imap_sess *s, int uid)
 	struct mailindex_msg		 m;
 	const uint32_t			*view;
 	uint32_t			*uids;
-	struct tm			 tm;
 	struct buf			 b;
 	char				 err[256];
 	size_t				 n, i;
@@ -88,9 +87,9 @@ imap_cmd_search(struct imap_sess *s, int uid)
 	ctx.recent = search_recent;
 	ctx.arg = s;
 	ctx.now = time(NULL);
-	/* The zone read before the chroot (tzset in imap_mail_run). */
-	if (localtime_r(&ctx.now, &tm) != NULL)
-		ctx.tz_offset_s = tm.tm_gmtoff;
+	/* The zone read before the chroot (tzset in imap_mail_run), with
+	 * each INTERNALDATE's own offset (summer time). */
+	ctx.local_zone = 1;
 	imap_search_result_init(&res);
 	for (i = 0; i < n && !failed; i++) {
 		/* A message gone from the index since the view: no match. */

@@ -85,6 +85,11 @@ struct imap_search_ctx {
 	void		*arg;
 	time_t		 now;		/* OLDER, YOUNGER */
 	long		 tz_offset_s;	/* the server's zone, east of UTC */
+	/*
+	 * 1: the server's zone is the process's (localtime_r, so that a
+	 * summer INTERNALDATE gets the summer offset); tz_offset_s unused.
+	 */
+	int		 local_zone;
 };
 
 /*

@@ -19,6 +19,7 @@
  */
 #include <errno.h>
 #include <string.h>
+#include <time.h>
 
 #include "imap_search_int.h"
 
@@ -40,6 +41,17 @@ day_of(time_t t)
 	if (d > t)
 		d -= DAY;
 	return d;
+}
+
+/* The day of INTERNALDATE t in the server's zone. */
+static time_t
+server_day(const struct imap_search_ctx *ctx, time_t t)
+{
+	struct tm tm;
+
+	if (ctx->local_zone && localtime_r(&t, &tm) != NULL)
+		return day_of(t + tm.tm_gmtoff);
+	return day_of(t + ctx->tz_offset_s);
 }
 
 static int
@@ -138,8 +150,7 @@ eval(struct mctx *c, struct imap_snode *n)
 	case IMAP_SK_BEFORE:
 	case IMAP_SK_ON:
 	case IMAP_SK_SINCE:
-		return date_cmp(n->kind, day_of(m->idate + ctx->tz_offset_s),
-		    n->date);
+		return date_cmp(n->kind, server_day(ctx, m->idate), n->date);
 	case IMAP_SK_SENTBEFORE:
 	case IMAP_SK_SENTON:
 	case IMAP_SK_SENTSINCE:

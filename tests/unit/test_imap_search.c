@@ -364,6 +364,39 @@ test_internaldate_zone(void **state)
 	assert_int_equal(matches("ON 31-Dec-1969", &ctx, 1, &m), 1);
 }
 
+/* The process's zone, each date with its own offset (summer time). */
+static void
+test_internaldate_local_zone(void **state)
+{
+	struct imap_search_ctx	ctx;
+	struct mailindex_msg	m;
+	struct world		w;
+	char			*old = getenv("TZ");
+
+	(void)state;
+	old = old != NULL ? strdup(old) : NULL;
+	setenv("TZ", "Europe/Berlin", 1);
+	tzset();
+	memset(&w, 0, sizeof(w));
+	ctx_init(&ctx, &w);
+	/* 1-Jul-2026 22:30 UTC: 2 Jul at +0200 (summer), 1 Jul at +0100. */
+	rec(&m, 1, 0, 0, 1, 1782945000, 1);
+	ctx.tz_offset_s = 3600;
+	assert_int_equal(matches("ON 1-Jul-2026", &ctx, 1, &m), 1);
+	ctx.local_zone = 1;
+	assert_int_equal(matches("ON 2-Jul-2026", &ctx, 1, &m), 1);
+	assert_int_equal(matches("BEFORE 2-Jul-2026", &ctx, 1, &m), 0);
+	/* 1-Dec-2026 23:30 UTC: 2 Dec at +0100. */
+	rec(&m, 1, 0, 0, 1, 1796167800, 1);
+	assert_int_equal(matches("ON 2-Dec-2026", &ctx, 1, &m), 1);
+	if (old != NULL) {
+		setenv("TZ", old, 1);
+		free(old);
+	} else
+		unsetenv("TZ");
+	tzset();
+}
+
 static void
 test_recent_new_old(void **state)
 {
@@ -833,6 +866,7 @@ main(void)
 		cmocka_unit_test(test_hostile_sizes),
 		cmocka_unit_test(test_index_keys_read_no_file),
 		cmocka_unit_test(test_internaldate_zone),
+		cmocka_unit_test(test_internaldate_local_zone),
 		cmocka_unit_test(test_recent_new_old),
 		cmocka_unit_test(test_star_follows_mailbox),
 		cmocka_unit_test(test_text_keys),
