@@ -263,8 +263,10 @@ imap_set_uids(struct imap_sess *s, const struct imap_arg *a, int uid,
 					uids[n++] = view[i];
 		}
 	} else {
+		/* "*" of an empty mailbox is 0: no message. */
 		while (imap_seqset_next(&set, &it, &v))
-			uids[n++] = view[v - 1];
+			if (v >= 1 && v <= nview)
+				uids[n++] = view[v - 1];
 	}
 	imap_seqset_free(&set);
 	qsort(uids, n, sizeof(*uids), imap_cmp_u32);

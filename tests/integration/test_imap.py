@@ -236,6 +236,20 @@ def test_hostile_input(suite):
         last = answer(f, "e")[-1]
         assert last.startswith(b"e NO") or last.startswith(b"e BAD"), \
             (name, last)
+    # Sets on an empty folder: "*" is no message.
+    sock.sendall(b"s1 CREATE Empty\r\n")
+    answer(f, "s1")
+    sock.sendall(b"s2 EXAMINE Empty\r\n")
+    assert answer(f, "s2")[-1].startswith(b"s2 OK")
+    for tag, cmd in ((b"s3", b"FETCH * FLAGS"), (b"s4", b"UID FETCH * FLAGS"),
+                     (b"s5", b"UID FETCH 1:* FLAGS"), (b"s6", b"SEARCH ALL"),
+                     (b"s7", b"UID STORE * +FLAGS (x)")):
+        sock.sendall(tag + b" " + cmd + b"\r\n")
+        lines = answer(f, tag.decode())
+        assert not any(b" FETCH (" in ln for ln in lines), lines
+        assert lines[-1].split()[1] in (b"OK", b"NO", b"BAD"), lines
+    sock.sendall(b"s8 SELECT INBOX\r\n")
+    assert answer(f, "s8")[-1].startswith(b"s8 OK")
     sock.sendall(b"f NOOP \xff\xfe\x80\r\n")
     assert answer(f, "f")[-1].startswith(b"f BAD")
     sock.sendall(b"g NOOP\r\n")
