@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fsutil.h"
@@ -154,12 +155,15 @@ mi_fail(struct mailindex *ix, int rc)
  * Berkeley DB maps its region files (__db.001...) and touches them at
  * their full size: one cut short (a damaged disk, a hand that truncated
  * it) would be a SIGBUS in every process that joins it, not an error.
- * BDB makes none below REGION_MIN; such files are unlinked before the
- * open, which then makes the environment again (the index follows, if
- * need be, as for any damage). A garbled file of a plausible size fails
- * BDB's own checks and is handled as damage by the caller.
+ * BDB makes none below REGION_MIN, but one another session is creating
+ * right now is short for a moment: only a short file untouched for
+ * REGION_SETTLE seconds is taken for damage. Those are unlinked before
+ * the open, which then makes the environment again (the index follows,
+ * if need be, as for any damage). A garbled file of a plausible size
+ * fails BDB's own checks and is handled as damage by the caller.
  */
 #define REGION_MIN	8192
+#define REGION_SETTLE	60
 
 static void
 mi_regions_check(struct mailindex *ix)
@@ -174,7 +178,8 @@ mi_regions_check(struct mailindex *ix)
 			return;
 		if (lstat(path, &st) == -1)
 			continue;
-		if (!S_ISREG(st.st_mode) || st.st_size < REGION_MIN)
+		if (!S_ISREG(st.st_mode) || (st.st_size < REGION_MIN &&
+		    time(NULL) - st.st_mtime > REGION_SETTLE))
 			bad = 1;
 	}
 	if (!bad)

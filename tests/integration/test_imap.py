@@ -358,6 +358,10 @@ def test_index_loss_keeps_uids(suite):
     for p in index.iterdir():
         if p.is_file():
             p.write_bytes(b"\0garbage" * 100)
+            # A region file cut short long ago (one cut just now may be
+            # another session's being made: left alone).
+            old = time.time() - 120
+            os.utime(p, (old, old))
     c = login(suite)
     c.select("INBOX")
     after = c.uid("FETCH", "1:*", "(UID FLAGS)")[1]
@@ -498,3 +502,25 @@ def test_no_expunge_during_fetch_store_search(suite):
     assert b"* 1 EXPUNGE\r\n" in lines, lines
     other.logout()
     sock.close()
+
+
+def test_expunge_spares_a_message_undeleted_elsewhere(suite):
+    """Another program (Dovecot, mutt) took \\Deleted off a message after
+    this session saw it: EXPUNGE must not remove it."""
+    ready(suite)
+    deliver(suite, ALICE, ["keep-me", "drop-me"])
+    c = login(suite)
+    c.select("INBOX")
+    c.store("1:2", "+FLAGS", "(\\Deleted)")
+    cur = suite.maildir(ALICE) / "cur"
+    [f1] = [f for f in cur.iterdir()
+            if b"Subject: keep-me" in f.read_bytes()]
+    assert f1.name.endswith(":2,T"), f1.name
+    os.rename(f1, cur / f1.name[:-1])       # undeleted behind our back
+    typ, data = c.expunge()
+    assert typ == "OK"
+    left = [f for f in all_files(suite, ALICE)]
+    assert len(left) == 1 and b"Subject: keep-me" in left[0].read_bytes()
+    c.select("INBOX")
+    assert c.untagged_responses.get("EXISTS") == [b"1"]
+    c.logout()
