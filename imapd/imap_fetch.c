@@ -259,17 +259,26 @@ report_vanished(struct imap_sess *s, const struct fetch *f,
 		imap_seqset_free(&set);
 		return;
 	}
-	for (i = k = 0; i < n; i++)
-		if (imap_seqset_has(&set, u[i]))
-			u[k++] = u[i];
-	if (k > 0) {
-		buf_init(&b, 0);
-		(void)buf_puts(&b, "* VANISHED (EARLIER) ");
-		imap_write_uidset(&b, u, k);
+	buf_init(&b, 0);
+	(void)buf_puts(&b, "* VANISHED (EARLIER) ");
+	if (!complete) {
+		/* History lost: every UID of the set we no longer have. */
+		if (!imap_write_missing(&b, &set, s->sel))
+			buf_reset(&b);
+	} else {
+		for (i = k = 0; i < n; i++)
+			if (imap_seqset_has(&set, u[i]))
+				u[k++] = u[i];
+		if (k > 0)
+			imap_write_uidset(&b, u, k);
+		else
+			buf_reset(&b);
+	}
+	if (b.len > 0) {
 		(void)buf_puts(&b, "\r\n");
 		imap_send(s, &b);
-		buf_free(&b);
 	}
+	buf_free(&b);
 	free(u);
 	imap_seqset_free(&set);
 }

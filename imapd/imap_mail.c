@@ -297,6 +297,56 @@ imap_write_uidset(struct buf *b, const uint32_t *u, size_t n)
 	}
 }
 
+/* Appends lo:hi (or lo) to a set being written. */
+static void
+put_range(struct buf *b, int *first, uint32_t lo, uint32_t hi)
+{
+	if (lo == hi)
+		(void)buf_printf(b, "%s%u", *first ? "" : ",", lo);
+	else
+		(void)buf_printf(b, "%s%u:%u", *first ? "" : ",", lo, hi);
+	*first = 0;
+}
+
+int
+imap_write_missing(struct buf *b, const struct imap_seqset *within,
+    struct mailindex_folder *f)
+{
+	const uint32_t	*v;
+	size_t		 n, i, j = 0;
+	uint32_t	 glo, ghi, lo, hi, next = mailindex_uidnext(f);
+	int		 first = 1;
+
+	v = mailindex_uids(f, &n);
+	/* Gap i is the UIDs below v[i] and above v[i - 1]; then the tail. */
+	for (i = 0; i <= n; i++) {
+		glo = i == 0 ? 1 : v[i - 1] + 1;
+		if (i < n)
+			ghi = v[i] - 1;
+		else if (next > 1)
+			ghi = next - 1;
+		else
+			break;
+		if (glo > ghi)
+			continue;
+		if (within == NULL) {
+			put_range(b, &first, glo, ghi);
+			continue;
+		}
+		/* Both sorted: walk the client's ranges alongside. */
+		while (j < within->n && within->r[j].hi < glo)
+			j++;
+		for (; j < within->n && within->r[j].lo <= ghi; j++) {
+			lo = within->r[j].lo > glo ? within->r[j].lo : glo;
+			hi = within->r[j].hi < ghi ? within->r[j].hi : ghi;
+			put_range(b, &first, lo, hi);
+			if (within->r[j].hi > ghi)
+				break;
+		}
+	}
+	return !first;
+}
+
 void
 imap_write_datetime(struct buf *b, time_t t)
 {

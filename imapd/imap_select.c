@@ -106,7 +106,7 @@ qresync_report(struct imap_sess *s, const struct qresync_arg *q,
     struct buf *b)
 {
 	struct imap_seqset	 known = { NULL, 0 };
-	uint32_t		*u = NULL, *keep;
+	uint32_t		*u = NULL;
 	size_t			 n = 0, i, k;
 	int			 complete = 1;
 
@@ -117,37 +117,29 @@ qresync_report(struct imap_sess *s, const struct qresync_arg *q,
 		return;
 	if (mailindex_expunged_since(s->sel, q->modseq, &u, &n,
 	    &complete) == 0) {
+		size_t mark = b->len;
+
 		if (!complete) {
 			/*
 			 * History lost: every UID the client may know that
 			 * we no longer have (3.2.5.1 allows it).
 			 */
-			free(u);
-			u = NULL;
-			n = 0;
-			if (q->known != NULL) {
-				struct imap_seqset_iter	it = { 0, 0 };
-				uint32_t		v;
-
-				while (n < 1000000 &&
-				    imap_seqset_next(&known, &it, &v)) {
-					if (mailindex_uid_seq(s->sel, v) != 0)
-						continue;
-					if ((keep = reallocarray(u, n + 1,
-					    sizeof(*u))) == NULL)
-						break;
-					u = keep;
-					u[n++] = v;
-				}
-			}
-		}
-		for (i = k = 0; i < n; i++)
-			if (q->known == NULL || imap_seqset_has(&known, u[i]))
-				u[k++] = u[i];
-		if (k > 0) {
 			(void)buf_puts(b, "* VANISHED (EARLIER) ");
-			imap_write_uidset(b, u, k);
-			(void)buf_puts(b, "\r\n");
+			if (imap_write_missing(b, q->known != NULL ? &known :
+			    NULL, s->sel))
+				(void)buf_puts(b, "\r\n");
+			else
+				b->len = mark;
+		} else {
+			for (i = k = 0; i < n; i++)
+				if (q->known == NULL ||
+				    imap_seqset_has(&known, u[i]))
+					u[k++] = u[i];
+			if (k > 0) {
+				(void)buf_puts(b, "* VANISHED (EARLIER) ");
+				imap_write_uidset(b, u, k);
+				(void)buf_puts(b, "\r\n");
+			}
 		}
 	}
 	free(u);

@@ -102,6 +102,15 @@ int	imap_set_uids(struct imap_sess *, const struct imap_arg *, int uid,
 int	imap_cmp_u32(const void *, const void *);
 /* Writes "a:b,c" of sorted UIDs. */
 void	imap_write_uidset(struct buf *, const uint32_t *, size_t);
+/*
+ * The UIDs below UIDNEXT the folder's view lacks, within the set (NULL:
+ * all), as a UID set: what VANISHED must say when the index no longer
+ * remembers every expunge (RFC 7162 3.2.5.1). Returns whether it wrote
+ * anything. Linear in the view, whatever the set's size.
+ */
+struct imap_seqset;
+int	imap_write_missing(struct buf *, const struct imap_seqset *within,
+	    struct mailindex_folder *);
 /* INTERNALDATE "17-Jul-1996 02:44:25 -0700" (server's zone). */
 void	imap_write_datetime(struct buf *, time_t);
 /* Writes and flushes b, then empties it; a broken client ends us. */

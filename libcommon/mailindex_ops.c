@@ -494,7 +494,7 @@ mailindex_copy(struct mailindex_folder *src, const uint32_t *uids, size_t n,
 	char			**names = NULL, nn[256], from[300], to[300];
 	uint32_t		*got = NULL, *moved = NULL;
 	size_t			 i, k = 0, *pos = NULL;
-	int			 fd, rc = -1;
+	int			 fd, rc = -1, numbered = 0;
 
 	/* Fresh letters: another session may have added keywords. */
 	(void)keywords_load(src);
@@ -542,12 +542,16 @@ mailindex_copy(struct mailindex_folder *src, const uint32_t *uids, size_t n,
 			goto out;
 		}
 		close(fd);
-		if ((names[k] = strdup(nn)) == NULL)
+		if ((names[k] = strdup(nn)) == NULL) {
+			msg_path(to, sizeof(to), 0, nn);
+			(void)unlinkat(dst->dirfd, to, 0);
 			goto out;
+		}
 		pos[k++] = i;
 	}
 	if (k > 0 && add_files(dst, names, k, got) == -1)
 		goto out;
+	numbered = 1;
 	for (i = 0; i < k; i++) {
 		char	*blob;
 		size_t	 blen;
@@ -575,6 +579,23 @@ mailindex_copy(struct mailindex_folder *src, const uint32_t *uids, size_t n,
 	}
 	rc = 0;
 out:
+	/*
+	 * A failed COPY leaves the target as it was (RFC 3501 6.4.7), so a
+	 * client's retry makes no duplicates: the copies made so far go,
+	 * as expunges once they have UIDs (a MOVE whose sources could not
+	 * be expunged too).
+	 */
+	if (rc == -1 && k > 0) {
+		if (numbered)
+			(void)mailindex_expunge(dst, got, k);
+		for (i = 0; i < k; i++)
+			if (!numbered || got[i] == 0) {
+				msg_path(to, sizeof(to), 0, names[i]);
+				(void)unlinkat(dst->dirfd, to, 0);
+			}
+		for (i = 0; i < k; i++)
+			dst_uids[pos[i]] = 0;
+	}
 	for (i = 0; names != NULL && i < k; i++)
 		free(names[i]);
 	free(names);

@@ -310,7 +310,7 @@ uidlist_forget_deleted(struct pop3_mailbox *mb)
 	if ((uids = calloc(mb->n, sizeof(*uids))) == NULL)
 		return;
 	for (i = 0; i < mb->n; i++)
-		if (mb->m[i].deleted && mb->m[i].uid != 0)
+		if (mb->m[i].removed && mb->m[i].uid != 0)
 			uids[n++] = mb->m[i].uid;
 	if (n > 0 && (dirfd = open("Maildir", O_RDONLY | O_DIRECTORY |
 	    O_CLOEXEC)) != -1) {
@@ -403,6 +403,8 @@ pop3_mailbox_expunge(struct pop3_mailbox *mb, size_t *failed)
 			} else if (errno != ENOENT || refind(&mb->m[i]) == -1)
 				break;
 		}
+		/* Gone, by us or by another reader: its UID goes too. */
+		mb->m[i].removed = gone || errno == ENOENT;
 		if (!gone && errno != ENOENT) {
 			log_warn("unlink %s", path);
 			(*failed)++;
@@ -411,8 +413,7 @@ pop3_mailbox_expunge(struct pop3_mailbox *mb, size_t *failed)
 	/* The deletions are what the client asked for: make them durable. */
 	if (n > 0 && fs_fsync_dir("Maildir/cur") == -1)
 		log_warn("fsync Maildir/cur");
-	if (n > 0)
-		uidlist_forget_deleted(mb);
+	uidlist_forget_deleted(mb);
 	return n;
 }
 

@@ -156,6 +156,7 @@ struct pop3_msg {
 	size_t		 baselen;	/* its unique part */
 	uint64_t	 vsize;		/* octets the client receives */
 	int		 deleted;
+	int		 removed;	/* its file is gone (QUIT) */
 	uint32_t	 uid;		/* in dovecot-uidlist, or 0 */
 	char		 uidl[POP3_UIDL_MAX + 1];
 };

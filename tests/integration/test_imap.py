@@ -304,6 +304,26 @@ def test_condstore_and_qresync(suite):
     assert b"* VANISHED (EARLIER) 3\r\n" in lines, lines
     assert sum(1 for ln in lines if b" FETCH " in ln) == 2, lines
     assert lines[-1].startswith(b"b OK [READ-WRITE]")
+    sock.sendall(b"z LOGOUT\r\n")
+    answer(f, "z")
+    f.close()
+    sock.close()
+    # The index lost (its expunge history with it): VANISHED still names
+    # every UID below UIDNEXT the folder lacks, in a UID FETCH too.
+    wait_until(lambda: not mail_processes(suite), 10,
+               what="the session to end")
+    import shutil
+    shutil.rmtree(suite.maildir(ALICE).parent / ".postern-index")
+    sock, f = raw_session(suite)
+    sock.sendall(b"a ENABLE QRESYNC\r\n")
+    answer(f, "a")
+    sock.sendall(f"b SELECT INBOX (QRESYNC ({uv} {hms}))\r\n".encode())
+    lines = answer(f, "b")
+    assert b"* VANISHED (EARLIER) 3\r\n" in lines, lines
+    sock.sendall(f"c UID FETCH 1:* (FLAGS) (CHANGEDSINCE {hms} "
+                 "VANISHED)\r\n".encode())
+    lines = answer(f, "c")
+    assert b"* VANISHED (EARLIER) 3\r\n" in lines, lines
     sock.close()
 
 
