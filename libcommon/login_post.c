@@ -102,14 +102,22 @@ post_prepare(const struct login_env *env, const char *user, char *udir,
 static int
 post_bind(const char *bsrc, const char *udir, const char *name)
 {
-	char target[PATH_MAX];
+	char		target[PATH_MAX];
+	struct stat	st;
 
 	if (fs_path(target, sizeof(target), udir, name) == -1)
 		return -1;
+	/* The user's directory is the user's: never follow a link there. */
+	if (lstat(target, &st) == -1 || !S_ISDIR(st.st_mode)) {
+		log_warnx("bind on %s: not a directory", target);
+		return -1;
+	}
+	/* A bind takes its flags only from a remount of it. */
 	if (unshare(CLONE_NEWNS) == -1 ||
 	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == -1 ||
-	    mount(bsrc, target, NULL, MS_BIND | MS_NOSUID | MS_NODEV |
-	    MS_NOEXEC, NULL) == -1) {
+	    mount(bsrc, target, NULL, MS_BIND, NULL) == -1 ||
+	    mount(NULL, target, NULL, MS_REMOUNT | MS_BIND | MS_NOSUID |
+	    MS_NODEV | MS_NOEXEC, NULL) == -1) {
 		log_warn("bind %s on %s", bsrc, target);
 		return -1;
 	}
