@@ -20,5 +20,5 @@ imap_capability(struct buf *b, enum imap_cap_state st, int logins,
 	}
 	(void)buf_puts(b, " NAMESPACE UNSELECT UIDPLUS MOVE CHILDREN "
 	    "SPECIAL-USE LIST-EXTENDED LIST-STATUS CONDSTORE QRESYNC "
-	    "ESEARCH");
+	    "ESEARCH WITHIN");
 }

@@ -5,7 +5,7 @@
  * the answers, the untagged updates after a command, flags, sets, dates.
  * The commands themselves are in imap_select.c, imap_fetch.c,
  * imap_store.c, imap_append.c and imap_idle.c; the folder commands in
- * imap_cmd_folder.c; SEARCH in imap_search.c.
+ * imap_cmd_folder.c; SEARCH in imap_cmd_search.c (on imap_search.c).
  *
  * Started by the root parent (libcommon's login layer) after authd
  * accepted the credentials, with the client, the bytes the login process
@@ -546,6 +546,10 @@ dispatch(struct imap_sess *s)
 	} else if (strcmp(name, "STORE") == 0) {
 		if (needs_selected(s) == 0)
 			imap_cmd_store(s, uid);
+		return;
+	} else if (strcmp(name, "SEARCH") == 0) {
+		if (needs_selected(s) == 0)
+			imap_cmd_search(s, uid);
 		return;
 	} else if (strcmp(name, "COPY") == 0 || strcmp(name, "MOVE") == 0) {
 		if (needs_selected(s) == 0)

@@ -118,6 +118,7 @@ int	imap_status_cb(void *, const char *name, const struct imap_arg *items,
 void	imap_cmd_folder(struct imap_sess *);
 void	imap_cmd_fetch(struct imap_sess *, int uid);
 void	imap_cmd_store(struct imap_sess *, int uid);
+void	imap_cmd_search(struct imap_sess *, int uid);
 void	imap_cmd_copy(struct imap_sess *, int uid, int move);
 void	imap_cmd_append(struct imap_sess *);
 void	imap_cmd_idle(struct imap_sess *);

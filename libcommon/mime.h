@@ -180,4 +180,13 @@ int	mime_decode_words(const char *in, size_t len, struct buf *out);
  */
 int	mime_param_decode(const char *value, struct buf *out);
 
+/*
+ * A body's text in charset (a MIME charset name; NULL, or one not among
+ * those above, is read as UTF-8) appended to out as UTF-8, with no
+ * MIME_DECODE_MAX cut (SEARCH BODY reads whole parts). 0, or -1 on no
+ * memory.
+ */
+int	mime_charset_decode(const char *charset, const void *in, size_t len,
+	    struct buf *out);
+
 #endif

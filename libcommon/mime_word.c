@@ -364,3 +364,36 @@ mime_param_decode(const char *v, struct buf *out)
 	free(d);
 	return rc;
 }
+
+int
+mime_charset_decode(const char *charset, const void *in, size_t len,
+    struct buf *out)
+{
+	const unsigned char	*s = in;
+	enum mime_cs		 c = MIME_CS_NONE;
+	size_t			 n, k;
+
+	if (charset != NULL)
+		c = mime_charset(charset, strlen(charset));
+	if (c == MIME_CS_NONE)
+		c = MIME_CS_UTF8;
+	/*
+	 * mime_convert stops at MIME_DECODE_MAX bytes of output: a body
+	 * goes through in pieces that cannot pass it (3 bytes out per byte
+	 * in at most), each cut before a UTF-8 lead byte so that no
+	 * character is split between two pieces.
+	 */
+	while (len > 0) {
+		n = len < MIME_DECODE_MAX / 4 ? len : MIME_DECODE_MAX / 4;
+		if (n < len && c == MIME_CS_UTF8) {
+			for (k = 0; k < 3 && n > 1 && (s[n] & 0xC0) == 0x80;
+			    k++)
+				n--;
+		}
+		if (mime_convert(c, s, n, out, out->len) == -1)
+			return -1;
+		s += n;
+		len -= n;
+	}
+	return 0;
+}

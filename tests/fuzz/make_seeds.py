@@ -443,12 +443,32 @@ def imap_folder():
         'RENAME a ' + 'b' * 250, 'CREATE x&AC4-y')).encode("latin1"))
 
 
+def imap_search():
+    msg = open(os.path.join(os.path.dirname(os.path.abspath(__file__)),
+               "..", "unit", "data", "imap_search", "s02_base64_utf8.eml"),
+               "rb").read()
+    put("imap_search", "flags", b"\x00SEEN UNFLAGGED OR DRAFT "
+        b"(KEYWORD work NOT RECENT) 1:3,* UID 2:*\x00")
+    put("imap_search", "text", b"\x02CHARSET UTF-8 OR SUBJECT \"priv\" "
+        b"BODY \"\xd0\xb2\xd1\x81\xd1\x82\" TEXT data.bin HEADER To nikos "
+        b"SENTON 15-Dec-2026\x00" + msg)
+    put("imap_search", "return_modseq", b"\x01RETURN (MIN MAX COUNT ALL) "
+        b"MODSEQ \"/flags/\\\\Seen\" all 3 LARGER 10 SINCE 1-Dec-2026 "
+        b"OLDER 100\x00Date: 1 Jan 99 10:00 EST\n\nbody\n")
+    put("imap_search", "literal", b"\x00BODY {5}\r\nb\xc3\xa9dy NOT NEW\x00"
+        b"Content-Transfer-Encoding: quoted-printable\n\nb=C3=A9dy=\n")
+    put("imap_search", "hostile", b"\x00" + b"NOT " * 80 + b"OR " * 70 +
+        b"ALL " * 71 + b"\x00" + b"Content-Type: multipart/mixed; "
+        b"boundary=b\n\n" + b"--b\nContent-Type: multipart/mixed; "
+        b"boundary=b\n\n" * 30)
+
+
 def main():
     for f in (smtp_cmd, smtp_data, envelope, proto, pop3_cmd, pop3_stuff,
               mailhdr, conf, spool_header, dns_answer_seeds,
               logd_line, aliases, smtp_reply, cmdline, tls_sni,
               tls_policy, mime, uidlist, mailbox_name, imap_cmd,
-              imap_seqset, imap_folder):
+              imap_seqset, imap_folder, imap_search):
         f()
     return 0
 

@@ -434,3 +434,36 @@ def test_folders_special_use_copy_move_status(suite):
     assert dirs == [".Archive", ".Drafts", ".Junk", ".Projects", ".Sent",
                     ".Trash"], dirs
     c.logout()
+
+
+def test_no_expunge_during_fetch_store_search(suite):
+    """RFC 3501 7.4.1: another session's expunge is not reported during
+    FETCH, STORE or SEARCH (sequence numbers would move under them), but
+    is at the next command that allows it."""
+    ready(suite)
+    deliver(suite, ALICE, ["e1", "e2", "e3"])
+    sock, f = raw_session(suite)
+    sock.sendall(b"a SELECT INBOX\r\n")
+    answer(f, "a")
+    other = login(suite)
+    other.select("INBOX")
+    other.store("1", "+FLAGS", "(\\Deleted)")
+    other.expunge()
+    for tag, cmd in (("b", b"FETCH 1:* (FLAGS)"), ("c", b"STORE 2 +FLAGS "
+                     b"(\\Seen)"), ("d", b"SEARCH ALL")):
+        sock.sendall(tag.encode() + b" " + cmd + b"\r\n")
+        lines = answer(f, tag)
+        assert not any(re.match(rb"\* \d+ EXPUNGE", ln) for ln in lines), \
+            lines
+        # Message 1's file is gone: FETCH says so as Dovecot does.
+        assert lines[-1].startswith(tag.encode() + b" OK") or \
+            lines[-1].startswith(b"b NO [EXPUNGEISSUED]"), lines
+    # The old numbering holds until then: message 3 is still there.
+    sock.sendall(b"e FETCH 3 (BODY.PEEK[HEADER.FIELDS (SUBJECT)])\r\n")
+    lines = answer(f, "e")
+    assert b"Subject: e3" in b"".join(lines), lines
+    sock.sendall(b"f NOOP\r\n")
+    lines = answer(f, "f")
+    assert b"* 1 EXPUNGE\r\n" in lines, lines
+    other.logout()
+    sock.close()

@@ -1,0 +1,127 @@
+/*
+ * imap_cmd_search.c - SEARCH and UID SEARCH in the session: the program
+ * parsed by imap_search.h, asked of every message of the selected
+ * folder's view in sequence order, answered with "* SEARCH" or, with
+ * RETURN, "* ESEARCH" (RFC 3501 6.4.4, RFC 4731, RFC 7162 3.1.5).
+ *
+ * Runs in the mail process, chrooted in the user's directory as
+ * mail_user. The index record answers flags, sizes, dates and MODSEQ;
+ * message files are opened (read-only, through the index's name for
+ * them) only for header and text keys. Nothing here changes the index,
+ * and no untagged EXPUNGE goes out while the view is searched (imap_ok
+ * syncs after, when the command allows it: UID SEARCH only, 7.4.1).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "imap_search.h"
+#include "imap_sess.h"
+#include "log.h"
+
+static int
+search_keyword(void *arg, const char *name)
+{
+	struct imap_sess *s = arg;
+
+	return mailindex_keyword(s->sel, name, 0);
+}
+
+static int
+search_open(void *arg, uint32_t uid)
+{
+	struct imap_sess *s = arg;
+
+	return mailindex_open_msg(s->sel, uid);
+}
+
+static int
+search_recent(void *arg, uint32_t uid)
+{
+	return imap_sess_recent(arg, uid);
+}
+
+void
+imap_cmd_search(struct imap_sess *s, int uid)
+{
+	struct imap_search_result	 res;
+	struct imap_search_ctx		 ctx;
+	struct imap_search		*prog;
+	struct mailindex_msg		 m;
+	const uint32_t			*view;
+	uint32_t			*uids;
+	struct buf			 b;
+	char				 err[256];
+	size_t				 n, i;
+	int				 rc, failed = 0;
+
+	rc = imap_search_parse(s->req.args, uid, &prog, err, sizeof(err));
+	if (rc == -1) {
+		imap_bad(s, "%s", err);
+		return;
+	}
+	if (rc == -2) {
+		imap_no(s, "%s", err);
+		return;
+	}
+	/* RFC 7162 3.1: a MODSEQ search key enables CONDSTORE. */
+	if (imap_search_needs_modseq(prog))
+		s->condstore = 1;
+	/* The view's UIDs, copied: the callbacks read the index. */
+	view = mailindex_uids(s->sel, &n);
+	if ((uids = reallocarray(NULL, n > 0 ? n : 1, sizeof(*uids))) ==
+	    NULL) {
+		imap_search_free(prog);
+		imap_no(s, "[SERVERBUG] Out of memory");
+		return;
+	}
+	if (n > 0)
+		memcpy(uids, view, n * sizeof(*uids));
+
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.nmsgs = (uint32_t)n;
+	ctx.maxuid = n > 0 ? uids[n - 1] : 0;
+	ctx.keyword = search_keyword;
+	ctx.open_msg = search_open;
+	ctx.recent = search_recent;
+	ctx.arg = s;
+	ctx.now = time(NULL);
+	/* The zone read before the chroot (tzset in imap_mail_run), with
+	 * each INTERNALDATE's own offset (summer time). */
+	ctx.local_zone = 1;
+	imap_search_result_init(&res);
+	for (i = 0; i < n && !failed; i++) {
+		/* A message gone from the index since the view: no match. */
+		if (mailindex_get(s->sel, uids[i], &m) != 1)
+			continue;
+		rc = imap_search_match(prog, &ctx, (uint32_t)(i + 1), &m);
+		if (rc == -1) {
+			log_warn("user=<%s>: SEARCH: message %u of %s could "
+			    "not be read", s->user, uids[i], s->selname);
+			failed = 1;
+		} else if (rc == 1 && imap_search_result_add(&res,
+		    uid ? uids[i] : (uint32_t)(i + 1), m.modseq) == -1)
+			failed = 1;
+	}
+	free(uids);
+	if (failed) {
+		imap_search_result_free(&res);
+		imap_search_free(prog);
+		imap_no(s, "[SERVERBUG] Search failed; try again later");
+		return;
+	}
+	buf_init(&b, 0);
+	if (imap_search_result_write(prog, &res, s->req.tag, &b) == -1) {
+		buf_free(&b);
+		imap_search_result_free(&res);
+		imap_search_free(prog);
+		imap_no(s, "[SERVERBUG] Out of memory");
+		return;
+	}
+	imap_send(s, &b);
+	buf_free(&b);
+	imap_search_result_free(&res);
+	imap_search_free(prog);
+	imap_ok(s, "Search completed.");
+}
