@@ -76,18 +76,24 @@ imap_cmd_append(struct imap_sess *s)
 	if ((fd = memfd_create("append", MFD_CLOEXEC)) == -1 ||
 	    fs_write_all(fd, msg->s, msg->len) == -1 ||
 	    mailindex_append(f, fd, 0, msg->len, &fl, idate, &uid) == -1) {
+		int e = errno;
+
 		log_warn("user=<%s>: APPEND to %s", s->user, path);
 		if (fd != -1)
 			close(fd);
-		imap_no(s, errno == ENOSPC || errno == EDQUOT ?
+		imap_no(s, e == ENOSPC || e == EDQUOT ?
 		    "[OVERQUOTA] Not enough disk space" :
 		    "[SERVERBUG] Cannot save the message");
 		goto out;
 	}
 	close(fd);
 	s->nappend++;
-	imap_ok(s, "[APPENDUID %u %u] Append completed.",
-	    mailindex_uidvalidity(f), uid);
+	/* 0: saved, but numbered at the next sync (no uidlist lock now). */
+	if (uid != 0)
+		imap_ok(s, "[APPENDUID %u %u] Append completed.",
+		    mailindex_uidvalidity(f), uid);
+	else
+		imap_ok(s, "Append completed.");
 out:
 	if (!own)
 		mailindex_folder_close(f);

@@ -282,6 +282,7 @@ imap_cmd_fetch(struct imap_sess *s, int uid)
 	struct keywords_flags	 seen = { KEYWORDS_SEEN, 0 };
 	uint32_t		*uids, *unseen = NULL;
 	size_t			 n, i, nunseen = 0, gone = 0, seq;
+	size_t			 unreadable = 0;
 	struct buf		 b;
 
 	memset(&f, 0, sizeof(f));
@@ -349,15 +350,21 @@ imap_cmd_fetch(struct imap_sess *s, int uid)
 	buf_init(&b, 0);
 	for (i = 0; i < n; i++) {
 		if (mailindex_get(s->sel, uids[i], &m) != 1) {
-			gone++;
+			/*
+			 * Expunged by another session: UID FETCH just leaves
+			 * it out (its VANISHED or EXPUNGE follows); FETCH by
+			 * number cannot, and says so.
+			 */
+			gone += !uid;
 			continue;
 		}
 		if (f.changedsince != 0 && m.modseq <= f.changedsince)
 			continue;
 		seq = mailindex_uid_seq(s->sel, uids[i]);
 		if (fetch_one(s, &f, seq, &m, &b) == -1) {
+			/* Its file went meanwhile, or cannot be read (logged). */
 			buf_reset(&b);
-			gone++;
+			unreadable++;
 			continue;
 		}
 		if (netio_write(&s->io, b.data, b.len) == -1)
@@ -368,9 +375,9 @@ imap_cmd_fetch(struct imap_sess *s, int uid)
 	free(unseen);
 	free(uids);
 	s->nfetch++;
-	if (gone > 0)
-		imap_no(s, "[EXPUNGEISSUED] Some messages were expunged or "
-		    "could not be read");
+	if (gone > 0 || unreadable > 0)
+		imap_no(s, gone > 0 ? "[EXPUNGEISSUED] Some messages were "
+		    "expunged" : "[SERVERBUG] Some messages could not be read");
 	else
 		imap_ok(s, "Fetch completed.");
 }

@@ -105,6 +105,8 @@ imap_cmd_idle(struct imap_sess *s)
 			    wait_s * 1000 : 60000);
 			if (rc == -1 && errno != EINTR)
 				imap_sess_exit(s, NULL, "poll error");
+			if (rc == -1)
+				continue;
 			if ((int64_t)deadline_now_ms() >= end) {
 				if (ifd != -1)
 					close(ifd);

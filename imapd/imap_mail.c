@@ -38,16 +38,22 @@
 static void __attribute__((format(printf, 3, 0)))
 answer(struct imap_sess *s, const char *kind, const char *fmt, va_list ap)
 {
-	char text[512];
+	/* No ceiling: a COPYUID or MODIFIED set may be long. */
+	char *text = NULL;
 
-	vsnprintf(text, sizeof(text), fmt, ap);
+	if (vasprintf(&text, fmt, ap) == -1)
+		text = NULL;
 	/* What changed meanwhile, before the command's completion. */
 	if (s->sync_ok && strcmp(kind, "OK") == 0) {
 		s->sync_ok = 0;
 		(void)imap_sess_sync(s);
 	}
-	netio_printf(&s->io, "%s %s %s\r\n", s->req.tag != NULL ? s->req.tag :
-	    "*", kind, text);
+	if (netio_printf(&s->io, "%s %s ", s->req.tag != NULL ? s->req.tag :
+	    "*", kind) == -1 || netio_write(&s->io, text != NULL ? text :
+	    "[SERVERBUG] Out of memory", text != NULL ? strlen(text) : 25) ==
+	    -1 || netio_write(&s->io, "\r\n", 2) == -1)
+		s->io.broken = 1;
+	free(text);
 }
 
 void
@@ -263,8 +269,10 @@ imap_set_uids(struct imap_sess *s, const struct imap_arg *a, int uid,
 					uids[n++] = view[i];
 		}
 	} else {
+		/* "*" of an empty mailbox is 0: no message. */
 		while (imap_seqset_next(&set, &it, &v))
-			uids[n++] = view[v - 1];
+			if (v >= 1 && v <= nview)
+				uids[n++] = view[v - 1];
 	}
 	imap_seqset_free(&set);
 	qsort(uids, n, sizeof(*uids), imap_cmp_u32);

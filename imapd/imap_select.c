@@ -264,7 +264,7 @@ expunge_deleted(struct imap_sess *s, const uint32_t *only, size_t nonly)
 
 	if (deleted_uids(s, only, nonly, &u, &n) == -1)
 		return -1;
-	rc = n > 0 ? mailindex_expunge(s->sel, u, n) : 0;
+	rc = n > 0 ? mailindex_expunge_deleted(s->sel, u, n) : 0;
 	free(u);
 	return rc;
 }

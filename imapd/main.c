@@ -20,8 +20,13 @@ imap_limits(const struct conf *cf, struct login_limits *lim)
 	lim->client_connection_limit = cf->imap_client_connection_limit;
 	lim->user_session_limit = cf->imap_user_session_limit;
 	lim->login_timeout = cf->imap_login_timeout;
-	/* RFC 3501 5.4's 30 minutes are for logged-in sessions. */
-	lim->timeout = cf->imap_login_timeout;
+	/*
+	 * One idle read; before the login the login deadline caps it
+	 * (login_read_timeout), after it this is the TLS relay's wait, so
+	 * it must be the logged-in session's (RFC 3501 5.4: 30 minutes,
+	 * and IDLE sends nothing for that long).
+	 */
+	lim->timeout = cf->imap_timeout;
 }
 
 static const struct login_service imap_service = {

@@ -269,6 +269,8 @@ send_fail(struct login_conn *c, uint32_t why)
 {
 	struct ipc_msg m;
 
+	/* No post-login process will take them now. */
+	conn_forget_input(c);
 	ipc_msg_init(&m, LOGIN_MSG_FAIL, 0);
 	if (login_enc_fail(&m, why) == 0 && c->peer != NULL)
 		(void)peer_send(c->peer, &m);	/* a failure closes c */

@@ -207,6 +207,13 @@ int	mailindex_store(struct mailindex_folder *, const uint32_t *uids,
 int	mailindex_expunge(struct mailindex_folder *, const uint32_t *uids,
 	    size_t n);
 /*
+ * IMAP's EXPUNGE: the same, but only for the messages that still have
+ * \Deleted when the lock is held (another session, Dovecot or mutt may
+ * have taken it off since the caller looked). 0 or -1.
+ */
+int	mailindex_expunge_deleted(struct mailindex_folder *,
+	    const uint32_t *uids, size_t n);
+/*
  * Delivers len bytes of srcfd from off into cur/ with flags and
  * INTERNALDATE idate (0: now) and gives it a UID (APPENDUID). 0 or -1.
  */

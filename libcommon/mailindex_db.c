@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fsutil.h"
@@ -150,6 +151,48 @@ mi_fail(struct mailindex *ix, int rc)
 	return -1;
 }
 
+/*
+ * Berkeley DB maps its region files (__db.001...) and touches them at
+ * their full size: one cut short (a damaged disk, a hand that truncated
+ * it) would be a SIGBUS in every process that joins it, not an error.
+ * BDB makes none below REGION_MIN, but one another session is creating
+ * right now is short for a moment: only a short file untouched for
+ * REGION_SETTLE seconds is taken for damage. Those are unlinked before
+ * the open, which then makes the environment again (the index follows,
+ * if need be, as for any damage). A garbled file of a plausible size
+ * fails BDB's own checks and is handled as damage by the caller.
+ */
+#define REGION_MIN	8192
+#define REGION_SETTLE	60
+
+static void
+mi_regions_check(struct mailindex *ix)
+{
+	char		path[PATH_MAX], name[16];
+	struct stat	st;
+	int		i, bad = 0;
+
+	for (i = 1; i <= 9; i++) {
+		snprintf(name, sizeof(name), "__db.%03d", i);
+		if (fs_path(path, sizeof(path), ix->dir, name) == -1)
+			return;
+		if (lstat(path, &st) == -1)
+			continue;
+		if (!S_ISREG(st.st_mode) || (st.st_size < REGION_MIN &&
+		    time(NULL) - st.st_mtime > REGION_SETTLE))
+			bad = 1;
+	}
+	if (!bad)
+		return;
+	log_warnx("mail index %s: a region file is cut short; made again",
+	    ix->dir);
+	for (i = 1; i <= 9; i++) {
+		snprintf(name, sizeof(name), "__db.%03d", i);
+		if (fs_path(path, sizeof(path), ix->dir, name) == 0)
+			(void)unlink(path);
+	}
+}
+
 static int
 mi_open_db(struct mailindex *ix)
 {
@@ -160,6 +203,7 @@ mi_open_db(struct mailindex *ix)
 	int		 rc, n;
 
 	mi_db_errors = 0;
+	mi_regions_check(ix);
 	if ((rc = db_env_create(&ix->env, 0)) != 0) {
 		ix->env = NULL;
 		errno = rc > 0 ? rc : EIO;

@@ -64,6 +64,7 @@ struct mailindex_folder {
 	 */
 	int		 quick;
 	int		 quick_flags;
+	int		 unnumbered;	/* the last sync left a file without UID */
 	struct timespec	 quick_mtimes[2];
 	uint64_t	 quick_modseq;
 };

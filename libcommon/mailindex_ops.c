@@ -256,16 +256,25 @@ uidlist_drop(struct mailindex_folder *f, const uint32_t *uids, size_t n)
 	dotlock_release(&lk);
 }
 
+/*
+ * With deleted_only (IMAP's EXPUNGE), a message is removed only if it
+ * still has \Deleted (T) under the lock: in its record, and in its
+ * file's name when another program renamed it meanwhile (an undelete
+ * in Dovecot or mutt); done gets the UIDs removed (*ndone of them).
+ */
 static int
-expunge_once(struct mailindex_folder *f, const uint32_t *uids, size_t n)
+expunge_once(struct mailindex_folder *f, const uint32_t *uids, size_t n,
+    int deleted_only, uint32_t *done, size_t *ndone)
 {
 	struct mi_group		g;
 	struct mi_fhdr		h;
 	struct mailindex_msg	m;
+	struct keywords_flags	now;
 	char			path[300];
 	size_t			i;
 	int			r, ok = 0;
 
+	*ndone = 0;
 	if (mi_begin(f->ix, &g) == -1)
 		return -1;
 	if ((r = mi_fhdr_get(f, &g, &h)) != 1) {
@@ -277,12 +286,17 @@ expunge_once(struct mailindex_folder *f, const uint32_t *uids, size_t n)
 			goto out;
 		if (r == 0)
 			continue;
+		if (deleted_only && !(m.flags.sys & KEYWORDS_TRASHED))
+			continue;
 		msg_path(path, sizeof(path), m.in_new, m.name);
 		if (unlinkat(f->dirfd, path, 0) == -1) {
 			if (errno != ENOENT)
 				goto fail;
 			if (find_file(f, m.name, m.name, sizeof(m.name),
 			    &m.in_new) == 0) {
+				if (deleted_only && (keywords_flags_parse(m.name,
+				    &now) == -1 || !(now.sys & KEYWORDS_TRASHED)))
+					continue;
 				msg_path(path, sizeof(path), m.in_new, m.name);
 				if (unlinkat(f->dirfd, path, 0) == -1 &&
 				    errno != ENOENT)
@@ -291,6 +305,7 @@ expunge_once(struct mailindex_folder *f, const uint32_t *uids, size_t n)
 		}
 		if (mi_msg_expunge(f, &g, &h, uids[i]) == -1)
 			goto out;
+		done[(*ndone)++] = uids[i];
 	}
 	if (mi_fhdr_put(f, &g, &h) == -1)
 		goto out;
@@ -302,22 +317,43 @@ out:
 	return mi_end(f->ix, &g, ok);
 }
 
+static int
+expunge(struct mailindex_folder *f, const uint32_t *uids, size_t n,
+    int deleted_only)
+{
+	uint32_t	*done;
+	size_t		 ndone;
+	int		 try, rc = -1;
+
+	if ((done = calloc(n ? n : 1, sizeof(*done))) == NULL)
+		return -1;
+	for (try = 0; try < 2; try++) {
+		if (mi_check(f->ix) == -1)
+			break;
+		if (expunge_once(f, uids, n, deleted_only, done, &ndone) ==
+		    0) {
+			uidlist_drop(f, done, ndone);
+			rc = 0;
+			break;
+		}
+		if (!f->ix->corrupt || mi_rebuild(f) == -1)
+			break;
+	}
+	free(done);
+	return rc;
+}
+
 int
 mailindex_expunge(struct mailindex_folder *f, const uint32_t *uids, size_t n)
 {
-	int try;
+	return expunge(f, uids, n, 0);
+}
 
-	for (try = 0; try < 2; try++) {
-		if (mi_check(f->ix) == -1)
-			return -1;
-		if (expunge_once(f, uids, n) == 0) {
-			uidlist_drop(f, uids, n);
-			return 0;
-		}
-		if (!f->ix->corrupt || mi_rebuild(f) == -1)
-			return -1;
-	}
-	return -1;
+int
+mailindex_expunge_deleted(struct mailindex_folder *f, const uint32_t *uids,
+    size_t n)
+{
+	return expunge(f, uids, n, 1);
 }
 
 /* Moves new/name to cur/ with flags and mtime idate; *out its name. */

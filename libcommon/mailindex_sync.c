@@ -315,8 +315,10 @@ uids_assign(struct mailindex_folder *f, struct scan *s)
 	l = uidlist_assign(f->dirfd, f->path, f->ix->lock_wait, names, s->n,
 	    s->stable, uids, restore_cb, f);
 	e = errno;
+	f->unnumbered = l == NULL;
 	for (i = 0; l != NULL && i < s->n; i++)
-		s->e[i].uid = uids[i];
+		if ((s->e[i].uid = uids[i]) == 0)
+			f->unnumbered = 1;
 	free(names);
 	free(uids);
 	errno = e;
@@ -723,7 +725,8 @@ mailindex_sync(struct mailindex_folder *f, int flags,
 		/* Before the listing: a change after it is newer. */
 		have = dir_mtimes(f->dirfd, before) == 0;
 		if (sync_once(f, flags, 1, ch) == 0) {
-			quick_note(f, flags, before, have);
+			/* A file left without a UID is tried again next time. */
+			quick_note(f, flags, before, have && !f->unnumbered);
 			return 0;
 		}
 		if (!f->ix->corrupt)

@@ -110,7 +110,8 @@ int	uidlist_write(struct dotlock *, struct uidlist *);
  * its dot-lock (waiting at most lock_wait seconds) in delivery order
  * (maildir_name_cmp), as Dovecot numbers them, and the list is
  * rewritten; with complete (the listing missed nothing), records of
- * names not given are dropped, as Dovecot drops them. A list missing or
+ * files gone are dropped, as Dovecot drops them (by a listing of new/
+ * and cur/ under the lock: files numbered since the caller's are kept). A list missing or
  * refused is made by restore(arg) when given (imapd's index remembers
  * it), else anew. uids[i] gets 0 for a name the list cannot hold, or
  * one left for later when the lock could not be had. Returns the list

@@ -9,9 +9,12 @@
  * confined to one user's directory; the list is parsed by uidlist.c,
  * which trusts nothing in it.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "maildir.h"
@@ -23,24 +26,53 @@ cmp_name(const void *a, const void *b)
 	return maildir_name_cmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Drops the records of names no longer listed (a complete listing). */
+/* Marks the records of the files in dirfd's sub/: 0, or -1. */
 static int
-drop_gone(struct uidlist *l, const uint32_t *uids, size_t n)
+mark_present(int dirfd, const char *sub, struct uidlist *l, uint8_t *seen)
+{
+	struct dirent	*e;
+	DIR		*d;
+	uint32_t	 uid;
+	ssize_t		 x;
+	int		 fd;
+
+	if ((fd = openat(dirfd, sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) ==
+	    -1 || (d = fdopendir(fd)) == NULL) {
+		if (fd != -1)
+			close(fd);
+		return -1;
+	}
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		if ((uid = uidlist_lookup(l, e->d_name)) != 0 &&
+		    (x = uidlist_find_uid(l, uid)) >= 0)
+			seen[x] = 1;
+	}
+	closedir(d);
+	return 0;
+}
+
+/*
+ * Drops the records of files gone, as Dovecot drops them. The caller's
+ * listing is older than the lock: another session may have numbered
+ * files delivered since, which it never saw. So the folder is listed
+ * again here, under the lock, and only what that listing lacks goes.
+ */
+static void
+drop_gone(int dirfd, struct uidlist *l)
 {
 	uint8_t	*seen;
 	size_t	 i;
-	ssize_t	 x;
 
 	if ((seen = calloc(l->n ? l->n : 1, 1)) == NULL)
-		return -1;
-	for (i = 0; i < n; i++)
-		if ((x = uidlist_find_uid(l, uids[i])) >= 0)
-			seen[x] = 1;
-	for (i = l->n; i-- > 0;)
-		if (!seen[i])
-			(void)uidlist_remove(l, l->recs[i].uid);
+		return;
+	if (mark_present(dirfd, "new", l, seen) == 0 &&
+	    mark_present(dirfd, "cur", l, seen) == 0)
+		for (i = l->n; i-- > 0;)
+			if (!seen[i])
+				(void)uidlist_remove(l, l->recs[i].uid);
 	free(seen);
-	return 0;
 }
 
 struct uidlist *
@@ -112,8 +144,8 @@ uidlist_assign(int dirfd, const char *label, int lock_wait,
 	}
 	for (i = 0; i < n; i++)
 		uids[i] = uidlist_lookup(l, names[i]);
-	if (complete && drop_gone(l, uids, n) == -1)
-		goto fail;
+	if (complete)
+		drop_gone(dirfd, l);
 	if (uidlist_write(&lk, l) == -1) {
 		log_warn("%s/%s: write", label, UIDLIST_FILE);
 		goto fail;
