@@ -1,7 +1,9 @@
-"""Loads one of the benchmark scripts of tests/bench (run, relay: they
-have no .py suffix) as a module, so that another script reuses its
-building blocks (the Postern and Postfix instances, /proc accounting,
-NSD, loopback addresses) instead of copying them."""
+"""Loads one of the benchmark scripts of tests/bench (run, relay, pop3:
+they have no .py suffix) as a module, so that another script reuses its
+building blocks (the Postern, Postfix and Dovecot instances, /proc
+accounting, NSD, loopback addresses) instead of copying them; and holds
+the small helpers several scripts share (clients started together,
+greeting polls, load average, RLIMIT_NOFILE)."""
 import importlib.machinery
 import importlib.util
 import pathlib
@@ -76,3 +78,37 @@ def run_clients(cmds, deadline):
             outs.append(None)
             errs.append(f"exit {p.returncode}: {out[-300:]!r} {err[-1500:]}")
     return wall, outs, cpu, errs
+
+
+def greets(port, prefix, host="127.0.0.1"):
+    """True once a server on host:port sends a greeting starting with
+    prefix (b"+OK", b"* OK", b"220"); False while it refuses or says
+    something else."""
+    import socket
+    try:
+        with socket.create_connection((host, port), 1) as s:
+            s.settimeout(2)
+            return s.recv(512).startswith(prefix)
+    except OSError:
+        return False
+
+
+def loadavg():
+    """The 1, 5 and 15 minute load averages, as /proc/loadavg says them."""
+    with open("/proc/loadavg") as f:
+        return " ".join(f.read().split()[:3])
+
+
+def raise_nofile(want):
+    """Raises this process's RLIMIT_NOFILE (soft and, as root, hard) to at
+    least want; the servers started afterwards inherit it. Returns the
+    soft limit in force."""
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < want:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE,
+                               (want, max(hard, want)))
+        except (ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
