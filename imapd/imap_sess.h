@@ -22,6 +22,10 @@
 #define IMAP_INDEX_DIR		".postern-index"
 /* A folder's path: "Maildir" or "Maildir/.<name>". */
 #define IMAP_PATH_MAX		(MAILBOX_NAME_MAX + 16)
+/* Messages FETCH reads whole: larger ones are refused (logged). */
+#define IMAP_MSG_READ_MAX	(1024ull * 1024 * 1024)
+/* The read buffer kept between messages, at most. */
+#define IMAP_RBUF_KEEP		(1024 * 1024)
 /* How often an IDLE session looks without inotify (seconds). */
 #define IMAP_IDLE_POLL		1
 
@@ -51,6 +55,8 @@ struct imap_sess {
 	int			 qresync;
 	int			 errors;
 	unsigned long		 nfetch, nstore, nexpunged, nappend;
+	char			*rbuf;		/* FETCH's read buffer */
+	size_t			 rcap;
 };
 
 /* Answers (imap_mail.c); each counts towards IMAP_ERRORS_MAX if BAD. */
