@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "imap_search_int.h"
+#include "text.h"
 
 /* Unicode simple case folding (CaseFolding.txt, status C and S) of the
  * scripts mail is mostly written in; others are left as they are. */
@@ -355,33 +356,6 @@ header_text(struct imap_search_msg *m, const struct mime_part *p)
 	return 0;
 }
 
-static int
-b64val(int c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = tolower(c);
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /* The body s[0..n) without its transfer encoding, into out (reset). */
 static int
 undo_encoding(const char *enc, const char *s, size_t n, struct buf *out)
@@ -396,7 +370,7 @@ undo_encoding(const char *enc, const char *s, size_t n, struct buf *out)
 		for (i = 0; i < n; i++) {
 			if (s[i] == '=')
 				break;
-			if ((v = b64val((unsigned char)s[i])) < 0)
+			if ((v = text_base64_digit((unsigned char)s[i])) < 0)
 				continue;	/* line ends, junk */
 			acc = (acc << 6 | (unsigned)v) & 0xFFFFFF;
 			bits += 6;
@@ -422,8 +396,8 @@ undo_encoding(const char *enc, const char *s, size_t n, struct buf *out)
 				continue;
 			}
 			if (b == '=' && i + 2 < n &&
-			    (h = hexval((unsigned char)s[i + 1])) >= 0 &&
-			    (l = hexval((unsigned char)s[i + 2])) >= 0) {
+			    (h = text_hex_digit((unsigned char)s[i + 1])) >= 0 &&
+			    (l = text_hex_digit((unsigned char)s[i + 2])) >= 0) {
 				b = (unsigned char)(h << 4 | l);
 				i += 2;
 			}

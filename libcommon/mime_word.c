@@ -16,6 +16,7 @@
 #include <strings.h>
 
 #include "mime_int.h"
+#include "text.h"
 #include "utf8.h"
 
 enum mime_cs {
@@ -160,34 +161,6 @@ mime_convert(enum mime_cs cs, const unsigned char *s, size_t n,
 	return 0;
 }
 
-static int
-mime_hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
-static int
-mime_b64val(int c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
 /*
  * The encoded text [s, s + n) decoded (B or Q) into d, which has room for
  * n bytes (decoding never grows). Its length, or -1 if malformed.
@@ -206,8 +179,8 @@ mime_word_text(int enc, const char *s, size_t n, unsigned char *d)
 			else if (s[i] == '=') {
 				if (i + 2 >= n)
 					return -1;
-				if ((h = mime_hexval(s[i + 1])) < 0 ||
-				    (l = mime_hexval(s[i + 2])) < 0)
+				if ((h = text_hex_digit(s[i + 1])) < 0 ||
+				    (l = text_hex_digit(s[i + 2])) < 0)
 					return -1;
 				d[k++] = (unsigned char)(h << 4 | l);
 				i += 2;
@@ -217,7 +190,7 @@ mime_word_text(int enc, const char *s, size_t n, unsigned char *d)
 		}
 		if (s[i] == '=')
 			break;	/* padding: the rest is ignored */
-		if ((v = mime_b64val((unsigned char)s[i])) < 0)
+		if ((v = text_base64_digit((unsigned char)s[i])) < 0)
 			return -1;
 		acc = (acc << 6) | (uint32_t)v;
 		bits += 6;
@@ -353,8 +326,8 @@ mime_param_decode(const char *v, struct buf *out)
 		return -1;
 	for (; *s != '\0'; s++) {
 		b = (unsigned char)*s;
-		if (b == '%' && (h = mime_hexval(s[1])) >= 0 &&
-		    (l = mime_hexval(s[2])) >= 0) {
+		if (b == '%' && (h = text_hex_digit(s[1])) >= 0 &&
+		    (l = text_hex_digit(s[2])) >= 0) {
 			b = (unsigned char)(h << 4 | l);
 			s += 2;
 		}

@@ -12,22 +12,7 @@
 #include <string.h>
 
 #include "sasl.h"
-
-static int
-b64_value(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
+#include "text.h"
 
 int
 sasl_base64_decode(const char *in, unsigned char *out, size_t outsz,
@@ -52,7 +37,7 @@ sasl_base64_decode(const char *in, unsigned char *out, size_t outsz,
 				pad++;
 				continue;
 			}
-			if (pad > 0 || (v[k] = b64_value(c)) == -1)
+			if (pad > 0 || (v[k] = text_base64_digit(c)) == -1)
 				return -1;
 		}
 		if (o + 3 - (size_t)pad > outsz)

@@ -40,4 +40,9 @@ int	text_next_line(const char **pp, const char *end, char *line,
  */
 char	*text_next_word(char **pp);
 
+/* A hex digit's value (either case), or -1. */
+int	text_hex_digit(int c);
+/* A base64 digit's value (RFC 4648 4: A-Z a-z 0-9 + /), or -1 ('=' too). */
+int	text_base64_digit(int c);
+
 #endif
