@@ -161,7 +161,7 @@ store_once(struct mailindex_folder *f, const uint32_t *uids, size_t n,
 	struct mi_group		g;
 	struct mi_fhdr		h;
 	struct mailindex_msg	m;
-	struct keywords_flags	nf;
+	struct keywords_flags	nf = { 0, 0 };
 	size_t			i, seq;
 	int			r, ok = 0;
 
