@@ -23,54 +23,7 @@
 #include "imap_write.h"
 #include "netio.h"
 
-struct mem {
-	const uint8_t	*p;
-	size_t		 len;
-};
-
-static ssize_t
-mem_read(struct netio *io, void *p, size_t n)
-{
-	struct mem *m = io->ctx;
-
-	if (m->len == 0)
-		return 0;
-	/* Odd chunk sizes: lines and literals split across fills. */
-	if (n > 7 + m->len % 13)
-		n = 7 + m->len % 13;
-	if (n > m->len)
-		n = m->len;
-	memcpy(p, m->p, n);
-	m->p += n;
-	m->len -= n;
-	return (ssize_t)n;
-}
-
-static ssize_t
-mem_write(struct netio *io, const void *p, size_t n)
-{
-	(void)io;
-	(void)p;
-	return (ssize_t)n;
-}
-
-/* Never wait on a descriptor: the bytes are all here. */
-static size_t
-mem_pending(struct netio *io)
-{
-	(void)io;
-	return 1;
-}
-
-static void
-mem_netio(struct netio *io, struct mem *m)
-{
-	netio_init(io, -1, 10);
-	io->read = mem_read;
-	io->write = mem_write;
-	io->pending = mem_pending;
-	io->ctx = m;
-}
+#include "fuzz_memio.h"
 
 /* Reads and parses one command from wire: 0, or -1 if either failed. */
 static int
@@ -80,10 +33,10 @@ reparse(const char *wire, size_t len, struct imap_cmd *cmd,
 	struct imap_limits	lim;
 	struct imap_reader	rd;
 	struct netio		io;
-	struct mem		m = { (const uint8_t *)wire, len };
+	struct fuzz_mem		m;
 	int			rc = -1;
 
-	mem_netio(&io, &m);
+	fuzz_memio(&io, &m, wire, len, 1);
 	imap_limits_default(&lim);
 	lim.timeout = 10;
 	if (imap_reader_init(&rd, &io, &lim, NULL, NULL) == -1)
@@ -195,15 +148,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct imap_request	req;
 	struct imap_cmd		cmd;
 	struct netio		io;
-	struct mem		m;
+	struct fuzz_mem		m;
 	enum imap_rd_status	st;
 	int			rounds = 0;
 
 	if (size < 1 || size > 64 * 1024)
 		return 0;
-	m.p = data + 1;
-	m.len = size - 1;
-	mem_netio(&io, &m);
+	fuzz_memio(&io, &m, data + 1, size - 1, 1);
 	imap_limits_default(&lim);
 	lim.line_max = 1024;
 	lim.literal_max = 2048;

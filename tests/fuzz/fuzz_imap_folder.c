@@ -32,38 +32,7 @@
 #include "mailbox_name.h"
 #include "netio.h"
 
-struct mem {
-	const uint8_t	*p;
-	size_t		 len;
-};
-
-static ssize_t
-mem_read(struct netio *io, void *p, size_t n)
-{
-	struct mem *m = io->ctx;
-
-	if (n > m->len)
-		n = m->len;
-	memcpy(p, m->p, n);
-	m->p += n;
-	m->len -= n;
-	return (ssize_t)n;
-}
-
-static ssize_t
-mem_write(struct netio *io, const void *p, size_t n)
-{
-	(void)io;
-	(void)p;
-	return (ssize_t)n;
-}
-
-static size_t
-mem_pending(struct netio *io)
-{
-	(void)io;
-	return 1;
-}
+#include "fuzz_memio.h"
 
 static int
 rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -150,7 +119,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct imap_request	req;
 	struct imap_cmd		cmd;
 	struct netio		io;
-	struct mem		m;
+	struct fuzz_mem		m;
 	struct buf		out;
 	size_t			subs;
 	int			rounds = 0;
@@ -164,13 +133,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (subs > 0)
 		FUZZ_CHECK(fs_atomic_write("Maildir/subscriptions", data + 1,
 		    subs, 0600) == 0);
-	m.p = data + 1 + subs;
-	m.len = size - 1 - subs;
-	netio_init(&io, -1, 10);
-	io.read = mem_read;
-	io.write = mem_write;
-	io.pending = mem_pending;
-	io.ctx = &m;
+	fuzz_memio(&io, &m, data + 1 + subs, size - 1 - subs, 0);
 	imap_limits_default(&lim);
 	lim.line_max = 1024;
 	lim.literal_max = 1024;

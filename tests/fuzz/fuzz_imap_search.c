@@ -30,40 +30,7 @@
 #include "keywords.h"
 #include "netio.h"
 
-struct mem {
-	const uint8_t	*p;
-	size_t		 len;
-};
-
-static ssize_t
-mem_read(struct netio *io, void *p, size_t n)
-{
-	struct mem *m = io->ctx;
-
-	if (m->len == 0)
-		return 0;
-	if (n > m->len)
-		n = m->len;
-	memcpy(p, m->p, n);
-	m->p += n;
-	m->len -= n;
-	return (ssize_t)n;
-}
-
-static ssize_t
-mem_write(struct netio *io, const void *p, size_t n)
-{
-	(void)io;
-	(void)p;
-	return (ssize_t)n;
-}
-
-static size_t
-mem_pending(struct netio *io)
-{
-	(void)io;
-	return 1;
-}
+#include "fuzz_memio.h"
 
 static const uint8_t	*msg_data;
 static size_t		 msg_len;
@@ -110,14 +77,10 @@ read_cmd(const char *wire, size_t len, struct imap_cmd *cmd,
 	struct imap_limits	lim;
 	struct imap_reader	rd;
 	struct netio		io;
-	struct mem		m = { (const uint8_t *)wire, len };
+	struct fuzz_mem		m;
 	int			rc = -1;
 
-	netio_init(&io, -1, 10);
-	io.read = mem_read;
-	io.write = mem_write;
-	io.pending = mem_pending;
-	io.ctx = &m;
+	fuzz_memio(&io, &m, wire, len, 0);
 	imap_limits_default(&lim);
 	lim.timeout = 10;
 	if (imap_reader_init(&rd, &io, &lim, NULL, NULL) == -1)
