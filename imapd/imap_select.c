@@ -315,22 +315,19 @@ status_item_ok(const struct imap_arg *a)
 }
 
 /*
- * "* STATUS name (...)" of the folder at path into out; -1 when it
- * cannot be read (nothing written).
+ * "* STATUS name (...)" of the folder f (opened, not synced) into out;
+ * -1 when it cannot be read (nothing written). Closes f.
  */
 static int
-status_write(struct imap_sess *s, const char *name, const char *path,
+status_write(struct mailindex_folder *f, const char *name,
     const struct imap_arg *items, struct buf *out)
 {
-	struct mailindex_folder	*f;
 	const struct imap_arg	*a;
 	const uint32_t		*view;
 	size_t			 n, i, unseen = 0, recent = 0;
 	struct mailindex_msg	 m;
 	const char		*sep = "";
 
-	if ((f = mailindex_folder_open(s->ix, path)) == NULL)
-		return -1;
 	if (mailindex_sync(f, 0, NULL) == -1) {
 		mailindex_folder_close(f);
 		return -1;
@@ -371,6 +368,7 @@ imap_status_cb(void *arg, const char *name, const struct imap_arg *items,
     struct buf *out)
 {
 	struct imap_sess	*s = arg;
+	struct mailindex_folder	*f;
 	const struct imap_arg	*a;
 	char			 path[IMAP_PATH_MAX];
 
@@ -379,9 +377,10 @@ imap_status_cb(void *arg, const char *name, const struct imap_arg *items,
 	for (a = items->list; a != NULL; a = a->next)
 		if (!status_item_ok(a))
 			return -1;
-	if (imap_folder_path(name, path, sizeof(path)) == -1)
+	if (imap_folder_path(name, path, sizeof(path)) == -1 ||
+	    (f = mailindex_folder_open(s->ix, path)) == NULL)
 		return -1;
-	return status_write(s, name, path, items, out);
+	return status_write(f, name, items, out);
 }
 
 /* STATUS (RFC 3501 6.3.10): the items of one folder. */
@@ -408,9 +407,8 @@ imap_cmd_status(struct imap_sess *s)
 	if ((f = imap_folder_open_arg(s, imap_req_arg(&s->req, 0), 0, name,
 	    path)) == NULL)
 		return;
-	mailindex_folder_close(f);
 	buf_init(&b, 0);
-	if (status_write(s, name, path, items, &b) == -1) {
+	if (status_write(f, name, items, &b) == -1) {
 		buf_free(&b);
 		imap_no(s, "[SERVERBUG] Cannot read the mailbox %s", name);
 		return;
