@@ -40,12 +40,50 @@ imap_crlf_size(const void *data, size_t len)
 	return n;
 }
 
+/* The CRLF form of s[0, len) into dst, imap_crlf_size(s, len) bytes. */
+static size_t
+crlf_copy(char *dst, const char *s, size_t len)
+{
+	size_t	i, o = 0;
+
+	for (i = 0; i < len; i++) {
+		if (s[i] == '\n' && (i == 0 || s[i - 1] != '\r'))
+			dst[o++] = '\r';
+		/* RFC 3501 literals hold no NUL: 0x80 instead, as Dovecot
+		 * serves it (the size stays). */
+		dst[o++] = s[i] != '\0' ? s[i] : (char)0x80;
+	}
+	return o;
+}
+
+int
+imap_envelope_of_prefix(const void *data, size_t len, struct buf *scratch,
+    struct buf *out)
+{
+	const char	*h, *end;
+	size_t		 n, hlen;
+
+	n = imap_crlf_size(data, len);
+	buf_reset(scratch);
+	if (buf_reserve(scratch, n + 1) == -1)
+		return -1;
+	h = scratch->data;
+	n = crlf_copy(scratch->data, data, len);
+	/* The header ends with its empty line, as mime.c takes it. */
+	if (n >= 2 && h[0] == '\r' && h[1] == '\n')
+		hlen = 2;
+	else if ((end = memmem(h, n, "\r\n\r\n", 4)) != NULL)
+		hlen = (size_t)(end - h) + 4;
+	else
+		return 0;
+	return imap_envelope_append(h, hlen, out) == -1 ? -1 : 1;
+}
+
 struct imap_msg *
 imap_msg_new(const void *data, size_t len, size_t max)
 {
 	struct imap_msg	*m;
-	const char	*s = data;
-	size_t		 n, i, o = 0;
+	size_t		 n;
 
 	n = imap_crlf_size(data, len);
 	if (n < len || (max != 0 && n > max)) {
@@ -57,14 +95,7 @@ imap_msg_new(const void *data, size_t len, size_t max)
 	/* One byte more: never malloc(0). */
 	if ((m->data = malloc(n + 1)) == NULL)
 		goto fail;
-	for (i = 0; i < len; i++) {
-		if (s[i] == '\n' && (i == 0 || s[i - 1] != '\r'))
-			m->data[o++] = '\r';
-		/* RFC 3501 literals hold no NUL: 0x80 instead, as Dovecot
-		 * serves it (the size stays). */
-		m->data[o++] = s[i] != '\0' ? s[i] : (char)0x80;
-	}
-	m->len = o;
+	m->len = crlf_copy(m->data, data, len);
 	if ((m->parser = mime_parser_new(NULL)) == NULL ||
 	    mime_feed(m->parser, m->data, m->len) == -1 ||
 	    mime_end(m->parser) == -1)

@@ -45,6 +45,15 @@ const char *imap_msg_data(const struct imap_msg *);
  * grow (its ceiling, or no memory).
  */
 int	imap_msg_envelope(const struct imap_msg *, struct buf *out);
+/*
+ * ENVELOPE from the first len bytes of a file, which need not be all of
+ * it: the header in CRLF form (built in scratch) up to its empty line,
+ * the same answer imap_msg_envelope gives for the whole message. 1 when
+ * appended, 0 when the empty line is not in those bytes (the caller
+ * parses the whole message), -1 when scratch or out cannot grow.
+ */
+int	imap_envelope_of_prefix(const void *data, size_t len,
+	    struct buf *scratch, struct buf *out);
 int	imap_msg_bodystructure(const struct imap_msg *, int extended,
 	    struct buf *out);
 

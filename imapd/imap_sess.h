@@ -26,6 +26,9 @@
 #define IMAP_MSG_READ_MAX	(1024ull * 1024 * 1024)
 /* The read buffer kept between messages, at most. */
 #define IMAP_RBUF_KEEP		(1024 * 1024)
+/* What ENVELOPE reads of a file first: a header longer than this (rare)
+ * makes it parse the whole message. */
+#define IMAP_HEADER_READ	16384
 /* How often an IDLE session looks without inotify (seconds). */
 #define IMAP_IDLE_POLL		1
 

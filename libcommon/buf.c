@@ -41,7 +41,7 @@ buf_reset(struct buf *b)
 	b->len = 0;
 }
 
-static int
+int
 buf_reserve(struct buf *b, size_t extra)
 {
 	size_t	 need, ncap;

@@ -21,6 +21,8 @@ int	buf_append(struct buf *, const void *, size_t);
 int	buf_puts(struct buf *, const char *);
 int	buf_printf(struct buf *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
+/* Room for extra more bytes (and a NUL) without growing; 0 or -1 as above. */
+int	buf_reserve(struct buf *, size_t extra);
 /* Drops the first n bytes. */
 void	buf_consume(struct buf *, size_t n);
 /* NUL-terminates without counting the NUL in len; -1 on failure. */

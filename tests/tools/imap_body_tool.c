@@ -118,6 +118,39 @@ parse_section(const char *p, struct imap_section *s)
 		usage();
 }
 
+/*
+ * FETCH's header-only ENVELOPE (the file's first bytes) must answer as
+ * the whole message's parse does: from the whole file, and from the
+ * first IMAP_HEADER_READ-sized part of it when it is longer.
+ */
+static int
+prefix_envelope_agrees(struct imap_msg *m, const char *data, size_t len)
+{
+	struct buf	 full, part, scratch;
+	size_t		 cut[2] = { len, len > 16384 ? 16384 : len };
+	int		 i, rc, ok = 1;
+
+	buf_init(&full, 0);
+	buf_init(&part, 0);
+	buf_init(&scratch, 0);
+	if (imap_msg_envelope(m, &full) == -1)
+		ok = 0;
+	for (i = 0; ok && i < 2; i++) {
+		buf_reset(&part);
+		rc = imap_envelope_of_prefix(data, cut[i], &scratch, &part);
+		if (rc == -1 || (rc == 1 && (part.len != full.len ||
+		    memcmp(part.data, full.data, full.len) != 0))) {
+			fprintf(stderr, "ENVELOPE of the first %zu bytes "
+			    "differs\n", cut[i]);
+			ok = 0;
+		}
+	}
+	buf_free(&full);
+	buf_free(&part);
+	buf_free(&scratch);
+	return ok;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -142,6 +175,8 @@ main(int argc, char **argv)
 	    imap_msg_bodystructure(m, 0, &out) == -1 ||
 	    buf_puts(&out, " BODYSTRUCTURE ") == -1 ||
 	    imap_msg_bodystructure(m, 1, &out) == -1)
+		return 1;
+	if (!prefix_envelope_agrees(m, data, len))
 		return 1;
 	for (i = 2; i < argc; i++) {
 		parse_section(argv[i], &s);
