@@ -289,7 +289,8 @@ parse_key(struct sparse *p, const struct imap_arg **ap,
 			if ((*out = n = node_new(p, date_keys[i].kind)) ==
 			    NULL)
 				return -1;
-			n->needs_msg = n->kind >= IMAP_SK_SENTBEFORE;
+			n->needs_msg = n->kind >= IMAP_SK_SENTBEFORE ?
+			    IMAP_NEEDS_HEADER : 0;
 			*ap = a->next != NULL ? a->next->next : NULL;
 			return take_date(p, a->next, date_keys[i].name,
 			    &n->date);
@@ -299,7 +300,8 @@ parse_key(struct sparse *p, const struct imap_arg **ap,
 			if ((*out = n = node_new(p, text_keys[i].kind)) ==
 			    NULL)
 				return -1;
-			n->needs_msg = 1;
+			n->needs_msg = text_keys[i].field != NULL ?
+			    IMAP_NEEDS_HEADER : IMAP_NEEDS_WHOLE;
 			if (text_keys[i].field != NULL &&
 			    (n->str = strdup(text_keys[i].field)) == NULL)
 				return bad(p, "Out of memory");
@@ -383,7 +385,7 @@ parse_key(struct sparse *p, const struct imap_arg **ap,
 	if (strcasecmp(key, "HEADER") == 0) {
 		if ((*out = n = node_new(p, IMAP_SK_HEADER)) == NULL)
 			return -1;
-		n->needs_msg = 1;
+		n->needs_msg = IMAP_NEEDS_HEADER;
 		if (take_string(p, a->next, "HEADER", &s, &len) == -1)
 			return -1;
 		if (len == 0 || len > 256 || memchr(s, ':', len) != NULL)

@@ -38,9 +38,13 @@ enum imap_skind {
 	IMAP_SK_TEXT,		/* text */
 };
 
+/* What of the file a key needs (bits, or-ed up the tree). */
+#define IMAP_NEEDS_HEADER	0x01	/* HEADER, FROM, SENTON, ... */
+#define IMAP_NEEDS_WHOLE	0x02	/* BODY, TEXT */
+
 struct imap_snode {
 	enum imap_skind		 kind;
-	int			 needs_msg;	/* this key or one below */
+	int			 needs_msg;	/* IMAP_NEEDS_*: it or below */
 	uint32_t		 flag;
 	uint64_t		 num;
 	time_t			 date;		/* 00:00 UTC of the day */
@@ -71,13 +75,13 @@ struct imap_search {
  * and parsed at most once.
  */
 struct imap_search_msg {
-	int			 tried;
 	int			 gone;		/* ENOENT: not a match */
 	int			 failed;	/* error: the match is -1 */
-	char			*data;
+	char			*data;		/* the file, or its start */
 	size_t			 len;
+	size_t			 hdr_len;	/* the header: data[0, hdr_len) */
 	struct mime_parser	*parser;
-	struct mime_part	*root;
+	struct mime_part	*root;		/* NULL: the header only */
 	struct buf		 tmp, tmp2, fold;
 	/* The Date header, read at most once. */
 	int			 date_done;
@@ -87,9 +91,13 @@ struct imap_search_msg {
 
 void	imap_search_msg_init(struct imap_search_msg *);
 void	imap_search_msg_free(struct imap_search_msg *);
-/* Reads and parses the message: 0, or -1 (gone or failed set). */
+/*
+ * Reads the message: the header at least, and all of it parsed when
+ * whole (the body keys). 0, or -1 (gone or failed set).
+ */
+#define IMAP_SEARCH_HEADER_READ	16384	/* read first for the header */
 int	imap_search_msg_load(struct imap_search_msg *,
-	    struct imap_search_ctx *, uint32_t uid);
+	    struct imap_search_ctx *, uint32_t uid, int whole);
 /* The key's text in the message: 1, 0, -1 no memory. */
 int	imap_search_msg_header(struct imap_search_msg *,
 	    const struct imap_snode *);

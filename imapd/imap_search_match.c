@@ -30,6 +30,7 @@ struct mctx {
 	uint32_t			 seq;
 	const struct mailindex_msg	*m;
 	struct imap_search_msg		 msg;
+	int				 whole;	/* a key needs the body */
 };
 
 /* The day (00:00 as a UTC time) of local time t. */
@@ -95,7 +96,7 @@ eval_list(struct mctx *c, struct imap_snode *kids, int any)
 
 	for (pass = 0; pass < 2; pass++)
 		for (k = kids; k != NULL; k = k->next) {
-			if (k->needs_msg != pass)
+			if ((k->needs_msg != 0) != pass)
 				continue;
 			if ((r = eval(c, k)) == -1)
 				return -1;
@@ -105,11 +106,13 @@ eval_list(struct mctx *c, struct imap_snode *kids, int any)
 	return !any;
 }
 
-/* Loads the message for a key that needs it: 0, or -1 (see msg). */
+/* Loads the message (whole, or its header) for a key: 0, or -1 (msg). */
 static int
-need_msg(struct mctx *c)
+need_msg(struct mctx *c, int whole)
 {
-	return imap_search_msg_load(&c->msg, c->ctx, c->m->uid);
+	/* One read per match: the whole file at once if any key needs it. */
+	return imap_search_msg_load(&c->msg, c->ctx, c->m->uid,
+	    whole || c->whole);
 }
 
 static int
@@ -154,7 +157,7 @@ eval(struct mctx *c, struct imap_snode *n)
 	case IMAP_SK_SENTBEFORE:
 	case IMAP_SK_SENTON:
 	case IMAP_SK_SENTSINCE:
-		if (need_msg(c) == -1)
+		if (need_msg(c, 0) == -1)
 			return -1;
 		if (!imap_search_msg_date(&c->msg, &t))
 			t = 0;
@@ -171,12 +174,12 @@ eval(struct mctx *c, struct imap_snode *n)
 	case IMAP_SK_YOUNGER:
 		return ctx->now - m->idate <= (time_t)n->num;
 	case IMAP_SK_HEADER:
-		if (need_msg(c) == -1)
+		if (need_msg(c, 0) == -1)
 			return -1;
 		return imap_search_msg_header(&c->msg, n);
 	case IMAP_SK_BODY:
 	case IMAP_SK_TEXT:
-		if (need_msg(c) == -1)
+		if (need_msg(c, 1) == -1)
 			return -1;
 		return imap_search_msg_body(&c->msg, n,
 		    n->kind == IMAP_SK_TEXT);
@@ -194,6 +197,7 @@ imap_search_match(const struct imap_search *s, struct imap_search_ctx *ctx,
 	c.ctx = ctx;
 	c.seq = seq;
 	c.m = m;
+	c.whole = (s->root->needs_msg & IMAP_NEEDS_WHOLE) != 0;
 	imap_search_msg_init(&c.msg);
 	r = eval(&c, s->root);
 	/* A file gone since the index listed it: expunged, no match. */

@@ -214,18 +214,72 @@ imap_search_msg_free(struct imap_search_msg *m)
 	memset(m, 0, sizeof(*m));
 }
 
+/* Up to max bytes of fd from its start into m->data; 0 or -1. */
+static int
+read_start(struct imap_search_msg *m, int fd, size_t max)
+{
+	ssize_t	r;
+
+	free(m->data);
+	m->len = 0;
+	/* One byte more: never malloc(0). */
+	if ((m->data = malloc(max + 1)) == NULL)
+		return -1;
+	while (m->len < max && (r = pread(fd, m->data + m->len,
+	    max - m->len, (off_t)m->len)) != 0) {
+		if (r == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		m->len += (size_t)r;
+	}
+	return 0;
+}
+
+/*
+ * Where the header of d[0, n) ends, past its empty line, as mime.c
+ * takes it (a line is what ends in LF, CR before it or not): 1 and
+ * *end, or 0 when there is no empty line.
+ */
+static int
+header_end(const char *d, size_t n, size_t *end)
+{
+	const char	*p, *e = d + n;
+
+	if (n >= 1 && d[0] == '\n') {
+		*end = 1;
+		return 1;
+	}
+	if (n >= 2 && d[0] == '\r' && d[1] == '\n') {
+		*end = 2;
+		return 1;
+	}
+	for (p = d; (p = memchr(p, '\n', (size_t)(e - p))) != NULL; p++) {
+		if (e - p > 1 && p[1] == '\n') {
+			*end = (size_t)(p - d) + 2;
+			return 1;
+		}
+		if (e - p > 2 && p[1] == '\r' && p[2] == '\n') {
+			*end = (size_t)(p - d) + 3;
+			return 1;
+		}
+	}
+	return 0;
+}
+
 int
 imap_search_msg_load(struct imap_search_msg *m, struct imap_search_ctx *ctx,
-    uint32_t uid)
+    uint32_t uid, int whole)
 {
 	struct stat	st;
-	size_t		cap;
-	ssize_t		r;
+	size_t		size;
 	int		fd;
 
-	if (m->tried)
-		return m->root != NULL ? 0 : -1;
-	m->tried = 1;
+	if (m->gone || m->failed)
+		return -1;
+	if (m->root != NULL || (m->data != NULL && !whole))
+		return 0;
 	if (ctx->open_msg == NULL ||
 	    (fd = ctx->open_msg(ctx->arg, uid)) == -1) {
 		if (ctx->open_msg != NULL && errno == ENOENT)
@@ -241,24 +295,33 @@ imap_search_msg_load(struct imap_search_msg *m, struct imap_search_ctx *ctx,
 		errno = EFBIG;
 		return -1;
 	}
-	/* One byte more than the size says: a file growing under us is
-	 * read to what it was, plus one byte we then notice and drop. */
-	cap = (size_t)st.st_size + 1;
-	if ((m->data = malloc(cap)) == NULL) {
-		close(fd);
-		m->failed = 1;
-		return -1;
-	}
-	while (m->len < cap - 1 &&
-	    (r = read(fd, m->data + m->len, cap - 1 - m->len)) != 0) {
-		if (r == -1) {
-			if (errno == EINTR)
-				continue;
+	/* A file growing under us is read to the size it had. */
+	size = (size_t)st.st_size;
+	/*
+	 * Header keys need the header only: the file's start, when the
+	 * header ends there (or it is all of the file), not the whole
+	 * message and its MIME parse (SEARCH FROM on a big folder).
+	 */
+	if (!whole) {
+		if (read_start(m, fd, size < IMAP_SEARCH_HEADER_READ ? size :
+		    IMAP_SEARCH_HEADER_READ) == -1) {
 			close(fd);
 			m->failed = 1;
 			return -1;
 		}
-		m->len += (size_t)r;
+		if (header_end(m->data, m->len, &m->hdr_len) ||
+		    m->len == size) {
+			if (m->hdr_len == 0)
+				m->hdr_len = m->len;	/* all header */
+			close(fd);
+			return 0;
+		}
+		/* A longer header: the whole message after all. */
+	}
+	if (read_start(m, fd, size) == -1) {
+		close(fd);
+		m->failed = 1;
+		return -1;
 	}
 	close(fd);
 	if ((m->parser = mime_parser_new(NULL)) == NULL ||
@@ -268,6 +331,7 @@ imap_search_msg_load(struct imap_search_msg *m, struct imap_search_ctx *ctx,
 		return -1;
 	}
 	m->root = mime_root(m->parser);
+	m->hdr_len = m->root->body_off - m->root->hdr_off;
 	return 0;
 }
 
@@ -323,8 +387,8 @@ found(const struct buf *hay, const struct imap_snode *n)
 int
 imap_search_msg_header(struct imap_search_msg *m, const struct imap_snode *n)
 {
-	const char		*hdr = m->data + m->root->hdr_off;
-	size_t			 len = m->root->body_off - m->root->hdr_off;
+	const char		*hdr = m->data;
+	size_t			 len = m->hdr_len;
 	size_t			 pos = 0, nlen = strlen(n->str);
 	struct mime_field	 f;
 
@@ -465,8 +529,8 @@ imap_search_msg_body(struct imap_search_msg *m, const struct imap_snode *n,
 int
 imap_search_msg_date(struct imap_search_msg *m, time_t *t)
 {
-	const char	*hdr = m->data + m->root->hdr_off;
-	size_t		 len = m->root->body_off - m->root->hdr_off;
+	const char	*hdr = m->data;
+	size_t		 len = m->hdr_len;
 
 	if (!m->date_done) {
 		m->date_done = 1;

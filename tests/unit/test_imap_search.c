@@ -234,6 +234,8 @@ w_open(void *arg, uint32_t uid)
 		errno = ENOENT;
 		return -1;
 	}
+	if (w->files[uid][0] == '/')
+		return open(w->files[uid], O_RDONLY);
 	snprintf(path, sizeof(path), "%s/%s", POSTERN_UNIT_DATA,
 	    w->files[uid]);
 	return open(path, O_RDONLY);
@@ -543,6 +545,74 @@ test_message_read_once(void **state)
 	assert_int_equal(matches("FROM frank TO grace SUBJECT report "
 	    "BODY attached TEXT q3 SENTON 4-Dec-2026", &ctx, 1, &m), 1);
 	assert_int_equal(w.opened, 1);
+}
+
+/* A message written to a temp file for one test; the path in path. */
+static void
+temp_msg(char *path, size_t size, const char *head, size_t pad,
+    const char *tail)
+{
+	const char	*tmp = getenv("POSTERN_TEST_TMP");
+	FILE		*f;
+	size_t		 i;
+	int		 fd;
+
+	snprintf(path, size, "%s/search-XXXXXX", tmp != NULL ? tmp : "/tmp");
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	f = fdopen(fd, "w");
+	assert_non_null(f);
+	fputs(head, f);
+	/* Folded filler lines of one long field. */
+	for (i = 0; i < pad; i++)
+		fputs(" filler filler filler filler filler filler\n", f);
+	fputs(tail, f);
+	assert_int_equal(fclose(f), 0);
+}
+
+/*
+ * Header keys read the file's start only; a header longer than that
+ * start, or a file with no empty line, gives the same answers as the
+ * whole message's parse.
+ */
+static void
+test_header_keys_past_the_start(void **state)
+{
+	struct imap_search_ctx	ctx;
+	struct mailindex_msg	m;
+	struct world		w;
+	char			long_hdr[512], no_end[512], lf[512];
+
+	(void)state;
+	/* 600 filler lines: about 26 KiB of header before Subject. */
+	temp_msg(long_hdr, sizeof(long_hdr), "From: Ann <ann@a.test>\n"
+	    "X-Filler: start\n", 600, "Subject: needle in the end\n\n"
+	    "body words\n");
+	temp_msg(no_end, sizeof(no_end), "From: Bob <bob@b.test>\n", 2,
+	    "Subject: headless\n");
+	temp_msg(lf, sizeof(lf), "Subject: short\r\n", 0,
+	    "\r\nSubject: in the body\r\n");
+	memset(&w, 0, sizeof(w));
+	w.files[1] = long_hdr;
+	w.files[2] = no_end;
+	w.files[3] = lf;
+	ctx_init(&ctx, &w);
+	rec(&m, 1, 0, 0, 1, 0, 1);
+	assert_int_equal(matches("SUBJECT needle", &ctx, 1, &m), 1);
+	assert_int_equal(matches("FROM ann SUBJECT \"in the end\"", &ctx, 1,
+	    &m), 1);
+	assert_int_equal(matches("SUBJECT \"body words\"", &ctx, 1, &m), 0);
+	assert_int_equal(matches("BODY \"body words\"", &ctx, 1, &m), 1);
+	rec(&m, 2, 0, 0, 1, 0, 1);
+	assert_int_equal(matches("SUBJECT headless", &ctx, 2, &m), 1);
+	assert_int_equal(matches("FROM bob", &ctx, 2, &m), 1);
+	rec(&m, 3, 0, 0, 1, 0, 1);
+	assert_int_equal(matches("SUBJECT short", &ctx, 3, &m), 1);
+	assert_int_equal(matches("SUBJECT \"in the body\"", &ctx, 3, &m), 0);
+	assert_int_equal(matches("TEXT \"in the body\"", &ctx, 3, &m), 1);
+	unlink(long_hdr);
+	unlink(no_end);
+	unlink(lf);
 }
 
 static void
@@ -871,6 +941,7 @@ main(void)
 		cmocka_unit_test(test_star_follows_mailbox),
 		cmocka_unit_test(test_text_keys),
 		cmocka_unit_test(test_message_read_once),
+		cmocka_unit_test(test_header_keys_past_the_start),
 		cmocka_unit_test(test_sent_dates),
 		cmocka_unit_test(test_date_header_shapes),
 		cmocka_unit_test(test_long_body),
