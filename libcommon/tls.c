@@ -33,7 +33,6 @@
 #include <sys/socket.h>
 
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -467,7 +466,6 @@ tls_attach(struct netio *io, SSL *ssl, size_t *discarded, char *err,
     size_t errlen)
 {
 	ssize_t	dropped;
-	int	nodelay = 1;
 
 	*discarded = 0;
 	if (SSL_set_fd(ssl, io->fd) != 1 ||
@@ -483,17 +481,7 @@ tls_attach(struct netio *io, SSL *ssl, size_t *discarded, char *err,
 		return -1;
 	}
 	*discarded = (size_t)dropped;
-	/*
-	 * No Nagle under TLS: netio writes each reply (or batch of
-	 * commands) in one flush anyway, so Nagle only delays. After a full
-	 * handshake the session ticket is still unacknowledged when the
-	 * server writes its greeting (implicit TLS), which then waited for
-	 * the client's delayed ACK, 40 ms on Linux, on every connection
-	 * (tests/bench/tls). Not a socket (a test's socketpair): nothing
-	 * to do.
-	 */
-	(void)setsockopt(io->fd, IPPROTO_TCP, TCP_NODELAY, &nodelay,
-	    sizeof(nodelay));
+	/* No Nagle: netio_init turned it off on the socket already. */
 	return 0;
 }
 
