@@ -60,23 +60,17 @@ int
 imap_envelope_of_prefix(const void *data, size_t len, struct buf *scratch,
     struct buf *out)
 {
-	const char	*h, *end;
-	size_t		 n, hlen;
+	size_t	raw, n;
 
-	n = imap_crlf_size(data, len);
-	buf_reset(scratch);
-	if (buf_reserve(scratch, n + 1) == -1)
-		return -1;
-	h = scratch->data;
-	n = crlf_copy(scratch->data, data, len);
-	/* The header ends with its empty line, as mime.c takes it. */
-	if (n >= 2 && h[0] == '\r' && h[1] == '\n')
-		hlen = 2;
-	else if ((end = memmem(h, n, "\r\n\r\n", 4)) != NULL)
-		hlen = (size_t)(end - h) + 4;
-	else
+	/* The header alone is copied into CRLF form, not the whole start. */
+	if (!mime_header_length(data, len, &raw))
 		return 0;
-	return imap_envelope_append(h, hlen, out) == -1 ? -1 : 1;
+	n = imap_crlf_size(data, raw);
+	buf_reset(scratch);
+	if (buf_reserve(scratch, n) == -1)
+		return -1;
+	n = crlf_copy(scratch->data, data, raw);
+	return imap_envelope_append(scratch->data, n, out) == -1 ? -1 : 1;
 }
 
 struct imap_msg *

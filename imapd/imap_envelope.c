@@ -43,12 +43,18 @@ imap_append_string(struct buf *b, const char *s, size_t n)
 	}
 	if (buf_append(b, "\"", 1) == -1)
 		return -1;
-	for (i = 0; i < n; i++) {
-		if ((s[i] == '"' || s[i] == '\\') &&
-		    buf_append(b, "\\", 1) == -1)
+	/* Runs up to each byte to escape, each in one append. */
+	for (i = 0; i < n; ) {
+		size_t	j = i;
+
+		while (j < n && s[j] != '"' && s[j] != '\\')
+			j++;
+		if (j > i && buf_append(b, s + i, j - i) == -1)
 			return -1;
-		if (buf_append(b, s + i, 1) == -1)
+		if (j < n && (buf_append(b, "\\", 1) == -1 ||
+		    buf_append(b, s + j, 1) == -1))
 			return -1;
+		i = j + 1;
 	}
 	return buf_append(b, "\"", 1);
 }
@@ -83,11 +89,19 @@ env_field(const char *hdr, size_t len, const char *name, struct buf *out)
 		 * continuation's blanks in Dovecot. */
 		while (i < end && (hdr[i] == ' ' || hdr[i] == '\t'))
 			i++;
-		for (; i < end && out->len < MIME_FIELD_MAX; i++) {
-			if (hdr[i] == '\r' || hdr[i] == '\n' || hdr[i] == '\0')
-				continue;
-			if (buf_append(out, hdr + i, 1) == -1)
+		/* Runs between the bytes dropped, each in one append. */
+		while (i < end && out->len < MIME_FIELD_MAX) {
+			size_t	j = i, take;
+
+			while (j < end && hdr[j] != '\r' && hdr[j] != '\n' &&
+			    hdr[j] != '\0')
+				j++;
+			take = j - i;
+			if (take > MIME_FIELD_MAX - out->len)
+				take = MIME_FIELD_MAX - out->len;
+			if (take > 0 && buf_append(out, hdr + i, take) == -1)
 				return -1;
+			i = j + 1;
 		}
 		return buf_cstr(out);
 	}

@@ -25,6 +25,7 @@
 #include "imap_seqset.h"
 #include "imap_sess.h"
 #include "log.h"
+#include "mime.h"
 
 struct fetch {
 	struct imap_fetch_att	 att[IMAP_FETCH_MAX];
@@ -101,6 +102,7 @@ envelope_from_start(struct imap_sess *s, uint32_t uid, struct buf *out)
 {
 	struct buf	 scratch;
 	ssize_t		 got;
+	size_t		 hlen;
 	void		*p;
 	int		 fd, rc;
 
@@ -112,7 +114,15 @@ envelope_from_start(struct imap_sess *s, uint32_t uid, struct buf *out)
 	}
 	if ((fd = mailindex_open_msg(s->sel, uid)) == -1)
 		return -1;
-	got = fs_pread_full(fd, s->rbuf, IMAP_HEADER_READ, 0);
+	/* Most headers fit in a page; a longer one gets a second read. */
+	got = fs_pread_full(fd, s->rbuf, IMAP_HEADER_READ_FIRST, 0);
+	if (got == IMAP_HEADER_READ_FIRST &&
+	    !mime_header_length(s->rbuf, (size_t)got, &hlen)) {
+		ssize_t more = fs_pread_full(fd, s->rbuf + got,
+		    IMAP_HEADER_READ - (size_t)got, got);
+
+		got = more == -1 ? -1 : got + more;
+	}
 	close(fd);
 	if (got == -1) {
 		log_warn("user=<%s>: read message %u", s->user, uid);

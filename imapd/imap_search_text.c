@@ -237,37 +237,6 @@ read_start(struct imap_search_msg *m, int fd, size_t max)
 	return 0;
 }
 
-/*
- * Where the header of d[0, n) ends, past its empty line, as mime.c
- * takes it (a line is what ends in LF, CR before it or not): 1 and
- * *end, or 0 when there is no empty line.
- */
-static int
-header_end(const char *d, size_t n, size_t *end)
-{
-	const char	*p, *e = d + n;
-
-	if (n >= 1 && d[0] == '\n') {
-		*end = 1;
-		return 1;
-	}
-	if (n >= 2 && d[0] == '\r' && d[1] == '\n') {
-		*end = 2;
-		return 1;
-	}
-	for (p = d; (p = memchr(p, '\n', (size_t)(e - p))) != NULL; p++) {
-		if (e - p > 1 && p[1] == '\n') {
-			*end = (size_t)(p - d) + 2;
-			return 1;
-		}
-		if (e - p > 2 && p[1] == '\r' && p[2] == '\n') {
-			*end = (size_t)(p - d) + 3;
-			return 1;
-		}
-	}
-	return 0;
-}
-
 int
 imap_search_msg_load(struct imap_search_msg *m, struct imap_search_ctx *ctx,
     uint32_t uid, int whole)
@@ -309,7 +278,7 @@ imap_search_msg_load(struct imap_search_msg *m, struct imap_search_ctx *ctx,
 			m->failed = 1;
 			return -1;
 		}
-		if (header_end(m->data, m->len, &m->hdr_len) ||
+		if (mime_header_length(m->data, m->len, &m->hdr_len) ||
 		    m->len == size) {
 			if (m->hdr_len == 0)
 				m->hdr_len = m->len;	/* all header */

@@ -29,6 +29,7 @@
 /* What ENVELOPE reads of a file first: a header longer than this (rare)
  * makes it parse the whole message. */
 #define IMAP_HEADER_READ	16384
+#define IMAP_HEADER_READ_FIRST	4096
 /* How often an IDLE session looks without inotify (seconds). */
 #define IMAP_IDLE_POLL		1
 

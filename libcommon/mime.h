@@ -154,6 +154,13 @@ struct mime_field {
 int	mime_header_next(const char *hdr, size_t len, size_t *pos,
 	    struct mime_field *);
 /*
+ * Where the header of a message's first n bytes d ends, past its empty
+ * line, as the parser takes it (a line ends in LF, with CR before it or
+ * not): 1 and *end, or 0 when those bytes hold no empty line. Lets a
+ * reader of the header alone stop at it.
+ */
+int	mime_header_length(const char *d, size_t n, size_t *end);
+/*
  * The nth (0-based) field called name: its value unfolded (line ends
  * before whitespace removed), leading and trailing whitespace trimmed,
  * NUL bytes dropped, at most MIME_FIELD_MAX bytes, into out (reset,

@@ -506,6 +506,32 @@ mime_part_defaults(struct mime_parser *p, struct mime_part *x)
 	return 0;
 }
 
+int
+mime_header_length(const char *d, size_t n, size_t *end)
+{
+	const char	*p, *e = d + n;
+
+	if (n >= 1 && d[0] == '\n') {
+		*end = 1;
+		return 1;
+	}
+	if (n >= 2 && d[0] == '\r' && d[1] == '\n') {
+		*end = 2;
+		return 1;
+	}
+	for (p = d; (p = memchr(p, '\n', (size_t)(e - p))) != NULL; p++) {
+		if (e - p > 1 && p[1] == '\n') {
+			*end = (size_t)(p - d) + 2;
+			return 1;
+		}
+		if (e - p > 2 && p[1] == '\r' && p[2] == '\n') {
+			*end = (size_t)(p - d) + 3;
+			return 1;
+		}
+	}
+	return 0;
+}
+
 /* The end of the line at i: the index of its LF, or n. */
 static size_t
 mime_eol(const char *s, size_t n, size_t i)

@@ -155,6 +155,31 @@ def test_append_copy_uidplus(suite):
     c.logout()
 
 
+def test_envelope_of_long_headers(suite):
+    """ENVELOPE is read from the file's start: headers of 1, 6 and 20
+    KiB (one read, two reads, the whole-message parse) answer the same
+    fields, from the first FETCH and from the cached second."""
+    ready(suite)
+    c = login(suite)
+    for kib in (1, 6, 20):
+        filler = "".join(f"X-Filler-{i}: {'f' * 60}\r\n"
+                         for i in range(kib * 1024 // 76))
+        msg = (f"From: Long Header <long@example.test>\r\n{filler}"
+               f"Subject: header of {kib} KiB\r\n"
+               f"Message-ID: <long{kib}@example.test>\r\n\r\n"
+               f"Body, with a blank line after:\r\n\r\nSubject: no\r\n")
+        assert c.append("INBOX", None, None, msg.encode())[0] == "OK"
+    c.select("INBOX")
+    for _ in range(2):
+        typ, data = c.fetch("1:3", "(ENVELOPE)")
+        assert typ == "OK", data
+        for kib, item in zip((1, 6, 20), data):
+            assert f'"header of {kib} KiB"'.encode() in item, item
+            assert f'"<long{kib}@example.test>"'.encode() in item, item
+            assert b'(("Long Header" NIL "long" "example.test"))' in item
+    c.logout()
+
+
 def test_idle_sees_delivery(suite):
     ready(suite)
     deliver(suite, ALICE, ["before"])
