@@ -237,6 +237,19 @@ int	mailindex_copy(struct mailindex_folder *src, const uint32_t *uids,
  */
 int	mailindex_blob_put(struct mailindex_folder *, uint32_t uid,
 	    enum mailindex_blob, const void *data, size_t len);
+/*
+ * Many at once, in one write group: a FETCH 1:* that computes thousands
+ * stores them together rather than taking the write lock for each.
+ * Those of messages expunged meanwhile are dropped. 0 or -1.
+ */
+struct mailindex_blob_item {
+	uint32_t		 uid;
+	enum mailindex_blob	 kind;
+	const void		*data;
+	size_t			 len;
+};
+int	mailindex_blob_put_many(struct mailindex_folder *,
+	    const struct mailindex_blob_item *, size_t n);
 int	mailindex_blob_get(struct mailindex_folder *, uint32_t uid,
 	    enum mailindex_blob, char **data, size_t *len);
 

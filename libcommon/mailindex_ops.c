@@ -609,37 +609,53 @@ int
 mailindex_blob_put(struct mailindex_folder *f, uint32_t uid,
     enum mailindex_blob kind, const void *data, size_t len)
 {
+	struct mailindex_blob_item it = { uid, kind, data, len };
+
+	return mailindex_blob_put_many(f, &it, 1);
+}
+
+int
+mailindex_blob_put_many(struct mailindex_folder *f,
+    const struct mailindex_blob_item *v, size_t n)
+{
 	struct mi_group		 g;
 	struct mailindex_msg	 m;
 	unsigned char		 key[MI_KEY_MAX + 16];
-	unsigned char		*buf;
+	unsigned char		*buf = NULL, *p;
 	uint32_t		 crc;
-	int			 r, ok = 0;
+	size_t			 i, cap = 0;
+	int			 r, ok = 1;
 
-	if (len > MAILINDEX_BLOB_MAX ||
-	    (kind != MAILINDEX_BLOB_ENVELOPE &&
-	    kind != MAILINDEX_BLOB_BODYSTRUCTURE)) {
-		errno = EINVAL;
+	for (i = 0; i < n; i++)
+		if (v[i].len > MAILINDEX_BLOB_MAX ||
+		    (v[i].kind != MAILINDEX_BLOB_ENVELOPE &&
+		    v[i].kind != MAILINDEX_BLOB_BODYSTRUCTURE)) {
+			errno = EINVAL;
+			return -1;
+		}
+	if (n == 0)
+		return 0;
+	if (mi_check(f->ix) == -1 || mi_begin(f->ix, &g) == -1)
 		return -1;
+	for (i = 0; i < n && ok; i++) {
+		if (v[i].len + 4 > cap) {
+			cap = v[i].len + 4 > 1024 ? v[i].len + 4 : 1024;
+			if ((p = realloc(buf, cap)) == NULL) {
+				ok = 0;
+				break;
+			}
+			buf = p;
+		}
+		crc = mi_crc(v[i].data, v[i].len);
+		memcpy(buf, &crc, 4);
+		memcpy(buf + 4, v[i].data, v[i].len);
+		/* Only for a message still there: an expunge drops its blobs. */
+		if ((r = mi_msg_get(f, &g, v[i].uid, &m)) == 1)
+			ok = mi_put(f->ix, &g, key, mi_key(f, key,
+			    (char)v[i].kind, v[i].uid), buf, v[i].len + 4) == 0;
+		else
+			ok = r == 0;
 	}
-	if (mi_check(f->ix) == -1)
-		return -1;
-	if ((buf = malloc(len + 4)) == NULL)
-		return -1;
-	crc = mi_crc(data, len);
-	memcpy(buf, &crc, 4);
-	memcpy(buf + 4, data, len);
-	if (mi_begin(f->ix, &g) == -1) {
-		free(buf);
-		return -1;
-	}
-	/* Only for a message still there: an expunge drops its blobs. */
-	if ((r = mi_msg_get(f, &g, uid, &m)) == 1 &&
-	    mi_put(f->ix, &g, key, mi_key(f, key, (char)kind, uid), buf,
-	    len + 4) == 0)
-		ok = 1;
-	else if (r == 0)
-		ok = 1;
 	free(buf);
 	return mi_end(f->ix, &g, ok);
 }
