@@ -7,8 +7,9 @@
  * Runs in the mail process, chrooted in the user's directory as
  * mail_user. The index record answers flags, sizes, dates and MODSEQ;
  * message files are opened (read-only, through the index's name for
- * them) only for header and text keys. Nothing here changes the index,
- * and no untagged EXPUNGE goes out while the view is searched (imap_ok
+ * them) only for text keys, and for header keys the first time (the
+ * headers read are cached in the index). Nothing else here changes the
+ * index, and no untagged EXPUNGE goes out while the view is searched (imap_ok
  * syncs after, when the command allows it: UID SEARCH only, 7.4.1).
  */
 #include <errno.h>
@@ -16,30 +17,62 @@
 #include <string.h>
 #include <time.h>
 
+#include "imap_blobs.h"
 #include "imap_search.h"
 #include "imap_sess.h"
 #include "log.h"
 
+/* What the callbacks get: the session, and the command's cache batch. */
+struct search_arg {
+	struct imap_sess	*s;
+	struct imap_blobs	*bb;
+};
+
 static int
 search_keyword(void *arg, const char *name)
 {
-	struct imap_sess *s = arg;
+	struct search_arg *a = arg;
 
-	return mailindex_keyword(s->sel, name, 0);
+	return mailindex_keyword(a->s->sel, name, 0);
 }
 
 static int
 search_open(void *arg, uint32_t uid)
 {
-	struct imap_sess *s = arg;
+	struct search_arg *a = arg;
 
-	return mailindex_open_msg(s->sel, uid);
+	return mailindex_open_msg(a->s->sel, uid);
 }
 
 static int
 search_recent(void *arg, uint32_t uid)
 {
-	return imap_sess_recent(arg, uid);
+	struct search_arg *a = arg;
+
+	return imap_sess_recent(a->s, uid);
+}
+
+/*
+ * Header keys (FROM, SUBJECT, HEADER, SENT*) read each message's header
+ * once and then from the index: a client's repeated SEARCH FROM opens
+ * no file (Dovecot caches the fields it was asked for in the same way).
+ */
+static int
+search_header_get(void *arg, uint32_t uid, char **data, size_t *len)
+{
+	struct search_arg *a = arg;
+
+	return mailindex_blob_get(a->s->sel, uid, MAILINDEX_BLOB_HEADER,
+	    data, len);
+}
+
+static void
+search_header_put(void *arg, uint32_t uid, const char *data, size_t len)
+{
+	struct search_arg *a = arg;
+
+	imap_blobs_keep(a->bb, a->s->sel, uid, MAILINDEX_BLOB_HEADER, data,
+	    len);
 }
 
 void
@@ -47,6 +80,7 @@ imap_cmd_search(struct imap_sess *s, int uid)
 {
 	struct imap_search_result	 res;
 	struct imap_search_ctx		 ctx;
+	struct search_arg		 arg;
 	struct imap_search		*prog;
 	struct mailindex_msg		 m;
 	const uint32_t			*view;
@@ -85,7 +119,11 @@ imap_cmd_search(struct imap_sess *s, int uid)
 	ctx.keyword = search_keyword;
 	ctx.open_msg = search_open;
 	ctx.recent = search_recent;
-	ctx.arg = s;
+	ctx.header_get = search_header_get;
+	ctx.header_put = search_header_put;
+	arg.s = s;
+	arg.bb = imap_search_needs_msg(prog) ? imap_blobs_new() : NULL;
+	ctx.arg = &arg;
 	ctx.now = time(NULL);
 	/* The zone read before the chroot (tzset in imap_mail_run), with
 	 * each INTERNALDATE's own offset (summer time). */
@@ -105,6 +143,7 @@ imap_cmd_search(struct imap_sess *s, int uid)
 			failed = 1;
 	}
 	free(uids);
+	imap_blobs_done(arg.bb, s->sel, s->user);
 	if (failed) {
 		imap_search_result_free(&res);
 		imap_search_free(prog);

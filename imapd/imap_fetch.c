@@ -21,26 +21,12 @@
 #include <unistd.h>
 
 #include "fsutil.h"
+#include "imap_blobs.h"
 #include "imap_body.h"
 #include "imap_seqset.h"
 #include "imap_sess.h"
 #include "log.h"
 #include "mime.h"
-
-/*
- * ENVELOPEs and BODYSTRUCTUREs one FETCH computed, stored together
- * every FETCH_BLOBS of them and at its end: one write group each, not
- * one per message (the lock, the failure check and the commit were a
- * third of a cold FETCH 1:*).
- */
-#define FETCH_BLOBS	512
-
-struct blob_batch {
-	struct mailindex_blob_item	 it[FETCH_BLOBS];
-	size_t				 off[FETCH_BLOBS];
-	size_t				 n;
-	struct buf			 data;
-};
 
 struct fetch {
 	struct imap_fetch_att	 att[IMAP_FETCH_MAX];
@@ -51,43 +37,9 @@ struct fetch {
 	int			 sets_seen;
 	uint64_t		 changedsince;	/* 0: none */
 	int			 vanished;
-	struct blob_batch	*blobs;		/* NULL: store each at once */
+	struct imap_blobs	*blobs;		/* NULL: store each at once */
 };
 
-static void
-blobs_flush(struct imap_sess *s, struct blob_batch *bb)
-{
-	size_t	i;
-
-	if (bb == NULL || bb->n == 0)
-		return;
-	for (i = 0; i < bb->n; i++)
-		bb->it[i].data = bb->data.data + bb->off[i];
-	if (mailindex_blob_put_many(s->sel, bb->it, bb->n) == -1)
-		log_warn("user=<%s>: FETCH: cache %zu items", s->user, bb->n);
-	bb->n = 0;
-	buf_reset(&bb->data);
-}
-
-/* A computed item to cache: batched when the FETCH has a batch. */
-static void
-blob_keep(struct imap_sess *s, struct blob_batch *bb, uint32_t uid,
-    enum mailindex_blob kind, const char *data, size_t len)
-{
-	if (bb == NULL) {
-		(void)mailindex_blob_put(s->sel, uid, kind, data, len);
-		return;
-	}
-	if (bb->n == FETCH_BLOBS)
-		blobs_flush(s, bb);
-	bb->off[bb->n] = bb->data.len;
-	if (buf_append(&bb->data, data, len) == -1)
-		return;		/* not cached: computed again next time */
-	bb->it[bb->n].uid = uid;
-	bb->it[bb->n].kind = kind;
-	bb->it[bb->n].len = len;
-	bb->n++;
-}
 
 /*
  * The message in CRLF form, or NULL (gone, or too big: logged). Read
@@ -187,7 +139,7 @@ envelope_from_start(struct imap_sess *s, uint32_t uid, struct buf *out)
 
 /* ENVELOPE or BODYSTRUCTURE: the cache, else computed and cached. */
 static int
-cached_item(struct imap_sess *s, struct blob_batch *bb, uint32_t uid,
+cached_item(struct imap_sess *s, struct imap_blobs *bb, uint32_t uid,
     enum mailindex_blob kind, struct imap_msg **msg, struct buf *out)
 {
 	char	*data;
@@ -214,7 +166,8 @@ cached_item(struct imap_sess *s, struct blob_batch *bb, uint32_t uid,
 	    imap_msg_bodystructure(*msg, 1, out)) == -1)
 		return -1;
 cache:
-	blob_keep(s, bb, uid, kind, out->data + start, out->len - start);
+	imap_blobs_keep(bb, s->sel, uid, kind, out->data + start,
+	    out->len - start);
 	return 0;
 }
 
@@ -482,10 +435,8 @@ imap_cmd_fetch(struct imap_sess *s, int uid)
 			f.flags = 1;
 	}
 	/* Many messages: their computed items are stored in batches. */
-	if (n > 1 && (f.blobs = malloc(sizeof(*f.blobs))) != NULL) {
-		f.blobs->n = 0;
-		buf_init(&f.blobs->data, 0);
-	}
+	if (n > 1)
+		f.blobs = imap_blobs_new();
 	buf_init(&b, 0);
 	for (i = 0; i < n; i++) {
 		if (mailindex_get(s->sel, uids[i], &m) != 1) {
@@ -511,11 +462,7 @@ imap_cmd_fetch(struct imap_sess *s, int uid)
 		buf_reset(&b);
 	}
 	buf_free(&b);
-	if (f.blobs != NULL) {
-		blobs_flush(s, f.blobs);
-		buf_free(&f.blobs->data);
-		free(f.blobs);
-	}
+	imap_blobs_done(f.blobs, s->sel, s->user);
 	free(unseen);
 	free(uids);
 	s->nfetch++;

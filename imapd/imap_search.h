@@ -82,6 +82,15 @@ struct imap_search_ctx {
 	int		(*open_msg)(void *arg, uint32_t uid);
 	/* 1 if the message is \Recent in this session; NULL: none is. */
 	int		(*recent)(void *arg, uint32_t uid);
+	/*
+	 * A cache of raw headers for the header keys, optional: get gives
+	 * one (1 and a malloc'd copy, 0 none); put offers one just read
+	 * from the file (a header of at most IMAP_SEARCH_HEADER_READ).
+	 */
+	int		(*header_get)(void *arg, uint32_t uid, char **data,
+			    size_t *len);
+	void		(*header_put)(void *arg, uint32_t uid,
+			    const char *data, size_t len);
 	void		*arg;
 	time_t		 now;		/* OLDER, YOUNGER */
 	long		 tz_offset_s;	/* the server's zone, east of UTC */

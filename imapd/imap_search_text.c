@@ -249,6 +249,11 @@ imap_search_msg_load(struct imap_search_msg *m, struct imap_search_ctx *ctx,
 		return -1;
 	if (m->root != NULL || (m->data != NULL && !whole))
 		return 0;
+	if (!whole && ctx->header_get != NULL &&
+	    ctx->header_get(ctx->arg, uid, &m->data, &m->len) == 1) {
+		m->hdr_len = m->len;
+		return 0;
+	}
 	if (ctx->open_msg == NULL ||
 	    (fd = ctx->open_msg(ctx->arg, uid)) == -1) {
 		if (ctx->open_msg != NULL && errno == ENOENT)
@@ -283,6 +288,9 @@ imap_search_msg_load(struct imap_search_msg *m, struct imap_search_ctx *ctx,
 			if (m->hdr_len == 0)
 				m->hdr_len = m->len;	/* all header */
 			close(fd);
+			if (ctx->header_put != NULL)
+				ctx->header_put(ctx->arg, uid, m->data,
+				    m->hdr_len);
 			return 0;
 		}
 		/* A longer header: the whole message after all. */

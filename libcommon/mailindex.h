@@ -91,6 +91,7 @@ enum mailindex_flag_op {
 enum mailindex_blob {
 	MAILINDEX_BLOB_ENVELOPE = 'E',
 	MAILINDEX_BLOB_BODYSTRUCTURE = 'B',
+	MAILINDEX_BLOB_HEADER = 'R',	/* the raw header, for SEARCH */
 };
 
 /*

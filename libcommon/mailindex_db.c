@@ -288,6 +288,19 @@ mi_reset(struct mailindex *ix)
 int
 mi_check(struct mailindex *ix)
 {
+	struct timespec	now;
+
+	if (ix->db != NULL && !ix->corrupt &&
+	    clock_gettime(CLOCK_MONOTONIC_COARSE, &now) == 0 &&
+	    (now.tv_sec - ix->checked.tv_sec) * 1000000000LL +
+	    (now.tv_nsec - ix->checked.tv_nsec) < 1000000000LL)
+		return 0;
+	return mi_check_now(ix);
+}
+
+int
+mi_check_now(struct mailindex *ix)
+{
 	char		path[PATH_MAX];
 	struct stat	st;
 
@@ -295,6 +308,7 @@ mi_check(struct mailindex *ix)
 		return mi_reset(ix);
 	if (fs_path(path, sizeof(path), ix->dir, MAILINDEX_DB_FILE) == -1)
 		return -1;
+	(void)clock_gettime(CLOCK_MONOTONIC_COARSE, &ix->checked);
 	if (stat(path, &st) == 0 && st.st_dev == ix->dev &&
 	    st.st_ino == ix->ino)
 		return 0;
@@ -683,7 +697,8 @@ mi_msg_expunge(struct mailindex_folder *f, struct mi_group *g,
 
 	if (mi_del(f->ix, g, key, mi_key(f, key, 'M', uid)) == -1 ||
 	    mi_del(f->ix, g, key, mi_key(f, key, 'E', uid)) == -1 ||
-	    mi_del(f->ix, g, key, mi_key(f, key, 'B', uid)) == -1)
+	    mi_del(f->ix, g, key, mi_key(f, key, 'B', uid)) == -1 ||
+	    mi_del(f->ix, g, key, mi_key(f, key, 'R', uid)) == -1)
 		return -1;
 	h->highestmodseq++;
 	if (mi_put(f->ix, g, key, mi_xkey(f, key, h->highestmodseq, uid), "",

@@ -42,6 +42,7 @@ struct mailindex {
 	unsigned	 rebuilds;
 	int		 lock_wait;	/* seconds, for a dot-lock */
 	int		 corrupt;	/* a database error since the last reset */
+	struct timespec	 checked;	/* the last stat of mailindex.db */
 };
 
 struct mailindex_folder {
@@ -110,8 +111,14 @@ size_t	 mi_key(const struct mailindex_folder *, unsigned char *out,
 size_t	 mi_xkey(const struct mailindex_folder *, unsigned char *out,
 	    uint64_t modseq, uint32_t uid);
 
-/* Reopens the handle when another process replaced mailindex.db. */
+/*
+ * Reopens the handle when another process replaced mailindex.db: at
+ * each sync (mi_check_now), and at most once a second between (a stat
+ * per record read was a fifth of a busy session's system calls; until
+ * the next look the replaced file, still open, answers as before).
+ */
 int	mi_check(struct mailindex *);
+int	mi_check_now(struct mailindex *);
 /* Throws the database away and makes a new one (corruption). */
 int	mi_reset(struct mailindex *);
 int	mi_begin(struct mailindex *, struct mi_group *);

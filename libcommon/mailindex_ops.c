@@ -514,8 +514,12 @@ mailindex_copy(struct mailindex_folder *src, const uint32_t *uids, size_t n,
 			fd = openat(src->dirfd, from, O_RDONLY | O_NOFOLLOW |
 			    O_CLOEXEC);
 		}
-		if (fd == -1)
+		if (fd == -1 && errno == ENOENT)
 			continue;	/* expunged meanwhile */
+		if (fd == -1) {
+			log_warn("%s: copy of uid %u", src->path, uids[i]);
+			goto out;
+		}
 		if (fstat(fd, &st) == -1) {
 			close(fd);
 			goto out;
@@ -556,12 +560,13 @@ mailindex_copy(struct mailindex_folder *src, const uint32_t *uids, size_t n,
 		char	*blob;
 		size_t	 blen;
 		int	 t;
-		static const enum mailindex_blob kinds[2] = {
-			MAILINDEX_BLOB_ENVELOPE, MAILINDEX_BLOB_BODYSTRUCTURE };
+		static const enum mailindex_blob kinds[3] = {
+			MAILINDEX_BLOB_ENVELOPE, MAILINDEX_BLOB_BODYSTRUCTURE,
+			MAILINDEX_BLOB_HEADER };
 
 		dst_uids[pos[i]] = got[i];
 		/* The cached strings go along: the bytes are the same. */
-		for (t = 0; t < 2 && got[i] != 0; t++)
+		for (t = 0; t < 3 && got[i] != 0; t++)
 			if (mailindex_blob_get(src, uids[pos[i]], kinds[t],
 			    &blob, &blen) == 1) {
 				(void)mailindex_blob_put(dst, got[i], kinds[t],
@@ -629,7 +634,8 @@ mailindex_blob_put_many(struct mailindex_folder *f,
 	for (i = 0; i < n; i++)
 		if (v[i].len > MAILINDEX_BLOB_MAX ||
 		    (v[i].kind != MAILINDEX_BLOB_ENVELOPE &&
-		    v[i].kind != MAILINDEX_BLOB_BODYSTRUCTURE)) {
+		    v[i].kind != MAILINDEX_BLOB_BODYSTRUCTURE &&
+		    v[i].kind != MAILINDEX_BLOB_HEADER)) {
 			errno = EINVAL;
 			return -1;
 		}

@@ -713,14 +713,14 @@ mailindex_sync(struct mailindex_folder *f, int flags,
 
 	if (ch != NULL)
 		memset(ch, 0, sizeof(*ch));
-	if (mi_check(f->ix) == -1)
+	if (mi_check_now(f->ix) == -1)
 		return -1;
 	if (quick_unchanged(f, flags))
 		return 0;
 	/* Another process may have named a new keyword: read it again. */
 	f->kw_loaded = 0;
 	for (try = 0; try < 2; try++) {
-		if (mi_check(f->ix) == -1)
+		if (mi_check_now(f->ix) == -1)
 			return -1;
 		/* Before the listing: a change after it is newer. */
 		have = dir_mtimes(f->dirfd, before) == 0;

@@ -118,6 +118,55 @@ def test_search_keys_through_imapd(session):
     assert search(c, "UID", f"{uids[2]}:*", uid=True) == [uids[2]]
 
 
+def test_header_keys_read_each_file_once(suite, session):
+    """A header key reads each message's header from its file once and
+    from the index after: with the files made unreadable, the header
+    keys still answer, a body key cannot (NO), a message whose header
+    was never read cannot either, and a COPY takes the cached headers
+    along while an EXPUNGE drops them."""
+    c = session
+    assert search(c, "FROM", "frank") == [3]
+    assert c.append("INBOX", None, None,
+                    b"From: Late <late@example.org>\r\n\r\nlate\r\n")[0] \
+        == "OK"
+    files = [p for d in ("cur", "new")
+             for p in (suite.maildir(ALICE) / d).iterdir()]
+    assert len(files) == 4
+    late = [p for p in files if b"late@" in p.read_bytes()]
+    for p in files:
+        p.chmod(0)
+    try:
+        c.select("INBOX")
+        # The fourth's header was never read: no header search answers.
+        typ, data = c.search(None, "FROM", "late")
+        assert typ == "NO" and b"SERVERBUG" in data[0], data
+        late[0].chmod(0o600)
+        assert search(c, "FROM", "frank") == [3]
+        assert search(c, "SUBJECT", "lunch") == [1]
+        assert search(c, "SENTON", "5-Dec-2026") == [3]
+        typ, data = c.search(None, "BODY", "noon")
+        assert typ == "NO" and b"SERVERBUG" in data[0], data
+        assert c.create("Copies")[0] == "OK"
+        # A file that cannot be read is not "expunged meanwhile".
+        typ, data = c.copy("1:3", "Copies")
+        assert typ == "NO", data
+        for p in files:
+            p.chmod(0o600)
+        assert c.copy("1:3", "Copies")[0] == "OK"
+        for p in files:		# the copies are links: the same inodes
+            p.chmod(0)
+        c.select("Copies")
+        assert search(c, "FROM", "alice") == [1]
+        c.store("1", "+FLAGS", "(\\Deleted)")
+        c.expunge()
+        assert search(c, "FROM", "frank") == [2]
+    finally:
+        for p in files:
+            p.chmod(0o600)
+    c.select("INBOX")
+    assert search(c, "FROM", "late") == [4]
+
+
 def test_esearch_and_modseq(session):
     c = session
     lines, status = raw(c, b"SEARCH RETURN (MIN MAX COUNT ALL) NOT SEEN")
