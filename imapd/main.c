@@ -34,6 +34,7 @@ static const struct login_service imap_service = {
 	.socket_name = "imap",
 	.tls_socket_name = "imaps",
 	.proto = "imap",
+	.post_binary = "imapd-mail",
 	.limits = imap_limits,
 	.line_busy = "* BYE [UNAVAILABLE] Too many connections\r\n",
 	.line_addr_busy = "* BYE [UNAVAILABLE] Too many connections from "

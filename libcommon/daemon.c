@@ -254,6 +254,13 @@ void
 daemon_exec_self(const char *ident, const char *confpath, int conffd,
     const char *flag, const char *spec)
 {
+	daemon_exec(NULL, ident, confpath, conffd, flag, spec);
+}
+
+void
+daemon_exec(const char *path, const char *ident, const char *confpath,
+    int conffd, const char *flag, const char *spec)
+{
 	char	*argv[10], fdarg[16];
 	int	 a = 0;
 
@@ -273,8 +280,8 @@ daemon_exec_self(const char *ident, const char *confpath, int conffd,
 	argv[a++] = (char *)spec;
 	argv[a] = NULL;
 	/* The running image, even if the file was replaced since. */
-	execv("/proc/self/exe", argv);
-	log_warn("exec %s %s", ident, flag);
+	execv(path != NULL ? path : "/proc/self/exe", argv);
+	log_warn("exec %s %s", path != NULL ? path : ident, flag);
 }
 
 size_t

@@ -85,6 +85,9 @@ int	daemon_conf_snapshot(const struct conf *);
  * ps and the logs, -C conffd when not -1, which it is read from, and -f
  * when logging to stderr). Returns only on failure, which it logs.
  */
+/* The same with another binary of the suite's (path); NULL: this one. */
+void	daemon_exec(const char *path, const char *ident, const char *confpath,
+	    int conffd, const char *flag, const char *spec);
 void	daemon_exec_self(const char *ident, const char *confpath,
 	    int conffd, const char *flag, const char *spec);
 /*

@@ -92,6 +92,11 @@ struct login_service {
 	/* The implicit-TLS listeners' (RFC 8314): "pop3s"; NULL: none. */
 	const char	*tls_socket_name;
 	const char	*proto;		/* authd's protocol name: "pop3" */
+	/*
+	 * The post-login processes' binary, beside the daemon's own
+	 * ("pop3d-mail"); NULL, or not installed: the daemon's with -m.
+	 */
+	const char	*post_binary;
 	void		(*limits)(const struct conf *, struct login_limits *);
 
 	/*
@@ -133,6 +138,15 @@ struct login_service {
  */
 int	login_daemon_main(const struct login_service *, int argc,
 	    char *argv[]);
+/*
+ * The main() of a protocol's mail binary (post_binary): "-m SPEC" only,
+ * no login machinery linked. login_post_main is that process's start,
+ * shared with login_daemon_main's -m.
+ */
+int	login_post_daemon_main(const struct login_service *, int argc,
+	    char *argv[]) __attribute__((__noreturn__));
+void	login_post_main(const struct login_service *, struct login_env *,
+	    const struct conf *, char *spec) __attribute__((__noreturn__));
 
 /*
  * The login process. The layer has confined it, set up the client

@@ -52,6 +52,7 @@
 #include <sys/wait.h>
 
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -110,6 +111,7 @@ static struct {
 	const char		*confpath;
 	/* What the session processes read: this configuration (snapshot). */
 	int			 snapfd;
+	char			 post_path[PATH_MAX];	/* "": none */
 	struct evloop		*loop;
 	struct login_auth	*auth;
 	struct login_conn	*conns;		/* newest first */
@@ -207,8 +209,43 @@ exec_self(const char *flag, const char *spec)
 	/* child_setup kept it; it must also outlive the exec. */
 	if (sock_set_cloexec(pp.snapfd, 0) == -1)
 		_exit(1);
+	/* A post-login process: the mail binary when there is one. */
+	if (strcmp(flag, "-m") == 0 && pp.post_path[0] != '\0')
+		daemon_exec(pp.post_path, pp.svc->ident, pp.confpath,
+		    pp.snapfd, flag, spec);
 	daemon_exec_self(pp.svc->ident, pp.confpath, pp.snapfd, flag, spec);
 	_exit(1);
+}
+
+/*
+ * The protocol's mail binary beside ours (login_postmain.c says why it
+ * exists), found once at start; without it, post-login processes are
+ * our own binary with -m, as they always could be.
+ */
+static void
+find_post_binary(void)
+{
+	char	dir[PATH_MAX], *slash;
+	ssize_t	n;
+	int	len;
+
+	pp.post_path[0] = '\0';
+	if (pp.svc->post_binary == NULL ||
+	    (n = readlink("/proc/self/exe", dir, sizeof(dir) - 1)) <= 0)
+		return;
+	dir[n] = '\0';
+	if ((slash = strrchr(dir, '/')) == NULL)
+		return;
+	*slash = '\0';
+	len = snprintf(pp.post_path, sizeof(pp.post_path), "%s/%s", dir,
+	    pp.svc->post_binary);
+	if (len < 0 || (size_t)len >= sizeof(pp.post_path) ||
+	    access(pp.post_path, X_OK) == -1) {
+		log_warnx("%s/%s is missing: mail processes run as %s -m, "
+		    "with the login processes' libraries", dir,
+		    pp.svc->post_binary, pp.svc->ident);
+		pp.post_path[0] = '\0';
+	}
 }
 
 /* kind: LOGIN_KIND_* bits. */
@@ -826,6 +863,7 @@ login_parent_run(const struct login_service *svc, struct login_env *env,
 	if (pp.snapfd == -1)
 		fatalx("cannot hand the configuration to sessions");
 	svc->limits(&pp.conf, &pp.lim);
+	find_post_binary();
 	if (load_users(env, &pp.conf) == -1)
 		fatalx("cannot look up the %s users", svc->ident);
 	pp.lfds = fds;

@@ -218,6 +218,22 @@ def mail_processes(suite):
     return out
 
 
+def test_mail_process_loads_no_tls_library(suite):
+    """A logged-in session runs imapd-mail, which links no OpenSSL: an
+    idle session does not carry libcrypto's relocated tables (about 460
+    KiB each). It is named imapd all the same (ps, pgrep, postern who)."""
+    ready(suite)
+    c = login(suite)
+    c.select("INBOX")
+    wait_until(lambda: mail_processes(suite), 10, what="the mail process")
+    for pid in mail_processes(suite):
+        assert os.readlink(f"/proc/{pid}/exe").endswith("/imapd-mail")
+        maps = open(f"/proc/{pid}/maps").read()
+        assert "libcrypto" not in maps and "libssl" not in maps, pid
+        assert open(f"/proc/{pid}/comm").read().strip() == "imapd"
+    c.logout()
+
+
 def raw_session(suite):
     """A logged-in raw socket and a reader of its lines."""
     sock = socket.create_connection(("127.0.0.1", suite.imap_port), 10)
