@@ -25,6 +25,7 @@ pop3_limits(const struct conf *cf, struct login_limits *lim)
 
 static const struct login_service pop3_service = {
 	.ident = "pop3d",
+	.post_binary = "pop3d-mail",
 	.socket_name = "pop3",
 	.tls_socket_name = "pop3s",
 	.proto = "pop3",

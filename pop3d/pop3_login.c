@@ -60,25 +60,6 @@ login_err(struct pop3_lsess *s, const char *fmt, ...)
 	}
 }
 
-void
-pop3_capa(struct netio *io, int logins, int stls)
-{
-	netio_printf(io, "+OK capability list follows\r\n");
-	netio_printf(io, "TOP\r\n");
-	if (logins)
-		netio_printf(io, "USER\r\n");
-	if (stls)
-		netio_printf(io, "STLS\r\n");
-	netio_printf(io, "UIDL\r\n");
-	netio_printf(io, "RESP-CODES\r\n");
-	netio_printf(io, "PIPELINING\r\n");
-	netio_printf(io, "AUTH-RESP-CODE\r\n");
-	if (logins)
-		netio_printf(io, "SASL PLAIN\r\n");
-	netio_printf(io, "IMPLEMENTATION Postern\r\n");
-	netio_printf(io, ".\r\n");
-}
-
 /*
  * Asks the parent. Returns only on failure (the parent ends us on
  * success); the reply to the client is ours then.

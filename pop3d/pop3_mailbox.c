@@ -26,7 +26,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
+#include <sha2.h>
 
 #include "fsutil.h"
 #include "log.h"
@@ -72,8 +72,7 @@ name_base_len(const char *name)
 void
 pop3_uidl(const char *base, size_t len, char out[POP3_UIDL_MAX + 1])
 {
-	unsigned char	md[EVP_MAX_MD_SIZE];
-	unsigned int	mdlen = 0;
+	char		hex[SHA256_DIGEST_STRING_LENGTH];
 	size_t		i;
 	int		ok = len > 0 && len <= POP3_UIDL_MAX;
 
@@ -91,11 +90,10 @@ pop3_uidl(const char *base, size_t len, char out[POP3_UIDL_MAX + 1])
 	 * a digest of its name: as stable as the name, and it cannot
 	 * collide with a real Maildir name (those start with a digit).
 	 */
-	if (EVP_Digest(base, len, md, &mdlen, EVP_sha256(), NULL) != 1)
-		mdlen = 0;
-	strlcpy(out, "sha256-", POP3_UIDL_MAX + 1);
-	for (i = 0; i < mdlen && i < 24; i++)
-		snprintf(out + 7 + 2 * i, 3, "%02x", md[i]);
+	/* libmd's, not OpenSSL's: pop3d-mail loads no OpenSSL. */
+	SHA256Data((const uint8_t *)base, len, hex);
+	/* "sha256-" and the first 24 bytes in hex. */
+	snprintf(out, POP3_UIDL_MAX + 1, "sha256-%.48s", hex);
 }
 
 static int

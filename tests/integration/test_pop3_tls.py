@@ -91,6 +91,15 @@ def test_stls_with_poplib_login_and_retr_through_the_relay(psuite):
     # The mail process reads through the login process's relay.
     assert retr_body(c) == MESSAGE
     assert c.sock.version() in ("TLSv1.2", "TLSv1.3")
+    # TLS ends in the login process: the mail process (pop3d-mail,
+    # named pop3d) never loads OpenSSL, even in a TLS session.
+    pids = post_login_pids(s)
+    assert pids
+    for pid in pids:
+        assert os.readlink(f"/proc/{pid}/exe").endswith("/pop3d-mail")
+        with open(f"/proc/{pid}/maps") as f:
+            maps = f.read()
+        assert "libcrypto" not in maps and "libssl" not in maps, pid
     c.quit()
     wait_until(lambda: tls_log_pids(s), 10, what="the TLS log line")
 
