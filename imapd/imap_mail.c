@@ -381,6 +381,28 @@ recent_add(struct imap_sess *s, const uint32_t *u, size_t n)
 	qsort(s->recent, s->nrecent, sizeof(*r), imap_cmp_u32);
 }
 
+/* Expunged UIDs are \Recent no more: RECENT counts what exists. */
+static void
+recent_drop(struct imap_sess *s, const uint32_t *u, size_t n)
+{
+	uint32_t	*gone;
+	size_t		 i, j = 0, k = 0;
+
+	/* Both sorted, then one merge walk. */
+	if ((gone = reallocarray(NULL, n, sizeof(*gone))) == NULL)
+		return;		/* advisory, as recent_add says */
+	memcpy(gone, u, n * sizeof(*gone));
+	qsort(gone, n, sizeof(*gone), imap_cmp_u32);
+	for (i = 0; i < s->nrecent; i++) {
+		while (j < n && gone[j] < s->recent[i])
+			j++;
+		if (j == n || gone[j] != s->recent[i])
+			s->recent[k++] = s->recent[i];
+	}
+	s->nrecent = k;
+	free(gone);
+}
+
 void
 imap_sess_unselect(struct imap_sess *s)
 {
@@ -438,6 +460,8 @@ imap_sess_sync(struct imap_sess *s)
 		for (i = ch.nexpunged; i-- > 0;)
 			(void)buf_printf(&b, "* %u EXPUNGE\r\n",
 			    ch.expunged_seq[i]);
+	if (s->nrecent > 0 && ch.nexpunged > 0)
+		recent_drop(s, ch.expunged, ch.nexpunged);
 	recent_add(s, ch.recent, ch.nrecent);
 	if (ch.nadded > 0 || ch.nexpunged > 0)
 		(void)buf_printf(&b, "* %zu EXISTS\r\n",

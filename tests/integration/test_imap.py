@@ -218,6 +218,23 @@ def mail_processes(suite):
     return out
 
 
+def test_recent_forgets_expunged_messages(suite):
+    """RECENT counts this session's \\Recent messages that still exist:
+    one expunged leaves the count, a new delivery joins it."""
+    ready(suite)
+    deliver(suite, ALICE, ["r-one", "r-two"])
+    c = login(suite)
+    c.select("INBOX")
+    assert c.response("RECENT")[1] == [b"2"]
+    c.store("1", "+FLAGS", "(\\Deleted)")
+    assert c.expunge()[1] == [b"1"]
+    deliver(suite, ALICE, ["r-three"])
+    typ, data = c.noop()
+    assert c.response("EXISTS")[1][-1] == b"2", data
+    assert c.response("RECENT")[1][-1] == b"2"
+    c.logout()
+
+
 def test_mail_process_loads_no_tls_library(suite):
     """A logged-in session runs imapd-mail, which links no OpenSSL: an
     idle session does not carry libcrypto's relocated tables (about 460
