@@ -452,6 +452,7 @@ imap_sess_sync(struct imap_sess *s)
 		imap_sess_exit(s, "Mailbox UIDVALIDITY changed", "uidvalidity");
 	}
 	buf_init(&b, 0);
+	imap_flags_announce(s, &b);
 	if (ch.nexpunged > 0 && s->qresync) {
 		(void)buf_puts(&b, "* VANISHED ");
 		imap_write_uidset(&b, ch.expunged, ch.nexpunged);

@@ -20,16 +20,26 @@
 #include "imap_write.h"
 #include "log.h"
 
+/* The letters of the selected folder's keywords, as a mask. */
+static uint32_t
+keyword_mask(struct imap_sess *s)
+{
+	uint32_t	kw = 0;
+	int		i;
+
+	for (i = 0; i < KEYWORDS_MAX; i++)
+		if (mailindex_keyword_name(s->sel, i) != NULL)
+			kw |= 1u << i;
+	return kw;
+}
+
 static void
 write_flag_lists(struct imap_sess *s, struct buf *b)
 {
 	struct keywords_flags	all = { KEYWORDS_SEEN | KEYWORDS_REPLIED |
 	    KEYWORDS_FLAGGED | KEYWORDS_TRASHED | KEYWORDS_DRAFT, 0 };
-	int			i;
 
-	for (i = 0; i < KEYWORDS_MAX; i++)
-		if (mailindex_keyword_name(s->sel, i) != NULL)
-			all.kw |= 1u << i;
+	all.kw = s->kwmask = keyword_mask(s);
 	(void)buf_puts(b, "* FLAGS ");
 	imap_write_flags(b, s->sel, &all, 0);
 	(void)buf_puts(b, "\r\n* OK [PERMANENTFLAGS ");
@@ -42,6 +52,14 @@ write_flag_lists(struct imap_sess *s, struct buf *b)
 		(void)buf_puts(b, all.sys || all.kw ? " \\*)" : "\\*)");
 	}
 	(void)buf_puts(b, "] Flags permitted.\r\n");
+}
+
+void
+imap_flags_announce(struct imap_sess *s, struct buf *b)
+{
+	/* RFC 3501 7.2.6: a keyword new to the folder changes FLAGS. */
+	if (s->sel != NULL && keyword_mask(s) != s->kwmask)
+		write_flag_lists(s, b);
 }
 
 struct qresync_arg {

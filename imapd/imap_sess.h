@@ -50,6 +50,7 @@ struct imap_sess {
 	char			 selname[MAILBOX_NAME_MAX + 1];
 	char			 selpath[IMAP_PATH_MAX];
 	int			 readonly;	/* EXAMINE */
+	uint32_t		 kwmask;	/* keywords last sent in FLAGS */
 	uint32_t		*recent;	/* this session's \Recent UIDs */
 	size_t			 nrecent;
 
@@ -85,6 +86,8 @@ int	imap_sess_sync(struct imap_sess *);
 /* Whether uid is \Recent in this session. */
 int	imap_sess_recent(const struct imap_sess *, uint32_t uid);
 void	imap_sess_unselect(struct imap_sess *);
+/* "* FLAGS" and PERMANENTFLAGS again into b if the keywords changed. */
+void	imap_flags_announce(struct imap_sess *, struct buf *);
 
 /*
  * "(\Seen \Answered kw ...)" of f (keywords by the selected folder's

@@ -97,6 +97,8 @@ imap_cmd_store(struct imap_sess *s, int uid)
 	}
 	s->nstore++;
 	buf_init(&b, 0);
+	/* Before the FETCHes that show a keyword the client never saw. */
+	imap_flags_announce(s, &b);
 	for (i = 0; i < n; i++) {
 		if (failed != NULL && nfailed > 0 &&
 		    bsearch(&uids[i], failed, nfailed, sizeof(*failed),

@@ -235,6 +235,26 @@ def test_recent_forgets_expunged_messages(suite):
     c.logout()
 
 
+def test_new_keyword_is_announced_in_flags(suite):
+    """A keyword new to the folder is announced with an untagged FLAGS
+    (RFC 3501 7.2.6): to the session that made it, before the FETCH
+    that shows it, and to another session at its next NOOP."""
+    ready(suite)
+    deliver(suite, ALICE, ["kw"])
+    a, b = login(suite), login(suite)
+    a.select("INBOX")
+    b.select("INBOX")
+    typ, data = a.store("1", "+FLAGS", "(Project-X)")
+    assert typ == "OK" and b"Project-X" in data[0], data
+    assert any(b"Project-X" in f for f in a.response("FLAGS")[1])
+    typ, data = a.store("1", "+FLAGS", "(Project-X)")
+    assert a.response("FLAGS")[1] == [None], "announced twice"
+    b.noop()
+    assert any(b"Project-X" in f for f in b.response("FLAGS")[1])
+    a.logout()
+    b.logout()
+
+
 def test_mail_process_loads_no_tls_library(suite):
     """A logged-in session runs imapd-mail, which links no OpenSSL: an
     idle session does not carry libcrypto's relocated tables (about 460
