@@ -163,7 +163,7 @@ store_once(struct mailindex_folder *f, const uint32_t *uids, size_t n,
 	struct mailindex_msg	m;
 	struct keywords_flags	nf = { 0, 0 };
 	size_t			i, seq;
-	int			r, ok = 0;
+	int			r, seen, ok = 0;
 
 	if (mi_begin(f->ix, &g) == -1)
 		return -1;
@@ -191,11 +191,18 @@ store_once(struct mailindex_folder *f, const uint32_t *uids, size_t n,
 		}
 		if (r == 0)
 			continue;	/* expunged by someone else */
+		seen = (seq = mailindex_uid_seq(f, uids[i])) != 0 &&
+		    f->modseqs[seq - 1] == m.modseq;
 		m.modseq = ++h.highestmodseq;
 		if (mi_msg_put(f, &g, &m) == -1)
 			goto out;
-		/* Our own change: not reported back to us by the next sync. */
-		if ((seq = mailindex_uid_seq(f, uids[i])) != 0)
+		/*
+		 * Our own change is not reported back to us by the next sync,
+		 * unless another session changed the message since we last
+		 * looked: then the next sync sends its FETCH, with the flags
+		 * both made (RFC 3501 6.4.6: even after STORE .SILENT).
+		 */
+		if (seen)
 			f->modseqs[seq - 1] = m.modseq;
 	}
 	if (mi_fhdr_put(f, &g, &h) == -1)

@@ -255,6 +255,26 @@ def test_new_keyword_is_announced_in_flags(suite):
     b.logout()
 
 
+def test_silent_store_still_reports_another_sessions_change(suite):
+    """STORE .SILENT on a message another session changed since this one
+    looked: the other change still reaches this session, as a FETCH at
+    its next sync with the flags both made (RFC 3501 6.4.6)."""
+    ready(suite)
+    deliver(suite, ALICE, ["silent"])
+    a, b = login(suite), login(suite)
+    a.select("INBOX")
+    b.select("INBOX")
+    assert b.store("1", "+FLAGS", "(\\Flagged)")[0] == "OK"
+    typ, data = a.store("1", "+FLAGS.SILENT", "(\\Seen)")
+    assert typ == "OK"
+    typ, data = a.noop()
+    fetched = a.response("FETCH")[1]
+    assert fetched and fetched[0] is not None, data
+    assert b"\\Flagged" in fetched[-1] and b"\\Seen" in fetched[-1]
+    a.logout()
+    b.logout()
+
+
 def test_mail_process_loads_no_tls_library(suite):
     """A logged-in session runs imapd-mail, which links no OpenSSL: an
     idle session does not carry libcrypto's relocated tables (about 460
