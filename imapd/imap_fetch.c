@@ -264,8 +264,13 @@ fetch_one(struct imap_sess *s, const struct fetch *f, size_t seq,
 					buf_free(&scratch);
 					goto out;
 				}
-				(void)buf_printf(b, "{%zu}\r\n", n);
-				(void)buf_append(b, p, n);
+				/* Both or neither: a literal's count without
+				 * its bytes would desync the stream. */
+				if (buf_printf(b, "{%zu}\r\n", n) == -1 ||
+				    buf_append(b, p, n) == -1) {
+					buf_free(&scratch);
+					goto out;
+				}
 				buf_free(&scratch);
 			}
 			break;
