@@ -147,11 +147,19 @@ def test_header_keys_read_each_file_once(suite, session):
         typ, data = c.search(None, "BODY", "noon")
         assert typ == "NO" and b"SERVERBUG" in data[0], data
         assert c.create("Copies")[0] == "OK"
-        # A file that cannot be read is not "expunged meanwhile".
-        typ, data = c.copy("1:3", "Copies")
-        assert typ == "NO", data
+        # A file that cannot be read is not "expunged meanwhile": the
+        # COPY fails whole, the copies it made are taken back.
         for p in files:
             p.chmod(0o600)
+        late[0].chmod(0)		# the last of the four only
+        typ, data = c.copy("1:4", "Copies")
+        assert typ == "NO", data
+        typ, data = c.status("Copies", "(MESSAGES)")
+        assert typ == "OK" and b"MESSAGES 0" in data[0], data
+        copies = suite.maildir(ALICE) / ".Copies"
+        assert not [p for d in ("cur", "new", "tmp")
+                    for p in (copies / d).iterdir()]
+        late[0].chmod(0o600)
         assert c.copy("1:3", "Copies")[0] == "OK"
         for p in files:		# the copies are links: the same inodes
             p.chmod(0)
