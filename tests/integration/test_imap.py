@@ -9,6 +9,7 @@ import re
 import smtplib
 import socket
 import subprocess
+import sys
 import threading
 import time
 
@@ -216,6 +217,57 @@ def mail_processes(suite):
         if b"-m" in argv:
             out.append(pid)
     return out
+
+
+INOTIFY_HOG = r"""
+import ctypes, sys
+libc = ctypes.CDLL(None, use_errno=True)
+n = 0
+while libc.inotify_init1(0) >= 0:
+    n += 1
+print(n, flush=True)
+sys.stdin.read()
+"""
+
+
+def test_idle_without_inotify_polls(suite):
+    """The mail user's inotify instances used up (128 by default, per
+    uid): an IDLE session polls instead and still sees a delivery within
+    a few seconds."""
+    ready(suite)
+    deliver(suite, ALICE, ["first"])
+    c = login(suite)
+    c.select("INBOX")
+    wait_until(lambda: mail_processes(suite), 10, what="the mail process")
+    uid = os.stat(f"/proc/{mail_processes(suite)[0]}").st_uid
+    c.logout()
+    hog = subprocess.Popen([sys.executable, "-c", INOTIFY_HOG],
+                           stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                           user=uid)
+    try:
+        assert int(hog.stdout.readline()) >= 0
+        c = login(suite)
+        c.select("INBOX")
+        tag = c._new_tag()
+        c.send(tag + b" IDLE\r\n")
+        assert c.readline().startswith(b"+")
+        # It really polls: no inotify descriptor in its process.
+        [pid] = mail_processes(suite)
+        fds = [os.readlink(f"/proc/{pid}/fd/{fd}")
+               for fd in os.listdir(f"/proc/{pid}/fd")]
+        assert not any("inotify" in f for f in fds), fds
+        t0 = time.monotonic()
+        deliver(suite, ALICE, ["polled"])
+        c.sock.settimeout(10)
+        assert c.readline() == b"* 2 EXISTS\r\n"
+        assert time.monotonic() - t0 < 5
+        c.send(b"DONE\r\n")
+        while not c.readline().startswith(tag):
+            pass
+        c.logout()
+    finally:
+        hog.stdin.close()
+        hog.wait(10)
 
 
 def test_recent_forgets_expunged_messages(suite):
