@@ -446,7 +446,11 @@ pop3_mail_run(const struct login_env *env, int client, const char *user,
 	uint64_t		 size;
 	int			 r;
 
-	memset(&s, 0, sizeof(s));
+	/*
+	 * Static, so zero already: no memset, which would dirty every page
+	 * of the session's buffers (netio's 16 KiB input) in every idle
+	 * session; a page the session never touches is never allocated.
+	 */
 	s.env = env;
 	s.user = user;
 	s.ip = ip;
