@@ -149,14 +149,16 @@ def test_session_processes_cannot_fork(busy_suite):
 
 
 def layout(pid):
-    """Where the stack and the executable's first mapping begin."""
+    """Where the stack ends (its top: the start moves down as a process
+    uses more stack than its template did) and where the executable's
+    first mapping begins."""
     stack = exe = None
     target = os.readlink(f"/proc/{pid}/exe")
     with open(f"/proc/{pid}/maps") as f:
         for line in f:
             start = line.split("-", 1)[0]
             if line.rstrip().endswith("[stack]"):
-                stack = start
+                stack = line.split("-", 1)[1].split()[0]
             elif exe is None and line.rstrip().endswith(target):
                 exe = start
     return stack, exe
