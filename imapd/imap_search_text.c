@@ -154,13 +154,20 @@ imap_search_fold(const char *in, size_t len, struct buf *out)
 	uint32_t		 u;
 
 	for (i = 0; i < len; i += k) {
-		/* ASCII runs, the common case, in one append. */
-		for (k = 0; i + k < len && s[i + k] < 0x80 &&
-		    !(s[i + k] >= 'A' && s[i + k] <= 'Z'); k++)
+		/* ASCII runs, the common case, lower-cased in one step. */
+		for (k = 0; i + k < len && s[i + k] < 0x80; k++)
 			;
 		if (k > 0) {
-			if (buf_append(out, s + i, k) == -1)
+			char	*d;
+			size_t	 j;
+
+			if (buf_reserve(out, k) == -1)
 				return -1;
+			d = out->data + out->len;
+			for (j = 0; j < k; j++)
+				d[j] = (char)(s[i + j] >= 'A' && s[i + j] <= 'Z' ?
+				    s[i + j] + 32 : s[i + j]);
+			out->len += k;
 			continue;
 		}
 		if ((k = utf8_get(s + i, len - i, &u)) == 0) {
@@ -326,10 +333,12 @@ unfold(const char *v, size_t n, struct buf *out)
 	while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t' ||
 	    v[n - 1] == '\r' || v[n - 1] == '\n'))
 		n--;
+	/* Room for all of it; the bytes dropped are skipped in place. */
+	if (buf_reserve(out, n) == -1)
+		return -1;
 	for (i = 0; i < n; i++)
-		if (v[i] != '\r' && v[i] != '\n' && v[i] != '\0' &&
-		    buf_append(out, v + i, 1) == -1)
-			return -1;
+		if (v[i] != '\r' && v[i] != '\n' && v[i] != '\0')
+			out->data[out->len++] = v[i];
 	return 0;
 }
 
@@ -407,6 +416,11 @@ undo_encoding(const char *enc, const char *s, size_t n, struct buf *out)
 	int		 v, h, l;
 
 	buf_reset(out);
+	/* Decoding never grows: room for n bytes, written in place. */
+	if (enc != NULL && (strcmp(enc, "base64") == 0 ||
+	    strcmp(enc, "quoted-printable") == 0) &&
+	    buf_reserve(out, n) == -1)
+		return -1;
 	if (enc != NULL && strcmp(enc, "base64") == 0) {
 		for (i = 0; i < n; i++) {
 			if (s[i] == '=')
@@ -418,8 +432,7 @@ undo_encoding(const char *enc, const char *s, size_t n, struct buf *out)
 			if (bits >= 8) {
 				bits -= 8;
 				b = (unsigned char)(acc >> bits);
-				if (buf_append(out, &b, 1) == -1)
-					return -1;
+				out->data[out->len++] = (char)b;
 			}
 		}
 		return 0;
@@ -442,8 +455,7 @@ undo_encoding(const char *enc, const char *s, size_t n, struct buf *out)
 				b = (unsigned char)(h << 4 | l);
 				i += 2;
 			}
-			if (buf_append(out, &b, 1) == -1)
-				return -1;
+			out->data[out->len++] = (char)b;
 		}
 		return 0;
 	}

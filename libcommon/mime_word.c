@@ -118,6 +118,18 @@ mime_convert(enum mime_cs cs, const unsigned char *s, size_t n,
 	uint32_t	 u;
 
 	for (i = 0; i < n; i += k) {
+		/* ASCII runs (not NUL), the same in every charset, at once. */
+		for (k = 0; i + k < n && s[i + k] != 0 && s[i + k] < 0x80; k++)
+			;
+		if (k > 0) {
+			if (out->len - base + k > MIME_DECODE_MAX)
+				k = MIME_DECODE_MAX - (out->len - base);
+			if (k == 0)
+				return 0;	/* full: the rest is cut */
+			if (buf_append(out, s + i, k) == -1)
+				return -1;
+			continue;
+		}
 		c = s[i];
 		k = 1;
 		if (c == 0 || (c < 0x80 && cs != MIME_CS_UTF8)) {
