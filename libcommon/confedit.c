@@ -43,6 +43,41 @@ confedit_sets(const char *line, size_t len, const char *key)
 	return i < len && line[i] == '=';
 }
 
+/*
+ * Whether the logical line starting at p sets key: "key =" on its first
+ * line, or "key" alone there and "=" first on its first continuation
+ * line (conf.c joins them with a space; comments and blank lines in
+ * between do not end the logical line).
+ */
+static int
+confedit_sets_logical(const char *p, const char *key)
+{
+	const char	*e = strchr(p, '\n'), *q;
+	size_t		 len = e != NULL ? (size_t)(e - p) : strlen(p);
+	size_t		 klen = strlen(key), i;
+
+	if (confedit_sets(p, len, key))
+		return 1;
+	if (len < klen || memcmp(p, key, klen) != 0)
+		return 0;
+	for (i = klen; i < len; i++)
+		if (p[i] != ' ' && p[i] != '\t' && p[i] != '\r')
+			return 0;
+	while (e != NULL) {
+		q = e + 1;
+		e = strchr(q, '\n');
+		len = e != NULL ? (size_t)(e - q) : strlen(q);
+		if (confedit_blank(q, len))
+			continue;
+		if (q[0] != ' ' && q[0] != '\t')
+			return 0;
+		for (i = 0; i < len && (q[i] == ' ' || q[i] == '\t'); i++)
+			;
+		return i < len && q[i] == '=';
+	}
+	return 0;
+}
+
 static int
 confedit_key_ok(const char *key)
 {
@@ -88,7 +123,7 @@ confedit_set(const char *text, const char *key, const char *value)
 		if (!confedit_blank(p, len))
 			in_key = 0;
 		if (!done && !in_key && len > 0 && p[0] != ' ' &&
-		    p[0] != '\t' && confedit_sets(p, len, key)) {
+		    p[0] != '\t' && confedit_sets_logical(p, key)) {
 			o += (size_t)snprintf(out + o, cap - o, "%s = %s\n",
 			    key, value);
 			in_key = done = 1;

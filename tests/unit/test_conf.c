@@ -667,6 +667,13 @@ test_edit_replaces_the_key_line_and_keeps_the_rest(void **state)
 	assert_edit("pop3_listen=x\n", "pop3_listen", "", "pop3_listen = \n");
 	/* the last line, without its newline */
 	assert_edit("myhostname = a", "myhostname", "b", "myhostname = b\n");
+	/* the key alone, "=" on its continuation (found by fuzz_conf) */
+	assert_edit("myhostname\n  # note\n = old\nsmtpd_vrfy = no\n",
+	    "myhostname", "new",
+	    "myhostname = new\n  # note\nsmtpd_vrfy = no\n");
+	/* the key alone with no "=" after it is no setting of it */
+	assert_edit("myhostname\nsmtpd_vrfy = no\n", "myhostname", "new",
+	    "myhostname\nsmtpd_vrfy = no\nmyhostname = new\n");
 }
 
 static void
