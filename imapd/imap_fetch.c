@@ -40,7 +40,6 @@ struct fetch {
 	struct imap_blobs	*blobs;		/* NULL: store each at once */
 };
 
-
 /*
  * The message in CRLF form, or NULL (gone, or too big: logged). Read
  * into one buffer the session keeps, not mapped: a mapping per message
