@@ -140,6 +140,7 @@ fs_start(struct forkserver_pool *p)
 	}
 	close(sv[1]);
 	fs_clear(&p->cur);
+	p->fds_epoch++;
 	p->cur.ctl = sv[0];
 	p->cur.pid = pid;
 	p->cur.gen = ++p->gen;
@@ -148,10 +149,12 @@ fs_start(struct forkserver_pool *p)
 
 /* No more messages from fs; it stays listed until the listener reaps it. */
 static void
-fs_close(struct forkserver *fs)
+fs_close(struct forkserver_pool *p, struct forkserver *fs)
 {
-	if (fs->ctl != -1)
+	if (fs->ctl != -1) {
 		close(fs->ctl);
+		p->fds_epoch++;
+	}
 	fs->ctl = -1;
 	fs->ready = 0;
 }
@@ -172,7 +175,7 @@ fs_demote(struct forkserver_pool *p)
 		    "killing it (its sessions' ends may go uncounted)",
 		    (long)p->cur.pid, FORKSERVER_OLD_MAX);
 		(void)kill(p->cur.pid, SIGKILL);
-		fs_close(&p->cur);
+		fs_close(p, &p->cur);
 	} else
 		p->old[p->nold++] = p->cur;
 	fs_clear(&p->cur);
@@ -214,7 +217,7 @@ fs_read(struct forkserver_pool *p, struct forkserver *fs, struct fs_hdr *out,
 	} else if (n == -1 && errno != ECONNRESET)
 		log_warn("session template %ld", (long)fs->pid);
 	if (n <= 0 || bad) {
-		fs_close(fs);
+		fs_close(p, fs);
 		return n == -1 && errno == ECONNRESET ? FS_UNREAD : 0;
 	}
 	if (h.type == FS_READY) {
@@ -247,7 +250,7 @@ fs_retire(struct forkserver_pool *p)
 	    MSG_DONTWAIT) == -1) {
 		/* Cannot be told: killed, and reaped as any template is. */
 		(void)kill(fs->pid, SIGKILL);
-		fs_close(fs);
+		fs_close(p, fs);
 	}
 	fs->ready = 0;
 	fs_demote(p);
@@ -285,7 +288,7 @@ fs_spawn(struct forkserver_pool *p, const int *fds, size_t nfds,
 	    MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t)(sizeof(m.h) + len)) {
 		/* Not delivered: the caller may start the session otherwise. */
 		if (errno == EPIPE || errno == ECONNRESET || errno == ENOTCONN)
-			fs_close(fs);
+			fs_close(p, fs);
 		errno = EAGAIN;
 		return -1;
 	}
@@ -317,7 +320,7 @@ fs_spawn(struct forkserver_pool *p, const int *fds, size_t nfds,
 			log_warnx("session template %ld did not answer; "
 			    "replacing it", (long)fs->pid);
 			(void)kill(fs->pid, SIGKILL);
-			fs_close(fs);
+			fs_close(p, fs);
 		}
 		/* It read the request and went: it may have forked. */
 		errno = EIO;
@@ -358,6 +361,26 @@ forkserver_pool_crashed(struct forkserver_pool *p, unsigned gen)
 		    (long)p->cur.pid);
 		fs_retire(p);
 	}
+}
+
+void
+forkserver_pool_drain(struct forkserver_pool *p)
+{
+	struct pollfd	pfd[1 + FORKSERVER_OLD_MAX];
+	size_t		i, n;
+
+	n = forkserver_pool_pollfds(p, pfd);
+	for (i = 0; i < n; i++)
+		pfd[i].revents = POLLIN;
+	forkserver_pool_events(p, pfd, n);
+}
+
+void
+forkserver_pool_renew(struct forkserver_pool *p)
+{
+	if (p->in_spawn || p->cur.pid == -1)
+		return;
+	fs_retire(p);
 }
 
 int
@@ -460,7 +483,7 @@ forkserver_pool_reaped(struct forkserver_pool *p, pid_t pid, int status)
 	fs_drain(p, fs);
 	if ((fs = fs_find(p, pid)) == NULL)
 		return 1;
-	fs_close(fs);
+	fs_close(p, fs);
 	gen = fs->gen;
 	if (fs == &p->cur) {
 		/* Not retired, so not expected to go: slower each time it
@@ -495,25 +518,45 @@ forkserver_pool_stop(struct forkserver_pool *p)
 {
 	size_t	k;
 
-	fs_close(&p->cur);
+	fs_close(p, &p->cur);
 	for (k = 0; k < p->nold; k++)
-		fs_close(&p->old[k]);
+		fs_close(p, &p->old[k]);
 	p->stopped = 1;
 }
 
 /* ---- the template's half ---- */
 
-/* Reports every session that ended; -1 when the listener is gone. */
+/* The wait status waitpid would give for what waitid saw. */
+static int
+fs_wait_status(const siginfo_t *si)
+{
+	if (si->si_code == CLD_EXITED)
+		return (si->si_status & 0xff) << 8;
+	return (si->si_status & 0x7f) | (si->si_code == CLD_DUMPED ? 0x80 : 0);
+}
+
+/*
+ * Reports every session that ended; -1 when the listener is gone. Each
+ * is reported before it is reaped: a session's process is gone from the
+ * process table only once the listener can have heard of its end, which
+ * a listener that drains its templates' reports before counting its
+ * sessions (forkserver_pool_drain) turns into an exact count.
+ */
 static int
 fs_reap(int ctl)
 {
-	pid_t	pid;
-	int	status;
+	siginfo_t	si;
+	pid_t		pid;
 
-	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
-		if (fs_send(ctl, FS_ENDED, pid, status, 0) == -1)
+	for (;;) {
+		memset(&si, 0, sizeof(si));
+		if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) == -1 ||
+		    (pid = si.si_pid) == 0)
+			return 0;
+		if (fs_send(ctl, FS_ENDED, pid, fs_wait_status(&si), 0) == -1)
 			return -1;
-	return 0;
+		(void)waitpid(pid, NULL, 0);
+	}
 }
 
 void

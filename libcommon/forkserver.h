@@ -39,7 +39,7 @@
 
 #define FORKSERVER_MAX_SPAWNS	100
 #define FORKSERVER_MAX_AGE	300	/* seconds */
-#define FORKSERVER_PAYLOAD_MAX	256
+#define FORKSERVER_PAYLOAD_MAX	512
 #define FORKSERVER_FDS_MAX	4
 #define FORKSERVER_OLD_MAX	64	/* retired, not yet reaped */
 
@@ -78,6 +78,12 @@ struct forkserver_pool {
 	int			 stopped;
 	int			 in_spawn;
 	unsigned		 crashed_gen;	/* reported during a spawn */
+	/*
+	 * Counts every control socket opened or closed: a listener that
+	 * watches them through an event loop re-registers them when it
+	 * moves (a closed descriptor's number may come back as a new one).
+	 */
+	unsigned		 fds_epoch;
 	forkserver_exec_fn	 exec;
 	forkserver_ended_fn	 ended;
 	forkserver_lost_fn	 lost;
@@ -113,6 +119,18 @@ void	forkserver_pool_events(struct forkserver_pool *,
 /* The listener reaped pid: 1 if it was a template (forgotten now). */
 int	forkserver_pool_reaped(struct forkserver_pool *, pid_t pid,
 	    int status);
+/*
+ * Hears every report the templates have sent (their sessions' ends):
+ * before a decision on the number of sessions. A template reports a
+ * session's end before it reaps it, so one gone from the process table
+ * is not counted after this.
+ */
+void	forkserver_pool_drain(struct forkserver_pool *);
+/*
+ * The current template goes (its sessions go on) and a fresh one takes
+ * over: after a reload, so that sessions start with the new settings.
+ */
+void	forkserver_pool_renew(struct forkserver_pool *);
 /* Whether template gen still reports its sessions' ends. */
 int	forkserver_pool_reporting(const struct forkserver_pool *,
 	    unsigned gen);

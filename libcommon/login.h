@@ -147,6 +147,19 @@ int	login_post_daemon_main(const struct login_service *, int argc,
 	    char *argv[]) __attribute__((__noreturn__));
 void	login_post_main(const struct login_service *, struct login_env *,
 	    const struct conf *, char *spec) __attribute__((__noreturn__));
+/*
+ * "-T CTL" (with blanks after CTL: the room for the sessions' command
+ * lines): the template that forks post-login processes on the parent's
+ * requests (libcommon/forkserver.h), serving on CTL.
+ */
+void	login_post_template(const struct login_service *, struct login_env *,
+	    const struct conf *, const char *confpath, const char *spec)
+	    __attribute__((__noreturn__));
+/*
+ * Room for a session's "-m CLIENT:LEFTFD:USER:IP" over the template's
+ * "-T CTL" and "-C FD": the blanks the parent appends to CTL.
+ */
+#define LOGIN_TITLE_ROOM	(ADDR_MAX + 64 + 32)
 
 /*
  * The login process. The layer has confined it, set up the client

@@ -35,6 +35,7 @@
 #include "login.h"
 #include "priv.h"
 #include "proc.h"
+#include "proctitle.h"
 #include "tls.h"
 
 /*
@@ -141,15 +142,20 @@ login_daemon_main(const struct login_service *svc, int argc, char *argv[])
 	static int		 fds[DAEMON_MAX_SOCKETS];
 	static int		 implicit[DAEMON_MAX_SOCKETS];
 	size_t			 nfds, n, i;
-	char			*login_spec, *post_spec;
+	char			*login_spec, *post_spec, *tmpl_spec;
 
+	proctitle_init(argc, argv);
 	login_spec = daemon_take_arg(&argc, argv, "-l");
 	post_spec = daemon_take_arg(&argc, argv, "-m");
+	tmpl_spec = daemon_take_arg(&argc, argv, "-T");
 	daemon_init(svc->ident, names, argc, argv, &args, &conf);
 	if (login_spec != NULL)
 		login_main(svc, &env, &conf, login_spec);
 	if (post_spec != NULL)
 		login_post_main(svc, &env, &conf, post_spec);
+	if (tmpl_spec != NULL)
+		login_post_template(svc, &env, &conf, args.confpath,
+		    tmpl_spec);
 	nfds = daemon_sockets(&args, svc->socket_name, fds,
 	    DAEMON_MAX_SOCKETS);
 	if (svc->tls_socket_name != NULL) {

@@ -44,7 +44,11 @@
  * Each child is forked from this process, so before it does anything
  * else it closes every descriptor but its own (other clients, the
  * listeners, auth.sock) and execs a fresh image; passwords pass through
- * here only in buffers that are wiped after use.
+ * here only in buffers that are wiped after use. Post-login processes
+ * are forked by a template instead when one is ready (a fresh image
+ * too, that never saw a password: libcommon/forkserver.h), which
+ * reports their ends; those it could not are reaped here, as its
+ * orphans come to this process (a child subreaper).
  */
 #include <sys/queue.h>
 #include <sys/signalfd.h>
@@ -52,6 +56,7 @@
 #include <sys/wait.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -64,6 +69,7 @@
 #include "cidr.h"
 #include "daemon.h"
 #include "evloop.h"
+#include "forkserver.h"
 #include "log.h"
 #include "peer.h"
 #include "login.h"
@@ -92,9 +98,14 @@ struct login_conn {
 	struct login_conn	*prev, *next;
 };
 
-/* A logged-in session: its post-login process, until reaped. */
+/*
+ * A logged-in session: its post-login process, until reaped (ours, gen
+ * 0) or its end reported by template gen (or reaped here, an orphan).
+ */
 struct login_postproc {
 	pid_t			 pid;
+	unsigned		 gen;
+	int			 orphan;
 	char			 ip[64];
 	char			 user[ADDR_MAX + 1];	/* canonical, authd's */
 	LIST_ENTRY(login_postproc) entry;
@@ -119,8 +130,13 @@ static struct {
 	size_t			 npost;		/* logged in */
 	const int		*lfds;
 	size_t			 nlfds;
-	size_t			 nchildren;
 	int			 sigfd;
+	/* The post-login processes' templates, watched through the loop. */
+	struct forkserver_pool	 pool;
+	unsigned		 pool_epoch;
+	int			 pool_fds[1 + FORKSERVER_OLD_MAX];
+	size_t			 npool_fds;
+	struct ev_timer		*pool_timer;
 } pp;
 
 /* The client's bytes and state: wiped when they are no longer needed. */
@@ -269,36 +285,177 @@ write_all(int fd, const void *p, size_t n)
 }
 
 /*
+ * The protocol's state and the client bytes that followed the login
+ * (pipelined commands) reach the post-login process through a pipe: the
+ * state's length (4 bytes, host order), the state, then the bytes
+ * (login_postmain.c reads it). At most LOGIN_STATE_MAX + NETIO_INBUF,
+ * below a pipe's usual capacity; nonblock (the parent's) refuses to wait
+ * on a smaller one. The read end (close-on-exec), or -1.
+ */
+static int
+left_pipe(const struct login_conn *c, int nonblock)
+{
+	uint32_t	n = (uint32_t)c->statelen;
+	int		p[2];
+
+	if (pipe2(p, O_CLOEXEC) == -1)
+		return -1;
+	if ((nonblock && sock_set_nonblock(p[1], 1) == -1) ||
+	    write_all(p[1], &n, sizeof(n)) == -1 ||
+	    write_all(p[1], c->state, c->statelen) == -1 ||
+	    write_all(p[1], c->left, c->leftlen) == -1) {
+		close(p[0]);
+		close(p[1]);
+		return -1;
+	}
+	close(p[1]);
+	return p[0];
+}
+
+/*
  * The post-login process, likewise, starts from a fresh image, with
- * client as its client (the socket itself, or the relay's end). The
- * protocol's state and the client bytes that followed the login
- * (pipelined commands) reach it through a pipe: the state's length (4
- * bytes, host order), the state, then the bytes (login_main.c reads it).
+ * client as its client (the socket itself, or the relay's end), when
+ * no template forks it.
  */
 static void __attribute__((__noreturn__))
 exec_post(struct login_conn *c, int client, const char *user)
 {
-	char		spec[ADDR_MAX + 128];
-	int		p[2], keep[3];
-	uint32_t	n = (uint32_t)c->statelen;
+	char	spec[ADDR_MAX + 128];
+	int	left, keep[3];
 
-	if (pipe(p) == -1)
+	if ((left = left_pipe(c, 0)) == -1)
 		_exit(1);
-	/* At most LOGIN_STATE_MAX + NETIO_INBUF: below a pipe's capacity. */
-	if (write_all(p[1], &n, sizeof(n)) == -1 ||
-	    write_all(p[1], c->state, c->statelen) == -1 ||
-	    write_all(p[1], c->left, c->leftlen) == -1)
-		_exit(1);
-	close(p[1]);
 	keep[0] = client;
-	keep[1] = p[0];
+	keep[1] = left;
 	keep[2] = pp.snapfd;
 	child_setup(keep, 3);
-	if (sock_set_cloexec(client, 0) == -1)
+	if (sock_set_cloexec(client, 0) == -1 ||
+	    sock_set_cloexec(left, 0) == -1)
 		_exit(1);
-	snprintf(spec, sizeof(spec), "%d:%d:%s:%s", client, p[0], user,
+	snprintf(spec, sizeof(spec), "%d:%d:%s:%s", client, left, user,
 	    c->ip);
 	exec_self("-m", spec);
+}
+
+/* In the pool's forked child: exec the template, serving on ctl. */
+static void
+template_exec(void *arg, int ctl)
+{
+	char	spec[24 + LOGIN_TITLE_ROOM];
+	int	keep[2], n;
+
+	(void)arg;
+	keep[0] = ctl;
+	keep[1] = pp.snapfd;
+	if (proc_exec_prepare(keep, 2) == -1)
+		return;
+	/* The blanks are the room for its sessions' command lines. */
+	n = snprintf(spec, sizeof(spec), "%d", ctl);
+	memset(spec + n, ' ', LOGIN_TITLE_ROOM);
+	spec[n + LOGIN_TITLE_ROOM] = '\0';
+	daemon_exec(pp.post_path[0] != '\0' ? pp.post_path : NULL,
+	    pp.svc->ident, pp.confpath, pp.snapfd, "-T", spec);
+}
+
+static void	pool_sync(void);
+
+static void
+pool_readable(int fd, int events, void *arg)
+{
+	struct pollfd	pfd;
+
+	(void)events;
+	(void)arg;
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	pfd.revents = POLLIN;
+	forkserver_pool_events(&pp.pool, &pfd, 1);
+	pool_sync();
+}
+
+static void
+pool_timer_fired(void *arg)
+{
+	(void)arg;
+	pp.pool_timer = NULL;
+	pool_sync();
+}
+
+/*
+ * After every call into the pool, before anything else may open a
+ * descriptor: the loop watches the templates' sockets as they are now
+ * (one closed may have come back as a new one under the same number),
+ * and a timer starts the next template when a failed one's pause ends.
+ */
+static void
+pool_sync(void)
+{
+	struct pollfd	pfd[1 + FORKSERVER_OLD_MAX];
+	size_t		i, n;
+	int		t;
+
+	t = forkserver_pool_timeout(&pp.pool);
+	if (pp.pool_epoch != pp.pool.fds_epoch) {
+		for (i = 0; i < pp.npool_fds; i++)
+			evloop_io_del(pp.loop, pp.pool_fds[i]);
+		n = forkserver_pool_pollfds(&pp.pool, pfd);
+		for (i = 0; i < n; i++) {
+			if (evloop_io(pp.loop, pfd[i].fd, EV_READ,
+			    pool_readable, NULL) == -1)
+				fatal("evloop_io");
+			pp.pool_fds[i] = pfd[i].fd;
+		}
+		pp.npool_fds = n;
+		pp.pool_epoch = pp.pool.fds_epoch;
+	}
+	if (t != -1 && pp.pool_timer == NULL && (pp.pool_timer =
+	    evloop_timer(pp.loop, t > 10 ? (uint64_t)t : 10, pool_timer_fired,
+	    NULL)) == NULL)
+		log_warn("evloop_timer");
+}
+
+/*
+ * The templates' reports heard now, before sessions are counted: a
+ * session gone from the process table is then gone from the count too
+ * (forkserver_pool_drain), as one this process reaped itself is.
+ */
+static void
+pool_hear(void)
+{
+	forkserver_pool_drain(&pp.pool);
+	pool_sync();
+}
+
+/*
+ * The post-login process forked by the template: its pid and *gen, or
+ * -1 with EAGAIN when none took it (then it is exec'd), another errno
+ * when it may have been forked and did not answer.
+ */
+static pid_t
+spawn_post(struct login_conn *c, int client, const char *user,
+    unsigned *gen)
+{
+	char		payload[ADDR_MAX + 1 + sizeof(c->ip)];
+	size_t		ulen = strlen(user), len;
+	int		fds[2];
+	pid_t		pid;
+
+	len = ulen + 1 + strlen(c->ip) + 1;
+	if (len > sizeof(payload) || len > FORKSERVER_PAYLOAD_MAX) {
+		errno = EAGAIN;
+		return -1;
+	}
+	memcpy(payload, user, ulen + 1);
+	memcpy(payload + ulen + 1, c->ip, strlen(c->ip) + 1);
+	if ((fds[1] = left_pipe(c, 1)) == -1) {
+		errno = EAGAIN;
+		return -1;
+	}
+	fds[0] = client;
+	pid = forkserver_pool_spawn(&pp.pool, fds, 2, payload, len, gen);
+	close(fds[1]);
+	pool_sync();
+	return pid;
 }
 
 static void
@@ -380,6 +537,7 @@ handover(struct login_conn *c, const char *user)
 {
 	struct login_postproc	*mp = NULL;
 	pid_t			 pid = -1;
+	unsigned		 gen = 0;
 	int			 sp[2] = { -1, -1 }, client = c->fd;
 
 	if (c->transport == LOGIN_TRANSPORT_PLAIN) {
@@ -391,14 +549,25 @@ handover(struct login_conn *c, const char *user)
 		goto fail;
 	} else
 		client = sp[0];
-	if ((mp = calloc(1, sizeof(*mp))) == NULL || (pid = fork()) == -1) {
-		log_warn("%s", mp == NULL ? "calloc" : "fork");
+	if ((mp = calloc(1, sizeof(*mp))) == NULL) {
+		log_warn("calloc");
 		goto fail;
 	}
-	if (pid == 0)
-		exec_post(c, client, user);
-	pp.nchildren++;
+	if ((pid = spawn_post(c, client, user, &gen)) == -1) {
+		if (errno != EAGAIN) {
+			log_warn("session template");
+			goto fail;
+		}
+		gen = 0;
+		if ((pid = fork()) == -1) {
+			log_warn("fork");
+			goto fail;
+		}
+		if (pid == 0)
+			exec_post(c, client, user);
+	}
 	mp->pid = pid;
+	mp->gen = gen;
 	strlcpy(mp->ip, c->ip, sizeof(mp->ip));
 	strlcpy(mp->user, user, sizeof(mp->user));
 	LIST_INSERT_HEAD(&postprocs, mp, entry);
@@ -455,6 +624,8 @@ auth_done(void *arg, uint32_t verdict, const char *user)
 	c->req = NULL;
 	switch (verdict) {
 	case A_AUTH_OK:
+		if (pp.lim.user_session_limit > 0)
+			pool_hear();
 		if (pp.lim.user_session_limit > 0 &&
 		    sessions_of(user) >= pp.lim.user_session_limit) {
 			log_info("login refused: user=<%s>, client=[%s]: %ld "
@@ -658,6 +829,7 @@ on_accept(int fd, void *arg)
 		return;
 	}
 	sock_ntop((struct sockaddr *)&ss, ip, sizeof(ip), &port);
+	pool_hear();
 	/*
 	 * One address may not take every session. mynetworks is exempt, as
 	 * for smtpd: a webmail host or an office behind NAT is one address
@@ -707,7 +879,6 @@ on_accept(int fd, void *arg)
 		    (plain_net ? LOGIN_KIND_PLAIN_NET : 0), ip);
 	}
 	close(sp[1]);
-	pp.nchildren++;
 	c->fd = fd;
 	c->tls = implicit;
 	c->plain_net = plain_net;
@@ -728,25 +899,103 @@ on_accept(int fd, void *arg)
 	}
 }
 
+/*
+ * A post-login process ended. One of a template's that died by a
+ * signal (not SIGKILL or SIGTERM, which are an administrator's or
+ * master's) has that template replaced: its layout is never reused.
+ */
+static void
+post_ended(struct login_postproc *mp, int status)
+{
+	unsigned	gen = mp->gen;
+	int		sig = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+
+	if (sig != 0 && sig != SIGKILL)
+		log_warnx("session process %ld killed by signal %d",
+		    (long)mp->pid, sig);
+	LIST_REMOVE(mp, entry);
+	free(mp);
+	pp.npost--;
+	if (gen != 0 && sig != 0 && sig != SIGKILL && sig != SIGTERM)
+		forkserver_pool_crashed(&pp.pool, gen);
+}
+
+/* Template gen reported the end of its session pid. */
+static void
+template_ended(void *arg, unsigned gen, pid_t pid, int status)
+{
+	struct login_postproc	*mp;
+
+	(void)arg;
+	LIST_FOREACH(mp, &postprocs, entry)
+		if (mp->pid == pid && mp->gen == gen && !mp->orphan) {
+			post_ended(mp, status);
+			return;
+		}
+}
+
+/*
+ * Template gen is gone: its sessions still running are our children
+ * now, reaped here; one that is not (ECHILD) ended unreported.
+ */
+static void
+template_lost(void *arg, unsigned gen)
+{
+	struct login_postproc	*mp, *next;
+	pid_t			 r;
+	int			 status;
+
+	(void)arg;
+	for (mp = LIST_FIRST(&postprocs); mp != NULL; mp = next) {
+		next = LIST_NEXT(mp, entry);
+		if (mp->gen != gen || mp->orphan)
+			continue;
+		r = waitpid(mp->pid, &status, WNOHANG);
+		if (r == mp->pid)
+			post_ended(mp, status);
+		else if (r == -1 && errno == ECHILD)
+			post_ended(mp, 0);
+		else
+			mp->orphan = 1;
+	}
+}
+
+/*
+ * The session of a pid reaped here: exec'd by us, or orphaned by its
+ * template. A template's session whose end is still to be reported
+ * could carry a reused pid: it comes last.
+ */
+static struct login_postproc *
+reaped_post(pid_t pid)
+{
+	struct login_postproc	*mp, *any = NULL;
+
+	LIST_FOREACH(mp, &postprocs, entry) {
+		if (mp->pid != pid)
+			continue;
+		if (mp->gen == 0 || mp->orphan ||
+		    !forkserver_pool_reporting(&pp.pool, mp->gen))
+			return mp;
+		any = mp;
+	}
+	return any;
+}
+
 static void
 reap(void)
 {
-	pid_t	pid;
-	int	status;
+	struct login_conn	*c;
+	struct login_postproc	*mp;
+	pid_t			 pid;
+	int			 status;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		struct login_conn	*c;
-		struct login_postproc	*mp;
-
-		if (pp.nchildren > 0)
-			pp.nchildren--;
-		LIST_FOREACH(mp, &postprocs, entry)
-			if (mp->pid == pid) {
-				LIST_REMOVE(mp, entry);
-				free(mp);
-				pp.npost--;
-				break;
-			}
+		if (forkserver_pool_reaped(&pp.pool, pid, status))
+			continue;
+		if ((mp = reaped_post(pid)) != NULL) {
+			post_ended(mp, status);
+			continue;
+		}
 		/* A reaped pid may be reused: never signal it again. */
 		for (c = pp.conns; c != NULL; c = c->next)
 			if (c->pid == pid)
@@ -756,6 +1005,7 @@ reap(void)
 			log_warnx("session process %ld killed by signal %d",
 			    (long)pid, WTERMSIG(status));
 	}
+	pool_sync();
 }
 
 static int
@@ -812,6 +1062,9 @@ reload(void)
 	pp.svc->limits(&pp.conf, &pp.lim);
 	pp.env->login_u = ne.login_u;
 	pp.env->mail_u = ne.mail_u;
+	/* Sessions forked from now on start with the new settings. */
+	forkserver_pool_renew(&pp.pool);
+	pool_sync();
 	log_info("configuration reloaded");
 }
 
@@ -835,8 +1088,8 @@ on_signal(int fd, int events, void *arg)
 			 * stops before it accepts again, and master keeps
 			 * the listeners for our successor.
 			 */
-			log_info("terminating on signal; %zu session "
-			    "process(es) still running", pp.nchildren);
+			log_info("terminating on signal; %zu session(s) "
+			    "still running", pp.nconns + pp.npost);
 			evloop_stop(pp.loop);
 			break;
 		}
@@ -875,6 +1128,9 @@ login_parent_run(const struct login_service *svc, struct login_env *env,
 	pp.sigfd = daemon_signalfd(SIGCHLD);
 	if (evloop_io(pp.loop, pp.sigfd, EV_READ, on_signal, NULL) == -1)
 		fatal("evloop_io");
+	forkserver_pool_init(&pp.pool, template_exec, template_ended,
+	    template_lost, NULL);
+	pool_sync();
 	for (i = 0; i < nfds; i++)
 		if (peer_listen(pp.loop, fds[i], on_accept,
 		    implicit[i] ? &tag : NULL) == -1)
@@ -883,6 +1139,8 @@ login_parent_run(const struct login_service *svc, struct login_env *env,
 	    pp.lim.max_sessions);
 	if (evloop_run(pp.loop) == -1)
 		fatal("evloop_run");
+	/* The templates go; the sessions they forked run on. */
+	forkserver_pool_stop(&pp.pool);
 	while (pp.conns != NULL)
 		conn_close(pp.conns);
 	while (!LIST_EMPTY(&postprocs)) {

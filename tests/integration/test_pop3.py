@@ -929,12 +929,26 @@ def test_session_limit_refuses_only_when_every_session_has_logged_in(
     b.close()
 
 
+def _children(pid):
+    with open(f"/proc/{pid}/task/{pid}/children") as f:
+        return f.read().split()
+
+
 def pop3d_children(s):
-    """Session processes (zombies too) of this suite's pop3d parent."""
+    """Session processes (zombies too) of this suite's pop3d parent: its
+    children and those of its template of mail processes (-T), which
+    reports a session's end to the parent before it reaps it."""
     for pid in s.pids_of("pop3d"):
         if proc_status(pid)["PPid"] == [str(s.proc.pid)]:
-            with open(f"/proc/{pid}/task/{pid}/children") as f:
-                return f.read().split()
+            out = []
+            for child in _children(pid):
+                try:
+                    with open(f"/proc/{child}/cmdline", "rb") as f:
+                        template = b"-T" in f.read().split(b"\0")
+                    out += _children(child) if template else [child]
+                except FileNotFoundError:
+                    pass
+            return out
     raise AssertionError("no pop3d parent")
 
 

@@ -131,16 +131,36 @@ def test_no_new_privs_and_no_core_dumps_below_master(busy_suite):
         assert limits(pid)["Max core file size"] == "0", pid
 
 
+def pop3_role(pid):
+    """'-l' (login process), '-m' (mail process), '-T' (template) or
+    None (the parent), from the command line."""
+    with open(f"/proc/{pid}/cmdline", "rb") as f:
+        argv = f.read().split(b"\0")
+    for flag in (b"-l", b"-m", b"-T"):
+        if flag in argv:
+            return flag.decode()
+    return None
+
+
 def test_session_processes_cannot_fork(busy_suite):
     s = busy_suite
     sessions = smtp_sessions(s)
-    pop3_parent = [p for p in s.pids_of("pop3d")
-                   if ppid_of(p) == s.proc.pid]
+    pop3 = {p: pop3_role(p) for p in s.pids_of("pop3d")}
+    pop3_parent = [p for p in pop3 if ppid_of(p) == s.proc.pid
+                   and pop3[p] is None]
     assert len(pop3_parent) == 1
-    pop3_sessions = [p for p in s.pids_of("pop3d")
-                     if ppid_of(p) == pop3_parent[0]]
-    assert len(pop3_sessions) == 2, pop3_sessions
-    for pid in sessions + pop3_sessions:
+    # The login process is the parent's child; the mail process is
+    # forked by the parent's template of mail processes (root, which
+    # forks by design: libcommon/forkserver.h).
+    templates = [p for p in pop3 if pop3[p] == "-T"]
+    assert len(templates) == 1, pop3
+    assert ppid_of(templates[0]) == pop3_parent[0]
+    logins = [p for p in pop3 if pop3[p] == "-l"]
+    mails = [p for p in pop3 if pop3[p] == "-m"]
+    assert len(logins) == 1 and len(mails) == 1, pop3
+    assert ppid_of(logins[0]) == pop3_parent[0]
+    assert ppid_of(mails[0]) == templates[0]
+    for pid in sessions + logins + mails:
         assert limits(pid)["Max processes"] == "0", pid
         # Named for what they are, not "exe" (/proc/self/exe was exec'd).
         with open(f"/proc/{pid}/comm") as f:
