@@ -9,14 +9,16 @@
  * its names, its limits, the fixed lines the layer writes for it, and
  * the two halves of its protocol (before and after login).
  *
- * Three processes per connection, each a fresh image of the daemon's
- * binary (see doc/DESIGN.md, "The login layer"):
+ * Three processes per connection (see doc/DESIGN.md, "The login layer"):
  *	parent (root)          accepts, counts, asks authd, starts the others
  *	login process          login_user, chrooted in <spool>/empty:
  *	    ("-l CLIENT:PARENT:KIND:IP") greeting, capabilities, credentials,
- *	    TLS (and after a TLS login, the relay); KIND is LOGIN_KIND_* bits
+ *	    TLS (and after a TLS login, the relay); KIND is LOGIN_KIND_* bits;
+ *	    a fresh image of the daemon's binary
  *	post-login process     mail_user, chrooted in the user's directory:
- *	    ("-m CLIENT:LEFTFD:USER:IP") the mailbox
+ *	    ("-m CLIENT:LEFTFD:USER:IP") the mailbox; forked by a template
+ *	    ("-T CTL", a fresh image of the mail binary that never reads a
+ *	    client: libcommon/forkserver.h), or exec'd when none is ready
  */
 #ifndef POSTERN_LOGIN_H
 #define POSTERN_LOGIN_H
