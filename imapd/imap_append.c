@@ -8,13 +8,9 @@
  * message_size_limit, refused at its announcement); the bytes are the
  * client's and stored as they came.
  */
-#include <sys/mman.h>
-
 #include <errno.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "fsutil.h"
 #include "imap_folder.h"
 #include "imap_sess.h"
 #include "log.h"
@@ -30,7 +26,7 @@ imap_cmd_append(struct imap_sess *s)
 	size_t			 len;
 	char			 path[IMAP_PATH_MAX], nm[MAILBOX_NAME_MAX + 1];
 	time_t			 idate = 0;
-	int			 zone, fd, own = 0;
+	int			 zone, own = 0;
 	uint32_t		 uid;
 
 	memset(&in, 0, sizeof(in));
@@ -73,20 +69,15 @@ imap_cmd_append(struct imap_sess *s)
 	}
 	if (imap_flags_to_index(s, f, &in, &fl, 1) == -1)
 		goto out;
-	if ((fd = memfd_create("append", MFD_CLOEXEC)) == -1 ||
-	    fs_write_all(fd, msg->s, msg->len) == -1 ||
-	    mailindex_append(f, fd, 0, msg->len, &fl, idate, &uid) == -1) {
+	if (mailindex_append(f, msg->s, msg->len, &fl, idate, &uid) == -1) {
 		int e = errno;
 
 		log_warn("user=<%s>: APPEND to %s", s->user, path);
-		if (fd != -1)
-			close(fd);
 		imap_no(s, e == ENOSPC || e == EDQUOT ?
 		    "[OVERQUOTA] Not enough disk space" :
 		    "[SERVERBUG] Cannot save the message");
 		goto out;
 	}
-	close(fd);
 	s->nappend++;
 	/* 0: saved, but numbered at the next sync (no uidlist lock now). */
 	if (uid != 0)

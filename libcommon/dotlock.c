@@ -109,6 +109,46 @@ owner_gone(int dirfd, const char *lockname)
 }
 
 int
+dotlock_append(struct dotlock *l, const struct dotlock_file *f,
+    const void *data, size_t len)
+{
+	char		lockname[DOTLOCK_NAME_MAX];
+	struct stat	st;
+	int		fd, e;
+
+	if (!l->held) {
+		errno = EPERM;
+		return -1;
+	}
+	if (names(l->name, lockname, NULL) == -1)
+		return -1;
+	if (!ours(l, lockname)) {
+		errno = ESTALE;
+		return -1;
+	}
+	if ((fd = openat(l->dirfd, l->name, O_WRONLY | O_APPEND | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1)
+		return -1;
+	/* Not the file the caller read: it must be rewritten whole. */
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    st.st_dev != f->dev || st.st_ino != f->ino ||
+	    st.st_size != f->size) {
+		close(fd);
+		errno = ESTALE;
+		return -1;
+	}
+	if (fs_write_all(fd, data, len) == -1 || fdatasync(fd) == -1) {
+		e = errno;
+		/* A half line would make the file unreadable: taken back. */
+		(void)ftruncate(fd, f->size);
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return close(fd);
+}
+
+int
 dotlock_is_stale(int dirfd, const char *lockname, int stale_secs, time_t now)
 {
 	struct stat st;

@@ -1,6 +1,6 @@
 /*
  * dotlock.h - Dovecot-compatible dot-locks ("<file>.lock" beside the
- * file) and the whole-file replace done under one, for the Maildir
+ * file) and the whole-file replace (or append) done under one, for the Maildir
  * control files that Postern and Dovecot may both rewrite
  * (dovecot-uidlist, dovecot-keywords).
  */
@@ -51,6 +51,22 @@ void	dotlock_release(struct dotlock *);
  */
 int	dotlock_replace(struct dotlock *, const void *data, size_t len,
 	    mode_t mode);
+/* A locked file as it was read under the lock. */
+struct dotlock_file {
+	dev_t	dev;
+	ino_t	ino;
+	off_t	size;
+};
+/*
+ * Appends data to the locked file in place (Dovecot adds new lines to
+ * its uidlist so), fdatasync'd: readers that do not lock may see a last
+ * line half written, and read it again later. Only if the file is still
+ * f, the one read under the lock (ESTALE otherwise, and if the lock was
+ * broken: the caller rewrites it whole); a failed write is truncated
+ * back to f's size. 0 or -1.
+ */
+int	dotlock_append(struct dotlock *, const struct dotlock_file *f,
+	    const void *data, size_t len);
 /* Whether the lock file st, now, is stale: exposed for the tests. */
 int	dotlock_is_stale(int dirfd, const char *lockname, int stale_secs,
 	    time_t now);

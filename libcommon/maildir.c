@@ -217,6 +217,10 @@ maildir_copy(int dst, const void *hdr, size_t hdrlen, int srcfd,
 		return -1;
 	maildir_vsize_feed(&v, hdr, hdrlen);
 	*size = hdrlen;
+	if (srclen == 0) {
+		*vsize = maildir_vsize_end(&v);
+		return 0;
+	}
 	if ((b = malloc(MAILDIR_COPY_BUF)) == NULL)
 		return -1;
 	while (srclen > 0) {
@@ -267,13 +271,19 @@ maildir_publish(int tmpfd, const char *base, int newfd, const char *final)
 	return renameat(tmpfd, base, newfd, final);
 }
 
-int
-maildir_deliver(const char *path, const void *hdr, size_t hdrlen, int srcfd,
-    off_t srcoff, uint64_t srclen, char *name, size_t namesz)
+/*
+ * maildir_deliver's work, into new/ (letters NULL) or into cur/ with
+ * ":2,<letters>" and, when mtime is not 0, that mtime.
+ */
+static int
+deliver(const char *path, const void *hdr, size_t hdrlen, int srcfd,
+    off_t srcoff, uint64_t srclen, const char *letters, time_t mtime,
+    char *name, size_t namesz)
 {
 	static unsigned long counter;
 	char		 base[MAILDIR_NAME_MAX], final[MAILDIR_NAME_MAX];
-	struct timespec	 ts;
+	char		 sized[MAILDIR_NAME_MAX];
+	struct timespec	 ts, times[2];
 	uint64_t	 size, vsize;
 	int		 mdfd = -1, tmpfd = -1, newfd = -1, fd = -1;
 	int		 saved, made = 0, linked = 0, attempt;
@@ -281,8 +291,8 @@ maildir_deliver(const char *path, const void *hdr, size_t hdrlen, int srcfd,
 	if ((mdfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
 		return -1;
 	if ((tmpfd = openat(mdfd, "tmp", O_RDONLY | O_DIRECTORY |
-	    O_CLOEXEC)) == -1 || (newfd = openat(mdfd, "new", O_RDONLY |
-	    O_DIRECTORY | O_CLOEXEC)) == -1)
+	    O_CLOEXEC)) == -1 || (newfd = openat(mdfd, letters == NULL ?
+	    "new" : "cur", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
 		goto fail;
 
 	/*
@@ -306,8 +316,13 @@ maildir_deliver(const char *path, const void *hdr, size_t hdrlen, int srcfd,
 		if (errno != EEXIST || attempt == 3)
 			goto fail;
 	}
+	if (mtime != 0) {
+		times[0].tv_sec = times[1].tv_sec = mtime;
+		times[0].tv_nsec = times[1].tv_nsec = 0;
+	}
 	if (maildir_copy(fd, hdr, hdrlen, srcfd, srcoff, srclen, &size,
 	    &vsize) == -1 ||
+	    (mtime != 0 && futimens(fd, times) == -1) ||
 	    fsync(fd) == -1)
 		goto fail;
 	/* close reports late write errors on NFS: it is part of the write. */
@@ -316,8 +331,11 @@ maildir_deliver(const char *path, const void *hdr, size_t hdrlen, int srcfd,
 		goto fail;
 	}
 	fd = -1;
-	if (snprintf(final, sizeof(final), "%s,S=%" PRIu64 ",W=%" PRIu64, base,
-	    size, vsize) >= (int)sizeof(final)) {
+	if (snprintf(sized, sizeof(sized), "%s,S=%" PRIu64 ",W=%" PRIu64,
+	    base, size, vsize) >= (int)sizeof(sized) ||
+	    (letters == NULL ? strlcpy(final, sized, sizeof(final)) >=
+	    sizeof(final) : maildir_info_build(final, sizeof(final), sized,
+	    letters) == -1)) {
 		errno = ENAMETOOLONG;
 		goto fail;
 	}
@@ -355,6 +373,23 @@ fail:
 	close(mdfd);
 	errno = saved;
 	return -1;
+}
+
+int
+maildir_deliver(const char *path, const void *hdr, size_t hdrlen, int srcfd,
+    off_t srcoff, uint64_t srclen, char *name, size_t namesz)
+{
+	return deliver(path, hdr, hdrlen, srcfd, srcoff, srclen, NULL, 0,
+	    name, namesz);
+}
+
+int
+maildir_deliver_cur(const char *path, const void *hdr, size_t hdrlen,
+    int srcfd, off_t srcoff, uint64_t srclen, const char *letters,
+    time_t mtime, char *name, size_t namesz)
+{
+	return deliver(path, hdr, hdrlen, srcfd, srcoff, srclen, letters,
+	    mtime, name, namesz);
 }
 
 /* The numeric field ",<key>=<n>" between the base and the info suffix. */

@@ -58,6 +58,15 @@ int	maildir_name_base(char *out, size_t outsz, long long sec, long usec,
 int	maildir_deliver(const char *path, const void *hdr, size_t hdrlen,
 	    int srcfd, off_t srcoff, uint64_t srclen, char *name,
 	    size_t namesz);
+/*
+ * The same into cur/ as <base>,S=<size>,W=<vsize>:2,<letters> (the
+ * flags an IMAP APPEND or COPY stores the message with: one rename, not
+ * a second one through new/), with mtime (its INTERNALDATE) when not 0;
+ * cur/ is what is fsynced.
+ */
+int	maildir_deliver_cur(const char *path, const void *hdr, size_t hdrlen,
+	    int srcfd, off_t srcoff, uint64_t srclen, const char *letters,
+	    time_t mtime, char *name, size_t namesz);
 
 /*
  * The ",S=<size>" field of a name; 0 and *size, or -1 when it has none.

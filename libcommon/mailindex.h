@@ -215,11 +215,11 @@ int	mailindex_expunge(struct mailindex_folder *, const uint32_t *uids,
 int	mailindex_expunge_deleted(struct mailindex_folder *,
 	    const uint32_t *uids, size_t n);
 /*
- * Delivers len bytes of srcfd from off into cur/ with flags and
- * INTERNALDATE idate (0: now) and gives it a UID (APPENDUID). 0 or -1.
+ * Delivers the len bytes at data into cur/ with flags and INTERNALDATE
+ * idate (0: now) and gives it a UID (APPENDUID). 0 or -1.
  */
-int	mailindex_append(struct mailindex_folder *, int srcfd, off_t off,
-	    uint64_t len, const struct keywords_flags *, time_t idate,
+int	mailindex_append(struct mailindex_folder *, const void *data,
+	    size_t len, const struct keywords_flags *, time_t idate,
 	    uint32_t *uid);
 /*
  * Copies the messages uids of src into dst (hard links where the file

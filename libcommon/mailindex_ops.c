@@ -363,27 +363,23 @@ mailindex_expunge_deleted(struct mailindex_folder *f, const uint32_t *uids,
 	return expunge(f, uids, n, 1);
 }
 
-/* Moves new/name to cur/ with flags and mtime idate; *out its name. */
+/*
+ * Delivers data (or len bytes of srcfd from off) into f's cur/ with fl's
+ * letters and mtime idate (0: now); *out its name.
+ */
 static int
-to_cur(struct mailindex_folder *f, const char *name,
-    const struct keywords_flags *fl, time_t idate, char *out, size_t outsz)
+deliver_cur(struct mailindex_folder *f, const void *data, int srcfd,
+    off_t off, uint64_t len, const struct keywords_flags *fl, time_t idate,
+    char *out, size_t outsz)
 {
-	struct timespec	ts[2];
-	char		from[300], to[300];
+	char	letters[64];
 
-	msg_path(from, sizeof(from), 1, name);
-	if (idate != 0) {
-		ts[0].tv_sec = ts[1].tv_sec = idate;
-		ts[0].tv_nsec = ts[1].tv_nsec = 0;
-		if (utimensat(f->dirfd, from, ts, AT_SYMLINK_NOFOLLOW) == -1)
-			return -1;
-	}
-	if (keywords_flags_name(out, outsz, name, fl) == -1) {
+	if (keywords_flags_letters(fl, letters, sizeof(letters)) == -1) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	msg_path(to, sizeof(to), 0, out);
-	return renameat2(f->dirfd, from, f->dirfd, to, RENAME_NOREPLACE);
+	return maildir_deliver_cur(f->path, data, data != NULL ? len : 0,
+	    srcfd, off, data != NULL ? 0 : len, letters, idate, out, outsz);
 }
 
 /* UIDs and index records for files just put in cur/. */
@@ -401,25 +397,16 @@ add_files(struct mailindex_folder *f, char **names, size_t n, uint32_t *uids)
 }
 
 int
-mailindex_append(struct mailindex_folder *f, int srcfd, off_t off,
-    uint64_t len, const struct keywords_flags *fl, time_t idate,
-    uint32_t *uid)
+mailindex_append(struct mailindex_folder *f, const void *data, size_t len,
+    const struct keywords_flags *fl, time_t idate, uint32_t *uid)
 {
 	struct keywords_flags	none = { 0, 0 };
-	char			name[256], final[256], *names[1];
-	char			path[300];
+	char			final[256], *names[1];
 
 	*uid = 0;
-	if (maildir_deliver(f->path, NULL, 0, srcfd, off, len, name,
-	    sizeof(name)) == -1) {
+	if (deliver_cur(f, data, -1, 0, len, fl != NULL ? fl : &none, idate,
+	    final, sizeof(final)) == -1) {
 		log_warn("%s: append", f->path);
-		return -1;
-	}
-	if (to_cur(f, name, fl != NULL ? fl : &none, idate, final,
-	    sizeof(final)) == -1) {
-		log_warn("%s: append: new/%s to cur/", f->path, name);
-		msg_path(path, sizeof(path), 1, name);
-		(void)unlinkat(f->dirfd, path, 0);
 		return -1;
 	}
 	names[0] = final;
@@ -483,12 +470,8 @@ static int
 copy_file(struct mailindex_folder *dst, int fd, const struct stat *st,
     const struct keywords_flags *fl, char *out, size_t outsz)
 {
-	char name[256];
-
-	if (maildir_deliver(dst->path, NULL, 0, fd, 0, (uint64_t)st->st_size,
-	    name, sizeof(name)) == -1)
-		return -1;
-	return to_cur(dst, name, fl, st->st_mtim.tv_sec, out, outsz);
+	return deliver_cur(dst, NULL, fd, 0, (uint64_t)st->st_size, fl,
+	    st->st_mtim.tv_sec, out, outsz);
 }
 
 int

@@ -585,7 +585,12 @@ uidlist_read(int dirfd, struct uidlist **out, struct uidlist_error *err)
 	}
 	e = uidlist_parse(text, (size_t)n, out, err);
 	free(text);
-	return e == 0 ? 1 : -1;
+	if (e != 0)
+		return -1;
+	(*out)->file.dev = st.st_dev;
+	(*out)->file.ino = st.st_ino;
+	(*out)->file.size = (off_t)n;
+	return 1;
 }
 
 uint32_t
@@ -657,11 +662,26 @@ uidlist_remove(struct uidlist *l, uint32_t uid)
 	return 1;
 }
 
-int
-uidlist_format(const struct uidlist *l, struct buf *b)
+/* Records first.. of l, one line each. */
+static int
+format_records(const struct uidlist *l, size_t first, struct buf *b)
 {
 	size_t i;
 
+	for (i = first; i < l->n; i++) {
+		const struct uidlist_rec *r = &l->recs[i];
+
+		if (buf_printf(b, "%" PRIu32 "%s%s :%.*s\n", r->uid,
+		    r->ext ? " " : "", r->ext ? r->ext : "",
+		    (int)baselen(r->name), r->name) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+int
+uidlist_format(const struct uidlist *l, struct buf *b)
+{
 	if (buf_printf(b, "3 V%" PRIu32 " N%" PRIu32, l->uidvalidity,
 	    l->nextuid) == -1)
 		return -1;
@@ -671,15 +691,37 @@ uidlist_format(const struct uidlist *l, struct buf *b)
 		return -1;
 	if (buf_puts(b, "\n") == -1)
 		return -1;
-	for (i = 0; i < l->n; i++) {
-		const struct uidlist_rec *r = &l->recs[i];
+	return format_records(l, 0, b);
+}
 
-		if (buf_printf(b, "%" PRIu32 "%s%s :%.*s\n", r->uid,
-		    r->ext ? " " : "", r->ext ? r->ext : "",
-		    (int)baselen(r->name), r->name) == -1)
-			return -1;
+int
+uidlist_write_tail(struct dotlock *lk, const struct uidlist *l, size_t first)
+{
+	struct buf	b;
+	int		rc, e;
+
+	if (strcmp(lk->name, UIDLIST_FILE) != 0 || first > l->n) {
+		errno = EINVAL;
+		return -1;
 	}
-	return 0;
+	if (l->file.ino == 0 || l->guid[0] == '\0') {
+		errno = ESTALE;
+		return -1;
+	}
+	if (first == l->n)
+		return 0;
+	buf_init(&b, UIDLIST_FILE_MAX);
+	if (format_records(l, first, &b) == -1 ||
+	    (uint64_t)l->file.size + b.len > UIDLIST_FILE_MAX) {
+		buf_free(&b);
+		errno = ESTALE;		/* rewritten whole, or refused there */
+		return -1;
+	}
+	rc = dotlock_append(lk, &l->file, b.data, b.len);
+	e = errno;
+	buf_free(&b);
+	errno = e;
+	return rc;
 }
 
 int

@@ -48,6 +48,8 @@ struct uidlist {
 	size_t			 n, cap;
 	uint32_t		*hash;		/* record index + 1; 0 empty */
 	size_t			 hcap;		/* a power of two, or 0: stale */
+	/* The file it was read from (uidlist_read); ino 0: none. */
+	struct dotlock_file	 file;
 };
 
 /* Why a file was refused: "line 3: UIDs not increasing (5 after 7)". */
@@ -96,6 +98,16 @@ int	uidlist_append(struct uidlist *, const char *filename, uint32_t *uid);
 int	uidlist_remove(struct uidlist *, uint32_t uid);
 /* The file's text (records keep their extensions; names their base). */
 int	uidlist_format(const struct uidlist *, struct buf *);
+/*
+ * Appends the records from index first on (those added since the list
+ * was read under the lock) to the file in place, as Dovecot adds new
+ * mail: its header's next UID goes stale, which readers allow for (the
+ * next UID is past the last record's either way). ESTALE when the file
+ * is not the one read, or the list has no GUID yet: then uidlist_write.
+ * 0 or -1 (errno).
+ */
+int	uidlist_write_tail(struct dotlock *, const struct uidlist *,
+	    size_t first);
 /* Takes dovecot-uidlist.lock in dirfd (dotlock_take). 1, 0 held, -1. */
 int	uidlist_lock(int dirfd, int wait_secs, struct dotlock *);
 /*

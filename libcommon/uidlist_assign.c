@@ -2,8 +2,9 @@
  * uidlist_assign.c - giving a folder's files their UIDs in its
  * dovecot-uidlist: the one procedure imapd's index sync and pop3d's
  * UIDLs share, so that both number a new message the same way Dovecot
- * does (under the list's dot-lock, in delivery order, the list
- * rewritten whole and renamed into place).
+ * does (under the list's dot-lock, in delivery order; new records
+ * appended to the file in place when nothing else changed, as Dovecot
+ * appends them, else the list rewritten whole and renamed into place).
  *
  * Runs in the mail processes (imapd's, pop3d's) as the mail-store uid,
  * confined to one user's directory; the list is parsed by uidlist.c,
@@ -59,20 +60,22 @@ mark_present(int dirfd, const char *sub, struct uidlist *l, uint8_t *seen)
  * files delivered since, which it never saw. So the folder is listed
  * again here, under the lock, and only what that listing lacks goes.
  */
-static void
+static size_t
 drop_gone(int dirfd, struct uidlist *l)
 {
 	uint8_t	*seen;
-	size_t	 i;
+	size_t	 i, dropped = 0;
 
 	if ((seen = calloc(l->n ? l->n : 1, 1)) == NULL)
-		return;
+		return 0;
 	if (mark_present(dirfd, "new", l, seen) == 0 &&
 	    mark_present(dirfd, "cur", l, seen) == 0)
 		for (i = l->n; i-- > 0;)
 			if (!seen[i])
-				(void)uidlist_remove(l, l->recs[i].uid);
+				dropped += uidlist_remove(l,
+				    l->recs[i].uid) == 1;
 	free(seen);
+	return dropped;
 }
 
 struct uidlist *
@@ -84,7 +87,7 @@ uidlist_assign(int dirfd, const char *label, int lock_wait,
 	struct uidlist_error	 err;
 	struct dotlock		 lk;
 	char			**missing = NULL;
-	size_t			 i, nmiss = 0;
+	size_t			 i, nmiss = 0, nread = 0, dropped = 0;
 	int			 r, need = 0;
 
 	r = uidlist_read(dirfd, &l, &err);
@@ -124,7 +127,8 @@ uidlist_assign(int dirfd, const char *label, int lock_wait,
 			    r == 0 ? "missing" : "damaged", l->uidvalidity);
 		else if ((l = uidlist_new(0)) == NULL)
 			goto fail;
-	}
+	} else
+		nread = l->n;	/* as the file has them: appended after */
 	if ((missing = calloc(n ? n : 1, sizeof(*missing))) == NULL)
 		goto fail;
 	for (i = 0; i < n; i++)
@@ -145,7 +149,18 @@ uidlist_assign(int dirfd, const char *label, int lock_wait,
 	for (i = 0; i < n; i++)
 		uids[i] = uidlist_lookup(l, names[i]);
 	if (complete)
-		drop_gone(dirfd, l);
+		dropped = drop_gone(dirfd, l);
+	/*
+	 * Only records added, to the file read under this lock: they are
+	 * appended (no new inode, nothing rewritten). Anything else, or a
+	 * file that will not take them so, is rewritten whole.
+	 */
+	if (l->file.ino != 0 && dropped == 0 &&
+	    uidlist_write_tail(&lk, l, nread) == 0) {
+		dotlock_release(&lk);
+		free(missing);
+		return l;
+	}
 	if (uidlist_write(&lk, l) == -1) {
 		log_warn("%s/%s: write", label, UIDLIST_FILE);
 		goto fail;

@@ -452,6 +452,42 @@ test_deliver_failure_leaves_nothing_and_keeps_errno(void **state)
 	assert_int_equal(count_entries(path), 0);
 }
 
+/*
+ * An IMAP APPEND's delivery: straight into cur/ with its flags and its
+ * INTERNALDATE as mtime, the sizes in the name, nothing in new/ or tmp/.
+ */
+static void
+test_deliver_cur_takes_flags_and_mtime(void **state)
+{
+	char		md[2048], name[MAILDIR_NAME_MAX], path[PATH_MAX];
+	const char	*text = "Subject: a\r\n\r\nbody\r\n";
+	struct stat	st;
+	char		*info;
+
+	make_maildir(md, sizeof(md));
+	assert_int_equal(maildir_deliver_cur(md, text, strlen(text), -1, 0,
+	    0, "FSa", 1600000000, name, sizeof(name)), 0);
+	assert_non_null(info = strstr(name, ":2,"));
+	assert_string_equal(info, ":2,FSa");
+	assert_non_null(strstr(name, ",S=20,W=20:"));
+	snprintf(path, sizeof(path), "%s/cur/%s", md, name);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_size, strlen(text));
+	assert_int_equal(st.st_mtime, 1600000000);
+	snprintf(path, sizeof(path), "%s/new", md);
+	assert_int_equal(count_entries(path), 0);
+	snprintf(path, sizeof(path), "%s/tmp", md);
+	assert_int_equal(count_entries(path), 0);
+	/* No flags: ":2," all the same, the mtime the delivery's own. */
+	assert_int_equal(maildir_deliver_cur(md, text, strlen(text), -1, 0,
+	    0, "", 0, name, sizeof(name)), 0);
+	assert_string_equal(strstr(name, ":2,"), ":2,");
+	snprintf(path, sizeof(path), "%s/cur/%s", md, name);
+	assert_int_equal(stat(path, &st), 0);
+	assert_true(st.st_mtime > 1600000000);
+	(void)state;
+}
+
 static void
 local_job(struct d_job *j, const char *rcpt, const char *sender)
 {
@@ -569,6 +605,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_deliver_failure_leaves_nothing_and_keeps_errno,
 		    setup_dir, teardown_dir),
+		cmocka_unit_test_setup_teardown(
+		    test_deliver_cur_takes_flags_and_mtime, setup_dir,
+		    teardown_dir),
 		cmocka_unit_test_setup_teardown(
 		    test_local_delivery_creates_mailbox_and_adds_headers,
 		    setup_dir, teardown_dir),

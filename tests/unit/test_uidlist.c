@@ -399,6 +399,94 @@ test_written_file_reads_back(void **state)
 	uidlist_free(l);
 }
 
+/* The list file's text, as a C string the caller frees. */
+static char *
+file_text(void)
+{
+	char	path[4200], *text;
+	size_t	len;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, UIDLIST_FILE);
+	assert_int_equal(fs_read_file(path, 65536, &text, &len), 0);
+	return text;
+}
+
+/*
+ * New mail only: its records are appended to the file in place, as
+ * Dovecot appends them (same inode, the header's N left as it was).
+ * Anything else -- a list without GUID, a file changed since it was
+ * read -- is rewritten whole.
+ */
+static void
+test_new_records_are_appended_in_place(void **state)
+{
+	const char		*old = "3 V7 N3 G0123456789abcdef0123456789abcdef\n"
+				    "1 :1.M1P1.h\n2 :2.M2P2.h\n";
+	char			*names[] = { "3.M3P3.h:2,S", "1.M1P1.h:2,S" };
+	char			*text;
+	uint32_t		 uids[2];
+	struct uidlist		*l;
+	struct uidlist_error	 err;
+	struct dotlock		 lk;
+	struct dotlock_file	 f;
+	struct stat		 a, b;
+
+	(void)state;
+	put(old);
+	assert_int_equal(fstatat(dfd, UIDLIST_FILE, &a, 0), 0);
+	assert_non_null(l = uidlist_assign(dfd, "t", 0, names, 2, 0, uids,
+	    NULL, NULL));
+	assert_int_equal(uids[0], 3);
+	assert_int_equal(uids[1], 1);
+	uidlist_free(l);
+	assert_int_equal(fstatat(dfd, UIDLIST_FILE, &b, 0), 0);
+	assert_int_equal(a.st_ino, b.st_ino);
+	text = file_text();
+	assert_int_equal(strncmp(text, old, strlen(old)), 0);
+	assert_string_equal(text + strlen(old), "3 :3.M3P3.h\n");
+	free(text);
+	assert_int_equal(uidlist_read(dfd, &l, &err), 1);
+	assert_int_equal(l->nextuid, 4);	/* past N3: the last record */
+	assert_int_equal(uidlist_lookup(l, "3.M3P3.h"), 3);
+	uidlist_free(l);
+	assert_int_equal(fstatat(dfd, UIDLIST_FILE ".lock", &a, 0), -1);
+
+	/* Nothing new: nothing written. */
+	assert_non_null(l = uidlist_assign(dfd, "t", 0, names, 1, 0, uids,
+	    NULL, NULL));
+	uidlist_free(l);
+	assert_int_equal(fstatat(dfd, UIDLIST_FILE, &a, 0), 0);
+	assert_int_equal(a.st_ino, b.st_ino);
+	assert_int_equal(a.st_size, b.st_size);
+
+	/* No GUID yet: the header changes, so the file is rewritten. */
+	put("3 V7 N2\n1 :1.M1P1.h\n");
+	assert_non_null(l = uidlist_assign(dfd, "t", 0, names, 1, 0, uids,
+	    NULL, NULL));
+	uidlist_free(l);
+	text = file_text();
+	assert_non_null(strstr(text, " G"));
+	assert_non_null(strstr(text, "\n2 :3.M3P3.h\n"));
+	free(text);
+
+	/* A file that is not the one read: refused, left as it is. */
+	assert_int_equal(fstatat(dfd, UIDLIST_FILE, &a, 0), 0);
+	assert_int_equal(uidlist_lock(dfd, 0, &lk), 1);
+	f.dev = a.st_dev;
+	f.ino = a.st_ino;
+	f.size = a.st_size - 1;
+	assert_int_equal(dotlock_append(&lk, &f, "9 :x\n", 5), -1);
+	assert_int_equal(errno, ESTALE);
+	f.size = a.st_size;
+	assert_int_equal(dotlock_append(&lk, &f, "9 :x\n", 5), 0);
+	dotlock_release(&lk);
+	assert_int_equal(fstatat(dfd, UIDLIST_FILE, &b, 0), 0);
+	assert_int_equal(b.st_size, a.st_size + 5);
+	/* Without the lock: refused. */
+	assert_int_equal(dotlock_append(&lk, &f, "9 :x\n", 5), -1);
+	assert_int_equal(errno, EPERM);
+}
+
 static void
 test_read_refuses_links_and_broken(void **state)
 {
@@ -527,6 +615,7 @@ main(void)
 		cmocka_unit_test(test_broken_files_refused),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_written_file_reads_back),
+		cmocka_unit_test(test_new_records_are_appended_in_place),
 		cmocka_unit_test(test_read_refuses_links_and_broken),
 		cmocka_unit_test(test_lock_refused_while_held),
 		cmocka_unit_test(test_stale_lock_broken),
