@@ -140,7 +140,7 @@ dotlock_append(struct dotlock *l, const struct dotlock_file *f,
 	if (fs_write_all(fd, data, len) == -1 || fdatasync(fd) == -1) {
 		e = errno;
 		/* A half line would make the file unreadable: taken back. */
-		(void)ftruncate(fd, f->size);
+		(void)!ftruncate(fd, f->size);
 		close(fd);
 		errno = e;
 		return -1;
