@@ -75,6 +75,79 @@ search_header_put(void *arg, uint32_t uid, const char *data, size_t len)
 	    len);
 }
 
+/* One pass over the view's messages, asking prog of each. */
+struct search_pass {
+	struct imap_search		*prog;
+	struct imap_search_ctx		*ctx;
+	struct imap_search_result	*res;
+	struct imap_sess		*s;
+	const uint32_t			*uids;	/* the view's */
+	size_t				 n, next;
+	int				 uid;	/* answer UIDs, not numbers */
+	int				 failed;
+};
+
+/* m is view message seq (1-based): 0, or -1 (logged, failed set). */
+static int
+search_ask(struct search_pass *p, uint32_t seq, const struct mailindex_msg *m)
+{
+	int rc = imap_search_match(p->prog, p->ctx, seq, m);
+
+	if (rc == -1) {
+		log_warn("user=<%s>: SEARCH: message %u of %s could not be "
+		    "read", p->s->user, m->uid, p->s->selname);
+		p->failed = 1;
+		return -1;
+	}
+	if (rc == 1 && imap_search_result_add(p->res, p->uid ? m->uid : seq,
+	    m->modseq) == -1) {
+		p->failed = 1;
+		return -1;
+	}
+	return 0;
+}
+
+/* mailindex_scan's callback: records in UID order, merged with the view. */
+static int
+search_scanned(void *arg, const struct mailindex_msg *m)
+{
+	struct search_pass *p = arg;
+
+	while (p->next < p->n && p->uids[p->next] < m->uid)
+		p->next++;	/* gone from the index since the view */
+	if (p->next == p->n)
+		return 1;
+	if (p->uids[p->next] != m->uid)
+		return 0;	/* newer than the view */
+	p->next++;
+	return search_ask(p, (uint32_t)p->next, m);
+}
+
+/*
+ * Keys the index record answers (flags, sizes, dates, UIDs) take one
+ * range read of the records; keys that read messages look each one up,
+ * since they read (and cache) as they go.
+ */
+static void
+search_pass_run(struct search_pass *p)
+{
+	struct mailindex_msg	m;
+	size_t			i;
+
+	if (p->n == 0)
+		return;
+	if (!imap_search_needs_msg(p->prog)) {
+		if (mailindex_scan(p->s->sel, p->uids[0], p->uids[p->n - 1],
+		    search_scanned, p) == -1)
+			p->failed = 1;
+		return;
+	}
+	for (i = 0; i < p->n && !p->failed; i++)
+		/* A message gone from the index since the view: no match. */
+		if (mailindex_get(p->s->sel, p->uids[i], &m) == 1)
+			(void)search_ask(p, (uint32_t)(i + 1), &m);
+}
+
 void
 imap_cmd_search(struct imap_sess *s, int uid)
 {
@@ -82,12 +155,12 @@ imap_cmd_search(struct imap_sess *s, int uid)
 	struct imap_search_ctx		 ctx;
 	struct search_arg		 arg;
 	struct imap_search		*prog;
-	struct mailindex_msg		 m;
+	struct search_pass		 pass;
 	const uint32_t			*view;
 	uint32_t			*uids;
 	struct buf			 b;
 	char				 err[256];
-	size_t				 n, i;
+	size_t				 n;
 	int				 rc, failed = 0;
 
 	rc = imap_search_parse(s->req.args, uid, &prog, err, sizeof(err));
@@ -129,19 +202,16 @@ imap_cmd_search(struct imap_sess *s, int uid)
 	 * each INTERNALDATE's own offset (summer time). */
 	ctx.local_zone = 1;
 	imap_search_result_init(&res);
-	for (i = 0; i < n && !failed; i++) {
-		/* A message gone from the index since the view: no match. */
-		if (mailindex_get(s->sel, uids[i], &m) != 1)
-			continue;
-		rc = imap_search_match(prog, &ctx, (uint32_t)(i + 1), &m);
-		if (rc == -1) {
-			log_warn("user=<%s>: SEARCH: message %u of %s could "
-			    "not be read", s->user, uids[i], s->selname);
-			failed = 1;
-		} else if (rc == 1 && imap_search_result_add(&res,
-		    uid ? uids[i] : (uint32_t)(i + 1), m.modseq) == -1)
-			failed = 1;
-	}
+	memset(&pass, 0, sizeof(pass));
+	pass.prog = prog;
+	pass.ctx = &ctx;
+	pass.res = &res;
+	pass.s = s;
+	pass.uids = uids;
+	pass.n = n;
+	pass.uid = uid;
+	search_pass_run(&pass);
+	failed = pass.failed;
 	free(uids);
 	imap_blobs_done(arg.bb, s->sel, s->user);
 	if (failed) {

@@ -33,6 +33,22 @@
 
 #define MI_KEY_MAX	(PATH_MAX + 16)
 
+/*
+ * The quick check (mailindex_sync): new/ and cur/ mtimes and the folder
+ * record's MODSEQ as of the last full sync, or of the session's own
+ * change since (mi_quick_pre/_post), trusted while on and until verify
+ * (CLOCK_REALTIME ns; 0: no limit): a directory whose mtime is within
+ * its timestamps' grain of the listing may have changed again unseen,
+ * so a full sync follows once that grain has passed.
+ */
+struct mi_quick {
+	int		 on;
+	int		 flags;
+	struct timespec	 mtimes[2];
+	uint64_t	 modseq;
+	int64_t		 verify;
+};
+
 struct mailindex {
 	char		 dir[PATH_MAX];
 	DB_ENV		*env;
@@ -43,6 +59,12 @@ struct mailindex {
 	int		 lock_wait;	/* seconds, for a dot-lock */
 	int		 corrupt;	/* a database error since the last reset */
 	struct timespec	 checked;	/* the last stat of mailindex.db */
+	/*
+	 * The quick state of the folder closed last, for its next open (a
+	 * SELECT of the folder selected already, an APPEND elsewhere).
+	 */
+	char		 quick_path[PATH_MAX];
+	struct mi_quick	 quick_saved;
 };
 
 struct mailindex_folder {
@@ -58,16 +80,8 @@ struct mailindex_folder {
 	size_t		 n, cap;
 	struct keywords	 kw;
 	int		 kw_loaded;
-	/*
-	 * The quick check (mailindex_sync): new/ and cur/ mtimes and the
-	 * folder record's MODSEQ as of the last full sync, trusted only
-	 * when quick is set (the mtimes were older than a tick then).
-	 */
-	int		 quick;
-	int		 quick_flags;
+	struct mi_quick	 q;
 	int		 unnumbered;	/* the last sync left a file without UID */
-	struct timespec	 quick_mtimes[2];
-	uint64_t	 quick_modseq;
 };
 
 /* The folder record (H). */
@@ -166,12 +180,26 @@ int	mi_push32(uint32_t **, size_t *n, uint32_t);
 int	mi_view_load(struct mailindex_folder *, struct mi_group *,
 	    struct mailindex_changes *);
 /* Throws the index away and rebuilds the folder's part, view untouched. */
+/*
+ * Around the session's own change to a folder's files and records,
+ * inside its write group: pre (with the group's MODSEQ before) says
+ * whether the quick state still describes the folder; post (with the
+ * MODSEQ the group ends with) then makes it describe the folder with
+ * the change, so that the next sync need not list it again.
+ */
+int	mi_quick_pre(struct mailindex_folder *, uint64_t modseq);
+/* The directories half of pre, for a change made before the group. */
+int	mi_quick_dirs(struct mailindex_folder *);
+void	mi_quick_post(struct mailindex_folder *, int pre, uint64_t modseq);
 int	mi_rebuild(struct mailindex_folder *);
 /* UIDs for files of cur/ (0 for one that could not get one now). */
 int	mi_assign(struct mailindex_folder *, char **names, size_t n,
 	    uint32_t *uids);
-/* Records for files of cur/ that have UIDs. */
+/*
+ * Records for files of cur/ that have UIDs; dirs: mi_quick_dirs before
+ * the caller put them there.
+ */
 int	mi_index_add(struct mailindex_folder *, char **names,
-	    const uint32_t *uids, size_t n);
+	    const uint32_t *uids, size_t n, int dirs);
 
 #endif

@@ -163,7 +163,7 @@ store_once(struct mailindex_folder *f, const uint32_t *uids, size_t n,
 	struct mailindex_msg	m;
 	struct keywords_flags	nf = { 0, 0 };
 	size_t			i, seq;
-	int			r, seen, ok = 0;
+	int			r, seen, ok = 0, quick = 0;
 
 	if (mi_begin(f->ix, &g) == -1)
 		return -1;
@@ -172,6 +172,7 @@ store_once(struct mailindex_folder *f, const uint32_t *uids, size_t n,
 			errno = ENOENT;	/* never synced: nothing to store */
 		goto out;
 	}
+	quick = mi_quick_pre(f, h.highestmodseq);
 	for (i = 0; i < n; i++) {
 		if ((r = mi_msg_get(f, &g, uids[i], &m)) == -1)
 			goto out;
@@ -209,7 +210,10 @@ store_once(struct mailindex_folder *f, const uint32_t *uids, size_t n,
 		goto out;
 	ok = 1;
 out:
-	return mi_end(f->ix, &g, ok);
+	if (mi_end(f->ix, &g, ok) == -1)
+		return -1;
+	mi_quick_post(f, quick, h.highestmodseq);
+	return 0;
 }
 
 int
@@ -279,7 +283,7 @@ expunge_once(struct mailindex_folder *f, const uint32_t *uids, size_t n,
 	struct keywords_flags	now;
 	char			path[300];
 	size_t			i;
-	int			r, ok = 0;
+	int			r, ok = 0, quick = 0;
 
 	*ndone = 0;
 	if (mi_begin(f->ix, &g) == -1)
@@ -288,6 +292,7 @@ expunge_once(struct mailindex_folder *f, const uint32_t *uids, size_t n,
 		ok = r == 0;
 		goto out;
 	}
+	quick = mi_quick_pre(f, h.highestmodseq);
 	for (i = 0; i < n; i++) {
 		if ((r = mi_msg_get(f, &g, uids[i], &m)) == -1)
 			goto out;
@@ -321,7 +326,10 @@ expunge_once(struct mailindex_folder *f, const uint32_t *uids, size_t n,
 fail:
 	log_warn("%s: uid %u: unlink", f->path, uids[i]);
 out:
-	return mi_end(f->ix, &g, ok);
+	if (mi_end(f->ix, &g, ok) == -1)
+		return -1;
+	mi_quick_post(f, quick && ok, h.highestmodseq);
+	return 0;
 }
 
 static int
@@ -382,13 +390,17 @@ deliver_cur(struct mailindex_folder *f, const void *data, int srcfd,
 	    srcfd, off, data != NULL ? 0 : len, letters, idate, out, outsz);
 }
 
-/* UIDs and index records for files just put in cur/. */
+/*
+ * UIDs and index records for files just put in cur/ (dirs: mi_quick_dirs
+ * before).
+ */
 static int
-add_files(struct mailindex_folder *f, char **names, size_t n, uint32_t *uids)
+add_files(struct mailindex_folder *f, char **names, size_t n, uint32_t *uids,
+    int dirs)
 {
 	if (mi_check(f->ix) == -1 || mi_assign(f, names, n, uids) == -1)
 		return -1;
-	if (mi_index_add(f, names, uids, n) == 0)
+	if (mi_index_add(f, names, uids, n, dirs) == 0)
 		return 0;
 	/* The files and UIDs are safe; a damaged index is only rebuilt. */
 	if (f->ix->corrupt)
@@ -402,6 +414,7 @@ mailindex_append(struct mailindex_folder *f, const void *data, size_t len,
 {
 	struct keywords_flags	none = { 0, 0 };
 	char			final[256], *names[1];
+	int			dirs = mi_quick_dirs(f);
 
 	*uid = 0;
 	if (deliver_cur(f, data, -1, 0, len, fl != NULL ? fl : &none, idate,
@@ -414,7 +427,7 @@ mailindex_append(struct mailindex_folder *f, const void *data, size_t len,
 	 * The message is in place: from here on a failure only means no
 	 * UID yet (0: no APPENDUID); the next sync gives it one.
 	 */
-	(void)add_files(f, names, 1, uid);
+	(void)add_files(f, names, 1, uid, dirs);
 	return 0;
 }
 
@@ -485,6 +498,7 @@ mailindex_copy(struct mailindex_folder *src, const uint32_t *uids, size_t n,
 	uint32_t		*got = NULL, *moved = NULL;
 	size_t			 i, k = 0, *pos = NULL;
 	int			 fd, rc = -1, numbered = 0;
+	int			 dirs = mi_quick_dirs(dst);
 
 	/* Fresh letters: another session may have added keywords. */
 	(void)keywords_load(src);
@@ -543,7 +557,7 @@ mailindex_copy(struct mailindex_folder *src, const uint32_t *uids, size_t n,
 		}
 		pos[k++] = i;
 	}
-	if (k > 0 && add_files(dst, names, k, got) == -1)
+	if (k > 0 && add_files(dst, names, k, got, dirs) == -1)
 		goto out;
 	numbered = 1;
 	for (i = 0; i < k; i++) {

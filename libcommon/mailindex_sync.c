@@ -58,6 +58,7 @@ struct scan {
 	struct ent	*e;
 	size_t		 n, cap;
 	int		 stable;
+	int		 fresh;		/* files just made: none has a UID */
 };
 
 static void
@@ -313,7 +314,8 @@ uids_assign(struct mailindex_folder *f, struct scan *s)
 	for (i = 0; i < s->n; i++)
 		names[i] = s->e[i].name;
 	l = uidlist_assign(f->dirfd, f->path, f->ix->lock_wait, names, s->n,
-	    s->stable, uids, restore_cb, f);
+	    (s->stable ? UIDLIST_COMPLETE : 0) | (s->fresh ? UIDLIST_FRESH : 0),
+	    uids, restore_cb, f);
 	e = errno;
 	f->unnumbered = l == NULL;
 	for (i = 0; l != NULL && i < s->n; i++)
@@ -652,56 +654,112 @@ sync_once(struct mailindex_folder *f, int flags, int view,
 	return r;
 }
 
-/* A directory changed within this long may change again unseen. */
-#define QUICK_SETTLE_NS	1000000000LL
-
 static int64_t
 ts_ns(const struct timespec *t)
 {
 	return (int64_t)t->tv_sec * 1000000000LL + t->tv_nsec;
 }
 
-/*
- * Nothing changed since the last full sync: neither directory (a
- * delivery, a rename by another program, an unlink) nor the folder
- * record (a change by another session of ours). An idle session's
- * NOOP or IDLE wake-up then costs two stats and one read instead of
- * two directory listings.
- */
-static int
-quick_unchanged(struct mailindex_folder *f, int flags)
+static int64_t
+now_ns(void)
 {
-	struct timespec	t[2];
-	struct mi_fhdr	h;
+	struct timespec	now;
 
-	if (!f->quick || flags != f->quick_flags ||
-	    dir_mtimes(f->dirfd, t) == -1 ||
-	    memcmp(t, f->quick_mtimes, sizeof(t)) != 0 ||
-	    mi_fhdr_get(f, NULL, &h) != 1)
-		return 0;
-	return h.highestmodseq == f->quick_modseq;
+	if (clock_gettime(CLOCK_REALTIME, &now) == -1)
+		return INT64_MAX;	/* no clock: nothing is trusted */
+	return ts_ns(&now);
 }
 
-/* After a full sync that began at before[]: may the next be quick? */
+/*
+ * When mtimes t may no longer hide a change made in their own grain:
+ * the newer plus the grain, with a margin (nanoseconds in a time stamp
+ * mean a kernel tick, at most 10 ms; none, whole seconds), or 0 when
+ * that is past already.
+ */
+static int64_t
+quick_verify_at(const struct timespec t[2], int64_t now)
+{
+	int64_t	grain = t[0].tv_nsec != 0 || t[1].tv_nsec != 0 ?
+		    50000000LL : 1000000000LL;
+	int64_t	newer = ts_ns(&t[0]) > ts_ns(&t[1]) ? ts_ns(&t[0]) :
+		    ts_ns(&t[1]);
+
+	return newer + grain > now ? newer + grain : 0;
+}
+
+/*
+ * Nothing changed in the directories since the last full sync or the
+ * session's own change (a delivery, a rename by another program, an
+ * unlink), and the grain of their mtimes has not run out meanwhile: 1
+ * and the folder record in h. An idle session's NOOP or IDLE wake-up
+ * then costs two stats and one read instead of two directory listings.
+ */
+static int
+quick_unchanged(struct mailindex_folder *f, int flags, struct mi_fhdr *h)
+{
+	struct timespec	t[2];
+
+	if (!f->q.on || flags != f->q.flags ||
+	    (f->q.verify != 0 && now_ns() >= f->q.verify) ||
+	    dir_mtimes(f->dirfd, t) == -1 ||
+	    memcmp(t, f->q.mtimes, sizeof(t)) != 0)
+		return 0;
+	return mi_fhdr_get(f, NULL, h) == 1;
+}
+
+/* After a full sync that began at before[]: the next may be quick. */
 static void
 quick_note(struct mailindex_folder *f, int flags,
     const struct timespec before[2], int ok)
 {
-	struct timespec	now;
 	struct mi_fhdr	h;
 
-	f->quick = 0;
-	if (!ok || clock_gettime(CLOCK_REALTIME, &now) == -1 ||
-	    mi_fhdr_get(f, NULL, &h) != 1)
+	f->q.on = 0;
+	if (!ok || mi_fhdr_get(f, NULL, &h) != 1)
 		return;
-	/* Coarse timestamps: a change in the same tick would look equal. */
-	if (ts_ns(&now) - ts_ns(&before[0]) < QUICK_SETTLE_NS ||
-	    ts_ns(&now) - ts_ns(&before[1]) < QUICK_SETTLE_NS)
+	memcpy(f->q.mtimes, before, sizeof(f->q.mtimes));
+	f->q.modseq = h.highestmodseq;
+	f->q.flags = flags;
+	f->q.verify = quick_verify_at(before, now_ns());
+	f->q.on = 1;
+}
+
+int
+mi_quick_dirs(struct mailindex_folder *f)
+{
+	struct timespec	t[2];
+
+	return f->q.on && dir_mtimes(f->dirfd, t) == 0 &&
+	    memcmp(t, f->q.mtimes, sizeof(t)) == 0;
+}
+
+int
+mi_quick_pre(struct mailindex_folder *f, uint64_t modseq)
+{
+	return f->q.on && modseq == f->q.modseq && mi_quick_dirs(f);
+}
+
+void
+mi_quick_post(struct mailindex_folder *f, int pre, uint64_t modseq)
+{
+	struct timespec	t[2];
+	int64_t		v;
+
+	if (!pre)
+		return;		/* the next sync lists the folder anyway */
+	if (dir_mtimes(f->dirfd, t) == -1) {
+		f->q.on = 0;
 		return;
-	memcpy(f->quick_mtimes, before, sizeof(f->quick_mtimes));
-	f->quick_modseq = h.highestmodseq;
-	f->quick_flags = flags;
-	f->quick = 1;
+	}
+	/*
+	 * Another program's change between the check and ours, in the
+	 * grain of ours, would hide behind it: not past the next verify.
+	 */
+	v = quick_verify_at(t, now_ns());
+	memcpy(f->q.mtimes, t, sizeof(f->q.mtimes));
+	f->q.modseq = modseq;
+	if (v != 0 && (f->q.verify == 0 || v > f->q.verify))
+		f->q.verify = v;
 }
 
 int
@@ -709,14 +767,22 @@ mailindex_sync(struct mailindex_folder *f, int flags,
     struct mailindex_changes *ch)
 {
 	struct timespec	before[2];
+	struct mi_fhdr	h;
 	int		try, have;
 
 	if (ch != NULL)
 		memset(ch, 0, sizeof(*ch));
 	if (mi_check_now(f->ix) == -1)
 		return -1;
-	if (quick_unchanged(f, flags))
-		return 0;
+	if (quick_unchanged(f, flags, &h) && h.highestmodseq == f->q.modseq) {
+		/* The records changed only as this session changed them. */
+		if (h.highestmodseq == f->highestmodseq &&
+		    h.uidvalidity == f->uidvalidity)
+			return 0;
+		if (mi_view_load(f, NULL, ch) == 0)
+			return 0;
+		mailindex_changes_free(ch);
+	}
 	/* Another process may have named a new keyword: read it again. */
 	f->kw_loaded = 0;
 	for (try = 0; try < 2; try++) {
@@ -760,6 +826,7 @@ mi_assign(struct mailindex_folder *f, char **names, size_t n, uint32_t *uids)
 		s.e[i].name = names[i];
 	s.n = n;
 	s.stable = 0;		/* a partial listing: it must prune nothing */
+	s.fresh = 1;		/* files just put in place */
 	l = uids_assign(f, &s);
 	for (i = 0; i < n; i++)
 		uids[i] = s.e[i].uid;
@@ -772,14 +839,14 @@ mi_assign(struct mailindex_folder *f, char **names, size_t n, uint32_t *uids)
 
 int
 mi_index_add(struct mailindex_folder *f, char **names, const uint32_t *uids,
-    size_t n)
+    size_t n, int dirs)
 {
 	struct mi_group		g;
 	struct mi_fhdr		h;
 	struct mailindex_msg	m;
 	struct ent		e;
 	size_t			i;
-	int			r, ok = 0;
+	int			r, ok = 0, quick = 0;
 
 	if (mi_begin(f->ix, &g) == -1)
 		return -1;
@@ -788,6 +855,7 @@ mi_index_add(struct mailindex_folder *f, char **names, const uint32_t *uids,
 		ok = r == 0;
 		goto out;
 	}
+	quick = dirs && f->q.on && h.highestmodseq == f->q.modseq;
 	for (i = 0; i < n; i++) {
 		if (uids[i] == 0)
 			continue;
@@ -806,5 +874,8 @@ mi_index_add(struct mailindex_folder *f, char **names, const uint32_t *uids,
 		goto out;
 	ok = 1;
 out:
-	return mi_end(f->ix, &g, ok);
+	if (mi_end(f->ix, &g, ok) == -1)
+		return -1;
+	mi_quick_post(f, quick && ok, h.highestmodseq);
+	return 0;
 }

@@ -180,6 +180,9 @@ mailindex_folder_open(struct mailindex *ix, const char *path)
 		free(f);
 		return NULL;
 	}
+	/* Closed last and opened again (a second SELECT): still quick. */
+	if (strcmp(ix->quick_path, path) == 0)
+		f->q = ix->quick_saved;
 	return f;
 }
 
@@ -188,6 +191,10 @@ mailindex_folder_close(struct mailindex_folder *f)
 {
 	if (f == NULL)
 		return;
+	if (f->q.on) {
+		strlcpy(f->ix->quick_path, f->path, sizeof(f->ix->quick_path));
+		f->ix->quick_saved = f->q;
+	}
 	close(f->dirfd);
 	keywords_clear(&f->kw);
 	free(f->uids);

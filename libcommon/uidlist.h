@@ -116,14 +116,20 @@ int	uidlist_lock(int dirfd, int wait_secs, struct dotlock *);
  */
 int	uidlist_write(struct dotlock *, struct uidlist *);
 
+/* uidlist_assign's flags. */
+#define UIDLIST_COMPLETE	1	/* the names are the whole folder */
+#define UIDLIST_FRESH		2	/* the names were just made */
+
 /*
  * Gives each of the n names (a folder's files, dirfd the folder) its UID
  * in the folder's dovecot-uidlist: names the list lacks are added under
  * its dot-lock (waiting at most lock_wait seconds) in delivery order
  * (maildir_name_cmp), as Dovecot numbers them, and the list is
- * rewritten; with complete (the listing missed nothing), records of
- * files gone are dropped, as Dovecot drops them (by a listing of new/
- * and cur/ under the lock: files numbered since the caller's are kept). A list missing or
+ * written; with UIDLIST_COMPLETE (the listing missed nothing), records
+ * of files gone are dropped, as Dovecot drops them (by a listing of new/
+ * and cur/ under the lock: files numbered since the caller's are kept);
+ * with UIDLIST_FRESH (an APPEND's, a COPY's) the list is not read
+ * before the lock is taken, since none can have a UID. A list missing or
  * refused is made by restore(arg) when given (imapd's index remembers
  * it), else anew. uids[i] gets 0 for a name the list cannot hold, or
  * one left for later when the lock could not be had. Returns the list
@@ -131,7 +137,7 @@ int	uidlist_write(struct dotlock *, struct uidlist *);
  * names the folder in the log.
  */
 struct uidlist	*uidlist_assign(int dirfd, const char *label, int lock_wait,
-		    char *const *names, size_t n, int complete,
+		    char *const *names, size_t n, int flags,
 		    uint32_t *uids, struct uidlist *(*restore)(void *),
 		    void *arg);
 

@@ -80,7 +80,7 @@ drop_gone(int dirfd, struct uidlist *l)
 
 struct uidlist *
 uidlist_assign(int dirfd, const char *label, int lock_wait,
-    char *const *names, size_t n, int complete, uint32_t *uids,
+    char *const *names, size_t n, int flags, uint32_t *uids,
     struct uidlist *(*restore)(void *), void *arg)
 {
 	struct uidlist		*l = NULL;
@@ -90,14 +90,17 @@ uidlist_assign(int dirfd, const char *label, int lock_wait,
 	size_t			 i, nmiss = 0, nread = 0, dropped = 0;
 	int			 r, need = 0;
 
-	r = uidlist_read(dirfd, &l, &err);
-	if (r != 1)
-		need = 1;
-	for (i = 0; i < n && !need; i++)
-		if ((uids[i] = uidlist_lookup(l, names[i])) == 0)
+	/* Names just made have no UID: the list is read once, locked. */
+	if (!(flags & UIDLIST_FRESH)) {
+		r = uidlist_read(dirfd, &l, &err);
+		if (r != 1)
 			need = 1;
-	if (!need)
-		return l;
+		for (i = 0; i < n && !need; i++)
+			if ((uids[i] = uidlist_lookup(l, names[i])) == 0)
+				need = 1;
+		if (!need)
+			return l;
+	}
 	r = uidlist_lock(dirfd, lock_wait, &lk);
 	if (r != 1) {
 		if (r == 0)
@@ -148,7 +151,7 @@ uidlist_assign(int dirfd, const char *label, int lock_wait,
 	}
 	for (i = 0; i < n; i++)
 		uids[i] = uidlist_lookup(l, names[i]);
-	if (complete)
+	if (flags & UIDLIST_COMPLETE)
 		dropped = drop_gone(dirfd, l);
 	/*
 	 * Only records added, to the file read under this lock: they are
