@@ -105,9 +105,19 @@ def test_postern_maildir_served_by_dovecot_with_the_same_uids(suite,
     c.select("INBOX")
     c.store("1", "+FLAGS", "(Green)")
     c.expunge()
+    # New mail after the expunge's rewrite: appended to the uidlist in
+    # place, as Dovecot appends, its header's N left behind the last UID.
+    typ, _ = c.append("INBOX", "(\\Flagged)", None,
+                      MSG.format(subject="pt-4").encode())
+    assert typ == "OK"
+    lines = (suite.maildir(ALICE) / "dovecot-uidlist").read_text() \
+        .splitlines()
+    n = int(re.search(r" N(\d+)", lines[0]).group(1))
+    assert n <= int(lines[-1].split()[0]), lines
+    c.noop()
     want = state(c)
     c.logout()
-    assert len(want[1]) == 3
+    assert sorted(want[1]) == [1, 2, 3, 5], want
     d = dovecot()
     assert state(d) == want
     d.logout()
