@@ -69,6 +69,29 @@ ours(const struct dotlock *l, const char *lockname)
 }
 
 /*
+ * Before writing under the lock: held (EPERM otherwise) and not broken
+ * and retaken by someone else since (ESTALE); tmp (if not NULL) gets
+ * the temporary file's name. 0 or -1.
+ */
+static int
+still_held(const struct dotlock *l, char *tmp)
+{
+	char	lockname[DOTLOCK_NAME_MAX];
+
+	if (!l->held) {
+		errno = EPERM;
+		return -1;
+	}
+	if (names(l->name, lockname, tmp) == -1)
+		return -1;
+	if (!ours(l, lockname)) {
+		errno = ESTALE;
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * "<pid>:<host>" names a process of this host that is gone. Anything
  * else (another host, text we do not understand) counts as alive: only
  * the mtime can then make it stale.
@@ -112,20 +135,11 @@ int
 dotlock_append(struct dotlock *l, const struct dotlock_file *f,
     const void *data, size_t len)
 {
-	char		lockname[DOTLOCK_NAME_MAX];
 	struct stat	st;
 	int		fd, e;
 
-	if (!l->held) {
-		errno = EPERM;
+	if (still_held(l, NULL) == -1)
 		return -1;
-	}
-	if (names(l->name, lockname, NULL) == -1)
-		return -1;
-	if (!ours(l, lockname)) {
-		errno = ESTALE;
-		return -1;
-	}
 	if ((fd = openat(l->dirfd, l->name, O_WRONLY | O_APPEND | O_NOFOLLOW |
 	    O_CLOEXEC)) == -1)
 		return -1;
@@ -254,19 +268,11 @@ dotlock_release(struct dotlock *l)
 int
 dotlock_replace(struct dotlock *l, const void *data, size_t len, mode_t mode)
 {
-	char	lockname[DOTLOCK_NAME_MAX], tmp[DOTLOCK_NAME_MAX];
+	char	tmp[DOTLOCK_NAME_MAX];
 	int	fd, e;
 
-	if (!l->held) {
-		errno = EPERM;
+	if (still_held(l, tmp) == -1)
 		return -1;
-	}
-	if (names(l->name, lockname, tmp) == -1)
-		return -1;
-	if (!ours(l, lockname)) {
-		errno = ESTALE;
-		return -1;
-	}
 	fd = openat(l->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
 	    O_CLOEXEC, mode);
 	if (fd == -1)
