@@ -26,6 +26,7 @@
 #include "imap_seqset.h"
 #include "imap_sess.h"
 #include "log.h"
+#include "maildir.h"
 #include "mime.h"
 
 struct fetch {
@@ -100,13 +101,14 @@ load_msg(struct imap_sess *s, uint32_t uid)
  * 1 appended, 0 not in those bytes, -1 gone or unreadable (logged).
  */
 static int
-envelope_from_start(struct imap_sess *s, uint32_t uid, struct buf *out)
+envelope_from_start(struct imap_sess *s, const struct mailindex_msg *m,
+    struct buf *out)
 {
-	struct buf	 scratch;
 	ssize_t		 got;
+	uint64_t	 size = 0;
 	size_t		 hlen;
 	void		*p;
-	int		 fd, rc;
+	int		 fd;
 
 	if (s->rcap < IMAP_HEADER_READ + 1) {
 		if ((p = realloc(s->rbuf, IMAP_HEADER_READ + 1)) == NULL)
@@ -114,33 +116,30 @@ envelope_from_start(struct imap_sess *s, uint32_t uid, struct buf *out)
 		s->rbuf = p;
 		s->rcap = IMAP_HEADER_READ + 1;
 	}
-	if ((fd = mailindex_open_msg(s->sel, uid)) == -1)
+	if ((fd = mailindex_open_msg(s->sel, m->uid)) == -1)
 		return -1;
-	/* Most headers fit in a page; a longer one gets a second read. */
-	got = fs_pread_full(fd, s->rbuf, IMAP_HEADER_READ_FIRST, 0);
-	if (got == IMAP_HEADER_READ_FIRST &&
-	    !mime_header_length(s->rbuf, (size_t)got, &hlen)) {
-		ssize_t more = fs_pread_full(fd, s->rbuf + got,
-		    IMAP_HEADER_READ - (size_t)got, got);
-
-		got = more == -1 ? -1 : got + more;
-	}
+	/* The name's S=: a small message is read in one call, to its end. */
+	(void)maildir_name_size(m->name, &size);
+	got = mime_read_header(fd, size, s->rbuf, IMAP_HEADER_READ_FIRST,
+	    IMAP_HEADER_READ, &hlen);
 	close(fd);
 	if (got == -1) {
-		log_warn("user=<%s>: read message %u", s->user, uid);
+		log_warn("user=<%s>: read message %u", s->user, m->uid);
 		return -1;
 	}
-	buf_init(&scratch, 0);
-	rc = imap_envelope_of_prefix(s->rbuf, (size_t)got, &scratch, out);
-	buf_free(&scratch);
-	return rc;
+	s->envscratch.len = 0;
+	return imap_envelope_of_prefix(s->rbuf, (size_t)got, &s->envscratch,
+	    out);
 }
 
 /* ENVELOPE or BODYSTRUCTURE: the cache, else computed and cached. */
 static int
-cached_item(struct imap_sess *s, struct imap_blobs *bb, uint32_t uid,
-    enum mailindex_blob kind, struct imap_msg **msg, struct buf *out)
+cached_item(struct imap_sess *s, struct imap_blobs *bb,
+    const struct mailindex_msg *m, enum mailindex_blob kind,
+    struct imap_msg **msg, struct buf *out)
 {
+	uint32_t uid = m->uid;
+
 	char	*data;
 	size_t	 len, start;
 
@@ -151,7 +150,7 @@ cached_item(struct imap_sess *s, struct imap_blobs *bb, uint32_t uid,
 	}
 	start = out->len;
 	if (kind == MAILINDEX_BLOB_ENVELOPE && *msg == NULL) {
-		switch (envelope_from_start(s, uid, out)) {
+		switch (envelope_from_start(s, m, out)) {
 		case 1:
 			goto cache;
 		case -1:
@@ -215,13 +214,13 @@ fetch_one(struct imap_sess *s, const struct fetch *f, size_t seq,
 			break;
 		case IMAP_FETCH_ENVELOPE:
 			(void)buf_printf(b, "%sENVELOPE ", sep);
-			if (cached_item(s, f->blobs, m->uid,
+			if (cached_item(s, f->blobs, m,
 			    MAILINDEX_BLOB_ENVELOPE, &msg, b) == -1)
 				goto out;
 			break;
 		case IMAP_FETCH_BODYSTRUCTURE:
 			(void)buf_printf(b, "%sBODYSTRUCTURE ", sep);
-			if (cached_item(s, f->blobs, m->uid,
+			if (cached_item(s, f->blobs, m,
 			    MAILINDEX_BLOB_BODYSTRUCTURE, &msg, b) == -1)
 				goto out;
 			break;

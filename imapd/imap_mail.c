@@ -105,6 +105,7 @@ imap_sess_exit(struct imap_sess *s, const char *bye, const char *why)
 	imap_cmd_free(&s->cmd);
 	imap_reader_free(&s->rd);
 	free(s->rbuf);
+	buf_free(&s->envscratch);
 	netio_free(&s->io);
 	_exit(0);
 }

@@ -95,7 +95,8 @@ void	imap_search_msg_free(struct imap_search_msg *);
  * Reads the message: the header at least, and all of it parsed when
  * whole (the body keys). 0, or -1 (gone or failed set).
  */
-#define IMAP_SEARCH_HEADER_READ	16384	/* read first for the header */
+#define IMAP_SEARCH_HEADER_READ	16384	/* read at most for the header */
+#define IMAP_SEARCH_HEADER_FIRST 4096	/* read first: most headers fit */
 int	imap_search_msg_load(struct imap_search_msg *,
 	    struct imap_search_ctx *, uint32_t uid, int whole);
 /* The key's text in the message: 1, 0, -1 no memory. */

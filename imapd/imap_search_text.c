@@ -284,14 +284,21 @@ imap_search_msg_load(struct imap_search_msg *m, struct imap_search_ctx *ctx,
 	 * message and its MIME parse (SEARCH FROM on a big folder).
 	 */
 	if (!whole) {
-		if (read_start(m, fd, size < IMAP_SEARCH_HEADER_READ ? size :
-		    IMAP_SEARCH_HEADER_READ) == -1) {
+		ssize_t got;
+
+		free(m->data);
+		m->len = 0;
+		/* One byte more: never malloc(0). */
+		if ((m->data = malloc(IMAP_SEARCH_HEADER_READ + 1)) == NULL ||
+		    (got = mime_read_header(fd, size, m->data,
+		    IMAP_SEARCH_HEADER_FIRST, IMAP_SEARCH_HEADER_READ,
+		    &m->hdr_len)) == -1) {
 			close(fd);
 			m->failed = 1;
 			return -1;
 		}
-		if (mime_header_length(m->data, m->len, &m->hdr_len) ||
-		    m->len == size) {
+		m->len = (size_t)got;
+		if (m->hdr_len != 0 || m->len == size) {
 			if (m->hdr_len == 0)
 				m->hdr_len = m->len;	/* all header */
 			close(fd);

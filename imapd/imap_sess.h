@@ -62,6 +62,8 @@ struct imap_sess {
 	unsigned long		 nfetch, nstore, nexpunged, nappend;
 	char			*rbuf;		/* FETCH's read buffer */
 	size_t			 rcap;
+	/* ENVELOPE from a header's scratch space, kept between messages. */
+	struct buf		 envscratch;
 };
 
 /* Answers (imap_mail.c); each counts towards IMAP_ERRORS_MAX if BAD. */

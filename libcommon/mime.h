@@ -11,7 +11,10 @@
 #ifndef POSTERN_MIME_H
 #define POSTERN_MIME_H
 
+#include <sys/types.h>
+
 #include <stddef.h>
+#include <stdint.h>
 
 #include "buf.h"
 
@@ -160,6 +163,17 @@ int	mime_header_next(const char *hdr, size_t len, size_t *pos,
  * reader of the header alone stop at it.
  */
 int	mime_header_length(const char *d, size_t n, size_t *end);
+/*
+ * Reads the start of the message on fd into buf (cap bytes) for its
+ * header alone: first bytes (fewer when size, if not 0, says the file
+ * is shorter), and up to cap only when the header did not end in them.
+ * The bytes read, or -1 (errno); *hdr_len the header's length with its
+ * empty line (mime_header_length) when it ended in them, else 0: a
+ * header longer than cap, or a file with no empty line (all header when
+ * it was read whole).
+ */
+ssize_t	mime_read_header(int fd, uint64_t size, char *buf, size_t first,
+	    size_t cap, size_t *hdr_len);
 /*
  * The nth (0-based) field called name: its value unfolded (line ends
  * before whitespace removed), leading and trailing whitespace trimmed,

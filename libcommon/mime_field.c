@@ -16,6 +16,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "fsutil.h"
 #include "mime_int.h"
 
 /* A parameter as written, before RFC 2231 joins its sections. */
@@ -607,4 +608,29 @@ mime_header_get(const char *h, size_t n, const char *name, size_t nth,
 		return buf_cstr(out);
 	}
 	return -1;
+}
+
+ssize_t
+mime_read_header(int fd, uint64_t size, char *buf, size_t first, size_t cap,
+    size_t *hdr_len)
+{
+	size_t	want = first < cap ? first : cap, got;
+	ssize_t	r;
+
+	*hdr_len = 0;
+	if (size != 0 && size < want)
+		want = (size_t)size;
+	if ((r = fs_pread_full(fd, buf, want, 0)) == -1)
+		return -1;
+	got = (size_t)r;
+	/* Ended, or nothing more to read (the end of the file, or cap). */
+	if (mime_header_length(buf, got, hdr_len) || got < want ||
+	    want == cap || (size != 0 && got == size))
+		return (ssize_t)got;
+	want = size != 0 && size < cap ? (size_t)size : cap;
+	if ((r = fs_pread_full(fd, buf + got, want - got, (off_t)got)) == -1)
+		return -1;
+	got += (size_t)r;
+	(void)mime_header_length(buf, got, hdr_len);
+	return (ssize_t)got;
 }

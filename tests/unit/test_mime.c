@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -994,6 +995,59 @@ test_chunking_same_tree(void **state)
 	free(deep);
 }
 
+/* A file holding text, open for reading at offset 0 (unlinked). */
+static int
+text_file(const char *text, size_t len)
+{
+	char	path[] = "/tmp/test_mime.XXXXXX";
+	int	fd = mkstemp(path);
+
+	assert_true(fd >= 0);
+	unlink(path);
+	assert_int_equal(write(fd, text, len), (ssize_t)len);
+	return fd;
+}
+
+/*
+ * A header read alone: the first bytes when it ends in them, up to the
+ * cap when it does not, never past a size the caller knows, and a file
+ * without an empty line read to its end (or the cap).
+ */
+static void
+test_read_header(void **state)
+{
+	char	 buf[64], big[200];
+	size_t	 hl;
+	int	 fd;
+
+	(void)state;
+	fd = text_file("A: 1\r\n\r\nbody\r\n", 14);
+	assert_int_equal(mime_read_header(fd, 0, buf, 16, 64, &hl), 14);
+	assert_int_equal(hl, 8);
+	/* A size known: no read past it. */
+	assert_int_equal(mime_read_header(fd, 10, buf, 16, 64, &hl), 10);
+	assert_int_equal(hl, 8);
+	close(fd);
+	/* Longer than first: read on up to cap, where it ends. */
+	memset(big, 'x', sizeof(big));
+	memcpy(big, "Subject: ", 9);
+	memcpy(big + 40, "\n\nbody", 6);
+	fd = text_file(big, sizeof(big));
+	assert_int_equal(mime_read_header(fd, 0, buf, 16, 64, &hl), 64);
+	assert_int_equal(hl, 42);
+	/* Past the cap: no end found. */
+	assert_int_equal(mime_read_header(fd, 0, buf, 16, 32, &hl), 32);
+	assert_int_equal(hl, 0);
+	close(fd);
+	/* No empty line at all: the whole (short) file. */
+	fd = text_file("A: 1\r\nB: 2\r\n", 12);
+	assert_int_equal(mime_read_header(fd, 0, buf, 8, 64, &hl), 12);
+	assert_int_equal(hl, 0);
+	assert_int_equal(mime_read_header(fd, 12, buf, 8, 64, &hl), 12);
+	close(fd);
+	assert_int_equal(mime_read_header(-1, 0, buf, 8, 64, &hl), -1);
+}
+
 int
 main(void)
 {
@@ -1017,6 +1071,7 @@ main(void)
 		cmocka_unit_test(test_part_limit),
 		cmocka_unit_test(test_header_limits),
 		cmocka_unit_test(test_chunking_same_tree),
+		cmocka_unit_test(test_read_header),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
