@@ -753,12 +753,14 @@ mi_quick_post(struct mailindex_folder *f, int pre, uint64_t modseq)
 	}
 	/*
 	 * Another program's change between the check and ours, in the
-	 * grain of ours, would hide behind it: not past the next verify.
+	 * grain of ours, would hide behind it: a full sync once that grain
+	 * is over. An earlier one still due stays first: changes that
+	 * keep coming must not put it off.
 	 */
 	v = quick_verify_at(t, now_ns());
 	memcpy(f->q.mtimes, t, sizeof(f->q.mtimes));
 	f->q.modseq = modseq;
-	if (v != 0 && (f->q.verify == 0 || v > f->q.verify))
+	if (v != 0 && (f->q.verify == 0 || v < f->q.verify))
 		f->q.verify = v;
 }
 
