@@ -33,6 +33,11 @@
 
 #define MI_KEY_MAX	(PATH_MAX + 16)
 
+/* Above this many records a folder's uidlist is not kept between syncs. */
+#define MI_UIDLIST_KEEP_MAX	100000
+
+struct uidlist;
+
 /*
  * The quick check (mailindex_sync): new/ and cur/ mtimes and the folder
  * record's MODSEQ as of the last full sync, or of the session's own
@@ -82,6 +87,13 @@ struct mailindex_folder {
 	int		 kw_loaded;
 	struct mi_quick	 q;
 	int		 unnumbered;	/* the last sync left a file without UID */
+	/*
+	 * The uidlist as a full sync last read it, while the file is that
+	 * one (device, inode, size: Dovecot and we only append in place or
+	 * rename a new file over it), so that the next full sync finding
+	 * no new file need not read and parse it again.
+	 */
+	struct uidlist	*ul;
 };
 
 /* The folder record (H). */

@@ -295,6 +295,41 @@ restore_cb(void *arg)
  * The uidlist with a UID for every listed file (those it could not give
  * one keep UID 0 and wait for the next sync). NULL with errno.
  */
+/*
+ * The UIDs of s's files from the uidlist the last full sync read (f->ul),
+ * if the file is still that one and every file has one: 1, else 0.
+ */
+static int
+uids_kept(struct mailindex_folder *f, struct scan *s)
+{
+	struct stat	st;
+	size_t		i;
+
+	if (f->ul == NULL || fstatat(f->dirfd, UIDLIST_FILE, &st,
+	    AT_SYMLINK_NOFOLLOW) == -1 || st.st_dev != f->ul->file.dev ||
+	    st.st_ino != f->ul->file.ino || st.st_size != f->ul->file.size)
+		return 0;
+	for (i = 0; i < s->n; i++)
+		if ((s->e[i].uid = uidlist_lookup(f->ul, s->e[i].name)) == 0)
+			return 0;
+	f->unnumbered = 0;
+	return 1;
+}
+
+/* Keeps l (the list sync_once used) as f->ul, or frees it. */
+static void
+uids_keep(struct mailindex_folder *f, struct uidlist *l)
+{
+	if (l == f->ul)
+		return;
+	uidlist_free(f->ul);
+	f->ul = NULL;
+	if (l->file.ino != 0 && l->n <= MI_UIDLIST_KEEP_MAX)
+		f->ul = l;
+	else
+		uidlist_free(l);
+}
+
 static struct uidlist *
 uids_assign(struct mailindex_folder *f, struct scan *s)
 {
@@ -303,6 +338,9 @@ uids_assign(struct mailindex_folder *f, struct scan *s)
 	uint32_t	*uids;
 	size_t		 i;
 	int		 e;
+
+	if (!s->fresh && uids_kept(f, s))
+		return f->ul;
 
 	names = calloc(s->n ? s->n : 1, sizeof(*names));
 	uids = calloc(s->n ? s->n : 1, sizeof(*uids));
@@ -648,7 +686,7 @@ sync_once(struct mailindex_folder *f, int flags, int view,
 			qsort(ch->recent, ch->nrecent, sizeof(*ch->recent),
 			    cmp32);
 	}
-	uidlist_free(l);
+	uids_keep(f, l);
 	scan_free(&s);
 	scan_free(&moved);
 	return r;

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "mailindex_int.h"
+#include "uidlist.h"
 
 struct viewarg {
 	uint32_t	*uids;
@@ -197,6 +198,7 @@ mailindex_folder_close(struct mailindex_folder *f)
 	}
 	close(f->dirfd);
 	keywords_clear(&f->kw);
+	uidlist_free(f->ul);
 	free(f->uids);
 	free(f->modseqs);
 	free(f);
