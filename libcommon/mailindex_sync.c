@@ -710,15 +710,20 @@ now_ns(void)
 
 /*
  * When mtimes t may no longer hide a change made in their own grain:
- * the newer plus the grain, with a margin (nanoseconds in a time stamp
- * mean a kernel tick, at most 10 ms; none, whole seconds), or 0 when
- * that is past already.
+ * the newer plus two grains, or 0 when that is past already.
+ * Nanoseconds in a time stamp mean the kernel's coarse clock, a tick
+ * of at most 10 ms (HZ 100), which lags the real-time clock by at most
+ * a tick: once that is 20 ms past the newer mtime, any change gets a
+ * later one. None mean whole seconds (then 2 s).
  */
+#define QUICK_GRAIN_NS		10000000LL
+#define QUICK_GRAIN_COARSE_NS	1000000000LL
+
 static int64_t
 quick_verify_at(const struct timespec t[2], int64_t now)
 {
-	int64_t	grain = t[0].tv_nsec != 0 || t[1].tv_nsec != 0 ?
-		    50000000LL : 1000000000LL;
+	int64_t	grain = 2 * (t[0].tv_nsec != 0 || t[1].tv_nsec != 0 ?
+		    QUICK_GRAIN_NS : QUICK_GRAIN_COARSE_NS);
 	int64_t	newer = ts_ns(&t[0]) > ts_ns(&t[1]) ? ts_ns(&t[0]) :
 		    ts_ns(&t[1]);
 

@@ -529,7 +529,7 @@ elapsed_ms(const struct timespec *since)
  * opened again (a second SELECT); the session's own change keeps it
  * quick, but only within the grain of the mtimes that change left: a
  * change by another program in that grain would hide behind it, so a
- * full sync follows (here it finds the hidden file) within 50 ms.
+ * full sync follows (here it finds the hidden file) within 20 ms.
  */
 static void
 quick_check_trusts_own_changes_within_their_grain(void **state)
@@ -561,7 +561,7 @@ quick_check_trusts_own_changes_within_their_grain(void **state)
 	    0, NULL, NULL), 0);
 	assert_int_equal(mailindex_sync(f, 0, NULL), 0);
 	/* Too slow a machine has gone past the grain: nothing to see. */
-	if ((ms = elapsed_ms(&t0)) < 40)
+	if ((ms = elapsed_ms(&t0)) < 15)
 		assert_int_equal(mailindex_count(f), 5);
 	while (mailindex_count(f) == 5 && elapsed_ms(&t0) < 2000) {
 		struct timespec pause = { 0, 5000000 };
