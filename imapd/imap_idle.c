@@ -76,7 +76,7 @@ imap_cmd_idle(struct imap_sess *s)
 	char			 line[64];
 	size_t			 len;
 	enum netio_status	 st;
-	int			 ifd, wait_s, rc;
+	int			 ifd, wait_s, rc, timeout, due;
 	int64_t			 end;
 
 	if (s->req.nargs != 0) {
@@ -101,8 +101,13 @@ imap_cmd_idle(struct imap_sess *s)
 			pfd[0].events = POLLIN;
 			pfd[1].fd = ifd;
 			pfd[1].events = POLLIN;
-			rc = poll(pfd, ifd != -1 ? 2 : 1, s->sel != NULL ?
-			    wait_s * 1000 : 60000);
+			timeout = s->sel != NULL ? wait_s * 1000 : 60000;
+			/* A change the quick check may not see: looked for. */
+			if (s->sel != NULL &&
+			    (due = mailindex_quick_due_ms(s->sel)) >= 0 &&
+			    due < timeout)
+				timeout = due;
+			rc = poll(pfd, ifd != -1 ? 2 : 1, timeout);
 			if (rc == -1 && errno != EINTR)
 				imap_sess_exit(s, NULL, "poll error");
 			if (rc == -1)

@@ -132,6 +132,13 @@ void		 mailindex_folder_close(struct mailindex_folder *);
 int		 mailindex_folder_forget(struct mailindex *, const char *path);
 
 /*
+ * Milliseconds until a sync must list the folder again although nothing
+ * it can see changed (the grain of an mtime its quick check trusts:
+ * mailindex_sync.c); -1 when none is due. A waiting session (IDLE)
+ * syncs by then.
+ */
+int	mailindex_quick_due_ms(const struct mailindex_folder *);
+/*
  * Brings the index up to date with the Maildir and the uidlist, then
  * the view up to date with the index, and reports the difference
  * (ch may be NULL; free it with mailindex_changes_free). Files without

@@ -801,10 +801,26 @@ mi_quick_post(struct mailindex_folder *f, int pre, uint64_t modseq)
 	 * keep coming must not put it off.
 	 */
 	v = quick_verify_at(t, now_ns());
-	memcpy(f->q.mtimes, t, sizeof(f->q.mtimes));
+	/*
+	 * cur/ as the change left it. new/ only if the change left it as
+	 * it was: a delivery meanwhile must not hide behind our change (a
+	 * STORE or EXPUNGE that touched new/ then costs a full sync).
+	 */
+	f->q.mtimes[1] = t[1];
 	f->q.modseq = modseq;
 	if (v != 0 && (f->q.verify == 0 || v < f->q.verify))
 		f->q.verify = v;
+}
+
+int
+mailindex_quick_due_ms(const struct mailindex_folder *f)
+{
+	int64_t	left;
+
+	if (!f->q.on || f->q.verify == 0)
+		return -1;
+	left = (f->q.verify - now_ns()) / 1000000 + 1;
+	return left < 0 ? 0 : left > INT32_MAX ? INT32_MAX : (int)left;
 }
 
 int

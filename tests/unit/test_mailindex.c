@@ -561,8 +561,11 @@ quick_check_trusts_own_changes_within_their_grain(void **state)
 	    0, NULL, NULL), 0);
 	assert_int_equal(mailindex_sync(f, 0, NULL), 0);
 	/* Too slow a machine has gone past the grain: nothing to see. */
-	if ((ms = elapsed_ms(&t0)) < 15)
+	if ((ms = elapsed_ms(&t0)) < 15) {
 		assert_int_equal(mailindex_count(f), 5);
+		/* What IDLE waits for at most before it looks. */
+		assert_in_range(mailindex_quick_due_ms(f), 0, 21);
+	}
 	while (mailindex_count(f) == 5 && elapsed_ms(&t0) < 2000) {
 		struct timespec pause = { 0, 5000000 };
 
@@ -588,6 +591,15 @@ quick_check_trusts_own_changes_within_their_grain(void **state)
 		nanosleep(&pause, NULL);
 	}
 	assert_int_equal(mailindex_count(f), 7);
+	/* Settled: nothing due. */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (mailindex_quick_due_ms(f) != -1 && elapsed_ms(&t0) < 2000) {
+		struct timespec pause = { 0, 5000000 };
+
+		nanosleep(&pause, NULL);
+		assert_int_equal(mailindex_sync(f, 0, NULL), 0);
+	}
+	assert_int_equal(mailindex_quick_due_ms(f), -1);
 	mailindex_folder_close(f);
 	mailindex_close(ix);
 }
