@@ -257,7 +257,7 @@ uidlist_drop(struct mailindex_folder *f, const uint32_t *uids, size_t n)
 
 	if (uidlist_lock(f->dirfd, f->ix->lock_wait, &lk) != 1)
 		return;
-	if (uidlist_read(f->dirfd, &l, &err) == 1) {
+	if (uidlist_read_locked(f->dirfd, &l, &err) == 1) {
 		for (i = 0; i < n; i++)
 			(void)uidlist_remove(l, uids[i]);
 		if (uidlist_write(&lk, l) == -1)

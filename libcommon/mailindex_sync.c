@@ -709,25 +709,31 @@ now_ns(void)
 }
 
 /*
- * When mtimes t may no longer hide a change made in their own grain:
- * the newer plus two grains, or 0 when that is past already.
- * Nanoseconds in a time stamp mean the kernel's coarse clock, a tick
- * of at most 10 ms (HZ 100), which lags the real-time clock by at most
- * a tick: once that is 20 ms past the newer mtime, any change gets a
- * later one. None mean whole seconds (then 2 s).
+ * A kernel tick of the coarse clock that gives nanosecond time stamps:
+ * at most 10 ms (HZ 100), and that clock lags the real-time one by at
+ * most a tick. Time stamps without nanoseconds are whole seconds.
  */
 #define QUICK_GRAIN_NS		10000000LL
 #define QUICK_GRAIN_COARSE_NS	1000000000LL
 
+/*
+ * When mtimes t, read at time ref (CLOCK_REALTIME ns), may no longer
+ * hide a change: two grains past the newer, since a change made until
+ * then may still get that same mtime. 0 when that was over by ref (a
+ * change after ref gets a later mtime; INT64_MIN: never 0); when it is
+ * due already, now: the next sync lists the folder.
+ */
 static int64_t
-quick_verify_at(const struct timespec t[2], int64_t now)
+quick_verify_at(const struct timespec t[2], int64_t ref, int64_t now)
 {
 	int64_t	grain = 2 * (t[0].tv_nsec != 0 || t[1].tv_nsec != 0 ?
 		    QUICK_GRAIN_NS : QUICK_GRAIN_COARSE_NS);
 	int64_t	newer = ts_ns(&t[0]) > ts_ns(&t[1]) ? ts_ns(&t[0]) :
 		    ts_ns(&t[1]);
 
-	return newer + grain > now ? newer + grain : 0;
+	if (newer + grain <= ref)
+		return 0;
+	return newer + grain > now ? newer + grain : now;
 }
 
 /*
@@ -753,7 +759,7 @@ quick_unchanged(struct mailindex_folder *f, int flags, struct mi_fhdr *h)
 /* After a full sync that began at before[]: the next may be quick. */
 static void
 quick_note(struct mailindex_folder *f, int flags,
-    const struct timespec before[2], int ok)
+    const struct timespec before[2], int64_t read_at, int ok)
 {
 	struct mi_fhdr	h;
 
@@ -763,7 +769,8 @@ quick_note(struct mailindex_folder *f, int flags,
 	memcpy(f->q.mtimes, before, sizeof(f->q.mtimes));
 	f->q.modseq = h.highestmodseq;
 	f->q.flags = flags;
-	f->q.verify = quick_verify_at(before, now_ns());
+	/* Measured from when before[] was read, not from now. */
+	f->q.verify = quick_verify_at(before, read_at, now_ns());
 	f->q.on = 1;
 }
 
@@ -795,12 +802,13 @@ mi_quick_post(struct mailindex_folder *f, int pre, uint64_t modseq)
 		return;
 	}
 	/*
-	 * Another program's change between the check and ours, in the
-	 * grain of ours, would hide behind it: a full sync once that grain
-	 * is over. An earlier one still due stays first: changes that
-	 * keep coming must not put it off.
+	 * Another program's change to cur/ between the check and now
+	 * hides behind ours, whenever it came: a full sync is always due,
+	 * once the grain of what was read is over (at once if it is). An
+	 * earlier one still due stays first: changes that keep coming
+	 * must not put it off.
 	 */
-	v = quick_verify_at(t, now_ns());
+	v = quick_verify_at(t, INT64_MIN, now_ns());
 	/*
 	 * cur/ as the change left it. new/ only if the change left it as
 	 * it was: a delivery meanwhile must not hide behind our change (a
@@ -829,6 +837,7 @@ mailindex_sync(struct mailindex_folder *f, int flags,
 {
 	struct timespec	before[2];
 	struct mi_fhdr	h;
+	int64_t		read_at;
 	int		try, have;
 
 	if (ch != NULL)
@@ -850,10 +859,12 @@ mailindex_sync(struct mailindex_folder *f, int flags,
 		if (mi_check_now(f->ix) == -1)
 			return -1;
 		/* Before the listing: a change after it is newer. */
+		read_at = now_ns();
 		have = dir_mtimes(f->dirfd, before) == 0;
 		if (sync_once(f, flags, 1, ch) == 0) {
 			/* A file left without a UID is tried again next time. */
-			quick_note(f, flags, before, have && !f->unnumbered);
+			quick_note(f, flags, before, read_at,
+			    have && !f->unnumbered);
 			return 0;
 		}
 		if (!f->ix->corrupt)

@@ -212,6 +212,9 @@ mailindex_folder_forget(struct mailindex *ix, const char *path)
 	size_t		 len = strlen(path);
 	int		 ok;
 
+	/* A folder made again under this path starts without it. */
+	if (strcmp(ix->quick_path, path) == 0)
+		ix->quick_path[0] = '\0';
 	/* The same bound as mailindex_folder_open: the same keys. */
 	if (len == 0 || len + 2 > MI_KEY_MAX - 16) {
 		errno = ENAMETOOLONG;

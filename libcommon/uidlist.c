@@ -535,13 +535,34 @@ fail:
 	return -1;
 }
 
+static int	read_file(int, struct uidlist **, struct uidlist_error *, int);
+
 int
 uidlist_read(int dirfd, struct uidlist **out, struct uidlist_error *err)
 {
+	return read_file(dirfd, out, err, 0);
+}
+
+int
+uidlist_read_locked(int dirfd, struct uidlist **out, struct uidlist_error *err)
+{
+	return read_file(dirfd, out, err, 1);
+}
+
+/*
+ * uidlist_read's work; with drop_partial (under the lock, where no
+ * writer can be midway), a last record line without its newline (a
+ * write cut short by a crash) is dropped instead of the whole file,
+ * and the list is marked to be rewritten whole (file.ino 0).
+ */
+static int
+read_file(int dirfd, struct uidlist **out, struct uidlist_error *err,
+    int drop_partial)
+{
 	struct stat	 st;
-	char		*text;
+	char		*text, *nl;
 	ssize_t		 n;
-	int		 fd, e;
+	int		 fd, e, cut = 0;
 
 	*out = NULL;
 	memset(err, 0, sizeof(*err));
@@ -584,12 +605,19 @@ uidlist_read(int dirfd, struct uidlist **out, struct uidlist_error *err)
 		return -1;
 	}
 	e = uidlist_parse(text, (size_t)n, out, err);
+	if (e != 0 && drop_partial && err->truncated && err->line > 1 &&
+	    (nl = memrchr(text, '\n', (size_t)n)) != NULL) {
+		e = uidlist_parse(text, (size_t)(nl - text) + 1, out, err);
+		cut = 1;
+	}
 	free(text);
 	if (e != 0)
 		return -1;
 	(*out)->file.dev = st.st_dev;
-	(*out)->file.ino = st.st_ino;
+	(*out)->file.ino = cut ? 0 : st.st_ino;
 	(*out)->file.size = (off_t)n;
+	if (cut)
+		seterr(err, 0, "a last line cut short (dropped)");
 	return 1;
 }
 

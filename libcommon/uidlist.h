@@ -83,6 +83,14 @@ int	uidlist_parse(const char *text, size_t len, struct uidlist **,
  * unreadable or refused (err says why).
  */
 int	uidlist_read(int dirfd, struct uidlist **, struct uidlist_error *err);
+/*
+ * The same under the list's lock, where no writer can be midway: a last
+ * line without its newline is a write a crash cut short, dropped (err
+ * says so, with 1 returned) rather than the whole file refused; the
+ * list is then rewritten whole, never appended to.
+ */
+int	uidlist_read_locked(int dirfd, struct uidlist **,
+	    struct uidlist_error *err);
 /* The UID of a Maildir file name (its ":2," info ignored), or 0. */
 uint32_t uidlist_lookup(struct uidlist *, const char *filename);
 /* The index of uid in recs, or -1. */

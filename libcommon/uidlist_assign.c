@@ -117,7 +117,9 @@ uidlist_assign(int dirfd, const char *label, int lock_wait,
 	}
 	uidlist_free(l);
 	l = NULL;
-	r = uidlist_read(dirfd, &l, &err);
+	r = uidlist_read_locked(dirfd, &l, &err);
+	if (r == 1 && err.msg[0] != '\0')
+		log_warnx("%s/%s: %s", label, UIDLIST_FILE, err.msg);
 	if (r != 1) {
 		if (r == -1 && errno != EINVAL)
 			goto fail;
@@ -195,7 +197,7 @@ uidlist_forget(int dirfd, const char *label, int lock_wait,
 			errno = EAGAIN;
 		return -1;
 	}
-	if ((r = uidlist_read(dirfd, &l, &err)) != 1) {
+	if ((r = uidlist_read_locked(dirfd, &l, &err)) != 1) {
 		/* Nothing to forget in a list that is not there. */
 		dotlock_release(&lk);
 		if (r == -1)

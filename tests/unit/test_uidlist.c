@@ -487,6 +487,41 @@ test_new_records_are_appended_in_place(void **state)
 	assert_int_equal(errno, EPERM);
 }
 
+/*
+ * A last line cut short (a crash during an append): refused without the
+ * lock (a writer may be midway), dropped under it, and the list then
+ * rewritten whole rather than appended to after the fragment.
+ */
+static void
+test_cut_last_line_dropped_under_the_lock(void **state)
+{
+	char			*names[] = { "9.M9P9.h" }, *text;
+	uint32_t		 uids[1];
+	struct uidlist		*l;
+	struct uidlist_error	 err;
+
+	(void)state;
+	put("3 V7 N3 G0123456789abcdef0123456789abcdef\n1 :1.M1P1.h\n"
+	    "2 :2.M2");
+	assert_int_equal(uidlist_read(dfd, &l, &err), -1);
+	assert_true(err.truncated);
+	assert_int_equal(uidlist_read_locked(dfd, &l, &err), 1);
+	assert_int_equal(l->n, 1);
+	assert_int_equal(l->file.ino, 0);
+	uidlist_free(l);
+	assert_non_null(l = uidlist_assign(dfd, "t", 0, names, 1, 0, uids,
+	    NULL, NULL));
+	uidlist_free(l);
+	assert_int_equal(uids[0], 3);
+	text = file_text();
+	assert_string_equal(text, "3 V7 N4 G0123456789abcdef0123456789abcdef\n"
+	    "1 :1.M1P1.h\n3 :9.M9P9.h\n");
+	free(text);
+	/* A header cut short is no list at all. */
+	put("3 V7 N3");
+	assert_int_equal(uidlist_read_locked(dfd, &l, &err), -1);
+}
+
 static void
 test_read_refuses_links_and_broken(void **state)
 {
@@ -616,6 +651,7 @@ main(void)
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_written_file_reads_back),
 		cmocka_unit_test(test_new_records_are_appended_in_place),
+		cmocka_unit_test(test_cut_last_line_dropped_under_the_lock),
 		cmocka_unit_test(test_read_refuses_links_and_broken),
 		cmocka_unit_test(test_lock_refused_while_held),
 		cmocka_unit_test(test_stale_lock_broken),
