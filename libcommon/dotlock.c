@@ -70,14 +70,13 @@ ours(const struct dotlock *l, const char *lockname)
 
 /*
  * Before writing under the lock: held (EPERM otherwise) and not broken
- * and retaken by someone else since (ESTALE); tmp (if not NULL) gets
- * the temporary file's name. 0 or -1.
+ * and retaken by someone else since (ESTALE); lockname (room for
+ * DOTLOCK_NAME_MAX) gets the lock file's name, tmp (if not NULL) the
+ * temporary file's. 0 or -1.
  */
 static int
-still_held(const struct dotlock *l, char *tmp)
+still_held(const struct dotlock *l, char *lockname, char *tmp)
 {
-	char	lockname[DOTLOCK_NAME_MAX];
-
 	if (!l->held) {
 		errno = EPERM;
 		return -1;
@@ -135,10 +134,11 @@ int
 dotlock_append(struct dotlock *l, const struct dotlock_file *f,
     const void *data, size_t len)
 {
+	char		lockname[DOTLOCK_NAME_MAX];
 	struct stat	st;
 	int		fd, e;
 
-	if (still_held(l, NULL) == -1)
+	if (still_held(l, lockname, NULL) == -1)
 		return -1;
 	if ((fd = openat(l->dirfd, l->name, O_WRONLY | O_APPEND | O_NOFOLLOW |
 	    O_CLOEXEC)) == -1)
@@ -236,16 +236,8 @@ dotlock_touch(struct dotlock *l)
 	char		lockname[DOTLOCK_NAME_MAX];
 	struct stat	st;
 
-	if (!l->held) {
-		errno = EPERM;
+	if (still_held(l, lockname, NULL) == -1)
 		return -1;
-	}
-	if (names(l->name, lockname, NULL) == -1)
-		return -1;
-	if (!ours(l, lockname)) {
-		errno = ESTALE;
-		return -1;
-	}
 	if (utimensat(l->dirfd, lockname, NULL, AT_SYMLINK_NOFOLLOW) == -1 ||
 	    fstatat(l->dirfd, lockname, &st, AT_SYMLINK_NOFOLLOW) == -1)
 		return -1;
@@ -268,10 +260,10 @@ dotlock_release(struct dotlock *l)
 int
 dotlock_replace(struct dotlock *l, const void *data, size_t len, mode_t mode)
 {
-	char	tmp[DOTLOCK_NAME_MAX];
+	char	lockname[DOTLOCK_NAME_MAX], tmp[DOTLOCK_NAME_MAX];
 	int	fd, e;
 
-	if (still_held(l, tmp) == -1)
+	if (still_held(l, lockname, tmp) == -1)
 		return -1;
 	fd = openat(l->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
 	    O_CLOEXEC, mode);
