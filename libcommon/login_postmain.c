@@ -178,11 +178,12 @@ template_child(void *arg, const int *fds, size_t nfds, const void *payload,
 	struct post_template	*t = arg;
 	const char		*p = payload, *nul;
 
-	if (nfds != 2 || len == 0 || p[len - 1] != '\0' ||
+	/* Both strings inside len: the IP's NUL is the payload's last byte. */
+	if (nfds != 2 || len < 3 || p[len - 1] != '\0' ||
 	    (nul = memchr(p, '\0', len)) == NULL || nul == p ||
-	    (size_t)(nul - p) >= sizeof(user) ||
-	    strlcpy(ip, nul + 1, sizeof(ip)) >= sizeof(ip) ||
-	    strlen(nul + 1) + 2 + (size_t)(nul - p) != len)
+	    nul >= p + len - 2 || (size_t)(nul - p) >= sizeof(user) ||
+	    memchr(nul + 1, '\0', len - (size_t)(nul - p) - 1) !=
+	    p + len - 1 || strlcpy(ip, nul + 1, sizeof(ip)) >= sizeof(ip))
 		fatalx("session template: a bad request");
 	memcpy(user, p, (size_t)(nul - p) + 1);
 	snprintf(spec, sizeof(spec), "%d:%d:%s:%s", fds[0], fds[1], user, ip);
