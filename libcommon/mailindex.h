@@ -111,6 +111,8 @@ void		 mailindex_close(struct mailindex *);
 void		 mailindex_set_lock_wait(struct mailindex *, int secs);
 /* How many times this handle threw a broken index away (for tests). */
 unsigned	 mailindex_rebuilds(const struct mailindex *);
+/* How many syncs through this handle read every record (for tests). */
+unsigned	 mailindex_full_syncs(const struct mailindex *);
 
 /*
  * A view of the folder whose Maildir is path ("Maildir" or
@@ -134,7 +136,7 @@ int		 mailindex_folder_forget(struct mailindex *, const char *path);
 /*
  * Milliseconds until a sync must list the folder again although nothing
  * it can see changed (the grain of an mtime its quick check trusts:
- * mailindex_sync.c); -1 when none is due. A waiting session (IDLE)
+ * mailindex_quick.c); -1 when none is due. A waiting session (IDLE)
  * syncs by then.
  */
 int	mailindex_quick_due_ms(const struct mailindex_folder *);

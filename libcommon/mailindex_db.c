@@ -375,6 +375,12 @@ mailindex_rebuilds(const struct mailindex *ix)
 	return ix->rebuilds;
 }
 
+unsigned
+mailindex_full_syncs(const struct mailindex *ix)
+{
+	return ix->full_syncs;
+}
+
 int
 mi_begin(struct mailindex *ix, struct mi_group *g)
 {

@@ -46,12 +46,25 @@ struct uidlist;
  * its timestamps' grain of the listing may have changed again unseen,
  * so a full sync follows once that grain has passed.
  */
+/*
+ * A listing's digest (mailindex_quick.c): the sum of its names' keyed
+ * hashes and their count, so that a change is added or taken out
+ * without the names being kept. Not valid: unknown.
+ */
+struct mi_digest {
+	uint64_t	 sum;
+	uint32_t	 n;
+	int		 valid;
+};
+
 struct mi_quick {
 	int		 on;
 	int		 flags;
 	struct timespec	 mtimes[2];
 	uint64_t	 modseq;
 	int64_t		 verify;
+	struct mi_digest digest;	/* of new/ and cur/ as they should be */
+	struct mi_digest change;	/* the own change under way */
 };
 
 struct mailindex {
@@ -61,6 +74,7 @@ struct mailindex {
 	dev_t		 dev;		/* mailindex.db as opened: one that */
 	ino_t		 ino;		/* changed was rebuilt by another */
 	unsigned	 rebuilds;
+	unsigned	 full_syncs;
 	int		 lock_wait;	/* seconds, for a dot-lock */
 	int		 corrupt;	/* a database error since the last reset */
 	struct timespec	 checked;	/* the last stat of mailindex.db */
@@ -192,14 +206,46 @@ int	mi_push32(uint32_t **, size_t *n, uint32_t);
 int	mi_view_load(struct mailindex_folder *, struct mi_group *,
 	    struct mailindex_changes *);
 /* Throws the index away and rebuilds the folder's part, view untouched. */
+/* mailindex_sync.c: new/'s and cur/'s mtimes, in t[0] and t[1]. */
+int	mi_dir_mtimes(int dirfd, struct timespec t[2]);
+/*
+ * Calls fn for each file of new/ or cur/ a sync would take (not dot
+ * files, no control bytes), until it returns non-zero.
+ */
+int	mi_list_dir(int dirfd, const char *sub, int in_new,
+	    int (*fn)(void *, int in_new, const char *name), void *arg);
+
+/* mailindex_quick.c: CLOCK_REALTIME in ns (INT64_MAX without a clock). */
+int64_t	mi_now_ns(void);
+/* Adds (sign 1) or takes out (-1) a file of new/ or cur/. */
+void	mi_digest_name(struct mi_digest *, int in_new, const char *name,
+	    int sign);
+/*
+ * Whether the folder is as the quick state says (listing it again when
+ * the grain of its mtimes is over): 1 with its record in h, else 0 and
+ * a full sync is due.
+ */
+int	mi_quick_check(struct mailindex_folder *, int flags, struct mi_fhdr *);
+/*
+ * After a full sync that read the mtimes before[] at read_at and took
+ * the listing listed (ok: one to trust): the next sync may be quick.
+ */
+void	mi_quick_note(struct mailindex_folder *, int flags,
+	    const struct timespec before[2], int64_t read_at,
+	    const struct mi_digest *listed, int ok);
 /*
  * Around the session's own change to a folder's files and records,
  * inside its write group: pre (with the group's MODSEQ before) says
- * whether the quick state still describes the folder; post (with the
+ * whether the quick state still describes the folder; mi_quick_name
+ * tells it each file the change adds or takes out; post (with the
  * MODSEQ the group ends with) then makes it describe the folder with
  * the change, so that the next sync need not list it again.
  */
 int	mi_quick_pre(struct mailindex_folder *, uint64_t modseq);
+/* The start of pre alone, for a change whose files came before. */
+void	mi_quick_begin(struct mailindex_folder *);
+void	mi_quick_name(struct mailindex_folder *, int in_new,
+	    const char *name, int sign);
 /* The directories half of pre, for a change made before the group. */
 int	mi_quick_dirs(struct mailindex_folder *);
 void	mi_quick_post(struct mailindex_folder *, int pre, uint64_t modseq);

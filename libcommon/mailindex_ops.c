@@ -137,6 +137,8 @@ rename_flags(struct mailindex_folder *f, struct mailindex_msg *m,
 		msg_path(to, sizeof(to), 0, nn);
 		if (strcmp(from, to) == 0 ||
 		    renameat(f->dirfd, from, f->dirfd, to) == 0) {
+			mi_quick_name(f, m->in_new, m->name, -1);
+			mi_quick_name(f, 0, nn, 1);
 			strlcpy(m->name, nn, sizeof(m->name));
 			m->in_new = 0;
 			m->flags = nf;
@@ -163,7 +165,7 @@ store_once(struct mailindex_folder *f, const uint32_t *uids, size_t n,
 	struct mailindex_msg	m;
 	struct keywords_flags	nf = { 0, 0 };
 	size_t			i, seq;
-	int			r, seen, ok = 0, quick = 0;
+	int			r, seen, ok = 0, quick = 0, current = 0;
 
 	if (mi_begin(f->ix, &g) == -1)
 		return -1;
@@ -173,6 +175,9 @@ store_once(struct mailindex_folder *f, const uint32_t *uids, size_t n,
 		goto out;
 	}
 	quick = mi_quick_pre(f, h.highestmodseq);
+	/* The view is the index: with only our changes it stays so. */
+	current = h.highestmodseq == f->highestmodseq &&
+	    h.uidvalidity == f->uidvalidity;
 	for (i = 0; i < n; i++) {
 		if ((r = mi_msg_get(f, &g, uids[i], &m)) == -1)
 			goto out;
@@ -205,6 +210,8 @@ store_once(struct mailindex_folder *f, const uint32_t *uids, size_t n,
 		 */
 		if (seen)
 			f->modseqs[seq - 1] = m.modseq;
+		else
+			current = 0;
 	}
 	if (mi_fhdr_put(f, &g, &h) == -1)
 		goto out;
@@ -212,6 +219,9 @@ store_once(struct mailindex_folder *f, const uint32_t *uids, size_t n,
 out:
 	if (mi_end(f->ix, &g, ok) == -1)
 		return -1;
+	/* The next sync need not load the view again. */
+	if (ok && current)
+		f->highestmodseq = h.highestmodseq;
 	mi_quick_post(f, quick, h.highestmodseq);
 	return 0;
 }
@@ -301,9 +311,12 @@ expunge_once(struct mailindex_folder *f, const uint32_t *uids, size_t n,
 		if (deleted_only && !(m.flags.sys & KEYWORDS_TRASHED))
 			continue;
 		msg_path(path, sizeof(path), m.in_new, m.name);
-		if (unlinkat(f->dirfd, path, 0) == -1) {
+		if (unlinkat(f->dirfd, path, 0) == 0)
+			mi_quick_name(f, m.in_new, m.name, -1);
+		else {
 			if (errno != ENOENT)
 				goto fail;
+			/* Renamed by another program: the verify fails. */
 			if (find_file(f, m.name, m.name, sizeof(m.name),
 			    &m.in_new) == 0) {
 				if (deleted_only && (keywords_flags_parse(m.name,

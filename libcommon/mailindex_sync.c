@@ -88,12 +88,13 @@ name_ok(const char *name)
 	return 1;
 }
 
-static int
-scan_dir(int dirfd, const char *sub, int in_new, struct scan *s)
+int
+mi_list_dir(int dirfd, const char *sub, int in_new,
+    int (*fn)(void *, int, const char *), void *arg)
 {
 	struct dirent	*de;
 	DIR		*d;
-	int		 fd;
+	int		 fd, r = 0;
 
 	if ((fd = openat(dirfd, sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC |
 	    O_NOFOLLOW)) == -1)
@@ -102,32 +103,35 @@ scan_dir(int dirfd, const char *sub, int in_new, struct scan *s)
 		close(fd);
 		return -1;
 	}
-	while ((de = readdir(d)) != NULL) {
-		if (!name_ok(de->d_name))
-			continue;
-		if (s->n == s->cap) {
-			size_t	    cap = s->cap ? s->cap * 2 : 256;
-			struct ent *e;
+	while (r == 0 && (de = readdir(d)) != NULL)
+		if (name_ok(de->d_name))
+			r = fn(arg, in_new, de->d_name);
+	closedir(d);
+	return r == -1 ? -1 : 0;
+}
 
-			if ((e = reallocarray(s->e, cap, sizeof(*e))) == NULL)
-				goto fail;
-			s->e = e;
-			s->cap = cap;
-		}
-		if ((s->e[s->n].name = strdup(de->d_name)) == NULL)
-			goto fail;
-		s->e[s->n].uid = 0;
-		s->e[s->n].in_new = (uint8_t)in_new;
-		s->e[s->n].sized = 0;
-		s->e[s->n].size = 0;
-		s->n++;
+static int
+scan_one(void *arg, int in_new, const char *name)
+{
+	struct scan	*s = arg;
+
+	if (s->n == s->cap) {
+		size_t	    cap = s->cap ? s->cap * 2 : 256;
+		struct ent *e;
+
+		if ((e = reallocarray(s->e, cap, sizeof(*e))) == NULL)
+			return -1;
+		s->e = e;
+		s->cap = cap;
 	}
-	closedir(d);
+	if ((s->e[s->n].name = strdup(name)) == NULL)
+		return -1;
+	s->e[s->n].uid = 0;
+	s->e[s->n].in_new = (uint8_t)in_new;
+	s->e[s->n].sized = 0;
+	s->e[s->n].size = 0;
+	s->n++;
 	return 0;
-fail:
-	closedir(d);
-	errno = ENOMEM;
-	return -1;
 }
 
 /*
@@ -182,8 +186,8 @@ new_to_cur(int dirfd, struct scan *moved)
 	close(cfd);
 }
 
-static int
-dir_mtimes(int dirfd, struct timespec t[2])
+int
+mi_dir_mtimes(int dirfd, struct timespec t[2])
 {
 	struct stat st;
 
@@ -204,10 +208,10 @@ scan(struct mailindex_folder *f, struct scan *s)
 
 	for (try = 0; try < SCAN_TRIES; try++) {
 		scan_free(s);
-		if (dir_mtimes(f->dirfd, a) == -1 ||
-		    scan_dir(f->dirfd, "new", 1, s) == -1 ||
-		    scan_dir(f->dirfd, "cur", 0, s) == -1 ||
-		    dir_mtimes(f->dirfd, b) == -1) {
+		if (mi_dir_mtimes(f->dirfd, a) == -1 ||
+		    mi_list_dir(f->dirfd, "new", 1, scan_one, s) == -1 ||
+		    mi_list_dir(f->dirfd, "cur", 0, scan_one, s) == -1 ||
+		    mi_dir_mtimes(f->dirfd, b) == -1) {
 			scan_free(s);
 			return -1;
 		}
@@ -648,22 +652,34 @@ out:
 }
 
 
+/*
+ * listed (if not NULL) gets the digest of the listing, valid when it
+ * held still (mailindex_quick.c).
+ */
 static int
 sync_once(struct mailindex_folder *f, int flags, int view,
-    struct mailindex_changes *ch)
+    struct mailindex_changes *ch, struct mi_digest *listed)
 {
 	struct scan	 s, moved;
 	struct uidlist	*l;
+	size_t		 i;
 	int		 r;
 
 	memset(&s, 0, sizeof(s));
 	memset(&moved, 0, sizeof(moved));
+	f->ix->full_syncs++;
 	if (flags & MAILINDEX_SYNC_NEW_TO_CUR)
 		new_to_cur(f->dirfd, ch != NULL ? &moved : NULL);
 	if (scan(f, &s) == -1) {
 		log_warn("%s: reading the folder", f->path);
 		scan_free(&moved);
 		return -1;
+	}
+	if (listed != NULL) {
+		memset(listed, 0, sizeof(*listed));
+		listed->valid = s.stable;
+		for (i = 0; i < s.n; i++)
+			mi_digest_name(listed, s.e[i].in_new, s.e[i].name, 1);
 	}
 	if ((l = uids_assign(f, &s)) == NULL) {
 		r = errno;
@@ -675,7 +691,6 @@ sync_once(struct mailindex_folder *f, int flags, int view,
 	presize(f, &s);
 	r = sync_index(f, &s, l, view, ch);
 	if (r == 0 && ch != NULL && moved.n > 0) {
-		size_t	 i;
 		uint32_t uid;
 
 		for (i = 0; i < moved.n; i++)
@@ -692,159 +707,21 @@ sync_once(struct mailindex_folder *f, int flags, int view,
 	return r;
 }
 
-static int64_t
-ts_ns(const struct timespec *t)
-{
-	return (int64_t)t->tv_sec * 1000000000LL + t->tv_nsec;
-}
-
-static int64_t
-now_ns(void)
-{
-	struct timespec	now;
-
-	if (clock_gettime(CLOCK_REALTIME, &now) == -1)
-		return INT64_MAX;	/* no clock: nothing is trusted */
-	return ts_ns(&now);
-}
-
-/*
- * A kernel tick of the coarse clock that gives nanosecond time stamps:
- * at most 10 ms (HZ 100), and that clock lags the real-time one by at
- * most a tick. Time stamps without nanoseconds are whole seconds.
- */
-#define QUICK_GRAIN_NS		10000000LL
-#define QUICK_GRAIN_COARSE_NS	1000000000LL
-
-/*
- * When mtimes t, read at time ref (CLOCK_REALTIME ns), may no longer
- * hide a change: two grains past the newer, since a change made until
- * then may still get that same mtime. 0 when that was over by ref (a
- * change after ref gets a later mtime; INT64_MIN: never 0); when it is
- * due already, now: the next sync lists the folder.
- */
-static int64_t
-quick_verify_at(const struct timespec t[2], int64_t ref, int64_t now)
-{
-	int64_t	grain = 2 * (t[0].tv_nsec != 0 || t[1].tv_nsec != 0 ?
-		    QUICK_GRAIN_NS : QUICK_GRAIN_COARSE_NS);
-	int64_t	newer = ts_ns(&t[0]) > ts_ns(&t[1]) ? ts_ns(&t[0]) :
-		    ts_ns(&t[1]);
-
-	if (newer + grain <= ref)
-		return 0;
-	return newer + grain > now ? newer + grain : now;
-}
-
-/*
- * Nothing changed in the directories since the last full sync or the
- * session's own change (a delivery, a rename by another program, an
- * unlink), and the grain of their mtimes has not run out meanwhile: 1
- * and the folder record in h. An idle session's NOOP or IDLE wake-up
- * then costs two stats and one read instead of two directory listings.
- */
-static int
-quick_unchanged(struct mailindex_folder *f, int flags, struct mi_fhdr *h)
-{
-	struct timespec	t[2];
-
-	if (!f->q.on || flags != f->q.flags ||
-	    (f->q.verify != 0 && now_ns() >= f->q.verify) ||
-	    dir_mtimes(f->dirfd, t) == -1 ||
-	    memcmp(t, f->q.mtimes, sizeof(t)) != 0)
-		return 0;
-	return mi_fhdr_get(f, NULL, h) == 1;
-}
-
-/* After a full sync that began at before[]: the next may be quick. */
-static void
-quick_note(struct mailindex_folder *f, int flags,
-    const struct timespec before[2], int64_t read_at, int ok)
-{
-	struct mi_fhdr	h;
-
-	f->q.on = 0;
-	if (!ok || mi_fhdr_get(f, NULL, &h) != 1)
-		return;
-	memcpy(f->q.mtimes, before, sizeof(f->q.mtimes));
-	f->q.modseq = h.highestmodseq;
-	f->q.flags = flags;
-	/* Measured from when before[] was read, not from now. */
-	f->q.verify = quick_verify_at(before, read_at, now_ns());
-	f->q.on = 1;
-}
-
-int
-mi_quick_dirs(struct mailindex_folder *f)
-{
-	struct timespec	t[2];
-
-	return f->q.on && dir_mtimes(f->dirfd, t) == 0 &&
-	    memcmp(t, f->q.mtimes, sizeof(t)) == 0;
-}
-
-int
-mi_quick_pre(struct mailindex_folder *f, uint64_t modseq)
-{
-	return f->q.on && modseq == f->q.modseq && mi_quick_dirs(f);
-}
-
-void
-mi_quick_post(struct mailindex_folder *f, int pre, uint64_t modseq)
-{
-	struct timespec	t[2];
-	int64_t		v;
-
-	if (!pre)
-		return;		/* the next sync lists the folder anyway */
-	if (dir_mtimes(f->dirfd, t) == -1) {
-		f->q.on = 0;
-		return;
-	}
-	/*
-	 * Another program's change to cur/ between the check and now
-	 * hides behind ours, whenever it came: a full sync is always due,
-	 * once the grain of what was read is over (at once if it is). An
-	 * earlier one still due stays first: changes that keep coming
-	 * must not put it off.
-	 */
-	v = quick_verify_at(t, INT64_MIN, now_ns());
-	/*
-	 * cur/ as the change left it. new/ only if the change left it as
-	 * it was: a delivery meanwhile must not hide behind our change (a
-	 * STORE or EXPUNGE that touched new/ then costs a full sync).
-	 */
-	f->q.mtimes[1] = t[1];
-	f->q.modseq = modseq;
-	if (v != 0 && (f->q.verify == 0 || v < f->q.verify))
-		f->q.verify = v;
-}
-
-int
-mailindex_quick_due_ms(const struct mailindex_folder *f)
-{
-	int64_t	left;
-
-	if (!f->q.on || f->q.verify == 0)
-		return -1;
-	left = (f->q.verify - now_ns()) / 1000000 + 1;
-	return left < 0 ? 0 : left > INT32_MAX ? INT32_MAX : (int)left;
-}
-
 int
 mailindex_sync(struct mailindex_folder *f, int flags,
     struct mailindex_changes *ch)
 {
-	struct timespec	before[2];
-	struct mi_fhdr	h;
-	int64_t		read_at;
-	int		try, have;
+	struct timespec		before[2];
+	struct mi_fhdr		h;
+	struct mi_digest	listed;
+	int64_t			read_at;
+	int			try, have;
 
 	if (ch != NULL)
 		memset(ch, 0, sizeof(*ch));
 	if (mi_check_now(f->ix) == -1)
 		return -1;
-	if (quick_unchanged(f, flags, &h) && h.highestmodseq == f->q.modseq) {
+	if (mi_quick_check(f, flags, &h) && h.highestmodseq == f->q.modseq) {
 		/* The records changed only as this session changed them. */
 		if (h.highestmodseq == f->highestmodseq &&
 		    h.uidvalidity == f->uidvalidity)
@@ -859,11 +736,11 @@ mailindex_sync(struct mailindex_folder *f, int flags,
 		if (mi_check_now(f->ix) == -1)
 			return -1;
 		/* Before the listing: a change after it is newer. */
-		read_at = now_ns();
-		have = dir_mtimes(f->dirfd, before) == 0;
-		if (sync_once(f, flags, 1, ch) == 0) {
+		read_at = mi_now_ns();
+		have = mi_dir_mtimes(f->dirfd, before) == 0;
+		if (sync_once(f, flags, 1, ch, &listed) == 0) {
 			/* A file left without a UID is tried again next time. */
-			quick_note(f, flags, before, read_at,
+			mi_quick_note(f, flags, before, read_at, &listed,
 			    have && !f->unnumbered);
 			return 0;
 		}
@@ -881,7 +758,7 @@ mi_rebuild(struct mailindex_folder *f)
 	if (mi_reset(f->ix) == -1)
 		return -1;
 	/* The session's view stays: its next sync reports the difference. */
-	return sync_once(f, 0, 0, NULL);
+	return sync_once(f, 0, 0, NULL, NULL);
 }
 
 int
@@ -928,14 +805,21 @@ mi_index_add(struct mailindex_folder *f, char **names, const uint32_t *uids,
 		goto out;
 	}
 	quick = dirs && f->q.on && h.highestmodseq == f->q.modseq;
+	mi_quick_begin(f);
 	for (i = 0; i < n; i++) {
-		if (uids[i] == 0)
+		/* One left out waits for a full sync: the next is one. */
+		if (uids[i] == 0) {
+			quick = 0;
 			continue;
+		}
 		memset(&e, 0, sizeof(e));
 		e.name = names[i];
 		e.uid = uids[i];
-		if (msg_fill(f, &e, &m) == -1)
+		if (msg_fill(f, &e, &m) == -1) {
+			quick = 0;
 			continue;
+		}
+		mi_quick_name(f, 0, names[i], 1);
 		m.modseq = ++h.highestmodseq;
 		if (mi_msg_put(f, &g, &m) == -1)
 			goto out;
