@@ -36,7 +36,7 @@
 #include "keywords.h"
 
 #define MAILINDEX_DB_FILE	"mailindex.db"
-#define MAILINDEX_VERSION	1
+#define MAILINDEX_VERSION	2	/* 2: mi_crc by words */
 /* Expunges remembered per folder for VANISHED; older ones are dropped. */
 #define MAILINDEX_EXPUNGED_MAX	10000
 /* A blob (ENVELOPE, BODYSTRUCTURE) is a cache entry, not a message. */

@@ -73,16 +73,54 @@ mi_isalive(DB_ENV *env, pid_t pid, db_threadid_t tid, u_int32_t flags)
 	return kill(pid, 0) == 0 || errno == EPERM;
 }
 
+static uint64_t
+rd64(const unsigned char *p)
+{
+	uint64_t w;
+
+	memcpy(&w, p, sizeof(w));	/* host order: a local cache */
+	return w;
+}
+
+/*
+ * A record's checksum. Not a defence against anyone (Berkeley DB's page
+ * checksums catch the disk): it catches a record a bug or another
+ * layout wrote. Four independent lanes, each word xor-ed in and
+ * multiplied by an odd constant, which is a bijection: a change to any
+ * word changes its lane for good. The lanes are folded and mixed
+ * (MurmurHash3's finaliser) down to 32 bits. Byte at a time (FNV-1a)
+ * it was a quarter of a SEARCH FROM's CPU over cached headers.
+ */
 uint32_t
 mi_crc(const void *p, size_t len)
 {
+	const uint64_t		 m = 0x9e3779b97f4a7c15ULL;
 	const unsigned char	*s = p;
-	uint32_t		 h = 2166136261u;
-	size_t			 i;
+	uint64_t		 l[4] = { 0x243f6a8885a308d3ULL,
+				    0x13198a2e03707344ULL,
+				    0xa4093822299f31d0ULL,
+				    0x082efa98ec4e6c89ULL };
+	uint64_t		 h, w;
+	size_t			 i, left = len;
 
-	for (i = 0; i < len; i++)
-		h = (h ^ s[i]) * 16777619u;
-	return h;
+	for (; left >= 32; s += 32, left -= 32)
+		for (i = 0; i < 4; i++)
+			l[i] = (l[i] ^ rd64(s + 8 * i)) * m;
+	for (i = 0; left >= 8; s += 8, left -= 8, i++)
+		l[i] = (l[i] ^ rd64(s)) * m;
+	if (left > 0) {
+		w = 0;
+		memcpy(&w, s, left);
+		l[i] = (l[i] ^ w) * m;
+	}
+	h = l[0] ^ (l[1] << 16 | l[1] >> 48) ^ (l[2] << 32 | l[2] >> 32) ^
+	    (l[3] << 48 | l[3] >> 16) ^ (uint64_t)len;
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ULL;
+	h ^= h >> 33;
+	return (uint32_t)h;
 }
 
 static void
