@@ -22,10 +22,18 @@
 #include "imap_sess.h"
 #include "log.h"
 
-/* What the callbacks get: the session, and the command's cache batch. */
+/* Records read at once for keys that read messages (see FETCH_BATCH). */
+#define SEARCH_BATCH	128
+
+/*
+ * What the callbacks get: the session, the command's cache batch, and
+ * the record of the message being asked about (its file is opened from
+ * it, without another lookup).
+ */
 struct search_arg {
-	struct imap_sess	*s;
-	struct imap_blobs	*bb;
+	struct imap_sess		*s;
+	struct imap_blobs		*bb;
+	const struct mailindex_msg	*cur;
 };
 
 static int
@@ -41,6 +49,8 @@ search_open(void *arg, uint32_t uid)
 {
 	struct search_arg *a = arg;
 
+	if (a->cur != NULL && a->cur->uid == uid)
+		return mailindex_open_rec(a->s->sel, a->cur);
 	return mailindex_open_msg(a->s->sel, uid);
 }
 
@@ -81,6 +91,7 @@ struct search_pass {
 	struct imap_search_ctx		*ctx;
 	struct imap_search_result	*res;
 	struct imap_sess		*s;
+	struct search_arg		*arg;
 	const uint32_t			*uids;	/* the view's */
 	size_t				 n, next;
 	int				 uid;	/* answer UIDs, not numbers */
@@ -91,8 +102,11 @@ struct search_pass {
 static int
 search_ask(struct search_pass *p, uint32_t seq, const struct mailindex_msg *m)
 {
-	int rc = imap_search_match(p->prog, p->ctx, seq, m);
+	int rc;
 
+	p->arg->cur = m;
+	rc = imap_search_match(p->prog, p->ctx, seq, m);
+	p->arg->cur = NULL;
 	if (rc == -1) {
 		log_warn("user=<%s>: SEARCH: message %u of %s could not be "
 		    "read", p->s->user, m->uid, p->s->selname);
@@ -131,8 +145,8 @@ search_scanned(void *arg, const struct mailindex_msg *m)
 static void
 search_pass_run(struct search_pass *p)
 {
-	struct mailindex_msg	m;
-	size_t			i;
+	struct mailindex_msg	*recs;
+	size_t			 i, k;
 
 	if (p->n == 0)
 		return;
@@ -142,10 +156,24 @@ search_pass_run(struct search_pass *p)
 			p->failed = 1;
 		return;
 	}
-	for (i = 0; i < p->n && !p->failed; i++)
-		/* A message gone from the index since the view: no match. */
-		if (mailindex_get(p->s->sel, p->uids[i], &m) == 1)
-			(void)search_ask(p, (uint32_t)(i + 1), &m);
+	/* Read a batch at a time, so no cursor is held while files are. */
+	if ((recs = reallocarray(NULL, SEARCH_BATCH, sizeof(*recs))) == NULL) {
+		p->failed = 1;
+		return;
+	}
+	for (i = 0; i < p->n && !p->failed; i += k) {
+		k = p->n - i < SEARCH_BATCH ? p->n - i : SEARCH_BATCH;
+		if (mailindex_get_many(p->s->sel, p->uids + i, k, recs) == -1) {
+			p->failed = 1;
+			break;
+		}
+		for (size_t j = 0; j < k && !p->failed; j++)
+			/* Gone from the index since the view: no match. */
+			if (recs[j].uid != 0)
+				(void)search_ask(p, (uint32_t)(i + j + 1),
+				    &recs[j]);
+	}
+	free(recs);
 }
 
 void
@@ -196,6 +224,7 @@ imap_cmd_search(struct imap_sess *s, int uid)
 	ctx.header_put = search_header_put;
 	arg.s = s;
 	arg.bb = imap_search_needs_msg(prog) ? imap_blobs_new() : NULL;
+	arg.cur = NULL;
 	ctx.arg = &arg;
 	ctx.now = time(NULL);
 	/* The zone read before the chroot (tzset in imap_mail_run), with
@@ -207,6 +236,7 @@ imap_cmd_search(struct imap_sess *s, int uid)
 	pass.ctx = &ctx;
 	pass.res = &res;
 	pass.s = s;
+	pass.arg = &arg;
 	pass.uids = uids;
 	pass.n = n;
 	pass.uid = uid;

@@ -125,10 +125,20 @@ struct env_lex {
 	char		 c;		/* the special */
 };
 
+/*
+ * RFC 5322 specials, and the NUL byte: a separator dropped like a stray
+ * ',' inside <> (what its first strchr version made of it).
+ */
+static const unsigned char env_specials[256] = {
+	['\0'] = 1, ['('] = 1, [')'] = 1, ['<'] = 1, ['>'] = 1, ['@'] = 1,
+	[','] = 1, [';'] = 1, [':'] = 1, ['\\'] = 1, ['"'] = 1, ['['] = 1,
+	[']'] = 1,
+};
+
 static int
 env_is_special(char c)
 {
-	return strchr("()<>@,;:\\\"[]", c) != NULL;
+	return env_specials[(unsigned char)c];
 }
 
 static void
@@ -168,6 +178,7 @@ env_skip_comment(struct env_lex *l)
 static enum env_tok
 env_next(struct env_lex *l)
 {
+	size_t	start;
 	char	c;
 
 	for (;;) {
@@ -182,10 +193,16 @@ env_next(struct env_lex *l)
 	buf_reset(l->word);
 	c = l->s[l->i];
 	if (c == '"') {
-		for (l->i++; l->i < l->n && l->s[l->i] != '"'; l->i++) {
+		for (l->i++; l->i < l->n && l->s[l->i] != '"';) {
+			size_t run = l->i;
+
 			if (l->s[l->i] == '\\' && l->i + 1 < l->n)
+				run = ++l->i;	/* the escaped byte, as is */
+			l->i++;
+			while (l->i < l->n && l->s[l->i] != '"' &&
+			    l->s[l->i] != '\\')
 				l->i++;
-			buf_append(l->word, l->s + l->i, 1);
+			buf_append(l->word, l->s + run, l->i - run);
 		}
 		if (l->i < l->n)
 			l->i++;
@@ -200,7 +217,8 @@ env_next(struct env_lex *l)
 		buf_cstr(l->word);
 		return ENV_WORD;
 	}
-	if (strchr("<>@,;:", c) != NULL) {
+	if (env_specials[(unsigned char)c] && c != '(' && c != ')' &&
+	    c != '\\' && c != '"' && c != '[' && c != ']') {
 		l->c = c;
 		l->i++;
 		return ENV_SPECIAL;
@@ -212,9 +230,11 @@ env_next(struct env_lex *l)
 		buf_cstr(l->word);
 		return ENV_WORD;
 	}
+	start = l->i;
 	while (l->i < l->n && l->s[l->i] != ' ' && l->s[l->i] != '\t' &&
 	    !env_is_special(l->s[l->i]))
-		buf_append(l->word, l->s + l->i++, 1);
+		l->i++;
+	buf_append(l->word, l->s + start, l->i - start);
 	buf_cstr(l->word);
 	return ENV_WORD;
 }

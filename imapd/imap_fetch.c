@@ -29,6 +29,9 @@
 #include "maildir.h"
 #include "mime.h"
 
+/* Records read at once (a range read each): 128 of ~300 bytes. */
+#define FETCH_BATCH	128
+
 struct fetch {
 	struct imap_fetch_att	 att[IMAP_FETCH_MAX];
 	size_t			 natt;
@@ -48,15 +51,16 @@ struct fetch {
  * cold FETCH 1:* (tests/bench/README, IMAP).
  */
 static struct imap_msg *
-load_msg(struct imap_sess *s, uint32_t uid)
+load_msg(struct imap_sess *s, const struct mailindex_msg *m)
 {
 	struct imap_msg	*msg;
 	struct stat	 st;
 	ssize_t		 got;
+	uint32_t	 uid = m->uid;
 	void		*p;
 	int		 fd;
 
-	if ((fd = mailindex_open_msg(s->sel, uid)) == -1)
+	if ((fd = mailindex_open_rec(s->sel, m)) == -1)
 		return NULL;
 	if (fstat(fd, &st) == -1) {
 		close(fd);
@@ -116,7 +120,7 @@ envelope_from_start(struct imap_sess *s, const struct mailindex_msg *m,
 		s->rbuf = p;
 		s->rcap = IMAP_HEADER_READ + 1;
 	}
-	if ((fd = mailindex_open_msg(s->sel, m->uid)) == -1)
+	if ((fd = mailindex_open_rec(s->sel, m)) == -1)
 		return -1;
 	/* The name's S=: a small message is read in one call, to its end. */
 	(void)maildir_name_size(m->name, &size);
@@ -158,7 +162,7 @@ cached_item(struct imap_sess *s, struct imap_blobs *bb,
 		}
 		out->len = start;	/* what a failed try may have left */
 	}
-	if (*msg == NULL && (*msg = load_msg(s, uid)) == NULL)
+	if (*msg == NULL && (*msg = load_msg(s, m)) == NULL)
 		return -1;
 	if ((kind == MAILINDEX_BLOB_ENVELOPE ? imap_msg_envelope(*msg, out) :
 	    imap_msg_bodystructure(*msg, 1, out)) == -1)
@@ -226,7 +230,7 @@ fetch_one(struct imap_sess *s, const struct fetch *f, size_t seq,
 			break;
 		case IMAP_FETCH_BODY:
 			(void)buf_printf(b, "%sBODY ", sep);
-			if ((msg == NULL && (msg = load_msg(s, m->uid)) ==
+			if ((msg == NULL && (msg = load_msg(s, m)) ==
 			    NULL) || imap_msg_bodystructure(msg, 0, b) == -1)
 				goto out;
 			break;
@@ -234,7 +238,7 @@ fetch_one(struct imap_sess *s, const struct fetch *f, size_t seq,
 		case IMAP_FETCH_RFC822_HEADER:
 		case IMAP_FETCH_RFC822_TEXT:
 		case IMAP_FETCH_SECTION:
-			if (msg == NULL && (msg = load_msg(s, m->uid)) == NULL)
+			if (msg == NULL && (msg = load_msg(s, m)) == NULL)
 				goto out;
 			(void)buf_puts(b, sep);
 			if (a->item == IMAP_FETCH_SECTION) {
@@ -368,12 +372,13 @@ void
 imap_cmd_fetch(struct imap_sess *s, int uid)
 {
 	struct fetch		 f;
-	struct mailindex_msg	 m;
+	struct mailindex_msg	 one, *recs, *m;
 	struct keywords_flags	 seen = { KEYWORDS_SEEN, 0 };
 	uint32_t		*uids, *unseen = NULL;
 	size_t			 n, i, nunseen = 0, gone = 0, seq;
 	size_t			 unreadable = 0;
 	struct buf		 b;
+	int			 failed = 0;
 
 	memset(&f, 0, sizeof(f));
 	f.uid = uid;
@@ -427,8 +432,8 @@ imap_cmd_fetch(struct imap_sess *s, int uid)
 			return;
 		}
 		for (i = 0; i < n; i++)
-			if (mailindex_get(s->sel, uids[i], &m) == 1 &&
-			    !(m.flags.sys & KEYWORDS_SEEN))
+			if (mailindex_get(s->sel, uids[i], &one) == 1 &&
+			    !(one.flags.sys & KEYWORDS_SEEN))
 				unseen[nunseen++] = uids[i];
 		if (nunseen > 0 && mailindex_store(s->sel, unseen, nunseen,
 		    MAILINDEX_FLAGS_ADD, &seen, 0, NULL, NULL) == -1)
@@ -437,12 +442,26 @@ imap_cmd_fetch(struct imap_sess *s, int uid)
 		if (nunseen > 0)
 			f.flags = 1;
 	}
+	if ((recs = reallocarray(NULL, FETCH_BATCH, sizeof(*recs))) == NULL) {
+		free(unseen);
+		free(uids);
+		imap_no(s, "[SERVERBUG] Out of memory");
+		return;
+	}
 	/* Many messages: their computed items are stored in batches. */
 	if (n > 1)
 		f.blobs = imap_blobs_new();
 	buf_init(&b, 0);
 	for (i = 0; i < n; i++) {
-		if (mailindex_get(s->sel, uids[i], &m) != 1) {
+		/* The records come a batch at a time, in one read if it can. */
+		if (i % FETCH_BATCH == 0 && mailindex_get_many(s->sel,
+		    uids + i, n - i < FETCH_BATCH ? n - i : FETCH_BATCH,
+		    recs) == -1) {
+			failed = 1;
+			break;
+		}
+		m = &recs[i % FETCH_BATCH];
+		if (m->uid == 0) {
 			/*
 			 * Expunged by another session: UID FETCH just leaves
 			 * it out (its VANISHED or EXPUNGE follows); FETCH by
@@ -451,10 +470,10 @@ imap_cmd_fetch(struct imap_sess *s, int uid)
 			gone += !uid;
 			continue;
 		}
-		if (f.changedsince != 0 && m.modseq <= f.changedsince)
+		if (f.changedsince != 0 && m->modseq <= f.changedsince)
 			continue;
 		seq = mailindex_uid_seq(s->sel, uids[i]);
-		if (fetch_one(s, &f, seq, &m, &b) == -1) {
+		if (fetch_one(s, &f, seq, m, &b) == -1) {
 			/* Its file went meanwhile, or cannot be read (logged). */
 			buf_reset(&b);
 			unreadable++;
@@ -466,10 +485,14 @@ imap_cmd_fetch(struct imap_sess *s, int uid)
 	}
 	buf_free(&b);
 	imap_blobs_done(f.blobs, s->sel, s->user);
+	free(recs);
 	free(unseen);
 	free(uids);
 	s->nfetch++;
-	if (gone > 0 || unreadable > 0)
+	if (failed) {
+		log_warn("user=<%s>: FETCH: reading the index", s->user);
+		imap_no(s, "[SERVERBUG] Fetch failed; try again later");
+	} else if (gone > 0 || unreadable > 0)
 		imap_no(s, gone > 0 ? "[EXPUNGEISSUED] Some messages were "
 		    "expunged" : "[SERVERBUG] Some messages could not be read");
 	else

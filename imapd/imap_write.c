@@ -57,6 +57,12 @@ imap_write_nstring(struct buf *b, const char *s, size_t len)
 	return imap_write_string(b, s, len);
 }
 
+/* RFC 3501 atom-specials besides controls and space (CTL, SP). */
+static const unsigned char atom_specials[256] = {
+	['('] = 1, [')'] = 1, ['{'] = 1, ['%'] = 1, ['*'] = 1, ['"'] = 1,
+	['\\'] = 1,
+};
+
 int
 imap_write_astring(struct buf *b, const char *s, size_t len)
 {
@@ -68,7 +74,7 @@ imap_write_astring(struct buf *b, const char *s, size_t len)
 		return imap_write_string(b, s, len);
 	for (i = 0; i < len; i++) {
 		c = (unsigned char)s[i];
-		if (c <= 0x20 || c >= 0x7f || strchr("(){%*\"\\", c) != NULL)
+		if (c <= 0x20 || c >= 0x7f || atom_specials[c])
 			return imap_write_string(b, s, len);
 	}
 	return buf_append(b, s, len);

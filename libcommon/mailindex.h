@@ -171,6 +171,13 @@ const uint32_t *mailindex_uids(const struct mailindex_folder *, size_t *n);
 int	mailindex_get(struct mailindex_folder *, uint32_t uid,
 	    struct mailindex_msg *);
 /*
+ * The records of uids[0..n-1] into out[] (out[i].uid 0: expunged), in
+ * one range read when the UIDs ascend and lie close together, else one
+ * lookup each. 0 or -1.
+ */
+int	mailindex_get_many(struct mailindex_folder *, const uint32_t *uids,
+	    size_t n, struct mailindex_msg *out);
+/*
  * Calls fn with each record of UIDs lo..hi in UID order (one range
  * read: FETCH 1:* without a lookup per message), until fn returns
  * non-zero (1 stops, -1 fails). Records may be newer than the view and
@@ -199,6 +206,9 @@ int	mailindex_expunged_since(struct mailindex_folder *, uint64_t since,
  * someone renamed it. An fd, or -1 (ENOENT: expunged).
  */
 int	mailindex_open_msg(struct mailindex_folder *, uint32_t uid);
+/* The same from a record already read (no lookup by UID). */
+int	mailindex_open_rec(struct mailindex_folder *,
+	    const struct mailindex_msg *);
 
 /*
  * Changes the flags of the messages uids (n of them): renames each file

@@ -73,26 +73,51 @@ msg_path(char *out, size_t outsz, int in_new, const char *name)
 	snprintf(out, outsz, "%s/%s", in_new ? "new" : "cur", name);
 }
 
+/*
+ * O_NOATIME: reading mail is no reason to write its inode (the mail
+ * process owns the files, which the flag requires; nothing in a Maildir
+ * reads atime).
+ */
+static int
+open_ro(struct mailindex_folder *f, const char *path)
+{
+	int fd;
+
+	fd = openat(f->dirfd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC |
+	    O_NOATIME);
+	if (fd == -1 && errno == EPERM)	/* another owner's file */
+		fd = openat(f->dirfd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	return fd;
+}
+
+int
+mailindex_open_rec(struct mailindex_folder *f, const struct mailindex_msg *m)
+{
+	char	path[300], name[sizeof(m->name)];
+	int	fd, in_new;
+
+	msg_path(path, sizeof(path), m->in_new, m->name);
+	fd = open_ro(f, path);
+	if (fd == -1 && errno == ENOENT &&
+	    find_file(f, m->name, name, sizeof(name), &in_new) == 0) {
+		msg_path(path, sizeof(path), in_new, name);
+		fd = open_ro(f, path);
+	}
+	return fd;
+}
+
 int
 mailindex_open_msg(struct mailindex_folder *f, uint32_t uid)
 {
 	struct mailindex_msg	m;
-	char			path[300];
-	int			fd, r;
+	int			r;
 
 	if ((r = mailindex_get(f, uid, &m)) != 1) {
 		if (r == 0)
 			errno = ENOENT;
 		return -1;
 	}
-	msg_path(path, sizeof(path), m.in_new, m.name);
-	fd = openat(f->dirfd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd == -1 && errno == ENOENT &&
-	    find_file(f, m.name, m.name, sizeof(m.name), &m.in_new) == 0) {
-		msg_path(path, sizeof(path), m.in_new, m.name);
-		fd = openat(f->dirfd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	}
-	return fd;
+	return mailindex_open_rec(f, &m);
 }
 
 static void

@@ -348,6 +348,59 @@ mailindex_scan(struct mailindex_folder *f, uint32_t lo, uint32_t hi,
 	return mi_scan(f->ix, NULL, pfx, plen, start, slen, scan_one, &a);
 }
 
+struct manyarg {
+	const uint32_t		*uids;
+	size_t			 n, next;
+	struct mailindex_msg	*out;
+};
+
+static int
+many_one(void *arg, const struct mailindex_msg *m)
+{
+	struct manyarg *a = arg;
+
+	while (a->next < a->n && a->uids[a->next] < m->uid)
+		a->out[a->next++].uid = 0;	/* not in the index */
+	if (a->next == a->n)
+		return 1;
+	if (a->uids[a->next] == m->uid)
+		a->out[a->next++] = *m;
+	return 0;
+}
+
+/* A range read walks every record between: worth it when few are skipped. */
+#define MANY_SPREAD	4
+
+int
+mailindex_get_many(struct mailindex_folder *f, const uint32_t *uids,
+    size_t n, struct mailindex_msg *out)
+{
+	struct manyarg	a;
+	size_t		i;
+	int		r, ascending = 1;
+
+	for (i = 1; i < n && ascending; i++)
+		ascending = uids[i - 1] < uids[i];
+	if (n > 1 && ascending && uids[n - 1] - uids[0] < MANY_SPREAD * n) {
+		a.uids = uids;
+		a.n = n;
+		a.next = 0;
+		a.out = out;
+		if (mailindex_scan(f, uids[0], uids[n - 1], many_one, &a) == -1)
+			return -1;
+		for (; a.next < n; a.next++)
+			out[a.next].uid = 0;
+		return 0;
+	}
+	for (i = 0; i < n; i++) {
+		if ((r = mailindex_get(f, uids[i], &out[i])) == -1)
+			return -1;
+		if (r == 0)
+			out[i].uid = 0;
+	}
+	return 0;
+}
+
 int
 mailindex_changed_since(const struct mailindex_folder *f, uint64_t since,
     uint32_t **uids, size_t *n)

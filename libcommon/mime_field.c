@@ -99,11 +99,18 @@ mime_wsp(int c)
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
+/* RFC 2045 5.1 tspecials. */
+static const unsigned char mime_tspecials[128] = {
+	['('] = 1, [')'] = 1, ['<'] = 1, ['>'] = 1, ['@'] = 1, [','] = 1,
+	[';'] = 1, [':'] = 1, ['\\'] = 1, ['"'] = 1, ['/'] = 1, ['['] = 1,
+	[']'] = 1, ['?'] = 1, ['='] = 1,
+};
+
 /* RFC 2045 5.1 token characters. */
 static int
 mime_tokenc(int c)
 {
-	return c > 32 && c < 127 && strchr("()<>@,;:\\\"/[]?=", c) == NULL;
+	return c > 32 && c < 127 && !mime_tspecials[c];
 }
 
 /* Skips whitespace and (nested) comments from *i. */
