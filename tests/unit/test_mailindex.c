@@ -1254,6 +1254,44 @@ ten_thousand_messages_sync_in_time(void **state)
 }
 
 /*
+ * Records by the batch: a range read for ascending close UIDs, lookups
+ * for others; an expunged or unknown UID comes back as UID 0 either way.
+ */
+static void
+records_come_by_the_batch(void **state)
+{
+	static const uint32_t	 dense[] = { 1, 2, 3, 4, 5, 6 };
+	static const uint32_t	 sparse[] = { 1, 100 }, backwards[] = { 5, 1 };
+	struct mailindex	*ix;
+	struct mailindex_folder	*f;
+	struct mailindex_msg	 out[6];
+	char			 p[4600];
+	size_t			 i;
+
+	(void)state;
+	five();
+	f = open_synced(&ix, inbox, NULL);
+	snprintf(p, sizeof(p), "%s/new/1000.M3P1.host", inbox);
+	assert_int_equal(unlink(p), 0);
+	assert_int_equal(mailindex_sync(f, 0, NULL), 0);
+
+	assert_int_equal(mailindex_get_many(f, dense, 6, out), 0);
+	for (i = 0; i < 6; i++)
+		assert_int_equal(out[i].uid, i == 2 || i == 5 ? 0 : i + 1);
+	assert_string_equal(out[3].name, "1000.M4P1.host,S=10,W=12:2,S");
+	assert_int_equal(mailindex_get_many(f, sparse, 2, out), 0);
+	assert_int_equal(out[0].uid, 1);
+	assert_int_equal(out[1].uid, 0);
+	assert_int_equal(mailindex_get_many(f, backwards, 2, out), 0);
+	assert_int_equal(out[0].uid, 5);
+	assert_int_equal(out[1].uid, 1);
+	assert_int_equal(mailindex_get_many(f, dense + 3, 1, out), 0);
+	assert_int_equal(out[0].uid, 4);
+	mailindex_folder_close(f);
+	mailindex_close(ix);
+}
+
+/*
  * The record checksum sees any one bit flipped, in every position of
  * records of every length up to three lanes' worth and a tail, and a
  * record cut short or grown by a zero byte.
@@ -1323,6 +1361,8 @@ main(void)
 		    dead_writer_does_not_block, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    ten_thousand_messages_sync_in_time, setup, teardown),
+		cmocka_unit_test_setup_teardown(records_come_by_the_batch,
+		    setup, teardown),
 		cmocka_unit_test(record_checksum_sees_one_bit),
 	};
 
