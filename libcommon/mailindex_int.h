@@ -57,6 +57,18 @@ struct mi_digest {
 	int		 valid;
 };
 
+/*
+ * What a full sync's listing leaves the quick check: the mtimes read
+ * just before it (when the listing held still: have), when they were
+ * read (CLOCK_REALTIME ns), and the listing's digest.
+ */
+struct mi_listing {
+	int		 have;
+	struct timespec	 mtimes[2];
+	int64_t		 read_at;
+	struct mi_digest digest;
+};
+
 struct mi_quick {
 	int		 on;
 	int		 flags;
@@ -226,13 +238,9 @@ void	mi_digest_name(struct mi_digest *, int in_new, const char *name,
  * a full sync is due.
  */
 int	mi_quick_check(struct mailindex_folder *, int flags, struct mi_fhdr *);
-/*
- * After a full sync that read the mtimes before[] at read_at and took
- * the listing listed (ok: one to trust): the next sync may be quick.
- */
+/* After a full sync and its listing (ok: one to trust): may be quick. */
 void	mi_quick_note(struct mailindex_folder *, int flags,
-	    const struct timespec before[2], int64_t read_at,
-	    const struct mi_digest *listed, int ok);
+	    const struct mi_listing *, int ok);
 /*
  * Around the session's own change to a folder's files and records,
  * inside its write group: pre (with the group's MODSEQ before) says

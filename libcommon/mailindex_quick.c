@@ -164,20 +164,19 @@ mi_quick_check(struct mailindex_folder *f, int flags, struct mi_fhdr *h)
 
 void
 mi_quick_note(struct mailindex_folder *f, int flags,
-    const struct timespec before[2], int64_t read_at,
-    const struct mi_digest *listed, int ok)
+    const struct mi_listing *l, int ok)
 {
 	struct mi_fhdr	h;
 
 	f->q.on = 0;
-	if (!ok || mi_fhdr_get(f, NULL, &h) != 1)
+	if (!ok || !l->have || mi_fhdr_get(f, NULL, &h) != 1)
 		return;
-	memcpy(f->q.mtimes, before, sizeof(f->q.mtimes));
+	memcpy(f->q.mtimes, l->mtimes, sizeof(f->q.mtimes));
 	f->q.modseq = h.highestmodseq;
 	f->q.flags = flags;
-	f->q.digest = *listed;
-	/* Measured from when before[] was read, not from now. */
-	f->q.verify = quick_verify_at(before, read_at, mi_now_ns());
+	f->q.digest = l->digest;
+	/* Measured from when the mtimes were read, not from now. */
+	f->q.verify = quick_verify_at(l->mtimes, l->read_at, mi_now_ns());
 	f->q.on = 1;
 }
 

@@ -59,6 +59,8 @@ struct scan {
 	size_t		 n, cap;
 	int		 stable;
 	int		 fresh;		/* files just made: none has a UID */
+	struct timespec	 mtimes[2];	/* before the listing, when stable */
+	int64_t		 read_at;	/* when they were read */
 };
 
 static void
@@ -204,10 +206,13 @@ static int
 scan(struct mailindex_folder *f, struct scan *s)
 {
 	struct timespec	a[2], b[2];
+	int64_t		read_at;
 	int		try;
 
 	for (try = 0; try < SCAN_TRIES; try++) {
 		scan_free(s);
+		/* Before the listing: a change after it is newer. */
+		read_at = mi_now_ns();
 		if (mi_dir_mtimes(f->dirfd, a) == -1 ||
 		    mi_list_dir(f->dirfd, "new", 1, scan_one, s) == -1 ||
 		    mi_list_dir(f->dirfd, "cur", 0, scan_one, s) == -1 ||
@@ -217,6 +222,8 @@ scan(struct mailindex_folder *f, struct scan *s)
 		}
 		if (memcmp(a, b, sizeof(a)) == 0) {
 			s->stable = 1;
+			memcpy(s->mtimes, a, sizeof(s->mtimes));
+			s->read_at = read_at;
 			return 0;
 		}
 	}
@@ -653,12 +660,13 @@ out:
 
 
 /*
- * listed (if not NULL) gets the digest of the listing, valid when it
- * held still (mailindex_quick.c).
+ * listed (if not NULL) gets what the listing leaves the quick check
+ * (mailindex_quick.c): taken after new/ was moved to cur/, so that a
+ * SELECT that moved new mail leaves a state the next sync can trust.
  */
 static int
 sync_once(struct mailindex_folder *f, int flags, int view,
-    struct mailindex_changes *ch, struct mi_digest *listed)
+    struct mailindex_changes *ch, struct mi_listing *listed)
 {
 	struct scan	 s, moved;
 	struct uidlist	*l;
@@ -677,9 +685,13 @@ sync_once(struct mailindex_folder *f, int flags, int view,
 	}
 	if (listed != NULL) {
 		memset(listed, 0, sizeof(*listed));
-		listed->valid = s.stable;
+		listed->have = s.stable;
+		memcpy(listed->mtimes, s.mtimes, sizeof(listed->mtimes));
+		listed->read_at = s.read_at;
+		listed->digest.valid = s.stable;
 		for (i = 0; i < s.n; i++)
-			mi_digest_name(listed, s.e[i].in_new, s.e[i].name, 1);
+			mi_digest_name(&listed->digest, s.e[i].in_new,
+			    s.e[i].name, 1);
 	}
 	if ((l = uids_assign(f, &s)) == NULL) {
 		r = errno;
@@ -711,11 +723,9 @@ int
 mailindex_sync(struct mailindex_folder *f, int flags,
     struct mailindex_changes *ch)
 {
-	struct timespec		before[2];
 	struct mi_fhdr		h;
-	struct mi_digest	listed;
-	int64_t			read_at;
-	int			try, have;
+	struct mi_listing	listed;
+	int			try;
 
 	if (ch != NULL)
 		memset(ch, 0, sizeof(*ch));
@@ -735,13 +745,9 @@ mailindex_sync(struct mailindex_folder *f, int flags,
 	for (try = 0; try < 2; try++) {
 		if (mi_check_now(f->ix) == -1)
 			return -1;
-		/* Before the listing: a change after it is newer. */
-		read_at = mi_now_ns();
-		have = mi_dir_mtimes(f->dirfd, before) == 0;
 		if (sync_once(f, flags, 1, ch, &listed) == 0) {
 			/* A file left without a UID is tried again next time. */
-			mi_quick_note(f, flags, before, read_at, &listed,
-			    have && !f->unnumbered);
+			mi_quick_note(f, flags, &listed, !f->unnumbered);
 			return 0;
 		}
 		if (!f->ix->corrupt)

@@ -525,7 +525,7 @@ elapsed_ms(const struct timespec *since)
 
 /* Syncs every 5 ms until no verify is due (at most 2 s). */
 static void
-sync_until_settled(struct mailindex_folder *f)
+sync_until_settled(struct mailindex_folder *f, int flags)
 {
 	struct timespec	t0;
 
@@ -534,7 +534,7 @@ sync_until_settled(struct mailindex_folder *f)
 		struct timespec pause = { 0, 5000000 };
 
 		nanosleep(&pause, NULL);
-		assert_int_equal(mailindex_sync(f, 0, NULL), 0);
+		assert_int_equal(mailindex_sync(f, flags, NULL), 0);
 	}
 	assert_int_equal(mailindex_quick_due_ms(f), -1);
 }
@@ -608,7 +608,7 @@ quick_check_trusts_own_changes_within_their_grain(void **state)
 	}
 	assert_int_equal(mailindex_count(f), 7);
 	/* Settled: nothing due. */
-	sync_until_settled(f);
+	sync_until_settled(f, 0);
 	mailindex_folder_close(f);
 	mailindex_close(ix);
 }
@@ -641,21 +641,21 @@ own_changes_verified_without_a_full_sync(void **state)
 	assert_int_equal(mailindex_store(f, &u, 1, MAILINDEX_FLAGS_ADD, &fl,
 	    0, NULL, NULL), 0);
 	assert_int_not_equal(mailindex_quick_due_ms(f), -1);
-	sync_until_settled(f);
+	sync_until_settled(f, 0);
 	assert_int_equal(mailindex_append(f, msg, strlen(msg), NULL, 0,
 	    &added), 0);
 	assert_int_not_equal(added, 0);
-	sync_until_settled(f);
+	sync_until_settled(f, 0);
 	assert_int_equal(mailindex_count(f), 6);
 	assert_int_equal(mailindex_expunge(f, &added, 1), 0);
-	sync_until_settled(f);
+	sync_until_settled(f, 0);
 	assert_int_equal(mailindex_count(f), 5);
 	assert_int_equal(mailindex_full_syncs(ix), full);
 
 	assert_int_equal(mailindex_store(f, &u, 1, MAILINDEX_FLAGS_REMOVE,
 	    &fl, 0, NULL, NULL), 0);
 	hide_in_cur("1000.M6P1.host,S=10,W=12:2,");
-	sync_until_settled(f);
+	sync_until_settled(f, 0);
 	assert_int_equal(mailindex_count(f), 6);
 	assert_int_equal(mailindex_full_syncs(ix), full + 1);
 	mailindex_folder_close(f);
@@ -1254,6 +1254,35 @@ ten_thousand_messages_sync_in_time(void **state)
 }
 
 /*
+ * A SELECT's sync that moves new mail to cur/ leaves a quick state of
+ * the folder as it left it: the syncs after it list it once the grain
+ * is over, and read no record.
+ */
+static void
+moving_new_mail_leaves_a_quick_state(void **state)
+{
+	struct mailindex	*ix;
+	struct mailindex_folder	*f;
+	struct mailindex_changes ch;
+	unsigned		 full;
+
+	(void)state;
+	five();
+	assert_non_null(ix = mailindex_open(ixdir));
+	assert_non_null(f = mailindex_folder_open(ix, inbox));
+	assert_int_equal(mailindex_sync(f, MAILINDEX_SYNC_NEW_TO_CUR, &ch), 0);
+	assert_int_equal(ch.nrecent, 3);
+	mailindex_changes_free(&ch);
+	assert_true(exists(inbox, "cur", "1000.M1P1.host,S=10,W=12:2,"));
+	full = mailindex_full_syncs(ix);
+	sync_until_settled(f, MAILINDEX_SYNC_NEW_TO_CUR);
+	assert_int_equal(mailindex_full_syncs(ix), full);
+	assert_int_equal(mailindex_count(f), 5);
+	mailindex_folder_close(f);
+	mailindex_close(ix);
+}
+
+/*
  * Records by the batch: a range read for ascending close UIDs, lookups
  * for others; an expunged or unknown UID comes back as UID 0 either way.
  */
@@ -1361,6 +1390,8 @@ main(void)
 		    dead_writer_does_not_block, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    ten_thousand_messages_sync_in_time, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    moving_new_mail_leaves_a_quick_state, setup, teardown),
 		cmocka_unit_test_setup_teardown(records_come_by_the_batch,
 		    setup, teardown),
 		cmocka_unit_test(record_checksum_sees_one_bit),
