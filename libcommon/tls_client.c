@@ -6,8 +6,12 @@
  * with OpenSSL's SSL_dane_* API).
  *
  * Runs in relayd: tls_client_new as root before the privilege drop and
- * chroot (it reads the CA bundle whole: nothing is opened afterwards),
- * the rest as relay_user on bytes from the network. The server is
+ * chroot (it maps the CA bundle, holding no descriptor: nothing is
+ * opened afterwards), the rest as relay_user on bytes from the network.
+ * The bundle is parsed at the first handshake: most relayd processes
+ * never make one, and parsing it in every one of them (20 by default)
+ * cost half a second of CPU at each start. Mapped, its pages are the
+ * page cache's, shared by all of them until then. The server is
  * trusted for nothing: its bytes reach only OpenSSL until the handshake
  * is done, every wait has a deadline (tls_handshake, shared with the
  * server side in tls.c, as the netio transport is). There is no private
@@ -22,11 +26,19 @@
  * exchanger's and the next-hop domain (RFC 7672 3.2.2). PKIX-TA(0) and
  * PKIX-EE(1) records are not usable for SMTP (RFC 7672 3.1.3).
  */
+#include <sys/mman.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
@@ -36,8 +48,44 @@
 #include "tls_int.h"
 
 struct tls_client {
-	SSL_CTX *ctx;
+	SSL_CTX	*ctx;
+	void	*camap;		/* the CA bundle until parsed, then NULL */
+	size_t	 calen;
+	char	 ca[PATH_MAX];	/* its name, for the log */
 };
+
+/* Maps the file at path whole: 0, or -1 with errno (EINVAL: empty). */
+static int
+ca_map(struct tls_client *cl, const char *path)
+{
+	struct stat	 st;
+	void		*p;
+	int		 fd, e;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	if (fstat(fd, &st) == -1) {
+		e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_size == 0) {
+		close(fd);
+		errno = EINVAL;
+		return -1;
+	}
+	p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	e = errno;
+	close(fd);
+	if (p == MAP_FAILED) {
+		errno = e;
+		return -1;
+	}
+	cl->camap = p;
+	cl->calen = (size_t)st.st_size;
+	return 0;
+}
 
 int
 tls_tlsa_usable(const struct tls_tlsa *r)
@@ -67,20 +115,21 @@ tls_client_new(const struct conf *c, char *err, size_t errlen)
 	if (tls_ctx_policy(cl->ctx, c, err, errlen) == -1)
 		goto fail;
 	/*
-	 * A file, loaded now: a CA directory (the system's default) is
-	 * read lazily, at verification, which the chroot would forbid.
+	 * A file, opened now: a CA directory (the system's default) is
+	 * read at verification, which the chroot would forbid.
 	 */
 	ca = c->smtp_tls_CAfile[0] != '\0' ? c->smtp_tls_CAfile :
 	    X509_get_default_cert_file();
-	if (SSL_CTX_load_verify_file(cl->ctx, ca) != 1) {
+	strlcpy(cl->ca, ca, sizeof(cl->ca));
+	if (ca_map(cl, ca) == -1) {
 		/* Only verify suffers: it will find no trusted chain. */
 		if (c->smtp_tls_CAfile[0] != '\0') {
-			tls_error(err, errlen, ca);
+			snprintf(err, errlen, "%s: %s", ca, strerror(errno));
 			goto fail;
 		}
-		log_warnx("no CA certificates in %s: no server certificate "
-		    "will be trusted (set smtp_tls_CAfile)", ca);
-		ERR_clear_error();
+		log_warnx("no CA certificates in %s (%s): no server "
+		    "certificate will be trusted (set smtp_tls_CAfile)", ca,
+		    strerror(errno));
 	}
 	SSL_CTX_set_verify(cl->ctx, SSL_VERIFY_NONE, NULL);
 	if (SSL_CTX_dane_enable(cl->ctx) <= 0) {
@@ -98,8 +147,46 @@ tls_client_free(struct tls_client *cl)
 {
 	if (cl == NULL)
 		return;
+	if (cl->camap != NULL)
+		munmap(cl->camap, cl->calen);
 	SSL_CTX_free(cl->ctx);
 	free(cl);
+}
+
+/*
+ * The CA bundle into the context's store, once: its certificates and
+ * CRLs, as SSL_CTX_load_verify_file takes them. Failing, only verify
+ * suffers (no chain is trusted), and the log says why.
+ */
+static void
+ca_load(struct tls_client *cl)
+{
+	STACK_OF(X509_INFO)	*info = NULL;
+	X509_STORE		*store = SSL_CTX_get_cert_store(cl->ctx);
+	BIO			*b = NULL;
+	int			 i, n = 0;
+
+	if (cl->camap == NULL)
+		return;
+	if (cl->calen <= INT_MAX &&
+	    (b = BIO_new_mem_buf(cl->camap, (int)cl->calen)) != NULL)
+		info = PEM_X509_INFO_read_bio(b, NULL, NULL, NULL);
+	for (i = 0; info != NULL && i < sk_X509_INFO_num(info); i++) {
+		X509_INFO *xi = sk_X509_INFO_value(info, i);
+
+		if (xi->x509 != NULL && X509_STORE_add_cert(store, xi->x509))
+			n++;
+		if (xi->crl != NULL && X509_STORE_add_crl(store, xi->crl))
+			n++;
+	}
+	if (n == 0)
+		log_warnx("no CA certificates in %s: no server certificate "
+		    "will be trusted", cl->ca);
+	ERR_clear_error();
+	sk_X509_INFO_pop_free(info, X509_INFO_free);
+	BIO_free(b);
+	munmap(cl->camap, cl->calen);
+	cl->camap = NULL;
 }
 
 /* Adds a reference name: the first replaces, the others add. */
@@ -190,6 +277,7 @@ tls_client_start(struct tls_client *cl, struct netio *io,
 
 	memset(peer, 0, sizeof(*peer));
 	peer->trust = "Anonymous";
+	ca_load(cl);
 	if ((ssl = SSL_new(cl->ctx)) == NULL) {
 		tls_error(err, errlen, "SSL_new");
 		return -1;
