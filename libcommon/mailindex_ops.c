@@ -141,8 +141,9 @@ apply(enum mailindex_flag_op op, const struct keywords_flags *cur,
 
 /*
  * Renames m's file to carry flags (op applied to what the file says,
- * should someone have renamed it meanwhile), into cur/. 1 done, 0 the
- * file is gone, -1 error.
+ * should someone have renamed it meanwhile), into cur/. 1 done, 2 done
+ * from a name another program gave it (its flags are in the result),
+ * 0 the file is gone, -1 error.
  */
 static int
 rename_flags(struct mailindex_folder *f, struct mailindex_msg *m,
@@ -167,7 +168,7 @@ rename_flags(struct mailindex_folder *f, struct mailindex_msg *m,
 			strlcpy(m->name, nn, sizeof(m->name));
 			m->in_new = 0;
 			m->flags = nf;
-			return 1;
+			return try == 0 ? 1 : 2;
 		}
 		if (errno != ENOENT)
 			return -1;
@@ -189,11 +190,21 @@ store_once(struct mailindex_folder *f, const uint32_t *uids, size_t n,
 	struct mi_fhdr		h;
 	struct mailindex_msg	m;
 	struct keywords_flags	nf = { 0, 0 };
-	size_t			i, seq;
-	int			r, seen, ok = 0, quick = 0, current = 0;
+	struct view_update {
+		size_t		seq;
+		uint64_t	modseq;
+	}			*upd;
+	size_t			i, seq, nupd = 0, put = 0;
+	int			r, ok = 0, quick = 0, current = 0, e;
 
-	if (mi_begin(f->ix, &g) == -1)
+	/* The view takes our changes only once they are all in. */
+	if ((upd = calloc(n ? n : 1, sizeof(*upd))) == NULL)
 		return -1;
+	memset(&h, 0, sizeof(h));
+	if (mi_begin(f->ix, &g) == -1) {
+		free(upd);
+		return -1;
+	}
 	if ((r = mi_fhdr_get(f, &g, &h)) != 1) {
 		if (r == 0)
 			errno = ENOENT;	/* never synced: nothing to store */
@@ -222,30 +233,49 @@ store_once(struct mailindex_folder *f, const uint32_t *uids, size_t n,
 		}
 		if (r == 0)
 			continue;	/* expunged by someone else */
-		seen = (seq = mailindex_uid_seq(f, uids[i])) != 0 &&
-		    f->modseqs[seq - 1] == m.modseq;
+		/*
+		 * Our own change is not reported back to us by the next sync,
+		 * unless another session or program changed the message
+		 * since we last looked: then the next sync sends its FETCH,
+		 * with the flags both made (RFC 3501 6.4.6: even after STORE
+		 * .SILENT).
+		 */
+		seq = r == 1 ? mailindex_uid_seq(f, uids[i]) : 0;
+		if (seq == 0 || f->modseqs[seq - 1] != m.modseq) {
+			seq = 0;
+			current = 0;
+		}
 		m.modseq = ++h.highestmodseq;
 		if (mi_msg_put(f, &g, &m) == -1)
 			goto out;
-		/*
-		 * Our own change is not reported back to us by the next sync,
-		 * unless another session changed the message since we last
-		 * looked: then the next sync sends its FETCH, with the flags
-		 * both made (RFC 3501 6.4.6: even after STORE .SILENT).
-		 */
-		if (seen)
-			f->modseqs[seq - 1] = m.modseq;
-		else
-			current = 0;
+		put++;
+		if (seq != 0) {
+			upd[nupd].seq = seq;
+			upd[nupd++].modseq = m.modseq;
+		}
 	}
 	if (mi_fhdr_put(f, &g, &h) == -1)
 		goto out;
 	ok = 1;
 out:
-	if (mi_end(f->ix, &g, ok) == -1)
+	/*
+	 * A CDB group undoes nothing: records written before a failure
+	 * stay, and HIGHESTMODSEQ must still cover their MODSEQs (a later
+	 * change reusing one would hide from CONDSTORE clients).
+	 */
+	e = errno;
+	if (!ok && put > 0)
+		(void)mi_fhdr_put(f, &g, &h);
+	if (mi_end(f->ix, &g, ok) == -1) {
+		free(upd);
+		errno = ok ? errno : e;
 		return -1;
+	}
+	for (i = 0; i < nupd; i++)
+		f->modseqs[upd[i].seq - 1] = upd[i].modseq;
+	free(upd);
 	/* The next sync need not load the view again. */
-	if (ok && current)
+	if (current)
 		f->highestmodseq = h.highestmodseq;
 	mi_quick_post(f, quick, h.highestmodseq);
 	return 0;

@@ -1321,6 +1321,83 @@ records_come_by_the_batch(void **state)
 }
 
 /*
+ * A STORE that fails partway (here the second file's name cannot take
+ * another flag) leaves what it did counted: the next sync reports the
+ * changed message, and a later change gets a MODSEQ of its own.
+ */
+static void
+store_failing_partway_reports_what_it_did(void **state)
+{
+	struct mailindex	*ix;
+	struct mailindex_folder	*f;
+	struct mailindex_changes ch;
+	struct keywords_flags	 fl = { KEYWORDS_FLAGGED, 0 };
+	struct mailindex_msg	 m4, m1;
+	char			 name[256];
+	uint32_t		 two[2] = { 4, 6 }, one = 1;
+	size_t			 i;
+
+	(void)state;
+	five();
+	strlcpy(name, "1000.M6P1.host", sizeof(name));
+	for (i = strlen(name); i < 252; i++)
+		name[i] = 'x';
+	strlcpy(name + 252, ":2,", sizeof(name) - 252);
+	put(inbox, "cur", name, "Subject: f\n\nx\n", 1700000006);
+	f = open_synced(&ix, inbox, NULL);
+	assert_int_equal(mailindex_count(f), 6);
+	assert_int_equal(mailindex_store(f, two, 2, MAILINDEX_FLAGS_ADD, &fl,
+	    0, NULL, NULL), -1);
+	assert_int_equal(mailindex_get(f, 4, &m4), 1);
+	assert_true(m4.flags.sys & KEYWORDS_FLAGGED);
+	assert_int_equal(mailindex_sync(f, 0, &ch), 0);
+	assert_int_equal(ch.nchanged, 1);
+	assert_int_equal(ch.changed[0], 4);
+	mailindex_changes_free(&ch);
+	assert_true(mailindex_highestmodseq(f) >= m4.modseq);
+	assert_int_equal(mailindex_store(f, &one, 1, MAILINDEX_FLAGS_ADD, &fl,
+	    0, NULL, NULL), 0);
+	assert_int_equal(mailindex_get(f, 1, &m1), 1);
+	assert_true(m1.modseq > m4.modseq);
+	mailindex_folder_close(f);
+	mailindex_close(ix);
+}
+
+/*
+ * Another program set \Flagged (mutt renamed the file) just before our
+ * STORE +FLAGS (\Answered): the file gets both, and the next sync
+ * reports the message, since the client has not seen \Flagged yet.
+ */
+static void
+store_over_another_programs_rename_reports_both(void **state)
+{
+	struct mailindex	*ix;
+	struct mailindex_folder	*f;
+	struct mailindex_changes ch;
+	struct keywords_flags	 fl = { KEYWORDS_REPLIED, 0 };
+	struct mailindex_msg	 m;
+	uint32_t		 u = 4;
+
+	(void)state;
+	five();
+	f = open_synced(&ix, inbox, NULL);
+	mv(inbox, "cur/1000.M4P1.host,S=10,W=12:2,S",
+	    "cur/1000.M4P1.host,S=10,W=12:2,FS");
+	assert_int_equal(mailindex_store(f, &u, 1, MAILINDEX_FLAGS_ADD, &fl,
+	    0, NULL, NULL), 0);
+	assert_true(exists(inbox, "cur", "1000.M4P1.host,S=10,W=12:2,FRS"));
+	assert_int_equal(mailindex_get(f, 4, &m), 1);
+	assert_int_equal(m.flags.sys, KEYWORDS_FLAGGED | KEYWORDS_REPLIED |
+	    KEYWORDS_SEEN);
+	assert_int_equal(mailindex_sync(f, 0, &ch), 0);
+	assert_int_equal(ch.nchanged, 1);
+	assert_int_equal(ch.changed[0], 4);
+	mailindex_changes_free(&ch);
+	mailindex_folder_close(f);
+	mailindex_close(ix);
+}
+
+/*
  * The record checksum sees any one bit flipped, in every position of
  * records of every length up to three lanes' worth and a tail, and a
  * record cut short or grown by a zero byte.
@@ -1394,6 +1471,11 @@ main(void)
 		    moving_new_mail_leaves_a_quick_state, setup, teardown),
 		cmocka_unit_test_setup_teardown(records_come_by_the_batch,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    store_failing_partway_reports_what_it_did, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    store_over_another_programs_rename_reports_both, setup,
+		    teardown),
 		cmocka_unit_test(record_checksum_sees_one_bit),
 	};
 
