@@ -139,8 +139,8 @@ search_scanned(void *arg, const struct mailindex_msg *m)
 
 /*
  * Keys the index record answers (flags, sizes, dates, UIDs) take one
- * range read of the records; keys that read messages look each one up,
- * since they read (and cache) as they go.
+ * range read of the records; keys that read messages take them a batch
+ * at a time, since they read files (and cache) as they go.
  */
 static void
 search_pass_run(struct search_pass *p)

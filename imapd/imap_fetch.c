@@ -29,7 +29,7 @@
 #include "maildir.h"
 #include "mime.h"
 
-/* Records read at once (a range read each): 128 of ~300 bytes. */
+/* Records read at once (one range read when dense): 128 of ~300 B. */
 #define FETCH_BATCH	128
 
 struct fetch {
@@ -182,7 +182,7 @@ fetch_one(struct imap_sess *s, const struct fetch *f, size_t seq,
 	struct imap_section	 sec;
 	const char		*sep = "";
 	size_t			 i;
-	int			 rc = -1;
+	int			 rc = -1, e;
 
 	(void)buf_printf(b, "* %zu FETCH (", seq);
 	if (f->uid) {
@@ -282,7 +282,9 @@ fetch_one(struct imap_sess *s, const struct fetch *f, size_t seq,
 	(void)buf_puts(b, ")\r\n");
 	rc = 0;
 out:
+	e = errno;	/* the caller tells ENOENT (expunged) apart */
 	imap_msg_free(msg);
+	errno = e;
 	return rc;
 }
 
@@ -474,9 +476,15 @@ imap_cmd_fetch(struct imap_sess *s, int uid)
 			continue;
 		seq = mailindex_uid_seq(s->sel, uids[i]);
 		if (fetch_one(s, &f, seq, m, &b) == -1) {
-			/* Its file went meanwhile, or cannot be read (logged). */
+			/*
+			 * Its file went meanwhile (expunged since the batch
+			 * was read: as above), or cannot be read (logged).
+			 */
+			if (errno == ENOENT)
+				gone += !uid;
+			else
+				unreadable++;
 			buf_reset(&b);
-			unreadable++;
 			continue;
 		}
 		if (netio_write(&s->io, b.data, b.len) == -1)

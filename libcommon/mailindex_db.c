@@ -85,16 +85,26 @@ rd64(const unsigned char *p)
 /*
  * A record's checksum. Not a defence against anyone (Berkeley DB's page
  * checksums catch the disk): it catches a record a bug or another
- * layout wrote. Four independent lanes, each word xor-ed in and
- * multiplied by an odd constant, which is a bijection: a change to any
- * word changes its lane for good. The lanes are folded and mixed
- * (MurmurHash3's finaliser) down to 32 bits. Byte at a time (FNV-1a)
- * it was a quarter of a SEARCH FROM's CPU over cached headers.
+ * layout wrote. Four independent lanes; each word goes in as xxHash64's
+ * round does (multiplied, added, rotated, multiplied: a bijection of the
+ * lane for a given word, so a change to any one word changes its lane
+ * for good, and a difference moves out of the top bit, where a plain
+ * multiply would leave it for a second flip to cancel). The lanes are
+ * folded and mixed (MurmurHash3's finaliser) down to 32 bits. Byte at a
+ * time (FNV-1a) it was a quarter of a SEARCH FROM's CPU over cached
+ * headers.
  */
+static uint64_t
+crc_round(uint64_t lane, uint64_t w)
+{
+	lane += w * 0xc2b2ae3d27d4eb4fULL;
+	lane = lane << 31 | lane >> 33;
+	return lane * 0x9e3779b185ebca87ULL;
+}
+
 uint32_t
 mi_crc(const void *p, size_t len)
 {
-	const uint64_t		 m = 0x9e3779b97f4a7c15ULL;
 	const unsigned char	*s = p;
 	uint64_t		 l[4] = { 0x243f6a8885a308d3ULL,
 				    0x13198a2e03707344ULL,
@@ -105,13 +115,13 @@ mi_crc(const void *p, size_t len)
 
 	for (; left >= 32; s += 32, left -= 32)
 		for (i = 0; i < 4; i++)
-			l[i] = (l[i] ^ rd64(s + 8 * i)) * m;
+			l[i] = crc_round(l[i], rd64(s + 8 * i));
 	for (i = 0; left >= 8; s += 8, left -= 8, i++)
-		l[i] = (l[i] ^ rd64(s)) * m;
+		l[i] = crc_round(l[i], rd64(s));
 	if (left > 0) {
 		w = 0;
 		memcpy(&w, s, left);
-		l[i] = (l[i] ^ w) * m;
+		l[i] = crc_round(l[i], w);
 	}
 	h = l[0] ^ (l[1] << 16 | l[1] >> 48) ^ (l[2] << 32 | l[2] >> 32) ^
 	    (l[3] << 48 | l[3] >> 16) ^ (uint64_t)len;

@@ -39,12 +39,13 @@
 struct uidlist;
 
 /*
- * The quick check (mailindex_sync): new/ and cur/ mtimes and the folder
+ * The quick check (mailindex_quick.c): new/ and cur/ mtimes and the folder
  * record's MODSEQ as of the last full sync, or of the session's own
  * change since (mi_quick_pre/_post), trusted while on and until verify
  * (CLOCK_REALTIME ns; 0: no limit): a directory whose mtime is within
  * its timestamps' grain of the listing may have changed again unseen,
- * so a full sync follows once that grain has passed.
+ * so the folder is listed again once that grain has passed (and synced
+ * in full only if the listing's digest is not the one expected).
  */
 /*
  * A listing's digest (mailindex_quick.c): the sum of its names' keyed
@@ -217,7 +218,6 @@ int	mi_push32(uint32_t **, size_t *n, uint32_t);
 /* mailindex_view.c: the view replaced by the index's current UIDs. */
 int	mi_view_load(struct mailindex_folder *, struct mi_group *,
 	    struct mailindex_changes *);
-/* Throws the index away and rebuilds the folder's part, view untouched. */
 /* mailindex_sync.c: new/'s and cur/'s mtimes, in t[0] and t[1]. */
 int	mi_dir_mtimes(int dirfd, struct timespec t[2]);
 /*
@@ -257,6 +257,7 @@ void	mi_quick_name(struct mailindex_folder *, int in_new,
 /* The directories half of pre, for a change made before the group. */
 int	mi_quick_dirs(struct mailindex_folder *);
 void	mi_quick_post(struct mailindex_folder *, int pre, uint64_t modseq);
+/* Throws the index away and rebuilds the folder's part, view untouched. */
 int	mi_rebuild(struct mailindex_folder *);
 /* UIDs for files of cur/ (0 for one that could not get one now). */
 int	mi_assign(struct mailindex_folder *, char **names, size_t n,

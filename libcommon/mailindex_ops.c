@@ -351,6 +351,7 @@ expunge_once(struct mailindex_folder *f, const uint32_t *uids, size_t n,
 	int			r, ok = 0, quick = 0;
 
 	*ndone = 0;
+	memset(&h, 0, sizeof(h));
 	if (mi_begin(f->ix, &g) == -1)
 		return -1;
 	if ((r = mi_fhdr_get(f, &g, &h)) != 1) {

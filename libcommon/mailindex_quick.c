@@ -12,8 +12,9 @@
  * cur/'s mtimes and the folder record's MODSEQ as of the last full
  * sync, and a digest of that sync's listing. The session's own changes
  * (STORE's renames, EXPUNGE's unlinks, APPEND's and COPY's new files)
- * move all three forward, inside their write group, when nothing else
- * changed the folder first (mi_quick_pre).
+ * move cur/'s mtime, the MODSEQ and the digest forward, inside their
+ * write group, when nothing else changed the folder first
+ * (mi_quick_pre); new/'s mtime only ever comes from a full sync.
  *
  * Why the digest: an mtime has a grain (a kernel tick; a second on
  * file systems without nanoseconds), and a change within the grain of
@@ -76,6 +77,9 @@ quick_verify_at(const struct timespec t[2], int64_t ref, int64_t now)
 	int64_t	newer = ts_ns(&t[0]) > ts_ns(&t[1]) ? ts_ns(&t[0]) :
 		    ts_ns(&t[1]);
 
+	/* No clock: due at once, every time (1 is before any now). */
+	if (ref == INT64_MAX || now == INT64_MAX)
+		return 1;
 	if (newer + grain <= ref)
 		return 0;
 	return newer + grain > now ? newer + grain : now;
@@ -120,8 +124,9 @@ digest_one(void *arg, int in_new, const char *name)
 /*
  * The grain of the mtimes the quick state holds is over: lists the
  * folder, and when the listing is the one expected (digest and count)
- * and the mtimes held still, trusts them from now on: 1. 0 when the
- * full sync must look.
+ * and the mtimes held still, trusts them (until another change or,
+ * if the listing came within their grain, another verify): 1. 0 when
+ * the full sync must look.
  */
 static int
 quick_verify(struct mailindex_folder *f)

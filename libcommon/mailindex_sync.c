@@ -61,6 +61,7 @@ struct scan {
 	int		 fresh;		/* files just made: none has a UID */
 	struct timespec	 mtimes[2];	/* before the listing, when stable */
 	int64_t		 read_at;	/* when they were read */
+	int		 skipped;	/* a file listed but not indexed */
 };
 
 static void
@@ -96,7 +97,7 @@ mi_list_dir(int dirfd, const char *sub, int in_new,
 {
 	struct dirent	*de;
 	DIR		*d;
-	int		 fd, r = 0;
+	int		 fd, r = 0, e;
 
 	if ((fd = openat(dirfd, sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC |
 	    O_NOFOLLOW)) == -1)
@@ -105,10 +106,21 @@ mi_list_dir(int dirfd, const char *sub, int in_new,
 		close(fd);
 		return -1;
 	}
-	while (r == 0 && (de = readdir(d)) != NULL)
-		if (name_ok(de->d_name))
-			r = fn(arg, in_new, de->d_name);
+	for (;;) {
+		/* A listing cut short by an error must not pass for whole. */
+		errno = 0;
+		if ((de = readdir(d)) == NULL) {
+			if (errno != 0)
+				r = -1;
+			break;
+		}
+		if (name_ok(de->d_name) && (r = fn(arg, in_new,
+		    de->d_name)) != 0)
+			break;
+	}
+	e = errno;
 	closedir(d);
+	errno = e;
 	return r == -1 ? -1 : 0;
 }
 
@@ -435,7 +447,11 @@ file_vsize(struct mailindex_folder *f, const char *path, uint64_t *size)
 	return 0;
 }
 
-/* RFC822.SIZE and INTERNALDATE of a file new to the index. */
+/*
+ * RFC822.SIZE and INTERNALDATE of a file new to the index. -1 with
+ * errno: ENOENT gone, EINVAL not a message (a directory, a link), else
+ * unreadable for now.
+ */
 static int
 msg_fill(struct mailindex_folder *f, const struct ent *e,
     struct mailindex_msg *m)
@@ -445,9 +461,12 @@ msg_fill(struct mailindex_folder *f, const struct ent *e,
 
 	snprintf(path, sizeof(path), "%s/%s", e->in_new ? "new" : "cur",
 	    e->name);
-	if (fstatat(f->dirfd, path, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
-	    !S_ISREG(st.st_mode))
+	if (fstatat(f->dirfd, path, &st, AT_SYMLINK_NOFOLLOW) == -1)
 		return -1;
+	if (!S_ISREG(st.st_mode)) {
+		errno = EINVAL;
+		return -1;
+	}
 	memset(m, 0, sizeof(*m));
 	m->uid = e->uid;
 	m->in_new = e->in_new;
@@ -546,6 +565,18 @@ presize(struct mailindex_folder *f, struct scan *s)
 	free(a.u);
 }
 
+/*
+ * After msg_fill failed: a file unreadable for now is tried again by the
+ * next sync (no quick state may hide it); one gone since the listing, or
+ * no message at all, is not worth a full sync each time.
+ */
+static void
+skipped(struct scan *s)
+{
+	if (errno != ENOENT && errno != EINVAL)
+		s->skipped = 1;
+}
+
 static int
 same_base(const char *a, const char *b)
 {
@@ -614,7 +645,8 @@ sync_index(struct mailindex_folder *f, struct scan *s, struct uidlist *l,
 				m.modseq = ++h.highestmodseq;
 				if (mi_msg_put(f, &g, &m) == -1)
 					goto out;
-			}
+			} else
+				skipped(s);
 			i++;
 			continue;
 		}
@@ -625,8 +657,10 @@ sync_index(struct mailindex_folder *f, struct scan *s, struct uidlist *l,
 			if (!same_base(x->name, e->name)) {
 				/* Another message under an old UID: replace. */
 				if (mi_msg_expunge(f, &g, &h, x->uid) == -1 ||
-				    msg_fill(f, e, &m) == -1)
+				    msg_fill(f, e, &m) == -1) {
+					skipped(s);
 					goto next;
+				}
 				m.modseq = ++h.highestmodseq;
 				if (mi_msg_put(f, &g, &m) == -1)
 					goto out;
@@ -685,7 +719,6 @@ sync_once(struct mailindex_folder *f, int flags, int view,
 	}
 	if (listed != NULL) {
 		memset(listed, 0, sizeof(*listed));
-		listed->have = s.stable;
 		memcpy(listed->mtimes, s.mtimes, sizeof(listed->mtimes));
 		listed->read_at = s.read_at;
 		listed->digest.valid = s.stable;
@@ -702,6 +735,12 @@ sync_once(struct mailindex_folder *f, int flags, int view,
 	}
 	presize(f, &s);
 	r = sync_index(f, &s, l, view, ch);
+	/*
+	 * A file the index could not take (unreadable for now) is in the
+	 * listing's digest: a quick state would hide it for good.
+	 */
+	if (listed != NULL)
+		listed->have = s.stable && !s.skipped;
 	if (r == 0 && ch != NULL && moved.n > 0) {
 		uint32_t uid;
 
@@ -803,6 +842,7 @@ mi_index_add(struct mailindex_folder *f, char **names, const uint32_t *uids,
 	size_t			i;
 	int			r, ok = 0, quick = 0;
 
+	memset(&h, 0, sizeof(h));
 	if (mi_begin(f->ix, &g) == -1)
 		return -1;
 	if ((r = mi_fhdr_get(f, &g, &h)) != 1) {

@@ -1283,6 +1283,36 @@ moving_new_mail_leaves_a_quick_state(void **state)
 }
 
 /*
+ * A directory where a message should be is no message: it is left out,
+ * and does not make every later sync a full one.
+ */
+static void
+a_directory_in_cur_is_left_out_once(void **state)
+{
+	struct mailindex	*ix;
+	struct mailindex_folder	*f;
+	struct timespec		 old = { 1700000000, 123456789 };
+	char			 dir[4600];
+	unsigned		 full;
+
+	(void)state;
+	five();
+	snprintf(dir, sizeof(dir), "%s/cur/1000.M9P1.host,S=1,W=1:2,", inbox);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	dir_times(inbox, "new", &old);
+	dir_times(inbox, "cur", &old);
+	f = open_synced(&ix, inbox, NULL);
+	assert_int_equal(mailindex_count(f), 5);
+	full = mailindex_full_syncs(ix);
+	assert_int_equal(mailindex_sync(f, 0, NULL), 0);
+	assert_int_equal(mailindex_sync(f, 0, NULL), 0);
+	assert_int_equal(mailindex_full_syncs(ix), full);
+	assert_int_equal(mailindex_count(f), 5);
+	mailindex_folder_close(f);
+	mailindex_close(ix);
+}
+
+/*
  * Records by the batch: a range read for ascending close UIDs, lookups
  * for others; an expunged or unknown UID comes back as UID 0 either way.
  */
@@ -1429,6 +1459,33 @@ record_checksum_sees_one_bit(void **state)
 		assert_true(mi_crc(rec, len - 1) != mi_crc(rec, len));
 }
 
+/*
+ * Nor do two bits flipped anywhere in an 80-byte record cancel out
+ * (they did with a plain multiply per word: the top bits of two words
+ * of one lane).
+ */
+static void
+record_checksum_sees_two_bits(void **state)
+{
+	unsigned char	rec[80];
+	size_t		a, b;
+	uint32_t	c;
+
+	(void)state;
+	for (a = 0; a < sizeof(rec); a++)
+		rec[a] = (unsigned char)(a * 53 + 7);
+	c = mi_crc(rec, sizeof(rec));
+	for (a = 0; a < 8 * sizeof(rec); a++)
+		for (b = a + 1; b < 8 * sizeof(rec); b++) {
+			rec[a / 8] ^= (unsigned char)(1u << (a % 8));
+			rec[b / 8] ^= (unsigned char)(1u << (b % 8));
+			if (mi_crc(rec, sizeof(rec)) == c)
+				fail_msg("bits %zu and %zu cancel", a, b);
+			rec[a / 8] ^= (unsigned char)(1u << (a % 8));
+			rec[b / 8] ^= (unsigned char)(1u << (b % 8));
+		}
+}
+
 int
 main(void)
 {
@@ -1469,6 +1526,8 @@ main(void)
 		    ten_thousand_messages_sync_in_time, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    moving_new_mail_leaves_a_quick_state, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    a_directory_in_cur_is_left_out_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(records_come_by_the_batch,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(
@@ -1477,6 +1536,7 @@ main(void)
 		    store_over_another_programs_rename_reports_both, setup,
 		    teardown),
 		cmocka_unit_test(record_checksum_sees_one_bit),
+		cmocka_unit_test(record_checksum_sees_two_bits),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
