@@ -270,12 +270,28 @@ remote-control:
                                      stderr=subprocess.DEVNULL)
         self._wait_serial()
 
-    def _wait_serial(self, timeout=20):
+    def _servers(self):
+        """The processes that answer queries: the main process's
+        grandchildren (its child is the one that forks them)."""
+        conf = str(self.conffile).encode()
+
+        def server(d):
+            if conf not in (d / "cmdline").read_bytes().split(b"\0"):
+                return False
+            ppid = int((d / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            return int(d.name) != self.proc.pid and ppid != self.proc.pid
+        return set(_pids_matching(server))
+
+    def _wait_serial(self, timeout=20, old_servers=()):
+        """Until every zone answers the new serial, and the servers of
+        before a reload are gone: until one exits, it may still take a
+        query and answer it from the old zones."""
         def answers():
             if self.proc.poll() is not None:
                 raise AssertionError("nsd exited: " + self.log_text())
-            return all(dns_soa_serial(self.address, z) == self.serial
-                       for z in self.zones)
+            return not (set(old_servers) & self._servers()) and \
+                all(dns_soa_serial(self.address, z) == self.serial
+                    for z in self.zones)
         _deadline_wait(answers, timeout, f"nsd on {self.address} to serve "
                        f"serial {self.serial} of {sorted(self.zones)}")
 
@@ -291,8 +307,9 @@ remote-control:
             return
         self.zones = zones
         self._write_zones()
+        old = self._servers()
         self.proc.send_signal(signal.SIGHUP)
-        self._wait_serial()
+        self._wait_serial(old_servers=old)
 
     def set_zone(self, name, records):
         zones = dict(self.zones)
