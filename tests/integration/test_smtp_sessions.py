@@ -61,6 +61,15 @@ def one_mail(suite, source="127.0.0.1", subject="hello", helo="client.test",
     return refused
 
 
+def probe_settled(s):
+    """Waits until start()'s readiness probe is over for the listener too:
+    until then its session counts against its address (127.0.0.1)."""
+    wait_until(lambda: sessions_running(s) == 0, 10,
+               what="the harness's probe session to end")
+    probe = session_pids(s)[-1]
+    wait_until(lambda: settled(probe), 10, what="the probe's process")
+
+
 @pytest.fixture
 def rsuite(suite_factory):
     if RECVMSG is None:
@@ -68,10 +77,7 @@ def rsuite(suite_factory):
     s = suite_factory("smtpd_max_use = 3\n")
     s.postern("user", "add", RCPT)
     s.start()
-    wait_until(lambda: sessions_running(s) == 0, 10,
-               what="the harness's probe session to end")
-    probe = session_pids(s)[-1]
-    wait_until(lambda: settled(probe), 10, what="the probe's process")
+    probe_settled(s)
     return s
 
 
@@ -243,9 +249,12 @@ def greeting(source, port):
 def test_one_address_cannot_take_every_session(suite_factory):
     """smtpd_client_connection_limit sessions per client address; clients
     in mynetworks are exempt, other addresses unaffected."""
+    if RECVMSG is None:
+        pytest.skip(f"no recvmsg number known for {os.uname().machine}")
     s = suite_factory("smtpd_client_connection_limit = 3\n"
                       "mynetworks = 127.0.0.9/32\n")
     s.start()
+    probe_settled(s)
     held = []
     try:
         for _ in range(3):
