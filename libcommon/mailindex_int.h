@@ -221,11 +221,16 @@ int	mi_view_load(struct mailindex_folder *, struct mi_group *,
 /* mailindex_sync.c: new/'s and cur/'s mtimes, in t[0] and t[1]. */
 int	mi_dir_mtimes(int dirfd, struct timespec t[2]);
 /*
- * Calls fn for each file of new/ or cur/ a sync would take (not dot
- * files, no control bytes), until it returns non-zero.
+ * Lists new/ then cur/, calling fn for each file a sync would take (not
+ * dot files, no control bytes) until it returns non-zero, between two
+ * reads of their mtimes: those before in mtimes, the time they were
+ * read (CLOCK_REALTIME ns) in *read_at. 1 when the mtimes held still
+ * (the listing can be trusted for what is gone), 0 when they moved, -1
+ * on an error (a read error too: a short listing never passes).
  */
-int	mi_list_dir(int dirfd, const char *sub, int in_new,
-	    int (*fn)(void *, int in_new, const char *name), void *arg);
+int	mi_list_folder(int dirfd, int (*fn)(void *, int in_new,
+	    const char *name), void *arg, struct timespec mtimes[2],
+	    int64_t *read_at);
 
 /* mailindex_quick.c: CLOCK_REALTIME in ns (INT64_MAX without a clock). */
 int64_t	mi_now_ns(void);

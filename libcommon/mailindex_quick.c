@@ -131,20 +131,16 @@ digest_one(void *arg, int in_new, const char *name)
 static int
 quick_verify(struct mailindex_folder *f)
 {
-	struct timespec		a[2], b[2];
+	struct timespec		a[2];
 	struct mi_digest	d;
-	int64_t			read_at = mi_now_ns();
+	int64_t			read_at;
 
 	if (!f->q.digest.valid)
 		return 0;
 	memset(&d, 0, sizeof(d));
 	d.valid = 1;
-	if (mi_dir_mtimes(f->dirfd, a) == -1 ||
-	    memcmp(a, f->q.mtimes, sizeof(a)) != 0 ||
-	    mi_list_dir(f->dirfd, "new", 1, digest_one, &d) == -1 ||
-	    mi_list_dir(f->dirfd, "cur", 0, digest_one, &d) == -1 ||
-	    mi_dir_mtimes(f->dirfd, b) == -1 ||
-	    memcmp(a, b, sizeof(a)) != 0)
+	if (mi_list_folder(f->dirfd, digest_one, &d, a, &read_at) != 1 ||
+	    memcmp(a, f->q.mtimes, sizeof(a)) != 0)
 		return 0;
 	if (!d.valid || d.sum != f->q.digest.sum || d.n != f->q.digest.n)
 		return 0;

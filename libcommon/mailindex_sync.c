@@ -91,8 +91,8 @@ name_ok(const char *name)
 	return 1;
 }
 
-int
-mi_list_dir(int dirfd, const char *sub, int in_new,
+static int
+list_dir(int dirfd, const char *sub, int in_new,
     int (*fn)(void *, int, const char *), void *arg)
 {
 	struct dirent	*de;
@@ -214,28 +214,37 @@ mi_dir_mtimes(int dirfd, struct timespec t[2])
 	return 0;
 }
 
+int
+mi_list_folder(int dirfd, int (*fn)(void *, int, const char *), void *arg,
+    struct timespec mtimes[2], int64_t *read_at)
+{
+	struct timespec	b[2];
+
+	/* Before the listing: a change after it is newer. */
+	*read_at = mi_now_ns();
+	if (mi_dir_mtimes(dirfd, mtimes) == -1 ||
+	    list_dir(dirfd, "new", 1, fn, arg) == -1 ||
+	    list_dir(dirfd, "cur", 0, fn, arg) == -1 ||
+	    mi_dir_mtimes(dirfd, b) == -1)
+		return -1;
+	return memcmp(mtimes, b, sizeof(b)) == 0;
+}
+
 static int
 scan(struct mailindex_folder *f, struct scan *s)
 {
-	struct timespec	a[2], b[2];
-	int64_t		read_at;
-	int		try;
+	int	try, r;
 
 	for (try = 0; try < SCAN_TRIES; try++) {
 		scan_free(s);
-		/* Before the listing: a change after it is newer. */
-		read_at = mi_now_ns();
-		if (mi_dir_mtimes(f->dirfd, a) == -1 ||
-		    mi_list_dir(f->dirfd, "new", 1, scan_one, s) == -1 ||
-		    mi_list_dir(f->dirfd, "cur", 0, scan_one, s) == -1 ||
-		    mi_dir_mtimes(f->dirfd, b) == -1) {
+		r = mi_list_folder(f->dirfd, scan_one, s, s->mtimes,
+		    &s->read_at);
+		if (r == -1) {
 			scan_free(s);
 			return -1;
 		}
-		if (memcmp(a, b, sizeof(a)) == 0) {
+		if (r == 1) {
 			s->stable = 1;
-			memcpy(s->mtimes, a, sizeof(s->mtimes));
-			s->read_at = read_at;
 			return 0;
 		}
 	}
